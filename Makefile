@@ -1,0 +1,91 @@
+# offload - top-level build. Plain GNU make + pkg-config (CONVENTIONS.md "Build").
+# make            build everything into $(B)/
+# make check      install missing Debian packages, build, run all tests (unit + integration)
+# make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
+# make demo       end-to-end demo on a private Postfix (tools/demo.sh)
+# make deps       install missing Debian packages only
+B       ?= build
+SAN     ?=
+WERROR  ?=
+PKGS    := gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2
+CC      ?= cc
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wvla -fstack-protector-strong -fPIE \
+	-Icommon -Istorage-backend -Imilter -Icli -Iclassify
+ifeq ($(SAN),1)
+CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+else
+CFLAGS_BASE += -D_FORTIFY_SOURCE=2
+endif
+ifeq ($(WERROR),1)
+CFLAGS_BASE += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDFLAGS_SAN) $(LDFLAGS)
+LIBS    := $(PKG_LIBS) -lpthread
+
+COMMON_SRC  := $(wildcard common/*.c)
+STORAGE_SRC := $(wildcard storage-backend/*.c)
+CLASSIFY_SRC := $(wildcard classify/*.c)
+PIPE_SRC    := $(filter-out milter/milter_main.c,$(wildcard milter/*.c))
+CLI_SRC     := $(wildcard cli/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+objs = $(patsubst %.c,$(B)/%.o,$(1))
+LIB_OBJS := $(call objs,$(PIPE_SRC) $(CLASSIFY_SRC) $(STORAGE_SRC) $(COMMON_SRC))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all check asan ubsan unit demo deps clean lint bench fuzz
+all: $(B)/offload-milter $(B)/offloadctl $(UNIT_BINS)
+
+$(B)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/liboffload.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/offload-milter: $(B)/milter/milter_main.o $(B)/liboffload.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/offloadctl: $(call objs,$(CLI_SRC)) $(B)/liboffload.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/unit.o $(B)/liboffload.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/unit/unit.o: tests/unit/unit.c tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+deps:
+	@tools/install-deps.sh
+
+unit: all
+	tests/run.sh --build $(B) --unit-only
+
+check: deps
+	$(MAKE) all
+	tests/run.sh --build $(B)
+
+asan: deps
+	$(MAKE) B=build-asan SAN=1 all
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run.sh --build build-asan
+
+ubsan: asan
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh $(B)
+
+lint:
+	@for m in docs/man/*.[0-9]; do mandoc -Tlint -Wwarning $$m || exit 1; done
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,76 @@
+/*
+ * conf.h - the configuration of all offload programs (DESIGN.md §10).
+ * Every key is declared once in the table in conf.c (group, name, type,
+ * default, doc); that table also prints `offloadctl config --defaults` and
+ * the man page section. A loaded struct conf is read-only afterwards and
+ * may be shared between threads.
+ */
+#ifndef OFFLOAD_CONF_H
+#define OFFLOAD_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <glib.h>
+
+#define CONF_DEFAULT_PATH "/etc/offload/offload.conf"
+
+enum conf_on_error { CONF_ON_ERROR_TEMPFAIL, CONF_ON_ERROR_ACCEPT, CONF_ON_ERROR_REJECT };
+enum conf_signed_mail { CONF_SIGNED_SKIP, CONF_SIGNED_OFFLOAD, CONF_SIGNED_REJECT };
+enum conf_audit_format { CONF_AUDIT_KV, CONF_AUDIT_JSON };
+enum conf_audit_personal { CONF_AUDIT_PLAIN, CONF_AUDIT_PSEUDONYMISE, CONF_AUDIT_OMIT };
+
+struct conf {
+	/* [milter] */
+	char *socket;              /* unix:/path or inet:port@host */
+	char *spool_dir;
+	uint64_t eom_timeout;      /* seconds */
+	uint64_t max_message_size; /* bytes spooled per message; over it: on_error policy */
+	char **trusted_networks;   /* CIDR list; NULL-terminated */
+	char **trusted_daemons;    /* Postfix {daemon_name} values that count as trusted */
+	/* [policy] */
+	char **internal_domains;   /* lower-case; ".example.gov" = subdomains */
+	uint64_t offload_min_size; /* bytes */
+	uint64_t max_outgoing_size;/* bytes, 0 = no limit */
+	enum conf_on_error on_error;
+	uint64_t retention;        /* seconds */
+	enum conf_signed_mail signed_mail;
+	uint64_t max_mime_depth;
+	uint64_t max_parts;
+	bool rewrite_internal;     /* also offload internal-only mail */
+	char *policy_name;         /* shown in X-Data-Classification policy= */
+	/* [storage] */
+	char *backend;             /* file | s3 | webdav | memory */
+	char *path;                /* file */
+	char *endpoint, *region, *bucket, *prefix, *url, *credentials_file; /* s3, webdav */
+	/* [portal] */
+	char *portal_url;          /* public base URL, no trailing slash */
+	char *portal_listen;
+	char *ticket_key_file;
+	/* [security] */
+	char *deployment_key_file;
+	/* [audit] */
+	char *audit_path;          /* "" = no audit log */
+	enum conf_audit_format audit_format;
+	enum conf_audit_personal audit_personal;
+};
+
+/* conf_defaults - a struct conf holding the compiled-in defaults */
+struct conf *conf_defaults(void);
+/*
+ * conf_load - read a GKeyFile; unknown groups/keys and bad values are errors
+ * (message in *err, naming file, group and key). NULL path = defaults only.
+ */
+struct conf *conf_load(const char *path, GError **err);
+/* conf_set - set one key from text ("group.key", value), same checks as a file */
+int conf_set(struct conf *c, const char *group_key, const char *value, GError **err);
+void conf_free(struct conf *c);
+/* conf_print_defaults - the whole key table as a commented config file */
+void conf_print_defaults(FILE *out);
+
+/* conf_parse_size - "10M", "512k", "1G", "1234" (1024^n) */
+int conf_parse_size(const char *s, uint64_t *out);
+/* conf_parse_duration - "14d", "12h", "30m", "240s", "240" (seconds) */
+int conf_parse_duration(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * storage.h - the object store interface (DESIGN.md §7). One small API,
+ * backends behind a struct of function pointers (storage_backend.h),
+ * looked up by the [storage] backend name.
+ *
+ * Keys are '/'-separated ASCII paths made only of [a-z0-9] segments and '/',
+ * e.g. "<transfer id>/m", "<transfer id>/0". They reveal nothing (random ids).
+ *
+ * A put is a stream with commit/abort: until commit returns 0, no reader,
+ * lister or deleter can see the object, and after abort (or a crash) it
+ * never becomes visible. Commit is durable (file: fsync + rename + dir fsync).
+ *
+ * Errors: STORAGE_ETEMP (retry later: I/O, network, full disk, 5xx),
+ * STORAGE_EPERM (permanent: permissions, credentials, bad config),
+ * STORAGE_ENOENT (no such object). The function that detects an error logs
+ * it once with the system/library text; callers pass the code up.
+ *
+ * Thread safety: a struct storage may be shared by threads; a struct
+ * storage_put belongs to one thread.
+ */
+#ifndef OFFLOAD_STORAGE_H
+#define OFFLOAD_STORAGE_H
+
+#include <stdint.h>
+#include <glib.h>
+
+#include "conf.h"
+
+enum storage_err {
+	STORAGE_OK = 0,
+	STORAGE_ETEMP = -1,
+	STORAGE_EPERM = -2,
+	STORAGE_ENOENT = -3,
+	STORAGE_ESTOP = -4, /* a sink/list callback asked to stop */
+};
+
+#define STORAGE_TO_END UINT64_MAX
+
+struct storage;
+struct storage_put;
+
+/* storage_open - the backend named by conf->backend; NULL with *err (which
+ * says whether it is temporary) on failure */
+struct storage *storage_open(const struct conf *conf, GError **err);
+void storage_free(struct storage *st); /* NULL ok */
+const char *storage_backend_name(const struct storage *st);
+
+/* storage_put_begin - NULL on error with *errp set; size_hint may be 0 */
+struct storage_put *storage_put_begin(struct storage *st, const char *key,
+	uint64_t size_hint, int *errp);
+int storage_put_write(struct storage_put *p, const void *buf, size_t len);
+/* storage_put_commit - makes the object visible; frees p in all cases */
+int storage_put_commit(struct storage_put *p);
+/* storage_put_abort - discards everything written; frees p; NULL ok */
+void storage_put_abort(struct storage_put *p);
+
+/* sink: return 0 to continue, nonzero to stop (storage_get -> STORAGE_ESTOP) */
+typedef int (*storage_sink_fn)(void *arg, const void *buf, size_t len);
+/* storage_get - stream bytes [offset, offset+length) of an object into sink;
+ * length STORAGE_TO_END = to the end */
+int storage_get(struct storage *st, const char *key, uint64_t offset,
+	uint64_t length, storage_sink_fn sink, void *arg);
+int storage_stat(struct storage *st, const char *key, uint64_t *size, int64_t *mtime);
+int storage_delete(struct storage *st, const char *key);
+
+/* list: return 0 to continue, nonzero to stop */
+typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size, int64_t mtime);
+/* storage_list - every committed object whose key starts with prefix
+ * ("" = all), in no particular order */
+int storage_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg);
+
+const char *storage_strerror(int err);
+
+#endif
