@@ -1,0 +1,637 @@
+/*
+ * conf.c - offload.conf: one static table of keys drives the defaults,
+ * loading (GKeyFile), conf_set() overrides and `config --defaults`.
+ * Memory: a struct conf owns all its strings and string lists (g_malloc'ed,
+ * lists NULL-terminated g_strv); conf_free() releases them.
+ * Thread safety: the table is read-only; a loaded struct conf is read-only
+ * afterwards and may be shared. conf_set() must not race with readers.
+ */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum conf_type {
+	CONF_T_STRING,   /* char * */
+	CONF_T_LIST,     /* char ** (comma-separated in the file) */
+	CONF_T_SIZE,     /* uint64_t bytes, conf_parse_size() */
+	CONF_T_DURATION, /* uint64_t seconds, conf_parse_duration() */
+	CONF_T_UINT,     /* uint64_t plain number */
+	CONF_T_BOOL,     /* bool */
+	CONF_T_ENUM,     /* C enum (int sized), index into choices */
+	CONF_T_CHOICE,   /* char *, one of choices */
+};
+
+/* per-key normalisation / validation of text values, beyond the type */
+enum conf_flag {
+	CONF_F_LOWER = 1 << 0,        /* list items lower-cased */
+	CONF_F_NO_TRAIL_SLASH = 1 << 1, /* trailing '/' stripped */
+	CONF_F_CIDR = 1 << 2,         /* list items must be address[/prefix] */
+	CONF_F_SOCKET = 1 << 3,       /* milter socket spec */
+};
+
+struct conf_key {
+	const char *group;
+	const char *key;
+	enum conf_type type;
+	const char *def;          /* default as config text */
+	const char *doc;          /* one line */
+	size_t off;               /* offsetof(struct conf, field) */
+	const char *const *choices; /* ENUM / CHOICE: NULL-terminated */
+	uint64_t min, max;        /* SIZE / DURATION / UINT; max 0 = unbounded */
+	unsigned flags;
+};
+
+/* Enum names in the order of the C enums in conf.h. */
+static const char *const conf_on_error_names[] = { "tempfail", "accept", "reject", NULL };
+static const char *const conf_signed_names[] = { "skip", "offload", "reject", NULL };
+static const char *const conf_backend_names[] = { "file", "s3", "webdav", "memory", NULL };
+static const char *const conf_format_names[] = { "kv", "json", NULL };
+static const char *const conf_personal_names[] = { "plain", "pseudonymise", "omit", NULL };
+
+_Static_assert(sizeof(enum conf_on_error) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum conf_signed_mail) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum conf_audit_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum conf_audit_personal) == sizeof(int), "enum size");
+
+#define OFF(f) offsetof(struct conf, f)
+
+static const struct conf_key conf_keys[] = {
+	{ "milter", "socket", CONF_T_STRING, "unix:/var/spool/postfix/offload/milter.sock",
+	  "milter socket: unix:PATH or inet:PORT@HOST", OFF(socket), NULL, 0, 0, CONF_F_SOCKET },
+	{ "milter", "spool_dir", CONF_T_STRING, "/var/spool/offload",
+	  "directory for message spool files while a message is processed", OFF(spool_dir), NULL, 0, 0, 0 },
+	{ "milter", "eom_timeout", CONF_T_DURATION, "240s",
+	  "time budget for end-of-message processing; keep below Postfix milter_content_timeout",
+	  OFF(eom_timeout), NULL, 1, 86400, 0 },
+	{ "milter", "max_message_size", CONF_T_SIZE, "1G",
+	  "largest message spooled; a larger message gets the on_error action", OFF(max_message_size),
+	  NULL, 1, 0, 0 },
+	{ "milter", "trusted_networks", CONF_T_LIST, "127.0.0.0/8, ::1",
+	  "client networks (CIDR) whose mail counts as originating", OFF(trusted_networks),
+	  NULL, 0, 0, CONF_F_CIDR },
+	{ "milter", "trusted_daemons", CONF_T_LIST, "ORIGINATING",
+	  "Postfix {daemon_name} values whose mail counts as originating", OFF(trusted_daemons),
+	  NULL, 0, 0, 0 },
+
+	{ "policy", "internal_domains", CONF_T_LIST, "",
+	  "domains of this organisation (set this!); \".example.gov\" matches subdomains",
+	  OFF(internal_domains), NULL, 0, 0, CONF_F_LOWER },
+	{ "policy", "offload_min_size", CONF_T_SIZE, "10M",
+	  "attachments of at least this size are offloaded", OFF(offload_min_size), NULL, 0, 0, 0 },
+	{ "policy", "max_outgoing_size", CONF_T_SIZE, "0",
+	  "offload further attachments until the message is at most this size; 0 = no limit",
+	  OFF(max_outgoing_size), NULL, 0, 0, 0 },
+	{ "policy", "on_error", CONF_T_ENUM, "tempfail",
+	  "action when offloading fails; accept applies to size-only offloads only",
+	  OFF(on_error), conf_on_error_names, 0, 0, 0 },
+	{ "policy", "retention", CONF_T_DURATION, "14d",
+	  "how long offloaded files stay available", OFF(retention), NULL, 60, 0, 0 },
+	{ "policy", "signed_mail", CONF_T_ENUM, "skip",
+	  "S/MIME or PGP signed mail: leave it, offload anyway, or reject it",
+	  OFF(signed_mail), conf_signed_names, 0, 0, 0 },
+	{ "policy", "max_mime_depth", CONF_T_UINT, "32",
+	  "deepest MIME nesting processed; deeper mail gets the on_error action",
+	  OFF(max_mime_depth), NULL, 1, 1000, 0 },
+	{ "policy", "max_parts", CONF_T_UINT, "1000",
+	  "most MIME parts processed; more parts get the on_error action",
+	  OFF(max_parts), NULL, 1, 1000000, 0 },
+	{ "policy", "rewrite_internal", CONF_T_BOOL, "false",
+	  "also offload mail whose recipients are all internal", OFF(rewrite_internal), NULL, 0, 0, 0 },
+	{ "policy", "policy_name", CONF_T_STRING, "default",
+	  "policy name shown in the X-Data-Classification header", OFF(policy_name), NULL, 0, 0, 0 },
+
+	{ "storage", "backend", CONF_T_CHOICE, "file",
+	  "object store for encrypted files", OFF(backend), conf_backend_names, 0, 0, 0 },
+	{ "storage", "path", CONF_T_STRING, "/var/lib/offload/store",
+	  "file backend: directory of the store", OFF(path), NULL, 0, 0, 0 },
+	{ "storage", "endpoint", CONF_T_STRING, "",
+	  "s3 backend: endpoint URL, e.g. https://s3.example.gov", OFF(endpoint), NULL, 0, 0, 0 },
+	{ "storage", "region", CONF_T_STRING, "us-east-1",
+	  "s3 backend: region used for SigV4 signing", OFF(region), NULL, 0, 0, 0 },
+	{ "storage", "bucket", CONF_T_STRING, "",
+	  "s3 backend: bucket name", OFF(bucket), NULL, 0, 0, 0 },
+	{ "storage", "prefix", CONF_T_STRING, "",
+	  "s3 backend: key prefix inside the bucket", OFF(prefix), NULL, 0, 0, 0 },
+	{ "storage", "url", CONF_T_STRING, "",
+	  "webdav backend: collection URL", OFF(url), NULL, 0, 0, 0 },
+	{ "storage", "credentials_file", CONF_T_STRING, "",
+	  "s3/webdav: root-only file with a [credentials] group", OFF(credentials_file), NULL, 0, 0, 0 },
+
+	{ "portal", "url", CONF_T_STRING, "https://files.example.gov",
+	  "public base URL of the download portal", OFF(portal_url), NULL, 0, 0, CONF_F_NO_TRAIL_SLASH },
+	{ "portal", "listen", CONF_T_STRING, "127.0.0.1:8025",
+	  "address:port the portal listens on, behind a TLS proxy", OFF(portal_listen), NULL, 0, 0, 0 },
+	{ "portal", "ticket_key_file", CONF_T_STRING, "/etc/offload/ticket.key",
+	  "portal download ticket key, created (0600) when missing", OFF(ticket_key_file), NULL, 0, 0, 0 },
+
+	{ "security", "deployment_key_file", CONF_T_STRING, "/etc/offload/deployment.key",
+	  "key shared by all nodes of a deployment, created (0600) when missing",
+	  OFF(deployment_key_file), NULL, 0, 0, 0 },
+
+	{ "audit", "path", CONF_T_STRING, "/var/log/offload/audit.log",
+	  "audit log file; empty = no audit log", OFF(audit_path), NULL, 0, 0, 0 },
+	{ "audit", "format", CONF_T_ENUM, "kv",
+	  "audit line format: key=value or JSON lines", OFF(audit_format), conf_format_names, 0, 0, 0 },
+	{ "audit", "personal", CONF_T_ENUM, "plain",
+	  "addresses, file names and clients in the audit log: as is, keyed pseudonyms, or left out",
+	  OFF(audit_personal), conf_personal_names, 0, 0, 0 },
+};
+
+#define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
+
+static GQuark
+conf_quark(void)
+{
+	return g_quark_from_static_string("offload-conf");
+}
+
+static const char *
+conf_type_name(const struct conf_key *k)
+{
+	switch (k->type) {
+	case CONF_T_STRING: return "string";
+	case CONF_T_LIST: return "list";
+	case CONF_T_SIZE: return "size";
+	case CONF_T_DURATION: return "duration";
+	case CONF_T_UINT: return "number";
+	case CONF_T_BOOL: return "bool";
+	case CONF_T_ENUM:
+	case CONF_T_CHOICE: return "enum";
+	}
+	return "?";
+}
+
+static void *
+conf_field(struct conf *c, const struct conf_key *k)
+{
+	return (char *)c + k->off;
+}
+
+/* conf_digits - parse the leading decimal number of s; *end after it */
+static int
+conf_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!g_ascii_isdigit(*p))
+		return -1;
+	for (; g_ascii_isdigit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = p;
+	return 0;
+}
+
+static int
+conf_mul(uint64_t v, uint64_t m, uint64_t *out)
+{
+	if (m != 0 && v > UINT64_MAX / m)
+		return -1;
+	*out = v * m;
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v, mult = 1;
+	const char *p;
+
+	if (s == NULL || conf_digits(s, &v, &p) < 0)
+		return -1;
+	while (*p == ' ')
+		p++;
+	switch (*p) {
+	case 'k': case 'K': mult = 1ULL << 10; p++; break;
+	case 'm': case 'M': mult = 1ULL << 20; p++; break;
+	case 'g': case 'G': mult = 1ULL << 30; p++; break;
+	case 't': case 'T': mult = 1ULL << 40; p++; break;
+	default: break;
+	}
+	if (mult != 1 && *p == 'i' && p[1] == 'B')
+		p += 2;
+	else if (*p == 'B')
+		p++;
+	if (*p != '\0')
+		return -1;
+	return conf_mul(v, mult, out);
+}
+
+int
+conf_parse_duration(const char *s, uint64_t *out)
+{
+	uint64_t v, mult = 1;
+	const char *p;
+
+	if (s == NULL || conf_digits(s, &v, &p) < 0)
+		return -1;
+	while (*p == ' ')
+		p++;
+	switch (*p) {
+	case 's': mult = 1; p++; break;
+	case 'm': mult = 60; p++; break;
+	case 'h': mult = 3600; p++; break;
+	case 'd': mult = 86400; p++; break;
+	default: break;
+	}
+	if (*p != '\0')
+		return -1;
+	return conf_mul(v, mult, out);
+}
+
+static int
+conf_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (g_ascii_strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (g_ascii_strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+conf_choice_index(const struct conf_key *k, const char *s)
+{
+	int i;
+
+	for (i = 0; k->choices[i] != NULL; i++)
+		if (strcmp(k->choices[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* conf_check_cidr - "192.0.2.0/24", "2001:db8::/32", "::1", "10.1.2.3" */
+static bool
+conf_check_cidr(const char *s)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	int maxbits;
+
+	if (alen == 0 || alen >= sizeof addr)
+		return false;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		maxbits = 32;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		maxbits = 128;
+	else
+		return false;
+	if (slash != NULL) {
+		uint64_t bits;
+		const char *end;
+
+		if (conf_digits(slash + 1, &bits, &end) < 0 || *end != '\0' || bits > (uint64_t)maxbits)
+			return false;
+	}
+	return true;
+}
+
+static bool
+conf_check_socket(const char *s)
+{
+	if (g_str_has_prefix(s, "unix:") || g_str_has_prefix(s, "local:"))
+		return strchr(s, ':')[1] == '/';
+	if (g_str_has_prefix(s, "inet:") || g_str_has_prefix(s, "inet6:"))
+		return g_ascii_isdigit(strchr(s, ':')[1]);
+	return false;
+}
+
+/* conf_split_list - comma-separated, items trimmed, empty items dropped */
+static char **
+conf_split_list(const char *s, bool lower)
+{
+	char **parts = g_strsplit(s, ",", -1);
+	GPtrArray *out = g_ptr_array_new();
+	size_t i;
+
+	for (i = 0; parts[i] != NULL; i++) {
+		char *item = g_strstrip(parts[i]);
+
+		if (*item == '\0')
+			continue;
+		g_ptr_array_add(out, lower ? g_ascii_strdown(item, -1) : g_strdup(item));
+	}
+	g_ptr_array_add(out, NULL);
+	g_strfreev(parts);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/*
+ * conf_apply - parse text for key k and store it in c. origin names the
+ * file (or "override") in the error message. 0 or -1 with *err.
+ */
+static int
+conf_apply(struct conf *c, const struct conf_key *k, const char *text, const char *origin,
+	GError **err)
+{
+	void *field = conf_field(c, k);
+	char *v = g_strstrip(g_strdup(text));
+	const char *what = NULL;
+	uint64_t n = 0;
+	int rc = -1;
+
+	switch (k->type) {
+	case CONF_T_STRING:
+	case CONF_T_CHOICE:
+		if (k->type == CONF_T_CHOICE && conf_choice_index(k, v) < 0) {
+			what = "invalid value";
+			goto bad;
+		}
+		if ((k->flags & CONF_F_SOCKET) && !conf_check_socket(v)) {
+			what = "invalid socket (unix:/path or inet:port@host)";
+			goto bad;
+		}
+		if (k->flags & CONF_F_NO_TRAIL_SLASH) {
+			size_t len = strlen(v);
+
+			while (len > 0 && v[len - 1] == '/')
+				v[--len] = '\0';
+		}
+		g_free(*(char **)field);
+		*(char **)field = v;
+		v = NULL;
+		break;
+	case CONF_T_LIST: {
+		char **list = conf_split_list(v, (k->flags & CONF_F_LOWER) != 0);
+		size_t i;
+
+		if (k->flags & CONF_F_CIDR) {
+			for (i = 0; list[i] != NULL; i++) {
+				if (!conf_check_cidr(list[i])) {
+					g_set_error(err, conf_quark(), 1, "%s: [%s] %s: invalid network '%s'",
+						origin, k->group, k->key, list[i]);
+					g_strfreev(list);
+					goto out;
+				}
+			}
+		}
+		g_strfreev(*(char ***)field);
+		*(char ***)field = list;
+		break;
+	}
+	case CONF_T_SIZE:
+	case CONF_T_DURATION:
+	case CONF_T_UINT:
+		if (k->type == CONF_T_SIZE && conf_parse_size(v, &n) < 0) {
+			what = "invalid size";
+			goto bad;
+		}
+		if (k->type == CONF_T_DURATION && conf_parse_duration(v, &n) < 0) {
+			what = "invalid duration";
+			goto bad;
+		}
+		if (k->type == CONF_T_UINT) {
+			const char *end;
+
+			if (conf_digits(v, &n, &end) < 0 || *end != '\0') {
+				what = "invalid number";
+				goto bad;
+			}
+		}
+		if (n < k->min || (k->max != 0 && n > k->max)) {
+			if (k->max != 0)
+				g_set_error(err, conf_quark(), 1,
+					"%s: [%s] %s: '%s' out of range (%" PRIu64 "..%" PRIu64 "%s)",
+					origin, k->group, k->key, v, k->min, k->max,
+					k->type == CONF_T_DURATION ? " seconds" : "");
+			else
+				g_set_error(err, conf_quark(), 1,
+					"%s: [%s] %s: '%s' out of range (at least %" PRIu64 "%s)",
+					origin, k->group, k->key, v, k->min,
+					k->type == CONF_T_DURATION ? " seconds" : k->type == CONF_T_SIZE ? " bytes" : "");
+			goto out;
+		}
+		*(uint64_t *)field = n;
+		break;
+	case CONF_T_BOOL:
+		if (conf_parse_bool(v, (bool *)field) < 0) {
+			what = "invalid bool (true or false)";
+			goto bad;
+		}
+		break;
+	case CONF_T_ENUM: {
+		int i = conf_choice_index(k, v);
+
+		if (i < 0) {
+			what = "invalid value";
+			goto bad;
+		}
+		*(int *)field = i;
+		break;
+	}
+	}
+	rc = 0;
+	goto out;
+bad:
+	if (k->choices != NULL) {
+		char *allowed = g_strjoinv("|", (char **)k->choices);
+
+		g_set_error(err, conf_quark(), 1, "%s: [%s] %s: %s '%s' (one of %s)",
+			origin, k->group, k->key, what, v, allowed);
+		g_free(allowed);
+	} else {
+		g_set_error(err, conf_quark(), 1, "%s: [%s] %s: %s '%s'",
+			origin, k->group, k->key, what, v);
+	}
+out:
+	g_free(v);
+	return rc;
+}
+
+static const struct conf_key *
+conf_find(const char *group, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (strcmp(conf_keys[i].group, group) == 0 && strcmp(conf_keys[i].key, key) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static bool
+conf_group_known(const char *group)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (strcmp(conf_keys[i].group, group) == 0)
+			return true;
+	return false;
+}
+
+struct conf *
+conf_defaults(void)
+{
+	struct conf *c = g_new0(struct conf, 1);
+	GError *err = NULL;
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++) {
+		if (conf_apply(c, &conf_keys[i], conf_keys[i].def, "defaults", &err) < 0) {
+			/* a bad compiled-in default is a programming error */
+			g_error("%s", err->message);
+		}
+	}
+	return c;
+}
+
+struct conf *
+conf_load(const char *path, GError **err)
+{
+	struct conf *c = conf_defaults();
+	GKeyFile *kf = NULL;
+	GError *e = NULL;
+	char **groups = NULL, **keys = NULL;
+	size_t g, i;
+	bool ok = false;
+
+	if (path == NULL)
+		return c;
+	kf = g_key_file_new();
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+		g_set_error(err, conf_quark(), 1, "%s: %s", path, e->message);
+		g_clear_error(&e);
+		goto out;
+	}
+	groups = g_key_file_get_groups(kf, NULL);
+	for (g = 0; groups[g] != NULL; g++) {
+		if (!conf_group_known(groups[g])) {
+			g_set_error(err, conf_quark(), 1, "%s: [%s]: unknown group", path, groups[g]);
+			goto out;
+		}
+		keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+		for (i = 0; keys != NULL && keys[i] != NULL; i++) {
+			const struct conf_key *k = conf_find(groups[g], keys[i]);
+			char *val;
+			int rc;
+
+			if (k == NULL) {
+				g_set_error(err, conf_quark(), 1, "%s: [%s] %s: unknown key",
+					path, groups[g], keys[i]);
+				goto out;
+			}
+			val = g_key_file_get_string(kf, groups[g], keys[i], &e);
+			if (val == NULL) {
+				g_set_error(err, conf_quark(), 1, "%s: [%s] %s: %s",
+					path, groups[g], keys[i], e->message);
+				g_clear_error(&e);
+				goto out;
+			}
+			rc = conf_apply(c, k, val, path, err);
+			g_free(val);
+			if (rc < 0)
+				goto out;
+		}
+		g_strfreev(keys);
+		keys = NULL;
+	}
+	ok = true;
+out:
+	g_strfreev(keys);
+	g_strfreev(groups);
+	if (kf != NULL)
+		g_key_file_free(kf);
+	if (!ok) {
+		conf_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+int
+conf_set(struct conf *c, const char *group_key, const char *value, GError **err)
+{
+	const struct conf_key *k;
+	const char *dot = strchr(group_key, '.');
+	char *group;
+
+	if (dot == NULL) {
+		g_set_error(err, conf_quark(), 1, "override: '%s': expected group.key", group_key);
+		return -1;
+	}
+	group = g_strndup(group_key, (size_t)(dot - group_key));
+	k = conf_find(group, dot + 1);
+	if (k == NULL) {
+		g_set_error(err, conf_quark(), 1, "override: [%s] %s: unknown key", group, dot + 1);
+		g_free(group);
+		return -1;
+	}
+	g_free(group);
+	return conf_apply(c, k, value, "override", err);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CONF_NKEYS; i++) {
+		void *field = conf_field(c, &conf_keys[i]);
+
+		if (conf_keys[i].type == CONF_T_STRING || conf_keys[i].type == CONF_T_CHOICE)
+			g_free(*(char **)field);
+		else if (conf_keys[i].type == CONF_T_LIST)
+			g_strfreev(*(char ***)field);
+	}
+	g_free(c);
+}
+
+void
+conf_print_defaults(FILE *out)
+{
+	const char *group = NULL;
+	size_t i;
+
+	fputs("# offload.conf - configuration of offload-milter, offload-portal and offloadctl.\n"
+	      "# See offload.conf(5). Every key is shown with its default, commented out.\n"
+	      "# Sizes use 1024^n (k, M, G, T); durations are s, m, h or d (bare number = seconds);\n"
+	      "# lists are comma-separated.\n", out);
+	for (i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		if (group == NULL || strcmp(group, k->group) != 0) {
+			group = k->group;
+			fprintf(out, "\n[%s]\n", group);
+		}
+		fprintf(out, "# %s (%s", k->doc, conf_type_name(k));
+		if (k->choices != NULL) {
+			char *allowed = g_strjoinv("|", (char **)k->choices);
+
+			fprintf(out, ": %s", allowed);
+			g_free(allowed);
+		}
+		fprintf(out, ", default: %s)\n", k->def[0] ? k->def : "empty");
+		if (k->def[0] != '\0')
+			fprintf(out, "#%s = %s\n", k->key, k->def);
+		else
+			fprintf(out, "#%s =\n", k->key);
+	}
+}
