@@ -39,6 +39,10 @@ enum storage_err {
 struct storage;
 struct storage_put;
 
+/* GError domain of storage_open(); the code is STORAGE_ETEMP or STORAGE_EPERM */
+#define STORAGE_ERROR storage_error_quark()
+GQuark storage_error_quark(void);
+
 /* storage_open - the backend named by conf->backend; NULL with *err (which
  * says whether it is temporary) on failure */
 struct storage *storage_open(const struct conf *conf, GError **err);
