@@ -1,0 +1,31 @@
+#!/bin/bash
+# install-deps.sh - install the Debian 12 packages offload needs to build, test and demo.
+# Idempotent and fast: asks dpkg first and only runs apt-get when something is missing.
+# Must run as root on a fresh machine (CI); as non-root it only reports what is missing.
+set -euo pipefail
+PKGS="build-essential pkg-config libmilter-dev libssl-dev libcurl4-openssl-dev libmagic-dev
+zlib1g-dev libgmime-3.0-dev libmicrohttpd-dev libjson-glib-dev libargon2-dev postfix swaks
+miltertest curl mandoc python3"
+
+missing=()
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+echo "install-deps: missing: ${missing[*]}"
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: not root; install them with: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# postfix asks debconf questions: "No configuration" = no /etc/postfix/main.cf, no service
+# start (the tests run private instances; see tests/integration/lib.sh)
+echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+echo 'postfix postfix/mailname string localhost' | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
