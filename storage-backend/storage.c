@@ -1,0 +1,270 @@
+/*
+ * storage.c - the storage dispatcher (DESIGN.md §7): finds the backend named
+ * by [storage] backend, validates every key and prefix once for all backends,
+ * and forwards calls through struct storage_ops (storage_backend.h).
+ *
+ * Memory: struct storage owns the backend state; struct storage_put is
+ * owned by its caller until storage_put_commit()/storage_put_abort().
+ * Threads: struct storage is read-only after storage_open() and may be shared;
+ * a struct storage_put belongs to one thread.
+ */
+#include "storage_backend.h"
+
+#include <string.h>
+
+#include "log.h"
+
+struct storage {
+	const struct storage_ops *ops;
+	void *be;
+};
+
+struct storage_put {
+	struct storage *st;
+	void *impl;
+	int err; /* sticky: the first failed write's code */
+};
+
+static const struct storage_ops *const storage_backends[] = {
+	&storage_file_ops,
+	&storage_memory_ops,
+};
+
+G_DEFINE_QUARK(offload-storage-error-quark, storage_error)
+
+static bool
+storage_seg_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* storage_path_check - shared rules of keys and prefixes; partial = prefix */
+static bool
+storage_path_check(const char *s, bool partial)
+{
+	size_t i, n;
+
+	if (s == NULL)
+		return false;
+	n = strlen(s);
+	if (n > STORAGE_KEY_MAX || (n == 0 && !partial))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (storage_seg_char(s[i]))
+			continue;
+		if (s[i] != '/')
+			return false;
+		/* a '/' needs a segment before it, and (for a key) after it */
+		if (i == 0 || s[i - 1] == '/')
+			return false;
+		if (i == n - 1 && !partial)
+			return false;
+	}
+	return true;
+}
+
+bool
+storage_key_valid(const char *key)
+{
+	return storage_path_check(key, false);
+}
+
+bool
+storage_prefix_valid(const char *prefix)
+{
+	return storage_path_check(prefix, true);
+}
+
+bool
+storage_range(uint64_t size, uint64_t offset, uint64_t length, uint64_t *end)
+{
+	if (offset >= size || length == 0)
+		return false;
+	if (length == STORAGE_TO_END || length > size - offset)
+		*end = size;
+	else
+		*end = offset + length;
+	return true;
+}
+
+/* storage_bad_key - log an invalid key (escaped, shortened: it may come from outside) */
+static int
+storage_bad_key(const char *what, const char *key)
+{
+	char *esc = NULL;
+
+	if (key == NULL) {
+		log_error("storage: %s is NULL", what);
+	} else {
+		esc = g_strescape(key, NULL);
+		log_error("storage: invalid %s \"%.64s%s\" (allowed: [a-z0-9] segments "
+			"separated by '/', at most %d bytes)", what, esc,
+			strlen(esc) > 64 ? "..." : "", STORAGE_KEY_MAX);
+	}
+	g_free(esc);
+	return STORAGE_EPERM;
+}
+
+struct storage *
+storage_open(const struct conf *conf, GError **err)
+{
+	const char *name = conf->backend != NULL && conf->backend[0] != '\0' ? conf->backend : "file";
+	const struct storage_ops *ops = NULL;
+	struct storage *st = NULL;
+	void *be;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(storage_backends); i++) {
+		if (strcmp(storage_backends[i]->name, name) == 0) {
+			ops = storage_backends[i];
+			break;
+		}
+	}
+	if (ops == NULL) {
+		GString *known = g_string_new(NULL);
+
+		for (i = 0; i < G_N_ELEMENTS(storage_backends); i++)
+			g_string_append_printf(known, "%s%s", i ? ", " : "", storage_backends[i]->name);
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] backend = %s: unknown backend (known: %s)", name, known->str);
+		g_string_free(known, TRUE);
+		goto out;
+	}
+	be = ops->open(conf, err);
+	if (be == NULL)
+		goto out;
+	st = g_new0(struct storage, 1);
+	st->ops = ops;
+	st->be = be;
+out:
+	return st;
+}
+
+void
+storage_free(struct storage *st)
+{
+	if (st == NULL)
+		return;
+	st->ops->close(st->be);
+	g_free(st);
+}
+
+const char *
+storage_backend_name(const struct storage *st)
+{
+	return st->ops->name;
+}
+
+struct storage_put *
+storage_put_begin(struct storage *st, const char *key, uint64_t size_hint, int *errp)
+{
+	struct storage_put *p = NULL;
+	void *impl;
+	int err = STORAGE_OK;
+
+	if (!storage_key_valid(key)) {
+		err = storage_bad_key("object key", key);
+		goto out;
+	}
+	impl = st->ops->put_begin(st->be, key, size_hint, &err);
+	if (impl == NULL)
+		goto out;
+	p = g_new0(struct storage_put, 1);
+	p->st = st;
+	p->impl = impl;
+out:
+	if (errp != NULL)
+		*errp = p != NULL ? STORAGE_OK : err;
+	return p;
+}
+
+int
+storage_put_write(struct storage_put *p, const void *buf, size_t len)
+{
+	if (p->err != STORAGE_OK || len == 0)
+		return p->err;
+	p->err = p->st->ops->put_write(p->impl, buf, len);
+	return p->err;
+}
+
+int
+storage_put_commit(struct storage_put *p)
+{
+	int rc;
+
+	if (p == NULL)
+		return STORAGE_EPERM;
+	if (p->err != STORAGE_OK) {
+		/* the failed write was logged; never publish a partial object */
+		rc = p->err;
+		p->st->ops->put_abort(p->impl);
+	} else {
+		rc = p->st->ops->put_commit(p->impl);
+	}
+	g_free(p);
+	return rc;
+}
+
+void
+storage_put_abort(struct storage_put *p)
+{
+	if (p == NULL)
+		return;
+	p->st->ops->put_abort(p->impl);
+	g_free(p);
+}
+
+int
+storage_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
+	storage_sink_fn sink, void *arg)
+{
+	if (!storage_key_valid(key))
+		return storage_bad_key("object key", key);
+	return st->ops->get(st->be, key, offset, length, sink, arg);
+}
+
+int
+storage_stat(struct storage *st, const char *key, uint64_t *size, int64_t *mtime)
+{
+	uint64_t s = 0;
+	int64_t m = 0;
+
+	if (!storage_key_valid(key))
+		return storage_bad_key("object key", key);
+	return st->ops->stat(st->be, key, size != NULL ? size : &s, mtime != NULL ? mtime : &m);
+}
+
+int
+storage_delete(struct storage *st, const char *key)
+{
+	if (!storage_key_valid(key))
+		return storage_bad_key("object key", key);
+	return st->ops->del(st->be, key);
+}
+
+int
+storage_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg)
+{
+	if (!storage_prefix_valid(prefix))
+		return storage_bad_key("key prefix", prefix);
+	return st->ops->list(st->be, prefix, fn, arg);
+}
+
+const char *
+storage_strerror(int err)
+{
+	switch (err) {
+	case STORAGE_OK:
+		return "success";
+	case STORAGE_ETEMP:
+		return "temporary storage error";
+	case STORAGE_EPERM:
+		return "permanent storage error";
+	case STORAGE_ENOENT:
+		return "no such object";
+	case STORAGE_ESTOP:
+		return "stopped by callback";
+	default:
+		return "unknown storage error";
+	}
+}

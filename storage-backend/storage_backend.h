@@ -1,0 +1,55 @@
+/*
+ * storage_backend.h - private: what a storage backend implements (the
+ * OpenSMTPD X_backend.c + X_<impl>.c pattern). storage.c looks a backend up
+ * by name, validates keys and prefixes, and forwards to these functions, so
+ * a backend only ever sees valid keys ([a-z0-9] segments joined by single
+ * '/', at most STORAGE_KEY_MAX bytes).
+ *
+ * Memory: open() returns the backend's own state (freed by close()).
+ * put_begin() returns per-put state, owned by the caller until put_commit()
+ * or put_abort(), which free it in all cases.
+ *
+ * Threads: every function except the put_* ones may be called on the same
+ * backend state from many threads at once; a put's state is used by one
+ * thread. Backends classify errors (ETEMP/EPERM/ENOENT), log them once where
+ * detected, and return STORAGE_ESTOP when a sink or list callback stops.
+ */
+#ifndef OFFLOAD_STORAGE_BACKEND_H
+#define OFFLOAD_STORAGE_BACKEND_H
+
+#include <stdbool.h>
+
+#include "storage.h"
+
+#define STORAGE_KEY_MAX 200
+/* get() hands the sink at most this many bytes at a time */
+#define STORAGE_CHUNK (64 * 1024)
+
+struct storage_ops {
+	const char *name;
+	/* open - NULL with *err set (domain STORAGE_ERROR) on failure */
+	void *(*open)(const struct conf *conf, GError **err);
+	void (*close)(void *be);
+	void *(*put_begin)(void *be, const char *key, uint64_t size_hint, int *errp);
+	int (*put_write)(void *put, const void *buf, size_t len);
+	int (*put_commit)(void *put);
+	void (*put_abort)(void *put);
+	int (*get)(void *be, const char *key, uint64_t offset, uint64_t length,
+		storage_sink_fn sink, void *arg);
+	int (*stat)(void *be, const char *key, uint64_t *size, int64_t *mtime);
+	int (*del)(void *be, const char *key);
+	int (*list)(void *be, const char *prefix, storage_list_fn fn, void *arg);
+};
+
+extern const struct storage_ops storage_file_ops;
+extern const struct storage_ops storage_memory_ops;
+
+/* storage_key_valid - [a-z0-9]+ segments joined by single '/', <= STORAGE_KEY_MAX */
+bool storage_key_valid(const char *key);
+/* storage_prefix_valid - "" or the start of a valid key (may end in '/') */
+bool storage_prefix_valid(const char *prefix);
+/* storage_range - clamp [offset, offset+length) to an object of size bytes;
+ * false if nothing is left to send */
+bool storage_range(uint64_t size, uint64_t offset, uint64_t length, uint64_t *end);
+
+#endif
