@@ -1,0 +1,73 @@
+/*
+ * offloadctl.c - the admin CLI: global options, then one subcommand.
+ *   offloadctl [-c FILE] process|open|config [args]
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <gmime/gmime.h>
+
+#include "cli.h"
+#include "log.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: offloadctl [-c FILE] COMMAND [ARGS]\n"
+		"  process [--config FILE] [--sender ADDR] [--rcpt ADDR ...] [--queue-id ID] < in.eml > out.eml\n"
+		"  open LINK [--config FILE] --output DIR\n"
+		"  config --defaults | config [--config FILE] --check\n");
+}
+
+struct conf *
+cli_load_conf(const char *path)
+{
+	GError *err = NULL;
+	struct conf *c;
+
+	if (path == NULL && g_file_test(CONF_DEFAULT_PATH, G_FILE_TEST_EXISTS))
+		path = CONF_DEFAULT_PATH;
+	c = conf_load(path, &err);
+	if (c == NULL) {
+		fprintf(stderr, "offloadctl: %s\n", err->message);
+		g_error_free(err);
+	}
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = NULL;
+	int i = 1;
+
+	log_init("offloadctl", true, false);
+	log_set_quiet(true);
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			conf_path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	g_mime_init();
+	if (strcmp(argv[i], "process") == 0)
+		return cli_process(conf_path, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "open") == 0)
+		return cli_open(conf_path, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "config") == 0)
+		return cli_config(conf_path, argc - i - 1, argv + i + 1);
+	fprintf(stderr, "offloadctl: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return EX_USAGE;
+}

@@ -1,0 +1,353 @@
+/*
+ * msg.c - message intake shared by the milter callbacks and offloadctl.
+ * Owns the spool file; headers are kept in memory (bounded by Postfix's
+ * header_size_limit / our own reading cap), the body only on disk.
+ */
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <gio/gio.h>
+
+#include "log.h"
+
+#define MSG_MAX_HEADER_BLOCK (1024 * 1024) /* offloadctl: cap on the header block */
+
+static void
+msg_header_free(gpointer p)
+{
+	struct msg_header *h = p;
+
+	g_free(h->name);
+	g_free(h->value);
+	g_free(h);
+}
+
+struct msg *
+msg_new(const char *spool_dir, uint64_t max_size, GError **err)
+{
+	struct msg *m = g_new0(struct msg, 1);
+	int fd;
+
+	m->headers = g_ptr_array_new_with_free_func(msg_header_free);
+	m->env.rcpts = g_ptr_array_new_with_free_func(g_free);
+	m->max_size = max_size;
+	m->spool_path = g_strdup_printf("%s/msg.XXXXXX", spool_dir);
+	fd = g_mkstemp_full(m->spool_path, O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			"cannot create spool file in %s: %s", spool_dir, g_strerror(errno));
+		g_free(m->spool_path);
+		m->spool_path = NULL;
+		msg_free(m);
+		return NULL;
+	}
+	m->spool = fdopen(fd, "w+");
+	return m;
+}
+
+void
+msg_env_clear(struct msg_env *e)
+{
+	g_clear_pointer(&e->queue_id, g_free);
+	g_clear_pointer(&e->client_addr, g_free);
+	g_clear_pointer(&e->client_name, g_free);
+	g_clear_pointer(&e->auth_authen, g_free);
+	g_clear_pointer(&e->daemon_name, g_free);
+	g_clear_pointer(&e->sender, g_free);
+	if (e->rcpts)
+		g_ptr_array_set_size(e->rcpts, 0);
+}
+
+void
+msg_free(struct msg *m)
+{
+	if (m == NULL)
+		return;
+	if (m->spool)
+		fclose(m->spool);
+	if (m->spool_path)
+		unlink(m->spool_path);
+	g_free(m->spool_path);
+	msg_env_clear(&m->env);
+	if (m->env.rcpts)
+		g_ptr_array_free(m->env.rcpts, TRUE);
+	g_ptr_array_free(m->headers, TRUE);
+	g_free(m);
+}
+
+static char *
+msg_strip_angle(const char *addr)
+{
+	size_t n;
+
+	while (*addr == ' ' || *addr == '<')
+		addr++;
+	n = strlen(addr);
+	while (n > 0 && (addr[n - 1] == '>' || addr[n - 1] == ' '))
+		n--;
+	return g_strndup(addr, n);
+}
+
+void
+msg_add_rcpt(struct msg *m, const char *addr)
+{
+	g_ptr_array_add(m->env.rcpts, msg_strip_angle(addr));
+}
+
+/* crlf_normalise - every line end becomes CRLF (lone LF or lone CR) */
+static char *
+crlf_normalise(const char *s)
+{
+	GString *out = g_string_sized_new(strlen(s) + 8);
+
+	for (; *s; s++) {
+		if (*s == '\r') {
+			g_string_append(out, "\r\n");
+			if (s[1] == '\n')
+				s++;
+		} else if (*s == '\n') {
+			g_string_append(out, "\r\n");
+		} else {
+			g_string_append_c(out, *s);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+void
+msg_add_header(struct msg *m, const char *name, const char *value)
+{
+	struct msg_header *h = g_new0(struct msg_header, 1);
+
+	h->name = g_strdup(name);
+	h->value = crlf_normalise(value ? value : "");
+	g_ptr_array_add(m->headers, h);
+}
+
+static int
+msg_spool_write(struct msg *m, const void *buf, size_t len)
+{
+	if (m->too_big)
+		return 0;
+	if (m->max_size && m->size + len > m->max_size) {
+		m->too_big = true;
+		return 0;
+	}
+	if (len && fwrite(buf, 1, len, m->spool) != len) {
+		log_error("%s: spool write %s: %s", m->env.queue_id ? m->env.queue_id : "-",
+			m->spool_path, g_strerror(errno));
+		return -1;
+	}
+	m->size += len;
+	return 0;
+}
+
+static int
+msg_write_headers(struct msg *m)
+{
+	guint i;
+
+	m->body_started = true;
+	for (i = 0; i < m->headers->len; i++) {
+		struct msg_header *h = g_ptr_array_index(m->headers, i);
+
+		if (msg_spool_write(m, h->name, strlen(h->name)) < 0 ||
+		    msg_spool_write(m, ":", 1) < 0 ||
+		    msg_spool_write(m, h->value, strlen(h->value)) < 0 ||
+		    msg_spool_write(m, "\r\n", 2) < 0)
+			return -1;
+	}
+	if (msg_spool_write(m, "\r\n", 2) < 0)
+		return -1;
+	m->body_offset = m->size;
+	return 0;
+}
+
+int
+msg_write_body(struct msg *m, const void *buf, size_t len)
+{
+	if (!m->body_started && msg_write_headers(m) < 0)
+		return -1;
+	return msg_spool_write(m, buf, len);
+}
+
+int
+msg_finish(struct msg *m)
+{
+	if (!m->body_started && msg_write_headers(m) < 0)
+		return -1;
+	if (fflush(m->spool) != 0) {
+		log_error("%s: spool flush %s: %s", m->env.queue_id ? m->env.queue_id : "-",
+			m->spool_path, g_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* msg_parse_header_block - split "Name: value" lines (CRLF) into headers */
+static int
+msg_parse_header_block(struct msg *m, const char *block, size_t len, GError **err)
+{
+	const char *p = block, *end = block + len;
+
+	while (p < end) {
+		const char *line_end = p, *colon;
+		GString *value;
+
+		/* a header field runs until a CRLF not followed by WSP */
+		for (;;) {
+			const char *nl = memchr(line_end, '\n', end - line_end);
+
+			if (nl == NULL) {
+				line_end = end;
+				break;
+			}
+			line_end = nl + 1;
+			if (line_end >= end || (*line_end != ' ' && *line_end != '\t'))
+				break;
+		}
+		colon = memchr(p, ':', line_end - p);
+		if (colon == NULL || colon == p) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				"malformed header line: %.*s", (int)MIN(line_end - p, 60), p);
+			return -1;
+		}
+		value = g_string_new_len(colon + 1, line_end - colon - 1);
+		if (value->len >= 2 && value->str[value->len - 2] == '\r')
+			g_string_truncate(value, value->len - 2);
+		else if (value->len >= 1 && value->str[value->len - 1] == '\n')
+			g_string_truncate(value, value->len - 1);
+		{
+			char *name = g_strndup(p, colon - p);
+
+			g_strchomp(name);
+			msg_add_header(m, name, value->str);
+			g_free(name);
+		}
+		g_string_free(value, TRUE);
+		p = line_end;
+	}
+	return 0;
+}
+
+int
+msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
+{
+	GString *hdr = g_string_new(NULL);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	bool first = true, in_headers = true, crlf_seen = false, lf_seen = false;
+	int rc = -1;
+
+	while ((n = getline(&line, &cap, in)) > 0) {
+		bool has_nl = line[n - 1] == '\n';
+
+		if (has_nl) {
+			if (n >= 2 && line[n - 2] == '\r') {
+				crlf_seen = true;
+				n -= 2;
+			} else {
+				lf_seen = true;
+				n -= 1;
+			}
+		}
+		if (first) {
+			first = false;
+			if (n >= 5 && memcmp(line, "From ", 5) == 0)
+				continue; /* mbox separator line */
+		}
+		if (in_headers) {
+			if (n == 0) {
+				in_headers = false;
+				if (msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+					goto out;
+				if (msg_write_body(m, "", 0) < 0)
+					goto io_error;
+				continue;
+			}
+			/* a first line that is not a header: no header block at all */
+			if (hdr->len == 0 && memchr(line, ':', n) == NULL) {
+				in_headers = false;
+				if (msg_write_body(m, "", 0) < 0)
+					goto io_error;
+			} else {
+				if (hdr->len > MSG_MAX_HEADER_BLOCK) {
+					g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+						"header block larger than %d bytes", MSG_MAX_HEADER_BLOCK);
+					goto out;
+				}
+				g_string_append_len(hdr, line, n);
+				g_string_append(hdr, "\r\n");
+				continue;
+			}
+		}
+		if (msg_write_body(m, line, n) < 0 ||
+		    (has_nl && msg_write_body(m, "\r\n", 2) < 0))
+			goto io_error;
+	}
+	if (ferror(in)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "read error: %s", g_strerror(errno));
+		goto out;
+	}
+	if (in_headers && msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+		goto out;
+	if (msg_finish(m) < 0)
+		goto io_error;
+	*had_crlf = crlf_seen || !lf_seen;
+	rc = 0;
+	goto out;
+io_error:
+	g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write spool file %s", m->spool_path);
+out:
+	free(line);
+	g_string_free(hdr, TRUE);
+	return rc;
+}
+
+const char *
+msg_header_get(const struct msg *m, const char *name, int n)
+{
+	guint i;
+
+	for (i = 0; i < m->headers->len; i++) {
+		struct msg_header *h = g_ptr_array_index(m->headers, i);
+
+		if (g_ascii_strcasecmp(h->name, name) == 0 && n-- == 0)
+			return h->value;
+	}
+	return NULL;
+}
+
+int
+msg_header_count(const struct msg *m, const char *name)
+{
+	guint i;
+	int c = 0;
+
+	for (i = 0; i < m->headers->len; i++) {
+		struct msg_header *h = g_ptr_array_index(m->headers, i);
+
+		if (g_ascii_strcasecmp(h->name, name) == 0)
+			c++;
+	}
+	return c;
+}
+
+char *
+msg_strip_value(const char *raw)
+{
+	GString *s = g_string_new(NULL);
+	const char *p;
+
+	for (p = raw; *p; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		g_string_append_c(s, *p == '\t' ? ' ' : *p);
+	}
+	g_strstrip(s->str);
+	return g_string_free(s, FALSE);
+}

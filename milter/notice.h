@@ -1,0 +1,37 @@
+/*
+ * notice.h - the notice that replaces offloaded attachments in the text
+ * bodies (DESIGN.md §4): German first, English second, file names (unless
+ * hidden by policy), sizes (1024^n), SHA-256, the expiry date in
+ * Europe/Berlin and the one link. The templates live in notice.c.
+ * Pure functions; thread-safe.
+ */
+#ifndef OFFLOAD_NOTICE_H
+#define OFFLOAD_NOTICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+struct notice_file {
+	const char *name;   /* UTF-8 */
+	uint64_t size;
+	const char *sha256; /* hex */
+};
+
+struct notice {
+	const char *link;
+	int64_t expires;          /* unix seconds */
+	const struct notice_file *files;
+	size_t nfiles;
+	bool hide_names;
+};
+
+/* notice_text - UTF-8 text with LF line ends, no line over 76 characters
+ * except the link; no trailing spaces (safe for format=flowed) */
+char *notice_text(const struct notice *n);
+/* notice_html - ASCII only (entities), valid in any charset */
+char *notice_html(const struct notice *n);
+/* notice_size - "25,0 MB" (german) or "25.0 MB" */
+char *notice_size(uint64_t bytes, bool german);
+
+#endif

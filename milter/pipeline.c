@@ -1,0 +1,507 @@
+/*
+ * pipeline.c - end-of-message processing (see pipeline.h): direction and
+ * trust, the offload decision per leaf part, the transfer, the audit trail
+ * and the failure policy. The MIME tree surgery lives in rewrite.c.
+ * Memory: GMime parses with a persistent stream, so part contents stay in
+ * the spool file; every copy of attachment data is streamed.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <gmime/gmime.h>
+
+#include "classify.h"
+#include "hdrops.h"
+#include "log.h"
+#include "rewrite.h"
+#include "transfer.h"
+
+int
+pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
+{
+	memset(p, 0, sizeof *p);
+	p->conf = conf;
+	if (g_mkdir_with_parents(conf->spool_dir, 0700) != 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			"spool_dir %s: %s", conf->spool_dir, g_strerror(errno));
+		return -1;
+	}
+	if (keys_load(conf->deployment_key_file, &p->dk, err) != 0)
+		return -1;
+	p->st = storage_open(conf, err);
+	if (p->st == NULL)
+		return -1;
+	p->audit = audit_open(conf, err);
+	if (p->audit == NULL) {
+		storage_free(p->st);
+		p->st = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+pipeline_fini(struct pipeline *p)
+{
+	audit_close(p->audit);
+	storage_free(p->st);
+	keys_wipe(&p->dk);
+	memset(p, 0, sizeof *p);
+}
+
+void
+pipeline_result_clear(struct pipeline_result *res)
+{
+	if (res->body_path) {
+		unlink(res->body_path);
+		g_free(res->body_path);
+	}
+	if (res->hdr_ops)
+		g_ptr_array_free(res->hdr_ops, TRUE);
+	g_free(res->reply_de);
+	g_free(res->reply_en);
+	g_free(res->summary);
+	g_free(res->action);
+	memset(res, 0, sizeof *res);
+}
+
+/* ---- direction and trust (DESIGN.md §4, §13) ------------------------ */
+
+static bool
+addr_in_networks(const char *addr, char *const *nets)
+{
+	GInetAddress *a;
+	bool hit = false;
+
+	if (addr == NULL || nets == NULL)
+		return false;
+	a = g_inet_address_new_from_string(addr);
+	if (a == NULL)
+		return false;
+	for (; *nets && !hit; nets++) {
+		GInetAddressMask *mask = g_inet_address_mask_new_from_string(*nets, NULL);
+
+		if (mask == NULL)
+			continue;
+		hit = g_inet_address_mask_matches(mask, a);
+		g_object_unref(mask);
+	}
+	g_object_unref(a);
+	return hit;
+}
+
+/* domain_is_internal - compare lower-cased IDNA A-labels; ".x" = subdomains */
+static bool
+domain_is_internal(const char *rcpt, char *const *internal)
+{
+	const char *at = strrchr(rcpt, '@');
+	char *ascii, *dom;
+	bool hit = false;
+
+	if (internal == NULL || at == NULL)
+		return false;
+	ascii = g_hostname_to_ascii(at + 1);
+	dom = g_ascii_strdown(ascii ? ascii : at + 1, -1);
+	for (; *internal && !hit; internal++) {
+		const char *d = *internal;
+
+		if (d[0] == '.') {
+			size_t dl = strlen(dom), il = strlen(d);
+
+			hit = dl > il && strcmp(dom + dl - il, d) == 0;
+		} else {
+			hit = strcmp(dom, d) == 0;
+		}
+	}
+	g_free(ascii);
+	g_free(dom);
+	return hit;
+}
+
+static bool
+msg_is_trusted(const struct conf *c, const struct msg *m)
+{
+	char *const *d;
+
+	if (m->env.local_submission || (m->env.auth_authen && *m->env.auth_authen))
+		return true;
+	for (d = c->trusted_daemons; d && *d && m->env.daemon_name; d++)
+		if (strcmp(*d, m->env.daemon_name) == 0)
+			return true;
+	return addr_in_networks(m->env.client_addr, c->trusted_networks);
+}
+
+static bool
+msg_has_external_rcpt(const struct conf *c, const struct msg *m)
+{
+	guint i;
+
+	for (i = 0; i < m->env.rcpts->len; i++)
+		if (!domain_is_internal(g_ptr_array_index(m->env.rcpts, i), c->internal_domains))
+			return true;
+	return false;
+}
+
+/* ---- helpers -------------------------------------------------------- */
+
+static char *
+join_rcpts(const struct msg *m)
+{
+	GString *s = g_string_new(NULL);
+	guint i;
+
+	for (i = 0; i < m->env.rcpts->len; i++) {
+		if (i)
+			g_string_append_c(s, ',');
+		g_string_append(s, g_ptr_array_index(m->env.rcpts, i));
+	}
+	return g_string_free(s, FALSE);
+}
+
+static char *
+rfc3339(int64_t t)
+{
+	GDateTime *d = g_date_time_new_from_unix_utc(t);
+	char *s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ");
+
+	g_date_time_unref(d);
+	return s;
+}
+
+struct run {
+	const struct pipeline *p;
+	struct msg *m;
+	struct pipeline_result *res;
+	const char *qid;
+	char *message_id;
+	char *rcpts;
+	struct classify_result cls;
+	struct transfer *t;
+	GMimeMessage *message;
+};
+
+static void
+run_audit_message(struct run *r, const char *action, const char *reasons)
+{
+	struct audit_event ev = { 0 };
+	char *expires = r->t && r->t->sealed ? rfc3339(r->t->expires) : NULL;
+
+	ev.event = "message";
+	ev.queue_id = r->qid;
+	ev.message_id = r->message_id;
+	ev.from = r->m->env.sender;
+	ev.rcpt = r->rcpts;
+	ev.size = (int64_t)(r->m->size);
+	ev.class_ = r->cls.level;
+	ev.reasons = reasons;
+	ev.action = action;
+	ev.transfer = r->t && r->t->sealed ? r->t->id : NULL;
+	ev.expires = expires;
+	ev.client = r->m->env.client_addr;
+	audit_write(r->p->audit, &ev);
+	g_free(expires);
+}
+
+/* run_fail - apply on_error (DESIGN.md §4, §13): never a crash, never a
+ * silent drop; classified content never leaves in clear (size-only today) */
+static void
+run_fail(struct run *r, const char *why)
+{
+	const struct conf *c = r->p->conf;
+	struct pipeline_result *res = r->res;
+
+	if (r->t)
+		transfer_abort(r->t);
+	g_clear_pointer(&res->body_path, g_free);
+	g_ptr_array_set_size(res->hdr_ops, 0);
+	switch (c->on_error) {
+	case CONF_ON_ERROR_ACCEPT:
+		res->verdict = PIPELINE_ACCEPT;
+		res->action = g_strdup("accept-on-error");
+		break;
+	case CONF_ON_ERROR_REJECT:
+		res->verdict = PIPELINE_REJECT;
+		res->rcode = "554";
+		res->xcode = "5.3.0";
+		res->action = g_strdup("reject");
+		res->reply_de = g_strdup("Anhaenge konnten nicht sicher ausgelagert werden; Nachricht abgelehnt.");
+		res->reply_en = g_strdup("Attachments could not be offloaded securely; message rejected.");
+		break;
+	default:
+		res->verdict = PIPELINE_TEMPFAIL;
+		res->rcode = "451";
+		res->xcode = "4.3.0";
+		res->action = g_strdup("tempfail");
+		res->reply_de = g_strdup("Anhaenge koennen derzeit nicht ausgelagert werden; bitte spaeter erneut senden.");
+		res->reply_en = g_strdup("Attachments cannot be offloaded right now; please try again later.");
+		break;
+	}
+	log_warning("%s: %s; on_error=%s", r->qid, why, res->action);
+	run_audit_message(r, res->action, why);
+	res->summary = g_strdup_printf("%s: action=%s reason=\"%s\"", r->qid, res->action, why);
+}
+
+static void
+run_pass(struct run *r, const char *action, const char *why)
+{
+	r->res->verdict = PIPELINE_ACCEPT;
+	r->res->action = g_strdup(action);
+	r->res->summary = g_strdup_printf("%s: action=%s%s%s", r->qid, action,
+		why ? " reason=" : "", why ? why : "");
+	if (why && strcmp(why, "internal") != 0)
+		run_audit_message(r, action, why);
+	else if (why == NULL)
+		run_audit_message(r, action, r->cls.reasons);
+}
+
+/* already_offloaded - a valid X-Offload-Transfer of ours (any gateway of
+ * this deployment) means the message was handled before */
+static bool
+already_offloaded(struct run *r)
+{
+	int i, n = msg_header_count(r->m, "X-Offload-Transfer");
+
+	for (i = 0; i < n; i++) {
+		char *v = msg_strip_value(msg_header_get(r->m, "X-Offload-Transfer", i));
+		char *semi = strchr(v, ';'), *mac = strstr(v, "mac=");
+		bool ok = false;
+
+		if (semi && mac) {
+			char *id = g_strndup(v, semi - v), *want;
+
+			g_strstrip(id);
+			want = transfer_header_mac(&r->p->dk, r->message_id, id);
+			ok = strncmp(mac + 4, want, strlen(want)) == 0;
+			g_free(want);
+			g_free(id);
+		}
+		g_free(v);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static GMimeMessage *
+run_parse(struct run *r)
+{
+	GMimeStream *fs;
+	GMimeParser *parser;
+	GMimeMessage *message;
+	int fd = open(r->m->spool_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_error("%s: cannot reopen spool %s: %s", r->qid, r->m->spool_path, g_strerror(errno));
+		return NULL;
+	}
+	fs = g_mime_stream_fs_new(fd);
+	parser = g_mime_parser_new_with_stream(fs);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	message = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(fs);
+	return message;
+}
+
+static void
+run_headers(struct run *r, const char *new_ct, const char *new_cte)
+{
+	const struct conf *c = r->p->conf;
+	GPtrArray *ops = r->res->hdr_ops;
+	char *expires = rfc3339(r->t->expires);
+	char *mac = transfer_header_mac(&r->p->dk, r->message_id, r->t->id);
+	char *v;
+
+	if (new_ct) {
+		/* the top-level structure changed (DESIGN.md §4) */
+		v = g_strdup_printf(" %s", new_ct);
+		if (msg_header_count(r->m, "Content-Type") > 0)
+			hdrops_change(ops, "Content-Type", 1, v);
+		else
+			hdrops_add(ops, "Content-Type", v);
+		g_free(v);
+		hdrops_delete_all(ops, r->m, "Content-Transfer-Encoding");
+		if (new_cte) {
+			v = g_strdup_printf(" %s", new_cte);
+			hdrops_add(ops, "Content-Transfer-Encoding", v);
+			g_free(v);
+		}
+		if (msg_header_count(r->m, "MIME-Version") == 0)
+			hdrops_add(ops, "MIME-Version", " 1.0");
+	}
+	hdrops_delete_all(ops, r->m, "X-Data-Classification");
+	hdrops_delete_all(ops, r->m, "X-Offload-Transfer");
+	v = g_strdup_printf(" %s; files=%u; expires=%s; mac=%s", r->t->id, r->t->files->len,
+		expires, mac);
+	hdrops_add(ops, "X-Offload-Transfer", v);
+	g_free(v);
+	v = g_strdup_printf(" class=%s; policy=%s; transfer=%s", r->cls.level, c->policy_name, r->t->id);
+	hdrops_add(ops, "X-Data-Classification", v);
+	g_free(v);
+	g_free(expires);
+	g_free(mac);
+}
+
+static void
+run_audit_files(struct run *r)
+{
+	char *expires = rfc3339(r->t->expires);
+	guint i;
+
+	for (i = 0; i < r->t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(r->t->files, i);
+		struct audit_event ev = { 0 };
+
+		ev.event = "attachment";
+		ev.queue_id = r->qid;
+		ev.message_id = r->message_id;
+		ev.from = r->m->env.sender;
+		ev.rcpt = r->rcpts;
+		ev.file = f->name;
+		ev.size = (int64_t)f->size;
+		ev.type = f->type;
+		ev.sha256 = f->sha256;
+		ev.class_ = r->cls.level;
+		ev.reasons = "size";
+		ev.action = "offload";
+		ev.transfer = r->t->id;
+		ev.expires = expires;
+		ev.client = r->m->env.client_addr;
+		audit_write(r->p->audit, &ev);
+	}
+	g_free(expires);
+}
+
+void
+pipeline_run(const struct pipeline *p, struct msg *m, struct pipeline_result *res)
+{
+	const struct conf *c = p->conf;
+	struct run r = { 0 };
+	struct rewrite rw = { 0 };
+	bool outgoing;
+	char *link = NULL, *err_text = NULL;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	res->hdr_ops = hdrops_new();
+	r.p = p;
+	r.m = m;
+	r.res = res;
+	r.qid = m->env.queue_id ? m->env.queue_id : "NOQUEUE";
+	r.message_id = msg_header_get(m, "Message-ID", 0) ?
+		msg_strip_value(msg_header_get(m, "Message-ID", 0)) : NULL;
+	r.rcpts = join_rcpts(m);
+
+	outgoing = msg_is_trusted(c, m) && msg_has_external_rcpt(c, m);
+	classify_message(outgoing, &r.cls);
+	if (m->too_big) {
+		run_fail(&r, "message larger than max_message_size");
+		goto out;
+	}
+	if (!outgoing && !c->rewrite_internal) {
+		run_pass(&r, "pass", "internal");
+		goto out;
+	}
+	if (already_offloaded(&r)) {
+		run_pass(&r, "pass", "already-offloaded");
+		goto out;
+	}
+	r.message = run_parse(&r);
+	if (r.message == NULL || g_mime_message_get_mime_part(r.message) == NULL) {
+		run_pass(&r, "pass", r.message ? "no-body" : "unparsable");
+		goto out;
+	}
+
+	rw.conf = c;
+	rw.qid = r.qid;
+	rw.message = r.message;
+	rw.spool_dir = c->spool_dir;
+	rc = rewrite_scan(&rw, &err_text);
+	if (rc == REWRITE_SIGNED) {
+		if (c->signed_mail == CONF_SIGNED_REJECT) {
+			res->verdict = PIPELINE_REJECT;
+			res->rcode = "550";
+			res->xcode = "5.7.1";
+			res->action = g_strdup("reject");
+			res->reply_de = g_strdup("Signierte/verschluesselte Nachricht mit grossen Anhaengen wird nicht versendet.");
+			res->reply_en = g_strdup("Signed or encrypted message with large attachments is refused by policy.");
+			res->summary = g_strdup_printf("%s: action=reject reason=signed", r.qid);
+			run_audit_message(&r, "reject", "signed");
+		} else {
+			run_pass(&r, "skip-signed", "signed");
+		}
+		goto out;
+	}
+	if (rc == REWRITE_LIMIT) {
+		run_fail(&r, err_text);
+		goto out;
+	}
+	if (rw.candidates->len == 0) {
+		run_pass(&r, "pass", NULL);
+		goto out;
+	}
+
+	r.t = transfer_new(p->st, (int64_t)time(NULL), c->retention);
+	if (r.t == NULL) {
+		run_fail(&r, "cannot create transfer id");
+		goto out;
+	}
+	r.t->sender = g_strdup(m->env.sender);
+	r.t->message_id = g_strdup(r.message_id);
+	r.t->class_ = g_strdup(r.cls.level);
+	{
+		const char *subj = g_mime_message_get_subject(r.message);
+		guint i;
+
+		r.t->subject = g_strdup(subj ? subj : "");
+		for (i = 0; i < m->env.rcpts->len; i++)
+			g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
+	}
+	rw.t = r.t;
+	rc = rewrite_offload(&rw, &err_text);
+	if (rc != 0) {
+		run_fail(&r, err_text ? err_text : "storage error");
+		goto out;
+	}
+	if (r.t->files->len == 0) {
+		run_pass(&r, "pass", NULL);
+		goto out;
+	}
+	rc = transfer_commit(r.t, &p->dk);
+	if (rc != STORAGE_OK) {
+		err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));
+		run_fail(&r, err_text);
+		goto out;
+	}
+	link = transfer_link(r.t, c->portal_url);
+	rc = rewrite_apply(&rw, link, &res->body_path, &err_text);
+	if (rc != 0) {
+		run_fail(&r, err_text ? err_text : "cannot rewrite message");
+		goto out;
+	}
+	run_headers(&r, rw.new_top_ct, rw.new_top_cte);
+	res->verdict = PIPELINE_ACCEPT;
+	res->action = g_strdup("offload");
+	res->nfiles = r.t->files->len;
+	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s",
+		r.qid, r.t->files->len, (unsigned long long)rw.offloaded_bytes, r.t->id, r.cls.level);
+	run_audit_files(&r);
+	run_audit_message(&r, "offload", "size");
+out:
+	rewrite_clear(&rw);
+	if (r.message)
+		g_object_unref(r.message);
+	transfer_free(r.t);
+	classify_result_clear(&r.cls);
+	g_free(link);
+	g_free(err_text);
+	g_free(r.message_id);
+	g_free(r.rcpts);
+}

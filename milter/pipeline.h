@@ -1,0 +1,54 @@
+/*
+ * pipeline.h - end-of-message processing shared by offload-milter and
+ * `offloadctl process` (DESIGN.md §2, §4): parse the spooled message,
+ * decide, offload (decode + hash + encrypt + store, streaming), rewrite.
+ * The output is exactly a verdict, a list of header operations and an
+ * optional new body file; the milter sends them with smfi_*, offloadctl
+ * applies them to the original bytes.
+ *
+ * struct pipeline is created once in main() and read-only afterwards; any
+ * number of threads may call pipeline_run() concurrently on their own msg.
+ */
+#ifndef OFFLOAD_PIPELINE_H
+#define OFFLOAD_PIPELINE_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "keys.h"
+#include "msg.h"
+#include "storage.h"
+
+enum pipeline_verdict {
+	PIPELINE_ACCEPT,   /* deliver (rewritten or unchanged) */
+	PIPELINE_TEMPFAIL, /* 4xx: the previous hop keeps the message */
+	PIPELINE_REJECT,   /* 5xx */
+};
+
+struct pipeline {
+	const struct conf *conf;
+	struct storage *st;
+	struct audit *audit;
+	struct key32 dk; /* deployment key */
+};
+
+struct pipeline_result {
+	enum pipeline_verdict verdict;
+	const char *rcode, *xcode;  /* SMTP reply code and enhanced code */
+	char *reply_de, *reply_en;  /* ASCII reply lines (smfi_setmlreply) */
+	GPtrArray *hdr_ops;         /* struct hdr_op * (hdrops.h) */
+	char *body_path;            /* new body with CRLF line ends, NULL = unchanged */
+	char *summary;              /* one line for syslog / stderr, no secrets */
+	char *action;               /* pass | offload | skip-signed | tempfail | reject | accept-on-error */
+	unsigned nfiles;
+};
+
+int pipeline_init(struct pipeline *p, const struct conf *conf, GError **err);
+void pipeline_fini(struct pipeline *p);
+/* pipeline_run - never fails: every error ends in the configured policy */
+void pipeline_run(const struct pipeline *p, struct msg *m, struct pipeline_result *res);
+void pipeline_result_clear(struct pipeline_result *res); /* unlinks body_path */
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * rewrite.c - MIME tree surgery (see rewrite.h). GMime objects are owned by
+ * the message; temporary streams (decoded text, serialised attached
+ * messages) live in unlinked files in the spool directory, so nothing here
+ * holds attachment data in memory beyond one read buffer.
+ */
+#include "rewrite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "notice.h"
+
+#define REWRITE_BUF (256 * 1024)
+#define REWRITE_HTML_SCAN (64 * 1024) /* look for <body> this far into the HTML */
+
+struct rewrite_leaf {
+	GMimeObject *obj;
+	GMimeMultipart *parent; /* NULL: the top-level part */
+	uint64_t enc_len;
+	bool offloaded;
+};
+
+static bool
+is_signed_or_encrypted(GMimeObject *obj)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	return g_mime_content_type_is_type(ct, "multipart", "signed") ||
+	       g_mime_content_type_is_type(ct, "multipart", "encrypted") ||
+	       g_mime_content_type_is_type(ct, "application", "pkcs7-mime") ||
+	       g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime");
+}
+
+/* tmp_stream - an unlinked private file in the spool directory */
+static GMimeStream *
+tmp_stream(const struct rewrite *rw)
+{
+	char *path = g_strdup_printf("%s/tmp.XXXXXX", rw->spool_dir);
+	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		log_error("%s: cannot create temporary file in %s: %s", rw->qid, rw->spool_dir,
+			g_strerror(errno));
+		g_free(path);
+		return NULL;
+	}
+	unlink(path);
+	g_free(path);
+	return g_mime_stream_fs_new(fd);
+}
+
+static GMimeFormatOptions *
+format_dos(void)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	return fo;
+}
+
+static uint64_t
+message_part_length(GMimeMessagePart *mp)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(mp);
+	GMimeStream *null;
+	GMimeFormatOptions *fo;
+	uint64_t n;
+
+	if (inner == NULL)
+		return 0;
+	null = g_mime_stream_null_new();
+	fo = format_dos();
+	g_mime_object_write_to_stream(GMIME_OBJECT(inner), fo, null);
+	n = GMIME_STREAM_NULL(null)->written;
+	g_mime_format_options_free(fo);
+	g_object_unref(null);
+	return n;
+}
+
+static uint64_t
+leaf_encoded_length(GMimeObject *obj)
+{
+	GMimeDataWrapper *w;
+	gint64 len;
+
+	if (GMIME_IS_MESSAGE_PART(obj))
+		return message_part_length(GMIME_MESSAGE_PART(obj));
+	w = g_mime_part_get_content(GMIME_PART(obj));
+	if (w == NULL)
+		return 0;
+	len = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	return len > 0 ? (uint64_t)len : 0;
+}
+
+static int
+rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsigned depth,
+	char **err)
+{
+	int i, n;
+
+	if (++rw->nparts > rw->conf->max_parts) {
+		*err = g_strdup_printf("more than %llu MIME parts (max_parts)",
+			(unsigned long long)rw->conf->max_parts);
+		return REWRITE_LIMIT;
+	}
+	if (depth > rw->conf->max_mime_depth) {
+		*err = g_strdup_printf("MIME nesting deeper than %llu (max_mime_depth)",
+			(unsigned long long)rw->conf->max_mime_depth);
+		return REWRITE_LIMIT;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		if (is_signed_or_encrypted(obj))
+			return REWRITE_OK; /* opaque: never break a signature */
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++) {
+			int rc = rewrite_walk(rw, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+				GMIME_MULTIPART(obj), depth + 1, err);
+
+			if (rc != REWRITE_OK)
+				return rc;
+		}
+		return REWRITE_OK;
+	}
+	if (GMIME_IS_PART(obj) || GMIME_IS_MESSAGE_PART(obj)) {
+		struct rewrite_leaf *lf = g_new0(struct rewrite_leaf, 1);
+
+		lf->obj = obj;
+		lf->parent = parent;
+		lf->enc_len = leaf_encoded_length(obj);
+		if (lf->enc_len >= rw->conf->offload_min_size)
+			g_ptr_array_add(rw->candidates, lf);
+		else
+			g_free(lf);
+	}
+	return REWRITE_OK;
+}
+
+int
+rewrite_scan(struct rewrite *rw, char **err)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(rw->message);
+
+	rw->candidates = g_ptr_array_new_with_free_func(g_free);
+	if (is_signed_or_encrypted(top))
+		return REWRITE_SIGNED;
+	return rewrite_walk(rw, top, NULL, 1, err);
+}
+
+/* decoded_stream - a readable stream of the decoded content of a leaf */
+static GMimeStream *
+decoded_stream(const struct rewrite *rw, GMimeObject *obj)
+{
+	GMimeDataWrapper *w;
+	GMimeStream *raw, *f;
+	GMimeContentEncoding enc;
+
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		GMimeStream *tmp = tmp_stream(rw);
+		GMimeFormatOptions *fo;
+
+		if (tmp == NULL)
+			return NULL;
+		if (inner) {
+			fo = format_dos();
+			if (g_mime_object_write_to_stream(GMIME_OBJECT(inner), fo, tmp) < 0) {
+				log_error("%s: cannot write attached message to a temporary file", rw->qid);
+				g_mime_format_options_free(fo);
+				g_object_unref(tmp);
+				return NULL;
+			}
+			g_mime_format_options_free(fo);
+		}
+		g_mime_stream_reset(tmp);
+		return tmp;
+	}
+	w = g_mime_part_get_content(GMIME_PART(obj));
+	if (w == NULL)
+		return g_mime_stream_mem_new();
+	raw = g_mime_data_wrapper_get_stream(w);
+	g_mime_stream_reset(raw);
+	f = g_mime_stream_filter_new(raw);
+	enc = g_mime_data_wrapper_get_encoding(w);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), dec);
+		g_object_unref(dec);
+	}
+	return f;
+}
+
+static const char *
+ext_for_type(const char *type)
+{
+	static const char *const map[][2] = {
+		{ "application/pdf", ".pdf" }, { "text/plain", ".txt" }, { "text/html", ".html" },
+		{ "image/jpeg", ".jpg" }, { "image/png", ".png" }, { "image/gif", ".gif" },
+		{ "application/zip", ".zip" }, { "message/rfc822", ".eml" }, { "text/calendar", ".ics" },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(map); i++)
+		if (g_ascii_strcasecmp(type, map[i][0]) == 0)
+			return map[i][1];
+	return ".bin";
+}
+
+static char *
+leaf_name(GMimeObject *obj, const char *type, unsigned index)
+{
+	const char *name = NULL;
+
+	if (GMIME_IS_PART(obj))
+		name = g_mime_part_get_filename(GMIME_PART(obj));
+	if (name && *name)
+		return g_strdup(name);
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		const char *subj = inner ? g_mime_message_get_subject(inner) : NULL;
+
+		if (subj && *subj) {
+			char *s = g_strndup(subj, 80), *r = g_strconcat(g_strstrip(s), ".eml", NULL);
+
+			g_free(s);
+			return r;
+		}
+	}
+	return g_strdup_printf("attachment-%u%s", index + 1, ext_for_type(type));
+}
+
+/* decoded_size - count decoded bytes (only for base64 parts near the threshold) */
+static int64_t
+decoded_size(const struct rewrite *rw, GMimeObject *obj, char *buf)
+{
+	GMimeStream *s = decoded_stream(rw, obj);
+	int64_t total = 0;
+	ssize_t n;
+
+	if (s == NULL)
+		return -1;
+	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0)
+		total += n;
+	g_object_unref(s);
+	return n < 0 ? -1 : total;
+}
+
+static int
+offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, char *buf, char **err)
+{
+	uint64_t min = rw->conf->offload_min_size;
+	GMimeContentType *ct = g_mime_object_get_content_type(lf->obj);
+	char *type = g_mime_content_type_get_mime_type(ct);
+	char *name = leaf_name(lf->obj, type, rw->t->files->len);
+	struct transfer_upload *u = NULL;
+	GMimeStream *s = NULL;
+	int rc = REWRITE_ERROR, serr = 0;
+	ssize_t n;
+
+	/* base64 decodes to about 3/4 of its length; count exactly only when
+	 * the lower bound does not already settle it */
+	if (GMIME_IS_PART(lf->obj) &&
+	    g_mime_part_get_content_encoding(GMIME_PART(lf->obj)) == GMIME_CONTENT_ENCODING_BASE64 &&
+	    (double)lf->enc_len * 0.70 < (double)min) {
+		int64_t dsz = decoded_size(rw, lf->obj, buf);
+
+		if (dsz < 0) {
+			*err = g_strdup("cannot read the spooled message");
+			goto out;
+		}
+		if ((uint64_t)dsz < min) {
+			rc = REWRITE_OK;
+			goto out;
+		}
+	}
+	s = decoded_stream(rw, lf->obj);
+	if (s == NULL) {
+		*err = g_strdup("cannot read the spooled message");
+		goto out;
+	}
+	u = transfer_upload_begin(rw->t, name, type, &serr);
+	if (u == NULL) {
+		*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
+		goto out;
+	}
+	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
+		serr = transfer_upload_write(u, buf, (size_t)n);
+		if (serr != STORAGE_OK) {
+			*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
+			goto out;
+		}
+	}
+	if (n < 0) {
+		*err = g_strdup("cannot read the spooled message");
+		goto out;
+	}
+	if (transfer_upload_size(u) < min) {
+		rc = REWRITE_OK; /* decoded smaller than it looked: keep it */
+		goto out;
+	}
+	rw->offloaded_bytes += transfer_upload_size(u);
+	serr = transfer_upload_commit(u);
+	u = NULL;
+	if (serr != STORAGE_OK) {
+		*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
+		goto out;
+	}
+	lf->offloaded = true;
+	rc = REWRITE_OK;
+out:
+	transfer_upload_abort(u);
+	if (s)
+		g_object_unref(s);
+	g_free(type);
+	g_free(name);
+	return rc;
+}
+
+int
+rewrite_offload(struct rewrite *rw, char **err)
+{
+	char *buf = g_malloc(REWRITE_BUF);
+	guint i;
+	int rc = REWRITE_OK;
+
+	for (i = 0; i < rw->candidates->len && rc == REWRITE_OK; i++)
+		rc = offload_leaf(rw, g_ptr_array_index(rw->candidates, i), buf, err);
+	g_free(buf);
+	return rc;
+}
+
+/* ---- notice insertion ------------------------------------------------ */
+
+static bool
+is_body_text(GMimeObject *obj, const char *subtype)
+{
+	const char *disp;
+
+	if (!GMIME_IS_PART(obj) ||
+	    !g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "text", subtype))
+		return false;
+	disp = g_mime_object_get_disposition(obj);
+	if (disp && g_ascii_strcasecmp(disp, "attachment") == 0)
+		return false;
+	return g_mime_part_get_filename(GMIME_PART(obj)) == NULL;
+}
+
+static void
+find_bodies(GMimeObject *obj, GMimePart **plain, GMimePart **html)
+{
+	int i, n;
+
+	if (GMIME_IS_MULTIPART(obj)) {
+		if (is_signed_or_encrypted(obj))
+			return;
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++)
+			find_bodies(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), plain, html);
+		return;
+	}
+	if (*plain == NULL && is_body_text(obj, "plain"))
+		*plain = GMIME_PART(obj);
+	else if (*html == NULL && is_body_text(obj, "html"))
+		*html = GMIME_PART(obj);
+}
+
+enum charset_mode { CS_UTF8_RELABEL, CS_UTF8, CS_LATIN, CS_TRANSCODE, CS_KEEP };
+
+static enum charset_mode
+charset_mode(const char *cs)
+{
+	static const char *const latin[] = { "iso-8859-1", "latin1", "iso_8859-1", "windows-1252",
+		"cp1252", "iso-8859-15", "latin-1" };
+	size_t i;
+
+	if (cs == NULL || g_ascii_strcasecmp(cs, "us-ascii") == 0 || g_ascii_strcasecmp(cs, "ascii") == 0)
+		return CS_UTF8_RELABEL;
+	if (g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0)
+		return CS_UTF8;
+	for (i = 0; i < G_N_ELEMENTS(latin); i++)
+		if (g_ascii_strcasecmp(cs, latin[i]) == 0)
+			return CS_LATIN;
+	return CS_TRANSCODE;
+}
+
+/* html_body_offset - just after the <body ...> tag, 0 if there is none */
+static gint64
+html_body_offset(GMimeStream *tmp)
+{
+	char *buf = g_malloc(REWRITE_HTML_SCAN + 1);
+	ssize_t n;
+	gint64 off = 0;
+	char *p;
+
+	g_mime_stream_reset(tmp);
+	n = g_mime_stream_read(tmp, buf, REWRITE_HTML_SCAN);
+	if (n > 0) {
+		buf[n] = '\0';
+		for (p = buf; (p = strchr(p, '<')) != NULL; p++) {
+			if (g_ascii_strncasecmp(p, "<body", 5) == 0 &&
+			    (p[5] == '>' || g_ascii_isspace(p[5]))) {
+				char *gt = memchr(p, '>', n - (p - buf));
+
+				if (gt)
+					off = gt + 1 - buf;
+				break;
+			}
+		}
+	}
+	g_free(buf);
+	return off;
+}
+
+/* insert_notice - prepend (text) or insert after <body> (html); false if
+ * the part's charset cannot be handled (the caller then adds a part) */
+static bool
+insert_notice(const struct rewrite *rw, GMimePart *part, bool html, const char *text_utf8,
+	const char *html_ascii)
+{
+	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+	enum charset_mode mode = html ? CS_KEEP : charset_mode(cs);
+	GMimeStream *src = NULL, *tmp = NULL, *cat = NULL, *chain = NULL, *s;
+	GMimeFilter *f;
+	GMimeDataWrapper *w;
+	char *notice = NULL;
+	gint64 split = 0, end;
+	bool ok = false;
+
+	if (mode == CS_LATIN) {
+		notice = g_convert_with_fallback(text_utf8, -1, cs, "UTF-8", "?", NULL, NULL, NULL);
+		if (notice == NULL)
+			mode = CS_TRANSCODE;
+	}
+	if (notice == NULL)
+		notice = g_strdup(html ? html_ascii : text_utf8);
+	src = decoded_stream(rw, GMIME_OBJECT(part));
+	tmp = tmp_stream(rw);
+	if (src == NULL || tmp == NULL)
+		goto out;
+	chain = g_mime_stream_filter_new(src);
+	if (mode == CS_TRANSCODE) {
+		f = g_mime_filter_charset_new(cs, "UTF-8");
+		if (f == NULL) {
+			log_warning("%s: unknown charset '%s' in a text body; notice goes into a new part",
+				rw->qid, cs);
+			goto out;
+		}
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(chain), f);
+		g_object_unref(f);
+	}
+	/* the output writer produces CRLF; internal text is LF */
+	f = g_mime_filter_dos2unix_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(chain), f);
+	g_object_unref(f);
+	if (g_mime_stream_write_to_stream(chain, tmp) < 0 || g_mime_stream_flush(tmp) < 0) {
+		log_error("%s: cannot write a temporary file in %s", rw->qid, rw->spool_dir);
+		goto out;
+	}
+	end = g_mime_stream_tell(tmp);
+	if (html)
+		split = html_body_offset(tmp);
+	cat = g_mime_stream_cat_new();
+	s = g_mime_stream_substream(tmp, 0, split);
+	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
+	g_object_unref(s);
+	s = g_mime_stream_mem_new_with_buffer(notice, strlen(notice));
+	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
+	g_object_unref(s);
+	s = g_mime_stream_substream(tmp, split, end);
+	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
+	g_object_unref(s);
+	w = g_mime_data_wrapper_new_with_stream(cat, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	if (mode == CS_UTF8_RELABEL || mode == CS_TRANSCODE)
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+	ok = true;
+out:
+	if (cat)
+		g_object_unref(cat);
+	if (chain)
+		g_object_unref(chain);
+	if (src)
+		g_object_unref(src);
+	if (tmp)
+		g_object_unref(tmp);
+	g_free(notice);
+	return ok;
+}
+
+static GMimeObject *
+notice_part(const char *text_utf8)
+{
+	GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
+
+	g_mime_text_part_set_text(tp, text_utf8);
+	g_mime_text_part_set_charset(tp, "utf-8");
+	g_mime_part_set_content_encoding(GMIME_PART(tp), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	return GMIME_OBJECT(tp);
+}
+
+/* prune - drop multiparts that our removals left empty; true = remove mp */
+static bool
+prune(GMimeMultipart *mp, GHashTable *touched)
+{
+	int i;
+
+	for (i = g_mime_multipart_get_count(mp) - 1; i >= 0; i--) {
+		GMimeObject *child = g_mime_multipart_get_part(mp, i);
+
+		if (GMIME_IS_MULTIPART(child) && prune(GMIME_MULTIPART(child), touched)) {
+			g_mime_multipart_remove_at(mp, i);
+			g_hash_table_add(touched, mp);
+		}
+	}
+	return g_mime_multipart_get_count(mp) == 0 && g_hash_table_contains(touched, mp);
+}
+
+static int
+write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **err)
+{
+	char *path = g_strdup_printf("%s/body.XXXXXX", rw->spool_dir);
+	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+	GMimeStream *fs;
+	GMimeFormatOptions *fo;
+	ssize_t n;
+
+	if (fd < 0) {
+		*err = g_strdup_printf("cannot create %s: %s", path, g_strerror(errno));
+		g_free(path);
+		return REWRITE_ERROR;
+	}
+	fs = g_mime_stream_fs_new(fd);
+	fo = format_dos();
+	n = g_mime_object_write_content_to_stream(top, fo, fs);
+	if (n >= 0)
+		n = g_mime_stream_flush(fs);
+	g_mime_format_options_free(fo);
+	g_object_unref(fs);
+	if (n < 0) {
+		*err = g_strdup_printf("cannot write the new body to %s", path);
+		unlink(path);
+		g_free(path);
+		return REWRITE_ERROR;
+	}
+	*body_path = path;
+	return REWRITE_OK;
+}
+
+int
+rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(rw->message);
+	GHashTable *touched = g_hash_table_new(NULL, NULL);
+	struct notice_file *files = g_new0(struct notice_file, rw->t->files->len);
+	struct notice n = { 0 };
+	GMimePart *plain = NULL, *html = NULL;
+	char *text = NULL, *htm = NULL;
+	bool top_replaced = false, placed = false;
+	guint i;
+	int rc;
+
+	for (i = 0; i < rw->t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(rw->t->files, i);
+
+		files[i].name = f->name;
+		files[i].size = f->size;
+		files[i].sha256 = f->sha256;
+	}
+	n.link = link;
+	n.expires = rw->t->expires;
+	n.files = files;
+	n.nfiles = rw->t->files->len;
+	text = notice_text(&n);
+	htm = notice_html(&n);
+
+	for (i = 0; i < rw->candidates->len; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		if (!lf->offloaded)
+			continue;
+		if (lf->parent == NULL) {
+			top_replaced = true;
+			continue;
+		}
+		g_mime_multipart_remove(lf->parent, lf->obj);
+		g_hash_table_add(touched, lf->parent);
+	}
+	if (top_replaced) {
+		GMimeObject *np = notice_part(text);
+
+		g_mime_message_set_mime_part(rw->message, np);
+		g_object_unref(np);
+		top = np;
+		rw->new_top_ct = g_strdup("text/plain; charset=utf-8");
+		rw->new_top_cte = g_strdup("quoted-printable");
+	} else if (GMIME_IS_MULTIPART(top)) {
+		prune(GMIME_MULTIPART(top), touched);
+		find_bodies(top, &plain, &html);
+		if (plain && insert_notice(rw, plain, false, text, htm))
+			placed = true;
+		if (html && insert_notice(rw, html, true, text, htm))
+			placed = true;
+		if (!placed) {
+			GMimeObject *np = notice_part(text);
+
+			g_mime_multipart_insert(GMIME_MULTIPART(top), 0, np);
+			g_object_unref(np);
+		}
+	}
+	rc = write_body(rw, top, body_path, err);
+	crypto_wipe(text, strlen(text));
+	crypto_wipe(htm, strlen(htm));
+	g_free(text);
+	g_free(htm);
+	g_free(files);
+	g_hash_table_destroy(touched);
+	return rc;
+}
+
+void
+rewrite_clear(struct rewrite *rw)
+{
+	if (rw->candidates)
+		g_ptr_array_free(rw->candidates, TRUE);
+	g_free(rw->new_top_ct);
+	g_free(rw->new_top_cte);
+	memset(rw, 0, sizeof *rw);
+}

@@ -1,0 +1,48 @@
+/*
+ * rewrite.h - MIME tree surgery for one message (DESIGN.md §4): find the
+ * leaf parts to offload, stream them into the transfer, remove them, put
+ * the notice into the first text/plain and text/html bodies (or insert a
+ * text/plain part first), and write the new body. Parts that are not
+ * touched are written back from the spool as they were.
+ * One struct rewrite per message and thread.
+ */
+#ifndef OFFLOAD_REWRITE_H
+#define OFFLOAD_REWRITE_H
+
+#include <stdint.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "conf.h"
+#include "transfer.h"
+
+enum rewrite_rc {
+	REWRITE_OK = 0,
+	REWRITE_SIGNED = 1, /* signed or encrypted top level: signed_mail policy */
+	REWRITE_LIMIT = 2,  /* MIME depth or part count over the limit */
+	REWRITE_ERROR = -1,
+};
+
+struct rewrite {
+	const struct conf *conf;
+	const char *qid;
+	GMimeMessage *message;
+	const char *spool_dir;
+	struct transfer *t;
+	GPtrArray *candidates;    /* struct rewrite_leaf *: parts that may be offloaded */
+	uint64_t offloaded_bytes;
+	char *new_top_ct;         /* set when the top-level part was replaced */
+	char *new_top_cte;
+	unsigned nparts;
+};
+
+/* rewrite_scan - walk the tree, check signed mail and limits, list candidates */
+int rewrite_scan(struct rewrite *rw, char **err);
+/* rewrite_offload - stream each candidate over the threshold into rw->t */
+int rewrite_offload(struct rewrite *rw, char **err);
+/* rewrite_apply - change the tree and write the new body (CRLF) to a file
+ * in spool_dir; *body_path is g_malloc'ed */
+int rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err);
+void rewrite_clear(struct rewrite *rw);
+
+#endif

@@ -1,0 +1,591 @@
+/*
+ * transfer.c - write and read whole transfers (see transfer.h).
+ * Memory: per upload one envelope writer (one 64 KiB segment buffer) and a
+ * SHA-256 context; the manifest JSON is small (file list and addresses).
+ */
+#include "transfer.h"
+
+#include <errno.h>
+#include <string.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "log.h"
+
+struct transfer_upload {
+	struct transfer *t;
+	struct transfer_file *f;
+	struct storage_put *put;
+	struct envelope_writer *w;
+	struct crypto_sha256_ctx *sha;
+	int put_err; /* first storage error seen by the writer callback */
+	char key[64];
+};
+
+static void
+transfer_file_free(gpointer p)
+{
+	struct transfer_file *f = p;
+
+	crypto_wipe(f->key, sizeof f->key);
+	g_free(f->name);
+	g_free(f->type);
+	g_free(f);
+}
+
+struct transfer *
+transfer_new(struct storage *st, int64_t now, uint64_t retention)
+{
+	struct transfer *t = g_new0(struct transfer, 1);
+
+	t->st = st;
+	t->files = g_ptr_array_new_with_free_func(transfer_file_free);
+	t->rcpts = g_ptr_array_new_with_free_func(g_free);
+	t->committed = g_ptr_array_new_with_free_func(g_free);
+	t->created = now;
+	t->expires = now + (int64_t)retention;
+	if (envelope_new_ids(t->id, t->secret) != 0) {
+		transfer_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+transfer_free(struct transfer *t)
+{
+	if (t == NULL)
+		return;
+	crypto_wipe(t->secret, sizeof t->secret);
+	g_ptr_array_free(t->files, TRUE);
+	g_ptr_array_free(t->rcpts, TRUE);
+	g_ptr_array_free(t->committed, TRUE);
+	g_free(t->sender);
+	g_free(t->subject);
+	g_free(t->message_id);
+	g_free(t->class_);
+	g_free(t);
+}
+
+static int
+upload_out(void *arg, const void *buf, size_t len)
+{
+	struct transfer_upload *u = arg;
+	int rc = storage_put_write(u->put, buf, len);
+
+	if (rc != STORAGE_OK) {
+		u->put_err = rc;
+		return 1;
+	}
+	return 0;
+}
+
+struct transfer_upload *
+transfer_upload_begin(struct transfer *t, const char *name, const char *type, int *errp)
+{
+	struct transfer_upload *u = g_new0(struct transfer_upload, 1);
+	struct transfer_file *f = g_new0(struct transfer_file, 1);
+
+	u->t = t;
+	u->f = f;
+	f->index = t->files->len;
+	f->name = g_strdup(name && *name ? name : "attachment");
+	f->type = g_strdup(type ? type : "application/octet-stream");
+	if (crypto_random(f->key, sizeof f->key) != 0) {
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	snprintf(u->key, sizeof u->key, "%s/%u", t->id, f->index);
+	u->put = storage_put_begin(t->st, u->key, 0, errp);
+	if (u->put == NULL)
+		goto fail;
+	u->sha = crypto_sha256_new();
+	u->w = envelope_writer_new(f->key, t->id, f->index, upload_out, u);
+	if (u->w == NULL) {
+		*errp = u->put_err ? u->put_err : STORAGE_ETEMP;
+		goto fail;
+	}
+	return u;
+fail:
+	transfer_upload_abort(u);
+	return NULL;
+}
+
+int
+transfer_upload_write(struct transfer_upload *u, const void *buf, size_t len)
+{
+	crypto_sha256_update(u->sha, buf, len);
+	u->f->size += len;
+	if (envelope_writer_update(u->w, buf, len) != ENVELOPE_OK)
+		return u->put_err ? u->put_err : STORAGE_ETEMP;
+	return STORAGE_OK;
+}
+
+uint64_t
+transfer_upload_size(const struct transfer_upload *u)
+{
+	return u->f->size;
+}
+
+int
+transfer_upload_commit(struct transfer_upload *u)
+{
+	unsigned char digest[CRYPTO_SHA256_LEN];
+	char *hex;
+	int rc;
+
+	if (envelope_writer_finish(u->w) != ENVELOPE_OK) {
+		rc = u->put_err ? u->put_err : STORAGE_ETEMP;
+		transfer_upload_abort(u);
+		return rc;
+	}
+	rc = storage_put_commit(u->put);
+	u->put = NULL;
+	if (rc != STORAGE_OK) {
+		transfer_upload_abort(u);
+		return rc;
+	}
+	g_ptr_array_add(u->t->committed, g_strdup(u->key));
+	crypto_sha256_final(u->sha, digest);
+	u->sha = NULL;
+	hex = enc_hex(digest, sizeof digest);
+	memcpy(u->f->sha256, hex, 65);
+	g_free(hex);
+	g_ptr_array_add(u->t->files, u->f);
+	u->f = NULL;
+	transfer_upload_abort(u); /* frees the rest */
+	return STORAGE_OK;
+}
+
+void
+transfer_upload_abort(struct transfer_upload *u)
+{
+	if (u == NULL)
+		return;
+	envelope_writer_free(u->w);
+	storage_put_abort(u->put);
+	crypto_sha256_free(u->sha);
+	if (u->f)
+		transfer_file_free(u->f);
+	g_free(u);
+}
+
+static char *
+transfer_rfc3339(int64_t t)
+{
+	GDateTime *d = g_date_time_new_from_unix_utc(t);
+	char *s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ");
+
+	g_date_time_unref(d);
+	return s;
+}
+
+static char *
+transfer_manifest_json(const struct transfer *t, size_t *len)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *g;
+	JsonNode *root;
+	char *s, *ts;
+	guint i;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "v");
+	json_builder_add_int_value(b, 1);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_string_value(b, t->id);
+	json_builder_set_member_name(b, "created");
+	ts = transfer_rfc3339(t->created);
+	json_builder_add_string_value(b, ts);
+	g_free(ts);
+	json_builder_set_member_name(b, "expires");
+	ts = transfer_rfc3339(t->expires);
+	json_builder_add_string_value(b, ts);
+	g_free(ts);
+	json_builder_set_member_name(b, "sender");
+	json_builder_add_string_value(b, t->sender ? t->sender : "");
+	json_builder_set_member_name(b, "recipients");
+	json_builder_begin_array(b);
+	for (i = 0; i < t->rcpts->len; i++)
+		json_builder_add_string_value(b, g_ptr_array_index(t->rcpts, i));
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "subject");
+	json_builder_add_string_value(b, t->subject ? t->subject : "");
+	json_builder_set_member_name(b, "message_id");
+	json_builder_add_string_value(b, t->message_id ? t->message_id : "");
+	json_builder_set_member_name(b, "class");
+	json_builder_add_string_value(b, t->class_ ? t->class_ : "OFFEN");
+	json_builder_set_member_name(b, "files");
+	json_builder_begin_array(b);
+	for (i = 0; i < t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(t->files, i);
+		char *key = enc_b64url(f->key, sizeof f->key);
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "index");
+		json_builder_add_int_value(b, f->index);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, f->name);
+		json_builder_set_member_name(b, "type");
+		json_builder_add_string_value(b, f->type);
+		json_builder_set_member_name(b, "size");
+		json_builder_add_int_value(b, (gint64)f->size);
+		json_builder_set_member_name(b, "sha256");
+		json_builder_add_string_value(b, f->sha256);
+		json_builder_set_member_name(b, "key");
+		json_builder_add_string_value(b, key);
+		json_builder_end_object(b);
+		crypto_wipe(key, strlen(key));
+		g_free(key);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	g = json_generator_new();
+	json_generator_set_root(g, root);
+	s = json_generator_to_data(g, len);
+	json_node_unref(root);
+	g_object_unref(g);
+	g_object_unref(b);
+	return s;
+}
+
+int
+transfer_commit(struct transfer *t, const struct key32 *dk)
+{
+	struct envelope_header h = { 0 };
+	unsigned char tk[32], *obj = NULL;
+	size_t obj_len = 0, json_len = 0;
+	char *json = NULL, key[64];
+	struct storage_put *p = NULL;
+	int rc = STORAGE_ETEMP;
+
+	h.version = 1;
+	memcpy(h.id, t->id, sizeof h.id);
+	h.created = t->created;
+	h.expires = t->expires;
+	memcpy(h.key_id, dk->id, sizeof h.key_id);
+	if (envelope_derive_tk(t->id, t->secret, NULL, 0, tk) != ENVELOPE_OK)
+		goto out;
+	json = transfer_manifest_json(t, &json_len);
+	if (envelope_manifest_seal(&h, dk->key, t->secret, tk, json, json_len, &obj, &obj_len)
+	    != ENVELOPE_OK) {
+		log_error("transfer %s: cannot seal manifest", t->id);
+		goto out;
+	}
+	snprintf(key, sizeof key, "%s/m", t->id);
+	p = storage_put_begin(t->st, key, obj_len, &rc);
+	if (p == NULL)
+		goto out;
+	rc = storage_put_write(p, obj, obj_len);
+	if (rc != STORAGE_OK) {
+		storage_put_abort(p);
+		goto out;
+	}
+	rc = storage_put_commit(p);
+	if (rc == STORAGE_OK) {
+		g_ptr_array_add(t->committed, g_strdup(key));
+		t->sealed = true;
+	}
+out:
+	crypto_wipe(tk, sizeof tk);
+	if (json) {
+		crypto_wipe(json, json_len);
+		g_free(json);
+	}
+	g_free(obj);
+	return rc;
+}
+
+void
+transfer_abort(struct transfer *t)
+{
+	guint i;
+
+	/* manifest first (it is the last one committed), so the transfer
+	 * disappears before its files do */
+	for (i = t->committed->len; i > 0; i--) {
+		const char *key = g_ptr_array_index(t->committed, i - 1);
+		int rc = storage_delete(t->st, key);
+
+		if (rc != STORAGE_OK && rc != STORAGE_ENOENT)
+			log_warning("transfer %s: cannot delete %s after abort (%s); it expires unreferenced",
+				t->id, key, storage_strerror(rc));
+	}
+	g_ptr_array_set_size(t->committed, 0);
+	t->sealed = false;
+}
+
+char *
+transfer_link(const struct transfer *t, const char *portal_url)
+{
+	return g_strdup_printf("%s/t/%s#%s", portal_url, t->id, t->secret);
+}
+
+char *
+transfer_header_mac(const struct key32 *dk, const char *message_id, const char *id)
+{
+	unsigned char k[32], mac[32];
+	GString *msg = g_string_new(message_id ? message_id : "");
+	char *s;
+
+	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 transfer header", 26, k, sizeof k);
+	g_string_append_c(msg, '\0');
+	g_string_append(msg, id);
+	crypto_hmac_sha256(k, sizeof k, msg->str, msg->len, mac);
+	s = enc_b64url(mac, 16);
+	crypto_wipe(k, sizeof k);
+	g_string_free(msg, TRUE);
+	return s;
+}
+
+/* ---- read side ------------------------------------------------------ */
+
+static bool
+is_id_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7');
+}
+
+static bool
+is_secret_char(char c)
+{
+	return g_ascii_isalnum(c) || c == '-' || c == '_';
+}
+
+int
+transfer_parse_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
+	char secret[ENVELOPE_SECRET_TEXT_LEN + 1])
+{
+	const char *hash = strrchr(link, '#'), *start, *slash;
+	size_t i;
+
+	if (hash == NULL)
+		return -1;
+	slash = g_strrstr_len(link, hash - link, "/t/");
+	start = slash ? slash + 3 : link;
+	if ((size_t)(hash - start) != ENVELOPE_ID_TEXT_LEN ||
+	    strlen(hash + 1) != ENVELOPE_SECRET_TEXT_LEN)
+		return -1;
+	for (i = 0; i < ENVELOPE_ID_TEXT_LEN; i++)
+		if (!is_id_char(start[i]))
+			return -1;
+	for (i = 0; i < ENVELOPE_SECRET_TEXT_LEN; i++)
+		if (!is_secret_char(hash[1 + i]))
+			return -1;
+	memcpy(id, start, ENVELOPE_ID_TEXT_LEN);
+	id[ENVELOPE_ID_TEXT_LEN] = '\0';
+	memcpy(secret, hash + 1, ENVELOPE_SECRET_TEXT_LEN);
+	secret[ENVELOPE_SECRET_TEXT_LEN] = '\0';
+	return 0;
+}
+
+#define TRANSFER_MAX_MANIFEST (16u * 1024 * 1024)
+
+static int
+collect_out(void *arg, const void *buf, size_t len)
+{
+	GByteArray *a = arg;
+
+	if (a->len + len > TRANSFER_MAX_MANIFEST)
+		return 1;
+	g_byte_array_append(a, buf, len);
+	return 0;
+}
+
+static const char *
+json_str(JsonObject *o, const char *name)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	if (n == NULL || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+static int
+transfer_parse_manifest(struct transfer *t, const char *json, size_t len, GError **err)
+{
+	JsonParser *p = json_parser_new();
+	JsonObject *root;
+	JsonArray *files, *rcpts;
+	guint i;
+	int rc = -1;
+
+	if (!json_parser_load_from_data(p, json, (gssize)len, err))
+		goto out;
+	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+		goto bad;
+	root = json_node_get_object(json_parser_get_root(p));
+	if (g_strcmp0(json_str(root, "id"), t->id) != 0)
+		goto bad;
+	t->sender = g_strdup(json_str(root, "sender"));
+	t->subject = g_strdup(json_str(root, "subject"));
+	t->message_id = g_strdup(json_str(root, "message_id"));
+	t->class_ = g_strdup(json_str(root, "class"));
+	rcpts = json_object_get_array_member(root, "recipients");
+	for (i = 0; rcpts && i < json_array_get_length(rcpts); i++)
+		g_ptr_array_add(t->rcpts, g_strdup(json_array_get_string_element(rcpts, i)));
+	files = json_object_get_array_member(root, "files");
+	if (files == NULL)
+		goto bad;
+	for (i = 0; i < json_array_get_length(files); i++) {
+		JsonObject *fo = json_array_get_object_element(files, i);
+		struct transfer_file *f;
+		const char *key, *sha;
+
+		if (fo == NULL)
+			goto bad;
+		key = json_str(fo, "key");
+		sha = json_str(fo, "sha256");
+		if (key == NULL || sha == NULL || strlen(sha) != 64)
+			goto bad;
+		f = g_new0(struct transfer_file, 1);
+		g_ptr_array_add(t->files, f);
+		f->index = (uint32_t)json_object_get_int_member(fo, "index");
+		f->name = g_strdup(json_str(fo, "name"));
+		f->type = g_strdup(json_str(fo, "type"));
+		f->size = (uint64_t)json_object_get_int_member(fo, "size");
+		memcpy(f->sha256, sha, 65);
+		if (f->index != i || enc_b64url_decode(key, f->key, sizeof f->key) != ENVELOPE_KEY_LEN)
+			goto bad;
+	}
+	rc = 0;
+	goto out;
+bad:
+	if (err && *err == NULL)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "transfer %s: manifest content invalid", t->id);
+out:
+	g_object_unref(p);
+	return rc;
+}
+
+struct transfer *
+transfer_open(struct storage *st, const struct key32 *dk, const char *id, const char *secret,
+	GError **err)
+{
+	struct transfer *t = g_new0(struct transfer, 1);
+	GByteArray *obj = g_byte_array_new();
+	struct envelope_header h;
+	unsigned char tk[32];
+	char key[64], *json = NULL;
+	size_t json_len = 0;
+	int rc;
+
+	t->st = st;
+	t->files = g_ptr_array_new_with_free_func(transfer_file_free);
+	t->rcpts = g_ptr_array_new_with_free_func(g_free);
+	t->committed = g_ptr_array_new_with_free_func(g_free);
+	g_strlcpy(t->id, id, sizeof t->id);
+	g_strlcpy(t->secret, secret, sizeof t->secret);
+	snprintf(key, sizeof key, "%s/m", id);
+	rc = storage_get(st, key, 0, STORAGE_TO_END, collect_out, obj);
+	if (rc != STORAGE_OK) {
+		g_set_error(err, G_IO_ERROR, rc == STORAGE_ENOENT ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
+			"transfer %s: %s", id, rc == STORAGE_ENOENT ? "not found" : storage_strerror(rc));
+		goto fail;
+	}
+	if (envelope_derive_tk(id, secret, NULL, 0, tk) != ENVELOPE_OK) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "transfer %s: bad secret", id);
+		goto fail;
+	}
+	rc = envelope_manifest_open(obj->data, obj->len, dk->key, tk, &h, &json, &json_len);
+	crypto_wipe(tk, sizeof tk);
+	if (rc != ENVELOPE_OK) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: manifest does not open: %s", id, envelope_strerror(rc));
+		goto fail;
+	}
+	t->created = h.created;
+	t->expires = h.expires;
+	rc = transfer_parse_manifest(t, json, json_len, err);
+	crypto_wipe(json, json_len);
+	g_free(json);
+	if (rc != 0)
+		goto fail;
+	g_byte_array_free(obj, TRUE);
+	return t;
+fail:
+	g_byte_array_free(obj, TRUE);
+	transfer_free(t);
+	return NULL;
+}
+
+struct read_ctx {
+	struct envelope_reader *r;
+	struct crypto_sha256_ctx *sha;
+	envelope_out_fn out;
+	void *arg;
+	uint64_t size;
+	int env_rc;
+};
+
+static int
+read_plain(void *arg, const void *buf, size_t len)
+{
+	struct read_ctx *c = arg;
+
+	crypto_sha256_update(c->sha, buf, len);
+	c->size += len;
+	return c->out(c->arg, buf, len);
+}
+
+static int
+read_cipher(void *arg, const void *buf, size_t len)
+{
+	struct read_ctx *c = arg;
+
+	c->env_rc = envelope_reader_update(c->r, buf, len);
+	return c->env_rc != ENVELOPE_OK;
+}
+
+int
+transfer_read_file(struct transfer *t, uint32_t idx, envelope_out_fn out, void *arg, GError **err)
+{
+	struct read_ctx c = { 0 };
+	struct transfer_file *f;
+	unsigned char digest[32];
+	char key[64], *hex = NULL;
+	int rc = -1, src;
+
+	if (idx >= t->files->len) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "transfer %s: no file %u", t->id, idx);
+		return -1;
+	}
+	f = g_ptr_array_index(t->files, idx);
+	c.out = out;
+	c.arg = arg;
+	c.sha = crypto_sha256_new();
+	c.r = envelope_reader_new(f->key, t->id, idx, read_plain, &c);
+	snprintf(key, sizeof key, "%s/%u", t->id, idx);
+	src = storage_get(t->st, key, 0, STORAGE_TO_END, read_cipher, &c);
+	if (src != STORAGE_OK && !(src == STORAGE_ESTOP && c.env_rc != ENVELOPE_OK)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "transfer %s: file %u: %s",
+			t->id, idx, storage_strerror(src));
+		goto out;
+	}
+	if (c.env_rc == ENVELOPE_OK)
+		c.env_rc = envelope_reader_finish(c.r);
+	if (c.env_rc != ENVELOPE_OK) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: file %u fails authentication: %s", t->id, idx,
+			envelope_strerror(c.env_rc));
+		goto out;
+	}
+	crypto_sha256_final(c.sha, digest);
+	c.sha = NULL;
+	hex = enc_hex(digest, sizeof digest);
+	if (c.size != f->size || strcmp(hex, f->sha256) != 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: file %u does not match its manifest (size or SHA-256)", t->id, idx);
+		goto out;
+	}
+	rc = 0;
+out:
+	g_free(hex);
+	crypto_sha256_free(c.sha);
+	envelope_reader_free(c.r);
+	return rc;
+}
