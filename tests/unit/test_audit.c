@@ -1,0 +1,546 @@
+/*
+ * test_audit.c - audit.c: kv quoting, JSON lines, field order, personal
+ * data modes, the hash chain and its verification, concurrent writers
+ * (threads and a second process).
+ */
+#include "audit.h"
+#include "crypto.h"
+#include "encoding.h"
+#include "unit.h"
+
+#include <json-glib/json-glib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int path_counter;
+
+/* new_log - a conf whose audit log is a fresh file in the test directory */
+static struct conf *
+new_log(enum conf_audit_format fmt, enum conf_audit_personal personal)
+{
+	struct conf *c = conf_defaults();
+
+	g_free(c->audit_path);
+	c->audit_path = g_strdup_printf("%s/log%d/audit.log", unit_tmpdir(), ++path_counter);
+	g_free(c->deployment_key_file);
+	c->deployment_key_file = g_strdup_printf("%s/keys/deployment.key", unit_tmpdir());
+	c->audit_format = fmt;
+	c->audit_personal = personal;
+	return c;
+}
+
+static char **
+read_lines(const char *path, size_t *n)
+{
+	char *text = NULL;
+	char **lines;
+	size_t len;
+
+	if (!g_file_get_contents(path, &text, &len, NULL)) {
+		*n = 0;
+		return g_new0(char *, 1);
+	}
+	/* drop the final '\n' so splitting gives exactly the lines */
+	if (len > 0 && text[len - 1] == '\n')
+		text[len - 1] = '\0';
+	lines = len > 0 ? g_strsplit(text, "\n", -1) : g_new0(char *, 1);
+	*n = g_strv_length(lines);
+	g_free(text);
+	return lines;
+}
+
+static void
+write_one(const struct conf *c, const struct audit_event *ev)
+{
+	struct audit *a = audit_open(c, NULL);
+
+	if (a == NULL || audit_write(a, ev) != 0) {
+		fprintf(stderr, "audit write failed\n");
+		exit(2);
+	}
+	audit_close(a);
+}
+
+static void
+test_kv_quoting(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	struct audit_event ev = {
+		.event = "attachment", .queue_id = "4XyZ1234", .message_id = "<a\"b@x.example>",
+		.from = "a\nevent=fake", .rcpt = "", .file = "Bauplan Haus.pdf", .size = 123,
+		.type = "a\\b", .class_ = "M\xc3\xbcller", .reasons = "iban=3", .action = "offload\r\n",
+		.client = NULL,
+	};
+	size_t n;
+	char **lines;
+
+	write_one(c, &ev);
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 1, "newline injection stays one line (%zu lines)", n);
+	if (n >= 1) {
+		const char *l = lines[0];
+
+		CHECK(g_str_has_prefix(l, "time=") && strstr(l, " event=attachment queue_id=4XyZ1234 ") != NULL,
+			"plain values unquoted: %s", l);
+		CHECK(strstr(l, " message_id=\"<a\\\"b@x.example>\" ") != NULL, "quote escaped inside quotes");
+		CHECK(strstr(l, " from=\"a\\x0aevent=fake\" ") != NULL, "newline escaped as \\x0a");
+		CHECK(strstr(l, " event=fake") == NULL && strstr(l, " event=") == strstr(l, " event=attachment"),
+			"no injected event field");
+		CHECK(strstr(l, " rcpt=\"\" ") != NULL, "empty value quoted");
+		CHECK(strstr(l, " file=\"Bauplan Haus.pdf\" ") != NULL, "space quoted");
+		CHECK(strstr(l, " size=123 ") != NULL, "size as number");
+		CHECK(strstr(l, " type=\"a\\\\b\" ") != NULL, "backslash escaped");
+		CHECK(strstr(l, " class=\"M\\xc3\\xbcller\" ") != NULL, "non-ASCII escaped as \\xNN");
+		CHECK(strstr(l, " reasons=\"iban=3\" ") != NULL, "'=' quoted");
+		CHECK(strstr(l, " action=\"offload\\x0d\\x0a\" ") != NULL, "CR LF escaped");
+		CHECK(strstr(l, "client=") == NULL, "NULL field omitted");
+	}
+	g_strfreev(lines);
+	conf_free(c);
+}
+
+static void
+test_field_order(void)
+{
+	static const char *const order[] = {
+		"time", "event", "queue_id", "message_id", "from", "rcpt", "file", "size", "type",
+		"sha256", "class", "reasons", "action", "transfer", "expires", "client", "chain",
+	};
+	struct audit_event full = {
+		.event = "attachment", .queue_id = "Q1", .message_id = "<m@x>", .from = "s@example.gov",
+		.rcpt = "r@example.org,t@example.net", .file = "plan.pdf", .size = 0, .type = "application/pdf",
+		.sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		.class_ = "VERTRAULICH", .reasons = "iban", .action = "offload", .transfer = "t1",
+		.expires = "2026-12-07T09:17:21Z", .client = "2001:db8:1:2::5",
+	};
+	struct audit_event sparse = { .event = "purge", .transfer = "t2", .size = -1 };
+	int f;
+
+	for (f = 0; f < 2; f++) {
+		struct conf *c = new_log(f ? CONF_AUDIT_JSON : CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+		char **lines;
+		size_t n, i;
+		const char *prev = NULL;
+		bool in_order = true;
+
+		write_one(c, &full);
+		write_one(c, &sparse);
+		lines = read_lines(c->audit_path, &n);
+		CHECK(n == 2, "%s: two lines", f ? "json" : "kv");
+		for (i = 0; n == 2 && i < G_N_ELEMENTS(order); i++) {
+			char *key = f ? g_strdup_printf("\"%s\":", order[i]) : g_strdup_printf("%s=", order[i]);
+			const char *at = strstr(lines[0], key);
+
+			if (at == NULL || (prev != NULL && at <= prev))
+				in_order = false;
+			prev = at;
+			g_free(key);
+		}
+		CHECK(in_order, "%s: all 17 fields present in the documented order", f ? "json" : "kv");
+		if (n == 2) {
+			CHECK(strstr(lines[0], f ? "\"client\":\"2001:db8:1::\"" : "client=2001:db8:1::") != NULL,
+				"%s: IPv6 client truncated to /48", f ? "json" : "kv");
+			CHECK(strstr(lines[0], f ? "\"size\":0," : " size=0 ") != NULL, "%s: size 0 kept", f ? "json" : "kv");
+			CHECK(strstr(lines[1], "size") == NULL && strstr(lines[1], "from") == NULL &&
+				strstr(lines[1], "queue_id") == NULL && strstr(lines[1], "transfer") != NULL,
+				"%s: NULL fields and size -1 omitted", f ? "json" : "kv");
+		}
+		g_strfreev(lines);
+		conf_free(c);
+	}
+}
+
+static void
+test_json(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_JSON, CONF_AUDIT_PLAIN);
+	struct audit_event ev = {
+		.event = "download", .from = "a\nevent=fake\"}", .file = "M\xc3\xbcller \xf0\x9f\x98\x80.pdf",
+		.type = "bad\xffutf8", .size = 1234567890123LL, .client = "192.0.2.77", .reasons = "tab\there\\",
+	};
+	JsonParser *p = json_parser_new();
+	GError *err = NULL;
+	char **lines;
+	size_t n, i;
+	bool ascii = true;
+
+	write_one(c, &ev);
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 1, "json: one line");
+	for (i = 0; n == 1 && lines[0][i] != '\0'; i++)
+		if ((unsigned char)lines[0][i] >= 0x80 || (unsigned char)lines[0][i] < 0x20)
+			ascii = false;
+	CHECK(ascii, "json: line is printable ASCII");
+	if (n == 1 && json_parser_load_from_data(p, lines[0], -1, &err)) {
+		JsonObject *o = json_node_get_object(json_parser_get_root(p));
+
+		CHECK(o != NULL, "json: line is a JSON object");
+		CHECK(strcmp(json_object_get_string_member(o, "from"), "a\nevent=fake\"}") == 0,
+			"json: newline and quote round-trip");
+		CHECK(strcmp(json_object_get_string_member(o, "file"), "M\xc3\xbcller \xf0\x9f\x98\x80.pdf") == 0,
+			"json: UTF-8 incl. non-BMP round-trips");
+		CHECK(strcmp(json_object_get_string_member(o, "type"), "bad\xc3\xbfutf8") == 0,
+			"json: invalid UTF-8 byte becomes its Latin-1 code point");
+		CHECK(strcmp(json_object_get_string_member(o, "reasons"), "tab\there\\") == 0,
+			"json: tab and backslash round-trip");
+		CHECK(json_object_get_int_member(o, "size") == 1234567890123LL, "json: size is a number");
+		CHECK(strcmp(json_object_get_string_member(o, "client"), "192.0.2.0") == 0,
+			"json: IPv4 client truncated to /24");
+		CHECK(strcmp(json_object_get_string_member(o, "event"), "download") == 0 &&
+			!json_object_has_member(o, "queue_id") && json_object_get_size(o) == 9,
+			"json: exactly the set fields plus time and chain (%u)", json_object_get_size(o));
+		CHECK(strlen(json_object_get_string_member(o, "chain")) == 32, "json: chain of 32 hex");
+	} else {
+		CHECK(false, "json: line parses (%s)", err ? err->message : "no line");
+	}
+	g_clear_error(&err);
+	g_object_unref(p);
+	g_strfreev(lines);
+	conf_free(c);
+}
+
+static void
+test_personal(void)
+{
+	struct audit_event ev = {
+		.event = "message", .queue_id = "Q9", .from = "Alice@Example.GOV",
+		.rcpt = "bob@example.org, carol@example.net", .file = "Gehaltsliste.xlsx", .client = "198.51.100.23",
+		.size = 5, .class_ = "VERTRAULICH",
+	};
+	struct audit_event ev2 = { .event = "message", .from = "alice@example.gov", .size = -1 };
+	struct conf *c;
+	char **lines;
+	size_t n;
+
+	c = new_log(CONF_AUDIT_KV, CONF_AUDIT_OMIT);
+	write_one(c, &ev);
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 1 && strstr(lines[0], "from=") == NULL && strstr(lines[0], "rcpt=") == NULL &&
+		strstr(lines[0], "file=") == NULL && strstr(lines[0], "client=") == NULL &&
+		strstr(lines[0], "queue_id=Q9") != NULL && strstr(lines[0], "class=VERTRAULICH") != NULL,
+		"omit: from, rcpt, file, client left out, rest kept");
+	g_strfreev(lines);
+	conf_free(c);
+
+	c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	write_one(c, &ev);
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 1 && strstr(lines[0], " from=Alice@Example.GOV ") != NULL &&
+		strstr(lines[0], " rcpt=\"bob@example.org, carol@example.net\" ") != NULL &&
+		strstr(lines[0], " file=Gehaltsliste.xlsx ") != NULL && strstr(lines[0], " client=198.51.100.0 ") != NULL,
+		"plain: addresses and file names as is, client truncated");
+	g_strfreev(lines);
+	conf_free(c);
+
+	c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PSEUDONYMISE);
+	write_one(c, &ev);
+	write_one(c, &ev2);
+	lines = read_lines(c->audit_path, &n);
+	if (n == 2) {
+		char *p1 = strstr(lines[0], " from=p:");
+		char *p2 = strstr(lines[1], " from=p:");
+		GRegex *re = g_regex_new(" from=p:[0-9a-f]{16} rcpt=p:[0-9a-f]{16},p:[0-9a-f]{16} "
+			"file=p:[0-9a-f]{16} size=5 class=VERTRAULICH client=p:[0-9a-f]{16} chain=", 0, 0, NULL);
+
+		CHECK(g_regex_match(re, lines[0], 0, NULL), "pseudonymise: p:<16 hex> per field and per rcpt: %s",
+			lines[0]);
+		g_regex_unref(re);
+		CHECK(strstr(lines[0], "lice") == NULL && strstr(lines[0], "bob") == NULL &&
+			strstr(lines[0], "Gehalt") == NULL && strstr(lines[0], "198.51") == NULL,
+			"pseudonymise: no clear personal data");
+		CHECK(p1 != NULL && p2 != NULL && strncmp(p1, p2, 8 + 16 + 1) == 0,
+			"pseudonymise: same address (any case) gives the same pseudonym");
+		{
+			char *r = strstr(lines[0], " rcpt=p:");
+
+			CHECK(r != NULL && strncmp(r + 6, r + 6 + 19, 18) != 0, "pseudonymise: recipients differ");
+		}
+	} else {
+		CHECK(false, "pseudonymise: two lines written (%zu)", n);
+	}
+	g_strfreev(lines);
+	{
+		struct stat st;
+
+		CHECK(stat(c->deployment_key_file, &st) == 0, "pseudonymise: deployment key loaded/created");
+	}
+	/* a different deployment key gives different pseudonyms */
+	{
+		struct conf *c2 = new_log(CONF_AUDIT_KV, CONF_AUDIT_PSEUDONYMISE);
+		char **l1, **l2;
+		size_t n1, n2;
+
+		g_free(c2->deployment_key_file);
+		c2->deployment_key_file = g_strdup_printf("%s/keys/other.key", unit_tmpdir());
+		write_one(c2, &ev2);
+		l1 = read_lines(c->audit_path, &n1);
+		l2 = read_lines(c2->audit_path, &n2);
+		CHECK(n1 == 2 && n2 == 1 && strstr(l1[1], " from=p:") != NULL && strstr(l2[0], " from=p:") != NULL &&
+			strncmp(strstr(l1[1], " from=p:"), strstr(l2[0], " from=p:"), 25) != 0,
+			"pseudonymise: keyed by the deployment key");
+		g_strfreev(l1);
+		g_strfreev(l2);
+		conf_free(c2);
+	}
+	conf_free(c);
+}
+
+static void
+rewrite_file(const char *path, char **lines, size_t skip, const char *replace_line)
+{
+	GString *s = g_string_new(NULL);
+	size_t i;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if (i == skip && replace_line == NULL)
+			continue;
+		g_string_append(s, i == skip ? replace_line : lines[i]);
+		g_string_append_c(s, '\n');
+	}
+	g_file_set_contents(path, s->str, (gssize)s->len, NULL);
+	g_string_free(s, TRUE);
+}
+
+static void
+test_chain(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	struct audit_event ev = { .event = "attachment", .queue_id = "Q1", .size = 10 };
+	unsigned char md[32];
+	char *hex, *want, *line1;
+	char **lines;
+	size_t n;
+	GError *err = NULL;
+	long r;
+	int i;
+
+	char q[8];
+
+	for (i = 0; i < 3; i++) {
+		snprintf(q, sizeof q, "Q%d", i + 1);
+		ev.queue_id = q;
+		write_one(c, &ev);
+	}
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 3, "chain: 3 lines");
+	crypto_sha256("offload audit v1 anchor", 23, md);
+	hex = enc_hex(md, 16);
+	want = g_strdup_printf(" chain=%s", hex);
+	CHECK(n == 3 && g_str_has_suffix(lines[0], want), "chain: first line carries the anchor %s", hex);
+	g_free(want);
+	g_free(hex);
+	line1 = g_strconcat(lines[0], "\n", NULL);
+	crypto_sha256(line1, strlen(line1), md);
+	hex = enc_hex(md, 16);
+	want = g_strdup_printf(" chain=%s", hex);
+	CHECK(n == 3 && g_str_has_suffix(lines[1], want), "chain: line 2 = SHA-256(line 1 + LF), 32 hex");
+	g_free(want);
+	g_free(hex);
+	g_free(line1);
+
+	r = audit_verify(c->audit_path, &err);
+	CHECK(r == 0, "verify: intact log ok (%s)", err ? err->message : "ok");
+	g_clear_error(&err);
+
+	if (n == 3) {
+		char *edited = g_strdup(lines[1]);
+		char *qp = strstr(edited, "queue_id=Q2");
+
+		if (qp != NULL)
+			qp[10] = '7';
+		rewrite_file(c->audit_path, lines, 1, edited);
+		r = audit_verify(c->audit_path, &err);
+		CHECK(r == 3 && err != NULL, "verify: edited middle line detected at line 3 (%ld: %s)", r,
+			err ? err->message : "");
+		g_clear_error(&err);
+		g_free(edited);
+
+		rewrite_file(c->audit_path, lines, 1, NULL);
+		r = audit_verify(c->audit_path, &err);
+		CHECK(r == 2, "verify: deleted middle line detected at line 2 (%ld)", r);
+		g_clear_error(&err);
+
+		rewrite_file(c->audit_path, lines, 0, NULL);
+		r = audit_verify(c->audit_path, &err);
+		CHECK(r == 1, "verify: deleted first line detected at line 1 (%ld)", r);
+		g_clear_error(&err);
+
+		edited = g_strdup(lines[2]);
+		edited[strlen(edited) - 1] = edited[strlen(edited) - 1] == '0' ? '1' : '0';
+		rewrite_file(c->audit_path, lines, 2, edited);
+		r = audit_verify(c->audit_path, &err);
+		CHECK(r == 3, "verify: forged chain value detected (%ld)", r);
+		g_clear_error(&err);
+		g_free(edited);
+
+		/* restore; then a torn last line: the next event starts on its own line */
+		rewrite_file(c->audit_path, lines, 99, NULL);
+		CHECK(audit_verify(c->audit_path, NULL) == 0, "verify: restored log ok");
+		{
+			FILE *f = fopen(c->audit_path, "a");
+
+			fputs("time=2026-01-01T00:00:00.000Z event=attach", f);
+			fclose(f);
+		}
+		r = audit_verify(c->audit_path, &err);
+		CHECK(r == 4 && err != NULL && strstr(err->message, "incomplete") != NULL,
+			"verify: torn last line reported (%ld: %s)", r, err ? err->message : "");
+		g_clear_error(&err);
+		write_one(c, &ev);
+		g_strfreev(lines);
+		lines = read_lines(c->audit_path, &n);
+		CHECK(n == 5 && g_str_has_suffix(lines[3], "event=attach") && g_str_has_prefix(lines[4], "time="),
+			"after a torn line the next event starts a new line");
+		CHECK(audit_verify(c->audit_path, NULL) == 4, "verify: still points at the torn line");
+	}
+	g_strfreev(lines);
+
+	/* an empty file starts with the anchor again */
+	g_file_set_contents(c->audit_path, "", 0, NULL);
+	write_one(c, &ev);
+	CHECK(audit_verify(c->audit_path, NULL) == 0, "verify: emptied (rotated) file restarts at the anchor");
+
+	CHECK(audit_verify("/nonexistent/audit.log", &err) == -1 && err != NULL, "verify: missing file is -1");
+	g_clear_error(&err);
+	conf_free(c);
+}
+
+static void
+test_disabled(void)
+{
+	struct conf *c = conf_defaults();
+	struct audit_event ev = { .event = "message", .size = -1 };
+	struct audit *a;
+
+	g_free(c->audit_path);
+	c->audit_path = g_strdup("");
+	a = audit_open(c, NULL);
+	CHECK(a != NULL && audit_write(a, &ev) == 0, "empty audit path: handle writes nothing, ok");
+	audit_close(a);
+	audit_close(NULL);
+	conf_free(c);
+
+	c = conf_defaults();
+	g_free(c->audit_path);
+	c->audit_path = g_strdup_printf("%s/notadir/x/audit.log", unit_tmpdir());
+	{
+		char *f = g_strdup_printf("%s/notadir", unit_tmpdir());
+		GError *err = NULL;
+
+		g_file_set_contents(f, "file", -1, NULL);
+		a = audit_open(c, &err);
+		CHECK(a == NULL && err != NULL, "unusable path: audit_open fails (%s)", err ? err->message : "");
+		g_clear_error(&err);
+		g_free(f);
+	}
+	conf_free(c);
+
+	c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	a = audit_open(c, NULL);
+	{
+		struct stat st;
+
+		CHECK(a != NULL && stat(c->audit_path, &st) == 0 && (st.st_mode & 0777) == 0640,
+			"log file created by audit_open, mode 0640");
+	}
+	audit_close(a);
+	conf_free(c);
+}
+
+struct writer_arg {
+	struct audit *a;
+	int id;
+	int failures;
+};
+
+static void *
+writer_thread(void *p)
+{
+	struct writer_arg *w = p;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		char q[32];
+		struct audit_event ev = { .event = "attachment", .queue_id = q, .file = "a b.pdf", .size = i };
+
+		snprintf(q, sizeof q, "T%d-%d", w->id, i);
+		if (audit_write(w->a, &ev) != 0)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	struct writer_arg w[2];
+	pthread_t t[2];
+	struct audit *a;
+	pid_t pid;
+	int status = -1, i;
+	char **lines;
+	size_t n, child = 0;
+	GError *err = NULL;
+
+	/* fork before any thread exists (a child of a threaded process may inherit a held mutex) */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct audit *ca = audit_open(c, NULL);
+		int bad = ca == NULL;
+
+		for (i = 0; i < 200 && !bad; i++) {
+			char q[32];
+			struct audit_event ev = { .event = "message", .queue_id = q, .size = -1,
+				.reasons = "child process" };
+
+			snprintf(q, sizeof q, "C-%d", i);
+			if (audit_write(ca, &ev) != 0)
+				bad = 1;
+		}
+		audit_close(ca);
+		_exit(bad);
+	}
+	a = audit_open(c, NULL);
+	for (i = 0; i < 2; i++) {
+		w[i].a = a;
+		w[i].id = i;
+		w[i].failures = 0;
+		pthread_create(&t[i], NULL, writer_thread, &w[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	waitpid(pid, &status, 0);
+	audit_close(a);
+	CHECK(w[0].failures == 0 && w[1].failures == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		"concurrent: all writes succeeded");
+	lines = read_lines(c->audit_path, &n);
+	for (i = 0; (size_t)i < n; i++)
+		if (strstr(lines[i], "queue_id=C-") != NULL)
+			child++;
+	CHECK(n == 600 && child == 200, "concurrent: 2 threads x 200 + child x 200 = %zu lines (%zu child)", n, child);
+	CHECK(audit_verify(c->audit_path, &err) == 0, "concurrent: chain verifies (%s)", err ? err->message : "ok");
+	g_clear_error(&err);
+	g_strfreev(lines);
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	umask(022);
+	test_kv_quoting();
+	test_field_order();
+	test_json();
+	test_personal();
+	test_chain();
+	test_disabled();
+	test_concurrent();
+	return unit_done();
+}
