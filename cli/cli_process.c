@@ -96,10 +96,16 @@ write_result(const struct msg *m, const struct pipeline_result *res, bool to_lf)
 
 	for (i = 0; i < m->headers->len; i++) {
 		const struct msg_header *h = g_ptr_array_index(m->headers, i);
-		char *v = to_lf ? g_strjoinv("\n", g_strsplit(h->value, "\r\n", -1)) : g_strdup(h->value);
+		if (to_lf) {
+			char **parts = g_strsplit(h->value, "\r\n", -1);
+			char *v = g_strjoinv("\n", parts);
 
-		fprintf(stdout, "%s:%s%s", h->name, v, nl);
-		g_free(v);
+			fprintf(stdout, "%s:%s%s", h->name, v, nl);
+			g_free(v);
+			g_strfreev(parts);
+		} else {
+			fprintf(stdout, "%s:%s%s", h->name, h->value, nl);
+		}
 	}
 	fputs(nl, stdout);
 	body = fopen(res->body_path ? res->body_path : m->spool_path, "rb");

@@ -233,6 +233,29 @@ msg_parse_header_block(struct msg *m, const char *block, size_t len, GError **er
 	return 0;
 }
 
+/* msg_is_header_start - "field-name:" with RFC 5322 ftext (obsolete
+ * white space before the colon tolerated) */
+static bool
+msg_is_header_start(const char *line, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c == ':')
+			return i > 0;
+		if (c == ' ' || c == '\t') {
+			for (; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+				;
+			return i > 0 && i < n && line[i] == ':' && line[0] != ' ' && line[0] != '\t';
+		}
+		if (c < 33 || c > 126)
+			return false;
+	}
+	return false;
+}
+
 int
 msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
 {
@@ -269,21 +292,22 @@ msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
 					goto io_error;
 				continue;
 			}
-			/* a first line that is not a header: no header block at all */
-			if (hdr->len == 0 && memchr(line, ':', n) == NULL) {
-				in_headers = false;
-				if (msg_write_body(m, "", 0) < 0)
-					goto io_error;
-			} else {
-				if (hdr->len > MSG_MAX_HEADER_BLOCK) {
-					g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-						"header block larger than %d bytes", MSG_MAX_HEADER_BLOCK);
-					goto out;
-				}
+			if (hdr->len > MSG_MAX_HEADER_BLOCK) {
+				g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					"header block larger than %d bytes", MSG_MAX_HEADER_BLOCK);
+				goto out;
+			}
+			if (((line[0] == ' ' || line[0] == '\t') && hdr->len > 0) ||
+			    msg_is_header_start(line, (size_t)n)) {
 				g_string_append_len(hdr, line, n);
 				g_string_append(hdr, "\r\n");
 				continue;
 			}
+			/* a line that is neither a header nor a continuation ends the
+			 * header block and starts the body, as Postfix's cleanup does */
+			in_headers = false;
+			if (msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+				goto out;
 		}
 		if (msg_write_body(m, line, n) < 0 ||
 		    (has_nl && msg_write_body(m, "\r\n", 2) < 0))
