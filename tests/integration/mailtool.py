@@ -7,6 +7,7 @@
   header EML NAME           values of header NAME (unfolded), one per line
   leaves EML                one line per leaf part: decoded-size sha256 content-type filename
   notice EML                decoded text of the first text/plain part (first 60 lines)
+  split EML HDRS BODY       for miltertest: HDRS "Name<TAB>value" per header (unfolded), BODY (CRLF)
   summary EML               human summary: headers, parts, link (for the demo)
 
 Parsing uses the standard library `email` package with policy=email.policy.default, so
@@ -116,6 +117,25 @@ def main(argv):
     out = sys.stdout
     if cmd == "strip":
         sys.stdout.buffer.write(strip_sink(read(path)))
+        return 0
+    if cmd == "split":
+        data = read(path).replace(b"\r\n", b"\n")
+        i = data.find(b"\n\n")
+        head, body = (data[:i + 1], data[i + 2:]) if i >= 0 else (data, b"")
+        fields = []
+        for line in head.split(b"\n"):
+            if not line:
+                continue
+            if line[:1] in (b" ", b"\t") and fields:
+                fields[-1] += b"\n" + line
+            else:
+                fields.append(line)
+        with open(argv[3], "wb") as f:
+            for fl in fields:
+                name, _, value = fl.partition(b":")
+                f.write(name + b"\t" + b" ".join(value.split()) + b"\n")
+        with open(argv[4], "wb") as f:
+            f.write(body.replace(b"\n", b"\r\n"))
         return 0
     msg = parse(path)
     if cmd in ("links", "link"):
