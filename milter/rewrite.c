@@ -529,7 +529,8 @@ write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **
 {
 	char *path = g_strdup_printf("%s/body.XXXXXX", rw->spool_dir);
 	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
-	GMimeStream *fs;
+	GMimeStream *fs, *crlf;
+	GMimeFilter *f;
 	GMimeFormatOptions *fo;
 	ssize_t n;
 
@@ -539,11 +540,18 @@ write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **
 		return REWRITE_ERROR;
 	}
 	fs = g_mime_stream_fs_new(fd);
+	/* GMime's DOS format still ends some epilogues with a bare LF: every
+	 * line end leaves here as CRLF, as SMTP requires */
+	crlf = g_mime_stream_filter_new(fs);
+	f = g_mime_filter_unix2dos_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(crlf), f);
+	g_object_unref(f);
 	fo = format_dos();
-	n = g_mime_object_write_content_to_stream(top, fo, fs);
+	n = g_mime_object_write_content_to_stream(top, fo, crlf);
 	if (n >= 0)
-		n = g_mime_stream_flush(fs);
+		n = g_mime_stream_flush(crlf);
 	g_mime_format_options_free(fo);
+	g_object_unref(crlf);
 	g_object_unref(fs);
 	if (n < 0) {
 		*err = g_strdup_printf("cannot write the new body to %s", path);
