@@ -314,8 +314,8 @@ conf_check_cidr(const char *s)
 static bool
 conf_check_socket(const char *s)
 {
-	if (g_str_has_prefix(s, "unix:") || g_str_has_prefix(s, "local:"))
-		return strchr(s, ':')[1] == '/';
+	if (g_str_has_prefix(s, "unix:"))
+		return s[5] == '/';
 	if (g_str_has_prefix(s, "inet:") || g_str_has_prefix(s, "inet6:"))
 		return g_ascii_isdigit(strchr(s, ':')[1]);
 	return false;

@@ -296,7 +296,7 @@ test_print_defaults(void)
 {
 	char *text = defaults_text();
 	char *active = uncomment(text);
-	char *msg = NULL, *pkg = NULL, *man = NULL, *path;
+	char *msg = NULL, *pkg = NULL, *man = NULL, *path, *group = NULL;
 	struct conf *d = conf_defaults();
 	struct conf *c;
 	size_t nkeys = 0;
@@ -318,7 +318,8 @@ test_print_defaults(void)
 	g_free(msg);
 	msg = NULL;
 
-	/* every key once, in "#key = " form, and documented in the man page */
+	/* every key once, in "#key = " form, and documented with its default in
+	 * the man page, under its group's .Ss heading */
 	path = g_build_filename(unit_srcdir(), "docs/man/offload.conf.5", NULL);
 	g_file_get_contents(path, &man, NULL, NULL);
 	g_free(path);
@@ -326,18 +327,46 @@ test_print_defaults(void)
 	lines = g_strsplit(active, "\n", -1);
 	for (l = lines; *l != NULL; l++) {
 		char *eq = strstr(*l, " =");
-		char *key, *needle;
+		char *key, *needle, *heading, *sect = NULL, *item = NULL, *end = NULL;
+		const char *def;
+		bool ok;
 
-		if ((*l)[0] == '#' || (*l)[0] == '[' || eq == NULL)
+		if ((*l)[0] == '[') {
+			g_free(group);
+			group = g_strndup(*l + 1, strlen(*l) - 2);
+			continue;
+		}
+		if ((*l)[0] == '#' || eq == NULL)
 			continue;
 		nkeys++;
 		key = g_strndup(*l, (size_t)(eq - *l));
+		def = eq[2] == ' ' ? eq + 3 : "";
+		heading = g_strdup_printf(".Ss The [%s] group\n", group);
 		needle = g_strdup_printf(".It Cm %s ", key);
-		CHECK(man != NULL && strstr(man, needle) != NULL, "offload.conf.5 documents key %s", key);
+		if (man != NULL)
+			sect = strstr(man, heading);
+		if (sect != NULL)
+			item = strstr(sect, needle);
+		if (item != NULL)
+			end = strstr(item + 1, ".It ");
+		if (item != NULL && (end == NULL || strstr(item, ".El") < end))
+			end = strstr(item, ".El");
+		/* the item must sit inside its group's subsection */
+		ok = item != NULL && end != NULL && (strstr(sect + 1, ".Ss ") == NULL || strstr(sect + 1, ".Ss ") > item);
+		if (ok) {
+			char *body = g_strndup(item, (size_t)(end - item));
+
+			ok = strstr(body, "Default:") != NULL && (def[0] == '\0' ? strstr(body, "Default: empty") != NULL :
+				strstr(body, def) != NULL);
+			g_free(body);
+		}
+		CHECK(ok, "offload.conf.5 documents [%s] %s with default '%s'", group, key, def);
+		g_free(heading);
 		g_free(needle);
 		g_free(key);
 	}
 	g_strfreev(lines);
+	g_free(group);
 	CHECK(nkeys == 31, "31 keys printed (got %zu)", nkeys);
 
 	path = g_build_filename(unit_srcdir(), "packaging/offload.conf", NULL);
