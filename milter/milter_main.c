@@ -468,7 +468,7 @@ main(int argc, char **argv)
 	else
 		set_nodelay();
 	log_info("listening on %s (storage %s, offload_min_size %llu)", milter_conf->socket,
-		storage_backend_name(milter_pipe.st),
+		milter_conf->backend,
 		(unsigned long long)milter_conf->offload_min_size);
 	rc = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
 	log_info("stopped");

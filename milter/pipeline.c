@@ -25,6 +25,8 @@
 int
 pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 {
+	GError *st_err = NULL;
+
 	memset(p, 0, sizeof *p);
 	p->conf = conf;
 	if (g_mkdir_with_parents(conf->spool_dir, 0700) != 0) {
@@ -34,14 +36,16 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 	}
 	if (keys_load(conf->deployment_key_file, &p->dk, err) != 0)
 		return -1;
-	p->st = storage_open(conf, err);
-	if (p->st == NULL)
-		return -1;
 	p->audit = audit_open(conf, err);
-	if (p->audit == NULL) {
-		storage_free(p->st);
-		p->st = NULL;
+	if (p->audit == NULL)
 		return -1;
+	g_mutex_init(&p->st_lock);
+	/* a store that is down at start is not fatal: each message then gets
+	 * the on_error policy, and the next message tries again */
+	p->st = storage_open(conf, &st_err);
+	if (p->st == NULL) {
+		log_warning("storage unavailable at start: %s", st_err->message);
+		g_error_free(st_err);
 	}
 	return 0;
 }
@@ -51,6 +55,8 @@ pipeline_fini(struct pipeline *p)
 {
 	audit_close(p->audit);
 	storage_free(p->st);
+	if (p->conf)
+		g_mutex_clear(&p->st_lock);
 	keys_wipe(&p->dk);
 	memset(p, 0, sizeof *p);
 }
@@ -175,7 +181,7 @@ rfc3339(int64_t t)
 }
 
 struct run {
-	const struct pipeline *p;
+	struct pipeline *p;
 	struct msg *m;
 	struct pipeline_result *res;
 	const char *qid;
@@ -379,8 +385,28 @@ run_audit_files(struct run *r)
 	g_free(expires);
 }
 
+/* pipeline_storage - the store, opened now if it was unavailable before */
+static struct storage *
+pipeline_storage(struct pipeline *p)
+{
+	struct storage *st;
+	GError *err = NULL;
+
+	g_mutex_lock(&p->st_lock);
+	if (p->st == NULL) {
+		p->st = storage_open(p->conf, &err);
+		if (p->st == NULL) {
+			log_warning("storage still unavailable: %s", err->message);
+			g_error_free(err);
+		}
+	}
+	st = p->st;
+	g_mutex_unlock(&p->st_lock);
+	return st;
+}
+
 void
-pipeline_run(const struct pipeline *p, struct msg *m, struct pipeline_result *res)
+pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 {
 	const struct conf *c = p->conf;
 	struct run r = { 0 };
@@ -448,6 +474,10 @@ pipeline_run(const struct pipeline *p, struct msg *m, struct pipeline_result *re
 		goto out;
 	}
 
+	if (pipeline_storage(p) == NULL) {
+		run_fail(&r, "storage unavailable");
+		goto out;
+	}
 	r.t = transfer_new(p->st, (int64_t)time(NULL), c->retention);
 	if (r.t == NULL) {
 		run_fail(&r, "cannot create transfer id");

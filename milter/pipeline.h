@@ -6,8 +6,10 @@
  * optional new body file; the milter sends them with smfi_*, offloadctl
  * applies them to the original bytes.
  *
- * struct pipeline is created once in main() and read-only afterwards; any
- * number of threads may call pipeline_run() concurrently on their own msg.
+ * struct pipeline is created once in main() and read-only afterwards except
+ * for the storage handle, which is opened lazily under st_lock when the
+ * store was unavailable at start; any number of threads may call
+ * pipeline_run() concurrently on their own msg.
  */
 #ifndef OFFLOAD_PIPELINE_H
 #define OFFLOAD_PIPELINE_H
@@ -29,7 +31,8 @@ enum pipeline_verdict {
 
 struct pipeline {
 	const struct conf *conf;
-	struct storage *st;
+	struct storage *st;  /* NULL while the store cannot be opened (retried per message) */
+	GMutex st_lock;
 	struct audit *audit;
 	struct key32 dk; /* deployment key */
 };
@@ -48,7 +51,7 @@ struct pipeline_result {
 int pipeline_init(struct pipeline *p, const struct conf *conf, GError **err);
 void pipeline_fini(struct pipeline *p);
 /* pipeline_run - never fails: every error ends in the configured policy */
-void pipeline_run(const struct pipeline *p, struct msg *m, struct pipeline_result *res);
+void pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res);
 void pipeline_result_clear(struct pipeline_result *res); /* unlinks body_path */
 
 #endif

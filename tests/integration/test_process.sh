@@ -1,0 +1,98 @@
+#!/bin/bash
+# test_process.sh - `offloadctl process` and `offloadctl open`, the MTA-less path:
+# golden rewrites (tests/data/golden/*.in.eml -> *.out.eml after golden_norm.py),
+# exit codes and on_error policies, byte-identical pass-through, loop protection,
+# fail-closed decryption. Set UPDATE_GOLDEN=1 to rewrite the golden files.
+. "$(dirname "$0")/lib.sh"
+need_bins "$CTL"
+G=$SRCDIR/tests/data/golden
+conf_write p policy.offload_min_size=2k
+CONF=$(conf_path p)
+run() { "$CTL" -c "$CONF" process "$@"; }
+
+# ---- golden rewrites -------------------------------------------------------------------------
+for in in "$G"/*.in.eml; do
+	n=$(basename "$in" .in.eml)
+	run < "$in" > "$T/$n.out" 2> "$T/$n.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then not_ok "golden $n: exit $rc ($(cat "$T/$n.err"))"; continue; fi
+	$PY "$IT/golden_norm.py" "$T/$n.out" > "$T/$n.norm"
+	if [ "${UPDATE_GOLDEN:-}" = 1 ]; then cp "$T/$n.norm" "$G/$n.out.eml"; fi
+	if cmp -s "$T/$n.norm" "$G/$n.out.eml"; then ok "golden $n"
+	else not_ok "golden $n differs:"; diff "$G/$n.out.eml" "$T/$n.norm" | head -20 | sed 's/^/#   /'; fi
+done
+
+# every offloaded golden file opens byte-exact from its link
+for n in mixed-ascii alternative-latin1 single-part attachment-only; do
+	link=$(mail_link "$T/$n.out")
+	rm -rf "$T/open-$n"
+	if ! ctl_open "$link" "$T/open-$n" p > "$T/open-$n.txt" 2>&1; then not_ok "open $n: $(cat "$T/open-$n.txt")"; continue; fi
+	want=$($MAILTOOL leaves "$G/$n.in.eml" | awk '$1 >= 2048 {print $2}' | sort)
+	got=$(cd "$T/open-$n" && sha256sum * | awk '{print $1}' | sort)
+	checkx "open $n: offloaded files come back byte-exact" '[ -n "$want" ] && [ "$want" = "$got" ]'
+done
+checkx "hostile name ../../etc/.passwd.png is written as passwd.png inside the output dir" \
+	'[ -f "$T/open-attachment-only/passwd.png" ] && [ -z "$(find "$T" -name .passwd.png)" ]'
+checkx "small attachment (small.csv) stays in the message" 'grep -q "filename=\"small.csv\"" "$T/mixed-ascii.out"'
+checkx "inbound X-Data-Classification replaced, not duplicated" \
+	'[ "$(grep -c "^X-Data-Classification:" "$T/alternative-latin1.out")" = 1 ] && ! grep -q spoofed "$T/alternative-latin1.out"'
+checkx "audit log: one attachment event per offloaded file with its sha256" \
+	'[ "$(grep -c "event=attachment" "$(audit_path p)")" = 4 ] && grep -q "event=message .*action=offload" "$(audit_path p)"'
+checkx "audit log: the link secret never appears" \
+	'! grep -qF "$(mail_link "$T/mixed-ascii.out" | sed "s/.*#//")" "$(audit_path p)"'
+
+# ---- pass-through and loop protection ----------------------------------------------------------
+run < "$G/small-unchanged.in.eml" > "$T/small.out" 2>/dev/null
+checkx "nothing to offload: output byte-identical (inbound headers kept, none added)" 'cmp -s "$G/small-unchanged.in.eml" "$T/small.out"'
+run < "$T/mixed-ascii.out" > "$T/again.out" 2> "$T/again.err"
+checkx "already offloaded by this deployment: passes unchanged" 'cmp -s "$T/mixed-ascii.out" "$T/again.out" && grep -q already-offloaded "$T/again.err"'
+printf 'From alice@example.org Mon Nov 23 10:00:00 2026\n' | cat - "$G/small-unchanged.in.eml" > "$T/mbox.eml"
+run --rcpt x@example.net < "$T/mbox.eml" > "$T/mbox.out" 2>/dev/null
+checkx "exit 0 for an mbox-style input" '[ -s "$T/mbox.out" ]'
+conf_write internal policy.offload_min_size=2k policy.internal_domains=example.gov,.example.gov
+"$CTL" -c "$(conf_path internal)" process --rcpt a@example.gov --rcpt b@sub.example.gov < "$G/mixed-ascii.in.eml" > "$T/int.out" 2>/dev/null
+checkx "internal-only recipients: not rewritten" 'cmp -s "$G/mixed-ascii.in.eml" "$T/int.out"'
+"$CTL" -c "$(conf_path internal)" process --rcpt a@example.gov --rcpt b@EXAMPLE.NET < "$G/mixed-ascii.in.eml" > "$T/ext.out" 2>/dev/null
+checkx "one external recipient (case-insensitive domain): rewritten" 'grep -q "^X-Offload-Transfer:" "$T/ext.out"'
+
+# ---- failure policies ---------------------------------------------------------------------------
+conf_write broken policy.offload_min_size=2k
+store_break broken
+"$CTL" -c "$(conf_path broken)" process < "$G/mixed-ascii.in.eml" > "$T/b.out" 2> "$T/b.err"; rc=$?
+checkx "unwritable store, on_error=tempfail: exit 75, nothing on stdout" '[ $rc = 75 ] && [ ! -s "$T/b.out" ]'
+conf_write rej policy.offload_min_size=2k policy.on_error=reject
+store_break rej
+"$CTL" -c "$(conf_path rej)" process < "$G/mixed-ascii.in.eml" > "$T/r.out" 2> "$T/r.err"; rc=$?
+checkx "unwritable store, on_error=reject: exit 69, nothing on stdout" '[ $rc = 69 ] && [ ! -s "$T/r.out" ]'
+conf_write acc policy.offload_min_size=2k policy.on_error=accept
+store_break acc
+"$CTL" -c "$(conf_path acc)" process < "$G/mixed-ascii.in.eml" > "$T/a.out" 2> "$T/a.err"; rc=$?
+checkx "unwritable store, on_error=accept: exit 0, message unchanged" '[ $rc = 0 ] && cmp -s "$G/mixed-ascii.in.eml" "$T/a.out"'
+checkx "no object left in a broken store" '[ -f "$(store_path acc)" ]'
+printf '[policy]\noffload_min_size = ten\n' > "$T/bad.conf"
+"$CTL" -c "$T/bad.conf" process < "$G/small-unchanged.in.eml" > "$T/bad.out" 2> "$T/bad.err"; rc=$?
+checkx "bad config value: exit 78 with the key named" '[ $rc = 78 ] && grep -q offload_min_size "$T/bad.err"'
+"$CTL" process --bogus < /dev/null > /dev/null 2>&1; rc=$?
+checkx "usage error: exit 64" '[ $rc = 64 ]'
+"$CTL" -c "$CONF" config --defaults > "$T/defaults.conf"; rc=$?
+checkx "config --defaults prints a config that loads again" '[ $rc = 0 ] && "$CTL" -c "$T/defaults.conf" config --check >/dev/null'
+
+# ---- fail-closed open ---------------------------------------------------------------------------
+link=$(mail_link "$T/mixed-ascii.out")
+id=$(echo "$link" | sed 's,.*/t/\([a-z2-7]*\)#.*,\1,')
+obj=$(find "$(store_path p)" -path "*/$id/0")
+cp "$obj" "$T/obj.bak"
+osz=$(stat -c %s "$obj")
+printf '\x01' | dd of="$obj" bs=1 seek=$((osz / 2)) conv=notrunc 2>/dev/null
+rm -rf "$T/tampered"; ctl_open "$link" "$T/tampered" p > /dev/null 2>&1; rc=$?
+checkx "tampered ciphertext: open fails and writes no file" '[ $rc != 0 ] && [ -z "$(ls -A "$T/tampered" 2>/dev/null)" ]'
+head -c $((osz - 20)) "$T/obj.bak" > "$obj"
+rm -rf "$T/trunc"; ctl_open "$link" "$T/trunc" p > /dev/null 2>&1; rc=$?
+checkx "truncated object: open fails and writes no file" '[ $rc != 0 ] && [ -z "$(ls -A "$T/trunc" 2>/dev/null)" ]'
+cp "$T/obj.bak" "$obj"
+wrong=$(echo "$link" | sed 's/#./#A/'); [ "$wrong" = "$link" ] && wrong=$(echo "$link" | sed 's/#./#B/')
+rm -rf "$T/wrong"; ctl_open "$wrong" "$T/wrong" p > /dev/null 2> "$T/wrong.err"; rc=$?
+checkx "wrong secret: open fails (authentication), no file" '[ $rc = 65 ] && [ -z "$(ls -A "$T/wrong" 2>/dev/null)" ]'
+rm -rf "$T/ok"; ctl_open "$link" "$T/ok" p > /dev/null 2>&1; rc=$?
+checkx "restored object opens again" '[ $rc = 0 ]'
+finish
