@@ -319,7 +319,7 @@ test_chain(void)
 	long r;
 	int i;
 
-	char q[8];
+	char q[16];
 
 	for (i = 0; i < 3; i++) {
 		snprintf(q, sizeof q, "Q%d", i + 1);
