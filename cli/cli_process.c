@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <gmime/gmime.h>
@@ -131,7 +132,14 @@ spool_stdin(const char *dir, char **path)
 	size_t n;
 	int fd;
 	FILE *f;
+	struct stat sb;
 
+	/* a regular file on stdin is already the exact input: no copy */
+	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    lseek(STDIN_FILENO, 0, SEEK_CUR) == 0) {
+		*path = NULL;
+		return fdopen(dup(STDIN_FILENO), "r");
+	}
 	*path = g_strdup_printf("%s/in.XXXXXX", dir);
 	fd = g_mkstemp_full(*path, O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -192,8 +200,10 @@ cli_process(const char *conf_path, int argc, char **argv)
 	}
 	have_pipeline = true;
 	raw = spool_stdin(c->spool_dir, &raw_path);
-	if (raw == NULL)
+	if (raw == NULL) {
+		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(errno));
 		goto out;
+	}
 	m = msg_new(c->spool_dir, 0, &err);
 	if (m == NULL) {
 		fprintf(stderr, "offloadctl: %s\n", err->message);
