@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""make_vectors.py - an independent implementation of the offload v1
+transfer format, written from docs/FORMATS.md (not from common/envelope.c),
+using python3-cryptography. It prints the test vectors that docs/FORMATS.md
+publishes and tests/unit/test_envelope.c checks byte-exactly, so two
+implementations agree on every byte.
+
+Usage: python3 tests/data/envelope-vectors/make_vectors.py
+"""
+import base64
+import hashlib
+import hmac
+import struct
+import sys
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SEG = 65536
+TAG = 16
+
+
+def hkdf(ikm, salt, info, length=32):
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None,
+                info=info).derive(ikm)
+
+
+def file_header(tid, index, prefix):
+    assert len(tid) == 24 and len(prefix) == 7
+    return b"OFLDF" + bytes([1]) + tid.encode() + struct.pack(">II", index, SEG) + prefix
+
+
+def file_object(key, tid, index, prefix, pt):
+    hdr = file_header(tid, index, prefix)
+    aead = AESGCM(key)
+    segs = [pt[i:i + SEG] for i in range(0, len(pt), SEG)] or [b""]
+    out = [hdr]
+    for i, s in enumerate(segs):
+        last = 1 if i == len(segs) - 1 else 0
+        nonce = prefix + struct.pack(">I", i) + bytes([last])
+        out.append(aead.encrypt(nonce, s, hdr))
+    return b"".join(out)
+
+
+def file_size(n):
+    segs = 1 if n == 0 else (n + SEG - 1) // SEG
+    return 45 + n + TAG * segs
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def derive_tk(tid, secret, pwhash=b""):
+    return hkdf(b64url_decode(secret) + pwhash, b"offload v1" + tid.encode(),
+                b"offload v1 transfer key")
+
+
+def manifest(h, dk, secret, tk, js, nonce):
+    tid = h["id"]
+    flags = 1 if h["password"] else 0
+    hdr = (b"OFLDM" + bytes([1]) + struct.pack(">H", 177) + tid.encode()
+           + struct.pack(">qqBIII", h["created"], h["expires"], flags, h["m"], h["t"], h["p"])
+           + h["key_id"].encode() + struct.pack(">I", len(js)))
+    vkey = hkdf(b64url_decode(secret), b"offload v1" + tid.encode(), b"offload v1 verify")
+    verifier = hmac.new(vkey, tid.encode(), hashlib.sha256).digest()
+    commit = hkdf(tk, b"", b"offload v1 commit")
+    hdr += verifier + commit
+    assert len(hdr) == 145
+    mkey = hkdf(dk, b"", b"offload v1 header mac")
+    mac = hmac.new(mkey, hdr, hashlib.sha256).digest()
+    hdr += mac
+    mk = hkdf(tk, b"", b"offload v1 manifest")
+    ct = AESGCM(mk).encrypt(nonce, js, hdr)  # AAD = all 177 header bytes
+    obj = hdr + nonce + ct
+    return obj, dict(vkey=vkey, verifier=verifier, commit=commit, mackey=mkey, mac=mac,
+                     mk=mk)
+
+
+def main():
+    key = bytes(range(32))
+    prefix = bytes(range(0xa0, 0xa7))
+    tid = "offloadtestvectorid23456"
+    index = 3
+    print("== file objects: key 000102..1f, prefix a0a1a2a3a4a5a6, id %s, index %d" % (tid, index))
+    print("   plaintext byte i = i mod 251")
+    for n in (0, 10, 65536, 65537):
+        pt = bytes(i % 251 for i in range(n))
+        obj = file_object(key, tid, index, prefix, pt)
+        assert len(obj) == file_size(n)
+        print("size %6d  object %6d bytes  sha256 %s" % (n, len(obj), hashlib.sha256(obj).hexdigest()))
+        print("  first 64 bytes: %s" % obj[:64].hex())
+        if n == 10:
+            print("  whole object:   %s" % obj.hex())
+        if n >= SEG:
+            print("  last 32 bytes:  %s" % obj[-32:].hex())
+
+    print("== keys and manifest")
+    secret = b64url(bytes(range(0x10, 0x20)))
+    pwhash = bytes(range(0x70, 0x90))
+    dk = bytes(range(0x40, 0x60))
+    key_id = hashlib.sha256(b"offload key id" + dk).digest()[:8].hex()
+    tk_nopw = derive_tk(tid, secret)
+    tk = derive_tk(tid, secret, pwhash)
+    print("secret %s  deployment key 404142..5f  key_id %s" % (secret, key_id))
+    print("TK (no password)        %s" % tk_nopw.hex())
+    print("TK (pwhash 707172..8f)  %s" % tk.hex())
+    h = dict(id=tid, created=1700000000, expires=1702592000, password=True,
+             m=65536, t=3, p=1, key_id=key_id)
+    js = b'{"v":1,"files":[{"name":"report.pdf","size":10}]}'
+    nonce = bytes(range(0xc0, 0xcc))
+    obj, d = manifest(h, dk, secret, tk, js, nonce)
+    for k in ("vkey", "verifier", "commit", "mackey", "mac", "mk"):
+        print("%-9s %s" % (k, d[k].hex()))
+    print("json (%d bytes) %s" % (len(js), js.decode()))
+    print("manifest object %d bytes sha256 %s" % (len(obj), hashlib.sha256(obj).hexdigest()))
+    for i in range(0, len(obj), 32):
+        print("  %04x: %s" % (i, obj[i:i + 32].hex()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
