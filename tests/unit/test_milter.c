@@ -1,0 +1,228 @@
+/*
+ * test_milter.c - the shared pipeline's small modules: message intake and
+ * header normaliser, header operations and their emulator, notice
+ * templates, link parsing, and a transfer round trip on the memory store.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hdrops.h"
+#include "msg.h"
+#include "notice.h"
+#include "storage.h"
+#include "transfer.h"
+#include "unit.h"
+
+static struct msg *
+msg_from_string(const char *s, bool *had_crlf)
+{
+	FILE *in = fmemopen((void *)s, strlen(s), "r");
+	GError *err = NULL;
+	struct msg *m = msg_new(unit_tmpdir(), 0, &err);
+
+	CHECK(m != NULL, "msg_new in a temp dir");
+	CHECK(msg_read_stream(m, in, had_crlf, &err) == 0, "msg_read_stream accepts the input");
+	fclose(in);
+	return m;
+}
+
+static char *
+spool_text(const struct msg *m)
+{
+	char *s = NULL;
+
+	g_file_get_contents(m->spool_path, &s, NULL, NULL);
+	return s;
+}
+
+static void
+test_intake(void)
+{
+	bool crlf = true;
+	struct msg *m = msg_from_string("From alice@example.org Mon Nov 23 10:00:00 2026\n"
+		"Subject: one\n\ttwo\nTo: a@example.net\n\nbody line\nlast", &crlf);
+	char *s = spool_text(m);
+
+	CHECK(!crlf, "LF input is recognised as LF");
+	CHECK(m->headers->len == 2, "mbox From line dropped, two headers (got %u)", m->headers->len);
+	CHECK(strcmp(((struct msg_header *)g_ptr_array_index(m->headers, 0))->value, " one\r\n\ttwo") == 0,
+		"folded value kept raw with CRLF and leading space");
+	CHECK(s && strcmp(s, "Subject: one\r\n\ttwo\r\nTo: a@example.net\r\n\r\nbody line\r\nlast") == 0,
+		"spool holds the message with CRLF line ends");
+	CHECK(msg_header_count(m, "subject") == 1 && msg_header_get(m, "TO", 0) != NULL,
+		"header lookup is case-insensitive");
+	g_free(s);
+	msg_free(m);
+
+	m = msg_from_string("Subject: x\r\nnot a header line\r\nmore\r\n", &crlf);
+	s = spool_text(m);
+	CHECK(crlf, "CRLF input is recognised");
+	CHECK(m->headers->len == 1, "a non-header line ends the header block");
+	CHECK(s && strcmp(s, "Subject: x\r\n\r\nnot a header line\r\nmore\r\n") == 0,
+		"the non-header line starts the body");
+	g_free(s);
+	msg_free(m);
+
+	m = msg_from_string("", &crlf);
+	CHECK(m->headers->len == 0 && m->size == 2, "empty input gives an empty message");
+	msg_free(m);
+}
+
+static void
+test_hdrops(void)
+{
+	bool crlf;
+	struct msg *m = msg_from_string("A: 1\nX-T: a\nB: 2\nX-T: b\nX-T: c\n\n", &crlf);
+	GPtrArray *ops = hdrops_new();
+	GString *all = g_string_new(NULL);
+	guint i;
+
+	hdrops_delete_all(ops, m, "x-t");
+	CHECK(ops->len == 3 && ((struct hdr_op *)g_ptr_array_index(ops, 0))->index == 3 &&
+	      ((struct hdr_op *)g_ptr_array_index(ops, 2))->index == 1,
+		"delete_all goes from the highest index down");
+	hdrops_change(ops, "A", 1, " one");
+	hdrops_add(ops, "X-T", " new");
+	hdrops_change(ops, "C", 1, " added");
+	hdrops_apply(ops, m);
+	for (i = 0; i < m->headers->len; i++) {
+		struct msg_header *h = g_ptr_array_index(m->headers, i);
+
+		g_string_append_printf(all, "%s:%s|", h->name, h->value);
+	}
+	CHECK(strcmp(all->str, "A: one|B: 2|X-T: new|C: added|") == 0,
+		"emulator applies deletes, change, add (got %s)", all->str);
+	g_string_free(all, TRUE);
+	g_ptr_array_free(ops, TRUE);
+	msg_free(m);
+}
+
+static void
+test_notice(void)
+{
+	struct notice_file f[2] = {
+		{ "Bauplan <final>.pdf", 25u * 1024 * 1024, "ab" },
+		{ "evil\nX-Injected: 1", 1536, "cd" },
+	};
+	struct notice n = { "https://files.example.gov/t/abc#def", 1796640000, f, 2, false };
+	char *t = notice_text(&n), *h = notice_html(&n), *s;
+	const char *p;
+	bool ascii = true;
+
+	CHECK(strstr(t, n.link) && strstr(t, "25,0 MB / 25.0 MB") && strstr(t, "SHA-256: ab"),
+		"text notice: link, sizes in both languages, hash");
+	CHECK(strstr(t, "Die Anhänge") && strstr(t, "The attachments") &&
+	      strstr(t, "Die Anhänge") < strstr(t, "The attachments"), "German first, English second");
+	CHECK(strstr(t, "evil_X-Injected: 1") != NULL, "control characters in names cannot forge lines");
+	CHECK(strstr(t, " \n") == NULL, "no trailing spaces (format=flowed safe)");
+	for (p = h; *p; p++)
+		if ((unsigned char)*p > 0x7e)
+			ascii = false;
+	CHECK(ascii, "HTML notice is pure ASCII");
+	CHECK(strstr(h, "Bauplan &lt;final&gt;.pdf") && !strstr(h, "<final>"), "HTML escapes names");
+	CHECK(strstr(h, "Anh&auml;nge") != NULL, "HTML umlauts as entities");
+	g_free(t);
+	g_free(h);
+	n.hide_names = true;
+	t = notice_text(&n);
+	CHECK(strstr(t, "Bauplan") == NULL && strstr(t, "2 Datei(en)") != NULL, "hidden names stay hidden");
+	g_free(t);
+	s = notice_size(1023, true);
+	CHECK(strcmp(s, "1023 Bytes") == 0, "1023 bytes");
+	g_free(s);
+	s = notice_size(1536, false);
+	CHECK(strcmp(s, "1.5 KB") == 0, "1536 bytes = 1.5 KB (1024^n)");
+	g_free(s);
+}
+
+static void
+test_link(void)
+{
+	char id[ENVELOPE_ID_TEXT_LEN + 1], sec[ENVELOPE_SECRET_TEXT_LEN + 1];
+
+	CHECK(transfer_parse_link("https://f.example/t/abcdefghijklmnopqrstuvwx#ABCDEFGHIJ-_0123456789", id, sec) == 0 &&
+	      strcmp(id, "abcdefghijklmnopqrstuvwx") == 0 && strcmp(sec, "ABCDEFGHIJ-_0123456789") == 0,
+		"link parsed into id and secret");
+	CHECK(transfer_parse_link("abcdefghijklmnopqrstuvwx#ABCDEFGHIJ-_0123456789", id, sec) == 0, "bare id#secret accepted");
+	CHECK(transfer_parse_link("https://f.example/t/abcdefghijklmnopqrstuvw1#ABCDEFGHIJ-_0123456789", id, sec) != 0,
+		"id outside base32 rejected");
+	CHECK(transfer_parse_link("https://f.example/t/abcdefghijklmnopqrstuvwx#short", id, sec) != 0, "short secret rejected");
+	CHECK(transfer_parse_link("https://f.example/t/abcdefghijklmnopqrstuvwx", id, sec) != 0, "missing secret rejected");
+}
+
+static int
+collect(void *arg, const void *buf, size_t len)
+{
+	g_byte_array_append(arg, buf, len);
+	return 0;
+}
+
+static int
+count_keys(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	(void)key;
+	(void)size;
+	(void)mtime;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_transfer(void)
+{
+	struct conf c = { 0 };
+	struct storage *st;
+	struct key32 dk;
+	struct transfer *t, *o;
+	struct transfer_upload *u;
+	GByteArray *out = g_byte_array_new();
+	GError *err = NULL;
+	char *data = g_malloc(200000), *kpath = g_build_filename(unit_tmpdir(), "dk.key", NULL);
+	char wrong[ENVELOPE_SECRET_TEXT_LEN + 1];
+	int e = 0, n = 0;
+
+	memset(data, 'x', 200000);
+	c.backend = "memory";
+	st = storage_open(&c, &err);
+	CHECK(st != NULL, "memory store opens");
+	CHECK(keys_load(kpath, &dk, &err) == 0, "deployment key created");
+	t = transfer_new(st, 1700000000, 3600);
+	t->sender = g_strdup("clerk@example.gov");
+	u = transfer_upload_begin(t, "a.bin", "application/octet-stream", &e);
+	CHECK(u && transfer_upload_write(u, data, 200000) == 0 && transfer_upload_commit(u) == 0,
+		"file uploaded and committed");
+	CHECK(transfer_commit(t, &dk) == 0, "manifest committed");
+	o = transfer_open(st, &dk, t->id, t->secret, &err);
+	CHECK(o && o->files->len == 1 && g_strcmp0(o->sender, "clerk@example.gov") == 0 &&
+	      o->expires == 1700003600, "manifest opens with the secret");
+	CHECK(o && transfer_read_file(o, 0, collect, out, &err) == 0 && out->len == 200000 &&
+	      memcmp(out->data, data, 200000) == 0, "file reads back byte-exact");
+	transfer_free(o);
+	memcpy(wrong, t->secret, sizeof wrong);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	g_clear_error(&err);
+	o = transfer_open(st, &dk, t->id, wrong, &err);
+	CHECK(o == NULL && err != NULL, "a wrong secret does not open the manifest");
+	g_clear_error(&err);
+	transfer_abort(t);
+	storage_list(st, "", count_keys, &n);
+	CHECK(n == 0, "abort deletes every committed object (left %d)", n);
+	transfer_free(t);
+	storage_free(st);
+	keys_wipe(&dk);
+	g_byte_array_free(out, TRUE);
+	g_free(data);
+	g_free(kpath);
+}
+
+int
+main(void)
+{
+	test_intake();
+	test_hdrops();
+	test_notice();
+	test_link();
+	test_transfer();
+	return unit_done();
+}
