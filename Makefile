@@ -84,6 +84,10 @@ demo: deps
 	$(MAKE) all
 	tools/demo.sh $(B)
 
+bench: deps
+	$(MAKE) all
+	tools/bench.sh $(B)
+
 lint:
 	@for m in docs/man/*.[0-9]; do mandoc -Tlint -Wwarning $$m || exit 1; done
 

@@ -30,6 +30,7 @@
 #include "pipeline.h"
 
 #define MILTER_PROGRESS_SECONDS 30
+#define MILTER_PROGRESS_MIN_SIZE (1024 * 1024)
 #define MILTER_REPLACE_CHUNK 65536 /* DESIGN.md §4: <= 64 KiB chunks */
 
 static struct conf *milter_conf;
@@ -41,8 +42,17 @@ struct conn_ctx {
 	char *daemon_name;
 	bool local;
 	struct msg *m;
-	bool body_error;
+	bool body_error;       /* also set when a no-reply callback could not store */
+	unsigned long noreply; /* SMFIP_NR_* granted for this connection */
 };
+
+/* reply - SMFIS_NOREPLY where the MTA agreed not to wait for an answer
+ * (saves one round trip per header and body chunk) */
+static sfsistat
+reply(const struct conn_ctx *cc, unsigned long nr_flag)
+{
+	return cc && (cc->noreply & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
 
 static struct conn_ctx *
 conn_get(SMFICTX *ctx)
@@ -69,8 +79,11 @@ conn_msg_reset(struct conn_ctx *cc)
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
-	struct conn_ctx *cc = g_new0(struct conn_ctx, 1);
+	struct conn_ctx *cc = conn_get(ctx);
 	char buf[INET6_ADDRSTRLEN] = "";
+
+	if (cc == NULL)
+		cc = g_new0(struct conn_ctx, 1);
 
 	cc->client_name = g_strdup(hostname);
 	if (sa && sa->sa_family == AF_INET)
@@ -83,7 +96,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		cc->local = true; /* no socket address: local submission (non_smtpd_milters) */
 	cc->daemon_name = symval(ctx, "{daemon_name}");
 	smfi_setpriv(ctx, cc);
-	return SMFIS_CONTINUE;
+	return reply(cc, SMFIP_NR_CONN);
 }
 
 static sfsistat
@@ -100,6 +113,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (m == NULL) {
 		log_error("cannot start a message: %s", err->message);
 		g_error_free(err);
+		if (cc->noreply & SMFIP_NR_MAIL) {
+			cc->body_error = true; /* answered with 4xx at end of message */
+			return SMFIS_NOREPLY;
+		}
 		smfi_setreply(ctx, "451", "4.3.0", "offload: spool unavailable, try again later");
 		return SMFIS_TEMPFAIL;
 	}
@@ -122,7 +139,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	m->env.daemon_name = g_strdup(cc->daemon_name);
 	m->env.local_submission = cc->local;
 	cc->m = m;
-	return SMFIS_CONTINUE;
+	return reply(cc, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -130,10 +147,13 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn_ctx *cc = conn_get(ctx);
 
-	if (cc == NULL || cc->m == NULL)
-		return SMFIS_TEMPFAIL;
+	if (cc == NULL || cc->m == NULL) {
+		if (cc)
+			cc->body_error = true;
+		return cc && (cc->noreply & SMFIP_NR_RCPT) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	}
 	msg_add_rcpt(cc->m, argv[0]);
-	return SMFIS_CONTINUE;
+	return reply(cc, SMFIP_NR_RCPT);
 }
 
 static sfsistat
@@ -151,10 +171,13 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn_ctx *cc = conn_get(ctx);
 
-	if (cc == NULL || cc->m == NULL)
-		return SMFIS_TEMPFAIL;
+	if (cc == NULL || cc->m == NULL) {
+		if (cc)
+			cc->body_error = true;
+		return cc && (cc->noreply & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	}
 	msg_add_header(cc->m, name, value);
-	return SMFIS_CONTINUE;
+	return reply(cc, SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -162,11 +185,14 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn_ctx *cc = conn_get(ctx);
 
-	if (cc == NULL || cc->m == NULL)
-		return SMFIS_TEMPFAIL;
+	if (cc == NULL || cc->m == NULL) {
+		if (cc)
+			cc->body_error = true;
+		return cc && (cc->noreply & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	}
 	if (!cc->body_error && msg_write_body(cc->m, chunk, len) != 0)
 		cc->body_error = true;
-	return SMFIS_CONTINUE;
+	return reply(cc, SMFIP_NR_BODY);
 }
 
 /* progress thread: keeps Postfix from timing out while we upload */
@@ -261,7 +287,9 @@ mlfi_eom(SMFICTX *ctx)
 	pr.ctx = ctx;
 	pthread_mutex_init(&pr.lock, NULL);
 	pthread_cond_init(&pr.cond, NULL);
-	th_ok = pthread_create(&th, NULL, progress_run, &pr) == 0;
+	/* only large messages can take long enough to need progress reports */
+	th_ok = m->size > MILTER_PROGRESS_MIN_SIZE &&
+		pthread_create(&th, NULL, progress_run, &pr) == 0;
 	pipeline_run(&milter_pipe, m, &res);
 	pthread_mutex_lock(&pr.lock);
 	pr.done = true;
@@ -325,15 +353,20 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
 	unsigned long *pf3)
 {
-	(void)ctx;
+	struct conn_ctx *cc = g_new0(struct conn_ctx, 1);
+
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY);
+	/* no replies for connect, RCPT, headers and body chunks: errors there
+	 * are remembered and answered at end of message */
+	cc->noreply = f1 & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY);
 	/* SMFIP_HDR_LEADSPC: header values keep their leading space both ways,
 	 * so unchanged headers stay byte-identical (DESIGN.md §13) */
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN);
+	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOHELO | SMFIP_NOEOH)) | cc->noreply;
 	*pf2 = 0;
 	*pf3 = 0;
+	smfi_setpriv(ctx, cc);
 	return SMFIS_CONTINUE;
 }
 

@@ -439,6 +439,12 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_pass(&r, "pass", "already-offloaded");
 		goto out;
 	}
+	/* no leaf part can reach the threshold in a smaller message: skip the
+	 * parse (size-only policy; classification will need the parse) */
+	if (m->size - m->body_offset < c->offload_min_size) {
+		run_pass(&r, "pass", NULL);
+		goto out;
+	}
 	r.message = run_parse(&r);
 	if (r.message == NULL || g_mime_message_get_mime_part(r.message) == NULL) {
 		run_pass(&r, "pass", r.message ? "no-body" : "unparsable");
