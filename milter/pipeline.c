@@ -441,7 +441,8 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	}
 	/* no leaf part can reach the threshold in a smaller message: skip the
 	 * parse (size-only policy; classification will need the parse) */
-	if (m->size - m->body_offset < c->offload_min_size) {
+	if (m->size - m->body_offset < c->offload_min_size &&
+	    (c->max_outgoing_size == 0 || m->size <= c->max_outgoing_size)) {
 		run_pass(&r, "pass", NULL);
 		goto out;
 	}
@@ -475,7 +476,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_fail(&r, err_text);
 		goto out;
 	}
-	if (rw.candidates->len == 0) {
+	if (!rewrite_has_work(&rw, m->size)) {
 		run_pass(&r, "pass", NULL);
 		goto out;
 	}
@@ -501,7 +502,8 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 			g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
 	}
 	rw.t = r.t;
-	rc = rewrite_offload(&rw, &err_text);
+	rw.deadline = g_get_monotonic_time() + (gint64)c->eom_timeout * G_USEC_PER_SEC;
+	rc = rewrite_offload(&rw, m->size, &err_text);
 	if (rc != 0) {
 		run_fail(&r, err_text ? err_text : "storage error");
 		goto out;

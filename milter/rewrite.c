@@ -133,10 +133,7 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 		lf->obj = obj;
 		lf->parent = parent;
 		lf->enc_len = leaf_encoded_length(obj);
-		if (lf->enc_len >= rw->conf->offload_min_size)
-			g_ptr_array_add(rw->candidates, lf);
-		else
-			g_free(lf);
+		g_ptr_array_add(rw->candidates, lf);
 	}
 	return REWRITE_OK;
 }
@@ -253,9 +250,8 @@ decoded_size(const struct rewrite *rw, GMimeObject *obj, char *buf)
 }
 
 static int
-offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, char *buf, char **err)
+offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
 {
-	uint64_t min = rw->conf->offload_min_size;
 	GMimeContentType *ct = g_mime_object_get_content_type(lf->obj);
 	char *type = g_mime_content_type_get_mime_type(ct);
 	char *name = leaf_name(lf->obj, type, rw->t->files->len);
@@ -291,6 +287,10 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, char *buf, char **err)
 		goto out;
 	}
 	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
+		if (rw->deadline && g_get_monotonic_time() > rw->deadline) {
+			*err = g_strdup("eom_timeout reached while storing attachments");
+			goto out;
+		}
 		serr = transfer_upload_write(u, buf, (size_t)n);
 		if (serr != STORAGE_OK) {
 			*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
@@ -323,15 +323,69 @@ out:
 	return rc;
 }
 
-int
-rewrite_offload(struct rewrite *rw, char **err)
+static bool is_body_text(GMimeObject *obj, const char *subtype);
+
+bool
+rewrite_has_work(const struct rewrite *rw, uint64_t msg_size)
 {
+	uint64_t max_out = rw->conf->max_outgoing_size;
+	guint i;
+
+	if (max_out && msg_size > max_out)
+		return true;
+	for (i = 0; i < rw->candidates->len; i++) {
+		const struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		if (lf->enc_len >= rw->conf->offload_min_size)
+			return true;
+	}
+	return false;
+}
+
+static gint
+by_size_desc(gconstpointer a, gconstpointer b)
+{
+	const struct rewrite_leaf *x = *(struct rewrite_leaf *const *)a;
+	const struct rewrite_leaf *y = *(struct rewrite_leaf *const *)b;
+
+	return x->enc_len < y->enc_len ? 1 : x->enc_len > y->enc_len ? -1 : 0;
+}
+
+int
+rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err)
+{
+	uint64_t max_out = rw->conf->max_outgoing_size, left = msg_size;
+	GPtrArray *rest = g_ptr_array_new();
 	char *buf = g_malloc(REWRITE_BUF);
 	guint i;
 	int rc = REWRITE_OK;
 
-	for (i = 0; i < rw->candidates->len && rc == REWRITE_OK; i++)
-		rc = offload_leaf(rw, g_ptr_array_index(rw->candidates, i), buf, err);
+	/* pass 1: every leaf at or over offload_min_size */
+	for (i = 0; i < rw->candidates->len && rc == REWRITE_OK; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		if (lf->enc_len >= rw->conf->offload_min_size)
+			rc = offload_leaf(rw, lf, rw->conf->offload_min_size, buf, err);
+		if (lf->offloaded)
+			left -= MIN(left, lf->enc_len);
+		else
+			g_ptr_array_add(rest, lf);
+	}
+	/* pass 2: the message would still exceed max_outgoing_size: the largest
+	 * remaining leaves go too, except the text bodies that carry the notice */
+	if (max_out && rc == REWRITE_OK) {
+		g_ptr_array_sort(rest, by_size_desc);
+		for (i = 0; i < rest->len && rc == REWRITE_OK && left > max_out; i++) {
+			struct rewrite_leaf *lf = g_ptr_array_index(rest, i);
+
+			if (is_body_text(lf->obj, "plain") || is_body_text(lf->obj, "html"))
+				continue;
+			rc = offload_leaf(rw, lf, 0, buf, err);
+			if (lf->offloaded)
+				left -= MIN(left, lf->enc_len);
+		}
+	}
+	g_ptr_array_free(rest, TRUE);
 	g_free(buf);
 	return rc;
 }

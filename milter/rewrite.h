@@ -9,6 +9,7 @@
 #ifndef OFFLOAD_REWRITE_H
 #define OFFLOAD_REWRITE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 #include <gmime/gmime.h>
@@ -29,17 +30,22 @@ struct rewrite {
 	GMimeMessage *message;
 	const char *spool_dir;
 	struct transfer *t;
-	GPtrArray *candidates;    /* struct rewrite_leaf *: parts that may be offloaded */
+	GPtrArray *candidates;    /* struct rewrite_leaf *: every leaf part, in order */
+	gint64 deadline;          /* g_get_monotonic_time() limit for storing, 0 = none */
 	uint64_t offloaded_bytes;
 	char *new_top_ct;         /* set when the top-level part was replaced */
 	char *new_top_cte;
 	unsigned nparts;
 };
 
-/* rewrite_scan - walk the tree, check signed mail and limits, list candidates */
+/* rewrite_scan - walk the tree, check signed mail and limits, list leaves */
 int rewrite_scan(struct rewrite *rw, char **err);
-/* rewrite_offload - stream each candidate over the threshold into rw->t */
-int rewrite_offload(struct rewrite *rw, char **err);
+/* rewrite_has_work - a leaf reaches offload_min_size or the message is
+ * over max_outgoing_size */
+bool rewrite_has_work(const struct rewrite *rw, uint64_t msg_size);
+/* rewrite_offload - stream every leaf over the threshold into rw->t, then,
+ * while the message would exceed max_outgoing_size, the largest others */
+int rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err);
 /* rewrite_apply - change the tree and write the new body (CRLF) to a file
  * in spool_dir; *body_path is g_malloc'ed */
 int rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err);

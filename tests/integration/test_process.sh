@@ -55,6 +55,13 @@ checkx "internal-only recipients: not rewritten" 'cmp -s "$G/mixed-ascii.in.eml"
 "$CTL" -c "$(conf_path internal)" process --rcpt a@example.gov --rcpt b@EXAMPLE.NET < "$G/mixed-ascii.in.eml" > "$T/ext.out" 2>/dev/null
 checkx "one external recipient (case-insensitive domain): rewritten" 'grep -q "^X-Offload-Transfer:" "$T/ext.out"'
 
+# ---- max_outgoing_size: the largest remaining leaves go until the message fits ----------------
+conf_write maxout policy.offload_min_size=10M policy.max_outgoing_size=3k
+"$CTL" -c "$(conf_path maxout)" process < "$G/alternative-latin1.in.eml" > "$T/mo.out" 2> "$T/mo.err"; rc=$?
+checkx "max_outgoing_size: a 2.9 KB attachment under offload_min_size is offloaded to fit" \
+	'[ $rc = 0 ] && grep -q "files=1" "$T/mo.out" && ! grep -q "name\*=UTF-8" "$T/mo.out"'
+checkx "max_outgoing_size: the text bodies stay" 'grep -q "Gr=FC=DFe aus M=FCnchen" "$T/mo.out"'
+
 # ---- failure policies ---------------------------------------------------------------------------
 conf_write broken policy.offload_min_size=2k
 store_break broken
