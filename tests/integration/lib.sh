@@ -323,7 +323,11 @@ make_eml() {
 	local a=()
 	[ -n "$att" ] && a=(--attach-type "$type" --attach-name "${name:-$(basename "$att")}" --attach @"$att")
 	swaks --from alice@example.org --to bob@example.net --header "Subject: $subj" \
-		--body "$body" "${a[@]}" --dump-mail 2>/dev/null > "$out"
+		--body "$body" "${a[@]}" --dump-mail 2>/dev/null > "$out.tmp"
+	# swaks --dump-mail ends with a lone "\r" (the start of its "\r\n.\r\n"): drop it
+	$PY -c 'import sys; d=open(sys.argv[1],"rb").read()
+if d.endswith(b"\r") and not d.endswith(b"\n\r\n"): d=d[:-1]
+open(sys.argv[2],"wb").write(d)' "$out.tmp" "$out" && rm -f "$out.tmp"
 	[ -s "$out" ]
 }
 
@@ -341,8 +345,9 @@ sink_find() { grep -l -m1 -F "X-Mail-Args: <$2>" "$1"/* 2>/dev/null | head -1; }
 # qid_of NAME SENDER: the (last) queue id Postfix logged for envelope sender SENDER
 # (pickup logs "QID: uid=0 from=<...>", qmgr "QID: from=<...>, size=...")
 qid_of() { sed -n "s/.*: \([0-9A-F]\{6,\}\): \(uid=[0-9]* \)\{0,1\}from=<$2>.*/\1/p" "$(pf_log "$1")" | tail -1; }
-# body_of EML: the body (after the first empty line), CRLF -> LF
-body_of() { $PY -c 'import sys; d=open(sys.argv[1],"rb").read().replace(b"\r\n",b"\n"); i=d.find(b"\n\n"); sys.stdout.buffer.write(d[i+2:] if i>=0 else b"")' "$1"; }
+# body_of EML: the body (after the first empty line), CRLF -> LF, trailing empty lines removed
+# (curl's end-of-data and smtp-sink's dump add one more line end at the very end)
+body_of() { $PY -c 'import sys; d=open(sys.argv[1],"rb").read().replace(b"\r\n",b"\n"); i=d.find(b"\n\n"); sys.stdout.buffer.write((d[i+2:] if i>=0 else b"").rstrip(b"\n"))' "$1"; }
 # transfer_re: the grammar of X-Offload-Transfer as given by the contract
 TRANSFER_RE='^([a-z2-7]{24}); files=([0-9]+); expires=([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})); mac=([^ ;]+)$'
 # check_offloaded DESC EML NAME FILE...: the full set of checks for a message whose FILEs
