@@ -32,7 +32,7 @@ not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 # check DESC CMD... : ok when CMD succeeds
 check()  { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # checkx DESC 'SHELL EXPRESSION' : ok when the expression (eval'd here, lib functions usable) succeeds
-checkx() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+checkx() { if (set +o pipefail; eval "$2"); then ok "$1"; else not_ok "$1"; fi; }
 # finish: print the count line and exit (1 if anything failed)
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
 # bail DESC: a setup step failed; count it and stop the test
