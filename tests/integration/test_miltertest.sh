@@ -38,7 +38,8 @@ run_mt() {
 	[ "$rc" = 0 ] || sed 's/^/#   /' "$out" | grep -v 'mt_milter_' | tail -15
 	# a crashed miltertest leaves its filter running: stop it by the pid on our port
 	local p
-	for p in $(ss -ltnpH "sport = :${SOCK#inet:}" 2>/dev/null | sed 's/@.*//' | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+	command -v ss >/dev/null || return 0
+	for p in $(ss -ltnpH "sport = :$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$SOCK")" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2); do
 		kill -TERM "$p" 2>/dev/null
 		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	done
