@@ -294,7 +294,8 @@ file_put_commit(void *put)
 			log_warning("storage file: unlink %s: %s", fp->final, g_strerror(errno));
 	}
 out:
-	if (!renamed && unlink(fp->tmp) != 0 && errno != ENOENT)
+	/* ENOENT/ENOTDIR: the directory itself is gone, and the temp file with it */
+	if (!renamed && unlink(fp->tmp) != 0 && errno != ENOENT && errno != ENOTDIR)
 		log_warning("storage file: unlink %s: %s", fp->tmp, g_strerror(errno));
 	file_put_free(fp);
 	return rc;
