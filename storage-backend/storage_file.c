@@ -408,23 +408,32 @@ file_del(void *be, const char *key)
 	struct file_store *fs = be;
 	char *path = file_path(fs, key);
 	size_t rootlen = strlen(fs->root);
-	char *slash;
-	int rc = STORAGE_OK;
+	char *slash = strrchr(path, '/');
+	int dfd, rc = STORAGE_OK;
 
-	if (unlink(path) != 0) {
+	/* hold the directory open: a concurrent delete may rmdir it once it is empty */
+	*slash = '\0';
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = file_missing(errno) ? STORAGE_ENOENT : file_fail("open directory", path, errno);
+		goto out;
+	}
+	if (unlinkat(dfd, slash + 1, 0) != 0) {
+		*slash = '/';
 		rc = file_missing(errno) ? STORAGE_ENOENT : file_fail("unlink", path, errno);
 		goto out;
 	}
-	slash = strrchr(path, '/');
-	*slash = '\0';
 	/* a deleted object must stay deleted after a crash (revocation) */
-	rc = file_fsync_dir(path);
+	if (fsync(dfd) != 0 && errno != EINVAL)
+		rc = file_fail("fsync directory", path, errno);
 	/* then drop the directories this left empty, up to the shard; ENOTEMPTY stops */
 	while (strlen(path) > rootlen && rmdir(path) == 0) {
 		slash = strrchr(path, '/');
 		*slash = '\0';
 	}
 out:
+	if (dfd >= 0)
+		close(dfd);
 	g_free(path);
 	return rc;
 }

@@ -205,6 +205,11 @@ conf_roundtrip(struct storage *st, const char *label)
 	CHECK(rc == STORAGE_OK && bytes_eq(b, data + 70000, size - 70000), "%s: get offset..TO_END", label);
 	g_byte_array_unref(b);
 
+	rc = get_all(st, key, 10, size - 11, &b, NULL);
+	CHECK(rc == STORAGE_OK && bytes_eq(b, data + 10, size - 11),
+		"%s: range ending one byte before the end", label);
+	g_byte_array_unref(b);
+
 	rc = get_all(st, key, size - 10, 1000, &b, NULL);
 	CHECK(rc == STORAGE_OK && bytes_eq(b, data + size - 10, 10),
 		"%s: range running past the end is cut at the end", label);
@@ -598,10 +603,20 @@ struct worker {
 	int id;
 	int failures;
 	int list_rounds;
-	volatile int *stop;
+	int *stop; /* g_atomic_int */
 };
 
-/* worker_main - put, get, stat, delete its own objects; all ids in one shard */
+/* thread_key - kept objects (every 5th) go to their own directory "k" */
+static char *
+thread_key(int t, int i)
+{
+	if (i % 5 == 0)
+		return g_strdup_printf("%sk/%s%dn%d", run_tag, i % 2 ? "m" : "z", t, i);
+	return g_strdup_printf("%st%d/%s%dn%d", run_tag, i % 3, i % 2 ? "m" : "z", t, i);
+}
+
+/* worker_main - put, get, stat, delete its own objects; all threads share three
+ * "directories", so (file backend) directories vanish while others create them */
 static void *
 worker_main(void *arg)
 {
@@ -610,7 +625,7 @@ worker_main(void *arg)
 	int i;
 
 	for (i = 0; i < THREAD_ROUNDS; i++) {
-		char *key = g_strdup_printf("%st%dn%d/%s", run_tag, w->id, i, i % 2 ? "m" : "0");
+		char *key = thread_key(w->id, i);
 		size_t len = 1000 + (size_t)((i * 37 + w->id * 11) % 2000);
 		GByteArray *b = NULL;
 		uint64_t sz = 0;
@@ -637,11 +652,11 @@ lister_main(void *arg)
 {
 	struct worker *w = arg;
 
-	while (!*w->stop) {
+	do {
 		if (list_count(w->st, run_tag) < 0)
 			w->failures++;
 		w->list_rounds++;
-	}
+	} while (!g_atomic_int_get(w->stop));
 	return NULL;
 }
 
@@ -650,7 +665,7 @@ conf_threads(struct storage *st, const char *label)
 {
 	struct worker w[THREADS + 1];
 	pthread_t th[THREADS + 1];
-	volatile int stop = 0;
+	int stop = 0;
 	int i, failures = 0, started = 0;
 	char *prefix;
 
@@ -662,7 +677,7 @@ conf_threads(struct storage *st, const char *label)
 	CHECK(started == THREADS + 1, "%s: %d worker threads and a lister started", label, THREADS);
 	for (i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	stop = 1;
+	g_atomic_int_set(&stop, 1);
 	pthread_join(th[THREADS], NULL);
 	for (i = 0; i < THREADS; i++)
 		failures += w[i].failures;
@@ -671,21 +686,22 @@ conf_threads(struct storage *st, const char *label)
 	CHECK(w[THREADS].failures == 0 && w[THREADS].list_rounds > 0,
 		"%s: concurrent lister ok (%d rounds)", label, w[THREADS].list_rounds);
 	/* every 5th object was kept: THREAD_ROUNDS / 5 per thread */
-	prefix = g_strdup_printf("%st", run_tag);
+	prefix = g_strdup_printf("%sk/", run_tag);
 	CHECK(list_count(st, prefix) == THREADS * THREAD_ROUNDS / 5, "%s: kept objects listed exactly",
 		label);
+	CHECK(list_count(st, run_tag) == THREADS * THREAD_ROUNDS / 5, "%s: deleted ones not listed", label);
 	for (i = 0; i < THREADS * THREAD_ROUNDS; i++) {
 		int t = i / THREAD_ROUNDS, n = i % THREAD_ROUNDS;
 		char *key;
 
 		if (n % 5 != 0)
 			continue;
-		key = g_strdup_printf("%st%dn%d/%s", run_tag, t, n, n % 2 ? "m" : "0");
+		key = thread_key(t, n);
 		if (storage_delete(st, key) != STORAGE_OK)
 			failures++;
 		g_free(key);
 	}
-	CHECK(failures == 0 && list_count(st, prefix) == 0, "%s: thread objects cleaned up", label);
+	CHECK(failures == 0 && list_count(st, run_tag) == 0, "%s: thread objects cleaned up", label);
 	g_free(prefix);
 }
 
@@ -888,9 +904,10 @@ file_layout(struct storage *st, const char *root)
 	g_free(path);
 
 	/* stale temp files and foreign junk stay invisible */
-	path = g_strdup_printf("mkdir -p '%s/gh/ghstale' '%s/lost+found' && echo x > '%s/gh/ghstale/.m.AbC123' "
-		"&& echo x > '%s/gh/ghstale/UPPER' && echo x > '%s/gh/ghstale/x.y' && echo x > '%s/zz' "
-		"&& echo x > '%s/lost+found/ab'", root, root, root, root, root, root, root);
+	/* ... and so do files in the wrong shard, which get() could never reach */
+	path = g_strdup_printf("cd '%s' && mkdir -p gh/ghstale lost+found a/ab gh/xy && echo x > gh/ghstale/.m.AbC123 "
+		"&& echo x > gh/ghstale/UPPER && echo x > gh/ghstale/x.y && echo x > zz "
+		"&& echo x > lost+found/ab && echo x > a/ab/m && echo x > gh/xy/m", root);
 	CHECK(system(path) == 0, "file: stale temp file and junk planted");
 	g_free(path);
 	n = 0;
@@ -899,7 +916,7 @@ file_layout(struct storage *st, const char *root)
 	g_byte_array_unref(b);
 	CHECK(storage_get(st, "ghstale", 0, STORAGE_TO_END, sink_collect, NULL) == STORAGE_ENOENT,
 		"file: a directory is not an object");
-	path = g_strdup_printf("rm -rf '%s/gh' '%s/lost+found' '%s/zz'", root, root, root);
+	path = g_strdup_printf("cd '%s' && rm -rf gh lost+found zz a", root);
 	CHECK(system(path) == 0, "file: junk removed");
 	g_free(path);
 
