@@ -13,10 +13,11 @@
  */
 #include "storage_backend.h"
 
+#include <pthread.h>
 #include <string.h>
 
 struct mem_store {
-	GMutex lock;
+	pthread_mutex_t lock; /* pthread, not GMutex: visible to ThreadSanitizer */
 	GHashTable *objs; /* char *key -> struct mem_obj * */
 };
 
@@ -54,7 +55,7 @@ mem_open(const struct conf *conf, GError **err)
 
 	(void)conf;
 	(void)err;
-	g_mutex_init(&ms->lock);
+	pthread_mutex_init(&ms->lock, NULL);
 	ms->objs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mem_obj_free);
 	return ms;
 }
@@ -67,7 +68,7 @@ mem_close(void *be)
 	if (ms == NULL)
 		return;
 	g_hash_table_destroy(ms->objs);
-	g_mutex_clear(&ms->lock);
+	pthread_mutex_destroy(&ms->lock);
 	g_free(ms);
 }
 
@@ -103,9 +104,9 @@ mem_put_commit(void *put)
 
 	o->data = g_byte_array_free_to_bytes(mp->buf);
 	o->mtime = g_get_real_time() / G_USEC_PER_SEC;
-	g_mutex_lock(&mp->ms->lock);
+	pthread_mutex_lock(&mp->ms->lock);
 	g_hash_table_replace(mp->ms->objs, mp->key, o);
-	g_mutex_unlock(&mp->ms->lock);
+	pthread_mutex_unlock(&mp->ms->lock);
 	g_free(mp);
 	return STORAGE_OK;
 }
@@ -129,13 +130,13 @@ mem_lookup(struct mem_store *ms, const char *key, int64_t *mtime)
 	struct mem_obj *o;
 	GBytes *b = NULL;
 
-	g_mutex_lock(&ms->lock);
+	pthread_mutex_lock(&ms->lock);
 	o = g_hash_table_lookup(ms->objs, key);
 	if (o != NULL) {
 		b = g_bytes_ref(o->data);
 		*mtime = o->mtime;
 	}
-	g_mutex_unlock(&ms->lock);
+	pthread_mutex_unlock(&ms->lock);
 	return b;
 }
 
@@ -186,9 +187,9 @@ mem_del(void *be, const char *key)
 	struct mem_store *ms = be;
 	gboolean found;
 
-	g_mutex_lock(&ms->lock);
+	pthread_mutex_lock(&ms->lock);
 	found = g_hash_table_remove(ms->objs, key);
-	g_mutex_unlock(&ms->lock);
+	pthread_mutex_unlock(&ms->lock);
 	return found ? STORAGE_OK : STORAGE_ENOENT;
 }
 
@@ -204,7 +205,7 @@ mem_list(void *be, const char *prefix, storage_list_fn fn, void *arg)
 	guint i;
 	int rc = STORAGE_OK;
 
-	g_mutex_lock(&ms->lock);
+	pthread_mutex_lock(&ms->lock);
 	g_hash_table_iter_init(&it, ms->objs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		const struct mem_obj *o = v;
@@ -217,7 +218,7 @@ mem_list(void *be, const char *prefix, storage_list_fn fn, void *arg)
 		e.mtime = o->mtime;
 		g_array_append_val(snap, e);
 	}
-	g_mutex_unlock(&ms->lock);
+	pthread_mutex_unlock(&ms->lock);
 	for (i = 0; i < snap->len; i++) {
 		s = &g_array_index(snap, struct mem_snap, i);
 		if (rc == STORAGE_OK && fn(arg, s->key, s->size, s->mtime) != 0)
