@@ -24,6 +24,7 @@ struct rewrite_leaf {
 	GMimeMultipart *parent; /* NULL: the top-level part */
 	uint64_t enc_len;
 	bool offloaded;
+	bool body;              /* a text/plain or text/html body (not an attachment) */
 };
 
 static bool
@@ -98,6 +99,8 @@ leaf_encoded_length(GMimeObject *obj)
 	return len > 0 ? (uint64_t)len : 0;
 }
 
+static bool is_body_text(GMimeObject *obj, const char *subtype);
+
 static int
 rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsigned depth,
 	char **err)
@@ -133,6 +136,7 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 		lf->obj = obj;
 		lf->parent = parent;
 		lf->enc_len = leaf_encoded_length(obj);
+		lf->body = is_body_text(obj, "plain") || is_body_text(obj, "html");
 		g_ptr_array_add(rw->candidates, lf);
 	}
 	return REWRITE_OK;
@@ -323,8 +327,6 @@ out:
 	return rc;
 }
 
-static bool is_body_text(GMimeObject *obj, const char *subtype);
-
 bool
 rewrite_has_work(const struct rewrite *rw, uint64_t msg_size)
 {
@@ -336,7 +338,7 @@ rewrite_has_work(const struct rewrite *rw, uint64_t msg_size)
 	for (i = 0; i < rw->candidates->len; i++) {
 		const struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
-		if (lf->enc_len >= rw->conf->offload_min_size)
+		if (lf->enc_len >= rw->conf->offload_min_size && !lf->body)
 			return true;
 	}
 	return false;
@@ -364,7 +366,8 @@ rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err)
 	for (i = 0; i < rw->candidates->len && rc == REWRITE_OK; i++) {
 		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
-		if (lf->enc_len >= rw->conf->offload_min_size)
+		/* the text bodies stay: they carry the notice */
+		if (lf->enc_len >= rw->conf->offload_min_size && !lf->body)
 			rc = offload_leaf(rw, lf, rw->conf->offload_min_size, buf, err);
 		if (lf->offloaded)
 			left -= MIN(left, lf->enc_len);
@@ -378,7 +381,7 @@ rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err)
 		for (i = 0; i < rest->len && rc == REWRITE_OK && left > max_out; i++) {
 			struct rewrite_leaf *lf = g_ptr_array_index(rest, i);
 
-			if (is_body_text(lf->obj, "plain") || is_body_text(lf->obj, "html"))
+			if (lf->body)
 				continue;
 			rc = offload_leaf(rw, lf, 0, buf, err);
 			if (lf->offloaded)
