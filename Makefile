@@ -7,11 +7,11 @@
 B       ?= build
 SAN     ?=
 WERROR  ?=
-PKGS    := gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2
+PKGS    := gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib
 CC      ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -fstack-protector-strong -fPIE \
-	-Icommon -Istorage-backend -Imilter -Icli -Iclassify
+	-Icommon -Istorage-backend -Imilter -Icli -Iclassify -Iportal
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -31,15 +31,17 @@ COMMON_SRC  := $(wildcard common/*.c)
 STORAGE_SRC := $(wildcard storage-backend/*.c)
 CLASSIFY_SRC := $(wildcard classify/*.c)
 PIPE_SRC    := $(filter-out milter/milter_main.c,$(wildcard milter/*.c))
+PORTAL_SRC  := $(filter-out portal/portal_main.c,$(wildcard portal/*.c))
 CLI_SRC     := $(wildcard cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
-LIB_OBJS := $(call objs,$(PIPE_SRC) $(CLASSIFY_SRC) $(STORAGE_SRC) $(COMMON_SRC))
+LIB_OBJS := $(call objs,$(PIPE_SRC) $(PORTAL_SRC) $(CLASSIFY_SRC) $(STORAGE_SRC) $(COMMON_SRC))
+PORTAL_BIN := $(if $(wildcard portal/portal_main.c),$(B)/offload-portal)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check asan ubsan unit demo deps clean lint bench fuzz
-all: $(B)/offload-milter $(B)/offloadctl $(UNIT_BINS)
+all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(UNIT_BINS)
 
 $(B)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -50,6 +52,9 @@ $(B)/liboffload.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(B)/offload-milter: $(B)/milter/milter_main.o $(B)/liboffload.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/offload-portal: $(B)/portal/portal_main.o $(B)/liboffload.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/offloadctl: $(call objs,$(CLI_SRC)) $(B)/liboffload.a

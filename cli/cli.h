@@ -15,5 +15,11 @@ struct conf *cli_load_conf(const char *path);
 int cli_process(const char *conf_path, int argc, char **argv);
 int cli_open(const char *conf_path, int argc, char **argv);
 int cli_config(const char *conf_path, int argc, char **argv);
+int cli_fetch(const char *conf_path, int argc, char **argv);    /* cli_fetch.c */
+int cli_revoke(const char *conf_path, int argc, char **argv);   /* cli_revoke.c */
+int cli_list(const char *conf_path, int argc, char **argv);     /* cli_purge.c */
+int cli_purge(const char *conf_path, int argc, char **argv);    /* cli_purge.c */
+int cli_classify(const char *conf_path, int argc, char **argv); /* cli_classify.c */
+int cli_audit(const char *conf_path, int argc, char **argv);    /* cli_audit.c */
 
 #endif

@@ -17,7 +17,12 @@ usage(FILE *out)
 		"usage: offloadctl [-c FILE] COMMAND [ARGS]\n"
 		"  process [--config FILE] [--sender ADDR] [--rcpt ADDR ...] [--queue-id ID] < in.eml > out.eml\n"
 		"  open LINK [--config FILE] --output DIR\n"
-		"  config --defaults | config [--config FILE] --check\n");
+		"  config --defaults | config [--config FILE] --check\n"
+		"  fetch LINK [--password P] [--output DIR]\n"
+		"  revoke ID [--config FILE]\n"
+		"  list [--expired] [--json] | purge [--config FILE]\n"
+		"  classify [--config FILE] [--explain] [--json] FILE...\n"
+		"  audit verify [FILE]\n");
 }
 
 struct conf *
@@ -67,6 +72,20 @@ main(int argc, char **argv)
 		return cli_open(conf_path, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "config") == 0)
 		return cli_config(conf_path, argc - i - 1, argv + i + 1);
+	{
+		static const struct {
+			const char *name;
+			int (*fn)(const char *, int, char **);
+		} cmds[] = {
+			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
+			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
+		};
+		size_t k;
+
+		for (k = 0; k < G_N_ELEMENTS(cmds); k++)
+			if (strcmp(argv[i], cmds[k].name) == 0)
+				return cmds[k].fn(conf_path, argc - i - 1, argv + i + 1);
+	}
 	fprintf(stderr, "offloadctl: unknown command '%s'\n", argv[i]);
 	usage(stderr);
 	return EX_USAGE;

@@ -1,0 +1,28 @@
+/*
+ * cli_purge.c - placeholder until the subcommand lands (owned by its issue's work);
+ * it refuses clearly instead of pretending.
+ */
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "cli.h"
+
+int
+cli_list(const char *conf_path, int argc, char **argv)
+{
+	(void)conf_path;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "offloadctl list: not available in this build\n");
+	return EX_UNAVAILABLE;
+}
+
+int
+cli_purge(const char *conf_path, int argc, char **argv)
+{
+	(void)conf_path;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "offloadctl purge: not available in this build\n");
+	return EX_UNAVAILABLE;
+}
