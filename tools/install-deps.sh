@@ -5,7 +5,26 @@
 set -euo pipefail
 PKGS="build-essential pkg-config libmilter-dev libssl-dev libcurl4-openssl-dev libmagic-dev
 zlib1g-dev libgmime-3.0-dev libmicrohttpd-dev libjson-glib-dev libargon2-dev postfix swaks
-miltertest curl mandoc python3"
+miltertest curl mandoc python3 time tzdata"
+# each feature lists its extra Debian packages in tools/deps/*.apt (one or more per line) and
+# its npm packages in tools/deps/*.npm (installed into tools/node_modules via tools/package.json)
+here=$(cd "$(dirname "$0")" && pwd)
+for f in "$here"/deps/*.apt; do
+	[ -f "$f" ] && PKGS="$PKGS $(grep -v '^#' "$f" | tr '\n' ' ')"
+done
+npm_install() {
+	local want=() f p
+	for f in "$here"/deps/*.npm; do
+		[ -f "$f" ] || continue
+		for p in $(grep -v '^#' "$f"); do
+			[ -d "$here/node_modules/${p%@*}" ] || want+=("$p")
+		done
+	done
+	[ ${#want[@]} -eq 0 ] && return 0
+	command -v npm >/dev/null || { echo "install-deps: npm missing for ${want[*]}" >&2; return 1; }
+	(cd "$here" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+		npm install --no-audit --no-fund --silent "${want[@]}")
+}
 
 missing=()
 for p in $PKGS; do
@@ -13,6 +32,7 @@ for p in $PKGS; do
 	[ "$st" = installed ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+	npm_install
 	echo "install-deps: all packages present"
 	exit 0
 fi
@@ -28,4 +48,5 @@ echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-se
 echo 'postfix postfix/mailname string localhost' | debconf-set-selections
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+npm_install
 echo "install-deps: done"
