@@ -43,7 +43,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 .PHONY: all check asan ubsan unit demo deps clean lint bench fuzz
 all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(UNIT_BINS)
 
-$(B)/%.o: %.c $(wildcard */*.h)
+# objects depend on the flags they were built with (WERROR=1, SAN=1 on an existing tree rebuild)
+FLAGS_STAMP := $(B)/.cflags
+$(shell mkdir -p $(B); echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
+
+$(B)/%.o: %.c $(wildcard */*.h) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -64,7 +68,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/unit.o $(B)/liboffload.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/unit/unit.o: tests/unit/unit.c tests/unit/unit.h
+$(B)/tests/unit/unit.o: tests/unit/unit.c tests/unit/unit.h $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
