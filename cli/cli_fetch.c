@@ -1,18 +1,800 @@
 /*
- * cli_fetch.c - placeholder until the subcommand lands (owned by its issue's work);
- * it refuses clearly instead of pretending.
+ * cli_fetch.c - `offloadctl fetch LINK [--password P] [--output DIR]`: the
+ * no-browser path through the portal's HTTP API (DESIGN.md §8). GET the page
+ * (status only), POST /t/<id>/unlock with the fragment secret, then download
+ * every file from its /d/<ticket> URL into DIR/.<name>.part, resuming an
+ * existing .part with "Range: bytes=<size>-", and rename it to DIR/<name>
+ * only after size and SHA-256 match the unlock answer (fail closed: a
+ * mismatch deletes the .part). The secret and password live only in this
+ * process's buffers and are wiped; the ticket URLs are never printed.
+ * Memory does not grow with file size (bodies are streamed; JSON is capped).
+ * Single-threaded; one curl handle per run.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <json-glib/json-glib.h>
 
 #include "cli.h"
+#include "crypto.h"
+#include "envelope.h"
+#include "transfer.h"
+
+#define FETCH_JSON_MAX (4u << 20)  /* cap on page and unlock answers */
+#define FETCH_UA "offloadctl-fetch/1"
+
+struct fetch {
+	CURL *curl;
+	CURLU *page;          /* the page URL; relative download URLs resolve against it */
+	char *origin;         /* scheme://host[:port] of the page */
+	const char *ca_file;
+	bool verbose;
+};
+
+/* one HTTP exchange: captured headers and a body sink (memory or file) */
+struct resp {
+	CURL *curl;
+	char retry_after[32];
+	char content_range[96];
+	GByteArray *body;     /* memory sink (NULL: file sink) */
+	bool overflow;
+	/* file sink */
+	FILE *out;
+	struct crypto_sha256_ctx *sha;
+	uint64_t offset;      /* bytes already in the .part (0 if restarted) */
+	uint64_t expect;      /* the file's size from the unlock answer */
+	uint64_t received;    /* body bytes written in this exchange */
+	bool started, restarted, bad_range, too_long, write_failed;
+};
+
+/* status_exit - an HTTP status of the portal -> sysexits code */
+static int
+status_exit(long code)
+{
+	if (code == 401 || code == 403)
+		return EX_DATAERR;
+	if (code == 404)
+		return EX_NOINPUT;
+	if (code == 410)
+		return EX_UNAVAILABLE;
+	if (code == 408 || code == 429 || code >= 500)
+		return EX_TEMPFAIL;
+	return EX_PROTOCOL;
+}
+
+static void
+status_report(const char *what, const struct resp *r, long code)
+{
+	switch (code) {
+	case 404:
+		fprintf(stderr, "offloadctl fetch: %s: not found (HTTP 404): unknown transfer or link\n", what);
+		break;
+	case 410:
+		fprintf(stderr, "offloadctl fetch: %s: gone (HTTP 410): the transfer expired or was revoked\n", what);
+		break;
+	case 429:
+		fprintf(stderr, "offloadctl fetch: %s: too many attempts (HTTP 429), retry after %s s\n",
+			what, r->retry_after[0] ? r->retry_after : "?");
+		break;
+	default:
+		fprintf(stderr, "offloadctl fetch: %s: HTTP %ld\n", what, code);
+	}
+}
+
+static size_t
+resp_header(char *buf, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n, vlen;
+	const char *v;
+	char *dst;
+	size_t cap;
+
+	if (len >= 5 && g_ascii_strncasecmp(buf, "HTTP/", 5) == 0) {
+		/* a new response (e.g. after 100 Continue): forget the previous headers */
+		r->retry_after[0] = r->content_range[0] = '\0';
+		return len;
+	}
+	if (len > 12 && g_ascii_strncasecmp(buf, "Retry-After:", 12) == 0) {
+		v = buf + 12, dst = r->retry_after, cap = sizeof r->retry_after;
+	} else if (len > 14 && g_ascii_strncasecmp(buf, "Content-Range:", 14) == 0) {
+		v = buf + 14, dst = r->content_range, cap = sizeof r->content_range;
+	} else {
+		return len;
+	}
+	while (v < buf + len && (*v == ' ' || *v == '\t'))
+		v++;
+	vlen = (size_t)(buf + len - v);
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	if (vlen >= cap)
+		vlen = cap - 1;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	return len;
+}
+
+/* file_start - first body bytes of a download: decide resume vs restart */
+static int
+file_start(struct resp *r)
+{
+	long code = 0;
+	char want[48];
+
+	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+	r->started = true;
+	if (code == 206) {
+		/* Content-Range: bytes <offset>-<last>/<total> (RFC 9110 §14.4) */
+		snprintf(want, sizeof want, "bytes %llu-", (unsigned long long)r->offset);
+		if (strncmp(r->content_range, want, strlen(want)) != 0) {
+			r->bad_range = true;
+			return -1;
+		}
+		return 0;
+	}
+	if (code == 200 && r->offset > 0) {
+		/* the server sent the whole file: start the .part over */
+		if (fflush(r->out) != 0 || ftruncate(fileno(r->out), 0) != 0 ||
+		    fseek(r->out, 0, SEEK_SET) != 0) {
+			r->write_failed = true;
+			return -1;
+		}
+		crypto_sha256_free(r->sha);
+		r->sha = crypto_sha256_new();
+		r->offset = 0;
+		r->restarted = true;
+	}
+	return 0;
+}
+
+static size_t
+resp_body(char *buf, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n;
+	long code = 0;
+
+	if (r->body == NULL) {
+		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code != 200 && code != 206)
+			return len;     /* an error body of a download: not wanted */
+		if (!r->started && file_start(r) != 0)
+			return 0;
+		if (r->offset + r->received + len > r->expect) {
+			r->too_long = true;
+			return 0;
+		}
+		if (fwrite(buf, 1, len, r->out) != len) {
+			r->write_failed = true;
+			return 0;
+		}
+		crypto_sha256_update(r->sha, buf, len);
+		r->received += len;
+		return len;
+	}
+	if (r->body->len + len > FETCH_JSON_MAX) {
+		r->overflow = true;
+		return 0;
+	}
+	g_byte_array_append(r->body, (const guint8 *)buf, (guint)len);
+	return len;
+}
+
+/* fetch_perform - one request; 0 with *code, or EX_TEMPFAIL (printed) on a
+ * transport error that is not one of our own write aborts */
+static int
+fetch_perform(struct fetch *f, const char *url, const char *post, struct curl_slist *hdrs,
+	struct resp *r, const char *range, long *code)
+{
+	CURL *c = f->curl;
+	CURLcode cc;
+
+	curl_easy_reset(c);
+	r->curl = c;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, FETCH_UA);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	/* a stalled download: less than 1 byte/s for 60 s */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (f->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, resp_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resp_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	if (hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (post) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+	}
+	if (range)
+		curl_easy_setopt(c, CURLOPT_RANGE, range);
+	cc = curl_easy_perform(c);
+	*code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	if (cc == CURLE_WRITE_ERROR && (r->overflow || r->bad_range || r->too_long || r->write_failed))
+		return 0;       /* our own abort: the caller looks at the flags */
+	if (cc != CURLE_OK) {
+		fprintf(stderr, "offloadctl fetch: %s\n", curl_easy_strerror(cc));
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+/* fetch_resolve - absolute URL of a download path from the unlock answer,
+ * which must stay on the page's origin; NULL if not */
+static char *
+fetch_resolve(struct fetch *f, const char *rel)
+{
+	CURLU *u = curl_url_dup(f->page);
+	char *full = NULL, *out = NULL, *org = NULL;
+
+	if (u == NULL || rel == NULL || rel[0] != '/' || rel[1] == '/')
+		goto out;
+	if (curl_url_set(u, CURLUPART_URL, rel, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
+		goto out;
+	org = g_strconcat(f->origin, "/", NULL);
+	if (g_str_has_prefix(full, org))
+		out = g_strdup(full);
+out:
+	g_free(org);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* fetch_page_setup - parse the link: page URL without the fragment, and origin */
+static int
+fetch_page_setup(struct fetch *f, const char *link)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int rc = -1;
+
+	f->page = curl_url();
+	if (f->page == NULL ||
+	    curl_url_set(f->page, CURLUPART_URL, link, 0) != CURLUE_OK ||
+	    curl_url_set(f->page, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(f->page, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(f->page, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(f->page, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
+		goto out;
+	if (curl_url_get(f->page, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+		f->origin = g_strdup_printf("%s://%s:%s", scheme, host, port);
+	else
+		f->origin = g_strdup_printf("%s://%s", scheme, host);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	return rc;
+}
+
+/* sanitise_name - no path separators, no leading dots or blanks, no control
+ * chars, at most 200 bytes (the same rules as `offloadctl open`) */
+static char *
+sanitise_name(const char *name, unsigned index)
+{
+	const char *base = name ? name : "";
+	const char *s1 = strrchr(base, '/'), *s2 = strrchr(base, '\\');
+	char *out, *p;
+
+	if (s1 && (!s2 || s1 > s2))
+		base = s1 + 1;
+	else if (s2)
+		base = s2 + 1;
+	out = g_utf8_make_valid(base, -1);
+	for (p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ':')
+			*p = '_';
+	p = out;
+	while (*p == '.' || *p == ' ')
+		p++;
+	memmove(out, p, strlen(p) + 1);
+	if (strlen(out) > 200) {
+		const char *end = out + 200;
+
+		g_utf8_validate(out, 200, &end);
+		out[end - out] = '\0';
+	}
+	if (*out == '\0') {
+		g_free(out);
+		out = g_strdup_printf("file-%u", index + 1);
+	}
+	return out;
+}
+
+/* name_variant - "a.txt" -> "a-2.txt" */
+static char *
+name_variant(const char *name, int n)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot && dot != name ? g_strdup_printf("%.*s-%d%s", (int)(dot - name), name, n, dot) :
+				    g_strdup_printf("%s-%d", name, n);
+}
+
+/* file_sha256_hex - hash of an existing file, or -1 */
+static int
+file_sha256(FILE *in, struct crypto_sha256_ctx *sha, uint64_t *len)
+{
+	unsigned char buf[65536];
+	size_t n;
+
+	*len = 0;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+		crypto_sha256_update(sha, buf, n);
+		*len += n;
+	}
+	return ferror(in) ? -1 : 0;
+}
+
+static void
+hex32(const unsigned char d[32], char out[65])
+{
+	static const char hx[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hx[d[i] >> 4];
+		out[2 * i + 1] = hx[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static bool
+same_sha256(const char *path, const char *want)
+{
+	struct crypto_sha256_ctx *sha = crypto_sha256_new();
+	unsigned char d[32];
+	char hex[65];
+	uint64_t len;
+	FILE *in = fopen(path, "rb");
+	bool same = false;
+
+	if (in == NULL) {
+		crypto_sha256_free(sha);
+		return false;
+	}
+	if (file_sha256(in, sha, &len) == 0) {
+		crypto_sha256_final(sha, d);
+		sha = NULL;
+		hex32(d, hex);
+		same = strcmp(hex, want) == 0;
+	}
+	crypto_sha256_free(sha);
+	fclose(in);
+	return same;
+}
+
+struct fetch_file {
+	unsigned index;
+	const char *name, *sha256, *url;
+	uint64_t size;
+};
+
+/* fetch_file - download one file into outdir; sysexits code */
+static int
+fetch_file(struct fetch *f, const struct fetch_file *ff, const char *outdir, const char *name)
+{
+	char *url = NULL, *part = NULL, *final = NULL, *partname = NULL;
+	struct resp r = { 0 };
+	unsigned char d[32];
+	char hex[65], range[40];
+	uint64_t have = 0;
+	long code = 0;
+	int rc = EX_PROTOCOL, n, attempt;
+	bool resumed = false;
+
+	url = fetch_resolve(f, ff->url);
+	if (url == NULL) {
+		fprintf(stderr, "offloadctl fetch: file %u: bad download URL in the unlock answer\n", ff->index);
+		goto out;
+	}
+	final = g_build_filename(outdir, name, NULL);
+	if (g_file_test(final, G_FILE_TEST_EXISTS) && same_sha256(final, ff->sha256)) {
+		if (f->verbose)
+			fprintf(stderr, "offloadctl fetch: file %u: %s already present\n", ff->index, final);
+		rc = 0;
+		goto done;
+	}
+	partname = g_strdup_printf(".%s.part", name);
+	part = g_build_filename(outdir, partname, NULL);
+	for (attempt = 0; attempt < 2; attempt++) {
+		memset(&r, 0, sizeof r);
+		r.expect = ff->size;
+		r.sha = crypto_sha256_new();
+		r.out = fopen(part, "a+b");
+		if (r.out == NULL || fseek(r.out, 0, SEEK_SET) != 0 ||
+		    file_sha256(r.out, r.sha, &have) != 0 || fseek(r.out, 0, SEEK_END) != 0) {
+			fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno));
+			rc = EX_CANTCREAT;
+			goto out;
+		}
+		if (have > ff->size) {  /* longer than the file: not ours, start over */
+			if (ftruncate(fileno(r.out), 0) != 0 || fseek(r.out, 0, SEEK_SET) != 0) {
+				rc = EX_IOERR;
+				goto out;
+			}
+			crypto_sha256_free(r.sha);
+			r.sha = crypto_sha256_new();
+			have = 0;
+		}
+		r.offset = have;
+		resumed = have > 0;
+		code = have < ff->size ? 0 : 200;
+		if (have < ff->size) {
+			snprintf(range, sizeof range, "%llu-", (unsigned long long)have);
+			rc = fetch_perform(f, url, NULL, NULL, &r, have > 0 ? range : NULL, &code);
+			if (rc != 0) {
+				fprintf(stderr, "offloadctl fetch: file %u: %llu of %llu bytes kept in %s; run again to resume\n",
+					ff->index, (unsigned long long)(r.offset + r.received),
+					(unsigned long long)ff->size, part);
+				goto out;
+			}
+		}
+		if (f->verbose)
+			fprintf(stderr, "offloadctl fetch: file %u: resume_from=%llu status=%ld received=%llu%s\n",
+				ff->index, (unsigned long long)have, code,
+				(unsigned long long)r.received, r.restarted ? " (server sent the whole file)" : "");
+		if (code == 416 && attempt == 0) {
+			/* our .part does not fit what the server has: start over once */
+			fclose(r.out);
+			r.out = NULL;
+			crypto_sha256_free(r.sha);
+			r.sha = NULL;
+			unlink(part);
+			continue;
+		}
+		break;
+	}
+	if (code != 200 && code != 206) {
+		status_report(name, &r, code);
+		rc = status_exit(code);
+		goto out;
+	}
+	if (r.write_failed || fflush(r.out) != 0 || fsync(fileno(r.out)) != 0) {
+		fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno ? errno : EIO));
+		rc = EX_IOERR;
+		goto out;
+	}
+	if (r.bad_range) {
+		fprintf(stderr, "offloadctl fetch: file %u: the portal answered a different range (%s); .part deleted\n",
+			ff->index, r.content_range);
+		unlink(part);
+		rc = EX_PROTOCOL;
+		goto out;
+	}
+	if (r.too_long) {
+		fprintf(stderr, "offloadctl fetch: file %u: more data than the announced %llu bytes; .part deleted\n",
+			ff->index, (unsigned long long)ff->size);
+		unlink(part);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (r.offset + r.received < ff->size) {
+		fprintf(stderr, "offloadctl fetch: file %u: connection ended after %llu of %llu bytes; run again to resume\n",
+			ff->index, (unsigned long long)(r.offset + r.received), (unsigned long long)ff->size);
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	crypto_sha256_final(r.sha, d);
+	r.sha = NULL;
+	hex32(d, hex);
+	if (strcmp(hex, ff->sha256) != 0) {
+		fprintf(stderr, "offloadctl fetch: file %u: SHA-256 mismatch (%s%s); .part deleted\n",
+			ff->index, hex, resumed && !r.restarted ? ", after resuming a partial download" : "");
+		unlink(part);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	for (n = 2; g_file_test(final, G_FILE_TEST_EXISTS); n++) {
+		char *alt = name_variant(name, n);
+
+		g_free(final);
+		final = g_build_filename(outdir, alt, NULL);
+		g_free(alt);
+	}
+	if (rename(part, final) != 0) {
+		fprintf(stderr, "offloadctl fetch: %s: %s\n", final, g_strerror(errno));
+		rc = EX_CANTCREAT;
+		goto out;
+	}
+	rc = 0;
+done:
+	printf("%s\t%llu\t%s\n", final, (unsigned long long)ff->size, ff->sha256);
+	fflush(stdout);
+out:
+	if (r.out)
+		fclose(r.out);
+	crypto_sha256_free(r.sha);
+	g_free(partname);
+	g_free(part);
+	g_free(final);
+	if (url)
+		crypto_wipe(url, strlen(url));  /* the ticket is a bearer token */
+	g_free(url);
+	return rc;
+}
+
+static bool
+is_sha256_hex(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 64)
+		return false;
+	for (i = 0; i < 64; i++)
+		if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+/* fetch_unlock_body - {"secret":..,"password":..} (caller wipes and frees) */
+static char *
+fetch_unlock_body(const char *secret, const char *password)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *g = json_generator_new();
+	JsonNode *root;
+	char *s;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "secret");
+	json_builder_add_string_value(b, secret);
+	if (password) {
+		json_builder_set_member_name(b, "password");
+		json_builder_add_string_value(b, password);
+	}
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(g, root);
+	s = json_generator_to_data(g, NULL);
+	json_node_unref(root);
+	g_object_unref(g);
+	g_object_unref(b);
+	return s;
+}
+
+static char *
+read_password_file(const char *path)
+{
+	char *s = NULL;
+	gsize len = 0;
+	GError *err = NULL;
+
+	if (!g_file_get_contents(path, &s, &len, &err)) {
+		fprintf(stderr, "offloadctl fetch: %s\n", err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	s[strcspn(s, "\r\n")] = '\0';
+	return s;
+}
 
 int
 cli_fetch(const char *conf_path, int argc, char **argv)
 {
-	(void)conf_path;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "offloadctl fetch: not available in this build\n");
-	return EX_UNAVAILABLE;
+	const char *link = NULL, *outdir = ".", *password = NULL, *pwfile = NULL;
+	char id[ENVELOPE_ID_TEXT_LEN + 1] = "", secret[ENVELOPE_SECRET_TEXT_LEN + 1] = "";
+	struct fetch f = { 0 };
+	struct resp r = { 0 };
+	struct curl_slist *hdrs = NULL;
+	struct conf *c = NULL;
+	JsonParser *parser = NULL;
+	JsonObject *obj;
+	JsonArray *files;
+	GHashTable *used = NULL;
+	char *pw = NULL, *body = NULL, *url = NULL;
+	long code = 0;
+	guint i, nfiles;
+	int rc = EX_USAGE;
+
+	for (i = 0; i < (guint)argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < (guint)argc)
+			conf_path = argv[++i];
+		else if (strcmp(argv[i], "--output") == 0 && i + 1 < (guint)argc)
+			outdir = argv[++i];
+		else if (strcmp(argv[i], "--password") == 0 && i + 1 < (guint)argc)
+			password = argv[++i];
+		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
+			pwfile = argv[++i];
+		else if (strcmp(argv[i], "--ca-file") == 0 && i + 1 < (guint)argc)
+			f.ca_file = argv[++i];
+		else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
+			f.verbose = true;
+		else if (argv[i][0] != '-' && link == NULL)
+			link = argv[i];
+		else
+			goto usage;
+	}
+	if (link == NULL || (password && pwfile))
+		goto usage;
+	if (transfer_parse_link(link, id, secret) != 0 || fetch_page_setup(&f, link) != 0) {
+		fprintf(stderr, "offloadctl fetch: not a transfer link (http(s)://…/t/<id>#<secret>)\n");
+		goto out;
+	}
+	/* the config is optional: it is only checked here; the portal comes from the link */
+	if (conf_path) {
+		c = cli_load_conf(conf_path);
+		if (c == NULL) {
+			rc = EX_CONFIG;
+			goto out;
+		}
+	}
+	if (pwfile) {
+		pw = read_password_file(pwfile);
+		if (pw == NULL) {
+			rc = EX_NOINPUT;
+			goto out;
+		}
+		password = pw;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (f.curl = curl_easy_init()) == NULL) {
+		fprintf(stderr, "offloadctl fetch: cannot initialise libcurl\n");
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+
+	/* 1. the page: only its status (a GET never unlocks anything) */
+	curl_url_get(f.page, CURLUPART_URL, &url, 0);
+	r.body = g_byte_array_new();
+	rc = fetch_perform(&f, url, NULL, NULL, &r, NULL, &code);
+	if (rc != 0)
+		goto out;
+	if (code != 200) {
+		status_report(id, &r, code);
+		rc = status_exit(code);
+		goto out;
+	}
+
+	/* 2. unlock: POST <page>/unlock */
+	g_byte_array_set_size(r.body, 0);
+	{
+		char *u = g_strconcat(url, "/unlock", NULL);
+
+		body = fetch_unlock_body(secret, password);
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs, "Accept: application/json");
+		rc = fetch_perform(&f, u, body, hdrs, &r, NULL, &code);
+		g_free(u);
+	}
+	if (rc != 0)
+		goto out;
+	if (r.overflow) {
+		fprintf(stderr, "offloadctl fetch: unlock answer larger than %u bytes\n", FETCH_JSON_MAX);
+		rc = EX_PROTOCOL;
+		goto out;
+	}
+	if (code == 403) {
+		fprintf(stderr, "offloadctl fetch: the link's secret is wrong (HTTP 403)\n");
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (code == 401) {
+		fprintf(stderr, "offloadctl fetch: %s (HTTP 401)\n",
+			password ? "wrong password" : "this transfer needs a password: --password or --password-file");
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (code != 200) {
+		status_report("unlock", &r, code);
+		rc = status_exit(code);
+		goto out;
+	}
+	parser = json_parser_new();
+	if (!json_parser_load_from_data(parser, (const char *)r.body->data, (gssize)r.body->len, NULL) ||
+	    json_parser_get_root(parser) == NULL ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+		fprintf(stderr, "offloadctl fetch: the unlock answer is not a JSON object\n");
+		rc = EX_PROTOCOL;
+		goto out;
+	}
+	obj = json_node_get_object(json_parser_get_root(parser));
+	if (json_object_has_member(obj, "id") &&
+	    g_strcmp0(json_object_get_string_member_with_default(obj, "id", ""), id) != 0) {
+		fprintf(stderr, "offloadctl fetch: the unlock answer is for another transfer\n");
+		rc = EX_PROTOCOL;
+		goto out;
+	}
+	files = json_object_has_member(obj, "files") ?
+		json_object_get_array_member(obj, "files") : NULL;
+	if (files == NULL) {
+		fprintf(stderr, "offloadctl fetch: the unlock answer has no file list\n");
+		rc = EX_PROTOCOL;
+		goto out;
+	}
+	if (f.verbose && json_object_has_member(obj, "sender"))
+		fprintf(stderr, "offloadctl fetch: sender %s, expires %s\n",
+			json_object_get_string_member_with_default(obj, "sender", "?"),
+			json_object_get_string_member_with_default(obj, "expires", "?"));
+	if (g_mkdir_with_parents(outdir, 0700) != 0) {
+		fprintf(stderr, "offloadctl fetch: %s: %s\n", outdir, g_strerror(errno));
+		rc = EX_CANTCREAT;
+		goto out;
+	}
+	used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	nfiles = json_array_get_length(files);
+	rc = 0;
+	for (i = 0; i < nfiles && rc == 0; i++) {
+		JsonNode *node = json_array_get_element(files, i);
+		JsonObject *fo = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+		struct fetch_file ff = { 0 };
+		gint64 size;
+		char *name;
+		int n;
+
+		if (fo == NULL) {
+			rc = EX_PROTOCOL;
+			break;
+		}
+		ff.index = (unsigned)json_object_get_int_member_with_default(fo, "index", i);
+		ff.name = json_object_get_string_member_with_default(fo, "name", "");
+		ff.sha256 = json_object_get_string_member_with_default(fo, "sha256", NULL);
+		ff.url = json_object_get_string_member_with_default(fo, "url", NULL);
+		size = json_object_get_int_member_with_default(fo, "size", -1);
+		if (size < 0 || !is_sha256_hex(ff.sha256) || ff.url == NULL) {
+			fprintf(stderr, "offloadctl fetch: file %u: incomplete entry in the unlock answer\n", i);
+			rc = EX_PROTOCOL;
+			break;
+		}
+		ff.size = (uint64_t)size;
+		/* two files of one transfer never share a name (nor a .part) */
+		name = sanitise_name(ff.name, i);
+		for (n = 2; g_hash_table_contains(used, name); n++) {
+			char *alt = name_variant(name, n);
+
+			g_free(name);
+			name = alt;
+		}
+		g_hash_table_add(used, g_strdup(name));
+		rc = fetch_file(&f, &ff, outdir, name);
+		g_free(name);
+	}
+	goto out;
+usage:
+	fprintf(stderr, "usage: offloadctl fetch LINK [--password P | --password-file FILE] [--output DIR]\n"
+			"                        [--ca-file FILE] [--config FILE] [-v]\n");
+out:
+	crypto_wipe(secret, sizeof secret);
+	if (body) {
+		crypto_wipe(body, strlen(body));
+		g_free(body);
+	}
+	if (pw) {
+		crypto_wipe(pw, strlen(pw));
+		g_free(pw);
+	}
+	if (r.body) {
+		crypto_wipe(r.body->data, r.body->len);  /* holds the tickets */
+		g_byte_array_free(r.body, TRUE);
+	}
+	if (parser)
+		g_object_unref(parser);
+	if (used)
+		g_hash_table_destroy(used);
+	curl_free(url);
+	curl_slist_free_all(hdrs);
+	if (f.curl) {
+		curl_easy_cleanup(f.curl);
+		curl_global_cleanup();
+	}
+	curl_url_cleanup(f.page);
+	g_free(f.origin);
+	conf_free(c);
+	return rc;
 }
