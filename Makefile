@@ -34,14 +34,17 @@ PIPE_SRC    := $(filter-out milter/milter_main.c,$(wildcard milter/*.c))
 PORTAL_SRC  := $(filter-out portal/portal_main.c,$(wildcard portal/*.c))
 CLI_SRC     := $(wildcard cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 LIB_OBJS := $(call objs,$(PIPE_SRC) $(PORTAL_SRC) $(CLASSIFY_SRC) $(STORAGE_SRC) $(COMMON_SRC))
 PORTAL_BIN := $(if $(wildcard portal/portal_main.c),$(B)/offload-portal)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 
 .PHONY: all check asan ubsan unit demo deps clean lint bench fuzz
-all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(UNIT_BINS)
+all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(UNIT_BINS) $(REPLAY_BINS)
 
 # objects depend on the flags they were built with (WERROR=1, SAN=1 on an existing tree rebuild)
 FLAGS_STAMP := $(B)/.cflags
@@ -72,6 +75,23 @@ $(B)/tests/unit/unit.o: tests/unit/unit.c tests/unit/unit.h $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# corpus replay of each fuzz target without libFuzzer (run by tests/integration/test_fuzz_replay.sh)
+$(B)/fuzz/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/liboffload.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# make fuzz: libFuzzer + ASan/UBSan builds with clang, FUZZ_SECONDS per target; new
+# findings land in tests/fuzz/corpus/<target>/ (commit the interesting ones)
+fuzz: deps
+	$(MAKE) B=build-fuzz CC=clang SAN=1 CFLAGS=-fsanitize=fuzzer-no-link build-fuzz/liboffload.a
+	@for f in $(FUZZ_SRC); do t=$$(basename $$f .c); t=$${t#fuzz_}; \
+	  mkdir -p tests/fuzz/corpus/$$t build-fuzz/fuzz; \
+	  clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $$f build-fuzz/liboffload.a \
+	    $(LIBS) -o build-fuzz/fuzz/fuzz_$$t || exit 1; \
+	  seeds=; [ $$t = process ] && seeds=../shared/corpus; \
+	  build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=262144 tests/fuzz/corpus/$$t $$seeds || exit 1; \
+	done
+
 deps:
 	@tools/install-deps.sh
 
@@ -101,4 +121,4 @@ lint:
 	@for m in docs/man/*.[0-9]; do mandoc -Tlint -Wwarning $$m || exit 1; done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
