@@ -50,6 +50,7 @@ struct conf_key {
 static const char *const conf_on_error_names[] = { "tempfail", "accept", "reject", NULL };
 static const char *const conf_signed_names[] = { "skip", "offload", "reject", NULL };
 static const char *const conf_backend_names[] = { "file", "s3", "webdav", "memory", NULL };
+static const char *const conf_addressing_names[] = { "path", "virtual", NULL };
 static const char *const conf_format_names[] = { "kv", "json", NULL };
 static const char *const conf_personal_names[] = { "plain", "pseudonymise", "omit", NULL };
 
@@ -121,6 +122,14 @@ static const struct conf_key conf_keys[] = {
 	  "webdav backend: collection URL", OFF(url), NULL, 0, 0, 0 },
 	{ "storage", "credentials_file", CONF_T_STRING, "",
 	  "s3/webdav: root-only file with a [credentials] group", OFF(credentials_file), NULL, 0, 0, 0 },
+	{ "storage", "addressing", CONF_T_CHOICE, "path",
+	  "s3 backend: path-style (ENDPOINT/BUCKET/KEY) or virtual-host-style (BUCKET.HOST/KEY) URLs",
+	  OFF(addressing), conf_addressing_names, 0, 0, 0 },
+	{ "storage", "part_size", CONF_T_SIZE, "16M",
+	  "s3 backend: multipart part size for large objects, spooled on disk (5M..5G)",
+	  OFF(part_size), NULL, 5ULL << 20, 5ULL << 30, 0 },
+	{ "storage", "ca_file", CONF_T_STRING, "",
+	  "s3/webdav: PEM file of CAs to verify the server with (empty: system CAs)", OFF(ca_file), NULL, 0, 0, 0 },
 
 	{ "portal", "url", CONF_T_STRING, "https://files.example.gov",
 	  "public base URL of the download portal", OFF(portal_url), NULL, 0, 0, CONF_F_NO_TRAIL_SLASH },

@@ -43,6 +43,9 @@ struct conf {
 	char *backend;             /* file | s3 | webdav | memory */
 	char *path;                /* file */
 	char *endpoint, *region, *bucket, *prefix, *url, *credentials_file; /* s3, webdav */
+	char *addressing;          /* s3: "path" | "virtual" (host) style */
+	uint64_t part_size;        /* s3: multipart part size, bytes */
+	char *ca_file;             /* s3, webdav: CA bundle, "" = system CAs */
 	/* [portal] */
 	char *portal_url;          /* public base URL, no trailing slash */
 	char *portal_listen;

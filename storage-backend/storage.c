@@ -28,6 +28,7 @@ struct storage_put {
 static const struct storage_ops *const storage_backends[] = {
 	&storage_file_ops,
 	&storage_memory_ops,
+	&storage_s3_ops,
 };
 
 G_DEFINE_QUARK(offload-storage-error-quark, storage_error)

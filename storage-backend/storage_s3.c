@@ -1,0 +1,1514 @@
+/*
+ * storage_s3.c - the "s3" backend (DESIGN.md §7, §13): any S3 API (AWS,
+ * Ceph RGW, MinIO, Garage, Swift s3api) over libcurl with CURLOPT_AWS_SIGV4.
+ *
+ * Objects live at [bucket]/[prefix]<key>, path-style (ENDPOINT/BUCKET/KEY) or
+ * virtual-host-style (BUCKET.HOST/KEY). A put spools to an unlinked temp file
+ * in spool_dir (or $TMPDIR) and computes the payload's SHA-256 meanwhile:
+ * objects up to part_size go up as one PUT at commit; larger ones as a
+ * multipart upload, one part (>= 5 MiB, the last may be smaller) sent from the
+ * spool each time part_size bytes have piled up, Complete at commit, Abort on
+ * failure. So nothing is visible before commit, memory stays flat, and the
+ * length is always known (no chunked PUT).
+ *
+ * libcurl 7.88 SigV4 gotchas (../shared/recipes/README.md §4):
+ * - it does not add x-amz-content-sha256, but signs it when we send it: we
+ *   send the real hash of every body (e3b0... for none);
+ * - it signs the query string exactly as written: we write it canonical
+ *   (parameters sorted, values percent-encoded, "uploads=" with its '=');
+ * - Swift's access keys contain ':' ("test:tester"): CURLOPT_USERNAME and
+ *   CURLOPT_PASSWORD, never CURLOPT_USERPWD.
+ *
+ * Retries: connection failures, timeouts, 408/429/5xx and S3's RequestTimeout /
+ * SlowDown are retried S3_ATTEMPTS times in all with exponential backoff and
+ * full jitter; a GET that broke off resumes at the first byte not yet handed
+ * to the sink. Classification: 400/401/403 and TLS verification failures ->
+ * STORAGE_EPERM, network/5xx/throttling -> STORAGE_ETEMP, 404 -> ENOENT.
+ * Credentials never appear in logs or URLs.
+ *
+ * Test knobs (environment): OFFLOAD_S3_LIST_MAX_KEYS (list page size, default
+ * 1000), OFFLOAD_S3_MAX_SEND_SPEED (bytes/s cap on uploads, to stop a server
+ * mid-transfer in tests), OFFLOAD_S3_ATTEMPTS (default 5).
+ *
+ * Memory: struct s3_store (config, credentials: wiped on close) is owned by
+ * the storage; struct s3_put by its caller until commit/abort.
+ * Threads: the store is read-only after open; every call and every put uses
+ * its own curl handle (a put reuses its handle for all its requests).
+ */
+#include "storage_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+
+#define S3_PART_DEFAULT (16ULL << 20)
+#define S3_PART_MIN (5ULL << 20)
+#define S3_MAX_PARTS 10000
+#define S3_ATTEMPTS 5
+#define S3_BACKOFF_MS 200
+#define S3_BACKOFF_MAX_MS 5000
+#define S3_RESP_MAX (4 << 20)  /* XML responses (list pages, errors) */
+#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3_store {
+	char *base;         /* scheme://host[:port][/path], bucket host for virtual style */
+	char *bucket_path;  /* "/bucket" (path style) or "" (virtual) */
+	char *bucket;
+	char *prefix;       /* "" or ends in '/' */
+	char *sigv4;        /* "aws:amz:REGION:s3" */
+	char *access_key;
+	char *secret_key;
+	char *ca_file;      /* NULL = system CAs */
+	char *spool_dir;
+	uint64_t part_size;
+	long max_keys;
+	long attempts;
+	curl_off_t max_send_speed;
+};
+
+struct s3_put {
+	struct s3_store *s;
+	char *key;          /* storage key, for logs */
+	char *path;         /* bucket_path/prefix+key */
+	CURL *h;
+	int fd;             /* unlinked spool file: the current part */
+	uint64_t spooled;   /* bytes in it */
+	EVP_MD_CTX *md;     /* SHA-256 of the spooled bytes */
+	char *upload_id;    /* multipart upload in progress, or NULL */
+	GPtrArray *etags;   /* ETag of part i + 1 */
+};
+
+/* one HTTP exchange; s3_perform() fills the response half */
+struct s3_req {
+	CURL *h;
+	const char *method;      /* GET HEAD PUT POST DELETE */
+	const char *what;        /* for messages: "PUT abc/m" */
+	char *path;              /* path and canonical query (owned) */
+	const char *sha256;      /* payload hash, hex */
+	int body_fd;             /* PUT body from [0, body_len) of this file, or -1 */
+	const char *body_mem;    /* POST/PUT body from memory (body_fd < 0) */
+	uint64_t body_len, body_pos;
+	bool quiet;              /* do not log the final failure (open reports it) */
+	/* GET into a sink */
+	storage_sink_fn sink;
+	void *arg;
+	uint64_t offset, length; /* requested range (length STORAGE_TO_END = open) */
+	bool ranged;             /* this attempt sent a Range header */
+	uint64_t skip, left;     /* server ignored Range (200): bytes to drop / to pass */
+	uint64_t delivered;
+	bool stopped;
+	/* response */
+	long status;
+	GString *resp;           /* non-2xx bodies and XML answers, capped */
+	bool resp_overflow;
+	char *etag;
+	uint64_t clen;
+	int64_t mtime;
+	char *errmsg;            /* the final failure, for quiet callers */
+};
+
+static GOnce s3_curl_once = G_ONCE_INIT;
+
+static gpointer
+s3_curl_init(gpointer unused)
+{
+	(void)unused;
+	return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
+}
+
+/* ---- small helpers ---- */
+
+static bool
+s3_unreserved(unsigned char c)
+{
+	return g_ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+/* s3_qenc - SigV4 URI encoding of a query value: all but unreserved, upper-case hex */
+static void
+s3_qenc(GString *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (s3_unreserved(c))
+			g_string_append_c(out, (char)c);
+		else
+			g_string_append_printf(out, "%%%02X", c);
+	}
+}
+
+static long
+s3_env_long(const char *name, long def, long min, long max)
+{
+	const char *v = getenv(name);
+	char *end = NULL;
+	long n;
+
+	if (v == NULL || v[0] == '\0')
+		return def;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
+		log_warning("storage s3: ignoring %s=%s (want %ld..%ld)", name, v, min, max);
+		return def;
+	}
+	return n;
+}
+
+static void
+s3_hex(const unsigned char *md, unsigned len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* ---- XML (GMarkup): error documents, InitiateMultipartUpload, ListObjectsV2 ---- */
+
+struct s3_list_entry {
+	char *key;
+	uint64_t size;
+	int64_t mtime;
+};
+
+struct s3_xml {
+	GPtrArray *stack;   /* element names */
+	char *root;
+	char *code, *message, *upload_id, *token;
+	bool truncated;
+	GArray *entries;    /* struct s3_list_entry */
+	struct s3_list_entry cur;
+};
+
+static void
+s3_xml_start(GMarkupParseContext *ctx, const char *name, const char **an, const char **av,
+	gpointer ud, GError **err)
+{
+	struct s3_xml *x = ud;
+
+	(void)ctx;
+	(void)an;
+	(void)av;
+	(void)err;
+	if (x->root == NULL)
+		x->root = g_strdup(name);
+	if (x->stack->len == 1 && strcmp(name, "Contents") == 0)
+		memset(&x->cur, 0, sizeof x->cur);
+	g_ptr_array_add(x->stack, g_strdup(name));
+}
+
+static void
+s3_xml_end(GMarkupParseContext *ctx, const char *name, gpointer ud, GError **err)
+{
+	struct s3_xml *x = ud;
+
+	(void)ctx;
+	(void)err;
+	if (x->stack->len == 2 && strcmp(name, "Contents") == 0 && x->cur.key != NULL) {
+		g_array_append_val(x->entries, x->cur);
+		memset(&x->cur, 0, sizeof x->cur);
+	}
+	if (x->stack->len > 0)
+		g_ptr_array_remove_index(x->stack, x->stack->len - 1);
+}
+
+static void
+s3_xml_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer ud, GError **err)
+{
+	struct s3_xml *x = ud;
+	const char *el;
+	char *t;
+
+	(void)ctx;
+	(void)err;
+	if (x->stack->len == 0)
+		return;
+	el = g_ptr_array_index(x->stack, x->stack->len - 1);
+	t = g_strndup(text, len);
+	if (x->stack->len == 2) {
+		if (strcmp(el, "Code") == 0)
+			g_free(x->code), x->code = g_steal_pointer(&t);
+		else if (strcmp(el, "Message") == 0)
+			g_free(x->message), x->message = g_steal_pointer(&t);
+		else if (strcmp(el, "UploadId") == 0)
+			g_free(x->upload_id), x->upload_id = g_steal_pointer(&t);
+		else if (strcmp(el, "NextContinuationToken") == 0)
+			g_free(x->token), x->token = g_steal_pointer(&t);
+		else if (strcmp(el, "IsTruncated") == 0)
+			x->truncated = strcmp(t, "true") == 0;
+	} else if (x->stack->len == 3 &&
+		strcmp(g_ptr_array_index(x->stack, 1), "Contents") == 0) {
+		if (strcmp(el, "Key") == 0) {
+			g_free(x->cur.key);
+			x->cur.key = g_steal_pointer(&t);
+		} else if (strcmp(el, "Size") == 0) {
+			x->cur.size = g_ascii_strtoull(t, NULL, 10);
+		} else if (strcmp(el, "LastModified") == 0) {
+			GDateTime *dt = g_date_time_new_from_iso8601(t, NULL);
+
+			if (dt != NULL) {
+				x->cur.mtime = g_date_time_to_unix(dt);
+				g_date_time_unref(dt);
+			}
+		}
+	}
+	g_free(t);
+}
+
+static void
+s3_xml_clear(struct s3_xml *x)
+{
+	guint i;
+
+	if (x->stack != NULL)
+		g_ptr_array_free(x->stack, TRUE);
+	if (x->entries != NULL) {
+		for (i = 0; i < x->entries->len; i++)
+			g_free(g_array_index(x->entries, struct s3_list_entry, i).key);
+		g_array_free(x->entries, TRUE);
+	}
+	g_free(x->cur.key);
+	g_free(x->root);
+	g_free(x->code);
+	g_free(x->message);
+	g_free(x->upload_id);
+	g_free(x->token);
+	memset(x, 0, sizeof *x);
+}
+
+/* s3_xml_parse - false if the text is not well-formed XML */
+static bool
+s3_xml_parse(const GString *text, struct s3_xml *x)
+{
+	static const GMarkupParser parser = { s3_xml_start, s3_xml_end, s3_xml_text, NULL, NULL };
+	GMarkupParseContext *ctx;
+	const char *p = text != NULL ? text->str : "";
+	bool ok;
+
+	memset(x, 0, sizeof *x);
+	x->stack = g_ptr_array_new_with_free_func(g_free);
+	x->entries = g_array_new(FALSE, TRUE, sizeof(struct s3_list_entry));
+	/* GMarkup takes the <?xml ...?> declaration; it refuses leading blanks */
+	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+		p++;
+	ctx = g_markup_parse_context_new(&parser, 0, x, NULL);
+	ok = g_markup_parse_context_parse(ctx, p, -1, NULL) &&
+		g_markup_parse_context_end_parse(ctx, NULL);
+	g_markup_parse_context_free(ctx);
+	return ok && x->root != NULL;
+}
+
+/* ---- HTTP ---- */
+
+static size_t
+s3_read_cb(char *buf, size_t size, size_t n, void *ud)
+{
+	struct s3_req *r = ud;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (r->body_pos >= r->body_len)
+		return 0;
+	if (want > r->body_len - r->body_pos)
+		want = (size_t)(r->body_len - r->body_pos);
+	if (r->body_fd < 0) {
+		memcpy(buf, r->body_mem + r->body_pos, want);
+		r->body_pos += want;
+		return want;
+	}
+	do {
+		got = pread(r->body_fd, buf, want, (off_t)r->body_pos);
+	} while (got < 0 && errno == EINTR);
+	if (got <= 0) {
+		log_error("storage s3: %s: reading the spool file: %s", r->what,
+			got < 0 ? g_strerror(errno) : "unexpected end of file");
+		return CURL_READFUNC_ABORT;
+	}
+	r->body_pos += (uint64_t)got;
+	return (size_t)got;
+}
+
+static int
+s3_seek_cb(void *ud, curl_off_t off, int origin)
+{
+	struct s3_req *r = ud;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > r->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	r->body_pos = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static size_t
+s3_header_cb(char *buf, size_t size, size_t n, void *ud)
+{
+	struct s3_req *r = ud;
+	size_t len = size * n;
+
+	if (len >= 5 && g_ascii_strncasecmp(buf, "etag:", 5) == 0) {
+		g_free(r->etag);
+		r->etag = g_strstrip(g_strndup(buf + 5, len - 5));
+	}
+	return len;
+}
+
+static size_t
+s3_write_cb(char *buf, size_t size, size_t n, void *ud)
+{
+	struct s3_req *r = ud;
+	size_t len = size * n, give = len;
+	const char *p = buf;
+	long code = 0;
+
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
+	if (r->sink != NULL && (code == 200 || code == 206)) {
+		if (code == 200 && r->ranged) {
+			/* the server ignored our Range: cut the range out ourselves */
+			uint64_t drop = r->skip < give ? r->skip : give;
+
+			p += drop;
+			give -= (size_t)drop;
+			r->skip -= drop;
+			if (give > r->left)
+				give = (size_t)r->left;
+			r->left -= give;
+		}
+		if (give > 0) {
+			if (r->sink(r->arg, p, give) != 0) {
+				r->stopped = true;
+				return 0;
+			}
+			r->delivered += give;
+		}
+		return len;
+	}
+	if (r->resp->len + len > S3_RESP_MAX) {
+		r->resp_overflow = true;
+		return 0;
+	}
+	g_string_append_len(r->resp, buf, (gssize)len);
+	return len;
+}
+
+/* s3_attempt - one try of request r; the CURLcode, r->status and friends */
+static CURLcode
+s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
+{
+	struct curl_slist *hd = NULL;
+	char *url = g_strconcat(s->base, r->path, NULL);
+	char *sha = g_strdup_printf("x-amz-content-sha256: %s", r->sha256);
+	char range[80];
+	CURL *h = r->h;
+	curl_off_t clen = -1, ftime = -1;
+	CURLcode cc;
+
+	curl_easy_reset(h);
+	r->status = 0;
+	g_string_truncate(r->resp, 0);
+	r->resp_overflow = false;
+	g_clear_pointer(&r->etag, g_free);
+	r->body_pos = 0;
+	r->clen = 0;
+	r->mtime = 0;
+	errbuf[0] = '\0';
+
+	hd = curl_slist_append(hd, sha);
+	r->ranged = false;
+	if (r->sink != NULL) {
+		uint64_t off = r->offset + r->delivered;
+		bool open_end = r->length == STORAGE_TO_END || r->length > UINT64_MAX - r->offset;
+
+		r->skip = off;
+		r->left = open_end ? UINT64_MAX : r->length - r->delivered;
+		if (off > 0 || !open_end) {
+			if (open_end)
+				snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-", off);
+			else
+				snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off,
+					off + r->left - 1);
+			hd = curl_slist_append(hd, range);
+			r->ranged = true;
+		}
+	}
+	if (strcmp(r->method, "PUT") == 0)
+		hd = curl_slist_append(hd, "Content-Type: application/octet-stream");
+	else if (strcmp(r->method, "POST") == 0)
+		hd = curl_slist_append(hd, "Content-Type: application/xml");
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
+	/* not CURLOPT_USERPWD: Swift access keys contain ':' */
+	curl_easy_setopt(h, CURLOPT_USERNAME, s->access_key);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, s->secret_key);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	/* a stalled transfer (no byte for 60 s) is a timeout; no cap on the total */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s3_header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
+	/* TLS per BSI TR-02102-2: 1.2 or newer; verification stays on */
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
+		if (strcmp(r->method, "PUT") == 0) {
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		} else {
+			curl_easy_setopt(h, CURLOPT_POST, 1L);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		}
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, s3_read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, r);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, s3_seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
+		if (s->max_send_speed > 0)
+			curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, s->max_send_speed);
+	} else if (strcmp(r->method, "DELETE") == 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
+
+	cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (cc == CURLE_OK) {
+		if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) == CURLE_OK && clen > 0)
+			r->clen = (uint64_t)clen;
+		if (curl_easy_getinfo(h, CURLINFO_FILETIME_T, &ftime) == CURLE_OK && ftime > 0)
+			r->mtime = (int64_t)ftime;
+	}
+	/* the handle keeps pointers to these until the next reset */
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(hd);
+	g_free(sha);
+	g_free(url);
+	return cc;
+}
+
+/* s3_hint - what an S3 error code usually means, for the admin */
+static const char *
+s3_hint(const char *code)
+{
+	static const struct { const char *code, *hint; } hints[] = {
+		{ "InvalidAccessKeyId", "access_key unknown to the server" },
+		{ "SignatureDoesNotMatch", "wrong secret_key (or region)" },
+		{ "AccessDenied", "the credentials lack permission for this bucket" },
+		{ "NoSuchBucket", "the bucket does not exist" },
+		{ "RequestTimeTooSkewed", "this clock differs from the server's by more than 15 minutes: check NTP" },
+		{ "AuthorizationHeaderMalformed", "wrong region?" },
+		{ "InvalidBucketName", "bucket names are 3-63 characters [a-z0-9.-]" },
+		{ "PermanentRedirect", "the bucket lives in another region or needs addressing = virtual" },
+	};
+	size_t i;
+
+	for (i = 0; code != NULL && i < G_N_ELEMENTS(hints); i++) {
+		if (strcmp(code, hints[i].code) == 0)
+			return hints[i].hint;
+	}
+	return NULL;
+}
+
+/* s3_classify - STORAGE_* for a finished attempt; *retry if another try may
+ * help; *msg (g_free) describes a failure */
+static int
+s3_classify(struct s3_req *r, CURLcode cc, const char *errbuf, bool *retry, char **msg)
+{
+	struct s3_xml x;
+	const char *hint;
+	int rc;
+
+	*retry = false;
+	*msg = NULL;
+	if (cc == CURLE_WRITE_ERROR && r->stopped)
+		return STORAGE_ESTOP;
+	if (cc != CURLE_OK) {
+		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+
+		switch (cc) {
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_URL_MALFORMAT:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+			rc = STORAGE_EPERM;
+			*msg = g_strdup_printf("%s: %s%s", r->what, why,
+				cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL ? "" :
+				" (TLS: is the certificate trusted, see ca_file, and does the host name match?)");
+			break;
+		case CURLE_ABORTED_BY_CALLBACK:
+		case CURLE_READ_ERROR:
+			rc = STORAGE_ETEMP; /* the spool file failed; logged by the read callback */
+			*msg = g_strdup_printf("%s: %s", r->what, why);
+			break;
+		case CURLE_WRITE_ERROR:
+			rc = STORAGE_ETEMP;
+			*msg = g_strdup_printf("%s: %s", r->what,
+				r->resp_overflow ? "response larger than 4 MiB" : why);
+			break;
+		default:
+			rc = STORAGE_ETEMP;
+			*retry = true;
+			*msg = g_strdup_printf("%s: %s%s", r->what, why,
+				cc == CURLE_COULDNT_RESOLVE_HOST ? " (DNS)" : "");
+			break;
+		}
+		return rc;
+	}
+	if (r->status >= 200 && r->status < 300)
+		return STORAGE_OK;
+	if (r->status == 416 && r->sink != NULL)
+		return STORAGE_OK; /* the object exists; nothing at or after offset */
+
+	memset(&x, 0, sizeof x);
+	if (!s3_xml_parse(r->resp, &x))
+		s3_xml_clear(&x);
+	if (r->status == 404 && (x.code == NULL || strcmp(x.code, "NoSuchBucket") != 0)) {
+		rc = STORAGE_ENOENT;
+		goto out;
+	}
+	if (r->status == 408 || r->status == 429 || r->status >= 500 ||
+		(x.code != NULL && (strcmp(x.code, "RequestTimeout") == 0 || strcmp(x.code, "SlowDown") == 0 ||
+			strcmp(x.code, "OperationAborted") == 0 || strcmp(x.code, "InternalError") == 0))) {
+		rc = STORAGE_ETEMP;
+		*retry = true;
+	} else {
+		rc = STORAGE_EPERM;
+	}
+	hint = s3_hint(x.code);
+	if (x.code == NULL && r->status == 403)
+		hint = "access denied (no error text: wrong credentials?)";
+	*msg = g_strdup_printf("%s: HTTP %ld%s%s%s%s%s%s", r->what, r->status,
+		x.code != NULL ? " " : "", x.code != NULL ? x.code : "",
+		x.message != NULL ? ": " : "", x.message != NULL ? x.message : "",
+		hint != NULL ? " - " : "", hint != NULL ? hint : "");
+out:
+	s3_xml_clear(&x);
+	return rc;
+}
+
+/* s3_perform - run r with retries; logs the final failure unless r->quiet */
+static int
+s3_perform(const struct s3_store *s, struct s3_req *r)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	char *msg = NULL;
+	bool retry;
+	long attempt;
+	int rc = STORAGE_ETEMP;
+
+	if (r->resp == NULL)
+		r->resp = g_string_new(NULL);
+	for (attempt = 1;; attempt++) {
+		CURLcode cc = s3_attempt(s, r, errbuf);
+		unsigned exp, delay;
+
+		g_free(msg);
+		rc = s3_classify(r, cc, errbuf, &retry, &msg);
+		if (!retry || attempt >= s->attempts)
+			break;
+		exp = S3_BACKOFF_MS << (attempt - 1 < 8 ? attempt - 1 : 8);
+		if (exp > S3_BACKOFF_MAX_MS)
+			exp = S3_BACKOFF_MAX_MS;
+		delay = exp / 2 + (unsigned)g_random_int_range(0, (gint32)(exp / 2 + 1)); /* jitter */
+		log_warning("storage s3: %s (attempt %ld of %ld; retrying in %u ms)", msg, attempt,
+			s->attempts, delay);
+		g_usleep((gulong)delay * 1000);
+	}
+	if (msg != NULL && rc != STORAGE_OK && rc != STORAGE_ENOENT && rc != STORAGE_ESTOP) {
+		if (r->quiet) {
+			g_free(r->errmsg);
+			r->errmsg = g_steal_pointer(&msg);
+		} else {
+			log_error("storage s3: %s", msg);
+		}
+	}
+	g_free(msg);
+	return rc;
+}
+
+static void
+s3_req_clear(struct s3_req *r)
+{
+	g_free(r->path);
+	if (r->resp != NULL)
+		g_string_free(r->resp, TRUE);
+	g_free(r->etag);
+	g_free(r->errmsg);
+	memset(r, 0, sizeof *r);
+}
+
+/* s3_req_init - a bodiless request on handle h */
+static void
+s3_req_init(struct s3_req *r, CURL *h, const char *method, const char *what, char *path)
+{
+	memset(r, 0, sizeof *r);
+	r->h = h;
+	r->method = method;
+	r->what = what;
+	r->path = path;
+	r->sha256 = S3_EMPTY_SHA256;
+	r->body_fd = -1;
+	r->resp = g_string_new(NULL);
+}
+
+static CURL *
+s3_handle(const char *what)
+{
+	CURL *h = curl_easy_init();
+
+	if (h == NULL)
+		log_error("storage s3: %s: curl_easy_init failed", what);
+	return h;
+}
+
+static char *
+s3_object_path(const struct s3_store *s, const char *key)
+{
+	return g_strconcat(s->bucket_path, "/", s->prefix, key, NULL);
+}
+
+/* ---- open / close ---- */
+
+static void
+s3_store_free(struct s3_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->secret_key != NULL)
+		OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
+	if (s->access_key != NULL)
+		OPENSSL_cleanse(s->access_key, strlen(s->access_key));
+	g_free(s->secret_key);
+	g_free(s->access_key);
+	g_free(s->base);
+	g_free(s->bucket_path);
+	g_free(s->bucket);
+	g_free(s->prefix);
+	g_free(s->sigv4);
+	g_free(s->ca_file);
+	g_free(s->spool_dir);
+	g_free(s);
+}
+
+static void
+s3_close(void *be)
+{
+	s3_store_free(be);
+}
+
+/* s3_load_credentials - [credentials] access_key, secret_key from a file only
+ * its owner (and group, read) may access */
+static bool
+s3_load_credentials(struct s3_store *s, const char *path, GError **err)
+{
+	GKeyFile *kf = g_key_file_new();
+	char buf[8192];
+	struct stat sb;
+	ssize_t n = -1;
+	size_t len = 0;
+	int fd, e;
+	bool ok = false;
+
+	if (path == NULL || path[0] == '\0') {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] credentials_file: empty (the s3 backend needs access_key and secret_key)");
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		e = errno;
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] credentials_file %s: %s", path,
+			g_strerror(e));
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] credentials_file %s: not a regular file",
+			path);
+		close(fd);
+		goto out;
+	}
+	if ((sb.st_mode & 0027) != 0) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] credentials_file %s: mode %04o lets others read or change it (chmod 0600 or 0640)",
+			path, (unsigned)(sb.st_mode & 07777));
+		close(fd);
+		goto out;
+	}
+	while (len < sizeof buf - 1) {
+		n = read(fd, buf + len, sizeof buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	e = errno;
+	close(fd);
+	if (n < 0 || len >= sizeof buf - 1) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] credentials_file %s: %s", path,
+			n < 0 ? g_strerror(e) : "too large");
+		goto out;
+	}
+	buf[len] = '\0';
+	if (!g_key_file_load_from_data(kf, buf, len, G_KEY_FILE_NONE, NULL)) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] credentials_file %s: not a key file",
+			path);
+		goto out;
+	}
+	s->access_key = g_key_file_get_string(kf, "credentials", "access_key", NULL);
+	s->secret_key = g_key_file_get_string(kf, "credentials", "secret_key", NULL);
+	if (s->access_key != NULL)
+		g_strstrip(s->access_key);
+	if (s->secret_key != NULL)
+		g_strstrip(s->secret_key);
+	if (s->access_key == NULL || s->access_key[0] == '\0' || s->secret_key == NULL ||
+		s->secret_key[0] == '\0') {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] credentials_file %s: needs [credentials] access_key and secret_key", path);
+		goto out;
+	}
+	ok = true;
+out:
+	OPENSSL_cleanse(buf, sizeof buf);
+	g_key_file_free(kf);
+	return ok;
+}
+
+static bool
+s3_bucket_valid(const char *b)
+{
+	size_t i, n = b != NULL ? strlen(b) : 0;
+
+	if (n < 3 || n > 63 || !g_ascii_isalnum(b[0]) || !g_ascii_isalnum(b[n - 1]))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!(g_ascii_islower(b[i]) || g_ascii_isdigit(b[i]) || b[i] == '.' || b[i] == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* s3_prefix_norm - "" or "a/b/" from the configured prefix; NULL if invalid */
+static char *
+s3_prefix_norm(const char *p)
+{
+	char **segs = NULL;
+	char *out = NULL;
+	size_t i, n;
+
+	if (p == NULL || p[0] == '\0')
+		return g_strdup("");
+	n = strlen(p);
+	if (p[0] == '/' || strstr(p, "//") != NULL || n > 200)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (!s3_unreserved((unsigned char)p[i]) && p[i] != '/')
+			return NULL;
+	}
+	segs = g_strsplit(p, "/", -1);
+	for (i = 0; segs[i] != NULL; i++) {
+		if (strcmp(segs[i], ".") == 0 || strcmp(segs[i], "..") == 0)
+			goto out;
+	}
+	out = p[n - 1] == '/' ? g_strdup(p) : g_strconcat(p, "/", NULL);
+out:
+	g_strfreev(segs);
+	return out;
+}
+
+/* s3_endpoint - base URL and bucket path from [storage] endpoint and addressing */
+static bool
+s3_endpoint(struct s3_store *s, const struct conf *conf, bool virt, GError **err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL;
+	size_t n;
+	bool ok = false;
+
+	if (conf->endpoint == NULL || conf->endpoint[0] == '\0') {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] endpoint: empty (the s3 backend needs e.g. https://s3.example.gov)");
+		goto out;
+	}
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, conf->endpoint, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		(strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] endpoint %s: not an http:// or https:// URL", conf->endpoint);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+		curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] endpoint: no user, password or query in the URL (credentials go in credentials_file)");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		path = NULL;
+	if (virt && host[0] == '[') {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] addressing = virtual needs a host name in endpoint, not %s", host);
+		goto out;
+	}
+	s->base = g_strdup_printf("%s://%s%s%s%s%s", scheme, virt ? s->bucket : "", virt ? "." : "", host,
+		port != NULL ? ":" : "", port != NULL ? port : "");
+	if (path != NULL) {
+		n = strlen(path);
+		while (n > 0 && path[n - 1] == '/')
+			path[--n] = '\0';
+		if (n > 0) {
+			char *b = g_strconcat(s->base, path, NULL);
+
+			g_free(s->base);
+			s->base = b;
+		}
+	}
+	s->bucket_path = virt ? g_strdup("") : g_strconcat("/", s->bucket, NULL);
+	if (strcmp(scheme, "http") == 0 && strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0 &&
+		strcmp(host, "[::1]") != 0)
+		log_warning("storage s3: endpoint %s is plain http: use https outside a trusted network",
+			conf->endpoint);
+	ok = true;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(user);
+	curl_free(query);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* s3_spool_open - an unlinked 0600 temp file in dir; -1 with errno */
+static int
+s3_spool_open(const char *dir)
+{
+	char *tmpl;
+	int fd, e;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	/* file systems without O_TMPFILE: create and unlink at once */
+	tmpl = g_build_filename(dir, ".offload-s3-XXXXXX", NULL);
+	fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0600);
+	e = errno;
+	if (fd >= 0)
+		unlink(tmpl);
+	g_free(tmpl);
+	errno = e;
+	return fd;
+}
+
+/* s3_list_url - bucket listing, the query canonical: sorted, encoded */
+static char *
+s3_list_path(const struct s3_store *s, const char *token, long max_keys, const char *prefix)
+{
+	GString *q = g_string_new(s->bucket_path[0] != '\0' ? s->bucket_path : "/");
+
+	g_string_append_c(q, '?');
+	if (token != NULL) {
+		g_string_append(q, "continuation-token=");
+		s3_qenc(q, token);
+		g_string_append_c(q, '&');
+	}
+	g_string_append_printf(q, "list-type=2&max-keys=%ld", max_keys);
+	if (prefix[0] != '\0') {
+		g_string_append(q, "&prefix=");
+		s3_qenc(q, prefix);
+	}
+	return g_string_free(q, FALSE);
+}
+
+static void *
+s3_open(const struct conf *conf, GError **err)
+{
+	struct s3_store *s = g_new0(struct s3_store, 1);
+	struct s3_req r = { 0 };
+	const char *region = conf->region != NULL && conf->region[0] != '\0' ? conf->region : "us-east-1";
+	bool virt = conf->addressing != NULL && strcmp(conf->addressing, "virtual") == 0;
+	CURL *h = NULL;
+	char *what = NULL;
+	size_t i;
+	int fd, rc;
+
+	if (GPOINTER_TO_INT(g_once(&s3_curl_once, s3_curl_init, NULL)) != CURLE_OK) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "storage s3: curl_global_init failed");
+		goto fail;
+	}
+	if (!s3_bucket_valid(conf->bucket)) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] bucket \"%s\": needs 3-63 characters [a-z0-9.-]", conf->bucket ? conf->bucket : "");
+		goto fail;
+	}
+	s->bucket = g_strdup(conf->bucket);
+	for (i = 0; region[i] != '\0'; i++) {
+		if (!g_ascii_isalnum(region[i]) && region[i] != '-') {
+			g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] region \"%s\": invalid", region);
+			goto fail;
+		}
+	}
+	s->sigv4 = g_strdup_printf("aws:amz:%s:s3", region);
+	s->prefix = s3_prefix_norm(conf->prefix);
+	if (s->prefix == NULL) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
+			"[storage] prefix \"%s\": only [A-Za-z0-9._~-] segments separated by single '/'", conf->prefix);
+		goto fail;
+	}
+	if (!s3_endpoint(s, conf, virt, err))
+		goto fail;
+	if (conf->ca_file != NULL && conf->ca_file[0] != '\0') {
+		if (access(conf->ca_file, R_OK) != 0) {
+			g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] ca_file %s: %s", conf->ca_file,
+				g_strerror(errno));
+			goto fail;
+		}
+		s->ca_file = g_strdup(conf->ca_file);
+	}
+	if (!s3_load_credentials(s, conf->credentials_file, err))
+		goto fail;
+	s->part_size = conf->part_size >= S3_PART_MIN ? conf->part_size : S3_PART_DEFAULT;
+	s->max_keys = s3_env_long("OFFLOAD_S3_LIST_MAX_KEYS", 1000, 1, 1000);
+	s->attempts = s3_env_long("OFFLOAD_S3_ATTEMPTS", S3_ATTEMPTS, 1, 20);
+	s->max_send_speed = s3_env_long("OFFLOAD_S3_MAX_SEND_SPEED", 0, 0, 1L << 40);
+
+	/* parts are spooled in [milter] spool_dir when it is usable, else $TMPDIR */
+	s->spool_dir = g_strdup(conf->spool_dir != NULL && conf->spool_dir[0] != '\0' ? conf->spool_dir :
+		g_get_tmp_dir());
+	fd = s3_spool_open(s->spool_dir);
+	if (fd < 0) {
+		log_info("storage s3: cannot spool in %s (%s); using %s", s->spool_dir, g_strerror(errno),
+			g_get_tmp_dir());
+		g_free(s->spool_dir);
+		s->spool_dir = g_strdup(g_get_tmp_dir());
+	} else {
+		close(fd);
+	}
+
+	/* reachability, bucket and credentials in one cheap request */
+	h = s3_handle("open");
+	if (h == NULL) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_ETEMP, "storage s3: curl_easy_init failed");
+		goto fail;
+	}
+	what = g_strdup_printf("list bucket %s", s->bucket);
+	s3_req_init(&r, h, "GET", what, s3_list_path(s, NULL, 1, s->prefix));
+	r.quiet = true;
+	rc = s3_perform(s, &r);
+	if (rc != STORAGE_OK) {
+		g_set_error(err, STORAGE_ERROR, rc == STORAGE_ETEMP ? STORAGE_ETEMP : STORAGE_EPERM,
+			"[storage] s3 endpoint %s: %s", conf->endpoint,
+			r.errmsg != NULL ? r.errmsg : storage_strerror(rc));
+		goto fail;
+	}
+	s3_req_clear(&r);
+	curl_easy_cleanup(h);
+	g_free(what);
+	return s;
+fail:
+	s3_req_clear(&r);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	g_free(what);
+	s3_store_free(s);
+	return NULL;
+}
+
+/* ---- put ---- */
+
+static void
+s3_put_free(struct s3_put *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->h != NULL)
+		curl_easy_cleanup(p->h);
+	EVP_MD_CTX_free(p->md);
+	if (p->etags != NULL)
+		g_ptr_array_free(p->etags, TRUE);
+	g_free(p->upload_id);
+	g_free(p->path);
+	g_free(p->key);
+	g_free(p);
+}
+
+static void *
+s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
+{
+	struct s3_store *s = be;
+	struct s3_put *p = g_new0(struct s3_put, 1);
+
+	(void)size_hint;
+	p->s = s;
+	p->key = g_strdup(key);
+	p->path = s3_object_path(s, key);
+	p->etags = g_ptr_array_new_with_free_func(g_free);
+	p->fd = s3_spool_open(s->spool_dir);
+	if (p->fd < 0) {
+		log_error("storage s3: put %s: spool file in %s: %s", key, s->spool_dir, g_strerror(errno));
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	p->md = EVP_MD_CTX_new();
+	if (p->md == NULL || EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
+		log_error("storage s3: put %s: SHA-256 init failed", key);
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	p->h = s3_handle(key);
+	if (p->h == NULL) {
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	return p;
+fail:
+	s3_put_free(p);
+	return NULL;
+}
+
+/* s3_put_digest - hex SHA-256 of the spooled bytes; restarts the digest */
+static int
+s3_put_digest(struct s3_put *p, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (EVP_DigestFinal_ex(p->md, md, &len) != 1 || len != 32 ||
+		EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
+		log_error("storage s3: put %s: SHA-256 failed", p->key);
+		return STORAGE_ETEMP;
+	}
+	s3_hex(md, len, hex);
+	return STORAGE_OK;
+}
+
+static int
+s3_put_initiate(struct s3_put *p)
+{
+	struct s3_req r;
+	struct s3_xml x = { 0 };
+	char *what = g_strdup_printf("initiate multipart upload of %s", p->key);
+	int rc;
+
+	/* "uploads=" with its '=': curl 7.88 signs the query as written */
+	s3_req_init(&r, p->h, "POST", what, g_strconcat(p->path, "?uploads=", NULL));
+	rc = s3_perform(p->s, &r);
+	if (rc == STORAGE_OK) {
+		if (s3_xml_parse(r.resp, &x) && x.upload_id != NULL && x.upload_id[0] != '\0') {
+			p->upload_id = g_steal_pointer(&x.upload_id);
+		} else {
+			log_error("storage s3: %s: no UploadId in the answer", what);
+			rc = STORAGE_ETEMP;
+		}
+	}
+	s3_xml_clear(&x);
+	s3_req_clear(&r);
+	g_free(what);
+	return rc;
+}
+
+static char *
+s3_upload_query(const char *path, const char *upload_id, unsigned part)
+{
+	GString *q = g_string_new(path);
+
+	/* sorted: partNumber < uploadId */
+	if (part > 0)
+		g_string_append_printf(q, "?partNumber=%u&uploadId=", part);
+	else
+		g_string_append(q, "?uploadId=");
+	s3_qenc(q, upload_id);
+	return g_string_free(q, FALSE);
+}
+
+/* s3_put_flush - send the spooled bytes as the next part */
+static int
+s3_put_flush(struct s3_put *p)
+{
+	struct s3_req r;
+	char hex[65];
+	char *what = NULL;
+	unsigned part;
+	int rc;
+
+	if (p->upload_id == NULL) {
+		rc = s3_put_initiate(p);
+		if (rc != STORAGE_OK)
+			return rc;
+	}
+	part = p->etags->len + 1;
+	if (part > S3_MAX_PARTS) {
+		log_error("storage s3: put %s: more than %d parts: raise part_size", p->key, S3_MAX_PARTS);
+		return STORAGE_EPERM;
+	}
+	rc = s3_put_digest(p, hex);
+	if (rc != STORAGE_OK)
+		return rc;
+	what = g_strdup_printf("upload part %u of %s", part, p->key);
+	s3_req_init(&r, p->h, "PUT", what, s3_upload_query(p->path, p->upload_id, part));
+	r.sha256 = hex;
+	r.body_fd = p->fd;
+	r.body_len = p->spooled;
+	rc = s3_perform(p->s, &r);
+	if (rc == STORAGE_OK && (r.etag == NULL || r.etag[0] == '\0')) {
+		log_error("storage s3: %s: no ETag in the answer", what);
+		rc = STORAGE_ETEMP;
+	}
+	if (rc == STORAGE_OK) {
+		g_ptr_array_add(p->etags, g_steal_pointer(&r.etag));
+		if (ftruncate(p->fd, 0) != 0) {
+			log_error("storage s3: put %s: truncate spool file: %s", p->key, g_strerror(errno));
+			rc = STORAGE_ETEMP;
+		}
+		p->spooled = 0;
+	}
+	s3_req_clear(&r);
+	g_free(what);
+	return rc;
+}
+
+static int
+s3_put_write(void *put, const void *buf, size_t len)
+{
+	struct s3_put *p = put;
+	const char *b = buf;
+	size_t done = 0;
+	ssize_t n;
+	int rc;
+
+	/* a full part goes out only when more data follows: an object of
+	 * exactly part_size bytes is still one PUT */
+	if (p->spooled >= p->s->part_size) {
+		rc = s3_put_flush(p);
+		if (rc != STORAGE_OK)
+			return rc;
+	}
+	while (done < len) {
+		n = pwrite(p->fd, b + done, len - done, (off_t)(p->spooled + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("storage s3: put %s: write spool file in %s: %s", p->key, p->s->spool_dir,
+				n < 0 ? g_strerror(errno) : "no progress");
+			return STORAGE_ETEMP;
+		}
+		done += (size_t)n;
+	}
+	if (EVP_DigestUpdate(p->md, buf, len) != 1) {
+		log_error("storage s3: put %s: SHA-256 update failed", p->key);
+		return STORAGE_ETEMP;
+	}
+	p->spooled += len;
+	return STORAGE_OK;
+}
+
+/* s3_put_abort_upload - best effort: drop the parts of an unfinished upload */
+static void
+s3_put_abort_upload(struct s3_put *p)
+{
+	struct s3_req r;
+	char *what;
+	int rc;
+
+	if (p->upload_id == NULL)
+		return;
+	what = g_strdup_printf("abort multipart upload of %s", p->key);
+	s3_req_init(&r, p->h, "DELETE", what, s3_upload_query(p->path, p->upload_id, 0));
+	r.quiet = true;
+	rc = s3_perform(p->s, &r);
+	if (rc != STORAGE_OK && rc != STORAGE_ENOENT)
+		log_warning("storage s3: %s; its parts stay until purge or a bucket lifecycle rule removes them",
+			r.errmsg != NULL ? r.errmsg : storage_strerror(rc));
+	s3_req_clear(&r);
+	g_free(what);
+	g_clear_pointer(&p->upload_id, g_free);
+}
+
+static int
+s3_put_complete(struct s3_put *p)
+{
+	GString *xml = g_string_new("<CompleteMultipartUpload>");
+	unsigned char md[32];
+	char hex[65];
+	struct s3_req r;
+	struct s3_xml x = { 0 };
+	char *what = g_strdup_printf("complete multipart upload of %s", p->key);
+	guint i;
+	int rc;
+
+	for (i = 0; i < p->etags->len; i++) {
+		char *e = g_markup_escape_text(g_ptr_array_index(p->etags, i), -1);
+
+		g_string_append_printf(xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1, e);
+		g_free(e);
+	}
+	g_string_append(xml, "</CompleteMultipartUpload>");
+	if (EVP_Digest(xml->str, xml->len, md, NULL, EVP_sha256(), NULL) != 1) {
+		log_error("storage s3: %s: SHA-256 failed", what);
+		rc = STORAGE_ETEMP;
+		goto out;
+	}
+	s3_hex(md, 32, hex);
+	s3_req_init(&r, p->h, "POST", what, s3_upload_query(p->path, p->upload_id, 0));
+	r.sha256 = hex;
+	r.body_mem = xml->str;
+	r.body_len = xml->len;
+	rc = s3_perform(p->s, &r);
+	/* S3 may answer 200 and still fail: the body is then an <Error> document */
+	if (rc == STORAGE_OK && s3_xml_parse(r.resp, &x) && strcmp(x.root, "Error") == 0) {
+		log_error("storage s3: %s: %s: %s", what, x.code ? x.code : "?", x.message ? x.message : "");
+		rc = x.code != NULL && (strcmp(x.code, "InternalError") == 0 || strcmp(x.code, "SlowDown") == 0) ?
+			STORAGE_ETEMP : STORAGE_EPERM;
+	}
+	s3_xml_clear(&x);
+	s3_req_clear(&r);
+out:
+	g_string_free(xml, TRUE);
+	g_free(what);
+	return rc;
+}
+
+static int
+s3_put_commit(void *put)
+{
+	struct s3_put *p = put;
+	struct s3_req r;
+	char hex[65];
+	char *what = NULL;
+	int rc;
+
+	if (p->upload_id == NULL) {
+		/* one PUT of the whole spooled object */
+		rc = s3_put_digest(p, hex);
+		if (rc != STORAGE_OK)
+			goto out;
+		what = g_strdup_printf("PUT %s", p->key);
+		s3_req_init(&r, p->h, "PUT", what, g_strdup(p->path));
+		r.sha256 = hex;
+		r.body_fd = p->fd;
+		r.body_len = p->spooled;
+		rc = s3_perform(p->s, &r);
+		s3_req_clear(&r);
+		goto out;
+	}
+	rc = p->spooled > 0 ? s3_put_flush(p) : STORAGE_OK;
+	if (rc == STORAGE_OK)
+		rc = s3_put_complete(p);
+	if (rc == STORAGE_OK)
+		g_clear_pointer(&p->upload_id, g_free);
+out:
+	s3_put_abort_upload(p);
+	g_free(what);
+	s3_put_free(p);
+	return rc;
+}
+
+static void
+s3_put_abort(void *put)
+{
+	struct s3_put *p = put;
+
+	s3_put_abort_upload(p);
+	s3_put_free(p);
+}
+
+/* ---- get, stat, delete, list ---- */
+
+static int
+s3_head(struct s3_store *s, CURL *h, const char *key, uint64_t *size, int64_t *mtime)
+{
+	struct s3_req r;
+	char *what = g_strdup_printf("HEAD %s", key);
+	int rc;
+
+	s3_req_init(&r, h, "HEAD", what, s3_object_path(s, key));
+	rc = s3_perform(s, &r);
+	if (rc == STORAGE_OK) {
+		*size = r.clen;
+		*mtime = r.mtime;
+	}
+	s3_req_clear(&r);
+	g_free(what);
+	return rc;
+}
+
+static int
+s3_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
+{
+	CURL *h = s3_handle(key);
+	int rc;
+
+	if (h == NULL)
+		return STORAGE_ETEMP;
+	rc = s3_head(be, h, key, size, mtime);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+static int
+s3_get(void *be, const char *key, uint64_t offset, uint64_t length, storage_sink_fn sink, void *arg)
+{
+	struct s3_store *s = be;
+	struct s3_req r;
+	uint64_t sz;
+	int64_t mt;
+	CURL *h;
+	char *what;
+	int rc;
+
+	h = s3_handle(key);
+	if (h == NULL)
+		return STORAGE_ETEMP;
+	if (length == 0) {
+		/* nothing to send, but the object must exist */
+		rc = s3_head(s, h, key, &sz, &mt);
+		curl_easy_cleanup(h);
+		return rc;
+	}
+	what = g_strdup_printf("GET %s", key);
+	s3_req_init(&r, h, "GET", what, s3_object_path(s, key));
+	r.sink = sink;
+	r.arg = arg;
+	r.offset = offset;
+	r.length = length;
+	rc = s3_perform(s, &r);
+	s3_req_clear(&r);
+	g_free(what);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+static int
+s3_del(void *be, const char *key)
+{
+	struct s3_store *s = be;
+	struct s3_req r;
+	uint64_t sz;
+	int64_t mt;
+	CURL *h = s3_handle(key);
+	char *what;
+	int rc;
+
+	if (h == NULL)
+		return STORAGE_ETEMP;
+	/* S3 answers 204 for missing keys too: ask first, so ENOENT is reported */
+	rc = s3_head(s, h, key, &sz, &mt);
+	if (rc != STORAGE_OK) {
+		curl_easy_cleanup(h);
+		return rc;
+	}
+	what = g_strdup_printf("DELETE %s", key);
+	s3_req_init(&r, h, "DELETE", what, s3_object_path(s, key));
+	rc = s3_perform(s, &r);
+	s3_req_clear(&r);
+	g_free(what);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+static int
+s3_list(void *be, const char *prefix, storage_list_fn fn, void *arg)
+{
+	struct s3_store *s = be;
+	char *full = g_strconcat(s->prefix, prefix, NULL);
+	size_t plen = strlen(s->prefix);
+	char *token = NULL, *what = g_strdup_printf("list %s", prefix[0] != '\0' ? prefix : "(all)");
+	CURL *h = s3_handle(what);
+	struct s3_req r;
+	struct s3_xml x;
+	guint i;
+	int rc = STORAGE_OK;
+
+	if (h == NULL) {
+		rc = STORAGE_ETEMP;
+		goto out;
+	}
+	do {
+		s3_req_init(&r, h, "GET", what, s3_list_path(s, token, s->max_keys, full));
+		rc = s3_perform(s, &r);
+		g_clear_pointer(&token, g_free);
+		if (rc != STORAGE_OK) {
+			if (rc == STORAGE_ENOENT) {
+				log_error("storage s3: %s: HTTP 404", what);
+				rc = STORAGE_EPERM;
+			}
+			s3_req_clear(&r);
+			break;
+		}
+		if (!s3_xml_parse(r.resp, &x) || strcmp(x.root, "ListBucketResult") != 0) {
+			log_error("storage s3: %s: the answer is not a ListBucketResult", what);
+			rc = STORAGE_ETEMP;
+		} else if (x.truncated && (x.token == NULL || x.token[0] == '\0')) {
+			log_error("storage s3: %s: truncated listing without NextContinuationToken", what);
+			rc = STORAGE_ETEMP;
+		}
+		for (i = 0; rc == STORAGE_OK && i < x.entries->len; i++) {
+			const struct s3_list_entry *e = &g_array_index(x.entries, struct s3_list_entry, i);
+
+			/* foreign objects in a shared bucket are not ours to show */
+			if (strncmp(e->key, s->prefix, plen) != 0 || !storage_key_valid(e->key + plen))
+				continue;
+			if (fn(arg, e->key + plen, e->size, e->mtime) != 0)
+				rc = STORAGE_ESTOP;
+		}
+		if (rc == STORAGE_OK && x.truncated)
+			token = g_steal_pointer(&x.token);
+		s3_xml_clear(&x);
+		s3_req_clear(&r);
+	} while (rc == STORAGE_OK && token != NULL);
+out:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	g_free(token);
+	g_free(what);
+	g_free(full);
+	return rc;
+}
+
+const struct storage_ops storage_s3_ops = {
+	.name = "s3",
+	.open = s3_open,
+	.close = s3_close,
+	.put_begin = s3_put_begin,
+	.put_write = s3_put_write,
+	.put_commit = s3_put_commit,
+	.put_abort = s3_put_abort,
+	.get = s3_get,
+	.stat = s3_stat,
+	.del = s3_del,
+	.list = s3_list,
+};
