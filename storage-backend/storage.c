@@ -29,6 +29,7 @@ static const struct storage_ops *const storage_backends[] = {
 	&storage_file_ops,
 	&storage_memory_ops,
 	&storage_s3_ops,
+	&storage_webdav_ops,
 };
 
 G_DEFINE_QUARK(offload-storage-error-quark, storage_error)

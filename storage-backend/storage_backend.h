@@ -44,6 +44,7 @@ struct storage_ops {
 extern const struct storage_ops storage_file_ops;
 extern const struct storage_ops storage_memory_ops;
 extern const struct storage_ops storage_s3_ops;
+extern const struct storage_ops storage_webdav_ops;
 
 /* storage_key_valid - [a-z0-9]+ segments joined by single '/', <= STORAGE_KEY_MAX */
 bool storage_key_valid(const char *key);
