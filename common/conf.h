@@ -50,12 +50,27 @@ struct conf {
 	char *portal_url;          /* public base URL, no trailing slash */
 	char *portal_listen;
 	char *ticket_key_file;
+	char *ticket_key_previous_file; /* "" = none */
+	uint64_t ticket_lifetime;  /* seconds */
+	char **trusted_proxy;      /* CIDR list; NULL-terminated */
+	char *portal_contact, *accessibility_url, *privacy_url, *imprint_url;
+	uint64_t max_kdf_concurrency;
+	uint64_t unlock_failures_per_ip; /* per 10 minutes */
+	uint64_t password_failures;      /* per transfer and per client, per hour */
+	uint64_t max_connections;
 	/* [security] */
 	char *deployment_key_file;
 	/* [audit] */
 	char *audit_path;          /* "" = no audit log */
 	enum conf_audit_format audit_format;
 	enum conf_audit_personal audit_personal;
+	/* [classify] (classify/classify.c parses the LEVEL=value lists) */
+	char **classify_levels;
+	char *classify_identifier_level, *classify_art9_level;
+	char **classify_labels, **classify_subject_markers, **classify_thresholds, **classify_findings;
+	char **classify_action, **classify_body_action, **classify_notice_filenames, **classify_retention;
+	uint64_t classify_max_inflated, classify_max_text, classify_max_ratio, classify_max_depth;
+	uint64_t classify_max_entries;
 };
 
 /* conf_defaults - a struct conf holding the compiled-in defaults */

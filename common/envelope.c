@@ -627,6 +627,28 @@ fail:
 	return NULL;
 }
 
+struct envelope_reader *
+envelope_reader_new_at(const unsigned char key[32], const char *transfer_id,
+	uint32_t file_index, uint64_t first_segment, envelope_out_fn out, void *arg)
+{
+	struct envelope_reader *r;
+
+	if (first_segment >= ENV_MAX_SEGMENTS) {
+		log_error("envelope: reader start segment out of range");
+		return NULL;
+	}
+	r = envelope_reader_new(key, transfer_id, file_index, out, arg);
+	if (r != NULL)
+		r->counter = first_segment;
+	return r;
+}
+
+uint64_t
+envelope_segment_offset(uint64_t segment)
+{
+	return FH_LEN + segment * (uint64_t)ENV_SEG_CT;
+}
+
 int
 envelope_reader_update(struct envelope_reader *r, const void *buf, size_t len)
 {

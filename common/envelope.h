@@ -74,6 +74,18 @@ struct envelope_reader;
  * transfer id and file index against the arguments */
 struct envelope_reader *envelope_reader_new(const unsigned char key[32],
 	const char *transfer_id, uint32_t file_index, envelope_out_fn out, void *arg);
+/* envelope_reader_new_at - a reader for a byte range: it expects the 45
+ * header bytes first, then the object's bytes from
+ * envelope_segment_offset(first_segment) on. Segment numbers (nonces)
+ * start at first_segment, so every segment is still bound to its position;
+ * the last-segment flag is checked when the input ends (finish). A caller
+ * that stops early (range end before the object end) simply never calls
+ * finish: only verified segments were released. */
+struct envelope_reader *envelope_reader_new_at(const unsigned char key[32],
+	const char *transfer_id, uint32_t file_index, uint64_t first_segment,
+	envelope_out_fn out, void *arg);
+/* envelope_segment_offset - object offset of segment n (header included) */
+uint64_t envelope_segment_offset(uint64_t segment);
 int envelope_reader_update(struct envelope_reader *r, const void *ct, size_t len);
 /* envelope_reader_finish - ENVELOPE_ETRUNC unless a last segment verified
  * and no bytes followed it */

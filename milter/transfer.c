@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <argon2.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
@@ -59,6 +60,10 @@ transfer_free(struct transfer *t)
 	if (t == NULL)
 		return;
 	crypto_wipe(t->secret, sizeof t->secret);
+	if (t->password != NULL) {
+		crypto_wipe(t->password, strlen(t->password));
+		g_free(t->password);
+	}
 	g_ptr_array_free(t->files, TRUE);
 	g_ptr_array_free(t->rcpts, TRUE);
 	g_ptr_array_free(t->committed, TRUE);
@@ -267,7 +272,13 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	h.created = t->created;
 	h.expires = t->expires;
 	memcpy(h.key_id, dk->id, sizeof h.key_id);
-	if (envelope_derive_tk(t->id, t->secret, NULL, 0, tk) != ENVELOPE_OK)
+	if (t->password != NULL) {
+		h.password = true;
+		h.kdf_m_kib = t->kdf_m;
+		h.kdf_t = t->kdf_t;
+		h.kdf_p = t->kdf_p;
+	}
+	if (transfer_derive_key(&h, t->secret, t->password, tk) != 0)
 		goto out;
 	json = transfer_manifest_json(t, &json_len);
 	if (envelope_manifest_seal(&h, dk->key, t->secret, tk, json, json_len, &obj, &obj_len)
@@ -462,40 +473,72 @@ out:
 	return rc;
 }
 
-struct transfer *
-transfer_open(struct storage *st, const struct key32 *dk, const char *id, const char *secret,
-	GError **err)
+bool
+transfer_valid_id(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN)
+		return false;
+	for (i = 0; i < ENVELOPE_ID_TEXT_LEN; i++)
+		if (!is_id_char(id[i]))
+			return false;
+	return true;
+}
+
+int
+transfer_get_manifest(struct storage *st, const char *id, GByteArray **objp)
+{
+	GByteArray *obj = g_byte_array_new();
+	char key[64];
+	int rc;
+
+	snprintf(key, sizeof key, "%s/m", id);
+	rc = storage_get(st, key, 0, STORAGE_TO_END, collect_out, obj);
+	if (rc == STORAGE_ESTOP) {
+		log_warning("transfer %s: manifest object larger than 16 MiB", id);
+		rc = STORAGE_EPERM;
+	}
+	if (rc != STORAGE_OK) {
+		g_byte_array_free(obj, TRUE);
+		obj = NULL;
+	}
+	*objp = obj;
+	return rc;
+}
+
+static struct transfer *
+transfer_alloc(struct storage *st, const char *id)
 {
 	struct transfer *t = g_new0(struct transfer, 1);
-	GByteArray *obj = g_byte_array_new();
-	struct envelope_header h;
-	unsigned char tk[32];
-	char key[64], *json = NULL;
-	size_t json_len = 0;
-	int rc;
 
 	t->st = st;
 	t->files = g_ptr_array_new_with_free_func(transfer_file_free);
 	t->rcpts = g_ptr_array_new_with_free_func(g_free);
 	t->committed = g_ptr_array_new_with_free_func(g_free);
 	g_strlcpy(t->id, id, sizeof t->id);
-	g_strlcpy(t->secret, secret, sizeof t->secret);
-	snprintf(key, sizeof key, "%s/m", id);
-	rc = storage_get(st, key, 0, STORAGE_TO_END, collect_out, obj);
-	if (rc != STORAGE_OK) {
-		g_set_error(err, G_IO_ERROR, rc == STORAGE_ENOENT ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
-			"transfer %s: %s", id, rc == STORAGE_ENOENT ? "not found" : storage_strerror(rc));
-		goto fail;
-	}
-	if (envelope_derive_tk(id, secret, NULL, 0, tk) != ENVELOPE_OK) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "transfer %s: bad secret", id);
-		goto fail;
-	}
-	rc = envelope_manifest_open(obj->data, obj->len, dk->key, tk, &h, &json, &json_len);
-	crypto_wipe(tk, sizeof tk);
+	return t;
+}
+
+struct transfer *
+transfer_open_obj(struct storage *st, const struct key32 *dk, const char *id,
+	const unsigned char *obj, size_t len, const unsigned char tk[32], GError **err)
+{
+	struct transfer *t = transfer_alloc(st, id);
+	struct envelope_header h;
+	char *json = NULL;
+	size_t json_len = 0;
+	int rc;
+
+	rc = envelope_manifest_open(obj, len, dk->key, tk, &h, &json, &json_len);
 	if (rc != ENVELOPE_OK) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
 			"transfer %s: manifest does not open: %s", id, envelope_strerror(rc));
+		goto fail;
+	}
+	if (strcmp(h.id, id) != 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: manifest names another transfer", id);
 		goto fail;
 	}
 	t->created = h.created;
@@ -505,12 +548,465 @@ transfer_open(struct storage *st, const struct key32 *dk, const char *id, const 
 	g_free(json);
 	if (rc != 0)
 		goto fail;
-	g_byte_array_free(obj, TRUE);
 	return t;
 fail:
-	g_byte_array_free(obj, TRUE);
 	transfer_free(t);
 	return NULL;
+}
+
+struct transfer *
+transfer_open_pw(struct storage *st, const struct key32 *dk, const char *id, const char *secret,
+	const char *password, GError **err)
+{
+	struct transfer *t = NULL;
+	GByteArray *obj = NULL;
+	struct envelope_header h;
+	unsigned char tk[32];
+	int rc;
+
+	rc = transfer_get_manifest(st, id, &obj);
+	if (rc != STORAGE_OK) {
+		g_set_error(err, G_IO_ERROR, rc == STORAGE_ENOENT ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
+			"transfer %s: %s", id, rc == STORAGE_ENOENT ? "not found" : storage_strerror(rc));
+		goto out;
+	}
+	rc = envelope_manifest_header(obj->data, obj->len, dk->key, &h);
+	if (rc != ENVELOPE_OK) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: manifest header: %s", id, envelope_strerror(rc));
+		goto out;
+	}
+	if (h.password && (password == NULL || *password == '\0')) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: a password is required", id);
+		goto out;
+	}
+	if (transfer_derive_key(&h, secret, password, tk) != 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			"transfer %s: bad secret or password parameters", id);
+		goto out;
+	}
+	t = transfer_open_obj(st, dk, id, obj->data, obj->len, tk, err);
+	crypto_wipe(tk, sizeof tk);
+	if (t != NULL)
+		g_strlcpy(t->secret, secret, sizeof t->secret);
+out:
+	if (obj != NULL)
+		g_byte_array_free(obj, TRUE);
+	return t;
+}
+
+struct transfer *
+transfer_open(struct storage *st, const struct key32 *dk, const char *id, const char *secret,
+	GError **err)
+{
+	return transfer_open_pw(st, dk, id, secret, NULL, err);
+}
+
+/* ---- passwords ------------------------------------------------------- */
+
+const char *
+transfer_set_password(struct transfer *t)
+{
+	static const char alpha[] = TRANSFER_PASSWORD_ALPHABET;
+	const unsigned n = sizeof alpha - 1;
+	char pw[TRANSFER_PASSWORD_TEXT_LEN + 1];
+	size_t i = 0, o = 0;
+
+	while (o < TRANSFER_PASSWORD_TEXT_LEN) {
+		unsigned char b[32];
+
+		if (crypto_random(b, sizeof b) != 0)
+			return NULL;
+		for (i = 0; i < sizeof b && o < TRANSFER_PASSWORD_TEXT_LEN; i++) {
+			/* rejection sampling: no modulo bias */
+			if (b[i] >= 256 / n * n)
+				continue;
+			if (o % 5 == 4)
+				pw[o++] = '-';
+			pw[o++] = alpha[b[i] % n];
+		}
+		crypto_wipe(b, sizeof b);
+	}
+	pw[o] = '\0';
+	if (t->password != NULL) {
+		crypto_wipe(t->password, strlen(t->password));
+		g_free(t->password);
+	}
+	t->password = g_strdup(pw);
+	crypto_wipe(pw, sizeof pw);
+	t->kdf_m = TRANSFER_KDF_M_KIB;
+	t->kdf_t = TRANSFER_KDF_T;
+	t->kdf_p = TRANSFER_KDF_P;
+	return t->password;
+}
+
+char *
+transfer_password_normalise(const char *password)
+{
+	GString *s = g_string_sized_new(32);
+	const char *p;
+
+	for (p = password; *p; p++) {
+		if (*p == ' ' || *p == '-' || *p == '_' || *p == '.' || *p == '\t')
+			continue;
+		g_string_append_c(s, g_ascii_tolower(*p));
+	}
+	return g_string_free(s, FALSE);
+}
+
+int
+transfer_password_hash(const char *id, const char *password, uint32_t m_kib, uint32_t t_cost,
+	uint32_t p_lanes, unsigned char out[32])
+{
+	static const char label[] = "offload v1 pw";
+	unsigned char salt[sizeof label - 1 + ENVELOPE_ID_TEXT_LEN];
+	char *norm;
+	int rc;
+
+	if (m_kib < TRANSFER_KDF_M_MIN || m_kib > TRANSFER_KDF_M_MAX ||
+	    t_cost < TRANSFER_KDF_T_MIN || t_cost > TRANSFER_KDF_T_MAX ||
+	    p_lanes < TRANSFER_KDF_P_MIN || p_lanes > TRANSFER_KDF_P_MAX) {
+		log_warning("transfer %s: Argon2id parameters m=%u t=%u p=%u outside the accepted range",
+			id, m_kib, t_cost, p_lanes);
+		return -1;
+	}
+	if (!transfer_valid_id(id) || password == NULL)
+		return -1;
+	memcpy(salt, label, sizeof label - 1);
+	memcpy(salt + sizeof label - 1, id, ENVELOPE_ID_TEXT_LEN);
+	norm = transfer_password_normalise(password);
+	rc = argon2id_hash_raw(t_cost, m_kib, p_lanes, norm, strlen(norm), salt, sizeof salt, out, 32);
+	crypto_wipe(norm, strlen(norm));
+	g_free(norm);
+	if (rc != ARGON2_OK) {
+		log_error("transfer %s: Argon2id failed: %s", id, argon2_error_message(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+transfer_derive_key(const struct envelope_header *h, const char *secret, const char *password,
+	unsigned char tk[32])
+{
+	unsigned char pwhash[32];
+	int rc = -1;
+
+	if (!h->password) {
+		rc = envelope_derive_tk(h->id, secret, NULL, 0, tk) == ENVELOPE_OK ? 0 : -1;
+		goto out;
+	}
+	if (password == NULL ||
+	    transfer_password_hash(h->id, password, h->kdf_m_kib, h->kdf_t, h->kdf_p, pwhash) != 0)
+		goto out;
+	rc = envelope_derive_tk(h->id, secret, pwhash, sizeof pwhash, tk) == ENVELOPE_OK ? 0 : -1;
+out:
+	crypto_wipe(pwhash, sizeof pwhash);
+	return rc;
+}
+
+/* ---- tombstones ------------------------------------------------------ */
+
+static void
+tombstone_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
+{
+	unsigned char k[32];
+
+	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 tombstone", 20, k, sizeof k);
+	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
+	crypto_wipe(k, sizeof k);
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int
+transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t revoked_at, int64_t expires)
+{
+	unsigned char b[TRANSFER_TOMBSTONE_LEN];
+	struct storage_put *p;
+	char key[64];
+	int rc = STORAGE_EPERM;
+
+	if (!transfer_valid_id(id))
+		return rc;
+	memcpy(b, "OFLDT", 5);
+	b[5] = 1;
+	memcpy(b + 6, id, ENVELOPE_ID_TEXT_LEN);
+	put64(b + 30, (uint64_t)revoked_at);
+	put64(b + 38, (uint64_t)expires);
+	tombstone_mac(dk, b, 46, b + 46);
+	snprintf(key, sizeof key, "%s/t", id);
+	p = storage_put_begin(st, key, sizeof b, &rc);
+	if (p == NULL)
+		return rc;
+	rc = storage_put_write(p, b, sizeof b);
+	if (rc != STORAGE_OK) {
+		storage_put_abort(p);
+		return rc;
+	}
+	return storage_put_commit(p);
+}
+
+int
+transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t *revoked_at, int64_t *expires)
+{
+	GByteArray *a = g_byte_array_new();
+	unsigned char mac[32];
+	char key[64];
+	int rc;
+
+	snprintf(key, sizeof key, "%s/t", id);
+	rc = storage_get(st, key, 0, STORAGE_TO_END, collect_out, a);
+	if (rc == STORAGE_ENOENT) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != STORAGE_OK)
+		goto out;
+	rc = 0;
+	if (a->len != TRANSFER_TOMBSTONE_LEN || memcmp(a->data, "OFLDT\x01", 6) != 0 ||
+	    memcmp(a->data + 6, id, ENVELOPE_ID_TEXT_LEN) != 0) {
+		log_warning("transfer %s: malformed tombstone object ignored", id);
+		goto out;
+	}
+	tombstone_mac(dk, a->data, 46, mac);
+	if (!crypto_memeq(mac, a->data + 46, 32)) {
+		log_warning("transfer %s: tombstone with a wrong MAC ignored", id);
+		goto out;
+	}
+	if (revoked_at)
+		*revoked_at = (int64_t)get64(a->data + 30);
+	if (expires)
+		*expires = (int64_t)get64(a->data + 38);
+	rc = 1;
+out:
+	g_byte_array_free(a, TRUE);
+	return rc;
+}
+
+/* ---- ranged stream --------------------------------------------------- */
+
+#define STREAM_BATCH_SEGS 8u
+#define STREAM_SEG_CT ((uint64_t)ENVELOPE_SEGMENT_SIZE + ENVELOPE_TAG_LEN)
+
+struct transfer_stream {
+	struct storage *st;
+	struct envelope_reader *r;
+	char key[64];
+	uint64_t obj_size;      /* expected object size */
+	uint64_t pos;           /* next object byte to fetch */
+	uint64_t skip;          /* plaintext bytes still to drop (range start) */
+	uint64_t want;          /* plaintext bytes still to release */
+	bool header_done, finished;
+	int env_rc;
+	unsigned char *buf;     /* verified plaintext waiting to be read */
+	size_t cap, head, len;
+};
+
+static int
+stream_out(void *arg, const void *data, size_t n)
+{
+	struct transfer_stream *s = arg;
+	const unsigned char *p = data;
+
+	if (s->skip > 0) {
+		size_t k = s->skip < n ? (size_t)s->skip : n;
+
+		s->skip -= k;
+		p += k;
+		n -= k;
+	}
+	if (n > s->want)
+		n = (size_t)s->want;
+	if (n == 0)
+		return 0;
+	if (s->head > 0) {
+		memmove(s->buf, s->buf + s->head, s->len);
+		s->head = 0;
+	}
+	if (s->len + n > s->cap) {
+		log_panic("transfer stream: plaintext buffer overflow");
+		return 1;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	s->want -= n;
+	return 0;
+}
+
+static int
+stream_cipher(void *arg, const void *buf, size_t len)
+{
+	struct transfer_stream *s = arg;
+
+	s->env_rc = envelope_reader_update(s->r, buf, len);
+	return s->env_rc != ENVELOPE_OK;
+}
+
+struct transfer_stream *
+transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsigned char key[32],
+	uint64_t plain_size, uint64_t offset, uint64_t length)
+{
+	struct transfer_stream *s;
+	uint64_t first;
+
+	if (offset > plain_size || length > plain_size - offset)
+		return NULL;
+	s = g_new0(struct transfer_stream, 1);
+	first = offset / ENVELOPE_SEGMENT_SIZE;
+	if (offset == plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
+		first--; /* empty range at the very end */
+	s->st = st;
+	s->obj_size = envelope_file_size(plain_size);
+	s->pos = envelope_segment_offset(first);
+	s->skip = offset - first * ENVELOPE_SEGMENT_SIZE;
+	s->want = length;
+	s->cap = (STREAM_BATCH_SEGS + 2) * ENVELOPE_SEGMENT_SIZE;
+	s->buf = g_malloc(s->cap);
+	snprintf(s->key, sizeof s->key, "%s/%u", id, idx);
+	s->r = envelope_reader_new_at(key, id, idx, first, stream_out, s);
+	if (s->obj_size == 0 || s->r == NULL) {
+		transfer_stream_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+long
+transfer_stream_read(struct transfer_stream *s, void *out, size_t max, int *storage_err)
+{
+	int rc;
+
+	*storage_err = STORAGE_OK;
+	while (s->len == 0 && s->want > 0) {
+		if (s->env_rc != ENVELOPE_OK)
+			return s->env_rc;
+		if (!s->header_done) {
+			rc = storage_get(s->st, s->key, 0, envelope_file_header_len(), stream_cipher, s);
+			if (rc != STORAGE_OK && !(rc == STORAGE_ESTOP && s->env_rc != ENVELOPE_OK)) {
+				*storage_err = rc;
+				return TRANSFER_STREAM_ESTORAGE;
+			}
+			s->header_done = true;
+			continue;
+		}
+		if (s->pos >= s->obj_size) {
+			if (s->finished)
+				return ENVELOPE_ETRUNC; /* verified everything, still short */
+			s->finished = true;
+			s->env_rc = envelope_reader_finish(s->r);
+			continue;
+		}
+		{
+			uint64_t n = MIN(STREAM_BATCH_SEGS * STREAM_SEG_CT, s->obj_size - s->pos);
+			uint64_t before = s->pos;
+
+			rc = storage_get(s->st, s->key, s->pos, n, stream_cipher, s);
+			if (rc != STORAGE_OK && !(rc == STORAGE_ESTOP && s->env_rc != ENVELOPE_OK)) {
+				*storage_err = rc;
+				return TRANSFER_STREAM_ESTORAGE;
+			}
+			s->pos = before + n;
+		}
+	}
+	if (s->len == 0)
+		return 0;
+	if (max > s->len)
+		max = s->len;
+	memcpy(out, s->buf + s->head, max);
+	crypto_wipe(s->buf + s->head, max);
+	s->head += max;
+	s->len -= max;
+	if (s->len == 0)
+		s->head = 0;
+	return (long)max;
+}
+
+void
+transfer_stream_free(struct transfer_stream *s)
+{
+	if (s == NULL)
+		return;
+	envelope_reader_free(s->r);
+	if (s->buf != NULL) {
+		crypto_wipe(s->buf, s->cap);
+		g_free(s->buf);
+	}
+	g_free(s);
+}
+
+int
+transfer_read_range(struct transfer *t, uint32_t idx, uint64_t offset, uint64_t length,
+	envelope_out_fn out, void *arg, GError **err)
+{
+	struct transfer_file *f;
+	struct transfer_stream *s;
+	unsigned char *buf = NULL;
+	int rc = -1, serr;
+	long n;
+
+	if (idx >= t->files->len) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "transfer %s: no file %u", t->id, idx);
+		return -1;
+	}
+	f = g_ptr_array_index(t->files, idx);
+	s = transfer_stream_new(t->st, t->id, idx, f->key, f->size, offset, length);
+	if (s == NULL) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			"transfer %s: file %u: range outside the file", t->id, idx);
+		return -1;
+	}
+	buf = g_malloc(ENVELOPE_SEGMENT_SIZE);
+	for (;;) {
+		n = transfer_stream_read(s, buf, ENVELOPE_SEGMENT_SIZE, &serr);
+		if (n == 0) {
+			rc = 0;
+			break;
+		}
+		if (n == TRANSFER_STREAM_ESTORAGE) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "transfer %s: file %u: %s",
+				t->id, idx, storage_strerror(serr));
+			break;
+		}
+		if (n < 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+				"transfer %s: file %u fails authentication: %s", t->id, idx,
+				envelope_strerror((int)n));
+			break;
+		}
+		if (out(arg, buf, (size_t)n) != 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_CANCELLED, "transfer %s: file %u: output failed",
+				t->id, idx);
+			break;
+		}
+	}
+	crypto_wipe(buf, ENVELOPE_SEGMENT_SIZE);
+	g_free(buf);
+	transfer_stream_free(s);
+	return rc;
 }
 
 struct read_ctx {

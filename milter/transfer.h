@@ -36,7 +36,28 @@ struct transfer {
 	struct storage *st;     /* borrowed */
 	GPtrArray *committed;   /* keys committed so far (for abort) */
 	bool sealed;
+	/* optional password (transfer_set_password): generated, never stored;
+	 * wiped by transfer_free. kdf_*: Argon2id parameters written to the
+	 * clear header (0 without a password) */
+	char *password;
+	uint32_t kdf_m, kdf_t, kdf_p;
 };
+
+/* Argon2id (DESIGN.md §6, §13): what writers use, and the floor/ceiling
+ * readers enforce before spending memory on a header's parameters */
+#define TRANSFER_KDF_M_KIB 65536u
+#define TRANSFER_KDF_T 3u
+#define TRANSFER_KDF_P 4u
+#define TRANSFER_KDF_M_MIN 19456u
+#define TRANSFER_KDF_M_MAX 262144u
+#define TRANSFER_KDF_T_MIN 1u
+#define TRANSFER_KDF_T_MAX 10u
+#define TRANSFER_KDF_P_MIN 1u
+#define TRANSFER_KDF_P_MAX 16u
+/* generated password: 16 characters of a 31-letter unambiguous alphabet
+ * (79 bits) in groups of four, "xxxx-xxxx-xxxx-xxxx" */
+#define TRANSFER_PASSWORD_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
+#define TRANSFER_PASSWORD_TEXT_LEN 19u
 
 struct transfer_upload;
 
@@ -63,7 +84,64 @@ char *transfer_link(const struct transfer *t, const char *portal_url);
  * and transfer id with the deployment key (22 chars base64url) */
 char *transfer_header_mac(const struct key32 *dk, const char *message_id, const char *id);
 
+/* transfer_set_password - generate the transfer's password (before
+ * transfer_commit); returns t->password (owned by t) or NULL */
+const char *transfer_set_password(struct transfer *t);
+/* transfer_password_normalise - separators (space - _ .) stripped, ASCII
+ * case folded; g_malloc'ed, the caller wipes it */
+char *transfer_password_normalise(const char *password);
+/* transfer_password_hash - Argon2id(normalised password, salt
+ * "offload v1 pw" || id, m/t/p) -> 32 bytes; -1 when the parameters are
+ * outside the floor/ceiling or the KDF fails (logged) */
+int transfer_password_hash(const char *id, const char *password, uint32_t m_kib,
+	uint32_t t_cost, uint32_t p_lanes, unsigned char out[32]);
+/* transfer_derive_key - TK for a manifest header: link secret, plus the
+ * Argon2id hash of the password when the header says one is needed.
+ * -1 (password missing or KDF refused) */
+int transfer_derive_key(const struct envelope_header *h, const char *secret,
+	const char *password, unsigned char tk[32]);
+
+/* ---- tombstones "<id>/t" (revocation, DESIGN.md §6) --------------------
+ * "OFLDT" | 0x01 | id(24) | revoked_at BE64 | expires BE64 | HMAC(K_t, all
+ * before) with K_t = HKDF(deployment key, "", "offload v1 tombstone"). */
+#define TRANSFER_TOMBSTONE_LEN 78u
+int transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t revoked_at, int64_t expires);
+/* transfer_tombstone_read - 1 revoked (a tombstone with a valid MAC),
+ * 0 none (or one with a bad MAC: logged, ignored), negative storage error */
+int transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t *revoked_at, int64_t *expires);
+
 /* read side -------------------------------------------------------- */
+/* transfer_valid_id - 24 characters of the id alphabet */
+bool transfer_valid_id(const char *id);
+/* transfer_get_manifest - the raw manifest object (capped at 16 MiB);
+ * storage error code (STORAGE_ENOENT when missing) */
+int transfer_get_manifest(struct storage *st, const char *id, GByteArray **obj);
+/* transfer_open_obj - open a manifest object with TK (from
+ * transfer_derive_key); NULL with *err (G_IO_ERROR_PERMISSION_DENIED when
+ * the key is wrong or the header MAC fails) */
+struct transfer *transfer_open_obj(struct storage *st, const struct key32 *dk,
+	const char *id, const unsigned char *obj, size_t len, const unsigned char tk[32],
+	GError **err);
+/* transfer_open_pw - transfer_open() with a password (NULL = none) */
+struct transfer *transfer_open_pw(struct storage *st, const struct key32 *dk,
+	const char *id, const char *secret, const char *password, GError **err);
+
+/* ranged, pull-style file reader: verified plaintext of bytes
+ * [offset, offset + length) of file idx; memory O(batch of segments).
+ * read returns bytes (0 = range done) or a negative ENVELOPE_* code, or
+ * TRANSFER_STREAM_ESTORAGE (storage failed: storage error in *storage_err) */
+#define TRANSFER_STREAM_ESTORAGE (-100)
+struct transfer_stream;
+struct transfer_stream *transfer_stream_new(struct storage *st, const char *id, uint32_t idx,
+	const unsigned char key[32], uint64_t plain_size, uint64_t offset, uint64_t length);
+long transfer_stream_read(struct transfer_stream *s, void *buf, size_t max, int *storage_err);
+void transfer_stream_free(struct transfer_stream *s); /* wipes; NULL ok */
+/* transfer_read_range - push-style: plaintext bytes [offset, offset+length)
+ * of file idx to out; 0 or negative with *err */
+int transfer_read_range(struct transfer *t, uint32_t idx, uint64_t offset, uint64_t length,
+	envelope_out_fn out, void *arg, GError **err);
 /* transfer_parse_link - ".../t/<id>#<secret>" or "<id>#<secret>" */
 int transfer_parse_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
 	char secret[ENVELOPE_SECRET_TEXT_LEN + 1]);

@@ -367,7 +367,7 @@ test_print_defaults(void)
 	}
 	g_strfreev(lines);
 	g_free(group);
-	CHECK(nkeys == 34, "34 keys printed (got %zu)", nkeys);
+	CHECK(nkeys == 45, "45 keys printed (got %zu)", nkeys);
 
 	path = g_build_filename(unit_srcdir(), "packaging/offload.conf", NULL);
 	g_file_get_contents(path, &pkg, NULL, NULL);

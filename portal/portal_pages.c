@@ -1,0 +1,338 @@
+/*
+ * portal_pages.c - HTML, JavaScript and CSS of offload-portal (see
+ * portal_pages.h). Accessibility (WCAG 2.1 AA basics): lang attribute,
+ * labels for every input, visible focus, contrast >= 4.5:1, a live region
+ * for status messages, works at 320 px width, no images.
+ */
+#include "portal_pages.h"
+
+#include <string.h>
+#include <glib.h>
+
+const char portal_css[] =
+	"*{box-sizing:border-box}\n"
+	"html{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;font-size:100%;"
+	"line-height:1.5;color:#1a1a1a;background:#fff}\n"
+	"body{margin:0;padding:1rem}\n"
+	"main{max-width:48rem;margin:0 auto}\n"
+	"h1{font-size:1.6rem;margin:.5rem 0 1rem}\n"
+	"h2{font-size:1.2rem}\n"
+	"a{color:#0b4f9c}\n"
+	"a:focus,button:focus,input:focus{outline:3px solid #c25400;outline-offset:2px}\n"
+	"label{display:block;font-weight:600;margin-top:1rem}\n"
+	"input{font-size:1rem;padding:.5rem;width:100%;max-width:26rem;border:2px solid #555;"
+	"border-radius:4px}\n"
+	"button,.download,#all{display:inline-block;font-size:1rem;padding:.6rem 1.2rem;margin-top:1rem;"
+	"background:#0b4f9c;color:#fff;border:0;border-radius:4px;text-decoration:none;cursor:pointer}\n"
+	"button:hover,.download:hover,#all:hover{background:#083a73}\n"
+	"[hidden]{display:none!important}\n"
+	".files{list-style:none;padding:0}\n"
+	".files li{border:1px solid #767676;border-radius:4px;padding:.75rem;margin:.75rem 0}\n"
+	".name{font-weight:600;word-break:break-all}\n"
+	".meta{color:#3d3d3d;font-size:.9rem}\n"
+	".sha{font-family:monospace;font-size:.8rem;word-break:break-all;color:#3d3d3d}\n"
+	"#status{margin-top:1rem;font-weight:600}\n"
+	"#status.error{color:#a4000f}\n"
+	"footer{margin-top:2rem;border-top:1px solid #767676;padding-top:.5rem;font-size:.9rem}\n"
+	"footer a{margin-right:1rem}\n";
+
+const char portal_js[] =
+	"/* offload-portal: reads the link secret from the fragment (never sent to a server\n"
+	"   by the browser), removes it from the address bar, unlocks on click only. */\n"
+	"'use strict';\n"
+	"(function () {\n"
+	"  var main = document.getElementById('main');\n"
+	"  if (!main) return;\n"
+	"  var de = main.getAttribute('data-lang') === 'de';\n"
+	"  var id = main.getAttribute('data-id');\n"
+	"  var T = de ? {\n"
+	"    from: 'Absender', size: 'Größe', type: 'Typ', dl: 'Herunterladen', all: 'Alle Dateien herunterladen (ZIP)',\n"
+	"    wait: 'Bitte warten …', esecret: 'Der Link ist unvollständig oder falsch. Bitte den Zugangscode aus der E-Mail eingeben.',\n"
+	"    epw: 'Das Passwort ist falsch oder fehlt.', erate: 'Zu viele Versuche. Bitte später erneut versuchen.',\n"
+	"    egone: 'Diese Übertragung ist abgelaufen oder wurde zurückgezogen.', enf: 'Diese Übertragung gibt es nicht.',\n"
+	"    eother: 'Fehler. Bitte später erneut versuchen.', ok: 'Dateien freigeschaltet.', files: 'Dateien'\n"
+	"  } : {\n"
+	"    from: 'Sender', size: 'Size', type: 'Type', dl: 'Download', all: 'Download all files (ZIP)',\n"
+	"    wait: 'Please wait …', esecret: 'The link is incomplete or wrong. Please enter the access code from the e-mail.',\n"
+	"    epw: 'The password is wrong or missing.', erate: 'Too many attempts. Please try again later.',\n"
+	"    egone: 'This transfer has expired or was revoked.', enf: 'This transfer does not exist.',\n"
+	"    eother: 'Error. Please try again later.', ok: 'Files unlocked.', files: 'Files'\n"
+	"  };\n"
+	"  var secret = '';\n"
+	"  if (location.hash.length > 1) {\n"
+	"    secret = decodeURIComponent(location.hash.substring(1));\n"
+	"    try { history.replaceState(null, '', location.pathname + location.search); } catch (e) {}\n"
+	"  }\n"
+	"  var codebox = document.getElementById('codebox');\n"
+	"  var code = document.getElementById('code');\n"
+	"  if (!secret && codebox) codebox.hidden = false;\n"
+	"  var form = document.getElementById('unlock');\n"
+	"  var status = document.getElementById('status');\n"
+	"  var pw = document.getElementById('password');\n"
+	"  function say(msg, err) { status.textContent = msg; status.className = err ? 'error' : ''; }\n"
+	"  function human(n) {\n"
+	"    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;\n"
+	"    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }\n"
+	"    return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];\n"
+	"  }\n"
+	"  function el(tag, cls, text) {\n"
+	"    var e = document.createElement(tag);\n"
+	"    if (cls) e.className = cls;\n"
+	"    if (text !== undefined) e.textContent = text;\n"
+	"    return e;\n"
+	"  }\n"
+	"  function render(d) {\n"
+	"    var res = document.getElementById('result');\n"
+	"    while (res.firstChild) res.removeChild(res.firstChild);\n"
+	"    res.appendChild(el('h2', '', T.files));\n"
+	"    res.appendChild(el('p', 'sender', T.from + ': ' + d.sender));\n"
+	"    var ul = el('ul', 'files');\n"
+	"    d.files.forEach(function (f) {\n"
+	"      var li = el('li');\n"
+	"      li.appendChild(el('div', 'name', f.name));\n"
+	"      li.appendChild(el('div', 'meta', T.size + ': ' + human(f.size) + ' (' + f.size + ' B) · ' + T.type + ': ' + f.type));\n"
+	"      li.appendChild(el('div', 'sha', 'SHA-256: ' + f.sha256));\n"
+	"      var a = el('a', 'download', T.dl);\n"
+	"      a.href = f.url; a.setAttribute('download', f.name);\n"
+	"      a.setAttribute('aria-label', T.dl + ': ' + f.name);\n"
+	"      li.appendChild(a);\n"
+	"      ul.appendChild(li);\n"
+	"    });\n"
+	"    res.appendChild(ul);\n"
+	"    var all = el('a', '', T.all);\n"
+	"    all.id = 'all'; all.href = d.all; all.setAttribute('download', 'transfer-' + d.id + '.zip');\n"
+	"    res.appendChild(all);\n"
+	"    res.hidden = false;\n"
+	"    form.hidden = true;\n"
+	"    say(T.ok, false);\n"
+	"    var h = res.querySelector('h2'); h.tabIndex = -1; h.focus();\n"
+	"  }\n"
+	"  form.addEventListener('submit', function (ev) {\n"
+	"    ev.preventDefault();\n"
+	"    var s = secret;\n"
+	"    if (code && code.value.trim()) { s = code.value.trim(); var k = s.lastIndexOf('#'); if (k >= 0) s = s.substring(k + 1); }\n"
+	"    var body = { secret: s };\n"
+	"    if (pw) body.password = pw.value;\n"
+	"    say(T.wait, false);\n"
+	"    fetch('/t/' + id + '/unlock', { method: 'POST', headers: { 'Content-Type': 'application/json' },\n"
+	"      body: JSON.stringify(body), credentials: 'omit', cache: 'no-store' })\n"
+	"      .then(function (r) {\n"
+	"        if (r.ok) return r.json().then(render);\n"
+	"        var m = r.status === 403 ? T.esecret : r.status === 401 ? T.epw : r.status === 429 ? T.erate :\n"
+	"          r.status === 410 ? T.egone : r.status === 404 ? T.enf : T.eother;\n"
+	"        if (r.status === 403 && codebox) codebox.hidden = false;\n"
+	"        say(m, true);\n"
+	"      })\n"
+	"      .catch(function () { say(T.eother, true); });\n"
+	"  });\n"
+	"})();\n";
+
+enum portal_lang
+portal_lang_pick(const char *q, const char *al)
+{
+	double best_q = -1;
+	enum portal_lang best = PORTAL_LANG_DE;
+	char **parts;
+	size_t i;
+
+	if (q != NULL && strcmp(q, "en") == 0)
+		return PORTAL_LANG_EN;
+	if (q != NULL && strcmp(q, "de") == 0)
+		return PORTAL_LANG_DE;
+	if (al == NULL || strlen(al) > 1024)
+		return PORTAL_LANG_DE;
+	parts = g_strsplit(al, ",", 32);
+	for (i = 0; parts[i] != NULL; i++) {
+		char *item = g_strstrip(parts[i]), *semi = strchr(item, ';');
+		double qv = 1.0;
+		enum portal_lang l;
+
+		if (semi != NULL) {
+			const char *qs = strstr(semi, "q=");
+
+			*semi = '\0';
+			if (qs != NULL)
+				qv = g_ascii_strtod(qs + 2, NULL);
+		}
+		g_strstrip(item);
+		if (g_ascii_strncasecmp(item, "de", 2) == 0 && (item[2] == '\0' || item[2] == '-'))
+			l = PORTAL_LANG_DE;
+		else if (g_ascii_strncasecmp(item, "en", 2) == 0 && (item[2] == '\0' || item[2] == '-'))
+			l = PORTAL_LANG_EN;
+		else
+			continue;
+		if (qv > best_q) {
+			best_q = qv;
+			best = l;
+		}
+	}
+	g_strfreev(parts);
+	return best;
+}
+
+char *
+portal_html_escape(const char *s)
+{
+	GString *o = g_string_sized_new(strlen(s ? s : "") + 16);
+
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': g_string_append(o, "&amp;"); break;
+		case '<': g_string_append(o, "&lt;"); break;
+		case '>': g_string_append(o, "&gt;"); break;
+		case '"': g_string_append(o, "&quot;"); break;
+		case '\'': g_string_append(o, "&#39;"); break;
+		default: g_string_append_c(o, *s);
+		}
+	}
+	return g_string_free(o, FALSE);
+}
+
+char *
+portal_format_time(int64_t t, enum portal_lang lang)
+{
+	GTimeZone *tz = g_time_zone_new_identifier("Europe/Berlin");
+	GDateTime *u = g_date_time_new_from_unix_utc(t), *d;
+	char *s;
+
+	if (tz == NULL)
+		tz = g_time_zone_new_utc();
+	d = g_date_time_to_timezone(u, tz);
+	s = g_date_time_format(d, lang == PORTAL_LANG_DE ? "%d.%m.%Y, %H:%M Uhr (%Z)" :
+		"%Y-%m-%d %H:%M (%Z)");
+	g_date_time_unref(d);
+	g_date_time_unref(u);
+	g_time_zone_unref(tz);
+	return s;
+}
+
+static void
+page_head(GString *o, enum portal_lang lang, const char *title)
+{
+	g_string_append_printf(o,
+		"<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		"<meta name=\"referrer\" content=\"no-referrer\">\n"
+		"<title>%s</title>\n<link rel=\"stylesheet\" href=\"/static/portal.css\">\n",
+		lang == PORTAL_LANG_DE ? "de" : "en", title);
+}
+
+static void
+page_footer(GString *o, const struct conf *c, enum portal_lang lang, const char *self_path)
+{
+	bool de = lang == PORTAL_LANG_DE;
+	struct { const char *url, *de, *en; } links[] = {
+		{ c->accessibility_url, "Barrierefreiheit", "Accessibility" },
+		{ c->privacy_url, "Datenschutz", "Privacy" },
+		{ c->imprint_url, "Impressum", "Imprint" },
+	};
+	size_t i;
+
+	g_string_append(o, "<footer>\n");
+	if (c->portal_contact && *c->portal_contact) {
+		char *e = portal_html_escape(c->portal_contact);
+
+		g_string_append_printf(o, "<p>%s: %s</p>\n", de ? "Kontakt" : "Contact", e);
+		g_free(e);
+	}
+	g_string_append(o, "<p>");
+	for (i = 0; i < G_N_ELEMENTS(links); i++) {
+		char *e;
+
+		if (links[i].url == NULL || *links[i].url == '\0')
+			continue;
+		e = portal_html_escape(links[i].url);
+		g_string_append_printf(o, "<a href=\"%s\">%s</a>", e, de ? links[i].de : links[i].en);
+		g_free(e);
+	}
+	if (self_path != NULL) {
+		char *e = portal_html_escape(self_path);
+
+		g_string_append_printf(o, "<a href=\"%s?lang=%s\" lang=\"%s\" hreflang=\"%s\">%s</a>", e,
+			de ? "en" : "de", de ? "en" : "de", de ? "en" : "de", de ? "English" : "Deutsch");
+		g_free(e);
+	}
+	g_string_append(o, "</p>\n</footer>\n");
+}
+
+char *
+portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id, int64_t expires,
+	bool password)
+{
+	bool de = lang == PORTAL_LANG_DE;
+	GString *o = g_string_sized_new(4096);
+	char *when = portal_format_time(expires, lang), *self;
+	GDateTime *u = g_date_time_new_from_unix_utc(expires);
+	char *iso = g_date_time_format(u, "%Y-%m-%dT%H:%M:%SZ");
+
+	g_date_time_unref(u);
+	page_head(o, lang, de ? "Dateien abholen" : "Collect files");
+	g_string_append(o, "<script src=\"/static/portal.js\" defer></script>\n</head>\n<body>\n");
+	g_string_append_printf(o, "<main id=\"main\" data-id=\"%s\" data-lang=\"%s\">\n", id, de ? "de" : "en");
+	g_string_append_printf(o, "<h1>%s</h1>\n", de ? "Dateien abholen" : "Collect files");
+	g_string_append_printf(o, "<p>%s <time datetime=\"%s\">%s</time>.</p>\n",
+		de ? "Diese Dateien wurden Ihnen per E-Mail geschickt. Sie sind verfügbar bis" :
+		     "These files were sent to you by e-mail. They are available until", iso, when);
+	g_string_append_printf(o, "<noscript><p>%s</p></noscript>\n",
+		de ? "Bitte JavaScript einschalten: der Schlüssel steht im Link und wird nur in Ihrem Browser gelesen." :
+		     "Please enable JavaScript: the key is part of the link and is read only in your browser.");
+	g_string_append(o, "<form id=\"unlock\" action=\"#\" method=\"post\">\n");
+	g_string_append_printf(o,
+		"<div id=\"codebox\" hidden>\n<label for=\"code\">Zugangscode / access code</label>\n"
+		"<p class=\"meta\" id=\"codehelp\">%s</p>\n"
+		"<input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" "
+		"aria-describedby=\"codehelp\">\n</div>\n",
+		de ? "Der Link wurde unterwegs gekürzt. Bitte den ganzen Link oder den Teil nach dem Zeichen # eingeben." :
+		     "The link was shortened on its way. Please enter the whole link or the part after the # sign.");
+	if (password)
+		g_string_append_printf(o,
+			"<label for=\"password\">%s</label>\n"
+			"<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"off\" required>\n",
+			de ? "Passwort (vom Absender, z. B. telefonisch)" : "Password (from the sender, e.g. by phone)");
+	g_string_append(o, "<div><button id=\"show\" type=\"submit\">Dateien anzeigen / Show files</button></div>\n"
+		"</form>\n<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n"
+		"<section id=\"result\" aria-live=\"polite\" hidden></section>\n</main>\n");
+	self = g_strdup_printf("/t/%s", id);
+	page_footer(o, c, lang, self);
+	g_string_append(o, "</body>\n</html>\n");
+	g_free(self);
+	g_free(when);
+	g_free(iso);
+	return g_string_free(o, FALSE);
+}
+
+char *
+portal_page_error(const struct conf *c, enum portal_lang lang, unsigned status, const char *self_path)
+{
+	bool de = lang == PORTAL_LANG_DE;
+	GString *o = g_string_sized_new(2048);
+	const char *h, *p;
+
+	switch (status) {
+	case 410:
+		h = de ? "Nicht mehr verfügbar" : "No longer available";
+		p = de ? "Diese Übertragung ist abgelaufen oder wurde vom Absender zurückgezogen. "
+		         "Bitte wenden Sie sich an den Absender, wenn Sie die Dateien noch brauchen." :
+		         "This transfer has expired or was revoked by the sender. "
+		         "Please contact the sender if you still need the files.";
+		break;
+	case 404:
+		h = de ? "Nicht gefunden" : "Not found";
+		p = de ? "Unter dieser Adresse gibt es keine Übertragung. Bitte prüfen Sie den Link." :
+		         "There is no transfer at this address. Please check the link.";
+		break;
+	case 429:
+		h = de ? "Zu viele Anfragen" : "Too many requests";
+		p = de ? "Bitte versuchen Sie es später noch einmal." : "Please try again later.";
+		break;
+	default:
+		h = de ? "Fehler" : "Error";
+		p = de ? "Die Anfrage konnte nicht bearbeitet werden." : "The request could not be processed.";
+		break;
+	}
+	page_head(o, lang, h);
+	g_string_append_printf(o, "</head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n</main>\n", h, p);
+	page_footer(o, c, lang, self_path);
+	g_string_append(o, "</body>\n</html>\n");
+	return g_string_free(o, FALSE);
+}

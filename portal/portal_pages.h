@@ -1,0 +1,35 @@
+/*
+ * portal_pages.h - the portal's HTML pages (German / English), its one
+ * script and one style sheet, as C strings: no external resources, no
+ * inline script or style (CSP script-src/style-src 'self'). Everything
+ * variable is HTML-escaped. Returned pages are g_malloc'ed; the static
+ * assets are read-only. Thread-safe.
+ */
+#ifndef OFFLOAD_PORTAL_PAGES_H
+#define OFFLOAD_PORTAL_PAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+enum portal_lang { PORTAL_LANG_DE = 0, PORTAL_LANG_EN = 1 };
+
+extern const char portal_js[];
+extern const char portal_css[];
+
+/* portal_lang_pick - ?lang= wins, else the first de/en in Accept-Language
+ * (q-values honoured), else German */
+enum portal_lang portal_lang_pick(const char *query_lang, const char *accept_language);
+/* portal_html_escape - &<>"' escaped; g_malloc'ed */
+char *portal_html_escape(const char *s);
+/* portal_page_transfer - the page for a live transfer */
+char *portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id,
+	int64_t expires, bool password);
+/* portal_page_error - 404 / 410 / other status pages */
+char *portal_page_error(const struct conf *c, enum portal_lang lang, unsigned status,
+	const char *self_path);
+/* portal_format_time - expiry as shown (Europe/Berlin), g_malloc'ed */
+char *portal_format_time(int64_t t, enum portal_lang lang);
+
+#endif
