@@ -1,28 +1,551 @@
 /*
- * cli_purge.c - placeholder until the subcommand lands (owned by its issue's work);
- * it refuses clearly instead of pretending.
+ * cli_purge.c - `offloadctl list [--expired] [--json]` and `offloadctl purge`
+ * (DESIGN.md §6, §7): both walk the whole store with storage_list() (any
+ * backend), group the keys by transfer id and read each manifest's clear
+ * header, trusting only what the deployment key's MAC verifies
+ * (envelope_manifest_header); a header that fails the MAC is "invalid" and
+ * never deleted on its say-so.
+ *
+ * purge deletes, per transfer:
+ *  - expired (expires <= now) or revoked (a tombstone "<id>/t" with a valid
+ *    MAC): the manifest first, so the transfer disappears at once, then the
+ *    file objects;
+ *  - the tombstone itself only after its expiry plus --grace (default 7d), so
+ *    the portal answers 410 until then;
+ *  - file objects of an id with neither manifest nor tombstone (an upload that
+ *    died before its manifest) once all of them are older than --orphan-age
+ *    (default 1d: uploads in progress have no manifest yet).
+ * Each purged transfer gives one `purge` audit event (action = expired |
+ * revoked | orphan | tombstone). Several nodes may purge at once: ENOENT on a
+ * delete counts as done. Exit 0, 75 if a temporary storage error left work
+ * for the next run, 78 configuration, 64 usage.
+ *
+ * Memory: one small record per transfer id for the duration of a run.
+ * Single-threaded.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
+#include <time.h>
+#include <json-glib/json-glib.h>
 
+#include "audit.h"
 #include "cli.h"
+#include "envelope.h"
+#include "keys.h"
+#include "log.h"
+#include "storage.h"
+#include "transfer.h"
+
+#define PURGE_MANIFEST_MAX (16u << 20)
+#define PURGE_DEFAULT_GRACE (7 * 86400)
+#define PURGE_DEFAULT_ORPHAN_AGE 86400
+
+enum purge_state { ST_LIVE, ST_EXPIRED, ST_REVOKED, ST_INVALID, ST_ORPHAN, ST_TOMBSTONE };
+static const char *const purge_state_names[] = {
+	"live", "expired", "revoked", "invalid", "orphan", "tombstone",
+};
+
+struct purge_obj {
+	char *key;
+	uint64_t size;
+	int64_t mtime;
+};
+
+struct purge_tx {
+	char *id;
+	GPtrArray *objs;  /* struct purge_obj *: file objects and anything else but m and t */
+	bool has_m, has_t;
+	int64_t m_mtime, t_mtime, newest;
+	uint64_t total;   /* bytes of the file objects */
+	/* filled by purge_classify() */
+	enum purge_state state;
+	int64_t created, expires; /* 0 = unknown */
+	bool header_ok;
+};
+
+struct purge_run {
+	struct storage *st;
+	struct key32 dk;
+	GHashTable *txs; /* id -> struct purge_tx * */
+	int64_t now;
+	int temp_errors;
+};
+
+static void
+purge_obj_free(gpointer p)
+{
+	struct purge_obj *o = p;
+
+	g_free(o->key);
+	g_free(o);
+}
+
+static void
+purge_tx_free(gpointer p)
+{
+	struct purge_tx *t = p;
+
+	g_ptr_array_unref(t->objs);
+	g_free(t->id);
+	g_free(t);
+}
+
+/* purge_collect - storage_list callback: group keys by their first segment */
+static int
+purge_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct purge_run *r = arg;
+	const char *slash = strchr(key, '/');
+	char *id = slash != NULL ? g_strndup(key, (gsize)(slash - key)) : g_strdup(key);
+	struct purge_tx *t = g_hash_table_lookup(r->txs, id);
+
+	if (t == NULL) {
+		t = g_new0(struct purge_tx, 1);
+		t->id = id;
+		t->objs = g_ptr_array_new_with_free_func(purge_obj_free);
+		g_hash_table_insert(r->txs, t->id, t);
+	} else {
+		g_free(id);
+	}
+	if (mtime > t->newest)
+		t->newest = mtime;
+	if (slash != NULL && strcmp(slash, "/m") == 0) {
+		t->has_m = true;
+		t->m_mtime = mtime;
+	} else if (slash != NULL && strcmp(slash, "/t") == 0) {
+		t->has_t = true;
+		t->t_mtime = mtime;
+	} else {
+		struct purge_obj *o = g_new0(struct purge_obj, 1);
+
+		o->key = g_strdup(key);
+		o->size = size;
+		o->mtime = mtime;
+		g_ptr_array_add(t->objs, o);
+		t->total += size;
+	}
+	return 0;
+}
+
+static int
+purge_collect_bytes(void *arg, const void *buf, size_t len)
+{
+	GByteArray *b = arg;
+
+	if (b->len + len > PURGE_MANIFEST_MAX)
+		return 1;
+	g_byte_array_append(b, buf, (guint)len);
+	return 0;
+}
+
+/* purge_classify - read the manifest header and tombstone of t */
+static void
+purge_classify(struct purge_run *r, struct purge_tx *t)
+{
+	struct envelope_header h;
+	GByteArray *b = NULL;
+	char *key = NULL;
+	int64_t revoked_at = 0, t_expires = 0;
+	int rc;
+
+	t->state = ST_ORPHAN;
+	if (t->has_t) {
+		rc = transfer_tombstone_read(r->st, &r->dk, t->id, &revoked_at, &t_expires);
+		if (rc < 0 && rc != STORAGE_ENOENT)
+			r->temp_errors += rc == STORAGE_ETEMP;
+		if (rc == 1) {
+			t->state = ST_TOMBSTONE;
+			t->expires = t_expires;
+		}
+	}
+	if (!t->has_m)
+		return;
+	b = g_byte_array_new();
+	key = g_strdup_printf("%s/m", t->id);
+	rc = storage_get(r->st, key, 0, STORAGE_TO_END, purge_collect_bytes, b);
+	if (rc == STORAGE_ENOENT) { /* purged by another node meanwhile */
+		t->has_m = false;
+		goto out;
+	}
+	if (rc != STORAGE_OK) {
+		r->temp_errors += rc == STORAGE_ETEMP;
+		t->state = ST_INVALID;
+		goto out;
+	}
+	if (envelope_manifest_header(b->data, b->len, r->dk.key, &h) != ENVELOPE_OK ||
+	    strcmp(h.id, t->id) != 0) {
+		log_warning("purge: transfer %s: manifest header fails the deployment key's MAC; "
+			"left alone", t->id);
+		t->state = ST_INVALID;
+		goto out;
+	}
+	t->header_ok = true;
+	t->created = h.created;
+	t->expires = h.expires;
+	if (t->state == ST_TOMBSTONE)
+		t->state = ST_REVOKED;
+	else
+		t->state = h.expires <= r->now ? ST_EXPIRED : ST_LIVE;
+out:
+	g_free(key);
+	if (b != NULL)
+		g_byte_array_unref(b);
+}
+
+/* purge_scan - list the store and classify every transfer; sorted array of
+ * struct purge_tx * (owned by r->txs) or NULL on a listing error */
+static GPtrArray *
+purge_scan(struct purge_run *r)
+{
+	GPtrArray *all = NULL;
+	GHashTableIter it;
+	gpointer k, v;
+	int rc;
+
+	rc = storage_list(r->st, "", purge_collect, r);
+	if (rc != STORAGE_OK) {
+		fprintf(stderr, "offloadctl: cannot list the store: %s\n", storage_strerror(rc));
+		r->temp_errors += rc == STORAGE_ETEMP;
+		return NULL;
+	}
+	all = g_ptr_array_new();
+	g_hash_table_iter_init(&it, r->txs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		purge_classify(r, v);
+		g_ptr_array_add(all, v);
+	}
+	return all;
+}
+
+static gint
+purge_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct purge_tx *x = *(const struct purge_tx *const *)a;
+	const struct purge_tx *y = *(const struct purge_tx *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static char *
+purge_time(int64_t t)
+{
+	GDateTime *d;
+	char *s;
+
+	if (t <= 0)
+		return g_strdup("-");
+	d = g_date_time_new_from_unix_utc(t);
+	if (d == NULL)
+		return g_strdup("-");
+	s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ");
+	g_date_time_unref(d);
+	return s;
+}
+
+/* purge_open - config, deployment key, storage; an exit status on failure */
+static int
+purge_open(const char *conf_path, struct conf **cp, struct purge_run *r, const char *cmd)
+{
+	GError *err = NULL;
+
+	*cp = cli_load_conf(conf_path);
+	if (*cp == NULL)
+		return EX_CONFIG;
+	if (keys_load((*cp)->deployment_key_file, &r->dk, &err) != 0) {
+		fprintf(stderr, "offloadctl %s: %s\n", cmd, err->message);
+		g_error_free(err);
+		return EX_CONFIG;
+	}
+	r->st = storage_open(*cp, &err);
+	if (r->st == NULL) {
+		fprintf(stderr, "offloadctl %s: %s\n", cmd, err->message);
+		int rc = g_error_matches(err, STORAGE_ERROR, STORAGE_ETEMP) ? EX_TEMPFAIL : EX_CONFIG;
+		g_error_free(err);
+		return rc;
+	}
+	r->txs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, purge_tx_free);
+	r->now = (int64_t)time(NULL);
+	return 0;
+}
+
+static void
+purge_close(struct conf *c, struct purge_run *r)
+{
+	if (r->txs != NULL)
+		g_hash_table_destroy(r->txs);
+	storage_free(r->st);
+	keys_wipe(&r->dk);
+	conf_free(c);
+}
 
 int
 cli_list(const char *conf_path, int argc, char **argv)
 {
-	(void)conf_path;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "offloadctl list: not available in this build\n");
-	return EX_UNAVAILABLE;
+	struct purge_run r = { 0 };
+	struct conf *c = NULL;
+	GPtrArray *all = NULL;
+	bool json = false, expired_only = false;
+	JsonBuilder *jb = NULL;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			conf_path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--expired") == 0)
+			expired_only = true;
+		else {
+			fprintf(stderr, "usage: offloadctl list [--config FILE] [--expired] [--json]\n");
+			return EX_USAGE;
+		}
+	}
+	rc = purge_open(conf_path, &c, &r, "list");
+	if (rc != 0)
+		goto out;
+	all = purge_scan(&r);
+	if (all == NULL) {
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	g_ptr_array_sort(all, purge_cmp);
+	if (json) {
+		jb = json_builder_new();
+		json_builder_begin_array(jb);
+	} else {
+		printf("%-24s  %-20s  %-20s  %5s  %12s  %s\n", "ID", "CREATED", "EXPIRES", "FILES",
+			"BYTES", "STATE");
+	}
+	for (i = 0; i < (int)all->len; i++) {
+		struct purge_tx *t = g_ptr_array_index(all, i);
+		char *cr, *ex;
+
+		/* list shows transfers: an id with a manifest or a tombstone */
+		if (!t->has_m && t->state != ST_TOMBSTONE && t->state != ST_REVOKED)
+			continue;
+		if (expired_only && t->state != ST_EXPIRED)
+			continue;
+		cr = purge_time(t->created);
+		ex = purge_time(t->expires);
+		if (json) {
+			json_builder_begin_object(jb);
+			json_builder_set_member_name(jb, "id");
+			json_builder_add_string_value(jb, t->id);
+			json_builder_set_member_name(jb, "created");
+			json_builder_add_string_value(jb, cr);
+			json_builder_set_member_name(jb, "expires");
+			json_builder_add_string_value(jb, ex);
+			json_builder_set_member_name(jb, "files");
+			json_builder_add_int_value(jb, t->objs->len);
+			json_builder_set_member_name(jb, "bytes");
+			json_builder_add_int_value(jb, (gint64)t->total);
+			json_builder_set_member_name(jb, "state");
+			json_builder_add_string_value(jb, purge_state_names[t->state == ST_TOMBSTONE ?
+				ST_REVOKED : t->state]);
+			json_builder_end_object(jb);
+		} else {
+			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->objs->len,
+				(unsigned long long)t->total,
+				purge_state_names[t->state == ST_TOMBSTONE ? ST_REVOKED : t->state]);
+		}
+		g_free(cr);
+		g_free(ex);
+	}
+	if (json) {
+		JsonGenerator *g = json_generator_new();
+		JsonNode *root;
+		char *text;
+
+		json_builder_end_array(jb);
+		root = json_builder_get_root(jb);
+		json_generator_set_root(g, root);
+		json_generator_set_pretty(g, FALSE);
+		text = json_generator_to_data(g, NULL);
+		printf("%s\n", text);
+		g_free(text);
+		json_node_unref(root);
+		g_object_unref(g);
+	}
+	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
+out:
+	if (jb != NULL)
+		g_object_unref(jb);
+	if (all != NULL)
+		g_ptr_array_unref(all);
+	purge_close(c, &r);
+	return rc;
+}
+
+/* purge_del - delete one key; ENOENT (another node was first) is success */
+static bool
+purge_del(struct purge_run *r, const char *key, bool dry)
+{
+	int rc;
+
+	if (dry)
+		return true;
+	rc = storage_delete(r->st, key);
+	if (rc == STORAGE_OK || rc == STORAGE_ENOENT)
+		return true;
+	fprintf(stderr, "offloadctl purge: delete %s: %s\n", key, storage_strerror(rc));
+	r->temp_errors++;
+	return false;
+}
+
+/* purge_del_files - every object of t except manifest and tombstone */
+static bool
+purge_del_files(struct purge_run *r, struct purge_tx *t, bool dry)
+{
+	bool ok = true;
+	guint i;
+
+	for (i = 0; i < t->objs->len; i++)
+		if (!purge_del(r, ((struct purge_obj *)g_ptr_array_index(t->objs, i))->key, dry))
+			ok = false;
+	return ok;
+}
+
+static void
+purge_audit(struct audit *au, const struct purge_tx *t, const char *action)
+{
+	struct audit_event ev = { 0 };
+	char *ex = t->expires > 0 ? purge_time(t->expires) : NULL;
+
+	ev.event = "purge";
+	ev.size = (int64_t)t->total;
+	ev.action = action;
+	ev.transfer = t->id;
+	ev.expires = ex;
+	audit_write(au, &ev);
+	g_free(ex);
 }
 
 int
 cli_purge(const char *conf_path, int argc, char **argv)
 {
-	(void)conf_path;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "offloadctl purge: not available in this build\n");
-	return EX_UNAVAILABLE;
+	struct purge_run r = { 0 };
+	struct conf *c = NULL;
+	struct audit *au = NULL;
+	GPtrArray *all = NULL;
+	GError *err = NULL;
+	uint64_t grace = PURGE_DEFAULT_GRACE, orphan_age = PURGE_DEFAULT_ORPHAN_AGE;
+	unsigned n_expired = 0, n_revoked = 0, n_orphan = 0, n_tomb = 0, n_live = 0, n_invalid = 0;
+	bool dry = false;
+	char *key;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			conf_path = argv[++i];
+		} else if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
+			if (conf_parse_duration(argv[++i], &grace) != 0)
+				goto usage;
+		} else if (strcmp(argv[i], "--orphan-age") == 0 && i + 1 < argc) {
+			if (conf_parse_duration(argv[++i], &orphan_age) != 0)
+				goto usage;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry = true;
+		} else {
+			goto usage;
+		}
+	}
+	rc = purge_open(conf_path, &c, &r, "purge");
+	if (rc != 0)
+		goto out;
+	au = audit_open(c, &err);
+	if (au == NULL) {
+		fprintf(stderr, "offloadctl purge: %s\n", err->message);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	all = purge_scan(&r);
+	if (all == NULL) {
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	for (i = 0; i < (int)all->len; i++) {
+		struct purge_tx *t = g_ptr_array_index(all, i);
+		bool ok;
+
+		switch (t->state) {
+		case ST_LIVE:
+			n_live++;
+			break;
+		case ST_INVALID:
+			n_invalid++;
+			break;
+		case ST_EXPIRED:
+		case ST_REVOKED:
+			/* manifest first: the transfer is gone at once; then its files */
+			key = g_strdup_printf("%s/m", t->id);
+			ok = purge_del(&r, key, dry);
+			g_free(key);
+			ok = ok && purge_del_files(&r, t, dry);
+			if (ok && t->state == ST_EXPIRED && t->has_t &&
+			    (int64_t)(t->expires + (int64_t)grace) <= r.now) {
+				key = g_strdup_printf("%s/t", t->id);
+				ok = purge_del(&r, key, dry);
+				g_free(key);
+			}
+			if (ok) {
+				purge_audit(au, t, t->state == ST_EXPIRED ? "expired" : "revoked");
+				if (t->state == ST_EXPIRED)
+					n_expired++;
+				else
+					n_revoked++;
+			}
+			break;
+		case ST_TOMBSTONE:
+			/* revoked earlier: files left over are deleted, the tombstone stays
+			 * until expiry + grace so the portal answers 410 */
+			ok = purge_del_files(&r, t, dry);
+			if (ok && t->expires + (int64_t)grace <= r.now) {
+				key = g_strdup_printf("%s/t", t->id);
+				ok = purge_del(&r, key, dry);
+				g_free(key);
+				if (ok) {
+					purge_audit(au, t, "tombstone");
+					n_tomb++;
+				}
+			}
+			break;
+		case ST_ORPHAN:
+			/* no manifest, no valid tombstone: an upload that died, or junk;
+			 * keep it while an upload could still be running */
+			if (t->has_m || t->newest + (int64_t)orphan_age > r.now)
+				break;
+			ok = purge_del_files(&r, t, dry);
+			if (ok && t->has_t) { /* a tombstone with a bad MAC */
+				key = g_strdup_printf("%s/t", t->id);
+				ok = purge_del(&r, key, dry);
+				g_free(key);
+			}
+			if (ok) {
+				purge_audit(au, t, "orphan");
+				n_orphan++;
+			}
+			break;
+		}
+	}
+	printf("purge%s: %u expired, %u revoked, %u orphaned, %u tombstones removed; "
+		"%u live, %u invalid kept%s\n", dry ? " (dry run)" : "", n_expired, n_revoked,
+		n_orphan, n_tomb, n_live, n_invalid,
+		r.temp_errors > 0 ? "; temporary errors: run again later" : "");
+	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
+	goto out;
+usage:
+	fprintf(stderr, "usage: offloadctl purge [--config FILE] [--grace DURATION] "
+		"[--orphan-age DURATION] [--dry-run]\n");
+	rc = EX_USAGE;
+out:
+	g_clear_error(&err);
+	if (all != NULL)
+		g_ptr_array_unref(all);
+	audit_close(au);
+	purge_close(c, &r);
+	return rc;
 }

@@ -1170,6 +1170,29 @@ test_s3(const char *path)
 	conf_free(c);
 }
 
+/* test_webdav - the conformance suite against the webdav backend of the
+ * config file named by OFFLOAD_TEST_WEBDAV_CONF (set by
+ * tests/integration/test_storage_webdav.sh with a private nginx); only that then runs */
+static void
+test_webdav(const char *path)
+{
+	struct storage *st = NULL;
+	struct conf *c;
+	GError *err = NULL;
+
+	c = conf_load(path, &err);
+	CHECK(c != NULL, "webdav: config %s loads (%s)", path, err ? err->message : "ok");
+	if (c != NULL)
+		st = storage_open(c, &err);
+	CHECK(st != NULL && strcmp(storage_backend_name(st), "webdav") == 0, "webdav: open (%s)",
+		err ? err->message : "ok");
+	g_clear_error(&err);
+	if (st != NULL)
+		run_conformance(st, "webdav");
+	storage_free(st);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1177,6 +1200,10 @@ main(void)
 	g_snprintf(run_tag, sizeof run_tag, "%08x%02x", g_random_int(), (unsigned)g_random_int_range(0, 256));
 	if (getenv("OFFLOAD_TEST_S3_CONF") != NULL) {
 		test_s3(getenv("OFFLOAD_TEST_S3_CONF"));
+		return unit_done();
+	}
+	if (getenv("OFFLOAD_TEST_WEBDAV_CONF") != NULL) {
+		test_webdav(getenv("OFFLOAD_TEST_WEBDAV_CONF"));
 		return unit_done();
 	}
 	test_dispatch();
