@@ -1,0 +1,509 @@
+/*
+ * test_portal.c - offload-portal building blocks: download ticket format
+ * (round trip, tampering, expiry, key rotation), Range arithmetic
+ * (table-driven), the streamed ZIP (structure, CRC, sizes, names),
+ * Content-Disposition, CIDR matching, language choice; and the transfer
+ * pieces the portal relies on: ranged segment-wise reads (also with a
+ * tampered segment), passwords (Argon2id) and tombstones.
+ */
+#include <string.h>
+#include <glib.h>
+#include <zlib.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "keys.h"
+#include "portal_http.h"
+#include "portal_pages.h"
+#include "portal_range.h"
+#include "portal_ticket.h"
+#include "portal_zip.h"
+#include "storage.h"
+#include "transfer.h"
+#include "unit.h"
+
+/* ---- tickets ------------------------------------------------------------ */
+
+static void
+key_fill(struct key32 *k, unsigned char b)
+{
+	unsigned char d[32];
+	char *h;
+
+	memset(k->key, b, sizeof k->key);
+	crypto_sha256(k->key, sizeof k->key, d);
+	h = enc_hex(d, 8);
+	memcpy(k->id, h, 17);
+	g_free(h);
+}
+
+static void
+test_ticket(void)
+{
+	struct key32 k1, k2;
+	struct portal_ticket_keys a, b, ab, only2;
+	struct portal_ticket t = { 0 }, o;
+	char *s, *s2, *bad;
+	unsigned char raw[800];
+	long n;
+	int i, rejected = 0;
+
+	key_fill(&k1, 1);
+	key_fill(&k2, 2);
+	portal_ticket_keys_init(&a, &k1, NULL);
+	portal_ticket_keys_init(&b, &k2, NULL);
+	portal_ticket_keys_init(&ab, &k2, &k1);
+	portal_ticket_keys_init(&only2, &k2, NULL);
+	memcpy(t.id, "abcdefghijklmnopqrstuvwx", 25);
+	t.index = 3;
+	t.size = 123456789012ULL;
+	t.not_after = 2000000000;
+	memset(t.key, 0x5a, 32);
+	g_strlcpy(t.name, "Grüße \"Bericht\".pdf", sizeof t.name);
+	s = portal_ticket_seal(&a, &t);
+	CHECK(s != NULL && strlen(s) < PORTAL_TICKET_MAX_TEXT, "ticket sealed (%zu chars)", s ? strlen(s) : 0);
+	CHECK(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(s),
+		"ticket text is URL-safe base64url");
+	CHECK(portal_ticket_open(&a, s, 1900000000, &o) == PORTAL_TICKET_OK &&
+	      strcmp(o.id, t.id) == 0 && o.index == 3 && o.size == t.size && o.not_after == t.not_after &&
+	      memcmp(o.key, t.key, 32) == 0 && strcmp(o.name, t.name) == 0,
+		"ticket round trip keeps id, index, size, not-after, key, name");
+	CHECK(strstr(s, "abcdefghijklmnopqrstuvwx") == NULL, "ticket does not show the transfer id in clear");
+	CHECK(portal_ticket_open(&a, s, 2000000001, &o) == PORTAL_TICKET_EEXPIRED, "expired ticket refused");
+	CHECK(portal_ticket_open(&b, s, 1900000000, &o) == PORTAL_TICKET_EINVAL, "ticket under another key refused");
+	CHECK(portal_ticket_open(&ab, s, 1900000000, &o) == PORTAL_TICKET_OK,
+		"rotation: a ticket of the previous key still opens");
+	s2 = portal_ticket_seal(&ab, &t);
+	CHECK(s2 && portal_ticket_open(&only2, s2, 1900000000, &o) == PORTAL_TICKET_OK &&
+	      portal_ticket_open(&a, s2, 1900000000, &o) == PORTAL_TICKET_EINVAL,
+		"rotation: new tickets use the current key only");
+	n = enc_b64url_decode(s, raw, sizeof raw);
+	for (i = 0; i < n; i++) {
+		raw[i] ^= 0x01;
+		bad = enc_b64url(raw, (size_t)n);
+		if (portal_ticket_open(&a, bad, 1900000000, &o) == PORTAL_TICKET_EINVAL)
+			rejected++;
+		g_free(bad);
+		raw[i] ^= 0x01;
+	}
+	CHECK(rejected == n, "every single-bit change of the ticket is refused (%d of %ld)", rejected, n);
+	bad = enc_b64url(raw, (size_t)n - 1);
+	CHECK(portal_ticket_open(&a, bad, 1900000000, &o) == PORTAL_TICKET_EINVAL, "truncated ticket refused");
+	g_free(bad);
+	CHECK(portal_ticket_open(&a, "", 0, &o) == PORTAL_TICKET_EINVAL &&
+	      portal_ticket_open(&a, "!!!!", 0, &o) == PORTAL_TICKET_EINVAL &&
+	      portal_ticket_open(&a, "../../etc/passwd", 0, &o) == PORTAL_TICKET_EINVAL,
+		"garbage tickets refused");
+	{
+		char *big = g_strnfill(5000, 'A');
+
+		CHECK(portal_ticket_open(&a, big, 0, &o) == PORTAL_TICKET_EINVAL, "overlong ticket refused");
+		g_free(big);
+	}
+	t.index = PORTAL_TICKET_ALL;
+	t.name[0] = '\0';
+	g_free(s);
+	s = portal_ticket_seal(&a, &t);
+	CHECK(portal_ticket_open(&a, s, 0, &o) == PORTAL_TICKET_OK && o.index == PORTAL_TICKET_ALL &&
+	      o.name[0] == '\0', "ticket for all files round trip");
+	memset(t.name, 'n', PORTAL_TICKET_NAME_MAX);
+	t.name[PORTAL_TICKET_NAME_MAX] = '\0';
+	g_free(s);
+	s = portal_ticket_seal(&a, &t);
+	CHECK(s && portal_ticket_open(&a, s, 0, &o) == PORTAL_TICKET_OK && strlen(o.name) == PORTAL_TICKET_NAME_MAX,
+		"255-byte name fits (%zu chars)", s ? strlen(s) : 0);
+	g_free(s);
+	g_free(s2);
+}
+
+/* ---- ranges ------------------------------------------------------------- */
+
+static void
+test_range(void)
+{
+	static const struct {
+		const char *h;
+		uint64_t size;
+		int want;
+		uint64_t start, len;
+	} cases[] = {
+		{ NULL, 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=0-99", 100, PORTAL_RANGE_OK, 0, 100 },
+		{ "bytes=0-0", 100, PORTAL_RANGE_OK, 0, 1 },
+		{ "bytes=10-19", 100, PORTAL_RANGE_OK, 10, 10 },
+		{ "bytes=10-1000", 100, PORTAL_RANGE_OK, 10, 90 },
+		{ "bytes=50-", 100, PORTAL_RANGE_OK, 50, 50 },
+		{ "bytes=99-", 100, PORTAL_RANGE_OK, 99, 1 },
+		{ "bytes=-10", 100, PORTAL_RANGE_OK, 90, 10 },
+		{ "bytes=-1000", 100, PORTAL_RANGE_OK, 0, 100 },
+		{ "Bytes = 5 - 6", 100, PORTAL_RANGE_OK, 5, 2 },
+		{ "bytes=100-", 100, PORTAL_RANGE_UNSAT, 0, 0 },
+		{ "bytes=100-200", 100, PORTAL_RANGE_UNSAT, 0, 0 },
+		{ "bytes=-0", 100, PORTAL_RANGE_UNSAT, 0, 0 },
+		{ "bytes=0-", 0, PORTAL_RANGE_UNSAT, 0, 0 },
+		{ "bytes=-5", 0, PORTAL_RANGE_UNSAT, 0, 0 },
+		{ "bytes=20-10", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=0-1,5-6", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=-", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=a-b", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "items=0-5", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes 0-5", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=0-5x", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=--5", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=99999999999999999999999-", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=0-99999999999999999999999", 100, PORTAL_RANGE_NONE, 0, 0 },
+		{ "bytes=18446744073709551615-", 100, PORTAL_RANGE_UNSAT, 0, 0 },
+		{ "bytes=0-18446744073709551615", 100, PORTAL_RANGE_OK, 0, 100 },
+		{ "bytes=65536-131071", 200000, PORTAL_RANGE_OK, 65536, 65536 },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		uint64_t s = 777, l = 777;
+		int r = portal_range_parse(cases[i].h, cases[i].size, &s, &l);
+
+		CHECK(r == cases[i].want && (r != PORTAL_RANGE_OK || (s == cases[i].start && l == cases[i].len)),
+			"Range '%s' on %llu bytes -> %d [%llu,+%llu] (got %d [%llu,+%llu])",
+			cases[i].h ? cases[i].h : "(none)", (unsigned long long)cases[i].size, cases[i].want,
+			(unsigned long long)cases[i].start, (unsigned long long)cases[i].len, r,
+			(unsigned long long)s, (unsigned long long)l);
+	}
+}
+
+/* ---- ZIP ---------------------------------------------------------------- */
+
+struct msrc {
+	const GPtrArray *data; /* GBytes * */
+};
+
+struct mh {
+	GBytes *b;
+	size_t pos;
+};
+
+static void *
+m_open(void *arg, uint32_t index, uint64_t size)
+{
+	struct msrc *m = arg;
+	struct mh *h = g_new0(struct mh, 1);
+
+	h->b = g_ptr_array_index((GPtrArray *)m->data, index);
+	(void)size;
+	return h;
+}
+
+static long
+m_read(void *hp, void *buf, size_t max)
+{
+	struct mh *h = hp;
+	size_t len;
+	const unsigned char *d = g_bytes_get_data(h->b, &len);
+	size_t k = MIN(max, len - h->pos);
+
+	memcpy(buf, d + h->pos, k);
+	h->pos += k;
+	return (long)k;
+}
+
+static void
+m_close(void *hp)
+{
+	g_free(hp);
+}
+
+static uint32_t
+rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t
+rd16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void
+test_zip(void)
+{
+	const char *names[] = { "../../etc/passwd", "a.txt", "a.txt", ".hidden", "", "dir\\x:y.bin" };
+	uint64_t sizes[G_N_ELEMENTS(names)];
+	GPtrArray *data = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	struct msrc m = { data };
+	struct portal_zip_source src = { m_open, m_read, m_close, &m };
+	struct portal_zip *z;
+	GByteArray *out = g_byte_array_new();
+	unsigned char buf[777], *eocd, *cd;
+	size_t i, found = 0;
+	long n;
+	bool crc_ok = true;
+	const char *want[] = { "passwd", "a.txt", "a-2.txt", "hidden", "file-5", "x_y.bin" };
+
+	for (i = 0; i < G_N_ELEMENTS(names); i++) {
+		size_t len = i == 4 ? 0 : 1000 * (i + 1) + 70000 * (i == 1);
+		unsigned char *d = g_malloc(len + 1);
+
+		crypto_random(d, len + 1);
+		sizes[i] = len;
+		g_ptr_array_add(data, g_bytes_new_take(d, len));
+	}
+	z = portal_zip_new(names, sizes, G_N_ELEMENTS(names), 1700000000, &src);
+	while ((n = portal_zip_read(z, buf, sizeof buf)) > 0)
+		g_byte_array_append(out, buf, (guint)n);
+	CHECK(n == 0, "ZIP streams to the end");
+	CHECK(out->len == portal_zip_size(z), "ZIP size announced in advance is exact (%u vs %llu)",
+		out->len, (unsigned long long)portal_zip_size(z));
+	eocd = out->data + out->len - 22;
+	CHECK(out->len > 22 && rd32(eocd) == 0x06054b50 && rd16(eocd + 10) == G_N_ELEMENTS(names),
+		"end of central directory with %zu entries", G_N_ELEMENTS(names));
+	cd = out->data + rd32(eocd + 16);
+	for (i = 0; i < G_N_ELEMENTS(names) && rd32(cd) == 0x02014b50; i++) {
+		uint16_t nl = rd16(cd + 28), xl = rd16(cd + 30), cl = rd16(cd + 32);
+		uint32_t crc = rd32(cd + 16), off = rd32(cd + 42);
+		size_t len;
+		const unsigned char *d = g_bytes_get_data(g_ptr_array_index(data, i), &len);
+		uint16_t lnl = rd16(out->data + off + 26), lxl = rd16(out->data + off + 28);
+
+		if (nl == strlen(want[i]) && memcmp(cd + 46, want[i], nl) == 0)
+			found++;
+		if (crc != (uint32_t)crc32(0, d, (uInt)len) || rd32(cd + 24) != len ||
+		    rd32(out->data + off) != 0x04034b50 ||
+		    memcmp(out->data + off + 30 + lnl + lxl, d, len) != 0 ||
+		    rd32(out->data + off + 30 + lnl + lxl + len) != 0x08074b50 ||
+		    rd32(out->data + off + 30 + lnl + lxl + len + 4) != crc)
+			crc_ok = false;
+		CHECK((rd16(cd + 8) & 0x0808) == 0x0808, "member %zu flagged data descriptor + UTF-8", i);
+		cd += 46 + nl + xl + cl;
+	}
+	CHECK(found == G_N_ELEMENTS(names), "member names sanitised and unique (%zu of %zu)", found,
+		G_N_ELEMENTS(names));
+	CHECK(crc_ok, "every member: local header, stored data, descriptor CRC and sizes match");
+	portal_zip_free(z);
+	/* a member shorter than declared makes the stream fail */
+	sizes[1] += 1;
+	z = portal_zip_new(names, sizes, G_N_ELEMENTS(names), 0, &src);
+	while ((n = portal_zip_read(z, buf, sizeof buf)) > 0)
+		;
+	CHECK(n < 0, "member shorter than its declared size fails the ZIP");
+	portal_zip_free(z);
+	{
+		/* ZIP64 arithmetic without the data: sizes alone */
+		const char *bn[] = { "big.bin", "small.bin" };
+		uint64_t bs[] = { 5000000000ULL, 10 };
+
+		z = portal_zip_new(bn, bs, 2, 0, &src);
+		CHECK(portal_zip_size(z) == (30 + 7 + 20) + 5000000000ULL + 24 + (30 + 9) + 10 + 16 +
+			(46 + 7 + 20) + (46 + 9 + 12) + 56 + 20 + 22,
+			"ZIP64 layout for a 5 GB member (extra fields, 24-byte descriptor, ZIP64 end records)");
+		portal_zip_free(z);
+	}
+	g_byte_array_free(out, TRUE);
+	g_ptr_array_free(data, TRUE);
+}
+
+/* ---- headers, addresses, language ---------------------------------------- */
+
+static void
+test_misc(void)
+{
+	char *cd = portal_content_disposition("Grüße \"x\";\r\n.pdf");
+	char *e = portal_html_escape("<script>&\"'");
+	char *v4[] = { "10.0.0.0/8", "192.0.2.1", NULL }, *v6[] = { "2001:db8::/32", NULL };
+
+	CHECK(strcmp(cd, "attachment; filename=\"Gr__e _x_;__.pdf\"; "
+		"filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%22x%22%3B%0D%0A.pdf") == 0,
+		"Content-Disposition: ASCII fallback + RFC 5987 encoding (%s)", cd);
+	CHECK(strcmp(e, "&lt;script&gt;&amp;&quot;&#39;") == 0, "HTML escaping");
+	CHECK(portal_cidr_match("10.1.2.3", v4) && portal_cidr_match("192.0.2.1", v4) &&
+	      !portal_cidr_match("192.0.2.2", v4) && !portal_cidr_match("11.0.0.1", v4) &&
+	      portal_cidr_match("2001:db8::1", v6) && !portal_cidr_match("2001:db9::1", v6) &&
+	      !portal_cidr_match("garbage", v4), "trusted proxy CIDR matching");
+	CHECK(portal_lang_pick(NULL, NULL) == PORTAL_LANG_DE &&
+	      portal_lang_pick(NULL, "en-US,en;q=0.9") == PORTAL_LANG_EN &&
+	      portal_lang_pick(NULL, "fr, en;q=0.5, de;q=0.8") == PORTAL_LANG_DE &&
+	      portal_lang_pick(NULL, "fr") == PORTAL_LANG_DE &&
+	      portal_lang_pick("en", "de") == PORTAL_LANG_EN && portal_lang_pick("de", "en") == PORTAL_LANG_DE,
+		"language: ?lang= wins, then Accept-Language with q-values, German default");
+	g_free(cd);
+	g_free(e);
+}
+
+/* ---- transfer: ranges, tampering, passwords, tombstones ------------------ */
+
+static int
+collect(void *arg, const void *buf, size_t len)
+{
+	g_byte_array_append(arg, buf, (guint)len);
+	return 0;
+}
+
+static void
+object_flip(struct storage *st, const char *key, uint64_t off)
+{
+	GByteArray *a = g_byte_array_new();
+	struct storage_put *p;
+	int e;
+
+	storage_get(st, key, 0, STORAGE_TO_END, collect, a);
+	a->data[off] ^= 0x40;
+	p = storage_put_begin(st, key, a->len, &e);
+	storage_put_write(p, a->data, a->len);
+	storage_put_commit(p);
+	g_byte_array_free(a, TRUE);
+}
+
+static void
+test_transfer(void)
+{
+	struct conf c = { 0 };
+	struct storage *st;
+	struct key32 dk;
+	struct transfer *t, *o;
+	struct transfer_upload *u;
+	GError *err = NULL;
+	char *kpath = g_build_filename(unit_tmpdir(), "dk.key", NULL);
+	const size_t N = 3 * 65536 + 1234;
+	unsigned char *data = g_malloc(N);
+	static const struct { uint64_t off, len; } rg[] = {
+		{ 0, 3 * 65536 + 1234 }, { 0, 1 }, { 65535, 2 }, { 65536, 65536 }, { 65537, 100 },
+		{ 3 * 65536, 1234 }, { 3 * 65536 + 1233, 1 }, { 100, 3 * 65536 }, { 196608 + 1234, 0 },
+		{ 131072, 0 },
+	};
+	int e = 0, ok = 0;
+	size_t i;
+	const char *pw;
+	char key[64];
+
+	crypto_random(data, N);
+	c.backend = "memory";
+	st = storage_open(&c, &err);
+	CHECK(st != NULL && keys_load(kpath, &dk, &err) == 0, "memory store and deployment key");
+	t = transfer_new(st, 1700000000, 3600);
+	u = transfer_upload_begin(t, "r.bin", NULL, &e);
+	CHECK(u && transfer_upload_write(u, data, N) == 0 && transfer_upload_commit(u) == 0, "file uploaded");
+	pw = transfer_set_password(t);
+	CHECK(pw && strlen(pw) == TRANSFER_PASSWORD_TEXT_LEN && pw[4] == '-' && pw[9] == '-' && pw[14] == '-',
+		"generated password has the form xxxx-xxxx-xxxx-xxxx (%s)", pw ? pw : "");
+	{
+		bool alpha = true;
+
+		for (i = 0; pw && pw[i]; i++)
+			if (pw[i] != '-' && strchr(TRANSFER_PASSWORD_ALPHABET, pw[i]) == NULL)
+				alpha = false;
+		CHECK(alpha && strchr(TRANSFER_PASSWORD_ALPHABET, '0') == NULL &&
+		      strchr(TRANSFER_PASSWORD_ALPHABET, 'l') == NULL && strchr(TRANSFER_PASSWORD_ALPHABET, '1') == NULL,
+			"password uses the unambiguous alphabet only (16 x log2(31) = 79 bits)");
+	}
+	CHECK(transfer_commit(t, &dk) == 0, "password transfer committed");
+	o = transfer_open(st, &dk, t->id, t->secret, &err);
+	CHECK(o == NULL, "password transfer does not open without the password");
+	g_clear_error(&err);
+	o = transfer_open_pw(st, &dk, t->id, t->secret, "wrong-pass-word-xxxx", &err);
+	CHECK(o == NULL && err != NULL, "wrong password refused");
+	g_clear_error(&err);
+	{
+		char *upper = g_ascii_strup(pw, -1), *nodash = transfer_password_normalise(pw);
+
+		o = transfer_open_pw(st, &dk, t->id, t->secret, upper, &err);
+		CHECK(o != NULL, "password accepted upper-case (normalised)");
+		transfer_free(o);
+		o = transfer_open_pw(st, &dk, t->id, t->secret, nodash, &err);
+		CHECK(o != NULL && strchr(nodash, '-') == NULL, "password accepted without separators");
+		g_free(upper);
+		g_free(nodash);
+	}
+	CHECK(o && o->files->len == 1, "opened transfer lists its file");
+	for (i = 0; o && i < G_N_ELEMENTS(rg); i++) {
+		GByteArray *out = g_byte_array_new();
+		int rc = transfer_read_range(o, 0, rg[i].off, rg[i].len, collect, out, &err);
+
+		CHECK(rc == 0 && out->len == rg[i].len && memcmp(out->data, data + rg[i].off, rg[i].len) == 0,
+			"range [%llu,+%llu) reads back byte-exact", (unsigned long long)rg[i].off,
+			(unsigned long long)rg[i].len);
+		g_clear_error(&err);
+		g_byte_array_free(out, TRUE);
+	}
+	CHECK(o && transfer_read_range(o, 0, N, 1, collect, NULL, &err) != 0, "range past the end refused");
+	g_clear_error(&err);
+	/* tamper with segment 2 (bytes [131072, 196608) of plaintext) */
+	snprintf(key, sizeof key, "%s/0", t->id);
+	object_flip(st, key, envelope_segment_offset(2) + 10);
+	{
+		GByteArray *out = g_byte_array_new();
+
+		CHECK(o && transfer_read_range(o, 0, 0, 131072, collect, out, &err) == 0 && out->len == 131072,
+			"segments before the damaged one still read");
+		g_clear_error(&err);
+		g_byte_array_set_size(out, 0);
+		CHECK(o && transfer_read_range(o, 0, 0, N, collect, out, &err) != 0 && out->len == 131072,
+			"whole read fails at the damaged segment; only verified segments were released (%u bytes)",
+			out->len);
+		g_clear_error(&err);
+		g_byte_array_set_size(out, 0);
+		CHECK(o && transfer_read_range(o, 0, 131072 + 5, 10, collect, out, &err) != 0 && out->len == 0,
+			"range inside the damaged segment: nothing released");
+		g_clear_error(&err);
+		g_byte_array_set_size(out, 0);
+		CHECK(o && transfer_read_range(o, 0, 196608, 1234, collect, out, &err) == 0 && out->len == 1234,
+			"range after the damaged segment (last segment, flag checked) reads");
+		g_clear_error(&err);
+		g_byte_array_free(out, TRUE);
+	}
+	/* truncation at a segment boundary: the last-segment flag catches it */
+	{
+		GByteArray *a = g_byte_array_new(), *out = g_byte_array_new();
+		struct storage_put *p;
+		int rc;
+
+		storage_get(st, key, 0, STORAGE_TO_END, collect, a);
+		p = storage_put_begin(st, key, 0, &e);
+		storage_put_write(p, a->data, (size_t)envelope_segment_offset(3));
+		storage_put_commit(p);
+		rc = transfer_read_range(o, 0, 196608, 1234, collect, out, &err);
+		CHECK(rc != 0 && out->len == 0, "object cut before its last segment: ranged read fails closed");
+		g_clear_error(&err);
+		g_byte_array_free(a, TRUE);
+		g_byte_array_free(out, TRUE);
+	}
+	/* tombstones */
+	CHECK(transfer_tombstone_read(st, &dk, t->id, NULL, NULL) == 0, "no tombstone yet");
+	CHECK(transfer_tombstone_write(st, &dk, t->id, 1700000100, 1700003600) == 0, "tombstone written");
+	{
+		int64_t ra = 0, ex = 0;
+
+		CHECK(transfer_tombstone_read(st, &dk, t->id, &ra, &ex) == 1 && ra == 1700000100 && ex == 1700003600,
+			"tombstone reads back (revoked at, expires)");
+	}
+	snprintf(key, sizeof key, "%s/t", t->id);
+	object_flip(st, key, 35);
+	CHECK(transfer_tombstone_read(st, &dk, t->id, NULL, NULL) == 0, "tombstone with a bad MAC is ignored");
+	{
+		unsigned char h1[32], h2[32];
+
+		ok = transfer_password_hash(t->id, "abcd-efgh", TRANSFER_KDF_M_MIN, 1, 1, h1) == 0 &&
+		     transfer_password_hash(t->id, "ABCDEFGH", TRANSFER_KDF_M_MIN, 1, 1, h2) == 0 &&
+		     memcmp(h1, h2, 32) == 0;
+		CHECK(ok, "normalisation: 'abcd-efgh' and 'ABCDEFGH' hash the same");
+		CHECK(transfer_password_hash(t->id, "x", 1024, 3, 4, h1) != 0 &&
+		      transfer_password_hash(t->id, "x", 4u << 20, 3, 4, h1) != 0 &&
+		      transfer_password_hash(t->id, "x", 65536, 100, 4, h1) != 0,
+			"Argon2id parameters below the floor or above the ceiling are refused");
+	}
+	transfer_free(o);
+	transfer_free(t);
+	storage_free(st);
+	g_free(kpath);
+	g_free(data);
+}
+
+int
+main(void)
+{
+	test_ticket();
+	test_range();
+	test_zip();
+	test_misc();
+	test_transfer();
+	return unit_done();
+}
