@@ -1,21 +1,1198 @@
 /*
- * classify.c - size-only classification (see classify.h): OFFEN for
- * outgoing mail, INTERN for internal-only mail, never a content finding.
+ * classify.c - the classification ctx (settings from the [classify] group),
+ * results, label inputs (Sensitivity, msip_labels, subject markers incl.
+ * TLP 2.0, SIO-Label, VS markings), the per-attachment entry points with
+ * libmagic typing, combining by maximum and the per-class policy.
+ * Memory: see classify.h. Thread safety: a ctx is read-only after
+ * classify_new(); libmagic calls are serialised by ctx->magic_mu.
  */
-#include "classify.h"
+#include "classify_int.h"
 
-#include <glib.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const cls_action_names[] = { "pass", "label", "offload", "offload+password", "reject" };
+static const char *const cls_body_names[] = { "keep", "offload-message", "reject" };
+
+const char *
+classify_action_name(enum classify_action a)
+{
+	return (unsigned)a < G_N_ELEMENTS(cls_action_names) ? cls_action_names[a] : "?";
+}
+
+const char *
+classify_body_action_name(enum classify_body_action a)
+{
+	return (unsigned)a < G_N_ELEMENTS(cls_body_names) ? cls_body_names[a] : "?";
+}
+
+const char *
+classify_reject_text(void)
+{
+	return "Diese Nachricht ist als Verschlusssache (VS) gekennzeichnet und darf nicht ueber "
+	       "normale Internet-E-Mail versendet werden. Bitte nutzen Sie einen fuer VS zugelassenen Weg "
+	       "oder wenden Sie sich an die VS-Registratur. / This message carries a German classified "
+	       "information marking (VS) and must not be sent by ordinary internet mail. Please use an "
+	       "approved channel or contact your classified registry.";
+}
+
+/* ---- settings ---- */
+
+static GQuark
+cls_quark(void)
+{
+	return g_quark_from_static_string("offload-classify");
+}
+
+static int
+cls_level_lookup(const struct classify_ctx *ctx, const char *name)
+{
+	int i;
+
+	if (g_ascii_strcasecmp(name, "VS") == 0)
+		return CLS_VS;
+	for (i = 0; i < ctx->nlevels; i++)
+		if (g_ascii_strcasecmp(ctx->levels[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+cls_level_slot(const struct classify_ctx *ctx, int level)
+{
+	return level == CLS_VS ? ctx->nlevels : level;
+}
+
+/* split "key=value" at the last '=' (keys may contain '=' only in theory) */
+static int
+cls_pair(const char *item, char **key, char **val)
+{
+	const char *eq = strrchr(item, '=');
+
+	if (eq == NULL || eq == item || eq[1] == '\0')
+		return -1;
+	*key = g_strstrip(g_strndup(item, (size_t)(eq - item)));
+	*val = g_strstrip(g_strdup(eq + 1));
+	return 0;
+}
+
+static void
+cls_map_clear(gpointer p)
+{
+	struct cls_map *m = p;
+
+	g_free(m->key);
+	g_free(m->shown);
+}
+
+/* cls_map_parse - "text=LEVEL, ..." into a map; allow_report: empty level ok */
+static int
+cls_map_parse(struct classify_ctx *ctx, const char *keyname, char **items, GArray *map, GError **err)
+{
+	for (; items != NULL && *items != NULL; items++) {
+		char *k = NULL, *v = NULL;
+		struct cls_map m;
+
+		if (cls_pair(*items, &k, &v) < 0) {
+			g_set_error(err, cls_quark(), 1, "[classify] %s: '%s': expected text=LEVEL", keyname, *items);
+			return -1;
+		}
+		m.level = g_ascii_strcasecmp(v, "report") == 0 ? CLS_REPORT : cls_level_lookup(ctx, v);
+		if (m.level == -1) {
+			g_set_error(err, cls_quark(), 1, "[classify] %s: '%s': unknown level '%s'", keyname, *items, v);
+			g_free(k);
+			g_free(v);
+			return -1;
+		}
+		m.shown = k;
+		m.key = g_utf8_strdown(k, -1);
+		g_array_append_val(map, m);
+		g_free(v);
+	}
+	return 0;
+}
+
+int
+cls_map_find(const GArray *map, const char *text)
+{
+	char *low = g_utf8_strdown(text, -1);
+	int level = -1;
+	guint i;
+
+	g_strstrip(low);
+	for (i = 0; i < map->len; i++)
+		if (strcmp(g_array_index(map, struct cls_map, i).key, low) == 0) {
+			level = g_array_index(map, struct cls_map, i).level;
+			break;
+		}
+	g_free(low);
+	return level;
+}
+
+/* cls_per_level - "LEVEL=value, ..." -> index into names, per level slot */
+static int
+cls_per_level(struct classify_ctx *ctx, const char *keyname, char **items, const char *const *names,
+	size_t nnames, int *out, GError **err)
+{
+	for (; items != NULL && *items != NULL; items++) {
+		char *k = NULL, *v = NULL;
+		int level = -1;
+		size_t i = nnames;
+
+		if (cls_pair(*items, &k, &v) == 0) {
+			level = cls_level_lookup(ctx, k);
+			for (i = 0; i < nnames; i++)
+				if (g_ascii_strcasecmp(names[i], v) == 0)
+					break;
+		}
+		g_free(k);
+		g_free(v);
+		if (level == -1 || i == nnames) {
+			g_set_error(err, cls_quark(), 1, "[classify] %s: '%s': expected LEVEL=value", keyname, *items);
+			return -1;
+		}
+		out[cls_level_slot(ctx, level)] = (int)i;
+	}
+	return 0;
+}
+
+static int
+cls_parse_retention(struct classify_ctx *ctx, char **items, GError **err)
+{
+	for (; items != NULL && *items != NULL; items++) {
+		char *k = NULL, *v = NULL;
+		int level = -1;
+		uint64_t secs = 0;
+
+		if (cls_pair(*items, &k, &v) == 0)
+			level = cls_level_lookup(ctx, k);
+		if (level == -1 || conf_parse_duration(v, &secs) < 0) {
+			g_set_error(err, cls_quark(), 1, "[classify] retention: '%s': expected LEVEL=duration", *items);
+			g_free(k);
+			g_free(v);
+			return -1;
+		}
+		ctx->retention[cls_level_slot(ctx, level)] = secs;
+		g_free(k);
+		g_free(v);
+	}
+	return 0;
+}
+
+static int
+cls_parse_thresholds(struct classify_ctx *ctx, char **items, GError **err)
+{
+	for (; items != NULL && *items != NULL; items++) {
+		char *k = NULL, *v = NULL, *end = NULL;
+		int d = CLS_DET_N;
+		unsigned long n = 0;
+
+		if (cls_pair(*items, &k, &v) == 0) {
+			for (d = 0; d < CLS_DET_N; d++)
+				if (g_ascii_strcasecmp(k, cls_det_names[d]) == 0)
+					break;
+			n = strtoul(v, &end, 10);
+		}
+		if (d == CLS_DET_N || end == NULL || *end != '\0' || n > 1000000) {
+			g_set_error(err, cls_quark(), 1, "[classify] thresholds: '%s': expected detector=number "
+				"(iban, steuer-id, rvnr, kvnr, id-document, card, email, phone, dob, art9)", *items);
+			g_free(k);
+			g_free(v);
+			return -1;
+		}
+		ctx->thresholds[d] = (unsigned)n;
+		g_free(k);
+		g_free(v);
+	}
+	return 0;
+}
+
+struct classify_ctx *
+classify_new(const struct conf *c, GError **err)
+{
+	struct classify_ctx *ctx = g_new0(struct classify_ctx, 1);
+	int *act = NULL, *body = NULL, *notice = NULL, i, n;
+	static const char *const shows[] = { "show", "hide" };
+	bool ok = false;
+
+	g_mime_init();
+	pthread_mutex_init(&ctx->magic_mu, NULL);
+	ctx->labels = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
+	ctx->subject_markers = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
+	ctx->finding_levels = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
+	g_array_set_clear_func(ctx->labels, cls_map_clear);
+	g_array_set_clear_func(ctx->subject_markers, cls_map_clear);
+	g_array_set_clear_func(ctx->finding_levels, cls_map_clear);
+
+	ctx->levels = g_strdupv(c->classify_levels);
+	n = ctx->levels != NULL ? (int)g_strv_length(ctx->levels) : 0;
+	if (n < 1 || n > 16) {
+		g_set_error(err, cls_quark(), 1, "[classify] levels: 1 to 16 level names required");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *p;
+
+		for (p = ctx->levels[i]; *p; p++)
+			if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_')
+				break;
+		if (*p != '\0' || ctx->levels[i][0] == '\0' || g_ascii_strcasecmp(ctx->levels[i], "VS") == 0) {
+			g_set_error(err, cls_quark(), 1, "[classify] levels: '%s': ASCII letters, digits, - and _ "
+				"only (VS is reserved)", ctx->levels[i]);
+			goto out;
+		}
+		{
+			char *up = g_ascii_strup(ctx->levels[i], -1);
+
+			g_free(ctx->levels[i]);
+			ctx->levels[i] = up;
+		}
+	}
+	ctx->nlevels = n;
+	ctx->identifier_level = cls_level_lookup(ctx, c->classify_identifier_level);
+	ctx->art9_level = cls_level_lookup(ctx, c->classify_art9_level);
+	if (ctx->identifier_level < 0 || ctx->art9_level < 0) {
+		g_set_error(err, cls_quark(), 1, "[classify] identifier_level/art9_level: not one of levels");
+		goto out;
+	}
+	if (cls_map_parse(ctx, "labels", c->classify_labels, ctx->labels, err) < 0 ||
+	    cls_map_parse(ctx, "subject_markers", c->classify_subject_markers, ctx->subject_markers, err) < 0 ||
+	    cls_map_parse(ctx, "findings", c->classify_findings, ctx->finding_levels, err) < 0 ||
+	    cls_parse_thresholds(ctx, c->classify_thresholds, err) < 0)
+		goto out;
+
+	act = g_new0(int, (size_t)n + 1);
+	body = g_new0(int, (size_t)n + 1);
+	notice = g_new0(int, (size_t)n + 1);
+	act[n] = CLASSIFY_REJECT;
+	body[n] = CLASSIFY_BODY_REJECT;
+	notice[n] = 1;
+	ctx->retention = g_new0(uint64_t, (size_t)n + 1);
+	if (cls_per_level(ctx, "action", c->classify_action, cls_action_names, G_N_ELEMENTS(cls_action_names),
+		act, err) < 0 ||
+	    cls_per_level(ctx, "body_action", c->classify_body_action, cls_body_names, G_N_ELEMENTS(cls_body_names),
+		body, err) < 0 ||
+	    cls_per_level(ctx, "notice_filenames", c->classify_notice_filenames, shows, G_N_ELEMENTS(shows),
+		notice, err) < 0 ||
+	    cls_parse_retention(ctx, c->classify_retention, err) < 0)
+		goto out;
+	ctx->action = g_new(enum classify_action, (size_t)n + 1);
+	ctx->body_action = g_new(enum classify_body_action, (size_t)n + 1);
+	ctx->notice_show = g_new(bool, (size_t)n + 1);
+	for (i = 0; i <= n; i++) {
+		ctx->action[i] = (enum classify_action)act[i];
+		ctx->body_action[i] = (enum classify_body_action)body[i];
+		ctx->notice_show[i] = notice[i] == 0;
+	}
+	ctx->max_inflated = c->classify_max_inflated;
+	ctx->max_text = c->classify_max_text;
+	ctx->max_ratio = c->classify_max_ratio;
+	ctx->max_depth = c->classify_max_depth;
+	ctx->max_entries = c->classify_max_entries;
+
+	ctx->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+	if (ctx->magic == NULL || magic_load(ctx->magic, NULL) != 0) {
+		g_set_error(err, cls_quark(), 1, "libmagic: %s",
+			ctx->magic != NULL ? magic_error(ctx->magic) : g_strerror(errno));
+		goto out;
+	}
+	ok = true;
+out:
+	g_free(act);
+	g_free(body);
+	g_free(notice);
+	if (!ok) {
+		classify_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
 
 void
-classify_message(bool outgoing, struct classify_result *res)
+classify_free(struct classify_ctx *ctx)
 {
-	res->level = outgoing ? "OFFEN" : "INTERN";
-	res->reasons = g_strdup("");
-	res->offload = false;
+	if (ctx == NULL)
+		return;
+	if (ctx->magic != NULL)
+		magic_close(ctx->magic);
+	pthread_mutex_destroy(&ctx->magic_mu);
+	g_strfreev(ctx->levels);
+	g_array_free(ctx->labels, TRUE);
+	g_array_free(ctx->subject_markers, TRUE);
+	g_array_free(ctx->finding_levels, TRUE);
+	g_free(ctx->action);
+	g_free(ctx->body_action);
+	g_free(ctx->notice_show);
+	g_free(ctx->retention);
+	g_free(ctx);
+}
+
+size_t
+classify_level_count(const struct classify_ctx *ctx)
+{
+	return (size_t)ctx->nlevels;
+}
+
+const char *
+classify_level_name(const struct classify_ctx *ctx, int index)
+{
+	if (index < 0)
+		index = 0;
+	if (index >= ctx->nlevels)
+		index = ctx->nlevels - 1;
+	return ctx->levels[index];
+}
+
+/* ---- results ---- */
+
+void
+classify_result_init(struct classify_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->level = "OFFEN";
+	res->level_index = -1;
+	res->notice_filenames = true;
+}
+
+static void
+cls_finding_free(gpointer p)
+{
+	struct classify_finding *f = p;
+
+	g_free(f->reason);
+	g_free(f->where);
+	g_free(f->masked);
+	g_free(f);
+}
+
+static void
+cls_part_free(gpointer p)
+{
+	classify_result_clear(p);
+	g_free(p);
 }
 
 void
 classify_result_clear(struct classify_result *res)
 {
+	guint i;
+
 	g_clear_pointer(&res->reasons, g_free);
+	g_clear_pointer(&res->name, g_free);
+	g_clear_pointer(&res->declared_type, g_free);
+	if (res->reason_list != NULL) {
+		for (i = 0; i < res->reason_list->len; i++)
+			g_free(g_array_index(res->reason_list, struct classify_reason, i).name);
+		g_array_free(res->reason_list, TRUE);
+		res->reason_list = NULL;
+	}
+	g_clear_pointer(&res->findings, g_ptr_array_unref);
+	g_clear_pointer(&res->parts, g_ptr_array_unref);
+}
+
+void
+classify_message(bool outgoing, struct classify_result *res)
+{
+	classify_result_init(res);
+	res->level = outgoing ? "OFFEN" : "INTERN";
+	res->level_index = outgoing ? 0 : 1;
+	res->reasons = g_strdup("");
+	res->offload = false;
+}
+
+void
+cls_add(struct classify_result *res, const char *reason, unsigned count, const char *where,
+	const char *masked)
+{
+	guint i;
+
+	if (res->reason_list == NULL)
+		res->reason_list = g_array_new(FALSE, FALSE, sizeof(struct classify_reason));
+	for (i = 0; i < res->reason_list->len; i++) {
+		struct classify_reason *r = &g_array_index(res->reason_list, struct classify_reason, i);
+
+		if (strcmp(r->name, reason) == 0) {
+			r->count += count;
+			break;
+		}
+	}
+	if (i == res->reason_list->len) {
+		struct classify_reason r = { g_strdup(reason), count };
+
+		g_array_append_val(res->reason_list, r);
+	}
+	if (res->findings == NULL)
+		res->findings = g_ptr_array_new_with_free_func(cls_finding_free);
+	if (res->findings->len < CLS_MAX_FINDINGS) {
+		struct classify_finding *f = g_new0(struct classify_finding, 1);
+
+		f->reason = g_strdup(reason);
+		f->where = g_strdup(where != NULL ? where : "");
+		f->masked = g_strdup(masked != NULL ? masked : "");
+		g_ptr_array_add(res->findings, f);
+	}
+}
+
+void
+cls_raise(struct classify_result *res, int level)
+{
+	if (level == CLS_VS)
+		res->vs = true;
+	else if (level > res->level_index)
+		res->level_index = level;
+}
+
+static unsigned
+cls_count(const struct classify_result *res, const char *name)
+{
+	guint i;
+
+	if (res->reason_list == NULL)
+		return 0;
+	for (i = 0; i < res->reason_list->len; i++) {
+		const struct classify_reason *r = &g_array_index(res->reason_list, struct classify_reason, i);
+
+		if (strcmp(r->name, name) == 0)
+			return r->count;
+	}
+	return 0;
+}
+
+/* cls_evaluate - detector counts against thresholds, mapped findings */
+void
+cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res)
+{
+	static const enum cls_det ids[] = {
+		CLS_DET_IBAN, CLS_DET_STEUER_ID, CLS_DET_RVNR, CLS_DET_KVNR, CLS_DET_ID_DOC, CLS_DET_CARD,
+	};
+	static const enum cls_det weak[] = { CLS_DET_EMAIL, CLS_DET_PHONE, CLS_DET_DOB };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(ids); i++) {
+		unsigned t = ctx->thresholds[ids[i]];
+
+		if (t > 0 && cls_count(res, cls_det_names[ids[i]]) >= t)
+			cls_raise(res, ctx->identifier_level);
+	}
+	for (i = 0; i < G_N_ELEMENTS(weak); i++) {
+		unsigned t = ctx->thresholds[weak[i]];
+
+		if (t > 0 && cls_count(res, cls_det_names[weak[i]]) >= t)
+			cls_raise(res, ctx->identifier_level);
+	}
+	if (res->reason_list != NULL)
+		for (i = 0; i < res->reason_list->len; i++) {
+			const struct classify_reason *r = &g_array_index(res->reason_list, struct classify_reason, i);
+			int level;
+
+			if (strncmp(r->name, "art9-", 5) == 0)
+				cls_raise(res, ctx->art9_level);
+			else if (strncmp(r->name, "vs:", 3) == 0)
+				res->vs = true;
+			level = cls_map_find(ctx->finding_levels, r->name);
+			if (level >= 0 || level == CLS_VS)
+				cls_raise(res, level);
+		}
+}
+
+static void
+cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floor)
+{
+	GString *s = g_string_new("");
+	int slot;
+	guint i;
+
+	cls_evaluate(ctx, res);
+	if (res->level_index < floor)
+		res->level_index = floor;
+	if (res->level_index >= ctx->nlevels)
+		res->level_index = ctx->nlevels - 1;
+	res->level = ctx->levels[res->level_index < 0 ? 0 : res->level_index];
+	slot = res->vs ? ctx->nlevels : (res->level_index < 0 ? 0 : res->level_index);
+	res->action = ctx->action[slot];
+	res->body_action = ctx->body_action[slot];
+	res->notice_filenames = ctx->notice_show[slot];
+	res->retention = ctx->retention[slot];
+	res->password = res->action == CLASSIFY_OFFLOAD_PASSWORD;
+	res->offload = res->action == CLASSIFY_OFFLOAD || res->action == CLASSIFY_OFFLOAD_PASSWORD;
+	if (res->reason_list != NULL)
+		for (i = 0; i < res->reason_list->len; i++) {
+			const struct classify_reason *r = &g_array_index(res->reason_list, struct classify_reason, i);
+
+			if (s->len > 0)
+				g_string_append_c(s, ',');
+			if (strchr(r->name, '=') != NULL || strncmp(r->name, "vs:", 3) == 0)
+				g_string_append(s, r->name);
+			else
+				g_string_append_printf(s, "%s:%u", r->name, r->count);
+		}
+	g_free(res->reasons);
+	res->reasons = g_string_free(s, FALSE);
+}
+
+void
+classify_finish(const struct classify_ctx *ctx, struct classify_result *res, bool outgoing)
+{
+	cls_policy(ctx, res, outgoing ? 0 : (ctx->nlevels > 1 ? 1 : 0));
+}
+
+void
+classify_combine(const struct classify_ctx *ctx, struct classify_result *dst, const struct classify_result *src)
+{
+	guint i;
+
+	if (src->level_index > dst->level_index)
+		dst->level_index = src->level_index;
+	dst->vs = dst->vs || src->vs;
+	if (src->reason_list != NULL)
+		for (i = 0; i < src->reason_list->len; i++) {
+			const struct classify_reason *r = &g_array_index(src->reason_list, struct classify_reason, i);
+			guint before = dst->findings != NULL ? dst->findings->len : 0;
+
+			cls_add(dst, r->name, r->count, NULL, NULL);
+			/* the placeholder finding is replaced by the real ones below */
+			if (dst->findings != NULL && dst->findings->len > before)
+				g_ptr_array_remove_index(dst->findings, dst->findings->len - 1);
+		}
+	if (src->findings != NULL)
+		for (i = 0; i < src->findings->len; i++) {
+			const struct classify_finding *f = g_ptr_array_index(src->findings, i);
+
+			if (dst->findings == NULL)
+				dst->findings = g_ptr_array_new_with_free_func(cls_finding_free);
+			if (dst->findings->len < CLS_MAX_FINDINGS) {
+				struct classify_finding *c = g_new0(struct classify_finding, 1);
+
+				c->reason = g_strdup(f->reason);
+				c->where = g_strdup(f->where);
+				c->masked = g_strdup(f->masked);
+				g_ptr_array_add(dst->findings, c);
+			}
+		}
+	cls_policy(ctx, dst, dst->level_index);
+}
+
+/* ---- labels ---- */
+
+/* cls_label_text - a label value made safe for the reasons list */
+static char *
+cls_label_text(const char *v, size_t n)
+{
+	GString *s = g_string_new("");
+	size_t i;
+
+	for (i = 0; i < n && s->len < 64; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		g_string_append_c(s, g_ascii_isalnum(c) || c == '-' || c == '.' || c == '+' || c == ':' ? (char)c : '_');
+	}
+	return g_string_free(s, FALSE);
+}
+
+static void
+cls_label(const struct classify_ctx *ctx, const char *source, const char *value, int level,
+	struct classify_result *res)
+{
+	char *shown = cls_label_text(value, strlen(value));
+	char *reason = g_strdup_printf("label:%s=%s", source, shown);
+
+	cls_add(res, reason, 1, source, value);
+	if (level != CLS_REPORT)
+		cls_raise(res, level);
+	(void)ctx;
+	g_free(reason);
+	g_free(shown);
+}
+
+/* unfold a header value: CR/LF removed, tabs as blanks */
+static char *
+cls_unfold(const char *v)
+{
+	GString *s = g_string_new("");
+
+	for (; *v; v++) {
+		if (*v == '\r' || *v == '\n')
+			continue;
+		g_string_append_c(s, *v == '\t' ? ' ' : *v);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* cls_msip - "MSIP_Label_<guid>_<Attr>=value;" pairs; any order, case,
+ * folding, missing ';' at the end; also docProps/custom.xml pairs */
+void
+cls_msip(const struct classify_ctx *ctx, const char *source, const char *value, struct classify_result *res)
+{
+	char *v = cls_unfold(value);
+	char **pairs = g_strsplit(v, ";", -1);
+	GHashTable *enabled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTableIter it;
+	gpointer k, val;
+	char **p;
+
+	for (p = pairs; *p != NULL; p++) {
+		char *pair = g_strstrip(*p), *eq = strchr(pair, '='), *key, *guid, *attr;
+		const char *rest;
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		key = g_strstrip(pair);
+		if (g_ascii_strncasecmp(key, "MSIP_Label_", 11) != 0)
+			continue;
+		rest = key + 11;
+		if (strlen(rest) < 38 || rest[36] != '_')
+			continue;
+		guid = g_ascii_strdown(rest, 36);
+		attr = (char *)rest + 37;
+		if (g_ascii_strcasecmp(attr, "Enabled") == 0) {
+			if (g_ascii_strcasecmp(g_strstrip(eq + 1), "true") == 0)
+				g_hash_table_replace(enabled, g_strdup(guid), GINT_TO_POINTER(1));
+		} else if (g_ascii_strcasecmp(attr, "Name") == 0) {
+			g_hash_table_replace(names, g_strdup(guid), g_strdup(g_strstrip(eq + 1)));
+		}
+		g_free(guid);
+	}
+	g_hash_table_iter_init(&it, enabled);
+	while (g_hash_table_iter_next(&it, &k, &val)) {
+		const char *name = g_hash_table_lookup(names, k);
+		int level = name != NULL ? cls_map_find(ctx->labels, name) : -1;
+
+		if (level == -1)
+			level = cls_map_find(ctx->labels, k);   /* label GUID configured */
+		cls_label(ctx, source, name != NULL ? name : (const char *)k, level == -1 ? CLS_REPORT : level, res);
+	}
+	g_hash_table_destroy(enabled);
+	g_hash_table_destroy(names);
+	g_strfreev(pairs);
+	g_free(v);
+}
+
+/* case-insensitive search for a marker in a subject */
+static const char *
+cls_strcasestr(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay; hay++)
+		if (g_ascii_strncasecmp(hay, needle, n) == 0)
+			return hay;
+	return NULL;
+}
+
+static void
+cls_subject(const struct classify_ctx *ctx, const char *subject, struct classify_result *res)
+{
+	static const char *const tlp[] = { "AMBER+STRICT", "AMBER", "RED", "GREEN", "CLEAR", "WHITE" };
+	static const int tlp_def[] = { 2, 2, 3, 1, 0, 0 };
+	const char *p;
+	guint i;
+
+	/* VS markings: case-sensitive for GEHEIM */
+	if (strstr(subject, "VS-NfD") != NULL || strstr(subject, "VS-NFD") != NULL ||
+	    cls_strcasestr(subject, "VS-NUR F") != NULL)
+		cls_add(res, "vs:VS-NfD", 1, "Subject", "VS-NfD"), res->vs = true;
+	if (cls_strcasestr(subject, "VS-VERTRAULICH") != NULL || strstr(subject, "VS-Vertr.") != NULL)
+		cls_add(res, "vs:VS-VERTRAULICH", 1, "Subject", "VS-VERTRAULICH"), res->vs = true;
+	p = strstr(subject, "GEHEIM");
+	if (p != NULL && (p == subject || !g_ascii_isalpha(p[-1])) && !g_ascii_isalpha(p[6]))
+		cls_add(res, strstr(subject, "STRENG GEHEIM") ? "vs:STRENG-GEHEIM" : "vs:GEHEIM", 1, "Subject",
+			"GEHEIM"), res->vs = true;
+
+	/* TLP 2.0: TLP:RED ... (lenient "TLP: RED") */
+	for (p = cls_strcasestr(subject, "TLP:"); p != NULL; p = cls_strcasestr(p + 4, "TLP:")) {
+		const char *q = p + 4;
+
+		while (*q == ' ')
+			q++;
+		for (i = 0; i < G_N_ELEMENTS(tlp); i++) {
+			size_t n = strlen(tlp[i]);
+
+			if (g_ascii_strncasecmp(q, tlp[i], n) == 0 && !g_ascii_isalnum(q[n]) && q[n] != '+') {
+				char *key = g_strdup_printf("TLP:%s", tlp[i]);
+				int level = cls_map_find(ctx->subject_markers, key);
+
+				if (level == -1)
+					level = tlp_def[i] < ctx->nlevels ? tlp_def[i] : ctx->nlevels - 1;
+				cls_label(ctx, "tlp", tlp[i], level, res);
+				g_free(key);
+				break;
+			}
+		}
+	}
+	for (i = 0; i < ctx->subject_markers->len; i++) {
+		const struct cls_map *m = &g_array_index(ctx->subject_markers, struct cls_map, i);
+
+		if (strncmp(m->key, "tlp:", 4) == 0)
+			continue;
+		if (cls_strcasestr(subject, m->shown) != NULL)
+			cls_label(ctx, "subject", m->shown, m->level, res);
+	}
+}
+
+void
+classify_header(const struct classify_ctx *ctx, const char *name, const char *value, struct classify_result *res)
+{
+	char *v;
+
+	if (name == NULL || value == NULL)
+		return;
+	v = cls_unfold(value);
+	g_strstrip(v);
+	if (g_ascii_strcasecmp(name, "Sensitivity") == 0) {
+		int level = cls_map_find(ctx->labels, v);
+
+		cls_label(ctx, "sensitivity", v, level == -1 ? CLS_REPORT : level, res);
+	} else if (g_ascii_strcasecmp(name, "msip_labels") == 0) {
+		cls_msip(ctx, "msip", v, res);
+	} else if (g_ascii_strcasecmp(name, "Subject") == 0) {
+		cls_subject(ctx, v, res);
+	} else if (g_ascii_strcasecmp(name, "SIO-Label") == 0 ||
+		   g_ascii_strcasecmp(name, "X-Protective-Marking") == 0 ||
+		   g_ascii_strcasecmp(name, "X-Classification") == 0) {
+		const char *m = cls_strcasestr(v, "marking=");
+		char *marking = NULL;
+
+		if (m != NULL) {
+			m += 8;
+			if (*m == '"')
+				marking = g_strndup(m + 1, strcspn(m + 1, "\""));
+			else
+				marking = g_strndup(m, strcspn(m, ";"));
+		} else {
+			marking = g_strdup(v);
+		}
+		cls_subject(ctx, marking, res);   /* VS/TLP markers */
+		{
+			int level = cls_map_find(ctx->labels, marking);
+
+			if (level != -1)
+				cls_label(ctx, "sio", marking, level, res);
+		}
+		g_free(marking);
+	}
+	g_free(v);
+}
+
+void
+classify_headers_gmime(const struct classify_ctx *ctx, GMimeObject *obj, struct classify_result *res)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int i, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+
+	for (i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = g_mime_header_get_name(h);
+		char *val;
+
+		if (g_ascii_strcasecmp(name, "Subject") == 0) {
+			val = g_mime_utils_header_decode_text(NULL, g_mime_header_get_raw_value(h));
+		} else {
+			val = g_strdup(g_mime_header_get_raw_value(h));
+		}
+		classify_header(ctx, name, val, res);
+		g_free(val);
+	}
+}
+
+/* ---- attachments ---- */
+
+void
+cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *where, const char *why)
+{
+	if (!scan->bomb)
+		cls_add(res, "bomb-limit", 1, where, why);
+	scan->bomb = true;
+}
+
+static const char *const cls_exe_ext[] = {
+	"exe", "com", "scr", "bat", "cmd", "pif", "vbs", "vbe", "js", "jse", "wsf", "wsh", "ps1", "msi",
+	"dll", "jar", "lnk", "hta", "cpl", "msc", "reg", "sys", NULL,
+};
+
+static bool
+cls_exe_type(const char *t)
+{
+	return t != NULL && (strstr(t, "executable") != NULL || strstr(t, "x-dosexec") != NULL ||
+		strstr(t, "x-sharedlib") != NULL || strstr(t, "x-mach-binary") != NULL ||
+		strstr(t, "x-msdownload") != NULL || strstr(t, "x-msi") != NULL);
+}
+
+/* coarse type families for the mismatch finding; NULL = unknown/generic */
+static const char *
+cls_family(const char *t)
+{
+	static const struct { const char *prefix, *family; } fam[] = {
+		{ "text/", "text" }, { "application/xml", "text" }, { "application/json", "text" },
+		{ "application/csv", "text" }, { "application/pdf", "pdf" }, { "application/x-pdf", "pdf" },
+		{ "application/zip", "zip" }, { "application/x-zip", "zip" }, { "application/vnd.openxmlformats", "zip" },
+		{ "application/vnd.oasis.opendocument", "zip" }, { "application/java-archive", "zip" },
+		{ "application/epub", "zip" }, { "application/msword", "ole" }, { "application/vnd.ms-", "ole" },
+		{ "application/x-ole-storage", "ole" }, { "application/cdfv2", "ole" }, { "application/CDFV2", "ole" },
+		{ "image/", "image" }, { "audio/", "audio" }, { "video/", "video" }, { "message/", "message" },
+		{ "application/gzip", "gzip" }, { "application/x-gzip", "gzip" },
+		{ "application/x-7z", "7z" }, { "application/x-rar", "rar" }, { "application/vnd.rar", "rar" },
+	};
+	size_t i;
+
+	if (t == NULL)
+		return NULL;
+	if (cls_exe_type(t))
+		return "executable";
+	for (i = 0; i < G_N_ELEMENTS(fam); i++)
+		if (g_ascii_strncasecmp(t, fam[i].prefix, strlen(fam[i].prefix)) == 0)
+			return fam[i].family;
+	return NULL;
+}
+
+static const char *
+cls_ext_family(const char *name)
+{
+	static const struct { const char *ext, *family; } ext[] = {
+		{ "txt", "text" }, { "csv", "text" }, { "htm", "text" }, { "html", "text" }, { "xml", "text" },
+		{ "pdf", "pdf" }, { "zip", "zip" }, { "docx", "zip" }, { "xlsx", "zip" }, { "pptx", "zip" },
+		{ "docm", "zip" }, { "xlsm", "zip" }, { "odt", "zip" }, { "ods", "zip" }, { "odp", "zip" },
+		{ "doc", "ole" }, { "xls", "ole" }, { "ppt", "ole" }, { "msg", "ole" }, { "jpg", "image" },
+		{ "jpeg", "image" }, { "png", "image" }, { "gif", "image" }, { "eml", "message" },
+		{ "gz", "gzip" }, { "7z", "7z" }, { "rar", "rar" },
+	};
+	const char *dot = name != NULL ? strrchr(name, '.') : NULL;
+	size_t i;
+
+	if (dot == NULL)
+		return NULL;
+	for (i = 0; cls_exe_ext[i] != NULL; i++)
+		if (g_ascii_strcasecmp(dot + 1, cls_exe_ext[i]) == 0)
+			return "executable";
+	for (i = 0; i < G_N_ELEMENTS(ext); i++)
+		if (g_ascii_strcasecmp(dot + 1, ext[i].ext) == 0)
+			return ext[i].family;
+	return NULL;
+}
+
+/* interned MIME type names (results point at them for the process lifetime) */
+static const char *
+cls_intern(const char *s)
+{
+	return s != NULL ? g_intern_string(s) : NULL;
+}
+
+static const char *
+cls_magic(const struct classify_ctx *ctx, const unsigned char *data, size_t len)
+{
+	const char *t;
+	const char *out;
+
+	if (len == 0)
+		return cls_intern("application/x-empty");
+	pthread_mutex_lock((pthread_mutex_t *)&ctx->magic_mu);
+	t = magic_buffer(ctx->magic, data, len < (1u << 20) ? len : (1u << 20));
+	out = cls_intern(t != NULL ? t : "application/octet-stream");
+	pthread_mutex_unlock((pthread_mutex_t *)&ctx->magic_mu);
+	return out;
+}
+
+char *
+cls_text_utf8(const char *data, size_t len, size_t *out_len)
+{
+	char *out;
+
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+		data += 3;
+		len -= 3;
+	}
+	if (len >= 2 && ((unsigned char)data[0] == 0xFF || (unsigned char)data[0] == 0xFE) &&
+	    ((unsigned char)data[1] == 0xFE || (unsigned char)data[1] == 0xFF)) {
+		gsize w = 0;
+
+		out = g_convert(data + 2, (gssize)(len - 2), "UTF-8",
+			(unsigned char)data[0] == 0xFF ? "UTF-16LE" : "UTF-16BE", NULL, &w, NULL);
+		if (out != NULL) {
+			*out_len = w;
+			return out;
+		}
+	}
+	if (g_utf8_validate(data, (gssize)len, NULL) && memchr(data, '\0', len) == NULL) {
+		out = g_strndup(data, len);
+		*out_len = len;
+		return out;
+	}
+	{
+		gsize w = 0;
+
+		out = g_convert_with_fallback(data, (gssize)len, "UTF-8", "WINDOWS-1252", "?", NULL, &w, NULL);
+		if (out == NULL)
+			out = g_convert_with_fallback(data, (gssize)len, "UTF-8", "ISO-8859-1", "?", NULL, &w, NULL);
+		if (out == NULL) {
+			out = g_strdup("");
+			w = 0;
+		}
+		*out_len = w;
+	}
+	return out;
+}
+
+static bool
+cls_has_prefix(const unsigned char *d, size_t len, const char *p)
+{
+	size_t n = strlen(p);
+
+	return len >= n && memcmp(d, p, n) == 0;
+}
+
+/* cls_part - one attachment (or container member) into res */
+void
+cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
+	size_t len, struct classify_result *res)
+{
+	const struct classify_ctx *ctx = scan->ctx;
+	const char *t = cls_magic(ctx, data, len);
+	const char *fam_true = cls_family(t), *fam_decl = cls_family(declared_type), *fam_ext = cls_ext_family(name);
+	const char *where = name != NULL ? name : "part";
+
+	if (res->true_type == NULL)
+		res->true_type = t;
+	if (cls_exe_type(t) || (fam_ext != NULL && strcmp(fam_ext, "executable") == 0))
+		cls_add(res, "executable", 1, where, t);
+	if (fam_true != NULL && strcmp(fam_true, "text") != 0) {
+		const char *bad = NULL;
+
+		if (fam_decl != NULL && strcmp(fam_decl, fam_true) != 0 &&
+		    !(strcmp(fam_decl, "zip") == 0 && strcmp(fam_true, "ole") == 0))
+			bad = declared_type;
+		else if (fam_ext != NULL && strcmp(fam_ext, fam_true) != 0)
+			bad = strrchr(name, '.');
+		if (bad != NULL) {
+			char *detail = g_strdup_printf("declared %s, is %s", bad, t);
+
+			cls_add(res, "type-mismatch", 1, where, detail);
+			g_free(detail);
+		}
+	}
+	if (scan->depth > ctx->max_depth) {
+		cls_bomb(scan, res, where, "nesting depth");
+		return;
+	}
+	if (cls_has_prefix(data, len, "PK\x03\x04") || cls_has_prefix(data, len, "PK\x05\x06")) {
+		cls_extract_zip(scan, where, data, len, res);
+	} else if (cls_has_prefix(data, len, "%PDF") || (t != NULL && strcmp(t, "application/pdf") == 0)) {
+		cls_extract_pdf(scan, where, data, len, res);
+	} else if ((t != NULL && strcmp(t, "message/rfc822") == 0) ||
+		   (declared_type != NULL && g_ascii_strcasecmp(declared_type, "message/rfc822") == 0) ||
+		   (name != NULL && g_str_has_suffix(name, ".eml"))) {
+		cls_extract_eml(scan, where, data, len, res);
+	} else if ((t != NULL && (strcmp(t, "text/html") == 0 || strcmp(t, "text/xml") == 0 ||
+				  strcmp(t, "image/svg+xml") == 0)) ||
+		   (declared_type != NULL && g_ascii_strcasecmp(declared_type, "text/html") == 0)) {
+		cls_extract_html(scan, where, (const char *)data, len, res);
+	} else if (fam_true != NULL && strcmp(fam_true, "text") == 0) {
+		size_t n = 0;
+		char *u = cls_text_utf8((const char *)data, len, &n);
+
+		cls_detect(ctx, where, u, n, res);
+		g_free(u);
+	} else if (t != NULL && strcmp(t, "application/x-empty") == 0) {
+		/* nothing */
+	} else if (t == NULL || (strncmp(t, "image/", 6) != 0 && strncmp(t, "audio/", 6) != 0 &&
+				 strncmp(t, "video/", 6) != 0 && !cls_exe_type(t))) {
+		cls_add(res, "not-inspectable", 1, where, t);
+	}
+}
+
+static void
+cls_part_begin(struct classify_result *res, const char *name, const char *declared_type)
+{
+	if (res->name == NULL && name != NULL)
+		res->name = g_strdup(name);
+	if (res->declared_type == NULL && declared_type != NULL)
+		res->declared_type = g_strdup(declared_type);
+}
+
+int
+classify_buffer(const struct classify_ctx *ctx, const char *name, const char *declared_type, const void *data,
+	size_t len, struct classify_result *res)
+{
+	struct classify_job *job = classify_job_new(ctx, name, declared_type);
+
+	classify_job_feed(job, data, len);
+	classify_job_finish(job, res);
+	return 0;
+}
+
+/* ---- streaming jobs ---- */
+
+#define CLS_WINDOW_OVERLAP 512
+
+struct classify_job {
+	const struct classify_ctx *ctx;
+	char *name, *declared_type;
+	GByteArray *buf;
+	uint64_t total;
+	bool windowed;             /* text scanned in windows */
+	bool too_large;            /* container over max_text */
+	struct classify_result win; /* findings of earlier windows */
+};
+
+struct classify_job *
+classify_job_new(const struct classify_ctx *ctx, const char *name, const char *declared_type)
+{
+	struct classify_job *job = g_new0(struct classify_job, 1);
+
+	job->ctx = ctx;
+	job->name = g_strdup(name);
+	job->declared_type = g_strdup(declared_type);
+	job->buf = g_byte_array_new();
+	classify_result_init(&job->win);
+	return job;
+}
+
+static bool
+cls_job_is_text(struct classify_job *job)
+{
+	const char *t = cls_magic(job->ctx, job->buf->data, job->buf->len);
+
+	return t != NULL && strncmp(t, "text/", 5) == 0 && strcmp(t, "text/html") != 0 && strcmp(t, "text/xml") != 0;
+}
+
+void
+classify_job_feed(struct classify_job *job, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t max = (size_t)job->ctx->max_text;
+
+	job->total += len;
+	while (len > 0) {
+		size_t room = job->buf->len < max ? max - job->buf->len : 0, n = MIN(room, len);
+
+		if (job->too_large)
+			return;
+		if (n > 0) {
+			g_byte_array_append(job->buf, p, (guint)n);
+			p += n;
+			len -= n;
+			continue;
+		}
+		/* buffer full: text is scanned in windows, containers give up */
+		if (!job->windowed && !cls_job_is_text(job)) {
+			job->too_large = true;
+			return;
+		}
+		job->windowed = true;
+		{
+			size_t tl = 0, keep = MIN((size_t)CLS_WINDOW_OVERLAP, job->buf->len);
+			size_t cut = job->buf->len - keep;
+			char *u = cls_text_utf8((const char *)job->buf->data, cut, &tl);
+			char *w = g_strdup_printf("%s (from byte %" G_GUINT64_FORMAT ")", job->name ? job->name : "part",
+				job->total - len - job->buf->len);
+
+			cls_detect(job->ctx, w, u, tl, &job->win);
+			g_free(w);
+			g_free(u);
+			g_byte_array_remove_range(job->buf, 0, (guint)cut);
+		}
+	}
+}
+
+void
+classify_job_finish(struct classify_job *job, struct classify_result *res)
+{
+	struct cls_scan scan = { 0 };
+
+	scan.ctx = job->ctx;
+	cls_part_begin(res, job->name, job->declared_type);
+	if (job->too_large) {
+		res->true_type = cls_magic(job->ctx, job->buf->data, job->buf->len);
+		cls_add(res, "not-inspectable", 1, job->name, "larger than [classify] max_text");
+	} else {
+		cls_part(&scan, job->name, job->declared_type, job->buf->data, job->buf->len, res);
+	}
+	if (job->windowed)
+		classify_combine(job->ctx, res, &job->win);
+	cls_policy(job->ctx, res, res->level_index);
+	classify_result_clear(&job->win);
+	g_byte_array_unref(job->buf);
+	g_free(job->name);
+	g_free(job->declared_type);
+	g_free(job);
+}
+
+int
+classify_stream(const struct classify_ctx *ctx, const char *name, const char *declared_type, GMimeStream *stream,
+	struct classify_result *res)
+{
+	struct classify_job *job = classify_job_new(ctx, name, declared_type);
+	char buf[65536];
+	int rc = 0;
+
+	for (;;) {
+		ssize_t n = g_mime_stream_read(stream, buf, sizeof buf);
+
+		if (n < 0) {
+			log_error("classify: %s: read error", name != NULL ? name : "stream");
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		classify_job_feed(job, buf, (size_t)n);
+	}
+	classify_job_finish(job, res);
+	return rc;
+}
+
+int
+classify_fd(const struct classify_ctx *ctx, const char *name, const char *declared_type, int fd,
+	struct classify_result *res)
+{
+	struct classify_job *job = classify_job_new(ctx, name, declared_type);
+	char buf[65536];
+	int rc = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_error("classify: %s: %s", name != NULL ? name : "fd", g_strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		classify_job_feed(job, buf, (size_t)n);
+	}
+	classify_job_finish(job, res);
+	return rc;
+}
+
+void
+classify_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res)
+{
+	cls_detect(ctx, where, text, len, res);
+	cls_policy(ctx, res, res->level_index);
+}
+
+void
+classify_message_gmime(const struct classify_ctx *ctx, GMimeMessage *msg, bool outgoing, struct classify_result *res)
+{
+	struct cls_scan scan = { 0 };
+
+	scan.ctx = ctx;
+	if (res->true_type == NULL)
+		res->true_type = cls_intern("message/rfc822");
+	classify_headers_gmime(ctx, GMIME_OBJECT(msg), res);
+	cls_extract_gmime(&scan, GMIME_OBJECT(msg), NULL, res);
+	classify_finish(ctx, res, outgoing);
+}
+
+void
+cls_result_free(gpointer p)
+{
+	cls_part_free(p);
 }

@@ -64,6 +64,13 @@ struct conf {
 	char *audit_path;          /* "" = no audit log */
 	enum conf_audit_format audit_format;
 	enum conf_audit_personal audit_personal;
+	/* [classify] (classify/classify.c parses the LEVEL=value lists) */
+	char **classify_levels;
+	char *classify_identifier_level, *classify_art9_level;
+	char **classify_labels, **classify_subject_markers, **classify_thresholds, **classify_findings;
+	char **classify_action, **classify_body_action, **classify_notice_filenames, **classify_retention;
+	uint64_t classify_max_inflated, classify_max_text, classify_max_ratio, classify_max_depth;
+	uint64_t classify_max_entries;
 };
 
 /* conf_defaults - a struct conf holding the compiled-in defaults */

@@ -1,0 +1,1319 @@
+/*
+ * classify_extract.c - bounded text extraction (standards.md §3): ZIP
+ * (central directory, raw inflate, overlap/ratio/size/entry/depth limits),
+ * OOXML docx/xlsx/pptx with docProps/custom.xml and LabelInfo.xml labels,
+ * ODF, generic zip members, PDF (FlateDecode streams, text operators,
+ * ToUnicode CMaps), HTML, and MIME messages via GMime (nested
+ * message/rfc822 included). Every limit hit is a `bomb-limit` finding and
+ * stops the extraction of that attachment; nothing here loops unbounded.
+ * Memory: buffers are freed before return. Thread-safe (no shared state).
+ */
+#include "classify_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define CLS_GRACE (100u * 1024u)   /* ratio checked once output exceeds this */
+
+/* ---- inflate with limits ---- */
+
+/*
+ * cls_inflate - zlib (raw for ZIP) into out, at most max_out bytes kept;
+ * 0 ok, 1 truncated at max_out, -1 broken data, -2 limit hit (bomb-limit set)
+ */
+static int
+cls_inflate(struct cls_scan *scan, struct classify_result *res, const char *where, bool raw,
+	const unsigned char *in, size_t inlen, size_t max_out, GByteArray *out)
+{
+	const struct classify_ctx *ctx = scan->ctx;
+	z_stream z;
+	unsigned char buf[16384];
+	int rc = 0, zr;
+
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, raw ? -MAX_WBITS : MAX_WBITS + 32) != Z_OK)
+		return -1;
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)MIN(inlen, (size_t)UINT_MAX);
+	for (;;) {
+		size_t got;
+
+		z.next_out = buf;
+		z.avail_out = sizeof buf;
+		zr = inflate(&z, Z_NO_FLUSH);
+		got = sizeof buf - z.avail_out;
+		scan->inflated += got;
+		if (scan->inflated > ctx->max_inflated) {
+			cls_bomb(scan, res, where, "total inflated bytes over [classify] max_inflated");
+			rc = -2;
+			break;
+		}
+		if (z.total_out > CLS_GRACE && z.total_out > ctx->max_ratio * (z.total_in + 1)) {
+			cls_bomb(scan, res, where, "compression ratio over [classify] max_ratio");
+			rc = -2;
+			break;
+		}
+		if (got > 0 && out->len < max_out)
+			g_byte_array_append(out, buf, (guint)MIN(got, max_out - out->len));
+		if (zr == Z_STREAM_END)
+			break;
+		if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			rc = out->len > 0 ? 0 : -1;
+			break;
+		}
+		if (zr == Z_BUF_ERROR && z.avail_in == 0)
+			break;   /* truncated input: keep what we have */
+		if (out->len >= max_out && got > 0) {
+			rc = 1;
+			break;
+		}
+	}
+	inflateEnd(&z);
+	return rc;
+}
+
+/* ---- XML text ---- */
+
+struct cls_xml_rules {
+	const char *const *text;  /* elements whose character data is text */
+	const char *const *nl;    /* end tag -> newline (blank inside a cell) */
+	const char *const *cell;  /* end tag -> tab */
+	bool all;                 /* all character data is text */
+	bool sheet;               /* <c t="s"><v> is a shared-string index */
+};
+
+static const char *const cls_docx_text[] = { "t", "delText", NULL };
+static const char *const cls_docx_nl[] = { "p", NULL };
+static const char *const cls_docx_cell[] = { "tc", NULL };
+static const char *const cls_xlsx_text[] = { "t", "v", NULL };
+static const char *const cls_xlsx_nl[] = { "row", "si", NULL };
+static const char *const cls_xlsx_cell[] = { "c", NULL };
+static const char *const cls_pptx_text[] = { "t", NULL };
+static const char *const cls_odf_nl[] = { "p", "h", NULL };
+static const char *const cls_odf_cell[] = { "table-cell", NULL };
+
+static const struct cls_xml_rules cls_rules_docx = { cls_docx_text, cls_docx_nl, cls_docx_cell, false, false };
+static const struct cls_xml_rules cls_rules_xlsx = { cls_xlsx_text, cls_xlsx_nl, cls_xlsx_cell, false, true };
+static const struct cls_xml_rules cls_rules_pptx = { cls_pptx_text, cls_docx_nl, cls_docx_cell, false, false };
+static const struct cls_xml_rules cls_rules_odf = { NULL, cls_odf_nl, cls_odf_cell, true, false };
+
+static bool
+cls_in_list(const char *const *list, const char *name, size_t n)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strlen(*list) == n && memcmp(*list, name, n) == 0)
+			return true;
+	return false;
+}
+
+/* append character data with entities decoded */
+static void
+cls_xml_chars(GString *out, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (p[i] != '&') {
+			size_t j = i;
+
+			while (j < n && p[j] != '&')
+				j++;
+			g_string_append_len(out, p + i, (gssize)(j - i));
+			i = j;
+			continue;
+		}
+		{
+			const char *semi = memchr(p + i, ';', MIN(n - i, (size_t)12));
+			size_t el = semi != NULL ? (size_t)(semi - (p + i)) : 0;
+			const char *e = p + i + 1;
+
+			if (semi == NULL) {
+				g_string_append_c(out, '&');
+				i++;
+				continue;
+			}
+			if (el == 3 && strncmp(e, "lt", 2) == 0)
+				g_string_append_c(out, '<');
+			else if (el == 3 && strncmp(e, "gt", 2) == 0)
+				g_string_append_c(out, '>');
+			else if (el == 4 && strncmp(e, "amp", 3) == 0)
+				g_string_append_c(out, '&');
+			else if (el == 5 && strncmp(e, "quot", 4) == 0)
+				g_string_append_c(out, '"');
+			else if (el == 5 && strncmp(e, "apos", 4) == 0)
+				g_string_append_c(out, '\'');
+			else if (el == 5 && strncmp(e, "nbsp", 4) == 0)
+				g_string_append(out, "\xC2\xA0");
+			else if (el >= 3 && e[0] == '#') {
+				char num[12] = { 0 };
+				unsigned long v;
+
+				memcpy(num, e + 1, MIN(el - 2, sizeof num - 1));
+				v = (num[0] == 'x' || num[0] == 'X') ? strtoul(num + 1, NULL, 16) : strtoul(num, NULL, 10);
+				if (v > 0 && v < 0x110000 && g_unichar_validate((gunichar)v))
+					g_string_append_unichar(out, (gunichar)v);
+			} else
+				g_string_append_c(out, ' ');
+			i += el + 1;
+		}
+	}
+}
+
+/* cls_xml_text - text of an XML part by rules; false if a DOCTYPE declares entities */
+static bool
+cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max, GString *out)
+{
+	size_t i = 0;
+	int in_text = 0, cell = 0;
+	bool skip_v = false, in_v = false;
+
+	while (i < n && out->len < max) {
+		const char *lt = memchr(x + i, '<', n - i);
+		size_t tag = lt != NULL ? (size_t)(lt - x) : n;
+
+		if (tag > i && (r->all || in_text > 0) && !(in_v && skip_v))
+			cls_xml_chars(out, x + i, tag - i);
+		if (lt == NULL)
+			break;
+		i = tag;
+		if (n - i >= 4 && memcmp(x + i, "<!--", 4) == 0) {
+			const char *e = g_strstr_len(x + i, (gssize)(n - i), "-->");
+
+			i = e != NULL ? (size_t)(e - x) + 3 : n;
+			continue;
+		}
+		if (n - i >= 9 && memcmp(x + i, "<![CDATA[", 9) == 0) {
+			const char *e = g_strstr_len(x + i, (gssize)(n - i), "]]>");
+			size_t end = e != NULL ? (size_t)(e - x) : n;
+
+			if (r->all || in_text > 0)
+				g_string_append_len(out, x + i + 9, (gssize)(end - i - 9));
+			i = e != NULL ? end + 3 : n;
+			continue;
+		}
+		if (n - i >= 9 && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
+			const char *e = memchr(x + i, '>', n - i);
+			size_t end = e != NULL ? (size_t)(e - x) : n;
+
+			if (g_strstr_len(x + i, (gssize)MIN(n - i, (size_t)1 << 20), "<!ENTITY") != NULL)
+				return false;
+			i = end + 1;
+			continue;
+		}
+		{
+			const char *gt = memchr(x + i, '>', n - i);
+			size_t end = gt != NULL ? (size_t)(gt - x) : n;
+			bool close = i + 1 < n && x[i + 1] == '/';
+			bool self = end > i && x[end - 1] == '/';
+			size_t ns = i + (close ? 2 : 1), ne = ns, ln;
+			const char *local;
+
+			if (x[ns] == '?' || x[ns] == '!') {
+				i = end + 1;
+				continue;
+			}
+			while (ne < end && !g_ascii_isspace(x[ne]) && x[ne] != '/' && x[ne] != '>')
+				ne++;
+			local = x + ns;
+			ln = ne - ns;
+			{
+				const char *colon = memchr(local, ':', ln);
+
+				if (colon != NULL) {
+					ln -= (size_t)(colon + 1 - local);
+					local = colon + 1;
+				}
+			}
+			if (!close) {
+				if (cls_in_list(r->text, local, ln) && !self)
+					in_text++;
+				if (cls_in_list(r->cell, local, ln) && !self)
+					cell++;
+				if (r->sheet && ln == 1 && local[0] == 'c')
+					skip_v = g_strstr_len(x + ne, (gssize)(end - ne), "t=\"s\"") != NULL;
+				if (r->sheet && ln == 1 && local[0] == 'v' && !self)
+					in_v = true;
+				if ((ln == 3 && memcmp(local, "tab", 3) == 0))
+					g_string_append_c(out, '\t');
+				else if ((ln == 2 && (memcmp(local, "br", 2) == 0 || memcmp(local, "cr", 2) == 0)) ||
+					 (ln == 10 && memcmp(local, "line-break", 10) == 0))
+					g_string_append_c(out, '\n');
+				else if (ln == 1 && local[0] == 's' && r->all)
+					g_string_append_c(out, ' ');
+			} else {
+				if (cls_in_list(r->text, local, ln) && in_text > 0)
+					in_text--;
+				if (r->sheet && ln == 1 && local[0] == 'v')
+					in_v = false;
+				if (cls_in_list(r->nl, local, ln))
+					g_string_append_c(out, cell > 0 ? ' ' : '\n');
+				if (cls_in_list(r->cell, local, ln)) {
+					g_string_append_c(out, '\t');
+					if (cell > 0)
+						cell--;
+				}
+			}
+			i = end + 1;
+		}
+	}
+	return true;
+}
+
+/* docProps/custom.xml: <property name="MSIP_Label_..._Name"><vt:lpwstr>X</vt:lpwstr> */
+static void
+cls_custom_props(const struct classify_ctx *ctx, const char *x, size_t n, struct classify_result *res)
+{
+	GString *pairs = g_string_new("");
+	const char *p = x, *end = x + n;
+
+	while (p < end) {
+		const char *prop = g_strstr_len(p, end - p, "<property"), *nm, *q, *gt, *lt;
+		char *name, *val;
+		GString *v;
+
+		if (prop == NULL)
+			break;
+		nm = g_strstr_len(prop, MIN(end - prop, 2048), " name=\"");
+		gt = memchr(prop, '>', (size_t)(end - prop));
+		if (nm == NULL || gt == NULL || nm > gt) {
+			p = prop + 9;
+			continue;
+		}
+		nm += 7;
+		q = memchr(nm, '"', (size_t)(end - nm));
+		if (q == NULL)
+			break;
+		name = g_strndup(nm, (size_t)(q - nm));
+		/* first text inside the property's child */
+		gt = memchr(gt + 1, '>', (size_t)(end - gt - 1));
+		lt = gt != NULL ? memchr(gt, '<', (size_t)(end - gt)) : NULL;
+		v = g_string_new("");
+		if (gt != NULL && lt != NULL)
+			cls_xml_chars(v, gt + 1, (size_t)(lt - gt - 1));
+		val = g_string_free(v, FALSE);
+		if (g_ascii_strncasecmp(name, "MSIP_Label_", 11) == 0 && strchr(val, ';') == NULL)
+			g_string_append_printf(pairs, "%s=%s;", name, val);
+		g_free(name);
+		g_free(val);
+		p = lt != NULL ? lt : end;
+	}
+	if (pairs->len > 0)
+		cls_msip(ctx, "office", pairs->str, res);
+	g_string_free(pairs, TRUE);
+}
+
+/* docMetadata/LabelInfo.xml: <clbl:label id="{guid}" enabled="1" .../> */
+static void
+cls_label_info(const struct classify_ctx *ctx, const char *x, size_t n, struct classify_result *res)
+{
+	const char *p = x, *end = x + n;
+
+	while (p < end) {
+		const char *l = g_strstr_len(p, end - p, ":label "), *gt, *id;
+
+		if (l == NULL)
+			break;
+		gt = memchr(l, '>', (size_t)(end - l));
+		if (gt == NULL)
+			break;
+		id = g_strstr_len(l, gt - l, " id=\"");
+		if (id != NULL && g_strstr_len(l, gt - l, "enabled=\"1\"") != NULL) {
+			const char *s = id + 5, *q;
+			char *guid, *reason;
+			int level;
+
+			if (*s == '{')
+				s++;
+			q = s;
+			while (q < gt && (g_ascii_isxdigit(*q) || *q == '-'))
+				q++;
+			guid = g_ascii_strdown(s, q - s);
+			level = cls_map_find(ctx->labels, guid);
+			reason = g_strdup_printf("label:office=%s", guid);
+			cls_add(res, reason, 1, "docMetadata/LabelInfo.xml", guid);
+			if (level != -1 && level != CLS_REPORT)
+				cls_raise(res, level);
+			g_free(reason);
+			g_free(guid);
+		}
+		p = gt + 1;
+	}
+}
+
+/* ---- ZIP ---- */
+
+struct cls_zent {
+	char *name;
+	uint32_t lho, csize, usize;
+	uint16_t method, flags;
+};
+
+static uint16_t
+cls_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t
+cls_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static int
+cls_zent_cmp(const void *a, const void *b)
+{
+	const struct cls_zent *x = a, *y = b;
+
+	return x->lho < y->lho ? -1 : x->lho > y->lho;
+}
+
+static bool
+cls_glob(const char *name, const char *prefix, const char *suffix)
+{
+	return g_str_has_prefix(name, prefix) && g_str_has_suffix(name, suffix);
+}
+
+enum cls_zkind { CLS_Z_GENERIC, CLS_Z_OOXML, CLS_Z_ODF };
+
+static const struct cls_xml_rules *
+cls_member_rules(enum cls_zkind kind, const char *m, bool *custom, bool *labelinfo, bool *embedded)
+{
+	*custom = *labelinfo = *embedded = false;
+	if (kind == CLS_Z_OOXML) {
+		if (strcmp(m, "docProps/custom.xml") == 0) {
+			*custom = true;
+			return NULL;
+		}
+		if (strcmp(m, "docMetadata/LabelInfo.xml") == 0) {
+			*labelinfo = true;
+			return NULL;
+		}
+		if (strstr(m, "/embeddings/") != NULL) {
+			*embedded = true;
+			return NULL;
+		}
+		if (strcmp(m, "word/document.xml") == 0 || cls_glob(m, "word/header", ".xml") ||
+		    cls_glob(m, "word/footer", ".xml") || strcmp(m, "word/footnotes.xml") == 0 ||
+		    strcmp(m, "word/endnotes.xml") == 0 || strcmp(m, "word/comments.xml") == 0)
+			return &cls_rules_docx;
+		if (strcmp(m, "xl/sharedStrings.xml") == 0 || cls_glob(m, "xl/worksheets/sheet", ".xml") ||
+		    cls_glob(m, "xl/comments", ".xml"))
+			return &cls_rules_xlsx;
+		if (cls_glob(m, "ppt/slides/slide", ".xml") || cls_glob(m, "ppt/notesSlides/", ".xml"))
+			return &cls_rules_pptx;
+		return NULL;
+	}
+	if (kind == CLS_Z_ODF) {
+		if (strcmp(m, "content.xml") == 0 || strcmp(m, "styles.xml") == 0)
+			return &cls_rules_odf;
+		if (g_str_has_prefix(m, "Object") && g_str_has_suffix(m, "/content.xml"))
+			return &cls_rules_odf;
+		return NULL;
+	}
+	*embedded = true;   /* generic zip: every member */
+	return NULL;
+}
+
+void
+cls_extract_zip(struct cls_scan *scan, const char *name, const unsigned char *d, size_t len,
+	struct classify_result *res)
+{
+	const struct classify_ctx *ctx = scan->ctx;
+	struct cls_zent *ents = NULL;
+	size_t nents = 0, i, eocd = 0, cdoff, cdsize, count, p;
+	enum cls_zkind kind = CLS_Z_GENERIC;
+	bool found = false, enc_noted = false;
+	GByteArray *buf = NULL;
+
+	if (len < 22)
+		goto broken;
+	for (i = len - 22 + 1; i-- > 0 && len - i <= 65557;)
+		if (cls_le32(d + i) == 0x06054b50) {
+			eocd = i;
+			found = true;
+			break;
+		}
+	if (!found)
+		goto broken;
+	count = cls_le16(d + eocd + 10);
+	cdsize = cls_le32(d + eocd + 12);
+	cdoff = cls_le32(d + eocd + 16);
+	if (cdoff == 0xFFFFFFFF || count == 0xFFFF) {
+		cls_add(res, "not-inspectable", 1, name, "ZIP64 archive");
+		goto out;
+	}
+	if (cdoff > len || cdsize > len - cdoff)
+		goto broken;
+	scan->entries += count;
+	if (scan->entries > ctx->max_entries) {
+		cls_bomb(scan, res, name, "entries over [classify] max_entries");
+		goto out;
+	}
+	ents = g_new0(struct cls_zent, count + 1);
+	for (p = cdoff; nents < count && p + 46 <= cdoff + cdsize; nents++) {
+		size_t nl, el, cl;
+
+		if (cls_le32(d + p) != 0x02014b50)
+			break;
+		nl = cls_le16(d + p + 28);
+		el = cls_le16(d + p + 30);
+		cl = cls_le16(d + p + 32);
+		if (p + 46 + nl > len)
+			break;
+		ents[nents].flags = cls_le16(d + p + 8);
+		ents[nents].method = cls_le16(d + p + 10);
+		ents[nents].csize = cls_le32(d + p + 20);
+		ents[nents].usize = cls_le32(d + p + 24);
+		ents[nents].lho = cls_le32(d + p + 42);
+		ents[nents].name = g_strndup((const char *)d + p + 46, nl);
+		if (strcmp(ents[nents].name, "[Content_Types].xml") == 0)
+			kind = CLS_Z_OOXML;
+		else if (strcmp(ents[nents].name, "mimetype") == 0 && kind == CLS_Z_GENERIC)
+			kind = CLS_Z_ODF;
+		p += 46 + nl + el + cl;
+	}
+	/* overlapping local records (non-recursive zip bombs) */
+	{
+		struct cls_zent *sorted = g_memdup2(ents, sizeof *ents * (nents ? nents : 1));
+
+		qsort(sorted, nents, sizeof *sorted, cls_zent_cmp);
+		for (i = 0; i + 1 < nents; i++) {
+			uint64_t start = sorted[i].lho, end = start + 30 + sorted[i].csize;
+
+			if (start + 30 <= len)
+				end += cls_le16(d + start + 26) + cls_le16(d + start + 28);
+			if (end > sorted[i + 1].lho) {
+				g_free(sorted);
+				cls_bomb(scan, res, name, "overlapping ZIP entries");
+				goto out;
+			}
+		}
+		g_free(sorted);
+	}
+	for (i = 0; i < nents && !scan->bomb; i++) {
+		struct cls_zent *e = &ents[i];
+		bool custom, labelinfo, embedded;
+		const struct cls_xml_rules *rules;
+		size_t data, lnl, lel;
+		char *where;
+		int rc;
+
+		if (g_str_has_suffix(e->name, "/"))
+			continue;
+		rules = cls_member_rules(kind, e->name, &custom, &labelinfo, &embedded);
+		if (rules == NULL && !custom && !labelinfo && !embedded)
+			continue;
+		if (e->flags & 1) {
+			if (!enc_noted)
+				cls_add(res, "encrypted", 1, name, "encrypted ZIP member");
+			enc_noted = true;
+			continue;
+		}
+		if ((size_t)e->lho + 30 > len || cls_le32(d + e->lho) != 0x04034b50)
+			continue;
+		lnl = cls_le16(d + e->lho + 26);
+		lel = cls_le16(d + e->lho + 28);
+		data = (size_t)e->lho + 30 + lnl + lel;
+		if (data > len || e->csize > len - data)
+			continue;
+		if (lnl != strlen(e->name) || memcmp(d + e->lho + 30, e->name, lnl) != 0)
+			continue;   /* local and central names differ */
+		where = g_strdup_printf("%s: %s", name, e->name);
+		buf = g_byte_array_new();
+		if (e->method == 0) {
+			scan->inflated += e->csize;
+			if (scan->inflated > ctx->max_inflated)
+				cls_bomb(scan, res, where, "total bytes over [classify] max_inflated");
+			else
+				g_byte_array_append(buf, d + data, (guint)MIN((size_t)e->csize, (size_t)ctx->max_text));
+			rc = 0;
+		} else if (e->method == 8) {
+			rc = cls_inflate(scan, res, where, true, d + data, e->csize, (size_t)ctx->max_text, buf);
+			if (rc >= 0 && buf->len > (size_t)e->usize + 0 && e->usize != 0 && !(e->flags & 8)) {
+				cls_bomb(scan, res, where, "member larger than declared");
+				rc = -2;
+			}
+		} else {
+			cls_add(res, "not-inspectable", 1, where, "unsupported ZIP method");
+			rc = -1;
+		}
+		if (rc == 1)
+			cls_add(res, "not-inspectable", 1, where, "member truncated at [classify] max_text");
+		if (rc >= 0 && !scan->bomb) {
+			if (custom) {
+				cls_custom_props(ctx, (const char *)buf->data, buf->len, res);
+			} else if (labelinfo) {
+				cls_label_info(ctx, (const char *)buf->data, buf->len, res);
+			} else if (embedded) {
+				scan->depth++;
+				cls_part(scan, where, NULL, buf->data, buf->len, res);
+				scan->depth--;
+			} else {
+				GString *text = g_string_new("");
+
+				if (!cls_xml_text((const char *)buf->data, buf->len, rules, (size_t)ctx->max_text, text))
+					cls_bomb(scan, res, where, "XML entity declarations");
+				else
+					cls_detect(ctx, where, text->str, text->len, res);
+				g_string_free(text, TRUE);
+			}
+		}
+		g_byte_array_unref(buf);
+		buf = NULL;
+		g_free(where);
+	}
+	goto out;
+broken:
+	cls_add(res, "not-inspectable", 1, name, "broken ZIP");
+out:
+	for (i = 0; i < nents; i++)
+		g_free(ents[i].name);
+	g_free(ents);
+}
+
+/* ---- PDF ---- */
+
+struct cls_cmap {
+	int obj;
+	int width;   /* code bytes: 1 or 2 */
+	GHashTable *map;   /* code -> UTF-8 string */
+};
+
+struct cls_pdf {
+	struct cls_scan *scan;
+	struct classify_result *res;
+	const char *name;
+	GArray *cmaps;          /* struct cls_cmap */
+	GHashTable *font_cmap;  /* font object number -> cmap object number */
+	GHashTable *res_font;   /* "/F1" -> font object number (first seen) */
+};
+
+static const char *
+cls_memmem(const char *h, size_t hl, const char *n)
+{
+	return memmem(h, hl, n, strlen(n));
+}
+
+/* decode #xx in names of a dictionary text */
+static char *
+cls_pdf_names(const char *s, size_t n)
+{
+	GString *o = g_string_sized_new(n);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '#' && i + 2 < n && g_ascii_isxdigit(s[i + 1]) && g_ascii_isxdigit(s[i + 2])) {
+			g_string_append_c(o, (char)(g_ascii_xdigit_value(s[i + 1]) * 16 + g_ascii_xdigit_value(s[i + 2])));
+			i += 2;
+		} else {
+			g_string_append_c(o, s[i]);
+		}
+	}
+	return g_string_free(o, FALSE);
+}
+
+static unsigned
+cls_hex_val(const char *s, size_t n)
+{
+	unsigned v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (g_ascii_isxdigit(s[i]))
+			v = v * 16 + (unsigned)g_ascii_xdigit_value(s[i]);
+	return v;
+}
+
+/* hex string <...> of UTF-16BE to UTF-8 */
+static char *
+cls_utf16hex(const char *s, size_t n)
+{
+	GString *o = g_string_new("");
+	unsigned units[64];
+	size_t nu = 0, i, digits = 0;
+	unsigned cur = 0;
+
+	for (i = 0; i < n && nu < G_N_ELEMENTS(units); i++) {
+		if (!g_ascii_isxdigit(s[i]))
+			continue;
+		cur = cur * 16 + (unsigned)g_ascii_xdigit_value(s[i]);
+		if (++digits == 4) {
+			units[nu++] = cur;
+			cur = 0;
+			digits = 0;
+		}
+	}
+	for (i = 0; i < nu; i++) {
+		gunichar c = units[i];
+
+		if (c >= 0xD800 && c < 0xDC00 && i + 1 < nu) {
+			c = 0x10000 + ((c - 0xD800) << 10) + (units[i + 1] - 0xDC00);
+			i++;
+		}
+		if (g_unichar_validate(c))
+			g_string_append_unichar(o, c);
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* parse bfchar / bfrange of a ToUnicode CMap */
+static void
+cls_cmap_parse(struct cls_pdf *pdf, int obj, const char *s, size_t n)
+{
+	struct cls_cmap cm = { obj, 1, g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free) };
+	const char *p = s, *end = s + n, *cs;
+
+	cs = cls_memmem(s, n, "begincodespacerange");
+	if (cs != NULL) {
+		const char *lt = memchr(cs, '<', (size_t)(end - cs)), *gt = lt ? memchr(lt, '>', (size_t)(end - lt)) : NULL;
+
+		if (lt != NULL && gt != NULL && gt - lt - 1 >= 4)
+			cm.width = 2;
+	}
+	while ((p = cls_memmem(p, (size_t)(end - p), "beginbf")) != NULL) {
+		bool range = strncmp(p + 7, "range", 5) == 0;
+		const char *stop = cls_memmem(p, (size_t)(end - p), range ? "endbfrange" : "endbfchar");
+		const char *q = p + 7;
+
+		if (stop == NULL)
+			break;
+		while (q < stop && g_hash_table_size(cm.map) < 65536) {
+			const char *a[3], *b[3];
+			int k, want = range ? 3 : 2;
+
+			for (k = 0; k < want; k++) {
+				a[k] = memchr(q, '<', (size_t)(stop - q));
+				if (a[k] == NULL)
+					break;
+				if (range && k == 2 && memchr(q, '[', (size_t)(a[k] - q)) != NULL)
+					break;   /* array form: not supported, skip */
+				b[k] = memchr(a[k], '>', (size_t)(stop - a[k]));
+				if (b[k] == NULL)
+					break;
+				q = b[k] + 1;
+			}
+			if (k < want)
+				break;
+			if (!range) {
+				g_hash_table_replace(cm.map, GUINT_TO_POINTER(cls_hex_val(a[0] + 1, (size_t)(b[0] - a[0] - 1)) + 1),
+					cls_utf16hex(a[1] + 1, (size_t)(b[1] - a[1] - 1)));
+			} else {
+				unsigned lo = cls_hex_val(a[0] + 1, (size_t)(b[0] - a[0] - 1));
+				unsigned hi = cls_hex_val(a[1] + 1, (size_t)(b[1] - a[1] - 1));
+				char *first = cls_utf16hex(a[2] + 1, (size_t)(b[2] - a[2] - 1));
+				gunichar base = g_utf8_get_char_validated(first, -1);
+				unsigned c;
+
+				for (c = lo; c <= hi && c - lo < 4096 && base != (gunichar)-1 && base != (gunichar)-2; c++) {
+					char u[8] = { 0 };
+
+					g_unichar_to_utf8(base + (c - lo), u);
+					g_hash_table_replace(cm.map, GUINT_TO_POINTER(c + 1), g_strdup(u));
+				}
+				g_free(first);
+			}
+		}
+		p = stop + 8;
+	}
+	g_array_append_val(pdf->cmaps, cm);
+}
+
+static const struct cls_cmap *
+cls_pdf_font_cmap(struct cls_pdf *pdf, const char *font)
+{
+	gpointer fobj = g_hash_table_lookup(pdf->res_font, font), cobj;
+	guint i;
+
+	if (fobj == NULL)
+		return NULL;
+	cobj = g_hash_table_lookup(pdf->font_cmap, fobj);
+	if (cobj == NULL)
+		return NULL;
+	for (i = 0; i < pdf->cmaps->len; i++)
+		if (g_array_index(pdf->cmaps, struct cls_cmap, i).obj == GPOINTER_TO_INT(cobj))
+			return &g_array_index(pdf->cmaps, struct cls_cmap, i);
+	return NULL;
+}
+
+/* a shown string's bytes to UTF-8 (CMap or WinAnsi/Latin-1) */
+static void
+cls_pdf_show(GString *out, const struct cls_cmap *cm, const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	if (cm != NULL) {
+		for (i = 0; i + (size_t)cm->width <= n; i += (size_t)cm->width) {
+			unsigned code = cm->width == 2 ? (unsigned)(b[i] << 8 | b[i + 1]) : b[i];
+			const char *u = g_hash_table_lookup(cm->map, GUINT_TO_POINTER(code + 1));
+
+			if (u != NULL)
+				g_string_append(out, u);
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (b[i] < 0x80)
+			g_string_append_c(out, b[i] >= 0x20 || b[i] == '\t' ? (char)b[i] : ' ');
+		else
+			g_string_append_unichar(out, b[i]);
+	}
+}
+
+/* literal string (...) at s[0]=='('; returns end index after ')' */
+static size_t
+cls_pdf_literal(const char *s, size_t n, GByteArray *o)
+{
+	size_t i = 1;
+	int depth = 1;
+
+	while (i < n && depth > 0) {
+		unsigned char c = (unsigned char)s[i++];
+
+		if (c == '\\' && i < n) {
+			unsigned char e = (unsigned char)s[i++];
+
+			switch (e) {
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case '\r': case '\n': continue;
+			default:
+				if (e >= '0' && e <= '7') {
+					unsigned v = e - '0';
+					int k;
+
+					for (k = 0; k < 2 && i < n && s[i] >= '0' && s[i] <= '7'; k++)
+						v = v * 8 + (unsigned)(s[i++] - '0');
+					c = (unsigned char)v;
+				} else {
+					c = e;
+				}
+			}
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')') {
+			if (--depth == 0)
+				break;
+		}
+		g_byte_array_append(o, &c, 1);
+	}
+	return i;
+}
+
+/* text operators of one content stream */
+static void
+cls_pdf_content(struct cls_pdf *pdf, const char *s, size_t n, GString *out, size_t max)
+{
+	GByteArray *str = g_byte_array_new();
+	char font[64] = "";
+	const struct cls_cmap *cm = NULL;
+	double nums[8];
+	int nn = 0;
+	size_t i = 0;
+	bool in_array = false;
+	char lastname[64] = "";
+
+	while (i < n && out->len < max) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (g_ascii_isspace(c)) {
+			i++;
+		} else if (c == '%') {
+			while (i < n && s[i] != '\n' && s[i] != '\r')
+				i++;
+		} else if (c == '(') {
+			g_byte_array_set_size(str, 0);
+			i += cls_pdf_literal(s + i, n - i, str);
+			if (in_array)
+				cls_pdf_show(out, cm, str->data, str->len);
+		} else if (c == '<' && i + 1 < n && s[i + 1] == '<') {
+			i += 2;
+		} else if (c == '>' && i + 1 < n && s[i + 1] == '>') {
+			i += 2;
+		} else if (c == '<') {
+			const char *gt = memchr(s + i, '>', n - i);
+			size_t e = gt != NULL ? (size_t)(gt - s) : n, k;
+			int half = -1;
+
+			g_byte_array_set_size(str, 0);
+			for (k = i + 1; k < e; k++) {
+				if (!g_ascii_isxdigit(s[k]))
+					continue;
+				if (half < 0) {
+					half = g_ascii_xdigit_value(s[k]);
+				} else {
+					unsigned char b = (unsigned char)(half * 16 + g_ascii_xdigit_value(s[k]));
+
+					g_byte_array_append(str, &b, 1);
+					half = -1;
+				}
+			}
+			if (in_array)
+				cls_pdf_show(out, cm, str->data, str->len);
+			i = e + 1;
+		} else if (c == '[') {
+			in_array = true;
+			i++;
+		} else if (c == ']') {
+			in_array = false;
+			i++;
+		} else if (c == '/') {
+			size_t k = i + 1;
+
+			while (k < n && !g_ascii_isspace(s[k]) && strchr("/[]()<>{}%", s[k]) == NULL)
+				k++;
+			g_strlcpy(lastname, s + i, MIN(sizeof lastname, k - i + 1));
+			i = k;
+		} else if (g_ascii_isdigit(c) || c == '-' || c == '+' || c == '.') {
+			char *e = NULL;
+			double v = g_ascii_strtod(s + i, &e);
+			size_t used = e != NULL ? (size_t)(e - (s + i)) : 0;
+
+			if (used == 0)
+				used = 1;
+			if (in_array && v < -200)
+				g_string_append_c(out, ' ');
+			if (nn < 8)
+				nums[nn++] = v;
+			else {
+				memmove(nums, nums + 1, sizeof nums[0] * 7);
+				nums[7] = v;
+			}
+			i += used;
+		} else if (g_ascii_isalpha(c) || c == '\'' || c == '"' || c == '*') {
+			size_t k = i;
+			char op[8] = "";
+
+			while (k < n && (g_ascii_isalpha(s[k]) || s[k] == '*' || s[k] == '\'' || s[k] == '"') && k - i < 6)
+				k++;
+			g_strlcpy(op, s + i, MIN(sizeof op, k - i + 1));
+			if (k == i)
+				k++;
+			i = k;
+			if (strcmp(op, "Tf") == 0) {
+				g_strlcpy(font, lastname, sizeof font);
+				cm = cls_pdf_font_cmap(pdf, font);
+			} else if (strcmp(op, "Tj") == 0) {
+				cls_pdf_show(out, cm, str->data, str->len);
+			} else if (strcmp(op, "'") == 0 || strcmp(op, "\"") == 0) {
+				g_string_append_c(out, '\n');
+				cls_pdf_show(out, cm, str->data, str->len);
+			} else if (strcmp(op, "TJ") == 0) {
+				/* shown while parsing the array */
+			} else if (strcmp(op, "T*") == 0 || strcmp(op, "ET") == 0) {
+				g_string_append_c(out, '\n');
+			} else if (strcmp(op, "Td") == 0 || strcmp(op, "TD") == 0) {
+				g_string_append_c(out, nn >= 1 && nums[nn - 1] != 0 ? '\n' : ' ');
+			} else if (strcmp(op, "Tm") == 0) {
+				g_string_append_c(out, '\n');
+			} else if (strcmp(op, "BI") == 0) {
+				const char *ei = cls_memmem(s + i, n - i, "EI");
+
+				i = ei != NULL ? (size_t)(ei - s) + 2 : n;
+			}
+			if (strcmp(op, "TJ") != 0)
+				g_byte_array_set_size(str, 0);
+			nn = 0;
+		} else {
+			i++;
+		}
+	}
+	g_byte_array_unref(str);
+}
+
+struct cls_pdf_stream {
+	int obj;
+	bool content;
+	GByteArray *data;
+};
+
+/* record "/ToUnicode N 0 R" of font objects and "/F1 N 0 R" in /Font dicts */
+static void
+cls_pdf_dicts(struct cls_pdf *pdf, int obj, const char *dict, size_t n)
+{
+	const char *tu = cls_memmem(dict, n, "/ToUnicode"), *f;
+
+	if (tu != NULL && obj > 0) {
+		int ref = atoi(tu + 10);
+
+		if (ref > 0)
+			g_hash_table_replace(pdf->font_cmap, GINT_TO_POINTER(obj), GINT_TO_POINTER(ref));
+	}
+	for (f = cls_memmem(dict, n, "/Font"); f != NULL; f = cls_memmem(f + 5, n - (size_t)(f + 5 - dict), "/Font")) {
+		const char *p = f + 5, *end;
+
+		while (p < dict + n && g_ascii_isspace(*p))
+			p++;
+		if (p + 1 >= dict + n || p[0] != '<' || p[1] != '<')
+			continue;
+		end = cls_memmem(p, (size_t)(dict + n - p), ">>");
+		if (end == NULL)
+			break;
+		p += 2;
+		while (p < end) {
+			const char *sl = memchr(p, '/', (size_t)(end - p));
+			size_t k;
+			char key[64];
+			int ref;
+
+			if (sl == NULL)
+				break;
+			k = 1;
+			while (sl + k < end && !g_ascii_isspace(sl[k]) && sl[k] != '/')
+				k++;
+			g_strlcpy(key, sl, MIN(sizeof key, k + 1));
+			ref = atoi(sl + k);
+			if (ref > 0 && !g_hash_table_contains(pdf->res_font, key))
+				g_hash_table_insert(pdf->res_font, g_strdup(key), GINT_TO_POINTER(ref));
+			p = sl + k;
+		}
+	}
+}
+
+static void
+cls_cmap_clear(gpointer p)
+{
+	struct cls_cmap *cm = p;
+
+	g_hash_table_destroy(cm->map);
+}
+
+void
+cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res)
+{
+	const struct classify_ctx *ctx = scan->ctx;
+	const char *s = (const char *)data, *end = s + len, *p = s;
+	struct cls_pdf pdf = { scan, res, name, NULL, NULL, NULL };
+	GPtrArray *streams = g_ptr_array_new();
+	GString *text = g_string_new("");
+	size_t kept = 0;
+	guint i;
+
+	pdf.cmaps = g_array_new(FALSE, FALSE, sizeof(struct cls_cmap));
+	g_array_set_clear_func(pdf.cmaps, cls_cmap_clear);
+	pdf.font_cmap = g_hash_table_new(g_direct_hash, g_direct_equal);
+	pdf.res_font = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (cls_memmem(s, len, "/Encrypt") != NULL)
+		cls_add(res, "encrypted", 1, name, "encrypted PDF");
+	/* pass 1: objects; dictionaries; decoded streams */
+	while (p < end && !scan->bomb) {
+		const char *o = cls_memmem(p, (size_t)(end - p), " obj"), *st, *eo, *back;
+		char *dict;
+		int obj = 0;
+		size_t dl;
+
+		if (o == NULL)
+			break;
+		back = o;
+		while (back > s && g_ascii_isspace(back[-1]))
+			back--;
+		while (back > s && g_ascii_isdigit(back[-1]))
+			back--;   /* generation */
+		while (back > s && g_ascii_isspace(back[-1]))
+			back--;
+		while (back > s && g_ascii_isdigit(back[-1]))
+			back--;
+		obj = atoi(back);
+		eo = cls_memmem(o + 4, (size_t)(end - o - 4), "endobj");
+		st = cls_memmem(o + 4, (size_t)((eo != NULL ? eo : end) - o - 4), "stream");
+		dl = (size_t)((st != NULL ? st : (eo != NULL ? eo : end)) - o);
+		dict = cls_pdf_names(o, MIN(dl, (size_t)65536));
+		cls_pdf_dicts(&pdf, obj, dict, strlen(dict));
+		if (st != NULL) {
+			const char *b = st + 6, *es;
+			bool flate = strstr(dict, "/FlateDecode") != NULL || strstr(dict, "/Fl ") != NULL ||
+				strstr(dict, "/Fl]") != NULL || strstr(dict, "/Fl/") != NULL;
+			bool other = strstr(dict, "/DCTDecode") != NULL || strstr(dict, "/JBIG2") != NULL ||
+				strstr(dict, "/JPX") != NULL || strstr(dict, "/CCITT") != NULL ||
+				strstr(dict, "/ASCII85") != NULL || strstr(dict, "/LZW") != NULL ||
+				strstr(dict, "/Predictor") != NULL || strstr(dict, "/Image") != NULL ||
+				strstr(dict, "/XRef") != NULL;
+			bool hasfilter = strstr(dict, "/Filter") != NULL;
+
+			if (b < end && *b == '\r')
+				b++;
+			if (b < end && *b == '\n')
+				b++;
+			es = cls_memmem(b, (size_t)(end - b), "endstream");
+			if (es == NULL)
+				es = end;
+			if (!other && (flate || !hasfilter)) {
+				struct cls_pdf_stream *ps = g_new0(struct cls_pdf_stream, 1);
+				int rc = 0;
+
+				ps->obj = obj;
+				ps->data = g_byte_array_new();
+				if (flate) {
+					const unsigned char *zb = (const unsigned char *)b;
+					size_t zl = (size_t)(es - b);
+
+					rc = cls_inflate(scan, res, name, false, zb, zl, (size_t)ctx->max_text - kept, ps->data);
+					if (rc == -1 && zl > 2 && (zb[0] == '\r' || zb[0] == '\n'))
+						rc = cls_inflate(scan, res, name, false, zb + 1, zl - 1,
+							(size_t)ctx->max_text - kept, ps->data);
+				} else {
+					scan->inflated += (uint64_t)(es - b);
+					g_byte_array_append(ps->data, (const guint8 *)b,
+						(guint)MIN((size_t)(es - b), (size_t)ctx->max_text - kept));
+				}
+				kept += ps->data->len;
+				if (rc == 1 || kept >= ctx->max_text)
+					cls_add(res, "not-inspectable", 1, name, "PDF text truncated at [classify] max_text");
+				if (rc >= 0 && ps->data->len > 0 && strstr(dict, "/ObjStm") != NULL) {
+					char *inner = cls_pdf_names((const char *)ps->data->data, ps->data->len);
+
+					cls_pdf_dicts(&pdf, 0, inner, strlen(inner));
+					g_free(inner);
+				}
+				ps->content = rc >= 0 && strstr(dict, "/ObjStm") == NULL && strstr(dict, "/Type/XObject") == NULL;
+				g_ptr_array_add(streams, ps);
+				if (kept >= ctx->max_text) {
+					g_free(dict);
+					break;
+				}
+			}
+			p = es + 9 < end ? es + 9 : end;
+		} else {
+			p = eo != NULL ? eo + 6 : o + 4;
+		}
+		g_free(dict);
+	}
+	/* pass 2: ToUnicode CMaps, then content streams */
+	for (i = 0; i < streams->len; i++) {
+		struct cls_pdf_stream *ps = g_ptr_array_index(streams, i);
+
+		if (cls_memmem((const char *)ps->data->data, ps->data->len, "begincmap") != NULL) {
+			cls_cmap_parse(&pdf, ps->obj, (const char *)ps->data->data, ps->data->len);
+			ps->content = false;
+		}
+	}
+	for (i = 0; i < streams->len && !scan->bomb; i++) {
+		struct cls_pdf_stream *ps = g_ptr_array_index(streams, i);
+		size_t before = text->len;
+
+		if (ps->content && cls_memmem((const char *)ps->data->data, ps->data->len, "BT") != NULL)
+			cls_pdf_content(&pdf, (const char *)ps->data->data, ps->data->len, text, (size_t)ctx->max_text);
+		if (text->len > before) {
+			char *where = g_strdup_printf("%s: obj %d", name, ps->obj);
+			size_t ul = 0;
+			char *u = cls_text_utf8(text->str + before, text->len - before, &ul);
+
+			cls_detect(ctx, where, u, ul, res);
+			g_free(u);
+			g_free(where);
+		}
+	}
+	for (i = 0; i < streams->len; i++) {
+		struct cls_pdf_stream *ps = g_ptr_array_index(streams, i);
+
+		g_byte_array_unref(ps->data);
+		g_free(ps);
+	}
+	g_ptr_array_free(streams, TRUE);
+	g_string_free(text, TRUE);
+	g_array_free(pdf.cmaps, TRUE);
+	g_hash_table_destroy(pdf.font_cmap);
+	g_hash_table_destroy(pdf.res_font);
+}
+
+/* ---- HTML ---- */
+
+void
+cls_extract_html(struct cls_scan *scan, const char *name, const char *data, size_t len,
+	struct classify_result *res)
+{
+	static const char *const blocks[] = {
+		"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", NULL,
+	};
+	size_t ul = 0, i = 0, n;
+	char *u = cls_text_utf8(data, len, &ul);
+	GString *out = g_string_new("");
+
+	n = ul;
+	while (i < n && out->len < scan->ctx->max_text) {
+		const char *lt = memchr(u + i, '<', n - i), *gt;
+		size_t tag = lt != NULL ? (size_t)(lt - u) : n, k;
+		char nm[16] = "";
+		bool close;
+
+		cls_xml_chars(out, u + i, tag - i);
+		if (lt == NULL)
+			break;
+		if (n - tag >= 4 && memcmp(u + tag, "<!--", 4) == 0) {
+			const char *e = g_strstr_len(u + tag, (gssize)(n - tag), "-->");
+
+			i = e != NULL ? (size_t)(e - u) + 3 : n;
+			continue;
+		}
+		gt = memchr(u + tag, '>', n - tag);
+		if (gt == NULL)
+			break;
+		close = u[tag + 1] == '/';
+		for (k = 0; k < sizeof nm - 1 && tag + 1 + close + k < (size_t)(gt - u) &&
+		     g_ascii_isalnum(u[tag + 1 + close + k]); k++)
+			nm[k] = g_ascii_tolower(u[tag + 1 + close + k]);
+		nm[k] = '\0';
+		i = (size_t)(gt - u) + 1;
+		if (!close && (strcmp(nm, "script") == 0 || strcmp(nm, "style") == 0)) {
+			char endtag[16];
+			const char *e;
+
+			g_snprintf(endtag, sizeof endtag, "</%s", nm);
+			e = NULL;
+			for (k = i; k + strlen(endtag) <= n; k++)
+				if (g_ascii_strncasecmp(u + k, endtag, strlen(endtag)) == 0) {
+					e = u + k;
+					break;
+				}
+			i = e != NULL ? (size_t)(e - u) : n;
+			continue;
+		}
+		if (strcmp(nm, "td") == 0 || strcmp(nm, "th") == 0)
+			g_string_append_c(out, close ? '\t' : ' ');
+		else if (cls_in_list(blocks, nm, strlen(nm)))
+			g_string_append_c(out, '\n');
+	}
+	cls_detect(scan->ctx, name, out->str, out->len, res);
+	g_string_free(out, TRUE);
+	g_free(u);
+}
+
+/* ---- MIME ---- */
+
+static void
+cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct classify_result *res)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	char *type = ct != NULL ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
+	const char *fname = g_mime_part_get_filename(part);
+	char *pname = fname != NULL ? g_strdup(fname) : g_strdup_printf("part %s (%s)", path, type);
+	struct classify_result *child = g_new0(struct classify_result, 1);
+	struct cls_scan sub = *scan;
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+
+	classify_result_init(child);
+	child->name = g_strdup(pname);
+	child->declared_type = g_strdup(type);
+	sub.inflated = 0;
+	sub.entries = 0;
+	sub.bomb = false;
+	if (GMIME_IS_TEXT_PART(part) && fname == NULL) {
+		char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+
+		if (t != NULL) {
+			child->true_type = g_intern_string(type);
+			if (g_ascii_strcasecmp(type, "text/html") == 0)
+				cls_extract_html(&sub, pname, t, strlen(t), child);
+			else
+				cls_detect(scan->ctx, pname, t, strlen(t), child);
+		}
+		g_free(t);
+	} else if (dw != NULL) {
+		GMimeStream *mem = g_mime_stream_mem_new();
+		GByteArray *ba;
+
+		g_mime_data_wrapper_write_to_stream(dw, mem);
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		cls_part(&sub, pname, type, ba->data, MIN((size_t)ba->len, (size_t)scan->ctx->max_text), child);
+		if (ba->len > scan->ctx->max_text)
+			cls_add(child, "not-inspectable", 1, pname, "larger than [classify] max_text");
+		g_object_unref(mem);
+	}
+	cls_evaluate(scan->ctx, child);
+	classify_combine(scan->ctx, res, child);
+	if (res->parts == NULL)
+		res->parts = g_ptr_array_new_with_free_func(cls_result_free);
+	g_ptr_array_add(res->parts, child);
+	g_free(pname);
+	g_free(type);
+}
+
+void
+cls_extract_gmime(struct cls_scan *scan, GMimeObject *obj, const char *prefix, struct classify_result *res)
+{
+	char *path = g_strdup(prefix != NULL ? prefix : "1");
+
+	if (res->parts != NULL && res->parts->len > 1000) {
+		cls_bomb(scan, res, path, "too many parts");
+		goto out;
+	}
+	if (GMIME_IS_MESSAGE(obj)) {
+		GMimeObject *body = g_mime_message_get_mime_part(GMIME_MESSAGE(obj));
+
+		if (body != NULL)
+			cls_extract_gmime(scan, body, prefix, res);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		if (scan->depth + 1 > scan->ctx->max_depth) {
+			cls_bomb(scan, res, path, "nesting depth");
+			goto out;
+		}
+		if (m != NULL) {
+			scan->depth++;
+			classify_headers_gmime(scan->ctx, GMIME_OBJECT(m), res);
+			cls_extract_gmime(scan, GMIME_OBJECT(m), path, res);
+			scan->depth--;
+		}
+	} else if (GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+		cls_add(res, "encrypted", 1, path, "multipart/encrypted");
+	} else if (GMIME_IS_MULTIPART(obj)) {
+		int i, n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+
+		if (scan->depth + 1 > scan->ctx->max_depth + 32) {
+			cls_bomb(scan, res, path, "MIME nesting depth");
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			char *sub = g_strdup_printf("%s.%d", path, i + 1);
+
+			cls_extract_gmime(scan, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub, res);
+			g_free(sub);
+		}
+	} else if (GMIME_IS_PART(obj)) {
+		cls_gmime_leaf(scan, GMIME_PART(obj), path, res);
+	}
+out:
+	g_free(path);
+}
+
+void
+cls_extract_eml(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer((const char *)data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(st);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	struct classify_result inner;
+
+	if (msg == NULL) {
+		cls_add(res, "not-inspectable", 1, name, "unparsable message");
+		goto out;
+	}
+	classify_result_init(&inner);
+	scan->depth++;
+	classify_headers_gmime(scan->ctx, GMIME_OBJECT(msg), &inner);
+	cls_extract_gmime(scan, GMIME_OBJECT(msg), NULL, &inner);
+	scan->depth--;
+	/* contained parts stay visible: move them over, combine the rest */
+	classify_combine(scan->ctx, res, &inner);
+	if (inner.parts != NULL) {
+		guint i;
+
+		if (res->parts == NULL)
+			res->parts = g_ptr_array_new_with_free_func(cls_result_free);
+		for (i = inner.parts->len; i > 0; i--)
+			g_ptr_array_add(res->parts, g_ptr_array_steal_index(inner.parts, 0));
+	}
+	classify_result_clear(&inner);
+	g_object_unref(msg);
+out:
+	g_object_unref(parser);
+	g_object_unref(st);
+}

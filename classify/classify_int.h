@@ -1,0 +1,99 @@
+/*
+ * classify_int.h - internals shared by the classify/ files: the settings
+ * of a ctx, the per-attachment scan budget, the finding helpers, the check
+ * digit functions (exported for the unit tests) and the extractors.
+ * Not for use outside classify/ and tests/unit/test_classify*.c.
+ */
+#ifndef OFFLOAD_CLASSIFY_INT_H
+#define OFFLOAD_CLASSIFY_INT_H
+
+#include <pthread.h>
+#include <magic.h>
+
+#include "classify.h"
+
+#define CLS_VS (-2)          /* level value of the VS rule in maps */
+#define CLS_REPORT (-3)      /* finding mapped to no level: reason only */
+#define CLS_MAX_FINDINGS 200 /* findings kept per result (counts go on) */
+
+struct cls_map {
+	char *key;   /* lower-case match text */
+	char *shown; /* as configured */
+	int level;   /* level index, CLS_VS or CLS_REPORT */
+};
+
+enum cls_det {
+	CLS_DET_IBAN, CLS_DET_STEUER_ID, CLS_DET_RVNR, CLS_DET_KVNR, CLS_DET_ID_DOC, CLS_DET_CARD,
+	CLS_DET_EMAIL, CLS_DET_PHONE, CLS_DET_DOB, CLS_DET_ART9,
+	CLS_DET_N
+};
+
+struct classify_ctx {
+	char **levels;
+	int nlevels;
+	int identifier_level, art9_level;
+	GArray *labels;          /* struct cls_map */
+	GArray *subject_markers; /* struct cls_map */
+	GArray *finding_levels;  /* struct cls_map: bomb-limit=VERTRAULICH */
+	unsigned thresholds[CLS_DET_N];  /* 0 = report only */
+	/* per level, index nlevels = VS */
+	enum classify_action *action;
+	enum classify_body_action *body_action;
+	bool *notice_show;
+	uint64_t *retention;
+	uint64_t max_inflated, max_text, max_ratio, max_depth, max_entries;
+	magic_t magic;
+	pthread_mutex_t magic_mu;
+};
+
+extern const char *const cls_det_names[CLS_DET_N];
+
+/* one attachment tree's budget (shared by nested containers) */
+struct cls_scan {
+	const struct classify_ctx *ctx;
+	uint64_t inflated;
+	uint64_t entries;
+	unsigned depth;
+	bool bomb;
+};
+
+/* classify.c */
+void cls_add(struct classify_result *res, const char *reason, unsigned count, const char *where,
+	const char *masked);
+void cls_raise(struct classify_result *res, int level);
+int cls_map_find(const GArray *map, const char *text);
+void cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *where, const char *why);
+void cls_msip(const struct classify_ctx *ctx, const char *source, const char *value,
+	struct classify_result *res);
+void cls_result_free(gpointer p);   /* classify_result_clear + g_free */
+void cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res);
+void cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
+	size_t len, struct classify_result *res);
+
+/* classify_detect.c */
+bool cls_iban_valid(const char *s);       /* compact, upper-case */
+bool cls_steuer_id_valid(const char *s);  /* 11 digits */
+bool cls_rvnr_valid(const char *s);       /* 12 chars */
+bool cls_kvnr_valid(const char *s);       /* 10 chars */
+int cls_icao_check(const char *s, size_t n);
+bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
+bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
+char *cls_mask(const char *s, size_t n);
+void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res);
+
+/* classify_extract.c */
+void cls_extract_zip(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res);
+void cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res);
+void cls_extract_html(struct cls_scan *scan, const char *name, const char *data, size_t len,
+	struct classify_result *res);
+void cls_extract_eml(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res);
+void cls_extract_gmime(struct cls_scan *scan, GMimeObject *obj, const char *prefix,
+	struct classify_result *res);
+/* cls_text_utf8 - data as UTF-8 (invalid UTF-8 read as windows-1252); g_free */
+char *cls_text_utf8(const char *data, size_t len, size_t *out_len);
+
+#endif
