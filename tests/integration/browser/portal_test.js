@@ -30,7 +30,7 @@ async function newPage(ctx, label, lang) {
 	page.on('console', (m) => {
 		if (m.type() !== 'error') return;
 		if (expectedConsole && expectedConsole.test(m.text())) return;
-		problems.push(`${label}: console error: ${m.text()}`);
+		problems.push(`${label}: console error: ${m.text()} (${(m.location() || {}).url || '?'})`);
 	});
 	page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
 	return page;
@@ -103,6 +103,8 @@ async function run(ctx, art, dldir) {
 	check(await de.evaluate(() => document.documentElement.lang.startsWith('de')), 'Accept-Language de: <html lang="de">');
 	const showDe = (await de.locator('#show').innerText()).trim();
 	check(/Dateien anzeigen/.test(showDe), `German page: #show says "Dateien anzeigen" ("${showDe}")`);
+	const h1 = (await de.locator('h1').innerText()).trim();
+	check(/Dateien abholen/.test(h1), `German page: heading "${h1}"`);
 	check(await de.locator('#code').count() === 1, 'the access code field #code exists');
 	check(await de.locator('#code').evaluate((e) => !!(e.labels && e.labels.length) || !!e.getAttribute('aria-label')),
 		'#code has a label');
@@ -128,9 +130,10 @@ async function run(ctx, art, dldir) {
 	const en = await newPage(ctx, 'en', 'en-US,en;q=0.9');
 	await en.goto(link, { waitUntil: 'load' });
 	check(await en.evaluate(() => document.documentElement.lang.startsWith('en')), 'Accept-Language en: <html lang="en">');
-	const showEn = (await en.locator('#show').innerText()).trim();
-	check(/Show files/.test(showEn) && !/Dateien/.test(await en.locator('body').innerText()),
-		`English page: #show says "Show files", no German text ("${showEn}")`);
+	const h1En = (await en.locator('h1').innerText()).trim();
+	check(/Collect files/.test(h1En) && !/verfügbar|Dateien abholen/.test(await en.locator('body').innerText()),
+		`English page: heading "${h1En}", no German sentences`);
+	check(/Show files/.test((await en.locator('#show').innerText()).trim()), 'English page: #show says "Show files"');
 	check(await tabTo(en, 'show'), 'keyboard: Tab reaches #show');
 	await en.keyboard.press('Enter');
 	const kbd = await en.locator('a.download').first().waitFor({ state: 'visible', timeout: 15000 }).then(() => true, () => false);
@@ -175,6 +178,20 @@ async function run(ctx, art, dldir) {
 	check(r404 && r404.status() === 404, `unknown transfer: HTTP 404 page (${r404 && r404.status()})`);
 	problems.splice(0, problems.length, ...problems.filter((p) => !/^unknown: console error: Failed to load resource: .*404/.test(p)));
 
+	if (env.GONE_LINK) {
+		const gone = await newPage(ctx, 'gone', 'de');
+		const r410 = await gone.goto(env.GONE_LINK, { waitUntil: 'load' });
+		check(r410 && r410.status() === 410, `revoked transfer: HTTP 410 (${r410 && r410.status()})`);
+		const t = await gone.locator('body').innerText();
+		check(/Nicht mehr verfügbar/.test(t) && await gone.locator('#show').count() === 0,
+			'revoked transfer: German "Nicht mehr verfügbar" page without a #show button');
+		await gone.screenshot({ path: path.join(art, 'portal-gone-de.png'), fullPage: true });
+		problems.splice(0, problems.length, ...problems.filter((p) => !/^gone: console error: Failed to load resource: .*410/.test(p)));
+	}
+
+	const fav = problems.filter((p) => /favicon\.ico/.test(p));
+	check(fav.length === 0, `the browser's automatic /favicon.ico request causes no console error (${fav.length})`);
+	problems.splice(0, problems.length, ...problems.filter((p) => !/favicon\.ico/.test(p)));
 	check(problems.length === 0, `no console errors, page errors or CSP violations (${problems.length})`);
 	for (const p of problems) console.log(`#   ${p}`);
 }

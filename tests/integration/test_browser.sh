@@ -1,0 +1,92 @@
+#!/bin/bash
+# test_browser.sh - the portal page in headless Debian Chromium (playwright-core): open the link
+# from a mail written by the real pipeline, the fragment disappears, click "show files", click the
+# download, the file's SHA-256 equals the original; German/English by Accept-Language; keyboard
+# only (Tab to #show, Enter); the access-code field; the password flow when the pipeline can make
+# a password transfer; no console errors and no CSP violations. Screenshots go to
+# $SRCDIR/build/artifacts/ (test artefacts). Recipe: ../shared/recipes/README.md §7.
+# Ports 12830-12839. Chromium is stopped by the EXIT trap also when node dies half-way.
+. "$(dirname "$0")/lib.sh"
+PORTAL_BIN=$BUILD/offload-portal
+need_bins "$CTL" "$PORTAL_BIN"
+NODE_PATH=$SRCDIR/tools/node_modules
+export NODE_PATH
+command -v node >/dev/null || bail "node missing (tools/install-deps.sh)"
+[ -x /usr/bin/chromium ] || bail "/usr/bin/chromium missing (tools/deps/browser.apt; tools/install-deps.sh)"
+[ -d "$NODE_PATH/playwright-core" ] || bail "playwright-core missing in $NODE_PATH (tools/deps/browser.npm; tools/install-deps.sh)"
+PORT=12830
+BASE=http://127.0.0.1:$PORT
+ART=$SRCDIR/build/artifacts
+UDD=$T/chromium-profile    # fresh --user-data-dir; also how the trap finds this run's chromium
+
+# the pids of this run's chromium (its command line names our private profile dir); bash only,
+# so that no helper process carries the pattern in its own command line
+browser_pids() {
+	local p c
+	for p in /proc/[0-9]*; do
+		c=$({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
+		[[ $c == *"--user-data-dir=$UDD"* ]] && echo "${p#/proc/}"
+	done
+	return 0
+}
+browser_stop() {
+	local pids
+	pids=$(browser_pids)
+	[ -n "$pids" ] || return 0
+	kill -TERM $pids 2>/dev/null; sleep 0.5; kill -KILL $pids 2>/dev/null
+	return 0
+}
+trap 'browser_stop; _lib_cleanup' EXIT
+
+conf_write b policy.offload_min_size=1k portal.listen=127.0.0.1:$PORT portal.url=$BASE \
+	portal.ticket_key_file="$T/b/ticket.key"
+CONF=$(conf_path b)
+PCONF=$T/b/process.conf    # the same config, links to files.example.test (what mail_link finds)
+sed "s|^url = $BASE\$|url = https://files.example.test|" "$CONF" > "$PCONF"
+
+NAME="Bericht März 2026.pdf"
+random_file "$T/orig.pdf" $((1024 * 1024 + 777))
+make_eml "$T/in.eml" "browser test" "see link" "$T/orig.pdf" "$NAME" application/pdf || bail "make_eml"
+"$CTL" -c "$PCONF" process < "$T/in.eml" > "$T/out.eml" 2> "$T/process.err" || bail "offloadctl process: $(cat "$T/process.err")"
+LINK=$(mail_link "$T/out.eml" | sed "s|^https://files.example.test|$BASE|")
+[ -n "$LINK" ] || bail "no link in the rewritten mail"
+
+# a second transfer, revoked before the browser opens it (410 page)
+make_eml "$T/in2.eml" "gone" "see link" "$T/orig.pdf" "x.pdf" application/pdf &&
+	"$CTL" -c "$PCONF" process < "$T/in2.eml" > "$T/out2.eml" 2>/dev/null || bail "process in2.eml"
+GONE_LINK=$(mail_link "$T/out2.eml" | sed "s|^https://files.example.test|$BASE|")
+"$CTL" -c "$CONF" revoke "$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$GONE_LINK")" > /dev/null 2> "$T/revoke.err" ||
+	{ note "skip: 410 page (offloadctl revoke: $(head -1 "$T/revoke.err"))"; GONE_LINK=; }
+
+# a password transfer, if this build can make one (a class whose policy requires a password)
+PW_LINK= PASSWORD= PW_SHA256=
+note "skip: password flow (offloadctl process cannot create a password transfer in this build yet)"
+
+"$PORTAL_BIN" -c "$CONF" -f >> "$T/portal.log" 2>&1 &
+_BG_PIDS+=($!)
+waitport $PORT 200 || { tail -5 "$T/portal.log" | sed 's/^/# /'; bail "portal did not listen on $PORT"; }
+
+rm -f "$ART"/portal-*.png
+mkdir -p "$ART"
+t0=$(now)
+LINK=$LINK SHA256=$(sha256 "$T/orig.pdf") NAME=$NAME PW_LINK=$PW_LINK PW_SHA256=$PW_SHA256 \
+PASSWORD=$PASSWORD GONE_LINK=$GONE_LINK ARTIFACTS=$ART UDD=$UDD DLDIR=$T/downloads \
+	timeout -k 5 90 node "$IT/browser/portal_test.js" > "$T/node.out" 2> "$T/node.err"
+rc=$?
+cat "$T/node.out"
+PASS=$((PASS + $(grep -c '^ok - ' "$T/node.out")))
+FAIL=$((FAIL + $(grep -c '^not ok - ' "$T/node.out")))
+checkx "browser script ran to its end (exit $rc, $(since "$t0"))" \
+	'grep -q "^# node: " "$T/node.out" || { tail -5 "$T/node.err" | sed "s/^/# /"; false; }'
+browser_stop
+checkx "no chromium process of this run is left" \
+	'[ -z "$(browser_pids)" ]'
+for s in portal-page-de portal-files-de portal-files-en; do
+	checkx "screenshot $s.png is a PNG of a real page (> 5 kB)" \
+		'[ "$(head -c 8 "$ART/$s.png" 2>/dev/null | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ] && [ $(stat -c %s "$ART/$s.png") -gt 5000 ]'
+done
+if [ -f "$T/downloads/all.zip" ]; then
+	checkx "\"download all\" ZIP holds the file byte-exact" \
+		'$PY -c "import zipfile,hashlib,sys; z=zipfile.ZipFile(sys.argv[1]); n=[i for i in z.namelist() if i.endswith(\".pdf\")]; sys.exit(0 if n and hashlib.sha256(z.read(n[0])).hexdigest()==sys.argv[2] else 1)" "$T/downloads/all.zip" "$(sha256 "$T/orig.pdf")"'
+fi
+finish
