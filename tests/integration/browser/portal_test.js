@@ -160,6 +160,7 @@ async function run(ctx, art, dldir) {
 		await pw.click('#show');
 		await pw.waitForTimeout(1500);
 		check(await pw.locator('a.download').count() === 0, 'password transfer: a wrong password lists no files');
+		check(/Passwort ist falsch/.test(await pw.locator('body').innerText()), 'password transfer: a wrong password says so ("Passwort ist falsch")');
 		await pw.screenshot({ path: path.join(art, 'portal-password-wrong.png'), fullPage: true });
 		expectedConsole = null;
 		await pw.fill('#password', env.PASSWORD);
