@@ -616,19 +616,21 @@ webdav_close(void *be)
 /* ---- put ---- */
 
 /* webdav_mkcol - make collection url (ends in '/'); on 409 (parent missing)
- * make the parents first, but never above the base URL */
+ * make the parents first, up to the server's root */
 static int
 webdav_mkcol(const struct webdav_store *ws, CURL *h, const char *url, int depth)
 {
 	char errbuf[CURL_ERROR_SIZE];
+	const char *root = strstr(url, "://");
 	CURLcode cc;
 	long code = 0;
 	int rc = STORAGE_OK;
 
+	root = root != NULL ? strchr(root + 3, '/') : NULL; /* the path's first '/' */
 	cc = webdav_simple(ws, h, "MKCOL", url, NULL, &code, errbuf);
 	if (cc == CURLE_OK && (code == 201 || code == 405 || code == 200 || code == 204))
 		goto out;
-	if (cc == CURLE_OK && code == 409 && depth < 16 && strlen(url) > strlen(ws->base)) {
+	if (cc == CURLE_OK && code == 409 && depth < 16 && root != NULL && strlen(root) > 1) {
 		/* parent: url up to the '/' before its last segment */
 		char *parent = g_strdup(url);
 		char *s;
@@ -636,8 +638,6 @@ webdav_mkcol(const struct webdav_store *ws, CURL *h, const char *url, int depth)
 		parent[strlen(parent) - 1] = '\0';
 		s = strrchr(parent, '/');
 		s[1] = '\0';
-		if (strlen(parent) < strlen(ws->base))
-			strcpy(parent, ws->base);
 		rc = webdav_mkcol(ws, h, parent, depth + 1);
 		g_free(parent);
 		if (rc == STORAGE_OK)

@@ -1,0 +1,140 @@
+#!/bin/bash
+# test_purge.sh - `offloadctl list` and `offloadctl purge` (DESIGN.md §6) on the file backend and
+# on webdav (private nginx, tests/integration/davserver.sh, port 12870). Transfers in the past
+# are made by storage_helper.c (transfer_new() with a past 'now': retention has a 60 s minimum),
+# revocations by `offloadctl revoke` and by a bare tombstone. Checks: list --json states,
+# list --expired, purge deletes expired and revoked transfers (manifest first) and keeps live
+# ones openable, keeps tombstones until expiry + grace, removes orphans only past --orphan-age,
+# leaves manifests failing the MAC alone, audit events, and two purges in parallel both exit 0.
+. "$(dirname "$0")/lib.sh"
+need_bins "$CTL"
+[ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a (build first)"
+PORT=12870
+DAV=$T/dav
+
+HELPER=$T/storage_helper
+gcc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" \
+	-I"$SRCDIR/milter" $(pkg-config --cflags glib-2.0 gmime-3.0 json-glib-1.0 openssl) \
+	-o "$HELPER" "$IT/storage_helper.c" "$BUILD/liboffload.a" \
+	$(pkg-config --libs gmime-3.0 glib-2.0 json-glib-1.0 openssl libcurl libargon2 libmagic zlib) \
+	-lpthread 2>"$T/helper.log" || { cat "$T/helper.log"; bail "storage_helper compiles"; }
+
+# mk NAME TAG AGE RETENTION: a transfer in config NAME; sets LINK_<TAG>, ID_<TAG>; data in $T/NAME/tx-TAG/data.bin
+mk() {
+	local d=$T/$1/tx-$2 l
+	mkdir -p "$d"
+	l=$(cd "$d" && "$HELPER" mk "$(conf_path "$1")" "$3" "$4" 70000 2>>"$T/$1/helper.err")
+	[[ "$l" == https://* ]] || return 1
+	eval "LINK_$2='$l'; ID_$2='$(sed -E 's|.*/t/([^#]*)#.*|\1|' <<<"$l")'"
+}
+# state NAME ID: the state `list --json` gives ID ("absent" if not listed)
+state() {
+	"$CTL" -c "$(conf_path "$1")" list --json 2>/dev/null | $PY -c '
+import json, sys
+l = json.load(sys.stdin)
+print(next((t["state"] for t in l if t["id"] == sys.argv[1]), "absent"))' "$2"
+}
+# keys NAME ID: the visible object leaves stored for ID ("0 m ", "t "), read from the disk below the store
+keys() {
+	local root
+	[ -n "$2" ] || return 1
+	if [ "$1" = file ]; then root=$(store_path file); else root=$DAV/data/store; fi
+	find "$root/${2:0:2}/$2" -type f ! -name '.*' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' '
+}
+
+suite() {  # suite NAME
+	local n=$1 c j out rc i a b
+	c=$(conf_path "$n")
+	mk "$n" live 0 3600 && mk "$n" exp1 7200 3600 && mk "$n" exp2 90000 86400 && mk "$n" rev 0 3600 &&
+		mk "$n" tomb 0 3600 && mk "$n" old 7200 3600 || { not_ok "$n: transfers made"; return; }
+	ok "$n: 6 transfers made (1 live, 2 expired, 3 to revoke)"
+	check "$n: offloadctl revoke rev exits 0" "$CTL" -c "$c" revoke "$ID_rev"
+	check "$n: a bare tombstone for 'tomb' (revoked, objects still there)" \
+		bash -c '[ "$("$1" revoke "$2" "$3" 2>/dev/null)" = revoked ]' _ "$HELPER" "$c" "$ID_tomb"
+	check "$n: a tombstone for 'old' that expired 30 days ago" \
+		bash -c 'EXPIRES=$(( $(date +%s) - 30 * 86400 )) "$1" revoke "$2" "$3" >/dev/null 2>&1' _ "$HELPER" "$c" "$ID_old"
+	orphan=$("$HELPER" orphan "$c" 2>/dev/null)
+	check "$n: an orphaned file object (no manifest) written ($orphan)" [ ${#orphan} = 24 ]
+
+	"$CTL" -c "$c" list --json > "$T/$n/list.json" 2>"$T/$n/list.err"
+	check "$n: list --json exits 0 and parses as a JSON array" \
+		$PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert isinstance(l, list) and all({"id","created","expires","files","bytes","state"} <= set(t) for t in l)' "$T/$n/list.json"
+	j=$($PY -c 'import json,sys; l={t["id"]:t["state"] for t in json.load(open(sys.argv[1]))}; print(" ".join(l.get(i,"absent") for i in sys.argv[2:]))' \
+		"$T/$n/list.json" "$ID_live" "$ID_exp1" "$ID_exp2" "$ID_rev" "$ID_tomb" "$ID_old" "$orphan")
+	check "$n: states live expired expired revoked revoked revoked absent(orphan) ($j)" \
+		[ "$j" = "live expired expired revoked revoked revoked absent" ]
+	check "$n: list shows files=1 and the object size for the live transfer" \
+		$PY -c 'import json,sys; t=[t for t in json.load(open(sys.argv[1])) if t["id"]==sys.argv[2]][0]; assert t["files"]==1 and t["bytes"]>70000, t' "$T/$n/list.json" "$ID_live"
+	out=$("$CTL" -c "$c" list --expired 2>/dev/null)
+	check "$n: list --expired shows exactly the 2 expired ones" \
+		bash -c '[ "$(grep -c " expired$" <<<"$1")" = 2 ] && [ "$(tail -n +2 <<<"$1" | wc -l)" = 2 ] && grep -q "$2" <<<"$1" && grep -q "$3" <<<"$1"' _ "$out" "$ID_exp1" "$ID_exp2"
+	out=$("$CTL" -c "$c" list 2>/dev/null)
+	check "$n: plain list has a header and one line per transfer (6)" [ "$(tail -n +2 <<<"$out" | wc -l)" = 6 ]
+
+	out=$("$CTL" -c "$c" purge 2>"$T/$n/purge1.err"); rc=$?
+	check "$n: purge exits 0 ($out)" [ $rc = 0 ]
+	check "$n: purge says 2 expired, 2 revoked, 0 orphaned, 0 tombstones removed, 1 live" \
+		grep -q "2 expired, 2 revoked, 0 orphaned, 0 tombstones removed; 1 live" <<<"$out"
+	check "$n: expired transfers: no object left ($(keys "$n" "$ID_exp1")|$(keys "$n" "$ID_exp2"))" \
+		[ -z "$(keys "$n" "$ID_exp1")$(keys "$n" "$ID_exp2")" ]
+	check "$n: revoked transfers keep only their tombstone ($(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$ID_old"))" \
+		[ "$(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$ID_old")" = "t |t |t " ]
+	check "$n: live transfer untouched ($(keys "$n" "$ID_live"))" [ "$(keys "$n" "$ID_live")" = "0 m " ]
+	check "$n: fresh orphan kept (younger than --orphan-age 1d)" [ "$(keys "$n" "$orphan")" = "0 " ]
+	rm -rf "$T/$n/open"
+	check "$n: offloadctl open of the live transfer still works" ctl_open "$LINK_live" "$T/$n/open" "$n"
+	check "$n: ... byte-exact" cmp -s "$T/$n/tx-live/data.bin" "$T/$n/open/data.bin"
+	ctl_open "$LINK_exp1" "$T/$n/open2" "$n" >/dev/null 2>&1; rc=$?
+	check "$n: open of a purged transfer -> not found (66, got $rc)" [ $rc = 66 ]
+	a=$(audit_path "$n")
+	check "$n: audit: event=purge action=expired for both expired transfers" \
+		bash -c '[ "$(grep "event=purge" "$1" | grep "action=expired" | grep -c -e "$2" -e "$3")" = 2 ]' _ "$a" "$ID_exp1" "$ID_exp2"
+	check "$n: audit: event=purge action=revoked for 'tomb'" \
+		bash -c 'grep "event=purge" "$1" | grep "action=revoked" | grep -q "$2"' _ "$a" "$ID_tomb"
+	check "$n: audit chain still verifies" "$CTL" audit verify "$a"
+	j=$(state "$n" "$ID_rev")
+	check "$n: a purged revoked transfer is still listed as revoked (tombstone, $j)" [ "$j" = revoked ]
+
+	sleep 1.1
+	out=$("$CTL" -c "$c" purge --orphan-age 1s 2>"$T/$n/purge2.err"); rc=$?
+	check "$n: second purge (--orphan-age 1s) exits 0 ($out)" [ $rc = 0 ]
+	check "$n: ... removes the orphan and the tombstone past expiry + grace, nothing else" \
+		grep -q "0 expired, 0 revoked, 1 orphaned, 1 tombstones removed; 1 live" <<<"$out"
+	check "$n: 'old' tombstone gone, 'rev' and 'tomb' tombstones kept, orphan gone" \
+		[ "$(keys "$n" "$ID_old")|$(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$orphan")" = "|t |t |" ]
+	check "$n: audit: action=orphan and action=tombstone events" \
+		bash -c 'grep "event=purge" "$1" | grep "action=orphan" | grep -q "$2" && grep "event=purge" "$1" | grep "action=tombstone" | grep -q "$3"' _ "$a" "$orphan" "$ID_old"
+
+	# two purges at once over 12 expired transfers
+	for i in $(seq 1 12); do mk "$n" "par$i" 7200 3600 || break; done
+	"$CTL" -c "$c" purge > "$T/$n/pa.out" 2>"$T/$n/pa.err" & a=$!
+	"$CTL" -c "$c" purge > "$T/$n/pb.out" 2>"$T/$n/pb.err" & b=$!
+	wait $a; ra=$?; wait $b; rb=$?
+	check "$n: two purges in parallel both exit 0 ($ra, $rb)" [ $ra = 0 -a $rb = 0 ]
+	j=$("$CTL" -c "$c" list --expired --json 2>/dev/null)
+	check "$n: afterwards no expired transfer is left ($j)" [ "$j" = "[]" ]
+	check "$n: the live transfer survived both" [ "$(keys "$n" "$ID_live")" = "0 m " ]
+}
+
+# ---- file backend ----
+conf_write file
+suite file
+# a manifest failing the MAC (another deployment key, or tampering) is listed invalid and kept
+bad=zzzzzzzzzzzzzzzzzzzzzzzz
+mkdir -p "$(store_path file)/zz/$bad" && head -c 300 /dev/urandom > "$(store_path file)/zz/$bad/m" && chmod 600 "$(store_path file)/zz/$bad/m"
+check "file: a manifest failing the MAC is listed as invalid" [ "$(state file $bad)" = invalid ]
+out=$("$CTL" -c "$(conf_path file)" purge 2>/dev/null)
+check "file: purge keeps it ($out)" bash -c '[ -f "$1" ] && grep -q "1 invalid kept" <<<"$2"' _ "$(store_path file)/zz/$bad/m" "$out"
+
+# ---- webdav ----
+if bash "$IT/davserver.sh" start "$DAV" $PORT davuser davpass; then
+	_BG_PIDS+=("$(cat "$DAV/nginx.pid")")
+	ok "webdav: nginx started on 127.0.0.1:$PORT"
+	printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/cred"
+	conf_write dav storage.backend=webdav "storage.url=http://127.0.0.1:$PORT/store" "storage.credentials_file=$T/cred"
+	suite dav
+	bash "$IT/davserver.sh" stop "$DAV"
+else
+	not_ok "webdav: nginx starts (apt: tools/deps/webdav.apt)"
+fi
+finish
