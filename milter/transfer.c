@@ -817,6 +817,7 @@ struct transfer_stream {
 	struct envelope_reader *r;
 	char key[64];
 	uint64_t obj_size;      /* expected object size */
+	uint64_t stop;          /* fetch no further: one byte past the last needed segment */
 	uint64_t pos;           /* next object byte to fetch */
 	uint64_t skip;          /* plaintext bytes still to drop (range start) */
 	uint64_t want;          /* plaintext bytes still to release */
@@ -882,6 +883,12 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 	s->st = st;
 	s->obj_size = envelope_file_size(plain_size);
 	s->pos = envelope_segment_offset(first);
+	/* the last segment the range needs must be verified as "not last"
+	 * (one more byte follows) or as the object's last segment */
+	s->stop = length == 0 ? s->pos + 1 :
+		envelope_segment_offset((offset + length - 1) / ENVELOPE_SEGMENT_SIZE + 1) + 1;
+	if (s->stop > s->obj_size)
+		s->stop = s->obj_size;
 	s->skip = offset - first * ENVELOPE_SEGMENT_SIZE;
 	s->want = length;
 	s->cap = (STREAM_BATCH_SEGS + 2) * ENVELOPE_SEGMENT_SIZE;
@@ -913,6 +920,8 @@ transfer_stream_read(struct transfer_stream *s, void *out, size_t max, int *stor
 			s->header_done = true;
 			continue;
 		}
+		if (s->pos >= s->stop && s->stop < s->obj_size)
+			return ENVELOPE_ETRUNC; /* cannot happen: the range ends inside the object */
 		if (s->pos >= s->obj_size) {
 			if (s->finished)
 				return ENVELOPE_ETRUNC; /* verified everything, still short */
@@ -921,7 +930,7 @@ transfer_stream_read(struct transfer_stream *s, void *out, size_t max, int *stor
 			continue;
 		}
 		{
-			uint64_t n = MIN(STREAM_BATCH_SEGS * STREAM_SEG_CT, s->obj_size - s->pos);
+			uint64_t n = MIN(STREAM_BATCH_SEGS * STREAM_SEG_CT, s->stop - s->pos);
 			uint64_t before = s->pos;
 
 			rc = storage_get(s->st, s->key, s->pos, n, stream_cipher, s);

@@ -1077,12 +1077,12 @@ portal_start(struct portal *p, GError **err)
 	p->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), (uint16_t)port, NULL, NULL,
 		portal_handler, p,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, p,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)p->c->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		MHD_OPTION_NOTIFY_COMPLETED, req_done, p,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, p,
 		MHD_OPTION_END);
 	if (p->d == NULL) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot listen on %s: %s", listen,

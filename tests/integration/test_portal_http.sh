@@ -1,0 +1,283 @@
+#!/bin/bash
+# test_portal_http.sh - offload-portal over HTTP with curl, against the real portal binary and
+# a store written by the real pipeline (offloadctl process) or, for passwords and expired
+# transfers, by the real transfer code (tests/integration/portal_mktransfer.c, built here
+# against $BUILD/liboffload.a). Ports 12800-12819.
+# Covers: page (GET/HEAD, languages, headers), unlock (secret, password, origin, limits),
+# downloads (byte-exact, Range resume, suffix, 416, invalid Range, HEAD, ZIP of all),
+# revocation, expiry, unknown and malformed ids, forged/expired/re-targeted tickets,
+# tampered ciphertext, .html/.svg never inline, hostile input, and a throughput line.
+. "$(dirname "$0")/lib.sh"
+PORTAL_BIN=$BUILD/offload-portal
+need_bins "$CTL" "$PORTAL_BIN"
+[ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a"
+PORT=12801
+BASE=http://127.0.0.1:$PORT
+ASAN=0; case "$BUILD" in *asan*) ASAN=1 ;; esac
+
+conf_write pt policy.offload_min_size=2k portal.listen=127.0.0.1:$PORT \
+	portal.ticket_key_file="$T/pt/ticket.key" portal.password_failures=3
+CONF=$(conf_path pt); STORE=$(store_path pt); AUDIT=$(audit_path pt)
+
+# ---- the helper -------------------------------------------------------------------------
+SANF=(); [ $ASAN = 1 ] && SANF=(-fsanitize=address,undefined)
+PKGS="gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib"
+# shellcheck disable=SC2046
+gcc -std=c11 -D_GNU_SOURCE "${SANF[@]}" -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" \
+	-I"$SRCDIR/portal" $(pkg-config --cflags $PKGS) "$IT/portal_mktransfer.c" "$BUILD/liboffload.a" \
+	$(pkg-config --libs $PKGS) -lpthread -o "$T/mktransfer" 2> "$T/mk.err" || { cat "$T/mk.err"; bail "build portal_mktransfer"; }
+MK=$T/mktransfer
+
+# ---- transfers through the real pipeline ------------------------------------------------
+BIGN=$((3 * 1024 * 1024 + 12345))
+random_file "$T/big.bin" $BIGN
+printf '<html><body><script>alert(document.cookie)</script></body></html>\n%.0s' {1..100} > "$T/page.html"
+printf '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>\n%.0s' {1..60} > "$T/img.svg"
+offload() {  # offload NAME FILE ATTNAME TYPE -> link in $T/NAME.link
+	make_eml "$T/$1.eml" "$1" "see attachment" "$2" "$3" "$4" &&
+		"$CTL" -c "$CONF" process < "$T/$1.eml" > "$T/$1.out" 2>>"$T/process.err" &&
+		mail_link "$T/$1.out" > "$T/$1.link" && [ -s "$T/$1.link" ]
+}
+offload big "$T/big.bin" "Grüße Bericht.bin" application/octet-stream || bail "offload big.bin"
+offload html "$T/page.html" "page.html" text/html || bail "offload page.html"
+offload svg "$T/img.svg" "img.svg" image/svg+xml || bail "offload img.svg"
+random_file "$T/rev.bin" 300000; offload rev "$T/rev.bin" rev.bin application/octet-stream || bail "offload rev"
+random_file "$T/tam.bin" 600000; offload tam "$T/tam.bin" tam.bin application/octet-stream || bail "offload tam"
+"$MK" make "$CONF" --password "$T/rev.bin=secret plans.bin" > "$T/pw.out" || bail "helper: password transfer"
+"$MK" make "$CONF" --expires-in -60 "$T/rev.bin" > "$T/exp.out" || bail "helper: expired transfer"
+id_of() { sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' "$1"; }
+sec_of() { sed -E 's|.*#||' "$1"; }
+ID=$(id_of "$T/big.link"); SEC=$(sec_of "$T/big.link")
+
+# ---- the portal ---------------------------------------------------------------------------
+"$PORTAL_BIN" -f -c "$CONF" > "$T/portal.log" 2>&1 &
+PORTAL_PID=$!; _BG_PIDS+=($PORTAL_PID)
+waitport $PORT || bail "portal listens on $PORT ($(tail -3 "$T/portal.log"))"
+
+hdrs() { curl -s -o /dev/null -D - "$@" | tr -d '\r'; }
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+unlock() {  # unlock ID JSON [curl args] -> body in $T/u.json, status echoed
+	local id=$1 body=$2; shift 2
+	curl -s -o "$T/u.json" -D "$T/u.hdr" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "$body" "$@" "$BASE/t/$id/unlock"
+}
+jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
+snapshot() { (cd "$STORE" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
+ndl() { grep -c 'event=download' "$AUDIT" 2>/dev/null; }
+# wait_audit REGEX: the audit log gets a matching line within 5 s (the portal writes a download
+# event when libmicrohttpd releases the response, just after the client saw the connection end)
+wait_audit() { local i; for ((i = 0; i < 50; i++)); do grep -qE "$1" "$AUDIT" && return 0; sleep 0.1; done; return 1; }
+
+# ---- page -----------------------------------------------------------------------------------
+S0=$(snapshot); D0=$(ndl)
+curl -s -D "$T/p.hdr" -o "$T/p.html" "$BASE/t/$ID"
+checkx "GET /t/<id>: 200 text/html" 'grep -q "^HTTP/1.1 200" "$T/p.hdr" && grep -qi "^Content-Type: text/html" "$T/p.hdr"'
+checkx "page: strict CSP exactly as specified" \
+	"grep -qF \"Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'\" \"\$T/p.hdr\""
+checkx "page: Referrer-Policy no-referrer, nosniff" 'grep -qi "^Referrer-Policy: no-referrer" "$T/p.hdr" && grep -qi "^X-Content-Type-Options: nosniff" "$T/p.hdr"'
+checkx "page: button id=show 'Dateien anzeigen / Show files', code field, no password field" \
+	'grep -q "id=\"show\"[^>]*>Dateien anzeigen / Show files<" "$T/p.html" && grep -q "id=\"code\"" "$T/p.html" && ! grep -q "id=\"password\"" "$T/p.html"'
+checkx "page: expiry date shown (year $(date -u -d @$(( $(date +%s) + 14*86400 )) +%Y)), lang=de by default" \
+	'grep -q "<time datetime=\"$(date -u -d @$(( $(date +%s) + 14*86400 )) +%Y)" "$T/p.html" && grep -q "<html lang=\"de\">" "$T/p.html"'
+checkx "page: no inline script/style, no external resources" \
+	'! grep -qiE "<script>|<style|style=|https?://" "$T/p.html" && grep -q "src=\"/static/portal.js\"" "$T/p.html"'
+checkx "page: neither file name, size nor sender before unlock" '! grep -qE "Bericht|alice|$BIGN" "$T/p.html"'
+checkx "Accept-Language: en -> English page" 'curl -s -H "Accept-Language: en-GB,en;q=0.9" "$BASE/t/$ID" | grep -q "<html lang=\"en\">"'
+checkx "?lang=en overrides Accept-Language: de; switch link present" \
+	'curl -s -H "Accept-Language: de" "$BASE/t/$ID?lang=en" | grep -q "Collect files" && grep -q "?lang=en" "$T/p.html"'
+checkx "HEAD /t/<id>: 200, no body" '[ "$(curl -s -I "$BASE/t/$ID" | head -1 | tr -d "\r")" = "HTTP/1.1 200 OK" ] && [ -z "$(curl -s -X HEAD -m 5 "$BASE/t/$ID" 2>/dev/null)" ]'
+checkx "GET /static/portal.js: script reading location.hash and history.replaceState" \
+	'hdrs "$BASE/static/portal.js" | grep -qi "^Content-Type: text/javascript" && curl -s "$BASE/static/portal.js" | grep -q "history.replaceState" && curl -s "$BASE/static/portal.js" | grep -q "location.hash"'
+checkx "GET /static/portal.css: text/css" 'hdrs "$BASE/static/portal.css" | grep -qi "^Content-Type: text/css"'
+for i in 1 2 3; do curl -s "$BASE/t/$ID" >/dev/null; curl -s -I "$BASE/t/$ID" >/dev/null; curl -s "$BASE/t/$ID#$SEC" >/dev/null; done
+checkx "GET/HEAD without secret change nothing: store identical, no download event" '[ "$(snapshot)" = "$S0" ] && [ "$(ndl)" = "$D0" ]'
+
+# ---- unlock ---------------------------------------------------------------------------------
+checkx "unlock with a wrong secret: 403 {\"error\":\"secret\"}" \
+	'[ "$(unlock "$ID" "{\"secret\":\"AAAAAAAAAAAAAAAAAAAAAA\"}")" = 403 ] && grep -q "\"error\":\"secret\"" "$T/u.json"'
+checkx "unlock with a malformed secret: 403" '[ "$(unlock "$ID" "{\"secret\":\"x\"}")" = 403 ]'
+checkx "unlock with a bad JSON body: 400" '[ "$(unlock "$ID" "{not json")" = 400 ]'
+checkx "unlock with a foreign Origin: 403" '[ "$(unlock "$ID" "{\"secret\":\"$SEC\"}" -H "Origin: https://evil.example")" = 403 ]'
+checkx "unlock without Content-Type: application/json: 415" \
+	'[ "$(curl -s -o /dev/null -w "%{http_code}" --data-binary "{\"secret\":\"$SEC\"}" "$BASE/t/$ID/unlock")" = 415 ]'
+checkx "GET on the unlock URL: 405" '[ "$(code "$BASE/t/$ID/unlock")" = 405 ]'
+checkx "audit: failed unlock logged without the secret" 'grep -q "event=unlock .*action=denied.*transfer=$ID" "$AUDIT" && ! grep -q AAAAAAAAAAAAAAAAAAAAAA "$AUDIT"'
+checkx "unlock with the secret (same Origin): 200 JSON, Cache-Control: no-store" \
+	'[ "$(unlock "$ID" "{\"secret\":\"$SEC\"}" -H "Origin: $BASE")" = 200 ] && grep -qi "^Cache-Control: no-store" "$T/u.hdr" && grep -qi "^Content-Type: application/json" "$T/u.hdr"'
+cp "$T/u.json" "$T/big.json"
+checkx "unlock JSON: id, sender, RFC 3339 expiry, file name/size/type/sha256, /d/ URLs" \
+	'[ "$(jget "$T/big.json" "d[\"id\"]")" = "$ID" ] && [ "$(jget "$T/big.json" "d[\"sender\"]")" = alice@example.org ] &&
+	 jget "$T/big.json" "d[\"expires\"]" | grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" &&
+	 [ "$(jget "$T/big.json" "d[\"files\"][0][\"name\"]")" = "Grüße Bericht.bin" ] &&
+	 [ "$(jget "$T/big.json" "d[\"files\"][0][\"size\"]")" = $BIGN ] &&
+	 [ "$(jget "$T/big.json" "d[\"files\"][0][\"sha256\"]")" = "$(sha256 "$T/big.bin")" ] &&
+	 jget "$T/big.json" "d[\"files\"][0][\"type\"]" | grep -q / &&
+	 jget "$T/big.json" "d[\"files\"][0][\"url\"]" | grep -qE "^/d/[A-Za-z0-9_-]+$" && jget "$T/big.json" "d[\"all\"]" | grep -qE "^/d/"'
+checkx "unlock changes nothing in the store" '[ "$(snapshot)" = "$S0" ]'
+URL=$BASE$(jget "$T/big.json" 'd["files"][0]["url"]'); ALL=$BASE$(jget "$T/big.json" 'd["all"]')
+
+# ---- downloads ------------------------------------------------------------------------------
+curl -s -D "$T/d.hdr" -o "$T/d.bin" "$URL"
+checkx "download: byte-exact ($BIGN bytes)" 'cmp -s "$T/d.bin" "$T/big.bin"'
+checkx "download: application/octet-stream, attachment with RFC 6266 filename*, nosniff, sandbox CSP, no-store" \
+	'grep -qi "^Content-Type: application/octet-stream" "$T/d.hdr" &&
+	 grep -qF "Content-Disposition: attachment; filename=\"Gr__e Bericht.bin\"; filename*=UTF-8'"''"'Gr%C3%BC%C3%9Fe%20Bericht.bin" "$T/d.hdr" &&
+	 grep -qi "^X-Content-Type-Options: nosniff" "$T/d.hdr" && grep -qF "Content-Security-Policy: sandbox; default-src '"'none'"'" "$T/d.hdr" &&
+	 grep -qi "^Cache-Control: no-store" "$T/d.hdr" && grep -qi "^Accept-Ranges: bytes" "$T/d.hdr"'
+checkx "audit: download complete with size and index, no secret" \
+	'grep "event=download" "$AUDIT" | grep -q "size=$BIGN .*index=0.*action=complete.*transfer=$ID" && ! grep -qF "$SEC" "$AUDIT"'
+HALF=$((BIGN / 2 + 777))
+curl -s -r 0-$((HALF - 1)) -o "$T/r1" "$URL"; curl -s -D "$T/r2.hdr" -r $HALF- -o "$T/r2" "$URL"
+checkx "Range resume: first part, then the rest with Range, byte-exact" 'cat "$T/r1" "$T/r2" | cmp -s - "$T/big.bin"'
+checkx "Range: 206 with Content-Range bytes $HALF-$((BIGN - 1))/$BIGN" \
+	'grep -q "^HTTP/1.1 206" "$T/r2.hdr" && grep -qi "^Content-Range: bytes $HALF-$((BIGN - 1))/$BIGN" "$T/r2.hdr"'
+head -c 1000000 "$T/big.bin" > "$T/c.bin"; curl -s -C - -o "$T/c.bin" "$URL"
+checkx "curl -C - resumes a partial file byte-exact" 'cmp -s "$T/c.bin" "$T/big.bin"'
+checkx "Range bytes=-1000: the last 1000 bytes" 'curl -s -r -1000 "$URL" | cmp -s - <(tail -c 1000 "$T/big.bin")'
+checkx "Range across segment boundaries (65530-131080) byte-exact" \
+	'curl -s -r 65530-131080 "$URL" | cmp -s - <(tail -c +65531 "$T/big.bin" | head -c 65551)'
+checkx "Range beyond the end: 416 with Content-Range bytes */$BIGN" \
+	'h=$(hdrs -H "Range: bytes=$BIGN-" "$URL"); grep -q "^HTTP/1.1 416" <<<"$h" && grep -qi "^Content-Range: bytes \*/$BIGN" <<<"$h"'
+for r in "bytes=abc" "bytes=5-1" "items=0-1" "bytes=0-1,5-9" "bytes=--1" "bytes=99999999999999999999999-"; do
+	checkx "invalid Range '$r': ignored, 200 with the whole file" \
+		'[ "$(curl -s -o "$T/ir" -w "%{http_code}" -H "Range: $r" "$URL")" = 200 ] && cmp -s "$T/ir" "$T/big.bin"'
+done
+D1=$(ndl)
+checkx "HEAD /d/<ticket>: 200, Content-Length $BIGN, no body, no audit event" \
+	'h=$(curl -s -I "$URL" | tr -d "\r"); grep -q "^HTTP/1.1 200" <<<"$h" && grep -qi "^Content-Length: $BIGN" <<<"$h" && [ "$(ndl)" = "$D1" ]'
+curl -s -D "$T/z.hdr" -o "$T/all.zip" "$ALL"
+checkx "download all: ZIP (unzip -t ok), member byte-exact" \
+	'unzip -tq "$T/all.zip" >/dev/null && unzip -p "$T/all.zip" "Grüße Bericht.bin" | cmp -s - "$T/big.bin"'
+checkx "download all: attachment transfer-<id>.zip, octet-stream" \
+	'grep -qF "filename=\"transfer-$ID.zip\"" "$T/z.hdr" && grep -qi "^Content-Type: application/octet-stream" "$T/z.hdr"'
+ZN=$(stat -c %s "$T/all.zip")
+checkx "download all: Range resume of the ZIP byte-exact" \
+	'curl -s -r 0-99999 "$ALL" > "$T/z1"; curl -s -r 100000- "$ALL" > "$T/z2"; cat "$T/z1" "$T/z2" | cmp -s - "$T/all.zip"'
+
+# ---- active content is never served inline --------------------------------------------------
+for k in html svg; do
+	[ "$(unlock "$(id_of "$T/$k.link")" "{\"secret\":\"$(sec_of "$T/$k.link")\"}")" = 200 ] || not_ok "unlock $k"
+	u=$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')
+	h=$(hdrs "$u")
+	checkx "offloaded .$k: octet-stream, attachment, sandbox CSP, nosniff" \
+		'grep -qi "^Content-Type: application/octet-stream" <<<"$h" && grep -qi "^Content-Disposition: attachment;" <<<"$h" &&
+		 grep -qi "^Content-Security-Policy: sandbox" <<<"$h" && grep -qi "^X-Content-Type-Options: nosniff" <<<"$h"'
+done
+
+# ---- tickets --------------------------------------------------------------------------------
+TK=${URL##*/}
+checkx "forged ticket (one character changed): 403" \
+	'c=${TK:20:1}; [ "$c" = A ] && r=B || r=A; [ "$(code "$BASE/d/${TK:0:20}$r${TK:21}")" = 403 ]'
+checkx "truncated ticket and junk tickets: 403" \
+	'[ "$(code "$BASE/d/${TK:0:40}")" = 403 ] && [ "$(code "$BASE/d/xyz")" = 403 ] && [ "$(code "$BASE/d/")" = 403 ]'
+checkx "ticket sealed with another key: 403" '[ "$(code "$BASE/d/$("$MK" reseal "$CONF" "$TK" --foreign-key)")" = 403 ]'
+checkx "expired ticket: 403" '[ "$(code "$BASE/d/$("$MK" reseal "$CONF" "$TK" --not-after $(( $(date +%s) - 5 )))")" = 403 ]'
+TID=$(id_of "$T/tam.link")
+checkx "ticket re-targeted to another transfer: refused, no data" \
+	'n=$(curl -s "$BASE/d/$("$MK" reseal "$CONF" "$TK" --id "$TID" --size 600000)" | wc -c); [ "$n" = 0 ]'
+checkx "ticket re-targeted to another file index: refused, no data" \
+	'n=$(curl -s "$BASE/d/$("$MK" reseal "$CONF" "$TK" --index 1)" | wc -c); [ "$n" -lt 200 ]'
+
+# ---- tampered ciphertext --------------------------------------------------------------------
+[ "$(unlock "$TID" "{\"secret\":\"$(sec_of "$T/tam.link")\"}")" = 200 ] || not_ok "unlock tam"
+TURL=$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')
+OBJ=$STORE/${TID:0:2}/$TID/0
+[ -f "$OBJ" ] || OBJ=$(find "$STORE" -path "*$TID*" -name 0 | head -1)
+# flip one byte inside segment 4 (plaintext bytes 262144..327679)
+printf '\xff' | dd of="$OBJ" bs=1 seek=$((45 + 4 * 65552 + 100)) conv=notrunc status=none
+curl -s -o "$T/tam.got" "$TURL"; rc=$?
+GOT=$(stat -c %s "$T/tam.got")
+checkx "tampered segment: curl reports an error (rc=$rc) and gets fewer bytes ($GOT < 600000)" '[ $rc -ne 0 ] && [ "$GOT" -lt 600000 ]'
+checkx "tampered segment: only verified segments before it were sent (<= 262144 bytes, a prefix of the original)" \
+	'[ "$GOT" -le 262144 ] && cmp -s "$T/tam.got" <(head -c "$GOT" "$T/tam.bin")'
+checkx "tampered segment: the portal logs the failure, audit says partial with error=verification" \
+	'grep -q "download aborted after $GOT bytes" "$T/portal.log" && wait_audit "event=download .*size=$GOT .*error=verification.*action=partial.*transfer=$TID"'
+checkx "tampered segment: a Range before it still downloads" 'curl -s -r 0-199999 "$TURL" | cmp -s - <(head -c 200000 "$T/tam.bin")'
+
+# ---- passwords ------------------------------------------------------------------------------
+PL=$(sed -n 1p "$T/pw.out"); PW=$(sed -n 2p "$T/pw.out"); PID_=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$PL"); PSEC=${PL##*#}
+checkx "password transfer: page has a labelled password field" \
+	'curl -s "$BASE/t/$PID_" | grep -q "<label for=\"password\">" && curl -s "$BASE/t/$PID_" | grep -q "id=\"password\""'
+checkx "password transfer: unlock without password: 401 {\"error\":\"password\"}" \
+	'[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\"}")" = 401 ] && grep -q "\"error\":\"password\"" "$T/u.json"'
+checkx "password transfer: wrong secret is 403 (checked before the password)" \
+	'[ "$(unlock "$PID_" "{\"secret\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"password\":\"$PW\"}")" = 403 ]'
+checkx "password transfer: wrong password: 401" '[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"wrong-wrong-wrong\"}")" = 401 ]'
+checkx "password transfer: right password (upper case, no dashes): 200, file downloads byte-exact" \
+	'[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"$(tr -d - <<<"$PW" | tr a-z A-Z)\"}")" = 200 ] &&
+	 curl -s "$BASE$(jget "$T/u.json" "d[\"files\"][0][\"url\"]")" | cmp -s - "$T/rev.bin" &&
+	 [ "$(jget "$T/u.json" "d[\"files\"][0][\"name\"]")" = "secret plans.bin" ]'
+unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"wrong-2\"}" >/dev/null
+unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"wrong-3\"}" >/dev/null
+checkx "password transfer: after password_failures wrong passwords: 429 with Retry-After" \
+	'[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"$PW\"}")" = 429 ] && grep -qi "^Retry-After: [0-9]" "$T/u.hdr"'
+checkx "audit: wrong passwords logged (reasons=password), the password never" \
+	'grep -q "event=unlock .*reasons=password.*transfer=$PID_" "$AUDIT" && ! grep -qF "$PW" "$AUDIT" "$T/portal.log"'
+
+# ---- expiry, unknown, malformed -------------------------------------------------------------
+EID=$(id_of "$T/exp.out"); ESEC=$(sec_of "$T/exp.out")
+checkx "expired transfer: page 410, unlock 410" '[ "$(code "$BASE/t/$EID")" = 410 ] && [ "$(unlock "$EID" "{\"secret\":\"$ESEC\"}")" = 410 ]'
+checkx "unknown (well-formed) id: 404 page and 404 unlock" \
+	'[ "$(code "$BASE/t/aaaaaaaaaaaaaaaaaaaaaaaa")" = 404 ] && [ "$(unlock aaaaaaaaaaaaaaaaaaaaaaaa "{\"secret\":\"$SEC\"}")" = 404 ]'
+for bad in "t/${ID:0:23}" "t/${ID}a" "t/$(tr a-z A-Z <<<"$ID")" "t/../../etc/passwd" "t/$ID/../x" "t/%00$ID" "t/" "nothing" "t/${ID:0:23}1"; do
+	checkx "malformed path /$bad: 404" '[ "$(code --path-as-is "$BASE/$bad")" = 404 ]'
+done
+
+# ---- revocation -----------------------------------------------------------------------------
+RID=$(id_of "$T/rev.link"); RSEC=$(sec_of "$T/rev.link")
+[ "$(unlock "$RID" "{\"secret\":\"$RSEC\"}")" = 200 ] || not_ok "unlock rev"
+RURL=$BASE$(jget "$T/u.json" 'd["files"][0]["url"]'); RALL=$BASE$(jget "$T/u.json" 'd["all"]')
+checkx "before revoke: ticket downloads" 'curl -s "$RURL" | cmp -s - "$T/rev.bin"'
+"$CTL" -c "$CONF" revoke "$RID" > "$T/rv.out" 2>&1; rc=$?
+checkx "offloadctl revoke ID: exit 0 ($(head -1 "$T/rv.out"))" '[ $rc = 0 ]'
+checkx "revoked: only the tombstone is left in the store" \
+	'[ "$(find "$STORE" -path "*$RID*" -type f | sed "s|.*/||" | tr "\n" " ")" = "t " ]'
+checkx "revoked: page 410, unlock 410" '[ "$(code "$BASE/t/$RID")" = 410 ] && [ "$(unlock "$RID" "{\"secret\":\"$RSEC\"}")" = 410 ]'
+checkx "revoked: live tickets die (file and ZIP: 410)" '[ "$(code "$RURL")" = 410 ] && [ "$(code "$RALL")" = 410 ]'
+checkx "audit: event=revoke for the transfer" 'grep -q "event=revoke .*transfer=$RID" "$AUDIT"'
+checkx "revoke again (by link): exit 0; unknown id: exit 66; junk: exit 65" \
+	'"$CTL" -c "$CONF" revoke "$(cat "$T/rev.link")" >/dev/null 2>&1 &&
+	 { "$CTL" -c "$CONF" revoke aaaaaaaaaaaaaaaaaaaaaaaa >/dev/null 2>&1; [ $? = 66 ]; } &&
+	 { "$CTL" -c "$CONF" revoke "../x" >/dev/null 2>&1; [ $? = 65 ]; }'
+checkx "other transfers still served after a revoke" '[ "$(code -r 0-9 "$URL")" = 206 ]'
+
+# ---- hostile input --------------------------------------------------------------------------
+LONG=$(head -c 8192 /dev/zero | tr '\0' a)
+c=$(code "$BASE/t/$LONG"); checkx "8 KB path: clean 4xx ($c)" '[[ $c == 4?? ]]'
+c=$(code "$BASE/d/$LONG"); checkx "8 KB ticket path: clean 4xx ($c)" '[[ $c == 4?? ]]'
+HUGE=$(head -c 100000 /dev/zero | tr '\0' b)
+c=$(code -H "X-Huge: $HUGE" "$BASE/t/$ID"); checkx "100 KB header: clean 4xx ($c)" '[[ $c == 4?? ]]'
+c=$(code -H "Range: bytes=$HUGE" "$URL"); checkx "huge Range header: clean 4xx ($c)" '[[ $c == 4?? ]]'
+head -c 10485760 /dev/zero > "$T/10m"
+c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$T/10m" "$BASE/t/$ID/unlock")
+checkx "POST of 10 MB to unlock: 413 ($c)" '[ "$c" = 413 ]'
+c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$T/10m" "$BASE/t/$ID/unlock")
+checkx "chunked POST of 10 MB to unlock: 413 ($c)" '[ "$c" = 413 ]'
+c=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/10m" "$BASE/t/$ID")
+checkx "POST of 10 MB to a page: clean 4xx ($c)" '[[ $c == 4?? ]]'
+c=$(code -X PUT "$BASE/t/$ID"); d=$(code -X DELETE "$URL"); checkx "PUT/DELETE: 405 ($c, $d)" '[ "$c" = 405 ] && [ "$d" = 405 ]'
+checkx "request line garbage: no crash" 'printf "GARBAGE \x01\x02 HTTP/9.9\r\n\r\n" | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3" >/dev/null 2>&1; true'
+checkx "portal still alive and answering after hostile input" 'kill -0 $PORTAL_PID && [ "$(code "$BASE/t/$ID")" = 200 ]'
+checkx "no sanitizer report in the portal log" '! grep -qE "AddressSanitizer|runtime error" "$T/portal.log"'
+
+# ---- throughput (information, not a pass/fail criterion) ------------------------------------
+MB=200; [ $ASAN = 1 ] && MB=20
+random_file "$T/tp.bin" $((MB * 1024 * 1024))
+if offload tp "$T/tp.bin" tp.bin application/octet-stream &&
+	[ "$(unlock "$(id_of "$T/tp.link")" "{\"secret\":\"$(sec_of "$T/tp.link")\"}")" = 200 ]; then
+	t0=$(now)
+	curl -s -o "$T/tp.got" "$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')"
+	el=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	checkx "$MB MB download byte-exact" 'cmp -s "$T/tp.got" "$T/tp.bin"'
+	curl -s --limit-rate 2M --max-time 1 -o /dev/null "$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')"
+	checkx "download aborted by the client: audit says partial" \
+		'wait_audit "event=download .*file=tp.bin .*action=partial"'
+	note "portal throughput: $MB MB in $el s = $(awk -v m=$MB -v s="$el" 'BEGIN { printf "%.0f", m / s }') MB/s (decrypt + serve over loopback)"
+	rm -f "$T/tp.bin" "$T/tp.got" "$T/tp.eml" "$T/tp.out"
+else
+	not_ok "offload + unlock of the throughput file"
+fi
+
+kill -TERM $PORTAL_PID; wait $PORTAL_PID 2>/dev/null; rc=$?
+checkx "portal exits cleanly on SIGTERM (rc=$rc)" '[ $rc = 0 ]'
+finish
