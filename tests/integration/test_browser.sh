@@ -7,6 +7,7 @@
 # $SRCDIR/build/artifacts/ (test artefacts). Recipe: ../shared/recipes/README.md §7.
 # Ports 12830-12839. Chromium is stopped by the EXIT trap also when node dies half-way.
 . "$(dirname "$0")/lib.sh"
+. "$IT/browser/password_transfer.sh"
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 NODE_PATH=$SRCDIR/tools/node_modules
@@ -61,15 +62,11 @@ GONE_LINK=$(mail_link "$T/out2.eml" | sed "s|^https://files.example.test|$BASE|"
 # a password transfer: the pipeline cannot deliver passwords yet, so a small helper writes one
 # with the real transfer code (browser/make_password_transfer.c, compiled here)
 PW_LINK= PASSWORD= PW_SHA256=
-PKGS="gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib"
 random_file "$T/pw.pdf" 300000
-if cc -std=c11 -D_GNU_SOURCE -O1 -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" \
-	"$IT/browser/make_password_transfer.c" "$BUILD/liboffload.a" $(pkg-config --cflags --libs $PKGS) \
-	-lpthread -o "$T/mkpw" 2> "$T/mkpw.err" &&
-	"$T/mkpw" "$CONF" "$T/pw.pdf" "Vertraulich.pdf" "$BASE" > "$T/pw.txt" 2>> "$T/mkpw.err"; then
-	PW_LINK=$(sed -n 1p "$T/pw.txt") PASSWORD=$(sed -n 2p "$T/pw.txt") PW_SHA256=$(sha256 "$T/pw.pdf")
+if password_transfer "$CONF" "$T/pw.pdf" "Vertraulich.pdf" "$BASE"; then
+	PW_LINK=$PT_LINK PASSWORD=$PT_PASSWORD PW_SHA256=$(sha256 "$T/pw.pdf")
 else
-	note "skip: password flow (helper failed: $(head -3 "$T/mkpw.err" | tr '\n' ' '))"
+	note "skip: password flow ($PT_ERR)"
 fi
 
 "$PORTAL_BIN" -c "$CONF" -f >> "$T/portal.log" 2>&1 &

@@ -5,6 +5,7 @@
 # a .part that does not belong to the file, exit codes (65 wrong secret/password, 66 unknown,
 # 69 revoked, 75 portal down, 64 usage). Ports 12820-12829.
 . "$(dirname "$0")/lib.sh"
+. "$IT/browser/password_transfer.sh"
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 PORT=12820
@@ -128,13 +129,9 @@ checkx "malformed link: exit 64" '[ $rc = 64 ]'
 # ---- password transfer ----------------------------------------------------------------------------
 # the pipeline cannot deliver passwords yet: browser/make_password_transfer.c writes one with the
 # real transfer code into the same store
-PKGS="gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib"
 random_file "$T/pw.bin" 200000
-if cc -std=c11 -D_GNU_SOURCE -O1 -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" \
-	"$IT/browser/make_password_transfer.c" "$BUILD/liboffload.a" $(pkg-config --cflags --libs $PKGS) \
-	-lpthread -o "$T/mkpw" 2> "$T/mkpw.err" &&
-	"$T/mkpw" "$CONF" "$T/pw.bin" "geheim.bin" "$BASE" > "$T/pw.txt" 2>> "$T/mkpw.err"; then
-	LP=$(sed -n 1p "$T/pw.txt"); PW=$(sed -n 2p "$T/pw.txt")
+if password_transfer "$CONF" "$T/pw.bin" "geheim.bin" "$BASE"; then
+	LP=$PT_LINK PW=$PT_PASSWORD
 	fetch "$LP" --output "$T/op0" > /dev/null 2> "$T/op0.err"; rc=$?
 	checkx "password transfer without --password: exit 65, says a password is needed" \
 		'[ $rc = 65 ] && grep -q "needs a password" "$T/op0.err" && [ -z "$(ls -A "$T/op0" 2>/dev/null)" ]'
@@ -154,7 +151,7 @@ if cc -std=c11 -D_GNU_SOURCE -O1 -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" 
 	checkx "repeated wrong passwords: the portal answers 429, fetch exits 75 (after $i more tries: $(head -1 "$T/op4.err"))" \
 		'[ $rc = 75 ] && grep -q "429" "$T/op4.err"'
 else
-	note "skip: password transfer (helper failed: $(head -3 "$T/mkpw.err" | tr '\n' ' '))"
+	note "skip: password transfer ($PT_ERR)"
 fi
 
 # ---- revoked --------------------------------------------------------------------------------------
