@@ -587,7 +587,7 @@ cls_label_text(const char *v, size_t n)
 	for (i = 0; i < n && s->len < 64; i++) {
 		unsigned char c = (unsigned char)v[i];
 
-		g_string_append_c(s, g_ascii_isalnum(c) || c == '-' || c == '.' || c == '+' || c == ':' ? (char)c : '_');
+		g_string_append_c(s, g_ascii_isalnum(c) || c == '-' || c == '.' || c == '+' || c == ':' || c == '[' || c == ']' ? (char)c : '_');
 	}
 	return g_string_free(s, FALSE);
 }

@@ -484,6 +484,8 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 {
 	char buf[40];
 	size_t i = 0, j;
+	/* a chain opened by '+' or '(' is a phone number: no digit-only identifiers */
+	bool phone_chain = g[0].s > 0 && (text[g[0].s - 1] == '+' || text[g[0].s - 1] == '(');
 
 	(void)ctx;
 	while (i < ng) {
@@ -515,7 +517,7 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 				used = j - i + 1;
 			} else if (bl == 11 && cls_steuer_id_valid(buf) &&
 				   (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) :
-					    !cls_phone_like(text, len, s))) {
+					    !phone_chain && !cls_phone_like(text, len, s))) {
 				cls_hit(res, CLS_DET_STEUER_ID, where, text, s, e);
 				*strong = true;
 				used = j - i + 1;
@@ -530,7 +532,7 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 				used = j - i + 1;
 			} else if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
 				   (j + 1 >= ng || !g_ascii_isdigit(text[g[j + 1].s]) || bl == 19) &&
-				   !cls_phone_like(text, len, s)) {
+				   !phone_chain && !cls_phone_like(text, len, s)) {
 				cls_hit(res, CLS_DET_CARD, where, text, s, e);
 				used = j - i + 1;
 			}

@@ -593,7 +593,7 @@ struct cls_pdf {
 static const char *
 cls_memmem(const char *h, size_t hl, const char *n)
 {
-	return memmem(h, hl, n, strlen(n));
+	return h != NULL && hl > 0 ? memmem(h, hl, n, strlen(n)) : NULL;
 }
 
 /* decode #xx in names of a dictionary text */

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""gen.py - build the labelled classification test set (tests/data/classify/).
+
+Writes generated docx/xlsx/pptx/odt/pdf/csv/txt/html/zip/eml files with and
+without planted personal data, plus look-alike negatives, and EXPECTED.tsv:
+file, expected class (VS = the VS rule), detectors that must fire ("-" none).
+Only the Python standard library; deterministic output (fixed zip times).
+Usage: gen.py [OUTDIR]   (default: the directory of this script)
+"""
+import os
+import sys
+import zipfile
+import zlib
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+EXPECTED = []
+T0 = (2026, 1, 1, 0, 0, 0)
+
+
+def put(name, data, cls, dets):
+    path = os.path.join(OUT, name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    EXPECTED.append((name, cls, ",".join(dets) if dets else "-"))
+
+
+def zipbytes(members):
+    import io
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in members:
+            zi = zipfile.ZipInfo(n, T0)
+            zi.compress_type = zipfile.ZIP_STORED if n == "mimetype" else zipfile.ZIP_DEFLATED
+            z.writestr(zi, d)
+    return buf.getvalue()
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def docx(paras, custom=None, table=None):
+    body = ""
+    for runs in paras:
+        body += "<w:p>" + "".join(
+            '<w:r><w:t xml:space="preserve">%s</w:t></w:r>' % r for r in runs) + "</w:p>"
+    if table:
+        body += "<w:tbl>"
+        for row in table:
+            body += "<w:tr>" + "".join(
+                "<w:tc><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:tc>" % c for c in row) + "</w:tr>"
+        body += "</w:tbl>"
+    doc = '<?xml version="1.0" encoding="UTF-8"?><w:document %s><w:body>%s</w:body></w:document>' % (W, body)
+    members = [("[Content_Types].xml", '<?xml version="1.0"?><Types/>'), ("word/document.xml", doc)]
+    if custom:
+        props = "".join(
+            '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="%d" name="%s"><vt:lpwstr>%s</vt:lpwstr></property>'
+            % (i + 2, k, v) for i, (k, v) in enumerate(custom))
+        members.append(("docProps/custom.xml",
+                        '<?xml version="1.0"?><Properties xmlns:vt="x">%s</Properties>' % props))
+    return zipbytes(members)
+
+
+def xlsx(shared, sheet_rows):
+    sst = "<sst>" + "".join("<si><t>%s</t></si>" % s for s in shared) + "</sst>"
+    rows = ""
+    for r, cells in enumerate(sheet_rows, 1):
+        rows += '<row r="%d">' % r
+        for c, (kind, v) in enumerate(cells):
+            ref = "%s%d" % ("ABCDEFGH"[c], r)
+            if kind == "s":
+                rows += '<c r="%s" t="s"><v>%d</v></c>' % (ref, v)
+            else:
+                rows += '<c r="%s"><v>%s</v></c>' % (ref, v)
+        rows += "</row>"
+    sheet = "<worksheet><sheetData>%s</sheetData></worksheet>" % rows
+    return zipbytes([("[Content_Types].xml", "<Types/>"), ("xl/sharedStrings.xml", sst),
+                     ("xl/worksheets/sheet1.xml", sheet)])
+
+
+def pptx(texts):
+    sp = "".join("<a:p><a:r><a:t>%s</a:t></a:r></a:p>" % t for t in texts)
+    slide = '<p:sld xmlns:a="a" xmlns:p="p"><p:cSld><p:spTree><p:sp><p:txBody>%s</p:txBody></p:sp></p:spTree></p:cSld></p:sld>' % sp
+    return zipbytes([("[Content_Types].xml", "<Types/>"), ("ppt/slides/slide1.xml", slide)])
+
+
+def odt(paras):
+    body = "".join("<text:p>%s</text:p>" % p for p in paras)
+    content = ('<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text>%s'
+               '</office:text></office:body></office:document-content>' % body)
+    return zipbytes([("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", content)])
+
+
+def pdf(content_ops, cid=None):
+    """content_ops: PDF content stream text; cid: dict char->code for a ToUnicode CMap font"""
+    objs = []
+    stream = zlib.compress(content_ops.encode("latin-1"))
+    objs.append("<< /Type /Catalog /Pages 2 0 R >>")
+    objs.append("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+    objs.append("<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>")
+    objs.append(("<< /Length %d /Filter /FlateDecode >>" % len(stream), stream))
+    if cid:
+        objs.append("<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding /Identity-H /ToUnicode 6 0 R >>")
+        lines = "".join("<%04X> <%04X>\n" % (code, ord(ch)) for ch, code in sorted(cid.items()))
+        cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n1 begincodespacerange\n"
+                "<0000> <FFFF>\nendcodespacerange\n%d beginbfchar\n%sendbfchar\nendcmap end end\n"
+                % (len(cid), lines))
+        cz = zlib.compress(cmap.encode())
+        objs.append(("<< /Length %d /Filter /FlateDecode >>" % len(cz), cz))
+    else:
+        objs.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n"
+    offs = []
+    for i, o in enumerate(objs, 1):
+        offs.append(len(out))
+        if isinstance(o, tuple):
+            out += b"%d 0 obj\n%s\nstream\n" % (i, o[0].encode()) + o[1] + b"\nendstream\nendobj\n"
+        else:
+            out += b"%d 0 obj\n%s\nendobj\n" % (i, o.encode())
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offs:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def cid_text(s, cmap):
+    for ch in s:
+        if ch not in cmap:
+            cmap[ch] = 3 + len(cmap)
+    return "<" + "".join("%04X" % cmap[ch] for ch in s) + "> Tj"
+
+
+def eml(headers, body, attachments=()):
+    b = "BOUNDARY-classify-1"
+    h = "".join("%s: %s\r\n" % kv for kv in headers)
+    if not attachments:
+        return (h + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n").encode()
+    out = h + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n" % b
+    out += "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n" % (b, body)
+    import base64
+    for name, ctype, data in attachments:
+        if ctype == "message/rfc822":
+            out += "--%s\r\nContent-Type: message/rfc822\r\n\r\n%s\r\n" % (b, data.decode())
+        else:
+            enc = base64.encodebytes(data).decode().replace("\n", "\r\n")
+            out += ("--%s\r\nContent-Type: %s; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
+                    "Content-Transfer-Encoding: base64\r\n\r\n%s" % (b, ctype, name, name, enc))
+    out += "--%s--\r\n" % b
+    return out.encode()
+
+
+HDR = [("From", "clerk@example.gov"), ("To", "someone@example.org"), ("Date", "Mon, 23 Nov 2026 10:00:00 +0100")]
+DOCX_T = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # --- positives ---
+    put("payslip.pdf", pdf("BT /F1 10 Tf 50 700 Td (Gehaltsabrechnung November) Tj 0 -14 Td "
+                           "(IBAN: DE89 3704 0044 0532 0130 00) Tj 0 -14 Td [(Steuer-ID: 860)-250(957 42719)] TJ ET"),
+        "VERTRAULICH", ["iban", "steuer-id"])
+    cm = {}
+    ops = "BT /F1 10 Tf 50 700 Td " + cid_text("Konto AT61 1904 3002 3457 3201", cm) + " ET"
+    put("cid_tounicode.pdf", pdf(ops, cid=cm), "VERTRAULICH", ["iban"])
+    put("iban_runs.docx", docx([["Bitte überweisen Sie auf ", "DE89 3704 ", "0044 0532 ", "0130 00", "."]]),
+        "VERTRAULICH", ["iban"])
+    put("steuer_runs.docx", docx([["Steuer-ID: 860 957", "42719"]]), "VERTRAULICH", ["steuer-id"])
+    put("iban_table.docx", docx([["Bankverbindung"]], table=[["Kontoinhaber", "Max Muster"],
+                                                             ["IBAN", "NL91 ABNA", "0417 1643 00"]]),
+        "VERTRAULICH", ["iban"])
+    put("idnr_sheet.xlsx", xlsx(["Name", "Steuer-IdNr"], [[("s", 0), ("s", 1)], [("n", "Muster"), ("n", "36574261809")]]),
+        "VERTRAULICH", ["steuer-id"])
+    put("card.pptx", pptx(["Zahlung per Kreditkarte", "5555 5555 5555 4444"]), "VERTRAULICH", ["card"])
+    put("rvnr.odt", odt(["Rentenversicherungsnummer:", "15 070649 C 103"]), "VERTRAULICH", ["rvnr"])
+    put("kvnr.csv", "Name;Krankenkasse;Versichertennummer\nMuster;AOK;A123456780\n", "VERTRAULICH", ["kvnr"])
+    put("passport.txt", "Reisepass Nr. T220001293 gültig bis 2030\n", "VERTRAULICH", ["id-document"])
+    put("health.docx", docx([["Arztbrief für Frau Muster"], ["Diagnose: F32.1 mittelgradige Depression. "
+                                                          "Befund vom 3. März, Therapie empfohlen."]]),
+        "STRENG-VERTRAULICH", ["art9-health"])
+    put("union.txt", "Mitgliedsbeitrag an die Gewerkschaft ver.di wird vom Lohn einbehalten.\n",
+        "STRENG-VERTRAULICH", ["art9-union"])
+    put("health_en.txt", "Patient diagnosed with chronic illness, medication adjusted, sick leave until May.\n",
+        "STRENG-VERTRAULICH", ["art9-health"])
+    put("label_custom.docx", docx([["Projektplan"]], custom=[
+        ("MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_Enabled", "true"),
+        ("MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_Name", "Vertraulich"),
+        ("MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_SiteId", "72f988bf-86f1-41af-91ab-2d7cd011db47")]),
+        "VERTRAULICH", [])
+    put("iban.html", "<html><body><p>Konto:</p><table><tr><td>IBAN</td><td>GB82 WEST 1234 5698 7654 32</td></tr>"
+                     "</table><script>var x='DE89370400440532013000';</script></body></html>",
+        "VERTRAULICH", ["iban"])
+    put("nested.zip", zipbytes([("inner/ausweis.txt", "Personalausweis Nummer L01X00T471\n")]),
+        "VERTRAULICH", ["id-document"])
+    put("mail_attach.eml", eml(HDR + [("Subject", "Unterlagen")], "Anbei die Unterlagen.",
+                               [("konto.docx", DOCX_T, docx([["IBAN DE89 3704 0044 0532 0130 00"]]))]),
+        "VERTRAULICH", ["iban"])
+    inner = eml([("From", "a@example.org"), ("Subject", "fwd")], "Karte 4111 1111 1111 1111 bitte belasten.")
+    put("mail_nested.eml", eml(HDR + [("Subject", "Fwd: Zahlung")], "Siehe unten.",
+                               [("fwd.eml", "message/rfc822", inner)]), "VERTRAULICH", ["card"])
+    put("mail_sensitivity.eml", eml(HDR + [("Subject", "Personalsache"), ("Sensitivity", "Company-Confidential")],
+                                    "Bitte vertraulich behandeln."), "VERTRAULICH", [])
+    put("mail_msip.eml", eml(HDR + [("Subject", "Plan"), (
+        "msip_labels", "MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_Enabled=True;\r\n"
+                       " MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_SiteId=72f988bf-86f1-41af-91ab-2d7cd011db47;"
+                       "MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_Name=Highly\r\n Confidential")],
+                             "Text."), "STRENG-VERTRAULICH", [])
+    put("mail_tlp.eml", eml(HDR + [("Subject", "[TLP:AMBER+STRICT] Lagebild")], "Lage."), "VERTRAULICH", [])
+    put("mail_vsnfd.eml", eml(HDR + [("Subject", "VS-NfD: Bericht")], "Bericht anbei."), "VS", [])
+    # --- negatives and look-alikes ---
+    put("invoice.txt", "Rechnung Nr. 2026-000123, Bestellnummer 4111 2222 3333 4444, Kundennummer 86095742718.\n"
+                       "Ungültige IBAN DE89 3704 0044 0532 0130 01, Telefon +49 89 12345678, Fax 0170 12345678.\n"
+                       "Artikel 12345678903 und 11123456786, Referenz A123456789, Pass T220001294.\n",
+        "OFFEN", [])
+    put("phones.pptx", pptx(["Kontakt: Tel. 089 86095742719", "Zentrale +49 30 36574261809"]), "OFFEN", [])
+    put("history.docx", docx([["Die Religion im Mittelalter prägte das Leben der Menschen."],
+                              ["Im Jahr 1350 wuchs die Stadt."]]), "OFFEN", [])
+    put("orders.xlsx", xlsx(["Bestellung", "Menge"], [[("s", 0), ("s", 1)], [("n", "4711"), ("n", "12")],
+                                                      [("n", "20260101"), ("n", "3")]]), "OFFEN", [])
+    put("plain.odt", odt(["Einladung zum Sommerfest am 3.7.2026 um 15 Uhr."]), "OFFEN", [])
+    put("report.pdf", pdf("BT /F1 12 Tf 72 700 Td (Quartalsbericht: Umsatz 1234567 EUR, Auftrag 4111-2222-3333-4444) Tj ET"),
+        "OFFEN", [])
+    put("news.html", "<html><body><h1>Newsletter</h1><p>Unsere Hotline 0800 1234567.</p></body></html>",
+        "OFFEN", [])
+    put("mail_plain.eml", eml(HDR + [("Subject", "Mittagessen")], "Treffen wir uns um 12?"), "OFFEN", [])
+    with open(os.path.join(OUT, "EXPECTED.tsv"), "w") as f:
+        f.write("# file\tclass\tdetectors (generated by gen.py)\n")
+        for row in EXPECTED:
+            f.write("\t".join(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

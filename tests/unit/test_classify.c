@@ -1,0 +1,828 @@
+/*
+ * test_classify.c - classify/: check digits of every detector (valid,
+ * invalid, look-alike tables), numbers split by blanks/dots/dashes/runs,
+ * label parsing variants, policy and combining, the streaming job, bombs
+ * generated here (ratio, total bytes, depth, entries, overlap, XML
+ * entities, broken input) bounded in time, and the labelled set in
+ * tests/data/classify (EXPECTED.tsv) with precision/recall per detector.
+ */
+#include "classify_int.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "unit.h"
+
+static struct conf *conf_g;
+static struct classify_ctx *ctx_g;
+
+static bool
+has_reason(const struct classify_result *r, const char *name)
+{
+	guint i;
+
+	for (i = 0; r->reason_list != NULL && i < r->reason_list->len; i++)
+		if (strcmp(g_array_index(r->reason_list, struct classify_reason, i).name, name) == 0)
+			return true;
+	return false;
+}
+
+static unsigned
+reason_count(const struct classify_result *r, const char *name)
+{
+	guint i;
+
+	for (i = 0; r->reason_list != NULL && i < r->reason_list->len; i++)
+		if (strcmp(g_array_index(r->reason_list, struct classify_reason, i).name, name) == 0)
+			return g_array_index(r->reason_list, struct classify_reason, i).count;
+	return 0;
+}
+
+static void
+test_check_digits(void)
+{
+	static const struct { const char *s; bool ok; } iban[] = {
+		{ "DE89370400440532013000", true }, { "AT611904300234573201", true }, { "GB82WEST12345698765432", true },
+		{ "NL91ABNA0417164300", true }, { "FR1420041010050500013M02606", true }, { "CH9300762011623852957", true },
+		{ "NO9386011117947", true }, { "MT84MALT011000012345MTLCAST001S", true },
+		{ "DE89370400440532013001", false }, { "DE8937040044053201300", false }, { "XX89370400440532013000", false },
+		{ "DE8937040044053201300A", false }, { "AT61190430023457320", false },
+	};
+	static const struct { const char *s; bool ok; } tin[] = {
+		{ "86095742719", true }, { "36574261809", true }, { "65929970489", true },
+		{ "86095742718", false }, { "12345678903", false }, { "11123456786", false }, { "02476291358", false },
+		{ "1234567890", false },
+	};
+	static const struct { const char *s; bool ok; } rv[] = {
+		{ "15070649C103", true }, { "10010490A443", true }, { "15070649C104", false }, { "15134549C103", false },
+		{ "150706490103", false },
+	};
+	static const struct { const char *s; bool ok; } kv[] = {
+		{ "A000500015", true }, { "A123456780", true }, { "A123456789", false }, { "1123456780", false },
+	};
+	static const struct { const char *s; bool ok; } id[] = {
+		{ "L01X00T471", true }, { "T220001293", true }, { "T220001294", false }, { "A220001293", false },
+		{ "L01X00T47", false },
+	};
+	static const struct { const char *s; bool ok; } card[] = {
+		{ "4111111111111111", true }, { "5555555555554444", true }, { "378282246310005", true },
+		{ "6011111111111117", true }, { "2221000000000009", true }, { "4111111111111112", false },
+		{ "1234567812345670", false }, { "41111111111111", false }, { "378282246310006", false },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(iban); i++)
+		CHECK(cls_iban_valid(iban[i].s) == iban[i].ok, "IBAN %s %s", iban[i].s, iban[i].ok ? "valid" : "invalid");
+	for (i = 0; i < G_N_ELEMENTS(tin); i++)
+		CHECK(cls_steuer_id_valid(tin[i].s) == tin[i].ok, "Steuer-IdNr %s %s", tin[i].s,
+			tin[i].ok ? "valid" : "invalid");
+	for (i = 0; i < G_N_ELEMENTS(rv); i++)
+		CHECK(cls_rvnr_valid(rv[i].s) == rv[i].ok, "RVNR %s %s", rv[i].s, rv[i].ok ? "valid" : "invalid");
+	for (i = 0; i < G_N_ELEMENTS(kv); i++)
+		CHECK(cls_kvnr_valid(kv[i].s) == kv[i].ok, "KVNR %s %s", kv[i].s, kv[i].ok ? "valid" : "invalid");
+	for (i = 0; i < G_N_ELEMENTS(id); i++)
+		CHECK(cls_id_doc_valid(id[i].s) == id[i].ok, "ID document %s %s", id[i].s, id[i].ok ? "valid" : "invalid");
+	for (i = 0; i < G_N_ELEMENTS(card); i++)
+		CHECK(cls_card_valid(card[i].s) == card[i].ok, "card %s %s", card[i].s, card[i].ok ? "valid" : "invalid");
+	CHECK(cls_icao_check("L01X00T47", 9) == 1 && cls_icao_check("T22000129", 9) == 3 &&
+		cls_icao_check("640812", 6) == 5, "ICAO 7-3-1 worked examples");
+	{
+		char *m = cls_mask("DE89 3704 0044 0532 0130 00", 27);
+
+		CHECK(strcmp(m, "DE89 **** **** **** **30 00") == 0, "IBAN masked as DE89 **** **** **** **30 00 (%s)", m);
+		g_free(m);
+	}
+}
+
+/* text -> reasons that must appear ("" = no detector reason at all) */
+static void
+test_detect_text(void)
+{
+	static const struct { const char *text, *want, *not; } cases[] = {
+		{ "IBAN DE89 3704 0044 0532 0130 00", "iban", NULL },
+		{ "IBAN DE89.3704.0044.0532.0130.00", "iban", NULL },
+		{ "IBAN DE89-3704-0044-0532-0130-00.", "iban", NULL },
+		{ "Konto: de89370400440532013000", "iban", NULL },
+		{ "IBAN\tDE89 3704\t0044 0532\t0130 00", "iban", NULL },
+		{ "IBAN DE89\xC2\xA0" "3704\xC2\xA0" "0044\xC2\xA0" "0532\xC2\xA0" "0130\xC2\xA0" "00", "iban", NULL },
+		{ "IBAN DE89 3704 0044 0532 0130 01", NULL, "iban" },
+		{ "Ref X DE89370400440532013000123", NULL, "iban" },
+		{ "Steuer-ID: 860 957 42719", "steuer-id", NULL },
+		{ "Ihre Identifikationsnummer 86 095 742 719", "steuer-id", NULL },
+		{ "86095742719", "steuer-id", NULL },
+		{ "Bestellung 860 957 42719 vom Montag", NULL, "steuer-id" },
+		{ "Tel. 86095742719", NULL, "steuer-id" },
+		{ "+49 86095742719", NULL, "steuer-id" },
+		{ "Steuer-ID 12345678903", NULL, "steuer-id" },
+		{ "Steuer-ID 860957427190", NULL, "steuer-id" },
+		{ "RVNR 15070649C103", "rvnr", NULL },
+		{ "Sozialversicherungsnummer 15 070649 C 103", "rvnr", NULL },
+		{ "RVNR 15070649C104", NULL, "rvnr" },
+		{ "Krankenkasse AOK, Versichertennummer A123456780", "kvnr", NULL },
+		{ "Rechnung A123456780", NULL, "kvnr" },
+		{ "Versichertennummer A123456789", NULL, "kvnr" },
+		{ "Personalausweis L01X00T471", "id-document", NULL },
+		{ "Personalausweis L01X00T47", "id-document", NULL },
+		{ "Artikel L01X00T471", NULL, "id-document" },
+		{ "Reisepass T220001294", NULL, "id-document" },
+		{ "Karte 4111 1111 1111 1111", "card", NULL },
+		{ "Amex 3782 822463 10005", "card", NULL },
+		{ "Karte 4111-1111-1111-1111", "card", NULL },
+		{ "Karte 4111 1111 1111 1112", NULL, "card" },
+		{ "Auftrag 41 111 111 111 111 11", NULL, "card" },
+		{ "Seriennr 94111111111111111", NULL, "card" },
+		{ "geb. 29.02.1980 in Bonn", "dob", NULL },
+		{ "geb. 29.02.1981 in Bonn", NULL, "dob" },
+		{ "Termin 12.03.1980", NULL, "dob" },
+		{ "Telefon 089 1234567", "phone", NULL },
+		{ "Zimmer 089 1234567", NULL, "phone" },
+		{ "Mail an max.muster@example.org bitte", "email", NULL },
+		{ "Diagnose und Befund liegen vor", "art9-health", NULL },
+		{ "Diagnose: keine", NULL, "art9-health" },
+		{ "Die Religion im Mittelalter", NULL, "art9-religion" },
+		{ "Konfession: evangelisch", "art9-religion", NULL },
+		{ "Mitglied der Gewerkschaft, Mitgliedsbeitrag monatlich", "art9-union", NULL },
+		{ "Fingerabdruck und biometrische Daten", "art9-biometrics", NULL },
+		{ "Gentest mit DNA-Analyse", "art9-genetics", NULL },
+		{ "sexual orientation and sex life", "art9-sexual", NULL },
+		{ "Parteimitglied seit 2001, Parteizugehörigkeit", "art9-politics", NULL },
+		{ "ethnische Herkunft", "art9-ethnicity", NULL },
+		{ "Diagnose liegt vor, Versichertennummer A123456780 bei der AOK", "art9-health", NULL },
+		{ "Bericht VS-NfD", "vs:VS-NfD", NULL },
+		{ "Das ist GEHEIM", NULL, "vs:GEHEIM" },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct classify_result r;
+
+		classify_result_init(&r);
+		classify_text(ctx_g, "t", cases[i].text, strlen(cases[i].text), &r);
+		if (cases[i].want != NULL)
+			CHECK(has_reason(&r, cases[i].want), "'%s' finds %s (got '%s')", cases[i].text, cases[i].want,
+				r.reasons);
+		if (cases[i].not != NULL)
+			CHECK(!has_reason(&r, cases[i].not), "'%s' is no %s (got '%s')", cases[i].text, cases[i].not,
+				r.reasons);
+		classify_result_clear(&r);
+	}
+}
+
+static void
+label_case(const char *name, const char *value, const char *want_level, const char *want_reason)
+{
+	struct classify_result r;
+	char *shown;
+
+	classify_result_init(&r);
+	classify_header(ctx_g, name, value, &r);
+	classify_finish(ctx_g, &r, true);
+	shown = g_strescape(value, NULL);
+	CHECK(strcmp(r.level, want_level) == 0 && (want_reason == NULL || has_reason(&r, want_reason)),
+		"%s: '%.50s...' -> %s %s (got %s '%s')", name, shown, want_level, want_reason ? want_reason : "",
+		r.level, r.reasons);
+	g_free(shown);
+	classify_result_clear(&r);
+}
+
+static void
+test_labels(void)
+{
+	const char *g = "MSIP_Label_f42aa342-8706-4288-bd11-ebb85995028c_";
+	char *v;
+
+	label_case("Sensitivity", "Company-Confidential", "VERTRAULICH", "label:sensitivity=Company-Confidential");
+	label_case("sensitivity", " private", "VERTRAULICH", NULL);
+	label_case("Sensitivity", "Personal", "INTERN", NULL);
+	label_case("Sensitivity", "Normal", "OFFEN", "label:sensitivity=Normal");
+	v = g_strdup_printf("%sActionId=129c;\r\n %sContentBits=0;\r\n %sEnabled=true;\r\n %sMethod=Standard;\r\n "
+		"%sName=Vertraulich;\r\n %sSiteId=72f9;", g, g, g, g, g, g);
+	label_case("msip_labels", v, "VERTRAULICH", "label:msip=Vertraulich");
+	g_free(v);
+	v = g_strdup_printf("%sName=Highly\r\n Confidential;%sEnabled=True", g, g);   /* no spaces, fold in value, no ';' */
+	label_case("msip_labels", v, "STRENG-VERTRAULICH", "label:msip=Highly_Confidential");
+	g_free(v);
+	v = g_strdup_printf("\r\n %sEnabled=TRUE; %sName=internal; aiplabel=External Public", g, g);
+	label_case("MSIP_LABELS", v, "INTERN", NULL);
+	g_free(v);
+	v = g_strdup_printf("%sEnabled=false; %sName=Vertraulich;", g, g);
+	label_case("msip_labels", v, "OFFEN", NULL);
+	g_free(v);
+	v = g_strdup_printf("%sEnabled=true; %sName=Unbekannt;", g, g);
+	label_case("msip_labels", v, "OFFEN", "label:msip=Unbekannt");
+	g_free(v);
+	label_case("Subject", "[VERTRAULICH] Personalakte", "VERTRAULICH", "label:subject=[VERTRAULICH]");
+	label_case("Subject", "TLP:RED Vorfall", "STRENG-VERTRAULICH", "label:tlp=RED");
+	label_case("Subject", "tlp: amber Lage", "VERTRAULICH", "label:tlp=AMBER");
+	label_case("Subject", "TLP:AMBER+STRICT Lage", "VERTRAULICH", "label:tlp=AMBER+STRICT");
+	label_case("Subject", "TLP:CLEAR Info", "OFFEN", "label:tlp=CLEAR");
+	label_case("Subject", "Geheimtipp Restaurant", "OFFEN", NULL);
+	label_case("SIO-Label", "marking=\"VS-NUR FUER DEN DIENSTGEBRAUCH\"; fgcolor=black", "OFFEN", "vs:VS-NfD");
+	{
+		struct classify_result r;
+
+		classify_result_init(&r);
+		classify_header(ctx_g, "Subject", "VS-NfD Lagebericht", &r);
+		classify_finish(ctx_g, &r, true);
+		CHECK(r.vs && r.action == CLASSIFY_REJECT && r.body_action == CLASSIFY_BODY_REJECT,
+			"VS-NfD subject: VS rule, reject");
+		CHECK(strstr(classify_reject_text(), "Verschlusssache") != NULL &&
+			strstr(classify_reject_text(), "must not be sent") != NULL, "reject text German and English");
+		classify_result_clear(&r);
+		classify_result_init(&r);
+		classify_header(ctx_g, "Subject", "STRENG GEHEIM", &r);
+		classify_finish(ctx_g, &r, true);
+		CHECK(r.vs && has_reason(&r, "vs:STRENG-GEHEIM"), "STRENG GEHEIM subject is VS");
+		classify_result_clear(&r);
+	}
+}
+
+static void
+test_policy(void)
+{
+	struct classify_result a, b;
+	const char *t = "IBAN DE89 3704 0044 0532 0130 00 und DE89 3704 0044 0532 0130 00 und AT611904300234573201";
+
+	classify_message(true, &a);
+	CHECK(strcmp(a.level, "OFFEN") == 0 && !a.offload && a.reasons[0] == '\0', "size-only seam: OFFEN outgoing");
+	classify_result_clear(&a);
+	classify_message(false, &a);
+	CHECK(strcmp(a.level, "INTERN") == 0, "size-only seam: INTERN internal");
+	classify_result_clear(&a);
+
+	classify_result_init(&a);
+	classify_text(ctx_g, "body", t, strlen(t), &a);
+	classify_finish(ctx_g, &a, true);
+	CHECK(strcmp(a.level, "VERTRAULICH") == 0 && a.offload && a.action == CLASSIFY_OFFLOAD && !a.password &&
+		a.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE && a.notice_filenames, "identifiers: VERTRAULICH, offload");
+	CHECK(strcmp(a.reasons, "iban:3") == 0, "reasons with counts: iban:3 (%s)", a.reasons);
+
+	classify_result_init(&b);
+	classify_header(ctx_g, "Sensitivity", "Company-Confidential", &b);
+	classify_text(ctx_g, "att", "Diagnose und Befund", 19, &b);
+	classify_combine(ctx_g, &a, &b);
+	classify_finish(ctx_g, &a, true);
+	CHECK(strcmp(a.level, "STRENG-VERTRAULICH") == 0 && a.action == CLASSIFY_OFFLOAD_PASSWORD && a.password &&
+		!a.notice_filenames, "combined by maximum: STRENG-VERTRAULICH, offload+password, names hidden");
+	CHECK(reason_count(&a, "iban") == 3 && has_reason(&a, "label:sensitivity=Company-Confidential") &&
+		has_reason(&a, "art9-health"), "combined reasons kept (%s)", a.reasons);
+	classify_result_clear(&b);
+	/* a lower part never downgrades */
+	classify_result_init(&b);
+	classify_text(ctx_g, "x", "nichts", 6, &b);
+	classify_combine(ctx_g, &a, &b);
+	CHECK(strcmp(a.level, "STRENG-VERTRAULICH") == 0, "never downgraded by a lower part");
+	classify_result_clear(&b);
+	classify_result_clear(&a);
+
+	classify_result_init(&a);
+	classify_finish(ctx_g, &a, false);
+	CHECK(strcmp(a.level, "INTERN") == 0 && a.action == CLASSIFY_PASS, "internal-only floor INTERN, pass");
+	classify_result_clear(&a);
+}
+
+static void
+test_config(void)
+{
+	static const struct { const char *key, *val; } bad[] = {
+		{ "classify.levels", "A, B, VS" }, { "classify.identifier_level", "NOPE" },
+		{ "classify.labels", "Vertraulich" }, { "classify.labels", "x=NOPE" },
+		{ "classify.action", "VERTRAULICH=explode" }, { "classify.thresholds", "foo=1" },
+		{ "classify.thresholds", "iban=x" }, { "classify.retention", "VERTRAULICH=1w" },
+		{ "classify.levels", "A B" },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct conf *c = conf_load(NULL, NULL);
+		GError *err = NULL;
+		struct classify_ctx *x = NULL;
+
+		if (conf_set(c, bad[i].key, bad[i].val, NULL) == 0)
+			x = classify_new(c, &err);
+		CHECK(x == NULL, "bad [classify] %s = %s refused (%s)", bad[i].key, bad[i].val, err ? err->message : "");
+		classify_free(x);
+		g_clear_error(&err);
+		conf_free(c);
+	}
+	{
+		struct conf *c = conf_load(NULL, NULL);
+		struct classify_ctx *x;
+		struct classify_result r;
+
+		conf_set(c, "classify.levels", "PUBLIC, INTERNAL, CONFIDENTIAL", NULL);
+		conf_set(c, "classify.identifier_level", "CONFIDENTIAL", NULL);
+		conf_set(c, "classify.art9_level", "CONFIDENTIAL", NULL);
+		conf_set(c, "classify.labels", "Vertraulich=CONFIDENTIAL", NULL);
+		conf_set(c, "classify.subject_markers", "[SECRET]=VS", NULL);
+		conf_set(c, "classify.action", "CONFIDENTIAL=reject", NULL);
+		conf_set(c, "classify.body_action", "", NULL);
+		conf_set(c, "classify.notice_filenames", "", NULL);
+		conf_set(c, "classify.thresholds", "iban=2", NULL);
+		conf_set(c, "classify.findings", "bomb-limit=CONFIDENTIAL", NULL);
+		conf_set(c, "classify.retention", "CONFIDENTIAL=2d", NULL);
+		x = classify_new(c, NULL);
+		CHECK(x != NULL && classify_level_count(x) == 3, "custom levels accepted");
+		classify_result_init(&r);
+		classify_text(x, "t", "IBAN DE89370400440532013000", 27, &r);
+		classify_finish(x, &r, true);
+		CHECK(strcmp(r.level, "PUBLIC") == 0, "threshold iban=2: one IBAN stays PUBLIC (%s)", r.level);
+		classify_text(x, "t", "IBAN AT611904300234573201", 25, &r);
+		classify_finish(x, &r, true);
+		CHECK(strcmp(r.level, "CONFIDENTIAL") == 0 && r.action == CLASSIFY_REJECT && r.retention == 2 * 86400,
+			"two IBANs: CONFIDENTIAL, configured action and retention");
+		classify_result_clear(&r);
+		classify_result_init(&r);
+		classify_header(x, "Subject", "[SECRET] x", &r);
+		classify_finish(x, &r, true);
+		CHECK(r.vs && r.action == CLASSIFY_REJECT, "subject marker mapped to VS");
+		classify_result_clear(&r);
+		classify_free(x);
+		conf_free(c);
+	}
+}
+
+/* ---- a small zip writer for the bomb tests ---- */
+
+struct zmember {
+	const char *name;
+	const unsigned char *data;
+	size_t len;
+	bool deflate;
+};
+
+static void
+le16(GByteArray *b, unsigned v)
+{
+	guint8 x[2] = { (guint8)v, (guint8)(v >> 8) };
+
+	g_byte_array_append(b, x, 2);
+}
+
+static void
+le32(GByteArray *b, uint32_t v)
+{
+	guint8 x[4] = { (guint8)v, (guint8)(v >> 8), (guint8)(v >> 16), (guint8)(v >> 24) };
+
+	g_byte_array_append(b, x, 4);
+}
+
+static unsigned char *
+deflate_raw(const unsigned char *d, size_t n, size_t *out)
+{
+	z_stream z;
+	size_t cap;
+	unsigned char *o;
+
+	memset(&z, 0, sizeof z);
+	deflateInit2(&z, 9, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+	cap = deflateBound(&z, (uLong)n) + 64;
+	o = g_malloc(cap);
+	z.next_in = (Bytef *)(uintptr_t)d;
+	z.avail_in = (uInt)n;
+	z.next_out = o;
+	z.avail_out = (uInt)cap;
+	deflate(&z, Z_FINISH);
+	*out = z.total_out;
+	deflateEnd(&z);
+	return o;
+}
+
+/* zip_build - members; overlap: every CD entry points at the first local header */
+static GByteArray *
+zip_build(const struct zmember *m, size_t n, bool overlap)
+{
+	GByteArray *b = g_byte_array_new(), *cd = g_byte_array_new();
+	uint32_t *offs = g_new(uint32_t, n), cdoff;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t clen = m[i].len;
+		unsigned char *c = m[i].deflate ? deflate_raw(m[i].data, m[i].len, &clen) : NULL;
+		uint32_t crc = (uint32_t)crc32(0, m[i].data, (uInt)m[i].len);
+
+		offs[i] = b->len;
+		le32(b, 0x04034b50); le16(b, 20); le16(b, 0); le16(b, m[i].deflate ? 8 : 0); le16(b, 0); le16(b, 0);
+		le32(b, crc); le32(b, (uint32_t)clen); le32(b, (uint32_t)m[i].len);
+		le16(b, (unsigned)strlen(m[i].name)); le16(b, 0);
+		g_byte_array_append(b, (const guint8 *)m[i].name, (guint)strlen(m[i].name));
+		g_byte_array_append(b, c != NULL ? c : m[i].data, (guint)clen);
+		le32(cd, 0x02014b50); le16(cd, 20); le16(cd, 20); le16(cd, 0); le16(cd, m[i].deflate ? 8 : 0);
+		le16(cd, 0); le16(cd, 0); le32(cd, crc); le32(cd, (uint32_t)clen); le32(cd, (uint32_t)m[i].len);
+		le16(cd, (unsigned)strlen(m[i].name)); le16(cd, 0); le16(cd, 0); le16(cd, 0); le16(cd, 0);
+		le32(cd, 0); le32(cd, overlap ? offs[0] : offs[i]);
+		g_byte_array_append(cd, (const guint8 *)m[i].name, (guint)strlen(m[i].name));
+		g_free(c);
+	}
+	cdoff = b->len;
+	g_byte_array_append(b, cd->data, cd->len);
+	le32(b, 0x06054b50); le16(b, 0); le16(b, 0); le16(b, (unsigned)n); le16(b, (unsigned)n);
+	le32(b, cd->len); le32(b, cdoff); le16(b, 0);
+	g_byte_array_unref(cd);
+	g_free(offs);
+	return b;
+}
+
+static void
+classify_bytes(struct classify_ctx *x, const char *name, const GByteArray *b, struct classify_result *r)
+{
+	classify_result_init(r);
+	classify_buffer(x, name, NULL, b->data, b->len, r);
+	classify_finish(x, r, true);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_bombs(void)
+{
+	struct conf *c = conf_load(NULL, NULL);
+	struct classify_ctx *x;
+	struct classify_result r;
+	unsigned char *zeros = g_malloc0(20u << 20);
+	GByteArray *b, *inner;
+	struct rusage ru0, ru1;
+	double t0 = now_s();
+	size_t i;
+
+	getrusage(RUSAGE_SELF, &ru0);
+	conf_set(c, "classify.max_inflated", "4M", NULL);
+	conf_set(c, "classify.max_entries", "50", NULL);
+	x = classify_new(c, NULL);
+
+	/* ratio: 20 MiB of zeros deflate to ~20 KiB */
+	{
+		struct zmember m = { "zeros.txt", zeros, 20u << 20, true };
+
+		b = zip_build(&m, 1, false);
+		classify_bytes(x, "ratio.zip", b, &r);
+		CHECK(has_reason(&r, "bomb-limit") && strcmp(r.level, "VERTRAULICH") == 0 && r.offload,
+			"ratio bomb (%u bytes): bomb-limit, VERTRAULICH by default", b->len);
+		classify_result_clear(&r);
+		g_byte_array_unref(b);
+	}
+	/* total inflated: many members of incompressible-ish text, each under the ratio */
+	{
+		struct zmember m[40];
+		char names[40][16];
+		unsigned char *noise = g_malloc(200000);
+
+		for (i = 0; i < 200000; i++)
+			noise[i] = (unsigned char)('a' + (i * 2654435761u >> 13) % 26);
+		for (i = 0; i < G_N_ELEMENTS(m); i++) {
+			g_snprintf(names[i], sizeof names[i], "m%zu.txt", i);
+			m[i].name = names[i];
+			m[i].data = noise;
+			m[i].len = 200000;
+			m[i].deflate = true;
+		}
+		b = zip_build(m, G_N_ELEMENTS(m), false);
+		classify_bytes(x, "total.zip", b, &r);
+		CHECK(has_reason(&r, "bomb-limit"), "8 MB inflated over max_inflated 4M: bomb-limit");
+		classify_result_clear(&r);
+		g_byte_array_unref(b);
+		g_free(noise);
+	}
+	/* entries */
+	{
+		struct zmember m[60];
+		char names[60][16];
+
+		for (i = 0; i < G_N_ELEMENTS(m); i++) {
+			g_snprintf(names[i], sizeof names[i], "e%zu.txt", i);
+			m[i].name = names[i];
+			m[i].data = (const unsigned char *)"x";
+			m[i].len = 1;
+			m[i].deflate = false;
+		}
+		b = zip_build(m, G_N_ELEMENTS(m), false);
+		classify_bytes(x, "entries.zip", b, &r);
+		CHECK(has_reason(&r, "bomb-limit"), "60 entries over max_entries 50: bomb-limit");
+		classify_result_clear(&r);
+		g_byte_array_unref(b);
+	}
+	/* overlap */
+	{
+		struct zmember m[3] = {
+			{ "a.txt", (const unsigned char *)"aaaa", 4, false }, { "b.txt", (const unsigned char *)"bbbb", 4, false },
+			{ "c.txt", (const unsigned char *)"cccc", 4, false },
+		};
+
+		b = zip_build(m, 3, true);
+		classify_bytes(x, "overlap.zip", b, &r);
+		CHECK(has_reason(&r, "bomb-limit"), "overlapping entries: bomb-limit");
+		classify_result_clear(&r);
+		g_byte_array_unref(b);
+	}
+	/* depth: zip in zip, 8 levels, IBAN at the bottom */
+	{
+		const char *t = "IBAN DE89 3704 0044 0532 0130 00";
+		struct zmember m = { "iban.txt", (const unsigned char *)t, strlen(t), true };
+
+		inner = zip_build(&m, 1, false);
+		for (i = 0; i < 8; i++) {
+			struct zmember z = { "inner.zip", inner->data, inner->len, false };
+
+			b = zip_build(&z, 1, false);
+			g_byte_array_unref(inner);
+			inner = b;
+		}
+		classify_bytes(x, "deep.zip", inner, &r);
+		CHECK(has_reason(&r, "bomb-limit") && !has_reason(&r, "iban"), "8 nested zips over max_depth 4: bomb-limit");
+		classify_result_clear(&r);
+		g_byte_array_unref(inner);
+		inner = zip_build(&m, 1, false);
+		for (i = 0; i < 2; i++) {
+			struct zmember z = { "inner.zip", inner->data, inner->len, false };
+
+			b = zip_build(&z, 1, false);
+			g_byte_array_unref(inner);
+			inner = b;
+		}
+		classify_bytes(x, "shallow.zip", inner, &r);
+		CHECK(has_reason(&r, "iban") && !has_reason(&r, "bomb-limit"), "3 nested zips: IBAN found");
+		classify_result_clear(&r);
+		g_byte_array_unref(inner);
+	}
+	/* billion laughs in a docx */
+	{
+		const char *doc = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 "
+			"\"&lol;&lol;&lol;&lol;&lol;\">]><w:document><w:body><w:p><w:r><w:t>&lol2;</w:t></w:r></w:p>"
+			"</w:body></w:document>";
+		struct zmember m[2] = {
+			{ "[Content_Types].xml", (const unsigned char *)"<Types/>", 8, true },
+			{ "word/document.xml", (const unsigned char *)doc, strlen(doc), true },
+		};
+
+		b = zip_build(m, 2, false);
+		classify_bytes(x, "lolz.docx", b, &r);
+		CHECK(has_reason(&r, "bomb-limit"), "XML entity declarations: bomb-limit");
+		classify_result_clear(&r);
+		g_byte_array_unref(b);
+	}
+	/* broken input: every truncation of a zip and a PDF, random bytes */
+	{
+		const char *t = "IBAN DE89 3704 0044 0532 0130 00 Steuer-ID 86095742719";
+		struct zmember m = { "a.txt", (const unsigned char *)t, strlen(t), true };
+		char *pdfpath = g_build_filename(unit_srcdir(), "tests/data/classify/payslip.pdf", NULL);
+		char *pdf = NULL;
+		gsize pdflen = 0;
+		unsigned seed = 1;
+		bool ok = true;
+
+		b = zip_build(&m, 1, false);
+		for (i = 0; i < b->len; i++) {
+			struct classify_result rr;
+
+			classify_result_init(&rr);
+			classify_buffer(x, "cut.zip", NULL, b->data, i, &rr);
+			classify_result_clear(&rr);
+		}
+		g_file_get_contents(pdfpath, &pdf, &pdflen, NULL);
+		for (i = 0; pdf != NULL && i < pdflen; i += 7) {
+			struct classify_result rr;
+
+			classify_result_init(&rr);
+			classify_buffer(x, "cut.pdf", NULL, pdf, i, &rr);
+			classify_result_clear(&rr);
+		}
+		for (i = 0; i < 200; i++) {
+			unsigned char junk[512];
+			size_t k;
+			struct classify_result rr;
+
+			for (k = 0; k < sizeof junk; k++)
+				junk[k] = (unsigned char)((seed = seed * 1103515245u + 12345u) >> 16);
+			memcpy(junk, i % 2 ? "PK\x03\x04" : "%PDF", 4);
+			if (i % 3 == 0)
+				memcpy(junk + sizeof junk - 22, "PK\x05\x06", 4);
+			classify_result_init(&rr);
+			classify_buffer(x, "junk", NULL, junk, sizeof junk, &rr);
+			ok = ok && rr.level != NULL;
+			classify_result_clear(&rr);
+		}
+		CHECK(ok && pdf != NULL, "truncated zips/PDFs and junk classify without crash");
+		g_free(pdf);
+		g_free(pdfpath);
+		g_byte_array_unref(b);
+	}
+	getrusage(RUSAGE_SELF, &ru1);
+	CHECK(now_s() - t0 < 30.0, "bomb tests bounded in time (%.1f s)", now_s() - t0);
+	CHECK(ru1.ru_maxrss - ru0.ru_maxrss < 300 * 1024, "bomb tests bounded in memory (+%ld KiB max RSS)",
+		ru1.ru_maxrss - ru0.ru_maxrss);
+	classify_free(x);
+	conf_free(c);
+	g_free(zeros);
+}
+
+static void
+test_stream(void)
+{
+	struct conf *c = conf_load(NULL, NULL);
+	struct classify_ctx *x;
+	struct classify_job *job;
+	struct classify_result r;
+	GString *big = g_string_new("");
+	size_t i, boundary;
+
+	conf_set(c, "classify.max_text", "64k", NULL);
+	x = classify_new(c, NULL);
+	while (big->len < 65536 - 10)
+		g_string_append(big, "Lorem ipsum dolor sit amet. ");
+	g_string_truncate(big, 65536 - 10);
+	boundary = big->len;
+	g_string_append(big, " IBAN DE89 3704 0044 0532 0130 00 ");   /* crosses the first window */
+	for (i = 0; i < 200; i++)
+		g_string_append(big, "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ");
+	g_string_append(big, "Karte 4111 1111 1111 1111\n");
+	job = classify_job_new(x, "big.txt", "text/plain");
+	for (i = 0; i < big->len; i += 1000)
+		classify_job_feed(job, big->str + i, MIN((size_t)1000, big->len - i));
+	classify_result_init(&r);
+	classify_job_finish(job, &r);
+	classify_finish(x, &r, true);
+	CHECK(reason_count(&r, "iban") == 1 && reason_count(&r, "card") == 1,
+		"text over max_text scanned in windows: IBAN across a window edge at %zu and a card at the end "
+		"found once each (%s)", boundary, r.reasons);
+	classify_result_clear(&r);
+
+	/* a container over max_text is not-inspectable */
+	{
+		GByteArray *zip;
+		unsigned char *noise = g_malloc(100000);
+		struct zmember m = { "n.bin", noise, 100000, false };
+
+		for (i = 0; i < 100000; i++)
+			noise[i] = (unsigned char)(i * 7);
+		zip = zip_build(&m, 1, false);
+		classify_result_init(&r);
+		classify_buffer(x, "big.zip", "application/zip", zip->data, zip->len, &r);
+		CHECK(has_reason(&r, "not-inspectable"), "zip over max_text: not-inspectable");
+		classify_result_clear(&r);
+		g_byte_array_unref(zip);
+		g_free(noise);
+	}
+	g_string_free(big, TRUE);
+	classify_free(x);
+	conf_free(c);
+}
+
+static void
+test_types(void)
+{
+	static const unsigned char elf[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x3e, 0,
+		1, 0, 0, 0 };
+	struct classify_result r;
+
+	classify_result_init(&r);
+	classify_buffer(ctx_g, "rechnung.pdf", "application/pdf", elf, sizeof elf, &r);
+	classify_finish(ctx_g, &r, true);
+	CHECK(has_reason(&r, "executable") && has_reason(&r, "type-mismatch"),
+		"ELF named .pdf: executable and type-mismatch (%s, %s)", r.true_type ? r.true_type : "-", r.reasons);
+	classify_result_clear(&r);
+	classify_result_init(&r);
+	classify_buffer(ctx_g, "notes.txt", "text/plain", "hello world\n", 12, &r);
+	CHECK(!has_reason(&r, "type-mismatch") && r.true_type != NULL && strcmp(r.true_type, "text/plain") == 0,
+		"plain text: no mismatch, true type text/plain");
+	classify_result_clear(&r);
+}
+
+/* the labelled set: expected class per file; precision/recall per detector */
+static void
+test_dataset(void)
+{
+	char *dir = g_build_filename(unit_srcdir(), "tests/data/classify", NULL);
+	char *path = g_build_filename(dir, "EXPECTED.tsv", NULL), *text = NULL;
+	char **lines, **l;
+	GHashTable *tp = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTable *fp = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTable *fn = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it;
+	gpointer k;
+	unsigned files = 0, class_ok = 0;
+
+	CHECK(g_file_get_contents(path, &text, NULL, NULL), "tests/data/classify/EXPECTED.tsv readable");
+	lines = g_strsplit(text != NULL ? text : "", "\n", -1);
+	for (l = lines; *l != NULL; l++) {
+		char **f;
+		char *file;
+		struct classify_result r;
+		int fd;
+		guint i;
+
+		if ((*l)[0] == '#' || (*l)[0] == '\0')
+			continue;
+		f = g_strsplit(*l, "\t", 3);
+		if (g_strv_length(f) != 3) {
+			g_strfreev(f);
+			continue;
+		}
+		file = g_build_filename(dir, f[0], NULL);
+		classify_result_init(&r);
+		if (g_str_has_suffix(f[0], ".eml")) {
+			GMimeStream *st = g_mime_stream_file_open(file, "r", NULL);
+			GMimeParser *p = g_mime_parser_new_with_stream(st);
+			GMimeMessage *msg = g_mime_parser_construct_message(p, NULL);
+
+			if (msg != NULL)
+				classify_message_gmime(ctx_g, msg, true, &r);
+			g_clear_object(&msg);
+			g_object_unref(p);
+			g_object_unref(st);
+		} else {
+			fd = open(file, O_RDONLY);
+			classify_fd(ctx_g, f[0], NULL, fd, &r);
+			classify_finish(ctx_g, &r, true);
+			close(fd);
+		}
+		files++;
+		if (strcmp(f[1], "VS") == 0 ? r.vs && r.action == CLASSIFY_REJECT : (!r.vs && strcmp(r.level, f[1]) == 0))
+			class_ok++;
+		else
+			CHECK(false, "%s: expected %s, got %s%s (%s)", f[0], f[1], r.level, r.vs ? " VS" : "", r.reasons);
+		{
+			char **want = g_strsplit(f[2], ",", -1), **w;
+
+			for (w = want; *w != NULL; w++) {
+				if (strcmp(*w, "-") == 0)
+					continue;
+				g_hash_table_add(names, g_strdup(*w));
+				if (has_reason(&r, *w))
+					g_hash_table_replace(tp, g_strdup(*w), GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(tp, *w)) + 1));
+				else
+					g_hash_table_replace(fn, g_strdup(*w), GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(fn, *w)) + 1));
+			}
+			for (i = 0; r.reason_list != NULL && i < r.reason_list->len; i++) {
+				const char *n = g_array_index(r.reason_list, struct classify_reason, i).name;
+
+				if (strcmp(n, "email") == 0 || strcmp(n, "phone") == 0 || strcmp(n, "dob") == 0 ||
+				    strncmp(n, "label:", 6) == 0 || strncmp(n, "vs:", 3) == 0)
+					continue;   /* counts and labels: not detectors of the set */
+				if (!g_strv_contains((const char *const *)want, n)) {
+					g_hash_table_add(names, g_strdup(n));
+					g_hash_table_replace(fp, g_strdup(n), GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(fp, n)) + 1));
+				}
+			}
+			g_strfreev(want);
+		}
+		classify_result_clear(&r);
+		g_free(file);
+		g_strfreev(f);
+	}
+	CHECK(files >= 25 && class_ok == files, "labelled set: %u/%u files with the expected class", class_ok, files);
+	g_hash_table_iter_init(&it, names);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		unsigned t = GPOINTER_TO_UINT(g_hash_table_lookup(tp, k)), p = GPOINTER_TO_UINT(g_hash_table_lookup(fp, k));
+		unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(fn, k));
+		double prec = t + p ? (double)t / (t + p) : 0.0, rec = t + n ? (double)t / (t + n) : 0.0;
+
+		CHECK(prec >= 0.95 && rec >= 0.95, "detector %s: precision %.2f recall %.2f (tp %u fp %u fn %u)",
+			(const char *)k, prec, rec, t, p, n);
+	}
+	g_strfreev(lines);
+	g_free(text);
+	g_free(path);
+	g_free(dir);
+	g_hash_table_destroy(tp);
+	g_hash_table_destroy(fp);
+	g_hash_table_destroy(fn);
+	g_hash_table_destroy(names);
+}
+
+int
+main(void)
+{
+	GError *err = NULL;
+
+	g_mime_init();
+	conf_g = conf_load(NULL, NULL);
+	ctx_g = classify_new(conf_g, &err);
+	CHECK(ctx_g != NULL, "classify_new with defaults (%s)", err ? err->message : "ok");
+	if (ctx_g == NULL)
+		return unit_done();
+	test_check_digits();
+	test_detect_text();
+	test_labels();
+	test_policy();
+	test_config();
+	test_types();
+	test_stream();
+	test_bombs();
+	test_dataset();
+	classify_free(ctx_g);
+	conf_free(conf_g);
+	return unit_done();
+}
