@@ -1,7 +1,7 @@
 /*
  * portal_main.c - offload-portal: offload-portal [-c FILE] [-f]
  * Loads the config, starts the HTTP service (portal_http.c) and waits for
- * SIGTERM/SIGINT. -f: foreground, log to stderr (else syslog only).
+ * SIGTERM/SIGINT. -f: foreground, log to stderr as well (else syslog only).
  * Libraries are initialised here, before any connection thread starts.
  */
 #include <signal.h>
@@ -42,7 +42,7 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	log_init("offload-portal", fg, !fg);
+	log_init("offload-portal", fg, true);
 	if (path == NULL && g_file_test(CONF_DEFAULT_PATH, G_FILE_TEST_EXISTS))
 		path = CONF_DEFAULT_PATH;
 	c = conf_load(path, &err);

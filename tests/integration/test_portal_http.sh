@@ -241,6 +241,48 @@ checkx "revoke again (by link): exit 0; unknown id: exit 66; junk: exit 65" \
 	 { "$CTL" -c "$CONF" revoke "../x" >/dev/null 2>&1; [ $? = 65 ]; }'
 checkx "other transfers still served after a revoke" '[ "$(code -r 0-9 "$URL")" = 206 ]'
 
+# ---- behind nginx with docs/nginx-portal.conf ------------------------------------------------
+if command -v nginx >/dev/null && command -v openssl >/dev/null; then
+	N=$T/nginx; mkdir -p "$N/logs"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=files.example.gov \
+		-keyout "$N/key.pem" -out "$N/cert.pem" >/dev/null 2>&1
+	sed -e "s|127.0.0.1:8025|127.0.0.1:$PORT|; s|listen 80;|listen 127.0.0.1:12802;|; s|listen 443 ssl|listen 127.0.0.1:12803 ssl|" \
+		-e '/listen \[::\]/d' -e "s|/etc/ssl/certs/files.example.gov.pem|$N/cert.pem|; s|/etc/ssl/private/files.example.gov.key|$N/key.pem|" \
+		-e "s|/var/log/nginx/|$N/logs/|" "$SRCDIR/docs/nginx-portal.conf" > "$N/portal.conf"
+	cat > "$N/nginx.conf" <<NGX
+pid $N/nginx.pid;
+error_log $N/logs/error.log;
+events { worker_connections 64; }
+http {
+  client_body_temp_path $N/body; proxy_temp_path $N/proxy; fastcgi_temp_path $N/fcgi;
+  uwsgi_temp_path $N/uwsgi; scgi_temp_path $N/scgi;
+  include $N/portal.conf;
+}
+NGX
+	if nginx -t -p "$N" -c "$N/nginx.conf" >"$N/t.log" 2>&1; then
+		ok "docs/nginx-portal.conf passes nginx -t"
+		nginx -p "$N" -c "$N/nginx.conf" -g 'daemon off;' 2>>"$N/logs/error.log" &
+		_BG_PIDS+=($!)
+		if waitport 12803; then
+			NB=https://127.0.0.1:12803
+			checkx "through nginx (TLS): page 200" '[ "$(curl -sk -o /dev/null -w "%{http_code}" "$NB/t/$ID")" = 200 ]'
+			checkx "through nginx (TLS): unlock + download byte-exact" \
+				'curl -sk -o "$T/n.json" -H "Content-Type: application/json" --data-binary "{\"secret\":\"$SEC\"}" "$NB/t/$ID/unlock" &&
+				 curl -sk "$NB$(jget "$T/n.json" "d[\"files\"][0][\"url\"]")" | cmp -s - "$T/big.bin"'
+			checkx "through nginx: Range resume works (206)" '[ "$(curl -sk -r 10-20 -o /dev/null -w "%{http_code}" "$NB$(jget "$T/n.json" "d[\"files\"][0][\"url\"]")")" = 206 ]'
+			sleep 0.3
+			checkx "nginx access log has the page but no /d/ ticket and no unlock" \
+				'grep -q "GET /t/$ID " "$N/logs/offload-portal.access.log" && ! grep -qE "/d/|/unlock" "$N/logs/offload-portal.access.log"'
+		else
+			not_ok "nginx with docs/nginx-portal.conf starts ($(tail -2 "$N/logs/error.log"))"
+		fi
+	else
+		not_ok "docs/nginx-portal.conf passes nginx -t: $(tail -3 "$N/t.log")"
+	fi
+else
+	note "nginx or openssl missing: nginx snippet not checked"
+fi
+
 # ---- hostile input --------------------------------------------------------------------------
 LONG=$(head -c 8192 /dev/zero | tr '\0' a)
 c=$(code "$BASE/t/$LONG"); checkx "8 KB path: clean 4xx ($c)" '[[ $c == 4?? ]]'
