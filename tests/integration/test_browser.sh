@@ -37,7 +37,18 @@ browser_stop() {
 	kill -TERM $pids 2>/dev/null; sleep 0.5; kill -KILL $pids 2>/dev/null
 	return 0
 }
-trap 'browser_stop; _lib_cleanup' EXIT
+# node runs in the background and the script waits for it, so that a TERM/INT to this script
+# runs the trap at once: stop node (playwright then closes chromium), then whatever is left
+NODE_PID=
+node_stop() {
+	local i
+	[ -n "$NODE_PID" ] || return 0
+	kill -TERM "$NODE_PID" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$NODE_PID" 2>/dev/null
+	return 0
+}
+trap 'node_stop; browser_stop; _lib_cleanup' EXIT
 
 conf_write b policy.offload_min_size=1k portal.listen=127.0.0.1:$PORT portal.url=$BASE \
 	portal.ticket_key_file="$T/b/ticket.key"
@@ -78,8 +89,11 @@ mkdir -p "$ART"
 t0=$(now)
 LINK=$LINK SHA256=$(sha256 "$T/orig.pdf") NAME=$NAME PW_LINK=$PW_LINK PW_SHA256=$PW_SHA256 \
 PASSWORD=$PASSWORD GONE_LINK=$GONE_LINK ARTIFACTS=$ART UDD=$UDD DLDIR=$T/downloads \
-	timeout -k 5 90 node "$IT/browser/portal_test.js" > "$T/node.out" 2> "$T/node.err"
+	timeout -k 5 90 node "$IT/browser/portal_test.js" > "$T/node.out" 2> "$T/node.err" &
+NODE_PID=$!
+wait "$NODE_PID"
 rc=$?
+NODE_PID=
 cat "$T/node.out"
 PASS=$((PASS + $(grep -c '^ok - ' "$T/node.out")))
 FAIL=$((FAIL + $(grep -c '^not ok - ' "$T/node.out")))
