@@ -154,8 +154,25 @@ else
 	note "skip: password transfer ($PT_ERR)"
 fi
 
-# ---- revoked --------------------------------------------------------------------------------------
+# ---- tampered ciphertext: the portal aborts, fetch keeps only verified plaintext ---------------------
 id1=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$L1")
+obj=$(find "$(store_path f)" -path "*/$id1/0" | head -1)
+if [ -n "$obj" ]; then
+	cp "$obj" "$T/obj.bak"
+	printf '\x01' | dd of="$obj" bs=1 seek=$(($(stat -c %s "$obj") / 2)) conv=notrunc 2>/dev/null
+	fetch "$L1" --output "$T/ot" > /dev/null 2> "$T/ot.err"; rc=$?
+	pl=$(stat -c %s "$T/ot/.big.bin.part" 2>/dev/null || echo 0)
+	checkx "tampered object: fetch fails ($rc), writes no big.bin" '[ $rc != 0 ] && [ ! -e "$T/ot/big.bin" ]'
+	checkx "tampered object: the .part ($pl bytes) holds only a prefix of the original, less than half" \
+		'[ "$pl" -lt $half ] && cmp -s -n "$pl" "$T/big.bin" "$T/ot/.big.bin.part" 2>/dev/null || [ "$pl" = 0 ]'
+	cp "$T/obj.bak" "$obj"
+	fetch "$L1" --output "$T/ot" > /dev/null 2>&1; rc=$?
+	checkx "object restored: the next fetch resumes and completes byte-exact" '[ $rc = 0 ] && cmp -s "$T/big.bin" "$T/ot/big.bin"'
+else
+	not_ok "tampered object: no object $id1/0 found in the store"
+fi
+
+# ---- revoked --------------------------------------------------------------------------------------
 "$CTL" -c "$CONF" revoke "$id1" > "$T/rv.out" 2> "$T/rv.err"; rc=$?
 if [ $rc = 69 ] && grep -q 'not available' "$T/rv.err"; then
 	note "skip: offloadctl revoke is not available in this build (revoked -> 69 untested)"
