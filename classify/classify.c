@@ -420,7 +420,7 @@ cls_add(struct classify_result *res, const char *reason, unsigned count, const c
 		}
 	}
 	if (i == res->reason_list->len) {
-		struct classify_reason r = { g_strdup(reason), count };
+		struct classify_reason r = { g_utf8_make_valid(reason, -1), count };
 
 		g_array_append_val(res->reason_list, r);
 	}
@@ -429,9 +429,9 @@ cls_add(struct classify_result *res, const char *reason, unsigned count, const c
 	if (res->findings->len < CLS_MAX_FINDINGS) {
 		struct classify_finding *f = g_new0(struct classify_finding, 1);
 
-		f->reason = g_strdup(reason);
-		f->where = g_strdup(where != NULL ? where : "");
-		f->masked = g_strdup(masked != NULL ? masked : "");
+		f->reason = g_utf8_make_valid(reason, -1);
+		f->where = g_utf8_make_valid(where != NULL ? where : "", -1);
+		f->masked = g_utf8_make_valid(masked != NULL ? masked : "", -1);
 		g_ptr_array_add(res->findings, f);
 	}
 }
@@ -498,7 +498,7 @@ cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res)
 		}
 }
 
-static void
+void
 cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floor)
 {
 	GString *s = g_string_new("");
@@ -1007,9 +1007,9 @@ static void
 cls_part_begin(struct classify_result *res, const char *name, const char *declared_type)
 {
 	if (res->name == NULL && name != NULL)
-		res->name = g_strdup(name);
+		res->name = g_utf8_make_valid(name, -1);
 	if (res->declared_type == NULL && declared_type != NULL)
-		res->declared_type = g_strdup(declared_type);
+		res->declared_type = g_utf8_make_valid(declared_type, -1);
 }
 
 int

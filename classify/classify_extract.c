@@ -1198,8 +1198,8 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
 
 	classify_result_init(child);
-	child->name = g_strdup(pname);
-	child->declared_type = g_strdup(type);
+	child->name = g_utf8_make_valid(pname, -1);
+	child->declared_type = g_utf8_make_valid(type, -1);
 	sub.inflated = 0;
 	sub.entries = 0;
 	sub.bomb = false;
@@ -1225,7 +1225,7 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 			cls_add(child, "not-inspectable", 1, pname, "larger than [classify] max_text");
 		g_object_unref(mem);
 	}
-	cls_evaluate(scan->ctx, child);
+	cls_policy(scan->ctx, child, child->level_index);
 	classify_combine(scan->ctx, res, child);
 	if (res->parts == NULL)
 		res->parts = g_ptr_array_new_with_free_func(cls_result_free);

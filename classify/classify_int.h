@@ -66,6 +66,8 @@ void cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *wh
 void cls_msip(const struct classify_ctx *ctx, const char *source, const char *value,
 	struct classify_result *res);
 void cls_result_free(gpointer p);   /* classify_result_clear + g_free */
+/* cls_policy - evaluate, apply floor, fill level/action/reasons text */
+void cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floor);
 void cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res);
 void cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
 	size_t len, struct classify_result *res);

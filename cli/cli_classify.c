@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
@@ -79,12 +80,13 @@ cli_cls_json(const char *file, const struct classify_result *r, bool explain)
 	JsonBuilder *b = json_builder_new();
 	JsonGenerator *g = json_generator_new();
 	JsonNode *root;
-	char *text;
+	char *text, *vfile = g_utf8_make_valid(file, -1);
 	guint i;
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "file");
-	json_builder_add_string_value(b, file);
+	json_builder_add_string_value(b, vfile);
+	g_free(vfile);
 	cli_cls_json_result(b, r, explain);
 	json_builder_set_member_name(b, "parts");
 	json_builder_begin_array(b);
@@ -160,9 +162,12 @@ cli_cls_file(const struct classify_ctx *ctx, const char *path, bool explain, boo
 	char head[64] = "";
 	ssize_t hn;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
 
-	if (fd < 0) {
-		fprintf(stderr, "offloadctl classify: %s: %s\n", path, g_strerror(errno));
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "offloadctl classify: %s: %s\n", path, fd < 0 ? g_strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
 		return EX_NOINPUT;
 	}
 	classify_result_init(&r);
