@@ -11,6 +11,7 @@
  * Single-threaded; one curl handle per run.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,6 +382,22 @@ same_sha256(const char *path, const char *want)
 	return same;
 }
 
+/* part_open - DIR/.<name>.part for reading and appending, created 0600; never
+ * through a symlink (DIR may be shared) */
+static FILE *
+part_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "a+b");
+	if (f == NULL)
+		close(fd);
+	return f;
+}
+
 struct fetch_file {
 	unsigned index;
 	const char *name, *sha256, *url;
@@ -418,7 +435,7 @@ fetch_file(struct fetch *f, const struct fetch_file *ff, const char *outdir, con
 		memset(&r, 0, sizeof r);
 		r.expect = ff->size;
 		r.sha = crypto_sha256_new();
-		r.out = fopen(part, "a+b");
+		r.out = part_open(part);
 		if (r.out == NULL || fseek(r.out, 0, SEEK_SET) != 0 ||
 		    file_sha256(r.out, r.sha, &have) != 0 || fseek(r.out, 0, SEEK_END) != 0) {
 			fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno));
@@ -609,8 +626,12 @@ cli_fetch(const char *conf_path, int argc, char **argv)
 			conf_path = argv[++i];
 		else if (strcmp(argv[i], "--output") == 0 && i + 1 < (guint)argc)
 			outdir = argv[++i];
-		else if (strcmp(argv[i], "--password") == 0 && i + 1 < (guint)argc)
-			password = argv[++i];
+		else if (strcmp(argv[i], "--password") == 0 && i + 1 < (guint)argc && pw == NULL) {
+			/* keep a copy and blank the argument (it shows in /proc/PID/cmdline) */
+			pw = g_strdup(argv[++i]);
+			crypto_wipe(argv[i], strlen(argv[i]));
+			password = pw;
+		}
 		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
 			pwfile = argv[++i];
 		else if (strcmp(argv[i], "--ca-file") == 0 && i + 1 < (guint)argc)
