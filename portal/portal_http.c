@@ -950,6 +950,11 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	if (strcmp(url, "/static/portal.css") == 0)
 		return send_buf(conn, 200, "text/css; charset=utf-8", portal_css, strlen(portal_css),
 			"no-cache", NULL);
+	if (strcmp(url, "/static/favicon.svg") == 0)
+		return send_buf(conn, 200, "image/svg+xml", portal_favicon_svg, strlen(portal_favicon_svg),
+			"max-age=86400", NULL);
+	if (strcmp(url, "/favicon.ico") == 0) /* browsers ask without looking at the page */
+		return send_buf(conn, 204, "image/x-icon", "", 0, "max-age=86400", NULL);
 	if (g_str_has_prefix(url, "/t/"))
 		return handle_page(p, conn, url + 3);
 	if (g_str_has_prefix(url, "/d/"))

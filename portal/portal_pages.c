@@ -33,8 +33,14 @@ const char portal_css[] =
 	".sha{font-family:monospace;font-size:.8rem;word-break:break-all;color:#3d3d3d}\n"
 	"#status{margin-top:1rem;font-weight:600}\n"
 	"#status.error{color:#a4000f}\n"
-	"footer{margin-top:2rem;border-top:1px solid #767676;padding-top:.5rem;font-size:.9rem}\n"
+	"footer{max-width:48rem;margin:2rem auto 0;border-top:1px solid #767676;padding-top:.5rem;font-size:.9rem}\n"
 	"footer a{margin-right:1rem}\n";
+
+/* a plain blue square with a white arrow down: no image needed to read the page */
+const char portal_favicon_svg[] =
+	"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">"
+	"<rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#0b4f9c\"/>"
+	"<path d=\"M8 3v7M4.5 7 8 10.5 11.5 7M4 13h8\" stroke=\"#fff\" stroke-width=\"1.6\" fill=\"none\"/></svg>\n";
 
 const char portal_js[] =
 	"/* offload-portal: reads the link secret from the fragment (never sent to a server\n"
@@ -213,7 +219,8 @@ page_head(GString *o, enum portal_lang lang, const char *title)
 		"<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		"<meta name=\"referrer\" content=\"no-referrer\">\n"
-		"<title>%s</title>\n<link rel=\"stylesheet\" href=\"/static/portal.css\">\n",
+		"<title>%s</title>\n<link rel=\"stylesheet\" href=\"/static/portal.css\">\n"
+		"<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n",
 		lang == PORTAL_LANG_DE ? "de" : "en", title);
 }
 

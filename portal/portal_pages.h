@@ -17,6 +17,7 @@ enum portal_lang { PORTAL_LANG_DE = 0, PORTAL_LANG_EN = 1 };
 
 extern const char portal_js[];
 extern const char portal_css[];
+extern const char portal_favicon_svg[];
 
 /* portal_lang_pick - ?lang= wins, else the first de/en in Accept-Language
  * (q-values honoured), else German */

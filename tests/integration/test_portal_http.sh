@@ -89,6 +89,8 @@ checkx "HEAD /t/<id>: 200, no body" '[ "$(curl -s -I "$BASE/t/$ID" | head -1 | t
 checkx "GET /static/portal.js: script reading location.hash and history.replaceState" \
 	'hdrs "$BASE/static/portal.js" | grep -qi "^Content-Type: text/javascript" && curl -s "$BASE/static/portal.js" | grep -q "history.replaceState" && curl -s "$BASE/static/portal.js" | grep -q "location.hash"'
 checkx "GET /static/portal.css: text/css" 'hdrs "$BASE/static/portal.css" | grep -qi "^Content-Type: text/css"'
+checkx "favicon: /static/favicon.svg 200 (linked from the page), /favicon.ico 204" \
+	'[ "$(code "$BASE/static/favicon.svg")" = 200 ] && [ "$(code "$BASE/favicon.ico")" = 204 ] && grep -q "href=\"/static/favicon.svg\"" "$T/p.html"'
 for i in 1 2 3; do curl -s "$BASE/t/$ID" >/dev/null; curl -s -I "$BASE/t/$ID" >/dev/null; curl -s "$BASE/t/$ID#$SEC" >/dev/null; done
 checkx "GET/HEAD without secret change nothing: store identical, no download event" '[ "$(snapshot)" = "$S0" ] && [ "$(ndl)" = "$D0" ]'
 
