@@ -340,7 +340,7 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 		size_t kl = strlen(*kw);
 
 		for (i = from; i + kl <= to; i++)
-			if (g_ascii_strncasecmp(text + i, *kw, kl) == 0)
+			if (g_ascii_tolower(text[i]) == (*kw)[0] && g_ascii_strncasecmp(text + i, *kw, kl) == 0)
 				return true;
 	}
 	return false;
@@ -491,6 +491,17 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 	while (i < ng) {
 		size_t used = 0, bl = 0;
 
+		/* no identifier starts with a word of three or more letters */
+		if (g[i].e - g[i].s >= 3) {
+			size_t k;
+
+			for (k = g[i].s; k < g[i].e && g_ascii_isalpha(text[k]); k++)
+				;
+			if (k == g[i].e) {
+				i++;
+				continue;
+			}
+		}
 		used = cls_try_dob(text, len, g, ng, i);
 		if (used > 0) {
 			cls_hit(res, CLS_DET_DOB, where, text, g[i].s, g[i + 2].e);
@@ -670,8 +681,13 @@ cls_find_terms(const char *low, size_t len, const char *const *terms, struct cls
 		if (!cls_word_char((unsigned char)low[i]))
 			continue;
 		for (t = 0; terms[t] != NULL; t++) {
-			size_t tl = strlen(terms[t]);
-			bool prefix = terms[t][tl - 1] == '*';
+			size_t tl;
+			bool prefix;
+
+			if (low[i] != terms[t][0])
+				continue;
+			tl = strlen(terms[t]);
+			prefix = terms[t][tl - 1] == '*';
 
 			if (prefix)
 				tl--;
