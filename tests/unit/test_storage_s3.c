@@ -627,7 +627,8 @@ test_bench(const struct conf *c0, long mb)
 	long rss0, rss1, i;
 	int rc = STORAGE_OK;
 
-	c->part_size = 16ULL * MIB; /* the default */
+	/* the default part size, or OFFLOAD_TEST_S3_BENCH_PART MiB */
+	c->part_size = (getenv("OFFLOAD_TEST_S3_BENCH_PART") != NULL ? (uint64_t)atol(getenv("OFFLOAD_TEST_S3_BENCH_PART")) : 16) * MIB;
 	st = open_conf(c, NULL);
 	c->part_size = saved;
 	if (st == NULL) {
@@ -644,11 +645,13 @@ test_bench(const struct conf *c0, long mb)
 	rc = p != NULL && rc == STORAGE_OK ? storage_put_commit(p) : (storage_put_abort(p), STORAGE_ETEMP);
 	dt = now_s() - t0;
 	rss1 = rss_kib();
+	c->part_size = (getenv("OFFLOAD_TEST_S3_BENCH_PART") != NULL ? (uint64_t)atol(getenv("OFFLOAD_TEST_S3_BENCH_PART")) : 16) * MIB;
 	CHECK(rc == STORAGE_OK && storage_stat(st, key, &sz, NULL) == STORAGE_OK && sz == (uint64_t)mb * MIB,
-		"bench: %ld MiB put with 16 MiB parts", mb);
+		"bench: %ld MiB put with %llu MiB parts", mb, (unsigned long long)(c->part_size / MIB));
 	printf("# bench: s3 backend put %ld MiB: %.2f s = %.0f MiB/s (writes incl. part uploads %.2f s); RSS +%ld KiB\n",
 		mb, dt, mb / dt, tw, rss1 - rss0);
 	printf("# bench-seconds %.3f\n", dt);
+	c->part_size = saved;
 	CHECK(rss1 - rss0 < 32 * 1024, "bench: RSS grew by %ld KiB (< 32 MiB) for %ld MiB", rss1 - rss0, mb);
 	t0 = now_s();
 	rc = storage_get(st, key, 0, STORAGE_TO_END, sink_verify, &(struct verify){ 0, 0, true });

@@ -1,0 +1,104 @@
+/*
+ * storage_s3.h - private to the s3 backend: the store's configuration, one
+ * HTTP exchange (struct s3_req) with SigV4, retries and error classification
+ * (storage_s3_http.c), and the small XML reader for S3's answers.
+ * Memory and threads: see storage_s3.c; a struct s3_req and its curl handle
+ * belong to one thread.
+ */
+#ifndef OFFLOAD_STORAGE_S3_H
+#define OFFLOAD_STORAGE_S3_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "storage_backend.h"
+
+#define S3_PART_DEFAULT (16ULL << 20)
+#define S3_PART_MIN (5ULL << 20)
+#define S3_MAX_PARTS 10000
+#define S3_ATTEMPTS 5
+#define S3_BACKOFF_MS 200
+#define S3_BACKOFF_MAX_MS 5000
+#define S3_RESP_MAX (4 << 20)  /* XML responses (list pages, errors) */
+#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3_store {
+	char *base;         /* scheme://host[:port][/path], bucket host for virtual style */
+	char *bucket_path;  /* "/bucket" (path style) or "" (virtual) */
+	char *bucket;
+	char *prefix;       /* "" or ends in '/' */
+	char *sigv4;        /* "aws:amz:REGION:s3" */
+	char *access_key;
+	char *secret_key;
+	char *ca_file;      /* NULL = system CAs */
+	char *spool_dir;
+	uint64_t part_size;
+	long max_keys;
+	long attempts;
+	curl_off_t max_send_speed;
+};
+
+/* one HTTP exchange; s3_perform() fills the response half */
+struct s3_req {
+	CURL *h;
+	const char *method;      /* GET HEAD PUT POST DELETE */
+	const char *what;        /* for messages: "PUT abc/m" */
+	char *path;              /* path and canonical query (owned) */
+	const char *sha256;      /* payload hash, hex */
+	int body_fd;             /* PUT body from [0, body_len) of this file, or -1 */
+	const char *body_mem;    /* POST/PUT body from memory (body_fd < 0) */
+	uint64_t body_len, body_pos;
+	bool quiet;              /* do not log the final failure (open reports it) */
+	/* GET into a sink */
+	storage_sink_fn sink;
+	void *arg;
+	uint64_t offset, length; /* requested range (length STORAGE_TO_END = open) */
+	bool ranged;             /* this attempt sent a Range header */
+	uint64_t skip, left;     /* server ignored Range (200): bytes to drop / to pass */
+	uint64_t delivered;
+	bool stopped;
+	/* response */
+	long status;
+	GString *resp;           /* non-2xx bodies and XML answers, capped */
+	bool resp_overflow;
+	char *etag;
+	uint64_t clen;
+	int64_t mtime;
+	char *errmsg;            /* the final failure, for quiet callers */
+};
+
+struct s3_list_entry {
+	char *key;
+	uint64_t size;
+	int64_t mtime;
+};
+
+struct s3_xml {
+	GPtrArray *stack;   /* element names */
+	char *root;
+	char *code, *message, *upload_id, *token;
+	bool truncated;
+	GArray *entries;    /* struct s3_list_entry */
+	struct s3_list_entry cur;
+};
+
+/* s3_curl_init_once - curl_global_init() exactly once; CURLE_OK or its error */
+CURLcode s3_curl_init_once(void);
+bool s3_unreserved(unsigned char c);
+/* s3_qenc - append v SigV4-URI-encoded (all but unreserved, upper-case hex) */
+void s3_qenc(GString *out, const char *v);
+void s3_hex(const unsigned char *md, unsigned len, char *out);
+/* s3_xml_parse - false if not well-formed; s3_xml_clear() in all cases */
+bool s3_xml_parse(const GString *text, struct s3_xml *x);
+void s3_xml_clear(struct s3_xml *x);
+/* s3_req_init - a bodiless request on handle h; takes path (and query) */
+void s3_req_init(struct s3_req *r, CURL *h, const char *method, const char *what, char *path);
+void s3_req_clear(struct s3_req *r);
+/* s3_perform - run r with retries; logs the final failure unless r->quiet */
+int s3_perform(const struct s3_store *s, struct s3_req *r);
+/* s3_handle - a new curl handle, logged NULL on failure */
+CURL *s3_handle(const char *what);
+
+#endif
