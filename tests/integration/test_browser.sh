@@ -102,7 +102,7 @@ checkx "browser script ran to its end (exit $rc, $(since "$t0"))" \
 browser_stop
 checkx "no chromium process of this run is left" \
 	'[ -z "$(browser_pids)" ]'
-for s in portal-page-de portal-files-de portal-files-en; do
+for s in portal-page-de portal-files-de portal-files-en portal-phone-de $([ -n "$PW_LINK" ] && echo portal-password-files); do
 	checkx "screenshot $s.png is a PNG of a real page (> 5 kB)" \
 		'[ "$(head -c 8 "$ART/$s.png" 2>/dev/null | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ] && [ $(stat -c %s "$ART/$s.png") -gt 5000 ]'
 done

@@ -22,6 +22,7 @@ const sha256 = (f) => crypto.createHash('sha256').update(fs.readFileSync(f)).dig
 
 // every console error, page error and CSP violation of every page, with the page's label
 const problems = [];
+const requests = [];
 let expectedConsole = null;   // a RegExp of console errors a step provokes on purpose
 
 async function newPage(ctx, label, lang) {
@@ -78,6 +79,8 @@ async function main() {
 			window.__offloadCsp(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
 		});
 	});
+	// every request of the run: the fragment secret must never be in a URL or a Referer
+	ctx.on('request', (r) => requests.push({ url: r.url(), referer: r.headers()['referer'] || '', method: r.method() }));
 	try {
 		await run(ctx, art, dldir);
 	} finally {
@@ -189,6 +192,23 @@ async function run(ctx, art, dldir) {
 		await gone.screenshot({ path: path.join(art, 'portal-gone-de.png'), fullPage: true });
 		problems.splice(0, problems.length, ...problems.filter((p) => !/^gone: console error: Failed to load resource: .*410/.test(p)));
 	}
+
+	// ---- a phone-sized window: no horizontal scrolling ------------------------------------------
+	const phone = await newPage(ctx, 'phone', 'de');
+	await phone.setViewportSize({ width: 360, height: 640 });
+	await phone.goto(link, { waitUntil: 'load' });
+	await phone.click('#show');
+	await phone.locator('a.download').first().waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
+	const sw = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+	check(sw[0] <= sw[1], `360 px wide window: no horizontal scrolling (content ${sw[0]} px)`);
+	await phone.screenshot({ path: path.join(art, 'portal-phone-de.png'), fullPage: true });
+
+	const secrets = [link, env.PW_LINK || ''].filter((l) => l.includes('#')).map((l) => l.replace(/.*#/, ''));
+	const leaks = requests.filter((r) => secrets.some((x) => r.url.includes(x) || r.referer.includes(x)));
+	check(requests.length > 5 && leaks.length === 0,
+		`no request URL or Referer carries the fragment secret (${requests.length} requests, ${leaks.length} leaks)`);
+	const refs = requests.filter((r) => r.referer !== '');
+	check(refs.length === 0, `no request sends a Referer (Referrer-Policy: no-referrer) (${refs.map((r) => r.url).join(' ')})`);
 
 	const fav = problems.filter((p) => /favicon\.ico/.test(p));
 	check(fav.length === 0, `the browser's automatic /favicon.ico request causes no console error (${fav.length})`);
