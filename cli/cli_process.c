@@ -252,7 +252,8 @@ cli_process(const char *conf_path, int argc, char **argv)
 		rc = write_result(m, &res, !had_crlf) == 0 ? 0 : EX_IOERR;
 		break;
 	case PIPELINE_REJECT:
-		fprintf(stderr, "%s %s %s / %s\n", res.rcode, res.xcode, res.reply_de, res.reply_en);
+		fprintf(stderr, "%s %s %s%s%s\n", res.rcode, res.xcode, res.reply_de,
+			res.reply_en ? " / " : "", res.reply_en ? res.reply_en : "");
 		rc = EX_UNAVAILABLE;
 		break;
 	default:

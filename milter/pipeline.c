@@ -36,9 +36,19 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 	}
 	if (keys_load(conf->deployment_key_file, &p->dk, err) != 0)
 		return -1;
-	p->audit = audit_open(conf, err);
-	if (p->audit == NULL)
+	p->cls = classify_new(conf, err);
+	if (p->cls == NULL)
 		return -1;
+	p->confidential_index = -1;
+	for (size_t i = 0; i < classify_level_count(p->cls); i++)
+		if (strcmp(classify_level_name(p->cls, (int)i), "VERTRAULICH") == 0)
+			p->confidential_index = (int)i;
+	p->audit = audit_open(conf, err);
+	if (p->audit == NULL) {
+		classify_free(p->cls);
+		p->cls = NULL;
+		return -1;
+	}
 	g_mutex_init(&p->st_lock);
 	/* a store that is down at start is not fatal: each message then gets
 	 * the on_error policy, and the next message tries again */
@@ -54,6 +64,7 @@ void
 pipeline_fini(struct pipeline *p)
 {
 	audit_close(p->audit);
+	classify_free(p->cls);
 	storage_free(p->st);
 	if (p->conf)
 		g_mutex_clear(&p->st_lock);
@@ -190,6 +201,7 @@ struct run {
 	struct classify_result cls;
 	struct transfer *t;
 	GMimeMessage *message;
+	bool classified; /* the class demands offloading: never out in clear */
 };
 
 static void
@@ -226,7 +238,8 @@ run_fail(struct run *r, const char *why)
 		transfer_abort(r->t);
 	g_clear_pointer(&res->body_path, g_free);
 	g_ptr_array_set_size(res->hdr_ops, 0);
-	switch (c->on_error) {
+	/* on_error = accept applies to size-only offloads only (DESIGN.md §13) */
+	switch (c->on_error == CONF_ON_ERROR_ACCEPT && r->classified ? CONF_ON_ERROR_TEMPFAIL : c->on_error) {
 	case CONF_ON_ERROR_ACCEPT:
 		res->verdict = PIPELINE_ACCEPT;
 		res->action = g_strdup("accept-on-error");
@@ -321,8 +334,8 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 {
 	const struct conf *c = r->p->conf;
 	GPtrArray *ops = r->res->hdr_ops;
-	char *expires = rfc3339(r->t->expires);
-	char *mac = transfer_header_mac(&r->p->dk, r->message_id, r->t->id);
+	char *expires = r->t ? rfc3339(r->t->expires) : NULL;
+	char *mac = r->t ? transfer_header_mac(&r->p->dk, r->message_id, r->t->id) : NULL;
 	char *v;
 
 	if (new_ct) {
@@ -344,13 +357,22 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 	}
 	hdrops_delete_all(ops, r->m, "X-Data-Classification");
 	hdrops_delete_all(ops, r->m, "X-Offload-Transfer");
-	v = g_strdup_printf(" %s; files=%u; expires=%s; mac=%s", r->t->id, r->t->files->len,
-		expires, mac);
-	hdrops_add(ops, "X-Offload-Transfer", v);
-	g_free(v);
-	v = g_strdup_printf(" class=%s; policy=%s; transfer=%s", r->cls.level, c->policy_name, r->t->id);
+	if (r->t) {
+		v = g_strdup_printf(" %s; files=%u; expires=%s; mac=%s", r->t->id, r->t->files->len,
+			expires, mac);
+		hdrops_add(ops, "X-Offload-Transfer", v);
+		g_free(v);
+		v = g_strdup_printf(" class=%s; policy=%s; transfer=%s", r->cls.level, c->policy_name,
+			r->t->id);
+	} else {
+		v = g_strdup_printf(" class=%s; policy=%s", r->cls.level, c->policy_name);
+	}
 	hdrops_add(ops, "X-Data-Classification", v);
 	g_free(v);
+	/* RFC 2156 Sensitivity for VERTRAULICH and above, only when absent */
+	if (r->cls.level_index >= r->p->confidential_index && r->p->confidential_index >= 0 &&
+	    msg_header_count(r->m, "Sensitivity") == 0)
+		hdrops_add(ops, "Sensitivity", " Company-Confidential");
 	g_free(expires);
 	g_free(mac);
 }
@@ -375,8 +397,8 @@ run_audit_files(struct run *r)
 		ev.type = f->type;
 		ev.sha256 = f->sha256;
 		ev.class_ = r->cls.level;
-		ev.reasons = "size";
-		ev.action = "offload";
+		ev.reasons = r->cls.reasons && *r->cls.reasons ? r->cls.reasons : "size";
+		ev.action = r->cls.action == CLASSIFY_OFFLOAD_PASSWORD ? "offload+password" : "offload";
 		ev.transfer = r->t->id;
 		ev.expires = expires;
 		ev.client = r->m->env.client_addr;
@@ -405,6 +427,85 @@ pipeline_storage(struct pipeline *p)
 	return st;
 }
 
+/* run_label_or_pass - nothing to offload: OFFEN passes byte-identical
+ * (DESIGN.md §13); a higher class gets its headers only */
+static void
+run_label_or_pass(struct run *r)
+{
+	if (r->cls.action == CLASSIFY_PASS || r->cls.level_index <= 0 ||
+	    strcmp(r->cls.level, "OFFEN") == 0) {
+		run_pass(r, "pass", NULL);
+		return;
+	}
+	run_headers(r, NULL, NULL);
+	r->res->verdict = PIPELINE_ACCEPT;
+	r->res->action = g_strdup("label");
+	r->res->summary = g_strdup_printf("%s: action=label class=%s", r->qid, r->cls.level);
+	run_audit_message(r, "label", r->cls.reasons);
+}
+
+/* upload_whole_message - body_action offload-message: the original message
+ * (without Bcc) becomes the one offloaded file */
+static int
+upload_whole_message(struct run *r, struct rewrite *rw, char **err)
+{
+	const char *subj = g_mime_message_get_subject(r->message);
+	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
+	struct transfer_upload *u;
+	char *buf = NULL;
+	FILE *f = NULL;
+	size_t n;
+	guint i;
+	int e = 0, rc = -1;
+
+	g_strdelimit(name, "/\\\r\n\t", '_');
+	u = transfer_upload_begin(r->t, name, "message/rfc822", &e);
+	if (u == NULL) {
+		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
+		goto out;
+	}
+	for (i = 0; i < r->m->headers->len && e == 0; i++) {
+		const struct msg_header *h = g_ptr_array_index(r->m->headers, i);
+		char *line;
+
+		if (g_ascii_strcasecmp(h->name, "Bcc") == 0)
+			continue;
+		line = g_strdup_printf("%s:%s\r\n", h->name, h->value);
+		e = transfer_upload_write(u, line, strlen(line));
+		g_free(line);
+	}
+	if (e == 0)
+		e = transfer_upload_write(u, "\r\n", 2);
+	f = fopen(r->m->spool_path, "rb");
+	if (e != 0 || f == NULL || fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
+		*err = g_strdup(e ? "cannot store the message" : "cannot reopen the spool");
+		goto out;
+	}
+	buf = g_malloc(256 * 1024);
+	while ((n = fread(buf, 1, 256 * 1024, f)) > 0) {
+		e = transfer_upload_write(u, buf, n);
+		if (e != 0) {
+			*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
+			goto out;
+		}
+	}
+	rw->offloaded_bytes += transfer_upload_size(u);
+	e = transfer_upload_commit(u);
+	u = NULL;
+	if (e != 0) {
+		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
+		goto out;
+	}
+	rc = 0;
+out:
+	transfer_upload_abort(u);
+	if (f)
+		fclose(f);
+	g_free(buf);
+	g_free(name);
+	return rc;
+}
+
 void
 pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 {
@@ -426,6 +527,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	r.rcpts = join_rcpts(m);
 
 	outgoing = msg_is_trusted(c, m) && msg_has_external_rcpt(c, m);
+	classify_result_init(&r.cls);
 	classify_message(outgoing, &r.cls);
 	if (m->too_big) {
 		run_fail(&r, "message larger than max_message_size");
@@ -439,26 +541,46 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_pass(&r, "pass", "already-offloaded");
 		goto out;
 	}
-	/* no leaf part can reach the threshold in a smaller message: skip the
-	 * parse (size-only policy; classification will need the parse) */
-	if (m->size - m->body_offset < c->offload_min_size &&
-	    (c->max_outgoing_size == 0 || m->size <= c->max_outgoing_size)) {
-		run_pass(&r, "pass", NULL);
-		goto out;
-	}
 	r.message = run_parse(&r);
 	if (r.message == NULL || g_mime_message_get_mime_part(r.message) == NULL) {
 		run_pass(&r, "pass", r.message ? "no-body" : "unparsable");
 		goto out;
 	}
+	/* classification (DESIGN.md §5): labels, body text, every part, bounded */
+	classify_result_clear(&r.cls);
+	classify_result_init(&r.cls);
+	classify_message_gmime(p->cls, r.message, outgoing, &r.cls);
+	if (r.cls.vs || r.cls.action == CLASSIFY_REJECT || r.cls.body_action == CLASSIFY_BODY_REJECT) {
+		res->verdict = PIPELINE_REJECT;
+		res->rcode = "550";
+		res->xcode = "5.7.1";
+		res->action = g_strdup("reject");
+		{
+			const char *t = classify_reject_text(), *sep = strstr(t, " / ");
+
+			res->reply_de = sep ? g_strndup(t, sep - t) : g_strdup(t);
+			res->reply_en = sep ? g_strdup(sep + 3) : NULL;
+		}
+		res->summary = g_strdup_printf("%s: action=reject class=%s", r.qid, r.cls.level);
+		run_audit_message(&r, "reject", r.cls.reasons);
+		goto out;
+	}
+	r.classified = r.cls.action >= CLASSIFY_OFFLOAD ||
+		r.cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE;
 
 	rw.conf = c;
 	rw.qid = r.qid;
 	rw.message = r.message;
 	rw.spool_dir = c->spool_dir;
+	rw.force_all = r.cls.action >= CLASSIFY_OFFLOAD;
+	rw.whole_message = r.cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE;
+	rw.hide_names = !r.cls.notice_filenames;
 	rc = rewrite_scan(&rw, &err_text);
 	if (rc == REWRITE_SIGNED) {
-		if (c->signed_mail == CONF_SIGNED_REJECT) {
+		/* classified signed mail defaults to offload-message (DESIGN.md §13) */
+		if (r.classified) {
+			rw.whole_message = true;
+		} else if (c->signed_mail == CONF_SIGNED_REJECT) {
 			res->verdict = PIPELINE_REJECT;
 			res->rcode = "550";
 			res->xcode = "5.7.1";
@@ -467,17 +589,17 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 			res->reply_en = g_strdup("Signed or encrypted message with large attachments is refused by policy.");
 			res->summary = g_strdup_printf("%s: action=reject reason=signed", r.qid);
 			run_audit_message(&r, "reject", "signed");
+			goto out;
 		} else {
 			run_pass(&r, "skip-signed", "signed");
+			goto out;
 		}
-		goto out;
-	}
-	if (rc == REWRITE_LIMIT) {
+	} else if (rc == REWRITE_LIMIT) {
 		run_fail(&r, err_text);
 		goto out;
 	}
-	if (!rewrite_has_work(&rw, m->size)) {
-		run_pass(&r, "pass", NULL);
+	if (!rw.whole_message && !rw.force_all && !rewrite_has_work(&rw, m->size)) {
+		run_label_or_pass(&r);
 		goto out;
 	}
 
@@ -485,7 +607,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_fail(&r, "storage unavailable");
 		goto out;
 	}
-	r.t = transfer_new(p->st, (int64_t)time(NULL), c->retention);
+	r.t = transfer_new(p->st, (int64_t)time(NULL), r.cls.retention ? r.cls.retention : c->retention);
 	if (r.t == NULL) {
 		run_fail(&r, "cannot create transfer id");
 		goto out;
@@ -501,15 +623,22 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		for (i = 0; i < m->env.rcpts->len; i++)
 			g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
 	}
+	if (r.cls.password)
+		log_warning("%s: class %s asks for a password, but password delivery is not "
+			"available yet: the transfer is protected by its link secret only",
+			r.qid, r.cls.level);
 	rw.t = r.t;
 	rw.deadline = g_get_monotonic_time() + (gint64)c->eom_timeout * G_USEC_PER_SEC;
-	rc = rewrite_offload(&rw, m->size, &err_text);
+	rc = rw.whole_message ? upload_whole_message(&r, &rw, &err_text) :
+		rewrite_offload(&rw, m->size, &err_text);
 	if (rc != 0) {
 		run_fail(&r, err_text ? err_text : "storage error");
 		goto out;
 	}
 	if (r.t->files->len == 0) {
-		run_pass(&r, "pass", NULL);
+		transfer_free(r.t);
+		r.t = NULL;
+		run_label_or_pass(&r);
 		goto out;
 	}
 	rc = transfer_commit(r.t, &p->dk);
@@ -528,10 +657,11 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup("offload");
 	res->nfiles = r.t->files->len;
-	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s",
-		r.qid, r.t->files->len, (unsigned long long)rw.offloaded_bytes, r.t->id, r.cls.level);
+	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s",
+		r.qid, r.t->files->len, (unsigned long long)rw.offloaded_bytes, r.t->id, r.cls.level,
+		rw.whole_message ? " body=offload-message" : "", r.classified ? " classified" : "");
 	run_audit_files(&r);
-	run_audit_message(&r, "offload", "size");
+	run_audit_message(&r, "offload", *r.cls.reasons ? r.cls.reasons : "size");
 out:
 	rewrite_clear(&rw);
 	if (r.message)

@@ -29,12 +29,16 @@ enum pipeline_verdict {
 	PIPELINE_REJECT,   /* 5xx */
 };
 
+struct classify_ctx;
+
 struct pipeline {
 	const struct conf *conf;
 	struct storage *st;  /* NULL while the store cannot be opened (retried per message) */
 	GMutex st_lock;
 	struct audit *audit;
 	struct key32 dk; /* deployment key */
+	struct classify_ctx *cls; /* classification settings (classify.h), read-only */
+	int confidential_index;   /* level index of VERTRAULICH (Sensitivity header), -1 none */
 };
 
 struct pipeline_result {
@@ -44,7 +48,7 @@ struct pipeline_result {
 	GPtrArray *hdr_ops;         /* struct hdr_op * (hdrops.h) */
 	char *body_path;            /* new body with CRLF line ends, NULL = unchanged */
 	char *summary;              /* one line for syslog / stderr, no secrets */
-	char *action;               /* pass | offload | skip-signed | tempfail | reject | accept-on-error */
+	char *action;               /* pass | label | offload | skip-signed | tempfail | reject | accept-on-error */
 	unsigned nfiles;
 };
 

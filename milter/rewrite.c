@@ -367,8 +367,8 @@ rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err)
 		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
 		/* the text bodies stay: they carry the notice */
-		if (lf->enc_len >= rw->conf->offload_min_size && !lf->body)
-			rc = offload_leaf(rw, lf, rw->conf->offload_min_size, buf, err);
+		if (!lf->body && (rw->force_all || lf->enc_len >= rw->conf->offload_min_size))
+			rc = offload_leaf(rw, lf, rw->force_all ? 0 : rw->conf->offload_min_size, buf, err);
 		if (lf->offloaded)
 			left -= MIN(left, lf->enc_len);
 		else
@@ -629,7 +629,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	struct notice n = { 0 };
 	GMimePart *plain = NULL, *html = NULL;
 	char *text = NULL, *htm = NULL;
-	bool top_replaced = false, placed = false;
+	bool top_replaced = rw->whole_message, placed = false;
 	guint i;
 	int rc;
 
@@ -644,13 +644,14 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	n.expires = rw->t->expires;
 	n.files = files;
 	n.nfiles = rw->t->files->len;
+	n.hide_names = rw->hide_names;
 	text = notice_text(&n);
 	htm = notice_html(&n);
 
 	for (i = 0; i < rw->candidates->len; i++) {
 		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
-		if (!lf->offloaded)
+		if (!lf->offloaded || rw->whole_message)
 			continue;
 		if (lf->parent == NULL) {
 			top_replaced = true;

@@ -32,6 +32,9 @@ struct rewrite {
 	struct transfer *t;
 	GPtrArray *candidates;    /* struct rewrite_leaf *: every leaf part, in order */
 	gint64 deadline;          /* g_get_monotonic_time() limit for storing, 0 = none */
+	bool force_all;           /* the class demands it: every attachment, whatever its size */
+	bool whole_message;       /* body_action offload-message: the body becomes the notice */
+	bool hide_names;          /* notice_filenames = hide */
 	uint64_t offloaded_bytes;
 	char *new_top_ct;         /* set when the top-level part was replaced */
 	char *new_top_cte;

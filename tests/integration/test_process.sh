@@ -62,6 +62,25 @@ checkx "max_outgoing_size: a 2.9 KB attachment under offload_min_size is offload
 	'[ $rc = 0 ] && grep -q "files=1" "$T/mo.out" && ! grep -q "name\*=UTF-8" "$T/mo.out"'
 checkx "max_outgoing_size: the text bodies stay" 'grep -q "Gr=FC=DFe aus M=FCnchen" "$T/mo.out"'
 
+# ---- classification through the pipeline (DESIGN.md §5) ----------------------------------------
+CM=$SRCDIR/tests/data/classify-mail
+run < "$CM/payslip.eml" > "$T/pay.out" 2> "$T/pay.err"; rc=$?
+checkx "payslip with IBAN + Steuer-IdNr (small): offloaded, exit 0" '[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/pay.out"'
+checkx "payslip: class VERTRAULICH in X-Data-Classification, no reasons in headers" \
+	'grep -q "^X-Data-Classification: class=VERTRAULICH; policy=default; transfer=" "$T/pay.out" && ! grep -qi "^X-.*iban" "$T/pay.out"'
+checkx "payslip: Sensitivity: Company-Confidential added" 'grep -q "^Sensitivity: Company-Confidential" "$T/pay.out"'
+checkx "payslip: the IBAN does not leave in clear" '! grep -q "DE89" "$T/pay.out" && ! grep -q "0532 0130" "$T/pay.out"'
+rm -rf "$T/pay-open"; ctl_open "$(mail_link "$T/pay.out")" "$T/pay-open" p > /dev/null 2>&1
+checkx "payslip: the offloaded content opens and holds the IBAN" 'grep -rq "DE89 3704 0044 0532 0130 00" "$T/pay-open"'
+checkx "audit log: the reasons for the classified message" 'grep "event=message" "$(audit_path p)" | grep "class=VERTRAULICH" | grep -qE "reasons=\"?iban"'
+run < "$CM/vs-nfd.eml" > "$T/vs.out" 2> "$T/vs.err"; rc=$?
+checkx "VS-NfD marking: rejected (exit 69) with the German and English text, nothing on stdout" \
+	'[ $rc = 69 ] && [ ! -s "$T/vs.out" ] && grep -q "Verschlusssache" "$T/vs.err" && grep -q "approved channel" "$T/vs.err"'
+conf_write cacc policy.offload_min_size=2k policy.on_error=accept
+store_break cacc
+"$CTL" -c "$(conf_path cacc)" process < "$CM/payslip.eml" > "$T/cacc.out" 2>/dev/null; rc=$?
+checkx "classified content + broken store + on_error=accept: deferred, never sent in clear" '[ $rc = 75 ] && [ ! -s "$T/cacc.out" ]'
+
 # ---- failure policies ---------------------------------------------------------------------------
 conf_write broken policy.offload_min_size=2k
 store_break broken
