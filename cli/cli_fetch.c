@@ -631,8 +631,7 @@ cli_fetch(const char *conf_path, int argc, char **argv)
 			pw = g_strdup(argv[++i]);
 			crypto_wipe(argv[i], strlen(argv[i]));
 			password = pw;
-		}
-		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
+		} else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
 			pwfile = argv[++i];
 		else if (strcmp(argv[i], "--ca-file") == 0 && i + 1 < (guint)argc)
 			f.ca_file = argv[++i];
@@ -732,7 +731,8 @@ cli_fetch(const char *conf_path, int argc, char **argv)
 		rc = EX_PROTOCOL;
 		goto out;
 	}
-	files = json_object_has_member(obj, "files") ?
+	files = json_object_has_member(obj, "files") &&
+		JSON_NODE_HOLDS_ARRAY(json_object_get_member(obj, "files")) ?
 		json_object_get_array_member(obj, "files") : NULL;
 	if (files == NULL) {
 		fprintf(stderr, "offloadctl fetch: the unlock answer has no file list\n");
