@@ -464,7 +464,10 @@ fetch_file(struct fetch *f, const struct fetch_file *ff, const char *outdir, con
 				goto out;
 			}
 		}
-		if (f->verbose)
+		if (f->verbose && have == ff->size)
+			fprintf(stderr, "offloadctl fetch: file %u: .part complete (%llu bytes), no request\n",
+				ff->index, (unsigned long long)have);
+		else if (f->verbose)
 			fprintf(stderr, "offloadctl fetch: file %u: resume_from=%llu status=%ld received=%llu%s\n",
 				ff->index, (unsigned long long)have, code,
 				(unsigned long long)r.received, r.restarted ? " (server sent the whole file)" : "");

@@ -99,6 +99,12 @@ checkx "resume: the portal audited it as download range=$half-$size, size=$((siz
 		grep "size=$((size - half)) " | grep -q "action=complete"' ||
 	tail -n +$((dl0 + 1)) "$(audit_path f)" | grep "event=download" | sed 's/^/# audit: /'
 
+# a complete .part (the rename was what broke): verified and renamed without downloading again
+mkdir -p "$T/oc"; cp "$T/big.bin" "$T/oc/.big.bin.part"
+fetch "$L1" --output "$T/oc" -v > /dev/null 2> "$T/oc.err"; rc=$?
+checkx "complete .part: verified and renamed, nothing downloaded" \
+	'[ $rc = 0 ] && cmp -s "$T/big.bin" "$T/oc/big.bin" && grep -q "file 0: .part complete ($size bytes), no request" "$T/oc.err"'
+
 # a .part that is not a prefix of the file: the final hash fails, the .part is deleted (fail closed)
 mkdir -p "$T/ob"
 head -c $half /dev/urandom > "$T/ob/.big.bin.part"
