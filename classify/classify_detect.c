@@ -708,7 +708,8 @@ static void
 cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
 	struct classify_result *res)
 {
-	char *low = g_utf8_strdown(text, (gssize)len);
+	char *valid = g_utf8_make_valid(text, (gssize)len);
+	char *low = g_utf8_strdown(valid, -1);
 	size_t lowlen = strlen(low), c;
 	struct cls_term_hit *hits = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
 	unsigned need = ctx->thresholds[CLS_DET_ART9] > 0 ? ctx->thresholds[CLS_DET_ART9] : 2;
@@ -760,6 +761,7 @@ cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, si
 	}
 	g_free(hits);
 	g_free(low);
+	g_free(valid);
 }
 
 /* VS markings in content: only the unambiguous written forms */

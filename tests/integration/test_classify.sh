@@ -102,6 +102,40 @@ checkx "3 x 100 MiB zip bomb ($(stat -c %s "$T/bomb.zip") bytes): bomb-limit, VE
 "$CTL" -c "$(conf_path strict)" classify --json "$T/bomb.zip" > "$T/bomb2.json"
 checkx "bomb-limit=VS in [classify] findings: rejected" "grep -q '\"action\":\"reject\"' '$T/bomb2.json'"
 
+# ---- fuzz target replay: every set file under every name, truncated and bit-flipped ----------
+RC=$BUILD/fuzz/replay_classify
+if [ -x "$RC" ]; then
+	mkdir -p "$T/fz"
+	$PY - "$D" "$T/fz" <<'EOF'
+import os, random, sys
+src, out = sys.argv[1], sys.argv[2]
+rnd = random.Random(7)
+n = 0
+for f in sorted(os.listdir(src)):
+    if f.endswith((".py", ".tsv")):
+        continue
+    data = open(os.path.join(src, f), "rb").read()
+    for k in range(11):
+        variants = [data, data[: len(data) // 2], data[: rnd.randrange(1, len(data))]]
+        b = bytearray(data)
+        for _ in range(8):
+            b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+        variants.append(bytes(b))
+        for v in variants:
+            open(os.path.join(out, "%05d" % n), "wb").write(bytes([k]) + v)
+            n += 1
+EOF
+	[ -d "$SRCDIR/tests/fuzz/corpus/classify" ] && cp "$SRCDIR"/tests/fuzz/corpus/classify/* "$T/fz/" 2>/dev/null
+	n=$(find "$T/fz" -type f | wc -l)
+	t0=$(now)
+	find "$T/fz" -type f -print0 | xargs -0 "$RC" > "$T/fz.out" 2> "$T/fz.err"
+	rc=$?
+	checkx "fuzz_classify replays $n hostile variants without a crash or sanitizer report ($(since "$t0"))" \
+		'[ $rc = 0 ] && grep -q "replayed" "$T/fz.out" && ! grep -qE "Sanitizer|runtime error" "$T/fz.err"'
+else
+	note "no $RC: fuzz replay skipped"
+fi
+
 # ---- the whole corpus ---------------------------------------------------------------------------
 if [ -d "$CORPUS" ]; then
 	find "$CORPUS" -type f ! -name MANIFEST.tsv | sort > "$T/corpus.list"
