@@ -81,7 +81,8 @@ else
 fi
 
 "$PORTAL_BIN" -c "$CONF" -f >> "$T/portal.log" 2>&1 &
-_BG_PIDS+=($!)
+PORTAL_PID=$!
+_BG_PIDS+=("$PORTAL_PID")
 waitport $PORT 200 || { tail -5 "$T/portal.log" | sed 's/^/# /'; bail "portal did not listen on $PORT"; }
 
 rm -f "$ART"/portal-*.png
@@ -110,4 +111,5 @@ if [ -f "$T/downloads/all.zip" ]; then
 	checkx "\"download all\" ZIP holds the file byte-exact" \
 		'$PY -c "import zipfile,hashlib,sys; z=zipfile.ZipFile(sys.argv[1]); n=[i for i in z.namelist() if i.endswith(\".pdf\")]; sys.exit(0 if n and hashlib.sha256(z.read(n[0])).hexdigest()==sys.argv[2] else 1)" "$T/downloads/all.zip" "$(sha256 "$T/orig.pdf")"'
 fi
+checkx "the portal is still running" 'kill -0 "$PORTAL_PID" 2>/dev/null || { tail -5 "$T/portal.log" | sed "s/^/# /"; false; }'
 finish
