@@ -1034,6 +1034,7 @@ struct classify_job {
 	uint64_t total;
 	bool windowed;             /* text scanned in windows */
 	bool too_large;            /* container over max_text */
+	unsigned depth;            /* nesting of the part (attached messages) */
 	struct classify_result win; /* findings of earlier windows */
 };
 
@@ -1103,6 +1104,7 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 	struct cls_scan scan = { 0 };
 
 	scan.ctx = job->ctx;
+	scan.depth = job->depth;
 	cls_part_begin(res, job->name, job->declared_type);
 	if (job->too_large) {
 		res->true_type = cls_magic(job->ctx, job->buf->data, job->buf->len);
@@ -1118,6 +1120,12 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 	g_free(job->name);
 	g_free(job->declared_type);
 	g_free(job);
+}
+
+void
+cls_job_set_depth(struct classify_job *job, unsigned depth)
+{
+	job->depth = depth;
 }
 
 int

@@ -1215,15 +1215,32 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 		}
 		g_free(t);
 	} else if (dw != NULL) {
-		GMimeStream *mem = g_mime_stream_mem_new();
-		GByteArray *ba;
+		/* streamed and decoded through a job: memory bounded by max_text */
+		GMimeStream *raw = g_mime_data_wrapper_get_stream(dw);
+		GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
+		GMimeStream *in = g_mime_stream_filter_new(raw);
+		struct classify_job *job = classify_job_new(scan->ctx, pname, type);
+		char buf[65536];
 
-		g_mime_data_wrapper_write_to_stream(dw, mem);
-		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		cls_part(&sub, pname, type, ba->data, MIN((size_t)ba->len, (size_t)scan->ctx->max_text), child);
-		if (ba->len > scan->ctx->max_text)
-			cls_add(child, "not-inspectable", 1, pname, "larger than [classify] max_text");
-		g_object_unref(mem);
+		if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+		    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+			GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+			g_mime_stream_filter_add(GMIME_STREAM_FILTER(in), dec);
+			g_object_unref(dec);
+		}
+		cls_job_set_depth(job, scan->depth);
+		g_mime_stream_reset(raw);
+		for (;;) {
+			ssize_t n = g_mime_stream_read(in, buf, sizeof buf);
+
+			if (n <= 0)
+				break;
+			classify_job_feed(job, buf, (size_t)n);
+		}
+		g_mime_stream_reset(raw);
+		classify_job_finish(job, child);
+		g_object_unref(in);
 	}
 	cls_policy(scan->ctx, child, child->level_index);
 	classify_combine(scan->ctx, res, child);

@@ -72,6 +72,8 @@ void cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res);
 void cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
 	size_t len, struct classify_result *res);
 
+void cls_job_set_depth(struct classify_job *job, unsigned depth);
+
 /* classify_detect.c */
 bool cls_iban_valid(const char *s);       /* compact, upper-case */
 bool cls_steuer_id_valid(const char *s);  /* 11 digits */
