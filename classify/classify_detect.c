@@ -340,7 +340,7 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 		size_t kl = strlen(*kw);
 
 		for (i = from; i + kl <= to; i++)
-			if (g_ascii_tolower(text[i]) == (*kw)[0] && g_ascii_strncasecmp(text + i, *kw, kl) == 0)
+			if ((text[i] | 0x20) == (*kw)[0] && g_ascii_strncasecmp(text + i, *kw, kl) == 0)
 				return true;
 	}
 	return false;
@@ -674,11 +674,14 @@ cls_find_terms(const char *low, size_t len, const char *const *terms, struct cls
 {
 	size_t n = 0, i;
 	unsigned t;
+	bool first[256] = { false };
 
+	for (t = 0; terms[t] != NULL; t++)
+		first[(unsigned char)terms[t][0]] = true;
 	for (i = 0; i < len && n < max; i++) {
-		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
+		if (!first[(unsigned char)low[i]])
 			continue;
-		if (!cls_word_char((unsigned char)low[i]))
+		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
 			continue;
 		for (t = 0; terms[t] != NULL; t++) {
 			size_t tl;
