@@ -285,40 +285,6 @@ out:
 	return rc;
 }
 
-/* sanitise_name - no path separators, no leading dots or blanks, no control
- * chars, at most 200 bytes (the same rules as `offloadctl open`) */
-static char *
-sanitise_name(const char *name, unsigned index)
-{
-	const char *base = name ? name : "";
-	const char *s1 = strrchr(base, '/'), *s2 = strrchr(base, '\\');
-	char *out, *p;
-
-	if (s1 && (!s2 || s1 > s2))
-		base = s1 + 1;
-	else if (s2)
-		base = s2 + 1;
-	out = g_utf8_make_valid(base, -1);
-	for (p = out; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ':')
-			*p = '_';
-	p = out;
-	while (*p == '.' || *p == ' ')
-		p++;
-	memmove(out, p, strlen(p) + 1);
-	if (strlen(out) > 200) {
-		const char *end = out + 200;
-
-		g_utf8_validate(out, 200, &end);
-		out[end - out] = '\0';
-	}
-	if (*out == '\0') {
-		g_free(out);
-		out = g_strdup_printf("file-%u", index + 1);
-	}
-	return out;
-}
-
 /* name_variant - "a.txt" -> "a-2.txt" */
 static char *
 name_variant(const char *name, int n)
@@ -778,7 +744,7 @@ cli_fetch(const char *conf_path, int argc, char **argv)
 		}
 		ff.size = (uint64_t)size;
 		/* two files of one transfer never share a name (nor a .part) */
-		name = sanitise_name(ff.name, i);
+		name = cli_sanitise_name(ff.name, i);
 		for (n = 2; g_hash_table_contains(used, name); n++) {
 			char *alt = name_variant(name, n);
 

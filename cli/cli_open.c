@@ -19,9 +19,8 @@
 #include "storage.h"
 #include "transfer.h"
 
-/* sanitise_name - no path separators, no leading dots, no control chars */
-static char *
-sanitise_name(const char *name, unsigned index)
+char *
+cli_sanitise_name(const char *name, unsigned index)
 {
 	const char *base = name ? name : "";
 	const char *s1 = strrchr(base, '/'), *s2 = strrchr(base, '\\');
@@ -134,7 +133,7 @@ cli_open(const char *conf_path, int argc, char **argv)
 	}
 	for (i = 0; i < t->files->len; i++) {
 		const struct transfer_file *f = g_ptr_array_index(t->files, i);
-		char *name = sanitise_name(f->name, i);
+		char *name = cli_sanitise_name(f->name, i);
 		char *final = unique_path(outdir, name);
 		char *tmp = g_strdup_printf("%s/.offload-%s-%u.part", outdir, t->id, i);
 		FILE *out = fopen(tmp, "wb");

@@ -18,7 +18,7 @@ usage(FILE *out)
 		"  process [--config FILE] [--sender ADDR] [--rcpt ADDR ...] [--queue-id ID] < in.eml > out.eml\n"
 		"  open LINK [--config FILE] --output DIR\n"
 		"  config --defaults | config [--config FILE] --check\n"
-		"  fetch LINK [--password P] [--output DIR]\n"
+		"  fetch LINK [--password P | --password-file F] [--output DIR] [--ca-file F] [-v]\n"
 		"  revoke ID [--config FILE]\n"
 		"  list [--expired] [--json] | purge [--config FILE]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
