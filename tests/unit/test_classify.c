@@ -802,6 +802,48 @@ test_dataset(void)
 	g_hash_table_destroy(names);
 }
 
+/* one ctx shared by threads (the milter's use): same results everywhere */
+static gpointer
+thread_run(gpointer arg)
+{
+	const GByteArray *doc = arg;
+	unsigned i, good = 0;
+
+	for (i = 0; i < 20; i++) {
+		struct classify_result r;
+
+		classify_result_init(&r);
+		classify_buffer(ctx_g, "iban_runs.docx", NULL, doc->data, doc->len, &r);
+		classify_finish(ctx_g, &r, true);
+		good += strcmp(r.level, "VERTRAULICH") == 0 && reason_count(&r, "iban") == 1;
+		classify_result_clear(&r);
+	}
+	return GUINT_TO_POINTER(good);
+}
+
+static void
+test_threads(void)
+{
+	char *path = g_build_filename(unit_srcdir(), "tests/data/classify/iban_runs.docx", NULL);
+	char *data = NULL;
+	gsize len = 0;
+	GByteArray *doc = g_byte_array_new();
+	GThread *t[4];
+	unsigned good = 0;
+	size_t i;
+
+	g_file_get_contents(path, &data, &len, NULL);
+	g_byte_array_append(doc, (const guint8 *)data, (guint)len);
+	for (i = 0; i < G_N_ELEMENTS(t); i++)
+		t[i] = g_thread_new("cls", thread_run, doc);
+	for (i = 0; i < G_N_ELEMENTS(t); i++)
+		good += GPOINTER_TO_UINT(g_thread_join(t[i]));
+	CHECK(len > 0 && good == 80, "4 threads x 20 classifications on one ctx: all VERTRAULICH/iban:1 (%u)", good);
+	g_byte_array_unref(doc);
+	g_free(data);
+	g_free(path);
+}
+
 int
 main(void)
 {
@@ -822,6 +864,7 @@ main(void)
 	test_stream();
 	test_bombs();
 	test_dataset();
+	test_threads();
 	classify_free(ctx_g);
 	conf_free(conf_g);
 	return unit_done();
