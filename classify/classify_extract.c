@@ -588,7 +588,45 @@ struct cls_pdf {
 	GArray *cmaps;          /* struct cls_cmap */
 	GHashTable *font_cmap;  /* font object number -> cmap object number */
 	GHashTable *res_font;   /* "/F1" -> font object number (first seen) */
+	GHashTable *content_page; /* content stream object number -> page number */
+	int pages;
 };
+
+/* a /Type /Page dictionary: count the page, remember its /Contents objects */
+static void
+cls_pdf_page(struct cls_pdf *pdf, const char *dict)
+{
+	const char *t = strstr(dict, "/Type"), *c;
+
+	if (t == NULL)
+		return;
+	t += 5;
+	while (*t == ' ' || *t == '\r' || *t == '\n')
+		t++;
+	if (strncmp(t, "/Page", 5) != 0 || g_ascii_isalpha(t[5]))
+		return;
+	pdf->pages++;
+	c = strstr(dict, "/Contents");
+	if (c == NULL)
+		return;
+	c += 9;
+	while (*c == ' ' || *c == '\r' || *c == '\n' || *c == '[')
+		c++;
+	while (g_ascii_isdigit(*c)) {
+		int ref = atoi(c);
+
+		if (ref > 0 && !g_hash_table_contains(pdf->content_page, GINT_TO_POINTER(ref)))
+			g_hash_table_insert(pdf->content_page, GINT_TO_POINTER(ref), GINT_TO_POINTER(pdf->pages));
+		/* "N G R" then maybe the next reference of an array */
+		while (*c && *c != 'R' && *c != ']' && *c != '>')
+			c++;
+		if (*c != 'R')
+			break;
+		c++;
+		while (*c == ' ' || *c == '\r' || *c == '\n')
+			c++;
+	}
+}
 
 static const char *
 cls_memmem(const char *h, size_t hl, const char *n)
@@ -988,7 +1026,7 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 {
 	const struct classify_ctx *ctx = scan->ctx;
 	const char *s = (const char *)data, *end = s + len, *p = s;
-	struct cls_pdf pdf = { scan, res, name, NULL, NULL, NULL };
+	struct cls_pdf pdf = { scan, res, name, NULL, NULL, NULL, NULL, 0 };
 	GPtrArray *streams = g_ptr_array_new();
 	GString *text = g_string_new("");
 	size_t kept = 0;
@@ -998,6 +1036,7 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 	g_array_set_clear_func(pdf.cmaps, cls_cmap_clear);
 	pdf.font_cmap = g_hash_table_new(g_direct_hash, g_direct_equal);
 	pdf.res_font = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	pdf.content_page = g_hash_table_new(g_direct_hash, g_direct_equal);
 	if (cls_memmem(s, len, "/Encrypt") != NULL)
 		cls_add(res, "encrypted", 1, name, "encrypted PDF");
 	/* pass 1: objects; dictionaries; decoded streams */
@@ -1024,6 +1063,7 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 		dl = (size_t)((st != NULL ? st : (eo != NULL ? eo : end)) - o);
 		dict = cls_pdf_names(o, MIN(dl, (size_t)65536));
 		cls_pdf_dicts(&pdf, obj, dict, strlen(dict));
+		cls_pdf_page(&pdf, dict);
 		if (st != NULL) {
 			const char *b = st + 6, *es;
 			bool flate = strstr(dict, "/FlateDecode") != NULL || strstr(dict, "/Fl ") != NULL ||
@@ -1099,7 +1139,9 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 		if (ps->content && cls_memmem((const char *)ps->data->data, ps->data->len, "BT") != NULL)
 			cls_pdf_content(&pdf, (const char *)ps->data->data, ps->data->len, text, (size_t)ctx->max_text);
 		if (text->len > before) {
-			char *where = g_strdup_printf("%s: obj %d", name, ps->obj);
+			int page = GPOINTER_TO_INT(g_hash_table_lookup(pdf.content_page, GINT_TO_POINTER(ps->obj)));
+			char *where = page > 0 ? g_strdup_printf("%s: page %d (obj %d)", name, page, ps->obj) :
+				g_strdup_printf("%s: obj %d", name, ps->obj);
 			size_t ul = 0;
 			char *u = cls_text_utf8(text->str + before, text->len - before, &ul);
 
@@ -1119,6 +1161,7 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 	g_array_free(pdf.cmaps, TRUE);
 	g_hash_table_destroy(pdf.font_cmap);
 	g_hash_table_destroy(pdf.res_font);
+	g_hash_table_destroy(pdf.content_page);
 }
 
 /* ---- HTML ---- */

@@ -59,7 +59,7 @@ check "every file: one JSON line with class/reasons/action/parts and the expecte
 # ---- text output, --explain, masking ----------------------------------------------------------
 cls --explain "$D/payslip.pdf" > "$T/explain.txt"
 checkx "--explain shows the IBAN masked with its place" \
-	"grep -q 'iban .*payslip.pdf: obj 4 offset [0-9]*  DE89 \*\*\*\* \*\*\*\* \*\*\*\* \*\*30 00' '$T/explain.txt'"
+	"grep -q 'iban .*payslip.pdf: page 1 (obj 4) offset [0-9]*  DE89 \*\*\*\* \*\*\*\* \*\*\*\* \*\*30 00' '$T/explain.txt'"
 checkx "--explain never prints the clear IBAN or Steuer-ID" \
 	"! grep -qE '3704 0044|0532 0130|957 42719|86095742719' '$T/explain.txt'"
 checkx "text output: type, class, action, reasons with counts" \
