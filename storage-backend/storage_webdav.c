@@ -2,7 +2,8 @@
  * storage_webdav.c - the "webdav" backend (DESIGN.md §7): any WebDAV server
  * (nginx + dav-ext, Apache mod_dav, Nextcloud/ownCloud's
  * remote.php/dav/files/<user>/) below the base URL [storage] url, with
- * basic auth from credentials_file ([credentials] username, password).
+ * basic auth from credentials_file ([credentials] username, password);
+ * TLS verified (system CAs or [storage] ca_file), TLS 1.2 at least.
  *
  * Layout: like the file backend, sharded by the first two characters of
  * the key's first segment: key "abcdef/m" is BASE/ab/abcdef/m, so no
@@ -23,9 +24,12 @@
  * Get: GET with Range (a server that ignores Range is trimmed here). Stat:
  * PROPFIND Depth 0. List: PROPFIND Depth 1 walk (207 multistatus parsed
  * with GMarkup by local element name, so any namespace prefix works),
- * hidden names skipped. Delete: DELETE of the object; collections stay
- * (a DELETE of a collection is recursive and WebDAV has no "remove if
- * empty", so removing them would race with a put into them).
+ * hidden names skipped. Delete: DELETE of the object only. Collections
+ * stay: a collection DELETE is recursive and WebDAV has no "delete if
+ * empty"; nginx dav-ext hides dot-files from PROPFIND (so a put in flight
+ * looks empty) and its LOCK leaves stale locks on vanished URLs, so a
+ * check-then-delete would race with puts. Purged transfers therefore leave
+ * one empty collection each (open point: a prune hook for purge).
  *
  * Errors: 401/403 and other 4xx -> EPERM, 404 -> ENOENT, 408/423/429/5xx
  * and network errors -> ETEMP; idempotent requests are retried with
@@ -50,7 +54,8 @@
 #include "log.h"
 
 #define WEBDAV_ATTEMPTS 4            /* tries of an idempotent request */
-#define WEBDAV_BACKOFF_MS 200        /* first backoff, doubled each retry, +-50% jitter */
+#define WEBDAV_LOCKED_ATTEMPTS 10    /* tries while the server answers 423 Locked */
+#define WEBDAV_BACKOFF_MS 200        /* first backoff, doubled each retry up to 1.6 s, +-50% jitter */
 #define WEBDAV_CONNECT_TIMEOUT 10L   /* seconds */
 #define WEBDAV_REQUEST_TIMEOUT 120L  /* seconds, requests without a body stream */
 #define WEBDAV_STALL_TIME 60L        /* seconds below 1 byte/s abort a transfer */
@@ -68,6 +73,7 @@ struct webdav_store {
 	char *user;      /* NULL = no auth */
 	char *password;
 	char *spool_dir; /* put bodies above WEBDAV_MEM_MAX */
+	char *ca_file;   /* NULL = system CAs */
 };
 
 struct webdav_put {
@@ -171,11 +177,21 @@ webdav_fail(const char *method, const char *url, CURLcode cc, long code, const c
 	return webdav_code_class(code);
 }
 
+/* webdav_again - should attempt number attempt (1-based) be followed by
+ * another? 423 Locked (someone else's WebDAV lock) waits longer */
+static bool
+webdav_again(CURLcode cc, long code, int attempt)
+{
+	if (cc == CURLE_OK ? !webdav_retryable_code(code) : !webdav_retryable_curl(cc))
+		return false;
+	return attempt < (cc == CURLE_OK && code == 423 ? WEBDAV_LOCKED_ATTEMPTS : WEBDAV_ATTEMPTS);
+}
+
 /* webdav_backoff - sleep before retry number attempt (1-based) */
 static void
 webdav_backoff(int attempt)
 {
-	long ms = WEBDAV_BACKOFF_MS << (attempt - 1);
+	long ms = WEBDAV_BACKOFF_MS << (attempt < 4 ? attempt - 1 : 3);
 	struct timespec ts;
 
 	ms = ms / 2 + g_random_int_range(0, (gint32)ms + 1);
@@ -207,6 +223,8 @@ webdav_setup(const struct webdav_store *ws, CURL *h, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "offload-storage/1");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, webdav_discard);
+	if (ws->ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ws->ca_file);
 	if (ws->user != NULL) {
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, ws->user);
@@ -225,7 +243,7 @@ webdav_simple(const struct webdav_store *ws, CURL *h, const char *method,
 	CURLcode cc = CURLE_OK;
 	int attempt;
 
-	for (attempt = 1; attempt <= WEBDAV_ATTEMPTS; attempt++) {
+	for (attempt = 1;; attempt++) {
 		if (attempt > 1)
 			webdav_backoff(attempt - 1);
 		webdav_setup(ws, h, errbuf);
@@ -238,7 +256,7 @@ webdav_simple(const struct webdav_store *ws, CURL *h, const char *method,
 		cc = curl_easy_perform(h);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
-		if (cc == CURLE_OK ? !webdav_retryable_code(*code) : !webdav_retryable_curl(cc))
+		if (!webdav_again(cc, *code, attempt))
 			break;
 	}
 	return cc;
@@ -442,7 +460,7 @@ webdav_propfind(const struct webdav_store *ws, CURL *h, const char *url, const c
 	hdrs = curl_slist_append(hdrs, dh);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/xml; charset=utf-8");
 	ms->h = h;
-	for (attempt = 1; attempt <= WEBDAV_ATTEMPTS; attempt++) {
+	for (attempt = 1;; attempt++) {
 		if (attempt > 1)
 			webdav_backoff(attempt - 1);
 		webdav_ms_reset(ms);
@@ -459,7 +477,7 @@ webdav_propfind(const struct webdav_store *ws, CURL *h, const char *url, const c
 		cc = curl_easy_perform(h);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-		if (cc == CURLE_OK ? !webdav_retryable_code(code) : !webdav_retryable_curl(cc))
+		if (!webdav_again(cc, code, attempt))
 			break;
 	}
 	if (cc != CURLE_OK || (code != 207 && code != 404 && code != 409 && code != 301)) {
@@ -573,6 +591,8 @@ webdav_open(const struct conf *conf, GError **err)
 	ws->spool_dir = g_strdup(conf->spool_dir != NULL && g_file_test(conf->spool_dir,
 		G_FILE_TEST_IS_DIR) && access(conf->spool_dir, W_OK) == 0 ? conf->spool_dir :
 		g_get_tmp_dir());
+	if (conf->ca_file != NULL && conf->ca_file[0] != '\0')
+		ws->ca_file = g_strdup(conf->ca_file);
 	if (conf->credentials_file != NULL && conf->credentials_file[0] != '\0' &&
 	    webdav_read_credentials(ws, conf->credentials_file, err) != STORAGE_OK)
 		goto out;
@@ -608,6 +628,7 @@ webdav_close(void *be)
 	}
 	g_free(ws->user);
 	g_free(ws->spool_dir);
+	g_free(ws->ca_file);
 	g_free(ws->base_path);
 	g_free(ws->base);
 	g_free(ws);
@@ -734,9 +755,13 @@ webdav_put_once(struct webdav_put *p, long *code)
 	CURLcode cc = CURLE_OK;
 	int attempt;
 
-	for (attempt = 1; attempt <= WEBDAV_ATTEMPTS; attempt++) {
-		if (attempt > 1)
+	for (attempt = 1;; attempt++) {
+		if (attempt > 1) {
 			webdav_backoff(attempt - 1);
+			/* nginx answers a PUT into a collection deleted meanwhile with 500 */
+			if (webdav_mkcol(p->ws, p->h, p->coll_url, 0) == STORAGE_EPERM)
+				break;
+		}
 		p->rpos = 0;
 		webdav_setup(p->ws, p->h, p->errbuf);
 		curl_easy_setopt(p->h, CURLOPT_URL, p->tmp_url);
@@ -750,7 +775,7 @@ webdav_put_once(struct webdav_put *p, long *code)
 		cc = curl_easy_perform(p->h);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, code);
-		if (cc == CURLE_OK ? !webdav_retryable_code(*code) : !webdav_retryable_curl(cc))
+		if (!webdav_again(cc, *code, attempt))
 			break;
 	}
 	return cc;
@@ -993,7 +1018,7 @@ webdav_get(void *be, const char *key, uint64_t offset, uint64_t length,
 	g.h = h;
 	g.sink = sink;
 	g.arg = arg;
-	for (attempt = 1; attempt <= WEBDAV_ATTEMPTS; attempt++) {
+	for (attempt = 1;; attempt++) {
 		if (attempt > 1)
 			webdav_backoff(attempt - 1);
 		/* a retry resumes after what the sink already has */
@@ -1026,7 +1051,7 @@ webdav_get(void *be, const char *key, uint64_t offset, uint64_t length,
 			cc = CURLE_OK; /* we stopped a whole-object answer after the range */
 		if (cc == CURLE_OK && g.code == 0)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &g.code);
-		if (cc == CURLE_OK ? !webdav_retryable_code(g.code) : !webdav_retryable_curl(cc))
+		if (!webdav_again(cc, g.code, attempt))
 			break;
 	}
 	if (cc == CURLE_OK && (g.code == 200 || g.code == 206 || g.code == 416)) {
