@@ -125,6 +125,10 @@ start)
 		swift-$n-server "$E/$n-server.conf" > "$RUN/$n.log" 2>&1 &
 		echo $! > "$RUN/$n.pid"
 	done
+	# the proxy's healthcheck says nothing about the back ends: wait for their ports too
+	for p in $OBJ $CONT $ACC $MEMC; do
+		for i in $(seq 1 400); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.05; done
+	done
 	start_proxy ;;
 stop-proxy) stop_pid proxy ;;
 start-proxy) start_proxy ;;

@@ -25,7 +25,10 @@ $SW start "$SD" $PORT > "$T/swift-start.log" 2>&1 || { sed 's/^/# /' "$T/swift-s
 ok "Swift + s3api up on $EP in $(since "$t0")"
 printf 'machine 127.0.0.1 login test:tester password testing\n' > "$T/netrc"
 s3curl() { curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" "$@"; }
-code=$(s3curl -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $EMPTY" "$EP/$BUCKET")
+for i in 1 2 3 4 5 6 7 8 9 10; do   # a fresh Swift may answer 503 for a moment
+	code=$(s3curl -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $EMPTY" "$EP/$BUCKET")
+	[ "$code" = 200 ] && break; sleep 0.5
+done
 check "bucket $BUCKET created with curl --aws-sigv4 (HTTP $code)" [ "$code" = 200 ]
 
 mkdir -p "$T/s3"
