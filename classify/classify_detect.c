@@ -659,7 +659,7 @@ static const struct cls_art9 cls_art9_dict[] = {
 
 struct cls_term_hit {
 	size_t pos;
-	unsigned term;
+	unsigned term, cat;
 };
 
 static bool
@@ -668,40 +668,75 @@ cls_word_char(unsigned char c)
 	return g_ascii_isalnum(c) || c >= 0x80;
 }
 
-/* lower-cased text: terms at word starts; returns number of hits stored */
+/* index of all dictionary terms by first byte, built once (thread-safe) */
+struct cls_term_ref {
+	unsigned char cat, term, len;
+	bool prefix;
+};
+
+static struct cls_term_ref cls_refs[512];
+static unsigned short cls_ref_start[257];
+
+static void
+cls_terms_index(void)
+{
+	static gsize once = 0;
+
+	if (g_once_init_enter(&once)) {
+		unsigned b, n = 0, c, t;
+
+		for (b = 0; b < 256; b++) {
+			cls_ref_start[b] = (unsigned short)n;
+			for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
+				for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
+					const char *term = cls_art9_dict[c].terms[t];
+					size_t tl = strlen(term);
+
+					if ((unsigned char)term[0] != b || n >= G_N_ELEMENTS(cls_refs))
+						continue;
+					cls_refs[n].cat = (unsigned char)c;
+					cls_refs[n].term = (unsigned char)t;
+					cls_refs[n].prefix = term[tl - 1] == '*';
+					cls_refs[n].len = (unsigned char)(cls_refs[n].prefix ? tl - 1 : tl);
+					n++;
+				}
+		}
+		cls_ref_start[256] = (unsigned short)n;
+		g_once_init_leave(&once, 1);
+	}
+}
+
+/* lower-cased text: terms of all categories at word starts, one pass */
 static size_t
-cls_find_terms(const char *low, size_t len, const char *const *terms, struct cls_term_hit *hits, size_t max)
+cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
 {
 	size_t n = 0, i;
-	unsigned t;
-	bool first[256] = { false };
+	unsigned r;
 
-	for (t = 0; terms[t] != NULL; t++)
-		first[(unsigned char)terms[t][0]] = true;
+	cls_terms_index();
 	for (i = 0; i < len && n < max; i++) {
-		if (!first[(unsigned char)low[i]])
+		unsigned char b = (unsigned char)low[i];
+		unsigned char done = 0;   /* bit per category: one hit per word and category */
+
+		if (cls_ref_start[b] == cls_ref_start[b + 1])
 			continue;
 		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
 			continue;
-		for (t = 0; terms[t] != NULL; t++) {
-			size_t tl;
-			bool prefix;
+		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
+			const struct cls_term_ref *ref = &cls_refs[r];
+			const char *term = cls_art9_dict[ref->cat].terms[ref->term];
 
-			if (low[i] != terms[t][0])
+			if (done & (1u << ref->cat))
 				continue;
-			tl = strlen(terms[t]);
-			prefix = terms[t][tl - 1] == '*';
-
-			if (prefix)
-				tl--;
-			if (i + tl > len || memcmp(low + i, terms[t], tl) != 0)
+			if (i + ref->len > len || memcmp(low + i, term, ref->len) != 0)
 				continue;
-			if (!prefix && i + tl < len && cls_word_char((unsigned char)low[i + tl]))
+			if (!ref->prefix && i + ref->len < len && cls_word_char((unsigned char)low[i + ref->len]))
 				continue;
 			hits[n].pos = i;
-			hits[n].term = t;
+			hits[n].term = ref->term;
+			hits[n].cat = ref->cat;
 			n++;
-			break;
+			done |= (unsigned char)(1u << ref->cat);
 		}
 	}
 	return n;
@@ -711,14 +746,20 @@ static void
 cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
 	struct classify_result *res)
 {
-	char *valid = g_utf8_make_valid(text, (gssize)len);
-	char *low = g_utf8_strdown(valid, -1);
+	char *valid = g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
+	char *low = g_utf8_strdown(valid != NULL ? valid : text, valid != NULL ? -1 : (gssize)len);
 	size_t lowlen = strlen(low), c;
+	struct cls_term_hit *all = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
 	struct cls_term_hit *hits = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
+	size_t nall = cls_find_terms(low, lowlen, all, CLS_ART9_MAXHITS);
 	unsigned need = ctx->thresholds[CLS_DET_ART9] > 0 ? ctx->thresholds[CLS_DET_ART9] : 2;
 
 	for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++) {
-		size_t n = cls_find_terms(low, lowlen, cls_art9_dict[c].terms, hits, CLS_ART9_MAXHITS), a, b;
+		size_t n = 0, a, b;
+
+		for (a = 0; a < nall; a++)
+			if (all[a].cat == c)
+				hits[n++] = all[a];
 		guint64 seen = 0, fired_terms = 0;
 		size_t first = 0;
 		bool fired = false;
@@ -763,6 +804,7 @@ cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, si
 		}
 	}
 	g_free(hits);
+	g_free(all);
 	g_free(low);
 	g_free(valid);
 }
