@@ -809,7 +809,8 @@ cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, si
 	g_free(valid);
 }
 
-/* VS markings in content: only the unambiguous written forms */
+/* VS markings in content: only the unambiguous written forms, and only as a
+ * stamp at the start of a line (prose such as "keine VS-NfD per Mail" is not) */
 static void
 cls_vs_content(const char *where, const char *text, size_t len, struct classify_result *res)
 {
@@ -819,15 +820,22 @@ cls_vs_content(const char *where, const char *text, size_t len, struct classify_
 	size_t i;
 
 	for (i = 0; marks[i] != NULL; i++) {
-		const char *p = memmem(text, len, marks[i], strlen(marks[i]));
+		const char *p = text, *end = text + len;
 
-		if (p != NULL) {
-			char *w = g_strdup_printf("%s offset %zu", where, (size_t)(p - text));
+		while (p < end && (p = memmem(p, (size_t)(end - p), marks[i], strlen(marks[i]))) != NULL) {
+			const char *b = p;
 
-			cls_add(res, i < 3 ? "vs:VS-NfD" : "vs:VS-VERTRAULICH", 1, w, marks[i]);
-			g_free(w);
-			res->vs = true;
-			return;
+			while (b > text && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			if (b == text || b[-1] == '\n' || b[-1] == '\r') {
+				char *w = g_strdup_printf("%s offset %zu", where, (size_t)(p - text));
+
+				cls_add(res, i < 3 ? "vs:VS-NfD" : "vs:VS-VERTRAULICH", 1, w, marks[i]);
+				g_free(w);
+				res->vs = true;
+				return;
+			}
+			p += strlen(marks[i]);
 		}
 	}
 }

@@ -153,23 +153,25 @@ test_detect_text(void)
 		{ "Parteimitglied seit 2001, Parteizugehörigkeit", "art9-politics", NULL },
 		{ "ethnische Herkunft", "art9-ethnicity", NULL },
 		{ "Diagnose liegt vor, Versichertennummer A123456780 bei der AOK", "art9-health", NULL },
-		{ "Bericht VS-NfD", "vs:VS-NfD", NULL },
+		{ "VS-NfD\nBericht", "vs:VS-NfD", NULL },
+		{ "Titel\n  VS-NUR FÜR DEN DIENSTGEBRAUCH\nText", "vs:VS-NfD", NULL },
+		{ "Bitte keine VS-NfD Dokumente per Mail senden", NULL, "vs:VS-NfD" },
 		{ "Das ist GEHEIM", NULL, "vs:GEHEIM" },
 	};
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct classify_result r;
+		char *shown = g_strescape(cases[i].text, "\xC2\xA0\xC3\x9C");
 
 		classify_result_init(&r);
 		classify_text(ctx_g, "t", cases[i].text, strlen(cases[i].text), &r);
 		if (cases[i].want != NULL)
-			CHECK(has_reason(&r, cases[i].want), "'%s' finds %s (got '%s')", cases[i].text, cases[i].want,
-				r.reasons);
+			CHECK(has_reason(&r, cases[i].want), "'%s' finds %s (got '%s')", shown, cases[i].want, r.reasons);
 		if (cases[i].not != NULL)
-			CHECK(!has_reason(&r, cases[i].not), "'%s' is no %s (got '%s')", cases[i].text, cases[i].not,
-				r.reasons);
+			CHECK(!has_reason(&r, cases[i].not), "'%s' is no %s (got '%s')", shown, cases[i].not, r.reasons);
 		classify_result_clear(&r);
+		g_free(shown);
 	}
 }
 
