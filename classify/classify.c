@@ -382,6 +382,7 @@ classify_result_clear(struct classify_result *res)
 
 	g_clear_pointer(&res->reasons, g_free);
 	g_clear_pointer(&res->name, g_free);
+	g_clear_pointer(&res->path, g_free);
 	g_clear_pointer(&res->declared_type, g_free);
 	if (res->reason_list != NULL) {
 		for (i = 0; i < res->reason_list->len; i++)
@@ -1120,6 +1121,12 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 	g_free(job->name);
 	g_free(job->declared_type);
 	g_free(job);
+}
+
+bool
+classify_job_done(const struct classify_job *job)
+{
+	return job->too_large;
 }
 
 void

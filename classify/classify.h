@@ -73,6 +73,7 @@ struct classify_result {
 	uint64_t retention;  /* seconds for this class; 0 = [policy] retention */
 	/* details */
 	char *name;          /* part / file name (g_malloc'ed), may be NULL */
+	char *path;          /* MIME part path "1.2.1" of entries in parts, else NULL */
 	const char *true_type;  /* libmagic MIME type, NULL when not typed */
 	char *declared_type; /* may be NULL */
 	GArray *reason_list; /* struct classify_reason, in order of first finding */
@@ -127,6 +128,9 @@ struct classify_job;
 struct classify_job *classify_job_new(const struct classify_ctx *ctx, const char *name,
 	const char *declared_type);
 void classify_job_feed(struct classify_job *job, const void *data, size_t len);
+/* classify_job_done - true once more input cannot change the result (a
+ * container over max_text): the caller may stop feeding */
+bool classify_job_done(const struct classify_job *job);
 /* classify_job_finish - result into res (initialised by the caller); frees job */
 void classify_job_finish(struct classify_job *job, struct classify_result *res);
 

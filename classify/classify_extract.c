@@ -1242,6 +1242,7 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 
 	classify_result_init(child);
 	child->name = g_utf8_make_valid(pname, -1);
+	child->path = g_strdup(path);
 	child->declared_type = g_utf8_make_valid(type, -1);
 	sub.inflated = 0;
 	sub.entries = 0;
@@ -1280,6 +1281,8 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 			if (n <= 0)
 				break;
 			classify_job_feed(job, buf, (size_t)n);
+			if (classify_job_done(job))
+				break;
 		}
 		g_mime_stream_reset(raw);
 		classify_job_finish(job, child);

@@ -27,6 +27,10 @@ cli_cls_json_result(JsonBuilder *b, const struct classify_result *r, bool explai
 		json_builder_set_member_name(b, "name");
 		json_builder_add_string_value(b, r->name);
 	}
+	if (r->path != NULL) {
+		json_builder_set_member_name(b, "path");
+		json_builder_add_string_value(b, r->path);
+	}
 	json_builder_set_member_name(b, "type");
 	json_builder_add_string_value(b, r->true_type != NULL ? r->true_type : "");
 	if (r->declared_type != NULL) {
