@@ -317,6 +317,8 @@ main(int argc, char **argv)
 	c = conf_load(argv[2], &err);
 	if (c == NULL || (st = storage_open(c, &err)) == NULL) {
 		printf("open failed: %s\n", err->message);
+		g_clear_error(&err);
+		conf_free(c);
 		return 1;
 	}
 	if (strcmp(argv[1], "probe") == 0)

@@ -22,7 +22,9 @@ ok "nginx WebDAV server started on 127.0.0.1:$PORT"
 
 # storage_helper: compiled against the build's library
 HELPER=$T/storage_helper
-gcc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" \
+SANFLAGS=
+[ "$(nm "$BUILD/liboffload.a" 2>/dev/null | grep -c __asan_)" -gt 0 ] && SANFLAGS="-fsanitize=address,undefined"
+gcc $SANFLAGS -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" \
 	-I"$SRCDIR/milter" $(pkg-config --cflags glib-2.0 gmime-3.0 json-glib-1.0 openssl) \
 	-o "$HELPER" "$IT/storage_helper.c" "$BUILD/liboffload.a" \
 	$(pkg-config --libs gmime-3.0 glib-2.0 json-glib-1.0 openssl libcurl libargon2 libmagic zlib) \
