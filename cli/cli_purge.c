@@ -18,7 +18,8 @@
  * Each purged transfer gives one `purge` audit event (action = expired |
  * revoked | orphan | tombstone). Several nodes may purge at once: ENOENT on a
  * delete counts as done. Exit 0, 75 if a temporary storage error left work
- * for the next run, 78 configuration, 64 usage.
+ * for the next run, 78 configuration (also a store refusing the listing:
+ * credentials, permissions), 64 usage.
  *
  * Memory: one small record per transfer id for the duration of a run.
  * Single-threaded.
@@ -71,6 +72,7 @@ struct purge_run {
 	GHashTable *txs; /* id -> struct purge_tx * */
 	int64_t now;
 	int temp_errors;
+	int list_err; /* storage error of the listing, if it failed */
 };
 
 static void
@@ -208,6 +210,7 @@ purge_scan(struct purge_run *r)
 	if (rc != STORAGE_OK) {
 		fprintf(stderr, "offloadctl: cannot list the store: %s\n", storage_strerror(rc));
 		r->temp_errors += rc == STORAGE_ETEMP;
+		r->list_err = rc;
 		return NULL;
 	}
 	all = g_ptr_array_new();
@@ -309,7 +312,8 @@ cli_list(const char *conf_path, int argc, char **argv)
 		goto out;
 	all = purge_scan(&r);
 	if (all == NULL) {
-		rc = EX_TEMPFAIL;
+		/* permanent (credentials, permissions): the configuration must change */
+		rc = r.list_err == STORAGE_EPERM ? EX_CONFIG : EX_TEMPFAIL;
 		goto out;
 	}
 	g_ptr_array_sort(all, purge_cmp);
@@ -464,7 +468,8 @@ cli_purge(const char *conf_path, int argc, char **argv)
 	}
 	all = purge_scan(&r);
 	if (all == NULL) {
-		rc = EX_TEMPFAIL;
+		/* permanent (credentials, permissions): the configuration must change */
+		rc = r.list_err == STORAGE_EPERM ? EX_CONFIG : EX_TEMPFAIL;
 		goto out;
 	}
 	for (i = 0; i < (int)all->len; i++) {

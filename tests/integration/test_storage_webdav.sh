@@ -87,6 +87,10 @@ check "503 requests were retried with backoff (4 tries each: $n503 requests, $(s
 conf_write down storage.backend=webdav "storage.url=http://127.0.0.1:12869/x" "storage.credentials_file=$T/cred"
 r=$("$HELPER" probe "$(conf_path down)" 2>/dev/null)
 check "nothing listening -> ETEMP ($r)" [ "$r" = "put=ETEMP get=ETEMP stat=ETEMP list=ETEMP del=ETEMP" ]
+"$CTL" -c "$(conf_path wrong)" list >/dev/null 2>"$T/list-wrong.err"; rc=$?
+check "offloadctl list with a wrong password exits 78 (permanent, got $rc)" [ $rc = 78 ]
+"$CTL" -c "$(conf_path down)" purge >/dev/null 2>&1; rc=$?
+check "offloadctl purge with the server down exits 75 (temporary, got $rc)" [ $rc = 75 ]
 conf_write badurl storage.backend=webdav "storage.url=http://davuser:secret@127.0.0.1:$PORT/x"
 r=$("$HELPER" probe "$(conf_path badurl)" 2>&1)
 check "credentials in the URL are refused at open, without echoing them ($r)" \
