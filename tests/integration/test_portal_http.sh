@@ -16,7 +16,8 @@ BASE=http://127.0.0.1:$PORT
 ASAN=0; case "$BUILD" in *asan*) ASAN=1 ;; esac
 
 conf_write pt policy.offload_min_size=2k portal.listen=127.0.0.1:$PORT \
-	portal.ticket_key_file="$T/pt/ticket.key" portal.password_failures=3
+	portal.ticket_key_file="$T/pt/ticket.key" portal.password_failures=3 portal.max_kdf_concurrency=1 \
+	portal.trusted_proxy=127.0.0.1/32
 CONF=$(conf_path pt); STORE=$(store_path pt); AUDIT=$(audit_path pt)
 
 # ---- the helper -------------------------------------------------------------------------
@@ -45,6 +46,7 @@ random_file "$T/rev.bin" 300000; offload rev "$T/rev.bin" rev.bin application/oc
 random_file "$T/tam.bin" 600000; offload tam "$T/tam.bin" tam.bin application/octet-stream || bail "offload tam"
 "$MK" make "$CONF" --password "$T/rev.bin=secret plans.bin" > "$T/pw.out" || bail "helper: password transfer"
 "$MK" make "$CONF" --expires-in -60 "$T/rev.bin" > "$T/exp.out" || bail "helper: expired transfer"
+"$MK" make "$CONF" --password "$T/rev.bin" > "$T/pw2.out" || bail "helper: second password transfer"
 id_of() { sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' "$1"; }
 sec_of() { sed -E 's|.*#||' "$1"; }
 ID=$(id_of "$T/big.link"); SEC=$(sec_of "$T/big.link")
@@ -215,6 +217,25 @@ checkx "password transfer: after password_failures wrong passwords: 429 with Ret
 	'[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"$PW\"}")" = 429 ] && grep -qi "^Retry-After: [0-9]" "$T/u.hdr"'
 checkx "audit: wrong passwords logged (reasons=password), the password never" \
 	'grep -q "event=unlock .*reasons=password.*transfer=$PID_" "$AUDIT" && ! grep -qF "$PW" "$AUDIT" "$T/portal.log"'
+
+# concurrency cap on Argon2id: max_kdf_concurrency=1, four unlocks at once from another client
+# (trusted_proxy 127.0.0.1: X-Forwarded-For names the client)
+KPIDS=()
+P2L=$(sed -n 1p "$T/pw2.out"); P2W=$(sed -n 2p "$T/pw2.out"); P2ID=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$P2L")
+for i in 1 2 3 4; do
+	curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' -H "X-Forwarded-For: 203.0.113.$i" \
+		--data-binary "{\"secret\":\"${P2L##*#}\",\"password\":\"$P2W\"}" "$BASE/t/$P2ID/unlock" > "$T/kdf.$i" &
+	KPIDS+=($!)
+done
+wait "${KPIDS[@]}"
+checkx "max_kdf_concurrency=1: of four simultaneous password unlocks one or more succeed, the rest get 429 ($(cat "$T"/kdf.* | sort | uniq -c | tr -s ' \n' ' '))" \
+	'grep -qx 200 "$T"/kdf.* && grep -qx 429 "$T"/kdf.* && [ "$(cat "$T"/kdf.* | grep -vcxE "200|429")" = 0 ]'
+checkx "trusted proxy: the audit client is the X-Forwarded-For address (truncated)" 'grep -q "event=download.*client=127.0.0.0" "$AUDIT" && curl -s -o /dev/null -H "X-Forwarded-For: 198.51.100.9" "$URL" && wait_audit "event=download .*client=198.51.100.0"'
+# failed unlocks per client: unlock_failures_per_ip (20) in 10 minutes, then 429 for that client only
+for i in $(seq 1 20); do unlock "$ID" '{"secret":"AAAAAAAAAAAAAAAAAAAAAA"}' -H "X-Forwarded-For: 198.51.100.7" >/dev/null; done
+checkx "after 20 failed unlocks a client gets 429 with Retry-After, even with the right secret" \
+	'[ "$(unlock "$ID" "{\"secret\":\"$SEC\"}" -H "X-Forwarded-For: 198.51.100.7")" = 429 ] && grep -qi "^Retry-After: [0-9]" "$T/u.hdr"'
+checkx "other clients are not affected" '[ "$(unlock "$ID" "{\"secret\":\"$SEC\"}" -H "X-Forwarded-For: 198.51.100.8")" = 200 ]'
 
 # ---- expiry, unknown, malformed -------------------------------------------------------------
 EID=$(id_of "$T/exp.out"); ESEC=$(sec_of "$T/exp.out")
