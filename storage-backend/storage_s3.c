@@ -6,10 +6,11 @@
  * virtual-host-style (BUCKET.HOST/KEY). A put spools to an unlinked temp file
  * in spool_dir (or $TMPDIR) and computes the payload's SHA-256 meanwhile:
  * objects up to part_size go up as one PUT at commit; larger ones as a
- * multipart upload, one part (>= 5 MiB, the last may be smaller) sent from the
- * spool each time part_size bytes have piled up, Complete at commit, Abort on
- * failure. So nothing is visible before commit, memory stays flat, and the
- * length is always known (no chunked PUT).
+ * multipart upload: each time part_size bytes have piled up they become the
+ * next part (>= 5 MiB, the last may be smaller), sent by a per-put uploader
+ * thread while the caller spools the next part into a second file; Complete
+ * at commit, Abort on failure. So nothing is visible before commit, memory
+ * stays flat (disk: two parts), and the length is always known (no chunked PUT).
  *
  * libcurl 7.88 SigV4 gotchas (../shared/recipes/README.md §4):
  * - it does not add x-amz-content-sha256, but signs it when we send it: we
@@ -37,7 +38,8 @@
  * Memory: struct s3_store (config, credentials: wiped on close) is owned by
  * the storage; struct s3_put by its caller until commit/abort.
  * Threads: the store is read-only after open; every call and every put uses
- * its own curl handle (a put reuses its handle for all its requests).
+ * its own curl handle (a put reuses its handle for all its requests; its
+ * uploader thread and the caller never use it at the same time).
  */
 #include "storage_s3.h"
 
@@ -53,13 +55,26 @@
 
 #include "log.h"
 
+/* one part on its way up, in the put's uploader thread */
+struct s3_job {
+	unsigned part;
+	uint64_t len;
+	char hex[65];       /* SHA-256 of the part */
+	int rc;
+	char *etag;
+};
+
 struct s3_put {
 	struct s3_store *s;
 	char *key;          /* storage key, for logs */
 	char *path;         /* bucket_path/prefix+key */
-	CURL *h;
-	int fd;             /* unlinked spool file: the current part */
-	uint64_t spooled;   /* bytes in it */
+	CURL *h;            /* used by one thread at a time: uploader, else caller */
+	int fd;             /* unlinked spool file: the part being written */
+	int fd_up;          /* the other one: the part being sent, or -1 */
+	GThread *uploader;  /* sends part job.part while the caller spools the next */
+	bool job_pending;   /* job holds a result not yet collected */
+	struct s3_job job;
+	uint64_t spooled;   /* bytes in fd */
 	EVP_MD_CTX *md;     /* SHA-256 of the spooled bytes */
 	char *upload_id;    /* multipart upload in progress, or NULL */
 	GPtrArray *etags;   /* ETag of part i + 1 */
@@ -446,8 +461,13 @@ fail:
 static void
 s3_put_free(struct s3_put *p)
 {
+	if (p->uploader != NULL)
+		g_thread_join(p->uploader);
 	if (p->fd >= 0)
 		close(p->fd);
+	if (p->fd_up >= 0)
+		close(p->fd_up);
+	g_free(p->job.etag);
 	if (p->h != NULL)
 		curl_easy_cleanup(p->h);
 	EVP_MD_CTX_free(p->md);
@@ -470,6 +490,7 @@ s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
 	p->key = g_strdup(key);
 	p->path = s3_object_path(s, key);
 	p->etags = g_ptr_array_new_with_free_func(g_free);
+	p->fd_up = -1;
 	p->fd = s3_spool_open(s->spool_dir);
 	if (p->fd < 0) {
 		log_error("storage s3: put %s: spool file in %s: %s", key, s->spool_dir, g_strerror(errno));
@@ -548,50 +569,100 @@ s3_upload_query(const char *path, const char *upload_id, unsigned part)
 	return g_string_free(q, FALSE);
 }
 
-/* s3_put_flush - send the spooled bytes as the next part */
+/* s3_part_main - the uploader thread: send fd_up as part job.part */
+static gpointer
+s3_part_main(gpointer arg)
+{
+	struct s3_put *p = arg;
+	struct s3_req r;
+	char *what = g_strdup_printf("upload part %u of %s", p->job.part, p->key);
+
+	s3_req_init(&r, p->h, "PUT", what, s3_upload_query(p->path, p->upload_id, p->job.part));
+	r.sha256 = p->job.hex;
+	r.body_fd = p->fd_up;
+	r.body_len = p->job.len;
+	p->job.rc = s3_perform(p->s, &r);
+	if (p->job.rc == STORAGE_OK && (r.etag == NULL || r.etag[0] == '\0')) {
+		log_error("storage s3: %s: no ETag in the answer", what);
+		p->job.rc = STORAGE_ETEMP;
+	}
+	if (p->job.rc == STORAGE_OK)
+		p->job.etag = g_steal_pointer(&r.etag);
+	s3_req_clear(&r);
+	g_free(what);
+	return NULL;
+}
+
+/* s3_put_join - wait for the part in flight; its result */
+static int
+s3_put_join(struct s3_put *p)
+{
+	int rc = STORAGE_OK;
+
+	if (p->uploader != NULL) {
+		g_thread_join(p->uploader);
+		p->uploader = NULL;
+	}
+	if (p->job_pending) {
+		p->job_pending = false;
+		rc = p->job.rc;
+		if (rc == STORAGE_OK)
+			g_ptr_array_add(p->etags, g_steal_pointer(&p->job.etag));
+	}
+	return rc;
+}
+
+/*
+ * s3_put_flush - hand the spooled bytes to the uploader thread as the next
+ * part and go on spooling into the other file; a failed part is reported by
+ * the next flush or the commit. Two spool files of part_size at most.
+ */
 static int
 s3_put_flush(struct s3_put *p)
 {
-	struct s3_req r;
-	char hex[65];
-	char *what = NULL;
-	unsigned part;
-	int rc;
+	int rc, fd;
 
+	rc = s3_put_join(p);
+	if (rc != STORAGE_OK)
+		return rc;
 	if (p->upload_id == NULL) {
 		rc = s3_put_initiate(p);
 		if (rc != STORAGE_OK)
 			return rc;
 	}
-	part = p->etags->len + 1;
-	if (part > S3_MAX_PARTS) {
+	if (p->etags->len + 1 > S3_MAX_PARTS) {
 		log_error("storage s3: put %s: more than %d parts: raise part_size", p->key, S3_MAX_PARTS);
 		return STORAGE_EPERM;
 	}
-	rc = s3_put_digest(p, hex);
+	if (p->fd_up < 0) {
+		p->fd_up = s3_spool_open(p->s->spool_dir);
+		if (p->fd_up < 0) {
+			log_error("storage s3: put %s: spool file in %s: %s", p->key, p->s->spool_dir,
+				g_strerror(errno));
+			return STORAGE_ETEMP;
+		}
+	}
+	rc = s3_put_digest(p, p->job.hex);
 	if (rc != STORAGE_OK)
 		return rc;
-	what = g_strdup_printf("upload part %u of %s", part, p->key);
-	s3_req_init(&r, p->h, "PUT", what, s3_upload_query(p->path, p->upload_id, part));
-	r.sha256 = hex;
-	r.body_fd = p->fd;
-	r.body_len = p->spooled;
-	rc = s3_perform(p->s, &r);
-	if (rc == STORAGE_OK && (r.etag == NULL || r.etag[0] == '\0')) {
-		log_error("storage s3: %s: no ETag in the answer", what);
-		rc = STORAGE_ETEMP;
+	p->job.part = p->etags->len + 1;
+	p->job.len = p->spooled;
+	p->job.rc = STORAGE_ETEMP;
+	g_clear_pointer(&p->job.etag, g_free);
+	fd = p->fd_up;
+	p->fd_up = p->fd;
+	p->fd = fd;
+	p->spooled = 0;
+	/* the file to spool into next held a part that has been sent (joined above) */
+	if (ftruncate(p->fd, 0) != 0) {
+		log_error("storage s3: put %s: truncate spool file: %s", p->key, g_strerror(errno));
+		return STORAGE_ETEMP;
 	}
-	if (rc == STORAGE_OK) {
-		g_ptr_array_add(p->etags, g_steal_pointer(&r.etag));
-		if (ftruncate(p->fd, 0) != 0) {
-			log_error("storage s3: put %s: truncate spool file: %s", p->key, g_strerror(errno));
-			rc = STORAGE_ETEMP;
-		}
-		p->spooled = 0;
-	}
-	s3_req_clear(&r);
-	g_free(what);
-	return rc;
+	p->job_pending = true;
+	p->uploader = g_thread_try_new("s3-part", s3_part_main, p, NULL);
+	if (p->uploader == NULL)
+		s3_part_main(p); /* no thread: send it now */
+	return STORAGE_OK;
 }
 
 static int
@@ -637,6 +708,7 @@ s3_put_abort_upload(struct s3_put *p)
 	char *what;
 	int rc;
 
+	(void)s3_put_join(p); /* the handle is ours again; a failed part was logged */
 	if (p->upload_id == NULL)
 		return;
 	what = g_strdup_printf("abort multipart upload of %s", p->key);
@@ -719,6 +791,8 @@ s3_put_commit(void *put)
 		goto out;
 	}
 	rc = p->spooled > 0 ? s3_put_flush(p) : STORAGE_OK;
+	if (rc == STORAGE_OK)
+		rc = s3_put_join(p);
 	if (rc == STORAGE_OK)
 		rc = s3_put_complete(p);
 	if (rc == STORAGE_OK)

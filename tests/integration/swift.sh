@@ -18,6 +18,7 @@
 # - S3 keys contain ':' ("test:tester"): curl --user splits there; use a netrc file or
 #   CURLOPT_USERNAME + CURLOPT_PASSWORD.
 set -euo pipefail
+exec 8>&- # test_storage_s3.sh holds its run lock on fd 8: our daemons must not inherit it
 S=${2:?usage: swift.sh setup|start|stop|stop-proxy|start-proxy DIR [PORT_BASE]}
 P=${3:-12840}
 E=$S/etc; RUN=$S/run
@@ -119,6 +120,12 @@ use = egg:swift#dlo
 CONF
 	chown -R swift:swift "$S/srv" 2>/dev/null || true ;;
 start)
+	# a server of another run on our ports would answer in our place: refuse
+	for p in $PROXY $OBJ $CONT $ACC $MEMC; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "swift.sh: 127.0.0.1:$p is already in use (another run of the s3 tests?)" >&2; exit 1
+		fi
+	done
 	memcached -u memcache -l 127.0.0.1 -p "$MEMC" -U 0 -m 64 > "$RUN/memcached.log" 2>&1 &
 	echo $! > "$RUN/memcached.pid"
 	for n in object container account; do

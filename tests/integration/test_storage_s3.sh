@@ -17,6 +17,9 @@ SD=$T/swift
 SW="bash $IT/swift.sh"
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 trap '$SW stop "$SD" >/dev/null 2>&1; _lib_cleanup' EXIT
+# one run at a time on these ports (e.g. CI in a clone and a developer's run): wait for the other
+exec 8>/tmp/.offload-test-s3-$PORT.lock
+flock -w 300 8 || bail "another run holds /tmp/.offload-test-s3-$PORT.lock for 5 minutes"
 
 # ---- a private Swift -----------------------------------------------------------------------
 t0=$(now)
