@@ -512,6 +512,11 @@ s3_perform(const struct s3_store *s, struct s3_req *r)
 		rc = s3_classify(r, cc, errbuf, &retry, &msg);
 		if (!retry || attempt >= s->attempts)
 			break;
+		if (r->sink != NULL && r->length != STORAGE_TO_END && r->length <= UINT64_MAX - r->offset &&
+			r->delivered >= r->length) {
+			rc = STORAGE_OK; /* the break came after the last byte we wanted */
+			break;
+		}
 		exp = S3_BACKOFF_MS << (attempt - 1 < 8 ? attempt - 1 : 8);
 		if (exp > S3_BACKOFF_MAX_MS)
 			exp = S3_BACKOFF_MAX_MS;
