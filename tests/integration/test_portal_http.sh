@@ -334,6 +334,21 @@ if offload tp "$T/tp.bin" tp.bin application/octet-stream &&
 	curl -s -o "$T/tp.got" "$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')"
 	el=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 	checkx "$MB MB download byte-exact" 'cmp -s "$T/tp.got" "$T/tp.bin"'
+	TPURL=$BASE$(jget "$T/u.json" 'd["files"][0]["url"]'); PP=()
+	for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null -w '%{size_download}\n' "$TPURL" > "$T/par.$i" & PP+=($!); done
+	# VmHWM would include the Argon2id runs above (64 MiB each): sample VmRSS while they run
+	HWM=0
+	while kill -0 "${PP[@]}" 2>/dev/null || jobs -r | grep -q curl; do
+		r=$(awk '/^VmRSS/ { print $2 }' /proc/$PORTAL_PID/status); [ "${r:-0}" -gt $HWM ] && HWM=$r
+		sleep 0.05
+	done
+	wait "${PP[@]}"
+	checkx "8 parallel downloads of $MB MB: all complete" '[ "$(cat "$T"/par.* | sort -u)" = $((MB * 1024 * 1024)) ]'
+	note "portal RSS while serving 8 parallel $MB MB downloads: at most $((HWM / 1024)) MB"
+	if [ $ASAN = 0 ]; then
+		checkx "portal RSS during 8 parallel downloads below 64 MB ($((HWM / 1024)) MB): memory does not grow with file size" \
+			'[ "$HWM" -gt 0 ] && [ "$HWM" -lt 65536 ]'
+	fi
 	curl -s --limit-rate 2M --max-time 1 -o /dev/null "$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')"
 	checkx "download aborted by the client: audit says partial" \
 		'wait_audit "event=download .*file=tp.bin .*action=partial"'
