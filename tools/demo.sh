@@ -4,7 +4,10 @@
 # next hop; a 25 MiB PDF-like file is sent with swaks; the delivered message is shown (headers,
 # MIME parts and the decoded notice), then `offloadctl open` fetches the file back and both
 # SHA-256 sums are compared. Everything started here is stopped again (trap).
-# Ports: 127.0.0.1:12740 (smtpd), 12741 (smtp-sink), 12742 (milter). KEEP_TMP=1 keeps the dir.
+# The download portal runs too: the printed link works in a browser on this machine while the
+# demo waits (interactive terminal only), and `offloadctl fetch` downloads through it.
+# Ports: 127.0.0.1:12740 (smtpd), 12741 (smtp-sink), 12742 (milter), 12743 (portal).
+# KEEP_TMP=1 keeps the dir.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-build}
@@ -15,11 +18,12 @@ trap '_lib_cleanup' EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
-for b in "$MILTER_BIN" "$CTL"; do [ -x "$b" ] || die "missing $b (run: make B=$(basename "$B"))"; done
+for b in "$MILTER_BIN" "$CTL" "$BUILD/offload-portal"; do [ -x "$b" ] || die "missing $b (run: make B=$(basename "$B"))"; done
 for c in postfix smtp-sink swaks; do command -v "$c" >/dev/null || die "missing $c (run: make deps)"; done
 
 say "1. private Postfix + smtp-sink + offload-milter (in $T)"
-conf_write demo "milter.socket=inet:12742@127.0.0.1" "policy.offload_min_size=10M"
+conf_write demo "milter.socket=inet:12742@127.0.0.1" "policy.offload_min_size=10M" \
+	portal.listen=127.0.0.1:12743 portal.url=http://127.0.0.1:12743 "portal.ticket_key_file=$T/demo/ticket.key"
 sed 's/^/   /' "$(conf_path demo)"
 pf_setup demo 12740 12741 || die "postfix setup failed"
 sink_start 12741 "$T/sink" || die "smtp-sink did not start"
@@ -57,7 +61,14 @@ echo "   --- notice in the text/plain part (decoded) ---"
 $MAILTOOL notice "$T/delivered.eml" | sed 's/^/   | /'
 
 say "4. the transfer link"
-link=$($MAILTOOL link "$T/delivered.eml") || die "no link in the delivered message"
+link=$($PY -c '
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+for p in m.walk():
+    if p.get_content_type() == "text/plain":
+        r = re.search(r"https?://\S+/t/[a-z2-7]{24}#[A-Za-z0-9_-]{22}", p.get_content())
+        if r: print(r.group(0)); break' "$T/delivered.eml")
+[ -n "$link" ] || die "no link in the delivered message"
 echo "   $link"
 echo "   (the part after # is the secret: it never reaches the portal's server or its logs)"
 
@@ -73,4 +84,20 @@ echo
 echo "   audit log ($(audit_path demo)):"
 sed 's/^/   /' "$(audit_path demo)" | cut -c1-230
 
-say "6. stopping Postfix, smtp-sink and offload-milter"
+say "6. the download portal (what the recipient's browser uses)"
+"$BUILD/offload-portal" -c "$(conf_path demo)" -f >> "$T/portal.log" 2>&1 &
+_BG_PIDS+=($!)
+waitport 12743 200 || die "offload-portal did not start: $(tail -3 "$T/portal.log")"
+echo "   offload-portal listens on 127.0.0.1:12743 (behind nginx with TLS in production: docs/nginx-portal.conf)"
+"$CTL" fetch "$link" --output "$T/fetched" 2>&1 | sed 's/^/   fetch: /'
+c=$(sha256 "$T/fetched/Bauplan-Rathaus.pdf" 2>/dev/null || echo missing)
+echo "   via portal: $c  fetched/Bauplan-Rathaus.pdf"
+[ "$a" = "$c" ] && echo "   SHA-256 equal" || { echo "   SHA-256 NOT equal"; exit 1; }
+if [ -t 0 ]; then
+	echo
+	echo "   Open this link in a browser on this machine, then press Enter to stop the demo:"
+	echo "   $link"
+	read -r _
+fi
+
+say "7. stopping Postfix, smtp-sink, offload-milter and the portal"
