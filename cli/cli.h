@@ -12,11 +12,6 @@
  * else the compiled-in defaults; NULL (message printed) on error */
 struct conf *cli_load_conf(const char *path);
 
-/* cli_sanitise_name - a received file name made safe to write into a
- * directory: no path separators, no leading dots or blanks, no control
- * characters or ':', at most 200 bytes of valid UTF-8; "file-N" if empty */
-char *cli_sanitise_name(const char *name, unsigned index);
-
 int cli_process(const char *conf_path, int argc, char **argv);
 int cli_open(const char *conf_path, int argc, char **argv);
 int cli_config(const char *conf_path, int argc, char **argv);

@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cli.h"
+#include "filename.h"
 #include "crypto.h"
 #include "envelope.h"
 #include "transfer.h"
@@ -744,7 +745,7 @@ cli_fetch(const char *conf_path, int argc, char **argv)
 		}
 		ff.size = (uint64_t)size;
 		/* two files of one transfer never share a name (nor a .part) */
-		name = cli_sanitise_name(ff.name, i);
+		name = filename_safe(ff.name, i);
 		for (n = 2; g_hash_table_contains(used, name); n++) {
 			char *alt = name_variant(name, n);
 

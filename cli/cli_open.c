@@ -14,42 +14,11 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "filename.h"
 #include "keys.h"
 #include "log.h"
 #include "storage.h"
 #include "transfer.h"
-
-char *
-cli_sanitise_name(const char *name, unsigned index)
-{
-	const char *base = name ? name : "";
-	const char *s1 = strrchr(base, '/'), *s2 = strrchr(base, '\\');
-	char *out, *p;
-
-	if (s1 && (!s2 || s1 > s2))
-		base = s1 + 1;
-	else if (s2)
-		base = s2 + 1;
-	out = g_utf8_make_valid(base, -1);
-	for (p = out; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ':')
-			*p = '_';
-	p = out;
-	while (*p == '.' || *p == ' ')
-		p++;
-	memmove(out, p, strlen(p) + 1);
-	if (strlen(out) > 200) {
-		const char *end = out + 200;
-
-		g_utf8_validate(out, 200, &end);
-		out[end - out] = '\0';
-	}
-	if (*out == '\0') {
-		g_free(out);
-		out = g_strdup_printf("file-%u", index + 1);
-	}
-	return out;
-}
 
 static int
 write_out(void *arg, const void *buf, size_t len)
@@ -133,7 +102,7 @@ cli_open(const char *conf_path, int argc, char **argv)
 	}
 	for (i = 0; i < t->files->len; i++) {
 		const struct transfer_file *f = g_ptr_array_index(t->files, i);
-		char *name = cli_sanitise_name(f->name, i);
+		char *name = filename_safe(f->name, i);
 		char *final = unique_path(outdir, name);
 		char *tmp = g_strdup_printf("%s/.offload-%s-%u.part", outdir, t->id, i);
 		FILE *out = fopen(tmp, "wb");
