@@ -5,6 +5,8 @@
 #     milter's end-of-message pipeline: parse, decode, SHA-256, AES-256-GCM, store + fsync)
 #     vs the essential work with standard tools: base64 -d | openssl enc | dd conv=fsync
 #  2. peak RSS of the same pipeline on a BENCH_BIG_MB (default 1024) MB attachment (target <= 64 MB)
+#  2b. portal download of that BENCH_BIG_MB file vs nginx serving a same-size file from the same
+#     disk (target >= 0.5), and the portal's peak RSS while serving 8 parallel downloads
 #  3. small-mail throughput through a real Postfix with and without offload-milter (smtp-source,
 #     BENCH_MSGS messages of 10 KB, 10 sessions; target >= 0.9)
 set -uo pipefail
@@ -41,7 +43,9 @@ best_of() {  # best_of N CMD...: fastest wall time in seconds of N runs
 	echo "$best"
 }
 
-conf_write b policy.offload_min_size=10M
+PPORT=12763 NPORT=12764
+conf_write b policy.offload_min_size=10M portal.listen=127.0.0.1:$PPORT portal.url=http://127.0.0.1:$PPORT \
+	"portal.ticket_key_file=$T/b/ticket.key"
 head -c "${MB}M" /dev/urandom > "$T/payload.bin"
 mkmsg "$T/msg.eml" "$T/payload.bin"
 sed -n '/^Content-Transfer-Encoding: base64/,$p' "$T/msg.eml" | tail -n +3 | head -n -1 > "$T/part.b64"
@@ -54,7 +58,7 @@ awk -v a="$tb" -v b="$to" 'BEGIN { printf "  ratio ours/baseline = %.2f (target 
 
 rm -f "$T/part.b64" "$T/base.out" "$T/payload.bin" "$T/msg.eml"
 head -c "${BIG}M" /dev/urandom > "$T/payload.bin"
-mkmsg "$T/big.eml" "$T/payload.bin"; rm -f "$T/payload.bin"
+mkmsg "$T/big.eml" "$T/payload.bin"
 rm -rf "$(store_path b)"
 if command -v /usr/bin/time >/dev/null; then
 	/usr/bin/time -f "%M %e" -o "$T/rss" "$CTL" -c "$(conf_path b)" process < "$T/big.eml" > "$T/out.eml" 2>/dev/null
@@ -63,7 +67,41 @@ if command -v /usr/bin/time >/dev/null; then
 else
 	echo "peak RSS: /usr/bin/time missing (apt-get install time)"
 fi
-rm -f "$T/big.eml" "$T/out.eml"; rm -rf "$(store_path b)"
+# portal vs nginx on the same file size, same disk
+link=$($PY -c '
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+for p in m.walk():
+    if p.get_content_type() == "text/plain":
+        r = re.search(r"http://\S+/t/[a-z2-7]{24}#[A-Za-z0-9_-]{22}", p.get_content())
+        if r: print(r.group(0)); break' "$T/out.eml")
+if [ -x "$BUILD/offload-portal" ] && [ -n "$link" ] && command -v nginx >/dev/null; then
+	"$BUILD/offload-portal" -c "$(conf_path b)" -f >> "$T/portal.log" 2>&1 &
+	PPID_=$!; _BG_PIDS+=($PPID_)
+	mkdir -p "$T/ngx/www" "$T/ngx/logs"; mv "$T/payload.bin" "$T/ngx/www/p.bin"
+	printf 'daemon off; pid %s/ngx/nginx.pid; error_log %s/ngx/logs/error.log;
+events {}
+http { access_log off; sendfile on; server { listen 127.0.0.1:%s; root %s/ngx/www; } }
+' \
+		"$T" "$T" "$NPORT" "$T" > "$T/ngx/nginx.conf"
+	nginx -c "$T/ngx/nginx.conf" -p "$T/ngx" 2>/dev/null & _BG_PIDS+=($!)
+	waitport $PPORT 200; waitport $NPORT 200
+	id=${link##*/t/}; sec=${id#*#}; id=${id%%#*}
+	curl -s -X POST -H 'Content-Type: application/json' --data "{\"secret\":\"$sec\"}" \
+		"http://127.0.0.1:$PPORT/t/$id/unlock" > "$T/unlock.json"
+	url=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"][0]["url"])' "$T/unlock.json")
+	tp=$(best_of 2 curl -s -o /dev/null "http://127.0.0.1:$PPORT$url")
+	tn=$(best_of 2 curl -s -o /dev/null "http://127.0.0.1:$NPORT/p.bin")
+	echo "portal download of ${BIG} MB: ${tp} s, nginx same-size file: ${tn} s"
+	awk -v a="$tn" -v b="$tp" 'BEGIN { printf "  ratio portal/nginx throughput = %.2f (target >= 0.50)\n", a / b }'
+	dl=()
+	for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null "http://127.0.0.1:$PPORT$url" & dl+=($!); done
+	wait "${dl[@]}"
+	echo "  portal peak RSS after 8 parallel downloads: $(awk '/VmHWM/ { printf "%d MB", $2 / 1024 }' /proc/$PPID_/status)"
+else
+	echo "portal bench skipped (no portal binary, link or nginx)"
+fi
+rm -f "$T/big.eml" "$T/out.eml" "$T/payload.bin" "$T/ngx/www/p.bin"; rm -rf "$(store_path b)"
 
 # small-mail throughput through Postfix
 SMTPD=12760 SINKP=12761 MPORT=12762
