@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fdio.h"
 #include "encoding.h"
 #include "keys.h"
 #include "log.h"
@@ -431,22 +432,6 @@ out:
 	return rc;
 }
 
-static int
-audit_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 audit_write(struct audit *a, const struct audit_event *ev)
 {
@@ -486,7 +471,7 @@ audit_write(struct audit *a, const struct audit_event *ev)
 		g_string_append_printf(line, ",\"chain\":\"%s\"}\n", chain);
 	else
 		g_string_append_printf(line, " chain=%s\n", chain);
-	if (audit_write_all(fd, line->str, line->len) < 0) {
+	if (fdio_write_all(fd, line->str, line->len) < 0) {
 		log_error("audit log %s: write: %s", a->path, g_strerror(errno));
 		goto out;
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fdio.h"
 #include "encoding.h"
 #include "log.h"
 
@@ -46,22 +47,6 @@ keys_make_id(struct key32 *k)
 	k->id[KEYS_ID_LEN] = '\0';
 	g_free(hex);
 	crypto_wipe(in, sizeof in);
-}
-
-static int
-keys_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -104,7 +89,7 @@ keys_create(const char *path, GError **err)
 	hex = enc_hex(key, sizeof key);
 	memcpy(line, hex, KEYS_HEX_LEN);
 	line[KEYS_HEX_LEN] = '\n';
-	if (keys_write_all(fd, line, sizeof line) < 0 || fsync(fd) < 0) {
+	if (fdio_write_all(fd, line, sizeof line) < 0 || fsync(fd) < 0) {
 		g_set_error(err, keys_quark(), 1, "key file %s: cannot write: %s", path, g_strerror(errno));
 		goto out;
 	}
