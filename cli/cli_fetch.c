@@ -762,14 +762,8 @@ usage:
 			"                        [--ca-file FILE] [--config FILE] [-v]\n");
 out:
 	crypto_wipe(secret, sizeof secret);
-	if (body) {
-		crypto_wipe(body, strlen(body));
-		g_free(body);
-	}
-	if (pw) {
-		crypto_wipe(pw, strlen(pw));
-		g_free(pw);
-	}
+	crypto_free_string(body);
+	crypto_free_string(pw);
 	if (r.body) {
 		crypto_wipe(r.body->data, r.body->len);  /* holds the tickets */
 		g_byte_array_free(r.body, TRUE);

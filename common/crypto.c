@@ -12,6 +12,9 @@
  */
 #include "crypto.h"
 
+#include <string.h>
+#include <glib.h>
+
 #include <limits.h>
 #include <stdlib.h>
 
@@ -191,4 +194,13 @@ crypto_wipe(void *buf, size_t len)
 {
 	if (buf != NULL && len > 0)
 		OPENSSL_cleanse(buf, len);
+}
+
+void
+crypto_free_string(char *s)
+{
+	if (s == NULL)
+		return;
+	crypto_wipe(s, strlen(s));
+	g_free(s);
 }

@@ -30,5 +30,7 @@ int crypto_hkdf(const unsigned char *ikm, size_t ikmlen,
 	const void *info, size_t infolen, unsigned char *out, size_t outlen);
 int crypto_memeq(const void *a, const void *b, size_t len); /* 1 equal, constant time */
 void crypto_wipe(void *buf, size_t len);
+/* crypto_free_string - wipe a g_malloc'ed secret string, then free it; NULL ok */
+void crypto_free_string(char *s);
 
 #endif

@@ -17,6 +17,7 @@
 #include <gmime/gmime.h>
 
 #include "classify.h"
+#include "crypto.h"
 #include "hdrops.h"
 #include "log.h"
 #include "rewrite.h"
@@ -668,7 +669,7 @@ out:
 		g_object_unref(r.message);
 	transfer_free(r.t);
 	classify_result_clear(&r.cls);
-	g_free(link);
+	crypto_free_string(link); /* holds the link secret */
 	g_free(err_text);
 	g_free(r.message_id);
 	g_free(r.rcpts);

@@ -610,18 +610,9 @@ handle_unlock(struct portal *p, struct MHD_Connection *conn, const char *id, str
 	log_info("portal: transfer %s unlocked by %s", id, client);
 out:
 	crypto_wipe(tk, sizeof tk);
-	if (secret) {
-		crypto_wipe(secret, strlen(secret));
-		g_free(secret);
-	}
-	if (password) {
-		crypto_wipe(password, strlen(password));
-		g_free(password);
-	}
-	if (json) {
-		crypto_wipe(json, strlen(json));
-		g_free(json);
-	}
+	crypto_free_string(secret);
+	crypto_free_string(password);
+	crypto_free_string(json);
 	if (jp)
 		g_object_unref(jp);
 	if (obj)
