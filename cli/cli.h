@@ -12,6 +12,10 @@
  * else the compiled-in defaults; NULL (message printed) on error */
 struct conf *cli_load_conf(const char *path);
 
+/* cli_read_password_file - the first line of PATH (g_malloc'ed; the
+ * caller wipes it); NULL with a message naming offloadctl CMD */
+char *cli_read_password_file(const char *cmd, const char *path);
+
 int cli_process(const char *conf_path, int argc, char **argv);
 int cli_open(const char *conf_path, int argc, char **argv);
 int cli_config(const char *conf_path, int argc, char **argv);

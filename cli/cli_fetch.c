@@ -557,22 +557,6 @@ fetch_unlock_body(const char *secret, const char *password)
 	return s;
 }
 
-static char *
-read_password_file(const char *path)
-{
-	char *s = NULL;
-	gsize len = 0;
-	GError *err = NULL;
-
-	if (!g_file_get_contents(path, &s, &len, &err)) {
-		fprintf(stderr, "offloadctl fetch: %s\n", err->message);
-		g_error_free(err);
-		return NULL;
-	}
-	s[strcspn(s, "\r\n")] = '\0';
-	return s;
-}
-
 int
 cli_fetch(const char *conf_path, int argc, char **argv)
 {
@@ -627,7 +611,7 @@ cli_fetch(const char *conf_path, int argc, char **argv)
 		}
 	}
 	if (pwfile) {
-		pw = read_password_file(pwfile);
+		pw = cli_read_password_file("fetch", pwfile);
 		if (pw == NULL) {
 			rc = EX_NOINPUT;
 			goto out;

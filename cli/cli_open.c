@@ -50,7 +50,8 @@ unique_path(const char *dir, const char *name)
 int
 cli_open(const char *conf_path, int argc, char **argv)
 {
-	const char *link = NULL, *outdir = NULL;
+	const char *link = NULL, *outdir = NULL, *pwfile = NULL;
+	char *password = NULL;
 	char id[ENVELOPE_ID_TEXT_LEN + 1], secret[ENVELOPE_SECRET_TEXT_LEN + 1];
 	struct conf *c = NULL;
 	struct storage *st = NULL;
@@ -65,6 +66,8 @@ cli_open(const char *conf_path, int argc, char **argv)
 			conf_path = argv[++i];
 		else if (strcmp(argv[i], "--output") == 0 && i + 1 < (guint)argc)
 			outdir = argv[++i];
+		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
+			pwfile = argv[++i];
 		else if (argv[i][0] != '-' && link == NULL)
 			link = argv[i];
 		else
@@ -88,7 +91,11 @@ cli_open(const char *conf_path, int argc, char **argv)
 		fprintf(stderr, "offloadctl open: %s\n", err->message);
 		goto out;
 	}
-	t = transfer_open(st, &dk, id, secret, &err);
+	if (pwfile && (password = cli_read_password_file("open", pwfile)) == NULL) {
+		rc = EX_NOINPUT;
+		goto out;
+	}
+	t = transfer_open_pw(st, &dk, id, secret, password, &err);
 	if (t == NULL) {
 		fprintf(stderr, "offloadctl open: %s\n", err->message);
 		rc = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? EX_NOINPUT :
@@ -138,9 +145,10 @@ cli_open(const char *conf_path, int argc, char **argv)
 	rc = 0;
 	goto out;
 usage:
-	fprintf(stderr, "usage: offloadctl open LINK [--config FILE] --output DIR\n");
+	fprintf(stderr, "usage: offloadctl open LINK [--config FILE] [--password-file FILE] --output DIR\n");
 out:
 	crypto_wipe(secret, sizeof secret);
+	crypto_free_string(password);
 	transfer_free(t);
 	storage_free(st);
 	keys_wipe(&dk);

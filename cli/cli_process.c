@@ -194,11 +194,15 @@ cli_process(const char *conf_path, int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
-	if (pipeline_init(&p, c, &err) != 0) {
+	rc = pipeline_init(&p, c, &err);
+	if (rc != 0) {
 		fprintf(stderr, "offloadctl: %s\n", err->message);
-		goto out; /* what the milter does: defer */
+		/* a bad setting is a config error (78); anything else defers like the milter */
+		rc = rc == PIPELINE_ECONFIG ? EX_CONFIG : EX_TEMPFAIL;
+		goto out;
 	}
 	have_pipeline = true;
+	rc = EX_TEMPFAIL;
 	raw = spool_stdin(c->spool_dir, &raw_path);
 	if (raw == NULL) {
 		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(errno));

@@ -26,6 +26,22 @@ usage(FILE *out)
 		"  audit verify [FILE]\n");
 }
 
+char *
+cli_read_password_file(const char *cmd, const char *path)
+{
+	char *s = NULL;
+	gsize len = 0;
+	GError *err = NULL;
+
+	if (!g_file_get_contents(path, &s, &len, &err)) {
+		fprintf(stderr, "offloadctl %s: %s\n", cmd, err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	s[strcspn(s, "\r\n")] = '\0';
+	return s;
+}
+
 struct conf *
 cli_load_conf(const char *path)
 {

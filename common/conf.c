@@ -178,6 +178,23 @@ static const struct conf_key conf_keys[] = {
 	  "addresses, file names and clients in the audit log: as is, keyed pseudonyms, or left out",
 	  OFF(audit_personal), conf_personal_names, 0, 0, 0 },
 
+	{ "notify", "confirm", CONF_T_BOOL, "true",
+	  "send the sender a confirmation mail for every offloaded message (files, expiry, password, revoke link)",
+	  OFF(notify_confirm), NULL, 0, 0, 0 },
+	{ "notify", "password_delivery", CONF_T_LIST, "sender",
+	  "who gets the password: sender (in the confirmation mail) or recipients (a separate mail each); "
+	  "a bare value is the default, LEVEL=value sets one level", OFF(notify_password_delivery), NULL, 0, 0, 0 },
+	{ "notify", "sendmail", CONF_T_STRING, "/usr/sbin/sendmail",
+	  "command that submits notification mails (no shell; run as: command -i -f SENDER -- RCPT)",
+	  OFF(notify_sendmail), NULL, 0, 0, 0 },
+	{ "notify", "from", CONF_T_STRING, "",
+	  "From: of notification mails; empty = postmaster@ the sender's domain", OFF(notify_from), NULL, 0, 0, 0 },
+	{ "notify", "fallback_to", CONF_T_STRING, "",
+	  "address that gets the notifications of null or no-reply senders; empty = none",
+	  OFF(notify_fallback_to), NULL, 0, 0, 0 },
+	{ "notify", "timeout", CONF_T_DURATION, "30s",
+	  "longest wait for the sendmail command", OFF(notify_timeout), NULL, 1, 3600, 0 },
+
 	{ "classify", "levels", CONF_T_LIST, "OFFEN, INTERN, VERTRAULICH, STRENG-VERTRAULICH",
 	  "classification levels, lowest first (the first is the floor of outgoing mail, the second of "
 	  "internal-only mail)", OFF(classify_levels), NULL, 0, 0, 0 },

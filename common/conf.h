@@ -64,6 +64,11 @@ struct conf {
 	char *audit_path;          /* "" = no audit log */
 	enum conf_audit_format audit_format;
 	enum conf_audit_personal audit_personal;
+	/* [notify] (milter/confirm.c) */
+	bool notify_confirm;
+	char **notify_password_delivery; /* "sender" | "recipients" | LEVEL=value items */
+	char *notify_sendmail, *notify_from, *notify_fallback_to;
+	uint64_t notify_timeout;   /* seconds */
 	/* [classify] (classify/classify.c parses the LEVEL=value lists) */
 	char **classify_levels;
 	char *classify_identifier_level, *classify_art9_level;

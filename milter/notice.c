@@ -32,8 +32,7 @@ notice_size(uint64_t bytes, bool german)
 	return s;
 }
 
-/* notice_dates - expiry in Europe/Berlin, German and English forms */
-static void
+void
 notice_dates(int64_t expires, char **de, char **en)
 {
 	GTimeZone *tz = g_time_zone_new_identifier("Europe/Berlin");
@@ -60,9 +59,8 @@ notice_dates(int64_t expires, char **de, char **en)
 	g_time_zone_unref(tz);
 }
 
-/* printable_name - control characters replaced, so a name cannot forge lines */
-static char *
-printable_name(const char *name)
+char *
+notice_printable(const char *name)
 {
 	char *s = g_utf8_make_valid(name ? name : "", -1);
 	char *p;
@@ -100,7 +98,7 @@ notice_text(const struct notice *n)
 	} else {
 		g_string_append(t, "Dateien / Files:\n");
 		for (i = 0; i < n->nfiles; i++) {
-			char *name = printable_name(n->files[i].name);
+			char *name = notice_printable(n->files[i].name);
 			char *sde = notice_size(n->files[i].size, true);
 			char *sen = notice_size(n->files[i].size, false);
 

@@ -34,4 +34,11 @@ char *notice_html(const struct notice *n);
 /* notice_size - "25,0 MB" (german) or "25.0 MB" */
 char *notice_size(uint64_t bytes, bool german);
 
+/* notice_dates - expiry in Europe/Berlin: "30.11.2026, 13:00 Uhr (MEZ)"
+ * and "2026-11-30 13:00 CET" (g_malloc'ed) */
+void notice_dates(int64_t expires, char **de, char **en);
+/* notice_printable - valid UTF-8 with control characters replaced, so a
+ * name cannot forge lines (g_malloc'ed) */
+char *notice_printable(const char *name);
+
 #endif

@@ -17,6 +17,7 @@
 #include <gmime/gmime.h>
 
 #include "classify.h"
+#include "notify.h"
 #include "crypto.h"
 #include "hdrops.h"
 #include "log.h"
@@ -39,7 +40,12 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 		return -1;
 	p->cls = classify_new(conf, err);
 	if (p->cls == NULL)
-		return -1;
+		return PIPELINE_ECONFIG;
+	if (notify_check_conf(conf, conf->classify_levels, err) != 0) {
+		classify_free(p->cls);
+		p->cls = NULL;
+		return PIPELINE_ECONFIG;
+	}
 	p->confidential_index = -1;
 	for (size_t i = 0; i < classify_level_count(p->cls); i++)
 		if (strcmp(classify_level_name(p->cls, (int)i), "VERTRAULICH") == 0)
@@ -237,6 +243,8 @@ run_fail(struct run *r, const char *why)
 
 	if (r->t)
 		transfer_abort(r->t);
+	if (res->body_path)
+		unlink(res->body_path); /* a rewrite that will not be used */
 	g_clear_pointer(&res->body_path, g_free);
 	g_ptr_array_set_size(res->hdr_ops, 0);
 	/* on_error = accept applies to size-only offloads only (DESIGN.md §13) */
@@ -301,6 +309,23 @@ already_offloaded(struct run *r)
 			g_free(want);
 			g_free(id);
 		}
+		g_free(v);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* is_our_notice - our own confirmation or password mail passes untouched */
+static bool
+is_our_notice(struct run *r)
+{
+	int i, n = msg_header_count(r->m, "X-Offload-Notice");
+
+	for (i = 0; i < n; i++) {
+		char *v = msg_strip_value(msg_header_get(r->m, "X-Offload-Notice", i));
+		bool ok = notify_is_ours(&r->p->dk, r->message_id, v);
+
 		g_free(v);
 		if (ok)
 			return true;
@@ -507,6 +532,33 @@ out:
 	return rc;
 }
 
+/* run_notify - the sender's confirmation and, per policy, the password
+ * mails; a password nobody receives makes the transfer useless: fail */
+static int
+run_notify(struct run *r)
+{
+	struct notify_job j = { 0 };
+	char *err = NULL;
+
+	j.conf = r->p->conf;
+	j.dk = &r->p->dk;
+	j.qid = r->qid;
+	j.sender = r->m->env.sender ? r->m->env.sender : "";
+	j.rcpts = r->m->env.rcpts;
+	j.subject = r->t->subject;
+	j.level = r->cls.level;
+	j.t = r->t;
+	if (notify_send(&j, &err) != 0) {
+		char *why = g_strdup_printf("password not delivered: %s", err);
+
+		run_fail(r, why);
+		g_free(why);
+		g_free(err);
+		return -1;
+	}
+	return 0;
+}
+
 void
 pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 {
@@ -532,6 +584,10 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	classify_message(outgoing, &r.cls);
 	if (m->too_big) {
 		run_fail(&r, "message larger than max_message_size");
+		goto out;
+	}
+	if (is_our_notice(&r)) {
+		run_pass(&r, "pass", "notice");
 		goto out;
 	}
 	if (!outgoing && !c->rewrite_internal) {
@@ -624,10 +680,10 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		for (i = 0; i < m->env.rcpts->len; i++)
 			g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
 	}
-	if (r.cls.password)
-		log_warning("%s: class %s asks for a password, but password delivery is not "
-			"available yet: the transfer is protected by its link secret only",
-			r.qid, r.cls.level);
+	if (r.cls.password && transfer_set_password(r.t) == NULL) {
+		run_fail(&r, "cannot generate the transfer password");
+		goto out;
+	}
 	rw.t = r.t;
 	rw.deadline = g_get_monotonic_time() + (gint64)c->eom_timeout * G_USEC_PER_SEC;
 	rc = rw.whole_message ? upload_whole_message(&r, &rw, &err_text) :
@@ -654,6 +710,8 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_fail(&r, err_text ? err_text : "cannot rewrite message");
 		goto out;
 	}
+	if (run_notify(&r) != 0)
+		goto out;
 	run_headers(&r, rw.new_top_ct, rw.new_top_cte);
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup("offload");

@@ -52,6 +52,9 @@ struct pipeline_result {
 	unsigned nfiles;
 };
 
+/* pipeline_init - 0; -1 (*err) when spool, keys or audit log cannot be set
+ * up; PIPELINE_ECONFIG (*err) for invalid [classify]/[notify] settings */
+#define PIPELINE_ECONFIG (-2)
 int pipeline_init(struct pipeline *p, const struct conf *conf, GError **err);
 void pipeline_fini(struct pipeline *p);
 /* pipeline_run - never fails: every error ends in the configured policy */

@@ -23,7 +23,8 @@ for c in postfix smtp-sink swaks; do command -v "$c" >/dev/null || die "missing 
 
 say "1. private Postfix + smtp-sink + offload-milter (in $T)"
 conf_write demo "milter.socket=inet:12742@127.0.0.1" "policy.offload_min_size=10M" \
-	portal.listen=127.0.0.1:12743 portal.url=http://127.0.0.1:12743 "portal.ticket_key_file=$T/demo/ticket.key"
+	portal.listen=127.0.0.1:12743 portal.url=http://127.0.0.1:12743 "portal.ticket_key_file=$T/demo/ticket.key" \
+	"notify.sendmail=/usr/sbin/sendmail -C $(pf_cf demo)"
 sed 's/^/   /' "$(conf_path demo)"
 pf_setup demo 12740 12741 || die "postfix setup failed"
 sink_start 12741 "$T/sink" || die "smtp-sink did not start"
@@ -59,6 +60,16 @@ $MAILTOOL summary "$T/delivered.eml" | sed 's/^/   /'
 echo
 echo "   --- notice in the text/plain part (decoded) ---"
 $MAILTOOL notice "$T/delivered.eml" | sed 's/^/   | /'
+
+say "3b. the sender's confirmation (submitted by the milter through Postfix's sendmail)"
+wait_log demo "to=<sachbearbeiterin@stadt.example>.*status=sent" 30 || die "no confirmation delivered"
+cf=$(grep -l "^To: sachbearbeiterin@stadt.example" "$T/sink"/* | head -1)
+sink_eml "$cf" "$T/confirmation.eml"
+$PY -c '
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print("Subject: " + str(m["Subject"]))
+print(m.get_body(("plain",)).get_content())' "$T/confirmation.eml" | sed 's/^/   | /'
 
 say "4. the transfer link"
 link=$($PY -c '

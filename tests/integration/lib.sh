@@ -202,7 +202,8 @@ sink_eml() { $MAILTOOL strip "$1" > "$2"; }
 # ---- offload.conf writer ---------------------------------------------------------------------
 # conf_write NAME [group.key=value ...]: writes $T/NAME/offload.conf with spool, store, key
 # and audit log under $T/NAME; defaults: unix socket $T/NAME/milter.sock, offload_min_size 1M,
-# file store, portal https://files.example.test. Paths: conf_path/store_path/audit_path NAME.
+# file store, portal https://files.example.test, notices captured in $T/NAME/notify
+# (sendmail_capture.sh). Paths: conf_path/store_path/audit_path NAME.
 conf_path()  { echo "$T/$1/offload.conf"; }
 store_path() { echo "$T/$1/store"; }
 audit_path() { echo "$T/$1/audit.log"; }
@@ -219,9 +220,10 @@ conf_write() {
 		[portal.url]="https://files.example.test"
 		[security.deployment_key_file]="$d/deployment.key"
 		[audit.path]="$d/audit.log"
+		[notify.sendmail]="$IT/sendmail_capture.sh $d/notify"
 	)
 	local order=(milter.socket milter.spool_dir policy.offload_min_size storage.backend
-		storage.path portal.url security.deployment_key_file audit.path)
+		storage.path portal.url security.deployment_key_file audit.path notify.sendmail)
 	for kv in "$@"; do
 		k=${kv%%=*}
 		[ -z "${C[$k]+x}" ] && order+=("$k")

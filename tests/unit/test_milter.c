@@ -1,7 +1,8 @@
 /*
  * test_milter.c - the shared pipeline's small modules: message intake and
  * header normaliser, header operations and their emulator, notice
- * templates, link parsing, and a transfer round trip on the memory store.
+ * templates, link parsing, a transfer round trip on the memory store, and
+ * the notification rules and texts (notify.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "hdrops.h"
 #include "msg.h"
 #include "notice.h"
+#include "notify.h"
 #include "storage.h"
 #include "transfer.h"
 #include "unit.h"
@@ -216,6 +218,114 @@ test_transfer(void)
 	g_free(kpath);
 }
 
+
+static void
+test_notify(void)
+{
+	struct conf *c = conf_defaults();
+	char *levels[] = { "OFFEN", "INTERN", "VERTRAULICH", "STRENG-VERTRAULICH", NULL };
+	char *good[] = { "recipients", "STRENG-VERTRAULICH = sender", NULL };
+	char *bad_level[] = { "GEHEIM=sender", NULL };
+	char *bad_value[] = { "VERTRAULICH=phone", NULL };
+	char **saved = c->notify_password_delivery;
+	struct key32 dk = { 0 }, other = { 0 };
+	struct transfer *t;
+	struct storage *st;
+	struct notify_job j = { 0 };
+	struct transfer_file *f = g_new0(struct transfer_file, 1);
+	GPtrArray *rcpts = g_ptr_array_new();
+	GError *err = NULL;
+	char *mac, *hv, *text;
+	const char *pw;
+
+	CHECK(notify_check_conf(c, levels, &err) == 0 &&
+	      notify_password_to(c, "STRENG-VERTRAULICH") == NOTIFY_PASSWORD_TO_SENDER,
+		"default: the password goes to the sender");
+	c->notify_password_delivery = good;
+	CHECK(notify_check_conf(c, levels, NULL) == 0 &&
+	      notify_password_to(c, "VERTRAULICH") == NOTIFY_PASSWORD_TO_RECIPIENTS &&
+	      notify_password_to(c, "streng-vertraulich") == NOTIFY_PASSWORD_TO_SENDER,
+		"a bare value is the default, LEVEL=value overrides one level");
+	c->notify_password_delivery = bad_level;
+	CHECK(notify_check_conf(c, levels, &err) != 0 && err && strstr(err->message, "GEHEIM"),
+		"an unknown level is refused and named");
+	g_clear_error(&err);
+	c->notify_password_delivery = bad_value;
+	CHECK(notify_check_conf(c, levels, NULL) != 0, "an unknown value is refused");
+	c->notify_password_delivery = saved;
+
+	CHECK(g_strcmp0(notify_sender_address(c, "alice@example.gov"), "alice@example.gov") == 0 &&
+	      notify_sender_address(c, "") == NULL && notify_sender_address(c, "<>") == NULL &&
+	      notify_sender_address(c, "NoReply@example.gov") == NULL &&
+	      notify_sender_address(c, "do-not-reply@example.gov") == NULL &&
+	      notify_sender_address(c, "MAILER-DAEMON") == NULL,
+		"null and no-reply senders get no notices without fallback_to");
+	g_free(c->notify_fallback_to);
+	c->notify_fallback_to = g_strdup("team@example.gov");
+	CHECK(g_strcmp0(notify_sender_address(c, "noreply@example.gov"), "team@example.gov") == 0 &&
+	      g_strcmp0(notify_sender_address(c, "norelpy@example.gov"), "norelpy@example.gov") == 0,
+		"fallback_to takes them; other local parts stay");
+
+	memset(dk.key, 7, sizeof dk.key);
+	memset(other.key, 8, sizeof other.key);
+	mac = transfer_header_mac(&dk, "<n1@example.gov>", "notice");
+	hv = g_strdup_printf("confirm; transfer=x; mac=%s", mac);
+	CHECK(notify_is_ours(&dk, "<n1@example.gov>", hv), "a notice MAC verifies for its Message-ID");
+	CHECK(!notify_is_ours(&dk, "<n2@example.gov>", hv) && !notify_is_ours(&other, "<n1@example.gov>", hv) &&
+	      !notify_is_ours(&dk, "<n1@example.gov>", "confirm; transfer=x") &&
+	      !notify_is_ours(&dk, NULL, hv),
+		"another Message-ID, another deployment key or no MAC: not ours");
+	hv[strlen(hv) - 1] ^= 1;
+	CHECK(!notify_is_ours(&dk, "<n1@example.gov>", hv), "a changed MAC is not ours");
+
+	g_free(c->backend);
+	c->backend = g_strdup("memory");
+	st = storage_open(c, NULL);
+	t = transfer_new(st, 1764547200, 7 * 86400);
+	f->name = g_strdup("Befund\r\nX-Evil: 1.pdf");
+	f->size = 1536;
+	g_ptr_array_add(t->files, f);
+	g_ptr_array_add(rcpts, "bob@example.net");
+	j.conf = c;
+	j.dk = &dk;
+	j.qid = "TEST";
+	j.sender = "alice@example.gov";
+	j.rcpts = rcpts;
+	j.subject = "Befund für Frau M.";
+	j.level = "STRENG-VERTRAULICH";
+	j.t = t;
+	text = notify_confirm_text(&j, false);
+	CHECK(strstr(text, "Befund für Frau M.") && strstr(text, "bob@example.net") &&
+	      strstr(text, "STRENG-VERTRAULICH") && strstr(text, "1,5 KB") && strstr(text, "1.5 KB") &&
+	      strstr(text, t->id) && strstr(text, "Ihre Nachricht") && strstr(text, "Your message"),
+		"confirmation: subject, recipients, class, sizes de/en, transfer id, German first");
+	CHECK(strstr(text, "Befund__X-Evil: 1.pdf") != NULL, "control characters in names cannot forge lines");
+	CHECK(strstr(text, "Kennwort") == NULL, "no password line without a password");
+	g_free(text);
+	pw = transfer_set_password(t);
+	text = notify_confirm_text(&j, true);
+	CHECK(pw && strstr(text, pw) && strstr(text, "telefonisch"), "with_password: the password and how to pass it on");
+	g_free(text);
+	text = notify_confirm_text(&j, false);
+	CHECK(pw && !strstr(text, pw) && strstr(text, "eigenen E-Mail"),
+		"password to the recipients: the confirmation says so and leaves it out");
+	g_free(text);
+	j.revoke_link = "https://files.example.test/r/abc#def";
+	text = notify_confirm_text(&j, false);
+	CHECK(strstr(text, "https://files.example.test/r/abc#def") != NULL, "the revoke link when there is one");
+	g_free(text);
+	text = notify_password_text(&j);
+	CHECK(pw && strstr(text, pw) && strstr(text, "alice@example.gov") && !strstr(text, "/t/") &&
+	      strstr(text, "nicht diese E-Mail"), "password mail: password and sender, no link");
+	g_free(text);
+	transfer_free(t);
+	storage_free(st);
+	g_ptr_array_free(rcpts, TRUE);
+	g_free(mac);
+	g_free(hv);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -224,5 +334,6 @@ main(void)
 	test_notice();
 	test_link();
 	test_transfer();
+	test_notify();
 	return unit_done();
 }

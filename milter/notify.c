@@ -1,0 +1,525 @@
+/*
+ * notify.c - confirmation and password mails, built with GMime and
+ * submitted through the sendmail command (no shell, argv only, bounded by
+ * [notify] timeout). Texts: German first, English second, like the notice.
+ */
+#include "notify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <gmime/gmime.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "notice.h"
+
+extern char **environ;
+
+#define NOTIFY_MAC_ID "notice" /* never a transfer id (24 base32 chars) */
+
+static int
+password_to_parse(const char *v)
+{
+	if (g_ascii_strcasecmp(v, "sender") == 0)
+		return NOTIFY_PASSWORD_TO_SENDER;
+	if (g_ascii_strcasecmp(v, "recipients") == 0)
+		return NOTIFY_PASSWORD_TO_RECIPIENTS;
+	return -1;
+}
+
+/* password_to_item - one "value" or "LEVEL=value" item: its level (NULL for
+ * a bare value) and value; -1 when malformed */
+static int
+password_to_item(const char *item, char **level)
+{
+	const char *eq = strchr(item, '=');
+	char *v;
+	int r;
+
+	*level = NULL;
+	if (eq == NULL)
+		return password_to_parse(item);
+	*level = g_strstrip(g_strndup(item, eq - item));
+	v = g_strstrip(g_strdup(eq + 1));
+	r = password_to_parse(v);
+	g_free(v);
+	return r;
+}
+
+int
+notify_check_conf(const struct conf *c, char *const *levels, GError **err)
+{
+	char **it;
+
+	for (it = c->notify_password_delivery; it && *it; it++) {
+		char *level = NULL;
+		int r = password_to_item(*it, &level);
+		bool known = level == NULL;
+
+		for (char *const *l = levels; level && l && *l; l++)
+			known = known || g_ascii_strcasecmp(*l, level) == 0;
+		g_free(level);
+		if (r < 0 || !known) {
+			g_set_error(err, g_quark_from_static_string("offload-notify"), 1,
+				"[notify] password_delivery: '%s': expected sender, recipients or "
+				"LEVEL=sender|recipients with a configured level", *it);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+enum notify_password_to
+notify_password_to(const struct conf *c, const char *level)
+{
+	int def = NOTIFY_PASSWORD_TO_SENDER, own = -1;
+	char **it;
+
+	for (it = c->notify_password_delivery; it && *it; it++) {
+		char *l = NULL;
+		int r = password_to_item(*it, &l);
+
+		if (r >= 0 && l == NULL)
+			def = r;
+		else if (r >= 0 && level && g_ascii_strcasecmp(l, level) == 0)
+			own = r;
+		g_free(l);
+	}
+	return (enum notify_password_to)(own >= 0 ? own : def);
+}
+
+/* no_reply_local - local parts of senders nobody reads */
+static bool
+no_reply_local(const char *addr)
+{
+	static const char *const names[] = { "noreply", "no-reply", "no_reply", "donotreply",
+		"do-not-reply", "do_not_reply", "mailer-daemon", NULL };
+	const char *at = strrchr(addr, '@');
+	size_t n = at ? (size_t)(at - addr) : strlen(addr);
+
+	for (int i = 0; names[i]; i++)
+		if (n == strlen(names[i]) && g_ascii_strncasecmp(addr, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+const char *
+notify_sender_address(const struct conf *c, const char *sender)
+{
+	const char *fb = c->notify_fallback_to && *c->notify_fallback_to ? c->notify_fallback_to : NULL;
+
+	if (sender == NULL || *sender == '\0' || strcmp(sender, "<>") == 0 ||
+	    strchr(sender, '@') == NULL || no_reply_local(sender))
+		return fb;
+	return sender;
+}
+
+bool
+notify_is_ours(const struct key32 *dk, const char *message_id, const char *header_value)
+{
+	const char *mac = header_value ? strstr(header_value, "mac=") : NULL;
+	char *want;
+	bool ok;
+
+	if (mac == NULL || message_id == NULL)
+		return false;
+	want = transfer_header_mac(dk, message_id, NOTIFY_MAC_ID);
+	mac += 4;
+	ok = strlen(mac) >= strlen(want) && crypto_memeq(mac, want, strlen(want)) &&
+		(mac[strlen(want)] == '\0' || mac[strlen(want)] == ';' ||
+		 g_ascii_isspace(mac[strlen(want)]));
+	g_free(want);
+	return ok;
+}
+
+/* ---- texts ------------------------------------------------------------ */
+
+static void
+append_files(GString *s, const struct transfer *t, bool german)
+{
+	for (guint i = 0; i < t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(t->files, i);
+		char *name = notice_printable(f->name);
+		char *size = notice_size(f->size, german);
+
+		g_string_append_printf(s, "  - %s (%s)\n", name, size);
+		g_free(name);
+		g_free(size);
+	}
+}
+
+static char *
+joined_rcpts(const struct notify_job *j)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; j->rcpts && i < j->rcpts->len; i++) {
+		char *r = notice_printable(g_ptr_array_index(j->rcpts, i));
+
+		g_string_append_printf(s, "%s%s", i ? ", " : "", r);
+		g_free(r);
+	}
+	return g_string_free(s, FALSE);
+}
+
+char *
+notify_confirm_text(const struct notify_job *j, bool with_password)
+{
+	GString *s = g_string_new(NULL);
+	const bool to_rcpts = j->t->password && !with_password;
+	char *de, *en, *subj = notice_printable(j->subject ? j->subject : ""), *rcpts = joined_rcpts(j);
+
+	notice_dates(j->t->expires, &de, &en);
+	g_string_append(s, "Ihre Nachricht wurde versandt; die Anhänge hat das Mail-Gateway\n"
+		"verschlüsselt gespeichert. Die Empfänger laden sie über den Link in\n"
+		"der Nachricht herunter.\n\n");
+	g_string_append_printf(s, "Betreff:        %s\nEmpfänger:      %s\nKlasse:         %s\n"
+		"Verfügbar bis:  %s\nDateien:\n", subj, rcpts, j->level, de);
+	append_files(s, j->t, true);
+	if (with_password)
+		g_string_append_printf(s, "\nKennwort:       %s\n"
+			"Die Empfänger brauchen dieses Kennwort zum Öffnen. Geben Sie es auf\n"
+			"einem anderen Weg weiter, zum Beispiel telefonisch - nicht per E-Mail.\n",
+			j->t->password);
+	else if (to_rcpts)
+		g_string_append(s, "\nDas Kennwort haben die Empfänger in einer eigenen E-Mail erhalten.\n");
+	if (j->revoke_link)
+		g_string_append_printf(s, "\nZurückziehen (Download sofort sperren):\n%s\n", j->revoke_link);
+	else
+		g_string_append_printf(s, "\nZurückziehen: Ihre IT-Administration sperrt den Download mit\n"
+			"der Transfer-ID %s.\n", j->t->id);
+
+	g_string_append(s, "\n------------------------------------------------------------------------\n\n"
+		"Your message was sent; the mail gateway stored its attachments\n"
+		"encrypted. The recipients download them with the link in the message.\n\n");
+	g_string_append_printf(s, "Subject:         %s\nRecipients:      %s\nClass:           %s\n"
+		"Available until: %s\nFiles:\n", subj, rcpts, j->level, en);
+	append_files(s, j->t, false);
+	if (with_password)
+		g_string_append_printf(s, "\nPassword:        %s\n"
+			"The recipients need this password to open the files. Pass it on\n"
+			"another way, for example by phone - not by e-mail.\n", j->t->password);
+	else if (to_rcpts)
+		g_string_append(s, "\nThe recipients received the password in a separate e-mail.\n");
+	if (j->revoke_link)
+		g_string_append_printf(s, "\nRevoke (stop all downloads now):\n%s\n", j->revoke_link);
+	else
+		g_string_append_printf(s, "\nRevoke: your IT administration blocks the download with\n"
+			"transfer id %s.\n", j->t->id);
+	g_string_append_printf(s, "\nTransfer-ID: %s\n", j->t->id);
+	g_free(de);
+	g_free(en);
+	g_free(subj);
+	g_free(rcpts);
+	return g_string_free(s, FALSE);
+}
+
+char *
+notify_password_text(const struct notify_job *j)
+{
+	GString *s = g_string_new(NULL);
+	char *de, *en, *subj = notice_printable(j->subject ? j->subject : "");
+	char *from = notice_printable(j->sender);
+
+	notice_dates(j->t->expires, &de, &en);
+	g_string_append_printf(s, "%s hat Ihnen eine Nachricht mit verschlüsselt bereitgestellten\n"
+		"Dateien geschickt (Betreff: %s). Zum Öffnen brauchen Sie dieses Kennwort:\n\n"
+		"    %s\n\n"
+		"Den Download-Link enthält die Nachricht selbst, nicht diese E-Mail.\n"
+		"Verfügbar bis %s.\n", from, subj, j->t->password, de);
+	g_string_append_printf(s, "\n------------------------------------------------------------------------\n\n"
+		"%s sent you a message with files provided encrypted (subject: %s).\n"
+		"To open them you need this password:\n\n"
+		"    %s\n\n"
+		"The download link is in that message, not in this e-mail.\n"
+		"Available until %s.\n", from, subj, j->t->password, en);
+	g_free(de);
+	g_free(en);
+	g_free(subj);
+	g_free(from);
+	return g_string_free(s, FALSE);
+}
+
+/* ---- building and submitting ----------------------------------------- */
+
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	return at && at[1] ? at + 1 : "localhost";
+}
+
+/* build_mail - RFC 5322 bytes (LF line ends) of one notice */
+static GByteArray *
+build_mail(const struct notify_job *j, const char *kind, const char *to, const char *subject,
+	const char *text)
+{
+	const struct conf *c = j->conf;
+	GMimeMessage *m = g_mime_message_new(TRUE);
+	GMimeTextPart *body = g_mime_text_part_new_with_subtype("plain");
+	GMimeStream *mem = g_mime_stream_mem_new();
+	char *from = c->notify_from && *c->notify_from ? g_strdup(c->notify_from) :
+		g_strdup_printf("postmaster@%s", domain_of(j->sender));
+	char *rand_id = g_mime_utils_generate_message_id(domain_of(from));
+	char *msgid = g_strdup_printf("<%s>", rand_id);
+	char *mac = transfer_header_mac(j->dk, msgid, NOTIFY_MAC_ID);
+	char *notice = g_strdup_printf("%s; transfer=%s; mac=%s", kind, j->t->id, mac);
+	GDateTime *now = g_date_time_new_now_local();
+	InternetAddressList *l;
+	GByteArray *out;
+
+	l = internet_address_list_parse(NULL, from);
+	if (l && internet_address_list_length(l) > 0)
+		internet_address_list_append(g_mime_message_get_from(m), l);
+	else
+		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_FROM, "offload", from);
+	g_clear_object(&l);
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, to);
+	g_mime_message_set_subject(m, subject, "utf-8");
+	g_mime_message_set_date(m, now);
+	g_mime_object_set_header(GMIME_OBJECT(m), "Message-ID", msgid, NULL);
+	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Offload-Notice", notice, NULL);
+	{
+		/* UTF-8 as written: set_text would pick the "best" charset (Latin-1) */
+		GMimeStream *ts = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+		GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(ts, GMIME_CONTENT_ENCODING_DEFAULT);
+
+		g_mime_part_set_content(GMIME_PART(body), w);
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(body), "charset", "utf-8");
+		g_object_unref(w);
+		g_object_unref(ts);
+	}
+	g_mime_part_set_content_encoding(GMIME_PART(body),
+		g_mime_part_get_best_content_encoding(GMIME_PART(body), GMIME_ENCODING_CONSTRAINT_7BIT));
+	g_mime_message_set_mime_part(m, GMIME_OBJECT(body));
+	g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, mem);
+	out = g_byte_array_new();
+	g_byte_array_append(out, g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->data,
+		g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->len);
+	/* the stream's copy may hold a password */
+	crypto_wipe(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->data,
+		g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->len);
+	g_date_time_unref(now);
+	g_object_unref(mem);
+	g_object_unref(body);
+	g_object_unref(m);
+	g_free(notice);
+	g_free(mac);
+	g_free(msgid);
+	g_free(rand_id);
+	g_free(from);
+	return out;
+}
+
+/* submit - run the sendmail command with MAIL on stdin; 0 on exit 0, else
+ * -1 with *err (its stderr's first line, or why it did not run) */
+static int
+submit(const struct conf *c, const char *env_from, const char *rcpt, const GByteArray *mail,
+	char **err)
+{
+	char **cmd = NULL, **argv = NULL;
+	int in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0, rc = -1, nargs = 0;
+	posix_spawn_file_actions_t fa;
+	GString *errtext = g_string_new(NULL);
+	size_t off = 0;
+	pid_t pid = -1;
+	gint64 deadline = g_get_monotonic_time() + (gint64)c->notify_timeout * G_USEC_PER_SEC;
+	GError *gerr = NULL;
+	bool reaped = false;
+
+	if (!g_shell_parse_argv(c->notify_sendmail, &nargs, &cmd, &gerr)) {
+		*err = g_strdup_printf("[notify] sendmail: %s", gerr->message);
+		g_error_free(gerr);
+		g_string_free(errtext, TRUE);
+		return -1;
+	}
+	argv = g_new0(char *, (size_t)nargs + 6);
+	for (int i = 0; i < nargs; i++)
+		argv[i] = cmd[i];
+	argv[nargs] = "-i";
+	argv[nargs + 1] = "-f";
+	argv[nargs + 2] = (char *)env_from;
+	argv[nargs + 3] = "--";
+	argv[nargs + 4] = (char *)rcpt;
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0) {
+		*err = g_strdup_printf("pipe: %s", g_strerror(errno));
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, er[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(er[1]);
+	in[0] = er[1] = -1;
+	if (rc != 0) {
+		*err = g_strdup_printf("cannot run %s: %s", argv[0], g_strerror(rc));
+		pid = -1;
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	/* feed stdin and drain stdout/stderr together, so neither side blocks */
+	while (in[1] >= 0 || er[0] >= 0) {
+		struct pollfd pf[2] = { { in[1], POLLOUT, 0 }, { er[0], POLLIN, 0 } };
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		char buf[512];
+
+		if (left <= 0) {
+			*err = g_strdup_printf("%s did not finish within %llu s", argv[0],
+				(unsigned long long)c->notify_timeout);
+			goto out;
+		}
+		if (poll(pf, 2, (int)MIN(left, 1000)) < 0 && errno != EINTR) {
+			*err = g_strdup_printf("poll: %s", g_strerror(errno));
+			goto out;
+		}
+		if (in[1] >= 0 && (pf[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t n = write(in[1], mail->data + off, mail->len - off);
+
+			if (n > 0)
+				off += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || off == mail->len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+		if (er[0] >= 0 && (pf[1].revents & (POLLIN | POLLERR | POLLHUP))) {
+			ssize_t n = read(er[0], buf, sizeof buf);
+
+			if (n > 0 && errtext->len < 4096)
+				g_string_append_len(errtext, buf, n);
+			else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+				close(er[0]);
+				er[0] = -1;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	reaped = true;
+	if (off != mail->len) {
+		*err = g_strdup_printf("%s did not read the whole message", argv[0]);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char *nl;
+
+		g_strstrip(errtext->str);
+		nl = strchr(errtext->str, '\n');
+		if (nl)
+			*nl = '\0';
+		*err = g_strdup_printf("%s exited with %d%s%s", argv[0],
+			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			*errtext->str ? ": " : "", errtext->str);
+	} else {
+		rc = 0;
+	}
+out:
+	if (pid > 0 && !reaped) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (er[i] >= 0)
+			close(er[i]);
+	}
+	g_free(argv);
+	g_strfreev(cmd);
+	g_string_free(errtext, TRUE);
+	return rc;
+}
+
+static int
+send_one(const struct notify_job *j, const char *kind, const char *env_from, const char *to,
+	const char *subject, char *text, char **err)
+{
+	GByteArray *mail = build_mail(j, kind, to, subject, text);
+	int rc = submit(j->conf, env_from, to, mail, err);
+
+	crypto_wipe(text, strlen(text));
+	crypto_wipe(mail->data, mail->len);
+	g_byte_array_unref(mail);
+	if (rc == 0)
+		log_info("%s: %s notice for transfer %s submitted", j->qid, kind, j->t->id);
+	return rc;
+}
+
+static char *
+short_subject(const char *prefix, const char *subject)
+{
+	char *s = notice_printable(subject ? subject : "");
+	char *r;
+
+	if (g_utf8_strlen(s, -1) > 60) {
+		char *cut = g_utf8_substring(s, 0, 60);
+
+		g_free(s);
+		s = g_strconcat(cut, "...", NULL);
+		g_free(cut);
+	}
+	r = g_strdup_printf("%s%s", prefix, s);
+	g_free(s);
+	return r;
+}
+
+int
+notify_send(const struct notify_job *j, char **err)
+{
+	const struct conf *c = j->conf;
+	const bool has_pw = j->t->password != NULL;
+	const bool pw_to_sender = has_pw && notify_password_to(c, j->level) == NOTIFY_PASSWORD_TO_SENDER;
+	const char *to = notify_sender_address(c, j->sender);
+	char *e = NULL;
+
+	*err = NULL;
+	if (pw_to_sender && to == NULL) {
+		*err = g_strdup("the password goes to the sender, but the sender is null or no-reply "
+			"and [notify] fallback_to is empty");
+		return -1;
+	}
+	if (has_pw && !pw_to_sender) {
+		char *subject = short_subject("Kennwort / Password: ", j->subject);
+
+		for (guint i = 0; j->rcpts && i < j->rcpts->len; i++) {
+			const char *r = g_ptr_array_index(j->rcpts, i);
+
+			/* bounces go to the sender, who can then pass the password on */
+			if (send_one(j, "password", to ? to : "", r, subject, notify_password_text(j), &e) != 0) {
+				*err = g_strdup_printf("password mail to %s: %s", r, e);
+				g_free(e);
+				g_free(subject);
+				return -1;
+			}
+		}
+		g_free(subject);
+	}
+	if (to != NULL && (c->notify_confirm || pw_to_sender)) {
+		char *subject = short_subject("Versandbestätigung / Sent: ", j->subject);
+		int rc = send_one(j, "confirm", "", to, subject, notify_confirm_text(j, pw_to_sender), &e);
+
+		g_free(subject);
+		if (rc != 0 && pw_to_sender) {
+			*err = g_strdup_printf("confirmation with the password to %s: %s", to, e);
+			g_free(e);
+			return -1;
+		}
+		if (rc != 0)
+			log_warning("%s: confirmation to %s not sent: %s", j->qid, to, e);
+		g_free(e);
+	}
+	return 0;
+}

@@ -1,0 +1,18 @@
+#!/bin/bash
+# sendmail_capture.sh DIR [sendmail args...] - a stand-in for the MTA's sendmail command in
+# tests that run offloadctl process without a Postfix (the Postfix tests submit through the
+# real /usr/sbin/sendmail). Each call stores its arguments in DIR/N.args (one per line) and
+# the mail in DIR/N.eml. DIR/fail makes it fail like a sendmail that cannot queue (exit 75,
+# message on stderr); DIR/fail-RCPT fails only for that recipient.
+set -u
+d=$1; shift
+mkdir -p "$d"
+rcpt=${*: -1}
+if [ -e "$d/fail" ] || [ -e "$d/fail-$rcpt" ]; then
+	cat > /dev/null
+	echo "sendmail: fatal: queue file write error (test)" >&2
+	exit 75
+fi
+n=$(( $(find "$d" -name '*.args' | wc -l) + 1 ))
+printf '%s\n' "$@" > "$d/$n.args"
+cat > "$d/$n.eml"
