@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "log.h"
 #include "storage.h"
+#include "storage_keyid.h"
 #include "transfer.h"
 
 static int
@@ -87,8 +88,10 @@ cli_open(const char *conf_path, int argc, char **argv)
 	}
 	rc = EX_TEMPFAIL;
 	if (keys_load(c->deployment_key_file, &dk, &err) != 0 ||
-	    (st = storage_open(c, &err)) == NULL) {
+	    (st = storage_open_checked(c, &dk, false, &err)) == NULL) {
 		fprintf(stderr, "offloadctl open: %s\n", err->message);
+		if (g_error_matches(err, STORAGE_ERROR, STORAGE_KEYID_EMISMATCH))
+			rc = EX_CONFIG; /* another deployment's store */
 		goto out;
 	}
 	if (pwfile && (password = cli_read_password_file("open", pwfile)) == NULL) {

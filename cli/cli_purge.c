@@ -37,6 +37,7 @@
 #include "keys.h"
 #include "log.h"
 #include "storage.h"
+#include "storage_keyid.h"
 #include "transfer.h"
 
 #define PURGE_MANIFEST_MAX (16u << 20)
@@ -100,8 +101,13 @@ purge_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 {
 	struct purge_run *r = arg;
 	const char *slash = strchr(key, '/');
-	char *id = slash != NULL ? g_strndup(key, (gsize)(slash - key)) : g_strdup(key);
-	struct purge_tx *t = g_hash_table_lookup(r->txs, id);
+	char *id;
+	struct purge_tx *t;
+
+	if (strcmp(key, STORAGE_KEYID_OBJECT) == 0)
+		return 0; /* the deployment key fingerprint, not a transfer */
+	id = slash != NULL ? g_strndup(key, (gsize)(slash - key)) : g_strdup(key);
+	t = g_hash_table_lookup(r->txs, id);
 
 	if (t == NULL) {
 		t = g_new0(struct purge_tx, 1);
@@ -263,7 +269,7 @@ purge_open(const char *conf_path, struct conf **cp, struct purge_run *r, const c
 		g_error_free(err);
 		return EX_CONFIG;
 	}
-	r->st = storage_open(*cp, &err);
+	r->st = storage_open_checked(*cp, &r->dk, false, &err);
 	if (r->st == NULL) {
 		fprintf(stderr, "offloadctl %s: %s\n", cmd, err->message);
 		int rc = g_error_matches(err, STORAGE_ERROR, STORAGE_ETEMP) ? EX_TEMPFAIL : EX_CONFIG;

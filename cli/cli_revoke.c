@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "storage.h"
+#include "storage_keyid.h"
 #include "transfer.h"
 
 struct rv_list {
@@ -90,9 +91,11 @@ cli_revoke(const char *conf_path, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (keys_load(c->deployment_key_file, &dk, &err) != 0 || (st = storage_open(c, &err)) == NULL ||
+	if (keys_load(c->deployment_key_file, &dk, &err) != 0 || (st = storage_open_checked(c, &dk, false, &err)) == NULL ||
 	    (au = audit_open(c, &err)) == NULL) {
 		fprintf(stderr, "offloadctl revoke: %s\n", err->message);
+		if (g_error_matches(err, STORAGE_ERROR, STORAGE_KEYID_EMISMATCH))
+			rc = EX_CONFIG; /* another deployment's store */
 		goto out;
 	}
 	already = transfer_tombstone_read(st, &dk, id, NULL, &expires);

@@ -470,10 +470,11 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	g_mime_init();
-	if (pipeline_init(&milter_pipe, milter_conf, &err) != 0) {
+	rc = pipeline_init(&milter_pipe, milter_conf, &err);
+	if (rc != 0) {
 		log_fatal("%s", err->message);
 		g_error_free(err);
-		return EX_UNAVAILABLE;
+		return rc == PIPELINE_ECONFIG ? EX_CONFIG : EX_UNAVAILABLE;
 	}
 	is_unix = g_str_has_prefix(milter_conf->socket, "unix:");
 	if (is_unix && prepare_unix_socket(milter_conf->socket) != 0)

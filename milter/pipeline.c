@@ -18,6 +18,7 @@
 
 #include "classify.h"
 #include "notify.h"
+#include "storage_keyid.h"
 #include "crypto.h"
 #include "hdrops.h"
 #include "log.h"
@@ -59,7 +60,13 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 	g_mutex_init(&p->st_lock);
 	/* a store that is down at start is not fatal: each message then gets
 	 * the on_error policy, and the next message tries again */
-	p->st = storage_open(conf, &st_err);
+	p->st = storage_open_checked(conf, &p->dk, true, &st_err);
+	if (p->st == NULL && st_err->code == STORAGE_KEYID_EMISMATCH) {
+		/* another deployment's store: every transfer would be unreadable */
+		g_propagate_error(err, st_err);
+		pipeline_fini(p);
+		return PIPELINE_ECONFIG;
+	}
 	if (p->st == NULL) {
 		log_warning("storage unavailable at start: %s", st_err->message);
 		g_error_free(st_err);
@@ -442,7 +449,7 @@ pipeline_storage(struct pipeline *p)
 
 	g_mutex_lock(&p->st_lock);
 	if (p->st == NULL) {
-		p->st = storage_open(p->conf, &err);
+		p->st = storage_open_checked(p->conf, &p->dk, true, &err);
 		if (p->st == NULL) {
 			log_warning("storage still unavailable: %s", err->message);
 			g_error_free(err);

@@ -36,6 +36,7 @@
 #include "portal_ticket.h"
 #include "portal_zip.h"
 #include "storage.h"
+#include "storage_keyid.h"
 #include "transfer.h"
 
 #define PORTAL_MAX_BODY 4096u
@@ -1027,7 +1028,7 @@ portal_new(struct conf *conf, GError **err)
 	keys_wipe(&tcur);
 	if (have_prev)
 		keys_wipe(&tprev);
-	p->st = storage_open(conf, err);
+	p->st = storage_open_checked(conf, &p->dk, false, err);
 	if (p->st == NULL)
 		goto fail;
 	p->audit = audit_open(conf, err);
