@@ -1,9 +1,13 @@
 /*
- * cli_revoke.c - `offloadctl revoke ID|LINK [--config FILE]` (DESIGN.md §6):
- * writes the MACed tombstone "<id>/t" first (the portal answers 410 from
- * then on and every live download ticket dies with it), then deletes the
- * manifest and the file objects. Idempotent: revoking again finishes an
- * interrupted deletion. Audit event "revoke".
+ * cli_revoke.c - `offloadctl revoke ID|LINK|REVOKE-LINK [--config FILE]`
+ * (DESIGN.md §6): writes the MACed tombstone "<id>/t" first (the portal
+ * answers 410 from then on and every live download ticket dies with it),
+ * then deletes the manifest and the file objects (transfer_revoke(), the
+ * same code the portal's revoke link runs). Idempotent: revoking again
+ * finishes an interrupted deletion. Given the sender's revoke link
+ * ".../r/<id>#<revoke secret>", the secret must match the hash in the
+ * MAC-verified manifest header (exit 65 otherwise, nothing changed).
+ * Audit event "revoke".
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,27 +17,11 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "crypto.h"
 #include "keys.h"
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
-
-struct rv_list {
-	GPtrArray *keys;
-	const char *tomb;
-};
-
-static int
-rv_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
-{
-	struct rv_list *l = arg;
-
-	(void)size;
-	(void)mtime;
-	if (strcmp(key, l->tomb) != 0)
-		g_ptr_array_add(l->keys, g_strdup(key));
-	return 0;
-}
 
 static char *
 rv_time(int64_t t)
@@ -49,17 +37,19 @@ int
 cli_revoke(const char *conf_path, int argc, char **argv)
 {
 	const char *arg = NULL;
-	char id[ENVELOPE_ID_TEXT_LEN + 1] = "", tomb[64], prefix[64], mkey[64], *exp_s = NULL;
+	char id[ENVELOPE_ID_TEXT_LEN + 1] = "", rsecret[ENVELOPE_SECRET_TEXT_LEN + 1] = "", *exp_s = NULL;
 	struct conf *c = NULL;
 	struct storage *st = NULL;
 	struct audit *au = NULL;
 	struct key32 dk = { 0 };
 	struct envelope_header h;
-	struct rv_list l = { NULL, NULL };
+	enum transfer_revoke_step step;
+	unsigned deleted = 0;
 	GByteArray *obj = NULL;
 	GError *err = NULL;
 	int64_t expires = 0;
 	int rc = EX_USAGE, r, already;
+	bool by_link = false;
 	guint i;
 
 	for (i = 0; i < (guint)argc; i++) {
@@ -72,7 +62,14 @@ cli_revoke(const char *conf_path, int argc, char **argv)
 	}
 	if (arg == NULL)
 		goto usage;
-	{
+	if (strstr(arg, "/r/") != NULL) {
+		if (transfer_parse_revoke_link(arg, id, rsecret) != 0) {
+			fprintf(stderr, "offloadctl revoke: '%s' is not a revoke link\n", arg);
+			rc = EX_DATAERR;
+			goto out;
+		}
+		by_link = true;
+	} else {
 		const char *s = strstr(arg, "/t/");
 
 		s = s ? s + 3 : arg;
@@ -111,6 +108,11 @@ cli_revoke(const char *conf_path, int argc, char **argv)
 			goto out;
 		}
 		expires = h.expires;
+		if (by_link && !transfer_revoke_check(&h, rsecret)) {
+			fprintf(stderr, "offloadctl revoke: %s: the revoke secret does not match; nothing changed\n", id);
+			rc = EX_DATAERR;
+			goto out;
+		}
 	} else if (r == STORAGE_ENOENT && !already) {
 		fprintf(stderr, "offloadctl revoke: %s: no such transfer\n", id);
 		rc = EX_NOINPUT;
@@ -119,35 +121,14 @@ cli_revoke(const char *conf_path, int argc, char **argv)
 		fprintf(stderr, "offloadctl revoke: %s: cannot read the manifest (%s)\n", id, storage_strerror(r));
 		goto out;
 	}
-	if (!already) {
-		r = transfer_tombstone_write(st, &dk, id, (int64_t)time(NULL), expires);
-		if (r != STORAGE_OK) {
+	r = transfer_revoke(st, &dk, id, already == 1, (int64_t)time(NULL), expires, &step, &deleted);
+	if (r != STORAGE_OK) {
+		if (step == TRANSFER_REVOKE_TOMBSTONE)
 			fprintf(stderr, "offloadctl revoke: %s: cannot write the tombstone (%s); nothing deleted\n",
 				id, storage_strerror(r));
-			goto out;
-		}
-	}
-	/* manifest first: the transfer disappears before its files do */
-	snprintf(tomb, sizeof tomb, "%s/t", id);
-	snprintf(mkey, sizeof mkey, "%s/m", id);
-	r = storage_delete(st, mkey);
-	if (r != STORAGE_OK && r != STORAGE_ENOENT) {
-		fprintf(stderr, "offloadctl revoke: %s: revoked, but deleting the manifest failed (%s); run again\n",
-			id, storage_strerror(r));
-		goto out;
-	}
-	snprintf(prefix, sizeof prefix, "%s/", id);
-	l.keys = g_ptr_array_new_with_free_func(g_free);
-	l.tomb = tomb;
-	r = storage_list(st, prefix, rv_collect, &l);
-	for (i = 0; r == STORAGE_OK && i < l.keys->len; i++) {
-		r = storage_delete(st, g_ptr_array_index(l.keys, i));
-		if (r == STORAGE_ENOENT)
-			r = STORAGE_OK;
-	}
-	if (r != STORAGE_OK) {
-		fprintf(stderr, "offloadctl revoke: %s: revoked, but deleting the files failed (%s); run again\n",
-			id, storage_strerror(r));
+		else
+			fprintf(stderr, "offloadctl revoke: %s: revoked, but deleting the %s failed (%s); run again\n",
+				id, step == TRANSFER_REVOKE_MANIFEST ? "manifest" : "files", storage_strerror(r));
 		goto out;
 	}
 	exp_s = rv_time(expires);
@@ -156,19 +137,18 @@ cli_revoke(const char *conf_path, int argc, char **argv)
 
 		ev.event = "revoke";
 		ev.size = -1;
-		ev.action = already ? "revoke-again" : "revoke";
+		ev.action = already ? "revoke-again" : by_link ? "revoke-link" : "revoke";
 		ev.transfer = id;
 		ev.expires = exp_s;
 		audit_write(au, &ev);
 	}
-	printf("%s revoked%s; %u object(s) deleted\n", id, already ? " (again)" : "", l.keys->len);
+	printf("%s revoked%s; %u object(s) deleted\n", id, already ? " (again)" : "", deleted);
 	rc = 0;
 	goto out;
 usage:
-	fprintf(stderr, "usage: offloadctl revoke ID|LINK [--config FILE]\n");
+	fprintf(stderr, "usage: offloadctl revoke ID|LINK|REVOKE-LINK [--config FILE]\n");
 out:
-	if (l.keys)
-		g_ptr_array_free(l.keys, TRUE);
+	crypto_wipe(rsecret, sizeof rsecret);
 	if (obj)
 		g_byte_array_free(obj, TRUE);
 	g_free(exp_s);

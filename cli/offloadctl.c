@@ -19,7 +19,7 @@ usage(FILE *out)
 		"  open LINK [--config FILE] --output DIR\n"
 		"  config --defaults | config [--config FILE] --check\n"
 		"  fetch LINK [--password P | --password-file F] [--output DIR] [--ca-file F] [-v]\n"
-		"  revoke ID|LINK [--config FILE]\n"
+		"  revoke ID|LINK|REVOKE-LINK [--config FILE]\n"
 		"  list [--expired] [--json]\n"
 		"  purge [--grace DURATION] [--orphan-age DURATION] [--dry-run]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"

@@ -158,7 +158,7 @@ static const struct conf_key conf_keys[] = {
 	  "password checks (Argon2id, 64 MiB each) running at once; more get HTTP 429",
 	  OFF(max_kdf_concurrency), NULL, 1, 64, 0 },
 	{ "portal", "unlock_failures_per_ip", CONF_T_UINT, "20",
-	  "failed unlocks per client address in 10 minutes before HTTP 429", OFF(unlock_failures_per_ip),
+	  "failed unlocks and revoke attempts per client address in 10 minutes before HTTP 429", OFF(unlock_failures_per_ip),
 	  NULL, 1, 100000, 0 },
 	{ "portal", "password_failures", CONF_T_UINT, "10",
 	  "wrong passwords per transfer (and per client) in one hour before HTTP 429",

@@ -10,8 +10,9 @@
  * re-IV'ed per segment; the buffers live inside the struct (no per-segment
  * allocation).
  *
- * Manifest object: fixed 177-byte clear header (MACed with a key derived
- * from the deployment key), 12-byte nonce, AES-256-GCM of the JSON under
+ * Manifest object: fixed 209-byte clear header (MACed with a key derived
+ * from the deployment key; it carries the hash of the sender's revoke
+ * secret), 12-byte nonce, AES-256-GCM of the JSON under
  * MK = HKDF(TK, "offload v1 manifest") with AAD = header. A key commitment
  * HKDF(TK, "offload v1 commit") makes a wrong TK fail before GCM.
  *
@@ -59,7 +60,7 @@ enum {
 enum {
 	MH_MAGIC = 0,          /* 5 "OFLDM" */
 	MH_VERSION = 5,        /* 1 0x01 */
-	MH_HDRLEN = 6,         /* 2 BE, 177 */
+	MH_HDRLEN = 6,         /* 2 BE, 209 */
 	MH_ID = 8,             /* 24 ASCII */
 	MH_CREATED = 32,       /* 8 BE two's complement */
 	MH_EXPIRES = 40,       /* 8 BE two's complement */
@@ -71,8 +72,9 @@ enum {
 	MH_PAYLEN = 77,        /* 4 BE JSON length */
 	MH_VERIFIER = 81,      /* 32 */
 	MH_COMMIT = 113,       /* 32 */
-	MH_MAC = 145,          /* 32 */
-	MH_LEN = 177,
+	MH_REVOKE = 145,       /* 32 SHA-256 of the revoke secret */
+	MH_MAC = 177,          /* 32 */
+	MH_LEN = 209,
 	MH_NONCE = MH_LEN,     /* 12 */
 	MH_CT = MH_LEN + 12,   /* JSON ciphertext, then 16-byte tag */
 };
@@ -335,6 +337,63 @@ out:
 		crypto_wipe(t, strlen(t));
 	g_free(t);
 	g_free(s);
+	return rc;
+}
+
+int
+envelope_new_secret(char secret[ENVELOPE_SECRET_TEXT_LEN + 1])
+{
+	unsigned char raw[ENVELOPE_SECRET_RAW_LEN];
+	char *t = NULL;
+	int rc = ENVELOPE_EINTERNAL;
+
+	if (crypto_random(raw, sizeof raw) != 0)
+		goto out;
+	t = enc_b64url(raw, sizeof raw);
+	if (strlen(t) != ENVELOPE_SECRET_TEXT_LEN) {
+		log_panic("envelope: secret encoding has the wrong length");
+		goto out;
+	}
+	memcpy(secret, t, ENVELOPE_SECRET_TEXT_LEN + 1);
+	rc = ENVELOPE_OK;
+out:
+	crypto_wipe(raw, sizeof raw);
+	crypto_free_string(t);
+	return rc;
+}
+
+int
+envelope_revoke_hash(const char *id, const char *revoke_secret, unsigned char out[32])
+{
+	static const char label[] = "offload v1 revoke";
+	unsigned char raw[ENVELOPE_SECRET_RAW_LEN];
+	unsigned char buf[sizeof label - 1 + ENVELOPE_ID_TEXT_LEN + ENVELOPE_SECRET_RAW_LEN];
+	size_t l = sizeof label - 1;
+
+	if (out == NULL || !env_valid_id_str(id) ||
+		env_decode_secret(revoke_secret, raw) != 0)
+		return ENVELOPE_EINVAL;
+	memcpy(buf, label, l);
+	memcpy(buf + l, id, ENVELOPE_ID_TEXT_LEN);
+	memcpy(buf + l + ENVELOPE_ID_TEXT_LEN, raw, sizeof raw);
+	crypto_sha256(buf, sizeof buf, out);
+	crypto_wipe(raw, sizeof raw);
+	crypto_wipe(buf, sizeof buf);
+	return ENVELOPE_OK;
+}
+
+int
+envelope_revoke_check(const struct envelope_header *h, const char *revoke_secret)
+{
+	unsigned char want[32];
+	int rc;
+
+	if (h == NULL)
+		return ENVELOPE_EINVAL;
+	rc = envelope_revoke_hash(h->id, revoke_secret, want);
+	if (rc == ENVELOPE_OK && !crypto_memeq(want, h->revoke_hash, sizeof want))
+		rc = ENVELOPE_EAUTH;
+	crypto_wipe(want, sizeof want);
 	return rc;
 }
 
@@ -782,7 +841,7 @@ out:
 	return rc;
 }
 
-/* env_header_mac - HMAC(HKDF(deployment key, "offload v1 header mac"), hdr[0..145)) */
+/* env_header_mac - HMAC(HKDF(deployment key, "offload v1 header mac"), hdr[0..177)) */
 static int
 env_header_mac(const unsigned char *hdr, const unsigned char dk[32], unsigned char mac[32])
 {
@@ -842,6 +901,7 @@ env_manifest_parse(const unsigned char *obj, size_t len, struct envelope_header 
 	h->kdf_t = env_get32(obj + MH_KDF_T);
 	h->kdf_p = env_get32(obj + MH_KDF_P);
 	memcpy(h->key_id, obj + MH_KEYID, 16);
+	memcpy(h->revoke_hash, obj + MH_REVOKE, sizeof h->revoke_hash);
 	if (!env_header_ok(h))
 		return ENVELOPE_EINVAL;
 	*paylen = pl;
@@ -855,6 +915,7 @@ envelope_manifest_seal_fixed(const struct envelope_header *h,
 	const unsigned char nonce[ENVELOPE_NONCE_LEN],
 	unsigned char **obj, size_t *obj_len)
 {
+	static const unsigned char zero[32];
 	unsigned char mk[32];
 	unsigned char *o = NULL;
 	EVP_CIPHER_CTX *ctx = NULL;
@@ -863,9 +924,11 @@ envelope_manifest_seal_fixed(const struct envelope_header *h,
 
 	if (obj != NULL)
 		*obj = NULL;
+	/* an all-zero revoke hash is a caller that forgot envelope_revoke_hash() */
 	if (h == NULL || deployment_key == NULL || tk == NULL || nonce == NULL ||
 		obj == NULL || obj_len == NULL || (json == NULL && json_len > 0) ||
-		json_len > ENV_MANIFEST_MAX || !env_header_ok(h)) {
+		json_len > ENV_MANIFEST_MAX || !env_header_ok(h) ||
+		memcmp(h->revoke_hash, zero, sizeof zero) == 0) {
 		log_error("envelope: invalid manifest seal arguments");
 		goto out;
 	}
@@ -892,6 +955,7 @@ envelope_manifest_seal_fixed(const struct envelope_header *h,
 	rc = env_hkdf_label(tk, 32, "offload v1 commit", o + MH_COMMIT);
 	if (rc != ENVELOPE_OK)
 		goto out;
+	memcpy(o + MH_REVOKE, h->revoke_hash, sizeof h->revoke_hash);
 	rc = env_header_mac(o, deployment_key, o + MH_MAC);
 	if (rc != ENVELOPE_OK)
 		goto out;

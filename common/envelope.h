@@ -47,6 +47,15 @@ typedef int (*envelope_out_fn)(void *arg, const void *buf, size_t len);
 int envelope_new_ids(char id[ENVELOPE_ID_TEXT_LEN + 1],
 	char secret[ENVELOPE_SECRET_TEXT_LEN + 1]);
 
+/* envelope_new_secret - a fresh random secret in the link secret's text
+ * form (22 chars base64url, 128 bits); used for the revoke secret */
+int envelope_new_secret(char secret[ENVELOPE_SECRET_TEXT_LEN + 1]);
+
+/* envelope_revoke_hash - SHA-256("offload v1 revoke" || id || revoke
+ * secret raw (16 bytes)), the value the clear header carries (FORMATS.md
+ * §2.4); EINVAL for a malformed id or secret */
+int envelope_revoke_hash(const char *id, const char *revoke_secret, unsigned char out[32]);
+
 /* envelope_derive_tk - TK = HKDF(ikm = secret_raw [|| pwhash],
  * salt = "offload v1" || id, info = "offload v1 transfer key").
  * secret is the link secret in text form; pwhash may be NULL (no password). */
@@ -101,7 +110,9 @@ struct envelope_header {
 	bool password;           /* a password is needed besides the secret */
 	uint32_t kdf_m_kib, kdf_t, kdf_p; /* Argon2id parameters when password */
 	char key_id[17];         /* deployment key id (keys.h) */
+	unsigned char revoke_hash[32]; /* envelope_revoke_hash(); sealing refuses all zeros */
 };
+#define ENVELOPE_MANIFEST_HEADER_LEN 209u /* clear header bytes, MAC included */
 
 /* envelope_manifest_seal - build the manifest object. mac_key: the
  * deployment key; tk from envelope_derive_tk; secret (text) for the
@@ -123,6 +134,11 @@ int envelope_manifest_check_secret(const unsigned char *obj, size_t obj_len,
 int envelope_manifest_open(const unsigned char *obj, size_t obj_len,
 	const unsigned char deployment_key[32], const unsigned char tk[32],
 	struct envelope_header *h, char **json, size_t *json_len);
+
+/* envelope_revoke_check - 0 when revoke_secret hashes to h->revoke_hash
+ * (constant-time compare), EAUTH when not, EINVAL when malformed. h must
+ * come from envelope_manifest_header() (MAC verified). */
+int envelope_revoke_check(const struct envelope_header *h, const char *revoke_secret);
 
 const char *envelope_strerror(int err);
 

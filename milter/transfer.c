@@ -47,7 +47,7 @@ transfer_new(struct storage *st, int64_t now, uint64_t retention)
 	t->committed = g_ptr_array_new_with_free_func(g_free);
 	t->created = now;
 	t->expires = now + (int64_t)retention;
-	if (envelope_new_ids(t->id, t->secret) != 0) {
+	if (envelope_new_ids(t->id, t->secret) != 0 || envelope_new_secret(t->revoke_secret) != 0) {
 		transfer_free(t);
 		return NULL;
 	}
@@ -60,6 +60,7 @@ transfer_free(struct transfer *t)
 	if (t == NULL)
 		return;
 	crypto_wipe(t->secret, sizeof t->secret);
+	crypto_wipe(t->revoke_secret, sizeof t->revoke_secret);
 	if (t->password != NULL) {
 		crypto_wipe(t->password, strlen(t->password));
 		g_free(t->password);
@@ -272,6 +273,10 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	h.created = t->created;
 	h.expires = t->expires;
 	memcpy(h.key_id, dk->id, sizeof h.key_id);
+	if (envelope_revoke_hash(t->id, t->revoke_secret, h.revoke_hash) != ENVELOPE_OK) {
+		log_error("transfer %s: no revoke secret", t->id);
+		goto out;
+	}
 	if (t->password != NULL) {
 		h.password = true;
 		h.kdf_m_kib = t->kdf_m;
@@ -336,6 +341,12 @@ transfer_link(const struct transfer *t, const char *portal_url)
 }
 
 char *
+transfer_revoke_link(const struct transfer *t, const char *portal_url)
+{
+	return g_strdup_printf("%s/r/%s#%s", portal_url, t->id, t->revoke_secret);
+}
+
+char *
 transfer_header_mac(const struct key32 *dk, const char *message_id, const char *id)
 {
 	unsigned char k[32], mac[32];
@@ -366,8 +377,9 @@ is_secret_char(char c)
 	return g_ascii_isalnum(c) || c == '-' || c == '_';
 }
 
-int
-transfer_parse_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
+/* parse_link - ".../<path>/<id>#<secret>" or "<id>#<secret>"; path "/t/" or "/r/" */
+static int
+parse_link(const char *link, const char *path, char id[ENVELOPE_ID_TEXT_LEN + 1],
 	char secret[ENVELOPE_SECRET_TEXT_LEN + 1])
 {
 	const char *hash = strrchr(link, '#'), *start, *slash;
@@ -375,7 +387,7 @@ transfer_parse_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
 
 	if (hash == NULL)
 		return -1;
-	slash = g_strrstr_len(link, hash - link, "/t/");
+	slash = g_strrstr_len(link, hash - link, path);
 	start = slash ? slash + 3 : link;
 	if ((size_t)(hash - start) != ENVELOPE_ID_TEXT_LEN ||
 	    strlen(hash + 1) != ENVELOPE_SECRET_TEXT_LEN)
@@ -391,6 +403,20 @@ transfer_parse_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
 	memcpy(secret, hash + 1, ENVELOPE_SECRET_TEXT_LEN);
 	secret[ENVELOPE_SECRET_TEXT_LEN] = '\0';
 	return 0;
+}
+
+int
+transfer_parse_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
+	char secret[ENVELOPE_SECRET_TEXT_LEN + 1])
+{
+	return parse_link(link, "/t/", id, secret);
+}
+
+int
+transfer_parse_revoke_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
+	char secret[ENVELOPE_SECRET_TEXT_LEN + 1])
+{
+	return parse_link(link, "/r/", id, secret);
 }
 
 #define TRANSFER_MAX_MANIFEST (16u * 1024 * 1024)
@@ -804,6 +830,90 @@ transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *
 	rc = 1;
 out:
 	g_byte_array_free(a, TRUE);
+	return rc;
+}
+
+/* ---- revocation ------------------------------------------------------ */
+
+bool
+transfer_revoke_check(const struct envelope_header *h, const char *revoke_secret)
+{
+	return h != NULL && revoke_secret != NULL &&
+		envelope_revoke_check(h, revoke_secret) == ENVELOPE_OK;
+}
+
+struct revoke_list {
+	GPtrArray *keys;
+	const char *tomb;
+};
+
+static int
+revoke_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct revoke_list *l = arg;
+
+	(void)size;
+	(void)mtime;
+	if (strcmp(key, l->tomb) != 0)
+		g_ptr_array_add(l->keys, g_strdup(key));
+	return 0;
+}
+
+int
+transfer_revoke(struct storage *st, const struct key32 *dk, const char *id, bool tombstoned,
+	int64_t now, int64_t expires, enum transfer_revoke_step *step, unsigned *deleted)
+{
+	struct revoke_list l = { NULL, NULL };
+	char tomb[64], mkey[64], prefix[64];
+	enum transfer_revoke_step where = TRANSFER_REVOKE_TOMBSTONE;
+	unsigned n = 0;
+	guint i;
+	int rc;
+
+	if (!transfer_valid_id(id)) {
+		rc = STORAGE_EPERM;
+		goto out;
+	}
+	if (!tombstoned) {
+		rc = transfer_tombstone_write(st, dk, id, now, expires);
+		if (rc != STORAGE_OK)
+			goto out;
+	}
+	/* manifest first: the transfer disappears before its files do */
+	where = TRANSFER_REVOKE_MANIFEST;
+	snprintf(tomb, sizeof tomb, "%s/t", id);
+	snprintf(mkey, sizeof mkey, "%s/m", id);
+	rc = storage_delete(st, mkey);
+	if (rc == STORAGE_OK)
+		n++;
+	else if (rc != STORAGE_ENOENT)
+		goto out;
+	where = TRANSFER_REVOKE_FILES;
+	snprintf(prefix, sizeof prefix, "%s/", id);
+	l.keys = g_ptr_array_new_with_free_func(g_free);
+	l.tomb = tomb;
+	rc = storage_list(st, prefix, revoke_collect, &l);
+	for (i = 0; rc == STORAGE_OK && i < l.keys->len; i++) {
+		rc = storage_delete(st, g_ptr_array_index(l.keys, i));
+		if (rc == STORAGE_OK)
+			n++;
+		else if (rc == STORAGE_ENOENT)
+			rc = STORAGE_OK;
+	}
+	if (rc == STORAGE_OK)
+		where = TRANSFER_REVOKE_DONE;
+out:
+	if (rc != STORAGE_OK)
+		log_warning("transfer %s: revocation stopped (%s): %s", id,
+			where == TRANSFER_REVOKE_TOMBSTONE ? "tombstone not written, nothing deleted" :
+			where == TRANSFER_REVOKE_MANIFEST ? "revoked, manifest not deleted" :
+			"revoked, file objects not all deleted", storage_strerror(rc));
+	if (l.keys)
+		g_ptr_array_free(l.keys, TRUE);
+	if (step)
+		*step = where;
+	if (deleted)
+		*deleted = n;
 	return rc;
 }
 

@@ -29,6 +29,10 @@ struct transfer_file {
 struct transfer {
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
 	char secret[ENVELOPE_SECRET_TEXT_LEN + 1];
+	/* the sender's revoke secret (DESIGN.md §6): same text form as the link
+	 * secret, random, only its hash goes into the clear header; set by
+	 * transfer_new (empty in a transfer opened from storage) */
+	char revoke_secret[ENVELOPE_SECRET_TEXT_LEN + 1];
 	int64_t created, expires;
 	GPtrArray *files;       /* struct transfer_file * */
 	char *sender, *subject, *message_id, *class_;
@@ -80,6 +84,9 @@ int transfer_commit(struct transfer *t, const struct key32 *dk);
 /* transfer_abort - delete every object committed so far (best effort) */
 void transfer_abort(struct transfer *t);
 char *transfer_link(const struct transfer *t, const char *portal_url);
+/* transfer_revoke_link - "<portal_url>/r/<id>#<revoke_secret>", g_malloc'ed;
+ * for the sender's confirmation mail only */
+char *transfer_revoke_link(const struct transfer *t, const char *portal_url);
 /* transfer_header_mac - the mac= of X-Offload-Transfer over Message-ID
  * and transfer id with the deployment key (22 chars base64url) */
 char *transfer_header_mac(const struct key32 *dk, const char *message_id, const char *id);
@@ -111,6 +118,32 @@ int transfer_tombstone_write(struct storage *st, const struct key32 *dk, const c
  * 0 none (or one with a bad MAC: logged, ignored), negative storage error */
 int transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *id,
 	int64_t *revoked_at, int64_t *expires);
+
+/* ---- revocation (DESIGN.md §6) ---------------------------------------- */
+/* transfer_revoke_check - true when revoke_secret (text) matches the
+ * revoke hash of a MAC-verified header (envelope_manifest_header);
+ * constant-time compare */
+bool transfer_revoke_check(const struct envelope_header *h, const char *revoke_secret);
+/* transfer_parse_revoke_link - ".../r/<id>#<revoke secret>"; 0 or -1 */
+int transfer_parse_revoke_link(const char *link, char id[ENVELOPE_ID_TEXT_LEN + 1],
+	char secret[ENVELOPE_SECRET_TEXT_LEN + 1]);
+enum transfer_revoke_step {
+	TRANSFER_REVOKE_DONE = 0,
+	TRANSFER_REVOKE_TOMBSTONE,  /* writing the tombstone failed: nothing deleted */
+	TRANSFER_REVOKE_MANIFEST,   /* revoked, deleting the manifest failed */
+	TRANSFER_REVOKE_FILES,      /* revoked, listing/deleting file objects failed */
+};
+/* transfer_revoke - the one revocation path (`offloadctl revoke`, the
+ * portal's revoke link): unless tombstoned (a valid tombstone already
+ * exists), write the tombstone (revoked_at = now, expires) first — the
+ * portal answers 410 from then on and every live download ticket dies —
+ * then delete the manifest, then every other object "<id>/..." except the
+ * tombstone. Running it again finishes an interrupted deletion. Returns
+ * STORAGE_OK or the first storage error; *step (may be NULL) says where
+ * it stopped, *deleted (may be NULL) counts deleted objects. */
+int transfer_revoke(struct storage *st, const struct key32 *dk, const char *id,
+	bool tombstoned, int64_t now, int64_t expires, enum transfer_revoke_step *step,
+	unsigned *deleted);
 
 /* read side -------------------------------------------------------- */
 /* transfer_valid_id - 24 characters of the id alphabet */

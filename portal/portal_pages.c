@@ -33,6 +33,10 @@ const char portal_css[] =
 	".sha{font-family:monospace;font-size:.8rem;word-break:break-all;color:#3d3d3d}\n"
 	"#status{margin-top:1rem;font-weight:600}\n"
 	"#status.error{color:#a4000f}\n"
+	".warn{border-left:4px solid #a4000f;padding:.25rem .75rem}\n"
+	"button.danger{background:#a4000f}\n"
+	"button.danger:hover{background:#7a000b}\n"
+	"button:disabled{background:#767676;cursor:default}\n"
 	"footer{max-width:48rem;margin:2rem auto 0;border-top:1px solid #767676;padding-top:.5rem;font-size:.9rem}\n"
 	"footer a{margin-right:1rem}\n";
 
@@ -130,6 +134,73 @@ const char portal_js[] =
 	"        say(m, true);\n"
 	"      })\n"
 	"      .catch(function () { say(T.eother, true); });\n"
+	"  });\n"
+	"})();\n";
+
+const char portal_revoke_js[] =
+	"/* offload-portal revoke page: reads the revoke secret from the fragment (never\n"
+	"   sent to a server by the browser), removes it from the address bar, and\n"
+	"   revokes only on an explicit click: a POST with the secret in the body. */\n"
+	"'use strict';\n"
+	"(function () {\n"
+	"  var main = document.getElementById('main');\n"
+	"  var form = document.getElementById('revoke');\n"
+	"  if (!main || !form) return;\n"
+	"  var de = main.getAttribute('data-lang') === 'de';\n"
+	"  var id = main.getAttribute('data-id');\n"
+	"  var T = de ? {\n"
+	"    wait: 'Bitte warten …', done: 'Die Übertragung ist zurückgezogen. Die Dateien sind gelöscht.',\n"
+	"    esecret: 'Der Widerrufslink ist unvollständig oder falsch. Bitte den Widerrufscode aus Ihrer Bestätigungs-E-Mail eingeben.',\n"
+	"    erate: 'Zu viele Versuche. Bitte später erneut versuchen.',\n"
+	"    erevoked: 'Diese Übertragung ist bereits zurückgezogen.',\n"
+	"    egone: 'Diese Übertragung ist abgelaufen.', enf: 'Diese Übertragung gibt es nicht.',\n"
+	"    eother: 'Fehler. Bitte später erneut versuchen.'\n"
+	"  } : {\n"
+	"    wait: 'Please wait …', done: 'The transfer is revoked. The files are deleted.',\n"
+	"    esecret: 'The revoke link is incomplete or wrong. Please enter the revoke code from your confirmation e-mail.',\n"
+	"    erate: 'Too many attempts. Please try again later.',\n"
+	"    erevoked: 'This transfer is already revoked.',\n"
+	"    egone: 'This transfer has expired.', enf: 'This transfer does not exist.',\n"
+	"    eother: 'Error. Please try again later.'\n"
+	"  };\n"
+	"  var secret = '';\n"
+	"  if (location.hash.length > 1) {\n"
+	"    secret = decodeURIComponent(location.hash.substring(1));\n"
+	"    try { history.replaceState(null, '', location.pathname + location.search); } catch (e) {}\n"
+	"  }\n"
+	"  var codebox = document.getElementById('codebox');\n"
+	"  var code = document.getElementById('code');\n"
+	"  if (!secret && codebox) codebox.hidden = false;\n"
+	"  /* the language switch keeps the fragment (fragments never reach a server) */\n"
+	"  var sw = document.querySelector('footer a[hreflang]');\n"
+	"  if (sw && secret) sw.setAttribute('href', sw.getAttribute('href') + '#' + encodeURIComponent(secret));\n"
+	"  var button = document.getElementById('confirm');\n"
+	"  var status = document.getElementById('status');\n"
+	"  var done = document.getElementById('done');\n"
+	"  function say(msg, err) { status.textContent = msg; status.className = err ? 'error' : ''; }\n"
+	"  form.addEventListener('submit', function (ev) {\n"
+	"    ev.preventDefault();\n"
+	"    var s = secret;\n"
+	"    if (code && code.value.trim()) { s = code.value.trim(); var k = s.lastIndexOf('#'); if (k >= 0) s = s.substring(k + 1); }\n"
+	"    button.disabled = true;\n"
+	"    say(T.wait, false);\n"
+	"    fetch('/r/' + id + '/revoke', { method: 'POST', headers: { 'Content-Type': 'application/json' },\n"
+	"      body: JSON.stringify({ secret: s }), credentials: 'omit', cache: 'no-store' })\n"
+	"      .then(function (r) {\n"
+	"        if (r.ok) {\n"
+	"          form.hidden = true; done.hidden = false; say(T.done, false);\n"
+	"          var h = done.querySelector('h2'); h.tabIndex = -1; h.focus();\n"
+	"          return;\n"
+	"        }\n"
+	"        button.disabled = r.status === 410 || r.status === 404;\n"
+	"        if (r.status === 403 && codebox) codebox.hidden = false;\n"
+	"        return r.json().catch(function () { return {}; }).then(function (j) {\n"
+	"          say(r.status === 403 ? T.esecret : r.status === 429 ? T.erate :\n"
+	"            r.status === 410 ? (j.error === 'revoked' ? T.erevoked : T.egone) :\n"
+	"            r.status === 404 ? T.enf : T.eother, true);\n"
+	"        });\n"
+	"      })\n"
+	"      .catch(function () { button.disabled = false; say(T.eother, true); });\n"
 	"  });\n"
 	"})();\n";
 
@@ -305,6 +376,73 @@ portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id
 	g_free(self);
 	g_free(when);
 	g_free(iso);
+	return g_string_free(o, FALSE);
+}
+
+char *
+portal_page_revoke(const struct conf *c, enum portal_lang lang, const char *id, int64_t created,
+	int64_t expires, enum portal_revoke_state state)
+{
+	bool de = lang == PORTAL_LANG_DE;
+	GString *o = g_string_sized_new(4096);
+	char *when = portal_format_time(expires, lang), *sent = portal_format_time(created, lang);
+	char *self = g_strdup_printf("/r/%s", id);
+	const char *title = de ? "Übertragung zurückziehen" : "Revoke transfer";
+
+	page_head(o, lang, title);
+	if (state != PORTAL_REVOKE_LIVE) {
+		bool rv = state == PORTAL_REVOKE_REVOKED;
+
+		g_string_append_printf(o, "</head>\n<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n</main>\n",
+			rv ? (de ? "Bereits zurückgezogen" : "Already revoked") :
+			     (de ? "Abgelaufen" : "Expired"),
+			rv ? (de ? "Diese Übertragung ist bereits zurückgezogen; die Dateien können nicht mehr "
+			           "abgeholt werden." :
+			           "This transfer is already revoked; the files can no longer be collected.") :
+			     (de ? "Diese Übertragung ist abgelaufen; die Dateien können nicht mehr abgeholt "
+			           "werden und werden automatisch gelöscht." :
+			           "This transfer has expired; the files can no longer be collected and are "
+			           "deleted automatically."));
+		goto footer;
+	}
+	g_string_append(o, "<script src=\"/static/revoke.js\" defer></script>\n</head>\n<body>\n");
+	g_string_append_printf(o, "<main id=\"main\" data-id=\"%s\" data-lang=\"%s\">\n", id, de ? "de" : "en");
+	g_string_append_printf(o, "<h1>%s</h1>\n", title);
+	g_string_append_printf(o, "<p>%s <code>%s</code></p>\n<p>%s %s. %s %s.</p>\n",
+		de ? "Übertragung" : "Transfer", id, de ? "Gesendet am" : "Sent on", sent,
+		de ? "Verfügbar bis" : "Available until", when);
+	g_string_append_printf(o, "<p class=\"warn\">%s</p>\n",
+		de ? "Zurückziehen löscht die Dateien sofort. Die Empfänger können sie danach nicht mehr "
+		     "abholen, auch nicht über schon geöffnete Download-Links. Das lässt sich nicht rückgängig machen." :
+		     "Revoking deletes the files at once. Recipients can no longer collect them afterwards, "
+		     "not even through download links they already opened. This cannot be undone.");
+	g_string_append_printf(o, "<noscript><p>%s</p></noscript>\n",
+		de ? "Bitte JavaScript einschalten: der Widerrufscode steht im Link und wird nur in Ihrem Browser gelesen." :
+		     "Please enable JavaScript: the revoke code is part of the link and is read only in your browser.");
+	g_string_append(o, "<form id=\"revoke\" action=\"#\" method=\"post\">\n");
+	g_string_append_printf(o,
+		"<div id=\"codebox\" hidden>\n<label for=\"code\">%s</label>\n"
+		"<p class=\"meta\" id=\"codehelp\">%s</p>\n"
+		"<input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" "
+		"aria-describedby=\"codehelp\">\n</div>\n",
+		de ? "Widerrufscode" : "Revoke code",
+		de ? "Der Link wurde unterwegs gekürzt. Bitte den ganzen Widerrufslink aus Ihrer Bestätigungs-E-Mail "
+		     "oder den Teil nach dem Zeichen # eingeben." :
+		     "The link was shortened on its way. Please enter the whole revoke link from your confirmation "
+		     "e-mail or the part after the # sign.");
+	g_string_append_printf(o, "<div><button id=\"confirm\" class=\"danger\" type=\"submit\">%s</button></div>\n"
+		"</form>\n<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n"
+		"<section id=\"done\" hidden>\n<h2>%s</h2>\n<p>%s</p>\n</section>\n</main>\n",
+		de ? "Jetzt zurückziehen und Dateien löschen" : "Revoke now and delete the files",
+		de ? "Zurückgezogen" : "Revoked",
+		de ? "Wer den Link jetzt öffnet, erfährt, dass die Übertragung nicht mehr verfügbar ist." :
+		     "Anyone opening the link now is told that the transfer is no longer available.");
+footer:
+	page_footer(o, c, lang, self);
+	g_string_append(o, "</body>\n</html>\n");
+	g_free(self);
+	g_free(when);
+	g_free(sent);
 	return g_string_free(o, FALSE);
 }
 

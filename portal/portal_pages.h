@@ -16,6 +16,7 @@
 enum portal_lang { PORTAL_LANG_DE = 0, PORTAL_LANG_EN = 1 };
 
 extern const char portal_js[];
+extern const char portal_revoke_js[]; /* /static/revoke.js, the revoke page's script */
 extern const char portal_css[];
 extern const char portal_favicon_svg[];
 
@@ -27,6 +28,12 @@ char *portal_html_escape(const char *s);
 /* portal_page_transfer - the page for a live transfer */
 char *portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id,
 	int64_t expires, bool password);
+/* portal_page_revoke - the sender's revoke confirmation page for /r/<id>
+ * (created and expires from the MAC-verified clear header, LIVE only);
+ * REVOKED and EXPIRED give the "already revoked" / "expired" pages (410) */
+enum portal_revoke_state { PORTAL_REVOKE_LIVE, PORTAL_REVOKE_REVOKED, PORTAL_REVOKE_EXPIRED };
+char *portal_page_revoke(const struct conf *c, enum portal_lang lang, const char *id,
+	int64_t created, int64_t expires, enum portal_revoke_state state);
 /* portal_page_error - 404 / 410 / other status pages */
 char *portal_page_error(const struct conf *c, enum portal_lang lang, unsigned status,
 	const char *self_path);

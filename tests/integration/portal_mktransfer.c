@@ -3,10 +3,12 @@
  * script against liboffload.a. Two modes:
  *
  *   portal_mktransfer make CONF [--password] [--expires-in SECONDS]
- *       [--sender ADDR] FILE[=NAME]...
+ *       [--sender ADDR] [--revoke-out FILE] FILE[=NAME]...
  *     writes a transfer through the real transfer code (the pipeline has
  *     no password knob yet) and prints the link, then the password if any.
  *     A negative --expires-in writes an already expired transfer.
+ *     --revoke-out writes the sender's revoke link (transfer_revoke_link)
+ *     to FILE.
  *
  *   portal_mktransfer reseal CONF TICKET [--id ID] [--index N] [--size N]
  *       [--not-after UNIX] [--foreign-key]
@@ -35,7 +37,7 @@ do_make(struct conf *c, int argc, char **argv)
 	GError *err = NULL;
 	int64_t now = (int64_t)time(NULL), exp_in = (int64_t)c->retention;
 	gboolean pw = FALSE;
-	const char *sender = "alice@example.org";
+	const char *sender = "alice@example.org", *revoke_out = NULL;
 	int i, e = 0;
 	char *link;
 
@@ -50,6 +52,8 @@ do_make(struct conf *c, int argc, char **argv)
 			exp_in = strtoll(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
 			sender = argv[++i];
+		else if (strcmp(argv[i], "--revoke-out") == 0 && i + 1 < argc)
+			revoke_out = argv[++i];
 		else
 			return 64;
 	}
@@ -75,6 +79,15 @@ do_make(struct conf *c, int argc, char **argv)
 		return 1;
 	if (transfer_commit(t, &dk) != 0)
 		return 1;
+	if (revoke_out != NULL) {
+		char *rl = transfer_revoke_link(t, c->portal_url), *line = g_strdup_printf("%s\n", rl);
+		gboolean wrote = g_file_set_contents(revoke_out, line, -1, &err);
+
+		g_free(line);
+		g_free(rl);
+		if (!wrote)
+			return 1;
+	}
 	link = transfer_link(t, c->portal_url);
 	printf("%s\n", link);
 	if (pw)

@@ -10,45 +10,11 @@
 . "$IT/browser/password_transfer.sh"
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
-NODE_PATH=$SRCDIR/tools/node_modules
-export NODE_PATH
-command -v node >/dev/null || bail "node missing (tools/install-deps.sh)"
-[ -x /usr/bin/chromium ] || bail "/usr/bin/chromium missing (tools/deps/browser.apt; tools/install-deps.sh)"
-[ -d "$NODE_PATH/playwright-core" ] || bail "playwright-core missing in $NODE_PATH (tools/deps/browser.npm; tools/install-deps.sh)"
 PORT=12830
 BASE=http://127.0.0.1:$PORT
 ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile    # fresh --user-data-dir; also how the trap finds this run's chromium
-
-# the pids of this run's chromium (its command line names our private profile dir); bash only,
-# so that no helper process carries the pattern in its own command line
-browser_pids() {
-	local p c
-	for p in /proc/[0-9]*; do
-		c=$({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
-		[[ $c == *"--user-data-dir=$UDD"* ]] && echo "${p#/proc/}"
-	done
-	return 0
-}
-browser_stop() {
-	local pids
-	pids=$(browser_pids)
-	[ -n "$pids" ] || return 0
-	kill -TERM $pids 2>/dev/null; sleep 0.5; kill -KILL $pids 2>/dev/null
-	return 0
-}
-# node runs in the background and the script waits for it, so that a TERM/INT to this script
-# runs the trap at once: stop node (playwright then closes chromium), then whatever is left
-NODE_PID=
-node_stop() {
-	local i
-	[ -n "$NODE_PID" ] || return 0
-	kill -TERM "$NODE_PID" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$NODE_PID" 2>/dev/null
-	return 0
-}
-trap 'node_stop; browser_stop; _lib_cleanup' EXIT
+. "$IT/browser/chromium.sh"
 
 conf_write b policy.offload_min_size=1k portal.listen=127.0.0.1:$PORT portal.url=$BASE \
 	portal.ticket_key_file="$T/b/ticket.key"

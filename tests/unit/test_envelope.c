@@ -632,7 +632,10 @@ test_ids(void)
 #define MV_JSON "{\"v\":1,\"files\":[{\"name\":\"report.pdf\",\"size\":10}]}"
 #define MV_TK_NOPW "0bab218b9319b8aaba51a080213830d01af9456ff1a9c0aec2e9a74803d05927"
 #define MV_TK "1aa9847b8c343429ebee52fba7998c5b27ff6494ae92eeb082b2bb11835a6dd4"
-#define MV_SHA "783b8e72aab8ffadec28f25fea9653a79a36c11f4538433670397ae6e8682048"
+#define MV_SHA "2d3dad1f9fa03b45ab4a2448cfc64c7dcfebace7db525e1b682da9a7d8b15fe7"
+#define MV_REVOKE "ICEiIyQlJicoKSorLC0uLw" /* base64url of bytes 20..2f */
+#define MV_REVOKE_HASH "d4811e44e728387bac904ced06f21e635a074fff6df1a5e0a6ca4da454b005b2"
+#define MV_HDR_MAC "a8a2c3b4f27b8ba8eefcd74d93cf4f64e8a58ce4632e5014981ce598a9013213"
 
 static void
 mv_header(struct envelope_header *h)
@@ -647,6 +650,7 @@ mv_header(struct envelope_header *h)
 	h->kdf_t = 3;
 	h->kdf_p = 1;
 	memcpy(h->key_id, MV_KEYID, 17);
+	envelope_revoke_hash(h->id, MV_REVOKE, h->revoke_hash);
 }
 
 static void
@@ -668,7 +672,7 @@ remac(unsigned char *obj, const unsigned char dk[32])
 	unsigned char mkey[32];
 
 	crypto_hkdf(dk, 32, NULL, 0, "offload v1 header mac", 21, mkey, 32);
-	crypto_hmac_sha256(mkey, 32, obj, 145, obj + 145);
+	crypto_hmac_sha256(mkey, 32, obj, 177, obj + 177);
 }
 
 static void
@@ -709,11 +713,31 @@ test_manifest_vector(void)
 		"vector TK with password hash matches and is documented");
 	g_free(hex);
 
+	/* revoke hash, computed here from its FORMATS.md definition */
+	{
+		unsigned char in[17 + 24 + 16], rh[32];
+
+		memcpy(in, "offload v1 revoke", 17);
+		memcpy(in + 17, vec_id, 24);
+		for (i = 0; i < 16; i++)
+			in[41 + i] = (unsigned char)(0x20 + i);
+		crypto_sha256(in, sizeof in, rh);
+		hex = enc_hex(rh, 32);
+		CHECK(strcmp(hex, MV_REVOKE_HASH) == 0 && doc_has(doc, MV_REVOKE_HASH) &&
+			memcmp(rh, h.revoke_hash, 32) == 0,
+			"vector revoke hash = SHA-256(\"offload v1 revoke\" || id || secret_raw), documented");
+		g_free(hex);
+	}
 	rc = envelope_manifest_seal_fixed(&h, dk, MV_SECRET, tk, MV_JSON, strlen(MV_JSON), nonce,
 		&obj, &len);
-	CHECK(rc == 0 && len == 177 + 12 + strlen(MV_JSON) + 16, "vector manifest seals (%zu bytes)",
-		len);
+	CHECK(rc == 0 && len == ENVELOPE_MANIFEST_HEADER_LEN + 12 + strlen(MV_JSON) + 16 &&
+		ENVELOPE_MANIFEST_HEADER_LEN == 209, "vector manifest seals (%zu bytes)", len);
 	if (obj != NULL) {
+		hex = enc_hex(obj + 177, 32);
+		CHECK(strcmp(hex, MV_HDR_MAC) == 0 && doc_has(doc, MV_HDR_MAC) &&
+			memcmp(obj + 145, h.revoke_hash, 32) == 0,
+			"vector: revoke hash at 145, header MAC at 177 (documented)");
+		g_free(hex);
 		crypto_sha256(obj, len, sha);
 		hex = enc_hex(sha, 32);
 		CHECK(strcmp(hex, MV_SHA) == 0, "vector manifest SHA-256 %s", hex);
@@ -721,8 +745,15 @@ test_manifest_vector(void)
 		g_free(hex);
 		rc = envelope_manifest_open(obj, len, dk, tk, &got, &json, &jl);
 		CHECK(rc == 0 && jl == strlen(MV_JSON) && strcmp(json, MV_JSON) == 0 &&
-			got.expires == h.expires && got.password && got.kdf_m_kib == 65536,
-			"vector manifest opens");
+			got.expires == h.expires && got.password && got.kdf_m_kib == 65536 &&
+			memcmp(got.revoke_hash, h.revoke_hash, 32) == 0,
+			"vector manifest opens (revoke hash read back)");
+		CHECK(envelope_revoke_check(&got, MV_REVOKE) == 0 &&
+			envelope_revoke_check(&got, MV_SECRET) == ENVELOPE_EAUTH &&
+			envelope_revoke_check(&got, "ICEiIyQlJicoKSorLC0uLx") == ENVELOPE_EINVAL &&
+			envelope_revoke_check(&got, "short") == ENVELOPE_EINVAL &&
+			envelope_revoke_check(&got, NULL) == ENVELOPE_EINVAL,
+			"revoke check: right secret 0, link secret EAUTH, malformed EINVAL");
 	}
 	g_free(json);
 	g_free(obj);
@@ -759,6 +790,9 @@ test_manifest(void)
 		got.expires == h.expires && got.password && got.kdf_m_kib == 65536 &&
 		got.kdf_t == 3 && got.kdf_p == 1 && strcmp(got.key_id, MV_KEYID) == 0 &&
 		got.version == 1, "clear header parses and MAC verifies");
+	CHECK(memcmp(got.revoke_hash, h.revoke_hash, 32) == 0 &&
+		envelope_revoke_check(&got, MV_REVOKE) == ENVELOPE_EAUTH,
+		"revoke hash read back; it binds the id (the vector's secret under another id fails)");
 	CHECK(envelope_manifest_check_secret(obj, len, secret) == 0, "verifier accepts the secret");
 	CHECK(envelope_manifest_check_secret(obj, len, secret2) == ENVELOPE_EAUTH,
 		"verifier rejects another secret");
@@ -809,9 +843,11 @@ test_manifest(void)
 			{ 80, "payload length", ENVELOPE_EINVAL },
 			{ 90, "verifier", ENVELOPE_EAUTH },
 			{ 120, "commitment", ENVELOPE_EAUTH },
-			{ 150, "header MAC", ENVELOPE_EAUTH },
-			{ 180, "nonce", ENVELOPE_EAUTH },
-			{ 200, "ciphertext", ENVELOPE_EAUTH },
+			{ 150, "revoke hash", ENVELOPE_EAUTH },
+			{ 176, "revoke hash (last byte)", ENVELOPE_EAUTH },
+			{ 180, "header MAC", ENVELOPE_EAUTH },
+			{ 212, "nonce", ENVELOPE_EAUTH },
+			{ 225, "ciphertext", ENVELOPE_EAUTH },
 			{ len - 1, "tag", ENVELOPE_EAUTH },
 		};
 
@@ -875,6 +911,10 @@ test_manifest(void)
 		CHECK(envelope_manifest_seal(&b, dk, secret, tk, "{}", 2, &o, &ol) == ENVELOPE_EINVAL,
 			"seal refuses an upper-case key id");
 		b = h;
+		memset(b.revoke_hash, 0, sizeof b.revoke_hash);
+		CHECK(envelope_manifest_seal(&b, dk, secret, tk, "{}", 2, &o, &ol) == ENVELOPE_EINVAL,
+			"seal refuses an all-zero revoke hash (caller forgot it)");
+		b = h;
 		b.version = 2;
 		CHECK(envelope_manifest_seal(&b, dk, secret, tk, "{}", 2, &o, &ol) == ENVELOPE_EINVAL,
 			"seal refuses version 2");
@@ -911,7 +951,7 @@ test_garbage_manifest(void)
 
 		crypto_random(buf, n);
 		if (i % 2 == 0 && n >= 81) { /* plausible structure to get past magic */
-			memcpy(buf, "OFLDM\001\000\261", 8);
+			memcpy(buf, "OFLDM\001\000\321", 8);
 			memcpy(buf + 8, vec_id, 24);
 			buf[48] = (unsigned char)(i % 4 == 0);
 			memset(buf + 49, 0, 12);
@@ -920,7 +960,7 @@ test_garbage_manifest(void)
 			memcpy(buf + 61, MV_KEYID, 16);
 			buf[77] = buf[78] = 0;
 			buf[79] = 0;
-			buf[80] = (unsigned char)(n >= 205 ? n - 205 : 0);
+			buf[80] = (unsigned char)(n >= 237 ? n - 237 : 0);
 		}
 		if (envelope_manifest_open(buf, n, dk, tk, &got, &json, &jl) == 0 ||
 			envelope_manifest_header(buf, n, dk, &got) == 0 || json != NULL)

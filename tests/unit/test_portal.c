@@ -498,6 +498,141 @@ test_transfer(void)
 	g_free(data);
 }
 
+/* ---- revocation: secret, hash in the header, one revoke path ------------- */
+
+static int
+list_keys(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	(void)size;
+	(void)mtime;
+	g_ptr_array_add(arg, g_strdup(key));
+	return 0;
+}
+
+static void
+test_revoke(void)
+{
+	struct conf c = { 0 };
+	struct storage *st;
+	struct key32 dk;
+	struct transfer *t, *t2;
+	struct transfer_upload *u;
+	struct envelope_header h, h2;
+	GByteArray *obj = NULL, *obj2 = NULL;
+	GPtrArray *keys;
+	GError *err = NULL;
+	char *kpath = g_build_filename(unit_tmpdir(), "dk-revoke.key", NULL);
+	char id[ENVELOPE_ID_TEXT_LEN + 1], sec[ENVELOPE_SECRET_TEXT_LEN + 1], prefix[32], *link;
+	unsigned char raw[20];
+	enum transfer_revoke_step step = TRANSFER_REVOKE_FILES;
+	unsigned deleted = 99;
+	int64_t ra = 0, ex = 0;
+	int e = 0, n;
+
+	c.backend = "memory";
+	st = storage_open(&c, &err);
+	CHECK(st != NULL && keys_load(kpath, &dk, &err) == 0, "revoke: memory store and deployment key");
+	t = transfer_new(st, 1700000000, 3600);
+	t2 = transfer_new(st, 1700000000, 3600);
+	CHECK(strlen(t->revoke_secret) == ENVELOPE_SECRET_TEXT_LEN &&
+	      enc_b64url_decode(t->revoke_secret, raw, sizeof raw) == 16 &&
+	      strcmp(t->revoke_secret, t->secret) != 0 && strcmp(t->revoke_secret, t2->revoke_secret) != 0,
+		"revoke secret: 22 base64url characters (128 bits), random, not the link secret");
+	link = transfer_revoke_link(t, "https://files.example.test");
+	CHECK(g_str_has_prefix(link, "https://files.example.test/r/") && strstr(link, t->id) != NULL &&
+	      g_str_has_suffix(link, t->revoke_secret) && strchr(link, '#') != NULL,
+		"revoke link <portal>/r/<id>#<revoke secret> (%s)", link);
+	CHECK(transfer_parse_revoke_link(link, id, sec) == 0 && strcmp(id, t->id) == 0 &&
+	      strcmp(sec, t->revoke_secret) == 0, "revoke link parses back to id and secret");
+	CHECK(transfer_parse_link(link, id, sec) != 0, "a revoke link is not a download link");
+	g_free(link);
+	for (n = 0; n < 2; n++) {
+		u = transfer_upload_begin(t, n ? "b.txt" : "a.txt", NULL, &e);
+		CHECK(u && transfer_upload_write(u, "hello", 5) == 0 && transfer_upload_commit(u) == 0,
+			"revoke: file %d uploaded", n);
+	}
+	u = transfer_upload_begin(t2, "c.txt", NULL, &e);
+	CHECK(u && transfer_upload_write(u, "x", 1) == 0 && transfer_upload_commit(u) == 0 &&
+	      transfer_commit(t, &dk) == 0 && transfer_commit(t2, &dk) == 0, "revoke: two transfers committed");
+	CHECK(transfer_get_manifest(st, t->id, &obj) == 0 && transfer_get_manifest(st, t2->id, &obj2) == 0 &&
+	      envelope_manifest_header(obj->data, obj->len, dk.key, &h) == 0 &&
+	      envelope_manifest_header(obj2->data, obj2->len, dk.key, &h2) == 0,
+		"revoke: both clear headers verify");
+	CHECK(transfer_revoke_check(&h, t->revoke_secret), "revoke check: the transfer's revoke secret matches");
+	CHECK(!transfer_revoke_check(&h, t->secret) && !transfer_revoke_check(&h, t2->revoke_secret) &&
+	      !transfer_revoke_check(&h2, t->revoke_secret) && !transfer_revoke_check(&h, NULL) &&
+	      !transfer_revoke_check(&h, "") && !transfer_revoke_check(&h, "AAAAAAAAAAAAAAAAAAAAA") &&
+	      !transfer_revoke_check(NULL, t->revoke_secret),
+		"revoke check refuses the link secret, another transfer's revoke secret, malformed input");
+	{
+		char flip[ENVELOPE_SECRET_TEXT_LEN + 1];
+
+		g_strlcpy(flip, t->revoke_secret, sizeof flip);
+		flip[0] = flip[0] == 'A' ? 'B' : 'A';
+		CHECK(!transfer_revoke_check(&h, flip), "revoke check: one character changed -> refused");
+	}
+	/* the one revoke path */
+	CHECK(transfer_revoke(st, &dk, t->id, false, 1700000100, h.expires, &step, &deleted) == 0 &&
+	      step == TRANSFER_REVOKE_DONE && deleted == 3,
+		"transfer_revoke: tombstone, manifest and 2 file objects deleted (%u)", deleted);
+	CHECK(transfer_tombstone_read(st, &dk, t->id, &ra, &ex) == 1 && ra == 1700000100 && ex == h.expires,
+		"transfer_revoke: tombstone carries revoked-at and the transfer's expiry");
+	keys = g_ptr_array_new_with_free_func(g_free);
+	snprintf(prefix, sizeof prefix, "%s/", t->id);
+	storage_list(st, prefix, list_keys, keys);
+	CHECK(keys->len == 1 && g_str_has_suffix(g_ptr_array_index(keys, 0), "/t"),
+		"transfer_revoke: only the tombstone is left (%u objects)", keys->len);
+	g_ptr_array_set_size(keys, 0);
+	snprintf(prefix, sizeof prefix, "%s/", t2->id);
+	storage_list(st, prefix, list_keys, keys);
+	CHECK(keys->len == 2, "transfer_revoke: the other transfer is untouched");
+	CHECK(transfer_revoke(st, &dk, t->id, true, 1700000200, h.expires, &step, &deleted) == 0 &&
+	      step == TRANSFER_REVOKE_DONE && deleted == 0 &&
+	      transfer_tombstone_read(st, &dk, t->id, &ra, NULL) == 1 && ra == 1700000100,
+		"transfer_revoke again: idempotent, tombstone kept as first written");
+	CHECK(transfer_revoke(st, &dk, "../etc", false, 1, 1, &step, NULL) != 0 &&
+	      step == TRANSFER_REVOKE_TOMBSTONE, "transfer_revoke: malformed id refused, nothing written");
+	g_ptr_array_free(keys, TRUE);
+	g_byte_array_free(obj, TRUE);
+	g_byte_array_free(obj2, TRUE);
+	transfer_free(t);
+	transfer_free(t2);
+	storage_free(st);
+	keys_wipe(&dk);
+	g_free(kpath);
+}
+
+/* ---- the revoke page ------------------------------------------------------ */
+
+static void
+test_revoke_page(void)
+{
+	struct conf c = { 0 };
+	char *de = portal_page_revoke(&c, PORTAL_LANG_DE, "abcdefghijklmnopqrstuvwx", 1700000000,
+		1702592000, PORTAL_REVOKE_LIVE);
+	char *en = portal_page_revoke(&c, PORTAL_LANG_EN, "abcdefghijklmnopqrstuvwx", 1700000000,
+		1702592000, PORTAL_REVOKE_LIVE);
+	char *gone = portal_page_revoke(&c, PORTAL_LANG_EN, "abcdefghijklmnopqrstuvwx", 0, 0,
+		PORTAL_REVOKE_REVOKED);
+
+	CHECK(strstr(de, "<html lang=\"de\">") && strstr(de, "Übertragung zurückziehen") &&
+	      strstr(de, "id=\"confirm\"") && strstr(de, "src=\"/static/revoke.js\"") &&
+	      strstr(de, "id=\"code\"") && strstr(de, "/r/abcdefghijklmnopqrstuvwx?lang=en"),
+		"revoke page (de): title, confirm button, script from /static, code field, language switch");
+	CHECK(strstr(en, "<html lang=\"en\">") && strstr(en, "Revoke now") && strstr(en, "2023"),
+		"revoke page (en): button and expiry year");
+	CHECK(!strstr(de, "<script>") && !strstr(de, "style=") && !strstr(en, "<script>") &&
+	      !strstr(de, "onclick"), "revoke page: no inline script or style");
+	CHECK(strstr(gone, "Already revoked") && !strstr(gone, "id=\"confirm\"") && !strstr(gone, "<script"),
+		"revoke page for a revoked transfer: says so, no button, no script");
+	CHECK(strstr(portal_revoke_js, "location.hash") && strstr(portal_revoke_js, "history.replaceState") &&
+	      strstr(portal_revoke_js, "'POST'") && strstr(portal_revoke_js, "JSON.stringify({ secret: s })"),
+		"revoke.js: reads the fragment, removes it, POSTs the secret in the body");
+	g_free(de);
+	g_free(en);
+	g_free(gone);
+}
+
 int
 main(void)
 {
@@ -506,5 +641,7 @@ main(void)
 	test_zip();
 	test_misc();
 	test_transfer();
+	test_revoke();
+	test_revoke_page();
 	return unit_done();
 }

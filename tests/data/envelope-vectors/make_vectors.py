@@ -61,25 +61,32 @@ def derive_tk(tid, secret, pwhash=b""):
                 b"offload v1 transfer key")
 
 
+def revoke_hash(tid, revoke_secret):
+    return hashlib.sha256(b"offload v1 revoke" + tid.encode()
+                          + b64url_decode(revoke_secret)).digest()
+
+
 def manifest(h, dk, secret, tk, js, nonce):
     tid = h["id"]
     flags = 1 if h["password"] else 0
-    hdr = (b"OFLDM" + bytes([1]) + struct.pack(">H", 177) + tid.encode()
+    hdr = (b"OFLDM" + bytes([1]) + struct.pack(">H", 209) + tid.encode()
            + struct.pack(">qqBIII", h["created"], h["expires"], flags, h["m"], h["t"], h["p"])
            + h["key_id"].encode() + struct.pack(">I", len(js)))
     vkey = hkdf(b64url_decode(secret), b"offload v1" + tid.encode(), b"offload v1 verify")
     verifier = hmac.new(vkey, tid.encode(), hashlib.sha256).digest()
     commit = hkdf(tk, b"", b"offload v1 commit")
-    hdr += verifier + commit
-    assert len(hdr) == 145
+    rhash = revoke_hash(tid, h["revoke_secret"])
+    hdr += verifier + commit + rhash
+    assert len(hdr) == 177
     mkey = hkdf(dk, b"", b"offload v1 header mac")
     mac = hmac.new(mkey, hdr, hashlib.sha256).digest()
     hdr += mac
+    assert len(hdr) == 209
     mk = hkdf(tk, b"", b"offload v1 manifest")
-    ct = AESGCM(mk).encrypt(nonce, js, hdr)  # AAD = all 177 header bytes
+    ct = AESGCM(mk).encrypt(nonce, js, hdr)  # AAD = all 209 header bytes
     obj = hdr + nonce + ct
-    return obj, dict(vkey=vkey, verifier=verifier, commit=commit, mackey=mkey, mac=mac,
-                     mk=mk)
+    return obj, dict(vkey=vkey, verifier=verifier, commit=commit, revoke=rhash, mackey=mkey,
+                     mac=mac, mk=mk)
 
 
 def main():
@@ -110,12 +117,14 @@ def main():
     print("secret %s  deployment key 404142..5f  key_id %s" % (secret, key_id))
     print("TK (no password)        %s" % tk_nopw.hex())
     print("TK (pwhash 707172..8f)  %s" % tk.hex())
+    revoke_secret = b64url(bytes(range(0x20, 0x30)))
+    print("revoke secret %s" % revoke_secret)
     h = dict(id=tid, created=1700000000, expires=1702592000, password=True,
-             m=65536, t=3, p=1, key_id=key_id)
+             m=65536, t=3, p=1, key_id=key_id, revoke_secret=revoke_secret)
     js = b'{"v":1,"files":[{"name":"report.pdf","size":10}]}'
     nonce = bytes(range(0xc0, 0xcc))
     obj, d = manifest(h, dk, secret, tk, js, nonce)
-    for k in ("vkey", "verifier", "commit", "mackey", "mac", "mk"):
+    for k in ("vkey", "verifier", "commit", "revoke", "mackey", "mac", "mk"):
         print("%-9s %s" % (k, d[k].hex()))
     print("json (%d bytes) %s" % (len(js), js.decode()))
     print("manifest object %d bytes sha256 %s" % (len(obj), hashlib.sha256(obj).hexdigest()))
