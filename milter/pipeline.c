@@ -545,7 +545,8 @@ static int
 run_notify(struct run *r)
 {
 	struct notify_job j = { 0 };
-	char *err = NULL;
+	char *err = NULL, *revoke;
+	int rc;
 
 	j.conf = r->p->conf;
 	j.dk = &r->p->dk;
@@ -555,7 +556,11 @@ run_notify(struct run *r)
 	j.subject = r->t->subject;
 	j.level = r->cls.level;
 	j.t = r->t;
-	if (notify_send(&j, &err) != 0) {
+	revoke = transfer_revoke_link(r->t, r->p->conf->portal_url);
+	j.revoke_link = revoke;
+	rc = notify_send(&j, &err);
+	crypto_free_string(revoke); /* holds the revoke secret */
+	if (rc != 0) {
 		char *why = g_strdup_printf("password not delivered: %s", err);
 
 		run_fail(r, why);

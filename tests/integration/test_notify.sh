@@ -26,7 +26,8 @@ v = m.get(sys.argv[2]); print("" if v is None else str(v))
 PYEOF
 }
 text_of() { $PY - "$1" <<'PYEOF'
-import email, email.policy, sys
+import email, email.policy, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # grep -q may stop reading early
 m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
 print(m.get_body(("plain",)).get_content())
 PYEOF
@@ -58,6 +59,16 @@ checkx "confirmation: names the transfer, class, expiry date (de/en) and the fil
 	'text_of "$N/1.eml" > "$T/conf.txt"; grep -q "Transfer-ID: $id" "$T/conf.txt" && grep -q "Klasse: *VERTRAULICH" "$T/conf.txt" && grep -q "Verfügbar bis: *[0-9][0-9]\.[0-9][0-9]\.20[0-9][0-9]" "$T/conf.txt" && grep -q "Available until: 20" "$T/conf.txt" && grep -q "Ihre Abrechnung November" "$T/conf.txt" && grep -qi "charset=.\?utf-8" "$N/1.eml"'
 checkx "confirmation: no password and no download link for a class without password" \
 	'! grep -qi "Kennwort:\|Password:" "$T/conf.txt" && ! grep -q "/t/$id#" "$T/conf.txt"'
+rlink=$(grep -o "https://files.example.test/r/$id#[A-Za-z0-9_-]\{22\}" "$T/conf.txt" | head -1)
+checkx "confirmation: the revoke link (portal /r/<id>#<revoke secret>), in both languages" \
+	'[ -n "$rlink" ] && [ "$(grep -c "/r/$id#" "$T/conf.txt")" = 2 ]'
+bad=${rlink%?}A; [ "$bad" = "$rlink" ] && bad=${rlink%?}B
+"$CTL" -c "$(conf_path c)" revoke "$bad" > /dev/null 2>&1; rc=$?
+checkx "offloadctl revoke with a wrong revoke secret: refused (65), the transfer still opens" \
+	'[ $rc = 65 ] && rm -rf "$T/r0" && ctl_open "$(mail_link "$T/pay.out")" "$T/r0" c > /dev/null 2>&1'
+"$CTL" -c "$(conf_path c)" revoke "$rlink" > /dev/null 2>&1; rc=$?
+rm -rf "$T/r1"; ctl_open "$(mail_link "$T/pay.out")" "$T/r1" c > /dev/null 2>&1; orc=$?
+checkx "the confirmation's revoke link revokes the transfer (it no longer opens)" '[ $rc = 0 ] && [ $orc != 0 ]'
 
 # ---- 2. our notices pass untouched, forged ones do not -----------------------------------------
 sed -i 's/^Subject: .*/Subject: [VERTRAULICH] Versandbestaetigung/' "$N/1.eml"   # classified by its subject
@@ -110,7 +121,7 @@ mkdir -p "$T/f/notify"; touch "$T/f/notify/fail"
 "$CTL" -c "$(conf_path f)" process < "$T/streng.eml" > "$T/f.out" 2> "$T/f.err"; rc=$?
 checkx "sendmail fails, password to the sender: deferred (75), nothing on stdout, the reason logged" \
 	'[ $rc = 75 ] && [ ! -s "$T/f.out" ] && grep -q "password not delivered" "$T/f.err"'
-checkx "... and no object is left in the store" '[ -z "$(find "$(store_path f)" -type f)" ]'
+checkx "... and no transfer object is left in the store" '[ -z "$(find "$(store_path f)" -type f ! -name keyid)" ]'
 "$CTL" -c "$(conf_path f)" process < "$CM/payslip.eml" > "$T/f2.out" 2> "$T/f2.err"; rc=$?
 checkx "sendmail fails, no password: the message still goes out offloaded, a warning names the failure" \
 	'[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/f2.out" && grep -q "confirmation to lohn@example.gov not sent" "$T/f2.err"'
@@ -118,7 +129,7 @@ conf_write fr policy.offload_min_size=2k notify.password_delivery=recipients
 mkdir -p "$T/fr/notify"; touch "$T/fr/notify/fail-carol@example.org"
 "$CTL" -c "$(conf_path fr)" process < "$T/streng.eml" > "$T/fr.out" 2>/dev/null; rc=$?
 checkx "a password mail to one recipient fails: deferred (75), nothing stored" \
-	'[ $rc = 75 ] && [ ! -s "$T/fr.out" ] && [ -z "$(find "$(store_path fr)" -type f)" ]'
+	'[ $rc = 75 ] && [ ! -s "$T/fr.out" ] && [ -z "$(find "$(store_path fr)" -type f ! -name keyid)" ]'
 conf_write nul policy.offload_min_size=2k
 "$CTL" -c "$(conf_path nul)" process --sender "" < "$T/streng.eml" > "$T/nul.out" 2> "$T/nul.err"; rc=$?
 checkx "null sender, password to the sender, no fallback_to: deferred (75), fallback_to named" \
