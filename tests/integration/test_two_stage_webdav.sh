@@ -20,7 +20,7 @@ t=$(now)
 $DAV start "$DD" $DAVP davuser davpass > "$T/dav.log" 2>&1 || { sed 's/^/# /' "$T/dav.log"; bail "nginx WebDAV start (packages: tools/deps/webdav.apt)"; }
 bucket_keys() {  # committed objects below the base URL (hidden temporaries excluded), shard dropped
 	(cd "$DD/data/remote.php/dav/files/davuser/offload" 2>/dev/null && find . -type f ! -name '.*' |
-		sed 's,^\./[a-z0-9]*/,,')
+		sed 's,^\./[a-z0-9]*/,,; s,^\./,,')
 }
 mkdir -p "$T/m"
 printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/m/creds"; chmod 600 "$T/m/creds"

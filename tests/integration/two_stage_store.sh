@@ -23,6 +23,7 @@ two_stage_store_test() {
 	# ---- 1. store down --------------------------------------------------------------------------------
 	random_file "$T/plan.pdf" $((6 * 1024 * 1024))
 	make_eml "$T/a.eml" "Plan" "Anbei der Plan." "$T/plan.pdf" plan.pdf application/pdf || bail "build message"
+	transfer_keys() { bucket_keys | grep -vx keyid; }
 	store_down
 	smtp_send "$P1" "$T/a.eml" alice@example.org bob@example.net
 	check "stage 1 accepts the message ($SMTP_REPLY)" is250
@@ -33,7 +34,7 @@ two_stage_store_test() {
 	checkx "the message waits in stage 1's queue" 'queue_ids s1 | grep -qx "$q1"'
 	check "nothing reached the sink" [ "$(sink_count "$SINK")" = 0 ]
 	store_up || bail "restart $STORE_LABEL"
-	checkx "no object in the store: no half object, no orphaned manifest" '[ -z "$(bucket_keys)" ]'
+	checkx "no transfer object in the store: no half object, no orphaned manifest" '[ -z "$(transfer_keys)" ]'
 
 	# ---- 2. store back ---------------------------------------------------------------------------------
 	t=$(now)
@@ -57,7 +58,8 @@ for p in m.walk():
 	checkx "offloadctl list: exactly one live transfer, the delivered one" \
 		'[ "$(grep -c . "$T/list.json")" = 1 ] && grep -q "\"$id\"" "$T/list.json" && grep -q "live" "$T/list.json"'
 	checkx "the store holds its manifest and file object, nothing else" \
-		'[ "$(bucket_keys | sort | tr "\n" " ")" = "$id/0 $id/m " ]'
+		'[ "$(transfer_keys | sort | tr "\n" " ")" = "$id/0 $id/m " ]'
+	checkx "... and the deployment key fingerprint (keyid), written by the milter" '[ "$(bucket_keys | grep -cx keyid)" = 1 ]'
 
 	"$BUILD/offload-portal" -c "$(conf_path m)" -f >> "$T/portal.log" 2>&1 &
 	_BG_PIDS+=($!)
@@ -70,5 +72,5 @@ for p in m.walk():
 	"$CTL" fetch "$link" --output "$T/got2" > /dev/null 2>&1; rc=$?
 	checkx "after revoke the portal answers 410 (fetch exits 69)" '[ $rc = 69 ]'
 	"$CTL" -c "$(conf_path m)" purge > "$T/purge.out" 2>&1; rc=$?
-	checkx "purge on $STORE_LABEL exits 0 and leaves only the tombstone" '[ $rc = 0 ] && [ "$(bucket_keys | tr "\n" " ")" = "$id/t " ]'
+	checkx "purge on $STORE_LABEL exits 0 and leaves only the tombstone" '[ $rc = 0 ] && [ "$(transfer_keys | tr "\n" " ")" = "$id/t " ]'
 }
