@@ -6,6 +6,8 @@
 #   +4 memcached; default PORT_BASE 12840.
 #   S3 credentials: access key "test:tester", secret "testing"; region us-east-1;
 #   virtual-host-style requests work for BUCKET.localhost (storage_domain = localhost).
+#   SWIFT_VERSIONING=1 at setup adds object versioning (versioned_writes + symlink), so S3
+#   PUT ?versioning works (test_storage_check.sh); without it s3api answers 501 there.
 # Packages: tools/deps/s3.apt (swift swift-proxy swift-object swift-container swift-account
 # memcached). Pid files live in DIR/run; `stop` kills exactly those processes.
 #
@@ -78,6 +80,11 @@ use = egg:swift#$n
 [${n}-auditor]
 CONF
 	done
+	VW=; VWCONF=
+	if [ "${SWIFT_VERSIONING:-0}" = 1 ]; then
+		VW="versioned_writes symlink "
+		VWCONF=$(printf '[filter:versioned_writes]\nuse = egg:swift#versioned_writes\nallow_object_versioning = true\n[filter:symlink]\nuse = egg:swift#symlink\n')
+	fi
 	cat > proxy-server.conf <<CONF
 [DEFAULT]
 bind_ip = 127.0.0.1
@@ -86,7 +93,7 @@ workers = 0
 swift_dir = $E
 log_level = WARNING
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo ${VW}proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
@@ -117,6 +124,7 @@ use = egg:swift#copy
 use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
+$VWCONF
 CONF
 	chown -R swift:swift "$S/srv" 2>/dev/null || true ;;
 start)
