@@ -61,6 +61,7 @@ struct check_run {
 	int64_t server_date, local_date;
 	bool owncloud_seen;
 	char *versioning;        /* S3: "Enabled", "Suspended", "", NULL = not asked/unknown */
+	const struct conf *c;
 };
 
 /* check_location - where the store is, without user info, query or fragment */
@@ -119,6 +120,36 @@ check_location(const struct conf *c)
 	return out;
 }
 
+/* check_scrub - a message that quotes a configured URL with user info (the
+ * backends refuse those, some quoting them) gets the URL without it */
+static char *
+check_scrub(const struct conf *c, const char *text)
+{
+	const char *urls[2] = { c->url, c->endpoint };
+	char *out = g_strdup(text), *clean, *t;
+	GString *g;
+	const char *p, *hit;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(urls); i++) {
+		if (urls[i] == NULL || urls[i][0] == '\0' || strchr(urls[i], '@') == NULL ||
+			strstr(out, urls[i]) == NULL)
+			continue;
+		clean = check_url_clean(urls[i]);
+		g = g_string_new(NULL);
+		for (p = out; (hit = strstr(p, urls[i])) != NULL; p = hit + strlen(urls[i])) {
+			g_string_append_len(g, p, hit - p);
+			g_string_append(g, clean);
+		}
+		g_string_append(g, p);
+		t = g_string_free(g, FALSE);
+		g_free(out);
+		out = t;
+		g_free(clean);
+	}
+	return out;
+}
+
 /* check_note - after a call: keep the newest server Date; on failure, the diagnosis */
 static void
 check_note(struct check_run *r, enum check_op op, int rc, const char *fallback)
@@ -140,11 +171,11 @@ check_note(struct check_run *r, enum check_op op, int rc, const char *fallback)
 	o->state = CK_FAILED;
 	if (d.failed) {
 		o->cause = storage_cause_name(storage_detail_cause(&d));
-		o->detail = g_strdup(d.text[0] != '\0' ? d.text : storage_strerror(rc));
+		o->detail = check_scrub(r->c, d.text[0] != '\0' ? d.text : storage_strerror(rc));
 	} else {
 		/* nothing noted: a configuration error found before any request */
 		o->cause = rc == STORAGE_ENOENT ? "data" : "config";
-		o->detail = g_strdup(fallback != NULL ? fallback : storage_strerror(rc));
+		o->detail = check_scrub(r->c, fallback != NULL ? fallback : storage_strerror(rc));
 	}
 }
 
@@ -412,6 +443,7 @@ cli_storage(const char *conf_path, int argc, char **argv)
 	}
 	/* the one line carries the backends' messages; their log lines only with -v */
 	log_init("offloadctl", verbose, false);
+	r.c = c;
 	backend = c->backend != NULL && c->backend[0] != '\0' ? c->backend : "file";
 	where = check_location(c);
 	g_snprintf(key, sizeof key, "storagecheck/%08x%08x", g_random_int(), g_random_int());

@@ -22,7 +22,7 @@ DEADP=12929        # nothing listens here
 SD=$T/swift
 SW="bash $IT/swift.sh"
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-SECRETS=(testing WrongSecret7x 'dav pass' WrongDavPw9)
+SECRETS=(testing WrongSecret7x 'dav pass' WrongDavPw9 UrlPw5)
 trap '$SW stop "$SD" >/dev/null 2>&1; _lib_cleanup' EXIT
 exec 8>/tmp/.offload-test-storage-check-$SWP.lock
 flock -w 300 8 || bail "another run holds /tmp/.offload-test-storage-check-$SWP.lock for 5 minutes"
@@ -238,6 +238,20 @@ check "dnr: range read denied too, write/list/delete work" \
 davconf dnd nodelete/ dav
 sc dnd; expect_fail dnd delete permission "permission denied"
 check "dnd: the line warns that the probe stays" grep -qF "stays in the store" "$T/sc-dnd.out"
+
+# configuration mistakes: no request made, cause "config", still no secret in the line
+conf_write durl storage.backend=webdav "storage.url=http://davuser:UrlPw5@127.0.0.1:$DAVP/plain/" \
+	"storage.credentials_file=$T/cred/dav"
+sc durl; expect_fail durl open config "configuration"
+check "durl: the location is shown without the user info" \
+	grep -qF "webdav http://127.0.0.1:$DAVP/plain/:" "$T/sc-durl.out"
+s3conf s3ftp ftp://test:UrlPw5@127.0.0.1:$SWP chk s3
+sc s3ftp; expect_fail s3ftp open config "configuration"
+chmod 644 "$T/cred/s3bad"
+s3conf s3mode http://127.0.0.1:$SWP chk s3bad
+sc s3mode; expect_fail s3mode open config "configuration"
+check "s3mode: the line says the credentials file is readable by others" \
+	grep -qF "lets others read or change it" "$T/sc-s3mode.out"
 
 # ---- usage ---------------------------------------------------------------------------------
 "$CTL" storage check --bogus > /dev/null 2>&1; rc=$?
