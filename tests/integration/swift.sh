@@ -4,7 +4,8 @@
 # that checks SigV4 signatures and payload hashes. Adapted from ../shared/recipes/swift-s3.sh.
 #   ports (127.0.0.1): PORT_BASE proxy (S3 endpoint), +1 object, +2 container, +3 account,
 #   +4 memcached; default PORT_BASE 12840.
-#   S3 credentials: access key "test:tester", secret "testing"; region us-east-1;
+#   S3 credentials: access key "test:tester", secret "testing"; region us-east-1; a second
+#   user "test:reader" (secret "readerpw", not admin: sees only containers whose ACL names it);
 #   virtual-host-style requests work for BUCKET.localhost (storage_domain = localhost).
 #   SWIFT_VERSIONING=1 at setup adds object versioning (versioned_writes + symlink), so S3
 #   PUT ?versioning works (test_storage_check.sh); without it s3api answers 501 there.
@@ -105,6 +106,7 @@ storage_domain = localhost
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+user_test_reader = readerpw
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$MEMC

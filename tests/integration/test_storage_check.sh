@@ -3,7 +3,8 @@
 #  file:   ok; store not writable for the service user (nobody) -> permission on open;
 #          a shard directory it cannot write -> write denied, list works
 #  s3:     Swift s3api (tests/integration/swift.sh, ports 12920-12924, object versioning on):
-#          ok; versioning Enabled -> warning; wrong secret -> auth; missing bucket; closed port
+#          ok; versioning Enabled -> warning; wrong secret -> auth; a user with only a read
+#          ACL -> write denied, with only a write ACL -> list denied; missing bucket; closed port
 #          12929 -> connection refused; a .invalid host -> DNS; clock +1 h (libfaketime) ->
 #          clock skew (RequestTimeTooSkewed) and the Date-header warning; clock -7 min -> works,
 #          with the warning; https to the plain port -> TLS handshake; an nginx TLS proxy on
@@ -22,7 +23,7 @@ DEADP=12929        # nothing listens here
 SD=$T/swift
 SW="bash $IT/swift.sh"
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-SECRETS=(testing WrongSecret7x 'dav pass' WrongDavPw9 UrlPw5)
+SECRETS=(testing WrongSecret7x 'dav pass' WrongDavPw9 UrlPw5 readerpw)
 trap '$SW stop "$SD" >/dev/null 2>&1; _lib_cleanup' EXIT
 exec 8>/tmp/.offload-test-storage-check-$SWP.lock
 flock -w 300 8 || bail "another run holds /tmp/.offload-test-storage-check-$SWP.lock for 5 minutes"
@@ -100,7 +101,7 @@ $SW start "$SD" $SWP > "$T/swift-start.log" 2>&1 || { sed 's/^/# /' "$T/swift-st
 ok "Swift + s3api up on 127.0.0.1:$SWP in $(since "$t0")"
 printf 'machine 127.0.0.1 login test:tester password testing\n' > "$T/netrc"
 s3curl() { curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" "$@"; }
-for b in chk ver; do
+for b in chk ver readonly writeonly; do
 	for i in 1 2 3 4 5 6 7 8 9 10; do   # a fresh Swift may answer 503 for a moment
 		code=$(s3curl -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $EMPTY" "http://127.0.0.1:$SWP/$b")
 		[ "$code" = 200 ] && break; sleep 0.5
@@ -111,7 +112,17 @@ VB='<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><St
 code=$(s3curl -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $(printf %s "$VB" | sha256sum | cut -c1-64)" \
 	--data-binary "$VB" "http://127.0.0.1:$SWP/ver?versioning=")
 check "versioning enabled on bucket ver with curl (HTTP $code)" [ "$code" = 200 ]
+# Swift ACLs (native API, tempauth token) for the non-admin user test:reader
+tok=$(curl -sS -D - -o /dev/null -H 'X-Auth-User: test:tester' -H 'X-Auth-Key: testing' \
+	"http://127.0.0.1:$SWP/auth/v1.0" | sed -n 's/^X-Auth-Token: //ip' | tr -d '\r')
+c1=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "X-Auth-Token: $tok" -H 'X-Container-Read: test:reader' \
+	"http://127.0.0.1:$SWP/v1/AUTH_test/readonly")
+c2=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "X-Auth-Token: $tok" -H 'X-Container-Write: test:reader' \
+	"http://127.0.0.1:$SWP/v1/AUTH_test/writeonly")
+check "ACLs set: test:reader may read bucket readonly, write bucket writeonly (HTTP $c1 $c2)" [ "$c1" = 204 -a "$c2" = 204 ]
 mkdir -p "$T/cred"
+printf '[credentials]\naccess_key = test:reader\nsecret_key = readerpw\n' > "$T/cred/s3reader"
+chmod 600 "$T/cred/s3reader"
 printf '[credentials]\naccess_key = test:tester\nsecret_key = testing\n' > "$T/cred/s3"
 printf '[credentials]\naccess_key = test:tester\nsecret_key = WrongSecret7x\n' > "$T/cred/s3bad"
 chmod 600 "$T/cred/s3" "$T/cred/s3bad"
@@ -137,6 +148,13 @@ common sver
 s3conf sauth http://127.0.0.1:$SWP chk s3bad
 sc sauth; expect_fail sauth open auth "authentication failed: wrong access_key or secret_key"
 check "sauth: the line carries S3's error code" grep -qF "HTTP 403 SignatureDoesNotMatch" "$T/sc-sauth.out"
+s3conf sro http://127.0.0.1:$SWP readonly s3reader
+sc sro; expect_fail sro write permission "permission denied"
+check "sro: HTTP 403 AccessDenied on the PUT; list works" \
+	bash -c 'grep -qF "(PUT storagecheck/" "$1" && grep -qF "HTTP 403 AccessDenied" "$1" && grep -qF "list works" "$1"' _ "$T/sc-sro.out"
+s3conf swo http://127.0.0.1:$SWP writeonly s3reader
+sc swo; expect_fail swo open permission "permission denied"
+check "swo: the denied operation is the listing done at open" grep -qF "(list bucket writeonly: HTTP 403 AccessDenied" "$T/sc-swo.out"
 s3conf snob http://127.0.0.1:$SWP nosuchbucket s3
 sc snob; expect_fail snob open missing-bucket "the bucket does not exist"
 s3conf sport http://127.0.0.1:$DEADP chk s3
