@@ -96,6 +96,25 @@ done:
 	return out;
 }
 
+/* check_plain_http - a warning for http:// to anything but loopback, or NULL */
+static char *
+check_plain_http(const char *backend, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *w = NULL;
+
+	if (u != NULL && url != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && strcmp(scheme, "http") == 0 &&
+		strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0 && strcmp(host, "[::1]") != 0)
+		w = g_strdup_printf("plain http to %s: %s; use https", host, strcmp(backend, "webdav") == 0 ?
+			"the WebDAV password travels in clear" : "anyone on the path sees and can replay requests");
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return w;
+}
+
 static char *
 check_location(const struct conf *c)
 {
@@ -446,6 +465,13 @@ cli_storage(const char *conf_path, int argc, char **argv)
 	r.c = c;
 	backend = c->backend != NULL && c->backend[0] != '\0' ? c->backend : "file";
 	where = check_location(c);
+	{
+		char *w = check_plain_http(backend, strcmp(backend, "s3") == 0 ? c->endpoint :
+			strcmp(backend, "webdav") == 0 ? c->url : NULL);
+
+		if (w != NULL)
+			g_ptr_array_add(r.warnings, w);
+	}
 	g_snprintf(key, sizeof key, "storagecheck/%08x%08x", g_random_int(), g_random_int());
 	for (i = 0; i < (int)sizeof probe; i++)
 		probe[i] = (unsigned char)g_random_int_range(0, 256);

@@ -161,6 +161,9 @@ s3conf sport http://127.0.0.1:$DEADP chk s3
 sc sport OFFLOAD_S3_ATTEMPTS=2; expect_fail sport open connection-refused "connection refused"
 s3conf sdns http://offload-storage-check.invalid:$SWP chk s3
 sc sdns OFFLOAD_S3_ATTEMPTS=2; expect_fail sdns open dns "DNS: the host name does not resolve"
+check "sdns: plain http to a non-loopback host is warned about" \
+	grep -qF "warning: plain http to offload-storage-check.invalid" "$T/sc-sdns.out"
+check "sok: no plain-http warning for loopback" bash -c '! grep -q "plain http" "$1"' _ "$T/sc-sok.out"
 s3conf stlsproto https://127.0.0.1:$SWP chk s3
 sc stlsproto OFFLOAD_S3_ATTEMPTS=2; expect_fail stlsproto open tls "TLS handshake failed"
 
