@@ -23,7 +23,8 @@ usage(FILE *out)
 		"  list [--expired] [--json]\n"
 		"  purge [--grace DURATION] [--orphan-age DURATION] [--dry-run]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
-		"  audit verify [FILE]\n");
+		"  audit verify [FILE]\n"
+		"  storage check [--config FILE] [--json] [--verbose]\n");
 }
 
 char *
@@ -96,6 +97,7 @@ main(int argc, char **argv)
 		} cmds[] = {
 			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
+			{ "storage", cli_storage },
 		};
 		size_t k;
 

@@ -252,6 +252,16 @@ storage_list(struct storage *st, const char *prefix, storage_list_fn fn, void *a
 	return st->ops->list(st->be, prefix, fn, arg);
 }
 
+int
+storage_versioning(struct storage *st, char **status)
+{
+	*status = NULL;
+	/* only S3 has it; a dispatch here rather than one more storage_ops slot */
+	if (st->ops == &storage_s3_ops)
+		return storage_s3_versioning(st->be, status);
+	return STORAGE_OK;
+}
+
 const char *
 storage_strerror(int err)
 {

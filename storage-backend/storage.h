@@ -21,6 +21,7 @@
 #ifndef OFFLOAD_STORAGE_H
 #define OFFLOAD_STORAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 
@@ -74,5 +75,54 @@ typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size, int64_
 int storage_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg);
 
 const char *storage_strerror(int err);
+
+/*
+ * Failure detail for diagnosis (`offloadctl storage check`): the backends
+ * note what the last failed request on this thread ran into (thread-local,
+ * like errno; a retried request notes its last attempt) and the Date header
+ * of the last HTTP answer, failed or not. Never holds credentials.
+ */
+enum storage_cause {
+	STORAGE_CAUSE_NONE = 0,
+	STORAGE_CAUSE_DNS,        /* the host name does not resolve */
+	STORAGE_CAUSE_REFUSED,    /* connection refused */
+	STORAGE_CAUSE_CONNECT,    /* other network failure: unreachable, reset, no answer */
+	STORAGE_CAUSE_TIMEOUT,    /* connect or transfer timed out */
+	STORAGE_CAUSE_TLS_CERT,   /* certificate not trusted or not for this host */
+	STORAGE_CAUSE_TLS,        /* TLS handshake/protocol (e.g. https to a plain http port) */
+	STORAGE_CAUSE_AUTH,       /* credentials rejected: 401, unknown key, bad signature */
+	STORAGE_CAUSE_DENIED,     /* authenticated but not allowed: 403, 405, EACCES, EROFS */
+	STORAGE_CAUSE_NO_BUCKET,  /* bucket or base collection/directory missing */
+	STORAGE_CAUSE_SKEW,       /* the server rejects our clock (RequestTimeTooSkewed) */
+	STORAGE_CAUSE_SPACE,      /* storage full or quota exceeded */
+	STORAGE_CAUSE_SERVER,     /* the server failed (5xx) */
+	STORAGE_CAUSE_OTHER,
+};
+
+struct storage_detail {
+	bool failed;          /* the fields below describe a failure */
+	char op[48];          /* what failed: "PUT", "MKCOL", "create", ... */
+	int curl_code;        /* CURLcode, 0 = none */
+	int os_errno;         /* errno of the system call or socket, 0 = none */
+	long http_status;     /* 0 = no HTTP answer */
+	char s3_code[64];     /* S3 error <Code>, "" = none */
+	char text[320];       /* the backend's message */
+	int64_t server_date;  /* Date of the last HTTP answer (unix s), 0 = none seen */
+	int64_t local_date;   /* our clock when that answer arrived */
+	bool dav_owncloud;    /* an answer carried ownCloud/Nextcloud headers (OC-*, X-NC-*) */
+};
+
+/* storage_detail_clear - forget this thread's detail; storage_detail_get - a copy of it */
+void storage_detail_clear(void);
+void storage_detail_get(struct storage_detail *out);
+/* storage_detail_cause - what a failure detail means */
+enum storage_cause storage_detail_cause(const struct storage_detail *d);
+/* storage_cause_name - short stable name ("dns", "auth", ...) for JSON and tests */
+const char *storage_cause_name(enum storage_cause c);
+
+/* storage_versioning - the S3 bucket's versioning state into *status (g_free):
+ * "Enabled", "Suspended" or "" (never enabled); *status NULL and STORAGE_OK
+ * for backends without versioning. On error the detail says why. */
+int storage_versioning(struct storage *st, char **status);
 
 #endif

@@ -54,4 +54,17 @@ bool storage_prefix_valid(const char *prefix);
  * false if nothing is left to send */
 bool storage_range(uint64_t size, uint64_t offset, uint64_t length, uint64_t *end);
 
+/* failure detail (storage.h; storage_detail.c), filled where a backend detects
+ * a failure. storage_detail_begin - the curl handle of the request about to
+ * run on this thread (the socket's errno is read from it on failure; NULL
+ * ok). storage_detail_fail - note a failure; curl_code/os_errno/http_status 0
+ * and s3_code NULL when not known. storage_detail_header - a curl
+ * CURLOPT_HEADERFUNCTION (or a call from one) noting Date and ownCloud headers. */
+void storage_detail_begin(void *curl);
+void storage_detail_fail(const char *op, int curl_code, int os_errno, long http_status,
+	const char *s3_code, const char *text);
+size_t storage_detail_header(char *buf, size_t size, size_t n, void *unused);
+/* storage_s3_versioning - GET ?versioning of the bucket (storage_versioning) */
+int storage_s3_versioning(void *be, char **status);
+
 #endif

@@ -68,7 +68,11 @@ file_errno_class(int e)
 static int
 file_fail(const char *op, const char *path, int e)
 {
-	log_error("storage file: %s %s: %s", op, path, g_strerror(e));
+	char *msg = g_strdup_printf("%s %s: %s", op, path, g_strerror(e));
+
+	log_error("storage file: %s", msg);
+	storage_detail_fail(op, 0, e, 0, NULL, msg);
+	g_free(msg);
 	return file_errno_class(e);
 }
 
@@ -120,6 +124,7 @@ file_open(const struct conf *conf, GError **err)
 		e = errno;
 		g_set_error(err, STORAGE_ERROR, file_errno_class(e),
 			"[storage] path %s: cannot create directory: %s", root, g_strerror(e));
+		storage_detail_fail("mkdir", 0, e, 0, NULL, err != NULL && *err != NULL ? (*err)->message : root);
 		goto out;
 	}
 	/* as root, access(2) says yes to everything but read-only mounts: try it */
@@ -129,6 +134,7 @@ file_open(const struct conf *conf, GError **err)
 		e = errno;
 		g_set_error(err, STORAGE_ERROR, file_errno_class(e),
 			"[storage] path %s: not writable: %s", root, g_strerror(e));
+		storage_detail_fail("create", 0, e, 0, NULL, err != NULL && *err != NULL ? (*err)->message : root);
 		goto out;
 	}
 	close(fd);

@@ -238,6 +238,7 @@ s3_header_cb(char *buf, size_t size, size_t n, void *ud)
 	struct s3_req *r = ud;
 	size_t len = size * n;
 
+	storage_detail_header(buf, size, n, NULL); /* Date, for storage check's clock test */
 	if (len >= 5 && g_ascii_strncasecmp(buf, "etag:", 5) == 0) {
 		g_free(r->etag);
 		r->etag = g_strstrip(g_strndup(buf + 5, len - 5));
@@ -372,6 +373,7 @@ s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 
+	storage_detail_begin(h);
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (cc == CURLE_OK) {
@@ -458,6 +460,7 @@ s3_classify(struct s3_req *r, CURLcode cc, const char *errbuf, bool *retry, char
 				cc == CURLE_COULDNT_RESOLVE_HOST ? " (DNS)" : "");
 			break;
 		}
+		storage_detail_fail(r->method, (int)cc, 0, 0, NULL, *msg);
 		return rc;
 	}
 	if (r->status >= 200 && r->status < 300)
@@ -487,6 +490,7 @@ s3_classify(struct s3_req *r, CURLcode cc, const char *errbuf, bool *retry, char
 		x.code != NULL ? " " : "", x.code != NULL ? x.code : "",
 		x.message != NULL ? ": " : "", x.message != NULL ? x.message : "",
 		hint != NULL ? " - " : "", hint != NULL ? hint : "");
+	storage_detail_fail(r->method, 0, 0, r->status, x.code, *msg);
 out:
 	s3_xml_clear(&x);
 	return rc;

@@ -166,15 +166,23 @@ webdav_code_class(long code)
 static int
 webdav_fail(const char *method, const char *url, CURLcode cc, long code, const char *errbuf)
 {
+	char *msg;
+	int rc;
+
 	if (cc != CURLE_OK) {
-		log_error("storage webdav: %s %s: %s", method, url,
+		msg = g_strdup_printf("%s %s: %s", method, url,
 			errbuf != NULL && errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
-		return webdav_curl_class(cc);
+		rc = webdav_curl_class(cc);
+	} else {
+		msg = g_strdup_printf("%s %s: HTTP %ld%s", method, url, code,
+			code == 401 ? " (wrong credentials?)" : code == 403 ? " (forbidden)" :
+			code == 507 ? " (server storage full)" : "");
+		rc = webdav_code_class(code);
 	}
-	log_error("storage webdav: %s %s: HTTP %ld%s", method, url, code,
-		code == 401 ? " (wrong credentials?)" : code == 403 ? " (forbidden)" :
-		code == 507 ? " (server storage full)" : "");
-	return webdav_code_class(code);
+	log_error("storage webdav: %s", msg);
+	storage_detail_fail(method, (int)cc, 0, cc != CURLE_OK ? 0 : code, NULL, msg);
+	g_free(msg);
+	return rc;
 }
 
 /* webdav_again - should attempt number attempt (1-based) be followed by
@@ -223,6 +231,9 @@ webdav_setup(const struct webdav_store *ws, CURL *h, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "offload-storage/1");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, webdav_discard);
+	/* Date and ownCloud headers for storage check (storage_detail.c) */
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, storage_detail_header);
+	storage_detail_begin(h);
 	if (ws->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, ws->ca_file);
 	if (ws->user != NULL) {

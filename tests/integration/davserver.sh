@@ -7,7 +7,9 @@
 # no create_full_put_path (PUT into a missing collection is 409, as on Apache and Nextcloud, so
 # the backend's MKCOL path is exercised) and no autoindex. DIR/data/remote.php/dav/files/USER/
 # exists so a Nextcloud-style base URL works. /fail503/ always answers 503, /forbidden/ 403
-# (error classification tests). Exit status 1 with a message when nginx or the module is
+# (error classification tests). Per-operation permissions (storage check tests), same auth:
+# /readonly/ allows only GET PROPFIND OPTIONS, /noread/ everything but GET, /nodelete/
+# everything but DELETE (other methods: 403). Exit status 1 with a message when nginx or the module is
 # missing: the tests must fail, not skip (tools/deps/webdav.apt).
 set -euo pipefail
 MOD=/usr/lib/nginx/modules/ngx_http_dav_ext_module.so
@@ -18,7 +20,8 @@ start)
 	PORT=${3:?port}; U=${4:-davuser}; P=${5:-davpass}
 	command -v nginx >/dev/null || { echo "davserver: nginx missing (apt-get install nginx-light)" >&2; exit 1; }
 	[ -f "$MOD" ] || { echo "davserver: $MOD missing (apt-get install libnginx-mod-http-dav-ext)" >&2; exit 1; }
-	mkdir -p "$D/data/remote.php/dav/files/$U" "$D/tmp" "$D/logs"
+	mkdir -p "$D/data/remote.php/dav/files/$U" "$D/data/readonly" "$D/data/noread" \
+		"$D/data/nodelete" "$D/tmp" "$D/logs"
 	chown -R nobody:nogroup "$D/data" "$D/tmp"
 	chmod 755 "$D"
 	printf '%s:%s\n' "$U" "$(openssl passwd -apr1 "$P")" > "$D/htpasswd"
@@ -47,6 +50,10 @@ http {
       auth_basic "dav";
       auth_basic_user_file $D/htpasswd;
     }
+$(for l in "readonly:GET PROPFIND OPTIONS" "noread:PUT DELETE MKCOL MOVE PROPFIND OPTIONS" \
+	"nodelete:GET PUT MKCOL MOVE PROPFIND OPTIONS"; do
+	printf '    location /%s/ {\n      dav_methods PUT DELETE MKCOL COPY MOVE;\n      dav_ext_methods PROPFIND OPTIONS;\n      dav_access user:rw;\n      auth_basic "dav";\n      auth_basic_user_file %s/htpasswd;\n      limit_except %s { deny all; }\n    }\n' "${l%%:*}" "$D" "${l#*:}"
+done)
   }
 }
 CONF

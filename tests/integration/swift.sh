@@ -4,8 +4,11 @@
 # that checks SigV4 signatures and payload hashes. Adapted from ../shared/recipes/swift-s3.sh.
 #   ports (127.0.0.1): PORT_BASE proxy (S3 endpoint), +1 object, +2 container, +3 account,
 #   +4 memcached; default PORT_BASE 12840.
-#   S3 credentials: access key "test:tester", secret "testing"; region us-east-1;
+#   S3 credentials: access key "test:tester", secret "testing"; region us-east-1; a second
+#   user "test:reader" (secret "readerpw", not admin: sees only containers whose ACL names it);
 #   virtual-host-style requests work for BUCKET.localhost (storage_domain = localhost).
+#   SWIFT_VERSIONING=1 at setup adds object versioning (versioned_writes + symlink), so S3
+#   PUT ?versioning works (test_storage_check.sh); without it s3api answers 501 there.
 # Packages: tools/deps/s3.apt (swift swift-proxy swift-object swift-container swift-account
 # memcached). Pid files live in DIR/run; `stop` kills exactly those processes.
 #
@@ -78,6 +81,11 @@ use = egg:swift#$n
 [${n}-auditor]
 CONF
 	done
+	VW=; VWCONF=
+	if [ "${SWIFT_VERSIONING:-0}" = 1 ]; then
+		VW="versioned_writes symlink "
+		VWCONF=$(printf '[filter:versioned_writes]\nuse = egg:swift#versioned_writes\nallow_object_versioning = true\n[filter:symlink]\nuse = egg:swift#symlink\n')
+	fi
 	cat > proxy-server.conf <<CONF
 [DEFAULT]
 bind_ip = 127.0.0.1
@@ -86,7 +94,7 @@ workers = 0
 swift_dir = $E
 log_level = WARNING
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo ${VW}proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
@@ -98,6 +106,7 @@ storage_domain = localhost
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+user_test_reader = readerpw
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$MEMC
@@ -117,6 +126,7 @@ use = egg:swift#copy
 use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
+$VWCONF
 CONF
 	chown -R swift:swift "$S/srv" 2>/dev/null || true ;;
 start)
