@@ -125,18 +125,10 @@ bool
 notify_is_ours(const struct key32 *dk, const char *message_id, const char *header_value)
 {
 	const char *mac = header_value ? strstr(header_value, "mac=") : NULL;
-	char *want;
-	bool ok;
 
 	if (mac == NULL || message_id == NULL)
 		return false;
-	want = transfer_header_mac(dk, message_id, NOTIFY_MAC_ID);
-	mac += 4;
-	ok = strlen(mac) >= strlen(want) && crypto_memeq(mac, want, strlen(want)) &&
-		(mac[strlen(want)] == '\0' || mac[strlen(want)] == ';' ||
-		 g_ascii_isspace(mac[strlen(want)]));
-	g_free(want);
-	return ok;
+	return transfer_header_mac_check(dk, message_id, NOTIFY_MAC_ID, mac + 4);
 }
 
 /* ---- texts ------------------------------------------------------------ */

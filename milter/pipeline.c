@@ -308,12 +308,10 @@ already_offloaded(struct run *r)
 		bool ok = false;
 
 		if (semi && mac) {
-			char *id = g_strndup(v, semi - v), *want;
+			char *id = g_strndup(v, semi - v);
 
 			g_strstrip(id);
-			want = transfer_header_mac(&r->p->dk, r->message_id, id);
-			ok = strncmp(mac + 4, want, strlen(want)) == 0;
-			g_free(want);
+			ok = transfer_header_mac_check(&r->p->dk, r->message_id, id, mac + 4);
 			g_free(id);
 		}
 		g_free(v);

@@ -363,6 +363,25 @@ transfer_header_mac(const struct key32 *dk, const char *message_id, const char *
 	return s;
 }
 
+bool
+transfer_header_mac_check(const struct key32 *dk, const char *message_id, const char *id,
+	const char *mac)
+{
+	char *want;
+	size_t n;
+	bool ok;
+
+	if (mac == NULL || id == NULL)
+		return false;
+	want = transfer_header_mac(dk, message_id, id);
+	n = strlen(want);
+	/* the whole token: exactly 22 characters, then the end, ';' or white space */
+	ok = strnlen(mac, n) == n && crypto_memeq(mac, want, n) &&
+		(mac[n] == '\0' || mac[n] == ';' || g_ascii_isspace(mac[n]));
+	g_free(want);
+	return ok;
+}
+
 /* ---- read side ------------------------------------------------------ */
 
 static bool
@@ -767,6 +786,43 @@ get64(const unsigned char *p)
 }
 
 int
+transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoked_at,
+	int64_t expires, unsigned char out[TRANSFER_TOMBSTONE_LEN])
+{
+	if (!transfer_valid_id(id))
+		return -1;
+	memcpy(out, "OFLDT", 5);
+	out[5] = 1;
+	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
+	put64(out + 30, (uint64_t)revoked_at);
+	put64(out + 38, (uint64_t)expires);
+	tombstone_mac(dk, out, 46, out + 46);
+	return 0;
+}
+
+int
+transfer_tombstone_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
+	size_t len, int64_t *revoked_at, int64_t *expires)
+{
+	unsigned char mac[32];
+	int ok;
+
+	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len != TRANSFER_TOMBSTONE_LEN ||
+	    memcmp(buf, "OFLDT\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+		return TRANSFER_TOMBSTONE_EINVAL;
+	tombstone_mac(dk, buf, 46, mac);
+	ok = crypto_memeq(mac, buf + 46, 32);
+	crypto_wipe(mac, sizeof mac);
+	if (!ok)
+		return TRANSFER_TOMBSTONE_EAUTH;
+	if (revoked_at)
+		*revoked_at = (int64_t)get64(buf + 30);
+	if (expires)
+		*expires = (int64_t)get64(buf + 38);
+	return 0;
+}
+
+int
 transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char *id,
 	int64_t revoked_at, int64_t expires)
 {
@@ -775,14 +831,8 @@ transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char 
 	char key[64];
 	int rc = STORAGE_EPERM;
 
-	if (!transfer_valid_id(id))
+	if (transfer_tombstone_encode(dk, id, revoked_at, expires, b) != 0)
 		return rc;
-	memcpy(b, "OFLDT", 5);
-	b[5] = 1;
-	memcpy(b + 6, id, ENVELOPE_ID_TEXT_LEN);
-	put64(b + 30, (uint64_t)revoked_at);
-	put64(b + 38, (uint64_t)expires);
-	tombstone_mac(dk, b, 46, b + 46);
 	snprintf(key, sizeof key, "%s/t", id);
 	p = storage_put_begin(st, key, sizeof b, &rc);
 	if (p == NULL)
@@ -800,7 +850,6 @@ transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *
 	int64_t *revoked_at, int64_t *expires)
 {
 	GByteArray *a = g_byte_array_new();
-	unsigned char mac[32];
 	char key[64];
 	int rc;
 
@@ -812,22 +861,19 @@ transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *
 	}
 	if (rc != STORAGE_OK)
 		goto out;
-	rc = 0;
-	if (a->len != TRANSFER_TOMBSTONE_LEN || memcmp(a->data, "OFLDT\x01", 6) != 0 ||
-	    memcmp(a->data + 6, id, ENVELOPE_ID_TEXT_LEN) != 0) {
-		log_warning("transfer %s: malformed tombstone object ignored", id);
-		goto out;
-	}
-	tombstone_mac(dk, a->data, 46, mac);
-	if (!crypto_memeq(mac, a->data + 46, 32)) {
+	switch (transfer_tombstone_decode(dk, id, a->data, a->len, revoked_at, expires)) {
+	case 0:
+		rc = 1;
+		break;
+	case TRANSFER_TOMBSTONE_EAUTH:
 		log_warning("transfer %s: tombstone with a wrong MAC ignored", id);
-		goto out;
+		rc = 0;
+		break;
+	default:
+		log_warning("transfer %s: malformed tombstone object ignored", id);
+		rc = 0;
+		break;
 	}
-	if (revoked_at)
-		*revoked_at = (int64_t)get64(a->data + 30);
-	if (expires)
-		*expires = (int64_t)get64(a->data + 38);
-	rc = 1;
 out:
 	g_byte_array_free(a, TRUE);
 	return rc;

@@ -90,6 +90,11 @@ char *transfer_revoke_link(const struct transfer *t, const char *portal_url);
 /* transfer_header_mac - the mac= of X-Offload-Transfer over Message-ID
  * and transfer id with the deployment key (22 chars base64url) */
 char *transfer_header_mac(const struct key32 *dk, const char *message_id, const char *id);
+/* transfer_header_mac_check - true when mac (the text after "mac=") starts
+ * with exactly transfer_header_mac(dk, message_id, id), compared in
+ * constant time, followed by the end, ';' or white space (FORMATS.md §3.1) */
+bool transfer_header_mac_check(const struct key32 *dk, const char *message_id, const char *id,
+	const char *mac);
 
 /* transfer_set_password - generate the transfer's password (before
  * transfer_commit); returns t->password (owned by t) or NULL */
@@ -112,6 +117,16 @@ int transfer_derive_key(const struct envelope_header *h, const char *secret,
  * "OFLDT" | 0x01 | id(24) | revoked_at BE64 | expires BE64 | HMAC(K_t, all
  * before) with K_t = HKDF(deployment key, "", "offload v1 tombstone"). */
 #define TRANSFER_TOMBSTONE_LEN 78u
+#define TRANSFER_TOMBSTONE_EINVAL (-1) /* wrong length, magic, version or id */
+#define TRANSFER_TOMBSTONE_EAUTH (-2)  /* MAC mismatch (another key, or forged) */
+/* transfer_tombstone_encode - the 78 bytes of id's tombstone; -1 for an
+ * invalid id (FORMATS.md §5) */
+int transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoked_at,
+	int64_t expires, unsigned char out[TRANSFER_TOMBSTONE_LEN]);
+/* transfer_tombstone_decode - check a tombstone object of id: 0 (fields
+ * stored, may be NULL), TRANSFER_TOMBSTONE_EINVAL or _EAUTH (FORMATS.md §5) */
+int transfer_tombstone_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
+	size_t len, int64_t *revoked_at, int64_t *expires);
 int transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char *id,
 	int64_t revoked_at, int64_t expires);
 /* transfer_tombstone_read - 1 revoked (a tombstone with a valid MAC),

@@ -4,6 +4,7 @@
  * No globals; every buffer with key material is wiped before return.
  */
 #include "portal_ticket.h"
+#include "portal_ticket_test.h"
 
 #include <string.h>
 #include <glib.h>
@@ -97,8 +98,11 @@ out:
 	return ok ? 0 : -1;
 }
 
-char *
-portal_ticket_seal(const struct portal_ticket_keys *k, const struct portal_ticket *t)
+/* ticket_seal - seal with the given nonce (never reused: the production
+ * path passes 12 fresh CSPRNG bytes) */
+static char *
+ticket_seal(const struct portal_ticket_keys *k, const struct portal_ticket *t,
+	const unsigned char nonce[PORTAL_TICKET_NONCE_LEN])
 {
 	unsigned char buf[TK_HDR + TK_FIXED + PORTAL_TICKET_NAME_MAX + 16];
 	unsigned char pt[TK_FIXED + PORTAL_TICKET_NAME_MAX];
@@ -119,8 +123,7 @@ portal_ticket_seal(const struct portal_ticket_keys *k, const struct portal_ticke
 	ptlen = TK_FIXED + namelen;
 	buf[0] = TK_VERSION;
 	buf[1] = k->kid[0];
-	if (crypto_random(buf + 2, 12) != 0)
-		goto out;
+	memcpy(buf + 2, nonce, PORTAL_TICKET_NONCE_LEN);
 	memcpy(aad, TK_AAD, sizeof TK_AAD - 1);
 	aad[sizeof TK_AAD - 1] = TK_VERSION;
 	aad[sizeof TK_AAD] = k->kid[0];
@@ -134,6 +137,23 @@ out:
 	crypto_wipe(pt, sizeof pt);
 	crypto_wipe(buf, sizeof buf);
 	return out;
+}
+
+char *
+portal_ticket_seal(const struct portal_ticket_keys *k, const struct portal_ticket *t)
+{
+	unsigned char nonce[PORTAL_TICKET_NONCE_LEN];
+
+	if (crypto_random(nonce, sizeof nonce) != 0)
+		return NULL;
+	return ticket_seal(k, t, nonce);
+}
+
+char *
+portal_ticket_seal_fixed(const struct portal_ticket_keys *k, const struct portal_ticket *t,
+	const unsigned char nonce[PORTAL_TICKET_NONCE_LEN])
+{
+	return ticket_seal(k, t, nonce);
 }
 
 int

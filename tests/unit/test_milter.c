@@ -2,17 +2,23 @@
  * test_milter.c - the shared pipeline's small modules: message intake and
  * header normaliser, header operations and their emulator, notice
  * templates, link parsing, a transfer round trip on the memory store, and
- * the notification rules and texts (notify.c).
+ * the notification rules and texts (notify.c); the test vectors of
+ * docs/FORMATS.md §3 (header MACs, keyid object) and §5 (tombstones),
+ * generated independently by tests/data/envelope-vectors/make_vectors.py,
+ * byte-exactly, with one flipped byte per field, wrong keys and ids.
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
+#include "encoding.h"
 #include "hdrops.h"
 #include "msg.h"
 #include "notice.h"
 #include "notify.h"
 #include "storage.h"
+#include "storage_keyid.h"
 #include "transfer.h"
 #include "unit.h"
 
@@ -326,6 +332,208 @@ test_notify(void)
 	conf_free(c);
 }
 
+/* doc_has - docs/FORMATS.md contains the string (keeps doc and test in step) */
+static bool
+doc_has(const char *doc, const char *s)
+{
+	return doc != NULL && strstr(doc, s) != NULL;
+}
+
+/* ---- test vectors of docs/FORMATS.md §3 and §5 --------------------------- */
+
+#define FV_ID "offloadtestvectorid23456"
+#define FV_KEYID "397ad72805226887"
+#define FV_KH "506ec09e337a7928ca1e74c3403fe4c8f1fb420a131e5124a9a08b4e84d8c0a6"
+#define FV_MID "<20231114.4711@mail.example.gov>"
+#define FV_MAC "18uJzhSovplXtfAsGkrxTQ"
+#define FV_MAC_NOMID "VvfHPi8KDWjYhH4oDmmc0w"
+#define FV_NOTICE_MID "<notice.0815@gw.example.gov>"
+#define FV_NOTICE_MAC "vQDOhaEOArEFL0dQJEWWfQ"
+#define FV_KEYID_OBJ "6f66666c6f6164206b6579696420763120333937616437323830353232363838370a"
+#define FV_KT "adad8f565b5b4c8055d1d67d059c84f9c1a40e40c9b5a18710b1879ad7542b92"
+#define FV_TOMB "4f464c4454016f66666c6f616474657374766563746f7269643233343536000000006553f164" \
+	"00000000657b7e00237250b5e962b8be342eafb3e7b1876baa6db8ad3b37a9c8aa361da3a58d2e2d"
+
+static int
+fv_collect(void *arg, const void *buf, size_t len)
+{
+	g_byte_array_append(arg, buf, (guint)len);
+	return 0;
+}
+
+/* fv_dk - the vectors' deployment key 40..5f with its key id (keys.h) */
+static void
+fv_dk(struct key32 *dk, unsigned char first)
+{
+	unsigned char in[14 + 32], d[32];
+	char *h;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		dk->key[i] = (unsigned char)(first + i);
+	memcpy(in, "offload key id", 14);
+	memcpy(in + 14, dk->key, 32);
+	crypto_sha256(in, sizeof in, d);
+	h = enc_hex(d, 8);
+	memcpy(dk->id, h, 17);
+	g_free(h);
+}
+
+static void
+test_format_vectors(void)
+{
+	static const struct { const char *field; size_t off, len; int want; } tfields[] = {
+		{ "magic", 0, 5, TRANSFER_TOMBSTONE_EINVAL }, { "version", 5, 1, TRANSFER_TOMBSTONE_EINVAL },
+		{ "transfer id", 6, 24, TRANSFER_TOMBSTONE_EINVAL },
+		{ "revoked_at", 30, 8, TRANSFER_TOMBSTONE_EAUTH }, { "expires", 38, 8, TRANSFER_TOMBSTONE_EAUTH },
+		{ "MAC", 46, 32, TRANSFER_TOMBSTONE_EAUTH },
+	};
+	struct key32 dk, other;
+	struct conf *c = conf_defaults();
+	struct storage *st;
+	unsigned char k[32], tomb[TRANSFER_TOMBSTONE_LEN], b[TRANSFER_TOMBSTONE_LEN + 1];
+	char *path = g_build_filename(unit_srcdir(), "docs", "FORMATS.md", NULL);
+	char *doc = NULL, *hex, *mac, *hv;
+	GByteArray *a;
+	int64_t ra = 0, ex = 0;
+	size_t i, j;
+	int rejected;
+
+	if (!g_file_get_contents(path, &doc, NULL, NULL))
+		doc = NULL;
+	CHECK(doc != NULL, "docs/FORMATS.md is readable (%s)", path);
+	fv_dk(&dk, 0x40);
+	fv_dk(&other, 0x41);
+	CHECK(strcmp(dk.id, FV_KEYID) == 0, "vector deployment key id %s", dk.id);
+
+	/* §3.1 X-Offload-Transfer mac= */
+	crypto_hkdf(dk.key, 32, NULL, 0, "offload v1 transfer header", 26, k, 32);
+	hex = enc_hex(k, 32);
+	CHECK(strcmp(hex, FV_KH) == 0 && doc_has(doc, FV_KH),
+		"K_h = HKDF(dk, \"\", \"offload v1 transfer header\"), documented");
+	g_free(hex);
+	mac = transfer_header_mac(&dk, FV_MID, FV_ID);
+	CHECK(strcmp(mac, FV_MAC) == 0 && doc_has(doc, FV_MAC), "header MAC vector (Message-ID) matches, documented");
+	g_free(mac);
+	mac = transfer_header_mac(&dk, NULL, FV_ID);
+	hv = transfer_header_mac(&dk, "", FV_ID);
+	CHECK(strcmp(mac, FV_MAC_NOMID) == 0 && strcmp(hv, FV_MAC_NOMID) == 0 && doc_has(doc, FV_MAC_NOMID),
+		"header MAC vector (no Message-ID = empty) matches, documented");
+	g_free(mac);
+	g_free(hv);
+	CHECK(transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC) &&
+	      transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC ";x") &&
+	      transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC " "),
+		"header MAC check: the vector, then end, ';' or white space");
+	CHECK(!transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC "A") &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, "18uJzhSovplXtfAsGkrxT") &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, "") &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, NULL),
+		"header MAC check: longer, shorter, empty or no token refused");
+	CHECK(!transfer_header_mac_check(&other, FV_MID, FV_ID, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, "<20231114.4712@mail.example.gov>", FV_ID, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, NULL, FV_ID, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, FV_MID, "offloadtestvectorid23457", FV_MAC),
+		"header MAC check: wrong key, Message-ID or transfer id refused");
+	{
+		char m[] = FV_MAC;
+
+		rejected = 0;
+		for (i = 0; i < strlen(m); i++) {
+			char save = m[i];
+
+			m[i] = m[i] == 'A' ? 'B' : 'A';
+			if (!transfer_header_mac_check(&dk, FV_MID, FV_ID, m))
+				rejected++;
+			m[i] = save;
+		}
+		CHECK(rejected == 22, "header MAC check: each changed character refused (%d of 22)", rejected);
+	}
+
+	/* §3.5 X-Offload-Notice mac= */
+	mac = transfer_header_mac(&dk, FV_NOTICE_MID, "notice");
+	CHECK(strcmp(mac, FV_NOTICE_MAC) == 0 && doc_has(doc, FV_NOTICE_MAC),
+		"notice MAC vector matches, documented");
+	g_free(mac);
+	hv = g_strdup_printf("confirm; transfer=%s; mac=%s", FV_ID, FV_NOTICE_MAC);
+	CHECK(notify_is_ours(&dk, FV_NOTICE_MID, hv) && !notify_is_ours(&other, FV_NOTICE_MID, hv) &&
+	      !notify_is_ours(&dk, FV_MID, hv) && !notify_is_ours(&dk, NULL, hv),
+		"notice vector: ours; not under another key, another or no Message-ID");
+	g_free(hv);
+	hv = g_strdup_printf("confirm; transfer=%s; mac=%s", FV_ID, FV_MAC);
+	CHECK(!notify_is_ours(&dk, FV_MID, hv),
+		"a transfer header MAC is no notice MAC (fixed id \"notice\")");
+	g_free(hv);
+
+	/* §3.4 keyid object */
+	g_free(c->backend);
+	c->backend = g_strdup("memory");
+	st = storage_open(c, NULL);
+	a = g_byte_array_new();
+	CHECK(st && storage_keyid_check(st, &dk, true, NULL) == STORAGE_OK &&
+	      storage_get(st, STORAGE_KEYID_OBJECT, 0, STORAGE_TO_END, fv_collect, a) == STORAGE_OK,
+		"keyid object written on first use");
+	hex = enc_hex(a->data, a->len);
+	CHECK(a->len == 34 && strcmp(hex, FV_KEYID_OBJ) == 0 && doc_has(doc, FV_KEYID_OBJ),
+		"keyid object vector (34 bytes) matches, documented");
+	g_free(hex);
+	CHECK(storage_keyid_check(st, &dk, false, NULL) == STORAGE_OK &&
+	      storage_keyid_check(st, &other, true, NULL) == STORAGE_EPERM,
+		"keyid: the same key passes, another key is refused");
+
+	/* §5 tombstone */
+	crypto_hkdf(dk.key, 32, NULL, 0, "offload v1 tombstone", 20, k, 32);
+	hex = enc_hex(k, 32);
+	CHECK(strcmp(hex, FV_KT) == 0 && doc_has(doc, FV_KT), "K_t = HKDF(dk, \"\", \"offload v1 tombstone\"), documented");
+	g_free(hex);
+	CHECK(transfer_tombstone_encode(&dk, FV_ID, 1700000100, 1702592000, tomb) == 0, "tombstone vector encodes");
+	hex = enc_hex(tomb, sizeof tomb);
+	CHECK(strcmp(hex, FV_TOMB) == 0 && doc_has(doc, FV_TOMB), "tombstone vector (78 bytes) matches, documented");
+	g_free(hex);
+	CHECK(transfer_tombstone_decode(&dk, FV_ID, tomb, sizeof tomb, &ra, &ex) == 0 &&
+	      ra == 1700000100 && ex == 1702592000, "tombstone vector decodes (revoked_at, expires)");
+	CHECK(transfer_tombstone_decode(&other, FV_ID, tomb, sizeof tomb, NULL, NULL) == TRANSFER_TOMBSTONE_EAUTH,
+		"tombstone under another deployment key: MAC refused");
+	CHECK(transfer_tombstone_decode(&dk, "offloadtestvectorid23457", tomb, sizeof tomb, NULL, NULL) ==
+	      TRANSFER_TOMBSTONE_EINVAL, "tombstone of another transfer id refused");
+	memcpy(b, tomb, sizeof tomb);
+	b[sizeof tomb] = 0;
+	CHECK(transfer_tombstone_decode(&dk, FV_ID, b, sizeof b, NULL, NULL) == TRANSFER_TOMBSTONE_EINVAL &&
+	      transfer_tombstone_decode(&dk, FV_ID, tomb, sizeof tomb - 1, NULL, NULL) == TRANSFER_TOMBSTONE_EINVAL,
+		"tombstone of 79 or 77 bytes refused");
+	CHECK(transfer_tombstone_encode(&dk, "offloadtestvectorid2345", 0, 0, b) != 0 &&
+	      transfer_tombstone_encode(&dk, "../etc/passwd/aaaaaaaaaa", 0, 0, b) != 0,
+		"no tombstone for an invalid id");
+	for (i = 0; i < G_N_ELEMENTS(tfields); i++) {
+		rejected = 0;
+		for (j = tfields[i].off; j < tfields[i].off + tfields[i].len; j++) {
+			memcpy(b, tomb, sizeof tomb);
+			b[j] ^= 0x01;
+			ra = ex = -1;
+			if (transfer_tombstone_decode(&dk, FV_ID, b, sizeof tomb, &ra, &ex) == tfields[i].want &&
+			    ra == -1 && ex == -1)
+				rejected++;
+		}
+		CHECK(rejected == (int)tfields[i].len, "tombstone: each flipped %s byte refused as %s (%d of %zu)",
+			tfields[i].field, tfields[i].want == TRANSFER_TOMBSTONE_EAUTH ? "EAUTH" : "EINVAL",
+			rejected, tfields[i].len);
+	}
+	g_byte_array_set_size(a, 0);
+	CHECK(st && transfer_tombstone_write(st, &dk, FV_ID, 1700000100, 1702592000) == STORAGE_OK &&
+	      storage_get(st, FV_ID "/t", 0, STORAGE_TO_END, fv_collect, a) == STORAGE_OK &&
+	      a->len == sizeof tomb && memcmp(a->data, tomb, sizeof tomb) == 0,
+		"the stored object \"<id>/t\" is the vector's 78 bytes");
+	CHECK(transfer_tombstone_read(st, &dk, FV_ID, &ra, &ex) == 1 && ra == 1700000100 &&
+	      transfer_tombstone_read(st, &other, FV_ID, NULL, NULL) == 0,
+		"tombstone read: revoked under the key, \"none\" under another key");
+
+	g_byte_array_free(a, TRUE);
+	storage_free(st);
+	conf_free(c);
+	g_free(doc);
+	g_free(path);
+}
+
 int
 main(void)
 {
@@ -335,5 +543,6 @@ main(void)
 	test_link();
 	test_transfer();
 	test_notify();
+	test_format_vectors();
 	return unit_done();
 }

@@ -4,11 +4,14 @@
  * (table-driven), the streamed ZIP (structure, CRC, sizes, names),
  * Content-Disposition, CIDR matching, language choice; and the transfer
  * pieces the portal relies on: ranged segment-wise reads (also with a
- * tampered segment), passwords (Argon2id) and tombstones.
+ * tampered segment), passwords (Argon2id) and tombstones; the ticket test
+ * vectors of docs/FORMATS.md §4 (generated independently by
+ * tests/data/envelope-vectors/make_vectors.py) byte-exactly.
  */
 #include <string.h>
 #include <glib.h>
 #include <zlib.h>
+#include <openssl/evp.h>
 
 #include "crypto.h"
 #include "encoding.h"
@@ -17,6 +20,7 @@
 #include "portal_pages.h"
 #include "portal_range.h"
 #include "portal_ticket.h"
+#include "portal_ticket_test.h"
 #include "portal_zip.h"
 #include "storage.h"
 #include "transfer.h"
@@ -114,6 +118,245 @@ test_ticket(void)
 		"255-byte name fits (%zu chars)", s ? strlen(s) : 0);
 	g_free(s);
 	g_free(s2);
+}
+
+/* ---- ticket test vectors (docs/FORMATS.md §4) --------------------------- */
+
+#define TV_ID "offloadtestvectorid23456"
+#define TV_NOT_AFTER 1702592000
+#define TV_KEYID "54655a43bb453fdd"      /* ticket key 80..9f */
+#define TV_PREV_KEYID "4d75d244edd259a4" /* previous key a0..bf */
+#define TV_KTICKET "8fad7f70363b2d3cf45a6fa08bb68e299e81c3586ac4b78ffa1a1aa8a82f24d0"
+#define TV_TK "1aa9847b8c343429ebee52fba7998c5b27ff6494ae92eeb082b2bb11835a6dd4"
+#define TV_FILE "AVTQ0dLT1NXW19jZ2ttTFHYVgbDogNfdj3Za94wVYeerPXeMinjufWwAwQX1-5G_V7KkucuSCfv095p7en0HcSs" \
+	"Qdk_krO7cjJzMUMbhnnLhjW5OZWgiIvA3x52oJkhmuTA4winJOyZxunBFaVRPqzuUZ_wIvg"
+#define TV_ALL "AVTQ0dLT1NXW19jZ2ttTFHYVgbDogNfdj3Za94wVYeerPXeMinjugpP_PQX1-5G_V7KuucuSCfv095ph0vt_-Roi" \
+	"WKwD9B53GB6YZyiXGchmdcnUzskovbdEDJc6Qd4dX445fO3s47r-6irB"
+#define TV_PREV "AU3Q0dLT1NXW19jZ2ttXR6LQYT_BRVUk-je9j_RCaZ-jWYhO8lndRrXu6EioTMEM0NQ1EGSDXOI6U5xMP9MJAUoC" \
+	"NNqSykKfmCFDcn1ULgVBfxxdzlUUcKoD1Eln5wLdTJhi1vilhDwgEqJYaRa4pwmbtR2euw"
+
+/* doc_has - docs/FORMATS.md contains the string (keeps doc and test in step) */
+static bool
+doc_has(const char *doc, const char *s)
+{
+	return doc != NULL && strstr(doc, s) != NULL;
+}
+
+static char *
+formats_doc(void)
+{
+	char *path = g_build_filename(unit_srcdir(), "docs", "FORMATS.md", NULL);
+	char *doc = NULL;
+
+	if (!g_file_get_contents(path, &doc, NULL, NULL))
+		doc = NULL;
+	CHECK(doc != NULL, "docs/FORMATS.md is readable (%s)", path);
+	g_free(path);
+	return doc;
+}
+
+/* key_from - key bytes b0, b0+1, ... with the key id of keys.h:
+ * SHA-256("offload key id" || key)[0..8] in hex */
+static void
+key_from(struct key32 *k, unsigned char b0)
+{
+	unsigned char in[14 + 32], d[32];
+	char *h;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		k->key[i] = (unsigned char)(b0 + i);
+	memcpy(in, "offload key id", 14);
+	memcpy(in + 14, k->key, 32);
+	crypto_sha256(in, sizeof in, d);
+	h = enc_hex(d, 8);
+	memcpy(k->id, h, 17);
+	g_free(h);
+}
+
+/* tv_ticket - the vectors' file ticket (or the ticket for all files) */
+static void
+tv_ticket(struct portal_ticket *t, bool all)
+{
+	int i;
+
+	memset(t, 0, sizeof *t);
+	memcpy(t->id, TV_ID, sizeof TV_ID);
+	t->not_after = TV_NOT_AFTER;
+	if (all) {
+		t->index = PORTAL_TICKET_ALL;
+		t->size = 0;
+		enc_hex_decode(TV_TK, t->key, 32);
+	} else {
+		t->index = 3;
+		t->size = 10;
+		for (i = 0; i < 32; i++)
+			t->key[i] = (unsigned char)i;
+		g_strlcpy(t->name, "report.pdf", sizeof t->name);
+	}
+}
+
+/* craft - a ticket sealed under K_ticket as FORMATS.md §4 specifies, with
+ * an arbitrary plaintext (independent of portal_ticket.c's sealing code) */
+static char *
+craft(const unsigned char kt[32], unsigned char kid, const unsigned char *pt, size_t ptlen)
+{
+	unsigned char buf[512], aad[19];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, i;
+	char *s;
+
+	buf[0] = 1;
+	buf[1] = kid;
+	for (i = 0; i < 12; i++)
+		buf[2 + i] = (unsigned char)(0xd0 + i);
+	memcpy(aad, "offload v1 ticket", 17);
+	aad[17] = 1;
+	aad[18] = kid;
+	EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kt, buf + 2);
+	EVP_EncryptUpdate(ctx, NULL, &n, aad, sizeof aad);
+	EVP_EncryptUpdate(ctx, buf + 14, &n, pt, (int)ptlen);
+	EVP_EncryptFinal_ex(ctx, buf + 14 + n, &n);
+	EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + 14 + ptlen);
+	EVP_CIPHER_CTX_free(ctx);
+	s = enc_b64url(buf, 14 + ptlen + 16);
+	return s;
+}
+
+static void
+test_ticket_vectors(void)
+{
+	/* byte ranges of the file ticket's fields (FORMATS.md §4, 118 bytes) */
+	static const struct { const char *field; size_t off, len; } fields[] = {
+		{ "version", 0, 1 }, { "kid", 1, 1 }, { "nonce", 2, 12 },
+		{ "purpose", 14, 1 }, { "transfer id", 15, 24 }, { "file index", 39, 4 },
+		{ "size", 43, 8 }, { "not-after", 51, 8 }, { "key", 59, 32 },
+		{ "name length", 91, 1 }, { "name", 92, 10 }, { "tag", 102, 16 },
+	};
+	struct key32 cur, prev, other;
+	struct portal_ticket_keys kc, kcp, kp, ko;
+	struct portal_ticket t, o;
+	unsigned char nonce[PORTAL_TICKET_NONCE_LEN], raw[200], kt[32], pt[78 + 10];
+	char *doc = formats_doc(), *s, *hex, *bad;
+	size_t i, j;
+	long n;
+
+	for (i = 0; i < sizeof nonce; i++)
+		nonce[i] = (unsigned char)(0xd0 + i);
+	key_from(&cur, 0x80);
+	key_from(&prev, 0xa0);
+	key_from(&other, 0x81);
+	CHECK(strcmp(cur.id, TV_KEYID) == 0 && strcmp(prev.id, TV_PREV_KEYID) == 0 &&
+	      doc_has(doc, TV_KEYID) && doc_has(doc, TV_PREV_KEYID),
+		"ticket vector key ids (kid bytes 0x54, 0x4d) match and are documented");
+	portal_ticket_keys_init(&kc, &cur, NULL);
+	portal_ticket_keys_init(&kcp, &cur, &prev);
+	portal_ticket_keys_init(&kp, &prev, NULL);
+	portal_ticket_keys_init(&ko, &other, NULL);
+	hex = enc_hex(kc.k[0], 32);
+	CHECK(strcmp(hex, TV_KTICKET) == 0 && doc_has(doc, TV_KTICKET) && kc.kid[0] == 0x54 &&
+	      kcp.kid[1] == 0x4d, "K_ticket = HKDF(key, \"\", \"offload v1 portal ticket\"), documented");
+	g_free(hex);
+
+	tv_ticket(&t, false);
+	s = portal_ticket_seal_fixed(&kc, &t, nonce);
+	CHECK(s != NULL && strcmp(s, TV_FILE) == 0 && doc_has(doc, TV_FILE),
+		"ticket vector (file) sealed byte-exactly and documented");
+	g_free(s);
+	tv_ticket(&t, true);
+	s = portal_ticket_seal_fixed(&kc, &t, nonce);
+	CHECK(s != NULL && strcmp(s, TV_ALL) == 0 && doc_has(doc, TV_ALL),
+		"ticket vector (all files, TK) sealed byte-exactly and documented");
+	g_free(s);
+	tv_ticket(&t, false);
+	s = portal_ticket_seal_fixed(&kp, &t, nonce);
+	CHECK(s != NULL && strcmp(s, TV_PREV) == 0 && doc_has(doc, TV_PREV),
+		"ticket vector (previous key) sealed byte-exactly and documented");
+	g_free(s);
+
+	CHECK(portal_ticket_open(&kc, TV_FILE, TV_NOT_AFTER, &o) == PORTAL_TICKET_OK &&
+	      strcmp(o.id, TV_ID) == 0 && o.index == 3 && o.size == 10 && o.not_after == TV_NOT_AFTER &&
+	      memcmp(o.key, t.key, 32) == 0 && strcmp(o.name, "report.pdf") == 0,
+		"vector (file) opens at not-after with every field");
+	CHECK(portal_ticket_open(&kc, TV_ALL, 0, &o) == PORTAL_TICKET_OK &&
+	      o.index == PORTAL_TICKET_ALL && o.size == 0 && o.name[0] == '\0',
+		"vector (all) opens");
+	CHECK(portal_ticket_open(&kc, TV_FILE, TV_NOT_AFTER + 1, &o) == PORTAL_TICKET_EEXPIRED &&
+	      o.not_after == TV_NOT_AFTER, "vector one second after not-after: expired");
+	CHECK(portal_ticket_open(&kcp, TV_PREV, 0, &o) == PORTAL_TICKET_OK &&
+	      portal_ticket_open(&kp, TV_PREV, 0, &o) == PORTAL_TICKET_OK &&
+	      portal_ticket_open(&kc, TV_PREV, 0, &o) == PORTAL_TICKET_EINVAL,
+		"vector (previous key): opens with it as previous or current key, not without it");
+	CHECK(portal_ticket_open(&ko, TV_FILE, 0, &o) == PORTAL_TICKET_EINVAL &&
+	      portal_ticket_open(&kp, TV_FILE, 0, &o) == PORTAL_TICKET_EINVAL,
+		"vector under a wrong key: refused");
+
+	/* one flipped byte in each field */
+	n = enc_b64url_decode(TV_FILE, raw, sizeof raw);
+	CHECK(n == 118, "vector (file) is 118 bytes");
+	for (i = 0; n == 118 && i < G_N_ELEMENTS(fields); i++) {
+		int refused = 0;
+
+		for (j = fields[i].off; j < fields[i].off + fields[i].len; j++) {
+			raw[j] ^= 0x80;
+			bad = enc_b64url(raw, (size_t)n);
+			if (portal_ticket_open(&kcp, bad, 0, &o) == PORTAL_TICKET_EINVAL &&
+			    o.id[0] == '\0')
+				refused++;
+			g_free(bad);
+			raw[j] ^= 0x80;
+		}
+		CHECK(refused == (int)fields[i].len, "ticket: each flipped %s byte refused (%d of %zu)",
+			fields[i].field, refused, fields[i].len);
+	}
+
+	/* authentic (correct tag) but not acceptable plaintexts */
+	memcpy(kt, kc.k[0], 32);
+	pt[0] = 'd';
+	memcpy(pt + 1, TV_ID, 24);
+	memset(pt + 25, 0, 4);
+	pt[28] = 3;
+	memset(pt + 29, 0, 8);
+	pt[36] = 10;
+	memset(pt + 37, 0, 8);
+	pt[45 - 1] = 1;
+	for (i = 0; i < 32; i++)
+		pt[45 + i] = (unsigned char)i;
+	pt[77] = 10;
+	memcpy(pt + 78, "report.pdf", 10);
+	s = craft(kt, 0x54, pt, sizeof pt);
+	CHECK(portal_ticket_open(&kc, s, 0, &o) == PORTAL_TICKET_OK && o.not_after == 1 &&
+	      strcmp(o.name, "report.pdf") == 0, "crafted ticket (independent sealing) opens");
+	g_free(s);
+	pt[0] = 'u';
+	s = craft(kt, 0x54, pt, sizeof pt);
+	CHECK(portal_ticket_open(&kc, s, 0, &o) == PORTAL_TICKET_EINVAL, "authentic ticket of another purpose refused");
+	g_free(s);
+	pt[0] = 'd';
+	pt[77] = 9;
+	s = craft(kt, 0x54, pt, sizeof pt);
+	CHECK(portal_ticket_open(&kc, s, 0, &o) == PORTAL_TICKET_EINVAL, "authentic ticket with a wrong name length refused");
+	g_free(s);
+	pt[77] = 10;
+	pt[1] = 'A';
+	s = craft(kt, 0x54, pt, sizeof pt);
+	CHECK(portal_ticket_open(&kc, s, 0, &o) == PORTAL_TICKET_EINVAL && o.id[0] == '\0',
+		"authentic ticket with a transfer id outside the alphabet refused");
+	g_free(s);
+	pt[1] = 'o';
+	s = craft(kt, 0x4d, pt, sizeof pt);
+	CHECK(portal_ticket_open(&kc, s, 0, &o) == PORTAL_TICKET_EINVAL,
+		"kid of no configured key: refused (the kid selects the key)");
+	g_free(s);
+	s = craft(kt, 0x54, pt, 77);
+	CHECK(portal_ticket_open(&kc, s, 0, &o) == PORTAL_TICKET_EINVAL, "authentic ticket shorter than 78 bytes refused");
+	g_free(s);
+
+	portal_ticket_keys_wipe(&kc);
+	portal_ticket_keys_wipe(&kcp);
+	portal_ticket_keys_wipe(&kp);
+	portal_ticket_keys_wipe(&ko);
+	g_free(doc);
 }
 
 /* ---- ranges ------------------------------------------------------------- */
@@ -637,6 +880,7 @@ int
 main(void)
 {
 	test_ticket();
+	test_ticket_vectors();
 	test_range();
 	test_zip();
 	test_misc();

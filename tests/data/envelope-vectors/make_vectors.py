@@ -3,7 +3,11 @@
 transfer format, written from docs/FORMATS.md (not from common/envelope.c),
 using python3-cryptography. It prints the test vectors that docs/FORMATS.md
 publishes and tests/unit/test_envelope.c checks byte-exactly, so two
-implementations agree on every byte.
+implementations agree on every byte. The same for the other byte formats
+of FORMATS.md: message header MACs and the keyid object (§3, checked by
+tests/unit/test_milter.c), portal download tickets (§4,
+tests/unit/test_portal.c) and revocation tombstones (§5,
+tests/unit/test_milter.c).
 
 Usage: python3 tests/data/envelope-vectors/make_vectors.py
 """
@@ -89,6 +93,47 @@ def manifest(h, dk, secret, tk, js, nonce):
                      mac=mac, mk=mk)
 
 
+def header_mac(dk, message_id, xid):
+    """X-Offload-Transfer / X-Offload-Notice mac= (FORMATS.md §3.1, §3.5)"""
+    kh = hkdf(dk, b"", b"offload v1 transfer header")
+    full = hmac.new(kh, message_id.encode() + b"\x00" + xid.encode(), hashlib.sha256).digest()
+    return full, b64url(full[:16])
+
+
+def keyid_object(key_id):
+    """the "keyid" object (FORMATS.md §3.4)"""
+    obj = b"offload keyid v1 " + key_id.encode() + b"\n"
+    assert len(obj) == 34
+    return obj
+
+
+def ticket_kdf(key):
+    return hkdf(key, b"", b"offload v1 portal ticket")
+
+
+def ticket(key, nonce, tid, index, size, not_after, fkey, name):
+    """portal download ticket (FORMATS.md §4): raw bytes and text form"""
+    kid = hashlib.sha256(b"offload key id" + key).digest()[0]
+    n = name.encode()
+    assert len(n) <= 255 and len(fkey) == 32 and len(nonce) == 12
+    pt = (b"d" + tid.encode() + struct.pack(">IQq", index, size, not_after) + fkey
+          + bytes([len(n)]) + n)
+    assert len(pt) == 78 + len(n)
+    aad = b"offload v1 ticket" + bytes([1, kid])
+    raw = bytes([1, kid]) + nonce + AESGCM(ticket_kdf(key)).encrypt(nonce, pt, aad)
+    return raw, b64url(raw)
+
+
+def tombstone(dk, tid, revoked_at, expires):
+    """revocation tombstone "<id>/t" (FORMATS.md §5)"""
+    body = b"OFLDT" + bytes([1]) + tid.encode() + struct.pack(">qq", revoked_at, expires)
+    assert len(body) == 46
+    kt = hkdf(dk, b"", b"offload v1 tombstone")
+    obj = body + hmac.new(kt, body, hashlib.sha256).digest()
+    assert len(obj) == 78
+    return obj
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -130,6 +175,39 @@ def main():
     print("manifest object %d bytes sha256 %s" % (len(obj), hashlib.sha256(obj).hexdigest()))
     for i in range(0, len(obj), 32):
         print("  %04x: %s" % (i, obj[i:i + 32].hex()))
+
+    print("== message header MACs (deployment key 404142..5f)")
+    kh = hkdf(dk, b"", b"offload v1 transfer header")
+    print("K_h       %s" % kh.hex())
+    for mid, xid in (("<20231114.4711@mail.example.gov>", tid), ("", tid),
+                     ("<notice.0815@gw.example.gov>", "notice")):
+        full, text = header_mac(dk, mid, xid)
+        print("message-id %-34s id %-24s HMAC %s  mac=%s" % ('"%s"' % mid, xid, full.hex(), text))
+    print("keyid object: %s" % keyid_object(key_id).hex())
+
+    print("== portal download tickets")
+    ticket_key = bytes(range(0x80, 0xa0))
+    prev_key = bytes(range(0xa0, 0xc0))
+    tnonce = bytes(range(0xd0, 0xdc))
+    for name, k in (("ticket key 808182..9f", ticket_key), ("previous key a0a1a2..bf", prev_key)):
+        kid = hashlib.sha256(b"offload key id" + k).digest()[:8].hex()
+        print("%s  key id %s  kid %s  K_ticket %s" % (name, kid, kid[:2], ticket_kdf(k).hex()))
+    file_key = bytes(range(32))
+    cases = (("file", ticket_key, dict(index=3, size=10, name="report.pdf", key=file_key)),
+             ("all", ticket_key, dict(index=0xffffffff, size=0, name="", key=tk)),
+             ("file, previous key", prev_key, dict(index=3, size=10, name="report.pdf", key=file_key)))
+    for label, k, c in cases:
+        raw, text = ticket(k, tnonce, tid, c["index"], c["size"], 1702592000, c["key"], c["name"])
+        print("ticket (%s) %d bytes" % (label, len(raw)))
+        for i in range(0, len(raw), 32):
+            print("  %04x: %s" % (i, raw[i:i + 32].hex()))
+        print("  text: %s" % text)
+
+    print("== revocation tombstone (deployment key 404142..5f)")
+    kt = hkdf(dk, b"", b"offload v1 tombstone")
+    tomb = tombstone(dk, tid, 1700000100, 1702592000)
+    print("K_t       %s" % kt.hex())
+    print("tombstone %d bytes: %s" % (len(tomb), tomb.hex()))
     return 0
 
 
