@@ -33,18 +33,20 @@
 #include "cli.h"
 #include "log.h"
 #include "storage.h"
+#include "storage_keyid.h"
+#include "keys.h"
 
 #define CHECK_PROBE_SIZE 3000u
 #define CHECK_RANGE_OFF 1234u
 #define CHECK_RANGE_LEN 1000u
 #define CHECK_SKEW_WARN 300   /* seconds: S3 refuses at 900 */
 
-enum check_op { OP_OPEN, OP_WRITE, OP_READ, OP_RANGE, OP_LIST, OP_DELETE, OP_N };
+enum check_op { OP_OPEN, OP_WRITE, OP_READ, OP_RANGE, OP_LIST, OP_DELETE, OP_KEYID, OP_N };
 static const char *const check_op_names[OP_N] = {
-	"open", "write", "read", "range read", "list", "delete",
+	"open", "write", "read", "range read", "list", "delete", "deployment key",
 };
 static const char *const check_op_keys[OP_N] = {
-	"open", "write", "read", "range", "list", "delete",
+	"open", "write", "read", "range", "list", "delete", "keyid",
 };
 
 enum check_state { CK_NOT_TRIED, CK_OK, CK_FAILED };
@@ -297,7 +299,7 @@ check_line(const struct check_run *r, const char *where, const char *backend, in
 
 		if (o->state == CK_OK && i != OP_OPEN)
 			g_string_append_printf(okl, "%s%s", okl->len ? ", " : "", check_op_names[i]);
-		else if (o->state == CK_NOT_TRIED)
+		else if (o->state == CK_NOT_TRIED && i != OP_KEYID) /* no key file yet: nothing to say */
 			g_string_append_printf(skipped, "%s%s", skipped->len ? ", " : "", check_op_names[i]);
 	}
 	for (i = 0; i < OP_N; i++) {
@@ -421,6 +423,40 @@ check_versioning(struct check_run *r, struct storage *st)
 		d.failed ? d.text : storage_strerror(rc)));
 }
 
+/* check_keyid - does the store's keyid object (storage_keyid.h) name this
+ * node's deployment key? Not tried when the key file does not exist yet
+ * (the check never creates keys or the object). */
+static void
+check_keyid(struct check_run *r, struct storage *st, const struct conf *c)
+{
+	struct key32 dk;
+	GError *err = NULL;
+	int rc;
+
+	if (c->deployment_key_file == NULL || !g_file_test(c->deployment_key_file, G_FILE_TEST_EXISTS))
+		return;
+	if (keys_load(c->deployment_key_file, &dk, &err) != 0) {
+		r->op[OP_KEYID].state = CK_FAILED;
+		r->op[OP_KEYID].cause = "config";
+		r->op[OP_KEYID].detail = g_strdup(err->message);
+		g_error_free(err);
+		return;
+	}
+	storage_detail_clear();
+	rc = storage_keyid_check(st, &dk, false, &err);
+	keys_wipe(&dk);
+	if (rc == STORAGE_OK) {
+		r->op[OP_KEYID].state = CK_OK;
+	} else if (err != NULL && err->code == STORAGE_KEYID_EMISMATCH) {
+		r->op[OP_KEYID].state = CK_FAILED;
+		r->op[OP_KEYID].cause = "config";
+		r->op[OP_KEYID].detail = g_strdup(err->message);
+	} else {
+		check_note(r, OP_KEYID, rc, err ? err->message : NULL);
+	}
+	g_clear_error(&err);
+}
+
 int
 cli_storage(const char *conf_path, int argc, char **argv)
 {
@@ -542,6 +578,7 @@ cli_storage(const char *conf_path, int argc, char **argv)
 				"(offloadctl purge removes it after --orphan-age)", key));
 		}
 	}
+	check_keyid(&r, st, c);
 	if (strcmp(backend, "s3") == 0)
 		check_versioning(&r, st);
 	if (strcmp(backend, "webdav") == 0 && (r.owncloud_seen ||

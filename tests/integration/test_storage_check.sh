@@ -64,6 +64,7 @@ expect_ok() {
 expect_fail() {
 	local name=$1 op=$2 cause=$3 words=$4 tname=$2
 	[ "$op" = range ] && tname="range read"
+	[ "$op" = keyid ] && tname="deployment key"
 	check "$name: exit 1, $op failed with cause $cause (json: $(jf 'd["operations"]["'"$op"'"]'))" \
 		[ "$RC" = 1 -a "$(jf 'd["ok"]')" = False -a "$(jf 'd["operations"]["'"$op"'"]["result"]')" = failed \
 		-a "$(jf 'd["operations"]["'"$op"'"]["cause"]')" = "$cause" ]
@@ -93,6 +94,16 @@ WRAP=("${S[@]}"); sc fshard; WRAP=()
 expect_fail fshard write permission "permission denied"
 check "fshard: list works, read/range/delete not tried" \
 	[ "$(jf 'd["operations"]["list"]["result"]')" = ok -a "$(jf 'd["operations"]["read"]["result"]')" = "not tried" ]
+# the deployment key fingerprint (keyid, DESIGN §13): this node's key against the store's
+conf_write fkey policy.offload_min_size=2k
+"$CTL" -c "$(conf_path fkey)" process < "$SRCDIR/tests/data/classify-mail/payslip.eml" > /dev/null 2>&1
+sc fkey; expect_ok fkey
+check "fkey: the deployment key matches the store's keyid object" [ "$(jf 'd["operations"]["keyid"]["result"]')" = ok ]
+kf=$(find "$(store_path fkey)" -name keyid)
+echo "offload keyid v1 0000000000000000" > "$kf"
+sc fkey
+expect_fail fkey keyid config "configuration (the store belongs to deployment key 0000000000000000"
+check "fkey: the other operations still work" [ "$(jf 'd["operations"]["write"]["result"]')" = ok ]
 
 # ---- s3: Swift s3api ---------------------------------------------------------------------
 t0=$(now)
