@@ -14,8 +14,10 @@
  * as an entry and its bytes as inflated bytes of the shared budget.
  * The message body is scanned once, from the richest source present:
  * PR_RTF_COMPRESSED (LZFu, MS-OXRTFCP) > PR_BODY_HTML > PR_BODY > attBody.
- * Truncated or garbled streams are a `not-inspectable` finding; whatever was
- * read before is still classified. Checksums are verified, a mismatch is
+ * Truncated or garbled streams (and trailing bytes other than a newline or
+ * NUL padding) are a `not-inspectable` finding; whatever was read before is
+ * still classified. A stream cut exactly between two attributes cannot be
+ * told from a complete one (TNEF has no end marker). Checksums are verified, a mismatch is
  * tolerated (real writers get them wrong on attMsgProps; the data is still
  * inspected in full). Nothing is copied except names and the body text.
  * Thread-safe (no shared state).
@@ -635,9 +637,13 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 		const unsigned char *v;
 
 		if (len - p < 9) {
-			if (attrs == 0)
-				broken = "broken TNEF: no attribute";
-			break;   /* a few trailing bytes (seen from real writers): ignored */
+			size_t k;
+
+			for (k = p; k < len && (d[k] == 0 || g_ascii_isspace(d[k])); k++)
+				;
+			if (k < len)
+				broken = "TNEF truncated or trailing bytes";
+			break;   /* a trailing newline or NUL padding (seen from real writers): ignored */
 		}
 		lvl = d[p];
 		id = tn_le32(d + p + 1) & 0xFFFF;
@@ -690,6 +696,8 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 			break;
 		p += 9 + alen + 2;
 	}
+	if (attrs == 0 && broken == NULL)
+		broken = "broken TNEF: no attribute";
 	cls_tnef_flush(&t);
 	cls_tnef_att_clear(&t.att);
 	if (!scan->bomb)
