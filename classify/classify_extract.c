@@ -1178,6 +1178,15 @@ cls_pdf_literal(const char *s, size_t n, GByteArray *o)
 	return i;
 }
 
+/* cls_token - n bytes of a token (not NUL-terminated in the stream) into dst, truncated to fit */
+static void
+cls_token(char *dst, size_t size, const char *src, size_t n)
+{
+	n = MIN(n, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* text operators of one content stream */
 static void
 cls_pdf_content(struct cls_pdf *pdf, const char *s, size_t n, GString *out, size_t max)
@@ -1241,7 +1250,7 @@ cls_pdf_content(struct cls_pdf *pdf, const char *s, size_t n, GString *out, size
 
 			while (k < n && !g_ascii_isspace(s[k]) && strchr("/[]()<>{}%", s[k]) == NULL)
 				k++;
-			g_strlcpy(lastname, s + i, MIN(sizeof lastname, k - i + 1));
+			cls_token(lastname, sizeof lastname, s + i, k - i);
 			i = k;
 		} else if (g_ascii_isdigit(c) || c == '-' || c == '+' || c == '.') {
 			char *e = NULL;
@@ -1265,7 +1274,7 @@ cls_pdf_content(struct cls_pdf *pdf, const char *s, size_t n, GString *out, size
 
 			while (k < n && (g_ascii_isalpha(s[k]) || s[k] == '*' || s[k] == '\'' || s[k] == '"') && k - i < 6)
 				k++;
-			g_strlcpy(op, s + i, MIN(sizeof op, k - i + 1));
+			cls_token(op, sizeof op, s + i, k - i);
 			if (k == i)
 				k++;
 			i = k;
@@ -1341,7 +1350,7 @@ cls_pdf_dicts(struct cls_pdf *pdf, int obj, const char *dict, size_t n)
 			k = 1;
 			while (sl + k < end && !g_ascii_isspace(sl[k]) && sl[k] != '/')
 				k++;
-			g_strlcpy(key, sl, MIN(sizeof key, k + 1));
+			cls_token(key, sizeof key, sl, k);
 			ref = atoi(sl + k);
 			if (ref > 0 && !g_hash_table_contains(pdf->res_font, key))
 				g_hash_table_insert(pdf->res_font, g_strdup(key), GINT_TO_POINTER(ref));
