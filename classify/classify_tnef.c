@@ -6,7 +6,9 @@
  * Walk: signature, legacy key, then level/attribute/length/data/checksum
  * records, every length checked against the bytes left. Attachments are
  * collected per attAttachRendData group (the name may follow the data) and
- * each one goes through cls_part() like a zip member, one nesting level
+ * each one (attAttachData, or a PT_OBJECT PR_ATTACH_DATA_OBJ which then wins
+ * over the placeholder text in attAttachData) goes through cls_part() like a
+ * zip member, one nesting level
  * deeper, named "winmail.dat > Gehalt.docx": libmagic type, mismatch and
  * executable findings, detectors, nested containers; an embedded message
  * (PR_ATTACH_DATA_OBJ with IID_IMessage) is itself a TNEF stream and
@@ -533,7 +535,9 @@ cls_tnef_flush(struct cls_tnef *t)
 
 	if (!a->present || scan->bomb)
 		goto out;
-	if (len == 0 && a->obj != NULL) {
+	/* a PT_OBJECT PR_ATTACH_DATA_OBJ (embedded message, OLE object) is the content; attAttachData
+	 * then only holds "This attachment is a MAPI 1.0 embedded object" */
+	if (a->obj != NULL && (a->object || len == 0)) {
 		data = a->obj;
 		len = a->objlen;
 		if (a->object) {   /* interface IID first (IID_IMessage, IID_IStorage ...) */

@@ -725,7 +725,8 @@ static const unsigned char iid_imessage[16] = {
  * tnef_build - signature, version, code page, one attachment group per file:
  * attAttachRendData, attAttachTitle (8.3), attAttachData, attAttachment with
  * PR_ATTACH_LONG_FILENAME as PT_UNICODE; embedded: the file is an inner TNEF
- * stream attached as PR_ATTACH_DATA_OBJ (PT_OBJECT, IID_IMessage)
+ * stream attached as PR_ATTACH_DATA_OBJ (PT_OBJECT, IID_IMessage) and
+ * attAttachData holds only Outlook's placeholder text
  */
 static GByteArray *
 tnef_build(const char *const *titles, const char *const *longnames, const GByteArray *const *files, size_t n,
@@ -752,6 +753,8 @@ tnef_build(const char *const *titles, const char *const *longnames, const GByteA
 		if (embedded) {
 			GByteArray *obj = g_byte_array_new();
 
+			/* as Outlook writes it: a placeholder in attAttachData, the message in the object */
+			tnef_attr(b, 2, 0x0006800F, "This attachment is a MAPI 1.0 embedded object", 46);
 			g_byte_array_append(obj, iid_imessage, 16);
 			g_byte_array_append(obj, files[i]->data, files[i]->len);
 			mapi_var(props, 0x000D, 0x3701, obj->data, obj->len);

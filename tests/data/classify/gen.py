@@ -249,7 +249,9 @@ def tnef(attachments, body=None, rtf=None):
     for a in attachments:
         out += tnef_attr(2, 0x00069002, struct.pack("<HIHHI", 1, 0xFFFFFFFF, 0, 0, 0))
         out += tnef_attr(2, 0x00018010, a["title"].encode("cp1252") + b"\0")
-        if "embedded" in a:
+        if "embedded" in a:   # as Outlook: a placeholder in attAttachData, the message in the object
+            out += tnef_attr(2, 0x0006800F, b"This attachment is a MAPI 1.0 embedded object and cannot be "
+                                            b"rendered by this client.")
             out += tnef_attr(2, 0x00069005, mapi_props([(0x0003, 0x3705, 5), (0x001E, 0x3001, a["title"]),
                                                          (0x000D, 0x3701, IID_IMESSAGE + a["embedded"])]))
             continue
