@@ -590,7 +590,8 @@ struct cls_pdf {
 	GHashTable *res_font;   /* "/F1" -> font object number (first seen) */
 	GHashTable *content_page; /* content stream object number -> page number */
 	int pages;
-	GPtrArray *encs;        /* struct cls_enc *: simple-font encodings by object */
+	GHashTable *encs;       /* object number -> struct cls_enc *: simple-font encodings */
+	GHashTable *cmap_idx;   /* CMap object number -> index + 1 in cmaps */
 	GHashTable *font_enc;   /* font object number -> encoding object number */
 };
 
@@ -763,7 +764,8 @@ cls_glyph_text(const char *name, size_t n, char *slot)
 		else if (l == 1 && g_ascii_isalpha(c[0]))
 			cls_enc_put(slot, strlen(slot), (gunichar)c[0]), done = true;
 		for (k = 0; !done && k < G_N_ELEMENTS(cls_glyphs); k++)
-			if (strlen(cls_glyphs[k].name) == l && memcmp(cls_glyphs[k].name, c, l) == 0) {
+			if (cls_glyphs[k].name[0] == c[0] && strlen(cls_glyphs[k].name) == l &&
+			    memcmp(cls_glyphs[k].name, c, l) == 0) {
 				cls_enc_put(slot, strlen(slot), cls_glyphs[k].u);
 				done = true;
 			}
@@ -814,7 +816,6 @@ cls_enc_add(struct cls_pdf *pdf, int obj, enum cls_base_enc base, const char *di
 {
 	struct cls_enc *e = g_new0(struct cls_enc, 1);
 	unsigned c;
-	guint i;
 
 	e->obj = obj;
 	for (c = 0; c < 256; c++)
@@ -848,28 +849,17 @@ cls_enc_add(struct cls_pdf *pdf, int obj, enum cls_base_enc base, const char *di
 			}
 		}
 	}
-	for (i = 0; i < pdf->encs->len; i++)
-		if (((struct cls_enc *)g_ptr_array_index(pdf->encs, i))->obj == obj) {
-			memcpy(g_ptr_array_index(pdf->encs, i), e, sizeof *e);
-			g_free(e);
-			return;
-		}
-	if (pdf->encs->len >= 4096) {
+	if (g_hash_table_size(pdf->encs) >= 4096 && !g_hash_table_contains(pdf->encs, GINT_TO_POINTER(obj))) {
 		g_free(e);
 		return;
 	}
-	g_ptr_array_add(pdf->encs, e);
+	g_hash_table_replace(pdf->encs, GINT_TO_POINTER(obj), e);
 }
 
 static const struct cls_enc *
 cls_enc_find(const struct cls_pdf *pdf, int obj)
 {
-	guint i;
-
-	for (i = 0; obj > 0 && i < pdf->encs->len; i++)
-		if (((const struct cls_enc *)g_ptr_array_index(pdf->encs, i))->obj == obj)
-			return g_ptr_array_index(pdf->encs, i);
-	return NULL;
+	return obj > 0 ? g_hash_table_lookup(pdf->encs, GINT_TO_POINTER(obj)) : NULL;
 }
 
 /* /Encoding of a font object (name or reference) and /Differences of a font or encoding object */
@@ -1073,6 +1063,8 @@ cls_cmap_parse(struct cls_pdf *pdf, int obj, const char *s, size_t n)
 		p = stop + 8;
 	}
 	g_array_append_val(pdf->cmaps, cm);
+	if (!g_hash_table_contains(pdf->cmap_idx, GINT_TO_POINTER(obj)))
+		g_hash_table_insert(pdf->cmap_idx, GINT_TO_POINTER(obj), GUINT_TO_POINTER(pdf->cmaps->len));
 }
 
 /* the decoders of font resource "/F1": ToUnicode CMap (wins) and simple-font encoding */
@@ -1092,11 +1084,9 @@ cls_pdf_font(struct cls_pdf *pdf, const char *font, const struct cls_cmap **cm, 
 	cobj = g_hash_table_lookup(pdf->font_cmap, fobj);
 	if (cobj == NULL)
 		return;
-	for (i = 0; i < pdf->cmaps->len; i++)
-		if (g_array_index(pdf->cmaps, struct cls_cmap, i).obj == GPOINTER_TO_INT(cobj)) {
-			*cm = &g_array_index(pdf->cmaps, struct cls_cmap, i);
-			return;
-		}
+	i = GPOINTER_TO_UINT(g_hash_table_lookup(pdf->cmap_idx, cobj));
+	if (i > 0 && i <= pdf->cmaps->len)
+		*cm = &g_array_index(pdf->cmaps, struct cls_cmap, i - 1);
 }
 
 /* a shown string's bytes to UTF-8: ToUnicode CMap first (the font's encoding for 1-byte codes
@@ -1448,7 +1438,7 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 {
 	const struct classify_ctx *ctx = scan->ctx;
 	const char *s = (const char *)data, *end = s + len, *p = s;
-	struct cls_pdf pdf = { scan, res, name, NULL, NULL, NULL, NULL, 0, NULL, NULL };
+	struct cls_pdf pdf = { scan, res, name, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL };
 	GPtrArray *streams = g_ptr_array_new();
 	GString *text = g_string_new("");
 	size_t kept = 0;
@@ -1459,7 +1449,8 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 	pdf.font_cmap = g_hash_table_new(g_direct_hash, g_direct_equal);
 	pdf.res_font = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pdf.content_page = g_hash_table_new(g_direct_hash, g_direct_equal);
-	pdf.encs = g_ptr_array_new_with_free_func(g_free);
+	pdf.encs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	pdf.cmap_idx = g_hash_table_new(g_direct_hash, g_direct_equal);
 	pdf.font_enc = g_hash_table_new(g_direct_hash, g_direct_equal);
 	if (cls_memmem(s, len, "/Encrypt") != NULL)
 		cls_add(res, "encrypted", 1, name, "encrypted PDF");
@@ -1583,7 +1574,8 @@ cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *da
 	g_hash_table_destroy(pdf.font_cmap);
 	g_hash_table_destroy(pdf.res_font);
 	g_hash_table_destroy(pdf.content_page);
-	g_ptr_array_free(pdf.encs, TRUE);
+	g_hash_table_destroy(pdf.encs);
+	g_hash_table_destroy(pdf.cmap_idx);
 	g_hash_table_destroy(pdf.font_enc);
 }
 
