@@ -2,8 +2,9 @@
  * classify_extract.c - bounded text extraction (standards.md §3): ZIP
  * (central directory, raw inflate, overlap/ratio/size/entry/depth limits),
  * OOXML docx/xlsx/pptx with docProps/custom.xml and LabelInfo.xml labels,
- * ODF, generic zip members, PDF (FlateDecode streams, text operators,
- * ToUnicode CMaps), HTML, and MIME messages via GMime (nested
+ * ODF, generic zip members, PDF (FlateDecode streams, /ObjStm, text
+ * operators, ToUnicode CMaps, simple-font encodings with /Differences by
+ * glyph name), HTML, and MIME messages via GMime (nested
  * message/rfc822 included). Every limit hit is a `bomb-limit` finding and
  * stops the extraction of that attachment; nothing here loops unbounded.
  * Memory: buffers are freed before return. Thread-safe (no shared state).
