@@ -832,7 +832,8 @@ cls_family(const char *t)
 		{ "application/csv", "text" }, { "application/pdf", "pdf" }, { "application/x-pdf", "pdf" },
 		{ "application/zip", "zip" }, { "application/x-zip", "zip" }, { "application/vnd.openxmlformats", "zip" },
 		{ "application/vnd.oasis.opendocument", "zip" }, { "application/java-archive", "zip" },
-		{ "application/epub", "zip" }, { "application/msword", "ole" }, { "application/vnd.ms-", "ole" },
+		{ "application/epub", "zip" }, { "application/msword", "ole" }, { "application/vnd.ms-tnef", "tnef" },
+		{ "application/ms-tnef", "tnef" }, { "application/vnd.ms-", "ole" },
 		{ "application/x-ole-storage", "ole" }, { "application/cdfv2", "ole" }, { "application/CDFV2", "ole" },
 		{ "image/", "image" }, { "audio/", "audio" }, { "video/", "video" }, { "message/", "message" },
 		{ "application/gzip", "gzip" }, { "application/x-gzip", "gzip" },
@@ -945,6 +946,13 @@ cls_has_prefix(const unsigned char *d, size_t len, const char *p)
 	return len >= n && memcmp(d, p, n) == 0;
 }
 
+static bool
+cls_is_tnef_type(const char *t)
+{
+	return t != NULL && (g_ascii_strcasecmp(t, "application/ms-tnef") == 0 ||
+		g_ascii_strcasecmp(t, "application/vnd.ms-tnef") == 0);
+}
+
 /* cls_part - one attachment (or container member) into res */
 void
 cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
@@ -980,6 +988,15 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 	}
 	if (cls_has_prefix(data, len, "PK\x03\x04") || cls_has_prefix(data, len, "PK\x05\x06")) {
 		cls_extract_zip(scan, where, data, len, res);
+	} else if (cls_has_prefix(data, len, "\x78\x9f\x3e\x22") ||
+		   (t != NULL && strcmp(t, "application/vnd.ms-tnef") == 0) || cls_is_tnef_type(declared_type)) {
+		cls_extract_tnef(scan, where, data, len, res);
+	} else if (cls_has_prefix(data, len, "{\\rtf")) {
+		GString *text = g_string_new("");
+
+		cls_rtf_text((const char *)data, len, (size_t)ctx->max_text, text);
+		cls_detect(ctx, where, text->str, text->len, res);
+		g_string_free(text, TRUE);
 	} else if (cls_has_prefix(data, len, "%PDF") || (t != NULL && strcmp(t, "application/pdf") == 0)) {
 		cls_extract_pdf(scan, where, data, len, res);
 	} else if ((t != NULL && strcmp(t, "message/rfc822") == 0) ||

@@ -97,6 +97,15 @@ void cls_extract_eml(struct cls_scan *scan, const char *name, const unsigned cha
 	struct classify_result *res);
 void cls_extract_gmime(struct cls_scan *scan, GMimeObject *obj, const char *prefix,
 	struct classify_result *res);
+/* classify_tnef.c */
+/* cls_extract_tnef - winmail.dat: every attachment through cls_part ("name > file"), the body */
+void cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res);
+/* cls_lzfu - compressed RTF (MS-OXRTFCP) into out, at most max bytes; false if not LZFu/MELA */
+bool cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out);
+/* cls_rtf_text - visible text of an RTF document, at most max bytes appended */
+void cls_rtf_text(const char *s, size_t n, size_t max, GString *out);
+gunichar cls_cp1252(unsigned char b);   /* 0 = unassigned */
 /* cls_text_utf8 - data as UTF-8 (invalid UTF-8 read as windows-1252); g_free */
 char *cls_text_utf8(const char *data, size_t len, size_t *out_len);
 

@@ -1,7 +1,8 @@
 /*
  * fuzz_classify.c - the classification extractors and label parsers on
  * hostile bytes: the first byte picks the file name (and so the path: zip /
- * OOXML / ODF / PDF / HTML / MIME / text); the rest is classified as an
+ * OOXML / ODF / PDF / HTML / MIME / text / TNEF / RTF; TNEF and PDF are also
+ * found by content under any name); the rest is classified as an
  * attachment, as header values and as text. Any input must end in a result,
  * never a crash, an over-read or an unbounded loop.
  */
@@ -34,6 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = {
 		"a.docx", "a.xlsx", "a.pptx", "a.odt", "a.pdf", "a.zip", "a.eml", "a.html", "a.txt", "a.csv", "a",
+		"winmail.dat", "a.rtf",
 	};
 	static const char *const headers[] = { "msip_labels", "Subject", "Sensitivity", "SIO-Label" };
 	struct classify_result r;
@@ -45,7 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	name = names[data[0] % G_N_ELEMENTS(names)];
 	classify_result_init(&r);
-	classify_buffer(fz_ctx, name, NULL, data + 1, size - 1, &r);
+	classify_buffer(fz_ctx, name, strcmp(name, "winmail.dat") == 0 ? "application/ms-tnef" : NULL, data + 1,
+		size - 1, &r);
 	classify_finish(fz_ctx, &r, true);
 	classify_result_clear(&r);
 	if (size > 65536)

@@ -3,8 +3,11 @@
  * invalid, look-alike tables), numbers split by blanks/dots/dashes/runs,
  * label parsing variants, policy and combining, the streaming job, bombs
  * generated here (ratio, total bytes, depth, entries, overlap, XML
- * entities, broken input) bounded in time, and the labelled set in
- * tests/data/classify (EXPECTED.tsv) with precision/recall per detector.
+ * entities, broken input) bounded in time, TNEF streams built here (names,
+ * docx inside, embedded messages, depth, truncation, bit flips) and the
+ * corpus streams, compressed RTF, and the labelled set in tests/data/classify
+ * (EXPECTED.tsv, incl. winmail.dat and /Differences PDFs) with precision/recall
+ * per detector.
  */
 #include "classify_int.h"
 
@@ -681,6 +684,359 @@ test_stream(void)
 	conf_free(c);
 }
 
+/* ---- TNEF (MS-OXTNEF) built here ---- */
+
+static void
+tnef_attr(GByteArray *b, unsigned level, uint32_t attr, const void *data, size_t n)
+{
+	const unsigned char *d = data;
+	unsigned sum = 0;
+	guint8 lv = (guint8)level;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum += d[i];
+	g_byte_array_append(b, &lv, 1);
+	le32(b, attr);
+	le32(b, (uint32_t)n);
+	g_byte_array_append(b, d, (guint)n);
+	le16(b, sum & 0xFFFF);
+}
+
+/* one variable-length MAPI value (count 1, length, data, padding) */
+static void
+mapi_var(GByteArray *p, unsigned type, unsigned id, const void *v, size_t n)
+{
+	static const guint8 pad[4] = { 0 };
+
+	le16(p, type);
+	le16(p, id);
+	le32(p, 1);
+	le32(p, (uint32_t)n);
+	g_byte_array_append(p, v, (guint)n);
+	g_byte_array_append(p, pad, (guint)((4 - (n & 3)) & 3));
+}
+
+static const unsigned char iid_imessage[16] = {
+	0x07, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46,
+};
+
+/*
+ * tnef_build - signature, version, code page, one attachment group per file:
+ * attAttachRendData, attAttachTitle (8.3), attAttachData, attAttachment with
+ * PR_ATTACH_LONG_FILENAME as PT_UNICODE; embedded: the file is an inner TNEF
+ * stream attached as PR_ATTACH_DATA_OBJ (PT_OBJECT, IID_IMessage) and
+ * attAttachData holds only Outlook's placeholder text
+ */
+static GByteArray *
+tnef_build(const char *const *titles, const char *const *longnames, const GByteArray *const *files, size_t n,
+	bool embedded)
+{
+	static const unsigned char rend[14] = { 1, 0, 0xFF, 0xFF, 0xFF, 0xFF };
+	GByteArray *b = g_byte_array_new();
+	size_t i;
+
+	le32(b, 0x223E9F78);
+	le16(b, 0x4711);
+	tnef_attr(b, 1, 0x00089006, "\0\0\1\0", 4);
+	tnef_attr(b, 1, 0x00069007, "\xe4\x04\0\0\0\0\0\0", 8);
+	for (i = 0; i < n; i++) {
+		GByteArray *props = g_byte_array_new();
+		glong wl = 0;
+		gunichar2 *w = longnames[i] != NULL ? g_utf8_to_utf16(longnames[i], -1, NULL, &wl, NULL) : NULL;
+
+		tnef_attr(b, 2, 0x00069002, rend, sizeof rend);
+		tnef_attr(b, 2, 0x00018010, titles[i], strlen(titles[i]) + 1);
+		le32(props, (w != NULL ? 1 : 0) + (embedded ? 1 : 0));
+		if (w != NULL)
+			mapi_var(props, 0x001F, 0x3707, w, (size_t)(wl + 1) * 2);
+		if (embedded) {
+			GByteArray *obj = g_byte_array_new();
+
+			/* as Outlook writes it: a placeholder in attAttachData, the message in the object */
+			tnef_attr(b, 2, 0x0006800F, "This attachment is a MAPI 1.0 embedded object", 46);
+			g_byte_array_append(obj, iid_imessage, 16);
+			g_byte_array_append(obj, files[i]->data, files[i]->len);
+			mapi_var(props, 0x000D, 0x3701, obj->data, obj->len);
+			g_byte_array_unref(obj);
+		} else {
+			tnef_attr(b, 2, 0x0006800F, files[i]->data, files[i]->len);
+		}
+		tnef_attr(b, 2, 0x00069005, props->data, props->len);
+		g_byte_array_unref(props);
+		g_free(w);
+	}
+	return b;
+}
+
+static bool
+has_where(const struct classify_result *r, const char *reason, const char *where)
+{
+	guint i;
+
+	for (i = 0; r->findings != NULL && i < r->findings->len; i++) {
+		const struct classify_finding *f = g_ptr_array_index(r->findings, i);
+
+		if (strcmp(f->reason, reason) == 0 && g_str_has_prefix(f->where, where))
+			return true;
+	}
+	return false;
+}
+
+static const char *
+finding_detail(const struct classify_result *r, const char *reason)
+{
+	guint i;
+
+	for (i = 0; r->findings != NULL && i < r->findings->len; i++) {
+		const struct classify_finding *f = g_ptr_array_index(r->findings, i);
+
+		if (strcmp(f->reason, reason) == 0)
+			return f->masked != NULL ? f->masked : "";
+	}
+	return "";
+}
+
+static void
+test_tnef(void)
+{
+	const char *txt = "Kontoauszug\nIBAN DE89 3704 0044 0532 0130 00\nSteuer-ID 86095742719\n";
+	GByteArray *file = g_byte_array_new(), *t, *docx;
+	const char *titles[] = { "KONTOA~1.TXT" }, *longs[] = { "Kontoauszug März.txt" };
+	const GByteArray *files[1];
+	struct classify_result r;
+	size_t i;
+
+	g_byte_array_append(file, (const guint8 *)txt, (guint)strlen(txt));
+	files[0] = file;
+	t = tnef_build(titles, longs, files, 1, false);
+	classify_result_init(&r);
+	classify_buffer(ctx_g, "winmail.dat", "application/ms-tnef", t->data, t->len, &r);
+	classify_finish(ctx_g, &r, true);
+	CHECK(has_reason(&r, "iban") && has_reason(&r, "steuer-id") && strcmp(r.level, "VERTRAULICH") == 0 &&
+		has_where(&r, "iban", "winmail.dat > Kontoauszug März.txt") && !has_reason(&r, "not-inspectable"),
+		"TNEF stream with a text file: IBAN and Steuer-ID found at 'winmail.dat > Kontoauszug März.txt' (%s)",
+		r.reasons);
+	classify_result_clear(&r);
+
+	/* a docx inside winmail.dat, 8.3 title only */
+	{
+		struct zmember m[2] = {
+			{ "[Content_Types].xml", (const unsigned char *)"<Types/>", 8, true },
+			{ "word/document.xml", (const unsigned char *)"<w:document><w:body><w:p><w:r><w:t>IBAN DE89 3704 "
+				"0044 0532 0130 00</w:t></w:r></w:p></w:body></w:document>", 0, true },
+		};
+		const char *dt[] = { "Gehalt.docx" }, *dl[] = { NULL };
+		const GByteArray *df[1];
+		GByteArray *w;
+
+		m[1].len = strlen((const char *)m[1].data);
+		docx = zip_build(m, 2, false);
+		df[0] = docx;
+		w = tnef_build(dt, dl, df, 1, false);
+		classify_result_init(&r);
+		classify_buffer(ctx_g, "winmail.dat", NULL, w->data, w->len, &r);
+		classify_finish(ctx_g, &r, true);
+		CHECK(has_where(&r, "iban", "winmail.dat > Gehalt.docx: word/document.xml"),
+			"docx inside winmail.dat (found by content, no declared type): IBAN at "
+			"'winmail.dat > Gehalt.docx: word/document.xml' (%s)", r.reasons);
+		classify_result_clear(&r);
+		g_byte_array_unref(w);
+	}
+
+	/* embedded messages: 2 levels found with the path, 8 levels over max_depth 4 */
+	{
+		const char *et[] = { "Weitergeleitet" }, *el[] = { NULL };
+		GByteArray *inner = g_byte_array_ref(t);
+		bool shallow = false;
+
+		for (i = 0; i < 8; i++) {
+			const GByteArray *ef[1] = { inner };
+			GByteArray *outer = tnef_build(et, el, ef, 1, true);
+
+			g_byte_array_unref(inner);
+			inner = outer;
+			if (i == 1) {
+				classify_result_init(&r);
+				classify_buffer(ctx_g, "winmail.dat", NULL, inner->data, inner->len, &r);
+				shallow = has_where(&r, "iban", "winmail.dat > Weitergeleitet > Weitergeleitet > Kontoauszug März.txt") &&
+					!has_reason(&r, "bomb-limit");
+				classify_result_clear(&r);
+			}
+		}
+		classify_result_init(&r);
+		classify_buffer(ctx_g, "winmail.dat", NULL, inner->data, inner->len, &r);
+		classify_finish(ctx_g, &r, true);
+		CHECK(shallow && has_reason(&r, "bomb-limit") && !has_reason(&r, "iban"),
+			"embedded TNEF messages: 2 levels found with the path, 8 levels over max_depth: bomb-limit (%s)",
+			r.reasons);
+		classify_result_clear(&r);
+		g_byte_array_unref(inner);
+	}
+
+	/* truncated and garbled: the finding, never a crash; what was read is still classified */
+	{
+		bool ok = true;
+		unsigned seed = 7, findings = 0;
+
+		classify_result_init(&r);
+		classify_buffer(ctx_g, "winmail.dat", NULL, t->data, t->len - 40, &r);
+		CHECK(has_reason(&r, "not-inspectable") && strstr(finding_detail(&r, "not-inspectable"), "TNEF truncated") &&
+			has_reason(&r, "iban"),
+			"TNEF cut inside its last attribute: not-inspectable '%s', the IBAN before the cut still found (%s)",
+			finding_detail(&r, "not-inspectable"), r.reasons);
+		classify_result_clear(&r);
+		{
+			GByteArray *g = g_byte_array_new();
+
+			g_byte_array_append(g, t->data, t->len);
+			g->data[6 + 11 + 4] = 7;   /* level byte of the second attribute */
+			classify_result_init(&r);
+			classify_buffer(ctx_g, "winmail.dat", NULL, g->data, g->len, &r);
+			CHECK(strstr(finding_detail(&r, "not-inspectable"), "bad attribute level") != NULL,
+				"garbled TNEF (bad attribute level): not-inspectable '%s'", finding_detail(&r, "not-inspectable"));
+			classify_result_clear(&r);
+			g_byte_array_unref(g);
+		}
+		classify_result_init(&r);
+		classify_buffer(ctx_g, "winmail.dat", "application/ms-tnef", "not a TNEF stream", 17, &r);
+		CHECK(strstr(finding_detail(&r, "not-inspectable"), "no TNEF signature") != NULL,
+			"declared application/ms-tnef without the signature: not-inspectable");
+		classify_result_clear(&r);
+		for (i = 0; i <= t->len; i++) {
+			classify_result_init(&r);
+			classify_buffer(ctx_g, "winmail.dat", NULL, t->data, i, &r);
+			ok = ok && r.level != NULL;
+			findings += i >= 6 && i < t->len && has_reason(&r, "not-inspectable");
+			classify_result_clear(&r);
+		}
+		for (i = 0; i < 300; i++) {
+			GByteArray *g = g_byte_array_new();
+			size_t k;
+
+			g_byte_array_append(g, t->data, t->len);
+			for (k = 0; k < 1 + i % 8; k++) {
+				seed = seed * 1103515245u + 12345u;
+				g->data[4 + (seed >> 8) % (g->len - 4)] ^= (guint8)(1u << ((seed >> 4) % 8));
+			}
+			classify_result_init(&r);
+			classify_buffer(ctx_g, "winmail.dat", NULL, g->data, g->len, &r);
+			ok = ok && r.level != NULL;
+			classify_result_clear(&r);
+			g_byte_array_unref(g);
+		}
+		/* 6 attributes: a cut at one of the 5 inner boundaries looks like a complete stream */
+		CHECK(ok && findings == t->len - 6 - 5, "every truncation (%u of %u inside an attribute with a finding) "
+			"and 300 bit-flipped TNEF streams classify without crash", findings, t->len - 6 - 5);
+	}
+
+	/* the corpus streams (seeds of fuzz_classify: one name byte, then the stream byte-exact) */
+	{
+		char *dir = g_build_filename(unit_srcdir(), "tests/fuzz/corpus/classify", NULL);
+		GDir *d = g_dir_open(dir, 0, NULL);
+		const char *e;
+		unsigned n = 0, named = 0;
+
+		while (d != NULL && (e = g_dir_read_name(d)) != NULL) {
+			char *path, *data = NULL;
+			gsize len = 0;
+
+			if (!g_str_has_prefix(e, "tnef-"))
+				continue;
+			path = g_build_filename(dir, e, NULL);
+			if (g_file_get_contents(path, &data, &len, NULL) && len > 1) {
+				classify_result_init(&r);
+				classify_buffer(ctx_g, "winmail.dat", "application/ms-tnef", data + 1, len - 1, &r);
+				classify_finish(ctx_g, &r, true);
+				n += r.level != NULL && strcmp(r.true_type, "application/vnd.ms-tnef") == 0;
+				if (strstr(e, "one-file") != NULL)
+					named += has_where(&r, "email", "winmail.dat > AUTHORS");
+				if (strstr(e, "unicode-mapi-attr-name") != NULL)
+					named += !has_reason(&r, "not-inspectable") && has_where(&r, "email", "winmail.dat > message body");
+				if (strstr(e, "garbage-at-end") != NULL || strstr(e, "IPM-DistList") != NULL)
+					named += !has_reason(&r, "not-inspectable");
+				classify_result_clear(&r);
+			}
+			g_free(data);
+			g_free(path);
+		}
+		if (d != NULL)
+			g_dir_close(d);
+		CHECK(n == 14 && named == 4, "the 14 corpus TNEF streams classify (%u); AUTHORS read by its name, the "
+			"Unicode body read, trailing garbage and wrong checksums tolerated (%u of 4)", n, named);
+		g_free(dir);
+	}
+	g_byte_array_unref(docx);
+	g_byte_array_unref(t);
+	g_byte_array_unref(file);
+}
+
+/* compressed RTF (MS-OXRTFCP sample: "{\rtf1\ansi\ansicpg1252\pard hello world}\r\n") and RTF text */
+static void
+test_rtf(void)
+{
+	static const unsigned char comp[] = {
+		0x2d, 0x00, 0x00, 0x00, 0x2b, 0x00, 0x00, 0x00, 0x4c, 0x5a, 0x46, 0x75, 0xf1, 0xc5, 0xc7, 0xa7,
+		0x03, 0x00, 0x0a, 0x00, 0x72, 0x63, 0x70, 0x67, 0x31, 0x32, 0x35, 0x42, 0x32, 0x0a, 0xf3, 0x20,
+		0x68, 0x65, 0x6c, 0x09, 0x00, 0x20, 0x62, 0x77, 0x05, 0xb0, 0x6c, 0x64, 0x7d, 0x0a, 0x80, 0x0f,
+		0xa0,
+	};
+	GByteArray *out = g_byte_array_new();
+	GString *text = g_string_new("");
+	const char *rtf = "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}}{\\*\\generator x;}\\f0 Gr\\'fc\\'dfe "
+		"\\u8364?5 {\\pict 0123}Konto\\par DE89\\~3704}";
+	bool ok = cls_lzfu(comp, sizeof comp, 4096, out);
+
+	CHECK(ok && out->len == 43 && memcmp(out->data, "{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n", 43) == 0,
+		"LZFu: the MS-OXRTFCP example decompresses (%u bytes)", out->len);
+	cls_rtf_text(rtf, strlen(rtf), 4096, text);
+	CHECK(strcmp(text->str, "Grüße €5 Konto\nDE89\xC2\xA0" "3704") == 0,
+		"RTF text: \\'xx as windows-1252, \\u, groups skipped, \\par ('%s')", text->str);
+	g_byte_array_unref(out);
+	g_string_free(text, TRUE);
+}
+
+/* /Differences inside the font dictionary over MacRomanEncoding: codes 224.. drawn as digits */
+static void
+test_pdf_differences(void)
+{
+	static const char *const objs[] = {
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F7 5 0 R >> >> /Contents 4 0 R >>",
+		NULL,
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman /Encoding << /BaseEncoding /MacRomanEncoding "
+		"/Differences [ 224 /zero /one /two /three /four /five /six /seven /eight /nine.osf /uni002D ] >> >>",
+	};
+	/* "DE89 3704 0044 0532 0130 00" and "-ID: 86095742719": digits as codes 224..233 (octal \340..),
+	 * the hyphen as 234 (/uni002D); \x9f is MacRoman ü */
+	const char *content = "BT /F7 11 Tf 72 700 Td (Gehaltsabrechnung f\x9fr M\x9fller) Tj 0 -14 Td "
+		"[(IBAN DE\\350\\351 \\343\\347\\340\\344 \\340\\340\\344\\344 \\340\\345\\343\\342 "
+		"\\340\\341\\343\\340 \\340\\340)] TJ 0 -14 Td (Steuer) Tj "
+		"(\\352ID: \\350\\346\\340\\351\\345\\347\\344\\342\\347\\341\\351) Tj ET";
+	GString *pdf = g_string_new("%PDF-1.4\n");
+	struct classify_result r;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(objs); i++) {
+		if (objs[i] != NULL)
+			g_string_append_printf(pdf, "%zu 0 obj\n%s\nendobj\n", i + 1, objs[i]);
+		else
+			g_string_append_printf(pdf, "%zu 0 obj\n<< /Length %zu >>\nstream\n%s\nendstream\nendobj\n", i + 1,
+				strlen(content), content);
+	}
+	g_string_append(pdf, "trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+	classify_result_init(&r);
+	classify_buffer(ctx_g, "abrechnung.pdf", "application/pdf", pdf->str, pdf->len, &r);
+	classify_finish(ctx_g, &r, true);
+	CHECK(reason_count(&r, "iban") == 1 && reason_count(&r, "steuer-id") == 1 &&
+		has_where(&r, "iban", "abrechnung.pdf: page 1 (obj 4)"),
+		"PDF font with inline /Encoding << /BaseEncoding /MacRomanEncoding /Differences >>: IBAN and Steuer-ID "
+		"drawn with remapped digit glyphs found on page 1 (%s)", r.reasons);
+	classify_result_clear(&r);
+	g_string_free(pdf, TRUE);
+}
+
 static void
 test_types(void)
 {
@@ -865,6 +1221,9 @@ main(void)
 	test_types();
 	test_stream();
 	test_bombs();
+	test_tnef();
+	test_rtf();
+	test_pdf_differences();
 	test_dataset();
 	test_threads();
 	classify_free(ctx_g);

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """gen.py - build the labelled classification test set (tests/data/classify/).
 
-Writes generated docx/xlsx/pptx/odt/pdf/csv/txt/html/zip/eml files with and
-without planted personal data, plus look-alike negatives, and EXPECTED.tsv:
+Writes generated docx/xlsx/pptx/odt/pdf/csv/txt/html/zip/eml files and TNEF
+streams (winmail.dat, raw and inside .eml) with and without planted personal
+data, plus look-alike negatives, and EXPECTED.tsv:
 file, expected class (VS = the VS rule), detectors that must fire ("-" none).
 Only the Python standard library; deterministic output (fixed zip times).
 Usage: gen.py [OUTDIR]   (default: the directory of this script)
 """
 import os
+import struct
 import sys
+import uuid
 import zipfile
 import zlib
 
@@ -108,6 +111,45 @@ def pdf(content_ops, cid=None):
         objs.append(("<< /Length %d /Filter /FlateDecode >>" % len(cz), cz))
     else:
         objs.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    return pdf_objects(objs)
+
+
+def pdf_differences(lines, glyphs, inline=False, tounicode=None):
+    """a simple Type1 font whose /Encoding has a /Differences array: each character of the
+    lines gets a code from 1 up, named by glyphs[ch] (AGL names, uniXXXX, uXXXX); the
+    content shows hex codes. inline: the encoding dictionary inside the font object (with
+    /BaseEncoding /MacRomanEncoding) instead of its own object. tounicode: a dict ch->ch2
+    that a /ToUnicode CMap maps to (it must win over the encoding)."""
+    codes = {}
+    for ln in lines:
+        for ch in ln:
+            if ch not in codes:
+                codes[ch] = 1 + len(codes)
+    diffs = "[ 1 " + " ".join("/" + glyphs.get(ch, ch) for ch, _ in sorted(codes.items(), key=lambda kv: kv[1])) + " ]"
+    ops = "BT /F1 10 Tf 50 700 Td " + " 0 -14 Td ".join(
+        "<" + "".join("%02X" % codes[ch] for ch in ln) + "> Tj" for ln in lines) + " ET"
+    stream = zlib.compress(ops.encode("latin-1"))
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            ("<< /Length %d /Filter /FlateDecode >>" % len(stream), stream)]
+    tu = " /ToUnicode 7 0 R" if tounicode else ""
+    if inline:
+        objs.append("<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman /Encoding << /Type /Encoding "
+                    "/BaseEncoding /MacRomanEncoding /Differences %s >>%s >>" % (diffs, tu))
+        objs.append("<< >>")
+    else:
+        objs.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding 6 0 R%s >>" % tu)
+        objs.append("<< /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences %s >>" % diffs)
+    if tounicode:
+        body = "".join("<%02X> <%04X>\n" % (codes[ch], ord(tounicode[ch])) for ch in sorted(codes, key=codes.get))
+        cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n1 begincodespacerange\n"
+                "<00> <FF>\nendcodespacerange\n%d beginbfchar\n%sendbfchar\nendcmap end end\n" % (len(codes), body))
+        cz = zlib.compress(cmap.encode())
+        objs.append(("<< /Length %d /Filter /FlateDecode >>" % len(cz), cz))
+    return pdf_objects(objs)
+
+
+def pdf_objects(objs):
     out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n"
     offs = []
     for i, o in enumerate(objs, 1):
@@ -121,6 +163,105 @@ def pdf(content_ops, cid=None):
     for o in offs:
         out += b"%010d 00000 n \n" % o
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+# glyph names for /Differences: digits and letters by their AGL names, umlauts in all spellings
+GLYPHS = {" ": "space", "-": "hyphen", ":": "colon", ",": "comma", ".": "period", "/": "slash",
+          "0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
+          "7": "seven", "8": "eight", "9": "nine", "ä": "adieresis", "ö": "uni00F6", "ü": "u00FC",
+          "ß": "germandbls", "Ü": "Udieresis", "f": "f.sc", "(": "parenleft", ")": "parenright"}
+
+# ---- TNEF (MS-OXTNEF): attributes with checksums, MAPI property lists, LZFu compressed RTF ----
+IID_IMESSAGE = uuid.UUID("00020307-0000-0000-C000-000000000046").bytes_le
+RTF_PREBUF = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
+              b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+              b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+assert len(RTF_PREBUF) == 207
+
+
+def lzfu(raw):
+    """MS-OXRTFCP compression: greedy matches against the 4 KiB history, then the end marker"""
+    hist = bytearray(RTF_PREBUF)
+    tokens = []
+    i = 0
+    while i < len(raw):
+        best = None
+        win0 = max(0, len(hist) - 4095)
+        for ln in range(min(17, len(raw) - i), 1, -1):
+            h = hist.rfind(raw[i:i + ln], win0)
+            if h >= 0:
+                best = (h % 4096, ln)
+                break
+        if best:
+            tokens.append((True, (best[0] << 4) | (best[1] - 2)))
+            hist += raw[i:i + best[1]]
+            i += best[1]
+        else:
+            tokens.append((False, raw[i]))
+            hist.append(raw[i])
+            i += 1
+    tokens.append((True, (len(hist) % 4096) << 4))   # reference to the write position: end
+    body = bytearray()
+    for k in range(0, len(tokens), 8):
+        group = tokens[k:k + 8]
+        body.append(sum(1 << b for b, (ref, _) in enumerate(group) if ref))
+        for ref, v in group:
+            body += struct.pack(">H", v) if ref else bytes([v])
+    crc = zlib.crc32(bytes(body), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return struct.pack("<IIII", len(body) + 12, len(raw), 0x75465A4C, crc) + bytes(body)
+
+
+def tnef_attr(level, attr, data):
+    return struct.pack("<BII", level, attr, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def mapi_props(props):
+    """[(type, id, value)]: PT_LONG ints, PT_STRING8/PT_UNICODE str, PT_BINARY/PT_OBJECT bytes"""
+    out = struct.pack("<I", len(props))
+    for t, i, v in props:
+        out += struct.pack("<HH", t, i)
+        if t == 0x0003:
+            out += struct.pack("<I", v)
+            continue
+        if t == 0x001E:
+            v = v.encode("cp1252") + b"\0"
+        elif t == 0x001F:
+            v = v.encode("utf-16-le") + b"\0\0"
+        out += struct.pack("<II", 1, len(v)) + v + b"\0" * (-len(v) % 4)
+    return out
+
+
+def tnef(attachments, body=None, rtf=None):
+    """attachments: dicts with title (8.3), data, long (PR_ATTACH_LONG_FILENAME, UTF-16),
+    mime; or embedded (an inner TNEF stream, attached as PR_ATTACH_DATA_OBJ with IID_IMessage)"""
+    out = struct.pack("<IH", 0x223E9F78, 0x4711)
+    out += tnef_attr(1, 0x00089006, b"\0\0\1\0")
+    out += tnef_attr(1, 0x00069007, struct.pack("<II", 1252, 0))
+    out += tnef_attr(1, 0x00078008, b"IPM.Microsoft Mail.Note\0")
+    props = []
+    if body is not None:
+        props.append((0x001E, 0x1000, body))
+    if rtf is not None:
+        props.append((0x0102, 0x1009, lzfu(rtf)))
+    if props:
+        out += tnef_attr(1, 0x00069003, mapi_props(props))
+    for a in attachments:
+        out += tnef_attr(2, 0x00069002, struct.pack("<HIHHI", 1, 0xFFFFFFFF, 0, 0, 0))
+        out += tnef_attr(2, 0x00018010, a["title"].encode("cp1252") + b"\0")
+        if "embedded" in a:   # as Outlook: a placeholder in attAttachData, the message in the object
+            out += tnef_attr(2, 0x0006800F, b"This attachment is a MAPI 1.0 embedded object and cannot be "
+                                            b"rendered by this client.")
+            out += tnef_attr(2, 0x00069005, mapi_props([(0x0003, 0x3705, 5), (0x001E, 0x3001, a["title"]),
+                                                         (0x000D, 0x3701, IID_IMESSAGE + a["embedded"])]))
+            continue
+        out += tnef_attr(2, 0x0006800F, a["data"])
+        props = [(0x0003, 0x3705, 1)]
+        if "long" in a:
+            props.append((0x001F, 0x3707, a["long"]))
+        if "mime" in a:
+            props.append((0x001E, 0x370E, a["mime"]))
+        out += tnef_attr(2, 0x00069005, mapi_props(props))
     return out
 
 
@@ -163,6 +304,26 @@ def main():
     cm = {}
     ops = "BT /F1 10 Tf 50 700 Td " + cid_text("Konto AT61 1904 3002 3457 3201", cm) + " ET"
     put("cid_tounicode.pdf", pdf(ops, cid=cm), "VERTRAULICH", ["iban"])
+    # simple fonts with /Encoding /Differences (glyph names, uniXXXX, uXXXX, suffixes)
+    lines = ["Gehaltsabrechnung für Jürgen Müller, Straße 5", "IBAN: DE89 3704 0044 0532 0130 00",
+             "Steuer-ID: 86095742719"]
+    put("differences.pdf", pdf_differences(lines, GLYPHS), "VERTRAULICH", ["iban", "steuer-id"])
+    konto = "Konto AT61 1904 3002 3457 3201"
+    put("tounicode_wins.pdf", pdf_differences([konto], dict(GLYPHS, **{d: "zero" for d in "0123456789"}),
+                                              tounicode={c: c for c in konto}), "VERTRAULICH", ["iban"])
+    # TNEF: winmail.dat with a docx, compressed RTF body, an embedded message inside a mail
+    gehalt = docx([["Gehaltsabrechnung November"], ["IBAN DE89 3704 0044 0532 0130 00"], ["Steuer-ID: 860 957 42719"]])
+    put("winmail.dat", tnef([{"title": "GEHALT~1.DOC", "long": "Gehalt.docx", "mime": DOCX_T, "data": gehalt}],
+                            body="Anbei die Abrechnung."), "VERTRAULICH", ["iban", "steuer-id"])
+    rtf = (b"{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Arial;}}{\\*\\generator Riched20;}"
+           b"\\f0\\fs20 Bitte belasten Sie die Karte 4111 1111 1111 1111.\\par Gr\\'fc\\'dfe, \\u8222?Danke\\u8220?\\par}")
+    put("winmail_rtf.dat", tnef([{"title": "notiz.txt", "data": b"Treffen am Montag.\n"}], body="Bitte belasten",
+                                rtf=rtf), "VERTRAULICH", ["card"])
+    inner_tnef = tnef([{"title": "KONTO.TXT", "long": "Konto für Überweisung.txt",
+                        "data": "IBAN: GB82 WEST 1234 5698 7654 32\n".encode()}])
+    put("mail_winmail.eml", eml(HDR + [("Subject", "WG: Konto")], "Siehe Anhang.", [
+        ("winmail.dat", "application/ms-tnef", tnef([{"title": "Weitergeleitet", "embedded": inner_tnef}],
+                                                     body="Siehe Anhang."))]), "VERTRAULICH", ["iban"])
     put("iban_runs.docx", docx([["Bitte überweisen Sie auf ", "DE89 3704 ", "0044 0532 ", "0130 00", "."]]),
         "VERTRAULICH", ["iban"])
     put("steuer_runs.docx", docx([["Steuer-ID: 860 957", "42719"]]), "VERTRAULICH", ["steuer-id"])
@@ -220,6 +381,12 @@ def main():
     put("plain.odt", odt(["Einladung zum Sommerfest am 3.7.2026 um 15 Uhr."]), "OFFEN", [])
     put("report.pdf", pdf("BT /F1 12 Tf 72 700 Td (Quartalsbericht: Umsatz 1234567 EUR, Auftrag 4111-2222-3333-4444) Tj ET"),
         "OFFEN", [])
+    put("differences_neg.pdf", pdf_differences(["Bestellung 4111-2222-3333-4444 für Müller",
+                                                "Konto DE89 3704 0044 0532 0130 01 ungültig"], GLYPHS, inline=True),
+        "OFFEN", [])
+    put("winmail_plain.dat", tnef([{"title": "AGENDA.TXT", "long": "Agenda.txt",
+                                    "data": b"Agenda: Bestellnummer 4111 2222 3333 4444, Kundennummer 86095742718.\n"}],
+                                  body="Agenda anbei."), "OFFEN", [])
     put("news.html", "<html><body><h1>Newsletter</h1><p>Unsere Hotline 0800 1234567.</p></body></html>",
         "OFFEN", [])
     put("mail_plain.eml", eml(HDR + [("Subject", "Mittagessen")], "Treffen wir uns um 12?"), "OFFEN", [])

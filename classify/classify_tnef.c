@@ -1,0 +1,716 @@
+/*
+ * classify_tnef.c - TNEF (winmail.dat, application/ms-tnef; standards.md §4,
+ * MS-OXTNEF) and RTF for the classifier: an own bounded parser of the
+ * attribute stream instead of libytnef (docs/ARCHITECTURE.md says why).
+ *
+ * Walk: signature, legacy key, then level/attribute/length/data/checksum
+ * records, every length checked against the bytes left. Attachments are
+ * collected per attAttachRendData group (the name may follow the data) and
+ * each one (attAttachData, or a PT_OBJECT PR_ATTACH_DATA_OBJ which then wins
+ * over the placeholder text in attAttachData) goes through cls_part() like a
+ * zip member, one nesting level
+ * deeper, named "winmail.dat > Gehalt.docx": libmagic type, mismatch and
+ * executable findings, detectors, nested containers; an embedded message
+ * (PR_ATTACH_DATA_OBJ with IID_IMessage) is itself a TNEF stream and
+ * recurses through cls_part() under the depth limit. Every attachment counts
+ * as an entry and its bytes as inflated bytes of the shared budget.
+ * The message body is scanned once, from the richest source present:
+ * PR_RTF_COMPRESSED (LZFu, MS-OXRTFCP) > PR_BODY_HTML > PR_BODY > attBody.
+ * Truncated or garbled streams (and trailing bytes other than a newline or
+ * NUL padding) are a `not-inspectable` finding; whatever was read before is
+ * still classified. A stream cut exactly between two attributes cannot be
+ * told from a complete one (TNEF has no end marker). Checksums are verified, a mismatch is
+ * tolerated (real writers get them wrong on attMsgProps; the data is still
+ * inspected in full). Nothing is copied except names and the body text.
+ * Thread-safe (no shared state).
+ */
+#include "classify_int.h"
+
+#include <string.h>
+
+#define TNEF_SIGNATURE 0x223E9F78u
+#define TNEF_LVL_MESSAGE 1
+#define TNEF_LVL_ATTACHMENT 2
+/* attribute ids: low 16 bits of the attribute tag (the type half is not trusted) */
+#define ATT_BODY 0x800C
+#define ATT_MSG_PROPS 0x9003
+#define ATT_OEM_CODEPAGE 0x9007
+#define ATT_ATTACH_REND_DATA 0x9002
+#define ATT_ATTACH_TITLE 0x8010
+#define ATT_ATTACH_DATA 0x800F
+#define ATT_ATTACHMENT 0x9005
+/* MAPI property ids and types */
+#define PR_BODY 0x1000
+#define PR_RTF_COMPRESSED 0x1009
+#define PR_BODY_HTML 0x1013
+#define PR_DISPLAY_NAME 0x3001
+#define PR_ATTACH_DATA 0x3701
+#define PR_ATTACH_FILENAME 0x3704
+#define PR_ATTACH_LONG_FILENAME 0x3707
+#define PR_ATTACH_MIME_TAG 0x370E
+#define PT_STRING8 0x001E
+#define PT_UNICODE 0x001F
+#define PT_BINARY 0x0102
+#define PT_OBJECT 0x000D
+#define PT_MV 0x1000
+#define CLS_TNEF_NAME_MAX 255
+
+static uint32_t
+tn_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint16_t
+tn_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+/* windows-1252 bytes 0x80..0x9F (0 = unassigned); the rest is Latin-1 */
+static const uint16_t cls_cp1252_hi[32] = {
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+};
+
+gunichar
+cls_cp1252(unsigned char b)
+{
+	if (b >= 0x80 && b < 0xA0)
+		return cls_cp1252_hi[b - 0x80];
+	return b;
+}
+
+/* ---- MAPI property lists (MS-OXTNEF 2.1.3.4) ---- */
+
+typedef void (*cls_mapi_fn)(void *ud, unsigned type, unsigned id, const unsigned char *v, size_t n);
+
+/* width of a fixed-size value, -1 variable (count + length-prefixed, padded), -2 unknown */
+static int
+cls_mapi_width(unsigned type)
+{
+	switch (type) {
+	case 0x0001: return 0;                                    /* PT_NULL */
+	case 0x0002: case 0x0003: case 0x0004: case 0x000A: case 0x000B: return 4;
+	case 0x0005: case 0x0006: case 0x0007: case 0x0014: case 0x0040: return 8;
+	case 0x0048: return 16;                                   /* PT_CLSID */
+	case PT_STRING8: case PT_UNICODE: case PT_BINARY: case PT_OBJECT: return -1;
+	default: return -2;
+	}
+}
+
+/* cls_mapi_walk - every value of a property list; false if it ends early or is malformed */
+static bool
+cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
+{
+	size_t p = 4, count, i;
+
+	if (n < 4)
+		return false;
+	count = tn_le32(d);
+	if (count > (n - 4) / 4)
+		return false;
+	for (i = 0; i < count; i++) {
+		unsigned type, id, base;
+		int w;
+		size_t nv, k;
+
+		if (n - p < 4)
+			return false;
+		type = tn_le16(d + p);
+		id = tn_le16(d + p + 2);
+		p += 4;
+		if (id >= 0x8000) {   /* named property: GUID, kind, id or name */
+			uint32_t kind;
+
+			if (n - p < 20)
+				return false;
+			kind = tn_le32(d + p + 16);
+			p += 20;
+			if (kind == 0) {
+				if (n - p < 4)
+					return false;
+				p += 4;
+			} else {
+				size_t l;
+
+				if (n - p < 4)
+					return false;
+				l = tn_le32(d + p);
+				p += 4;
+				if (l > n - p)
+					return false;
+				p += l;
+				p += MIN((4 - (l & 3)) & 3, n - p);
+			}
+		}
+		base = type & ~(unsigned)PT_MV;
+		w = cls_mapi_width(base);
+		if (w == -2)
+			return false;
+		if (w >= 0 && !(type & PT_MV)) {
+			if ((size_t)w > n - p)
+				return false;
+			p += (size_t)w;
+			continue;
+		}
+		if (n - p < 4)
+			return false;
+		nv = tn_le32(d + p);
+		p += 4;
+		if (nv > n - p)   /* every value takes at least one byte (four for variable ones) */
+			return false;
+		for (k = 0; k < nv; k++) {
+			size_t l;
+
+			if (w >= 0) {
+				if ((size_t)w > n - p)
+					return false;
+				p += (size_t)w;
+				continue;
+			}
+			if (n - p < 4)
+				return false;
+			l = tn_le32(d + p);
+			p += 4;
+			if (l > n - p)
+				return false;
+			if (id < 0x8000)
+				fn(ud, base, id, d + p, l);
+			p += l;
+			p += MIN((4 - (l & 3)) & 3, n - p);
+		}
+	}
+	return true;
+}
+
+/* a PT_STRING8 (code page cp) or PT_UNICODE value as UTF-8, at most max bytes of input */
+static char *
+cls_tnef_string(unsigned type, const unsigned char *v, size_t n, unsigned cp)
+{
+	char *out = NULL;
+
+	if (type == PT_UNICODE) {
+		size_t k;
+
+		for (k = 0; k + 1 < n; k += 2)
+			if (v[k] == 0 && v[k + 1] == 0)
+				break;
+		out = g_convert((const char *)v, (gssize)k, "UTF-8", "UTF-16LE", NULL, NULL, NULL);
+	} else {
+		size_t k = strnlen((const char *)v, n);
+
+		if (cp >= 1250 && cp <= 1258 && cp != 1252 && !g_utf8_validate((const char *)v, (gssize)k, NULL)) {
+			char cs[16];
+
+			g_snprintf(cs, sizeof cs, "WINDOWS-%u", cp);
+			out = g_convert_with_fallback((const char *)v, (gssize)k, "UTF-8", cs, "?", NULL, NULL, NULL);
+		}
+		if (out == NULL) {
+			size_t ol = 0;
+
+			out = cls_text_utf8((const char *)v, k, &ol);
+		}
+	}
+	return out != NULL ? out : g_strdup("");
+}
+
+/* ---- compressed RTF (MS-OXRTFCP) ---- */
+
+static const char cls_rtf_prebuf[] =
+	"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
+	"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+	"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
+G_STATIC_ASSERT(sizeof cls_rtf_prebuf - 1 == 207);
+
+/* cls_lzfu - decompress into out (at most max bytes); false if not compressed RTF */
+bool
+cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out)
+{
+	unsigned char dict[4096];
+	size_t wp = sizeof cls_rtf_prebuf - 1, p = 16, end;
+	uint32_t csize, rsize, type;
+
+	if (n < 16)
+		return false;
+	csize = tn_le32(in);
+	rsize = tn_le32(in + 4);
+	type = tn_le32(in + 8);
+	if (csize < 12)
+		return false;
+	end = MIN(n, (size_t)csize + 4);
+	max = MIN(max, (size_t)rsize);
+	if (type == 0x414C454Du) {   /* "MELA": stored */
+		g_byte_array_append(out, in + 16, (guint)MIN(end - 16, max));
+		return true;
+	}
+	if (type != 0x75465A4Cu)     /* "LZFu" */
+		return false;
+	memcpy(dict, cls_rtf_prebuf, wp);
+	memset(dict + wp, 0, sizeof dict - wp);
+	while (p < end && out->len < max) {
+		unsigned ctl = in[p++], bit;
+
+		for (bit = 0; bit < 8 && p < end && out->len < max; bit++) {
+			if (!(ctl & (1u << bit))) {
+				dict[wp] = in[p++];
+				g_byte_array_append(out, &dict[wp], 1);
+				wp = (wp + 1) & 4095;
+			} else {
+				unsigned v, off, l, k;
+
+				if (end - p < 2)
+					return true;
+				v = (unsigned)(in[p] << 8 | in[p + 1]);
+				p += 2;
+				off = v >> 4;
+				l = (v & 15) + 2;
+				if (off == wp)
+					return true;   /* end marker */
+				for (k = 0; k < l && out->len < max; k++) {
+					dict[wp] = dict[(off + k) & 4095];
+					g_byte_array_append(out, &dict[wp], 1);
+					wp = (wp + 1) & 4095;
+				}
+			}
+		}
+	}
+	return true;
+}
+
+/* ---- RTF to text ---- */
+
+static const char *const cls_rtf_skip[] = {
+	"fonttbl", "colortbl", "stylesheet", "info", "pict", "objdata", "themedata", "colorschememapping",
+	"datastore", "latentstyles", "listtable", "listoverridetable", "rsidtbl", "generator", "xmlnstbl",
+	"filetbl", "revtbl", "pgdsctbl", "mmathPr", "fldinst", NULL,
+};
+
+static void
+cls_rtf_char(GString *out, gunichar c)
+{
+	if (c == 0)
+		return;
+	if (c < 0x20 && c != '\t' && c != '\n')
+		c = ' ';
+	if (g_unichar_validate(c))
+		g_string_append_unichar(out, c);
+}
+
+/* cls_rtf_text - visible text of RTF (control words, groups, \'xx as windows-1252, \uN) */
+void
+cls_rtf_text(const char *s, size_t n, size_t max, GString *out)
+{
+	struct { bool skip; int uc; } st[64], cur = { false, 1 };
+	int sp = 0, deep = 0, ucskip = 0;
+	size_t i = 0;
+	bool group_start = false;
+
+	while (i < n && out->len < max) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '{') {
+			if (sp < (int)G_N_ELEMENTS(st))
+				st[sp++] = cur;
+			else
+				deep++;
+			group_start = true;
+			i++;
+			continue;
+		}
+		if (c == '}') {
+			if (deep > 0)
+				deep--;
+			else if (sp > 0)
+				cur = st[--sp];
+			ucskip = 0;
+			group_start = false;
+			i++;
+			continue;
+		}
+		if (c == '\\' && i + 1 < n) {
+			unsigned char e = (unsigned char)s[i + 1];
+
+			if (g_ascii_isalpha(e)) {
+				char word[33];
+				size_t k = 0;
+				long param = 0;
+				bool has = false, neg = false;
+
+				i++;
+				while (i < n && g_ascii_isalpha(s[i])) {
+					if (k < sizeof word - 1)
+						word[k++] = s[i];
+					i++;
+				}
+				word[k] = '\0';
+				if (i < n && s[i] == '-') {
+					neg = true;
+					i++;
+				}
+				for (k = 0; i < n && g_ascii_isdigit(s[i]); i++, k++)
+					if (k < 10) {
+						param = param * 10 + (s[i] - '0');
+						has = true;
+					}
+				if (neg)
+					param = -param;
+				if (i < n && s[i] == ' ')
+					i++;
+				if (strcmp(word, "bin") == 0 && has && param > 0) {
+					i += MIN((size_t)param, n - i);
+				} else if (group_start && g_strv_contains(cls_rtf_skip, word)) {
+					cur.skip = true;
+				} else if (strcmp(word, "uc") == 0 && has) {
+					cur.uc = (int)CLAMP(param, 0, 8);
+				} else if (cur.skip) {
+					/* inside an ignored destination */
+				} else if (strcmp(word, "u") == 0 && has) {
+					cls_rtf_char(out, (gunichar)(param < 0 ? param + 65536 : param));
+					ucskip = cur.uc;
+				} else if (strcmp(word, "par") == 0 || strcmp(word, "line") == 0 || strcmp(word, "row") == 0 ||
+					   strcmp(word, "sect") == 0 || strcmp(word, "page") == 0) {
+					g_string_append_c(out, '\n');
+				} else if (strcmp(word, "tab") == 0 || strcmp(word, "cell") == 0) {
+					g_string_append_c(out, '\t');
+				} else if (strcmp(word, "emdash") == 0 || strcmp(word, "endash") == 0) {
+					g_string_append_c(out, '-');
+				} else if (strcmp(word, "lquote") == 0 || strcmp(word, "rquote") == 0) {
+					g_string_append_c(out, '\'');
+				} else if (strcmp(word, "ldblquote") == 0 || strcmp(word, "rdblquote") == 0) {
+					g_string_append_c(out, '"');
+				}
+				group_start = false;
+				continue;
+			}
+			group_start = false;
+			i += 2;
+			if (e == '\'') {
+				unsigned char b;
+
+				if (i + 2 > n || !g_ascii_isxdigit(s[i]) || !g_ascii_isxdigit(s[i + 1]))
+					continue;
+				b = (unsigned char)(g_ascii_xdigit_value(s[i]) * 16 + g_ascii_xdigit_value(s[i + 1]));
+				i += 2;
+				if (ucskip > 0)
+					ucskip--;
+				else if (!cur.skip)
+					cls_rtf_char(out, cls_cp1252(b));
+			} else if (e == '*') {
+				cur.skip = true;
+			} else if (cur.skip) {
+				/* nothing */
+			} else if (e == '\\' || e == '{' || e == '}') {
+				g_string_append_c(out, (char)e);
+			} else if (e == '~') {
+				g_string_append(out, "\xC2\xA0");
+			} else if (e == '_') {
+				g_string_append_c(out, '-');
+			} else if (e == '\n' || e == '\r') {
+				g_string_append_c(out, '\n');
+			}
+			continue;
+		}
+		group_start = false;
+		i++;
+		if (c == '\r' || c == '\n')
+			continue;
+		if (ucskip > 0) {
+			ucskip--;
+			continue;
+		}
+		if (!cur.skip)
+			cls_rtf_char(out, cls_cp1252(c));
+	}
+}
+
+/* ---- the attribute stream ---- */
+
+struct cls_tnef_att {
+	bool present;
+	const unsigned char *data, *obj;   /* attAttachData; PR_ATTACH_DATA_OBJ/BIN */
+	size_t len, objlen;
+	bool object;                        /* obj is PT_OBJECT (16-byte IID first) */
+	char *title, *longname, *display, *mime;
+};
+
+struct cls_tnef {
+	struct cls_scan *scan;
+	struct classify_result *res;
+	const char *name;
+	unsigned cp;
+	unsigned index;
+	struct cls_tnef_att att;
+	/* message body sources */
+	const unsigned char *rtf, *html, *plain, *attbody;
+	size_t rtflen, htmllen, plainlen, attbodylen;
+	unsigned htmltype, plaintype;
+};
+
+static void
+cls_tnef_setname(char **dst, unsigned type, const unsigned char *v, size_t n, unsigned cp)
+{
+	char *s, *p;
+
+	if (*dst != NULL)
+		return;
+	s = cls_tnef_string(type, v, MIN(n, (size_t)4 * CLS_TNEF_NAME_MAX), cp);
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			*p = '_';
+	g_strstrip(s);
+	if (*s == '\0' || g_utf8_strlen(s, -1) > CLS_TNEF_NAME_MAX) {
+		if (*s != '\0')
+			*g_utf8_offset_to_pointer(s, CLS_TNEF_NAME_MAX) = '\0';
+		else {
+			g_free(s);
+			return;
+		}
+	}
+	*dst = s;
+}
+
+static void
+cls_tnef_att_prop(void *ud, unsigned type, unsigned id, const unsigned char *v, size_t n)
+{
+	struct cls_tnef *t = ud;
+	bool str = type == PT_STRING8 || type == PT_UNICODE;
+
+	if (id == PR_ATTACH_LONG_FILENAME && str)
+		cls_tnef_setname(&t->att.longname, type, v, n, t->cp);
+	else if (id == PR_DISPLAY_NAME && str)
+		cls_tnef_setname(&t->att.display, type, v, n, t->cp);
+	else if (id == PR_ATTACH_FILENAME && str)
+		cls_tnef_setname(&t->att.title, type, v, n, t->cp);
+	else if (id == PR_ATTACH_MIME_TAG && str)
+		cls_tnef_setname(&t->att.mime, type, v, n, t->cp);
+	else if (id == PR_ATTACH_DATA && (type == PT_BINARY || type == PT_OBJECT) && t->att.obj == NULL) {
+		t->att.obj = v;
+		t->att.objlen = n;
+		t->att.object = type == PT_OBJECT;
+	}
+}
+
+static void
+cls_tnef_msg_prop(void *ud, unsigned type, unsigned id, const unsigned char *v, size_t n)
+{
+	struct cls_tnef *t = ud;
+
+	if (id == PR_RTF_COMPRESSED && type == PT_BINARY && t->rtf == NULL) {
+		t->rtf = v;
+		t->rtflen = n;
+	} else if (id == PR_BODY_HTML && (type == PT_BINARY || type == PT_STRING8 || type == PT_UNICODE) &&
+		   t->html == NULL) {
+		t->html = v;
+		t->htmllen = n;
+		t->htmltype = type;
+	} else if (id == PR_BODY && (type == PT_STRING8 || type == PT_UNICODE) && t->plain == NULL) {
+		t->plain = v;
+		t->plainlen = n;
+		t->plaintype = type;
+	}
+}
+
+static void
+cls_tnef_att_clear(struct cls_tnef_att *a)
+{
+	g_free(a->title);
+	g_free(a->longname);
+	g_free(a->display);
+	g_free(a->mime);
+	memset(a, 0, sizeof *a);
+}
+
+/* one attachment (collected over its attribute group) into cls_part */
+static void
+cls_tnef_flush(struct cls_tnef *t)
+{
+	struct cls_tnef_att *a = &t->att;
+	struct cls_scan *scan = t->scan;
+	const struct classify_ctx *ctx = scan->ctx;
+	const unsigned char *data = a->data;
+	size_t len = a->len;
+	char *where, *fallback = NULL;
+	const char *nm;
+
+	if (!a->present || scan->bomb)
+		goto out;
+	/* a PT_OBJECT PR_ATTACH_DATA_OBJ (embedded message, OLE object) is the content; attAttachData
+	 * then only holds "This attachment is a MAPI 1.0 embedded object" */
+	if (a->obj != NULL && (a->object || len == 0)) {
+		data = a->obj;
+		len = a->objlen;
+		if (a->object) {   /* interface IID first (IID_IMessage, IID_IStorage ...) */
+			size_t skip = MIN(len, (size_t)16);
+
+			data += skip;
+			len -= skip;
+		}
+	}
+	t->index++;
+	if (len == 0)
+		goto out;   /* nothing attached (e.g. a link or a deleted file) */
+	scan->entries++;
+	if (scan->entries > ctx->max_entries) {
+		cls_bomb(scan, t->res, t->name, "entries over [classify] max_entries");
+		goto out;
+	}
+	scan->inflated += len;
+	if (scan->inflated > ctx->max_inflated) {
+		cls_bomb(scan, t->res, t->name, "total bytes over [classify] max_inflated");
+		goto out;
+	}
+	nm = a->longname != NULL ? a->longname : a->title != NULL ? a->title : a->display;
+	if (nm == NULL)
+		nm = fallback = g_strdup_printf("attachment %u", t->index);
+	where = g_strdup_printf("%s > %s", t->name, nm);
+	scan->depth++;
+	cls_part(scan, where, a->mime, data, len, t->res);
+	scan->depth--;
+	g_free(where);
+	g_free(fallback);
+out:
+	cls_tnef_att_clear(a);
+}
+
+/* the message body, once, from the richest source */
+static void
+cls_tnef_body(struct cls_tnef *t)
+{
+	const struct classify_ctx *ctx = t->scan->ctx;
+	char *where = g_strdup_printf("%s > message body", t->name);
+	GString *text = g_string_new("");
+
+	if (t->rtf != NULL) {
+		GByteArray *raw = g_byte_array_new();
+
+		if (cls_lzfu(t->rtf, t->rtflen, (size_t)ctx->max_text, raw)) {
+			t->scan->inflated += raw->len;
+			if (t->scan->inflated > ctx->max_inflated)
+				cls_bomb(t->scan, t->res, where, "total bytes over [classify] max_inflated");
+			else
+				cls_rtf_text((const char *)raw->data, raw->len, (size_t)ctx->max_text, text);
+		} else {
+			cls_add(t->res, "not-inspectable", 1, where, "unknown compressed RTF format");
+		}
+		g_byte_array_unref(raw);
+	}
+	if (text->len == 0 && t->html != NULL && !t->scan->bomb) {
+		char *h = t->htmltype == PT_UNICODE ? cls_tnef_string(PT_UNICODE, t->html, t->htmllen, t->cp) :
+			g_strndup((const char *)t->html, t->htmllen);
+
+		cls_extract_html(t->scan, where, h, strlen(h), t->res);
+		g_free(h);
+		goto out;
+	}
+	if (text->len == 0 && (t->plain != NULL || t->attbody != NULL)) {
+		char *s = t->plain != NULL ? cls_tnef_string(t->plaintype, t->plain, t->plainlen, t->cp) :
+			cls_tnef_string(PT_STRING8, t->attbody, t->attbodylen, t->cp);
+
+		g_string_append(text, s);
+		g_free(s);
+	}
+	if (text->len > 0)
+		cls_detect(ctx, where, text->str, text->len, t->res);
+out:
+	g_string_free(text, TRUE);
+	g_free(where);
+}
+
+void
+cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d, size_t len,
+	struct classify_result *res)
+{
+	struct cls_tnef t;
+	size_t p = 6;
+	unsigned attrs = 0, badsum = 0;
+	const char *broken = NULL;
+
+	memset(&t, 0, sizeof t);
+	t.scan = scan;
+	t.res = res;
+	t.name = name != NULL ? name : "winmail.dat";
+	t.cp = 1252;
+	if (len < 6 || tn_le32(d) != TNEF_SIGNATURE) {
+		cls_add(res, "not-inspectable", 1, t.name, "declared TNEF, no TNEF signature");
+		return;
+	}
+	while (p < len && !scan->bomb) {
+		unsigned lvl, id;
+		size_t alen, avail;
+		const unsigned char *v;
+
+		if (len - p < 9) {
+			size_t k;
+
+			for (k = p; k < len && (d[k] == 0 || g_ascii_isspace(d[k])); k++)
+				;
+			if (k < len)
+				broken = "TNEF truncated or trailing bytes";
+			break;   /* a trailing newline or NUL padding (seen from real writers): ignored */
+		}
+		lvl = d[p];
+		id = tn_le32(d + p + 1) & 0xFFFF;
+		alen = tn_le32(d + p + 5);
+		if (lvl != TNEF_LVL_MESSAGE && lvl != TNEF_LVL_ATTACHMENT) {
+			broken = "broken TNEF: bad attribute level";
+			break;
+		}
+		v = d + p + 9;
+		avail = len - p - 9;
+		if (alen > avail) {
+			broken = "TNEF truncated";
+			alen = avail;   /* what is there is still classified */
+		} else if (avail - alen < 2) {
+			broken = "TNEF truncated";
+		} else {
+			unsigned sum = 0;
+			size_t k;
+
+			for (k = 0; k < alen; k++)
+				sum += v[k];
+			if ((sum & 0xFFFF) != tn_le16(v + alen))
+				badsum++;   /* tolerated, see above; told when the stream is broken */
+		}
+		attrs++;
+		if (lvl == TNEF_LVL_ATTACHMENT && id == ATT_ATTACH_REND_DATA) {
+			cls_tnef_flush(&t);
+			t.att.present = true;
+		} else if (lvl == TNEF_LVL_ATTACHMENT) {
+			t.att.present = true;   /* tolerate a group without attAttachRendData */
+			if (id == ATT_ATTACH_TITLE)
+				cls_tnef_setname(&t.att.title, PT_STRING8, v, alen, t.cp);
+			else if (id == ATT_ATTACH_DATA && t.att.data == NULL) {
+				t.att.data = v;
+				t.att.len = alen;
+			} else if (id == ATT_ATTACHMENT) {
+				if (!cls_mapi_walk(v, alen, cls_tnef_att_prop, &t) && broken == NULL)
+					broken = "broken TNEF attachment properties";
+			}
+		} else if (id == ATT_OEM_CODEPAGE && alen >= 4) {
+			t.cp = tn_le32(v);
+		} else if (id == ATT_BODY && t.attbody == NULL) {
+			t.attbody = v;
+			t.attbodylen = alen;
+		} else if (id == ATT_MSG_PROPS) {
+			if (!cls_mapi_walk(v, alen, cls_tnef_msg_prop, &t) && broken == NULL)
+				broken = "broken TNEF message properties";
+		}
+		if (broken != NULL && strcmp(broken, "TNEF truncated") == 0)
+			break;
+		p += 9 + alen + 2;
+	}
+	if (attrs == 0 && broken == NULL)
+		broken = "broken TNEF: no attribute";
+	cls_tnef_flush(&t);
+	cls_tnef_att_clear(&t.att);
+	if (!scan->bomb)
+		cls_tnef_body(&t);
+	if (broken != NULL) {
+		char *detail = g_strdup_printf("%s (attribute %u, offset %zu, %u checksum errors)", broken, attrs, p,
+			badsum);
+
+		cls_add(res, "not-inspectable", 1, t.name, detail);
+		g_free(detail);
+	}
+}
