@@ -184,7 +184,7 @@ if want 3; then
 		done
 		mkdir -p "$T/s3"; printf '[credentials]\naccess_key = test:tester\nsecret_key = testing\n' > "$T/s3/creds"
 		chmod 600 "$T/s3/creds"
-		conf_write ms3 storage.backend=s3 storage.endpoint=$EP storage.bucket=$BUCKET "storage.credentials_file=$T/s3/creds" storage.prefix=milter
+		conf_write ms3 milter.max_message_size=4G storage.backend=s3 storage.endpoint=$EP storage.bucket=$BUCKET "storage.credentials_file=$T/s3/creds" storage.prefix=milter
 		conf_write cs3 storage.backend=s3 storage.endpoint=$EP storage.bucket=$BUCKET "storage.credentials_file=$T/s3/creds" storage.prefix=ctl
 		sync; t0=$(now)
 		code=$(s3curl -o /dev/null -w '%{http_code}' -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$payload" "$EP/$BUCKET/curl-bench.bin")
@@ -212,7 +212,7 @@ if want 3; then
 	if $DAVSH start "$T/dav" $DAVP davuser davpass > "$T/dav.log" 2>&1; then
 		DBASE=http://127.0.0.1:$DAVP/remote.php/dav/files/davuser
 		printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/dav.creds"; chmod 600 "$T/dav.creds"
-		conf_write mdav storage.backend=webdav "storage.url=$DBASE/offload" "storage.credentials_file=$T/dav.creds"
+		conf_write mdav milter.max_message_size=4G storage.backend=webdav "storage.url=$DBASE/offload" "storage.credentials_file=$T/dav.creds"
 		sync; t0=$(now)
 		code=$(curl -sS -o /dev/null -w '%{http_code}' -u davuser:davpass -T "$payload" "$DBASE/curl-bench.bin")
 		tc=$(secs "$t0" "$(now)")
