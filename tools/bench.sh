@@ -19,6 +19,9 @@
 #     multipart part to disk and SHA-256-signs it (SigV4 payload hash), the webdav backend spools
 #     the whole object before its PUT + MOVE (ARCHITECTURE.md). Also the milter's peak RSS
 #     (VmHWM; target <= 64 MB) and `offloadctl process` with backend s3 (time, peak RSS).
+#     The load average and the milter's CPU seconds are printed too: our end-of-message is
+#     CPU-bound (about 9 s CPU per GB), curl's upload is not, so on busy cores the ratio grows
+#     with the load of other jobs.
 #  4. classification (offloadctl classify) of a text-heavy set built by tools/bench_docs.py
 #     (BENCH_CLASSIFY_MB, default 16, MB of CSV ledger + as much prose, planted valid IBANs, and
 #     a typical 2 MB docx: 40% deflated text, 60% images) in MB/s against SHA-256 of the same
@@ -31,8 +34,8 @@
 #     without extractable text)
 #  5. small-mail throughput through a real Postfix with and without offload-milter (smtp-source,
 #     BENCH_MSGS messages of 10 KB, 10 sessions; target >= 0.9)
-# BENCH_ONLY="3 4" runs only those sections (2 includes 2b). About 5 minutes on 2 cores at the
-# default sizes; BENCH_BIG_MB=256 BENCH_MSGS=300 for a quicker run.
+# BENCH_ONLY="3 4" runs only those sections (2 includes 2b). About 10 minutes on 2 busy cores at
+# the default sizes (section 3 alone 5); BENCH_BIG_MB=256 about 5 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${1:-build}
@@ -154,9 +157,9 @@ if want 3; then
 	trap '$SW stop "$T/swift" >/dev/null 2>&1; $DAVSH stop "$T/dav" >/dev/null 2>&1; _lib_cleanup' EXIT
 	EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 	# through_milter NAME: the big message through offload-milter with config NAME (milterclient.py
-	# on its socket); sets MC_EOM MC_TOTAL (seconds) MC_RSS (MB, VmHWM) or MC_ERR
+	# on its socket); sets MC_EOM MC_TOTAL MC_CPU (seconds) MC_RSS (MB, VmHWM) or MC_ERR
 	through_milter() {
-		MC_EOM= MC_TOTAL= MC_RSS= MC_ERR=
+		MC_EOM='' MC_TOTAL='' MC_RSS='' MC_CPU='' MC_ERR=''
 		milter_start "$1" || { MC_ERR="milter did not start: $(tail -3 "$T/$1/milter.log")"; return 1; }
 		$PY tests/integration/milterclient.py "$(conf_socket "$1")" "$T/big.eml" "$T/mc-out.eml" --times \
 			> "$T/mc-$1.out" 2>&1
