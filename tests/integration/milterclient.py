@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """milterclient.py - minimal MTA side of the milter protocol (version 6), for tests.
 
-  milterclient.py SOCKET IN.eml OUT.eml [--from ADDR] [--rcpt ADDR]... [--queue-id ID]
+  milterclient.py SOCKET IN.eml OUT.eml [--from ADDR] [--rcpt ADDR]... [--queue-id ID] [--times]
 
 SOCKET is offload syntax: inet:PORT@HOST or unix:/path. Sends connect (localhost/127.0.0.1),
 helo, MAIL, RCPT, DATA, the headers, EOH, the body in 64 KiB chunks and end-of-body, honouring
@@ -14,10 +14,16 @@ protocol ran to the end (whatever the verdict), 1 on a protocol error.
 Why not only miltertest: Debian 12's miltertest (2.11.0~beta2) aborts with "stack smashing
 detected" when a filter sends a replacement body chunk larger than about 1 KiB, and it cannot
 return the new body anyway. This client lets the tests read the rewritten message.
+
+The body is streamed from IN.eml (and, when not replaced, copied to OUT.eml) in 64 KiB
+pieces, so multi-GB messages (make bench) cost no more client memory than small ones.
+--times adds "# seconds body=S eom=S total=S": the time from the first body chunk to the end
+of the body, from end-of-body to the filter's final reply, and of the whole session.
 """
 import socket
 import struct
 import sys
+import time
 
 NOCONNECT, NOHELO, NOMAIL, NORCPT, NOBODY, NOHDRS, NOEOH, NR_HDR = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80
 NODATA, SKIP = 0x200, 0x400
@@ -71,12 +77,43 @@ def cstrings(data):
     return [x for x in data.split(b"\0")]
 
 
+def read_head(f):
+    """header lines of the open message file f up to the empty line (CRLF or LF, line ends
+    stripped); f is left at the first byte of the body"""
+    lines = []
+    while True:
+        line = f.readline()
+        if not line:
+            return lines
+        line = line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
+        if not line:
+            return lines
+        lines.append(line)
+
+
+def body_chunks(f, size=65535):
+    """the rest of f with every line end as CRLF (a lone CR stays), in pieces of <= size"""
+    carry = b""
+    while True:
+        c = f.read(size)
+        eof = not c
+        c = carry + c
+        carry = b""
+        if not eof and c.endswith(b"\r"):  # may be the first half of a CRLF
+            c, carry = c[:-1], b"\r"
+        c = c.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        for off in range(0, len(c), size):
+            yield c[off:off + size]
+        if eof:
+            return
+
+
 def main(argv):
     if len(argv) < 4:
         sys.stderr.write(__doc__)
         return 64
     spec, inp, outp = argv[1], argv[2], argv[3]
-    mfrom, rcpts, qid = "alice@example.org", [], "4F00DA7E5C2"
+    mfrom, rcpts, qid, times = "alice@example.org", [], "4F00DA7E5C2", False
     i = 4
     while i < len(argv):
         if argv[i] == "--from":
@@ -85,23 +122,23 @@ def main(argv):
             rcpts.append(argv[i + 1]); i += 2
         elif argv[i] == "--queue-id":
             qid = argv[i + 1]; i += 2
+        elif argv[i] == "--times":
+            times = True; i += 1
         else:
             sys.stderr.write("unknown argument %s\n" % argv[i]); return 64
     rcpts = rcpts or ["bob@example.net"]
 
-    raw = open(inp, "rb").read().replace(b"\r\n", b"\n")
-    sep = raw.find(b"\n\n")
-    head, body = (raw[:sep + 1], raw[sep + 2:]) if sep >= 0 else (raw, b"")
+    t_start = time.monotonic()
+    fin = open(inp, "rb")
+    head = read_head(fin)
+    body_at = fin.tell()
     headers = []  # [name, value] with value as on the wire after "name:" (folding kept)
-    for line in head.split(b"\n"):
-        if not line:
-            continue
+    for line in head:
         if line[:1] in (b" ", b"\t") and headers:
             headers[-1][1] += b"\r\n" + line
         else:
             n, _, v = line.partition(b":")
             headers.append([n, v])
-    body = body.replace(b"\n", b"\r\n")
 
     m = Milter(spec)
     m.send(b"O", struct.pack(">III", 6, 0x1FF, 0x1FFFFF))
@@ -147,12 +184,15 @@ def main(argv):
             return 0
     if not step(b"N", b"", NOEOH, NR_EOH, "eoh"):
         return 0
+    t_body = time.monotonic()
     if not proto & NOBODY:
-        for off in range(0, len(body), 65535):
-            if not step(b"B", body[off:off + 65535], 0, NR_BODY, "body"):
+        for chunk in body_chunks(fin):
+            if not step(b"B", chunk, 0, NR_BODY, "body"):
                 return 0
+    t_eob = time.monotonic()
     m.send(b"E", b"")
     code, data, acts = m.reply("eom")
+    t_eom = time.monotonic()
     newbody = None
     for c, d in acts:
         if c == b"h":
@@ -187,9 +227,18 @@ def main(argv):
     print("result=%s %s" % (FINAL.get(code, code.decode()), data.rstrip(b"\0").decode("utf-8", "replace")))
     m.send(b"Q")
     out = b"".join(n + b":" + v.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n" for n, v in headers)
-    out += b"\r\n" + (newbody if newbody is not None else body)
+    out += b"\r\n"
     with open(outp, "wb") as f:
         f.write(out)
+        if newbody is not None:
+            f.write(newbody)
+        else:
+            fin.seek(body_at)
+            for chunk in body_chunks(fin):
+                f.write(chunk)
+    fin.close()
+    if times:
+        print("# seconds body=%.3f eom=%.3f total=%.3f" % (t_eob - t_body, t_eom - t_eob, time.monotonic() - t_start))
     return 0
 
 
