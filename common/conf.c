@@ -69,7 +69,7 @@ static const struct conf_key conf_keys[] = {
 	{ "milter", "eom_timeout", CONF_T_DURATION, "240s",
 	  "time budget for end-of-message processing; keep below Postfix milter_content_timeout",
 	  OFF(eom_timeout), NULL, 1, 86400, 0 },
-	{ "milter", "max_message_size", CONF_T_SIZE, "1G",
+	{ "milter", "max_message_size", CONF_T_SIZE, "2G",
 	  "largest message spooled; a larger message gets the on_error action", OFF(max_message_size),
 	  NULL, 1, 0, 0 },
 	{ "milter", "trusted_networks", CONF_T_LIST, "127.0.0.0/8, ::1",
