@@ -92,7 +92,7 @@ test_defaults(void)
 	CHECK(strcmp(c->socket, "unix:/var/spool/postfix/offload/milter.sock") == 0, "default socket");
 	CHECK(strcmp(c->spool_dir, "/var/spool/offload") == 0, "default spool_dir");
 	CHECK(c->eom_timeout == 240, "default eom_timeout 240s");
-	CHECK(c->max_message_size == 1ULL << 30, "default max_message_size 1G");
+	CHECK(c->max_message_size == 2ULL << 30, "default max_message_size 2G (a 1 GiB attachment fits)");
 	CHECK(g_strv_length(c->trusted_networks) == 2 && strcmp(c->trusted_networks[0], "127.0.0.0/8") == 0 &&
 		strcmp(c->trusted_networks[1], "::1") == 0, "default trusted_networks");
 	CHECK(g_strv_length(c->trusted_daemons) == 1 && strcmp(c->trusted_daemons[0], "ORIGINATING") == 0,
