@@ -435,6 +435,7 @@ out:
 	return rc;
 }
 
+/* send_one - build and submit one notice; takes TEXT (wiped and freed) */
 static int
 send_one(const struct notify_job *j, const char *kind, const char *env_from, const char *to,
 	const char *subject, char *text, char **err)
@@ -442,7 +443,7 @@ send_one(const struct notify_job *j, const char *kind, const char *env_from, con
 	GByteArray *mail = build_mail(j, kind, to, subject, text);
 	int rc = submit(j->conf, env_from, to, mail, err);
 
-	crypto_wipe(text, strlen(text));
+	crypto_free_string(text); /* may hold the password */
 	crypto_wipe(mail->data, mail->len);
 	g_byte_array_unref(mail);
 	if (rc == 0)
