@@ -9,8 +9,11 @@
 #  4. a genuine confirmation fed back (LF, CRLF) passes byte-identical as our notice
 #  5. replay: the confirmation's Message-ID and X-Offload-Notice copied into the payslip ->
 #     classified VERTRAULICH and offloaded
+#  6. real Postfix, two gateways with the milter (ports 13040-13042): the rewritten message
+#     and the confirmation (real sendmail, pickup) pass the second milter as already handled,
+#     the body as Postfix carried it verifies; the replay sent through them is offloaded
 . "$(dirname "$0")/lib.sh"
-need_bins "$CTL"
+need_bins "$CTL" "$MILTER_BIN"
 CM=$SRCDIR/tests/data/classify-mail
 conf_write r policy.offload_min_size=2k
 CONF=$(conf_path r)
@@ -127,4 +130,43 @@ for v in lf crlf; do
 done
 checkx "audit log: the four replayed payslips are offload events with class VERTRAULICH" \
 	'[ "$(grep "event=message" "$(audit_path r)" | grep "from=lohn@example.gov" | grep "action=offload" | grep -c "class=VERTRAULICH")" = 4 ]'
+
+# ---- 6. real Postfix: gateway 1 -> gateway 2 -> sink, the same milter on both --------------------
+G1=13040 G2=13041 SINKP=13042
+SINK=$T/sink
+pf_setup gw1 "$G1" "$G2" || bail "gateway 1 setup"
+pf_setup gw2 "$G2" "$SINKP" || bail "gateway 2 setup"
+conf_write m policy.offload_min_size=2k "notify.sendmail=/usr/sbin/sendmail -C $(pf_cf gw1)"
+sink_start "$SINKP" "$SINK" || bail "smtp-sink start"
+pf_start gw1 || bail "gateway 1 start"
+pf_start gw2 || bail "gateway 2 start"
+milter_start m || bail "offload-milter start"
+pf_milter gw1 "$(postfix_milter_spec "$(conf_socket m)")" || bail "gateway 1 milters"
+pf_milter gw2 "$(postfix_milter_spec "$(conf_socket m)")" || bail "gateway 2 milters"
+smtp_send "$G1" "$T/orig.eml" clerk@example.gov buerger@example.net
+check "Postfix: gateway 1 accepts the genuine message ($SMTP_REPLY)" is250
+wait_log gw2 "to=<buerger@example.net>.*status=sent" 60
+wait_log gw2 "to=<clerk@example.gov>.*status=sent" 60
+f=$(sink_find "$SINK" clerk@example.gov)
+[ -n "$f" ] && sink_eml "$f" "$T/p-orig.eml"
+pid=$(tid "$T/p-orig.eml" 2>/dev/null)
+checkx "Postfix: offloaded at gateway 1, passed gateway 2 as already offloaded: one X-Offload-Transfer" \
+	'[ -n "$pid" ] && [ "$(grep -c "^X-Offload-Transfer:" "$T/p-orig.eml")" = 1 ] && grep -q "action=offload .*transfer=$pid" "$T/m/milter.log" && grep -q "action=pass reason=already-offloaded" "$T/m/milter.log"'
+checkx "Postfix: one offload event in the audit log, no second transfer" \
+	'[ "$(grep "event=message" "$(audit_path m)" | grep -c "action=offload")" = 1 ] && [ "$(find "$(store_path m)" -name m | wc -l)" = 1 ]'
+cf=$(grep -l "^X-Offload-Notice: confirm; transfer=$pid" "$SINK"/* 2>/dev/null | head -1)
+checkx "Postfix: the confirmation (real sendmail, pickup, both milters) passed both as our notice" \
+	'[ -n "$cf" ] && ! grep -q "^X-Data-Classification" "$cf" && [ "$(grep -c "action=pass reason=notice" "$T/m/milter.log")" = 2 ]'
+"$CTL" -c "$(conf_path m)" process < "$T/p-orig.eml" > "$T/p-orig.out" 2> "$T/p-orig.err"
+checkx "Postfix-delivered message fed to offloadctl process: recognised, byte-identical" \
+	'cmp -s "$T/p-orig.eml" "$T/p-orig.out" && grep -q already-offloaded "$T/p-orig.err"'
+graft "$T/p-orig.eml" "$CM/payslip.eml" "$T/p-replay.eml"
+smtp_send "$G1" "$T/p-replay.eml" lohn@example.gov mitarbeiter@example.net
+check "Postfix: gateway 1 accepts the replay ($SMTP_REPLY)" is250
+wait_log gw2 "to=<mitarbeiter@example.net>.*status=sent" 60
+f=$(sink_find "$SINK" lohn@example.gov)
+[ -n "$f" ] && sink_eml "$f" "$T/p-replay.out"
+rid=$(tid "$T/p-replay.out" 2>/dev/null)
+checkx "Postfix: the replay is classified VERTRAULICH and offloaded into a new transfer, no IBAN in clear" \
+	'[ -n "$rid" ] && [ "$rid" != "$pid" ] && grep -q "^X-Data-Classification: class=VERTRAULICH; policy=default; transfer=$rid" "$T/p-replay.out" && ! grep -q DE89 "$T/p-replay.out"'
 finish
