@@ -500,7 +500,7 @@ send_one(const struct notify_job *j, const char *kind, const char *env_from, con
 	GByteArray *mail = build_mail(j, kind, to, subject, text, err);
 	int rc = mail ? submit(j->conf, env_from, to, mail, err) : -1;
 
-	crypto_wipe(text, strlen(text));
+	crypto_free_string(text); /* may hold the password; the callers pass a fresh string */
 	wipe_bytes(mail);
 	if (rc == 0)
 		log_info("%s: %s notice for transfer %s submitted", j->qid, kind, j->t->id);
