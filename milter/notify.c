@@ -122,13 +122,14 @@ notify_sender_address(const struct conf *c, const char *sender)
 }
 
 bool
-notify_is_ours(const struct key32 *dk, const char *message_id, const char *header_value)
+notify_is_ours(const struct key32 *dk, const char *message_id, const unsigned char body[32],
+	const char *header_value)
 {
 	const char *mac = header_value ? strstr(header_value, "mac=") : NULL;
 
-	if (mac == NULL || message_id == NULL)
+	if (mac == NULL || message_id == NULL || body == NULL)
 		return false;
-	return transfer_header_mac_check(dk, message_id, NOTIFY_MAC_ID, mac + 4);
+	return transfer_header_mac_check(dk, message_id, NOTIFY_MAC_ID, body, mac + 4);
 }
 
 /* ---- texts ------------------------------------------------------------ */
@@ -249,24 +250,72 @@ domain_of(const char *addr)
 	return at && at[1] ? at + 1 : "localhost";
 }
 
-/* build_mail - RFC 5322 bytes (LF line ends) of one notice */
+/* body_offset - where the body of serialized message bytes starts: after
+ * the first empty line (LF or CRLF); len when there is none */
+static size_t
+body_offset(const guint8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (i + 1 < len && p[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
+/* serialize - the message's bytes (GMime's default format: LF line ends) */
+static GByteArray *
+serialize(GMimeMessage *m)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *mb = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	GByteArray *out = g_byte_array_new();
+
+	g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, mem);
+	g_byte_array_append(out, mb->data, mb->len);
+	crypto_wipe(mb->data, mb->len); /* the stream's copy may hold a password */
+	g_object_unref(mem);
+	return out;
+}
+
+static void
+wipe_bytes(GByteArray *a)
+{
+	if (a) {
+		crypto_wipe(a->data, a->len);
+		g_byte_array_unref(a);
+	}
+}
+
+/* build_mail - RFC 5322 bytes (LF line ends) of one notice, or NULL with
+ * *err. The X-Offload-Notice MAC binds the notice's Message-ID and body
+ * (FORMATS.md §3.5): the message is serialized once without that header,
+ * the body after the first empty line is digested, then the header is
+ * added and the message serialized again; the body bytes must not have
+ * changed (GMime writes a part's content independently of the headers). */
 static GByteArray *
 build_mail(const struct notify_job *j, const char *kind, const char *to, const char *subject,
-	const char *text)
+	const char *text, char **err)
 {
 	const struct conf *c = j->conf;
 	GMimeMessage *m = g_mime_message_new(TRUE);
 	GMimeTextPart *body = g_mime_text_part_new_with_subtype("plain");
-	GMimeStream *mem = g_mime_stream_mem_new();
 	char *from = c->notify_from && *c->notify_from ? g_strdup(c->notify_from) :
 		g_strdup_printf("postmaster@%s", domain_of(j->sender));
 	char *rand_id = g_mime_utils_generate_message_id(domain_of(from));
 	char *msgid = g_strdup_printf("<%s>", rand_id);
-	char *mac = transfer_header_mac(j->dk, msgid, NOTIFY_MAC_ID);
-	char *notice = g_strdup_printf("%s; transfer=%s; mac=%s", kind, j->t->id, mac);
+	char *mac = NULL, *notice = NULL;
+	unsigned char digest[TRANSFER_BODY_DIGEST_LEN];
+	struct body_digest d;
 	GDateTime *now = g_date_time_new_now_local();
 	InternetAddressList *l;
-	GByteArray *out;
+	GByteArray *first, *out;
+	size_t off1, off2;
 
 	l = internet_address_list_parse(NULL, from);
 	if (l && internet_address_list_length(l) > 0)
@@ -279,7 +328,6 @@ build_mail(const struct notify_job *j, const char *kind, const char *to, const c
 	g_mime_message_set_date(m, now);
 	g_mime_object_set_header(GMIME_OBJECT(m), "Message-ID", msgid, NULL);
 	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
-	g_mime_object_set_header(GMIME_OBJECT(m), "X-Offload-Notice", notice, NULL);
 	{
 		/* UTF-8 as written: set_text would pick the "best" charset (Latin-1) */
 		GMimeStream *ts = g_mime_stream_mem_new_with_buffer(text, strlen(text));
@@ -293,15 +341,25 @@ build_mail(const struct notify_job *j, const char *kind, const char *to, const c
 	g_mime_part_set_content_encoding(GMIME_PART(body),
 		g_mime_part_get_best_content_encoding(GMIME_PART(body), GMIME_ENCODING_CONSTRAINT_7BIT));
 	g_mime_message_set_mime_part(m, GMIME_OBJECT(body));
-	g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, mem);
-	out = g_byte_array_new();
-	g_byte_array_append(out, g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->data,
-		g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->len);
-	/* the stream's copy may hold a password */
-	crypto_wipe(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->data,
-		g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem))->len);
+
+	first = serialize(m);
+	off1 = body_offset(first->data, first->len);
+	body_digest_init(&d);
+	body_digest_update(&d, first->data + off1, first->len - off1);
+	body_digest_final(&d, digest);
+	mac = transfer_header_mac(j->dk, msgid, NOTIFY_MAC_ID, digest);
+	notice = g_strdup_printf("%s; transfer=%s; mac=%s", kind, j->t->id, mac);
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Offload-Notice", notice, NULL);
+	out = serialize(m);
+	off2 = body_offset(out->data, out->len);
+	if (first->len - off1 != out->len - off2 ||
+	    memcmp(first->data + off1, out->data + off2, out->len - off2) != 0) {
+		*err = g_strdup("the notice body changed when its X-Offload-Notice header was added");
+		wipe_bytes(out);
+		out = NULL;
+	}
+	wipe_bytes(first);
 	g_date_time_unref(now);
-	g_object_unref(mem);
 	g_object_unref(body);
 	g_object_unref(m);
 	g_free(notice);
@@ -440,12 +498,11 @@ static int
 send_one(const struct notify_job *j, const char *kind, const char *env_from, const char *to,
 	const char *subject, char *text, char **err)
 {
-	GByteArray *mail = build_mail(j, kind, to, subject, text);
-	int rc = submit(j->conf, env_from, to, mail, err);
+	GByteArray *mail = build_mail(j, kind, to, subject, text, err);
+	int rc = mail ? submit(j->conf, env_from, to, mail, err) : -1;
 
-	crypto_free_string(text); /* may hold the password */
-	crypto_wipe(mail->data, mail->len);
-	g_byte_array_unref(mail);
+	crypto_free_string(text); /* may hold the password; the callers pass a fresh string */
+	wipe_bytes(mail);
 	if (rc == 0)
 		log_info("%s: %s notice for transfer %s submitted", j->qid, kind, j->t->id);
 	return rc;

@@ -53,8 +53,11 @@ struct notify_job {
 int notify_send(const struct notify_job *j, char **err);
 
 /* notify_is_ours - true when the message's X-Offload-Notice value carries
- * a valid MAC for its Message-ID under the deployment key */
-bool notify_is_ours(const struct key32 *dk, const char *message_id, const char *header_value);
+ * a valid MAC under the deployment key for its Message-ID and its body
+ * (body: the body digest of FORMATS.md §3.1, body_digest_file(); NULL =
+ * unknown, never ours) */
+bool notify_is_ours(const struct key32 *dk, const char *message_id, const unsigned char body[32],
+	const char *header_value);
 
 /* notify_confirm_text / notify_password_text - the bodies (UTF-8, LF),
  * exposed for the unit tests */

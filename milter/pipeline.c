@@ -216,6 +216,9 @@ struct run {
 	struct transfer *t;
 	GMimeMessage *message;
 	bool classified; /* the class demands offloading: never out in clear */
+	int body_in_state;  /* 0 not computed, 1 body_in valid, -1 unreadable */
+	unsigned char body_in[TRANSFER_BODY_DIGEST_LEN];  /* digest of the spooled body */
+	unsigned char body_out[TRANSFER_BODY_DIGEST_LEN]; /* digest of the new body */
 };
 
 static void
@@ -295,8 +298,27 @@ run_pass(struct run *r, const char *action, const char *why)
 		run_audit_message(r, action, r->cls.reasons);
 }
 
+/* run_body_digest - the body digest (FORMATS.md §3.1) of the spooled
+ * message, computed once and only when a header of ours needs it; NULL
+ * when the spool cannot be read (then no header of ours verifies) */
+static const unsigned char *
+run_body_digest(struct run *r)
+{
+	if (r->body_in_state == 0) {
+		if (body_digest_file(r->m->spool_path, r->m->body_offset, r->body_in) == 0) {
+			r->body_in_state = 1;
+		} else {
+			log_warning("%s: cannot read the spool %s for the body digest: %s", r->qid,
+				r->m->spool_path, g_strerror(errno));
+			r->body_in_state = -1;
+		}
+	}
+	return r->body_in_state > 0 ? r->body_in : NULL;
+}
+
 /* already_offloaded - a valid X-Offload-Transfer of ours (any gateway of
- * this deployment) means the message was handled before */
+ * this deployment) over this Message-ID and this very body means the
+ * message was handled before; copied into other content it does not verify */
 static bool
 already_offloaded(struct run *r)
 {
@@ -311,7 +333,8 @@ already_offloaded(struct run *r)
 			char *id = g_strndup(v, semi - v);
 
 			g_strstrip(id);
-			ok = transfer_header_mac_check(&r->p->dk, r->message_id, id, mac + 4);
+			ok = transfer_header_mac_check(&r->p->dk, r->message_id, id, run_body_digest(r),
+				mac + 4);
 			g_free(id);
 		}
 		g_free(v);
@@ -321,7 +344,8 @@ already_offloaded(struct run *r)
 	return false;
 }
 
-/* is_our_notice - our own confirmation or password mail passes untouched */
+/* is_our_notice - our own confirmation or password mail (its Message-ID and
+ * its body as built) passes untouched */
 static bool
 is_our_notice(struct run *r)
 {
@@ -329,7 +353,8 @@ is_our_notice(struct run *r)
 
 	for (i = 0; i < n; i++) {
 		char *v = msg_strip_value(msg_header_get(r->m, "X-Offload-Notice", i));
-		bool ok = notify_is_ours(&r->p->dk, r->message_id, v);
+		bool ok = r->message_id && strstr(v, "mac=") &&
+			notify_is_ours(&r->p->dk, r->message_id, run_body_digest(r), v);
 
 		g_free(v);
 		if (ok)
@@ -366,7 +391,7 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 	const struct conf *c = r->p->conf;
 	GPtrArray *ops = r->res->hdr_ops;
 	char *expires = r->t ? rfc3339(r->t->expires) : NULL;
-	char *mac = r->t ? transfer_header_mac(&r->p->dk, r->message_id, r->t->id) : NULL;
+	char *mac = r->t ? transfer_header_mac(&r->p->dk, r->message_id, r->t->id, r->body_out) : NULL;
 	char *v;
 
 	if (new_ct) {
@@ -718,6 +743,11 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	rc = rewrite_apply(&rw, link, &res->body_path, &err_text);
 	if (rc != 0) {
 		run_fail(&r, err_text ? err_text : "cannot rewrite message");
+		goto out;
+	}
+	/* X-Offload-Transfer binds the body as it leaves (FORMATS.md §3.1) */
+	if (body_digest_file(res->body_path, 0, r.body_out) != 0) {
+		run_fail(&r, "cannot read the new body");
 		goto out;
 	}
 	if (run_notify(&r) != 0)

@@ -71,7 +71,9 @@ rm -rf "$T/r1"; ctl_open "$(mail_link "$T/pay.out")" "$T/r1" c > /dev/null 2>&1;
 checkx "the confirmation's revoke link revokes the transfer (it no longer opens)" '[ $rc = 0 ] && [ $orc != 0 ]'
 
 # ---- 2. our notices pass untouched, forged ones do not -----------------------------------------
-sed -i 's/^Subject: .*/Subject: [VERTRAULICH] Versandbestaetigung/' "$N/1.eml"   # classified by its subject
+# classified by its subject; only the header (the body names the subject too, and the notice
+# MAC binds the body: FORMATS.md §3.5)
+sed -i '1,/^$/s/^Subject: .*/Subject: [VERTRAULICH] Versandbestaetigung/' "$N/1.eml"
 "$CTL" -c "$(conf_path c)" process < "$N/1.eml" > "$T/again.out" 2>/dev/null; rc=$?
 checkx "a confirmation fed back passes byte-identical (exit 0), no new notice" \
 	'[ $rc = 0 ] && cmp -s "$N/1.eml" "$T/again.out" && [ "$(nnotes c)" = 1 ]'

@@ -242,6 +242,7 @@ test_notify(void)
 	GPtrArray *rcpts = g_ptr_array_new();
 	GError *err = NULL;
 	char *mac, *hv, *text;
+	unsigned char body[32], body2[32];
 	const char *pw;
 
 	CHECK(notify_check_conf(c, levels, &err) == 0 &&
@@ -274,15 +275,23 @@ test_notify(void)
 
 	memset(dk.key, 7, sizeof dk.key);
 	memset(other.key, 8, sizeof other.key);
-	mac = transfer_header_mac(&dk, "<n1@example.gov>", "notice");
+	memset(body, 0x11, sizeof body);
+	memset(body2, 0x11, sizeof body2);
+	body2[31] ^= 1;
+	mac = transfer_header_mac(&dk, "<n1@example.gov>", "notice", body);
 	hv = g_strdup_printf("confirm; transfer=x; mac=%s", mac);
-	CHECK(notify_is_ours(&dk, "<n1@example.gov>", hv), "a notice MAC verifies for its Message-ID");
-	CHECK(!notify_is_ours(&dk, "<n2@example.gov>", hv) && !notify_is_ours(&other, "<n1@example.gov>", hv) &&
-	      !notify_is_ours(&dk, "<n1@example.gov>", "confirm; transfer=x") &&
-	      !notify_is_ours(&dk, NULL, hv),
+	CHECK(notify_is_ours(&dk, "<n1@example.gov>", body, hv),
+		"a notice MAC verifies for its Message-ID and body");
+	CHECK(!notify_is_ours(&dk, "<n2@example.gov>", body, hv) &&
+	      !notify_is_ours(&other, "<n1@example.gov>", body, hv) &&
+	      !notify_is_ours(&dk, "<n1@example.gov>", body, "confirm; transfer=x") &&
+	      !notify_is_ours(&dk, NULL, body, hv),
 		"another Message-ID, another deployment key or no MAC: not ours");
+	CHECK(!notify_is_ours(&dk, "<n1@example.gov>", body2, hv) &&
+	      !notify_is_ours(&dk, "<n1@example.gov>", NULL, hv),
+		"another body (digest) or an unreadable body: not ours");
 	hv[strlen(hv) - 1] ^= 1;
-	CHECK(!notify_is_ours(&dk, "<n1@example.gov>", hv), "a changed MAC is not ours");
+	CHECK(!notify_is_ours(&dk, "<n1@example.gov>", body, hv), "a changed MAC is not ours");
 
 	g_free(c->backend);
 	c->backend = g_strdup("memory");
@@ -343,12 +352,17 @@ doc_has(const char *doc, const char *s)
 
 #define FV_ID "offloadtestvectorid23456"
 #define FV_KEYID "397ad72805226887"
-#define FV_KH "506ec09e337a7928ca1e74c3403fe4c8f1fb420a131e5124a9a08b4e84d8c0a6"
+#define FV_KH "a42128718c71fafcdc2406be3c26c07cbce063166f03cfab59d650be2f36f084"
 #define FV_MID "<20231114.4711@mail.example.gov>"
-#define FV_MAC "18uJzhSovplXtfAsGkrxTQ"
-#define FV_MAC_NOMID "VvfHPi8KDWjYhH4oDmmc0w"
+#define FV_BODY "Guten Tag,\r\n\r\ndie Dateien liegen bereit.\r\n\r\n"
+#define FV_BODY_DIGEST "0288e7c027162c001589d2e1412eac6048518d895b5b3bc26e6d7c7dcb47d753"
+#define FV_EMPTY_DIGEST "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define FV_CR_DIGEST "95214dcabd7c592744f2ed461262a22b05fc1b2fd6f332bc83d0acf23193f15b"
+#define FV_MAC "NZwXgCUXNQbx-wfQ03Iocg"
+#define FV_MAC_NOMID "ACwcbpydpCULadahwIWERw"
+#define FV_MAC_EMPTY "z_DxODZlUjhyFAPNwy4TyA"
 #define FV_NOTICE_MID "<notice.0815@gw.example.gov>"
-#define FV_NOTICE_MAC "vQDOhaEOArEFL0dQJEWWfQ"
+#define FV_NOTICE_MAC "KUuCHj3-2Ec_7kTp-WafTg"
 #define FV_KEYID_OBJ "6f66666c6f6164206b6579696420763120333937616437323830353232363838370a"
 #define FV_KT "adad8f565b5b4c8055d1d67d059c84f9c1a40e40c9b5a18710b1879ad7542b92"
 #define FV_TOMB "4f464c4454016f66666c6f616474657374766563746f7269643233343536000000006553f164" \
@@ -379,6 +393,22 @@ fv_dk(struct key32 *dk, unsigned char first)
 	g_free(h);
 }
 
+/* fv_body_digest - the body digest of buf, whole or one byte at a time */
+static void
+fv_body_digest(const char *buf, size_t len, int bytewise, unsigned char out[32])
+{
+	struct body_digest d;
+	size_t i;
+
+	body_digest_init(&d);
+	if (!bytewise)
+		body_digest_update(&d, buf, len);
+	else
+		for (i = 0; i < len; i++)
+			body_digest_update(&d, buf + i, 1);
+	body_digest_final(&d, out);
+}
+
 static void
 test_format_vectors(void)
 {
@@ -391,7 +421,7 @@ test_format_vectors(void)
 	struct key32 dk, other;
 	struct conf *c = conf_defaults();
 	struct storage *st;
-	unsigned char k[32], tomb[TRANSFER_TOMBSTONE_LEN], b[TRANSFER_TOMBSTONE_LEN + 1];
+	unsigned char k[32], tomb[TRANSFER_TOMBSTONE_LEN], b[TRANSFER_TOMBSTONE_LEN + 1], bd[32];
 	char *path = g_build_filename(unit_srcdir(), "docs", "FORMATS.md", NULL);
 	char *doc = NULL, *hex, *mac, *hv;
 	GByteArray *a;
@@ -406,35 +436,111 @@ test_format_vectors(void)
 	fv_dk(&other, 0x41);
 	CHECK(strcmp(dk.id, FV_KEYID) == 0, "vector deployment key id %s", dk.id);
 
+	/* §3.1 body digest */
+	fv_body_digest(FV_BODY, strlen(FV_BODY), 0, bd);
+	hex = enc_hex(bd, 32);
+	CHECK(strcmp(hex, FV_BODY_DIGEST) == 0 && doc_has(doc, FV_BODY_DIGEST),
+		"body digest vector matches, documented");
+	g_free(hex);
+	{
+		/* the same digest for every way a transport may carry that body,
+		 * fed whole and one byte at a time (a CRLF split between pieces) */
+		static const char *const same[] = { FV_BODY, "Guten Tag,\n\ndie Dateien liegen bereit.",
+			"Guten Tag,\n\ndie Dateien liegen bereit.\n", "Guten Tag,\r\n\ndie Dateien liegen bereit.\r\n",
+			"Guten Tag,\r\n\r\ndie Dateien liegen bereit.\r\n\r\n\n\r\n\r\n" };
+		static const char *const other_bodies[] = { "Guten Tag,\n\ndie Dateien liegen bereit!",
+			"Guten Tag,\n\n\ndie Dateien liegen bereit.", "Guten Tag,\n\ndie Dateien liegen bereit.\r",
+			"Guten Tag,\r\rdie Dateien liegen bereit.", "\nGuten Tag,\n\ndie Dateien liegen bereit.",
+			"Guten Tag,\n\ndie Dateien liegen bereit. " };
+		int same_ok = 0, differ = 0;
+
+		for (i = 0; i < G_N_ELEMENTS(same); i++)
+			for (j = 0; j <= 1; j++) {
+				fv_body_digest(same[i], strlen(same[i]), j, b);
+				same_ok += memcmp(b, bd, 32) == 0;
+			}
+		for (i = 0; i < G_N_ELEMENTS(other_bodies); i++) {
+			fv_body_digest(other_bodies[i], strlen(other_bodies[i]), 1, b);
+			differ += memcmp(b, bd, 32) != 0;
+		}
+		CHECK(same_ok == 2 * (int)G_N_ELEMENTS(same) && differ == (int)G_N_ELEMENTS(other_bodies),
+			"body digest: CRLF/LF and trailing line ends do not count (%d of %d), content, "
+			"inner empty lines and bare CRs do (%d of %d)", same_ok, 2 * (int)G_N_ELEMENTS(same),
+			differ, (int)G_N_ELEMENTS(other_bodies));
+	}
+	fv_body_digest("", 0, 0, b);
+	hex = enc_hex(b, 32);
+	fv_body_digest("\r\n\n", 3, 1, b);
+	hv = enc_hex(b, 32);
+	CHECK(strcmp(hex, FV_EMPTY_DIGEST) == 0 && strcmp(hv, FV_EMPTY_DIGEST) == 0 && doc_has(doc, FV_EMPTY_DIGEST),
+		"body digest of an empty body (and of line ends only) = SHA-256 of nothing, documented");
+	g_free(hex);
+	g_free(hv);
+	fv_body_digest("a\rb\r\r\n", 6, 1, b);
+	hex = enc_hex(b, 32);
+	CHECK(strcmp(hex, FV_CR_DIGEST) == 0 && doc_has(doc, FV_CR_DIGEST),
+		"body digest vector with bare CRs matches, documented");
+	g_free(hex);
+	{
+		char tmpl[] = "/tmp/offload-test-body.XXXXXX";
+		int fd = g_mkstemp(tmpl);
+		static const char file[] = "Subject: x\r\n\r\n" FV_BODY;
+
+		CHECK(fd >= 0 && write(fd, file, sizeof file - 1) == (ssize_t)(sizeof file - 1) &&
+		      body_digest_file(tmpl, 14, b) == 0 && memcmp(b, bd, 32) == 0 &&
+		      body_digest_file("/nonexistent/offload-body", 0, b) != 0,
+			"body_digest_file: the body from its offset in a spool file; a missing file fails");
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmpl);
+		}
+	}
+
 	/* §3.1 X-Offload-Transfer mac= */
-	crypto_hkdf(dk.key, 32, NULL, 0, "offload v1 transfer header", 26, k, 32);
+	crypto_hkdf(dk.key, 32, NULL, 0, "offload v2 transfer header", 26, k, 32);
 	hex = enc_hex(k, 32);
 	CHECK(strcmp(hex, FV_KH) == 0 && doc_has(doc, FV_KH),
-		"K_h = HKDF(dk, \"\", \"offload v1 transfer header\"), documented");
+		"K_h = HKDF(dk, \"\", \"offload v2 transfer header\"), documented");
 	g_free(hex);
-	mac = transfer_header_mac(&dk, FV_MID, FV_ID);
+	mac = transfer_header_mac(&dk, FV_MID, FV_ID, bd);
 	CHECK(strcmp(mac, FV_MAC) == 0 && doc_has(doc, FV_MAC), "header MAC vector (Message-ID) matches, documented");
 	g_free(mac);
-	mac = transfer_header_mac(&dk, NULL, FV_ID);
-	hv = transfer_header_mac(&dk, "", FV_ID);
+	mac = transfer_header_mac(&dk, NULL, FV_ID, bd);
+	hv = transfer_header_mac(&dk, "", FV_ID, bd);
 	CHECK(strcmp(mac, FV_MAC_NOMID) == 0 && strcmp(hv, FV_MAC_NOMID) == 0 && doc_has(doc, FV_MAC_NOMID),
 		"header MAC vector (no Message-ID = empty) matches, documented");
 	g_free(mac);
 	g_free(hv);
-	CHECK(transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC) &&
-	      transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC ";x") &&
-	      transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC " "),
+	fv_body_digest("", 0, 0, b);
+	mac = transfer_header_mac(&dk, FV_MID, FV_ID, b);
+	CHECK(strcmp(mac, FV_MAC_EMPTY) == 0 && doc_has(doc, FV_MAC_EMPTY),
+		"header MAC vector (empty body) matches, documented");
+	g_free(mac);
+	CHECK(transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, FV_MAC) &&
+	      transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, FV_MAC ";x") &&
+	      transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, FV_MAC " "),
 		"header MAC check: the vector, then end, ';' or white space");
-	CHECK(!transfer_header_mac_check(&dk, FV_MID, FV_ID, FV_MAC "A") &&
-	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, "18uJzhSovplXtfAsGkrxT") &&
-	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, "") &&
-	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, NULL),
+	CHECK(!transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, FV_MAC "A") &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, "NZwXgCUXNQbx-wfQ03Ioc") &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, "") &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, NULL),
 		"header MAC check: longer, shorter, empty or no token refused");
-	CHECK(!transfer_header_mac_check(&other, FV_MID, FV_ID, FV_MAC) &&
-	      !transfer_header_mac_check(&dk, "<20231114.4712@mail.example.gov>", FV_ID, FV_MAC) &&
-	      !transfer_header_mac_check(&dk, NULL, FV_ID, FV_MAC) &&
-	      !transfer_header_mac_check(&dk, FV_MID, "offloadtestvectorid23457", FV_MAC),
+	CHECK(!transfer_header_mac_check(&other, FV_MID, FV_ID, bd, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, "<20231114.4712@mail.example.gov>", FV_ID, bd, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, NULL, FV_ID, bd, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, FV_MID, "offloadtestvectorid23457", bd, FV_MAC),
 		"header MAC check: wrong key, Message-ID or transfer id refused");
+	CHECK(!transfer_header_mac_check(&dk, FV_MID, FV_ID, b, FV_MAC) &&
+	      !transfer_header_mac_check(&dk, FV_MID, FV_ID, NULL, FV_MAC),
+		"header MAC check: another body (the replay of a copied header) or no digest refused");
+	rejected = 0;
+	for (i = 0; i < 32 * 8; i++) {
+		memcpy(b, bd, 32);
+		b[i / 8] ^= (unsigned char)(1u << (i % 8));
+		if (!transfer_header_mac_check(&dk, FV_MID, FV_ID, b, FV_MAC))
+			rejected++;
+	}
+	CHECK(rejected == 256, "header MAC check: each flipped body digest bit refused (%d of 256)", rejected);
 	{
 		char m[] = FV_MAC;
 
@@ -443,7 +549,7 @@ test_format_vectors(void)
 			char save = m[i];
 
 			m[i] = m[i] == 'A' ? 'B' : 'A';
-			if (!transfer_header_mac_check(&dk, FV_MID, FV_ID, m))
+			if (!transfer_header_mac_check(&dk, FV_MID, FV_ID, bd, m))
 				rejected++;
 			m[i] = save;
 		}
@@ -451,17 +557,19 @@ test_format_vectors(void)
 	}
 
 	/* §3.5 X-Offload-Notice mac= */
-	mac = transfer_header_mac(&dk, FV_NOTICE_MID, "notice");
+	mac = transfer_header_mac(&dk, FV_NOTICE_MID, "notice", bd);
 	CHECK(strcmp(mac, FV_NOTICE_MAC) == 0 && doc_has(doc, FV_NOTICE_MAC),
 		"notice MAC vector matches, documented");
 	g_free(mac);
 	hv = g_strdup_printf("confirm; transfer=%s; mac=%s", FV_ID, FV_NOTICE_MAC);
-	CHECK(notify_is_ours(&dk, FV_NOTICE_MID, hv) && !notify_is_ours(&other, FV_NOTICE_MID, hv) &&
-	      !notify_is_ours(&dk, FV_MID, hv) && !notify_is_ours(&dk, NULL, hv),
-		"notice vector: ours; not under another key, another or no Message-ID");
+	fv_body_digest("", 0, 0, b);
+	CHECK(notify_is_ours(&dk, FV_NOTICE_MID, bd, hv) && !notify_is_ours(&other, FV_NOTICE_MID, bd, hv) &&
+	      !notify_is_ours(&dk, FV_MID, bd, hv) && !notify_is_ours(&dk, NULL, bd, hv) &&
+	      !notify_is_ours(&dk, FV_NOTICE_MID, b, hv) && !notify_is_ours(&dk, FV_NOTICE_MID, NULL, hv),
+		"notice vector: ours; not under another key, another or no Message-ID, another or no body");
 	g_free(hv);
 	hv = g_strdup_printf("confirm; transfer=%s; mac=%s", FV_ID, FV_MAC);
-	CHECK(!notify_is_ours(&dk, FV_MID, hv),
+	CHECK(!notify_is_ours(&dk, FV_MID, bd, hv),
 		"a transfer header MAC is no notice MAC (fixed id \"notice\")");
 	g_free(hv);
 

@@ -93,11 +93,21 @@ def manifest(h, dk, secret, tk, js, nonce):
                      mac=mac, mk=mk)
 
 
-def header_mac(dk, message_id, xid):
+def body_digest(body):
+    """the body digest (FORMATS.md §3.1): CRLF and LF count as one LF, the
+    line ends at the very end are dropped, a CR without LF stays"""
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).digest()
+
+
+def header_mac(dk, message_id, xid, body):
     """X-Offload-Transfer / X-Offload-Notice mac= (FORMATS.md §3.1, §3.5)"""
-    kh = hkdf(dk, b"", b"offload v1 transfer header")
-    full = hmac.new(kh, message_id.encode() + b"\x00" + xid.encode(), hashlib.sha256).digest()
+    kh = hkdf(dk, b"", b"offload v2 transfer header")
+    full = hmac.new(kh, message_id.encode() + b"\x00" + xid.encode() + b"\x00" +
+                    body_digest(body), hashlib.sha256).digest()
     return full, b64url(full[:16])
+
+
+VECTOR_BODY = b"Guten Tag,\r\n\r\ndie Dateien liegen bereit.\r\n\r\n"
 
 
 def keyid_object(key_id):
@@ -177,12 +187,18 @@ def main():
         print("  %04x: %s" % (i, obj[i:i + 32].hex()))
 
     print("== message header MACs (deployment key 404142..5f)")
-    kh = hkdf(dk, b"", b"offload v1 transfer header")
+    kh = hkdf(dk, b"", b"offload v2 transfer header")
     print("K_h       %s" % kh.hex())
-    for mid, xid in (("<20231114.4711@mail.example.gov>", tid), ("", tid),
-                     ("<notice.0815@gw.example.gov>", "notice")):
-        full, text = header_mac(dk, mid, xid)
-        print("message-id %-34s id %-24s HMAC %s  mac=%s" % ('"%s"' % mid, xid, full.hex(), text))
+    for b in (VECTOR_BODY, VECTOR_BODY.replace(b"\r\n", b"\n").rstrip(b"\n"), b"", b"\r\n\n",
+              b"a\rb\r\r\n"):
+        print("body digest of %-60r %s" % (b, body_digest(b).hex()))
+    for mid, xid, body in (("<20231114.4711@mail.example.gov>", tid, VECTOR_BODY),
+                           ("", tid, VECTOR_BODY),
+                           ("<20231114.4711@mail.example.gov>", tid, b""),
+                           ("<notice.0815@gw.example.gov>", "notice", VECTOR_BODY)):
+        full, text = header_mac(dk, mid, xid, body)
+        print("message-id %-34s id %-24s body %-9s HMAC %s  mac=%s" % (
+            '"%s"' % mid, xid, "vector" if body else "empty", full.hex(), text))
     print("keyid object: %s" % keyid_object(key_id).hex())
 
     print("== portal download tickets")
