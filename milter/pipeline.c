@@ -346,13 +346,21 @@ run_parse(struct run *r)
 	GMimeStream *fs;
 	GMimeParser *parser;
 	GMimeMessage *message;
-	int fd = open(r->m->spool_path, O_RDONLY | O_CLOEXEC);
+	const GByteArray *mem = msg_spool_mem(r->m);
 
-	if (fd < 0) {
-		log_error("%s: cannot reopen spool %s: %s", r->qid, r->m->spool_path, g_strerror(errno));
-		return NULL;
+	if (mem != NULL) {
+		/* a small message is parsed where it is; r->m outlives r->message */
+		fs = g_mime_stream_mem_new_with_byte_array((GByteArray *)mem);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(fs), FALSE);
+	} else {
+		int fd = open(r->m->spool_path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			log_error("%s: cannot reopen spool %s: %s", r->qid, r->m->spool_path, g_strerror(errno));
+			return NULL;
+		}
+		fs = g_mime_stream_fs_new(fd);
 	}
-	fs = g_mime_stream_fs_new(fd);
 	parser = g_mime_parser_new_with_stream(fs);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -485,6 +493,7 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	const char *subj = g_mime_message_get_subject(r->message);
 	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
 	struct transfer_upload *u;
+	const char *path;
 	char *buf = NULL;
 	FILE *f = NULL;
 	size_t n;
@@ -509,7 +518,8 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	}
 	if (e == 0)
 		e = transfer_upload_write(u, "\r\n", 2);
-	f = fopen(r->m->spool_path, "rb");
+	if (e == 0 && (path = msg_spool_file(r->m)) != NULL)
+		f = fopen(path, "rb");
 	if (e != 0 || f == NULL || fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
 		*err = g_strdup(e ? "cannot store the message" : "cannot reopen the spool");
 		goto out;

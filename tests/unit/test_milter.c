@@ -30,11 +30,13 @@ msg_from_string(const char *s, bool *had_crlf)
 }
 
 static char *
-spool_text(const struct msg *m)
+spool_text(struct msg *m)
 {
+	const char *path = msg_spool_file(m);
 	char *s = NULL;
 
-	g_file_get_contents(m->spool_path, &s, NULL, NULL);
+	if (path != NULL)
+		g_file_get_contents(path, &s, NULL, NULL);
 	return s;
 }
 
@@ -326,10 +328,87 @@ test_notify(void)
 	conf_free(c);
 }
 
+static unsigned
+files_in(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	unsigned n = 0;
+
+	while (d && g_dir_read_name(d))
+		n++;
+	if (d)
+		g_dir_close(d);
+	return n;
+}
+
+/* the spool: in memory up to MSG_MEM_MAX, then a private file; same bytes either way */
+static void
+test_spool(void)
+{
+	char *dir = g_build_filename(unit_tmpdir(), "spool", NULL), *s;
+	char *none = g_build_filename(unit_tmpdir(), "no-such-dir", NULL);
+	GString *want = g_string_new("Subject: s\r\n\r\n");
+	char chunk[4096];
+	struct msg *m;
+	const char *path;
+	unsigned i, bad;
+
+	g_mkdir_with_parents(dir, 0700);
+	memset(chunk, 'x', sizeof chunk);
+	chunk[sizeof chunk - 2] = '\r';
+	chunk[sizeof chunk - 1] = '\n';
+
+	m = msg_new(dir, 0, NULL);
+	msg_add_header(m, "Subject", " s");
+	CHECK(msg_write_body(m, "hello\r\n", 7) == 0 && msg_finish(m) == 0, "small message spooled");
+	CHECK(msg_spool_mem(m) != NULL && m->spool_path == NULL && files_in(dir) == 0,
+		"a small message stays in memory: no file in spool_dir (%u)", files_in(dir));
+	CHECK(msg_spool_mem(m)->len == m->size && m->size == 21 && m->body_offset == 14 &&
+		memcmp(msg_spool_mem(m)->data, "Subject: s\r\n\r\nhello\r\n", 21) == 0,
+		"the in-memory spool holds headers, blank line and body");
+	path = msg_spool_file(m);
+	s = spool_text(m);
+	CHECK(path != NULL && files_in(dir) == 1 && msg_spool_mem(m) == NULL && s &&
+		strcmp(s, "Subject: s\r\n\r\nhello\r\n") == 0, "msg_spool_file moves it to one file, same bytes");
+	g_free(s);
+	msg_free(m);
+	CHECK(files_in(dir) == 0, "msg_free removes the spool file");
+
+	m = msg_new(dir, 0, NULL);
+	msg_add_header(m, "Subject", " s");
+	for (i = 0, bad = 0; i < MSG_MEM_MAX / sizeof chunk + 2; i++) {
+		bad += msg_write_body(m, chunk, sizeof chunk) != 0;
+		g_string_append_len(want, chunk, sizeof chunk);
+	}
+	CHECK(bad == 0 && msg_finish(m) == 0 && m->size > MSG_MEM_MAX, "a message over MSG_MEM_MAX is spooled");
+	CHECK(msg_spool_mem(m) == NULL && m->spool_path != NULL && files_in(dir) == 1,
+		"past MSG_MEM_MAX the spool is a file in spool_dir");
+	s = spool_text(m);
+	CHECK(s && strlen(s) == want->len && strcmp(s, want->str) == 0 && m->size == want->len,
+		"the file holds every byte, the in-memory part included (%zu of %zu)", s ? strlen(s) : 0, want->len);
+	g_free(s);
+	msg_free(m);
+	CHECK(files_in(dir) == 0, "msg_free removes the big spool file");
+
+	/* a spool_dir that cannot take files: small mail still works, big mail fails at the spill */
+	m = msg_new(none, 0, NULL);
+	CHECK(m != NULL && msg_write_body(m, "hi\r\n", 4) == 0 && msg_finish(m) == 0,
+		"small message with an unusable spool_dir: handled in memory");
+	for (i = 0; i < MSG_MEM_MAX / sizeof chunk + 2; i++)
+		if (msg_write_body(m, chunk, sizeof chunk) != 0)
+			break;
+	CHECK(i <= MSG_MEM_MAX / sizeof chunk + 1, "unusable spool_dir: the write past MSG_MEM_MAX fails (chunk %u)", i);
+	msg_free(m);
+	g_string_free(want, TRUE);
+	g_free(none);
+	g_free(dir);
+}
+
 int
 main(void)
 {
 	test_intake();
+	test_spool();
 	test_hdrops();
 	test_notice();
 	test_link();
