@@ -768,7 +768,8 @@ cls_utf8_strdown(const char *text, size_t len)
 
 			g_string_append_len(out, text + s, (gssize)(i - s));
 			for (k = at; k < out->len; k++)
-				out->str[k] = g_ascii_tolower(out->str[k]);
+				if (out->str[k] >= 'A' && out->str[k] <= 'Z')
+					out->str[k] = (char)(out->str[k] + ('a' - 'A'));
 		}
 		if (i == len)
 			break;
