@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <gio/gio.h>
 
 #include "hdrops.h"
 #include "msg.h"
 #include "notice.h"
 #include "notify.h"
+#include "pipeline.h"
 #include "storage.h"
 #include "transfer.h"
 #include "unit.h"
@@ -404,11 +406,53 @@ test_spool(void)
 	g_free(dir);
 }
 
+/* trusted_networks matching equals GInetAddressMask's (parsed once, no GObject per message) */
+static void
+test_nets(void)
+{
+	char *nets[] = { "10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::1", "172.16.0.0/12",
+		"198.51.100.128/25", "203.0.113.0/31", "2001:db8:8000::/33", "not-a-net", NULL };
+	char *all[] = { "0.0.0.0/0", NULL };
+	static const char *const addrs[] = { "10.1.2.3", "11.0.0.1", "9.255.255.255", "192.0.2.7", "192.0.2.8",
+		"2001:db8::5", "2001:db9::1", "::1", "::2", "::ffff:10.0.0.1", "172.31.255.255", "172.32.0.0",
+		"172.15.255.255", "198.51.100.200", "198.51.100.127", "203.0.113.1", "203.0.113.2", "2001:db8:8000::1",
+		"2001:db8:7fff::1", "garbage", "", "10.0.0.1x", "1.2.3.4" };
+	GArray *a = pipeline_nets(nets), *b = pipeline_nets(all);
+	unsigned i, bad = 0;
+
+	CHECK(a->len == 8, "pipeline_nets keeps the 8 parsable entries (%u)", a->len);
+	for (i = 0; i < G_N_ELEMENTS(addrs); i++) {
+		GInetAddress *ia = g_inet_address_new_from_string(addrs[i]);
+		bool want = false, got = pipeline_nets_match(a, addrs[i]);
+		char **n;
+
+		for (n = nets; ia && *n; n++) {
+			GInetAddressMask *mask = g_inet_address_mask_new_from_string(*n, NULL);
+
+			if (mask && g_inet_address_mask_matches(mask, ia))
+				want = true;
+			if (mask)
+				g_object_unref(mask);
+		}
+		if (got != want && bad++ < 5)
+			CHECK(false, "pipeline_nets_match(%s) = %d, GInetAddressMask says %d", addrs[i], got, want);
+		if (ia)
+			g_object_unref(ia);
+	}
+	CHECK(bad == 0, "trusted_networks matching equals g_inet_address_mask_matches for %zu addresses",
+		G_N_ELEMENTS(addrs));
+	CHECK(pipeline_nets_match(b, "1.2.3.4") && !pipeline_nets_match(b, "::1") && !pipeline_nets_match(a, NULL),
+		"0.0.0.0/0 takes every IPv4 address and no IPv6; no address never matches");
+	g_array_free(a, TRUE);
+	g_array_free(b, TRUE);
+}
+
 int
 main(void)
 {
 	test_intake();
 	test_spool();
+	test_nets();
 	test_hdrops();
 	test_notice();
 	test_link();
