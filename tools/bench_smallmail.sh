@@ -11,8 +11,9 @@
 #   BENCH_PF          extra main.cf settings for the Postfix instance (name=value;...)
 #   BENCH_TRACE       print each measurement's start and end time (CLOCK_REALTIME) on stderr
 #                     (to cut a `perf record -a -k CLOCK_REALTIME` profile by configuration)
-# Ports 13020-13029. Prints each rate, the medians, the ratio of the medians and the CPU
-# each milter used per message (user+sys over all its rounds).
+# Ports 13020-13029. Prints each rate, the medians, the ratio of the medians, the ratio within
+# each round (its legs ran back to back: steadier than the medians when the machine's load
+# drifts) with their median, and the CPU each milter used per message (user+sys, all rounds).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${1:-build}
@@ -56,7 +57,7 @@ rate() {  # rate: messages/s relayed for MSGS messages
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A R CPU
+declare -A R CPU RR
 n=${#SPECS[@]}
 for ((i = 0; i < n; i++)); do R[$i]=""; CPU[$i]=0; done
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -73,6 +74,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		line="$line [$([ "$i" = 0 ] && echo none || echo "m$i")] $v"
 	done
 	echo "$line msg/s"
+	for ((i = 1; i < n; i++)); do  # this round's ratio: its legs ran back to back
+		RR[$i]="${RR[$i]:-} $(awk -v a="${R[0]##* }" -v b="${R[$i]##* }" 'BEGIN { printf "%.3f", b / a }')"
+	done
 done
 m0=$(median <<<"${R[0]}")
 echo "without milter: median $m0 msg/s (${R[0]# })"
@@ -81,4 +85,5 @@ for ((i = 1; i < n; i++)); do
 	echo "m$i ${MILTERS[$((i - 1))]}: median $mi msg/s (${R[$i]# })"
 	awk -v a="$m0" -v b="$mi" -v c="${CPU[$i]}" -v hz="$(getconf CLK_TCK)" -v n="$((MSGS * ROUNDS))" \
 		'BEGIN { printf "  ratio of medians with/without = %.2f; milter CPU %.3f ms per message\n", b / a, c * 1000 / hz / n }'
+	echo "  per-round ratios with/without:${RR[$i]}; median $(median <<<"${RR[$i]}")"
 done
