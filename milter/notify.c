@@ -451,6 +451,7 @@ send_one(const struct notify_job *j, const char *kind, const char *env_from, con
 	int rc = submit(j->conf, env_from, to, mail, err);
 
 	crypto_wipe(text, strlen(text));
+	g_free(text); /* send_one owns the text (callers pass a fresh notify_*_text()) */
 	crypto_wipe(mail->data, mail->len);
 	g_byte_array_unref(mail);
 	if (rc == 0)
