@@ -742,16 +742,62 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 	return n;
 }
 
+/*
+ * cls_utf8_strdown - g_utf8_strdown() of len bytes of valid UTF-8 without
+ * NUL, byte for byte, but ASCII is lowered in place: g_utf8_strdown() costs
+ * a Unicode table look-up per character and was the largest single cost of
+ * classifying ordinary mail (DESIGN.md §12). Runs of non-ASCII characters
+ * still go through g_utf8_strdown(), together with the ASCII byte after the
+ * run (its case mapping looks one character ahead, e.g. Greek final sigma).
+ * No setlocale() in this code base: the C locale, no Turkic 'I' rule.
+ */
+char *
+cls_utf8_strdown(const char *text, size_t len)
+{
+	GString *out = g_string_sized_new(len + 1);
+	size_t i = 0;
+
+	while (i < len) {
+		size_t s = i, e, with;
+		char *low;
+
+		while (i < len && (unsigned char)text[i] < 0x80)
+			i++;
+		if (i > s) {
+			size_t k, at = out->len;
+
+			g_string_append_len(out, text + s, (gssize)(i - s));
+			for (k = at; k < out->len; k++)
+				if (out->str[k] >= 'A' && out->str[k] <= 'Z')
+					out->str[k] = (char)(out->str[k] + ('a' - 'A'));
+		}
+		if (i == len)
+			break;
+		s = i;
+		while (i < len && (unsigned char)text[i] >= 0x80)
+			i++;
+		e = i;
+		with = e < len ? e + 1 : e;
+		low = g_utf8_strdown(text + s, (gssize)(with - s));
+		/* the look-ahead ASCII byte lowers to one ASCII byte: drop it */
+		g_string_append_len(out, low, (gssize)(strlen(low) - (with - e)));
+		g_free(low);
+	}
+	return g_string_free(out, FALSE);
+}
+
 static void
 cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
 	struct classify_result *res)
 {
 	char *valid = g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
-	char *low = g_utf8_strdown(valid != NULL ? valid : text, valid != NULL ? -1 : (gssize)len);
+	char *low = valid != NULL ? cls_utf8_strdown(valid, strlen(valid)) : cls_utf8_strdown(text, len);
 	size_t lowlen = strlen(low), c;
-	struct cls_term_hit *all = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
-	struct cls_term_hit *hits = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
-	size_t nall = cls_find_terms(low, lowlen, all, CLS_ART9_MAXHITS);
+	/* at most one hit per byte and category: short text needs no full table */
+	size_t cap = MIN((size_t)CLS_ART9_MAXHITS, G_N_ELEMENTS(cls_art9_dict) * (lowlen + 1));
+	struct cls_term_hit *all = g_new(struct cls_term_hit, cap);
+	struct cls_term_hit *hits = g_new(struct cls_term_hit, cap);
+	size_t nall = cls_find_terms(low, lowlen, all, cap);
 	unsigned need = ctx->thresholds[CLS_DET_ART9] > 0 ? ctx->thresholds[CLS_DET_ART9] : 2;
 
 	for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++) {

@@ -89,8 +89,9 @@ copy_out(FILE *in, FILE *out, bool to_lf)
 }
 
 static int
-write_result(const struct msg *m, const struct pipeline_result *res, bool to_lf)
+write_result(struct msg *m, const struct pipeline_result *res, bool to_lf)
 {
+	const char *path = res->body_path ? res->body_path : msg_spool_file(m);
 	FILE *body;
 	guint i;
 	const char *nl = to_lf ? "\n" : "\r\n";
@@ -109,7 +110,7 @@ write_result(const struct msg *m, const struct pipeline_result *res, bool to_lf)
 		}
 	}
 	fputs(nl, stdout);
-	body = fopen(res->body_path ? res->body_path : m->spool_path, "rb");
+	body = path ? fopen(path, "rb") : NULL;
 	if (body == NULL)
 		return -1;
 	if (res->body_path == NULL && fseeko(body, (off_t)m->body_offset, SEEK_SET) != 0) {

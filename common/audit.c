@@ -8,12 +8,17 @@
  * share one file: a process-wide mutex plus flock(LOCK_EX) cover "read the
  * last line, compute the chain, append with one write()". The file is
  * opened per event, so a log rotated by logrotate starts a new chain.
+ * A handle remembers the chain value after its own last line together with
+ * the file's device, inode, size and mtime right after that write; when all
+ * four are unchanged at the next event nobody wrote in between and the
+ * last line need not be read and hashed again (DESIGN.md §12).
  * Personal data (from, rcpt, file, client) is written as is, replaced by
  * keyed pseudonyms "p:<16 hex>" or left out (audit_personal); client IP
  * addresses are always truncated (IPv4 /24, IPv6 /48).
  * Memory: struct audit owns its path and pseudonym key (wiped on close).
  * Thread safety: audit_write() may be called from any thread; a handle is
- * read-only after audit_open().
+ * read-only after audit_open() but for its tail cache, which audit_lock
+ * guards.
  */
 #include "audit.h"
 
@@ -48,7 +53,23 @@ struct audit {
 	enum conf_audit_format format;
 	enum conf_audit_personal personal;
 	unsigned char pkey[CRYPTO_SHA256_LEN]; /* pseudonym key (pseudonymise only) */
+	/* tail cache (audit_lock): the file as this handle left it */
+	bool tail_ok;
+	dev_t tail_dev;
+	ino_t tail_ino;
+	off_t tail_size;
+	struct timespec tail_mtime;
+	char tail_chain[AUDIT_CHAIN_HEX + 1];
 };
+
+/* audit_tail_same - the open file is exactly as our last write left it */
+static bool
+audit_tail_same(const struct audit *a, const struct stat *st)
+{
+	return a->tail_ok && st->st_dev == a->tail_dev && st->st_ino == a->tail_ino &&
+		st->st_size == a->tail_size && st->st_mtim.tv_sec == a->tail_mtime.tv_sec &&
+		st->st_mtim.tv_nsec == a->tail_mtime.tv_nsec;
+}
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -438,6 +459,7 @@ audit_write(struct audit *a, const struct audit_event *ev)
 	char chain[AUDIT_CHAIN_HEX + 1];
 	GString *line = NULL;
 	bool need_nl = false, locked = false;
+	struct stat st;
 	int fd = -1, rc = -1;
 
 	if (a == NULL || a->path == NULL)
@@ -459,10 +481,13 @@ audit_write(struct audit *a, const struct audit_event *ev)
 			goto out;
 		}
 	}
-	if (audit_tail_chain(fd, chain, &need_nl) < 0) {
+	if (fstat(fd, &st) == 0 && audit_tail_same(a, &st)) {
+		memcpy(chain, a->tail_chain, sizeof chain);
+	} else if (audit_tail_chain(fd, chain, &need_nl) < 0) {
 		log_error("audit log %s: cannot read the last line: %s", a->path, g_strerror(errno));
 		goto out;
 	}
+	a->tail_ok = false;
 	/* format under the lock so time stamps increase down the file */
 	line = audit_format_body(a, ev);
 	if (need_nl)
@@ -476,6 +501,18 @@ audit_write(struct audit *a, const struct audit_event *ev)
 		goto out;
 	}
 	rc = 0;
+	if (fstat(fd, &st) == 0) {
+		unsigned char md[CRYPTO_SHA256_LEN];
+		size_t skip = need_nl ? 1 : 0; /* the '\n' that completed a torn line */
+
+		crypto_sha256(line->str + skip, line->len - skip, md);
+		audit_chain_hex(md, a->tail_chain);
+		a->tail_dev = st.st_dev;
+		a->tail_ino = st.st_ino;
+		a->tail_size = st.st_size;
+		a->tail_mtime = st.st_mtim;
+		a->tail_ok = true;
+	}
 out:
 	if (fd >= 0)
 		close(fd); /* releases the flock */

@@ -157,16 +157,6 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 }
 
 static sfsistat
-mlfi_data(SMFICTX *ctx)
-{
-	struct conn_ctx *cc = conn_get(ctx);
-
-	if (cc && cc->m && cc->m->env.queue_id == NULL)
-		cc->m->env.queue_id = symval(ctx, "i");
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn_ctx *cc = conn_get(ctx);
@@ -362,8 +352,11 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	 * are remembered and answered at end of message */
 	cc->noreply = f1 & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY);
 	/* SMFIP_HDR_LEADSPC: header values keep their leading space both ways,
-	 * so unchanged headers stay byte-identical (DESIGN.md §13) */
-	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOHELO | SMFIP_NOEOH)) | cc->noreply;
+	 * so unchanged headers stay byte-identical (DESIGN.md §13).
+	 * SMFIP_NODATA: no DATA step and so no round trip per message there;
+	 * the queue id ({i}) is read at MAIL and again at end of message */
+	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOEOH)) |
+		cc->noreply;
 	*pf2 = 0;
 	*pf3 = 0;
 	smfi_setpriv(ctx, cc);
@@ -382,7 +375,6 @@ static struct smfiDesc milter_desc = {
 	.xxfi_eom = mlfi_eom,
 	.xxfi_abort = mlfi_abort,
 	.xxfi_close = mlfi_close,
-	.xxfi_data = mlfi_data,
 	.xxfi_negotiate = mlfi_negotiate,
 };
 

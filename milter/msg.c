@@ -1,7 +1,10 @@
 /*
  * msg.c - message intake shared by the milter callbacks and offloadctl.
- * Owns the spool file; headers are kept in memory (bounded by Postfix's
- * header_size_limit / our own reading cap), the body only on disk.
+ * Owns the spool; headers are kept in memory (bounded by Postfix's
+ * header_size_limit / our own reading cap). The spooled message stays in
+ * memory up to MSG_MEM_MAX bytes and moves to a private file in spool_dir
+ * the moment it grows past that: ordinary mail costs no file create,
+ * write, reopen and unlink (DESIGN.md §12), large mail is on disk as before.
  */
 #include "msg.h"
 
@@ -29,23 +32,60 @@ struct msg *
 msg_new(const char *spool_dir, uint64_t max_size, GError **err)
 {
 	struct msg *m = g_new0(struct msg, 1);
-	int fd;
 
+	(void)err; /* nothing can fail before the first MSG_MEM_MAX bytes */
 	m->headers = g_ptr_array_new_with_free_func(msg_header_free);
 	m->env.rcpts = g_ptr_array_new_with_free_func(g_free);
 	m->max_size = max_size;
-	m->spool_path = g_strdup_printf("%s/msg.XXXXXX", spool_dir);
-	fd = g_mkstemp_full(m->spool_path, O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-			"cannot create spool file in %s: %s", spool_dir, g_strerror(errno));
-		g_free(m->spool_path);
-		m->spool_path = NULL;
-		msg_free(m);
+	m->spool_dir = g_strdup(spool_dir);
+	m->mem = g_byte_array_new();
+	return m;
+}
+
+/* msg_spill - move the in-memory spool to a new private file */
+static int
+msg_spill(struct msg *m)
+{
+	char *path = g_strdup_printf("%s/msg.XXXXXX", m->spool_dir);
+	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+
+	if (f == NULL || (m->mem->len && fwrite(m->mem->data, 1, m->mem->len, f) != m->mem->len)) {
+		log_error("%s: cannot spool to a file in %s: %s", m->env.queue_id ? m->env.queue_id : "-",
+			m->spool_dir, g_strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		if (fd >= 0)
+			unlink(path);
+		g_free(path);
+		return -1;
+	}
+	m->spool_path = path;
+	m->spool = f;
+	g_byte_array_unref(m->mem);
+	m->mem = NULL;
+	return 0;
+}
+
+const char *
+msg_spool_file(struct msg *m)
+{
+	if (m->mem != NULL && msg_spill(m) < 0)
+		return NULL;
+	if (m->spool && fflush(m->spool) != 0) {
+		log_error("%s: spool flush %s: %s", m->env.queue_id ? m->env.queue_id : "-",
+			m->spool_path, g_strerror(errno));
 		return NULL;
 	}
-	m->spool = fdopen(fd, "w+");
-	return m;
+	return m->spool_path;
+}
+
+const GByteArray *
+msg_spool_mem(const struct msg *m)
+{
+	return m->mem;
 }
 
 void
@@ -71,6 +111,9 @@ msg_free(struct msg *m)
 	if (m->spool_path)
 		unlink(m->spool_path);
 	g_free(m->spool_path);
+	g_free(m->spool_dir);
+	if (m->mem)
+		g_byte_array_unref(m->mem);
 	msg_env_clear(&m->env);
 	if (m->env.rcpts)
 		g_ptr_array_free(m->env.rcpts, TRUE);
@@ -136,6 +179,13 @@ msg_spool_write(struct msg *m, const void *buf, size_t len)
 		m->too_big = true;
 		return 0;
 	}
+	if (m->mem != NULL && m->mem->len + len <= MSG_MEM_MAX) {
+		g_byte_array_append(m->mem, buf, (guint)len);
+		m->size += len;
+		return 0;
+	}
+	if (m->mem != NULL && msg_spill(m) < 0)
+		return -1;
 	if (len && fwrite(buf, 1, len, m->spool) != len) {
 		log_error("%s: spool write %s: %s", m->env.queue_id ? m->env.queue_id : "-",
 			m->spool_path, g_strerror(errno));
@@ -179,6 +229,8 @@ msg_finish(struct msg *m)
 {
 	if (!m->body_started && msg_write_headers(m) < 0)
 		return -1;
+	if (m->mem != NULL)
+		return 0;
 	if (fflush(m->spool) != 0) {
 		log_error("%s: spool flush %s: %s", m->env.queue_id ? m->env.queue_id : "-",
 			m->spool_path, g_strerror(errno));
@@ -325,7 +377,7 @@ msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
 	rc = 0;
 	goto out;
 io_error:
-	g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write spool file %s", m->spool_path);
+	g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the spool in %s", m->spool_dir);
 out:
 	free(line);
 	g_string_free(hdr, TRUE);

@@ -1,7 +1,8 @@
 /*
  * msg.h - one message as the pipeline sees it: envelope, the header list in
  * arrival order, and a private spool file holding the whole message
- * (headers, blank line, body) with CRLF line ends. The milter fills it
+ * (headers, blank line, body) with CRLF line ends: in memory up to
+ * MSG_MEM_MAX bytes, beyond that in a private file. The milter fills it
  * callback by callback; offloadctl fills it from a file. Both go through
  * the same header normaliser (msg_add_header) so both paths are one.
  * A struct msg belongs to one thread; msg_free() unlinks the spool.
@@ -30,10 +31,15 @@ struct msg_env {
 	bool local_submission; /* non_smtpd_milters path or offloadctl */
 };
 
+/* a message up to this size is spooled in memory only (DESIGN.md §12) */
+#define MSG_MEM_MAX (256 * 1024)
+
 struct msg {
 	struct msg_env env;
 	GPtrArray *headers;   /* struct msg_header * */
-	char *spool_path;
+	char *spool_dir;
+	GByteArray *mem;      /* the spool while in memory; NULL once in a file */
+	char *spool_path;     /* NULL while in memory (see msg_spool_file) */
 	FILE *spool;          /* open for writing while receiving */
 	uint64_t body_offset; /* offset of the body in the spool */
 	uint64_t size;        /* bytes in the spool */
@@ -42,8 +48,15 @@ struct msg {
 	bool body_started;
 };
 
-/* msg_new - empty message with a fresh spool file in spool_dir (0600) */
+/* msg_new - empty message; its spool file in spool_dir (0600) is created
+ * when the message outgrows MSG_MEM_MAX (a write error then), so this does
+ * not fail today; err is kept for the callers' error paths */
 struct msg *msg_new(const char *spool_dir, uint64_t max_size, GError **err);
+/* msg_spool_file - path of the spool file, written and flushed; an
+ * in-memory spool is moved to a file first. NULL (logged) on I/O error */
+const char *msg_spool_file(struct msg *m);
+/* msg_spool_mem - the whole spooled message while it is in memory, else NULL */
+const GByteArray *msg_spool_mem(const struct msg *m);
 void msg_free(struct msg *m); /* unlinks the spool; NULL ok */
 void msg_env_clear(struct msg_env *e);
 void msg_add_rcpt(struct msg *m, const char *addr); /* strips <> */

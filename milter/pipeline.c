@@ -7,6 +7,7 @@
  */
 #include "pipeline.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -24,6 +25,30 @@
 #include "log.h"
 #include "rewrite.h"
 #include "transfer.h"
+
+/* pipeline_nets - trusted_networks as bytes + prefix, parsed by GInetAddressMask
+ * once (conf.c has validated them; an entry it cannot parse never matches) */
+GArray *
+pipeline_nets(char *const *nets)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct pipeline_net));
+
+	for (; nets && *nets; nets++) {
+		GInetAddressMask *mask = g_inet_address_mask_new_from_string(*nets, NULL);
+		struct pipeline_net n = { 0 };
+		GInetAddress *ma;
+
+		if (mask == NULL)
+			continue;
+		ma = g_inet_address_mask_get_address(mask);
+		n.family = g_inet_address_get_family(ma) == G_SOCKET_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+		memcpy(n.addr, g_inet_address_to_bytes(ma), g_inet_address_get_native_size(ma));
+		n.len = g_inet_address_mask_get_length(mask);
+		g_array_append_val(a, n);
+		g_object_unref(mask);
+	}
+	return a;
+}
 
 int
 pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
@@ -47,6 +72,7 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 		p->cls = NULL;
 		return PIPELINE_ECONFIG;
 	}
+	p->trusted = pipeline_nets(conf->trusted_networks);
 	p->confidential_index = -1;
 	for (size_t i = 0; i < classify_level_count(p->cls); i++)
 		if (strcmp(classify_level_name(p->cls, (int)i), "VERTRAULICH") == 0)
@@ -80,6 +106,8 @@ pipeline_fini(struct pipeline *p)
 	audit_close(p->audit);
 	classify_free(p->cls);
 	storage_free(p->st);
+	if (p->trusted)
+		g_array_free(p->trusted, TRUE);
 	if (p->conf)
 		g_mutex_clear(&p->st_lock);
 	keys_wipe(&p->dk);
@@ -104,27 +132,33 @@ pipeline_result_clear(struct pipeline_result *res)
 
 /* ---- direction and trust (DESIGN.md §4, §13) ------------------------ */
 
-static bool
-addr_in_networks(const char *addr, char *const *nets)
+/* pipeline_nets_match - like g_inet_address_mask_matches() over the list:
+ * same family and the first len bits equal (no GObject per message) */
+bool
+pipeline_nets_match(const GArray *nets, const char *addr)
 {
-	GInetAddress *a;
-	bool hit = false;
+	guint8 b[16];
+	int family;
+	guint i;
 
 	if (addr == NULL || nets == NULL)
 		return false;
-	a = g_inet_address_new_from_string(addr);
-	if (a == NULL)
+	if (inet_pton(AF_INET, addr, b) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, b) == 1)
+		family = AF_INET6;
+	else
 		return false;
-	for (; *nets && !hit; nets++) {
-		GInetAddressMask *mask = g_inet_address_mask_new_from_string(*nets, NULL);
+	for (i = 0; i < nets->len; i++) {
+		const struct pipeline_net *n = &g_array_index(nets, struct pipeline_net, i);
+		guint full = n->len / 8, rest = n->len % 8;
 
-		if (mask == NULL)
+		if (n->family != family || memcmp(b, n->addr, full) != 0)
 			continue;
-		hit = g_inet_address_mask_matches(mask, a);
-		g_object_unref(mask);
+		if (rest == 0 || ((b[full] ^ n->addr[full]) & (guint8)(0xff << (8 - rest))) == 0)
+			return true;
 	}
-	g_object_unref(a);
-	return hit;
+	return false;
 }
 
 /* domain_is_internal - compare lower-cased IDNA A-labels; ".x" = subdomains */
@@ -156,8 +190,9 @@ domain_is_internal(const char *rcpt, char *const *internal)
 }
 
 static bool
-msg_is_trusted(const struct conf *c, const struct msg *m)
+msg_is_trusted(const struct pipeline *p, const struct msg *m)
 {
+	const struct conf *c = p->conf;
 	char *const *d;
 
 	if (m->env.local_submission || (m->env.auth_authen && *m->env.auth_authen))
@@ -165,7 +200,7 @@ msg_is_trusted(const struct conf *c, const struct msg *m)
 	for (d = c->trusted_daemons; d && *d && m->env.daemon_name; d++)
 		if (strcmp(*d, m->env.daemon_name) == 0)
 			return true;
-	return addr_in_networks(m->env.client_addr, c->trusted_networks);
+	return pipeline_nets_match(p->trusted, m->env.client_addr);
 }
 
 static bool
@@ -304,7 +339,18 @@ run_pass(struct run *r, const char *action, const char *why)
 static const unsigned char *
 run_body_digest(struct run *r)
 {
-	if (r->body_in_state == 0) {
+	const GByteArray *mem = msg_spool_mem(r->m);
+
+	if (r->body_in_state == 0 && mem != NULL) {
+		/* a small message spooled in memory (msg.h) */
+		struct body_digest d;
+
+		body_digest_init(&d);
+		if (mem->len > r->m->body_offset)
+			body_digest_update(&d, mem->data + r->m->body_offset, mem->len - r->m->body_offset);
+		body_digest_final(&d, r->body_in);
+		r->body_in_state = 1;
+	} else if (r->body_in_state == 0) {
 		if (body_digest_file(r->m->spool_path, r->m->body_offset, r->body_in) == 0) {
 			r->body_in_state = 1;
 		} else {
@@ -369,13 +415,21 @@ run_parse(struct run *r)
 	GMimeStream *fs;
 	GMimeParser *parser;
 	GMimeMessage *message;
-	int fd = open(r->m->spool_path, O_RDONLY | O_CLOEXEC);
+	const GByteArray *mem = msg_spool_mem(r->m);
 
-	if (fd < 0) {
-		log_error("%s: cannot reopen spool %s: %s", r->qid, r->m->spool_path, g_strerror(errno));
-		return NULL;
+	if (mem != NULL) {
+		/* a small message is parsed where it is; r->m outlives r->message */
+		fs = g_mime_stream_mem_new_with_byte_array((GByteArray *)mem);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(fs), FALSE);
+	} else {
+		int fd = open(r->m->spool_path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			log_error("%s: cannot reopen spool %s: %s", r->qid, r->m->spool_path, g_strerror(errno));
+			return NULL;
+		}
+		fs = g_mime_stream_fs_new(fd);
 	}
-	fs = g_mime_stream_fs_new(fd);
 	parser = g_mime_parser_new_with_stream(fs);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -508,6 +562,7 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	const char *subj = g_mime_message_get_subject(r->message);
 	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
 	struct transfer_upload *u;
+	const char *path;
 	char *buf = NULL;
 	FILE *f = NULL;
 	size_t n;
@@ -532,7 +587,8 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	}
 	if (e == 0)
 		e = transfer_upload_write(u, "\r\n", 2);
-	f = fopen(r->m->spool_path, "rb");
+	if (e == 0 && (path = msg_spool_file(r->m)) != NULL)
+		f = fopen(path, "rb");
 	if (e != 0 || f == NULL || fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
 		*err = g_strdup(e ? "cannot store the message" : "cannot reopen the spool");
 		goto out;
@@ -614,7 +670,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		msg_strip_value(msg_header_get(m, "Message-ID", 0)) : NULL;
 	r.rcpts = join_rcpts(m);
 
-	outgoing = msg_is_trusted(c, m) && msg_has_external_rcpt(c, m);
+	outgoing = msg_is_trusted(p, m) && msg_has_external_rcpt(c, m);
 	classify_result_init(&r.cls);
 	classify_message(outgoing, &r.cls);
 	if (m->too_big) {

@@ -39,7 +39,21 @@ struct pipeline {
 	struct key32 dk; /* deployment key */
 	struct classify_ctx *cls; /* classification settings (classify.h), read-only */
 	int confidential_index;   /* level index of VERTRAULICH (Sensitivity header), -1 none */
+	GArray *trusted;          /* struct pipeline_net: trusted_networks, parsed once */
 };
+
+/* one trusted_networks entry as address bytes and prefix length */
+struct pipeline_net {
+	int family; /* AF_INET or AF_INET6 */
+	guint8 addr[16];
+	guint len;
+};
+
+/* pipeline_nets - parse a trusted_networks list (entries GInetAddressMask
+ * cannot parse are left out); pipeline_nets_match - addr (textual IP) lies
+ * in one of them. Exported for the unit test. */
+GArray *pipeline_nets(char *const *nets);
+bool pipeline_nets_match(const GArray *nets, const char *addr);
 
 struct pipeline_result {
 	enum pipeline_verdict verdict;

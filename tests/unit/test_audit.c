@@ -410,6 +410,55 @@ test_chain(void)
 	conf_free(c);
 }
 
+/* one handle writing many events (the milter) while others write to the same file: the
+ * handle's tail cache must notice every foreign write, torn line and rotation */
+static void
+test_tail_cache(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	struct audit_event ev = { .event = "message", .queue_id = "T1", .size = 1 };
+	struct audit *a = audit_open(c, NULL), *b = audit_open(c, NULL);
+	char *rotated = g_strconcat(c->audit_path, ".1", NULL);
+	GError *err = NULL;
+	char **lines;
+	size_t n;
+	FILE *f;
+
+	CHECK(a && b && audit_write(a, &ev) == 0 && audit_write(a, &ev) == 0 && audit_write(a, &ev) == 0,
+		"tail cache: three events through one handle");
+	CHECK(audit_verify(c->audit_path, &err) == 0, "tail cache: consecutive writes chain (%s)",
+		err ? err->message : "ok");
+	g_clear_error(&err);
+	ev.queue_id = "OTHER";
+	CHECK(audit_write(b, &ev) == 0, "tail cache: another writer appends");
+	ev.queue_id = "T2";
+	CHECK(audit_write(a, &ev) == 0 && audit_verify(c->audit_path, &err) == 0,
+		"tail cache: the next event chains to the other writer's line (%s)", err ? err->message : "ok");
+	g_clear_error(&err);
+	f = fopen(c->audit_path, "a");
+	fputs("time=2026-01-01T00:00:00.000Z event=torn", f);
+	fclose(f);
+	CHECK(audit_write(a, &ev) == 0, "tail cache: write after a torn line");
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 7 && g_str_has_suffix(lines[5], "event=torn") && g_str_has_prefix(lines[6], "time=") &&
+		audit_verify(c->audit_path, NULL) == 6, "tail cache: a torn line is completed, the chain covers it");
+	g_strfreev(lines);
+	CHECK(rename(c->audit_path, rotated) == 0 && audit_write(a, &ev) == 0 && audit_write(a, &ev) == 0,
+		"tail cache: two events after rotation");
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 2 && audit_verify(c->audit_path, &err) == 0,
+		"tail cache: the rotated-to file starts at the anchor (%zu lines, %s)", n, err ? err->message : "ok");
+	g_clear_error(&err);
+	g_strfreev(lines);
+	g_file_set_contents(c->audit_path, "", 0, NULL);
+	CHECK(audit_write(a, &ev) == 0 && audit_verify(c->audit_path, NULL) == 0,
+		"tail cache: a file emptied in place restarts at the anchor");
+	audit_close(a);
+	audit_close(b);
+	g_free(rotated);
+	conf_free(c);
+}
+
 static void
 test_disabled(void)
 {
@@ -540,6 +589,7 @@ main(void)
 	test_json();
 	test_personal();
 	test_chain();
+	test_tail_cache();
 	test_disabled();
 	test_concurrent();
 	return unit_done();

@@ -1202,6 +1202,47 @@ test_threads(void)
 	g_free(path);
 }
 
+/* the ASCII fast path of the Art. 9 lower-casing gives g_utf8_strdown()'s bytes */
+static void
+test_strdown(void)
+{
+	static const char *const fixed[] = {
+		"", "A", "DIAGNOSE Befund", "ÄRZTLICHE Behandlung, STRASSE, Straße", "ΟΔΟΣ ΟΔΟΣ. ΟΔΟΣA Σ",
+		"İSTANBUL Iİ", "ǅungla ǈ ǋ", "ẞ ß", "ĲSSEL", "\xef\xbc\xa1" "BC", "ΣΣΣ", "aΣ1Σ-Σé",
+	};
+	static const char *const pool[] = {
+		"A", "z", "I", " ", ".", "-", "\n", "Ä", "ö", "ß", "ẞ", "Σ", "σ", "ς", "Ω", "İ", "ı", "Ǆ", "Я",
+		"\xcc\x87", "€", "\xf0\x9f\x98\x80", "9",
+	};
+	GRand *rnd = g_rand_new_with_seed(12);
+	unsigned i, bad = 0;
+
+	for (i = 0; i < G_N_ELEMENTS(fixed); i++) {
+		char *want = g_utf8_strdown(fixed[i], -1), *got = cls_utf8_strdown(fixed[i], strlen(fixed[i]));
+
+		CHECK(strcmp(want, got) == 0, "cls_utf8_strdown(\"%s\") = \"%s\" (g_utf8_strdown \"%s\")", fixed[i], got, want);
+		g_free(want);
+		g_free(got);
+	}
+	for (i = 0; i < 2000; i++) {
+		GString *s = g_string_new(NULL);
+		unsigned n = (unsigned)g_rand_int_range(rnd, 0, 40), k;
+		char *want, *got;
+
+		for (k = 0; k < n; k++)
+			g_string_append(s, pool[g_rand_int_range(rnd, 0, G_N_ELEMENTS(pool))]);
+		want = g_utf8_strdown(s->str, -1);
+		got = cls_utf8_strdown(s->str, s->len);
+		if (strcmp(want, got) != 0 && bad++ < 3)
+			CHECK(false, "cls_utf8_strdown(\"%s\") = \"%s\", g_utf8_strdown \"%s\"", s->str, got, want);
+		g_free(want);
+		g_free(got);
+		g_string_free(s, TRUE);
+	}
+	CHECK(bad == 0, "cls_utf8_strdown equals g_utf8_strdown on 2000 random mixed strings (%u differ)", bad);
+	g_rand_free(rnd);
+}
+
 int
 main(void)
 {
@@ -1214,6 +1255,7 @@ main(void)
 	if (ctx_g == NULL)
 		return unit_done();
 	test_check_digits();
+	test_strdown();
 	test_detect_text();
 	test_labels();
 	test_policy();

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <gio/gio.h>
 
 #include "crypto.h"
 #include "encoding.h"
@@ -17,6 +18,7 @@
 #include "msg.h"
 #include "notice.h"
 #include "notify.h"
+#include "pipeline.h"
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
@@ -36,11 +38,13 @@ msg_from_string(const char *s, bool *had_crlf)
 }
 
 static char *
-spool_text(const struct msg *m)
+spool_text(struct msg *m)
 {
+	const char *path = msg_spool_file(m);
 	char *s = NULL;
 
-	g_file_get_contents(m->spool_path, &s, NULL, NULL);
+	if (path != NULL)
+		g_file_get_contents(path, &s, NULL, NULL);
 	return s;
 }
 
@@ -642,10 +646,129 @@ test_format_vectors(void)
 	g_free(path);
 }
 
+static unsigned
+files_in(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	unsigned n = 0;
+
+	while (d && g_dir_read_name(d))
+		n++;
+	if (d)
+		g_dir_close(d);
+	return n;
+}
+
+/* the spool: in memory up to MSG_MEM_MAX, then a private file; same bytes either way */
+static void
+test_spool(void)
+{
+	char *dir = g_build_filename(unit_tmpdir(), "spool", NULL), *s;
+	char *none = g_build_filename(unit_tmpdir(), "no-such-dir", NULL);
+	GString *want = g_string_new("Subject: s\r\n\r\n");
+	char chunk[4096];
+	struct msg *m;
+	const char *path;
+	unsigned i, bad;
+
+	g_mkdir_with_parents(dir, 0700);
+	memset(chunk, 'x', sizeof chunk);
+	chunk[sizeof chunk - 2] = '\r';
+	chunk[sizeof chunk - 1] = '\n';
+
+	m = msg_new(dir, 0, NULL);
+	msg_add_header(m, "Subject", " s");
+	CHECK(msg_write_body(m, "hello\r\n", 7) == 0 && msg_finish(m) == 0, "small message spooled");
+	CHECK(msg_spool_mem(m) != NULL && m->spool_path == NULL && files_in(dir) == 0,
+		"a small message stays in memory: no file in spool_dir (%u)", files_in(dir));
+	CHECK(msg_spool_mem(m)->len == m->size && m->size == 21 && m->body_offset == 14 &&
+		memcmp(msg_spool_mem(m)->data, "Subject: s\r\n\r\nhello\r\n", 21) == 0,
+		"the in-memory spool holds headers, blank line and body");
+	path = msg_spool_file(m);
+	s = spool_text(m);
+	CHECK(path != NULL && files_in(dir) == 1 && msg_spool_mem(m) == NULL && s &&
+		strcmp(s, "Subject: s\r\n\r\nhello\r\n") == 0, "msg_spool_file moves it to one file, same bytes");
+	g_free(s);
+	msg_free(m);
+	CHECK(files_in(dir) == 0, "msg_free removes the spool file");
+
+	m = msg_new(dir, 0, NULL);
+	msg_add_header(m, "Subject", " s");
+	for (i = 0, bad = 0; i < MSG_MEM_MAX / sizeof chunk + 2; i++) {
+		bad += msg_write_body(m, chunk, sizeof chunk) != 0;
+		g_string_append_len(want, chunk, sizeof chunk);
+	}
+	CHECK(bad == 0 && msg_finish(m) == 0 && m->size > MSG_MEM_MAX, "a message over MSG_MEM_MAX is spooled");
+	CHECK(msg_spool_mem(m) == NULL && m->spool_path != NULL && files_in(dir) == 1,
+		"past MSG_MEM_MAX the spool is a file in spool_dir");
+	s = spool_text(m);
+	CHECK(s && strlen(s) == want->len && strcmp(s, want->str) == 0 && m->size == want->len,
+		"the file holds every byte, the in-memory part included (%zu of %zu)", s ? strlen(s) : 0, want->len);
+	g_free(s);
+	msg_free(m);
+	CHECK(files_in(dir) == 0, "msg_free removes the big spool file");
+
+	/* a spool_dir that cannot take files: small mail still works, big mail fails at the spill */
+	m = msg_new(none, 0, NULL);
+	CHECK(m != NULL && msg_write_body(m, "hi\r\n", 4) == 0 && msg_finish(m) == 0,
+		"small message with an unusable spool_dir: handled in memory");
+	for (i = 0; i < MSG_MEM_MAX / sizeof chunk + 2; i++)
+		if (msg_write_body(m, chunk, sizeof chunk) != 0)
+			break;
+	CHECK(i <= MSG_MEM_MAX / sizeof chunk + 1, "unusable spool_dir: the write past MSG_MEM_MAX fails (chunk %u)", i);
+	msg_free(m);
+	g_string_free(want, TRUE);
+	g_free(none);
+	g_free(dir);
+}
+
+/* trusted_networks matching equals GInetAddressMask's (parsed once, no GObject per message) */
+static void
+test_nets(void)
+{
+	char *nets[] = { "10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::1", "172.16.0.0/12",
+		"198.51.100.128/25", "203.0.113.0/31", "2001:db8:8000::/33", "not-a-net", NULL };
+	char *all[] = { "0.0.0.0/0", NULL };
+	static const char *const addrs[] = { "10.1.2.3", "11.0.0.1", "9.255.255.255", "192.0.2.7", "192.0.2.8",
+		"2001:db8::5", "2001:db9::1", "::1", "::2", "::ffff:10.0.0.1", "172.31.255.255", "172.32.0.0",
+		"172.15.255.255", "198.51.100.200", "198.51.100.127", "203.0.113.1", "203.0.113.2", "2001:db8:8000::1",
+		"2001:db8:7fff::1", "garbage", "", "10.0.0.1x", "1.2.3.4" };
+	GArray *a = pipeline_nets(nets), *b = pipeline_nets(all);
+	unsigned i, bad = 0;
+
+	CHECK(a->len == 8, "pipeline_nets keeps the 8 parsable entries (%u)", a->len);
+	for (i = 0; i < G_N_ELEMENTS(addrs); i++) {
+		GInetAddress *ia = g_inet_address_new_from_string(addrs[i]);
+		bool want = false, got = pipeline_nets_match(a, addrs[i]);
+		char **n;
+
+		for (n = nets; ia && *n; n++) {
+			GInetAddressMask *mask = g_inet_address_mask_new_from_string(*n, NULL);
+
+			if (mask && g_inet_address_mask_matches(mask, ia))
+				want = true;
+			if (mask)
+				g_object_unref(mask);
+		}
+		if (got != want && bad++ < 5)
+			CHECK(false, "pipeline_nets_match(%s) = %d, GInetAddressMask says %d", addrs[i], got, want);
+		if (ia)
+			g_object_unref(ia);
+	}
+	CHECK(bad == 0, "trusted_networks matching equals g_inet_address_mask_matches for %zu addresses",
+		G_N_ELEMENTS(addrs));
+	CHECK(pipeline_nets_match(b, "1.2.3.4") && !pipeline_nets_match(b, "::1") && !pipeline_nets_match(a, NULL),
+		"0.0.0.0/0 takes every IPv4 address and no IPv6; no address never matches");
+	g_array_free(a, TRUE);
+	g_array_free(b, TRUE);
+}
+
 int
 main(void)
 {
 	test_intake();
+	test_spool();
+	test_nets();
 	test_hdrops();
 	test_notice();
 	test_link();

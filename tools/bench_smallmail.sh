@@ -1,0 +1,89 @@
+#!/bin/bash
+# tools/bench_smallmail.sh [BUILD] - `make bench` section 3 alone, repeated: small-mail
+# throughput through one private Postfix without a milter and with one or more
+# offload-milter binaries, interleaved round by round (the order alternates), medians at the
+# end. For A/B comparisons on a busy machine, where a single run means little.
+#   BENCH_ROUNDS (5)  rounds; each round measures every configuration once
+#   BENCH_MSGS (1000) messages per measurement (smtp-source -s 10 -l 10240, as make bench)
+#   BENCH_MILTERS     space-separated offload-milter binaries (default: BUILD's)
+#   BENCH_SOCKET      unix (default) | inet
+#   BENCH_CONF        extra offload.conf settings (group.key=value ...)
+#   BENCH_PF          extra main.cf settings for the Postfix instance (name=value;...)
+#   BENCH_TRACE       print each measurement's start and end time (CLOCK_REALTIME) on stderr
+#                     (to cut a `perf record -a -k CLOCK_REALTIME` profile by configuration)
+# Ports 13020-13029. Prints each rate, the medians, the ratio of the medians, the ratio within
+# each round (its legs ran back to back: steadier than the medians when the machine's load
+# drifts) with their median, and the CPU each milter used per message (user+sys, all rounds).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export BUILD=${1:-build}
+. tests/integration/lib.sh
+ROUNDS=${BENCH_ROUNDS:-5}; MSGS=${BENCH_MSGS:-1000}
+read -r -a MILTERS <<<"${BENCH_MILTERS:-$MILTER_BIN}"
+need_bins "${MILTERS[@]}"
+SMTPD=13020 SINKP=13021
+
+pf_setup bs "$SMTPD" "$SINKP" >/dev/null || bail "postfix setup"
+if [ -n "${BENCH_PF:-}" ]; then
+	IFS=';' read -r -a kv <<<"$BENCH_PF"
+	postconf -c "$(pf_cf bs)" -e "${kv[@]}" || bail "BENCH_PF"
+fi
+smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!)
+waitport "$SINKP"; pf_start bs || bail "postfix start"
+
+SPECS=(""); PIDS=(0)
+for i in "${!MILTERS[@]}"; do
+	if [ "${BENCH_SOCKET:-unix}" = inet ]; then
+		port=$((13022 + i)); msock=inet:$port@127.0.0.1; mspec=inet:127.0.0.1:$port
+	else
+		msock=unix:$T/m$i/milter.sock; mspec=$msock
+	fi
+	conf_write "m$i" "milter.socket=$msock" ${BENCH_CONF:-}
+	MILTER_BIN=${MILTERS[$i]} milter_start "m$i" || bail "milter start ${MILTERS[$i]}"
+	SPECS+=("$mspec"); PIDS+=("$MILTER_PID")
+done
+cpu() { local st; read -r -a st < "/proc/$1/stat"; echo $((st[13] + st[14])); }
+
+rate() {  # rate: messages/s relayed for MSGS messages
+	local log before t0; log=$(pf_log bs)
+	before=$(grep -c 'status=sent' "$log")
+	t0=$(now)
+	smtp-source -s 10 -m "$MSGS" -l 10240 -f s@example.org -t r@example.net "127.0.0.1:$SMTPD" 2>/dev/null
+	while [ $(($(grep -c 'status=sent' "$log") - before)) -lt "$MSGS" ]; do
+		sleep 0.1
+		[ $((($(now) - t0) / 1000000000)) -gt 300 ] && break
+	done
+	awk -v n="$MSGS" -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", n / ((b - a) / 1e9) }'
+}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A R CPU RR
+n=${#SPECS[@]}
+for ((i = 0; i < n; i++)); do R[$i]=""; CPU[$i]=0; done
+for ((r = 1; r <= ROUNDS; r++)); do
+	line="round $r:"
+	for ((k = 0; k < n; k++)); do
+		i=$(( r % 2 ? k : n - 1 - k ))
+		pf_milter bs "${SPECS[$i]}"
+		[ "$i" -gt 0 ] && c0=$(cpu "${PIDS[$i]}")
+		[ -n "${BENCH_TRACE:-}" ] && echo "# leg $i start $(date +%s.%N)" >&2
+		v=$(rate)
+		[ -n "${BENCH_TRACE:-}" ] && echo "# leg $i end $(date +%s.%N)" >&2
+		[ "$i" -gt 0 ] && CPU[$i]=$(( CPU[$i] + $(cpu "${PIDS[$i]}") - c0 ))
+		R[$i]="${R[$i]} $v"
+		line="$line [$([ "$i" = 0 ] && echo none || echo "m$i")] $v"
+	done
+	echo "$line msg/s"
+	for ((i = 1; i < n; i++)); do  # this round's ratio: its legs ran back to back
+		RR[$i]="${RR[$i]:-} $(awk -v a="${R[0]##* }" -v b="${R[$i]##* }" 'BEGIN { printf "%.3f", b / a }')"
+	done
+done
+m0=$(median <<<"${R[0]}")
+echo "without milter: median $m0 msg/s (${R[0]# })"
+for ((i = 1; i < n; i++)); do
+	mi=$(median <<<"${R[$i]}")
+	echo "m$i ${MILTERS[$((i - 1))]}: median $mi msg/s (${R[$i]# })"
+	awk -v a="$m0" -v b="$mi" -v c="${CPU[$i]}" -v hz="$(getconf CLK_TCK)" -v n="$((MSGS * ROUNDS))" \
+		'BEGIN { printf "  ratio of medians with/without = %.2f; milter CPU %.3f ms per message\n", b / a, c * 1000 / hz / n }'
+	echo "  per-round ratios with/without:${RR[$i]}; median $(median <<<"${RR[$i]}")"
+done
