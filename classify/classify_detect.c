@@ -12,6 +12,7 @@
  */
 #include "classify_int.h"
 
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -330,18 +331,45 @@ static const char *const cls_kw_dob[] = {
 	"geb.", "geboren", "geburtsdatum", "geburtstag", "date of birth", "dob", "born", "birth", "*", NULL,
 };
 
+/* ASCII lower case without a call (g_ascii_tolower is a function) */
+static inline unsigned char
+cls_lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* any keyword of kw (case-insensitive ASCII) in text[s - before, e + after); one pass over
+ * the window: a bit per first byte selects the keywords to compare */
 static bool
 cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, size_t after,
 	const char *const *kw)
 {
-	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i;
+	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
+	guint32 first[8] = { 0 };
 
-	for (; *kw != NULL; kw++) {
-		size_t kl = strlen(*kw);
+	for (k = 0; kw[k] != NULL; k++) {
+		unsigned char c = cls_lc((unsigned char)kw[k][0]);
 
-		for (i = from; i + kl <= to; i++)
-			if ((text[i] | 0x20) == (*kw)[0] && g_ascii_strncasecmp(text + i, *kw, kl) == 0)
+		first[c >> 5] |= 1u << (c & 31);
+	}
+	for (i = from; i < to; i++) {
+		unsigned char c = cls_lc((unsigned char)text[i]);
+
+		if (!(first[c >> 5] & (1u << (c & 31))))
+			continue;
+		for (k = 0; kw[k] != NULL; k++) {
+			size_t kl;
+
+			if (cls_lc((unsigned char)kw[k][0]) != c)
+				continue;
+			kl = strlen(kw[k]);
+			if (i + kl > to)
+				continue;
+			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)kw[k][t]); t++)
+				;
+			if (t == kl)
 				return true;
+		}
 	}
 	return false;
 }
@@ -710,14 +738,18 @@ cls_terms_index(void)
 static size_t
 cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
 {
-	size_t n = 0, i;
+	size_t n = 0, i, next;
 	unsigned r;
 
 	cls_terms_index();
-	for (i = 0; i < len && n < max; i++) {
+	for (i = 0; i < len && n < max; i = next) {
 		unsigned char b = (unsigned char)low[i];
 		unsigned char done = 0;   /* bit per category: one hit per word and category */
 
+		next = i + 1;
+		if (cls_word_char(b))   /* no term starts inside a word: go on after it */
+			while (next < len && cls_word_char((unsigned char)low[next]))
+				next++;
 		if (cls_ref_start[b] == cls_ref_start[b + 1])
 			continue;
 		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
@@ -728,7 +760,8 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 
 			if (done & (1u << ref->cat))
 				continue;
-			if (i + ref->len > len || memcmp(low + i, term, ref->len) != 0)
+			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]) ||
+			    memcmp(low + i, term, ref->len) != 0)
 				continue;
 			if (!ref->prefix && i + ref->len < len && cls_word_char((unsigned char)low[i + ref->len]))
 				continue;
@@ -742,13 +775,80 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 	return n;
 }
 
+/*
+ * cls_strdown - the bytes of g_utf8_strdown(text, len) for valid UTF-8 without NUL, in one
+ * pass without a call per character: ASCII and the Latin-1 letters inline, other characters
+ * through glib only when they are upper or title case (per character: glib's only context rule
+ * outside Turkic/Lithuanian locales is the Greek capital sigma, final unless a letter follows;
+ * in those locales the whole text goes through glib). g_free.
+ */
+char *
+cls_strdown(const char *text, size_t len, size_t *out_len)
+{
+	const char *loc = setlocale(LC_CTYPE, NULL);
+	size_t cap = len + 64, o = 0, i = 0;   /* invariant: cap > o + (len - i) */
+	char *out;
+
+	if (loc != NULL && ((loc[0] == 'a' && loc[1] == 'z') || (loc[0] == 'l' && loc[1] == 't') ||
+			    (loc[0] == 't' && loc[1] == 'r'))) {
+		out = g_utf8_strdown(text, (gssize)len);
+		*out_len = strlen(out);
+		return out;
+	}
+	out = g_malloc(cap);
+	while (i < len) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c < 0x80) {
+			out[o++] = (char)cls_lc(c);
+			i++;
+		} else if (c == 0xC3 && i + 1 < len) {   /* U+00C0..U+00FF: À..Þ (not ×) +0x20 */
+			unsigned char d = (unsigned char)text[i + 1];
+
+			out[o++] = (char)c;
+			out[o++] = (char)(d >= 0x80 && d <= 0x9E && d != 0x97 ? d + 0x20 : d);
+			i += 2;
+		} else {
+			size_t cl = (size_t)g_utf8_skip[c];
+			gunichar u = g_utf8_get_char(text + i);
+			GUnicodeType t = g_unichar_type(u);
+
+			if (cl > len - i)
+				cl = len - i;
+			if (u == 0x3A3) {   /* Greek capital sigma: 2 bytes as its lower forms */
+				bool letter = i + cl < len && g_unichar_isalpha(g_utf8_get_char(text + i + cl));
+
+				o += (size_t)g_unichar_to_utf8(letter ? 0x3C3 : 0x3C2, out + o);
+			} else if (t == G_UNICODE_UPPERCASE_LETTER || t == G_UNICODE_TITLECASE_LETTER) {
+				char *l = g_utf8_strdown(text + i, (gssize)cl);
+				size_t ll = strlen(l);
+
+				if (o + ll + (len - i - cl) >= cap) {
+					cap = (o + ll + (len - i - cl)) * 5 / 4 + 64;
+					out = g_realloc(out, cap);
+				}
+				memcpy(out + o, l, ll);
+				o += ll;
+				g_free(l);
+			} else {
+				memcpy(out + o, text + i, cl);
+				o += cl;
+			}
+			i += cl;
+		}
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
+}
+
 static void
 cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
 	struct classify_result *res)
 {
 	char *valid = g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
-	char *low = g_utf8_strdown(valid != NULL ? valid : text, valid != NULL ? -1 : (gssize)len);
-	size_t lowlen = strlen(low), c;
+	size_t lowlen, c;
+	char *low = cls_strdown(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len, &lowlen);
 	struct cls_term_hit *all = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
 	struct cls_term_hit *hits = g_new(struct cls_term_hit, CLS_ART9_MAXHITS);
 	size_t nall = cls_find_terms(low, lowlen, all, CLS_ART9_MAXHITS);
