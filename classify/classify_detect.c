@@ -338,6 +338,13 @@ cls_lc(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+/* ASCII upper case without a call */
+static inline unsigned char
+cls_uc(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
+}
+
 /* any keyword of kw (case-insensitive ASCII) in text[s - before, e + after); one pass over
  * the window: a bit per first byte selects the keywords to compare */
 static bool
@@ -358,16 +365,14 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 		if (!(first[c >> 5] & (1u << (c & 31))))
 			continue;
 		for (k = 0; kw[k] != NULL; k++) {
-			size_t kl;
+			const char *w = kw[k];
 
-			if (cls_lc((unsigned char)kw[k][0]) != c)
+			if (w[0] == '\0' || cls_lc((unsigned char)w[0]) != c)
 				continue;
-			kl = strlen(kw[k]);
-			if (i + kl > to)
-				continue;
-			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)kw[k][t]); t++)
+			for (t = 1; w[t] != '\0' && i + t < to &&
+			     cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
 				;
-			if (t == kl)
+			if (w[t] == '\0')
 				return true;
 		}
 	}
@@ -544,7 +549,7 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 			if (bl + gl > 34)
 				break;
 			for (k = 0; k < gl; k++)
-				buf[bl + k] = g_ascii_toupper(text[g[j].s + k]);
+				buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
 			bl += gl;
 			buf[bl] = '\0';
 			if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf)) {
@@ -605,10 +610,14 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	size_t i;
 
 	for (i = 1; i + 1 < len; i++) {
-		size_t s = i, e = i + 1, dot = 0;
+		const char *at = memchr(text + i, '@', len - 1 - i);   /* the next '@' before the last byte */
+		size_t s, e, dot = 0;
 
-		if (text[i] != '@')
-			continue;
+		if (at == NULL)
+			break;
+		i = (size_t)(at - text);
+		s = i;
+		e = i + 1;
 		while (s > 0 && (g_ascii_isalnum(text[s - 1]) || strchr("._%+-", text[s - 1]) != NULL))
 			s--;
 		while (e < len && (g_ascii_isalnum(text[e]) || text[e] == '.' || text[e] == '-')) {
@@ -690,10 +699,10 @@ struct cls_term_hit {
 	unsigned term, cat;
 };
 
-static bool
+static inline bool
 cls_word_char(unsigned char c)
 {
-	return g_ascii_isalnum(c) || c >= 0x80;
+	return c >= 0x80 || (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
 }
 
 /* index of all dictionary terms by first byte, built once (thread-safe) */
@@ -704,6 +713,7 @@ struct cls_term_ref {
 
 static struct cls_term_ref cls_refs[512];
 static unsigned short cls_ref_start[257];
+static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
 
 static void
 cls_terms_index(void)
@@ -726,6 +736,10 @@ cls_terms_index(void)
 					cls_refs[n].term = (unsigned char)t;
 					cls_refs[n].prefix = term[tl - 1] == '*';
 					cls_refs[n].len = (unsigned char)(cls_refs[n].prefix ? tl - 1 : tl);
+					if (cls_refs[n].len < 2)
+						memset(cls_ref_second[b], 0xff, sizeof cls_ref_second[b]);
+					else
+						cls_ref_second[b][(unsigned char)term[1] >> 5] |= 1u << ((unsigned char)term[1] & 31);
 					n++;
 				}
 		}
@@ -753,6 +767,9 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 		if (cls_ref_start[b] == cls_ref_start[b + 1])
 			continue;
 		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
+			continue;
+		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
+				     (1u << ((unsigned char)low[i + 1] & 31))))
 			continue;
 		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
 			const struct cls_term_ref *ref = &cls_refs[r];

@@ -103,7 +103,7 @@ static bool
 cls_in_list(const char *const *list, const char *name, size_t n)
 {
 	for (; list != NULL && *list != NULL; list++)
-		if (strlen(*list) == n && memcmp(*list, name, n) == 0)
+		if (n > 0 && (*list)[0] == name[0] && strlen(*list) == n && memcmp(*list, name, n) == 0)
 			return true;
 	return false;
 }
@@ -193,7 +193,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 			i = e != NULL ? end + 3 : n;
 			continue;
 		}
-		if (n - i >= 9 && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
+		if (n - i >= 9 && x[i + 1] == '!' && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
 			const char *e = memchr(x + i, '>', n - i);
 			size_t end = e != NULL ? (size_t)(e - x) : n;
 
