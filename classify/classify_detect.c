@@ -12,6 +12,7 @@
  */
 #include "classify_int.h"
 
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -330,18 +331,50 @@ static const char *const cls_kw_dob[] = {
 	"geb.", "geboren", "geburtsdatum", "geburtstag", "date of birth", "dob", "born", "birth", "*", NULL,
 };
 
+/* ASCII lower case without a call (g_ascii_tolower is a function) */
+static inline unsigned char
+cls_lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* ASCII upper case without a call */
+static inline unsigned char
+cls_uc(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
+}
+
+/* any keyword of kw (case-insensitive ASCII) in text[s - before, e + after); one pass over
+ * the window: a bit per first byte selects the keywords to compare */
 static bool
 cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, size_t after,
 	const char *const *kw)
 {
-	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i;
+	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
+	guint32 first[8] = { 0 };
 
-	for (; *kw != NULL; kw++) {
-		size_t kl = strlen(*kw);
+	for (k = 0; kw[k] != NULL; k++) {
+		unsigned char c = cls_lc((unsigned char)kw[k][0]);
 
-		for (i = from; i + kl <= to; i++)
-			if ((text[i] | 0x20) == (*kw)[0] && g_ascii_strncasecmp(text + i, *kw, kl) == 0)
+		first[c >> 5] |= 1u << (c & 31);
+	}
+	for (i = from; i < to; i++) {
+		unsigned char c = cls_lc((unsigned char)text[i]);
+
+		if (!(first[c >> 5] & (1u << (c & 31))))
+			continue;
+		for (k = 0; kw[k] != NULL; k++) {
+			const char *w = kw[k];
+
+			if (w[0] == '\0' || cls_lc((unsigned char)w[0]) != c)
+				continue;
+			for (t = 1; w[t] != '\0' && i + t < to &&
+			     cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
+				;
+			if (w[t] == '\0')
 				return true;
+		}
 	}
 	return false;
 }
@@ -516,7 +549,7 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 			if (bl + gl > 34)
 				break;
 			for (k = 0; k < gl; k++)
-				buf[bl + k] = g_ascii_toupper(text[g[j].s + k]);
+				buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
 			bl += gl;
 			buf[bl] = '\0';
 			if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf)) {
@@ -577,10 +610,14 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	size_t i;
 
 	for (i = 1; i + 1 < len; i++) {
-		size_t s = i, e = i + 1, dot = 0;
+		const char *at = memchr(text + i, '@', len - 1 - i);   /* the next '@' before the last byte */
+		size_t s, e, dot = 0;
 
-		if (text[i] != '@')
-			continue;
+		if (at == NULL)
+			break;
+		i = (size_t)(at - text);
+		s = i;
+		e = i + 1;
 		while (s > 0 && (g_ascii_isalnum(text[s - 1]) || strchr("._%+-", text[s - 1]) != NULL))
 			s--;
 		while (e < len && (g_ascii_isalnum(text[e]) || text[e] == '.' || text[e] == '-')) {
@@ -662,10 +699,10 @@ struct cls_term_hit {
 	unsigned term, cat;
 };
 
-static bool
+static inline bool
 cls_word_char(unsigned char c)
 {
-	return g_ascii_isalnum(c) || c >= 0x80;
+	return c >= 0x80 || (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
 }
 
 /* index of all dictionary terms by first byte, built once (thread-safe) */
@@ -676,6 +713,7 @@ struct cls_term_ref {
 
 static struct cls_term_ref cls_refs[512];
 static unsigned short cls_ref_start[257];
+static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
 
 static void
 cls_terms_index(void)
@@ -698,6 +736,10 @@ cls_terms_index(void)
 					cls_refs[n].term = (unsigned char)t;
 					cls_refs[n].prefix = term[tl - 1] == '*';
 					cls_refs[n].len = (unsigned char)(cls_refs[n].prefix ? tl - 1 : tl);
+					if (cls_refs[n].len < 2)
+						memset(cls_ref_second[b], 0xff, sizeof cls_ref_second[b]);
+					else
+						cls_ref_second[b][(unsigned char)term[1] >> 5] |= 1u << ((unsigned char)term[1] & 31);
 					n++;
 				}
 		}
@@ -710,17 +752,24 @@ cls_terms_index(void)
 static size_t
 cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
 {
-	size_t n = 0, i;
+	size_t n = 0, i, next;
 	unsigned r;
 
 	cls_terms_index();
-	for (i = 0; i < len && n < max; i++) {
+	for (i = 0; i < len && n < max; i = next) {
 		unsigned char b = (unsigned char)low[i];
 		unsigned char done = 0;   /* bit per category: one hit per word and category */
 
+		next = i + 1;
+		if (cls_word_char(b))   /* no term starts inside a word: go on after it */
+			while (next < len && cls_word_char((unsigned char)low[next]))
+				next++;
 		if (cls_ref_start[b] == cls_ref_start[b + 1])
 			continue;
 		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
+			continue;
+		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
+				     (1u << ((unsigned char)low[i + 1] & 31))))
 			continue;
 		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
 			const struct cls_term_ref *ref = &cls_refs[r];
@@ -728,7 +777,8 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 
 			if (done & (1u << ref->cat))
 				continue;
-			if (i + ref->len > len || memcmp(low + i, term, ref->len) != 0)
+			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]) ||
+			    memcmp(low + i, term, ref->len) != 0)
 				continue;
 			if (!ref->prefix && i + ref->len < len && cls_word_char((unsigned char)low[i + ref->len]))
 				continue;
@@ -743,47 +793,70 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 }
 
 /*
- * cls_utf8_strdown - g_utf8_strdown() of len bytes of valid UTF-8 without
- * NUL, byte for byte, but ASCII is lowered in place: g_utf8_strdown() costs
- * a Unicode table look-up per character and was the largest single cost of
- * classifying ordinary mail (DESIGN.md §12). Runs of non-ASCII characters
- * still go through g_utf8_strdown(), together with the ASCII byte after the
- * run (its case mapping looks one character ahead, e.g. Greek final sigma).
- * No setlocale() in this code base: the C locale, no Turkic 'I' rule.
+ * cls_strdown - the bytes of g_utf8_strdown(text, len) for valid UTF-8 without NUL, in one
+ * pass without a call per character: ASCII and the Latin-1 letters inline, other characters
+ * through glib only when they are upper or title case (per character: glib's only context rule
+ * outside Turkic/Lithuanian locales is the Greek capital sigma, final unless a letter follows;
+ * in those locales the whole text goes through glib). g_free.
  */
 char *
-cls_utf8_strdown(const char *text, size_t len)
+cls_strdown(const char *text, size_t len, size_t *out_len)
 {
-	GString *out = g_string_sized_new(len + 1);
-	size_t i = 0;
+	const char *loc = setlocale(LC_CTYPE, NULL);
+	size_t cap = len + 64, o = 0, i = 0;   /* invariant: cap > o + (len - i) */
+	char *out;
 
-	while (i < len) {
-		size_t s = i, e, with;
-		char *low;
-
-		while (i < len && (unsigned char)text[i] < 0x80)
-			i++;
-		if (i > s) {
-			size_t k, at = out->len;
-
-			g_string_append_len(out, text + s, (gssize)(i - s));
-			for (k = at; k < out->len; k++)
-				if (out->str[k] >= 'A' && out->str[k] <= 'Z')
-					out->str[k] = (char)(out->str[k] + ('a' - 'A'));
-		}
-		if (i == len)
-			break;
-		s = i;
-		while (i < len && (unsigned char)text[i] >= 0x80)
-			i++;
-		e = i;
-		with = e < len ? e + 1 : e;
-		low = g_utf8_strdown(text + s, (gssize)(with - s));
-		/* the look-ahead ASCII byte lowers to one ASCII byte: drop it */
-		g_string_append_len(out, low, (gssize)(strlen(low) - (with - e)));
-		g_free(low);
+	if (loc != NULL && ((loc[0] == 'a' && loc[1] == 'z') || (loc[0] == 'l' && loc[1] == 't') ||
+			    (loc[0] == 't' && loc[1] == 'r'))) {
+		out = g_utf8_strdown(text, (gssize)len);
+		*out_len = strlen(out);
+		return out;
 	}
-	return g_string_free(out, FALSE);
+	out = g_malloc(cap);
+	while (i < len) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c < 0x80) {
+			out[o++] = (char)cls_lc(c);
+			i++;
+		} else if (c == 0xC3 && i + 1 < len) {   /* U+00C0..U+00FF: À..Þ (not ×) +0x20 */
+			unsigned char d = (unsigned char)text[i + 1];
+
+			out[o++] = (char)c;
+			out[o++] = (char)(d >= 0x80 && d <= 0x9E && d != 0x97 ? d + 0x20 : d);
+			i += 2;
+		} else {
+			size_t cl = (size_t)g_utf8_skip[c];
+			gunichar u = g_utf8_get_char(text + i);
+			GUnicodeType t = g_unichar_type(u);
+
+			if (cl > len - i)
+				cl = len - i;
+			if (u == 0x3A3) {   /* Greek capital sigma: 2 bytes as its lower forms */
+				bool letter = i + cl < len && g_unichar_isalpha(g_utf8_get_char(text + i + cl));
+
+				o += (size_t)g_unichar_to_utf8(letter ? 0x3C3 : 0x3C2, out + o);
+			} else if (t == G_UNICODE_UPPERCASE_LETTER || t == G_UNICODE_TITLECASE_LETTER) {
+				char *l = g_utf8_strdown(text + i, (gssize)cl);
+				size_t ll = strlen(l);
+
+				if (o + ll + (len - i - cl) >= cap) {
+					cap = (o + ll + (len - i - cl)) * 5 / 4 + 64;
+					out = g_realloc(out, cap);
+				}
+				memcpy(out + o, l, ll);
+				o += ll;
+				g_free(l);
+			} else {
+				memcpy(out + o, text + i, cl);
+				o += cl;
+			}
+			i += cl;
+		}
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
 }
 
 static void
@@ -791,8 +864,8 @@ cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, si
 	struct classify_result *res)
 {
 	char *valid = g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
-	char *low = valid != NULL ? cls_utf8_strdown(valid, strlen(valid)) : cls_utf8_strdown(text, len);
-	size_t lowlen = strlen(low), c;
+	size_t lowlen, c;
+	char *low = cls_strdown(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len, &lowlen);
 	/* at most one hit per byte and category: short text needs no full table */
 	size_t cap = MIN((size_t)CLS_ART9_MAXHITS, G_N_ELEMENTS(cls_art9_dict) * (lowlen + 1));
 	struct cls_term_hit *all = g_new(struct cls_term_hit, cap);

@@ -102,10 +102,28 @@ static const struct cls_xml_rules cls_rules_odf = { NULL, cls_odf_nl, cls_odf_ce
 static bool
 cls_in_list(const char *const *list, const char *name, size_t n)
 {
-	for (; list != NULL && *list != NULL; list++)
-		if (strlen(*list) == n && memcmp(*list, name, n) == 0)
+	for (; list != NULL && *list != NULL; list++) {
+		const char *l = *list;
+		size_t k = 0;
+
+		while (k < n && l[k] != '\0' && l[k] == name[k])
+			k++;
+		if (k == n && l[k] == '\0')
 			return true;
+	}
 	return false;
+}
+
+/* memchr for the short distances of XML markup: a few bytes inline, then memchr */
+static inline const char *
+cls_chr(const char *p, char c, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n && k < 32; k++)
+		if (p[k] == c)
+			return p + k;
+	return n > 32 ? memchr(p + 32, c, n - 32) : NULL;
 }
 
 /* append character data with entities decoded */
@@ -170,7 +188,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 	bool skip_v = false, in_v = false;
 
 	while (i < n && out->len < max) {
-		const char *lt = memchr(x + i, '<', n - i);
+		const char *lt = cls_chr(x + i, '<', n - i);
 		size_t tag = lt != NULL ? (size_t)(lt - x) : n;
 
 		if (tag > i && (r->all || in_text > 0) && !(in_v && skip_v))
@@ -193,7 +211,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 			i = e != NULL ? end + 3 : n;
 			continue;
 		}
-		if (n - i >= 9 && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
+		if (n - i >= 9 && x[i + 1] == '!' && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
 			const char *e = memchr(x + i, '>', n - i);
 			size_t end = e != NULL ? (size_t)(e - x) : n;
 
@@ -203,7 +221,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 			continue;
 		}
 		{
-			const char *gt = memchr(x + i, '>', n - i);
+			const char *gt = cls_chr(x + i, '>', n - i);
 			size_t end = gt != NULL ? (size_t)(gt - x) : n;
 			bool close = i + 1 < n && x[i + 1] == '/';
 			bool self = end > i && x[end - 1] == '/';
@@ -219,7 +237,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 			local = x + ns;
 			ln = ne - ns;
 			{
-				const char *colon = memchr(local, ':', ln);
+				const char *colon = cls_chr(local, ':', ln);
 
 				if (colon != NULL) {
 					ln -= (size_t)(colon + 1 - local);

@@ -83,8 +83,8 @@ int cls_icao_check(const char *s, size_t n);
 bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
 char *cls_mask(const char *s, size_t n);
-/* cls_utf8_strdown - g_utf8_strdown() of valid UTF-8 (no NUL), fast on ASCII */
-char *cls_utf8_strdown(const char *text, size_t len);
+/* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
+char *cls_strdown(const char *text, size_t len, size_t *out_len);
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res);
 
