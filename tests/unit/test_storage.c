@@ -705,6 +705,168 @@ conf_threads(struct storage *st, const char *label)
 	g_free(prefix);
 }
 
+/* ---- maintenance: storage_abort_stale, storage_prune ---- */
+
+struct stale_acc {
+	int mine;        /* reports whose key starts with run_tag */
+	int64_t started; /* of the last one of ours */
+};
+
+static void
+stale_collect(void *arg, const char *key, int64_t started)
+{
+	struct stale_acc *a = arg;
+
+	if (strncmp(key, run_tag, strlen(run_tag)) == 0) {
+		a->mine++;
+		a->started = started;
+	}
+}
+
+/*
+ * conf_stale - a put left open (a writer that died: never committed, never
+ * aborted) is reported by a dry abort_stale whose cutoff lies after its start
+ * where the backend has something on the store by then (file: the temp
+ * file; s3: the multipart upload once a part is out; webdav and memory send
+ * nothing before commit), and left alone by a real run whose cutoff lies
+ * before its start; the put still commits afterwards.
+ */
+static void
+conf_stale(struct storage *st, const char *label)
+{
+	struct stale_acc a = { 0 };
+	struct storage_put *p;
+	char *key = key_of("st", "0");
+	size_t len = 6 * MIB; /* above the smallest S3 part size: one part goes out */
+	unsigned char *buf = g_malloc(len);
+	int64_t t0 = (int64_t)time(NULL);
+	GByteArray *b = NULL;
+	int rc, err;
+
+	rc = storage_abort_stale(st, 0, false, stale_collect, &a);
+	CHECK(rc == 0 && a.mine == 0, "%s: abort_stale with cutoff 0 finds nothing (%d)", label, rc);
+	pattern_fill(buf, len, 0, 7);
+	p = storage_put_begin(st, key, len + 1, &err);
+	CHECK(p != NULL, "%s: put begun for the stale-upload check", label);
+	if (p == NULL)
+		goto out;
+	CHECK(storage_put_write(p, buf, len) == STORAGE_OK &&
+	      storage_put_write(p, buf, 1) == STORAGE_OK, "%s: 6 MiB + 1 written, not committed", label);
+	a = (struct stale_acc){ 0 };
+	rc = storage_abort_stale(st, t0 + 3600, true, stale_collect, &a);
+	if (strcmp(storage_backend_name(st), "file") == 0 || strcmp(storage_backend_name(st), "s3") == 0)
+		CHECK(rc >= 1 && a.mine == 1 && a.started >= t0 - 120 && a.started <= t0 + 120,
+			"%s: dry abort_stale (cutoff in the future) reports the open put (%d, %d of ours)",
+			label, rc, a.mine);
+	else
+		CHECK(rc >= 0 && a.mine == 0, "%s: dry abort_stale: nothing on the store before commit "
+			"(%d, %d of ours)", label, rc, a.mine);
+	a = (struct stale_acc){ 0 };
+	rc = storage_abort_stale(st, t0 - 3600, false, stale_collect, &a);
+	CHECK(rc >= 0 && a.mine == 0, "%s: abort_stale with a cutoff before the put leaves it (%d)",
+		label, rc);
+	CHECK(storage_put_commit(p) == STORAGE_OK, "%s: ... and the put still commits", label);
+	CHECK(get_all(st, key, len, STORAGE_TO_END, &b, NULL) == STORAGE_OK && b->len == 1,
+		"%s: ... whole (%u bytes past 6 MiB)", label, b != NULL ? b->len : 0);
+	if (b != NULL)
+		g_byte_array_unref(b);
+	CHECK(storage_delete(st, key) == STORAGE_OK, "%s: stale-check object deleted", label);
+out:
+	g_free(buf);
+	g_free(key);
+}
+
+#define PRUNE_ROUNDS 25
+
+struct pruner {
+	struct storage *st;
+	char what;      /* 'w' writer, 'p' pruner */
+	int failures;
+};
+
+/* pruner_main - rounds of put id/0, get it back, delete, prune id; all ids
+ * share the shard (run_tag's first two characters), so one thread's prune
+ * may empty and remove the shard while the other puts into it */
+static void *
+pruner_main(void *arg)
+{
+	struct pruner *pr = arg;
+	char data[64];
+	int i;
+
+	for (i = 0; i < PRUNE_ROUNDS; i++) {
+		char *id = g_strdup_printf("%sr%c%d", run_tag, pr->what, i);
+		char *key = g_strdup_printf("%s/0", id);
+		GByteArray *b = NULL;
+
+		g_snprintf(data, sizeof data, "%s round %d", id, i);
+		if (put_data(pr->st, key, data, strlen(data), 7) != STORAGE_OK)
+			pr->failures++;
+		else if (get_all(pr->st, key, 0, STORAGE_TO_END, &b, NULL) != STORAGE_OK ||
+			 !bytes_eq(b, data, strlen(data)))
+			pr->failures++;
+		if (b != NULL)
+			g_byte_array_unref(b);
+		if (storage_delete(pr->st, key) != STORAGE_OK)
+			pr->failures++;
+		if (storage_prune(pr->st, id) != STORAGE_OK)
+			pr->failures++;
+		g_free(key);
+		g_free(id);
+	}
+	return NULL;
+}
+
+/* conf_prune - prune after delete, a put into the pruned id works again,
+ * prune of a tombstone-kept id keeps the object, invalid ids refused, and
+ * two threads putting and pruning in one shard lose nothing */
+static void
+conf_prune(struct storage *st, const char *label)
+{
+	char *id = g_strdup_printf("%spr", run_tag);
+	char *k0 = g_strdup_printf("%s/0", id), *kt = g_strdup_printf("%s/t", id);
+	struct pruner pr[2] = { { st, 'w', 0 }, { st, 'p', 0 } };
+	pthread_t th[2];
+	GByteArray *b = NULL;
+	int started = 0, i;
+
+	CHECK(put_data(st, k0, "zero", 4, 4) == STORAGE_OK && put_data(st, kt, "t", 1, 1) == STORAGE_OK,
+		"%s: two objects of one id put", label);
+	CHECK(storage_delete(st, k0) == STORAGE_OK && storage_prune(st, id) == STORAGE_OK,
+		"%s: delete one, prune the id", label);
+	CHECK(get_all(st, kt, 0, STORAGE_TO_END, &b, NULL) == STORAGE_OK && bytes_eq(b, "t", 1),
+		"%s: prune keeps what is still there", label);
+	if (b != NULL)
+		g_byte_array_unref(b);
+	b = NULL;
+	CHECK(storage_delete(st, kt) == STORAGE_OK && storage_prune(st, id) == STORAGE_OK &&
+	      list_count(st, id) == 0, "%s: delete the last, prune: nothing listed", label);
+	CHECK(storage_prune(st, id) == STORAGE_OK, "%s: prune of a pruned id is ok", label);
+	CHECK(put_data(st, k0, "again", 5, 2) == STORAGE_OK &&
+	      get_all(st, k0, 0, STORAGE_TO_END, &b, NULL) == STORAGE_OK && bytes_eq(b, "again", 5),
+		"%s: a put into a pruned id makes its containers again", label);
+	if (b != NULL)
+		g_byte_array_unref(b);
+	CHECK(storage_delete(st, k0) == STORAGE_OK && storage_prune(st, id) == STORAGE_OK,
+		"%s: cleaned up", label);
+	CHECK(storage_prune(st, "a/b") == STORAGE_EPERM && storage_prune(st, "") == STORAGE_EPERM &&
+	      storage_prune(st, "A") == STORAGE_EPERM, "%s: prune refuses non-ids", label);
+
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&th[i], NULL, pruner_main, &pr[i]) == 0)
+			started++;
+	CHECK(started == 2, "%s: two put/delete/prune threads in one shard started", label);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	CHECK(pr[0].failures == 0 && pr[1].failures == 0,
+		"%s: %d rounds each of put, read back, delete, prune racing in one shard: %d + %d failures",
+		label, PRUNE_ROUNDS, pr[0].failures, pr[1].failures);
+	CHECK(list_count(st, run_tag) == 0, "%s: nothing of the race left listed", label);
+	g_free(kt);
+	g_free(k0);
+	g_free(id);
+}
+
 /* run_conformance - what every backend must do; leaves nothing of this run behind */
 static void
 run_conformance(struct storage *st, const char *label)
@@ -715,6 +877,8 @@ run_conformance(struct storage *st, const char *label)
 	conf_list(st, label);
 	conf_large(st, label);
 	conf_threads(st, label);
+	conf_stale(st, label);
+	conf_prune(st, label);
 }
 
 /* ---- per-backend setup ---- */
@@ -1104,6 +1268,42 @@ out:
 	g_free(mnt);
 }
 
+/* file_stale - temp files of crashed puts: an old one goes with the
+ * directories it kept (shard included), a fresh one stays, empty directories go */
+static void
+file_stale(struct storage *st, const char *root)
+{
+	char *old_dir = g_strdup_printf("%s/zz/zzstale", root);
+	char *old_tmp = g_strdup_printf("%s/.0.abcdef", old_dir);
+	char *new_dir = g_strdup_printf("%s/zx/zxfresh", root);
+	char *new_tmp = g_strdup_printf("%s/.m.abcdef", new_dir);
+	char *empty_dir = g_strdup_printf("%s/zy/zyempty", root);
+	struct timespec ts[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+	struct stale_acc a = { 0 };
+	struct stat sb;
+	int rc;
+
+	CHECK(g_mkdir_with_parents(old_dir, 0700) == 0 && g_mkdir_with_parents(new_dir, 0700) == 0 &&
+	      g_mkdir_with_parents(empty_dir, 0700) == 0 &&
+	      g_file_set_contents(old_tmp, "half", 4, NULL) && g_file_set_contents(new_tmp, "half", 4, NULL) &&
+	      utimensat(AT_FDCWD, old_tmp, ts, 0) == 0, "file: a 2 h old and a fresh temp file planted");
+	rc = storage_abort_stale(st, (int64_t)time(NULL) - 3600, true, NULL, NULL);
+	CHECK(rc == 1 && stat(old_tmp, &sb) == 0 && stat(empty_dir, &sb) == 0,
+		"file: dry run counts the old one (%d) and removes nothing", rc);
+	rc = storage_abort_stale(st, (int64_t)time(NULL) - 3600, false, stale_collect, &a);
+	CHECK(rc == 1 && stat(old_tmp, &sb) != 0 && !path_exists(root, "zz"),
+		"file: abort_stale (cutoff 1 h) removes the old temp file and its directories (%d)", rc);
+	CHECK(stat(new_tmp, &sb) == 0, "file: ... keeps the fresh one");
+	CHECK(!path_exists(root, "zy"), "file: ... removes empty directories and shards");
+	CHECK(unlink(new_tmp) == 0 && storage_prune(st, "zxfresh") == STORAGE_OK &&
+	      !path_exists(root, "zx"), "file: prune of an id removes its directory and shard");
+	g_free(empty_dir);
+	g_free(new_tmp);
+	g_free(new_dir);
+	g_free(old_tmp);
+	g_free(old_dir);
+}
+
 static void
 test_file(void)
 {
@@ -1131,6 +1331,7 @@ test_file(void)
 	file_layout(st, root);
 	file_growth(st, root);
 	file_dir_lost(st, root);
+	file_stale(st, root);
 	storage_free(st);
 
 	/* a default backend name of "" or NULL is file; trailing slash is fine */
