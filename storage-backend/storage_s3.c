@@ -20,8 +20,14 @@
  * - Swift's access keys contain ':' ("test:tester"): CURLOPT_USERNAME and
  *   CURLOPT_PASSWORD, never CURLOPT_USERPWD.
  *
+ * Maintenance (purge): abort_stale pages through ListMultipartUploads below
+ * the prefix (key-marker/upload-id-marker, max-uploads = the list page size)
+ * and aborts the uploads of valid keys initiated before the cutoff: parts of
+ * a writer that crashed mid-upload cost storage and are invisible to
+ * ListObjectsV2. No prune: S3 has no containers.
+ *
  * This file: configuration, puts (spool, parts, commit/abort), get, stat,
- * delete, list. storage_s3_http.c: one request with retries and error
+ * delete, list, abort_stale. storage_s3_http.c: one request with retries and error
  * classification, and the XML reader.
  *
  * Retries: connection failures, timeouts, 408/429/5xx and S3's RequestTimeout /
@@ -31,8 +37,8 @@
  * STORAGE_EPERM, network/5xx/throttling -> STORAGE_ETEMP, 404 -> ENOENT.
  * Credentials never appear in logs or URLs.
  *
- * Test knobs (environment): OFFLOAD_S3_LIST_MAX_KEYS (list page size, default
- * 1000), OFFLOAD_S3_MAX_SEND_SPEED (bytes/s cap on uploads, to stop a server
+ * Test knobs (environment): OFFLOAD_S3_LIST_MAX_KEYS (list page size, also of
+ * ListMultipartUploads; default 1000), OFFLOAD_S3_MAX_SEND_SPEED (bytes/s cap on uploads, to stop a server
  * mid-transfer in tests), OFFLOAD_S3_ATTEMPTS (default 5).
  *
  * Memory: struct s3_store (config, credentials: wiped on close) is owned by

@@ -24,12 +24,27 @@
  * Get: GET with Range (a server that ignores Range is trimmed here). Stat:
  * PROPFIND Depth 0. List: PROPFIND Depth 1 walk (207 multistatus parsed
  * with GMarkup by local element name, so any namespace prefix works),
- * hidden names skipped. Delete: DELETE of the object only. Collections
- * stay: a collection DELETE is recursive and WebDAV has no "delete if
- * empty"; nginx dav-ext hides dot-files from PROPFIND (so a put in flight
- * looks empty) and its LOCK leaves stale locks on vanished URLs, so a
- * check-then-delete would race with puts. Purged transfers therefore leave
- * one empty collection each (open point: a prune hook for purge).
+ * hidden names skipped. Delete: DELETE of the object only; collections are
+ * purge's business (prune), not delete's: a collection DELETE is recursive,
+ * WebDAV has no "delete if empty", and nginx dav-ext hides dot-files from
+ * PROPFIND (a put in flight looks empty), so a check-then-delete on every
+ * delete would race with puts of the same or another id.
+ * Prune (purge, after it deleted every object of an id): the id's
+ * collection is deleted without a lock, because the caller guarantees no
+ * put to that id runs or will (ids are random and never reused; hidden temps
+ * of a crashed put go with it); then its shard, if PROPFIND shows it empty,
+ * under an exclusive depth-infinity LOCK held from before the PROPFIND to
+ * the DELETE (If: (<token>)): a put of another id that arrives meanwhile
+ * gets 423, retries, and after the DELETE makes the shard again (MKCOL 409
+ * -> parents). nginx dav-ext 3.0 drops the lock with the deleted collection
+ * (checked: a MKCOL there right after succeeds). A server without LOCK
+ * (405/501) keeps its shards, at most 36 + 36 * 36 empty collections; a
+ * shard locked by someone else (another purge node) is left to them.
+ * Abort_stale: hidden temps listed by servers that show dot-files and are
+ * older than the cutoff are deleted; an id collection with nothing visible
+ * whose getlastmodified (nginx: the directory's mtime, which every temp PUT
+ * updates) is older than the cutoff holds at most temps of a crashed put
+ * and is deleted whole; then its shard as in prune.
  *
  * Errors: 401/403 and other 4xx -> EPERM, 404 -> ENOENT, 408/423/429/5xx
  * and network errors -> ETEMP; idempotent requests are retried with
