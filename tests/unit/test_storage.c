@@ -770,8 +770,9 @@ conf_stale(struct storage *st, const char *label)
 	CHECK(rc >= 0 && a.mine == 0, "%s: abort_stale with a cutoff before the put leaves it (%d)",
 		label, rc);
 	CHECK(storage_put_commit(p) == STORAGE_OK, "%s: ... and the put still commits", label);
-	CHECK(get_all(st, key, len, STORAGE_TO_END, &b, NULL) == STORAGE_OK && b->len == 1,
-		"%s: ... whole (%u bytes past 6 MiB)", label, b != NULL ? b->len : 0);
+	rc = get_all(st, key, len, STORAGE_TO_END, &b, NULL);
+	CHECK(rc == STORAGE_OK && b->len == 1, "%s: ... whole (%u bytes past 6 MiB)", label,
+		b != NULL ? b->len : 0);
 	if (b != NULL)
 		g_byte_array_unref(b);
 	CHECK(storage_delete(st, key) == STORAGE_OK, "%s: stale-check object deleted", label);
