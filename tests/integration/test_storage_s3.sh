@@ -116,8 +116,9 @@ sleep 6   # the 3 are now older than the --orphan-age below; the next one is not
 o=$("$HELPER" crashput "$(conf_path mpu)" "freshaaaaaaaaaaaaaaaaaaa/0" 2>>"$T/crash.err")
 check "a fourth writer died just now ($o)" [ "$o" = ok ]
 out=$("$CTL" -c "$(conf_path mpu)" purge --orphan-age 4s --dry-run 2>"$T/purge-dry.err")
-check "purge --dry-run finds the 3 stale uploads and aborts none ($out)" \
-	bash -c 'grep -q "3 stale uploads found" <<<"$1" && [ "$(uploads_of | wc -l)" = 4 ]' _ "$out"
+n=$(uploads_of | wc -l)
+check "purge --dry-run finds the 3 stale uploads and aborts none ($out; $n uploads)" \
+	bash -c 'grep -q "3 stale uploads found" <<<"$1" && [ "$2" = 4 ]' _ "$out" "$n"
 out=$(OFFLOAD_S3_LIST_MAX_KEYS=1 "$CTL" -c "$(conf_path mpu)" purge --orphan-age 4s 2>"$T/purge.err"); rc=$?
 check "purge (ListMultipartUploads in pages of 1) exits 0 and aborts 3 ($out)" \
 	bash -c '[ $1 = 0 ] && grep -q "3 stale uploads aborted" <<<"$2"' _ $rc "$out"
