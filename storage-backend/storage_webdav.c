@@ -37,7 +37,9 @@
  * the DELETE (If: (<token>)): a put of another id that arrives meanwhile
  * gets 423, retries, and after the DELETE makes the shard again (MKCOL 409
  * -> parents). nginx dav-ext 3.0 drops the lock with the deleted collection
- * (checked: a MKCOL there right after succeeds). A server without LOCK
+ * (checked: a MKCOL there right after succeeds), but keeps one on a URL that
+ * did not exist (LOCK 409) until its zone timeout: a MKCOL (405 = exists,
+ * 423 = another purge holds it) goes before the LOCK. A server without LOCK
  * (405/501) keeps its shards, at most 36 + 36 * 36 empty collections; a
  * shard locked by someone else (another purge node) is left to them.
  * Abort_stale: hidden temps listed by servers that show dot-files and are
@@ -1413,9 +1415,25 @@ webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, b
 	int rc = 0;
 
 	if (locked) {
+		/* LOCK only what exists: nginx dav-ext 3.0 answers a LOCK of a missing
+		 * URL with 409 but keeps the lock (no token to release it) until its
+		 * zone timeout, and puts there get 423 meanwhile. MKCOL makes sure the
+		 * collection is there (405) and is itself refused (423) while another
+		 * purge holds the lock; what is left is another purge deleting it
+		 * between this MKCOL and our LOCK, three requests within one. */
+		cc = webdav_simple(ws, h, "MKCOL", url, NULL, &code, errbuf);
+		if (cc == CURLE_OK && code == 423)
+			return 0;
+		if (cc == CURLE_OK && code == 409)
+			return 1; /* the base itself is gone */
+		if (cc != CURLE_OK || (code != 201 && code != 405 && code != 200))
+			return webdav_fail("MKCOL", url, cc, code, errbuf);
 		rc = webdav_lock(ws, h, url, &token);
-		if (rc == STORAGE_ENOENT)
+		if (rc == STORAGE_ENOENT) {
+			log_warning("storage webdav: %s vanished before its LOCK; the server may "
+				"refuse puts there (423) until its lock timeout", url);
 			return 1;
+		}
 		if (rc <= 0)
 			return rc;
 	}
