@@ -1401,19 +1401,50 @@ webdav_unlock(const struct webdav_store *ws, CURL *h, const char *url, const cha
  * vouches that nobody writes below url. A server without locking keeps
  * locked collections. 1 = deleted (or already gone), 0 = kept, < 0 error.
  */
+/* webdav_col_empty - PROPFIND Depth 1: 1 if collection url has no member
+ * (hidden non-collection members allowed when hidden_ok), 0 if it has,
+ * STORAGE_ENOENT if it is gone, or an error */
+static int
+webdav_col_empty(const struct webdav_store *ws, CURL *h, const char *url, bool hidden_ok)
+{
+	struct webdav_ms ms = { 0 };
+	char *path = NULL;
+	guint i;
+	int rc;
+
+	rc = webdav_propfind(ws, h, url, "1", &ms);
+	if (rc != STORAGE_OK)
+		goto out;
+	rc = 1;
+	path = webdav_href_path(url);
+	for (i = 0; i < ms.entries->len && rc == 1; i++) {
+		struct webdav_entry *e = g_ptr_array_index(ms.entries, i);
+		const char *name = webdav_child(path, e->href);
+
+		if (name != NULL && !(hidden_ok && name[0] == '.' && !e->collection))
+			rc = 0;
+	}
+out:
+	webdav_ms_clear(&ms);
+	g_free(path);
+	return rc;
+}
+
 static int
 webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, bool locked,
 	bool hidden_ok)
 {
-	struct webdav_ms ms = { 0 };
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE];
-	char *token = NULL, *ifh = NULL, *path = NULL;
+	char *token = NULL, *ifh = NULL;
 	CURLcode cc;
 	long code = 0;
-	guint i;
-	int rc = 0;
+	int rc;
 
+	/* first a look without a lock: a shard in use (the usual case) costs one request */
+	rc = webdav_col_empty(ws, h, url, hidden_ok);
+	if (rc != 1)
+		return rc == STORAGE_ENOENT ? 1 : rc;
 	if (locked) {
 		/* LOCK only what exists: nginx dav-ext 3.0 answers a LOCK of a missing
 		 * URL with 409 but keeps the lock (no token to release it) until its
@@ -1436,23 +1467,12 @@ webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, b
 		}
 		if (rc <= 0)
 			return rc;
-	}
-	rc = webdav_propfind(ws, h, url, "1", &ms);
-	if (rc == STORAGE_ENOENT) {
-		rc = 1;
-		goto out;
-	}
-	if (rc != STORAGE_OK)
-		goto out;
-	path = webdav_href_path(url);
-	for (i = 0; i < ms.entries->len; i++) {
-		struct webdav_entry *e = g_ptr_array_index(ms.entries, i);
-		const char *name = webdav_child(path, e->href);
-
-		if (name == NULL)
-			continue; /* the collection itself */
-		if (!(hidden_ok && name[0] == '.' && !e->collection))
-			goto out; /* rc 0: kept */
+		/* again, now that nobody else can add a member */
+		rc = webdav_col_empty(ws, h, url, hidden_ok);
+		if (rc != 1) {
+			rc = rc == STORAGE_ENOENT ? 1 : rc;
+			goto out;
+		}
 	}
 	hdrs = curl_slist_append(hdrs, "Depth: infinity");
 	if (token != NULL) {
@@ -1469,11 +1489,9 @@ webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, b
 out:
 	if (token != NULL)
 		webdav_unlock(ws, h, url, token);
-	webdav_ms_clear(&ms);
 	curl_slist_free_all(hdrs);
 	g_free(token);
 	g_free(ifh);
-	g_free(path);
 	return rc;
 }
 
