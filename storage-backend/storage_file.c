@@ -663,8 +663,8 @@ file_sweep_dir(struct file_sweep *sw, const char *path, const char *rel)
 			if (!file_sweep_dir(sw, child, crel) || sw->dry || rmdir(child) != 0)
 				empty = false;
 			g_free(crel);
-		} else if (S_ISREG(sb.st_mode) && (leaf = file_temp_leaf(de->d_name)) != NULL &&
-			   (int64_t)sb.st_mtime < sw->before) {
+		} else if (S_ISREG(sb.st_mode) && (int64_t)sb.st_mtime < sw->before &&
+			   (leaf = file_temp_leaf(de->d_name)) != NULL) {
 			crel = g_strconcat(rel, leaf, NULL);
 			if (sw->dry || unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT) {
 				sw->n++;
