@@ -78,6 +78,7 @@
 #define WEBDAV_STALL_TIME 60L        /* seconds below 1 byte/s abort a transfer */
 #define WEBDAV_UPLOAD_BUFFER (512L * 1024)
 #define WEBDAV_MEM_MAX (1024u * 1024) /* a put body up to this stays in memory */
+#define WEBDAV_MKCOL_ROUNDS 4         /* MKCOL, parents on 409, again: this often */
 
 static const char webdav_propfind_body[] =
 	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
@@ -654,7 +655,9 @@ webdav_close(void *be)
 /* ---- put ---- */
 
 /* webdav_mkcol - make collection url (ends in '/'); on 409 (parent missing)
- * make the parents first, up to the server's root */
+ * make the parents first, up to the server's root. A parent can vanish
+ * again before the retry (purge prunes an empty shard collection): the
+ * climb is repeated a few times. */
 static int
 webdav_mkcol(const struct webdav_store *ws, CURL *h, const char *url, int depth)
 {
@@ -662,25 +665,29 @@ webdav_mkcol(const struct webdav_store *ws, CURL *h, const char *url, int depth)
 	const char *root = strstr(url, "://");
 	CURLcode cc;
 	long code = 0;
-	int rc = STORAGE_OK;
+	int round, rc = STORAGE_OK;
 
 	root = root != NULL ? strchr(root + 3, '/') : NULL; /* the path's first '/' */
-	cc = webdav_simple(ws, h, "MKCOL", url, NULL, &code, errbuf);
-	if (cc == CURLE_OK && (code == 201 || code == 405 || code == 200 || code == 204))
-		goto out;
-	if (cc == CURLE_OK && code == 409 && depth < 16 && root != NULL && strlen(root) > 1) {
-		/* parent: url up to the '/' before its last segment */
-		char *parent = g_strdup(url);
-		char *s;
+	for (round = 0;; round++) {
+		cc = webdav_simple(ws, h, "MKCOL", url, NULL, &code, errbuf);
+		if (cc == CURLE_OK && (code == 201 || code == 405 || code == 200 || code == 204))
+			goto out;
+		if (cc == CURLE_OK && code == 409 && depth < 16 && round < WEBDAV_MKCOL_ROUNDS &&
+		    root != NULL && strlen(root) > 1) {
+			/* parent: url up to the '/' before its last segment */
+			char *parent = g_strdup(url);
+			char *s;
 
-		parent[strlen(parent) - 1] = '\0';
-		s = strrchr(parent, '/');
-		s[1] = '\0';
-		rc = webdav_mkcol(ws, h, parent, depth + 1);
-		g_free(parent);
-		if (rc == STORAGE_OK)
-			rc = webdav_mkcol(ws, h, url, 16); /* once more, no further climbing */
-		goto out;
+			parent[strlen(parent) - 1] = '\0';
+			s = strrchr(parent, '/');
+			s[1] = '\0';
+			rc = webdav_mkcol(ws, h, parent, depth + 1);
+			g_free(parent);
+			if (rc != STORAGE_OK)
+				goto out;
+			continue;
+		}
+		break;
 	}
 	rc = webdav_fail("MKCOL", url, cc, code, errbuf);
 out:

@@ -813,18 +813,27 @@ pruner_main(void *arg)
 		char *key = g_strdup_printf("%s/0", id);
 		GByteArray *b = NULL;
 
+		int rc;
+
 		g_snprintf(data, sizeof data, "%s round %d", id, i);
-		if (put_data(pr->st, key, data, strlen(data), 7) != STORAGE_OK)
+		if ((rc = put_data(pr->st, key, data, strlen(data), 7)) != STORAGE_OK) {
 			pr->failures++;
-		else if (get_all(pr->st, key, 0, STORAGE_TO_END, &b, NULL) != STORAGE_OK ||
-			 !bytes_eq(b, data, strlen(data)))
+			fprintf(stderr, "# race %s: put: %s\n", key, storage_strerror(rc));
+		} else if ((rc = get_all(pr->st, key, 0, STORAGE_TO_END, &b, NULL)) != STORAGE_OK ||
+			 !bytes_eq(b, data, strlen(data))) {
 			pr->failures++;
+			fprintf(stderr, "# race %s: read back: %s\n", key, storage_strerror(rc));
+		}
 		if (b != NULL)
 			g_byte_array_unref(b);
-		if (storage_delete(pr->st, key) != STORAGE_OK)
+		if ((rc = storage_delete(pr->st, key)) != STORAGE_OK) {
 			pr->failures++;
-		if (storage_prune(pr->st, id) != STORAGE_OK)
+			fprintf(stderr, "# race %s: delete: %s\n", key, storage_strerror(rc));
+		}
+		if ((rc = storage_prune(pr->st, id)) != STORAGE_OK) {
 			pr->failures++;
+			fprintf(stderr, "# race %s: prune: %s\n", id, storage_strerror(rc));
+		}
 		g_free(key);
 		g_free(id);
 	}
