@@ -32,14 +32,15 @@
  * Prune (purge, after it deleted every object of an id): the id's
  * collection is deleted without a lock, because the caller guarantees no
  * put to that id runs or will (ids are random and never reused; hidden temps
- * of a crashed put go with it); then its shard, if PROPFIND shows it empty,
- * under an exclusive depth-infinity LOCK held from before the PROPFIND to
- * the DELETE (If: (<token>)): a put of another id that arrives meanwhile
- * gets 423, retries, and after the DELETE makes the shard again (MKCOL 409
- * -> parents). nginx dav-ext 3.0 drops the lock with the deleted collection
- * (checked: a MKCOL there right after succeeds), but keeps one on a URL that
- * did not exist (LOCK 409) until its zone timeout: a MKCOL (405 = exists,
- * 423 = another purge holds it) goes before the LOCK. A server without LOCK
+ * of a crashed put go with it); then its shard, if PROPFIND shows it empty:
+ * under an exclusive depth-infinity LOCK of the base collection, a second
+ * PROPFIND and the DELETE (If: (<token>)), then UNLOCK. A put that arrives
+ * meanwhile gets 423, retries, and after the DELETE makes the shard again
+ * (MKCOL 409 -> parents, repeated if a parent vanishes again). The base,
+ * not the shard, is locked because nginx dav-ext 3.0 keeps a lock taken on a
+ * URL that has just vanished (LOCK 409, no token) until its zone timeout,
+ * blocking puts there; the base always exists. The lock is held for two
+ * requests and only for shards that looked empty. A server without LOCK
  * (405/501) keeps its shards, at most 36 + 36 * 36 empty collections; a
  * shard locked by someone else (another purge node) is left to them.
  * Abort_stale: hidden temps listed by servers that show dot-files and are
@@ -1401,12 +1402,16 @@ webdav_unlock(const struct webdav_store *ws, CURL *h, const char *url, const cha
  * webdav_rmcol_if_empty - DELETE collection url (ends in '/') if PROPFIND
  * Depth 1 shows no member; hidden members (".name": temporaries of a put)
  * count as empty when hidden_ok. A collection DELETE is recursive and
- * WebDAV has no "delete if empty", so with locked the check and the DELETE
- * run under an exclusive depth-infinity LOCK: a put of another id cannot
- * add a member in between (its MKCOL/PUT/MOVE gets 423 and retries, then
- * finds the collection gone and makes it again). Without locked the caller
- * vouches that nobody writes below url. A server without locking keeps
- * locked collections. 1 = deleted (or already gone), 0 = kept, < 0 error.
+ * WebDAV has no "delete if empty", so with lock_url (an ancestor that always
+ * exists: the base collection) the second look and the DELETE run under an
+ * exclusive depth-infinity LOCK of lock_url: a put that arrives meanwhile
+ * gets 423 and retries, then finds the collection gone and makes it again.
+ * Not a LOCK of url itself: nginx dav-ext 3.0 keeps a lock taken on a URL
+ * that has just vanished (LOCK answers 409, no token to release it) until
+ * its zone timeout, which two purges pruning one shard hit under load.
+ * Without lock_url the caller vouches that nobody writes below url. A server
+ * without locking keeps what needs a lock. 1 = deleted (or already gone),
+ * 0 = kept, < 0 error.
  */
 /* webdav_col_empty - PROPFIND Depth 1: 1 if collection url has no member
  * (hidden non-collection members allowed when hidden_ok), 0 if it has,
@@ -1438,8 +1443,8 @@ out:
 }
 
 static int
-webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, bool locked,
-	bool hidden_ok)
+webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url,
+	const char *lock_url, bool hidden_ok)
 {
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE];
@@ -1452,28 +1457,10 @@ webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, b
 	rc = webdav_col_empty(ws, h, url, hidden_ok);
 	if (rc != 1)
 		return rc == STORAGE_ENOENT ? 1 : rc;
-	if (locked) {
-		/* LOCK only what exists: nginx dav-ext 3.0 answers a LOCK of a missing
-		 * URL with 409 but keeps the lock (no token to release it) until its
-		 * zone timeout, and puts there get 423 meanwhile. MKCOL makes sure the
-		 * collection is there (405) and is itself refused (423) while another
-		 * purge holds the lock; what is left is another purge deleting it
-		 * between this MKCOL and our LOCK, three requests within one. */
-		cc = webdav_simple(ws, h, "MKCOL", url, NULL, &code, errbuf);
-		if (cc == CURLE_OK && code == 423)
-			return 0;
-		if (cc == CURLE_OK && code == 409)
-			return 1; /* the base itself is gone */
-		if (cc != CURLE_OK || (code != 201 && code != 405 && code != 200))
-			return webdav_fail("MKCOL", url, cc, code, errbuf);
-		rc = webdav_lock(ws, h, url, &token);
-		if (rc == STORAGE_ENOENT) {
-			log_warning("storage webdav: %s vanished before its LOCK; the server may "
-				"refuse puts there (423) until its lock timeout", url);
-			return 1;
-		}
+	if (lock_url != NULL) {
+		rc = webdav_lock(ws, h, lock_url, &token);
 		if (rc <= 0)
-			return rc;
+			return rc == STORAGE_ENOENT ? 1 : rc; /* 0: no locking, or another purge's */
 		/* again, now that nobody else can add a member */
 		rc = webdav_col_empty(ws, h, url, hidden_ok);
 		if (rc != 1) {
@@ -1487,15 +1474,13 @@ webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url, b
 		hdrs = curl_slist_append(hdrs, ifh);
 	}
 	cc = webdav_simple(ws, h, "DELETE", url, hdrs, &code, errbuf);
-	if (cc == CURLE_OK && (code == 200 || code == 204 || code == 202 || code == 404)) {
+	if (cc == CURLE_OK && (code == 200 || code == 204 || code == 202 || code == 404))
 		rc = 1;
-		g_clear_pointer(&token, g_free); /* the lock went with the collection */
-	} else {
+	else
 		rc = webdav_fail("DELETE", url, cc, code, errbuf);
-	}
 out:
 	if (token != NULL)
-		webdav_unlock(ws, h, url, token);
+		webdav_unlock(ws, h, lock_url, token);
 	curl_slist_free_all(hdrs);
 	g_free(token);
 	g_free(ifh);
@@ -1644,7 +1629,7 @@ webdav_sweep_shard(struct webdav_sweep *sw, const char *shard)
 			kept++;
 			goto next;
 		}
-		rc = webdav_rmcol_if_empty(sw->ws, sw->h, iurl, false, true);
+		rc = webdav_rmcol_if_empty(sw->ws, sw->h, iurl, NULL, true);
 		if (rc == 1) {
 			sw->n++;
 			if (sw->fn != NULL)
@@ -1660,7 +1645,7 @@ next:
 		g_free(iurl);
 	}
 	if (empty && kept == 0 && !sw->dry)
-		webdav_sweep_err(sw, webdav_rmcol_if_empty(sw->ws, sw->h, url, true, false));
+		webdav_sweep_err(sw, webdav_rmcol_if_empty(sw->ws, sw->h, url, sw->ws->base, false));
 out:
 	webdav_ms_clear(&ms);
 	g_ptr_array_unref(ids);
@@ -1728,9 +1713,9 @@ webdav_prune(void *be, const char *id)
 		rc = STORAGE_ETEMP;
 		goto out;
 	}
-	rc = webdav_rmcol_if_empty(ws, h, iurl, false, true);
+	rc = webdav_rmcol_if_empty(ws, h, iurl, NULL, true);
 	if (rc == 1)
-		rc = webdav_rmcol_if_empty(ws, h, shard, true, false);
+		rc = webdav_rmcol_if_empty(ws, h, shard, ws->base, false);
 	if (rc >= 0 || rc == STORAGE_ENOENT)
 		rc = STORAGE_OK;
 out:
