@@ -63,6 +63,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
@@ -93,6 +94,7 @@ struct webdav_store {
 	char *password;
 	char *spool_dir; /* put bodies above WEBDAV_MEM_MAX */
 	char *ca_file;   /* NULL = system CAs */
+	long prune_pause_ms; /* test knob: shard removal waits this long before its DELETE */
 };
 
 struct webdav_put {
@@ -612,6 +614,10 @@ webdav_open(const struct conf *conf, GError **err)
 		g_get_tmp_dir());
 	if (conf->ca_file != NULL && conf->ca_file[0] != '\0')
 		ws->ca_file = g_strdup(conf->ca_file);
+	/* test knob (the race in tests/unit/test_storage.c): widens the window in
+	 * which a shard removal without its lock would lose a racing put */
+	if (getenv("OFFLOAD_WEBDAV_TEST_PRUNE_PAUSE_MS") != NULL)
+		ws->prune_pause_ms = CLAMP(atol(getenv("OFFLOAD_WEBDAV_TEST_PRUNE_PAUSE_MS")), 0, 5000);
 	if (conf->credentials_file != NULL && conf->credentials_file[0] != '\0' &&
 	    webdav_read_credentials(ws, conf->credentials_file, err) != STORAGE_OK)
 		goto out;
@@ -1468,6 +1474,8 @@ webdav_rmcol_if_empty(const struct webdav_store *ws, CURL *h, const char *url,
 			goto out;
 		}
 	}
+	if (ws->prune_pause_ms > 0 && !hidden_ok) /* a shard (hidden_ok: an id) */
+		g_usleep((gulong)ws->prune_pause_ms * 1000);
 	hdrs = curl_slist_append(hdrs, "Depth: infinity");
 	if (token != NULL) {
 		ifh = g_strdup_printf("If: (%s)", token);
