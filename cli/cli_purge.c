@@ -14,10 +14,17 @@
  *    the portal answers 410 until then;
  *  - file objects of an id with neither manifest nor tombstone (an upload that
  *    died before its manifest) once all of them are older than --orphan-age
- *    (default 1d: uploads in progress have no manifest yet).
+ *    (default [storage] orphan_age, 1d: uploads in progress have no manifest
+ *    yet);
+ *  - then the containers a fully deleted id leaves empty (storage_prune:
+ *    WebDAV collections, file directories, and their shard when empty);
+ *  - last, leftovers of puts that never finished and started more than
+ *    --orphan-age ago (storage_abort_stale: S3 multipart uploads, hidden
+ *    temporaries of the file and WebDAV backends).
  * Each purged transfer gives one `purge` audit event (action = expired |
- * revoked | orphan | tombstone). Several nodes may purge at once: ENOENT on a
- * delete counts as done. Exit 0, 75 if a temporary storage error left work
+ * revoked | orphan | tombstone), each stale upload one with action =
+ * stale-upload. Several nodes may purge at once: ENOENT on a delete counts
+ * as done. Exit 0, 75 if a temporary storage error left work
  * for the next run, 78 configuration (also a store refusing the listing:
  * credentials, permissions), 64 usage.
  *
@@ -42,7 +49,6 @@
 
 #define PURGE_MANIFEST_MAX (16u << 20)
 #define PURGE_DEFAULT_GRACE (7 * 86400)
-#define PURGE_DEFAULT_ORPHAN_AGE 86400
 
 enum purge_state { ST_LIVE, ST_EXPIRED, ST_REVOKED, ST_INVALID, ST_ORPHAN, ST_TOMBSTONE };
 static const char *const purge_state_names[] = {
@@ -419,6 +425,44 @@ purge_del_files(struct purge_run *r, struct purge_tx *t, bool dry)
 	return ok;
 }
 
+/* purge_prune - the id's objects are all gone: drop its empty containers */
+static void
+purge_prune(struct purge_run *r, const char *id, bool dry)
+{
+	int rc;
+
+	if (dry)
+		return;
+	rc = storage_prune(r->st, id);
+	if (rc != STORAGE_OK) {
+		fprintf(stderr, "offloadctl purge: prune %s: %s\n", id, storage_strerror(rc));
+		r->temp_errors += rc == STORAGE_ETEMP;
+	}
+}
+
+struct purge_stale {
+	struct audit *au;
+	unsigned n;
+};
+
+/* purge_stale_one - storage_abort_stale callback: audit one aborted upload */
+static void
+purge_stale_one(void *arg, const char *key, int64_t started)
+{
+	struct purge_stale *ps = arg;
+	struct audit_event ev = { 0 };
+	const char *slash = strchr(key, '/');
+	char *id = slash != NULL ? g_strndup(key, (gsize)(slash - key)) : g_strdup(key);
+
+	(void)started;
+	ev.event = "purge";
+	ev.action = "stale-upload";
+	ev.transfer = id;
+	audit_write(ps->au, &ev);
+	ps->n++;
+	g_free(id);
+}
+
 static void
 purge_audit(struct audit *au, const struct purge_tx *t, const char *action)
 {
@@ -442,9 +486,10 @@ cli_purge(const char *conf_path, int argc, char **argv)
 	struct audit *au = NULL;
 	GPtrArray *all = NULL;
 	GError *err = NULL;
-	uint64_t grace = PURGE_DEFAULT_GRACE, orphan_age = PURGE_DEFAULT_ORPHAN_AGE;
+	uint64_t grace = PURGE_DEFAULT_GRACE, orphan_age = 0;
 	unsigned n_expired = 0, n_revoked = 0, n_orphan = 0, n_tomb = 0, n_live = 0, n_invalid = 0;
-	bool dry = false;
+	struct purge_stale ps = { 0 };
+	bool dry = false, orphan_set = false;
 	char *key;
 	int i, rc;
 
@@ -457,6 +502,7 @@ cli_purge(const char *conf_path, int argc, char **argv)
 		} else if (strcmp(argv[i], "--orphan-age") == 0 && i + 1 < argc) {
 			if (conf_parse_duration(argv[++i], &orphan_age) != 0)
 				goto usage;
+			orphan_set = true;
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			dry = true;
 		} else {
@@ -466,6 +512,8 @@ cli_purge(const char *conf_path, int argc, char **argv)
 	rc = purge_open(conf_path, &c, &r, "purge");
 	if (rc != 0)
 		goto out;
+	if (!orphan_set)
+		orphan_age = c->orphan_age;
 	au = audit_open(c, &err);
 	if (au == NULL) {
 		fprintf(stderr, "offloadctl purge: %s\n", err->message);
@@ -502,6 +550,9 @@ cli_purge(const char *conf_path, int argc, char **argv)
 				ok = purge_del(&r, key, dry);
 				g_free(key);
 			}
+			if (ok && (t->state == ST_EXPIRED && (!t->has_t ||
+			    (int64_t)(t->expires + (int64_t)grace) <= r.now)))
+				purge_prune(&r, t->id, dry);
 			if (ok) {
 				purge_audit(au, t, t->state == ST_EXPIRED ? "expired" : "revoked");
 				if (t->state == ST_EXPIRED)
@@ -519,6 +570,7 @@ cli_purge(const char *conf_path, int argc, char **argv)
 				ok = purge_del(&r, key, dry);
 				g_free(key);
 				if (ok) {
+					purge_prune(&r, t->id, dry);
 					purge_audit(au, t, "tombstone");
 					n_tomb++;
 				}
@@ -536,16 +588,29 @@ cli_purge(const char *conf_path, int argc, char **argv)
 				g_free(key);
 			}
 			if (ok) {
+				purge_prune(&r, t->id, dry);
 				purge_audit(au, t, "orphan");
 				n_orphan++;
 			}
 			break;
 		}
 	}
+	/* leftovers of puts that died (no object of theirs was listed above) */
+	ps.au = dry ? NULL : au;
+	rc = storage_abort_stale(r.st, r.now - (int64_t)orphan_age, dry,
+		dry ? NULL : purge_stale_one, &ps);
+	if (rc < 0) {
+		/* permanent: e.g. a store (or its access policy) without
+		 * ListMultipartUploads; said, but it does not fail the purge */
+		fprintf(stderr, "offloadctl purge: stale uploads: %s\n", storage_strerror(rc));
+		r.temp_errors += rc == STORAGE_ETEMP;
+	} else if (dry) {
+		ps.n = (unsigned)rc;
+	}
 	printf("purge%s: %u expired, %u revoked, %u orphaned, %u tombstones removed; "
-		"%u live, %u invalid kept%s\n", dry ? " (dry run)" : "", n_expired, n_revoked,
-		n_orphan, n_tomb, n_live, n_invalid,
-		r.temp_errors > 0 ? "; temporary errors: run again later" : "");
+		"%u live, %u invalid kept; %u stale uploads %s%s\n", dry ? " (dry run)" : "",
+		n_expired, n_revoked, n_orphan, n_tomb, n_live, n_invalid, ps.n,
+		dry ? "found" : "aborted", r.temp_errors > 0 ? "; temporary errors: run again later" : "");
 	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
 	goto out;
 usage:

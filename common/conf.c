@@ -130,6 +130,9 @@ static const struct conf_key conf_keys[] = {
 	  OFF(part_size), NULL, 5ULL << 20, 5ULL << 30, 0 },
 	{ "storage", "ca_file", CONF_T_STRING, "",
 	  "s3/webdav: PEM file of CAs to verify the server with (empty: system CAs)", OFF(ca_file), NULL, 0, 0, 0 },
+	{ "storage", "orphan_age", CONF_T_DURATION, "1d",
+	  "purge: objects without a manifest and unfinished uploads (S3 multipart, hidden temporaries) "
+	  "older than this are removed; keep it above the longest upload", OFF(orphan_age), NULL, 60, 0, 0 },
 
 	{ "portal", "url", CONF_T_STRING, "https://files.example.gov",
 	  "public base URL of the download portal", OFF(portal_url), NULL, 0, 0, CONF_F_NO_TRAIL_SLASH },

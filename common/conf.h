@@ -46,6 +46,7 @@ struct conf {
 	char *addressing;          /* s3: "path" | "virtual" (host) style */
 	uint64_t part_size;        /* s3: multipart part size, bytes */
 	char *ca_file;             /* s3, webdav: CA bundle, "" = system CAs */
+	uint64_t orphan_age;       /* purge: seconds after which unfinished uploads are stale */
 	/* [portal] */
 	char *portal_url;          /* public base URL, no trailing slash */
 	char *portal_listen;

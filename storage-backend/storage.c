@@ -262,6 +262,24 @@ storage_versioning(struct storage *st, char **status)
 	return STORAGE_OK;
 }
 
+int
+storage_abort_stale(struct storage *st, int64_t before, bool dry, storage_stale_fn fn, void *arg)
+{
+	if (st->ops->abort_stale == NULL)
+		return 0;
+	return st->ops->abort_stale(st->be, before, dry, fn, arg);
+}
+
+int
+storage_prune(struct storage *st, const char *id)
+{
+	if (!storage_key_valid(id) || strchr(id, '/') != NULL)
+		return storage_bad_key("transfer id", id);
+	if (st->ops->prune == NULL)
+		return STORAGE_OK;
+	return st->ops->prune(st->be, id);
+}
+
 const char *
 storage_strerror(int err)
 {

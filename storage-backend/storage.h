@@ -74,6 +74,33 @@ typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size, int64_
  * ("" = all), in no particular order */
 int storage_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg);
 
+/*
+ * Maintenance for `offloadctl purge` (DESIGN.md §13).
+ *
+ * stale: called for each leftover of a put that never finished; key is the
+ * object it was for, or a key prefix ending in '/' for a container (a WebDAV
+ * collection holding only hidden temporaries); started = when it began (unix
+ * time, 0 = unknown).
+ */
+typedef void (*storage_stale_fn)(void *arg, const char *key, int64_t started);
+/* storage_abort_stale - remove what puts that never committed or aborted (a
+ * crashed writer) left behind, if they started before `before`: S3 multipart
+ * uploads (ListMultipartUploads + AbortMultipartUpload), the file backend's
+ * hidden temp files, WebDAV hidden temps and collections with nothing but
+ * them. `before` must lie further back than the longest upload. dry: report
+ * only. fn (NULL ok) sees each one removed (or, dry, found). Returns how many
+ * (>= 0), or an error after doing what it could; backends with nothing of the
+ * kind (memory) return 0. */
+int storage_abort_stale(struct storage *st, int64_t before, bool dry, storage_stale_fn fn,
+	void *arg);
+/* storage_prune - remove the containers (directories, collections) that key
+ * prefix id ("<transfer id>", one segment) leaves empty, and its shard
+ * container if that is now empty and can be removed without racing a put of
+ * another id. The caller guarantees that no put below id runs or will start
+ * (a transfer purge deleted). 0 when done or nothing to do (s3, memory:
+ * no containers), or an error. */
+int storage_prune(struct storage *st, const char *id);
+
 const char *storage_strerror(int err);
 
 /*

@@ -39,6 +39,9 @@ struct storage_ops {
 	int (*stat)(void *be, const char *key, uint64_t *size, int64_t *mtime);
 	int (*del)(void *be, const char *key);
 	int (*list)(void *be, const char *prefix, storage_list_fn fn, void *arg);
+	/* optional (NULL = nothing to do, 0): see storage_abort_stale(), storage_prune() */
+	int (*abort_stale)(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg);
+	int (*prune)(void *be, const char *id);
 };
 
 extern const struct storage_ops storage_file_ops;

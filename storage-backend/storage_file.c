@@ -6,9 +6,12 @@
  * A put writes a hidden temp file ".<leaf>.XXXXXX" (O_EXCL, 0600) beside the
  * final name; commit = fsync(file) + rename + fsync(directory), abort =
  * unlink. Readers and the lister skip dot-files, so uncommitted (and, after a
- * crash, stale) temp files are never visible; removing stale ones is purge's
- * job. Delete removes the file and then the directories it leaves empty,
- * best-effort; a put that races with that removal retries its mkdirs.
+ * crash, stale) temp files are never visible; purge removes stale ones
+ * (abort_stale: older than its cutoff; prune: all of a purged id). Delete
+ * removes the file and then the directories it leaves empty (shard
+ * included), best-effort; prune and abort_stale rmdir what a temp file kept;
+ * rmdir only removes empty directories, and a put that races with that
+ * removal retries its mkdirs, so no writer is ever disturbed.
  *
  * Limitation of a file system: a key cannot be both an object and the prefix
  * directory of another ("abc" and "abc/m"); the second put fails EPERM.
@@ -597,6 +600,158 @@ out:
 	return rc;
 }
 
+/* ---- maintenance (purge) ---- */
+
+/* file_temp_leaf - the leaf of the object a temp file ".<leaf>.XXXXXX" was
+ * for (owned), or NULL if name is not one of ours */
+static char *
+file_temp_leaf(const char *name)
+{
+	const char *dot;
+	char *leaf;
+
+	if (name[0] != '.' || (dot = strrchr(name, '.')) == name || strlen(dot + 1) != 6)
+		return NULL;
+	leaf = g_strndup(name + 1, (gsize)(dot - name - 1));
+	if (!file_name_ok(leaf)) {
+		g_free(leaf);
+		return NULL;
+	}
+	return leaf;
+}
+
+struct file_sweep {
+	int64_t before;     /* temp files older than this go; INT64_MAX: all (prune) */
+	bool dry;
+	storage_stale_fn fn;
+	void *arg;
+	int n;              /* temp files removed */
+	int rc;             /* first error */
+};
+
+/*
+ * file_sweep_dir - below directory path (key-space path rel, "" for a shard):
+ * unlink temp files older than sw->before, recurse into subdirectories and
+ * rmdir those left empty. rmdir only ever removes an empty directory, and a
+ * put whose directory vanishes between its mkdir and its temp file builds it
+ * again (file_put_begin), so this never races a writer. Returns true if path
+ * itself may be empty now.
+ */
+static bool
+file_sweep_dir(struct file_sweep *sw, const char *path, const char *rel)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	struct stat sb;
+	bool empty = true;
+
+	if (d == NULL) {
+		if (errno != ENOENT && sw->rc == STORAGE_OK)
+			sw->rc = file_fail("open directory", path, errno);
+		return false;
+	}
+	for (;;) {
+		char *child, *crel, *leaf;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			empty = false;
+			continue;
+		}
+		child = g_strdup_printf("%s/%s", path, de->d_name);
+		if (S_ISDIR(sb.st_mode) && file_name_ok(de->d_name)) {
+			crel = g_strdup_printf("%s%s/", rel, de->d_name);
+			if (!file_sweep_dir(sw, child, crel) || sw->dry || rmdir(child) != 0)
+				empty = false;
+			g_free(crel);
+		} else if (S_ISREG(sb.st_mode) && (int64_t)sb.st_mtime < sw->before &&
+			   (leaf = file_temp_leaf(de->d_name)) != NULL) {
+			crel = g_strconcat(rel, leaf, NULL);
+			if (sw->dry || unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT) {
+				sw->n++;
+				if (sw->fn != NULL)
+					sw->fn(sw->arg, crel, (int64_t)sb.st_mtime);
+				if (sw->dry)
+					empty = false;
+			} else {
+				if (sw->rc == STORAGE_OK)
+					sw->rc = file_fail("unlink", child, errno);
+				empty = false;
+			}
+			g_free(crel);
+			g_free(leaf);
+		} else {
+			empty = false; /* objects, fresh temps, anything else */
+		}
+		g_free(child);
+	}
+	closedir(d);
+	return empty;
+}
+
+/* file_abort_stale - temp files of crashed puts (and of a crashed open's
+ * probe) older than before, and the directories that leaves empty */
+static int
+file_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg)
+{
+	struct file_store *fs = be;
+	struct file_sweep sw = { before, dry, fn, arg, 0, STORAGE_OK };
+	DIR *d = opendir(fs->root);
+	struct dirent *de;
+	struct stat sb;
+
+	if (d == NULL)
+		return file_fail("open directory", fs->root, errno);
+	for (;;) {
+		char *path;
+
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(sb.st_mode) && strncmp(de->d_name, ".probe.", 7) == 0 &&
+		    (int64_t)sb.st_mtime < before) {
+			if (!dry)
+				(void)unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
+		/* shards: 1 or 2 key characters (as in file_list) */
+		if (!S_ISDIR(sb.st_mode) || !file_name_ok(de->d_name) || strlen(de->d_name) > 2)
+			continue;
+		path = g_strdup_printf("%s/%s", fs->root, de->d_name);
+		if (file_sweep_dir(&sw, path, "") && !dry)
+			(void)rmdir(path);
+		g_free(path);
+	}
+	closedir(d);
+	return sw.rc != STORAGE_OK ? sw.rc : sw.n;
+}
+
+/* file_prune - the id's directory (with any temp file a crashed put left in
+ * it: the id is dead) and its shard, each if nothing else is in it */
+static int
+file_prune(void *be, const char *id)
+{
+	struct file_store *fs = be;
+	struct file_sweep sw = { INT64_MAX, false, NULL, NULL, 0, STORAGE_OK };
+	char *path = file_path(fs, id);
+	char *rel = g_strconcat(id, "/", NULL);
+	char *shard = g_path_get_dirname(path);
+
+	if (file_sweep_dir(&sw, path, rel) && rmdir(path) == 0)
+		(void)rmdir(shard); /* ENOTEMPTY: other ids live there */
+	g_free(shard);
+	g_free(rel);
+	g_free(path);
+	return sw.rc;
+}
+
 const struct storage_ops storage_file_ops = {
 	.name = "file",
 	.open = file_open,
@@ -609,4 +764,6 @@ const struct storage_ops storage_file_ops = {
 	.stat = file_stat,
 	.del = file_del,
 	.list = file_list,
+	.abort_stale = file_abort_stale,
+	.prune = file_prune,
 };

@@ -69,16 +69,19 @@ struct s3_req {
 	char *errmsg;            /* the final failure, for quiet callers */
 };
 
+/* a ListObjectsV2 <Contents> or a ListMultipartUploads <Upload> (mtime = Initiated) */
 struct s3_list_entry {
 	char *key;
 	uint64_t size;
 	int64_t mtime;
+	char *upload_id;
 };
 
 struct s3_xml {
 	GPtrArray *stack;   /* element names */
 	char *root;
 	char *code, *message, *upload_id, *token;
+	char *next_key_marker, *next_upload_id_marker; /* ListMultipartUploads */
 	bool truncated;
 	GArray *entries;    /* struct s3_list_entry */
 	struct s3_list_entry cur;

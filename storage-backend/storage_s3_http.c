@@ -71,7 +71,15 @@ s3_hex(const unsigned char *md, unsigned len, char *out)
 	out[2 * len] = '\0';
 }
 
-/* ---- XML (GMarkup): error documents, InitiateMultipartUpload, ListObjectsV2 ---- */
+/* ---- XML (GMarkup): error documents, InitiateMultipartUpload, ListObjectsV2,
+ * ListMultipartUploads ---- */
+
+/* s3_xml_entry_el - an element whose children make one struct s3_list_entry */
+static bool
+s3_xml_entry_el(const char *name)
+{
+	return strcmp(name, "Contents") == 0 || strcmp(name, "Upload") == 0;
+}
 
 static void
 s3_xml_start(GMarkupParseContext *ctx, const char *name, const char **an, const char **av,
@@ -85,8 +93,11 @@ s3_xml_start(GMarkupParseContext *ctx, const char *name, const char **an, const 
 	(void)err;
 	if (x->root == NULL)
 		x->root = g_strdup(name);
-	if (x->stack->len == 1 && strcmp(name, "Contents") == 0)
+	if (x->stack->len == 1 && s3_xml_entry_el(name)) {
+		g_free(x->cur.key);
+		g_free(x->cur.upload_id);
 		memset(&x->cur, 0, sizeof x->cur);
+	}
 	g_ptr_array_add(x->stack, g_strdup(name));
 }
 
@@ -97,7 +108,7 @@ s3_xml_end(GMarkupParseContext *ctx, const char *name, gpointer ud, GError **err
 
 	(void)ctx;
 	(void)err;
-	if (x->stack->len == 2 && strcmp(name, "Contents") == 0 && x->cur.key != NULL) {
+	if (x->stack->len == 2 && s3_xml_entry_el(name) && x->cur.key != NULL) {
 		g_array_append_val(x->entries, x->cur);
 		memset(&x->cur, 0, sizeof x->cur);
 	}
@@ -129,14 +140,20 @@ s3_xml_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer ud, 
 			g_free(x->token), x->token = g_steal_pointer(&t);
 		else if (strcmp(el, "IsTruncated") == 0)
 			x->truncated = strcmp(t, "true") == 0;
-	} else if (x->stack->len == 3 &&
-		strcmp(g_ptr_array_index(x->stack, 1), "Contents") == 0) {
+		else if (strcmp(el, "NextKeyMarker") == 0)
+			g_free(x->next_key_marker), x->next_key_marker = g_steal_pointer(&t);
+		else if (strcmp(el, "NextUploadIdMarker") == 0)
+			g_free(x->next_upload_id_marker), x->next_upload_id_marker = g_steal_pointer(&t);
+	} else if (x->stack->len == 3 && s3_xml_entry_el(g_ptr_array_index(x->stack, 1))) {
 		if (strcmp(el, "Key") == 0) {
 			g_free(x->cur.key);
 			x->cur.key = g_steal_pointer(&t);
 		} else if (strcmp(el, "Size") == 0) {
 			x->cur.size = g_ascii_strtoull(t, NULL, 10);
-		} else if (strcmp(el, "LastModified") == 0) {
+		} else if (strcmp(el, "UploadId") == 0) {
+			g_free(x->cur.upload_id);
+			x->cur.upload_id = g_steal_pointer(&t);
+		} else if (strcmp(el, "LastModified") == 0 || strcmp(el, "Initiated") == 0) {
 			GDateTime *dt = g_date_time_new_from_iso8601(t, NULL);
 
 			if (dt != NULL) {
@@ -156,11 +173,16 @@ s3_xml_clear(struct s3_xml *x)
 	if (x->stack != NULL)
 		g_ptr_array_free(x->stack, TRUE);
 	if (x->entries != NULL) {
-		for (i = 0; i < x->entries->len; i++)
+		for (i = 0; i < x->entries->len; i++) {
 			g_free(g_array_index(x->entries, struct s3_list_entry, i).key);
+			g_free(g_array_index(x->entries, struct s3_list_entry, i).upload_id);
+		}
 		g_array_free(x->entries, TRUE);
 	}
 	g_free(x->cur.key);
+	g_free(x->cur.upload_id);
+	g_free(x->next_key_marker);
+	g_free(x->next_upload_id_marker);
 	g_free(x->root);
 	g_free(x->code);
 	g_free(x->message);

@@ -7,9 +7,11 @@
 # no create_full_put_path (PUT into a missing collection is 409, as on Apache and Nextcloud, so
 # the backend's MKCOL path is exercised) and no autoindex. DIR/data/remote.php/dav/files/USER/
 # exists so a Nextcloud-style base URL works. /fail503/ always answers 503, /forbidden/ 403
-# (error classification tests). Per-operation permissions (storage check tests), same auth:
-# /readonly/ allows only GET PROPFIND OPTIONS, /noread/ everything but GET, /nodelete/
-# everything but DELETE (other methods: 403). Exit status 1 with a message when nginx or the module is
+# (error classification tests). WebDAV LOCK/UNLOCK are on (dav_ext_lock; purge removes empty
+# shard collections under a lock); DAV_LOCKS=0 starts a server without them. Per-operation
+# permissions (storage check tests), same auth: /readonly/ allows only GET PROPFIND OPTIONS,
+# /noread/ everything but GET, /nodelete/ everything but DELETE (other methods: 403).
+# Exit status 1 with a message when nginx or the module is
 # missing: the tests must fail, not skip (tools/deps/webdav.apt).
 set -euo pipefail
 MOD=/usr/lib/nginx/modules/ngx_http_dav_ext_module.so
@@ -26,6 +28,12 @@ start)
 	chmod 755 "$D"
 	printf '%s:%s\n' "$U" "$(openssl passwd -apr1 "$P")" > "$D/htpasswd"
 	chmod 644 "$D/htpasswd"
+	LOCKZONE= LOCKM= LOCK=
+	if [ "${DAV_LOCKS:-1}" != 0 ]; then
+		LOCKZONE="dav_ext_lock_zone zone=davlocks:1m timeout=30s;"
+		LOCKM="LOCK UNLOCK"
+		LOCK="dav_ext_lock zone=davlocks;"
+	fi
 	cat > "$D/nginx.conf" <<CONF
 load_module $MOD;
 user nobody nogroup;
@@ -38,6 +46,7 @@ http {
   client_body_temp_path $D/tmp;      # same filesystem as root => PUT is a rename
   client_max_body_size 0;            # default 1m would reject attachments with 413
   keepalive_requests 100000;
+  $LOCKZONE
   server {
     listen 127.0.0.1:$PORT;
     root $D/data;
@@ -45,7 +54,8 @@ http {
     location /forbidden/ { return 403; }
     location / {
       dav_methods PUT DELETE MKCOL COPY MOVE;
-      dav_ext_methods PROPFIND OPTIONS;
+      dav_ext_methods PROPFIND OPTIONS $LOCKM;
+      $LOCK
       dav_access user:rw;
       auth_basic "dav";
       auth_basic_user_file $D/htpasswd;

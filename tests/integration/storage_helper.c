@@ -15,6 +15,10 @@
  *                           seconds, one random file: prints its link
  *   orphan CONF             a file object "<fresh id>/0" without manifest: prints the id
  *   revoke CONF ID          write a tombstone for ID (revoked now, expires EXPIRES=env or now+3600)
+ *   crashput CONF KEY       a writer that dies mid-upload: put_begin KEY, write 2 x
+ *                           [storage] part_size + 1 bytes (on s3: a multipart upload is
+ *                           initiated and its first part is sent, the second one may be in
+ *                           flight), print "ok", then _exit() with neither commit nor abort
  *
  * Memory and threads: a test program; no care beyond freeing what it made.
  */
@@ -300,6 +304,36 @@ mode_orphan(struct storage *st)
 	return rc != STORAGE_OK;
 }
 
+static int
+mode_crashput(struct storage *st, const struct conf *c, const char *key)
+{
+	uint64_t total = 2 * (c->part_size > 0 ? c->part_size : (5u << 20)) + 1, done = 0;
+	size_t chunk = 1 << 20;
+	unsigned char *buf = g_malloc(chunk);
+	struct storage_put *p;
+	int err;
+
+	RAND_bytes(buf, (int)chunk);
+	p = storage_put_begin(st, key, total, &err);
+	if (p == NULL) {
+		printf("put_begin=%s\n", code_name(err));
+		return 1;
+	}
+	while (done < total) {
+		size_t n = total - done < chunk ? (size_t)(total - done) : chunk;
+
+		err = storage_put_write(p, buf, n);
+		if (err != STORAGE_OK) {
+			printf("write=%s\n", code_name(err));
+			return 1;
+		}
+		done += n;
+	}
+	printf("ok\n");
+	fflush(stdout);
+	_exit(0); /* the crash: no commit, no abort, no cleanup */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -331,6 +365,8 @@ main(int argc, char **argv)
 		rc = mode_midstop(st, argv[3], atol(argv[4]), argv[5], argv[6]);
 	else if (strcmp(argv[1], "orphan") == 0)
 		rc = mode_orphan(st);
+	else if (strcmp(argv[1], "crashput") == 0 && argc == 4)
+		rc = mode_crashput(st, c, argv[3]);
 	else if ((strcmp(argv[1], "mk") == 0 && argc == 6) || (strcmp(argv[1], "revoke") == 0 && argc == 4)) {
 		if (keys_load(c->deployment_key_file, &dk, &err) != 0) {
 			printf("key: %s\n", err->message);

@@ -6,6 +6,9 @@
 # list --expired, purge deletes expired and revoked transfers (manifest first) and keeps live
 # ones openable, keeps tombstones until expiry + grace, removes orphans only past --orphan-age,
 # leaves manifests failing the MAC alone, audit events, and two purges in parallel both exit 0.
+# After purge no empty directory (file) or collection (webdav, walked with PROPFIND against nginx,
+# which has LOCK enabled, so empty shard collections go too) remains; stale hidden temporaries of
+# crashed puts (webdav: in a collection untouched for 2 h) are removed, fresh ones kept.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL"
 [ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a (build first)"
@@ -42,6 +45,47 @@ keys() {
 	[ -n "$2" ] || return 1
 	if [ "$1" = file ]; then root=$(store_path file); else root=$DAV/data/store; fi
 	find "$root/${2:0:2}/$2" -type f ! -name '.*' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' '
+}
+
+# empties NAME: the empty directories (file) or collections (dav, PROPFIND Depth 1 walk) below the store
+empties() {
+	if [ "$1" = file ]; then
+		find "$(store_path file)" -mindepth 1 -type d -empty -printf '%P\n' | sort | tr '\n' ' '
+		return
+	fi
+	$PY - "http://127.0.0.1:$PORT/store/" <<'PYEOF'
+import base64, sys, urllib.parse, urllib.request, xml.etree.ElementTree as E
+auth = "Basic " + base64.b64encode(b"davuser:davpass").decode()
+def members(url):
+    req = urllib.request.Request(url, method="PROPFIND", headers={"Depth": "1", "Authorization": auth})
+    try:
+        body = urllib.request.urlopen(req).read()
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return []
+        raise
+    me = urllib.parse.urlparse(url).path
+    out = []
+    for r in E.fromstring(body).iter("{DAV:}response"):
+        href = urllib.parse.unquote(r.find("{DAV:}href").text)
+        href = urllib.parse.urlparse(href).path
+        if href.rstrip("/") == me.rstrip("/"):
+            continue
+        iscol = r.find(".//{DAV:}collection") is not None
+        out.append((href, iscol))
+    return out
+empty = []
+def walk(url, rel):
+    m = members(url)
+    if not m and rel:
+        empty.append(rel)
+    for href, iscol in m:
+        if iscol:
+            name = href.rstrip("/").rsplit("/", 1)[1]
+            walk(url + name + "/", rel + name + "/")
+walk(sys.argv[1], "")
+print(" ".join(sorted(empty)))
+PYEOF
 }
 
 suite() {  # suite NAME
@@ -82,6 +126,8 @@ suite() {  # suite NAME
 	check "$n: revoked transfers keep only their tombstone ($(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$ID_old"))" \
 		[ "$(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$ID_old")" = "t |t |t " ]
 	check "$n: live transfer untouched ($(keys "$n" "$ID_live"))" [ "$(keys "$n" "$ID_live")" = "0 m " ]
+	j=$(empties "$n")
+	check "$n: no empty directory or collection left after purge (${j:-none})" [ -z "$j" ]
 	check "$n: fresh orphan kept (younger than --orphan-age 1d)" [ "$(keys "$n" "$orphan")" = "0 " ]
 	rm -rf "$T/$n/open"
 	check "$n: offloadctl open of the live transfer still works" ctl_open "$LINK_live" "$T/$n/open" "$n"
@@ -116,6 +162,8 @@ suite() {  # suite NAME
 	j=$("$CTL" -c "$c" list --expired --json 2>/dev/null)
 	check "$n: afterwards no expired transfer is left ($j)" [ "$j" = "[]" ]
 	check "$n: the live transfer survived both" [ "$(keys "$n" "$ID_live")" = "0 m " ]
+	j=$(empties "$n")
+	check "$n: after the parallel purges no empty directory or collection is left (${j:-none})" [ -z "$j" ]
 }
 
 # ---- file backend ----
@@ -135,6 +183,23 @@ if bash "$IT/davserver.sh" start "$DAV" $PORT davuser davpass; then
 	printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/cred"
 	conf_write dav storage.backend=webdav "storage.url=http://127.0.0.1:$PORT/store" "storage.credentials_file=$T/cred"
 	suite dav
+	# stale hidden temporaries of puts that crashed between PUT and MOVE (nginx does not list them):
+	# one in a collection untouched for 2 h, one fresh; purge (orphan age 1 h) takes the old one with
+	# its collection and keeps the fresh one
+	u="http://127.0.0.1:$PORT/store"
+	for c in zz/ zz/zzstaleid/ zz/zzfreshid/; do curl -s -o /dev/null -u davuser:davpass -X MKCOL "$u/$c"; done
+	printf half | curl -s -o /dev/null -u davuser:davpass -T - "$u/zz/zzstaleid/.0.0123456789abcdef"
+	printf half | curl -s -o /dev/null -u davuser:davpass -T - "$u/zz/zzfreshid/.0.fedcba9876543210"
+	touch -d '-2 hours' "$DAV/data/store/zz/zzstaleid/.0.0123456789abcdef" "$DAV/data/store/zz/zzstaleid"
+	check "dav: a 2 h old and a fresh hidden temp planted" \
+		[ -f "$DAV/data/store/zz/zzstaleid/.0.0123456789abcdef" -a -f "$DAV/data/store/zz/zzfreshid/.0.fedcba9876543210" ]
+	out=$("$CTL" -c "$(conf_path dav)" purge --orphan-age 1h 2>"$T/dav/purge-stale.err"); rc=$?
+	check "dav: purge --orphan-age 1h exits 0 and removes 1 stale upload ($out)" \
+		bash -c '[ $1 = 0 ] && grep -q "; 1 stale uploads aborted" <<<"$2"' _ $rc "$out"
+	check "dav: the old one is gone with its collection, the fresh one kept" \
+		[ ! -e "$DAV/data/store/zz/zzstaleid" -a -f "$DAV/data/store/zz/zzfreshid/.0.fedcba9876543210" ]
+	check "dav: audit: event=purge action=stale-upload transfer=zzstaleid" \
+		bash -c 'grep "event=purge" "$1" | grep "action=stale-upload" | grep -q "zzstaleid"' _ "$(audit_path dav)"
 	bash "$IT/davserver.sh" stop "$DAV"
 else
 	not_ok "webdav: nginx starts (apt: tools/deps/webdav.apt)"

@@ -6,6 +6,10 @@
 #     aborted uploads, wrong credentials -> EPERM, virtual-host style, proxy stopped between
 #     writes and killed mid-upload -> ETEMP and no visible object, a timed 200 MiB put
 #  3. offloadctl process with backend = s3, then offloadctl open: byte-exact
+#  3b. offloadctl purge aborts stale multipart uploads: writers killed mid-upload (storage_helper
+#     crashput: initiate + a part, no complete/abort) leave uploads that ListMultipartUploads
+#     (curl --aws-sigv4) shows; purge --orphan-age 4s aborts the old ones (listed in pages of
+#     one upload) and keeps one started just before the purge
 #  4. throughput: the backend's 200 MiB put vs curl --aws-sigv4 -T of 200 MiB to the same Swift
 # Missing Swift packages are a failure (tools/deps/s3.apt; tools/install-deps.sh installs them).
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +85,53 @@ $SW stop-proxy "$SD" $PORT
 OFFLOAD_S3_ATTEMPTS=2 "$CTL" -c "$(conf_path e2e)" process < "$T/in1.eml" > "$T/out3.eml" 2> "$T/p3.err"; rc=$?
 checkx "S3 down: offloadctl process exits 75 and writes nothing (exit $rc)" '[ $rc = 75 ] && [ ! -s "$T/out3.eml" ]'
 $SW start-proxy "$SD" $PORT > /dev/null || bail "proxy restart"
+
+# ---- 3b. purge: stale multipart uploads --------------------------------------------------------
+HELPER=$T/storage_helper
+SANFLAGS=
+[ "$(nm "$BUILD/liboffload.a" 2>/dev/null | grep -c __asan_)" -gt 0 ] && SANFLAGS="-fsanitize=address,undefined"
+gcc $SANFLAGS -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" \
+	-I"$SRCDIR/milter" $(pkg-config --cflags glib-2.0 gmime-3.0 json-glib-1.0 openssl) \
+	-o "$HELPER" "$IT/storage_helper.c" "$BUILD/liboffload.a" \
+	$(pkg-config --libs gmime-3.0 glib-2.0 json-glib-1.0 openssl libcurl libargon2 libmagic zlib) \
+	-lpthread 2>"$T/helper.log" || { cat "$T/helper.log"; bail "storage_helper compiles"; }
+conf_write mpu "${S3KEYS[@]}" storage.prefix=mpu storage.part_size=5M
+# uploads_of: "KEY UPLOADID" lines of the in-progress multipart uploads below mpu/, straight from Swift
+uploads_of() {
+	s3curl -H "x-amz-content-sha256: $EMPTY" "$EP/$BUCKET?prefix=mpu%2F&uploads=" |
+		$PY -c 'import sys, xml.etree.ElementTree as E
+ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+r = E.fromstring(sys.stdin.read())
+for u in r.iter(ns + "Upload"):
+    print(u.find(ns + "Key").text, u.find(ns + "UploadId").text)'
+}
+r=ok
+for i in 1 2 3; do
+	o=$("$HELPER" crashput "$(conf_path mpu)" "stale${i}aaaaaaaaaaaaaaaaaaa/0" 2>>"$T/crash.err"); [ "$o" = ok ] || r="$o"
+done
+check "three writers died mid-upload (initiate + 5 MiB part, no complete/abort) ($r)" [ "$r" = ok ]
+old=$(uploads_of)
+check "ListMultipartUploads shows their 3 uploads ($(wc -l <<<"$old"))" [ "$(grep -c '^mpu/stale' <<<"$old")" = 3 ]
+sleep 6   # the 3 are now older than the --orphan-age below; the next one is not
+o=$("$HELPER" crashput "$(conf_path mpu)" "freshaaaaaaaaaaaaaaaaaaa/0" 2>>"$T/crash.err")
+check "a fourth writer died just now ($o)" [ "$o" = ok ]
+out=$("$CTL" -c "$(conf_path mpu)" purge --orphan-age 4s --dry-run 2>"$T/purge-dry.err")
+n=$(uploads_of | wc -l)
+check "purge --dry-run finds the 3 stale uploads and aborts none ($out; $n uploads)" \
+	bash -c 'grep -q "3 stale uploads found" <<<"$1" && [ "$2" = 4 ]' _ "$out" "$n"
+out=$(OFFLOAD_S3_LIST_MAX_KEYS=1 "$CTL" -c "$(conf_path mpu)" purge --orphan-age 4s 2>"$T/purge.err"); rc=$?
+check "purge (ListMultipartUploads in pages of 1) exits 0 and aborts 3 ($out)" \
+	bash -c '[ $1 = 0 ] && grep -q "3 stale uploads aborted" <<<"$2"' _ $rc "$out"
+left=$(uploads_of)
+check "ListMultipartUploads: the 3 stale uploads are gone, the fresh one is kept ($(echo $left))" \
+	bash -c '[ "$(wc -l <<<"$1")" = 1 ] && grep -q "^mpu/freshaaaaaaaaaaaaaaaaaaa/0 " <<<"$1"' _ "$left"
+a=$(audit_path mpu)
+check "audit: 3 purge events action=stale-upload with the ids" \
+	bash -c '[ "$(grep "event=purge" "$1" | grep "action=stale-upload" | grep -c "transfer=stale[123]a")" = 3 ]' _ "$a"
+check "audit chain verifies" "$CTL" audit verify "$a"
+fresh_id=$(awk '{print $2}' <<<"$left")
+s3curl -o /dev/null -X DELETE -H "x-amz-content-sha256: $EMPTY" "$EP/$BUCKET/mpu/freshaaaaaaaaaaaaaaaaaaa/0?uploadId=$fresh_id"
+check "the fresh upload aborted by hand; none left" [ -z "$(uploads_of)" ]
 
 # ---- 4. throughput vs curl ------------------------------------------------------------------
 head -c $((200 * 1024 * 1024)) /dev/zero | tr '\0' 'Z' > "$T/big.bin"

@@ -705,6 +705,227 @@ conf_threads(struct storage *st, const char *label)
 	g_free(prefix);
 }
 
+/* ---- maintenance: storage_abort_stale, storage_prune ---- */
+
+struct stale_acc {
+	int mine;        /* reports whose key starts with run_tag */
+	int64_t started; /* of the last one of ours */
+};
+
+static void
+stale_collect(void *arg, const char *key, int64_t started)
+{
+	struct stale_acc *a = arg;
+
+	if (strncmp(key, run_tag, strlen(run_tag)) == 0) {
+		a->mine++;
+		a->started = started;
+	}
+}
+
+/*
+ * conf_stale - a put left open (a writer that died: never committed, never
+ * aborted) is reported by a dry abort_stale whose cutoff lies after its start
+ * where the backend has something on the store by then (file: the temp
+ * file; s3: the multipart upload once a part is out; webdav and memory send
+ * nothing before commit, but webdav reports empty collections), and left alone by a real run whose cutoff lies
+ * before its start; the put still commits afterwards.
+ */
+static void
+conf_stale(struct storage *st, const char *label)
+{
+	struct stale_acc a = { 0 };
+	struct storage_put *p;
+	char *key = key_of("st", "0");
+	size_t len = 6 * MIB; /* above the smallest S3 part size: one part goes out */
+	unsigned char *buf = g_malloc(len);
+	int64_t t0 = (int64_t)time(NULL);
+	GByteArray *b = NULL;
+	int rc, err;
+
+	rc = storage_abort_stale(st, 0, false, stale_collect, &a);
+	CHECK(rc == 0 && a.mine == 0, "%s: abort_stale with cutoff 0 finds nothing (%d)", label, rc);
+	pattern_fill(buf, len, 0, 7);
+	p = storage_put_begin(st, key, len + 1, &err);
+	CHECK(p != NULL, "%s: put begun for the stale-upload check", label);
+	if (p == NULL)
+		goto out;
+	CHECK(storage_put_write(p, buf, len) == STORAGE_OK &&
+	      storage_put_write(p, buf, 1) == STORAGE_OK, "%s: 6 MiB + 1 written, not committed", label);
+	a = (struct stale_acc){ 0 };
+	rc = storage_abort_stale(st, t0 + 3600, true, stale_collect, &a);
+	if (strcmp(storage_backend_name(st), "file") == 0 || strcmp(storage_backend_name(st), "s3") == 0)
+		CHECK(rc >= 1 && a.mine == 1 && a.started >= t0 - 120 && a.started <= t0 + 120,
+			"%s: dry abort_stale (cutoff in the future) reports the open put (%d, %d of ours)",
+			label, rc, a.mine);
+	else if (strcmp(storage_backend_name(st), "memory") == 0)
+		CHECK(rc == 0 && a.mine == 0, "%s: dry abort_stale: nothing on the store before commit "
+			"(%d, %d of ours)", label, rc, a.mine);
+	else /* webdav: nothing is sent before commit; the empty collections this run's
+	      * deletes left (and the put's own, made at begin) are older than this cutoff */
+		CHECK(rc >= 0, "%s: dry abort_stale with a future cutoff: %d (%d of ours: empty "
+			"collections)", label, rc, a.mine);
+	a = (struct stale_acc){ 0 };
+	rc = storage_abort_stale(st, t0 - 3600, false, stale_collect, &a);
+	CHECK(rc >= 0 && a.mine == 0, "%s: abort_stale with a cutoff before the put leaves it (%d)",
+		label, rc);
+	CHECK(storage_put_commit(p) == STORAGE_OK, "%s: ... and the put still commits", label);
+	rc = get_all(st, key, len, STORAGE_TO_END, &b, NULL);
+	CHECK(rc == STORAGE_OK && b->len == 1, "%s: ... whole (%u bytes past 6 MiB)", label,
+		b != NULL ? b->len : 0);
+	if (b != NULL)
+		g_byte_array_unref(b);
+	CHECK(storage_delete(st, key) == STORAGE_OK, "%s: stale-check object deleted", label);
+out:
+	g_free(buf);
+	g_free(key);
+}
+
+#define PRUNE_ROUNDS 25
+
+struct pruner {
+	struct storage *st;
+	char what;      /* 'w' writer, 'p' pruner */
+	int failures;
+	int *stop;      /* the writer sets it when done */
+	int *ready;     /* the pruner sets it after its first prune */
+	int prunes;     /* the pruner's calls */
+};
+
+/* race_id - "<run_tag from its 3rd character>r<what><i>": a shard of its own
+ * (run_tag[2..3]; the other keys of this run are in run_tag[0..1]), which
+ * empties whenever the writer is between its prune and its next put */
+static char *
+race_id(char what, int i)
+{
+	return g_strdup_printf("%sr%c%d", run_tag + 2, what, i);
+}
+
+/* pruner_main - the writer: rounds of put id/0, get it back, delete, prune
+ * id; the pruner: prune of a dead id of the same shard, over and over, so it
+ * removes the shard whenever it looks empty, while the writer puts into it.
+ * (OFFLOAD_WEBDAV_TEST_PRUNE_PAUSE_MS widens the window between the check
+ * and the DELETE; without its lock a webdav prune loses objects then.) */
+static void *
+pruner_main(void *arg)
+{
+	struct pruner *pr = arg;
+	char data[64];
+	gulong hold_us;
+	int i, rc;
+
+	if (pr->what == 'p') {
+		char *dead = race_id('p', 0);
+
+		while (!g_atomic_int_get(pr->stop)) {
+			if ((rc = storage_prune(pr->st, dead)) != STORAGE_OK) {
+				pr->failures++;
+				fprintf(stderr, "# race %s: prune: %s\n", dead, storage_strerror(rc));
+			}
+			pr->prunes++;
+			g_atomic_int_set(pr->ready, 1);
+			/* not flat out: pruning a shard in the 1-RTT gap between a put's
+			 * MKCOL of the shard and of its id sends the put climbing again;
+			 * a pruner doing that on every try starves it (purge prunes once
+			 * per purged transfer) */
+			g_usleep(10000);
+		}
+		g_free(dead);
+		return NULL;
+	}
+	/* the committed object stays a while before it is read back: past the
+	 * pause of a prune that checked the shard just before the put */
+	hold_us = getenv("OFFLOAD_WEBDAV_TEST_PRUNE_PAUSE_MS") != NULL ?
+		2000 * CLAMP(atol(getenv("OFFLOAD_WEBDAV_TEST_PRUNE_PAUSE_MS")), 0, 5000) : 0;
+	for (i = 0; i < 10000 && !g_atomic_int_get(pr->ready); i++)
+		g_usleep(1000);
+	for (i = 0; i < PRUNE_ROUNDS; i++) {
+		char *id = race_id(pr->what, i);
+		char *key = g_strdup_printf("%s/0", id);
+		GByteArray *b = NULL;
+
+		g_snprintf(data, sizeof data, "%s round %d", id, i);
+		if ((rc = put_data(pr->st, key, data, strlen(data), 7)) != STORAGE_OK) {
+			pr->failures++;
+			fprintf(stderr, "# race %s: put: %s\n", key, storage_strerror(rc));
+		} else if (g_usleep(hold_us), false) {
+		} else if ((rc = get_all(pr->st, key, 0, STORAGE_TO_END, &b, NULL)) != STORAGE_OK ||
+			 !bytes_eq(b, data, strlen(data))) {
+			pr->failures++;
+			fprintf(stderr, "# race %s: read back: %s\n", key, storage_strerror(rc));
+		}
+		if (b != NULL)
+			g_byte_array_unref(b);
+		if ((rc = storage_delete(pr->st, key)) != STORAGE_OK) {
+			pr->failures++;
+			fprintf(stderr, "# race %s: delete: %s\n", key, storage_strerror(rc));
+		}
+		if ((rc = storage_prune(pr->st, id)) != STORAGE_OK) {
+			pr->failures++;
+			fprintf(stderr, "# race %s: prune: %s\n", id, storage_strerror(rc));
+		}
+		g_free(key);
+		g_free(id);
+	}
+	g_atomic_int_set(pr->stop, 1);
+	return NULL;
+}
+
+/* conf_prune - prune after delete, a put into the pruned id works again,
+ * prune of a tombstone-kept id keeps the object, invalid ids refused, and
+ * two threads putting and pruning in one shard lose nothing */
+static void
+conf_prune(struct storage *st, const char *label)
+{
+	char *id = g_strdup_printf("%spr", run_tag);
+	char *k0 = g_strdup_printf("%s/0", id), *kt = g_strdup_printf("%s/t", id);
+	int stop = 0, ready = 0;
+	struct pruner pr[2] = { { st, 'w', 0, &stop, &ready, 0 }, { st, 'p', 0, &stop, &ready, 0 } };
+	pthread_t th[2];
+	GByteArray *b = NULL;
+	int started = 0, i;
+
+	CHECK(put_data(st, k0, "zero", 4, 4) == STORAGE_OK && put_data(st, kt, "t", 1, 1) == STORAGE_OK,
+		"%s: two objects of one id put", label);
+	CHECK(storage_delete(st, k0) == STORAGE_OK && storage_prune(st, id) == STORAGE_OK,
+		"%s: delete one, prune the id", label);
+	CHECK(get_all(st, kt, 0, STORAGE_TO_END, &b, NULL) == STORAGE_OK && bytes_eq(b, "t", 1),
+		"%s: prune keeps what is still there", label);
+	if (b != NULL)
+		g_byte_array_unref(b);
+	b = NULL;
+	CHECK(storage_delete(st, kt) == STORAGE_OK && storage_prune(st, id) == STORAGE_OK &&
+	      list_count(st, id) == 0, "%s: delete the last, prune: nothing listed", label);
+	CHECK(storage_prune(st, id) == STORAGE_OK, "%s: prune of a pruned id is ok", label);
+	CHECK(put_data(st, k0, "again", 5, 2) == STORAGE_OK &&
+	      get_all(st, k0, 0, STORAGE_TO_END, &b, NULL) == STORAGE_OK && bytes_eq(b, "again", 5),
+		"%s: a put into a pruned id makes its containers again", label);
+	if (b != NULL)
+		g_byte_array_unref(b);
+	CHECK(storage_delete(st, k0) == STORAGE_OK && storage_prune(st, id) == STORAGE_OK,
+		"%s: cleaned up", label);
+	CHECK(storage_prune(st, "a/b") == STORAGE_EPERM && storage_prune(st, "") == STORAGE_EPERM &&
+	      storage_prune(st, "A") == STORAGE_EPERM, "%s: prune refuses non-ids", label);
+
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&th[i], NULL, pruner_main, &pr[i]) == 0)
+			started++;
+	CHECK(started == 2, "%s: a writer and a pruner in one shard started", label);
+	if (started < 2) {
+		g_atomic_int_set(&stop, 1);
+		g_atomic_int_set(&ready, 1);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	CHECK(pr[0].failures == 0 && pr[1].failures == 0 && pr[1].prunes > 0,
+		"%s: %d rounds of put, read back, delete, prune racing %d prunes of the shard: "
+		"%d + %d failures", label, PRUNE_ROUNDS, pr[1].prunes, pr[0].failures, pr[1].failures);
+	CHECK(list_count(st, run_tag + 2) == 0, "%s: nothing of the race left listed", label);
+	g_free(kt);
+	g_free(k0);
+	g_free(id);
+}
+
 /* run_conformance - what every backend must do; leaves nothing of this run behind */
 static void
 run_conformance(struct storage *st, const char *label)
@@ -715,6 +936,8 @@ run_conformance(struct storage *st, const char *label)
 	conf_list(st, label);
 	conf_large(st, label);
 	conf_threads(st, label);
+	conf_stale(st, label);
+	conf_prune(st, label);
 }
 
 /* ---- per-backend setup ---- */
@@ -1104,6 +1327,42 @@ out:
 	g_free(mnt);
 }
 
+/* file_stale - temp files of crashed puts: an old one goes with the
+ * directories it kept (shard included), a fresh one stays, empty directories go */
+static void
+file_stale(struct storage *st, const char *root)
+{
+	char *old_dir = g_strdup_printf("%s/zz/zzstale", root);
+	char *old_tmp = g_strdup_printf("%s/.0.abcdef", old_dir);
+	char *new_dir = g_strdup_printf("%s/zx/zxfresh", root);
+	char *new_tmp = g_strdup_printf("%s/.m.abcdef", new_dir);
+	char *empty_dir = g_strdup_printf("%s/zy/zyempty", root);
+	struct timespec ts[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+	struct stale_acc a = { 0 };
+	struct stat sb;
+	int rc;
+
+	CHECK(g_mkdir_with_parents(old_dir, 0700) == 0 && g_mkdir_with_parents(new_dir, 0700) == 0 &&
+	      g_mkdir_with_parents(empty_dir, 0700) == 0 &&
+	      g_file_set_contents(old_tmp, "half", 4, NULL) && g_file_set_contents(new_tmp, "half", 4, NULL) &&
+	      utimensat(AT_FDCWD, old_tmp, ts, 0) == 0, "file: a 2 h old and a fresh temp file planted");
+	rc = storage_abort_stale(st, (int64_t)time(NULL) - 3600, true, NULL, NULL);
+	CHECK(rc == 1 && stat(old_tmp, &sb) == 0 && stat(empty_dir, &sb) == 0,
+		"file: dry run counts the old one (%d) and removes nothing", rc);
+	rc = storage_abort_stale(st, (int64_t)time(NULL) - 3600, false, stale_collect, &a);
+	CHECK(rc == 1 && stat(old_tmp, &sb) != 0 && !path_exists(root, "zz"),
+		"file: abort_stale (cutoff 1 h) removes the old temp file and its directories (%d)", rc);
+	CHECK(stat(new_tmp, &sb) == 0, "file: ... keeps the fresh one");
+	CHECK(!path_exists(root, "zy"), "file: ... removes empty directories and shards");
+	CHECK(unlink(new_tmp) == 0 && storage_prune(st, "zxfresh") == STORAGE_OK &&
+	      !path_exists(root, "zx"), "file: prune of an id removes its directory and shard");
+	g_free(empty_dir);
+	g_free(new_tmp);
+	g_free(new_dir);
+	g_free(old_tmp);
+	g_free(old_dir);
+}
+
 static void
 test_file(void)
 {
@@ -1131,6 +1390,7 @@ test_file(void)
 	file_layout(st, root);
 	file_growth(st, root);
 	file_dir_lost(st, root);
+	file_stale(st, root);
 	storage_free(st);
 
 	/* a default backend name of "" or NULL is file; trailing slash is fine */
