@@ -124,7 +124,7 @@ checkx "single pass: the attachment is decoded once (decoded=bytes=409600 in the
 	'[ "$(summary_val "$T/sp-clean.err" bytes)" = 409600 ] && [ "$(summary_val "$T/sp-clean.err" decoded)" = 409600 ]'
 
 mkbig "$T/sp-iban.eml" 400 "Bitte ueberweisen an DE89 3704 0044 0532 0130 00." 1
-nobj=$(find "$(store_path sp)" -type f | wc -l)
+nobj=$(find "$(store_path sp)" -type f ! -name keyid | wc -l)
 "$CTL" -c "$SP" process < "$T/sp-iban.eml" > "$T/sp-iban.out" 2> "$T/sp-iban.err"; rc=$?
 checkx "single pass: IBAN at the end of a large attachment -> X-Data-Classification VERTRAULICH + Sensitivity" \
 	'[ $rc = 0 ] && grep -q "^X-Data-Classification: class=VERTRAULICH; policy=default; transfer=" "$T/sp-iban.out" &&
@@ -136,7 +136,7 @@ checkx "single pass: the streamed class switched to body_action offload-message:
 	'grep -q "files=1 .*body=offload-message classified redone" "$T/sp-iban.err" &&
 	 [ -z "$($MAILTOOL leaves "$T/sp-iban.out" | grep "note.txt\|data.txt")" ]'
 checkx "single pass: the aborted first transfer left no object (the store gained one manifest and one file)" \
-	'[ "$(find "$(store_path sp)" -type f | wc -l)" = $((nobj + 2)) ]'
+	'[ "$(find "$(store_path sp)" -type f ! -name keyid | wc -l)" = $((nobj + 2)) ]'
 rm -rf "$T/sp-iban-open"; ctl_open "$(mail_link "$T/sp-iban.out")" "$T/sp-iban-open" sp > /dev/null 2>&1
 checkx "single pass: the offloaded message opens and holds both attachments byte-exact" \
 	'[ "$($MAILTOOL leaves "$T/sp-iban-open/Lieferung.eml" | grep "\.txt" | sort)" = "$($MAILTOOL leaves "$T/sp-iban.eml" | grep "\.txt" | sort)" ]'
@@ -146,15 +146,30 @@ conf_write spk policy.offload_min_size=100k classify.max_text=64k \
 "$CTL" -c "$(conf_path spk)" process < "$T/sp-iban.eml" > "$T/spk.out" 2> "$T/spk.err"; rc=$?
 checkx "single pass, body kept: VERTRAULICH from the stream also takes the small attachment (same transfer, no redo)" \
 	'[ $rc = 0 ] && grep -q "files=2 .*class=VERTRAULICH classified decoded" "$T/spk.err" &&
-	 [ -z "$($MAILTOOL leaves "$T/spk.out" | grep "note.txt\|data.txt")" ] && [ "$(find "$(store_path spk)" -type f | wc -l)" = 3 ]'
+	 [ -z "$($MAILTOOL leaves "$T/spk.out" | grep "note.txt\|data.txt")" ] && [ "$(find "$(store_path spk)" -type f ! -name keyid | wc -l)" = 3 ]'
 
 mkbig "$T/sp-art9.eml" 400 "Patient diagnosed with chronic illness, medication adjusted, sick leave until May." 1
+rm -rf "$T/sp/notify"
 "$CTL" -c "$SP" process < "$T/sp-art9.eml" > "$T/sp-art9.out" 2> "$T/sp-art9.err"; rc=$?
 checkx "single pass: Art. 9 text in a large attachment -> STRENG-VERTRAULICH, file names hidden" \
 	'[ $rc = 0 ] && grep -q "^X-Data-Classification: class=STRENG-VERTRAULICH" "$T/sp-art9.out" && ! grep -q "data.txt" "$T/sp-art9.out"'
-checkx "single pass: the final class decides the password (audit action=offload+password, password step reached)" \
-	'grep "event=attachment" "$(audit_path sp)" | grep "big-sp-art9" | grep -q "action=offload+password" &&
-	 grep -q "class STRENG-VERTRAULICH asks for a password" "$T/sp-art9.err"'
+checkx "single pass: audit events carry STRENG-VERTRAULICH and action=offload+password" \
+	'grep "event=attachment" "$(audit_path sp)" | grep "big-sp-art9" | grep "class=STRENG-VERTRAULICH" | grep -q "action=offload+password"'
+sp_pw=$($PY - "$T/sp/notify/1.eml" <<'PYEOF' 2>/dev/null
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+r = re.search(r"(?m)(?:^|[ :])([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})$", m.get_body(("plain",)).get_content())
+print(r.group(1) if r else "")
+PYEOF
+)
+rm -rf "$T/sp-art9-o1"; ctl_open "$(mail_link "$T/sp-art9.out")" "$T/sp-art9-o1" sp > /dev/null 2> "$T/sp-art9-o1.err"; rc=$?
+checkx "single pass: the class found in the stream made the transfer password-protected (open without it fails)" \
+	'[ -n "$sp_pw" ] && [ $rc != 0 ] && grep -qi password "$T/sp-art9-o1.err" && [ -z "$(ls -A "$T/sp-art9-o1" 2>/dev/null)" ]'
+printf '%s\n' "$sp_pw" > "$T/sp-pw.txt"
+rm -rf "$T/sp-art9-o2"; mkdir -p "$T/sp-art9-o2"
+"$CTL" -c "$SP" open "$(mail_link "$T/sp-art9.out")" --password-file "$T/sp-pw.txt" --output "$T/sp-art9-o2" > /dev/null 2>&1; rc=$?
+checkx "single pass: it opens with the password from the confirmation mail" \
+	'[ $rc = 0 ] && [ -n "$(ls -A "$T/sp-art9-o2")" ]'
 
 mkbig "$T/sp-vs.eml" 400 "VS-NUR FUER DEN DIENSTGEBRAUCH" 0 300 "Ende."
 rm -rf "$(store_path sp)"; mkdir -p "$(store_path sp)"
@@ -162,7 +177,7 @@ rm -rf "$(store_path sp)"; mkdir -p "$(store_path sp)"
 checkx "single pass: VS marking in the second large attachment -> rejected (exit 69) with the 550 text" \
 	'[ $rc = 69 ] && [ ! -s "$T/sp-vs.out" ] && grep -q "Verschlusssache" "$T/sp-vs.err" && grep -q "approved channel" "$T/sp-vs.err"'
 checkx "single pass: VS reject deleted the objects already stored (first attachment included)" \
-	'[ -z "$(find "$(store_path sp)" -type f)" ] && grep "event=message" "$(audit_path sp)" | grep "big-sp-vs" | grep -q "action=reject"'
+	'[ -z "$(find "$(store_path sp)" -type f ! -name keyid)" ] && grep "event=message" "$(audit_path sp)" | grep "big-sp-vs" | grep -q "action=reject"'
 store_break sp
 "$CTL" -c "$SP" process < "$T/sp-vs.eml" > "$T/sp-vsb.out" 2> "$T/sp-vsb.err"; rc=$?
 checkx "single pass: VS marking in a large attachment + store down: still the 550 reject, not a tempfail" \
