@@ -548,6 +548,7 @@ classify_combine(const struct classify_ctx *ctx, struct classify_result *dst, co
 	if (src->level_index > dst->level_index)
 		dst->level_index = src->level_index;
 	dst->vs = dst->vs || src->vs;
+	dst->decoded += src->decoded;
 	if (src->reason_list != NULL)
 		for (i = 0; i < src->reason_list->len; i++) {
 			const struct classify_reason *r = &g_array_index(src->reason_list, struct classify_reason, i);
@@ -892,7 +893,7 @@ cls_magic(const struct classify_ctx *ctx, const unsigned char *data, size_t len)
 	if (len == 0)
 		return cls_intern("application/x-empty");
 	pthread_mutex_lock((pthread_mutex_t *)&ctx->magic_mu);
-	t = magic_buffer(ctx->magic, data, len < (1u << 20) ? len : (1u << 20));
+	t = magic_buffer(ctx->magic, data, len < CLS_MAGIC_BYTES ? len : CLS_MAGIC_BYTES);
 	out = cls_intern(t != NULL ? t : "application/octet-stream");
 	pthread_mutex_unlock((pthread_mutex_t *)&ctx->magic_mu);
 	return out;
@@ -953,6 +954,46 @@ cls_is_tnef_type(const char *t)
 		g_ascii_strcasecmp(t, "application/vnd.ms-tnef") == 0);
 }
 
+/* what cls_part does with a part's bytes, decided by the true type (libmagic
+ * sees at most the first CLS_MAGIC_BYTES), the declared type, the name and
+ * the first bytes */
+enum cls_kind {
+	CLS_K_ZIP, CLS_K_TNEF, CLS_K_RTF, CLS_K_PDF, CLS_K_EML, CLS_K_HTML, CLS_K_TEXT, CLS_K_EMPTY,
+	CLS_K_MEDIA, CLS_K_OPAQUE,
+};
+
+static enum cls_kind
+cls_kind(const char *t, const char *name, const char *declared_type, const unsigned char *data, size_t len)
+{
+	const char *fam_true = cls_family(t);
+
+	if (cls_has_prefix(data, len, "PK\x03\x04") || cls_has_prefix(data, len, "PK\x05\x06"))
+		return CLS_K_ZIP;
+	if (cls_has_prefix(data, len, "\x78\x9f\x3e\x22") ||
+	    (t != NULL && strcmp(t, "application/vnd.ms-tnef") == 0) || cls_is_tnef_type(declared_type))
+		return CLS_K_TNEF;
+	if (cls_has_prefix(data, len, "{\\rtf"))
+		return CLS_K_RTF;
+	if (cls_has_prefix(data, len, "%PDF") || (t != NULL && strcmp(t, "application/pdf") == 0))
+		return CLS_K_PDF;
+	if ((t != NULL && strcmp(t, "message/rfc822") == 0) ||
+	    (declared_type != NULL && g_ascii_strcasecmp(declared_type, "message/rfc822") == 0) ||
+	    (name != NULL && g_str_has_suffix(name, ".eml")))
+		return CLS_K_EML;
+	if ((t != NULL && (strcmp(t, "text/html") == 0 || strcmp(t, "text/xml") == 0 ||
+			   strcmp(t, "image/svg+xml") == 0)) ||
+	    (declared_type != NULL && g_ascii_strcasecmp(declared_type, "text/html") == 0))
+		return CLS_K_HTML;
+	if (fam_true != NULL && strcmp(fam_true, "text") == 0)
+		return CLS_K_TEXT;
+	if (t != NULL && strcmp(t, "application/x-empty") == 0)
+		return CLS_K_EMPTY;
+	if (t != NULL && (strncmp(t, "image/", 6) == 0 || strncmp(t, "audio/", 6) == 0 ||
+			  strncmp(t, "video/", 6) == 0 || cls_exe_type(t)))
+		return CLS_K_MEDIA;
+	return CLS_K_OPAQUE;
+}
+
 /* cls_part - one attachment (or container member) into res */
 void
 cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
@@ -986,38 +1027,44 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 		cls_bomb(scan, res, where, "nesting depth");
 		return;
 	}
-	if (cls_has_prefix(data, len, "PK\x03\x04") || cls_has_prefix(data, len, "PK\x05\x06")) {
+	switch (cls_kind(t, name, declared_type, data, len)) {
+	case CLS_K_ZIP:
 		cls_extract_zip(scan, where, data, len, res);
-	} else if (cls_has_prefix(data, len, "\x78\x9f\x3e\x22") ||
-		   (t != NULL && strcmp(t, "application/vnd.ms-tnef") == 0) || cls_is_tnef_type(declared_type)) {
+		break;
+	case CLS_K_TNEF:
 		cls_extract_tnef(scan, where, data, len, res);
-	} else if (cls_has_prefix(data, len, "{\\rtf")) {
+		break;
+	case CLS_K_RTF: {
 		GString *text = g_string_new("");
 
 		cls_rtf_text((const char *)data, len, (size_t)ctx->max_text, text);
 		cls_detect(ctx, where, text->str, text->len, res);
 		g_string_free(text, TRUE);
-	} else if (cls_has_prefix(data, len, "%PDF") || (t != NULL && strcmp(t, "application/pdf") == 0)) {
+		break;
+	}
+	case CLS_K_PDF:
 		cls_extract_pdf(scan, where, data, len, res);
-	} else if ((t != NULL && strcmp(t, "message/rfc822") == 0) ||
-		   (declared_type != NULL && g_ascii_strcasecmp(declared_type, "message/rfc822") == 0) ||
-		   (name != NULL && g_str_has_suffix(name, ".eml"))) {
+		break;
+	case CLS_K_EML:
 		cls_extract_eml(scan, where, data, len, res);
-	} else if ((t != NULL && (strcmp(t, "text/html") == 0 || strcmp(t, "text/xml") == 0 ||
-				  strcmp(t, "image/svg+xml") == 0)) ||
-		   (declared_type != NULL && g_ascii_strcasecmp(declared_type, "text/html") == 0)) {
+		break;
+	case CLS_K_HTML:
 		cls_extract_html(scan, where, (const char *)data, len, res);
-	} else if (fam_true != NULL && strcmp(fam_true, "text") == 0) {
+		break;
+	case CLS_K_TEXT: {
 		size_t n = 0;
 		char *u = cls_text_utf8((const char *)data, len, &n);
 
 		cls_detect(ctx, where, u, n, res);
 		g_free(u);
-	} else if (t != NULL && strcmp(t, "application/x-empty") == 0) {
-		/* nothing */
-	} else if (t == NULL || (strncmp(t, "image/", 6) != 0 && strncmp(t, "audio/", 6) != 0 &&
-				 strncmp(t, "video/", 6) != 0 && !cls_exe_type(t))) {
+		break;
+	}
+	case CLS_K_EMPTY:
+	case CLS_K_MEDIA:
+		break; /* nothing to read: type findings only */
+	case CLS_K_OPAQUE:
 		cls_add(res, "not-inspectable", 1, where, t);
+		break;
 	}
 }
 
@@ -1052,6 +1099,8 @@ struct classify_job {
 	uint64_t total;
 	bool windowed;             /* text scanned in windows */
 	bool too_large;            /* container over max_text */
+	bool typed;                /* true type looked at (CLS_MAGIC_BYTES in the buffer) */
+	bool opaque;               /* a type whose result the first bytes settle: done */
 	unsigned depth;            /* nesting of the part (attached messages) */
 	struct classify_result win; /* findings of earlier windows */
 };
@@ -1087,12 +1136,26 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 	while (len > 0) {
 		size_t room = job->buf->len < max ? max - job->buf->len : 0, n = MIN(room, len);
 
-		if (job->too_large)
+		if (job->too_large || job->opaque)
 			return;
 		if (n > 0) {
 			g_byte_array_append(job->buf, p, (guint)n);
 			p += n;
 			len -= n;
+			/* libmagic sees only the first CLS_MAGIC_BYTES: once they are
+			 * here, a part that is neither text nor a container (media,
+			 * executables, unknown binary) has its final result, so the
+			 * rest need not be fed (nor held) */
+			if (!job->typed && job->buf->len >= CLS_MAGIC_BYTES) {
+				const char *t = cls_magic(job->ctx, job->buf->data, job->buf->len);
+				enum cls_kind k = cls_kind(t, job->name, job->declared_type, job->buf->data,
+					job->buf->len);
+
+				job->typed = true;
+				job->opaque = k == CLS_K_MEDIA || k == CLS_K_OPAQUE;
+				if (job->opaque)
+					return;
+			}
 			continue;
 		}
 		/* buffer full: text is scanned in windows, containers give up */
@@ -1103,12 +1166,24 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 		job->windowed = true;
 		{
 			size_t tl = 0, keep = MIN((size_t)CLS_WINDOW_OVERLAP, job->buf->len);
-			size_t cut = job->buf->len - keep;
-			char *u = cls_text_utf8((const char *)job->buf->data, cut, &tl);
+			size_t cut = job->buf->len - keep, lead;
+			const char *d = (const char *)job->buf->data;
+			char *u = NULL;
 			char *w = g_strdup_printf("%s (from byte %" G_GUINT64_FORMAT ")", job->name ? job->name : "part",
 				job->total - len - job->buf->len);
 
-			cls_detect(job->ctx, w, u, tl, &job->win);
+			/* never cut a UTF-8 sequence (the window would read as
+			 * windows-1252); a UTF-8 window is scanned in place, without
+			 * a copy of max_text bytes */
+			while (cut > 1 && ((unsigned char)d[cut] & 0xC0) == 0x80 && job->buf->len - cut < keep + 4)
+				cut--;
+			lead = cut >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+			if (g_utf8_validate(d + lead, (gssize)(cut - lead), NULL) && memchr(d, '\0', cut) == NULL) {
+				cls_detect(job->ctx, w, d + lead, cut - lead, &job->win);
+			} else {
+				u = cls_text_utf8(d, cut, &tl);
+				cls_detect(job->ctx, w, u, tl, &job->win);
+			}
 			g_free(w);
 			g_free(u);
 			g_byte_array_remove_range(job->buf, 0, (guint)cut);
@@ -1132,6 +1207,7 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 	}
 	if (job->windowed)
 		classify_combine(job->ctx, res, &job->win);
+	res->decoded += job->total;
 	cls_policy(job->ctx, res, res->level_index);
 	classify_result_clear(&job->win);
 	g_byte_array_unref(job->buf);
@@ -1143,7 +1219,7 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 bool
 classify_job_done(const struct classify_job *job)
 {
-	return job->too_large;
+	return job->too_large || job->opaque;
 }
 
 void
@@ -1213,9 +1289,18 @@ classify_text(const struct classify_ctx *ctx, const char *where, const char *tex
 void
 classify_message_gmime(const struct classify_ctx *ctx, GMimeMessage *msg, bool outgoing, struct classify_result *res)
 {
+	classify_message_gmime_defer(ctx, msg, outgoing, NULL, NULL, res);
+}
+
+void
+classify_message_gmime_defer(const struct classify_ctx *ctx, GMimeMessage *msg, bool outgoing,
+	classify_defer_fn defer, void *arg, struct classify_result *res)
+{
 	struct cls_scan scan = { 0 };
 
 	scan.ctx = ctx;
+	scan.defer = defer;
+	scan.defer_arg = arg;
 	if (res->true_type == NULL)
 		res->true_type = cls_intern("message/rfc822");
 	classify_headers_gmime(ctx, GMIME_OBJECT(msg), res);
@@ -1227,4 +1312,68 @@ void
 cls_result_free(gpointer p)
 {
 	cls_part_free(p);
+}
+
+/* ---- pending parts (single pass, see classify.h) ---- */
+
+static struct classify_result *
+cls_pending_find(const struct classify_result *res, const char *path)
+{
+	guint i;
+
+	if (res->parts == NULL || path == NULL)
+		return NULL;
+	for (i = 0; i < res->parts->len; i++) {
+		struct classify_result *p = g_ptr_array_index(res->parts, i);
+
+		if (p->pending && p->path != NULL && strcmp(p->path, path) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+struct classify_job *
+classify_pending_job(const struct classify_ctx *ctx, const struct classify_result *res, const char *path)
+{
+	const struct classify_result *p = cls_pending_find(res, path);
+
+	if (p == NULL) {
+		log_panic("classify: no pending part %s", path != NULL ? path : "(null)");
+		return NULL;
+	}
+	return classify_job_new(ctx, p->name, p->declared_type);
+}
+
+void
+classify_pending_finish(const struct classify_ctx *ctx, struct classify_result *res, const char *path,
+	struct classify_job *job)
+{
+	struct classify_result *p = cls_pending_find(res, path);
+	struct classify_result scratch;
+
+	if (p == NULL) {
+		/* never expected (classify_pending_job checked the path): the
+		 * job's memory is released, nothing is combined */
+		log_panic("classify: no pending part %s", path != NULL ? path : "(null)");
+		classify_result_init(&scratch);
+		classify_job_finish(job, &scratch);
+		classify_result_clear(&scratch);
+		return;
+	}
+	p->pending = false;
+	classify_job_finish(job, p);
+	cls_policy(ctx, p, p->level_index);
+	classify_combine(ctx, res, p);
+}
+
+unsigned
+classify_pending_count(const struct classify_result *res)
+{
+	unsigned n = 0;
+	guint i;
+
+	if (res->parts != NULL)
+		for (i = 0; i < res->parts->len; i++)
+			n += ((const struct classify_result *)g_ptr_array_index(res->parts, i))->pending ? 1 : 0;
+	return n;
 }

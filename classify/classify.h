@@ -11,7 +11,10 @@
  *   classify_headers_gmime(ctx, obj, &r);
  *   classify_buffer()/classify_stream()/classify_fd() per attachment into a
  *   part result, classify_combine(ctx, &r, &part) into the message result, or
- *   classify_message_gmime(ctx, msg, outgoing, &r) for a whole parsed message;
+ *   classify_message_gmime(ctx, msg, outgoing, &r) for a whole parsed message,
+ *   or classify_message_gmime_defer() when the caller streams some leaf
+ *   parts anyway (the milter's offload pass) and classifies them there:
+ *   classify_pending_job() ... classify_job_feed() ... classify_pending_finish();
  *   classify_finish(ctx, &r, outgoing);        floor level + policy
  *   ... r.level, r.reasons, r.action, r.body_action, r.notice_filenames ...
  *   classify_result_clear(&r);
@@ -79,6 +82,8 @@ struct classify_result {
 	GArray *reason_list; /* struct classify_reason, in order of first finding */
 	GPtrArray *findings; /* struct classify_finding * */
 	GPtrArray *parts;    /* struct classify_result * of contained parts */
+	bool pending;        /* a part left for the caller's stream (not classified yet) */
+	uint64_t decoded;    /* bytes of part content decoded into classify jobs (all parts) */
 };
 
 struct classify_ctx;
@@ -142,6 +147,30 @@ void classify_text(const struct classify_ctx *ctx, const char *where, const char
  * becomes an entry of res->parts; ends with classify_finish() */
 void classify_message_gmime(const struct classify_ctx *ctx, GMimeMessage *msg, bool outgoing,
 	struct classify_result *res);
+
+/*
+ * Single pass (issue 4): the caller names the leaf parts it decodes anyway
+ * (attachments offloaded by size); classify_message_gmime_defer() then
+ * records them in res->parts as pending (name, path, declared type; not
+ * decoded, not counted) and classifies everything else. For each pending
+ * part the caller feeds the same decoded bytes it hashes and encrypts to
+ * classify_pending_job() and hands the job to classify_pending_finish(),
+ * which fills the part and combines it into res; classify_finish() then
+ * gives the final level. defer is asked for the top-level message's
+ * GMimePart leaves only (never for attached messages or their contents).
+ */
+typedef bool (*classify_defer_fn)(GMimeObject *part, const char *path, void *arg);
+void classify_message_gmime_defer(const struct classify_ctx *ctx, GMimeMessage *msg, bool outgoing,
+	classify_defer_fn defer, void *arg, struct classify_result *res);
+/* classify_pending_job - a job for the pending part at path, named like the part */
+struct classify_job *classify_pending_job(const struct classify_ctx *ctx,
+	const struct classify_result *res, const char *path);
+/* classify_pending_finish - the job's result becomes the pending part at path
+ * and is combined into res (frees job); call classify_finish() afterwards */
+void classify_pending_finish(const struct classify_ctx *ctx, struct classify_result *res,
+	const char *path, struct classify_job *job);
+/* classify_pending_count - parts of res still pending */
+unsigned classify_pending_count(const struct classify_result *res);
 
 /* classify_combine - dst = maximum of dst and src (labels never downgraded),
  * reasons summed, findings copied; src unchanged (not added to dst->parts) */

@@ -1681,6 +1681,17 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 	sub.inflated = 0;
 	sub.entries = 0;
 	sub.bomb = false;
+	if (scan->defer != NULL && scan->depth == 0 && scan->defer(obj, path, scan->defer_arg)) {
+		/* the caller decodes this part anyway and classifies it in that
+		 * stream (classify_pending_job): recorded, not read here */
+		child->pending = true;
+		if (res->parts == NULL)
+			res->parts = g_ptr_array_new_with_free_func(cls_result_free);
+		g_ptr_array_add(res->parts, child);
+		g_free(pname);
+		g_free(type);
+		return;
+	}
 	if (GMIME_IS_TEXT_PART(part) && fname == NULL) {
 		char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
 

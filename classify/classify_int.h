@@ -15,6 +15,7 @@
 #define CLS_VS (-2)          /* level value of the VS rule in maps */
 #define CLS_REPORT (-3)      /* finding mapped to no level: reason only */
 #define CLS_MAX_FINDINGS 200 /* findings kept per result (counts go on) */
+#define CLS_MAGIC_BYTES (1u << 20) /* libmagic looks at this much of a part */
 
 struct cls_map {
 	char *key;   /* lower-case match text */
@@ -55,6 +56,8 @@ struct cls_scan {
 	uint64_t entries;
 	unsigned depth;
 	bool bomb;
+	classify_defer_fn defer; /* classify_message_gmime_defer(): top-level leaves */
+	void *defer_arg;
 };
 
 /* classify.c */

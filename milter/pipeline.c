@@ -254,7 +254,88 @@ struct run {
 	int body_in_state;  /* 0 not computed, 1 body_in valid, -1 unreadable */
 	unsigned char body_in[TRANSFER_BODY_DIGEST_LEN];  /* digest of the spooled body */
 	unsigned char body_out[TRANSFER_BODY_DIGEST_LEN]; /* digest of the new body */
+	bool outgoing;
+	bool signed_top; /* signed or encrypted top level (REWRITE_SIGNED) */
+	struct rewrite *rw; /* once the leaves are known */
+	uint64_t pre_decoded; /* attachment bytes decoded by classification before the decision */
 };
+
+static bool
+run_is_reject(const struct run *r)
+{
+	return r->cls.vs || r->cls.action == CLASSIFY_REJECT || r->cls.body_action == CLASSIFY_BODY_REJECT;
+}
+
+enum run_change {
+	RUN_SAME,  /* the decision in rw stands */
+	RUN_MORE,  /* force_all became true: the attachments not stored yet go too */
+	RUN_REDO,  /* whole_message changed (or force_all became false): start over */
+};
+
+/* run_decide - what the class decides, into rw; how that differs from
+ * the decision that was in rw */
+static enum run_change
+run_decide(struct run *r)
+{
+	struct rewrite *rw = r->rw;
+	bool force_all, whole;
+	enum run_change ch;
+
+	r->classified = r->cls.action >= CLASSIFY_OFFLOAD ||
+		r->cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE;
+	force_all = r->cls.action >= CLASSIFY_OFFLOAD;
+	/* classified signed mail defaults to offload-message (DESIGN.md §13) */
+	whole = r->cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE || (r->signed_top && r->classified);
+	if (whole != rw->whole_message)
+		ch = RUN_REDO;
+	else if (whole)
+		ch = RUN_SAME; /* the raw message is the file: force_all does not matter */
+	else if (rw->force_all && !force_all)
+		ch = RUN_REDO;
+	else if (!rw->force_all && force_all)
+		ch = RUN_MORE;
+	else
+		ch = RUN_SAME;
+	rw->force_all = force_all;
+	rw->whole_message = whole;
+	rw->hide_names = !r->cls.notice_filenames;
+	return ch;
+}
+
+/* run_classify_rest - attachments deferred to an offload stream that no
+ * stream read (offload-message, errors) are classified now; the message
+ * result is finished again */
+static void
+run_classify_rest(struct run *r)
+{
+	if (r->rw == NULL)
+		return;
+	if (classify_pending_count(&r->cls) > 0)
+		rewrite_classify_pending(r->rw);
+	classify_finish(r->p->cls, &r->cls, r->outgoing);
+}
+
+/* run_stop - rewrite's stop hook after a streamed attachment was
+ * classified: stop storing when the class now rejects the message or asks
+ * to start over; when it only asks for every attachment (force_all), the
+ * rest of the pass takes them all and the caller adds the ones passed over */
+static bool
+run_stop(void *arg)
+{
+	struct run *r = arg;
+	struct rewrite probe = *r->rw;
+	struct run tmp = *r;
+	enum run_change ch;
+
+	classify_finish(r->p->cls, &r->cls, r->outgoing);
+	if (run_is_reject(r))
+		return true;
+	tmp.rw = &probe; /* compare only: the decision is taken by the caller */
+	ch = run_decide(&tmp);
+	if (ch == RUN_MORE)
+		r->rw->force_all = true;
+	return ch == RUN_REDO;
+}
 
 static void
 run_audit_message(struct run *r, const char *action, const char *reasons)
@@ -278,8 +359,35 @@ run_audit_message(struct run *r, const char *action, const char *reasons)
 	g_free(expires);
 }
 
+/* run_reject - the class rejects the message (VS marking, reject policy):
+ * the same 550 text wherever the marking was found; whatever was stored
+ * for the message is deleted */
+static void
+run_reject(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+	const char *t = classify_reject_text(), *sep = strstr(t, " / ");
+
+	if (r->t)
+		transfer_abort(r->t);
+	if (res->body_path)
+		unlink(res->body_path);
+	g_clear_pointer(&res->body_path, g_free);
+	g_ptr_array_set_size(res->hdr_ops, 0);
+	res->verdict = PIPELINE_REJECT;
+	res->rcode = "550";
+	res->xcode = "5.7.1";
+	res->action = g_strdup("reject");
+	res->reply_de = sep ? g_strndup(t, sep - t) : g_strdup(t);
+	res->reply_en = sep ? g_strdup(sep + 3) : NULL;
+	res->summary = g_strdup_printf("%s: action=reject class=%s", r->qid, r->cls.level);
+	run_audit_message(r, "reject", r->cls.reasons);
+}
+
 /* run_fail - apply on_error (DESIGN.md §4, §13): never a crash, never a
- * silent drop; classified content never leaves in clear (size-only today) */
+ * silent drop; classified content never leaves in clear. Attachments whose
+ * classification waited for their offload stream are classified first, so
+ * the policy sees the message's real class (a VS marking still rejects). */
 static void
 run_fail(struct run *r, const char *why)
 {
@@ -290,6 +398,16 @@ run_fail(struct run *r, const char *why)
 		transfer_abort(r->t);
 	if (res->body_path)
 		unlink(res->body_path); /* a rewrite that will not be used */
+	g_clear_pointer(&res->body_path, g_free);
+	if (r->rw != NULL) {
+		run_classify_rest(r);
+		if (run_is_reject(r)) {
+			log_warning("%s: %s; the message is rejected by its class", r->qid, why);
+			run_reject(r);
+			return;
+		}
+		run_decide(r);
+	}
 	g_clear_pointer(&res->body_path, g_free);
 	g_ptr_array_set_size(res->hdr_ops, 0);
 	/* on_error = accept applies to size-only offloads only (DESIGN.md §13) */
@@ -658,7 +776,10 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	struct rewrite rw = { 0 };
 	bool outgoing;
 	char *link = NULL, *err_text = NULL;
-	int rc;
+	bool redone = false;
+	enum run_change ch;
+	unsigned round;
+	int rc, scan_rc;
 
 	memset(res, 0, sizeof *res);
 	res->hdr_ops = hdrops_new();
@@ -694,41 +815,33 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_pass(&r, "pass", r.message ? "no-body" : "unparsable");
 		goto out;
 	}
-	/* classification (DESIGN.md §5): labels, body text, every part, bounded */
-	classify_result_clear(&r.cls);
-	classify_result_init(&r.cls);
-	classify_message_gmime(p->cls, r.message, outgoing, &r.cls);
-	if (r.cls.vs || r.cls.action == CLASSIFY_REJECT || r.cls.body_action == CLASSIFY_BODY_REJECT) {
-		res->verdict = PIPELINE_REJECT;
-		res->rcode = "550";
-		res->xcode = "5.7.1";
-		res->action = g_strdup("reject");
-		{
-			const char *t = classify_reject_text(), *sep = strstr(t, " / ");
-
-			res->reply_de = sep ? g_strndup(t, sep - t) : g_strdup(t);
-			res->reply_en = sep ? g_strdup(sep + 3) : NULL;
-		}
-		res->summary = g_strdup_printf("%s: action=reject class=%s", r.qid, r.cls.level);
-		run_audit_message(&r, "reject", r.cls.reasons);
-		goto out;
-	}
-	r.classified = r.cls.action >= CLASSIFY_OFFLOAD ||
-		r.cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE;
-
+	/* the leaves first (no decision yet), then classification (DESIGN.md
+	 * §5): labels, body text, every part, bounded. Attachments offloaded by
+	 * size (rewrite_defer, the one size rule) are only recorded here: they
+	 * are classified in their offload stream, which decodes them anyway
+	 * (single pass). Everything else is classified before the decision. */
 	rw.conf = c;
 	rw.qid = r.qid;
 	rw.message = r.message;
 	rw.spool_dir = c->spool_dir;
-	rw.force_all = r.cls.action >= CLASSIFY_OFFLOAD;
-	rw.whole_message = r.cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE;
-	rw.hide_names = !r.cls.notice_filenames;
-	rc = rewrite_scan(&rw, &err_text);
-	if (rc == REWRITE_SIGNED) {
-		/* classified signed mail defaults to offload-message (DESIGN.md §13) */
-		if (r.classified) {
-			rw.whole_message = true;
-		} else if (c->signed_mail == CONF_SIGNED_REJECT) {
+	rw.cls_ctx = p->cls;
+	rw.cls = &r.cls;
+	scan_rc = rewrite_scan(&rw, &err_text);
+	r.rw = &rw;
+	r.outgoing = outgoing;
+	r.signed_top = scan_rc == REWRITE_SIGNED;
+	classify_result_clear(&r.cls);
+	classify_result_init(&r.cls);
+	classify_message_gmime_defer(p->cls, r.message, outgoing,
+		scan_rc == REWRITE_OK ? rewrite_defer : NULL, &rw, &r.cls);
+	r.pre_decoded = r.cls.decoded;
+	if (run_is_reject(&r)) {
+		run_reject(&r);
+		goto out;
+	}
+	run_decide(&r);
+	if (scan_rc == REWRITE_SIGNED) {
+		if (!r.classified && c->signed_mail == CONF_SIGNED_REJECT) {
 			res->verdict = PIPELINE_REJECT;
 			res->rcode = "550";
 			res->xcode = "5.7.1";
@@ -738,14 +851,15 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 			res->summary = g_strdup_printf("%s: action=reject reason=signed", r.qid);
 			run_audit_message(&r, "reject", "signed");
 			goto out;
-		} else {
+		} else if (!r.classified) {
 			run_pass(&r, "skip-signed", "signed");
 			goto out;
 		}
-	} else if (rc == REWRITE_LIMIT) {
+	} else if (scan_rc == REWRITE_LIMIT) {
 		run_fail(&r, err_text);
 		goto out;
 	}
+	/* nothing deferred here: a deferred attachment is work */
 	if (!rw.whole_message && !rw.force_all && !rewrite_has_work(&rw, m->size)) {
 		run_label_or_pass(&r);
 		goto out;
@@ -755,38 +869,96 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		run_fail(&r, "storage unavailable");
 		goto out;
 	}
-	r.t = transfer_new(p->st, (int64_t)time(NULL), r.cls.retention ? r.cls.retention : c->retention);
-	if (r.t == NULL) {
-		run_fail(&r, "cannot create transfer id");
-		goto out;
-	}
-	r.t->sender = g_strdup(m->env.sender);
-	r.t->message_id = g_strdup(r.message_id);
-	r.t->class_ = g_strdup(r.cls.level);
-	{
-		const char *subj = g_mime_message_get_subject(r.message);
-		guint i;
-
-		r.t->subject = g_strdup(subj ? subj : "");
-		for (i = 0; i < m->env.rcpts->len; i++)
-			g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
-	}
-	if (r.cls.password && transfer_set_password(r.t) == NULL) {
-		run_fail(&r, "cannot generate the transfer password");
-		goto out;
-	}
-	rw.t = r.t;
 	rw.deadline = g_get_monotonic_time() + (gint64)c->eom_timeout * G_USEC_PER_SEC;
-	rc = rw.whole_message ? upload_whole_message(&r, &rw, &err_text) :
-		rewrite_offload(&rw, m->size, &err_text);
-	if (rc != 0) {
-		run_fail(&r, err_text ? err_text : "storage error");
-		goto out;
+	rw.stop = run_stop;
+	rw.stop_arg = &r;
+	/* Each round stores with the decision of the class known so far. A
+	 * streamed attachment can raise the class. When the new class asks for
+	 * every attachment (force_all), the ones not stored yet are added to
+	 * the same transfer. When it changes whole_message (body_action
+	 * offload-message), the transfer is aborted (its objects deleted) and
+	 * redone with the new class. A reject deletes the transfer. The class
+	 * only rises and a redo round streams no attachment a previous round
+	 * classified, so this ends; the bound is a safety net. */
+	for (round = 0;; round++) {
+		bool force_before;
+
+		if (rw.whole_message && classify_pending_count(&r.cls) > 0) {
+			/* offload-message stores the raw message: no stream decodes
+			 * the deferred attachments, they are classified first */
+			run_classify_rest(&r);
+			if (run_is_reject(&r)) {
+				run_reject(&r);
+				goto out;
+			}
+			run_decide(&r);
+		}
+		if (r.t == NULL) {
+			const char *subj = g_mime_message_get_subject(r.message);
+			guint i;
+
+			r.t = transfer_new(p->st, (int64_t)time(NULL),
+				r.cls.retention ? r.cls.retention : c->retention);
+			if (r.t == NULL) {
+				run_fail(&r, "cannot create transfer id");
+				goto out;
+			}
+			r.t->sender = g_strdup(m->env.sender);
+			r.t->message_id = g_strdup(r.message_id);
+			r.t->subject = g_strdup(subj ? subj : "");
+			for (i = 0; i < m->env.rcpts->len; i++)
+				g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
+		}
+		rw.t = r.t;
+		force_before = rw.force_all;
+		rc = rw.whole_message ? upload_whole_message(&r, &rw, &err_text) :
+			rewrite_offload(&rw, m->size, &err_text);
+		if (rc != 0 && rc != REWRITE_REDO) {
+			run_fail(&r, err_text ? err_text : "storage error");
+			goto out;
+		}
+		/* the final class: parts classified in the stream are in r.cls;
+		 * parts no stream read (stopped early) are classified now unless
+		 * the next round streams them */
+		if (rc != REWRITE_REDO)
+			run_classify_rest(&r);
+		else
+			classify_finish(p->cls, &r.cls, outgoing);
+		if (run_is_reject(&r)) {
+			run_reject(&r);
+			goto out;
+		}
+		ch = run_decide(&r);
+		if (round >= 8) {
+			run_fail(&r, "classification keeps changing the decision");
+			goto out;
+		}
+		if (rc != REWRITE_REDO && ch != RUN_REDO) {
+			if (!rw.whole_message && (ch == RUN_MORE || (rw.force_all && !force_before)))
+				continue; /* add the attachments passed over to this transfer */
+			break;
+		}
+		log_info("%s: class %s found while storing the attachments changes the decision; "
+			"transfer %s aborted and redone", r.qid, r.cls.level, r.t->id);
+		transfer_abort(r.t);
+		transfer_free(r.t);
+		r.t = rw.t = NULL;
+		rewrite_reset(&rw);
+		redone = true;
 	}
 	if (r.t->files->len == 0) {
 		transfer_free(r.t);
 		r.t = NULL;
 		run_label_or_pass(&r);
+		goto out;
+	}
+	/* the manifest is written last: class, retention and password follow
+	 * the final class, also when a streamed attachment raised it */
+	g_free(r.t->class_);
+	r.t->class_ = g_strdup(r.cls.level);
+	r.t->expires = r.t->created + (int64_t)(r.cls.retention ? r.cls.retention : c->retention);
+	if (r.cls.password && transfer_set_password(r.t) == NULL) {
+		run_fail(&r, "cannot generate the transfer password");
 		goto out;
 	}
 	rc = transfer_commit(r.t, &p->dk);
@@ -812,9 +984,13 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup("offload");
 	res->nfiles = r.t->files->len;
-	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s",
-		r.qid, r.t->files->len, (unsigned long long)rw.offloaded_bytes, r.t->id, r.cls.level,
-		rw.whole_message ? " body=offload-message" : "", r.classified ? " classified" : "");
+	/* decoded= counts every decode of attachment content for this message
+	 * (classification before the decision + offload streams): with the
+	 * single pass it equals the offloaded attachment bytes */
+	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s%s "
+		"decoded=%llu", r.qid, r.t->files->len, (unsigned long long)rw.offloaded_bytes, r.t->id,
+		r.cls.level, rw.whole_message ? " body=offload-message" : "", r.classified ? " classified" : "",
+		redone ? " redone" : "", (unsigned long long)(r.pre_decoded + rw.decoded_bytes));
 	run_audit_files(&r);
 	run_audit_message(&r, "offload", *r.cls.reasons ? r.cls.reasons : "size");
 out:

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classify.h"
 #include "crypto.h"
 #include "log.h"
 #include "notice.h"
@@ -25,7 +26,27 @@ struct rewrite_leaf {
 	uint64_t enc_len;
 	bool offloaded;
 	bool body;              /* a text/plain or text/html body (not an attachment) */
+	char *cls_path;         /* classification deferred to the offload stream: its
+	                         * part path in rw->cls; NULL once classified */
 };
+
+static void
+leaf_free(gpointer p)
+{
+	struct rewrite_leaf *lf = p;
+
+	g_free(lf->cls_path);
+	g_free(lf);
+}
+
+/* leaf_by_size - THE rule "offloaded by size": an attachment (not a text
+ * body, which carries the notice) at or over offload_min_size encoded.
+ * rewrite_has_work, pass 1 of rewrite_offload and rewrite_defer use it. */
+static bool
+leaf_by_size(const struct rewrite *rw, const struct rewrite_leaf *lf)
+{
+	return !lf->body && lf->enc_len >= rw->conf->offload_min_size;
+}
 
 static bool
 is_signed_or_encrypted(GMimeObject *obj)
@@ -138,6 +159,7 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 		lf->enc_len = leaf_encoded_length(obj);
 		lf->body = is_body_text(obj, "plain") || is_body_text(obj, "html");
 		g_ptr_array_add(rw->candidates, lf);
+		g_hash_table_insert(rw->by_obj, obj, lf);
 	}
 	return REWRITE_OK;
 }
@@ -147,7 +169,8 @@ rewrite_scan(struct rewrite *rw, char **err)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(rw->message);
 
-	rw->candidates = g_ptr_array_new_with_free_func(g_free);
+	rw->candidates = g_ptr_array_new_with_free_func(leaf_free);
+	rw->by_obj = g_hash_table_new(NULL, NULL);
 	if (is_signed_or_encrypted(top))
 		return REWRITE_SIGNED;
 	return rewrite_walk(rw, top, NULL, 1, err);
@@ -237,18 +260,63 @@ leaf_name(GMimeObject *obj, const char *type, unsigned index)
 	return g_strdup_printf("attachment-%u%s", index + 1, ext_for_type(type));
 }
 
-/* decoded_size - count decoded bytes (only for base64 parts near the threshold) */
-static int64_t
-decoded_size(const struct rewrite *rw, GMimeObject *obj, char *buf)
+/* leaf_job - the classify job of a deferred leaf, NULL when it has none */
+static struct classify_job *
+leaf_job(const struct rewrite *rw, const struct rewrite_leaf *lf)
 {
-	GMimeStream *s = decoded_stream(rw, obj);
+	if (lf->cls_path == NULL || rw->cls == NULL)
+		return NULL;
+	return classify_pending_job(rw->cls_ctx, rw->cls, lf->cls_path);
+}
+
+/* leaf_job_end - complete: the result joins rw->cls and the leaf is
+ * classified; incomplete (read or store error): dropped, the leaf stays
+ * pending for rewrite_classify_pending */
+static void
+leaf_job_end(struct rewrite *rw, struct rewrite_leaf *lf, struct classify_job *job, bool complete)
+{
+	if (job == NULL)
+		return;
+	if (complete) {
+		classify_pending_finish(rw->cls_ctx, rw->cls, lf->cls_path, job);
+		g_clear_pointer(&lf->cls_path, g_free);
+	} else {
+		struct classify_result scratch;
+
+		classify_result_init(&scratch);
+		classify_job_finish(job, &scratch);
+		classify_result_clear(&scratch);
+	}
+}
+
+/* leaf_job_feed - more decoded bytes; stops feeding once more cannot change
+ * the result (classify_job_done) */
+static void
+leaf_job_feed(struct classify_job *job, const char *buf, size_t n)
+{
+	if (job != NULL && !classify_job_done(job))
+		classify_job_feed(job, buf, n);
+}
+
+/* decoded_size - count decoded bytes (only for base64 parts near the
+ * threshold); the count pass also classifies a deferred leaf */
+static int64_t
+decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
+{
+	GMimeStream *s = decoded_stream(rw, lf->obj);
+	struct classify_job *job;
 	int64_t total = 0;
 	ssize_t n;
 
 	if (s == NULL)
 		return -1;
-	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0)
+	job = leaf_job(rw, lf);
+	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
 		total += n;
+		leaf_job_feed(job, buf, (size_t)n);
+	}
+	rw->decoded_bytes += (uint64_t)total;
+	leaf_job_end(rw, lf, job, n == 0);
 	g_object_unref(s);
 	return n < 0 ? -1 : total;
 }
@@ -260,16 +328,17 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	char *type = g_mime_content_type_get_mime_type(ct);
 	char *name = leaf_name(lf->obj, type, rw->t->files->len);
 	struct transfer_upload *u = NULL;
+	struct classify_job *job = NULL;
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0;
-	ssize_t n;
+	ssize_t n = -1;
 
 	/* base64 decodes to about 3/4 of its length; count exactly only when
 	 * the lower bound does not already settle it */
 	if (GMIME_IS_PART(lf->obj) &&
 	    g_mime_part_get_content_encoding(GMIME_PART(lf->obj)) == GMIME_CONTENT_ENCODING_BASE64 &&
 	    (double)lf->enc_len * 0.70 < (double)min) {
-		int64_t dsz = decoded_size(rw, lf->obj, buf);
+		int64_t dsz = decoded_size(rw, lf, buf);
 
 		if (dsz < 0) {
 			*err = g_strdup("cannot read the spooled message");
@@ -290,10 +359,21 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
 		goto out;
 	}
+	/* one pass over the decoded bytes: SHA-256 + encryption (the upload)
+	 * and, for a deferred leaf, classification */
+	job = leaf_job(rw, lf);
 	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
 		if (rw->deadline && g_get_monotonic_time() > rw->deadline) {
 			*err = g_strdup("eom_timeout reached while storing attachments");
 			goto out;
+		}
+		rw->decoded_bytes += (uint64_t)n;
+		leaf_job_feed(job, buf, (size_t)n);
+		if (job != NULL && classify_job_done(job)) {
+			/* more input cannot change the part's result: it joins the
+			 * message now and the job's buffer goes */
+			leaf_job_end(rw, lf, job, true);
+			job = NULL;
 		}
 		serr = transfer_upload_write(u, buf, (size_t)n);
 		if (serr != STORAGE_OK) {
@@ -305,6 +385,8 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		*err = g_strdup("cannot read the spooled message");
 		goto out;
 	}
+	leaf_job_end(rw, lf, job, true);
+	job = NULL;
 	if (transfer_upload_size(u) < min) {
 		rc = REWRITE_OK; /* decoded smaller than it looked: keep it */
 		goto out;
@@ -319,12 +401,70 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	lf->offloaded = true;
 	rc = REWRITE_OK;
 out:
+	leaf_job_end(rw, lf, job, false);
 	transfer_upload_abort(u);
 	if (s)
 		g_object_unref(s);
 	g_free(type);
 	g_free(name);
 	return rc;
+}
+
+bool
+rewrite_defer(GMimeObject *part, const char *path, void *arg)
+{
+	struct rewrite *rw = arg;
+	struct rewrite_leaf *lf = rw->by_obj ? g_hash_table_lookup(rw->by_obj, part) : NULL;
+
+	if (lf == NULL || !GMIME_IS_PART(part) || !leaf_by_size(rw, lf))
+		return false;
+	g_free(lf->cls_path);
+	lf->cls_path = g_strdup(path);
+	return true;
+}
+
+void
+rewrite_classify_pending(struct rewrite *rw)
+{
+	char *buf = NULL;
+	guint i;
+
+	for (i = 0; rw->candidates && i < rw->candidates->len; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+		struct classify_job *job;
+		GMimeStream *s;
+		ssize_t n;
+
+		if (lf->cls_path == NULL)
+			continue;
+		job = leaf_job(rw, lf);
+		s = decoded_stream(rw, lf->obj);
+		if (buf == NULL)
+			buf = g_malloc(REWRITE_BUF);
+		/* like the classification of any other part: what can be read is
+		 * classified, a read error ends the part */
+		while (s != NULL && job != NULL && !classify_job_done(job) &&
+		       (n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
+			rw->decoded_bytes += (uint64_t)n;
+			classify_job_feed(job, buf, (size_t)n);
+		}
+		if (job != NULL)
+			leaf_job_end(rw, lf, job, true);
+		g_clear_pointer(&lf->cls_path, g_free);
+		if (s != NULL)
+			g_object_unref(s);
+	}
+	g_free(buf);
+}
+
+void
+rewrite_reset(struct rewrite *rw)
+{
+	guint i;
+
+	for (i = 0; rw->candidates && i < rw->candidates->len; i++)
+		((struct rewrite_leaf *)g_ptr_array_index(rw->candidates, i))->offloaded = false;
+	rw->offloaded_bytes = 0;
 }
 
 bool
@@ -338,7 +478,7 @@ rewrite_has_work(const struct rewrite *rw, uint64_t msg_size)
 	for (i = 0; i < rw->candidates->len; i++) {
 		const struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
-		if (lf->enc_len >= rw->conf->offload_min_size && !lf->body)
+		if (leaf_by_size(rw, lf))
 			return true;
 	}
 	return false;
@@ -365,10 +505,15 @@ rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err)
 	/* pass 1: every leaf at or over offload_min_size */
 	for (i = 0; i < rw->candidates->len && rc == REWRITE_OK; i++) {
 		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+		bool deferred = lf->cls_path != NULL;
 
 		/* the text bodies stay: they carry the notice */
-		if (!lf->body && (rw->force_all || lf->enc_len >= rw->conf->offload_min_size))
+		if (!lf->body && !lf->offloaded && (rw->force_all || leaf_by_size(rw, lf)))
 			rc = offload_leaf(rw, lf, rw->force_all ? 0 : rw->conf->offload_min_size, buf, err);
+		/* a part classified in this stream may change the decision: stop
+		 * before storing more */
+		if (rc == REWRITE_OK && deferred && lf->cls_path == NULL && rw->stop && rw->stop(rw->stop_arg))
+			rc = REWRITE_REDO;
 		if (lf->offloaded)
 			left -= MIN(left, lf->enc_len);
 		else
@@ -697,6 +842,8 @@ rewrite_clear(struct rewrite *rw)
 {
 	if (rw->candidates)
 		g_ptr_array_free(rw->candidates, TRUE);
+	if (rw->by_obj)
+		g_hash_table_destroy(rw->by_obj);
 	g_free(rw->new_top_ct);
 	g_free(rw->new_top_cte);
 	memset(rw, 0, sizeof *rw);

@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "classify.h"
 #include "conf.h"
 #include "transfer.h"
 
@@ -21,6 +22,7 @@ enum rewrite_rc {
 	REWRITE_OK = 0,
 	REWRITE_SIGNED = 1, /* signed or encrypted top level: signed_mail policy */
 	REWRITE_LIMIT = 2,  /* MIME depth or part count over the limit */
+	REWRITE_REDO = 3,   /* rewrite_offload stopped: rw->stop said the decision changed */
 	REWRITE_ERROR = -1,
 };
 
@@ -35,7 +37,18 @@ struct rewrite {
 	bool force_all;           /* the class demands it: every attachment, whatever its size */
 	bool whole_message;       /* body_action offload-message: the body becomes the notice */
 	bool hide_names;          /* notice_filenames = hide */
+	/* single pass (issue 4): leaves offloaded by size are classified in
+	 * their offload stream into cls (the message result, see
+	 * classify_message_gmime_defer) instead of being decoded twice */
+	const struct classify_ctx *cls_ctx;
+	struct classify_result *cls;
+	GHashTable *by_obj;       /* GMimeObject * -> struct rewrite_leaf * */
+	/* asked after a streamed leaf was classified: true = the final class
+	 * changes the decision taken, stop (REWRITE_REDO) */
+	bool (*stop)(void *arg);
+	void *stop_arg;
 	uint64_t offloaded_bytes;
+	uint64_t decoded_bytes;   /* attachment bytes decoded here, over all passes */
 	char *new_top_ct;         /* set when the top-level part was replaced */
 	char *new_top_cte;
 	unsigned nparts;
@@ -43,12 +56,25 @@ struct rewrite {
 
 /* rewrite_scan - walk the tree, check signed mail and limits, list leaves */
 int rewrite_scan(struct rewrite *rw, char **err);
+/* rewrite_defer - classify_defer_fn for classify_message_gmime_defer(),
+ * arg = the scanned struct rewrite: true for an attachment that is
+ * offloaded by size (the one rule, also used by rewrite_has_work and
+ * rewrite_offload); its classification then happens in its offload stream */
+bool rewrite_defer(GMimeObject *part, const char *path, void *arg);
 /* rewrite_has_work - a leaf reaches offload_min_size or the message is
  * over max_outgoing_size */
 bool rewrite_has_work(const struct rewrite *rw, uint64_t msg_size);
 /* rewrite_offload - stream every leaf over the threshold into rw->t, then,
- * while the message would exceed max_outgoing_size, the largest others */
+ * while the message would exceed max_outgoing_size, the largest others.
+ * A deferred leaf's decoded bytes also go to its classify job, and its
+ * result is combined into rw->cls (the caller runs classify_finish) */
 int rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err);
+/* rewrite_classify_pending - classify deferred leaves no offload stream
+ * read (offload-message, store errors) by decoding them now */
+void rewrite_classify_pending(struct rewrite *rw);
+/* rewrite_reset - forget what was offloaded (the transfer was aborted and
+ * is redone with another decision); classification results stay */
+void rewrite_reset(struct rewrite *rw);
 /* rewrite_apply - change the tree and write the new body (CRLF) to a file
  * in spool_dir; *body_path is g_malloc'ed */
 int rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err);

@@ -81,6 +81,109 @@ store_break cacc
 "$CTL" -c "$(conf_path cacc)" process < "$CM/payslip.eml" > "$T/cacc.out" 2>/dev/null; rc=$?
 checkx "classified content + broken store + on_error=accept: deferred, never sent in clear" '[ $rc = 75 ] && [ ! -s "$T/cacc.out" ]'
 
+# ---- single pass (issue 4): attachments offloaded by size are classified in their offload stream --
+# mkbig OUT KB TAIL [SMALL] [KB2 TAIL2]: text body + base64 text attachment data.txt of KB KiB of
+# harmless filler with TAIL at its very end (so only a reader of the whole part finds it);
+# SMALL=1 adds a 400-byte clean attachment note.txt; KB2/TAIL2 add a second big one (more.txt) after it
+mkbig() {
+	$PY - "$@" <<'PYEOF'
+import base64, sys
+out, kb, tail = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+small = len(sys.argv) > 4 and sys.argv[4] == "1"
+def filler(n, tail):
+    line = b"Lieferschein Schrauben und Muttern fuer das Lager Nord, Position ok.\n"
+    d = (line * (n // len(line) + 1))[:n - len(tail) - 1] + b"\n" + tail
+    return d
+def part(name, data):
+    b = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return (b"--bb\r\nContent-Type: text/plain; charset=utf-8; name=\"" + name + b"\"\r\n"
+            b"Content-Disposition: attachment; filename=\"" + name + b"\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + b)
+with open(out, "wb") as o:
+    o.write(b"From: a@example.gov\r\nTo: b@example.net\r\nSubject: Lieferung\r\nMessage-ID: <big-"
+            + out.rsplit("/", 1)[-1].encode() + b"@example.gov>\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"bb\"\r\n\r\n--bb\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\nAnbei die Daten.\r\n")
+    if small:
+        o.write(part(b"note.txt", filler(400, b"Gruss\n")))
+    if len(sys.argv) > 6:
+        o.write(part(b"more.txt", filler(int(sys.argv[5]) * 1024, sys.argv[6].encode())))
+    o.write(part(b"data.txt", filler(kb * 1024, tail)))
+    o.write(b"--bb--\r\n")
+PYEOF
+}
+# offload_min_size 100k; max_text 64k so the 400 KiB text is scanned in windows while it streams
+conf_write sp policy.offload_min_size=100k classify.max_text=64k
+SP=$(conf_path sp)
+summary_val() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
+mkbig "$T/sp-clean.eml" 400 "Ende der Liste."
+"$CTL" -c "$SP" process < "$T/sp-clean.eml" > "$T/sp-clean.out" 2> "$T/sp-clean.err"; rc=$?
+checkx "single pass: clean 400 KiB attachment offloaded (class OFFEN)" \
+	'[ $rc = 0 ] && grep -q "^X-Data-Classification: class=OFFEN" "$T/sp-clean.out" && grep -q "files=1" "$T/sp-clean.err"'
+checkx "single pass: the attachment is decoded once (decoded=bytes=409600 in the summary line)" \
+	'[ "$(summary_val "$T/sp-clean.err" bytes)" = 409600 ] && [ "$(summary_val "$T/sp-clean.err" decoded)" = 409600 ]'
+
+mkbig "$T/sp-iban.eml" 400 "Bitte ueberweisen an DE89 3704 0044 0532 0130 00." 1
+nobj=$(find "$(store_path sp)" -type f ! -name keyid | wc -l)
+"$CTL" -c "$SP" process < "$T/sp-iban.eml" > "$T/sp-iban.out" 2> "$T/sp-iban.err"; rc=$?
+checkx "single pass: IBAN at the end of a large attachment -> X-Data-Classification VERTRAULICH + Sensitivity" \
+	'[ $rc = 0 ] && grep -q "^X-Data-Classification: class=VERTRAULICH; policy=default; transfer=" "$T/sp-iban.out" &&
+	 grep -q "^Sensitivity: Company-Confidential" "$T/sp-iban.out"'
+checkx "single pass: audit message and attachment events carry VERTRAULICH and the iban reason" \
+	'grep "event=message" "$(audit_path sp)" | grep "big-sp-iban" | grep "class=VERTRAULICH" | grep -q "iban:1" &&
+	 grep "event=attachment" "$(audit_path sp)" | grep "big-sp-iban" | grep -q "class=VERTRAULICH"'
+checkx "single pass: the streamed class switched to body_action offload-message: transfer redone, one file (the message)" \
+	'grep -q "files=1 .*body=offload-message classified redone" "$T/sp-iban.err" &&
+	 [ -z "$($MAILTOOL leaves "$T/sp-iban.out" | grep "note.txt\|data.txt")" ]'
+checkx "single pass: the aborted first transfer left no object (the store gained one manifest and one file)" \
+	'[ "$(find "$(store_path sp)" -type f ! -name keyid | wc -l)" = $((nobj + 2)) ]'
+rm -rf "$T/sp-iban-open"; ctl_open "$(mail_link "$T/sp-iban.out")" "$T/sp-iban-open" sp > /dev/null 2>&1
+checkx "single pass: the offloaded message opens and holds both attachments byte-exact" \
+	'[ "$($MAILTOOL leaves "$T/sp-iban-open/Lieferung.eml" | grep "\.txt" | sort)" = "$($MAILTOOL leaves "$T/sp-iban.eml" | grep "\.txt" | sort)" ]'
+
+conf_write spk policy.offload_min_size=100k classify.max_text=64k \
+	"classify.body_action=OFFEN=keep, INTERN=keep, VERTRAULICH=keep, STRENG-VERTRAULICH=keep, VS=reject"
+"$CTL" -c "$(conf_path spk)" process < "$T/sp-iban.eml" > "$T/spk.out" 2> "$T/spk.err"; rc=$?
+checkx "single pass, body kept: VERTRAULICH from the stream also takes the small attachment (same transfer, no redo)" \
+	'[ $rc = 0 ] && grep -q "files=2 .*class=VERTRAULICH classified decoded" "$T/spk.err" &&
+	 [ -z "$($MAILTOOL leaves "$T/spk.out" | grep "note.txt\|data.txt")" ] && [ "$(find "$(store_path spk)" -type f ! -name keyid | wc -l)" = 3 ]'
+
+mkbig "$T/sp-art9.eml" 400 "Patient diagnosed with chronic illness, medication adjusted, sick leave until May." 1
+rm -rf "$T/sp/notify"
+"$CTL" -c "$SP" process < "$T/sp-art9.eml" > "$T/sp-art9.out" 2> "$T/sp-art9.err"; rc=$?
+checkx "single pass: Art. 9 text in a large attachment -> STRENG-VERTRAULICH, file names hidden" \
+	'[ $rc = 0 ] && grep -q "^X-Data-Classification: class=STRENG-VERTRAULICH" "$T/sp-art9.out" && ! grep -q "data.txt" "$T/sp-art9.out"'
+checkx "single pass: audit events carry STRENG-VERTRAULICH and action=offload+password" \
+	'grep "event=attachment" "$(audit_path sp)" | grep "big-sp-art9" | grep "class=STRENG-VERTRAULICH" | grep -q "action=offload+password"'
+sp_pw=$($PY - "$T/sp/notify/1.eml" <<'PYEOF' 2>/dev/null
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+r = re.search(r"(?m)(?:^|[ :])([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})$", m.get_body(("plain",)).get_content())
+print(r.group(1) if r else "")
+PYEOF
+)
+rm -rf "$T/sp-art9-o1"; ctl_open "$(mail_link "$T/sp-art9.out")" "$T/sp-art9-o1" sp > /dev/null 2> "$T/sp-art9-o1.err"; rc=$?
+checkx "single pass: the class found in the stream made the transfer password-protected (open without it fails)" \
+	'[ -n "$sp_pw" ] && [ $rc != 0 ] && grep -qi password "$T/sp-art9-o1.err" && [ -z "$(ls -A "$T/sp-art9-o1" 2>/dev/null)" ]'
+printf '%s\n' "$sp_pw" > "$T/sp-pw.txt"
+rm -rf "$T/sp-art9-o2"; mkdir -p "$T/sp-art9-o2"
+"$CTL" -c "$SP" open "$(mail_link "$T/sp-art9.out")" --password-file "$T/sp-pw.txt" --output "$T/sp-art9-o2" > /dev/null 2>&1; rc=$?
+checkx "single pass: it opens with the password from the confirmation mail" \
+	'[ $rc = 0 ] && [ -n "$(ls -A "$T/sp-art9-o2")" ]'
+
+mkbig "$T/sp-vs.eml" 400 "VS-NUR FUER DEN DIENSTGEBRAUCH" 0 300 "Ende."
+rm -rf "$(store_path sp)"; mkdir -p "$(store_path sp)"
+"$CTL" -c "$SP" process < "$T/sp-vs.eml" > "$T/sp-vs.out" 2> "$T/sp-vs.err"; rc=$?
+checkx "single pass: VS marking in the second large attachment -> rejected (exit 69) with the 550 text" \
+	'[ $rc = 69 ] && [ ! -s "$T/sp-vs.out" ] && grep -q "Verschlusssache" "$T/sp-vs.err" && grep -q "approved channel" "$T/sp-vs.err"'
+checkx "single pass: VS reject deleted the objects already stored (first attachment included)" \
+	'[ -z "$(find "$(store_path sp)" -type f ! -name keyid)" ] && grep "event=message" "$(audit_path sp)" | grep "big-sp-vs" | grep -q "action=reject"'
+store_break sp
+"$CTL" -c "$SP" process < "$T/sp-vs.eml" > "$T/sp-vsb.out" 2> "$T/sp-vsb.err"; rc=$?
+checkx "single pass: VS marking in a large attachment + store down: still the 550 reject, not a tempfail" \
+	'[ $rc = 69 ] && grep -q "Verschlusssache" "$T/sp-vsb.err"'
+store_fix sp
+
 # ---- failure policies ---------------------------------------------------------------------------
 conf_write broken policy.offload_min_size=2k
 store_break broken
