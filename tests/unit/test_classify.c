@@ -160,6 +160,10 @@ test_detect_text(void)
 		{ "IBAN gb82 WEST 1234 5698 7654 32", NULL, "iban" },
 		/* phone counts: dates and words containing "tel" are none */
 		{ "Telefon +49 30 1234567", "phone", NULL },
+		{ "Telefon (030) 123 45 67", "phone", NULL },
+		{ "(030) 123 45 67 Telefon", "phone", NULL },
+		{ "Mobil 0151/12345678", "phone", NULL },
+		{ "Telefon: (2008-04-23) (1243598244)", NULL, "phone" },
 		{ "Kostenstelle 03.05.2025 Hotel", NULL, "phone" },
 		{ "Tel. 03.05.2025", NULL, "phone" },
 		{ "RVNR 15070649C103", "rvnr", NULL },
