@@ -167,6 +167,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 {
 	size_t i = 0;
 	int in_text = 0;
+	size_t cell_at = 0;   /* output length where the innermost open cell began */
 	bool skip_v = false, in_v = false;
 
 	while (i < n && out->len < max) {
@@ -229,6 +230,8 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 			if (!close) {
 				if (cls_in_list(r->text, local, ln) && !self)
 					in_text++;
+				if (cls_in_list(r->cell, local, ln) && !self)
+					cell_at = out->len;
 				if (r->sheet && ln == 1 && local[0] == 'c')
 					skip_v = g_strstr_len(x + ne, (gssize)(end - ne), "t=\"s\"") != NULL;
 				if (r->sheet && ln == 1 && local[0] == 'v' && !self)
@@ -249,7 +252,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 					g_string_append_c(out, '\n');
 				if (cls_in_list(r->cell, local, ln)) {
 					/* the end of the cell's last paragraph becomes the cell boundary */
-					if (out->len > 0 && out->str[out->len - 1] == '\n')
+					if (out->len > cell_at && out->str[out->len - 1] == '\n')
 						out->str[out->len - 1] = '\t';
 					else
 						g_string_append_c(out, '\t');

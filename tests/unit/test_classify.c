@@ -1,6 +1,7 @@
 /*
  * test_classify.c - classify/: check digits of every detector (valid,
  * invalid, look-alike tables), numbers split by blanks/dots/dashes/runs,
+ * never joined across table cells/rows (docx, xlsx, ODF, HTML built here),
  * label parsing variants, policy and combining, the streaming job, bombs
  * generated here (ratio, total bytes, depth, entries, overlap, XML
  * entities, broken input) bounded in time, TNEF streams built here (names,
@@ -523,6 +524,10 @@ test_cells(void)
 		{ "rows.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
 			"<c r=\"A1\" t=\"inlineStr\"><is><t>Steuer-ID</t></is></c><c r=\"B1\"><v>860957</v></c></row>"
 			"<row r=\"2\"><c r=\"A2\"><v>42719</v></c></row></sheetData></worksheet>", NULL, "steuer-id" },
+		{ "empty.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
+			"<c r=\"A1\" t=\"inlineStr\"><is><t>IBAN</t></is></c><c r=\"B1\" t=\"inlineStr\"><is><t>NL91 ABNA"
+			"</t></is></c></row><row r=\"2\"><c r=\"A2\" s=\"1\"></c><c r=\"B2\" t=\"inlineStr\"><is><t>"
+			"0417 1643 00</t></is></c></row></sheetData></worksheet>", NULL, "iban" },
 		{ "cell.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
 			"<c r=\"A1\" t=\"inlineStr\"><is><t>Steuer-ID</t></is></c><c r=\"B1\" t=\"inlineStr\"><is>"
 			"<r><t>860 957</t></r><r><t>42719</t></r></is></c></row></sheetData></worksheet>", "steuer-id", NULL },
