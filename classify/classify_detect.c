@@ -4,10 +4,15 @@
  * repetition rule), RVNR, KVNR, ID card/passport (ICAO 7-3-1), payment
  * cards (IIN + length + Luhn), context-gated e-mail/phone/date-of-birth
  * counts, GDPR Art. 9 keyword dictionaries and VS markings.
- * Numbers are found across blanks, dots, dashes and tabs (Word runs and table
- * cells are joined that way by the extractors); a candidate must start and
- * end on a boundary of alphanumeric groups, so sequences inside longer runs
- * never match. Findings carry masked values only.
+ * Numbers are found across blanks, NBSP, or one dot or dash between alphanumeric
+ * groups (Word runs inside a paragraph or cell are joined without a gap by the
+ * extractors); a candidate must start and end on a boundary of alphanumeric
+ * groups, so sequences inside longer runs never match. A tab is a table-cell
+ * boundary: only an IBAN continues across it (cells of one row); a newline
+ * (paragraph, table row) ends every number. Digit-only identifiers are whole
+ * numbers: not the tail of a longer digit sequence, of a reference such as
+ * "RE-2024-...", or of phone formatting (+, (, ), 0151/...).
+ * Findings carry masked values only.
  * Memory: temporary only. Thread-safe (no shared state).
  */
 #include "classify_int.h"
@@ -21,49 +26,69 @@ const char *const cls_det_names[CLS_DET_N] = {
 	"iban", "steuer-id", "rvnr", "kvnr", "id-document", "card", "email", "phone", "dob", "art9",
 };
 
-/* IBAN total lengths per country (SWIFT registry via python-stdnum iban.dat) */
-static const struct { char cc[3]; unsigned char len; bool digits; } cls_iban_len[] = {
-	{ "AD", 24, 0 }, { "AE", 23, 1 }, { "AL", 28, 0 }, { "AT", 20, 1 }, { "AZ", 28, 0 }, { "BA", 20, 1 },
-	{ "BE", 16, 1 }, { "BG", 22, 0 }, { "BH", 22, 0 }, { "BI", 27, 1 }, { "BR", 29, 0 }, { "BY", 28, 0 },
-	{ "CH", 21, 0 }, { "CR", 22, 1 }, { "CY", 28, 0 }, { "CZ", 24, 1 }, { "DE", 22, 1 }, { "DJ", 27, 1 },
-	{ "DK", 18, 1 }, { "DO", 28, 0 }, { "EE", 20, 1 }, { "EG", 29, 1 }, { "ES", 24, 1 }, { "FI", 18, 1 },
-	{ "FK", 18, 0 }, { "FO", 18, 1 }, { "FR", 27, 0 }, { "GB", 22, 0 }, { "GE", 22, 0 }, { "GI", 23, 0 },
-	{ "GL", 18, 1 }, { "GR", 27, 0 }, { "GT", 28, 0 }, { "HR", 21, 1 }, { "HU", 28, 1 }, { "IE", 22, 0 },
-	{ "IL", 23, 1 }, { "IQ", 23, 0 }, { "IS", 26, 1 }, { "IT", 27, 0 }, { "JO", 30, 0 }, { "KW", 30, 0 },
-	{ "KZ", 20, 0 }, { "LB", 28, 0 }, { "LC", 32, 0 }, { "LI", 21, 0 }, { "LT", 20, 1 }, { "LU", 20, 0 },
-	{ "LV", 21, 0 }, { "LY", 25, 1 }, { "MC", 27, 0 }, { "MD", 24, 0 }, { "ME", 22, 1 }, { "MK", 19, 0 },
-	{ "MN", 20, 1 }, { "MR", 27, 1 }, { "MT", 31, 0 }, { "MU", 30, 0 }, { "NI", 28, 0 }, { "NL", 18, 0 },
-	{ "NO", 15, 1 }, { "OM", 23, 0 }, { "PK", 24, 0 }, { "PL", 28, 1 }, { "PS", 29, 0 }, { "PT", 25, 1 },
-	{ "QA", 29, 0 }, { "RO", 24, 0 }, { "RS", 22, 1 }, { "RU", 33, 0 }, { "SA", 24, 0 }, { "SC", 31, 0 },
-	{ "SD", 18, 1 }, { "SE", 24, 1 }, { "SI", 19, 1 }, { "SK", 24, 1 }, { "SM", 27, 0 }, { "SO", 23, 1 },
-	{ "ST", 25, 1 }, { "SV", 28, 0 }, { "TL", 23, 1 }, { "TN", 24, 1 }, { "TR", 26, 0 }, { "UA", 29, 0 },
-	{ "VA", 22, 1 }, { "VG", 24, 0 }, { "XK", 20, 1 },
+/* IBAN BBAN structure per country (SWIFT IBAN registry via python-stdnum iban.dat, 91 countries):
+ * count + n (digits), a (upper-case letters), c (digits or upper-case letters); the total length is
+ * 4 + the sum of the counts ("DE" "8n10n": 22) */
+static const struct { char cc[3]; const char *bban; } cls_iban_fmt[] = {
+	{ "AD", "4n4n12c" }, { "AE", "3n16n" }, { "AL", "8n16c" }, { "AT", "5n11n" }, { "AZ", "4a20c" },
+	{ "BA", "3n3n8n2n" }, { "BE", "3n7n2n" }, { "BG", "4a4n2n8c" }, { "BH", "4a14c" }, { "BI", "5n5n11n2n" },
+	{ "BR", "8n5n10n1a1c" }, { "BY", "4c4n16c" }, { "CH", "5n12c" }, { "CR", "4n14n" }, { "CY", "3n5n16c" },
+	{ "CZ", "4n6n10n" }, { "DE", "8n10n" }, { "DJ", "5n5n11n2n" }, { "DK", "4n9n1n" }, { "DO", "4c20n" },
+	{ "EE", "2n14n" }, { "EG", "4n4n17n" }, { "ES", "4n4n1n1n10n" }, { "FI", "3n11n" }, { "FK", "2a12n" },
+	{ "FO", "4n9n1n" }, { "FR", "5n5n11c2n" }, { "GB", "4a6n8n" }, { "GE", "2a16n" }, { "GI", "4a15c" },
+	{ "GL", "4n9n1n" }, { "GR", "3n4n16c" }, { "GT", "4c20c" }, { "HN", "4a20n" }, { "HR", "7n10n" },
+	{ "HU", "3n4n1n15n1n" }, { "IE", "4a6n8n" }, { "IL", "3n3n13n" }, { "IQ", "4a3n12n" },
+	{ "IS", "4n2n6n10n" }, { "IT", "1a5n5n12c" }, { "JO", "4a4n18c" }, { "KW", "4a22c" }, { "KZ", "3n13c" },
+	{ "LB", "4n20c" }, { "LC", "4a24c" }, { "LI", "5n12c" }, { "LT", "5n11n" }, { "LU", "3n13c" },
+	{ "LV", "4a13c" }, { "LY", "3n3n15n" }, { "MC", "5n5n11c2n" }, { "MD", "2c18c" }, { "ME", "3n13n2n" },
+	{ "MK", "3n10c2n" }, { "MN", "4n12n" }, { "MR", "5n5n11n2n" }, { "MT", "4a5n18c" },
+	{ "MU", "4a2n2n12n3n3a" }, { "NI", "4a20n" }, { "NL", "4a10n" }, { "NO", "4n6n1n" }, { "OM", "3n16c" },
+	{ "PK", "4a16c" }, { "PL", "8n16n" }, { "PS", "4a21c" }, { "PT", "4n4n11n2n" }, { "QA", "4a21c" },
+	{ "RO", "4a16c" }, { "RS", "3n13n2n" }, { "RU", "9n5n15c" }, { "SA", "2n18c" }, { "SC", "4a2n2n16n3a" },
+	{ "SD", "2n12n" }, { "SE", "3n16n1n" }, { "SI", "5n8n2n" }, { "SK", "4n6n10n" }, { "SM", "1a5n5n12c" },
+	{ "SO", "4n3n12n" }, { "ST", "8n11n2n" }, { "SV", "4a20n" }, { "TL", "3n14n2n" }, { "TN", "2n3n13n2n" },
+	{ "TR", "5n1n16c" }, { "UA", "6n19c" }, { "VA", "3n15n" }, { "VG", "4a16n" }, { "XK", "4n10n2n" },
+	{ "YE", "4a4n18c" },
 };
+
+/* the BBAN s (n chars) follows the registry structure f */
+static bool
+cls_bban_ok(const char *f, const char *s, size_t n)
+{
+	size_t pos = 0;
+
+	while (*f != '\0') {
+		size_t cnt = 0, k;
+
+		while (g_ascii_isdigit(*f))
+			cnt = cnt * 10 + (size_t)(*f++ - '0');
+		if (*f == '\0' || pos + cnt > n)
+			return false;
+		for (k = pos; k < pos + cnt; k++)
+			if (*f == 'n' ? !g_ascii_isdigit(s[k]) : *f == 'a' ? !g_ascii_isupper(s[k]) :
+			    !g_ascii_isdigit(s[k]) && !g_ascii_isupper(s[k]))
+				return false;
+		pos += cnt;
+		f++;
+	}
+	return pos == n;
+}
 
 bool
 cls_iban_valid(const char *s)
 {
-	size_t n = strlen(s), i, k;
+	size_t n = strlen(s), k;
 	unsigned rem = 0;
-	int want = -1;
-	bool digits = false;
+	const char *fmt = NULL;
 
 	if (n < 15 || n > 34 || !g_ascii_isupper(s[0]) || !g_ascii_isupper(s[1]) ||
 	    !g_ascii_isdigit(s[2]) || !g_ascii_isdigit(s[3]))
 		return false;
-	for (k = 0; k < G_N_ELEMENTS(cls_iban_len); k++)
-		if (s[0] == cls_iban_len[k].cc[0] && s[1] == cls_iban_len[k].cc[1]) {
-			want = cls_iban_len[k].len;
-			digits = cls_iban_len[k].digits;
-		}
-	if (want < 0 || (size_t)want != n)
+	for (k = 0; k < G_N_ELEMENTS(cls_iban_fmt); k++)
+		if (s[0] == cls_iban_fmt[k].cc[0] && s[1] == cls_iban_fmt[k].cc[1])
+			fmt = cls_iban_fmt[k].bban;
+	if (fmt == NULL || !cls_bban_ok(fmt, s + 4, n - 4))
 		return false;
-	for (i = 4; i < n; i++) {
-		if (!g_ascii_isdigit(s[i]) && !g_ascii_isupper(s[i]))
-			return false;
-		if (digits && !g_ascii_isdigit(s[i]))
-			return false;
-	}
 	for (k = 0; k < n; k++) {
 		char c = s[(k + 4) % n];
 
@@ -309,7 +334,10 @@ cls_mask(const char *s, size_t n)
 	return g_string_free(out, FALSE);
 }
 
-/* ---- context keywords ---- */
+/* ---- context keywords ----
+ * Case-insensitive. A keyword of up to 4 characters that starts with a letter is a whole word
+ * ("tin" is not in "Martin" or "meeting"); a trailing '*' makes a keyword a word prefix ("tel*":
+ * "Tel.", "Telefon", not "Kostenstelle"); longer keywords match anywhere ("Lohnsteuer"). */
 
 static const char *const cls_kw_steuer[] = {
 	"steuer", "identifikationsnummer", "idnr", "id-nr", "tax id", "tin", "tax identification",
@@ -325,7 +353,7 @@ static const char *const cls_kw_id[] = {
 	"identity card", "id card", "passport", "document number", "idd<<", NULL,
 };
 static const char *const cls_kw_phone[] = {
-	"tel", "fon", "mobil", "handy", "fax", "phone", "ruf", NULL,
+	"tel*", "fon", "mobil", "handy", "fax", "phone", "ruf*", NULL,
 };
 static const char *const cls_kw_dob[] = {
 	"geb.", "geboren", "geburtsdatum", "geburtstag", "date of birth", "dob", "born", "birth", "*", NULL,
@@ -366,13 +394,21 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 			continue;
 		for (k = 0; kw[k] != NULL; k++) {
 			const char *w = kw[k];
+			size_t kl = strlen(w);
+			/* "tel*": a word start; short keywords ("tin", "aok", "dob"): whole words */
+			bool prefix = kl > 1 && w[kl - 1] == '*', word;
 
-			if (w[0] == '\0' || cls_lc((unsigned char)w[0]) != c)
+			kl -= prefix ? 1 : 0;
+			word = prefix || (kl <= 4 && g_ascii_isalpha(w[0]));
+			if (kl == 0 || cls_lc((unsigned char)w[0]) != c || i + kl > to)
 				continue;
-			for (t = 1; w[t] != '\0' && i + t < to &&
-			     cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
+			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
 				;
-			if (w[t] == '\0')
+			if (t < kl)
+				continue;
+			if (word && i > 0 && (g_ascii_isalnum(text[i - 1]) || (unsigned char)text[i - 1] >= 0x80))
+				continue;
+			if (!(word && !prefix && i + kl < len && g_ascii_isalpha(text[i + kl])))
 				return true;
 		}
 	}
@@ -395,6 +431,7 @@ cls_hit(struct classify_result *res, enum cls_det det, const char *where, const 
 
 struct cls_group {
 	size_t s, e;
+	bool cell;   /* a table-cell boundary (tab) lies between this group and the one before */
 };
 
 /* length of an allowed separator at p (0 = none): blank, tab, '.', '-', NBSP */
@@ -448,10 +485,83 @@ cls_card_grouping(const struct cls_group *g, size_t i, size_t j)
 }
 
 static bool
+cls_has_digit(const char *text, const struct cls_group *g)
+{
+	size_t k;
+
+	for (k = g->s; k < g->e; k++)
+		if (g_ascii_isdigit(text[k]))
+			return true;
+	return false;
+}
+
+/* phone formatting opens the digits at s: '+', '(' or ')' (also before a blank), "0151/" */
+static bool
+cls_phone_open(const char *text, size_t s)
+{
+	size_t p = s > 0 && text[s - 1] == ' ' ? s - 1 : s;
+
+	if (p == 0)
+		return false;
+	return text[p - 1] == '+' || text[p - 1] == '(' || text[p - 1] == ')' ||
+		(p == s && text[p - 1] == '/' && p > 1 && g_ascii_isdigit(text[p - 2]));
+}
+
+/* a German phone number starts at s: a 0, after '+', or after an area code "(030) ", "(0)", "0151/" */
+static bool
+cls_phone_start(const char *text, size_t s)
+{
+	size_t p = s > 0 && text[s - 1] == ' ' ? s - 1 : s, k;
+
+	if (text[s] == '0' || (p > 0 && text[p - 1] == '+'))
+		return true;
+	if (p == 0 || (text[p - 1] != ')' && !(text[p - 1] == '/' && p == s)))
+		return false;
+	for (k = p - 1; k > 0 && p - k < 8 && g_ascii_isdigit(text[k - 1]); k--)
+		;
+	return k < p - 1 && text[k] == '0' && (text[p - 1] == '/' || (k > 0 && text[k - 1] == '('));
+}
+
+static bool
 cls_phone_like(const char *text, size_t len, size_t s)
 {
-	return (s > 0 && text[s - 1] == '+') || (s > 1 && text[s - 1] == '(') ||
-		cls_context(text, len, s, s, 25, 0, cls_kw_phone);
+	return cls_phone_open(text, s) || cls_context(text, len, s, s, 25, 0, cls_kw_phone);
+}
+
+/* groups i..j as a digit-only identifier are a whole number: no digits (or a reference glued by a
+ * dash, "RE-2024-...") before it in the same cell, no phone formatting, no digits after it */
+static bool
+cls_whole_number(const char *text, const struct cls_group *g, size_t ng, size_t i, size_t j)
+{
+	if (i > 0 && !g[i].cell &&
+	    (cls_has_digit(text, &g[i - 1]) || (g[i - 1].e + 1 == g[i].s && text[g[i - 1].e] == '-')))
+		return false;
+	if (cls_phone_open(text, g[i].s))
+		return false;
+	return j + 1 >= ng || g[j + 1].cell || !cls_has_digit(text, &g[j + 1]);
+}
+
+/* an IBAN is written in one case: upper, or lower case in one group or groups of four
+ * ("by 27.08.2024 the have ..." is prose, "gb82 WEST ..." a mix) */
+static bool
+cls_iban_case(const char *text, const struct cls_group *g, size_t i, size_t j)
+{
+	bool upper = false, lower = false;
+	size_t k, p;
+
+	for (k = i; k <= j; k++)
+		for (p = g[k].s; p < g[k].e; p++) {
+			upper = upper || g_ascii_isupper(text[p]);
+			lower = lower || g_ascii_islower(text[p]);
+		}
+	if (!lower || i == j)
+		return !(upper && lower);
+	if (upper)
+		return false;
+	for (k = i; k < j; k++)
+		if (g[k].e - g[k].s != 4)
+			return false;
+	return g[j].e - g[j].s <= 4;
 }
 
 static bool
@@ -517,12 +627,11 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 {
 	char buf[40];
 	size_t i = 0, j;
-	/* a chain opened by '+' or '(' is a phone number: no digit-only identifiers */
-	bool phone_chain = g[0].s > 0 && (text[g[0].s - 1] == '+' || text[g[0].s - 1] == '(');
 
 	(void)ctx;
 	while (i < ng) {
 		size_t used = 0, bl = 0;
+		bool crossed = false;
 
 		/* no identifier starts with a word of three or more letters */
 		if (g[i].e - g[i].s >= 3) {
@@ -548,20 +657,24 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 
 			if (bl + gl > 34)
 				break;
+			if (split && g[j].cell)
+				crossed = true;   /* only an IBAN continues into the next cell */
 			for (k = 0; k < gl; k++)
 				buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
 			bl += gl;
 			buf[bl] = '\0';
-			if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf)) {
+			if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf) && cls_iban_case(text, g, i, j)) {
 				cls_hit(res, CLS_DET_IBAN, where, text, s, e);
 				used = j - i + 1;
+			} else if (crossed) {
+				continue;
 			} else if (bl == 12 && cls_rvnr_valid(buf)) {
 				cls_hit(res, CLS_DET_RVNR, where, text, s, e);
 				*strong = true;
 				used = j - i + 1;
-			} else if (bl == 11 && cls_steuer_id_valid(buf) &&
+			} else if (bl == 11 && cls_steuer_id_valid(buf) && cls_whole_number(text, g, ng, i, j) &&
 				   (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) :
-					    !phone_chain && !cls_phone_like(text, len, s))) {
+					    !cls_phone_like(text, len, s))) {
 				cls_hit(res, CLS_DET_STEUER_ID, where, text, s, e);
 				*strong = true;
 				used = j - i + 1;
@@ -575,8 +688,7 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 				cls_hit(res, CLS_DET_ID_DOC, where, text, s, e);
 				used = j - i + 1;
 			} else if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
-				   (j + 1 >= ng || !g_ascii_isdigit(text[g[j + 1].s]) || bl == 19) &&
-				   !phone_chain && !cls_phone_like(text, len, s)) {
+				   cls_whole_number(text, g, ng, i, j) && !cls_phone_like(text, len, s)) {
 				cls_hit(res, CLS_DET_CARD, where, text, s, e);
 				used = j - i + 1;
 			}
@@ -588,6 +700,8 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 			for (j = i; j < ng; j++) {
 				bool alldig = true;
 
+				if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
+					break;   /* next cell; dates and amounts are joined by dots */
 				for (k = g[j].s; k < g[j].e; k++)
 					alldig = alldig && g_ascii_isdigit(text[k]);
 				if (!alldig)
@@ -595,7 +709,7 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 				digits += g[j].e - g[j].s;
 			}
 			if (j > i && digits >= 7 && digits <= 14 &&
-			    (text[g[i].s] == '0' || (g[i].s > 0 && text[g[i].s - 1] == '+'))) {
+			    cls_phone_start(text, g[i].s)) {
 				cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
 				used = j - i;
 			}
@@ -978,6 +1092,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 		while (i < len && g_ascii_isalnum(text[i]))
 			i++;
 		g.e = i;
+		g.cell = false;
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
@@ -989,17 +1104,21 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 		}
 		if (groups->len > 0) {
 			const struct cls_group *prev = &g_array_index(groups, struct cls_group, groups->len - 1);
-			size_t p = prev->e, seps = 0;
+			size_t p = prev->e, seps = 0, punct = 0, tabs = 0;
 
 			while (p < g.s && seps < 3) {
 				size_t sl = cls_sep_len(text, len, p);
 
 				if (sl == 0)
 					break;
+				punct += text[p] == '.' || text[p] == '-';
+				tabs += text[p] == '\t';
 				p += sl;
 				seps++;
 			}
-			if (p != g.s) {
+			g.cell = tabs > 0;
+			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
+			if (p != g.s || (punct > 0 && seps > 1)) {
 				cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data,
 					groups->len, &strong, res);
 				g_array_set_size(groups, 0);

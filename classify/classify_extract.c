@@ -78,20 +78,20 @@ cls_inflate(struct cls_scan *scan, struct classify_result *res, const char *wher
 
 struct cls_xml_rules {
 	const char *const *text;  /* elements whose character data is text */
-	const char *const *nl;    /* end tag -> newline (blank inside a cell) */
-	const char *const *cell;  /* end tag -> tab */
+	const char *const *nl;    /* end tag -> newline: paragraph, table row (ends every number) */
+	const char *const *cell;  /* end tag -> tab: table cell (only an IBAN continues across it) */
 	bool all;                 /* all character data is text */
 	bool sheet;               /* <c t="s"><v> is a shared-string index */
 };
 
 static const char *const cls_docx_text[] = { "t", "delText", NULL };
-static const char *const cls_docx_nl[] = { "p", NULL };
+static const char *const cls_docx_nl[] = { "p", "tr", NULL };
 static const char *const cls_docx_cell[] = { "tc", NULL };
 static const char *const cls_xlsx_text[] = { "t", "v", NULL };
 static const char *const cls_xlsx_nl[] = { "row", "si", NULL };
 static const char *const cls_xlsx_cell[] = { "c", NULL };
 static const char *const cls_pptx_text[] = { "t", NULL };
-static const char *const cls_odf_nl[] = { "p", "h", NULL };
+static const char *const cls_odf_nl[] = { "p", "h", "table-row", NULL };
 static const char *const cls_odf_cell[] = { "table-cell", NULL };
 
 static const struct cls_xml_rules cls_rules_docx = { cls_docx_text, cls_docx_nl, cls_docx_cell, false, false };
@@ -184,7 +184,8 @@ static bool
 cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max, GString *out)
 {
 	size_t i = 0;
-	int in_text = 0, cell = 0;
+	int in_text = 0;
+	size_t cell_at = 0;   /* output length where the innermost open cell began */
 	bool skip_v = false, in_v = false;
 
 	while (i < n && out->len < max) {
@@ -248,7 +249,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 				if (cls_in_list(r->text, local, ln) && !self)
 					in_text++;
 				if (cls_in_list(r->cell, local, ln) && !self)
-					cell++;
+					cell_at = out->len;
 				if (r->sheet && ln == 1 && local[0] == 'c')
 					skip_v = g_strstr_len(x + ne, (gssize)(end - ne), "t=\"s\"") != NULL;
 				if (r->sheet && ln == 1 && local[0] == 'v' && !self)
@@ -266,11 +267,13 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 				if (r->sheet && ln == 1 && local[0] == 'v')
 					in_v = false;
 				if (cls_in_list(r->nl, local, ln))
-					g_string_append_c(out, cell > 0 ? ' ' : '\n');
+					g_string_append_c(out, '\n');
 				if (cls_in_list(r->cell, local, ln)) {
-					g_string_append_c(out, '\t');
-					if (cell > 0)
-						cell--;
+					/* the end of the cell's last paragraph becomes the cell boundary */
+					if (out->len > cell_at && out->str[out->len - 1] == '\n')
+						out->str[out->len - 1] = '\t';
+					else
+						g_string_append_c(out, '\t');
 				}
 			}
 			i = end + 1;

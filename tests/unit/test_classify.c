@@ -1,6 +1,7 @@
 /*
  * test_classify.c - classify/: check digits of every detector (valid,
  * invalid, look-alike tables), numbers split by blanks/dots/dashes/runs,
+ * never joined across table cells/rows (docx, xlsx, ODF, HTML built here),
  * label parsing variants, policy and combining, the streaming job, bombs
  * generated here (ratio, total bytes, depth, entries, overlap, XML
  * entities, broken input) bounded in time, TNEF streams built here (names,
@@ -51,6 +52,8 @@ test_check_digits(void)
 {
 	static const struct { const char *s; bool ok; } iban[] = {
 		{ "DE89370400440532013000", true }, { "AT611904300234573201", true }, { "GB82WEST12345698765432", true },
+		{ "GB25123412345698765432", false }, { "NL750417ABNA64", false }, { "BY27082024THEHAVENACHPAYMENT", false },
+		{ "DE0537040044053201300A", false },
 		{ "NL91ABNA0417164300", true }, { "FR1420041010050500013M02606", true }, { "CH9300762011623852957", true },
 		{ "NO9386011117947", true }, { "MT84MALT011000012345MTLCAST001S", true },
 		{ "DE89370400440532013001", false }, { "DE8937040044053201300", false }, { "XX89370400440532013000", false },
@@ -123,6 +126,47 @@ test_detect_text(void)
 		{ "+49 86095742719", NULL, "steuer-id" },
 		{ "Steuer-ID 12345678903", NULL, "steuer-id" },
 		{ "Steuer-ID 860957427190", NULL, "steuer-id" },
+		/* phone numbers whose digits pass the Steuer-IdNr check (issue 4) */
+		{ "Name;Steuer-ID;Telefon\nMuster;;+49 758 355601;", NULL, "steuer-id" },
+		{ "Steuer-ID oder Telefon +49 30 0546842", NULL, "steuer-id" },
+		{ "Steuer-ID oder Telefon 0049 30 393894650", NULL, "steuer-id" },
+		{ "Steuer-ID oder Mobil +49 151 712280", NULL, "steuer-id" },
+		{ "Steuer-ID, Telefon +49 (0)30 987426556", NULL, "steuer-id" },
+		{ "Steuer-ID, Telefon (030) 365 470 85 510", NULL, "steuer-id" },
+		{ "Steuer-ID, Telefon 030 185 323 26 245", NULL, "steuer-id" },
+		{ "Steuer-ID, Mobil 0151/35499240695", NULL, "steuer-id" },
+		/* order numbers, dates + amounts, cells */
+		{ "Steuerbescheid zu Rechnung RE-2024-2586984", NULL, "steuer-id" },
+		{ "Steuerakte BE-2023-27690\t11", NULL, "steuer-id" },
+		{ "Steuerakte BE-2023-27690\n11", NULL, "steuer-id" },
+		{ "Steuer-ID\t860 957\t42719", NULL, "steuer-id" },
+		{ "Steuerbescheid vom 18.11.2026 13590,73 EUR", NULL, "steuer-id" },
+		{ "Meeting am 18.11.2026 13590,73 EUR", NULL, "steuer-id" },
+		{ "Martin zahlt 860 957 42719", NULL, "steuer-id" },
+		{ "Steuerbüro, Hauptstraße 123 86095 Musterstadt", NULL, "steuer-id" },
+		{ "Steuer-ID\t86095742719", "steuer-id", NULL },
+		{ "Steuer-ID: 86 095 742 719", "steuer-id", NULL },
+		{ "TIN 860.957.427.19", "steuer-id", NULL },
+		/* prose read as an IBAN (BY, IT, DO have letters in the BBAN) */
+		{ "Committee Sitzung by 27.08.2024 the have nach. Payment Verfahren", NULL, "iban" },
+		{ "Zahlung by 10.05.2022 nicht with invoice in", NULL, "iban" },
+		{ "Protokoll it 04.02.2023 Bescheid das review", NULL, "iban" },
+		{ "Termin Do 27.09.2023 nach is bei project by", NULL, "iban" },
+		{ "do 12.01.2024 review of the with auf", NULL, "iban" },
+		{ "IBAN DE89 3704. 0044 0532 0130 00", NULL, "iban" },
+		{ "IBAN GB25 1234 1234 5698 7654 32", NULL, "iban" },
+		{ "iban de89 3704 0044 0532 0130 00", "iban", NULL },
+		{ "IBAN GB82 WEST 1234 5698 7654 32", "iban", NULL },
+		{ "iban gb82 west 1234 5698 7654 32", "iban", NULL },
+		{ "IBAN gb82 WEST 1234 5698 7654 32", NULL, "iban" },
+		/* phone counts: dates and words containing "tel" are none */
+		{ "Telefon +49 30 1234567", "phone", NULL },
+		{ "Telefon (030) 123 45 67", "phone", NULL },
+		{ "(030) 123 45 67 Telefon", "phone", NULL },
+		{ "Mobil 0151/12345678", "phone", NULL },
+		{ "Telefon: (2008-04-23) (1243598244)", NULL, "phone" },
+		{ "Kostenstelle 03.05.2025 Hotel", NULL, "phone" },
+		{ "Tel. 03.05.2025", NULL, "phone" },
 		{ "RVNR 15070649C103", "rvnr", NULL },
 		{ "Sozialversicherungsnummer 15 070649 C 103", "rvnr", NULL },
 		{ "RVNR 15070649C104", NULL, "rvnr" },
@@ -448,6 +492,101 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* tables: a number split across runs inside one cell is found, digits of neighbouring cells or
+ * rows never make one number (docx w:tc/w:tr, xlsx c/row, ODF table-cell/table-row, HTML) */
+static void
+test_cells(void)
+{
+#define DOCX_P(x) "<w:p><w:r><w:t>" x "</w:t></w:r></w:p>"
+#define DOCX_TC(x) "<w:tc><w:tcPr><w:tcW w:w=\"1500\"/></w:tcPr>" DOCX_P(x) "</w:tc>"
+#define DOCX(body) "<?xml version=\"1.0\"?><w:document xmlns:w=\"w\"><w:body>" body "</w:body></w:document>"
+	static const struct { const char *name, *member, *xml, *want, *not; } cases[] = {
+		{ "runs.docx", "word/document.xml", DOCX("<w:tbl><w:tr>" DOCX_TC("Steuer-ID")
+			"<w:tc><w:p><w:r><w:t>860 957</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>42719</w:t></w:r></w:p></w:tc>"
+			"</w:tr></w:tbl>"), "steuer-id", NULL },
+		{ "iban_runs.docx", "word/document.xml", DOCX("<w:tbl><w:tr>" DOCX_TC("IBAN")
+			"<w:tc><w:p><w:r><w:t xml:space=\"preserve\">DE89 3704 </w:t></w:r><w:r><w:t>0044 05</w:t></w:r>"
+			"<w:r><w:t>32 0130 00</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"), "iban", NULL },
+		{ "cells.docx", "word/document.xml", DOCX(DOCX_P("Steuer-ID") "<w:tbl><w:tr>" DOCX_TC("Steuer-ID")
+			DOCX_TC("860 957") DOCX_TC("42719") "</w:tr></w:tbl>"), NULL, "steuer-id" },
+		{ "rows.docx", "word/document.xml", DOCX(DOCX_P("Steuerakte") "<w:tbl><w:tr>" DOCX_TC("Aktenzeichen")
+			DOCX_TC("BE-2023-27690") "</w:tr><w:tr>" DOCX_TC("11") DOCX_TC("erledigt") "</w:tr></w:tbl>"),
+			NULL, "steuer-id" },
+		{ "rowend.docx", "word/document.xml", DOCX(DOCX_P("Steuer-ID") "<w:tbl><w:tr>" DOCX_TC("860 957")
+			"</w:tr><w:tr>" DOCX_TC("42719") "</w:tr></w:tbl>"), NULL, "steuer-id" },
+		{ "paras.docx", "word/document.xml", DOCX("<w:tbl><w:tr>" DOCX_TC("Steuer-ID")
+			"<w:tc>" DOCX_P("860 957") DOCX_P("42719") "</w:tc></w:tr></w:tbl>"), NULL, "steuer-id" },
+		{ "cells.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
+			"<c r=\"A1\" t=\"inlineStr\"><is><t>Steuer-ID</t></is></c><c r=\"B1\"><v>86095</v></c>"
+			"<c r=\"C1\"><v>742719</v></c></row></sheetData></worksheet>", NULL, "steuer-id" },
+		{ "rows.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
+			"<c r=\"A1\" t=\"inlineStr\"><is><t>Steuer-ID</t></is></c><c r=\"B1\"><v>860957</v></c></row>"
+			"<row r=\"2\"><c r=\"A2\"><v>42719</v></c></row></sheetData></worksheet>", NULL, "steuer-id" },
+		{ "empty.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
+			"<c r=\"A1\" t=\"inlineStr\"><is><t>IBAN</t></is></c><c r=\"B1\" t=\"inlineStr\"><is><t>NL91 ABNA"
+			"</t></is></c></row><row r=\"2\"><c r=\"A2\" s=\"1\"></c><c r=\"B2\" t=\"inlineStr\"><is><t>"
+			"0417 1643 00</t></is></c></row></sheetData></worksheet>", NULL, "iban" },
+		{ "cell.xlsx", "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\">"
+			"<c r=\"A1\" t=\"inlineStr\"><is><t>Steuer-ID</t></is></c><c r=\"B1\" t=\"inlineStr\"><is>"
+			"<r><t>860 957</t></r><r><t>42719</t></r></is></c></row></sheetData></worksheet>", "steuer-id", NULL },
+		{ "cells.odt", "content.xml", "<office:document-content xmlns:office=\"o\" xmlns:text=\"t\" "
+			"xmlns:table=\"b\"><office:body><office:text><text:p>Steuer-ID</text:p><table:table><table:table-row>"
+			"<table:table-cell><text:p>860 957</text:p></table:table-cell><table:table-cell><text:p>42719"
+			"</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell><text:p>860"
+			"</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell><text:p>957 42719"
+			"</text:p></table:table-cell></table:table-row></table:table></office:text></office:body>"
+			"</office:document-content>", NULL, "steuer-id" },
+		{ "cell.odt", "content.xml", "<office:document-content xmlns:office=\"o\" xmlns:text=\"t\" "
+			"xmlns:table=\"b\"><office:body><office:text><table:table><table:table-row><table:table-cell>"
+			"<text:p>Steuer-ID</text:p></table:table-cell><table:table-cell><text:p>860 957<text:span>42719"
+			"</text:span></text:p></table:table-cell></table:table-row></table:table></office:text></office:body>"
+			"</office:document-content>", "steuer-id", NULL },
+		{ "iban_cells.docx", "word/document.xml", DOCX("<w:tbl><w:tr>" DOCX_TC("IBAN") DOCX_TC("NL91 ABNA")
+			DOCX_TC("0417 1643 00") "</w:tr></w:tbl>"), "iban", NULL },
+		{ "iban_rows.docx", "word/document.xml", DOCX("<w:tbl><w:tr>" DOCX_TC("IBAN") DOCX_TC("NL91 ABNA")
+			"</w:tr><w:tr>" DOCX_TC("0417 1643 00") "</w:tr></w:tbl>"), NULL, "iban" },
+		{ "cells.html", NULL, "<html><body><p>Steuer-ID</p><table><tr><td>860 957</td><td>42719</td></tr>"
+			"<tr><td>860957</td></tr><tr><td>42719</td></tr></table></body></html>", NULL, "steuer-id" },
+	};
+#undef DOCX
+#undef DOCX_TC
+#undef DOCX_P
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct classify_result r;
+		GByteArray *b;
+
+		if (cases[i].member == NULL) {
+			b = g_byte_array_new();
+			g_byte_array_append(b, (const guint8 *)cases[i].xml, (guint)strlen(cases[i].xml));
+		} else if (g_str_has_suffix(cases[i].name, ".odt")) {
+			struct zmember m[2] = {
+				{ "mimetype", (const unsigned char *)"application/vnd.oasis.opendocument.text", 39, false },
+				{ cases[i].member, (const unsigned char *)cases[i].xml, strlen(cases[i].xml), true },
+			};
+
+			b = zip_build(m, 2, false);
+		} else {
+			struct zmember m[2] = {
+				{ "[Content_Types].xml", (const unsigned char *)"<Types/>", 8, true },
+				{ cases[i].member, (const unsigned char *)cases[i].xml, strlen(cases[i].xml), true },
+			};
+
+			b = zip_build(m, 2, false);
+		}
+		classify_bytes(ctx_g, cases[i].name, b, &r);
+		if (cases[i].want != NULL)
+			CHECK(has_reason(&r, cases[i].want), "%s: %s found (got '%s')", cases[i].name, cases[i].want,
+				r.reasons);
+		if (cases[i].not != NULL)
+			CHECK(!has_reason(&r, cases[i].not), "%s: no %s across cells/rows/paragraphs (got '%s')",
+				cases[i].name, cases[i].not, r.reasons);
+		classify_result_clear(&r);
+		g_byte_array_unref(b);
+	}
 }
 
 static void
@@ -1449,6 +1588,7 @@ main(void)
 		return unit_done();
 	test_check_digits();
 	test_detect_text();
+	test_cells();
 	test_labels();
 	test_policy();
 	test_config();

@@ -42,6 +42,7 @@ W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
 def docx(paras, custom=None, table=None):
+    """paras: lists of runs; table: rows of cells, a cell is a string or a list of runs"""
     body = ""
     for runs in paras:
         body += "<w:p>" + "".join(
@@ -50,7 +51,9 @@ def docx(paras, custom=None, table=None):
         body += "<w:tbl>"
         for row in table:
             body += "<w:tr>" + "".join(
-                "<w:tc><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:tc>" % c for c in row) + "</w:tr>"
+                "<w:tc><w:p>%s</w:p></w:tc>" % ("<w:r><w:t>%s</w:t></w:r>" % c if isinstance(c, str) else "".join(
+                    '<w:r><w:t xml:space="preserve">%s</w:t></w:r>' % r for r in c))
+                for c in row) + "</w:tr>"
         body += "</w:tbl>"
     doc = '<?xml version="1.0" encoding="UTF-8"?><w:document %s><w:body>%s</w:body></w:document>' % (W, body)
     members = [("[Content_Types].xml", '<?xml version="1.0"?><Types/>'), ("word/document.xml", doc)]
@@ -64,6 +67,7 @@ def docx(paras, custom=None, table=None):
 
 
 def xlsx(shared, sheet_rows):
+    """cells: ("s", index into shared), ("n", number) or ("i", inline string)"""
     sst = "<sst>" + "".join("<si><t>%s</t></si>" % s for s in shared) + "</sst>"
     rows = ""
     for r, cells in enumerate(sheet_rows, 1):
@@ -72,6 +76,8 @@ def xlsx(shared, sheet_rows):
             ref = "%s%d" % ("ABCDEFGH"[c], r)
             if kind == "s":
                 rows += '<c r="%s" t="s"><v>%d</v></c>' % (ref, v)
+            elif kind == "i":
+                rows += '<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref, v)
             else:
                 rows += '<c r="%s"><v>%s</v></c>' % (ref, v)
         rows += "</row>"
@@ -86,10 +92,14 @@ def pptx(texts):
     return zipbytes([("[Content_Types].xml", "<Types/>"), ("ppt/slides/slide1.xml", slide)])
 
 
-def odt(paras):
+def odt(paras, table=None):
     body = "".join("<text:p>%s</text:p>" % p for p in paras)
-    content = ('<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text>%s'
-               '</office:text></office:body></office:document-content>' % body)
+    if table:
+        body += "<table:table>" + "".join("<table:table-row>" + "".join(
+            "<table:table-cell><text:p>%s</text:p></table:table-cell>" % c for c in row) + "</table:table-row>"
+            for row in table) + "</table:table>"
+    content = ('<office:document-content xmlns:office="o" xmlns:text="t"%s><office:body><office:text>%s'
+               '</office:text></office:body></office:document-content>' % (' xmlns:table="b"' if table else "", body))
     return zipbytes([("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", content)])
 
 
@@ -332,6 +342,13 @@ def main():
         "VERTRAULICH", ["iban"])
     put("idnr_sheet.xlsx", xlsx(["Name", "Steuer-IdNr"], [[("s", 0), ("s", 1)], [("n", "Muster"), ("n", "36574261809")]]),
         "VERTRAULICH", ["steuer-id"])
+    # split across runs inside one table cell (issue 4); lower-case IBAN in groups of four
+    put("steuer_cell.docx", docx([["Personalbogen"]], table=[["Name", "Max Muster"],
+                                                          ["Steuer-ID", ["860 957", "42719"]],
+                                                          ["IBAN", ["DE89 3704 ", "0044 05", "32 0130 00"]]]),
+        "VERTRAULICH", ["iban", "steuer-id"])
+    put("iban_lower.txt", "Bitte überweisen an iban de89 3704 0044 0532 0130 00, Verwendungszweck Miete.\n",
+        "VERTRAULICH", ["iban"])
     put("card.pptx", pptx(["Zahlung per Kreditkarte", "5555 5555 5555 4444"]), "VERTRAULICH", ["card"])
     put("rvnr.odt", odt(["Rentenversicherungsnummer:", "15 070649 C 103"]), "VERTRAULICH", ["rvnr"])
     put("kvnr.csv", "Name;Krankenkasse;Versichertennummer\nMuster;AOK;A123456780\n", "VERTRAULICH", ["kvnr"])
@@ -387,6 +404,26 @@ def main():
     put("winmail_plain.dat", tnef([{"title": "AGENDA.TXT", "long": "Agenda.txt",
                                     "data": b"Agenda: Bestellnummer 4111 2222 3333 4444, Kundennummer 86095742718.\n"}],
                                   body="Agenda anbei."), "OFFEN", [])
+    # phone numbers whose digits pass the Steuer-IdNr check, order numbers, cells and rows (issue 4)
+    put("phones.csv", "Name;Steuer-ID;Telefon;Bemerkung\n"
+                      "Muster;;+49 758 355601;Rückruf\nMeier;;+49 30 0546842;\nSchulz;;0049 30 393894650;\n"
+                      "Wagner;;+49 151 712280;mobil\nBecker;;+49 (0)30 987426556;\nKoch;;(030) 365 470 85 510;\n"
+                      "Wolf;;030 185 323 26 245;\nRichter;;0151/35499240695;\n"
+                      "Neumann;;RE-2024-2586984;Rechnung\nFischer;;18.11.2026 13590,73;Betrag\n", "OFFEN", [])
+    put("orders_table.docx", docx([["Steuerakte Vorgänge"]], table=[["Aktenzeichen", "BE-2023-27690"],
+                                                                    ["11", "erledigt"],
+                                                                    ["Steuer-ID", "860 957", "42719"],
+                                                                    ["Rechnung", "RE-2024-2586984"]]),
+        "OFFEN", [])
+    put("cells.xlsx", xlsx(["Bestellung"], [[("i", "Steuer-ID"), ("n", "86095"), ("n", "742719")],
+                                            [("i", "Steuer-ID"), ("n", "860957")], [("n", "42719"), ("s", 0)]]),
+        "OFFEN", [])
+    put("cells.odt", odt(["Steuer-ID Übersicht"], table=[["860 957", "42719"], ["860"], ["957 42719"]]),
+        "OFFEN", [])
+    put("minutes.txt", "Committee Sitzung by 27.08.2024 the have nach. Payment Verfahren.\n"
+                       "Zahlung by 10.05.2022 nicht with invoice in Protokoll it 04.02.2023 Bescheid das review.\n"
+                       "Termin Do 27.09.2023 nach is bei project by, do 12.01.2024 review of the with auf.\n"
+                       "Meeting mit Martin am 18.11.2026 13590,73 EUR, Kostenstelle 03.05.2025.\n", "OFFEN", [])
     put("news.html", "<html><body><h1>Newsletter</h1><p>Unsere Hotline 0800 1234567.</p></body></html>",
         "OFFEN", [])
     put("mail_plain.eml", eml(HDR + [("Subject", "Mittagessen")], "Treffen wir uns um 12?"), "OFFEN", [])
