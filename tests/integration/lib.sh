@@ -335,6 +335,15 @@ open(sys.argv[2],"wb").write(d)' "$out.tmp" "$out" && rm -f "$out.tmp"
 
 # random_file PATH BYTES
 random_file() { head -c "$2" /dev/urandom > "$1"; }
+# flip_byte FILE OFFSET: invert one byte in place (a fixed replacement byte would leave random
+# ciphertext unchanged 1 time in 256)
+flip_byte() {
+	$PY - "$1" "$2" <<'PYEOF'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))
+PYEOF
+}
 sha256() { sha256sum "$1" | cut -c1-64; }
 
 # ---- inspecting results ----------------------------------------------------------------------

@@ -165,7 +165,7 @@ id1=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$L1")
 obj=$(find "$(store_path f)" -path "*/$id1/0" | head -1)
 if [ -n "$obj" ]; then
 	cp "$obj" "$T/obj.bak"
-	printf '\x01' | dd of="$obj" bs=1 seek=$(($(stat -c %s "$obj") / 2)) conv=notrunc 2>/dev/null
+	flip_byte "$obj" $(($(stat -c %s "$obj") / 2))
 	fetch "$L1" --output "$T/ot" > /dev/null 2> "$T/ot.err"; rc=$?
 	pl=$(stat -c %s "$T/ot/.big.bin.part" 2>/dev/null || echo 0)
 	checkx "tampered object: fetch fails ($rc), writes no big.bin" '[ $rc != 0 ] && [ ! -e "$T/ot/big.bin" ]'

@@ -188,7 +188,7 @@ TURL=$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')
 OBJ=$STORE/${TID:0:2}/$TID/0
 [ -f "$OBJ" ] || OBJ=$(find "$STORE" -path "*$TID*" -name 0 | head -1)
 # flip one byte inside segment 4 (plaintext bytes 262144..327679)
-printf '\xff' | dd of="$OBJ" bs=1 seek=$((45 + 4 * 65552 + 100)) conv=notrunc status=none
+flip_byte "$OBJ" $((45 + 4 * 65552 + 100))
 curl -s -o "$T/tam.got" "$TURL"; rc=$?
 GOT=$(stat -c %s "$T/tam.got")
 checkx "tampered segment: curl reports an error (rc=$rc) and gets fewer bytes ($GOT < 600000)" '[ $rc -ne 0 ] && [ "$GOT" -lt 600000 ]'

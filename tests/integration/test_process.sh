@@ -212,7 +212,7 @@ id=$(echo "$link" | sed 's,.*/t/\([a-z2-7]*\)#.*,\1,')
 obj=$(find "$(store_path p)" -path "*/$id/0")
 cp "$obj" "$T/obj.bak"
 osz=$(stat -c %s "$obj")
-printf '\x01' | dd of="$obj" bs=1 seek=$((osz / 2)) conv=notrunc 2>/dev/null
+flip_byte "$obj" $((osz / 2))
 rm -rf "$T/tampered"; ctl_open "$link" "$T/tampered" p > /dev/null 2>&1; rc=$?
 checkx "tampered ciphertext: open fails and writes no file" '[ $rc != 0 ] && [ -z "$(ls -A "$T/tampered" 2>/dev/null)" ]'
 head -c $((osz - 20)) "$T/obj.bak" > "$obj"
