@@ -337,6 +337,14 @@ run_stop(void *arg)
 	return ch == RUN_REDO;
 }
 
+/* run_level - the class the auditor sees: a VS marking is its own rule
+ * above the levels (the level index may still say OFFEN) */
+static const char *
+run_level(const struct run *r)
+{
+	return r->cls.vs ? "VS" : r->cls.level;
+}
+
 static void
 run_audit_message(struct run *r, const char *action, const char *reasons)
 {
@@ -349,7 +357,7 @@ run_audit_message(struct run *r, const char *action, const char *reasons)
 	ev.from = r->m->env.sender;
 	ev.rcpt = r->rcpts;
 	ev.size = (int64_t)(r->m->size);
-	ev.class_ = r->cls.level;
+	ev.class_ = run_level(r);
 	ev.reasons = reasons;
 	ev.action = action;
 	ev.transfer = r->t && r->t->sealed ? r->t->id : NULL;
@@ -380,7 +388,7 @@ run_reject(struct run *r)
 	res->action = g_strdup("reject");
 	res->reply_de = sep ? g_strndup(t, sep - t) : g_strdup(t);
 	res->reply_en = sep ? g_strdup(sep + 3) : NULL;
-	res->summary = g_strdup_printf("%s: action=reject class=%s", r->qid, r->cls.level);
+	res->summary = g_strdup_printf("%s: action=reject class=%s", r->qid, run_level(r));
 	run_audit_message(r, "reject", r->cls.reasons);
 }
 

@@ -76,6 +76,8 @@ checkx "audit log: the reasons for the classified message" 'grep "event=message"
 run < "$CM/vs-nfd.eml" > "$T/vs.out" 2> "$T/vs.err"; rc=$?
 checkx "VS-NfD marking: rejected (exit 69) with the German and English text, nothing on stdout" \
 	'[ $rc = 69 ] && [ ! -s "$T/vs.out" ] && grep -q "Verschlusssache" "$T/vs.err" && grep -q "approved channel" "$T/vs.err"'
+checkx "VS-NfD marking: the summary and the audit line say class=VS (not the level below it)" \
+	'grep -q "action=reject class=VS" "$T/vs.err" && grep "event=message" "$(audit_path p)" | grep "action=reject" | grep -q "class=VS"'
 conf_write cacc policy.offload_min_size=2k policy.on_error=accept
 store_break cacc
 "$CTL" -c "$(conf_path cacc)" process < "$CM/payslip.eml" > "$T/cacc.out" 2>/dev/null; rc=$?
