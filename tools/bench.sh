@@ -34,15 +34,23 @@
 #     without extractable text)
 #  5. small-mail throughput through a real Postfix with and without offload-milter (smtp-source,
 #     BENCH_MSGS messages of 10 KB, 10 sessions; target >= 0.9)
+#  6. added latency of a BENCH_MB (default 200) MB attachment by SMTP (curl) through a private
+#     Postfix (ports 13060-13062): time from connect to the 250 after DATA with offload-milter minus
+#     without a milter, against the same for MIMEDefang 3.3 running action_replace_with_url (stores
+#     the part, rewrites the mail; neither encrypts nor classifies). Target ours/MIMEDefang <= 0.20.
+#     MIMEDefang + libnet-dns-perl are apt-get installed by tools/bench-md/md.sh only when missing
+#     (the section is skipped when that fails; deliberately not in tools/deps/*.apt), with any
+#     system mimedefang service denied/stopped/disabled; it runs privately under $T (md.sh).
 # BENCH_ONLY="3 4" runs only those sections (2 includes 2b). About 10 minutes on 2 busy cores at
-# the default sizes (section 3 alone 5); BENCH_BIG_MB=256 about 5 minutes.
+# the default sizes (section 3 alone 5, section 6 about 2, plus a first-time MIMEDefang install);
+# BENCH_BIG_MB=256 about 5 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${1:-build}
 . tests/integration/lib.sh
 need_bins "$CTL" "$MILTER_BIN"
 MB=${BENCH_MB:-200}; BIG=${BENCH_BIG_MB:-1024}; MSGS=${BENCH_MSGS:-1000}
-want() { [[ " ${BENCH_ONLY:-1 2 3 4 5} " == *" $1 "* ]]; }  # BENCH_ONLY="3 4": only those sections
+want() { [[ " ${BENCH_ONLY:-1 2 3 4 5 6} " == *" $1 "* ]]; }  # BENCH_ONLY="3 4": only those sections
 
 mkmsg() {  # mkmsg OUT PAYLOAD: a multipart message with PAYLOAD as base64 attachment (CRLF)
 	$PY - "$1" "$2" <<'PYEOF'
@@ -301,4 +309,83 @@ if want 5; then
 	read -r -a st < "/proc/$MILTER_PID/stat"
 	awk -v u="${st[13]}" -v s="${st[14]}" -v n="$MSGS" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "  offload-milter CPU: %.2f ms per small message (user+sys)\n", (u + s) * 1000 / hz / n }'
+fi
+
+# ---- 6. a BENCH_MB attachment through Postfix: offload-milter vs MIMEDefang action_replace_with_url
+if want 6; then
+	SMTPD=13060 SINKP=13061 MDP=13062 MD=$T/md
+	MDSH="bash tools/bench-md/md.sh"
+	# MIMEDefang is installed here only (never in tools/deps/*.apt: CI must not get its service)
+	if ! $MDSH install "$MD" 2>"$T/md-install.err"; then
+		echo "offload vs MIMEDefang skipped: MIMEDefang 3.3 not available ($(tail -2 "$T/md-install.err" | tr '\n' ' '); apt-get install mimedefang libnet-dns-perl)"
+	else
+		devlog=""
+		if [ ! -e /dev/log ]; then   # no syslogd: catch MIMEDefang's log (never replaces an existing /dev/log)
+			$PY tools/bench-md/devlog.py "$T/syslog.log" & _BG_PIDS+=($!); devlog=1
+		fi
+		trap '$MDSH stop "$MD" >/dev/null 2>&1; [ -n "$devlog" ] && rm -f /dev/log; _lib_cleanup' EXIT
+		head -c "${MB}M" /dev/urandom > "$T/payload.bin"
+		mkmsg "$T/md.eml" "$T/payload.bin"; rm -f "$T/payload.bin"
+		EMLB=$(stat -c %s "$T/md.eml")
+		conf_write m6 milter.max_message_size=4G
+		pf_setup md6 "$SMTPD" "$SINKP" >/dev/null || bail "postfix setup"
+		postconf -c "$(pf_cf md6)" -e "message_size_limit = $((EMLB * 2))" || bail "postfix message_size_limit"
+		smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!)
+		waitport "$SINKP"; pf_start md6 || bail "postfix start"
+		milter_start m6 || bail "milter start"
+		if ! $MDSH start "$MD" "$MDP" 2>"$T/md-start.err"; then
+			echo "offload vs MIMEDefang: MIMEDefang did not start: $(tail -3 "$T/md-start.err" | tr '\n' ' ')"
+		else
+			# send_big: the message by curl; sets S6_T (seconds from connect to the reply after DATA
+			# and QUIT) and S6_SIZE (the size Postfix queued and relayed), or S6_ERR
+			send_big() {
+				local t0 t1 rc
+				S6_T='' S6_SIZE='' S6_ERR=''
+				sync; t0=$(now)
+				smtp_send "$SMTPD" "$T/md.eml" a@example.org b@example.net; rc=$?
+				t1=$(now)
+				if [ $rc != 0 ] || ! is250; then S6_ERR="curl $rc: $SMTP_REPLY"; return 1; fi
+				S6_T=$(secs "$t0" "$t1")
+				wait_removed md6 "$SMTP_QID" 300 || { S6_ERR="$SMTP_QID not relayed"; return 1; }
+				S6_SIZE=$(sed -n "s/.*$SMTP_QID: from=<[^>]*>, size=\([0-9]*\).*/\1/p" "$(pf_log md6)" | head -1)
+			}
+			declare -A best size err
+			for run in 1 2; do
+				for mode in none offload mimedefang; do
+					case $mode in
+					none) pf_milter md6 "" ;;
+					offload) rm -rf "$(store_path m6)"/*; pf_milter md6 "$(postfix_milter_spec "$(conf_socket m6)")" ;;
+					mimedefang) rm -f "$MD/parts"/*; pf_milter md6 "inet:127.0.0.1:$MDP" ;;
+					esac
+					if send_big; then
+						size[$mode]=$S6_SIZE
+						if [ -z "${best[$mode]:-}" ] || awk -v a="$S6_T" -v b="${best[$mode]}" 'BEGIN { exit !(a < b) }'; then
+							best[$mode]=$S6_T
+						fi
+					else
+						err[$mode]=$S6_ERR
+					fi
+				done
+			done
+			echo "a ${MB} MB attachment ($((EMLB / 1048576)) MB message) by SMTP through Postfix, connect to 250 after DATA (best of 2; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+			for mode in none offload mimedefang; do
+				if [ -n "${best[$mode]:-}" ]; then
+					echo "  $mode: ${best[$mode]} s (queued and relayed: ${size[$mode]:-?} bytes)"
+				else
+					echo "  $mode: FAILED (${err[$mode]:-})"
+				fi
+			done
+			mdbin=$(find "$MD/parts" -type f 2>/dev/null | head -1)
+			[ -n "${best[mimedefang]:-}" ] && [ -z "$mdbin" ] && echo "  (MIMEDefang stored no part: it did not replace the attachment)"
+			if [ -n "${best[none]:-}" ] && [ -n "${best[offload]:-}" ] && [ -n "${best[mimedefang]:-}" ]; then
+				awk -v n="${best[none]}" -v o="${best[offload]}" -v m="${best[mimedefang]}" 'BEGIN {
+					printf "  added latency: offload-milter %.2f s, MIMEDefang action_replace_with_url %.2f s\n", o - n, m - n
+					if (m - n > 0) printf "  ratio ours/MIMEDefang = %.2f (target <= 0.20)\n", (o - n) / (m - n)
+					else print "  ratio ours/MIMEDefang: MIMEDefang added no latency" }'
+			fi
+		fi
+		milter_stop m6; $MDSH stop "$MD" >/dev/null 2>&1; pf_stop md6
+		[ -n "$devlog" ] && rm -f /dev/log
+		rm -f "$T/md.eml"; rm -rf "$MD/parts" "$MD/spool" "$(store_path m6)"
+	fi
 fi
