@@ -11,7 +11,7 @@ PKGS    := gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohtt
 CC      ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -fstack-protector-strong -fPIE \
-	-Icommon -Istorage-backend -Imilter -Icli -Iclassify -Iportal
+	-Icommon -Istorage-backend -Itransfer -Iclassify -Ipipeline -Iportal -Icli
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -30,7 +30,8 @@ LIBS    := $(PKG_LIBS) -lpthread
 COMMON_SRC  := $(wildcard common/*.c)
 STORAGE_SRC := $(wildcard storage-backend/*.c)
 CLASSIFY_SRC := $(wildcard classify/*.c)
-PIPE_SRC    := $(filter-out milter/milter_main.c,$(wildcard milter/*.c))
+TRANSFER_SRC := $(wildcard transfer/*.c)
+PIPE_SRC    := $(wildcard pipeline/*.c)
 PORTAL_SRC  := $(filter-out portal/portal_main.c,$(wildcard portal/*.c))
 CLI_SRC     := $(wildcard cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -38,7 +39,7 @@ FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
-LIB_OBJS := $(call objs,$(PIPE_SRC) $(PORTAL_SRC) $(CLASSIFY_SRC) $(STORAGE_SRC) $(COMMON_SRC))
+LIB_OBJS := $(call objs,$(PIPE_SRC) $(PORTAL_SRC) $(CLASSIFY_SRC) $(TRANSFER_SRC) $(STORAGE_SRC) $(COMMON_SRC))
 PORTAL_BIN := $(if $(wildcard portal/portal_main.c),$(B)/offload-portal)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))

@@ -1,5 +1,5 @@
 /*
- * classify.h - data-protection classification (DESIGN.md §5): labels in
+ * classify.h - data-protection classification (DECISIONS.md §5): labels in
  * headers, content detectors with check digits, bounded text extraction of
  * attachments, and the per-class policy.
  *
@@ -62,7 +62,7 @@ struct classify_reason {
 };
 
 struct classify_result {
-	/* the original seam (milter/pipeline.c) */
+	/* the original seam (pipeline/pipeline.c) */
 	const char *level;   /* configured level name, upper-case ASCII */
 	char *reasons;       /* "iban:3,art9-health:2,label:msip=Vertraulich"; "" = none */
 	bool offload;        /* the class itself demands offloading */

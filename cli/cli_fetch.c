@@ -1,6 +1,6 @@
 /*
  * cli_fetch.c - `offloadctl fetch LINK [--password P] [--output DIR]`: the
- * no-browser path through the portal's HTTP API (DESIGN.md §8). GET the page
+ * no-browser path through the portal's HTTP API (DECISIONS.md §8). GET the page
  * (status only), POST /t/<id>/unlock with the fragment secret, then download
  * every file from its /d/<ticket> URL into DIR/.<name>.part, resuming an
  * existing .part with "Range: bytes=<size>-", and rename it to DIR/<name>

@@ -220,7 +220,7 @@ cli_process(const char *conf_path, int argc, char **argv)
 		goto out;
 	}
 	m->env.queue_id = g_strdup(qid ? qid : "offloadctl");
-	m->env.local_submission = true; /* DESIGN.md §13: counts as trusted */
+	m->env.local_submission = true; /* DECISIONS.md §13: counts as trusted */
 	if (sender) {
 		m->env.sender = g_strdup(sender);
 	} else {

@@ -1,6 +1,6 @@
 /*
  * cli_purge.c - `offloadctl list [--expired] [--json]` and `offloadctl purge`
- * (DESIGN.md §6, §7): both walk the whole store with storage_list() (any
+ * (DECISIONS.md §6, §7): both walk the whole store with storage_list() (any
  * backend), group the keys by transfer id and read each manifest's clear
  * header, trusting only what the deployment key's MAC verifies
  * (envelope_manifest_header); a header that fails the MAC is "invalid" and

@@ -1,6 +1,6 @@
 /*
  * cli_revoke.c - `offloadctl revoke ID|LINK|REVOKE-LINK [--config FILE]`
- * (DESIGN.md §6): writes the MACed tombstone "<id>/t" first (the portal
+ * (DECISIONS.md §6): writes the MACed tombstone "<id>/t" first (the portal
  * answers 410 from then on and every live download ticket dies with it),
  * then deletes the manifest and the file objects (transfer_revoke(), the
  * same code the portal's revoke link runs). Idempotent: revoking again

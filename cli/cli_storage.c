@@ -1,6 +1,6 @@
 /*
  * cli_storage.c - `offloadctl storage check [--config FILE] [--json] [--verbose]`
- * (issue 5, DESIGN.md §7, §13): opens the configured store, writes a probe
+ * (issue 5, DECISIONS.md §7, §13): opens the configured store, writes a probe
  * object under a random key, reads it back whole and as a range, lists it,
  * deletes it and makes sure it is gone, then prints ONE line saying what
  * works and what does not, with a diagnosis taken from the backends' failure

@@ -1,5 +1,5 @@
 /*
- * audit.c - the audit log (DESIGN.md §9, §13): one line per event, fields
+ * audit.c - the audit log (DECISIONS.md §9, §13): one line per event, fields
  * in a fixed order, key=value or JSON lines, every line ending in
  * chain = first 32 hex of SHA-256(previous line including its '\n'); the
  * first line of a file carries the anchor, the first 32 hex of
@@ -11,7 +11,7 @@
  * A handle remembers the chain value after its own last line together with
  * the file's device, inode, size and mtime right after that write; when all
  * four are unchanged at the next event nobody wrote in between and the
- * last line need not be read and hashed again (DESIGN.md §12).
+ * last line need not be read and hashed again (DECISIONS.md §12).
  * Personal data (from, rcpt, file, client) is written as is, replaced by
  * keyed pseudonyms "p:<16 hex>" or left out (audit_personal); client IP
  * addresses are always truncated (IPv4 /24, IPv6 /48).

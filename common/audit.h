@@ -1,5 +1,5 @@
 /*
- * audit.h - the audit log (DESIGN.md §9): one line per event, fields in a
+ * audit.h - the audit log (DECISIONS.md §9): one line per event, fields in a
  * fixed documented order, key=value (default) or JSON lines, each line
  * chained to the previous one by a hash so `offloadctl audit verify` can
  * detect deletion or editing. Thread- and process-safe (mutex + flock).

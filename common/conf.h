@@ -1,5 +1,5 @@
 /*
- * conf.h - the configuration of all offload programs (DESIGN.md §10).
+ * conf.h - the configuration of all offload programs (DECISIONS.md §10).
  * Every key is declared once in the table in conf.c (group, name, type,
  * default, doc); that table also prints `offloadctl config --defaults` and
  * the man page section. A loaded struct conf is read-only afterwards and
@@ -65,7 +65,7 @@ struct conf {
 	char *audit_path;          /* "" = no audit log */
 	enum conf_audit_format audit_format;
 	enum conf_audit_personal audit_personal;
-	/* [notify] (milter/confirm.c) */
+	/* [notify] (pipeline/notify.c) */
 	bool notify_confirm;
 	char **notify_password_delivery; /* "sender" | "recipients" | LEVEL=value items */
 	char *notify_sendmail, *notify_from, *notify_fallback_to;

@@ -1,5 +1,5 @@
 /*
- * keys.h - deployment key and portal ticket key files (DESIGN.md §6, §10).
+ * keys.h - deployment key and portal ticket key files (DECISIONS.md §6, §10).
  * A key file holds 32 random bytes as 64 hex characters plus a newline.
  * A missing file is created (random, mode 0600) and the creation logged.
  * The key id is the first 8 bytes of SHA-256("offload key id" || key), hex.

@@ -31,7 +31,7 @@
 
 #define MILTER_PROGRESS_SECONDS 30
 #define MILTER_PROGRESS_MIN_SIZE (1024 * 1024)
-#define MILTER_REPLACE_CHUNK 65536 /* DESIGN.md §4: <= 64 KiB chunks */
+#define MILTER_REPLACE_CHUNK 65536 /* DECISIONS.md §4: <= 64 KiB chunks */
 
 static struct conf *milter_conf;
 static struct pipeline milter_pipe;
@@ -352,7 +352,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	 * are remembered and answered at end of message */
 	cc->noreply = f1 & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY);
 	/* SMFIP_HDR_LEADSPC: header values keep their leading space both ways,
-	 * so unchanged headers stay byte-identical (DESIGN.md §13).
+	 * so unchanged headers stay byte-identical (DECISIONS.md §13).
 	 * SMFIP_NODATA: no DATA step and so no round trip per message there;
 	 * the queue id ({i}) is read at MAIL and again at end of message */
 	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOEOH)) |

@@ -629,7 +629,7 @@ out:
 	return rc;
 }
 
-/* ---- GET /r/<id>, POST /r/<id>/revoke (DESIGN.md §6) ----------------------- */
+/* ---- GET /r/<id>, POST /r/<id>/revoke (DECISIONS.md §6) ----------------------- */
 
 static enum MHD_Result
 handle_revoke_page(struct portal *p, struct MHD_Connection *conn, const char *id)

@@ -1,6 +1,6 @@
 /*
  * portal_http.h - offload-portal's HTTP service on libmicrohttpd
- * (DESIGN.md §8): pages, unlock, ticketed downloads with Range, the ZIP of
+ * (DECISIONS.md §8): pages, unlock, ticketed downloads with Range, the ZIP of
  * all files, rate limits, audit events. One thread per connection (MHD
  * THREAD_PER_CONNECTION): a download blocks on storage inside its own
  * thread. struct portal owns the config, storage, audit handle and keys;

@@ -1,5 +1,5 @@
 /*
- * portal_ticket.h - download tickets of offload-portal (DESIGN.md §8): an
+ * portal_ticket.h - download tickets of offload-portal (DECISIONS.md §8): an
  * opaque AEAD token (AES-256-GCM) under a key derived from the portal
  * ticket key file, versioned with a key id byte so a rotated-out key stays
  * usable for one ticket lifetime. It binds purpose, transfer id, file index

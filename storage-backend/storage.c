@@ -1,5 +1,5 @@
 /*
- * storage.c - the storage dispatcher (DESIGN.md §7): finds the backend named
+ * storage.c - the storage dispatcher (DECISIONS.md §7): finds the backend named
  * by [storage] backend, validates every key and prefix once for all backends,
  * and forwards calls through struct storage_ops (storage_backend.h).
  *

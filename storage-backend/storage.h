@@ -1,5 +1,5 @@
 /*
- * storage.h - the object store interface (DESIGN.md §7). One small API,
+ * storage.h - the object store interface (DECISIONS.md §7). One small API,
  * backends behind a struct of function pointers (storage_backend.h),
  * looked up by the [storage] backend name.
  *
@@ -75,7 +75,7 @@ typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size, int64_
 int storage_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg);
 
 /*
- * Maintenance for `offloadctl purge` (DESIGN.md §13).
+ * Maintenance for `offloadctl purge` (DECISIONS.md §13).
  *
  * stale: called for each leftover of a put that never finished; key is the
  * object it was for, or a key prefix ending in '/' for a container (a WebDAV

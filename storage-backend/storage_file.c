@@ -1,5 +1,5 @@
 /*
- * storage_file.c - the embedded default backend "file" (DESIGN.md §7): one
+ * storage_file.c - the embedded default backend "file" (DECISIONS.md §7): one
  * directory tree, sharded by the first two characters of the key's first
  * segment: key "abcdef/m" lives at PATH/ab/abcdef/m.
  *

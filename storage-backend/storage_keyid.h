@@ -1,5 +1,5 @@
 /*
- * storage_keyid.h - the deployment-key fingerprint object (DESIGN.md §13):
+ * storage_keyid.h - the deployment-key fingerprint object (DECISIONS.md §13):
  * one small object "keyid" at the top of the store names the key id of the
  * deployment key that wrote its transfers. A node whose key differs refuses
  * to work with that store, instead of writing transfers the other nodes

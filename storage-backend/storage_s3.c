@@ -1,5 +1,5 @@
 /*
- * storage_s3.c - the "s3" backend (DESIGN.md §7, §13): any S3 API (AWS,
+ * storage_s3.c - the "s3" backend (DECISIONS.md §7, §13): any S3 API (AWS,
  * Ceph RGW, MinIO, Garage, Swift s3api) over libcurl with CURLOPT_AWS_SIGV4.
  *
  * Objects live at [bucket]/[prefix]<key>, path-style (ENDPOINT/BUCKET/KEY) or

@@ -1,5 +1,5 @@
 /*
- * storage_webdav.c - the "webdav" backend (DESIGN.md §7): any WebDAV server
+ * storage_webdav.c - the "webdav" backend (DECISIONS.md §7): any WebDAV server
  * (nginx + dav-ext, Apache mod_dav, Nextcloud/ownCloud's
  * remote.php/dav/files/<user>/) below the base URL [storage] url, with
  * basic auth from credentials_file ([credentials] username, password);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tools/bench.sh BUILD - `make bench`: performance against baselines measured in the same run
-# (DESIGN.md §12). Prints ratios; asserts nothing (timings vary ±20% on 2 shared cores).
+# (DECISIONS.md §12). Prints ratios; asserts nothing (timings vary ±20% on 2 shared cores).
 #  1. offload of a BENCH_MB (default 200) MB attachment through `offloadctl process` (the
 #     milter's end-of-message pipeline: parse, decode, SHA-256, AES-256-GCM, store + fsync)
 #     vs the essential work with standard tools: base64 -d | openssl enc | dd conv=fsync
@@ -283,7 +283,7 @@ fi
 # ---- 5. small-mail throughput through Postfix ----------------------------------------------------
 if want 5; then
 	SMTPD=12760 SINKP=12761 MPORT=12762
-	# the production default is a unix socket (DESIGN.md §4); BENCH_SOCKET=inet measures TCP
+	# the production default is a unix socket (DECISIONS.md §4); BENCH_SOCKET=inet measures TCP
 	if [ "${BENCH_SOCKET:-unix}" = inet ]; then MSPEC=inet:127.0.0.1:$MPORT; MSOCK=inet:$MPORT@127.0.0.1
 	else MSOCK=unix:$T/s/milter.sock; MSPEC=$MSOCK; fi
 	conf_write s "milter.socket=$MSOCK" ${BENCH_CONF:-}

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_keyid.sh - the deployment-key fingerprint object in storage (DESIGN.md §13): the first
+# test_keyid.sh - the deployment-key fingerprint object in storage (DECISIONS.md §13): the first
 # node to write creates "keyid"; a node with another deployment key refuses the store
 # (offloadctl process/open/list/purge/revoke exit 78, offload-milter and offload-portal do
 # not start) instead of writing or serving transfers the others cannot verify. The object

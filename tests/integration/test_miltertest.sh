@@ -60,12 +60,12 @@ check "milterclient big: end of message answered continue or accept" grep -qE '^
 check "milterclient big: body replaced" grep -q '^replbody ' "$T/mc-big.out"
 check "milterclient big: X-Offload-Transfer added with smfi_addheader" grep -q '^addheader X-Offload-Transfer: ' "$T/mc-big.out"
 check "milterclient big: X-Data-Classification added with smfi_addheader" grep -q '^addheader X-Data-Classification: ' "$T/mc-big.out"
-check "milterclient big: no smfi_insheader (DESIGN §13: addheader only)" bash -c '! grep -q "^insheader" "$1"' _ "$T/mc-big.out"
-check "milterclient big: SMFIP_HDR_LEADSPC negotiated (DESIGN §13)" \
+check "milterclient big: no smfi_insheader (DECISIONS.md §13: addheader only)" bash -c '! grep -q "^insheader" "$1"' _ "$T/mc-big.out"
+check "milterclient big: SMFIP_HDR_LEADSPC negotiated (DECISIONS.md §13)" \
 	bash -c 'p=$(sed -n "s/.*protocol=0x\([0-9a-f]*\).*/\1/p" "$1"); [ -n "$p" ] && (( (16#$p & 0x100000) != 0 ))' _ "$T/mc-big.out"
-# DESIGN §12 (small-mail throughput): no DATA step, no reply to connect/MAIL/RCPT/header/body
+# DECISIONS.md §12 (small-mail throughput): no DATA step, no reply to connect/MAIL/RCPT/header/body
 # (SMFIP_NODATA 0x200, SMFIP_NR_CONN|NR_MAIL|NR_RCPT|NR_BODY|NR_HDR 0x1000|0x4000|0x8000|0x80000|0x80)
-check "milterclient big: SMFIP_NODATA and the no-reply steps negotiated (DESIGN §12)" \
+check "milterclient big: SMFIP_NODATA and the no-reply steps negotiated (DECISIONS.md §12)" \
 	bash -c 'p=$(sed -n "s/.*protocol=0x\([0-9a-f]*\).*/\1/p" "$1"); [ -n "$p" ] && (( (16#$p & 0x8d280) == 0x8d280 ))' _ "$T/mc-big.out"
 if [ -s "$T/big.out.eml" ]; then
 	check_offloaded "milter big" "$T/big.out.eml" mt "$T/anlage.bin"

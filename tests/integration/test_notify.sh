@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_notify.sh - the mails offload sends itself (DESIGN.md §1, §6, §13): the sender's
+# test_notify.sh - the mails offload sends itself (DECISIONS.md §1, §6, §13): the sender's
 # confirmation and the password delivery, through `offloadctl process` (sendmail_capture.sh
 # stands in for the MTA's sendmail there) and through a real Postfix, whose own
 # /usr/sbin/sendmail submits the notices (ports 13000-13002).

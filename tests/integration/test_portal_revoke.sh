@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_portal_revoke.sh - the sender's revoke link (DESIGN.md §6) over HTTP with curl, against
+# test_portal_revoke.sh - the sender's revoke link (DECISIONS.md §6) over HTTP with curl, against
 # the real offload-portal binary and transfers written by the real transfer code
 # (portal_mktransfer.c --revoke-out, built here against $BUILD/liboffload.a). Ports 12980-12989.
 # Covers: GET /r/<id> (page, headers, languages, no side effect), the POST /r/<id>/revoke

@@ -62,7 +62,7 @@ checkx "max_outgoing_size: a 2.9 KB attachment under offload_min_size is offload
 	'[ $rc = 0 ] && grep -q "files=1" "$T/mo.out" && ! grep -q "name\*=UTF-8" "$T/mo.out"'
 checkx "max_outgoing_size: the text bodies stay" 'grep -q "Gr=FC=DFe aus M=FCnchen" "$T/mo.out"'
 
-# ---- classification through the pipeline (DESIGN.md §5) ----------------------------------------
+# ---- classification through the pipeline (DECISIONS.md §5) ----------------------------------------
 CM=$SRCDIR/tests/data/classify-mail
 run < "$CM/payslip.eml" > "$T/pay.out" 2> "$T/pay.err"; rc=$?
 checkx "payslip with IBAN + Steuer-IdNr (small): offloaded, exit 0" '[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/pay.out"'

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_purge.sh - `offloadctl list` and `offloadctl purge` (DESIGN.md §6) on the file backend and
+# test_purge.sh - `offloadctl list` and `offloadctl purge` (DECISIONS.md §6) on the file backend and
 # on webdav (private nginx, tests/integration/davserver.sh, port 12870). Transfers in the past
 # are made by storage_helper.c (transfer_new() with a past 'now': retention has a 60 s minimum),
 # revocations by `offloadctl revoke` and by a bare tombstone. Checks: list --json states,

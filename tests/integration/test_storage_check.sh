@@ -95,7 +95,7 @@ WRAP=("${S[@]}"); sc fshard; WRAP=()
 expect_fail fshard write permission "permission denied"
 check "fshard: list works, read/range/delete not tried" \
 	[ "$(jf 'd["operations"]["list"]["result"]')" = ok -a "$(jf 'd["operations"]["read"]["result"]')" = "not tried" ]
-# the deployment key fingerprint (keyid, DESIGN §13): this node's key against the store's
+# the deployment key fingerprint (keyid, DECISIONS.md §13): this node's key against the store's
 conf_write fkey policy.offload_min_size=2k
 "$CTL" -c "$(conf_path fkey)" process < "$SRCDIR/tests/data/classify-mail/payslip.eml" > /dev/null 2>&1
 sc fkey; expect_ok fkey

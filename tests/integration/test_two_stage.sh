@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_two_stage.sh - the DESIGN.md §4 reference setup: when storage fails, mail is deferred
+# test_two_stage.sh - the DECISIONS.md §4 reference setup: when storage fails, mail is deferred
 # (4xx), never lost and never sent in clear.
 #   stage 1 Postfix (no milter, queues) :12720 -> stage 2 Postfix (offload-milter) :12721
 #   -> smtp-sink :12722;  offload-milter on 127.0.0.1:12723, offload_min_size = 1M.
@@ -20,7 +20,7 @@ t=$(now)
 conf_write m "milter.socket=inet:$MPORT@127.0.0.1" "policy.offload_min_size=1M"
 pf_setup s1 "$P1" "$P2" || bail "stage 1 setup"
 pf_setup s2 "$P2" "$SINKP" || bail "stage 2 setup"
-# stage 2: alias expansion happens on stage 1, before the milter decides (DESIGN.md §13)
+# stage 2: alias expansion happens on stage 1, before the milter decides (DECISIONS.md §13)
 postconf -c "$(pf_cf s2)" -e "receive_override_options = no_address_mappings"
 sink_start "$SINKP" "$SINK" || bail "smtp-sink start"
 pf_start s1 || bail "stage 1 start"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_two_stage_s3.sh - issue 5 fault injection and end to end on the s3 backend (flow in
 # two_stage_store.sh), in the
-# DESIGN.md §4 two-stage reference setup, with a real Swift + s3api:
+# DECISIONS.md §4 two-stage reference setup, with a real Swift + s3api:
 #   stage 1 Postfix :12890 -> stage 2 Postfix + offload-milter (s3) :12891 -> smtp-sink :12892;
 #   milter on :12893, portal on :12894, Swift on 12880-12884.
 #  1. S3 proxy stopped: stage 2 answers 4xx, stage 1 keeps the message, the sink gets nothing,

@@ -1,5 +1,5 @@
 /*
- * test_envelope.c - the v1 transfer format (common/envelope.c): round trips
+ * test_envelope.c - the v1 transfer format (transfer/envelope.c): round trips
  * with odd chunkings, the byte-exact test vectors of docs/FORMATS.md
  * (generated independently by tests/data/envelope-vectors/make_vectors.py),
  * every fail-closed rule of the file reader, the manifest checks

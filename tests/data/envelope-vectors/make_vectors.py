@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """make_vectors.py - an independent implementation of the offload v1
-transfer format, written from docs/FORMATS.md (not from common/envelope.c),
+transfer format, written from docs/FORMATS.md (not from transfer/envelope.c),
 using python3-cryptography. It prints the test vectors that docs/FORMATS.md
 publishes and tests/unit/test_envelope.c checks byte-exactly, so two
 implementations agree on every byte. The same for the other byte formats

@@ -130,7 +130,7 @@ pipeline_result_clear(struct pipeline_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-/* ---- direction and trust (DESIGN.md §4, §13) ------------------------ */
+/* ---- direction and trust (DECISIONS.md §4, §13) ------------------------ */
 
 /* pipeline_nets_match - like g_inet_address_mask_matches() over the list:
  * same family and the first len bits equal (no GObject per message) */
@@ -284,7 +284,7 @@ run_decide(struct run *r)
 	r->classified = r->cls.action >= CLASSIFY_OFFLOAD ||
 		r->cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE;
 	force_all = r->cls.action >= CLASSIFY_OFFLOAD;
-	/* classified signed mail defaults to offload-message (DESIGN.md §13) */
+	/* classified signed mail defaults to offload-message (DECISIONS.md §13) */
 	whole = r->cls.body_action == CLASSIFY_BODY_OFFLOAD_MESSAGE || (r->signed_top && r->classified);
 	if (whole != rw->whole_message)
 		ch = RUN_REDO;
@@ -392,7 +392,7 @@ run_reject(struct run *r)
 	run_audit_message(r, "reject", r->cls.reasons);
 }
 
-/* run_fail - apply on_error (DESIGN.md §4, §13): never a crash, never a
+/* run_fail - apply on_error (DECISIONS.md §4, §13): never a crash, never a
  * silent drop; classified content never leaves in clear. Attachments whose
  * classification waited for their offload stream are classified first, so
  * the policy sees the message's real class (a VS marking still rejects). */
@@ -418,7 +418,7 @@ run_fail(struct run *r, const char *why)
 	}
 	g_clear_pointer(&res->body_path, g_free);
 	g_ptr_array_set_size(res->hdr_ops, 0);
-	/* on_error = accept applies to size-only offloads only (DESIGN.md §13) */
+	/* on_error = accept applies to size-only offloads only (DECISIONS.md §13) */
 	switch (c->on_error == CONF_ON_ERROR_ACCEPT && r->classified ? CONF_ON_ERROR_TEMPFAIL : c->on_error) {
 	case CONF_ON_ERROR_ACCEPT:
 		res->verdict = PIPELINE_ACCEPT;
@@ -575,7 +575,7 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 	char *v;
 
 	if (new_ct) {
-		/* the top-level structure changed (DESIGN.md §4) */
+		/* the top-level structure changed (DECISIONS.md §4) */
 		v = g_strdup_printf(" %s", new_ct);
 		if (msg_header_count(r->m, "Content-Type") > 0)
 			hdrops_change(ops, "Content-Type", 1, v);
@@ -664,7 +664,7 @@ pipeline_storage(struct pipeline *p)
 }
 
 /* run_label_or_pass - nothing to offload: OFFEN passes byte-identical
- * (DESIGN.md §13); a higher class gets its headers only */
+ * (DECISIONS.md §13); a higher class gets its headers only */
 static void
 run_label_or_pass(struct run *r)
 {

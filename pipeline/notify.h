@@ -1,5 +1,5 @@
 /*
- * notify.h - the mails offload itself sends (DESIGN.md §1, §6, §13):
+ * notify.h - the mails offload itself sends (DECISIONS.md §1, §6, §13):
  * the sender's confirmation (what was offloaded, until when, the password
  * when it goes to the sender, the revoke link) and, under
  * password_delivery = recipients, one password mail per recipient without

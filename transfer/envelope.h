@@ -1,5 +1,5 @@
 /*
- * envelope.h - the transfer encryption format v1 (DESIGN.md §6, bytes in
+ * envelope.h - the transfer encryption format v1 (DECISIONS.md §6, bytes in
  * docs/FORMATS.md). Two object kinds live in storage:
  *
  *  - the manifest object "<id>/m": a clear header (MACed with the

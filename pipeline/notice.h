@@ -1,6 +1,6 @@
 /*
  * notice.h - the notice that replaces offloaded attachments in the text
- * bodies (DESIGN.md §4): German first, English second, file names (unless
+ * bodies (DECISIONS.md §4): German first, English second, file names (unless
  * hidden by policy), sizes (1024^n), SHA-256, the expiry date in
  * Europe/Berlin and the one link. The templates live in notice.c.
  * Pure functions; thread-safe.

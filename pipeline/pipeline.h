@@ -1,6 +1,6 @@
 /*
  * pipeline.h - end-of-message processing shared by offload-milter and
- * `offloadctl process` (DESIGN.md §2, §4): parse the spooled message,
+ * `offloadctl process` (DECISIONS.md §2, §4): parse the spooled message,
  * decide, offload (decode + hash + encrypt + store, streaming), rewrite.
  * The output is exactly a verdict, a list of header operations and an
  * optional new body file; the milter sends them with smfi_*, offloadctl

@@ -31,7 +31,7 @@ struct msg_env {
 	bool local_submission; /* non_smtpd_milters path or offloadctl */
 };
 
-/* a message up to this size is spooled in memory only (DESIGN.md §12) */
+/* a message up to this size is spooled in memory only (DECISIONS.md §12) */
 #define MSG_MEM_MAX (256 * 1024)
 
 struct msg {

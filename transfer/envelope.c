@@ -1,5 +1,5 @@
 /*
- * envelope.c - the transfer encryption format v1 (DESIGN.md §6; every byte
+ * envelope.c - the transfer encryption format v1 (DECISIONS.md §6; every byte
  * is documented in docs/FORMATS.md, keep both in step).
  *
  * File objects: 45-byte header, then AES-256-GCM segments of 64 KiB

@@ -1,6 +1,6 @@
 /*
  * transfer.h - one message's offloaded files as stored objects
- * (DESIGN.md §6): "<id>/<n>" encrypted file objects, written first, then
+ * (DECISIONS.md §6): "<id>/<n>" encrypted file objects, written first, then
  * the manifest "<id>/m" last, so a manifest never points at missing files.
  * Abort deletes whatever was committed. The read side opens a manifest with
  * the link secret and streams files back, failing closed.
@@ -29,7 +29,7 @@ struct transfer_file {
 struct transfer {
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
 	char secret[ENVELOPE_SECRET_TEXT_LEN + 1];
-	/* the sender's revoke secret (DESIGN.md §6): same text form as the link
+	/* the sender's revoke secret (DECISIONS.md §6): same text form as the link
 	 * secret, random, only its hash goes into the clear header; set by
 	 * transfer_new (empty in a transfer opened from storage) */
 	char revoke_secret[ENVELOPE_SECRET_TEXT_LEN + 1];
@@ -47,7 +47,7 @@ struct transfer {
 	uint32_t kdf_m, kdf_t, kdf_p;
 };
 
-/* Argon2id (DESIGN.md §6, §13): what writers use, and the floor/ceiling
+/* Argon2id (DECISIONS.md §6, §13): what writers use, and the floor/ceiling
  * readers enforce before spending memory on a header's parameters */
 #define TRANSFER_KDF_M_KIB 65536u
 #define TRANSFER_KDF_T 3u
@@ -134,7 +134,7 @@ int transfer_password_hash(const char *id, const char *password, uint32_t m_kib,
 int transfer_derive_key(const struct envelope_header *h, const char *secret,
 	const char *password, unsigned char tk[32]);
 
-/* ---- tombstones "<id>/t" (revocation, DESIGN.md §6) --------------------
+/* ---- tombstones "<id>/t" (revocation, DECISIONS.md §6) --------------------
  * "OFLDT" | 0x01 | id(24) | revoked_at BE64 | expires BE64 | HMAC(K_t, all
  * before) with K_t = HKDF(deployment key, "", "offload v1 tombstone"). */
 #define TRANSFER_TOMBSTONE_LEN 78u
@@ -155,7 +155,7 @@ int transfer_tombstone_write(struct storage *st, const struct key32 *dk, const c
 int transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *id,
 	int64_t *revoked_at, int64_t *expires);
 
-/* ---- revocation (DESIGN.md §6) ---------------------------------------- */
+/* ---- revocation (DECISIONS.md §6) ---------------------------------------- */
 /* transfer_revoke_check - true when revoke_secret (text) matches the
  * revoke hash of a MAC-verified header (envelope_manifest_header);
  * constant-time compare */

@@ -4,7 +4,7 @@
  * header_size_limit / our own reading cap). The spooled message stays in
  * memory up to MSG_MEM_MAX bytes and moves to a private file in spool_dir
  * the moment it grows past that: ordinary mail costs no file create,
- * write, reopen and unlink (DESIGN.md §12), large mail is on disk as before.
+ * write, reopen and unlink (DECISIONS.md §12), large mail is on disk as before.
  */
 #include "msg.h"
 

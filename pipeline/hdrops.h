@@ -1,5 +1,5 @@
 /*
- * hdrops.h - header operations produced at end of message (DESIGN.md §4):
+ * hdrops.h - header operations produced at end of message (DECISIONS.md §4):
  * add (appended, as smfi_addheader does) and change/delete by name and
  * 1-based index among the headers of that name (as smfi_chgheader counts).
  * The milter replays them with smfi_*; offloadctl applies them to the

@@ -1,5 +1,5 @@
 /*
- * rewrite.h - MIME tree surgery for one message (DESIGN.md §4): find the
+ * rewrite.h - MIME tree surgery for one message (DECISIONS.md §4): find the
  * leaf parts to offload, stream them into the transfer, remove them, put
  * the notice into the first text/plain and text/html bodies (or insert a
  * text/plain part first), and write the new body. Parts that are not
