@@ -89,7 +89,7 @@ fuzz: deps
 	  mkdir -p tests/fuzz/corpus/$$t build-fuzz/fuzz; \
 	  clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $$f build-fuzz/liboffload.a \
 	    $(LIBS) -o build-fuzz/fuzz/fuzz_$$t || exit 1; \
-	  seeds=; [ $$t = process ] && seeds=../shared/corpus; \
+	  seeds=; [ $$t = process ] && seeds=tests/data/corpus; \
 	  build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=262144 tests/fuzz/corpus/$$t $$seeds || exit 1; \
 	done
 

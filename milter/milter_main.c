@@ -379,8 +379,8 @@ static struct smfiDesc milter_desc = {
 };
 
 /* set_nodelay - libmilter never sets TCP_NODELAY; accepted sockets inherit
- * it from the listener (shared/recipes: Nagle + delayed ACK cost 3/4 of the
- * throughput). libmilter does not expose the fd, so find the listener. */
+ * it from the listener (DECISIONS.md §A.2: Nagle + delayed ACK cost 3/4 of
+ * the throughput). libmilter does not expose the fd, so find the listener. */
 static void
 set_nodelay(void)
 {

@@ -26,7 +26,7 @@
 #     (BENCH_CLASSIFY_MB, default 16, MB of CSV ledger + as much prose, planted valid IBANs, and
 #     a typical 2 MB docx: 40% deflated text, 60% images) in MB/s against SHA-256 of the same
 #     bytes (openssl dgst, the implementation we hash with, and sha256sum; best of 3; the ratio
-#     is informational: DESIGN.md sets no classification target); and the added time per
+#     is informational: DECISIONS.md §12 sets no classification target); and the added time per
 #     message for that docx: `offloadctl process` of a message carrying it minus the same
 #     message carrying same-size random bytes (libmagic: data, nothing to extract), both OFFEN
 #     and passed unchanged; there is no switch that turns classification off (best of 5;

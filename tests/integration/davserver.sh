@@ -3,9 +3,9 @@
 #   davserver.sh start DIR PORT [USER [PASS]]   config, data and logs under DIR; basic auth
 #   davserver.sh stop DIR                       fast shutdown (SIGTERM), waits for the exit
 #   davserver.sh pid DIR                        the master pid
-# Adapted from ../shared/recipes/dav-nginx.sh (recipes README §5). Unlike the recipe there is
-# no create_full_put_path (PUT into a missing collection is 409, as on Apache and Nextcloud, so
-# the backend's MKCOL path is exercised) and no autoindex. DIR/data/remote.php/dav/files/USER/
+# nginx WebDAV gotchas: docs/DECISIONS.md §A.5. There is no create_full_put_path (PUT into a
+# missing collection is 409, as on Apache and Nextcloud, so the backend's MKCOL path is
+# exercised) and no autoindex. DIR/data/remote.php/dav/files/USER/
 # exists so a Nextcloud-style base URL works. /fail503/ always answers 503, /forbidden/ 403
 # (error classification tests). WebDAV LOCK/UNLOCK are on (dav_ext_lock; purge removes empty
 # shard collections under a lock); DAV_LOCKS=0 starts a server without them. Per-operation

@@ -7,7 +7,7 @@
 # Set KEEP_TMP=1 to keep $T for debugging.
 #
 # Environment: BUILD (absolute build dir, default $SRCDIR/build), SRCDIR (repo top).
-# Recipe and gotchas: ../shared/recipes/README.md §2-3.
+# Postfix, smtp-sink and miltertest gotchas: docs/DECISIONS.md §A.3.
 
 set -uo pipefail
 SRCDIR=${SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}

@@ -120,7 +120,7 @@ local function main()
   xc = xc:gsub("^%s+", "")
   if xc ~= want then fail("big: X-Data-Classification is '" .. xc .. "', want '" .. want .. "'") end
   mt.echo("PASS: big: X-Data-Classification: " .. xc)
-  if mt.eom_check(conn, MT_HDRINSERT) then fail("big: smfi_insheader used (DESIGN: addheader only)") end
+  if mt.eom_check(conn, MT_HDRINSERT) then fail("big: smfi_insheader used (DECISIONS.md §13: addheader only)") end
   mt.echo("PASS: big: headers added with smfi_addheader only")
   mt.disconnect(conn)
 end

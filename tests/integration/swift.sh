@@ -1,7 +1,7 @@
 #!/bin/bash
 # swift.sh setup|start|stop|stop-proxy|start-proxy DIR [PORT_BASE] - a private single-node
 # OpenStack Swift 2.30 (Debian) with the s3api middleware under DIR: a real S3 implementation
-# that checks SigV4 signatures and payload hashes. Adapted from ../shared/recipes/swift-s3.sh.
+# that checks SigV4 signatures and payload hashes (docs/DECISIONS.md §A.4).
 #   ports (127.0.0.1): PORT_BASE proxy (S3 endpoint), +1 object, +2 container, +3 account,
 #   +4 memcached; default PORT_BASE 12840.
 #   S3 credentials: access key "test:tester", secret "testing"; region us-east-1; a second

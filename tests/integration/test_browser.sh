@@ -4,7 +4,7 @@
 # download, the file's SHA-256 equals the original; German/English by Accept-Language; keyboard
 # only (Tab to #show, Enter); the access-code field; the password flow when the pipeline can make
 # a password transfer; no console errors and no CSP violations. Screenshots go to
-# $SRCDIR/build/artifacts/ (test artefacts). Recipe: ../shared/recipes/README.md §7.
+# $SRCDIR/build/artifacts/ (test artefacts). Chromium recipe: docs/DECISIONS.md §A.7.
 # Ports 12830-12839. Chromium is stopped by the EXIT trap also when node dies half-way.
 . "$(dirname "$0")/lib.sh"
 . "$IT/browser/password_transfer.sh"

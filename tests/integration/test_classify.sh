@@ -2,12 +2,12 @@
 # test_classify.sh - `offloadctl classify` on the generated labelled set
 # (tests/data/classify, rebuilt by gen.py and compared), --json (NDJSON with
 # class/reasons/action/parts), --explain masking, exit codes, a zip bomb made
-# here, and the whole ../shared/corpus (exit 0, one valid JSON line per file,
+# here, and the whole tests/data/corpus (exit 0, one valid JSON line per file,
 # msip labels seen). No ports, no servers.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL"
 D=$SRCDIR/tests/data/classify
-CORPUS=${CORPUS:-$SRCDIR/../shared/corpus}
+CORPUS=${CORPUS:-$SRCDIR/tests/data/corpus}
 conf_write c
 CONF=$(conf_path c)
 cls() { "$CTL" -c "$CONF" classify "$@"; }
@@ -138,7 +138,7 @@ fi
 
 # ---- the whole corpus ---------------------------------------------------------------------------
 if [ -d "$CORPUS" ]; then
-	find "$CORPUS" -type f ! -name MANIFEST.tsv | sort > "$T/corpus.list"
+	find "$CORPUS" -type f ! -name MANIFEST.tsv ! -path "*/LICENSES/*" | sort > "$T/corpus.list"
 	n=$(wc -l < "$T/corpus.list")
 	t0=$(now)
 	xargs -d '\n' "$CTL" -c "$CONF" classify --json < "$T/corpus.list" > "$T/corpus.ndjson" 2> "$T/corpus.err"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_corpus.sh - every real-world message of ../shared/corpus through `offloadctl process`
+# test_corpus.sh - every real-world message of tests/data/corpus through `offloadctl process`
 # with offload_min_size = 1k (so most attachments are offloaded), judged by corpus_check.py:
 # exit status, output read back by Python's email package (no new defects) and by GMime
 # (gmime_check.c, compiled here), nothing lost (kept with the same decoded bytes, or in the
@@ -11,7 +11,7 @@
 # is outgoing; the sender is taken from the message. CORPUS=DIR overrides the corpus path.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL"
-CORPUS=${CORPUS:-$SRCDIR/../shared/corpus}
+CORPUS=${CORPUS:-$SRCDIR/tests/data/corpus}
 [ -d "$CORPUS" ] || bail "corpus not found at $CORPUS"
 MIN=1024
 

@@ -1,13 +1,13 @@
 #!/bin/bash
-# test_fuzz_replay.sh - replay the fuzz targets' inputs without libFuzzer (CONVENTIONS.md:
-# fuzzers whose corpora replay in `make check`): fuzz_process over ../shared/corpus and
+# test_fuzz_replay.sh - replay the fuzz targets' inputs without libFuzzer (so their corpora
+# run in `make check`): fuzz_process over tests/data/corpus and
 # tests/fuzz/corpus/process, fuzz_envelope over real objects written by `offloadctl process`
 # plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope.
 # Under the ASan build any over-read or leak aborts the replay, which counts as a failure.
 . "$(dirname "$0")/lib.sh"
 RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope
 need_bins "$RP" "$RE" "$CTL"
-CORPUS=$SRCDIR/../shared/corpus
+CORPUS=$SRCDIR/tests/data/corpus
 
 files=$(find "$CORPUS" -maxdepth 1 -type f ! -name '*.md' ! -name '*.tsv'; find "$CORPUS/tnef-raw" "$SRCDIR/tests/fuzz/corpus/process" -type f 2>/dev/null)
 n=$(echo "$files" | grep -c .)

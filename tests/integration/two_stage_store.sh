@@ -1,6 +1,6 @@
-# two_stage_store.sh - sourced by test_two_stage_s3.sh and test_two_stage_webdav.sh: the DESIGN.md
-# §4 two-stage reference setup run against one storage backend (issue 5 fault injection and end
-# to end). The caller starts its storage server, writes config "m" (milter on MPORT, portal on
+# two_stage_store.sh - sourced by test_two_stage_s3.sh and test_two_stage_webdav.sh: the
+# DECISIONS.md §4 two-stage reference setup run against one storage backend (issue 5 fault
+# injection and end to end). The caller starts its storage server, writes config "m" (milter on MPORT, portal on
 # PPORT, its backend), sets P1 P2 SINKP MPORT PPORT SINK STORE_LABEL and defines:
 #   store_down / store_up   stop and restart the storage server
 #   bucket_keys             committed object keys, one per line, as "<id>/<name>"
