@@ -1,4 +1,4 @@
-# offload - top-level build. Plain GNU make + pkg-config (CONVENTIONS.md "Build").
+# offload - top-level build. Plain GNU make + pkg-config (docs/CONVENTIONS.md "Build").
 # make            build everything into $(B)/
 # make check      install missing Debian packages, build, run all tests (unit + integration)
 # make asan       the same suite under AddressSanitizer + UBSan (build-asan/)

@@ -8,7 +8,7 @@
  * and freed by crypto_sha256_final() or crypto_sha256_free().
  * Thread-safe: no shared mutable state; OpenSSL 3 fetches are thread-safe.
  * Functions returning void only fail on OpenSSL allocation failure, which
- * is treated like out-of-memory (logged, abort) per CONVENTIONS.md.
+ * is treated like out-of-memory (logged, abort) per docs/CONVENTIONS.md.
  */
 #include "crypto.h"
 

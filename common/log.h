@@ -1,5 +1,5 @@
 /*
- * log.h - the fixed ladder of log severities (CONVENTIONS.md): info, warning,
+ * log.h - the fixed ladder of log severities (docs/CONVENTIONS.md): info, warning,
  * error, fatal (start-up/config only), panic (broken invariant).
  * Messages go to syslog (facility mail) and, when enabled, to stderr.
  * Thread-safe after log_init(); format strings are compiler-checked.
