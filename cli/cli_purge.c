@@ -545,9 +545,9 @@ purge_orphan(struct purge_run *r, struct purge_tx *t)
 	return true;
 }
 
-/* purge_tx - act on one transfer; true when it counts for its state */
+/* purge_one - act on one transfer; true when it counts for its state */
 static bool
-purge_tx(struct purge_run *r, struct purge_tx *t)
+purge_one(struct purge_run *r, struct purge_tx *t)
 {
 	switch (t->state) {
 	case ST_LIVE:
@@ -644,7 +644,7 @@ cli_purge(const char *conf_path, int argc, char **argv)
 	for (i = 0; i < all->len; i++) {
 		struct purge_tx *t = g_ptr_array_index(all, i);
 
-		if (purge_tx(&r, t))
+		if (purge_one(&r, t))
 			n[t->state]++;
 	}
 	n_stale = purge_abort_stale(&r);
