@@ -6,7 +6,13 @@
 #ifndef OFFLOAD_CLI_H
 #define OFFLOAD_CLI_H
 
+#include <stdint.h>
+#include <json-glib/json-glib.h>
+
 #include "conf.h"
+
+struct key32;
+struct storage;
 
 /* cli_load_conf - -c/--config FILE, or the default path if it exists,
  * else the compiled-in defaults; NULL (message printed) on error */
@@ -16,9 +22,28 @@ struct conf *cli_load_conf(const char *path);
  * caller wipes it); NULL with a message naming offloadctl CMD */
 char *cli_read_password_file(const char *cmd, const char *path);
 
-int cli_process(const char *conf_path, int argc, char **argv);
-int cli_open(const char *conf_path, int argc, char **argv);
-int cli_config(const char *conf_path, int argc, char **argv);
+/* cli_open_store - load the deployment key into *dk and open the store,
+ * checking its keyid object; 0, or (message printed "offloadctl CMD: ...")
+ * EX_CONFIG for another deployment's store, else EX_TEMPFAIL */
+int cli_open_store(const char *cmd, const struct conf *c, struct key32 *dk, struct storage **st);
+
+/* cli_name_variant - "a.txt", 2 -> "a-2.txt" (g_malloc'ed) */
+char *cli_name_variant(const char *name, int n);
+
+/* cli_unique_path - DIR/NAME, or DIR/NAME-2, -3 ... the first that does not exist */
+char *cli_unique_path(const char *dir, const char *name);
+
+/* cli_json_text - the builder's document as compact JSON (g_malloc'ed);
+ * cli_print_json prints it with a newline */
+char *cli_json_text(JsonBuilder *b);
+void cli_print_json(JsonBuilder *b);
+
+/* cli_time_iso - "2024-01-31T12:00:00Z" (g_malloc'ed), NULL if out of range */
+char *cli_time_iso(int64_t t);
+
+int cli_process(const char *conf_path, int argc, char **argv); /* cli_process.c */
+int cli_open(const char *conf_path, int argc, char **argv);    /* cli_open.c */
+int cli_config(const char *conf_path, int argc, char **argv);  /* cli_config.c */
 int cli_fetch(const char *conf_path, int argc, char **argv);    /* cli_fetch.c */
 int cli_revoke(const char *conf_path, int argc, char **argv);   /* cli_revoke.c */
 int cli_list(const char *conf_path, int argc, char **argv);     /* cli_purge.c */

@@ -82,9 +82,7 @@ static void
 cli_cls_json(const char *file, const struct classify_result *r, bool explain)
 {
 	JsonBuilder *b = json_builder_new();
-	JsonGenerator *g = json_generator_new();
-	JsonNode *root;
-	char *text, *vfile = g_utf8_make_valid(file, -1);
+	char *vfile = g_utf8_make_valid(file, -1);
 	guint i;
 
 	json_builder_begin_object(b);
@@ -101,13 +99,7 @@ cli_cls_json(const char *file, const struct classify_result *r, bool explain)
 	}
 	json_builder_end_array(b);
 	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(g, root);
-	text = json_generator_to_data(g, NULL);
-	printf("%s\n", text);
-	g_free(text);
-	json_node_unref(root);
-	g_object_unref(g);
+	cli_print_json(b);
 	g_object_unref(b);
 }
 

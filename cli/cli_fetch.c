@@ -8,7 +8,7 @@
  * mismatch deletes the .part). The secret and password live only in this
  * process's buffers and are wiped; the ticket URLs are never printed.
  * Memory does not grow with file size (bodies are streamed; JSON is capped).
- * Single-threaded; one curl handle per run.
+ * Single-threaded; one curl handle per run (the HTTP client: cli_fetch_http.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,277 +26,9 @@
 #include "crypto.h"
 #include "envelope.h"
 #include "transfer.h"
+#include "cli_fetch.h"
 
-#define FETCH_JSON_MAX (4u << 20)  /* cap on page and unlock answers */
-#define FETCH_UA "offloadctl-fetch/1"
-
-struct fetch {
-	CURL *curl;
-	CURLU *page;          /* the page URL; relative download URLs resolve against it */
-	char *origin;         /* scheme://host[:port] of the page */
-	const char *ca_file;
-	bool verbose;
-};
-
-/* one HTTP exchange: captured headers and a body sink (memory or file) */
-struct resp {
-	CURL *curl;
-	char retry_after[32];
-	char content_range[96];
-	GByteArray *body;     /* memory sink (NULL: file sink) */
-	bool overflow;
-	/* file sink */
-	FILE *out;
-	struct crypto_sha256_ctx *sha;
-	uint64_t offset;      /* bytes already in the .part (0 if restarted) */
-	uint64_t expect;      /* the file's size from the unlock answer */
-	uint64_t received;    /* body bytes written in this exchange */
-	bool started, restarted, bad_range, too_long, write_failed;
-};
-
-/* status_exit - an HTTP status of the portal -> sysexits code */
-static int
-status_exit(long code)
-{
-	if (code == 401 || code == 403)
-		return EX_DATAERR;
-	if (code == 404)
-		return EX_NOINPUT;
-	if (code == 410)
-		return EX_UNAVAILABLE;
-	if (code == 408 || code == 429 || code >= 500)
-		return EX_TEMPFAIL;
-	return EX_PROTOCOL;
-}
-
-static void
-status_report(const char *what, const struct resp *r, long code)
-{
-	switch (code) {
-	case 404:
-		fprintf(stderr, "offloadctl fetch: %s: not found (HTTP 404): unknown transfer or link\n", what);
-		break;
-	case 410:
-		fprintf(stderr, "offloadctl fetch: %s: gone (HTTP 410): the transfer expired or was revoked\n", what);
-		break;
-	case 429:
-		fprintf(stderr, "offloadctl fetch: %s: too many attempts (HTTP 429), retry after %s s\n",
-			what, r->retry_after[0] ? r->retry_after : "?");
-		break;
-	default:
-		fprintf(stderr, "offloadctl fetch: %s: HTTP %ld\n", what, code);
-	}
-}
-
-static size_t
-resp_header(char *buf, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n, vlen;
-	const char *v;
-	char *dst;
-	size_t cap;
-
-	if (len >= 5 && g_ascii_strncasecmp(buf, "HTTP/", 5) == 0) {
-		/* a new response (e.g. after 100 Continue): forget the previous headers */
-		r->retry_after[0] = r->content_range[0] = '\0';
-		return len;
-	}
-	if (len > 12 && g_ascii_strncasecmp(buf, "Retry-After:", 12) == 0) {
-		v = buf + 12, dst = r->retry_after, cap = sizeof r->retry_after;
-	} else if (len > 14 && g_ascii_strncasecmp(buf, "Content-Range:", 14) == 0) {
-		v = buf + 14, dst = r->content_range, cap = sizeof r->content_range;
-	} else {
-		return len;
-	}
-	while (v < buf + len && (*v == ' ' || *v == '\t'))
-		v++;
-	vlen = (size_t)(buf + len - v);
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
-		vlen--;
-	if (vlen >= cap)
-		vlen = cap - 1;
-	memcpy(dst, v, vlen);
-	dst[vlen] = '\0';
-	return len;
-}
-
-/* file_start - first body bytes of a download: decide resume vs restart */
-static int
-file_start(struct resp *r)
-{
-	long code = 0;
-	char want[48];
-
-	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
-	r->started = true;
-	if (code == 206) {
-		/* Content-Range: bytes <offset>-<last>/<total> (RFC 9110 §14.4) */
-		snprintf(want, sizeof want, "bytes %llu-", (unsigned long long)r->offset);
-		if (strncmp(r->content_range, want, strlen(want)) != 0) {
-			r->bad_range = true;
-			return -1;
-		}
-		return 0;
-	}
-	if (code == 200 && r->offset > 0) {
-		/* the server sent the whole file: start the .part over */
-		if (fflush(r->out) != 0 || ftruncate(fileno(r->out), 0) != 0 ||
-		    fseek(r->out, 0, SEEK_SET) != 0) {
-			r->write_failed = true;
-			return -1;
-		}
-		crypto_sha256_free(r->sha);
-		r->sha = crypto_sha256_new();
-		r->offset = 0;
-		r->restarted = true;
-	}
-	return 0;
-}
-
-static size_t
-resp_body(char *buf, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-	long code = 0;
-
-	if (r->body == NULL) {
-		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
-		if (code != 200 && code != 206)
-			return len;     /* an error body of a download: not wanted */
-		if (!r->started && file_start(r) != 0)
-			return 0;
-		if (r->offset + r->received + len > r->expect) {
-			r->too_long = true;
-			return 0;
-		}
-		if (fwrite(buf, 1, len, r->out) != len) {
-			r->write_failed = true;
-			return 0;
-		}
-		crypto_sha256_update(r->sha, buf, len);
-		r->received += len;
-		return len;
-	}
-	if (r->body->len + len > FETCH_JSON_MAX) {
-		r->overflow = true;
-		return 0;
-	}
-	g_byte_array_append(r->body, (const guint8 *)buf, (guint)len);
-	return len;
-}
-
-/* fetch_perform - one request; 0 with *code, or EX_TEMPFAIL (printed) on a
- * transport error that is not one of our own write aborts */
-static int
-fetch_perform(struct fetch *f, const char *url, const char *post, struct curl_slist *hdrs,
-	struct resp *r, const char *range, long *code)
-{
-	CURL *c = f->curl;
-	CURLcode cc;
-
-	curl_easy_reset(c);
-	r->curl = c;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, FETCH_UA);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* a stalled download: less than 1 byte/s for 60 s */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	if (f->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, resp_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resp_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	if (hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if (post) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
-	}
-	if (range)
-		curl_easy_setopt(c, CURLOPT_RANGE, range);
-	cc = curl_easy_perform(c);
-	*code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
-	if (cc == CURLE_WRITE_ERROR && (r->overflow || r->bad_range || r->too_long || r->write_failed))
-		return 0;       /* our own abort: the caller looks at the flags */
-	if (cc != CURLE_OK) {
-		fprintf(stderr, "offloadctl fetch: %s\n", curl_easy_strerror(cc));
-		return EX_TEMPFAIL;
-	}
-	return 0;
-}
-
-/* fetch_resolve - absolute URL of a download path from the unlock answer,
- * which must stay on the page's origin; NULL if not */
-static char *
-fetch_resolve(struct fetch *f, const char *rel)
-{
-	CURLU *u = curl_url_dup(f->page);
-	char *full = NULL, *out = NULL, *org = NULL;
-
-	if (u == NULL || rel == NULL || rel[0] != '/' || rel[1] == '/')
-		goto out;
-	if (curl_url_set(u, CURLUPART_URL, rel, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
-		goto out;
-	org = g_strconcat(f->origin, "/", NULL);
-	if (g_str_has_prefix(full, org))
-		out = g_strdup(full);
-out:
-	g_free(org);
-	curl_free(full);
-	curl_url_cleanup(u);
-	return out;
-}
-
-/* fetch_page_setup - parse the link: page URL without the fragment, and origin */
-static int
-fetch_page_setup(struct fetch *f, const char *link)
-{
-	char *scheme = NULL, *host = NULL, *port = NULL;
-	int rc = -1;
-
-	f->page = curl_url();
-	if (f->page == NULL ||
-	    curl_url_set(f->page, CURLUPART_URL, link, 0) != CURLUE_OK ||
-	    curl_url_set(f->page, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(f->page, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(f->page, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(f->page, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		goto out;
-	if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
-		goto out;
-	if (curl_url_get(f->page, CURLUPART_PORT, &port, 0) == CURLUE_OK)
-		f->origin = g_strdup_printf("%s://%s:%s", scheme, host, port);
-	else
-		f->origin = g_strdup_printf("%s://%s", scheme, host);
-	rc = 0;
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	return rc;
-}
-
-/* name_variant - "a.txt" -> "a-2.txt" */
-static char *
-name_variant(const char *name, int n)
-{
-	const char *dot = strrchr(name, '.');
-
-	return dot && dot != name ? g_strdup_printf("%.*s-%d%s", (int)(dot - name), name, n, dot) :
-				    g_strdup_printf("%s-%d", name, n);
-}
-
-/* file_sha256_hex - hash of an existing file, or -1 */
+/* file_sha256 - feed the rest of in to sha, its length to *len; 0 or -1 */
 static int
 file_sha256(FILE *in, struct crypto_sha256_ctx *sha, uint64_t *len)
 {
@@ -371,17 +103,135 @@ struct fetch_file {
 	uint64_t size;
 };
 
-/* fetch_file - download one file into outdir; sysexits code */
+/* fetch_part_prepare - open the .part, hash what it holds (*have bytes) and
+ * position at its end; a .part longer than the file is not ours and starts
+ * over. 0 or an exit status. */
+static int
+fetch_part_prepare(struct resp *r, const char *part, uint64_t size, uint64_t *have)
+{
+	memset(r, 0, sizeof *r);
+	r->expect = size;
+	r->sha = crypto_sha256_new();
+	r->out = part_open(part);
+	if (r->out == NULL || fseek(r->out, 0, SEEK_SET) != 0 ||
+	    file_sha256(r->out, r->sha, have) != 0 || fseek(r->out, 0, SEEK_END) != 0) {
+		fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno));
+		return EX_CANTCREAT;
+	}
+	if (*have > size) {
+		if (ftruncate(fileno(r->out), 0) != 0 || fseek(r->out, 0, SEEK_SET) != 0)
+			return EX_IOERR;
+		crypto_sha256_free(r->sha);
+		r->sha = crypto_sha256_new();
+		*have = 0;
+	}
+	r->offset = *have;
+	return 0;
+}
+
+/* fetch_download - bring the .part to the file's size: resume from what it
+ * holds (Range), or start over once if the portal cannot serve that range
+ * (416); *code is the download's HTTP status (200 when the .part was
+ * already complete); 0 or an exit status (printed) */
+static int
+fetch_download(struct fetch *f, const struct fetch_file *ff, const char *url, const char *part,
+	struct resp *r, long *code, bool *resumed)
+{
+	char range[40];
+	uint64_t have = 0;
+	int rc, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = fetch_part_prepare(r, part, ff->size, &have);
+		if (rc != 0)
+			return rc;
+		*resumed = have > 0;
+		*code = have < ff->size ? 0 : 200;
+		if (have < ff->size) {
+			snprintf(range, sizeof range, "%llu-", (unsigned long long)have);
+			rc = fetch_perform(f, url, NULL, NULL, r, have > 0 ? range : NULL, code);
+			if (rc != 0) {
+				fprintf(stderr, "offloadctl fetch: file %u: %llu of %llu bytes kept in %s; run again to resume\n",
+					ff->index, (unsigned long long)(r->offset + r->received),
+					(unsigned long long)ff->size, part);
+				return rc;
+			}
+		}
+		if (f->verbose && have == ff->size)
+			fprintf(stderr, "offloadctl fetch: file %u: .part complete (%llu bytes), no request\n",
+				ff->index, (unsigned long long)have);
+		else if (f->verbose)
+			fprintf(stderr, "offloadctl fetch: file %u: resume_from=%llu status=%ld received=%llu%s\n",
+				ff->index, (unsigned long long)have, *code,
+				(unsigned long long)r->received, r->restarted ? " (server sent the whole file)" : "");
+		if (*code != 416 || attempt > 0)
+			break;
+		/* our .part does not fit what the server has: start over once */
+		fclose(r->out);
+		r->out = NULL;
+		crypto_sha256_free(r->sha);
+		r->sha = NULL;
+		unlink(part);
+	}
+	return 0;
+}
+
+/* fetch_part_check - after the download: status, the .part on disk, its
+ * length and SHA-256 against the unlock answer (fail closed: a .part that
+ * cannot be the file is deleted); 0 or an exit status (printed) */
+static int
+fetch_part_check(struct resp *r, const struct fetch_file *ff, const char *part, const char *name,
+	long code, bool resumed)
+{
+	unsigned char d[32];
+	char hex[65];
+
+	if (code != 200 && code != 206) {
+		fetch_status_report(name, r, code);
+		return fetch_status_exit(code);
+	}
+	if (r->write_failed || fflush(r->out) != 0 || fsync(fileno(r->out)) != 0) {
+		fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno ? errno : EIO));
+		return EX_IOERR;
+	}
+	if (r->bad_range) {
+		fprintf(stderr, "offloadctl fetch: file %u: the portal answered a different range (%s); .part deleted\n",
+			ff->index, r->content_range);
+		unlink(part);
+		return EX_PROTOCOL;
+	}
+	if (r->too_long) {
+		fprintf(stderr, "offloadctl fetch: file %u: more data than the announced %llu bytes; .part deleted\n",
+			ff->index, (unsigned long long)ff->size);
+		unlink(part);
+		return EX_DATAERR;
+	}
+	if (r->offset + r->received < ff->size) {
+		fprintf(stderr, "offloadctl fetch: file %u: connection ended after %llu of %llu bytes; run again to resume\n",
+			ff->index, (unsigned long long)(r->offset + r->received), (unsigned long long)ff->size);
+		return EX_TEMPFAIL;
+	}
+	crypto_sha256_final(r->sha, d);
+	r->sha = NULL;
+	hex32(d, hex);
+	if (strcmp(hex, ff->sha256) != 0) {
+		fprintf(stderr, "offloadctl fetch: file %u: SHA-256 mismatch (%s%s); .part deleted\n",
+			ff->index, hex, resumed && !r->restarted ? ", after resuming a partial download" : "");
+		unlink(part);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/* fetch_file - download one file into outdir as name (or name-2 ... when
+ * taken): DIR/.<name>.part, verified, then renamed; sysexits code */
 static int
 fetch_file(struct fetch *f, const struct fetch_file *ff, const char *outdir, const char *name)
 {
 	char *url = NULL, *part = NULL, *final = NULL, *partname = NULL;
 	struct resp r = { 0 };
-	unsigned char d[32];
-	char hex[65], range[40];
-	uint64_t have = 0;
 	long code = 0;
-	int rc = EX_PROTOCOL, n, attempt;
+	int rc = EX_PROTOCOL;
 	bool resumed = false;
 
 	url = fetch_resolve(f, ff->url);
@@ -393,116 +243,24 @@ fetch_file(struct fetch *f, const struct fetch_file *ff, const char *outdir, con
 	if (g_file_test(final, G_FILE_TEST_EXISTS) && same_sha256(final, ff->sha256)) {
 		if (f->verbose)
 			fprintf(stderr, "offloadctl fetch: file %u: %s already present\n", ff->index, final);
-		rc = 0;
 		goto done;
 	}
 	partname = g_strdup_printf(".%s.part", name);
 	part = g_build_filename(outdir, partname, NULL);
-	for (attempt = 0; attempt < 2; attempt++) {
-		memset(&r, 0, sizeof r);
-		r.expect = ff->size;
-		r.sha = crypto_sha256_new();
-		r.out = part_open(part);
-		if (r.out == NULL || fseek(r.out, 0, SEEK_SET) != 0 ||
-		    file_sha256(r.out, r.sha, &have) != 0 || fseek(r.out, 0, SEEK_END) != 0) {
-			fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno));
-			rc = EX_CANTCREAT;
-			goto out;
-		}
-		if (have > ff->size) {  /* longer than the file: not ours, start over */
-			if (ftruncate(fileno(r.out), 0) != 0 || fseek(r.out, 0, SEEK_SET) != 0) {
-				rc = EX_IOERR;
-				goto out;
-			}
-			crypto_sha256_free(r.sha);
-			r.sha = crypto_sha256_new();
-			have = 0;
-		}
-		r.offset = have;
-		resumed = have > 0;
-		code = have < ff->size ? 0 : 200;
-		if (have < ff->size) {
-			snprintf(range, sizeof range, "%llu-", (unsigned long long)have);
-			rc = fetch_perform(f, url, NULL, NULL, &r, have > 0 ? range : NULL, &code);
-			if (rc != 0) {
-				fprintf(stderr, "offloadctl fetch: file %u: %llu of %llu bytes kept in %s; run again to resume\n",
-					ff->index, (unsigned long long)(r.offset + r.received),
-					(unsigned long long)ff->size, part);
-				goto out;
-			}
-		}
-		if (f->verbose && have == ff->size)
-			fprintf(stderr, "offloadctl fetch: file %u: .part complete (%llu bytes), no request\n",
-				ff->index, (unsigned long long)have);
-		else if (f->verbose)
-			fprintf(stderr, "offloadctl fetch: file %u: resume_from=%llu status=%ld received=%llu%s\n",
-				ff->index, (unsigned long long)have, code,
-				(unsigned long long)r.received, r.restarted ? " (server sent the whole file)" : "");
-		if (code == 416 && attempt == 0) {
-			/* our .part does not fit what the server has: start over once */
-			fclose(r.out);
-			r.out = NULL;
-			crypto_sha256_free(r.sha);
-			r.sha = NULL;
-			unlink(part);
-			continue;
-		}
-		break;
-	}
-	if (code != 200 && code != 206) {
-		status_report(name, &r, code);
-		rc = status_exit(code);
+	rc = fetch_download(f, ff, url, part, &r, &code, &resumed);
+	if (rc == 0)
+		rc = fetch_part_check(&r, ff, part, name, code, resumed);
+	if (rc != 0)
 		goto out;
-	}
-	if (r.write_failed || fflush(r.out) != 0 || fsync(fileno(r.out)) != 0) {
-		fprintf(stderr, "offloadctl fetch: %s: %s\n", part, g_strerror(errno ? errno : EIO));
-		rc = EX_IOERR;
-		goto out;
-	}
-	if (r.bad_range) {
-		fprintf(stderr, "offloadctl fetch: file %u: the portal answered a different range (%s); .part deleted\n",
-			ff->index, r.content_range);
-		unlink(part);
-		rc = EX_PROTOCOL;
-		goto out;
-	}
-	if (r.too_long) {
-		fprintf(stderr, "offloadctl fetch: file %u: more data than the announced %llu bytes; .part deleted\n",
-			ff->index, (unsigned long long)ff->size);
-		unlink(part);
-		rc = EX_DATAERR;
-		goto out;
-	}
-	if (r.offset + r.received < ff->size) {
-		fprintf(stderr, "offloadctl fetch: file %u: connection ended after %llu of %llu bytes; run again to resume\n",
-			ff->index, (unsigned long long)(r.offset + r.received), (unsigned long long)ff->size);
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	crypto_sha256_final(r.sha, d);
-	r.sha = NULL;
-	hex32(d, hex);
-	if (strcmp(hex, ff->sha256) != 0) {
-		fprintf(stderr, "offloadctl fetch: file %u: SHA-256 mismatch (%s%s); .part deleted\n",
-			ff->index, hex, resumed && !r.restarted ? ", after resuming a partial download" : "");
-		unlink(part);
-		rc = EX_DATAERR;
-		goto out;
-	}
-	for (n = 2; g_file_test(final, G_FILE_TEST_EXISTS); n++) {
-		char *alt = name_variant(name, n);
-
-		g_free(final);
-		final = g_build_filename(outdir, alt, NULL);
-		g_free(alt);
-	}
+	g_free(final);
+	final = cli_unique_path(outdir, name);
 	if (rename(part, final) != 0) {
 		fprintf(stderr, "offloadctl fetch: %s: %s\n", final, g_strerror(errno));
 		rc = EX_CANTCREAT;
 		goto out;
 	}
-	rc = 0;
 done:
+	rc = 0;
 	printf("%s\t%llu\t%s\n", final, (unsigned long long)ff->size, ff->sha256);
 	fflush(stdout);
 out:
@@ -536,8 +294,6 @@ static char *
 fetch_unlock_body(const char *secret, const char *password)
 {
 	JsonBuilder *b = json_builder_new();
-	JsonGenerator *g = json_generator_new();
-	JsonNode *root;
 	char *s;
 
 	json_builder_begin_object(b);
@@ -548,216 +304,268 @@ fetch_unlock_body(const char *secret, const char *password)
 		json_builder_add_string_value(b, password);
 	}
 	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(g, root);
-	s = json_generator_to_data(g, NULL);
-	json_node_unref(root);
-	g_object_unref(g);
+	s = cli_json_text(b);
 	g_object_unref(b);
 	return s;
 }
 
-int
-cli_fetch(const char *conf_path, int argc, char **argv)
+struct fetch_args {
+	const char *conf_path, *link, *outdir, *pwfile;
+	char *pw;  /* --password (copied, the argument blanked) or the file's line; wiped */
+};
+
+/* fetch_parse_args - -1 on usage */
+static int
+fetch_parse_args(struct fetch_args *a, struct fetch *f, int argc, char **argv)
 {
-	const char *link = NULL, *outdir = ".", *password = NULL, *pwfile = NULL;
-	char id[ENVELOPE_ID_TEXT_LEN + 1] = "", secret[ENVELOPE_SECRET_TEXT_LEN + 1] = "";
-	struct fetch f = { 0 };
-	struct resp r = { 0 };
-	struct curl_slist *hdrs = NULL;
-	struct conf *c = NULL;
-	JsonParser *parser = NULL;
-	JsonObject *obj;
-	JsonArray *files;
-	GHashTable *used = NULL;
-	char *pw = NULL, *body = NULL, *url = NULL;
-	long code = 0;
-	guint i, nfiles;
-	int rc = EX_USAGE;
+	int i;
 
-	for (i = 0; i < (guint)argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < (guint)argc)
-			conf_path = argv[++i];
-		else if (strcmp(argv[i], "--output") == 0 && i + 1 < (guint)argc)
-			outdir = argv[++i];
-		else if (strcmp(argv[i], "--password") == 0 && i + 1 < (guint)argc && pw == NULL) {
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			a->conf_path = argv[++i];
+		else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
+			a->outdir = argv[++i];
+		else if (strcmp(argv[i], "--password") == 0 && i + 1 < argc && a->pw == NULL) {
 			/* keep a copy and blank the argument (it shows in /proc/PID/cmdline) */
-			pw = g_strdup(argv[++i]);
+			a->pw = g_strdup(argv[++i]);
 			crypto_wipe(argv[i], strlen(argv[i]));
-			password = pw;
-		} else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
-			pwfile = argv[++i];
-		else if (strcmp(argv[i], "--ca-file") == 0 && i + 1 < (guint)argc)
-			f.ca_file = argv[++i];
+		} else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
+			a->pwfile = argv[++i];
+		else if (strcmp(argv[i], "--ca-file") == 0 && i + 1 < argc)
+			f->ca_file = argv[++i];
 		else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
-			f.verbose = true;
-		else if (argv[i][0] != '-' && link == NULL)
-			link = argv[i];
+			f->verbose = true;
+		else if (argv[i][0] != '-' && a->link == NULL)
+			a->link = argv[i];
 		else
-			goto usage;
+			return -1;
 	}
-	if (link == NULL || (password && pwfile))
-		goto usage;
-	if (transfer_parse_link(link, id, secret) != 0 || fetch_page_setup(&f, link) != 0) {
+	return a->link == NULL || (a->pw && a->pwfile) ? -1 : 0;
+}
+
+/* fetch_setup - the link's id and secret, the optional config (only
+ * checked: the portal comes from the link), the password file, libcurl;
+ * 0 or an exit status (printed) */
+static int
+fetch_setup(struct fetch_args *a, struct fetch *f, struct conf **c, char *id, char *secret)
+{
+	if (transfer_parse_link(a->link, id, secret) != 0 || fetch_page_setup(f, a->link) != 0) {
 		fprintf(stderr, "offloadctl fetch: not a transfer link (http(s)://…/t/<id>#<secret>)\n");
-		goto out;
+		return EX_USAGE;
 	}
-	/* the config is optional: it is only checked here; the portal comes from the link */
-	if (conf_path) {
-		c = cli_load_conf(conf_path);
-		if (c == NULL) {
-			rc = EX_CONFIG;
-			goto out;
-		}
+	if (a->conf_path) {
+		*c = cli_load_conf(a->conf_path);
+		if (*c == NULL)
+			return EX_CONFIG;
 	}
-	if (pwfile) {
-		pw = cli_read_password_file("fetch", pwfile);
-		if (pw == NULL) {
-			rc = EX_NOINPUT;
-			goto out;
-		}
-		password = pw;
+	if (a->pwfile) {
+		a->pw = cli_read_password_file("fetch", a->pwfile);
+		if (a->pw == NULL)
+			return EX_NOINPUT;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (f.curl = curl_easy_init()) == NULL) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "offloadctl fetch: cannot initialise libcurl\n");
-		rc = EX_SOFTWARE;
-		goto out;
+		return EX_SOFTWARE;
 	}
+	f->curl = curl_easy_init();
+	if (f->curl == NULL) {
+		fprintf(stderr, "offloadctl fetch: cannot initialise libcurl\n");
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
 
-	/* 1. the page: only its status (a GET never unlocks anything) */
-	curl_url_get(f.page, CURLUPART_URL, &url, 0);
-	r.body = g_byte_array_new();
-	rc = fetch_perform(&f, url, NULL, NULL, &r, NULL, &code);
+/* fetch_page - GET the page: only its status (a GET never unlocks anything) */
+static int
+fetch_page(struct fetch *f, const char *id, const char *url, struct resp *r)
+{
+	long code = 0;
+	int rc;
+
+	rc = fetch_perform(f, url, NULL, NULL, r, NULL, &code);
+	if (rc == 0 && code != 200) {
+		fetch_status_report(id, r, code);
+		rc = fetch_status_exit(code);
+	}
+	return rc;
+}
+
+/* fetch_unlock - POST <page>/unlock with the secret (and password); the
+ * answer in r->body; 0 or an exit status (printed) */
+static int
+fetch_unlock(struct fetch *f, const char *url, const char *secret, const char *password,
+	struct resp *r)
+{
+	struct curl_slist *hdrs = NULL;
+	char *u = g_strconcat(url, "/unlock", NULL);
+	char *body = fetch_unlock_body(secret, password);
+	long code = 0;
+	int rc;
+
+	g_byte_array_set_size(r->body, 0);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	rc = fetch_perform(f, u, body, hdrs, r, NULL, &code);
+	g_free(u);
+	crypto_free_string(body);
+	curl_slist_free_all(hdrs);
 	if (rc != 0)
-		goto out;
-	if (code != 200) {
-		status_report(id, &r, code);
-		rc = status_exit(code);
-		goto out;
-	}
-
-	/* 2. unlock: POST <page>/unlock */
-	g_byte_array_set_size(r.body, 0);
-	{
-		char *u = g_strconcat(url, "/unlock", NULL);
-
-		body = fetch_unlock_body(secret, password);
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		hdrs = curl_slist_append(hdrs, "Accept: application/json");
-		rc = fetch_perform(&f, u, body, hdrs, &r, NULL, &code);
-		g_free(u);
-	}
-	if (rc != 0)
-		goto out;
-	if (r.overflow) {
+		return rc;
+	if (r->overflow) {
 		fprintf(stderr, "offloadctl fetch: unlock answer larger than %u bytes\n", FETCH_JSON_MAX);
-		rc = EX_PROTOCOL;
-		goto out;
+		return EX_PROTOCOL;
 	}
 	if (code == 403) {
 		fprintf(stderr, "offloadctl fetch: the link's secret is wrong (HTTP 403)\n");
-		rc = EX_DATAERR;
-		goto out;
+		return EX_DATAERR;
 	}
 	if (code == 401) {
 		fprintf(stderr, "offloadctl fetch: %s (HTTP 401)\n",
 			password ? "wrong password" : "this transfer needs a password: --password or --password-file");
-		rc = EX_DATAERR;
-		goto out;
+		return EX_DATAERR;
 	}
 	if (code != 200) {
-		status_report("unlock", &r, code);
-		rc = status_exit(code);
-		goto out;
+		fetch_status_report("unlock", r, code);
+		return fetch_status_exit(code);
 	}
-	parser = json_parser_new();
-	if (!json_parser_load_from_data(parser, (const char *)r.body->data, (gssize)r.body->len, NULL) ||
+	return 0;
+}
+
+/* fetch_unlock_files - the file list of the unlock answer (owned by the
+ * parser), which must be for transfer id; 0 or EX_PROTOCOL (printed) */
+static int
+fetch_unlock_files(struct fetch *f, const GByteArray *body, const char *id, JsonParser *parser,
+	JsonArray **files)
+{
+	JsonObject *obj;
+
+	if (!json_parser_load_from_data(parser, (const char *)body->data, (gssize)body->len, NULL) ||
 	    json_parser_get_root(parser) == NULL ||
 	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
 		fprintf(stderr, "offloadctl fetch: the unlock answer is not a JSON object\n");
-		rc = EX_PROTOCOL;
-		goto out;
+		return EX_PROTOCOL;
 	}
 	obj = json_node_get_object(json_parser_get_root(parser));
 	if (json_object_has_member(obj, "id") &&
 	    g_strcmp0(json_object_get_string_member_with_default(obj, "id", ""), id) != 0) {
 		fprintf(stderr, "offloadctl fetch: the unlock answer is for another transfer\n");
-		rc = EX_PROTOCOL;
-		goto out;
+		return EX_PROTOCOL;
 	}
-	files = json_object_has_member(obj, "files") &&
+	*files = json_object_has_member(obj, "files") &&
 		JSON_NODE_HOLDS_ARRAY(json_object_get_member(obj, "files")) ?
 		json_object_get_array_member(obj, "files") : NULL;
-	if (files == NULL) {
+	if (*files == NULL) {
 		fprintf(stderr, "offloadctl fetch: the unlock answer has no file list\n");
-		rc = EX_PROTOCOL;
-		goto out;
+		return EX_PROTOCOL;
 	}
-	if (f.verbose && json_object_has_member(obj, "sender"))
+	if (f->verbose && json_object_has_member(obj, "sender"))
 		fprintf(stderr, "offloadctl fetch: sender %s, expires %s\n",
 			json_object_get_string_member_with_default(obj, "sender", "?"),
 			json_object_get_string_member_with_default(obj, "expires", "?"));
+	return 0;
+}
+
+/* fetch_entry - entry i of the file list; 0 or EX_PROTOCOL */
+static int
+fetch_entry(JsonArray *files, guint i, struct fetch_file *ff)
+{
+	JsonNode *node = json_array_get_element(files, i);
+	JsonObject *fo = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+	gint64 size;
+
+	if (fo == NULL)
+		return EX_PROTOCOL;
+	ff->index = (unsigned)json_object_get_int_member_with_default(fo, "index", i);
+	ff->name = json_object_get_string_member_with_default(fo, "name", "");
+	ff->sha256 = json_object_get_string_member_with_default(fo, "sha256", NULL);
+	ff->url = json_object_get_string_member_with_default(fo, "url", NULL);
+	size = json_object_get_int_member_with_default(fo, "size", -1);
+	if (size < 0 || !is_sha256_hex(ff->sha256) || ff->url == NULL) {
+		fprintf(stderr, "offloadctl fetch: file %u: incomplete entry in the unlock answer\n", i);
+		return EX_PROTOCOL;
+	}
+	ff->size = (uint64_t)size;
+	return 0;
+}
+
+/* fetch_all - every file of the list into outdir, stopping at the first
+ * failure; two files of one transfer never share a name (nor a .part) */
+static int
+fetch_all(struct fetch *f, JsonArray *files, const char *outdir)
+{
+	GHashTable *used;
+	guint i, nfiles = json_array_get_length(files);
+	int n, rc = 0;
+
 	if (g_mkdir_with_parents(outdir, 0700) != 0) {
 		fprintf(stderr, "offloadctl fetch: %s: %s\n", outdir, g_strerror(errno));
-		rc = EX_CANTCREAT;
-		goto out;
+		return EX_CANTCREAT;
 	}
 	used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	nfiles = json_array_get_length(files);
-	rc = 0;
 	for (i = 0; i < nfiles && rc == 0; i++) {
-		JsonNode *node = json_array_get_element(files, i);
-		JsonObject *fo = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
 		struct fetch_file ff = { 0 };
-		gint64 size;
 		char *name;
-		int n;
 
-		if (fo == NULL) {
-			rc = EX_PROTOCOL;
+		rc = fetch_entry(files, i, &ff);
+		if (rc != 0)
 			break;
-		}
-		ff.index = (unsigned)json_object_get_int_member_with_default(fo, "index", i);
-		ff.name = json_object_get_string_member_with_default(fo, "name", "");
-		ff.sha256 = json_object_get_string_member_with_default(fo, "sha256", NULL);
-		ff.url = json_object_get_string_member_with_default(fo, "url", NULL);
-		size = json_object_get_int_member_with_default(fo, "size", -1);
-		if (size < 0 || !is_sha256_hex(ff.sha256) || ff.url == NULL) {
-			fprintf(stderr, "offloadctl fetch: file %u: incomplete entry in the unlock answer\n", i);
-			rc = EX_PROTOCOL;
-			break;
-		}
-		ff.size = (uint64_t)size;
-		/* two files of one transfer never share a name (nor a .part) */
 		name = filename_safe(ff.name, i);
 		for (n = 2; g_hash_table_contains(used, name); n++) {
-			char *alt = name_variant(name, n);
+			char *alt = cli_name_variant(name, n);
 
 			g_free(name);
 			name = alt;
 		}
 		g_hash_table_add(used, g_strdup(name));
-		rc = fetch_file(&f, &ff, outdir, name);
+		rc = fetch_file(f, &ff, outdir, name);
 		g_free(name);
 	}
-	goto out;
-usage:
-	fprintf(stderr, "usage: offloadctl fetch LINK [--password P | --password-file FILE] [--output DIR]\n"
-			"                        [--ca-file FILE] [--config FILE] [-v]\n");
+	g_hash_table_destroy(used);
+	return rc;
+}
+
+int
+cli_fetch(const char *conf_path, int argc, char **argv)
+{
+	struct fetch_args a = { .conf_path = conf_path, .outdir = "." };
+	char id[ENVELOPE_ID_TEXT_LEN + 1] = "", secret[ENVELOPE_SECRET_TEXT_LEN + 1] = "";
+	struct fetch f = { 0 };
+	struct resp r = { 0 };
+	struct conf *c = NULL;
+	JsonParser *parser = NULL;
+	JsonArray *files = NULL;
+	char *url = NULL;
+	int rc;
+
+	if (fetch_parse_args(&a, &f, argc, argv) != 0) {
+		fprintf(stderr, "usage: offloadctl fetch LINK [--password P | --password-file FILE] [--output DIR]\n"
+				"                        [--ca-file FILE] [--config FILE] [-v]\n");
+		rc = EX_USAGE;
+		goto out;
+	}
+	rc = fetch_setup(&a, &f, &c, id, secret);
+	if (rc != 0)
+		goto out;
+	curl_url_get(f.page, CURLUPART_URL, &url, 0);
+	r.body = g_byte_array_new();
+	parser = json_parser_new();
+	rc = fetch_page(&f, id, url, &r);
+	if (rc == 0)
+		rc = fetch_unlock(&f, url, secret, a.pw, &r);
+	if (rc == 0)
+		rc = fetch_unlock_files(&f, r.body, id, parser, &files);
+	if (rc == 0)
+		rc = fetch_all(&f, files, a.outdir);
 out:
 	crypto_wipe(secret, sizeof secret);
-	crypto_free_string(body);
-	crypto_free_string(pw);
+	crypto_free_string(a.pw);
 	if (r.body) {
 		crypto_wipe(r.body->data, r.body->len);  /* holds the tickets */
 		g_byte_array_free(r.body, TRUE);
 	}
 	if (parser)
 		g_object_unref(parser);
-	if (used)
-		g_hash_table_destroy(used);
 	curl_free(url);
-	curl_slist_free_all(hdrs);
 	if (f.curl) {
 		curl_easy_cleanup(f.curl);
 		curl_global_cleanup();

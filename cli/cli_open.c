@@ -18,7 +18,6 @@
 #include "keys.h"
 #include "log.h"
 #include "storage.h"
-#include "storage_keyid.h"
 #include "transfer.h"
 
 static int
@@ -29,133 +28,141 @@ write_out(void *arg, const void *buf, size_t len)
 	return fwrite(buf, 1, len, f) == len ? 0 : 1;
 }
 
-static char *
-unique_path(const char *dir, const char *name)
+struct open_args {
+	const char *conf_path, *link, *outdir, *pwfile;
+};
+
+/* open_parse_args - LINK --output DIR [--config FILE] [--password-file FILE]; -1 on usage */
+static int
+open_parse_args(struct open_args *a, int argc, char **argv)
 {
-	char *path = g_build_filename(dir, name, NULL);
-	int n;
+	int i;
 
-	for (n = 2; g_file_test(path, G_FILE_TEST_EXISTS); n++) {
-		const char *dot = strrchr(name, '.');
-		char *alt = dot && dot != name ?
-			g_strdup_printf("%.*s-%d%s", (int)(dot - name), name, n, dot) :
-			g_strdup_printf("%s-%d", name, n);
-
-		g_free(path);
-		path = g_build_filename(dir, alt, NULL);
-		g_free(alt);
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			a->conf_path = argv[++i];
+		else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
+			a->outdir = argv[++i];
+		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
+			a->pwfile = argv[++i];
+		else if (argv[i][0] != '-' && a->link == NULL)
+			a->link = argv[i];
+		else
+			return -1;
 	}
-	return path;
+	return a->link != NULL && a->outdir != NULL ? 0 : -1;
+}
+
+/* open_transfer - read the password file if any and open the transfer;
+ * 0 or an exit status (message printed) */
+static int
+open_transfer(struct storage *st, const struct key32 *dk, const char *id, const char *secret,
+	const char *pwfile, struct transfer **t)
+{
+	char *password = NULL;
+	GError *err = NULL;
+	int rc = 0;
+
+	if (pwfile != NULL) {
+		password = cli_read_password_file("open", pwfile);
+		if (password == NULL)
+			return EX_NOINPUT;
+	}
+	*t = transfer_open_pw(st, dk, id, secret, password, &err);
+	if (*t == NULL) {
+		fprintf(stderr, "offloadctl open: %s\n", err->message);
+		rc = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? EX_NOINPUT :
+		     g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) ? EX_TEMPFAIL : EX_DATAERR;
+		g_error_free(err);
+	}
+	crypto_free_string(password);
+	return rc;
+}
+
+/* open_write_file - file i of t into outdir: a hidden temporary name, renamed
+ * once transfer_read_file() verified it; 0 or an exit status (message printed) */
+static int
+open_write_file(struct transfer *t, guint i, const char *outdir)
+{
+	const struct transfer_file *f = g_ptr_array_index(t->files, i);
+	char *name = filename_safe(f->name, i);
+	char *final = cli_unique_path(outdir, name);
+	char *tmp = g_strdup_printf("%s/.offload-%s-%u.part", outdir, t->id, i);
+	FILE *out = fopen(tmp, "wb");
+	GError *err = NULL;
+	int frc = -1, rc = 0;
+
+	if (out == NULL) {
+		fprintf(stderr, "offloadctl open: %s: %s\n", tmp, g_strerror(errno));
+	} else {
+		frc = transfer_read_file(t, i, write_out, out, &err);
+		if (fclose(out) != 0 && frc == 0) {
+			fprintf(stderr, "offloadctl open: %s: %s\n", tmp, g_strerror(errno));
+			frc = -1;
+		}
+		if (frc != 0 && err)
+			fprintf(stderr, "offloadctl open: %s\n", err->message);
+		if (frc == 0 && rename(tmp, final) != 0) {
+			fprintf(stderr, "offloadctl open: %s: %s\n", final, g_strerror(errno));
+			frc = -1;
+		}
+		if (frc != 0)
+			unlink(tmp);
+	}
+	if (frc == 0)
+		printf("%s\t%llu\t%s\n", final, (unsigned long long)f->size, f->sha256);
+	else
+		rc = err && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) ? EX_TEMPFAIL : EX_DATAERR;
+	g_clear_error(&err);
+	g_free(name);
+	g_free(final);
+	g_free(tmp);
+	return rc;
 }
 
 int
 cli_open(const char *conf_path, int argc, char **argv)
 {
-	const char *link = NULL, *outdir = NULL, *pwfile = NULL;
-	char *password = NULL;
+	struct open_args a = { .conf_path = conf_path };
 	char id[ENVELOPE_ID_TEXT_LEN + 1], secret[ENVELOPE_SECRET_TEXT_LEN + 1];
 	struct conf *c = NULL;
 	struct storage *st = NULL;
 	struct transfer *t = NULL;
 	struct key32 dk = { 0 };
-	GError *err = NULL;
 	guint i;
-	int rc = EX_USAGE;
+	int rc;
 
-	for (i = 0; i < (guint)argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < (guint)argc)
-			conf_path = argv[++i];
-		else if (strcmp(argv[i], "--output") == 0 && i + 1 < (guint)argc)
-			outdir = argv[++i];
-		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < (guint)argc)
-			pwfile = argv[++i];
-		else if (argv[i][0] != '-' && link == NULL)
-			link = argv[i];
-		else
-			goto usage;
+	if (open_parse_args(&a, argc, argv) != 0) {
+		fprintf(stderr, "usage: offloadctl open LINK [--config FILE] [--password-file FILE] --output DIR\n");
+		return EX_USAGE;
 	}
-	if (link == NULL || outdir == NULL)
-		goto usage;
-	if (transfer_parse_link(link, id, secret) != 0) {
+	if (transfer_parse_link(a.link, id, secret) != 0) {
 		fprintf(stderr, "offloadctl open: not a transfer link (…/t/<id>#<secret>)\n");
 		rc = EX_DATAERR;
 		goto out;
 	}
-	c = cli_load_conf(conf_path);
+	c = cli_load_conf(a.conf_path);
 	if (c == NULL) {
 		rc = EX_CONFIG;
 		goto out;
 	}
-	rc = EX_TEMPFAIL;
-	if (keys_load(c->deployment_key_file, &dk, &err) != 0 ||
-	    (st = storage_open_checked(c, &dk, false, &err)) == NULL) {
-		fprintf(stderr, "offloadctl open: %s\n", err->message);
-		if (g_error_matches(err, STORAGE_ERROR, STORAGE_KEYID_EMISMATCH))
-			rc = EX_CONFIG; /* another deployment's store */
+	rc = cli_open_store("open", c, &dk, &st);
+	if (rc == 0)
+		rc = open_transfer(st, &dk, id, secret, a.pwfile, &t);
+	if (rc != 0)
 		goto out;
-	}
-	if (pwfile && (password = cli_read_password_file("open", pwfile)) == NULL) {
-		rc = EX_NOINPUT;
-		goto out;
-	}
-	t = transfer_open_pw(st, &dk, id, secret, password, &err);
-	if (t == NULL) {
-		fprintf(stderr, "offloadctl open: %s\n", err->message);
-		rc = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? EX_NOINPUT :
-		     g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) ? EX_TEMPFAIL : EX_DATAERR;
-		goto out;
-	}
-	if (g_mkdir_with_parents(outdir, 0700) != 0) {
-		fprintf(stderr, "offloadctl open: %s: %s\n", outdir, g_strerror(errno));
+	if (g_mkdir_with_parents(a.outdir, 0700) != 0) {
+		fprintf(stderr, "offloadctl open: %s: %s\n", a.outdir, g_strerror(errno));
 		rc = EX_CANTCREAT;
 		goto out;
 	}
-	for (i = 0; i < t->files->len; i++) {
-		const struct transfer_file *f = g_ptr_array_index(t->files, i);
-		char *name = filename_safe(f->name, i);
-		char *final = unique_path(outdir, name);
-		char *tmp = g_strdup_printf("%s/.offload-%s-%u.part", outdir, t->id, i);
-		FILE *out = fopen(tmp, "wb");
-		int frc = -1;
-
-		if (out == NULL) {
-			fprintf(stderr, "offloadctl open: %s: %s\n", tmp, g_strerror(errno));
-		} else {
-			frc = transfer_read_file(t, i, write_out, out, &err);
-			if (fclose(out) != 0 && frc == 0) {
-				fprintf(stderr, "offloadctl open: %s: %s\n", tmp, g_strerror(errno));
-				frc = -1;
-			}
-			if (frc != 0 && err)
-				fprintf(stderr, "offloadctl open: %s\n", err->message);
-			if (frc == 0 && rename(tmp, final) != 0) {
-				fprintf(stderr, "offloadctl open: %s: %s\n", final, g_strerror(errno));
-				frc = -1;
-			}
-			if (frc != 0)
-				unlink(tmp);
-		}
-		if (frc == 0)
-			printf("%s\t%llu\t%s\n", final, (unsigned long long)f->size, f->sha256);
-		g_free(name);
-		g_free(final);
-		g_free(tmp);
-		if (frc != 0) {
-			rc = err && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_FAILED) ? EX_TEMPFAIL : EX_DATAERR;
-			goto out;
-		}
-	}
-	rc = 0;
-	goto out;
-usage:
-	fprintf(stderr, "usage: offloadctl open LINK [--config FILE] [--password-file FILE] --output DIR\n");
+	for (i = 0; i < t->files->len && rc == 0; i++)
+		rc = open_write_file(t, i, a.outdir);
 out:
 	crypto_wipe(secret, sizeof secret);
-	crypto_free_string(password);
 	transfer_free(t);
 	storage_free(st);
 	keys_wipe(&dk);
 	conf_free(c);
-	g_clear_error(&err);
 	return rc;
 }

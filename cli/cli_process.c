@@ -160,69 +160,72 @@ spool_stdin(const char *dir, char **path)
 	return f;
 }
 
-int
-cli_process(const char *conf_path, int argc, char **argv)
+struct process_args {
+	const char *conf_path, *sender, *qid;
+	GPtrArray *rcpts; /* char *: --rcpt, in order */
+};
+
+/* process_parse_args - -1 (message printed) on an unknown argument */
+static int
+process_parse_args(struct process_args *a, int argc, char **argv)
 {
-	struct conf *c = NULL;
-	struct pipeline p;
-	struct pipeline_result res = { 0 };
-	struct msg *m = NULL;
-	GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
-	const char *sender = NULL, *qid = NULL;
-	char *raw_path = NULL;
-	FILE *raw = NULL;
-	GError *err = NULL;
-	bool had_crlf = true, have_pipeline = false;
-	int i, rc = EX_TEMPFAIL;
+	int i;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			conf_path = argv[++i];
+			a->conf_path = argv[++i];
 		else if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
-			sender = argv[++i];
+			a->sender = argv[++i];
 		else if (strcmp(argv[i], "--rcpt") == 0 && i + 1 < argc)
-			g_ptr_array_add(rcpts, g_strdup(argv[++i]));
+			g_ptr_array_add(a->rcpts, g_strdup(argv[++i]));
 		else if (strcmp(argv[i], "--queue-id") == 0 && i + 1 < argc)
-			qid = argv[++i];
+			a->qid = argv[++i];
 		else {
 			fprintf(stderr, "offloadctl process: unknown argument '%s'\n", argv[i]);
-			rc = EX_USAGE;
-			goto out;
+			return -1;
 		}
 	}
-	c = cli_load_conf(conf_path);
-	if (c == NULL) {
-		rc = EX_CONFIG;
-		goto out;
-	}
-	rc = pipeline_init(&p, c, &err);
-	if (rc != 0) {
-		fprintf(stderr, "offloadctl: %s\n", err->message);
-		/* a bad setting is a config error (78); anything else defers like the milter */
-		rc = rc == PIPELINE_ECONFIG ? EX_CONFIG : EX_TEMPFAIL;
-		goto out;
-	}
-	have_pipeline = true;
-	rc = EX_TEMPFAIL;
-	raw = spool_stdin(c->spool_dir, &raw_path);
-	if (raw == NULL) {
+	return 0;
+}
+
+/* process_read - spool stdin (*raw, *raw_path) and parse it into *m; 0 or an exit status */
+static int
+process_read(const struct conf *c, FILE **raw, char **raw_path, struct msg **m, bool *had_crlf)
+{
+	GError *err = NULL;
+	int rc = 0;
+
+	*raw = spool_stdin(c->spool_dir, raw_path);
+	if (*raw == NULL) {
 		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(errno));
-		goto out;
+		return EX_TEMPFAIL;
 	}
-	m = msg_new(c->spool_dir, 0, &err);
-	if (m == NULL) {
+	*m = msg_new(c->spool_dir, 0, &err);
+	if (*m == NULL) {
 		fprintf(stderr, "offloadctl: %s\n", err->message);
-		goto out;
-	}
-	if (msg_read_stream(m, raw, &had_crlf, &err) != 0) {
+		rc = EX_TEMPFAIL;
+	} else if (msg_read_stream(*m, *raw, had_crlf, &err) != 0) {
 		fprintf(stderr, "offloadctl: %s\n", err->message);
 		rc = EX_DATAERR;
-		goto out;
 	}
-	m->env.queue_id = g_strdup(qid ? qid : "offloadctl");
+	g_clear_error(&err);
+	return rc;
+}
+
+/* process_envelope - queue id, sender and recipients as the MTA would give
+ * them: from the arguments, else from From and To/Cc/Bcc */
+static void
+process_envelope(struct msg *m, const struct process_args *a)
+{
+	static const char *const hdrs[] = { "To", "Cc", "Bcc" };
+	size_t k;
+	guint i;
+	int n;
+
+	m->env.queue_id = g_strdup(a->qid ? a->qid : "offloadctl");
 	m->env.local_submission = true; /* DECISIONS.md §13: counts as trusted */
-	if (sender) {
-		m->env.sender = g_strdup(sender);
+	if (a->sender) {
+		m->env.sender = g_strdup(a->sender);
 	} else {
 		GPtrArray *from = g_ptr_array_new_with_free_func(g_free);
 
@@ -230,21 +233,24 @@ cli_process(const char *conf_path, int argc, char **argv)
 		m->env.sender = g_strdup(from->len ? g_ptr_array_index(from, 0) : "");
 		g_ptr_array_free(from, TRUE);
 	}
-	if (rcpts->len == 0) {
-		static const char *const hdrs[] = { "To", "Cc", "Bcc" };
-		size_t k;
-
-		for (k = 0; k < G_N_ELEMENTS(hdrs); k++) {
-			int n;
-
+	if (a->rcpts->len == 0) {
+		for (k = 0; k < G_N_ELEMENTS(hdrs); k++)
 			for (n = 0; msg_header_get(m, hdrs[k], n); n++)
-				add_addresses(rcpts, msg_header_get(m, hdrs[k], n), false);
-		}
+				add_addresses(a->rcpts, msg_header_get(m, hdrs[k], n), false);
 	}
-	for (i = 0; i < (int)rcpts->len; i++)
-		msg_add_rcpt(m, g_ptr_array_index(rcpts, i));
+	for (i = 0; i < a->rcpts->len; i++)
+		msg_add_rcpt(m, g_ptr_array_index(a->rcpts, i));
+}
 
-	pipeline_run(&p, m, &res);
+/* process_run - the pipeline on m, then the message (accept) or the SMTP
+ * reply (reject, tempfail); the exit status */
+static int
+process_run(struct pipeline *p, struct msg *m, FILE *raw, bool had_crlf)
+{
+	struct pipeline_result res = { 0 };
+	int rc;
+
+	pipeline_run(p, m, &res);
 	fprintf(stderr, "%s\n", res.summary ? res.summary : "(no summary)");
 	switch (res.verdict) {
 	case PIPELINE_ACCEPT:
@@ -266,8 +272,47 @@ cli_process(const char *conf_path, int argc, char **argv)
 		rc = EX_TEMPFAIL;
 		break;
 	}
-out:
 	pipeline_result_clear(&res);
+	return rc;
+}
+
+int
+cli_process(const char *conf_path, int argc, char **argv)
+{
+	struct process_args a = { .conf_path = conf_path };
+	struct conf *c = NULL;
+	struct pipeline p;
+	struct msg *m = NULL;
+	char *raw_path = NULL;
+	FILE *raw = NULL;
+	GError *err = NULL;
+	bool had_crlf = true, have_pipeline = false;
+	int rc;
+
+	a.rcpts = g_ptr_array_new_with_free_func(g_free);
+	if (process_parse_args(&a, argc, argv) != 0) {
+		rc = EX_USAGE;
+		goto out;
+	}
+	c = cli_load_conf(a.conf_path);
+	if (c == NULL) {
+		rc = EX_CONFIG;
+		goto out;
+	}
+	rc = pipeline_init(&p, c, &err);
+	if (rc != 0) {
+		fprintf(stderr, "offloadctl: %s\n", err->message);
+		/* a bad setting is a config error (78); anything else defers like the milter */
+		rc = rc == PIPELINE_ECONFIG ? EX_CONFIG : EX_TEMPFAIL;
+		goto out;
+	}
+	have_pipeline = true;
+	rc = process_read(c, &raw, &raw_path, &m, &had_crlf);
+	if (rc != 0)
+		goto out;
+	process_envelope(m, &a);
+	rc = process_run(&p, m, raw, had_crlf);
+out:
 	msg_free(m);
 	if (raw)
 		fclose(raw);
@@ -278,7 +323,7 @@ out:
 	if (have_pipeline)
 		pipeline_fini(&p);
 	conf_free(c);
-	g_ptr_array_free(rcpts, TRUE);
+	g_ptr_array_free(a.rcpts, TRUE);
 	g_clear_error(&err);
 	return rc;
 }

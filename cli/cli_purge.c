@@ -79,7 +79,10 @@ struct purge_run {
 	GHashTable *txs; /* id -> struct purge_tx * */
 	int64_t now;
 	int temp_errors;
-	int list_err; /* storage error of the listing, if it failed */
+	/* purge only */
+	struct audit *au;
+	uint64_t grace, orphan_age;
+	bool dry, orphan_set;
 };
 
 static void
@@ -208,12 +211,11 @@ out:
 		g_byte_array_unref(b);
 }
 
-/* purge_scan - list the store and classify every transfer; sorted array of
- * struct purge_tx * (owned by r->txs) or NULL on a listing error */
-static GPtrArray *
-purge_scan(struct purge_run *r)
+/* purge_scan - list the store and classify every transfer into *all, an
+ * array of struct purge_tx * (owned by r->txs); 0 or an exit status */
+static int
+purge_scan(struct purge_run *r, GPtrArray **all)
 {
-	GPtrArray *all = NULL;
 	GHashTableIter it;
 	gpointer k, v;
 	int rc;
@@ -222,16 +224,16 @@ purge_scan(struct purge_run *r)
 	if (rc != STORAGE_OK) {
 		fprintf(stderr, "offloadctl: cannot list the store: %s\n", storage_strerror(rc));
 		r->temp_errors += rc == STORAGE_ETEMP;
-		r->list_err = rc;
-		return NULL;
+		/* permanent (credentials, permissions): the configuration must change */
+		return rc == STORAGE_EPERM ? EX_CONFIG : EX_TEMPFAIL;
 	}
-	all = g_ptr_array_new();
+	*all = g_ptr_array_new();
 	g_hash_table_iter_init(&it, r->txs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		purge_classify(r, v);
-		g_ptr_array_add(all, v);
+		g_ptr_array_add(*all, v);
 	}
-	return all;
+	return 0;
 }
 
 static gint
@@ -245,20 +247,13 @@ purge_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(x->id, y->id);
 }
 
+/* purge_time - ISO 8601 UTC, "-" if unknown */
 static char *
 purge_time(int64_t t)
 {
-	GDateTime *d;
-	char *s;
+	char *s = t > 0 ? cli_time_iso(t) : NULL;
 
-	if (t <= 0)
-		return g_strdup("-");
-	d = g_date_time_new_from_unix_utc(t);
-	if (d == NULL)
-		return g_strdup("-");
-	s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ");
-	g_date_time_unref(d);
-	return s;
+	return s != NULL ? s : g_strdup("-");
 }
 
 /* purge_open - config, deployment key, storage; an exit status on failure */
@@ -297,6 +292,73 @@ purge_close(struct conf *c, struct purge_run *r)
 	conf_free(c);
 }
 
+/* list_state - what list says: a tombstone is a revoked transfer */
+static const char *
+list_state(const struct purge_tx *t)
+{
+	return purge_state_names[t->state == ST_TOMBSTONE ? ST_REVOKED : t->state];
+}
+
+static void
+list_json_row(JsonBuilder *jb, const struct purge_tx *t, const char *cr, const char *ex)
+{
+	json_builder_begin_object(jb);
+	json_builder_set_member_name(jb, "id");
+	json_builder_add_string_value(jb, t->id);
+	json_builder_set_member_name(jb, "created");
+	json_builder_add_string_value(jb, cr);
+	json_builder_set_member_name(jb, "expires");
+	json_builder_add_string_value(jb, ex);
+	json_builder_set_member_name(jb, "files");
+	json_builder_add_int_value(jb, t->objs->len);
+	json_builder_set_member_name(jb, "bytes");
+	json_builder_add_int_value(jb, (gint64)t->total);
+	json_builder_set_member_name(jb, "state");
+	json_builder_add_string_value(jb, list_state(t));
+	json_builder_end_object(jb);
+}
+
+/* list_print - the transfers in creation order, as a table or a JSON array */
+static void
+list_print(GPtrArray *all, bool json, bool expired_only)
+{
+	JsonBuilder *jb = NULL;
+	guint i;
+
+	g_ptr_array_sort(all, purge_cmp);
+	if (json) {
+		jb = json_builder_new();
+		json_builder_begin_array(jb);
+	} else {
+		printf("%-24s  %-20s  %-20s  %5s  %12s  %s\n", "ID", "CREATED", "EXPIRES", "FILES",
+			"BYTES", "STATE");
+	}
+	for (i = 0; i < all->len; i++) {
+		const struct purge_tx *t = g_ptr_array_index(all, i);
+		char *cr, *ex;
+
+		/* list shows transfers: an id with a manifest or a tombstone */
+		if (!t->has_m && t->state != ST_TOMBSTONE && t->state != ST_REVOKED)
+			continue;
+		if (expired_only && t->state != ST_EXPIRED)
+			continue;
+		cr = purge_time(t->created);
+		ex = purge_time(t->expires);
+		if (json)
+			list_json_row(jb, t, cr, ex);
+		else
+			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->objs->len,
+				(unsigned long long)t->total, list_state(t));
+		g_free(cr);
+		g_free(ex);
+	}
+	if (json) {
+		json_builder_end_array(jb);
+		cli_print_json(jb);
+		g_object_unref(jb);
+	}
+}
+
 int
 cli_list(const char *conf_path, int argc, char **argv)
 {
@@ -304,7 +366,6 @@ cli_list(const char *conf_path, int argc, char **argv)
 	struct conf *c = NULL;
 	GPtrArray *all = NULL;
 	bool json = false, expired_only = false;
-	JsonBuilder *jb = NULL;
 	int i, rc;
 
 	for (i = 0; i < argc; i++) {
@@ -320,76 +381,12 @@ cli_list(const char *conf_path, int argc, char **argv)
 		}
 	}
 	rc = purge_open(conf_path, &c, &r, "list");
-	if (rc != 0)
-		goto out;
-	all = purge_scan(&r);
-	if (all == NULL) {
-		/* permanent (credentials, permissions): the configuration must change */
-		rc = r.list_err == STORAGE_EPERM ? EX_CONFIG : EX_TEMPFAIL;
-		goto out;
+	if (rc == 0)
+		rc = purge_scan(&r, &all);
+	if (rc == 0) {
+		list_print(all, json, expired_only);
+		rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
 	}
-	g_ptr_array_sort(all, purge_cmp);
-	if (json) {
-		jb = json_builder_new();
-		json_builder_begin_array(jb);
-	} else {
-		printf("%-24s  %-20s  %-20s  %5s  %12s  %s\n", "ID", "CREATED", "EXPIRES", "FILES",
-			"BYTES", "STATE");
-	}
-	for (i = 0; i < (int)all->len; i++) {
-		struct purge_tx *t = g_ptr_array_index(all, i);
-		char *cr, *ex;
-
-		/* list shows transfers: an id with a manifest or a tombstone */
-		if (!t->has_m && t->state != ST_TOMBSTONE && t->state != ST_REVOKED)
-			continue;
-		if (expired_only && t->state != ST_EXPIRED)
-			continue;
-		cr = purge_time(t->created);
-		ex = purge_time(t->expires);
-		if (json) {
-			json_builder_begin_object(jb);
-			json_builder_set_member_name(jb, "id");
-			json_builder_add_string_value(jb, t->id);
-			json_builder_set_member_name(jb, "created");
-			json_builder_add_string_value(jb, cr);
-			json_builder_set_member_name(jb, "expires");
-			json_builder_add_string_value(jb, ex);
-			json_builder_set_member_name(jb, "files");
-			json_builder_add_int_value(jb, t->objs->len);
-			json_builder_set_member_name(jb, "bytes");
-			json_builder_add_int_value(jb, (gint64)t->total);
-			json_builder_set_member_name(jb, "state");
-			json_builder_add_string_value(jb, purge_state_names[t->state == ST_TOMBSTONE ?
-				ST_REVOKED : t->state]);
-			json_builder_end_object(jb);
-		} else {
-			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->objs->len,
-				(unsigned long long)t->total,
-				purge_state_names[t->state == ST_TOMBSTONE ? ST_REVOKED : t->state]);
-		}
-		g_free(cr);
-		g_free(ex);
-	}
-	if (json) {
-		JsonGenerator *g = json_generator_new();
-		JsonNode *root;
-		char *text;
-
-		json_builder_end_array(jb);
-		root = json_builder_get_root(jb);
-		json_generator_set_root(g, root);
-		json_generator_set_pretty(g, FALSE);
-		text = json_generator_to_data(g, NULL);
-		printf("%s\n", text);
-		g_free(text);
-		json_node_unref(root);
-		g_object_unref(g);
-	}
-	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
-out:
-	if (jb != NULL)
-		g_object_unref(jb);
 	if (all != NULL)
 		g_ptr_array_unref(all);
 	purge_close(c, &r);
@@ -398,11 +395,11 @@ out:
 
 /* purge_del - delete one key; ENOENT (another node was first) is success */
 static bool
-purge_del(struct purge_run *r, const char *key, bool dry)
+purge_del(struct purge_run *r, const char *key)
 {
 	int rc;
 
-	if (dry)
+	if (r->dry)
 		return true;
 	rc = storage_delete(r->st, key);
 	if (rc == STORAGE_OK || rc == STORAGE_ENOENT)
@@ -412,26 +409,37 @@ purge_del(struct purge_run *r, const char *key, bool dry)
 	return false;
 }
 
+/* purge_del_key - delete "<id>/<what>": the manifest "m" or the tombstone "t" */
+static bool
+purge_del_key(struct purge_run *r, const char *id, const char *what)
+{
+	char *key = g_strdup_printf("%s/%s", id, what);
+	bool ok = purge_del(r, key);
+
+	g_free(key);
+	return ok;
+}
+
 /* purge_del_files - every object of t except manifest and tombstone */
 static bool
-purge_del_files(struct purge_run *r, struct purge_tx *t, bool dry)
+purge_del_files(struct purge_run *r, struct purge_tx *t)
 {
 	bool ok = true;
 	guint i;
 
 	for (i = 0; i < t->objs->len; i++)
-		if (!purge_del(r, ((struct purge_obj *)g_ptr_array_index(t->objs, i))->key, dry))
+		if (!purge_del(r, ((struct purge_obj *)g_ptr_array_index(t->objs, i))->key))
 			ok = false;
 	return ok;
 }
 
 /* purge_prune - the id's objects are all gone: drop its empty containers */
 static void
-purge_prune(struct purge_run *r, const char *id, bool dry)
+purge_prune(struct purge_run *r, const char *id)
 {
 	int rc;
 
-	if (dry)
+	if (r->dry)
 		return;
 	rc = storage_prune(r->st, id);
 	if (rc != STORAGE_OK) {
@@ -478,150 +486,178 @@ purge_audit(struct audit *au, const struct purge_tx *t, const char *action)
 	g_free(ex);
 }
 
-int
-cli_purge(const char *conf_path, int argc, char **argv)
+/* purge_past_grace - the tombstone of t may go: expiry plus --grace is past */
+static bool
+purge_past_grace(const struct purge_run *r, const struct purge_tx *t)
 {
-	struct purge_run r = { 0 };
-	struct conf *c = NULL;
-	struct audit *au = NULL;
-	GPtrArray *all = NULL;
-	GError *err = NULL;
-	uint64_t grace = PURGE_DEFAULT_GRACE, orphan_age = 0;
-	unsigned n_expired = 0, n_revoked = 0, n_orphan = 0, n_tomb = 0, n_live = 0, n_invalid = 0;
+	return t->expires + (int64_t)r->grace <= r->now;
+}
+
+/* purge_gone - an expired or revoked transfer: the manifest first, so the
+ * transfer is gone at once; then its files; an expired one's tombstone and
+ * containers once past the grace. True when done. */
+static bool
+purge_gone(struct purge_run *r, struct purge_tx *t)
+{
+	bool expired = t->state == ST_EXPIRED;
+	bool ok;
+
+	ok = purge_del_key(r, t->id, "m");
+	ok = ok && purge_del_files(r, t);
+	if (ok && expired && t->has_t && purge_past_grace(r, t))
+		ok = purge_del_key(r, t->id, "t");
+	if (ok && expired && (!t->has_t || purge_past_grace(r, t)))
+		purge_prune(r, t->id);
+	if (ok)
+		purge_audit(r->au, t, expired ? "expired" : "revoked");
+	return ok;
+}
+
+/* purge_tombstone - revoked earlier: files left over are deleted, the
+ * tombstone stays until expiry + grace so the portal answers 410. True when
+ * the tombstone went. */
+static bool
+purge_tombstone(struct purge_run *r, struct purge_tx *t)
+{
+	if (!purge_del_files(r, t) || !purge_past_grace(r, t) || !purge_del_key(r, t->id, "t"))
+		return false;
+	purge_prune(r, t->id);
+	purge_audit(r->au, t, "tombstone");
+	return true;
+}
+
+/* purge_orphan - no manifest, no valid tombstone: an upload that died, or
+ * junk; kept while an upload could still be running. True when deleted. */
+static bool
+purge_orphan(struct purge_run *r, struct purge_tx *t)
+{
+	bool ok;
+
+	if (t->has_m || t->newest + (int64_t)r->orphan_age > r->now)
+		return false;
+	ok = purge_del_files(r, t);
+	if (ok && t->has_t) /* a tombstone with a bad MAC */
+		ok = purge_del_key(r, t->id, "t");
+	if (!ok)
+		return false;
+	purge_prune(r, t->id);
+	purge_audit(r->au, t, "orphan");
+	return true;
+}
+
+/* purge_one - act on one transfer; true when it counts for its state */
+static bool
+purge_one(struct purge_run *r, struct purge_tx *t)
+{
+	switch (t->state) {
+	case ST_LIVE:
+	case ST_INVALID:
+		return true; /* kept */
+	case ST_EXPIRED:
+	case ST_REVOKED:
+		return purge_gone(r, t);
+	case ST_TOMBSTONE:
+		return purge_tombstone(r, t);
+	case ST_ORPHAN:
+		return purge_orphan(r, t);
+	}
+	return false;
+}
+
+/* purge_abort_stale - leftovers of puts that died (no object of theirs was
+ * listed); the number aborted (or found, dry run) */
+static unsigned
+purge_abort_stale(struct purge_run *r)
+{
 	struct purge_stale ps = { 0 };
-	bool dry = false, orphan_set = false;
-	char *key;
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			conf_path = argv[++i];
-		} else if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
-			if (conf_parse_duration(argv[++i], &grace) != 0)
-				goto usage;
-		} else if (strcmp(argv[i], "--orphan-age") == 0 && i + 1 < argc) {
-			if (conf_parse_duration(argv[++i], &orphan_age) != 0)
-				goto usage;
-			orphan_set = true;
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
-			dry = true;
-		} else {
-			goto usage;
-		}
-	}
-	rc = purge_open(conf_path, &c, &r, "purge");
-	if (rc != 0)
-		goto out;
-	if (!orphan_set)
-		orphan_age = c->orphan_age;
-	au = audit_open(c, &err);
-	if (au == NULL) {
-		fprintf(stderr, "offloadctl purge: %s\n", err->message);
-		rc = EX_CONFIG;
-		goto out;
-	}
-	all = purge_scan(&r);
-	if (all == NULL) {
-		/* permanent (credentials, permissions): the configuration must change */
-		rc = r.list_err == STORAGE_EPERM ? EX_CONFIG : EX_TEMPFAIL;
-		goto out;
-	}
-	for (i = 0; i < (int)all->len; i++) {
-		struct purge_tx *t = g_ptr_array_index(all, i);
-		bool ok;
-
-		switch (t->state) {
-		case ST_LIVE:
-			n_live++;
-			break;
-		case ST_INVALID:
-			n_invalid++;
-			break;
-		case ST_EXPIRED:
-		case ST_REVOKED:
-			/* manifest first: the transfer is gone at once; then its files */
-			key = g_strdup_printf("%s/m", t->id);
-			ok = purge_del(&r, key, dry);
-			g_free(key);
-			ok = ok && purge_del_files(&r, t, dry);
-			if (ok && t->state == ST_EXPIRED && t->has_t &&
-			    (int64_t)(t->expires + (int64_t)grace) <= r.now) {
-				key = g_strdup_printf("%s/t", t->id);
-				ok = purge_del(&r, key, dry);
-				g_free(key);
-			}
-			if (ok && (t->state == ST_EXPIRED && (!t->has_t ||
-			    (int64_t)(t->expires + (int64_t)grace) <= r.now)))
-				purge_prune(&r, t->id, dry);
-			if (ok) {
-				purge_audit(au, t, t->state == ST_EXPIRED ? "expired" : "revoked");
-				if (t->state == ST_EXPIRED)
-					n_expired++;
-				else
-					n_revoked++;
-			}
-			break;
-		case ST_TOMBSTONE:
-			/* revoked earlier: files left over are deleted, the tombstone stays
-			 * until expiry + grace so the portal answers 410 */
-			ok = purge_del_files(&r, t, dry);
-			if (ok && t->expires + (int64_t)grace <= r.now) {
-				key = g_strdup_printf("%s/t", t->id);
-				ok = purge_del(&r, key, dry);
-				g_free(key);
-				if (ok) {
-					purge_prune(&r, t->id, dry);
-					purge_audit(au, t, "tombstone");
-					n_tomb++;
-				}
-			}
-			break;
-		case ST_ORPHAN:
-			/* no manifest, no valid tombstone: an upload that died, or junk;
-			 * keep it while an upload could still be running */
-			if (t->has_m || t->newest + (int64_t)orphan_age > r.now)
-				break;
-			ok = purge_del_files(&r, t, dry);
-			if (ok && t->has_t) { /* a tombstone with a bad MAC */
-				key = g_strdup_printf("%s/t", t->id);
-				ok = purge_del(&r, key, dry);
-				g_free(key);
-			}
-			if (ok) {
-				purge_prune(&r, t->id, dry);
-				purge_audit(au, t, "orphan");
-				n_orphan++;
-			}
-			break;
-		}
-	}
-	/* leftovers of puts that died (no object of theirs was listed above) */
-	ps.au = dry ? NULL : au;
-	rc = storage_abort_stale(r.st, r.now - (int64_t)orphan_age, dry,
-		dry ? NULL : purge_stale_one, &ps);
+	ps.au = r->dry ? NULL : r->au;
+	rc = storage_abort_stale(r->st, r->now - (int64_t)r->orphan_age, r->dry,
+		r->dry ? NULL : purge_stale_one, &ps);
 	if (rc < 0) {
 		/* permanent: e.g. a store (or its access policy) without
 		 * ListMultipartUploads; said, but it does not fail the purge */
 		fprintf(stderr, "offloadctl purge: stale uploads: %s\n", storage_strerror(rc));
-		r.temp_errors += rc == STORAGE_ETEMP;
-	} else if (dry) {
+		r->temp_errors += rc == STORAGE_ETEMP;
+	} else if (r->dry) {
 		ps.n = (unsigned)rc;
 	}
+	return ps.n;
+}
+
+/* purge_parse_args - -1 on usage */
+static int
+purge_parse_args(struct purge_run *r, int argc, char **argv, const char **conf_path)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			*conf_path = argv[++i];
+		} else if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
+			if (conf_parse_duration(argv[++i], &r->grace) != 0)
+				return -1;
+		} else if (strcmp(argv[i], "--orphan-age") == 0 && i + 1 < argc) {
+			if (conf_parse_duration(argv[++i], &r->orphan_age) != 0)
+				return -1;
+			r->orphan_set = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			r->dry = true;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cli_purge(const char *conf_path, int argc, char **argv)
+{
+	struct purge_run r = { .grace = PURGE_DEFAULT_GRACE };
+	struct conf *c = NULL;
+	GPtrArray *all = NULL;
+	GError *err = NULL;
+	unsigned n[ST_TOMBSTONE + 1] = { 0 }, n_stale;
+	guint i;
+	int rc;
+
+	if (purge_parse_args(&r, argc, argv, &conf_path) != 0) {
+		fprintf(stderr, "usage: offloadctl purge [--config FILE] [--grace DURATION] "
+			"[--orphan-age DURATION] [--dry-run]\n");
+		return EX_USAGE;
+	}
+	rc = purge_open(conf_path, &c, &r, "purge");
+	if (rc != 0)
+		goto out;
+	if (!r.orphan_set)
+		r.orphan_age = c->orphan_age;
+	r.au = audit_open(c, &err);
+	if (r.au == NULL) {
+		fprintf(stderr, "offloadctl purge: %s\n", err->message);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	rc = purge_scan(&r, &all);
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < all->len; i++) {
+		struct purge_tx *t = g_ptr_array_index(all, i);
+
+		if (purge_one(&r, t))
+			n[t->state]++;
+	}
+	n_stale = purge_abort_stale(&r);
 	printf("purge%s: %u expired, %u revoked, %u orphaned, %u tombstones removed; "
-		"%u live, %u invalid kept; %u stale uploads %s%s\n", dry ? " (dry run)" : "",
-		n_expired, n_revoked, n_orphan, n_tomb, n_live, n_invalid, ps.n,
-		dry ? "found" : "aborted", r.temp_errors > 0 ? "; temporary errors: run again later" : "");
+		"%u live, %u invalid kept; %u stale uploads %s%s\n", r.dry ? " (dry run)" : "",
+		n[ST_EXPIRED], n[ST_REVOKED], n[ST_ORPHAN], n[ST_TOMBSTONE], n[ST_LIVE], n[ST_INVALID],
+		n_stale, r.dry ? "found" : "aborted", r.temp_errors > 0 ? "; temporary errors: run again later" : "");
 	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
-	goto out;
-usage:
-	fprintf(stderr, "usage: offloadctl purge [--config FILE] [--grace DURATION] "
-		"[--orphan-age DURATION] [--dry-run]\n");
-	rc = EX_USAGE;
 out:
 	g_clear_error(&err);
 	if (all != NULL)
 		g_ptr_array_unref(all);
-	audit_close(au);
+	audit_close(r.au);
 	purge_close(c, &r);
 	return rc;
 }

@@ -64,6 +64,10 @@ struct check_run {
 	bool owncloud_seen;
 	char *versioning;        /* S3: "Enabled", "Suspended", "", NULL = not asked/unknown */
 	const struct conf *c;
+	struct storage *st;
+	char key[64];            /* the probe object */
+	unsigned char probe[CHECK_PROBE_SIZE];
+	bool written;            /* the probe was stored */
 };
 
 /* check_location - where the store is, without user info, query or fragment */
@@ -330,9 +334,6 @@ check_json(const struct check_run *r, const char *backend, const char *where, co
 	int64_t offset, bool ok, const char *line)
 {
 	JsonBuilder *b = json_builder_new();
-	JsonGenerator *g = json_generator_new();
-	JsonNode *root;
-	char *text;
 	guint w;
 	int i;
 
@@ -382,13 +383,7 @@ check_json(const struct check_run *r, const char *backend, const char *where, co
 	json_builder_set_member_name(b, "summary");
 	json_builder_add_string_value(b, line);
 	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(g, root);
-	text = json_generator_to_data(g, NULL);
-	printf("%s\n", text);
-	g_free(text);
-	json_node_unref(root);
-	g_object_unref(g);
+	cli_print_json(b);
 	g_object_unref(b);
 }
 
@@ -457,39 +452,189 @@ check_keyid(struct check_run *r, struct storage *st, const struct conf *c)
 	g_clear_error(&err);
 }
 
+/* check_parse_args - check [--config FILE] [--json] [--verbose]; -1 on usage */
+static int
+check_parse_args(int argc, char **argv, const char **conf_path, bool *json, bool *verbose)
+{
+	int i;
+
+	if (argc < 1 || strcmp(argv[0], "check") != 0)
+		return -1;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			*conf_path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			*json = true;
+		else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
+			*verbose = true;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* check_open - open the store: S3 lists the bucket here (reachability,
+ * credentials, bucket); false if it cannot be opened */
+static bool
+check_open(struct check_run *r)
+{
+	GError *err = NULL;
+
+	storage_detail_clear();
+	r->st = storage_open(r->c, &err);
+	check_note(r, OP_OPEN, r->st != NULL ? STORAGE_OK : err != NULL ? err->code : STORAGE_EPERM,
+		err != NULL ? err->message : NULL);
+	g_clear_error(&err);
+	return r->st != NULL;
+}
+
+/* check_write - store the random probe under its random key */
+static void
+check_write(struct check_run *r)
+{
+	struct storage_put *p;
+	int rc;
+
+	storage_detail_clear();
+	p = storage_put_begin(r->st, r->key, sizeof r->probe, &rc);
+	if (p != NULL) {
+		rc = storage_put_write(p, r->probe, sizeof r->probe);
+		if (rc == STORAGE_OK)
+			rc = storage_put_commit(p);
+		else
+			storage_put_abort(p);
+	}
+	check_note(r, OP_WRITE, rc, NULL);
+	r->written = rc == STORAGE_OK;
+}
+
+/* check_read - read the probe back whole, then a range as the portal asks for one */
+static void
+check_read(struct check_run *r)
+{
+	GByteArray *got = g_byte_array_new();
+	int rc;
+
+	storage_detail_clear();
+	rc = storage_get(r->st, r->key, 0, STORAGE_TO_END, check_sink, got);
+	check_note(r, OP_READ, rc, NULL);
+	if (rc == STORAGE_OK && (got->len != sizeof r->probe || memcmp(got->data, r->probe, sizeof r->probe) != 0))
+		check_fail_data(r, OP_READ, g_strdup_printf("read back %u bytes that differ from the "
+			"%zu written", got->len, sizeof r->probe));
+	g_byte_array_set_size(got, 0);
+	storage_detail_clear();
+	rc = storage_get(r->st, r->key, CHECK_RANGE_OFF, CHECK_RANGE_LEN, check_sink, got);
+	check_note(r, OP_RANGE, rc, NULL);
+	if (rc == STORAGE_OK && (got->len != CHECK_RANGE_LEN ||
+		memcmp(got->data, r->probe + CHECK_RANGE_OFF, CHECK_RANGE_LEN) != 0))
+		check_fail_data(r, OP_RANGE, g_strdup_printf("bytes %u-%u came back as %u wrong bytes",
+			CHECK_RANGE_OFF, CHECK_RANGE_OFF + CHECK_RANGE_LEN - 1, got->len));
+	g_byte_array_free(got, TRUE);
+}
+
+/* check_list - list with the probe key as prefix: just the probe; also
+ * when the write failed (says whether listing itself works) */
+static void
+check_list(struct check_run *r)
+{
+	struct check_list l = { 0 };
+	int rc;
+
+	l.key = r->key;
+	storage_detail_clear();
+	rc = storage_list(r->st, r->key, check_list_cb, &l);
+	check_note(r, OP_LIST, rc, NULL);
+	if (rc == STORAGE_OK && r->written && (!l.found || l.size != sizeof r->probe))
+		check_fail_data(r, OP_LIST, l.found ? g_strdup_printf("the probe is listed with %" G_GUINT64_FORMAT
+			" bytes, not %zu", l.size, sizeof r->probe) : g_strdup_printf("the probe is missing from "
+			"the listing (%u other entries)", l.n));
+}
+
+/* check_delete - delete the probe and make sure it is gone */
+static void
+check_delete(struct check_run *r)
+{
+	uint64_t size = 0;
+	int64_t mtime = 0;
+	int rc;
+
+	storage_detail_clear();
+	rc = storage_delete(r->st, r->key);
+	check_note(r, OP_DELETE, rc, NULL);
+	if (rc == STORAGE_OK) {
+		rc = storage_stat(r->st, r->key, &size, &mtime);
+		if (rc != STORAGE_ENOENT)
+			check_fail_data(r, OP_DELETE, g_strdup_printf("the probe is still there after "
+				"DELETE (%s)", rc == STORAGE_OK ? "stat finds it" : storage_strerror(rc)));
+	} else {
+		g_ptr_array_add(r->warnings, g_strdup_printf("the probe object %s stays in the store "
+			"(offloadctl purge removes it after --orphan-age)", r->key));
+	}
+}
+
+/* check_probe - every operation on the opened store, then the deployment
+ * key and what the backend keeps after a delete */
+static void
+check_probe(struct check_run *r, const char *backend)
+{
+	const struct conf *c = r->c;
+	int i;
+
+	g_snprintf(r->key, sizeof r->key, "storagecheck/%08x%08x", g_random_int(), g_random_int());
+	for (i = 0; i < (int)sizeof r->probe; i++)
+		r->probe[i] = (unsigned char)g_random_int_range(0, 256);
+	if (!check_open(r))
+		return;
+	check_write(r);
+	if (r->written)
+		check_read(r);
+	check_list(r);
+	if (r->written)
+		check_delete(r);
+	check_keyid(r, r->st, c);
+	if (strcmp(backend, "s3") == 0)
+		check_versioning(r, r->st);
+	if (strcmp(backend, "webdav") == 0 && (r->owncloud_seen ||
+		(c->url != NULL && strstr(c->url, "/remote.php/") != NULL)))
+		g_ptr_array_add(r->warnings, g_strdup("Nextcloud/ownCloud: its trash bin and file versions "
+			"keep deleted, purged and revoked files; disable them for this account "
+			"(occ app:disable files_trashbin files_versions) or use a plain WebDAV server"));
+}
+
+/* check_clock - this clock minus the server's (0 if no Date seen); a
+ * warning first in the list beyond CHECK_SKEW_WARN */
+static int64_t
+check_clock(struct check_run *r)
+{
+	int64_t offset;
+
+	if (r->server_date <= 0)
+		return 0;
+	offset = r->local_date - r->server_date;
+	if (offset > CHECK_SKEW_WARN || offset < -CHECK_SKEW_WARN)
+		g_ptr_array_insert(r->warnings, 0, g_strdup_printf("this host's clock is %" G_GINT64_FORMAT
+			" s %s the server's (Date header): fix NTP; S3 refuses requests beyond 15 minutes",
+			offset > 0 ? offset : -offset, offset > 0 ? "ahead of" : "behind"));
+	return offset;
+}
+
 int
 cli_storage(const char *conf_path, int argc, char **argv)
 {
 	struct check_run r;
 	struct conf *c = NULL;
-	struct storage *st = NULL;
-	struct storage_put *p = NULL;
-	struct check_list l = { 0 };
-	GByteArray *got = NULL;
-	GError *err = NULL;
-	unsigned char probe[CHECK_PROBE_SIZE];
-	char key[64];
-	char *where = NULL, *line = NULL;
+	char *where = NULL, *line = NULL, *w;
 	const char *backend;
-	bool json = false, verbose = false, ok = false, written = false;
-	int64_t offset = 0;
-	uint64_t size = 0;
-	int64_t mtime = 0;
-	int i, rc, ex = EX_USAGE;
+	bool json = false, verbose = false, ok = false;
+	int64_t offset;
+	int i, ex;
 
 	memset(&r, 0, sizeof r);
 	r.warnings = g_ptr_array_new_with_free_func(g_free);
-	if (argc < 1 || strcmp(argv[0], "check") != 0)
-		goto usage;
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			conf_path = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
-			verbose = true;
-		else
-			goto usage;
+	if (check_parse_args(argc, argv, &conf_path, &json, &verbose) != 0) {
+		fprintf(stderr, "usage: offloadctl storage check [--config FILE] [--json] [--verbose]\n");
+		ex = EX_USAGE;
+		goto out;
 	}
 	c = cli_load_conf(conf_path);
 	if (c == NULL) {
@@ -501,124 +646,27 @@ cli_storage(const char *conf_path, int argc, char **argv)
 	r.c = c;
 	backend = c->backend != NULL && c->backend[0] != '\0' ? c->backend : "file";
 	where = check_location(c);
-	{
-		char *w = check_plain_http(backend, strcmp(backend, "s3") == 0 ? c->endpoint :
-			strcmp(backend, "webdav") == 0 ? c->url : NULL);
-
-		if (w != NULL)
-			g_ptr_array_add(r.warnings, w);
-	}
-	g_snprintf(key, sizeof key, "storagecheck/%08x%08x", g_random_int(), g_random_int());
-	for (i = 0; i < (int)sizeof probe; i++)
-		probe[i] = (unsigned char)g_random_int_range(0, 256);
-
-	/* open: S3 lists the bucket here (reachability, credentials, bucket) */
-	storage_detail_clear();
-	st = storage_open(c, &err);
-	check_note(&r, OP_OPEN, st != NULL ? STORAGE_OK : err != NULL ? err->code : STORAGE_EPERM,
-		err != NULL ? err->message : NULL);
-	if (st == NULL)
-		goto report;
-
-	/* write */
-	storage_detail_clear();
-	p = storage_put_begin(st, key, sizeof probe, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, probe, sizeof probe);
-		if (rc == STORAGE_OK)
-			rc = storage_put_commit(p);
-		else
-			storage_put_abort(p);
-		p = NULL;
-	}
-	check_note(&r, OP_WRITE, rc, NULL);
-	written = rc == STORAGE_OK;
-
-	if (written) {
-		/* read it all back */
-		got = g_byte_array_new();
-		storage_detail_clear();
-		rc = storage_get(st, key, 0, STORAGE_TO_END, check_sink, got);
-		check_note(&r, OP_READ, rc, NULL);
-		if (rc == STORAGE_OK && (got->len != sizeof probe || memcmp(got->data, probe, sizeof probe) != 0))
-			check_fail_data(&r, OP_READ, g_strdup_printf("read back %u bytes that differ from the "
-				"%zu written", got->len, sizeof probe));
-		/* a range, as the portal asks for one */
-		g_byte_array_set_size(got, 0);
-		storage_detail_clear();
-		rc = storage_get(st, key, CHECK_RANGE_OFF, CHECK_RANGE_LEN, check_sink, got);
-		check_note(&r, OP_RANGE, rc, NULL);
-		if (rc == STORAGE_OK && (got->len != CHECK_RANGE_LEN ||
-			memcmp(got->data, probe + CHECK_RANGE_OFF, CHECK_RANGE_LEN) != 0))
-			check_fail_data(&r, OP_RANGE, g_strdup_printf("bytes %u-%u came back as %u wrong bytes",
-				CHECK_RANGE_OFF, CHECK_RANGE_OFF + CHECK_RANGE_LEN - 1, got->len));
-	}
-
-	/* list: also when the write failed (says whether listing itself works) */
-	l.key = key;
-	storage_detail_clear();
-	rc = storage_list(st, key, check_list_cb, &l); /* the key as prefix: just the probe */
-	check_note(&r, OP_LIST, rc, NULL);
-	if (rc == STORAGE_OK && written && (!l.found || l.size != sizeof probe))
-		check_fail_data(&r, OP_LIST, l.found ? g_strdup_printf("the probe is listed with %" G_GUINT64_FORMAT
-			" bytes, not %zu", l.size, sizeof probe) : g_strdup_printf("the probe is missing from "
-			"the listing (%u other entries)", l.n));
-
-	if (written) {
-		storage_detail_clear();
-		rc = storage_delete(st, key);
-		check_note(&r, OP_DELETE, rc, NULL);
-		if (rc == STORAGE_OK) {
-			rc = storage_stat(st, key, &size, &mtime);
-			if (rc != STORAGE_ENOENT)
-				check_fail_data(&r, OP_DELETE, g_strdup_printf("the probe is still there after "
-					"DELETE (%s)", rc == STORAGE_OK ? "stat finds it" : storage_strerror(rc)));
-		} else {
-			g_ptr_array_add(r.warnings, g_strdup_printf("the probe object %s stays in the store "
-				"(offloadctl purge removes it after --orphan-age)", key));
-		}
-	}
-	check_keyid(&r, st, c);
-	if (strcmp(backend, "s3") == 0)
-		check_versioning(&r, st);
-	if (strcmp(backend, "webdav") == 0 && (r.owncloud_seen ||
-		(c->url != NULL && strstr(c->url, "/remote.php/") != NULL)))
-		g_ptr_array_add(r.warnings, g_strdup("Nextcloud/ownCloud: its trash bin and file versions "
-			"keep deleted, purged and revoked files; disable them for this account "
-			"(occ app:disable files_trashbin files_versions) or use a plain WebDAV server"));
-
-report:
-	if (r.server_date > 0) {
-		offset = r.local_date - r.server_date;
-		/* Date has a resolution of one second: within 2 s is "the same" */
-		if (offset > CHECK_SKEW_WARN || offset < -CHECK_SKEW_WARN)
-			g_ptr_array_insert(r.warnings, 0, g_strdup_printf("this host's clock is %" G_GINT64_FORMAT
-				" s %s the server's (Date header): fix NTP; S3 refuses requests beyond 15 minutes",
-				offset > 0 ? offset : -offset, offset > 0 ? "ahead of" : "behind"));
-	}
+	w = check_plain_http(backend, strcmp(backend, "s3") == 0 ? c->endpoint :
+		strcmp(backend, "webdav") == 0 ? c->url : NULL);
+	if (w != NULL)
+		g_ptr_array_add(r.warnings, w);
+	check_probe(&r, backend);
+	offset = check_clock(&r);
 	line = check_line(&r, where, backend, offset, &ok);
 	if (json)
-		check_json(&r, backend, where, key, offset, ok, line);
+		check_json(&r, backend, where, r.key, offset, ok, line);
 	else
 		printf("%s\n", line);
 	fflush(stdout);
 	ex = ok ? 0 : 1;
-	goto out;
-usage:
-	fprintf(stderr, "usage: offloadctl storage check [--config FILE] [--json] [--verbose]\n");
-	ex = EX_USAGE;
 out:
 	for (i = 0; i < OP_N; i++)
 		g_free(r.op[i].detail);
 	g_free(r.versioning);
 	g_ptr_array_free(r.warnings, TRUE);
-	if (got != NULL)
-		g_byte_array_free(got, TRUE);
-	g_clear_error(&err);
-	storage_free(st);
+	storage_free(r.st);
 	g_free(line);
 	g_free(where);
-	if (c != NULL)
-		conf_free(c);
+	conf_free(c);
 	return ex;
 }

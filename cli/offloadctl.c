@@ -27,38 +27,6 @@ usage(FILE *out)
 		"  storage check [--config FILE] [--json] [--verbose]\n");
 }
 
-char *
-cli_read_password_file(const char *cmd, const char *path)
-{
-	char *s = NULL;
-	gsize len = 0;
-	GError *err = NULL;
-
-	if (!g_file_get_contents(path, &s, &len, &err)) {
-		fprintf(stderr, "offloadctl %s: %s\n", cmd, err->message);
-		g_error_free(err);
-		return NULL;
-	}
-	s[strcspn(s, "\r\n")] = '\0';
-	return s;
-}
-
-struct conf *
-cli_load_conf(const char *path)
-{
-	GError *err = NULL;
-	struct conf *c;
-
-	if (path == NULL && g_file_test(CONF_DEFAULT_PATH, G_FILE_TEST_EXISTS))
-		path = CONF_DEFAULT_PATH;
-	c = conf_load(path, &err);
-	if (c == NULL) {
-		fprintf(stderr, "offloadctl: %s\n", err->message);
-		g_error_free(err);
-	}
-	return c;
-}
-
 int
 main(int argc, char **argv)
 {
