@@ -21,7 +21,7 @@ CONF=$(conf_path br); STORE=$(store_path br); AUDIT=$(audit_path br)
 san=(); [ "$(nm "$BUILD/liboffload.a" 2>/dev/null | grep -c __asan_)" != 0 ] && san=(-fsanitize=address,undefined)
 PKGS="gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib"
 # shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -O1 "${san[@]}" -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" \
+cc -std=c11 -D_GNU_SOURCE -O1 "${san[@]}" -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" -I"$SRCDIR/transfer" \
 	-I"$SRCDIR/portal" "$IT/portal_mktransfer.c" "$BUILD/liboffload.a" $(pkg-config --cflags --libs $PKGS) \
 	-lpthread -o "$T/mktransfer" 2> "$T/mk.err" || { cat "$T/mk.err"; bail "build portal_mktransfer"; }
 random_file "$T/f.pdf" 150000

@@ -23,7 +23,7 @@ CONF=$(conf_path rv); STORE=$(store_path rv); AUDIT=$(audit_path rv)
 SANF=(); [ $ASAN = 1 ] && SANF=(-fsanitize=address,undefined)
 PKGS="gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib"
 # shellcheck disable=SC2046
-gcc -std=c11 -D_GNU_SOURCE "${SANF[@]}" -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" \
+gcc -std=c11 -D_GNU_SOURCE "${SANF[@]}" -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" -I"$SRCDIR/transfer" \
 	-I"$SRCDIR/portal" $(pkg-config --cflags $PKGS) "$IT/portal_mktransfer.c" "$BUILD/liboffload.a" \
 	$(pkg-config --libs $PKGS) -lpthread -o "$T/mktransfer" 2> "$T/mk.err" || { cat "$T/mk.err"; bail "build portal_mktransfer"; }
 MK=$T/mktransfer

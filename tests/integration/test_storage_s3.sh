@@ -91,7 +91,7 @@ HELPER=$T/storage_helper
 SANFLAGS=
 [ "$(nm "$BUILD/liboffload.a" 2>/dev/null | grep -c __asan_)" -gt 0 ] && SANFLAGS="-fsanitize=address,undefined"
 gcc $SANFLAGS -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -I"$SRCDIR/common" -I"$SRCDIR/storage-backend" \
-	-I"$SRCDIR/milter" $(pkg-config --cflags glib-2.0 gmime-3.0 json-glib-1.0 openssl) \
+	-I"$SRCDIR/milter" -I"$SRCDIR/transfer" $(pkg-config --cflags glib-2.0 gmime-3.0 json-glib-1.0 openssl) \
 	-o "$HELPER" "$IT/storage_helper.c" "$BUILD/liboffload.a" \
 	$(pkg-config --libs gmime-3.0 glib-2.0 json-glib-1.0 openssl libcurl libargon2 libmagic zlib) \
 	-lpthread 2>"$T/helper.log" || { cat "$T/helper.log"; bail "storage_helper compiles"; }

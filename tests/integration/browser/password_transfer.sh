@@ -10,7 +10,7 @@ password_transfer() {
 	# (grep -c, not -q: with pipefail an early exit of grep would fail the pipeline)
 	[ "$(nm "$BUILD/liboffload.a" 2>/dev/null | grep -c __asan_)" != 0 ] && san=(-fsanitize=address,undefined)
 	if [ ! -x "$T/mkpw" ] && ! cc -std=c11 -D_GNU_SOURCE -O1 "${san[@]}" -I"$SRCDIR/common" \
-		-I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" "$IT/browser/make_password_transfer.c" \
+		-I"$SRCDIR/storage-backend" -I"$SRCDIR/milter" -I"$SRCDIR/transfer" "$IT/browser/make_password_transfer.c" \
 		"$BUILD/liboffload.a" $(pkg-config --cflags --libs $pkgs) -lpthread -o "$T/mkpw" 2> "$T/mkpw.err"; then
 		PT_ERR="compiling the helper: $(grep -m1 error "$T/mkpw.err")"
 		return 1
