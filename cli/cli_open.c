@@ -20,6 +20,7 @@
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
+#include "transfer_stream.h"
 
 static int
 write_out(void *arg, const void *buf, size_t len)

@@ -22,6 +22,7 @@
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
+#include "transfer_revoke.h"
 
 static char *
 rv_time(int64_t t)

@@ -40,6 +40,9 @@
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
+#include "transfer_password.h"
+#include "transfer_revoke.h"
+#include "transfer_stream.h"
 
 #define PORTAL_MAX_BODY 4096u
 #define PORTAL_BUF (256u * 1024)
