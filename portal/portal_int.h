@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <microhttpd.h>
 
 #include "audit.h"
@@ -82,6 +83,17 @@ enum tstate portal_transfer_state(struct portal *p, const char *id, struct envel
 /* portal_origin_ok - no Origin, or ours, or the Host's own */
 gboolean portal_origin_ok(struct portal *p, struct MHD_Connection *conn);
 char *portal_rfc3339(int64_t t);
+/* portal_post_check - what a JSON POST checks after its Origin: body size
+ * (413), Content-Type (415), the failure budget of ipkey (429), the id
+ * (404). FALSE when answered (*rc) */
+gboolean portal_post_check(struct portal *p, struct MHD_Connection *conn, const char *id,
+	const struct req *rq, const char *ipkey, enum MHD_Result *rc);
+/* portal_post_json - the request body parsed as a JSON object (caller
+ * unrefs); NULL when it is none (answer 400) */
+JsonParser *portal_post_json(const struct req *rq);
+/* portal_post_string - a string member of the body object, g_malloc'ed
+ * (the caller wipes secrets); NULL when missing or not a string */
+char *portal_post_string(JsonParser *jp, const char *name);
 
 /* ---- handlers (portal_unlock.c, portal_revoke.c, portal_download.c) ---- */
 enum MHD_Result portal_handle_page(struct portal *p, struct MHD_Connection *conn, const char *id);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <microhttpd.h>
 
 #include "log.h"
@@ -133,7 +134,7 @@ out:
 	return ts;
 }
 
-/* ---- POST /t/<id>/unlock ------------------------------------------------- */
+/* ---- JSON POSTs (unlock, revoke) ------------------------------------------ */
 
 gboolean
 portal_origin_ok(struct portal *p, struct MHD_Connection *conn)
@@ -167,3 +168,47 @@ portal_rfc3339(int64_t t)
 	return s;
 }
 
+
+gboolean
+portal_post_check(struct portal *p, struct MHD_Connection *conn, const char *id,
+	const struct req *rq, const char *ipkey, enum MHD_Result *rc)
+{
+	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	int64_t retry = 0;
+
+	if (rq->too_big)
+		*rc = portal_send_json_error(conn, 413, "request", 0);
+	else if (ctype == NULL || g_ascii_strncasecmp(ctype, "application/json", 16) != 0)
+		*rc = portal_send_json_error(conn, 415, "request", 0);
+	else if (portal_rl_count(p, ipkey, RL_IP_WINDOW, &retry) >= p->c->unlock_failures_per_ip)
+		*rc = portal_send_json_error(conn, 429, "rate", retry);
+	else if (!transfer_valid_id(id))
+		*rc = portal_send_json_error(conn, 404, "not-found", 0);
+	else
+		return TRUE;
+	return FALSE;
+}
+
+JsonParser *
+portal_post_json(const struct req *rq)
+{
+	JsonParser *jp = json_parser_new();
+
+	if (rq->body == NULL || !json_parser_load_from_data(jp, (const char *)rq->body->data,
+		(gssize)rq->body->len, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
+		g_object_unref(jp);
+		return NULL;
+	}
+	return jp;
+}
+
+char *
+portal_post_string(JsonParser *jp, const char *name)
+{
+	JsonObject *o = json_node_get_object(json_parser_get_root(jp));
+	JsonNode *n = json_object_get_member(o, name);
+
+	if (n == NULL || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return g_strdup(json_node_get_string(n));
+}

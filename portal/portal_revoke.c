@@ -75,90 +75,95 @@ audit_revoke(struct portal *p, const char *id, const char *action, const char *r
 	g_free(ex);
 }
 
-enum MHD_Result
-portal_handle_revoke(struct portal *p, struct MHD_Connection *conn, const char *id, struct req *rq)
+/* revoke_live - the MAC-verified clear header of a live transfer; FALSE
+ * when answered (*rc): a tombstone says revoked (idempotent: `offloadctl
+ * revoke` or purge finish a deletion that was cut short) */
+static gboolean
+revoke_live(struct portal *p, struct MHD_Connection *conn, const char *id,
+	struct envelope_header *h, enum MHD_Result *rc)
 {
-	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	char *client = portal_client_addr(p, conn), *ipkey = NULL, *secret = NULL;
-	JsonParser *jp = NULL;
-	JsonNode *n;
-	struct envelope_header h;
-	enum transfer_revoke_step step;
-	unsigned deleted = 0;
-	int64_t retry = 0;
-	enum tstate ts;
-	enum MHD_Result rc;
-	int r;
+	enum tstate ts = portal_transfer_state(p, id, h, NULL);
 
-	if (!revoke_origin_ok(p, conn)) {
-		rc = portal_send_json_error(conn, 403, "origin", 0);
-		goto out;
+	if (ts == TS_LIVE)
+		return TRUE;
+	*rc = portal_send_json_error(conn, ts, ts == TS_NOTFOUND ? "not-found" :
+		ts == TS_ERROR ? "unavailable" :
+		transfer_tombstone_read(p->st, &p->dk, id, NULL, NULL) == 1 ? "revoked" : "gone", 0);
+	return FALSE;
+}
+
+/* revoke_secret_ok - the body's secret matches the revoke hash of h (the
+ * MAC-verified clear header: the deployment's own); a failure counts
+ * against ipkey. FALSE when answered (*rc) */
+static gboolean
+revoke_secret_ok(struct portal *p, struct MHD_Connection *conn, const char *id,
+	const struct envelope_header *h, struct req *rq, const char *ipkey, const char *client,
+	enum MHD_Result *rc)
+{
+	JsonParser *jp = portal_post_json(rq);
+	char *secret;
+	gboolean ok;
+
+	if (jp == NULL) {
+		*rc = portal_send_json_error(conn, 400, "request", 0);
+		return FALSE;
 	}
-	if (rq->too_big) {
-		rc = portal_send_json_error(conn, 413, "request", 0);
-		goto out;
-	}
-	if (ctype == NULL || g_ascii_strncasecmp(ctype, "application/json", 16) != 0) {
-		rc = portal_send_json_error(conn, 415, "request", 0);
-		goto out;
-	}
-	ipkey = g_strdup_printf("ip:%s", client); /* one failure budget with unlock */
-	if (portal_rl_count(p, ipkey, RL_IP_WINDOW, &retry) >= p->c->unlock_failures_per_ip) {
-		rc = portal_send_json_error(conn, 429, "rate", retry);
-		goto out;
-	}
-	if (!transfer_valid_id(id)) {
-		rc = portal_send_json_error(conn, 404, "not-found", 0);
-		goto out;
-	}
-	/* a tombstone: already revoked (idempotent; `offloadctl revoke` or purge
-	 * finish a deletion that was cut short) */
-	ts = portal_transfer_state(p, id, &h, NULL);
-	if (ts != TS_LIVE) {
-		rc = portal_send_json_error(conn, ts, ts == TS_NOTFOUND ? "not-found" : ts == TS_ERROR ? "unavailable" :
-			transfer_tombstone_read(p->st, &p->dk, id, NULL, NULL) == 1 ? "revoked" : "gone", 0);
-		goto out;
-	}
-	jp = json_parser_new();
-	if (rq->body == NULL || !json_parser_load_from_data(jp, (const char *)rq->body->data,
-		(gssize)rq->body->len, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
-		rc = portal_send_json_error(conn, 400, "request", 0);
-		goto out;
-	}
-	n = json_object_get_member(json_node_get_object(json_parser_get_root(jp)), "secret");
-	if (n != NULL && json_node_get_value_type(n) == G_TYPE_STRING)
-		secret = g_strdup(json_node_get_string(n));
-	/* h is the MAC-verified clear header: its revoke hash is the deployment's */
-	if (!transfer_revoke_check(&h, secret)) {
+	secret = portal_post_string(jp, "secret");
+	g_object_unref(jp);
+	ok = transfer_revoke_check(h, secret);
+	crypto_free_string(secret);
+	if (!ok) {
 		portal_rl_fail(p, ipkey, RL_IP_WINDOW);
 		audit_revoke(p, id, "denied", "secret", 0, client);
-		rc = portal_send_json_error(conn, 403, "secret", 0);
-		goto out;
+		*rc = portal_send_json_error(conn, 403, "secret", 0);
 	}
-	r = transfer_revoke(p->st, &p->dk, id, false, portal_now(), h.expires, &step, &deleted);
+	return ok;
+}
+
+/* revoke_run - tombstone first, then delete; once the tombstone stands the
+ * transfer is revoked for every reader and leftovers (a failed delete) go
+ * with the next `offloadctl purge` */
+static enum MHD_Result
+revoke_run(struct portal *p, struct MHD_Connection *conn, const char *id,
+	const struct envelope_header *h, const char *client)
+{
+	enum transfer_revoke_step step;
+	unsigned deleted = 0;
+	enum MHD_Result rc;
+	char *body;
+	int r;
+
+	r = transfer_revoke(p->st, &p->dk, id, false, portal_now(), h->expires, &step, &deleted);
 	if (r != STORAGE_OK && step == TRANSFER_REVOKE_TOMBSTONE) {
 		log_error("portal: transfer %s: revoke by link failed, nothing changed (%s)", id,
 			storage_strerror(r));
-		rc = portal_send_json_error(conn, 503, "unavailable", 0);
-		goto out;
+		return portal_send_json_error(conn, 503, "unavailable", 0);
 	}
-	/* the tombstone stands: revoked for every reader; leftovers (a failed
-	 * delete) go with the next `offloadctl purge` */
-	audit_revoke(p, id, "revoke-link", r == STORAGE_OK ? NULL : "incomplete-delete", h.expires, client);
+	audit_revoke(p, id, "revoke-link", r == STORAGE_OK ? NULL : "incomplete-delete", h->expires,
+		client);
 	log_info("portal: transfer %s revoked by the sender's link from %s (%u object(s) deleted%s)", id,
 		client, deleted, r == STORAGE_OK ? "" : ", deletion incomplete");
-	{
-		char *body = g_strdup_printf("{\"state\":\"revoked\",\"id\":\"%s\"}", id);
+	body = g_strdup_printf("{\"state\":\"revoked\",\"id\":\"%s\"}", id);
+	rc = portal_send_buf(conn, 200, "application/json", body, strlen(body), "no-store", NULL);
+	g_free(body);
+	return rc;
+}
 
-		rc = portal_send_buf(conn, 200, "application/json", body, strlen(body), "no-store", NULL);
-		g_free(body);
-	}
-out:
-	crypto_free_string(secret);
-	if (jp)
-		g_object_unref(jp);
+enum MHD_Result
+portal_handle_revoke(struct portal *p, struct MHD_Connection *conn, const char *id, struct req *rq)
+{
+	char *client = portal_client_addr(p, conn);
+	char *ipkey = g_strdup_printf("ip:%s", client); /* one failure budget with unlock */
+	struct envelope_header h;
+	enum MHD_Result rc;
+
+	if (!revoke_origin_ok(p, conn))
+		rc = portal_send_json_error(conn, 403, "origin", 0);
+	else if (portal_post_check(p, conn, id, rq, ipkey, &rc) &&
+	    revoke_live(p, conn, id, &h, &rc) &&
+	    revoke_secret_ok(p, conn, id, &h, rq, ipkey, client, &rc))
+		rc = revoke_run(p, conn, id, &h, client);
 	g_free(ipkey);
 	g_free(client);
 	return rc;
 }
-

@@ -133,130 +133,156 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 	return s;
 }
 
-enum MHD_Result
-portal_handle_unlock(struct portal *p, struct MHD_Connection *conn, const char *id, struct req *rq)
-{
-	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	char *client = portal_client_addr(p, conn), *ipkey = NULL, *pwkey = NULL, *pwip = NULL;
-	char *secret = NULL, *password = NULL, *json = NULL;
-	JsonParser *jp = NULL;
-	JsonObject *o;
-	JsonNode *n;
-	GByteArray *obj = NULL;
-	struct envelope_header h;
-	struct transfer *t = NULL;
-	GError *err = NULL;
-	unsigned char tk[32] = { 0 };
-	int64_t retry = 0;
-	enum tstate ts;
-	enum MHD_Result rc;
+/* one unlock request: what the steps of portal_handle_unlock share */
+struct unlock {
+	struct portal *p;
+	struct MHD_Connection *conn;
+	const char *id;
+	char *client, *ipkey, *pwkey, *pwip;
+	char *secret, *password;
+	GByteArray *obj;             /* the manifest object */
+	struct envelope_header h;    /* its MAC-verified clear header */
+	unsigned char tk[32];
+};
 
-	if (!portal_origin_ok(p, conn)) {
-		rc = portal_send_json_error(conn, 403, "origin", 0);
-		goto out;
-	}
-	if (rq->too_big) {
-		rc = portal_send_json_error(conn, 413, "request", 0);
-		goto out;
-	}
-	if (ctype == NULL || g_ascii_strncasecmp(ctype, "application/json", 16) != 0) {
-		rc = portal_send_json_error(conn, 415, "request", 0);
-		goto out;
-	}
-	ipkey = g_strdup_printf("ip:%s", client);
-	if (portal_rl_count(p, ipkey, RL_IP_WINDOW, &retry) >= p->c->unlock_failures_per_ip) {
-		rc = portal_send_json_error(conn, 429, "rate", retry);
-		goto out;
-	}
-	if (!transfer_valid_id(id)) {
-		rc = portal_send_json_error(conn, 404, "not-found", 0);
-		goto out;
-	}
-	ts = portal_transfer_state(p, id, &h, &obj);
+/* unlock_load - a live transfer's manifest and the secret and password
+ * (a non-empty string) from the body; FALSE when answered (*rc) */
+static gboolean
+unlock_load(struct unlock *u, struct req *rq, enum MHD_Result *rc)
+{
+	enum tstate ts = portal_transfer_state(u->p, u->id, &u->h, &u->obj);
+	JsonParser *jp;
+
 	if (ts != TS_LIVE) {
-		rc = portal_send_json_error(conn, ts, ts == TS_GONE ? "gone" : ts == TS_NOTFOUND ? "not-found" :
-			"unavailable", 0);
-		goto out;
+		*rc = portal_send_json_error(u->conn, ts, ts == TS_GONE ? "gone" :
+			ts == TS_NOTFOUND ? "not-found" : "unavailable", 0);
+		return FALSE;
 	}
-	jp = json_parser_new();
-	if (rq->body == NULL || !json_parser_load_from_data(jp, (const char *)rq->body->data,
-		(gssize)rq->body->len, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
-		rc = portal_send_json_error(conn, 400, "request", 0);
-		goto out;
+	jp = portal_post_json(rq);
+	if (jp == NULL) {
+		*rc = portal_send_json_error(u->conn, 400, "request", 0);
+		return FALSE;
 	}
-	o = json_node_get_object(json_parser_get_root(jp));
-	n = json_object_get_member(o, "secret");
-	if (n != NULL && json_node_get_value_type(n) == G_TYPE_STRING)
-		secret = g_strdup(json_node_get_string(n));
-	n = json_object_get_member(o, "password");
-	if (n != NULL && json_node_get_value_type(n) == G_TYPE_STRING && *json_node_get_string(n) != '\0')
-		password = g_strdup(json_node_get_string(n));
-	if (secret == NULL || envelope_manifest_check_secret(obj->data, obj->len, secret) != ENVELOPE_OK) {
-		portal_rl_fail(p, ipkey, RL_IP_WINDOW);
-		audit_unlock(p, id, "secret", client);
-		rc = portal_send_json_error(conn, 403, "secret", 0);
-		goto out;
+	u->secret = portal_post_string(jp, "secret");
+	u->password = portal_post_string(jp, "password");
+	if (u->password != NULL && *u->password == '\0') {
+		crypto_free_string(u->password);
+		u->password = NULL;
 	}
-	if (h.password) {
-		pwkey = g_strdup_printf("pw:%s", id);
-		pwip = g_strdup_printf("pwip:%s", client);
-		if (password == NULL) {
-			rc = portal_send_json_error(conn, 401, "password", 0);
-			goto out;
-		}
-		if (portal_rl_count(p, pwkey, RL_PW_WINDOW, &retry) >= p->c->password_failures ||
-		    portal_rl_count(p, pwip, RL_PW_WINDOW, &retry) >= p->c->password_failures) {
-			audit_unlock(p, id, "password-rate-limited", client);
-			rc = portal_send_json_error(conn, 429, "rate", retry);
-			goto out;
-		}
-		if (g_atomic_int_add(&p->kdf_running, 1) >= (gint)p->c->max_kdf_concurrency) {
-			g_atomic_int_add(&p->kdf_running, -1);
-			rc = portal_send_json_error(conn, 429, "busy", 2);
-			goto out;
-		}
+	g_object_unref(jp);
+	return TRUE;
+}
+
+/* unlock_password_gate - a password transfer: a password given (401),
+ * within the failure budgets of the transfer and of the address (429), and
+ * a free KDF slot (429 busy). TRUE: the caller holds a KDF slot */
+static gboolean
+unlock_password_gate(struct unlock *u, enum MHD_Result *rc)
+{
+	struct portal *p = u->p;
+	int64_t retry = 0;
+
+	u->pwkey = g_strdup_printf("pw:%s", u->id);
+	u->pwip = g_strdup_printf("pwip:%s", u->client);
+	if (u->password == NULL) {
+		*rc = portal_send_json_error(u->conn, 401, "password", 0);
+		return FALSE;
 	}
-	if (transfer_derive_key(&h, secret, password, tk) != 0) {
-		if (h.password)
-			g_atomic_int_add(&p->kdf_running, -1);
-		rc = portal_send_json_error(conn, 503, "unavailable", 0);
-		goto out;
+	if (portal_rl_count(p, u->pwkey, RL_PW_WINDOW, &retry) >= p->c->password_failures ||
+	    portal_rl_count(p, u->pwip, RL_PW_WINDOW, &retry) >= p->c->password_failures) {
+		audit_unlock(p, u->id, "password-rate-limited", u->client);
+		*rc = portal_send_json_error(u->conn, 429, "rate", retry);
+		return FALSE;
 	}
-	if (h.password)
+	if (g_atomic_int_add(&p->kdf_running, 1) >= (gint)p->c->max_kdf_concurrency) {
 		g_atomic_int_add(&p->kdf_running, -1);
-	t = transfer_open_obj(p->st, &p->dk, id, obj->data, obj->len, tk, &err);
-	if (t == NULL) {
-		if (h.password) {
-			portal_rl_fail(p, pwkey, RL_PW_WINDOW);
-			portal_rl_fail(p, pwip, RL_PW_WINDOW);
-			portal_rl_fail(p, ipkey, RL_IP_WINDOW);
-			audit_unlock(p, id, "password", client);
-			rc = portal_send_json_error(conn, 401, "password", 0);
-		} else {
-			log_error("portal: transfer %s: manifest does not open with a verified secret: %s",
-				id, err ? err->message : "?");
-			rc = portal_send_json_error(conn, 403, "secret", 0);
-		}
-		goto out;
+		*rc = portal_send_json_error(u->conn, 429, "busy", 2);
+		return FALSE;
 	}
-	json = unlock_json(p, t, tk, h.expires);
-	rc = portal_send_buf(conn, 200, "application/json", json, strlen(json), "no-store", NULL);
-	log_info("portal: transfer %s unlocked by %s", id, client);
-out:
-	crypto_wipe(tk, sizeof tk);
-	crypto_free_string(secret);
-	crypto_free_string(password);
-	crypto_free_string(json);
-	if (jp)
-		g_object_unref(jp);
-	if (obj)
-		g_byte_array_free(obj, TRUE);
+	return TRUE;
+}
+
+/* unlock_key - check the secret (403, a failure), pass the password gate,
+ * derive TK; FALSE when answered (*rc) */
+static gboolean
+unlock_key(struct unlock *u, enum MHD_Result *rc)
+{
+	int r;
+
+	if (u->secret == NULL ||
+	    envelope_manifest_check_secret(u->obj->data, u->obj->len, u->secret) != ENVELOPE_OK) {
+		portal_rl_fail(u->p, u->ipkey, RL_IP_WINDOW);
+		audit_unlock(u->p, u->id, "secret", u->client);
+		*rc = portal_send_json_error(u->conn, 403, "secret", 0);
+		return FALSE;
+	}
+	if (u->h.password && !unlock_password_gate(u, rc))
+		return FALSE;
+	r = transfer_derive_key(&u->h, u->secret, u->password, u->tk);
+	if (u->h.password)
+		g_atomic_int_add(&u->p->kdf_running, -1);
+	if (r != 0) {
+		*rc = portal_send_json_error(u->conn, 503, "unavailable", 0);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* unlock_open - open the manifest with TK and answer the file list; a
+ * wrong password counts against every budget */
+static enum MHD_Result
+unlock_open(struct unlock *u)
+{
+	struct portal *p = u->p;
+	GError *err = NULL;
+	struct transfer *t;
+	enum MHD_Result rc;
+	char *json;
+
+	t = transfer_open_obj(p->st, &p->dk, u->id, u->obj->data, u->obj->len, u->tk, &err);
+	if (t == NULL && u->h.password) {
+		portal_rl_fail(p, u->pwkey, RL_PW_WINDOW);
+		portal_rl_fail(p, u->pwip, RL_PW_WINDOW);
+		portal_rl_fail(p, u->ipkey, RL_IP_WINDOW);
+		audit_unlock(p, u->id, "password", u->client);
+		rc = portal_send_json_error(u->conn, 401, "password", 0);
+	} else if (t == NULL) {
+		log_error("portal: transfer %s: manifest does not open with a verified secret: %s",
+			u->id, err ? err->message : "?");
+		rc = portal_send_json_error(u->conn, 403, "secret", 0);
+	} else {
+		json = unlock_json(p, t, u->tk, u->h.expires);
+		rc = portal_send_buf(u->conn, 200, "application/json", json, strlen(json), "no-store",
+			NULL);
+		log_info("portal: transfer %s unlocked by %s", u->id, u->client);
+		crypto_free_string(json);
+	}
 	transfer_free(t);
 	g_clear_error(&err);
-	g_free(ipkey);
-	g_free(pwkey);
-	g_free(pwip);
-	g_free(client);
 	return rc;
 }
 
+enum MHD_Result
+portal_handle_unlock(struct portal *p, struct MHD_Connection *conn, const char *id, struct req *rq)
+{
+	struct unlock u = { .p = p, .conn = conn, .id = id };
+	enum MHD_Result rc;
+
+	u.client = portal_client_addr(p, conn);
+	u.ipkey = g_strdup_printf("ip:%s", u.client);
+	if (!portal_origin_ok(p, conn))
+		rc = portal_send_json_error(conn, 403, "origin", 0);
+	else if (portal_post_check(p, conn, id, rq, u.ipkey, &rc) && unlock_load(&u, rq, &rc) &&
+	    unlock_key(&u, &rc))
+		rc = unlock_open(&u);
+	crypto_wipe(u.tk, sizeof u.tk);
+	crypto_free_string(u.secret);
+	crypto_free_string(u.password);
+	if (u.obj)
+		g_byte_array_free(u.obj, TRUE);
+	g_free(u.ipkey);
+	g_free(u.pwkey);
+	g_free(u.pwip);
+	g_free(u.client);
+	return rc;
+}
