@@ -181,99 +181,141 @@ dl_free(void *cls)
 	g_free(d);
 }
 
-enum MHD_Result
-portal_handle_download(struct portal *p, struct MHD_Connection *conn, const char *text, gboolean head)
+/* dl_open_file - one file: its object must still be there with the size
+ * the ticket promises; FALSE when answered (*rc) */
+static gboolean
+dl_open_file(struct dl *d, struct MHD_Connection *conn, uint64_t *size, enum MHD_Result *rc)
 {
-	struct dl *d = g_new0(struct dl, 1);
-	struct envelope_header h;
-	GByteArray *obj = NULL;
-	struct MHD_Response *r = NULL;
-	GError *err = NULL;
-	uint64_t size = 0, osize = 0;
-	char key[64], cr[96], *cd = NULL;
-	unsigned status = 200;
-	enum tstate ts;
-	enum MHD_Result rc;
+	uint64_t osize = 0;
+	char key[64];
 	int rr;
 
-	d->p = p;
-	d->head = head;
-	if (portal_ticket_open(&p->tkeys, text, portal_now(), &d->tkt) != PORTAL_TICKET_OK) {
-		rc = portal_send_text(conn, 403, "This download link is invalid or has expired. Open the transfer page again.\n");
-		goto fail;
+	snprintf(key, sizeof key, "%s/%u", d->tkt.id, d->tkt.index);
+	rr = storage_stat(d->p->st, key, &osize, NULL);
+	if (rr != STORAGE_OK || osize != envelope_file_size(d->tkt.size)) {
+		*rc = portal_send_text(conn, rr == STORAGE_ETEMP ? 503 : 410,
+			"This file is no longer available.\n");
+		return FALSE;
 	}
-	ts = portal_transfer_state(p, d->tkt.id, &h, d->tkt.index == PORTAL_TICKET_ALL ? &obj : NULL);
+	*size = d->tkt.size;
+	d->name = g_strdup(d->tkt.name);
+	return TRUE;
+}
+
+/* dl_open_zip - all files: open the manifest with the ticket's TK and lay
+ * out the ZIP; FALSE when answered (*rc) */
+static gboolean
+dl_open_zip(struct dl *d, struct MHD_Connection *conn, const GByteArray *obj, uint64_t *size,
+	enum MHD_Result *rc)
+{
+	struct portal_zip_source src = { zsrc_open, zsrc_read, zsrc_close, d };
+	GError *err = NULL;
+	const char **names;
+	uint64_t *sizes;
+	guint i;
+
+	d->t = transfer_open_obj(d->p->st, &d->p->dk, d->tkt.id, obj->data, obj->len, d->tkt.key,
+		&err);
+	if (d->t == NULL) {
+		log_error("portal: %s", err ? err->message : "manifest does not open");
+		g_clear_error(&err);
+		*rc = portal_send_text(conn, 403, "This download link is invalid.\n");
+		return FALSE;
+	}
+	names = g_new0(const char *, d->t->files->len + 1);
+	sizes = g_new0(uint64_t, d->t->files->len + 1);
+	for (i = 0; i < d->t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(d->t->files, i);
+
+		names[i] = f->name;
+		sizes[i] = f->size;
+	}
+	d->zip = portal_zip_new(names, sizes, d->t->files->len, d->t->created, &src);
+	g_free(names);
+	g_free(sizes);
+	*size = portal_zip_size(d->zip);
+	d->name = g_strdup_printf("transfer-%s.zip", d->tkt.id);
+	return TRUE;
+}
+
+/* dl_open - ticket, transfer state, then the file or the ZIP; FALSE when
+ * answered (*rc) */
+static gboolean
+dl_open(struct dl *d, struct MHD_Connection *conn, const char *text, uint64_t *size,
+	enum MHD_Result *rc)
+{
+	struct envelope_header h;
+	GByteArray *obj = NULL;
+	enum tstate ts;
+	gboolean ok;
+
+	if (portal_ticket_open(&d->p->tkeys, text, portal_now(), &d->tkt) != PORTAL_TICKET_OK) {
+		*rc = portal_send_text(conn, 403,
+			"This download link is invalid or has expired. Open the transfer page again.\n");
+		return FALSE;
+	}
+	ts = portal_transfer_state(d->p, d->tkt.id, &h,
+		d->tkt.index == PORTAL_TICKET_ALL ? &obj : NULL);
 	if (ts != TS_LIVE) {
-		rc = portal_send_text(conn, ts == TS_ERROR ? 503 : 410, ts == TS_ERROR ?
+		*rc = portal_send_text(conn, ts == TS_ERROR ? 503 : 410, ts == TS_ERROR ?
 			"Storage temporarily unavailable.\n" : "This transfer has expired or was revoked.\n");
-		goto fail;
+		return FALSE;
 	}
-	if (d->tkt.index != PORTAL_TICKET_ALL) {
-		snprintf(key, sizeof key, "%s/%u", d->tkt.id, d->tkt.index);
-		rr = storage_stat(p->st, key, &osize, NULL);
-		if (rr != STORAGE_OK || osize != envelope_file_size(d->tkt.size)) {
-			rc = portal_send_text(conn, rr == STORAGE_ETEMP ? 503 : 410, "This file is no longer available.\n");
-			goto fail;
-		}
-		size = d->tkt.size;
-		d->name = g_strdup(d->tkt.name);
-	} else {
-		struct portal_zip_source src = { zsrc_open, zsrc_read, zsrc_close, d };
-		const char **names;
-		uint64_t *sizes;
-		guint i;
+	ok = d->tkt.index != PORTAL_TICKET_ALL ? dl_open_file(d, conn, size, rc) :
+		dl_open_zip(d, conn, obj, size, rc);
+	if (obj)
+		g_byte_array_free(obj, TRUE);
+	return ok;
+}
 
-		d->t = transfer_open_obj(p->st, &p->dk, d->tkt.id, obj->data, obj->len, d->tkt.key, &err);
-		if (d->t == NULL) {
-			log_error("portal: %s", err ? err->message : "manifest does not open");
-			rc = portal_send_text(conn, 403, "This download link is invalid.\n");
-			goto fail;
-		}
-		names = g_new0(const char *, d->t->files->len + 1);
-		sizes = g_new0(uint64_t, d->t->files->len + 1);
-		for (i = 0; i < d->t->files->len; i++) {
-			const struct transfer_file *f = g_ptr_array_index(d->t->files, i);
+/* dl_range - the Range header against size: d->start/len and the status
+ * (206 with cr, or 200); FALSE when answered with 416 (*rc) */
+static gboolean
+dl_range(struct dl *d, struct MHD_Connection *conn, uint64_t size, unsigned *status,
+	char cr[96], enum MHD_Result *rc)
+{
+	struct MHD_Response *u;
 
-			names[i] = f->name;
-			sizes[i] = f->size;
-		}
-		d->zip = portal_zip_new(names, sizes, d->t->files->len, d->t->created, &src);
-		g_free(names);
-		g_free(sizes);
-		size = portal_zip_size(d->zip);
-		d->name = g_strdup_printf("transfer-%s.zip", d->tkt.id);
-	}
 	switch (portal_range_parse(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range"),
 		size, &d->start, &d->len)) {
 	case PORTAL_RANGE_OK:
-		status = 206;
-		snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, d->start,
+		*status = 206;
+		snprintf(cr, 96, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, d->start,
 			d->start + d->len - 1, size);
-		break;
-	case PORTAL_RANGE_UNSAT: {
-		struct MHD_Response *u = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-
-		snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+		return TRUE;
+	case PORTAL_RANGE_UNSAT:
+		u = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		snprintf(cr, 96, "bytes */%" PRIu64, size);
 		portal_common_headers(u);
 		portal_header(u, "Content-Range", cr);
 		portal_header(u, "Content-Security-Policy", CSP_DOWNLOAD);
 		portal_header(u, "Cache-Control", "no-store");
-		rc = MHD_queue_response(conn, 416, u);
+		*rc = MHD_queue_response(conn, 416, u);
 		MHD_destroy_response(u);
-		d->head = TRUE; /* nothing sent: no audit event */
-		goto fail;
-	}
+		return FALSE;
 	default:
 		d->start = 0;
 		d->len = size;
-		break;
+		return TRUE;
 	}
+}
+
+/* dl_respond - queue the streamed response; d belongs to it from here
+ * (dl_free runs when MHD is done with it) */
+static enum MHD_Result
+dl_respond(struct dl *d, struct MHD_Connection *conn, unsigned status, const char *cr)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	char *cd;
+
 	d->skip = d->tkt.index == PORTAL_TICKET_ALL ? d->start : 0;
-	d->client = portal_client_addr(p, conn);
+	d->client = portal_client_addr(d->p, conn);
 	r = MHD_create_response_from_callback(d->len, PORTAL_BUF, dl_read, d, dl_free);
 	if (r == NULL) {
-		rc = MHD_NO;
-		goto fail;
+		d->head = TRUE;
+		dl_free(d);
+		return MHD_NO;
 	}
 	cd = portal_content_disposition(d->name);
 	portal_common_headers(r);
@@ -285,17 +327,25 @@ portal_handle_download(struct portal *p, struct MHD_Connection *conn, const char
 	if (status == 206)
 		portal_header(r, "Content-Range", cr);
 	rc = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r); /* dl_free runs when MHD is done with it */
+	MHD_destroy_response(r);
 	g_free(cd);
-	if (obj)
-		g_byte_array_free(obj, TRUE);
-	return rc;
-fail:
-	d->head = TRUE;
-	dl_free(d);
-	if (obj)
-		g_byte_array_free(obj, TRUE);
-	g_clear_error(&err);
 	return rc;
 }
 
+enum MHD_Result
+portal_handle_download(struct portal *p, struct MHD_Connection *conn, const char *text, gboolean head)
+{
+	struct dl *d = g_new0(struct dl, 1);
+	uint64_t size = 0;
+	unsigned status = 200;
+	char cr[96];
+	enum MHD_Result rc;
+
+	d->p = p;
+	d->head = head;
+	if (dl_open(d, conn, text, &size, &rc) && dl_range(d, conn, size, &status, cr, &rc))
+		return dl_respond(d, conn, status, cr);
+	d->head = TRUE; /* nothing sent: no audit event */
+	dl_free(d);
+	return rc;
+}
