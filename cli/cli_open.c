@@ -19,6 +19,7 @@
 #include "log.h"
 #include "storage.h"
 #include "transfer.h"
+#include "transfer_stream.h"
 
 static int
 write_out(void *arg, const void *buf, size_t len)

@@ -46,6 +46,7 @@
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
+#include "transfer_revoke.h"
 
 #define PURGE_MANIFEST_MAX (16u << 20)
 #define PURGE_DEFAULT_GRACE (7 * 86400)

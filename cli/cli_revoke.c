@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "storage.h"
 #include "transfer.h"
+#include "transfer_revoke.h"
 
 struct revoke_job {
 	char id[ENVELOPE_ID_TEXT_LEN + 1];

@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "notice.h"
+#include "transfer_digest.h"
 
 extern char **environ;
 

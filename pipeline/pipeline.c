@@ -25,6 +25,8 @@
 #include "log.h"
 #include "rewrite.h"
 #include "transfer.h"
+#include "transfer_digest.h"
+#include "transfer_password.h"
 
 /* pipeline_nets - trusted_networks as bytes + prefix, parsed by GInetAddressMask
  * once (conf.c has validated them; an entry it cannot parse never matches) */

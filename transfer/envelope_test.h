@@ -1,9 +1,10 @@
 /*
- * envelope_test.h - PRIVATE test hooks of envelope.c: the same writer and
+ * envelope_test.h - PRIVATE test hooks of envelope_writer.c and
+ * envelope_manifest.c: the same writer and
  * manifest sealing with caller-chosen nonce material, so docs/FORMATS.md
  * can publish deterministic test vectors. Production code must never use
  * these (a fixed prefix/nonce reused under one key breaks AES-GCM); only
- * tests/unit/ and envelope.c include this header.
+ * tests/unit/ and envelope_int.h include this header.
  */
 #ifndef OFFLOAD_ENVELOPE_TEST_H
 #define OFFLOAD_ENVELOPE_TEST_H

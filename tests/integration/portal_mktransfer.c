@@ -27,6 +27,7 @@
 #include "portal_ticket.h"
 #include "storage.h"
 #include "transfer.h"
+#include "transfer_password.h"
 
 static int
 do_make(struct conf *c, int argc, char **argv)

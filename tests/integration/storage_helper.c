@@ -35,6 +35,7 @@
 #include "log.h"
 #include "storage.h"
 #include "transfer.h"
+#include "transfer_revoke.h"
 
 static const char *
 code_name(int rc)

@@ -22,6 +22,10 @@
 #include "storage.h"
 #include "storage_keyid.h"
 #include "transfer.h"
+#include "transfer_digest.h"
+#include "transfer_password.h"
+#include "transfer_revoke.h"
+#include "transfer_stream.h"
 #include "unit.h"
 
 static struct msg *

@@ -24,6 +24,9 @@
 #include "portal_zip.h"
 #include "storage.h"
 #include "transfer.h"
+#include "transfer_password.h"
+#include "transfer_revoke.h"
+#include "transfer_stream.h"
 #include "unit.h"
 
 /* ---- tickets ------------------------------------------------------------ */

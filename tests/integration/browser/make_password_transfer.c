@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "storage.h"
 #include "transfer.h"
+#include "transfer_password.h"
 
 int
 main(int argc, char **argv)

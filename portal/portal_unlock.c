@@ -1,0 +1,288 @@
+/*
+ * portal_unlock.c - GET /t/<id> (the transfer page) and POST /t/<id>/unlock
+ * (secret and password -> file list with download tickets).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <microhttpd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "portal_int.h"
+#include "portal_zip.h"
+#include "transfer.h"
+#include "transfer_password.h"
+
+/* ---- GET /t/<id> ----------------------------------------------------------- */
+
+enum MHD_Result
+portal_handle_page(struct portal *p, struct MHD_Connection *conn, const char *id)
+{
+	enum portal_lang lang = portal_req_lang(conn);
+	struct envelope_header h;
+	char self[64];
+	enum tstate ts;
+	enum MHD_Result rc;
+	char *page;
+
+	if (!transfer_valid_id(id))
+		return portal_send_page(p, conn, 404, lang, NULL);
+	snprintf(self, sizeof self, "/t/%s", id);
+	ts = portal_transfer_state(p, id, &h, NULL);
+	if (ts != TS_LIVE)
+		return portal_send_page(p, conn, ts, lang, self);
+	page = portal_page_transfer(p->c, lang, id, h.expires, h.password);
+	rc = portal_send_buf(conn, 200, "text/html; charset=utf-8", page, strlen(page), NULL, NULL);
+	g_free(page);
+	return rc;
+}
+
+static void
+audit_unlock(struct portal *p, const char *id, const char *reason, const char *client)
+{
+	struct audit_event ev = { 0 };
+
+	ev.event = "unlock";
+	ev.size = -1;
+	ev.action = "denied";
+	ev.reasons = reason;
+	ev.transfer = id;
+	ev.client = client;
+	audit_write(p->audit, &ev);
+}
+
+static char *
+unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[32], int64_t expires)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *g = json_generator_new();
+	JsonNode *root;
+	struct portal_ticket tk_all;
+	int64_t not_after = portal_now() + (int64_t)p->c->ticket_lifetime;
+	char *s, *ex = portal_rfc3339(expires), *tx;
+	guint i;
+
+	if (not_after > expires)
+		not_after = expires;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_string_value(b, t->id);
+	json_builder_set_member_name(b, "sender");
+	json_builder_add_string_value(b, t->sender ? t->sender : "");
+	json_builder_set_member_name(b, "expires");
+	json_builder_add_string_value(b, ex);
+	json_builder_set_member_name(b, "files");
+	json_builder_begin_array(b);
+	for (i = 0; i < t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(t->files, i);
+		struct portal_ticket tkt = { 0 };
+		char *url, *safe = portal_zip_safe_name(f->name, i);
+		const char *end = safe;
+
+		memcpy(tkt.id, t->id, sizeof tkt.id);
+		tkt.index = f->index;
+		tkt.size = f->size;
+		tkt.not_after = not_after;
+		memcpy(tkt.key, f->key, sizeof tkt.key);
+		g_utf8_validate(safe, MIN(strlen(safe), PORTAL_TICKET_NAME_MAX), &end);
+		memcpy(tkt.name, safe, (size_t)(end - safe));
+		tx = portal_ticket_seal(&p->tkeys, &tkt);
+		portal_ticket_wipe(&tkt);
+		url = g_strdup_printf("/d/%s", tx ? tx : "invalid");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "index");
+		json_builder_add_int_value(b, f->index);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, safe);
+		json_builder_set_member_name(b, "size");
+		json_builder_add_int_value(b, (gint64)f->size);
+		json_builder_set_member_name(b, "type");
+		json_builder_add_string_value(b, f->type ? f->type : "application/octet-stream");
+		json_builder_set_member_name(b, "sha256");
+		json_builder_add_string_value(b, f->sha256);
+		json_builder_set_member_name(b, "url");
+		json_builder_add_string_value(b, url);
+		json_builder_end_object(b);
+		g_free(url);
+		g_free(tx);
+		g_free(safe);
+	}
+	json_builder_end_array(b);
+	memset(&tk_all, 0, sizeof tk_all);
+	memcpy(tk_all.id, t->id, sizeof tk_all.id);
+	tk_all.index = PORTAL_TICKET_ALL;
+	tk_all.not_after = not_after;
+	memcpy(tk_all.key, tk, 32);
+	tx = portal_ticket_seal(&p->tkeys, &tk_all);
+	portal_ticket_wipe(&tk_all);
+	s = g_strdup_printf("/d/%s", tx ? tx : "invalid");
+	json_builder_set_member_name(b, "all");
+	json_builder_add_string_value(b, s);
+	g_free(s);
+	g_free(tx);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(g, root);
+	s = json_generator_to_data(g, NULL);
+	json_node_unref(root);
+	g_object_unref(g);
+	g_object_unref(b);
+	g_free(ex);
+	return s;
+}
+
+/* one unlock request: what the steps of portal_handle_unlock share */
+struct unlock {
+	struct portal *p;
+	struct MHD_Connection *conn;
+	const char *id;
+	char *client, *ipkey, *pwkey, *pwip;
+	char *secret, *password;
+	GByteArray *obj;             /* the manifest object */
+	struct envelope_header h;    /* its MAC-verified clear header */
+	unsigned char tk[32];
+};
+
+/* unlock_load - a live transfer's manifest and the secret and password
+ * (a non-empty string) from the body; FALSE when answered (*rc) */
+static gboolean
+unlock_load(struct unlock *u, struct req *rq, enum MHD_Result *rc)
+{
+	enum tstate ts = portal_transfer_state(u->p, u->id, &u->h, &u->obj);
+	JsonParser *jp;
+
+	if (ts != TS_LIVE) {
+		*rc = portal_send_json_error(u->conn, ts, ts == TS_GONE ? "gone" :
+			ts == TS_NOTFOUND ? "not-found" : "unavailable", 0);
+		return FALSE;
+	}
+	jp = portal_post_json(rq);
+	if (jp == NULL) {
+		*rc = portal_send_json_error(u->conn, 400, "request", 0);
+		return FALSE;
+	}
+	u->secret = portal_post_string(jp, "secret");
+	u->password = portal_post_string(jp, "password");
+	if (u->password != NULL && *u->password == '\0') {
+		crypto_free_string(u->password);
+		u->password = NULL;
+	}
+	g_object_unref(jp);
+	return TRUE;
+}
+
+/* unlock_password_gate - a password transfer: a password given (401),
+ * within the failure budgets of the transfer and of the address (429), and
+ * a free KDF slot (429 busy). TRUE: the caller holds a KDF slot */
+static gboolean
+unlock_password_gate(struct unlock *u, enum MHD_Result *rc)
+{
+	struct portal *p = u->p;
+	int64_t retry = 0;
+
+	u->pwkey = g_strdup_printf("pw:%s", u->id);
+	u->pwip = g_strdup_printf("pwip:%s", u->client);
+	if (u->password == NULL) {
+		*rc = portal_send_json_error(u->conn, 401, "password", 0);
+		return FALSE;
+	}
+	if (portal_rl_count(p, u->pwkey, RL_PW_WINDOW, &retry) >= p->c->password_failures ||
+	    portal_rl_count(p, u->pwip, RL_PW_WINDOW, &retry) >= p->c->password_failures) {
+		audit_unlock(p, u->id, "password-rate-limited", u->client);
+		*rc = portal_send_json_error(u->conn, 429, "rate", retry);
+		return FALSE;
+	}
+	if (g_atomic_int_add(&p->kdf_running, 1) >= (gint)p->c->max_kdf_concurrency) {
+		g_atomic_int_add(&p->kdf_running, -1);
+		*rc = portal_send_json_error(u->conn, 429, "busy", 2);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* unlock_key - check the secret (403, a failure), pass the password gate,
+ * derive TK; FALSE when answered (*rc) */
+static gboolean
+unlock_key(struct unlock *u, enum MHD_Result *rc)
+{
+	int r;
+
+	if (u->secret == NULL ||
+	    envelope_manifest_check_secret(u->obj->data, u->obj->len, u->secret) != ENVELOPE_OK) {
+		portal_rl_fail(u->p, u->ipkey, RL_IP_WINDOW);
+		audit_unlock(u->p, u->id, "secret", u->client);
+		*rc = portal_send_json_error(u->conn, 403, "secret", 0);
+		return FALSE;
+	}
+	if (u->h.password && !unlock_password_gate(u, rc))
+		return FALSE;
+	r = transfer_derive_key(&u->h, u->secret, u->password, u->tk);
+	if (u->h.password)
+		g_atomic_int_add(&u->p->kdf_running, -1);
+	if (r != 0) {
+		*rc = portal_send_json_error(u->conn, 503, "unavailable", 0);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* unlock_open - open the manifest with TK and answer the file list; a
+ * wrong password counts against every budget */
+static enum MHD_Result
+unlock_open(struct unlock *u)
+{
+	struct portal *p = u->p;
+	GError *err = NULL;
+	struct transfer *t;
+	enum MHD_Result rc;
+	char *json;
+
+	t = transfer_open_obj(p->st, &p->dk, u->id, u->obj->data, u->obj->len, u->tk, &err);
+	if (t == NULL && u->h.password) {
+		portal_rl_fail(p, u->pwkey, RL_PW_WINDOW);
+		portal_rl_fail(p, u->pwip, RL_PW_WINDOW);
+		portal_rl_fail(p, u->ipkey, RL_IP_WINDOW);
+		audit_unlock(p, u->id, "password", u->client);
+		rc = portal_send_json_error(u->conn, 401, "password", 0);
+	} else if (t == NULL) {
+		log_error("portal: transfer %s: manifest does not open with a verified secret: %s",
+			u->id, err ? err->message : "?");
+		rc = portal_send_json_error(u->conn, 403, "secret", 0);
+	} else {
+		json = unlock_json(p, t, u->tk, u->h.expires);
+		rc = portal_send_buf(u->conn, 200, "application/json", json, strlen(json), "no-store",
+			NULL);
+		log_info("portal: transfer %s unlocked by %s", u->id, u->client);
+		crypto_free_string(json);
+	}
+	transfer_free(t);
+	g_clear_error(&err);
+	return rc;
+}
+
+enum MHD_Result
+portal_handle_unlock(struct portal *p, struct MHD_Connection *conn, const char *id, struct req *rq)
+{
+	struct unlock u = { .p = p, .conn = conn, .id = id };
+	enum MHD_Result rc;
+
+	u.client = portal_client_addr(p, conn);
+	u.ipkey = g_strdup_printf("ip:%s", u.client);
+	if (!portal_origin_ok(p, conn))
+		rc = portal_send_json_error(conn, 403, "origin", 0);
+	else if (portal_post_check(p, conn, id, rq, u.ipkey, &rc) && unlock_load(&u, rq, &rc) &&
+	    unlock_key(&u, &rc))
+		rc = unlock_open(&u);
+	crypto_wipe(u.tk, sizeof u.tk);
+	crypto_free_string(u.secret);
+	crypto_free_string(u.password);
+	if (u.obj)
+		g_byte_array_free(u.obj, TRUE);
+	g_free(u.ipkey);
+	g_free(u.pwkey);
+	g_free(u.pwip);
+	g_free(u.client);
+	return rc;
+}

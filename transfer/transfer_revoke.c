@@ -1,0 +1,225 @@
+/*
+ * transfer_revoke.c - tombstones and revocation (see transfer_revoke.h).
+ */
+#include "transfer_revoke.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "transfer_int.h"
+
+/* ---- tombstones ------------------------------------------------------ */
+
+static void
+tombstone_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
+{
+	unsigned char k[32];
+
+	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 tombstone", 20, k, sizeof k);
+	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
+	crypto_wipe(k, sizeof k);
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int
+transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoked_at,
+	int64_t expires, unsigned char out[TRANSFER_TOMBSTONE_LEN])
+{
+	if (!transfer_valid_id(id))
+		return -1;
+	memcpy(out, "OFLDT", 5);
+	out[5] = 1;
+	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
+	put64(out + 30, (uint64_t)revoked_at);
+	put64(out + 38, (uint64_t)expires);
+	tombstone_mac(dk, out, 46, out + 46);
+	return 0;
+}
+
+int
+transfer_tombstone_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
+	size_t len, int64_t *revoked_at, int64_t *expires)
+{
+	unsigned char mac[32];
+	int ok;
+
+	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len != TRANSFER_TOMBSTONE_LEN ||
+	    memcmp(buf, "OFLDT\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+		return TRANSFER_TOMBSTONE_EINVAL;
+	tombstone_mac(dk, buf, 46, mac);
+	ok = crypto_memeq(mac, buf + 46, 32);
+	crypto_wipe(mac, sizeof mac);
+	if (!ok)
+		return TRANSFER_TOMBSTONE_EAUTH;
+	if (revoked_at)
+		*revoked_at = (int64_t)get64(buf + 30);
+	if (expires)
+		*expires = (int64_t)get64(buf + 38);
+	return 0;
+}
+
+int
+transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t revoked_at, int64_t expires)
+{
+	unsigned char b[TRANSFER_TOMBSTONE_LEN];
+	struct storage_put *p;
+	char key[64];
+	int rc = STORAGE_EPERM;
+
+	if (transfer_tombstone_encode(dk, id, revoked_at, expires, b) != 0)
+		return rc;
+	snprintf(key, sizeof key, "%s/t", id);
+	p = storage_put_begin(st, key, sizeof b, &rc);
+	if (p == NULL)
+		return rc;
+	rc = storage_put_write(p, b, sizeof b);
+	if (rc != STORAGE_OK) {
+		storage_put_abort(p);
+		return rc;
+	}
+	return storage_put_commit(p);
+}
+
+int
+transfer_tombstone_read(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t *revoked_at, int64_t *expires)
+{
+	GByteArray *a = g_byte_array_new();
+	char key[64];
+	int rc;
+
+	snprintf(key, sizeof key, "%s/t", id);
+	rc = storage_get(st, key, 0, STORAGE_TO_END, transfer_collect_out, a);
+	if (rc == STORAGE_ENOENT) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != STORAGE_OK)
+		goto out;
+	switch (transfer_tombstone_decode(dk, id, a->data, a->len, revoked_at, expires)) {
+	case 0:
+		rc = 1;
+		break;
+	case TRANSFER_TOMBSTONE_EAUTH:
+		log_warning("transfer %s: tombstone with a wrong MAC ignored", id);
+		rc = 0;
+		break;
+	default:
+		log_warning("transfer %s: malformed tombstone object ignored", id);
+		rc = 0;
+		break;
+	}
+out:
+	g_byte_array_free(a, TRUE);
+	return rc;
+}
+
+/* ---- revocation ------------------------------------------------------ */
+
+bool
+transfer_revoke_check(const struct envelope_header *h, const char *revoke_secret)
+{
+	return h != NULL && revoke_secret != NULL &&
+		envelope_revoke_check(h, revoke_secret) == ENVELOPE_OK;
+}
+
+struct revoke_list {
+	GPtrArray *keys;
+	const char *tomb;
+};
+
+static int
+revoke_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct revoke_list *l = arg;
+
+	(void)size;
+	(void)mtime;
+	if (strcmp(key, l->tomb) != 0)
+		g_ptr_array_add(l->keys, g_strdup(key));
+	return 0;
+}
+
+int
+transfer_revoke(struct storage *st, const struct key32 *dk, const char *id, bool tombstoned,
+	int64_t now, int64_t expires, enum transfer_revoke_step *step, unsigned *deleted)
+{
+	struct revoke_list l = { NULL, NULL };
+	char tomb[64], mkey[64], prefix[64];
+	enum transfer_revoke_step where = TRANSFER_REVOKE_TOMBSTONE;
+	unsigned n = 0;
+	guint i;
+	int rc;
+
+	if (!transfer_valid_id(id)) {
+		rc = STORAGE_EPERM;
+		goto out;
+	}
+	if (!tombstoned) {
+		rc = transfer_tombstone_write(st, dk, id, now, expires);
+		if (rc != STORAGE_OK)
+			goto out;
+	}
+	/* manifest first: the transfer disappears before its files do */
+	where = TRANSFER_REVOKE_MANIFEST;
+	snprintf(tomb, sizeof tomb, "%s/t", id);
+	snprintf(mkey, sizeof mkey, "%s/m", id);
+	rc = storage_delete(st, mkey);
+	if (rc == STORAGE_OK)
+		n++;
+	else if (rc != STORAGE_ENOENT)
+		goto out;
+	where = TRANSFER_REVOKE_FILES;
+	snprintf(prefix, sizeof prefix, "%s/", id);
+	l.keys = g_ptr_array_new_with_free_func(g_free);
+	l.tomb = tomb;
+	rc = storage_list(st, prefix, revoke_collect, &l);
+	for (i = 0; rc == STORAGE_OK && i < l.keys->len; i++) {
+		rc = storage_delete(st, g_ptr_array_index(l.keys, i));
+		if (rc == STORAGE_OK)
+			n++;
+		else if (rc == STORAGE_ENOENT)
+			rc = STORAGE_OK;
+	}
+	if (rc == STORAGE_OK)
+		where = TRANSFER_REVOKE_DONE;
+out:
+	if (rc != STORAGE_OK)
+		log_warning("transfer %s: revocation stopped (%s): %s", id,
+			where == TRANSFER_REVOKE_TOMBSTONE ? "tombstone not written, nothing deleted" :
+			where == TRANSFER_REVOKE_MANIFEST ? "revoked, manifest not deleted" :
+			"revoked, file objects not all deleted", storage_strerror(rc));
+	if (l.keys)
+		g_ptr_array_free(l.keys, TRUE);
+	if (step)
+		*step = where;
+	if (deleted)
+		*deleted = n;
+	return rc;
+}
+
