@@ -60,21 +60,36 @@ struct cls_scan {
 	void *defer_arg;
 };
 
-/* classify.c */
+/* classify_result.c */
 void cls_add(struct classify_result *res, const char *reason, unsigned count, const char *where,
 	const char *masked);
 void cls_raise(struct classify_result *res, int level);
-int cls_map_find(const GArray *map, const char *text);
-void cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *where, const char *why);
-void cls_msip(const struct classify_ctx *ctx, const char *source, const char *value,
-	struct classify_result *res);
 void cls_result_free(gpointer p);   /* classify_result_clear + g_free */
 /* cls_policy - evaluate, apply floor, fill level/action/reasons text */
 void cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floor);
 void cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res);
+/* classify_conf.c */
+int cls_map_find(const GArray *map, const char *text);
+/* classify_label.c */
+void cls_msip(const struct classify_ctx *ctx, const char *source, const char *value,
+	struct classify_result *res);
+/* classify_part.c */
+/* what cls_part does with a part's bytes, decided by the true type (libmagic
+ * sees at most the first CLS_MAGIC_BYTES), the declared type, the name and
+ * the first bytes */
+enum cls_kind {
+	CLS_K_ZIP, CLS_K_TNEF, CLS_K_RTF, CLS_K_PDF, CLS_K_EML, CLS_K_HTML, CLS_K_TEXT, CLS_K_EMPTY,
+	CLS_K_MEDIA, CLS_K_OPAQUE,
+};
+void cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *where, const char *why);
 void cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
 	size_t len, struct classify_result *res);
-
+const char *cls_intern(const char *s);   /* g_intern_string, NULL-safe */
+/* cls_magic - the true MIME type of data (first CLS_MAGIC_BYTES), interned */
+const char *cls_magic(const struct classify_ctx *ctx, const unsigned char *data, size_t len);
+enum cls_kind cls_kind(const char *t, const char *name, const char *declared_type, const unsigned char *data,
+	size_t len);
+/* classify.c */
 void cls_job_set_depth(struct classify_job *job, unsigned depth);
 
 /* classify_detect.c */
