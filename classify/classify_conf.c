@@ -208,31 +208,21 @@ cls_parse_thresholds(struct classify_ctx *ctx, char **items, GError **err)
 	return 0;
 }
 
-struct classify_ctx *
-classify_new(const struct conf *c, GError **err)
+/* cls_parse_levels - the level names (upper-cased) and the identifier and Art. 9 levels */
+static int
+cls_parse_levels(struct classify_ctx *ctx, const struct conf *c, GError **err)
 {
-	struct classify_ctx *ctx = g_new0(struct classify_ctx, 1);
-	int *act = NULL, *body = NULL, *notice = NULL, i, n;
-	static const char *const shows[] = { "show", "hide" };
-	bool ok = false;
-
-	g_mime_init();
-	pthread_mutex_init(&ctx->magic_mu, NULL);
-	ctx->labels = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
-	ctx->subject_markers = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
-	ctx->finding_levels = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
-	g_array_set_clear_func(ctx->labels, cls_map_clear);
-	g_array_set_clear_func(ctx->subject_markers, cls_map_clear);
-	g_array_set_clear_func(ctx->finding_levels, cls_map_clear);
+	int i, n;
 
 	ctx->levels = g_strdupv(c->classify_levels);
 	n = ctx->levels != NULL ? (int)g_strv_length(ctx->levels) : 0;
 	if (n < 1 || n > 16) {
 		g_set_error(err, cls_quark(), 1, "[classify] levels: 1 to 16 level names required");
-		goto out;
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		const char *p;
+		char *up;
 
 		for (p = ctx->levels[i]; *p; p++)
 			if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_')
@@ -240,31 +230,32 @@ classify_new(const struct conf *c, GError **err)
 		if (*p != '\0' || ctx->levels[i][0] == '\0' || g_ascii_strcasecmp(ctx->levels[i], "VS") == 0) {
 			g_set_error(err, cls_quark(), 1, "[classify] levels: '%s': ASCII letters, digits, - and _ "
 				"only (VS is reserved)", ctx->levels[i]);
-			goto out;
+			return -1;
 		}
-		{
-			char *up = g_ascii_strup(ctx->levels[i], -1);
-
-			g_free(ctx->levels[i]);
-			ctx->levels[i] = up;
-		}
+		up = g_ascii_strup(ctx->levels[i], -1);
+		g_free(ctx->levels[i]);
+		ctx->levels[i] = up;
 	}
 	ctx->nlevels = n;
 	ctx->identifier_level = cls_level_lookup(ctx, c->classify_identifier_level);
 	ctx->art9_level = cls_level_lookup(ctx, c->classify_art9_level);
 	if (ctx->identifier_level < 0 || ctx->art9_level < 0) {
 		g_set_error(err, cls_quark(), 1, "[classify] identifier_level/art9_level: not one of levels");
-		goto out;
+		return -1;
 	}
-	if (cls_map_parse(ctx, "labels", c->classify_labels, ctx->labels, err) < 0 ||
-	    cls_map_parse(ctx, "subject_markers", c->classify_subject_markers, ctx->subject_markers, err) < 0 ||
-	    cls_map_parse(ctx, "findings", c->classify_findings, ctx->finding_levels, err) < 0 ||
-	    cls_parse_thresholds(ctx, c->classify_thresholds, err) < 0)
-		goto out;
+	return 0;
+}
 
-	act = g_new0(int, (size_t)n + 1);
-	body = g_new0(int, (size_t)n + 1);
-	notice = g_new0(int, (size_t)n + 1);
+/* cls_parse_per_level - action, body_action, notice_filenames and retention per level slot
+ * (slot nlevels = VS: reject, notice shows the names) */
+static int
+cls_parse_per_level(struct classify_ctx *ctx, const struct conf *c, GError **err)
+{
+	static const char *const shows[] = { "show", "hide" };
+	int n = ctx->nlevels, i, rc = -1;
+	int *act = g_new0(int, (size_t)n + 1), *body = g_new0(int, (size_t)n + 1);
+	int *notice = g_new0(int, (size_t)n + 1);
+
 	act[n] = CLASSIFY_REJECT;
 	body[n] = CLASSIFY_BODY_REJECT;
 	notice[n] = 1;
@@ -285,26 +276,54 @@ classify_new(const struct conf *c, GError **err)
 		ctx->body_action[i] = (enum classify_body_action)body[i];
 		ctx->notice_show[i] = notice[i] == 0;
 	}
+	rc = 0;
+out:
+	g_free(act);
+	g_free(body);
+	g_free(notice);
+	return rc;
+}
+
+static int
+cls_open_magic(struct classify_ctx *ctx, GError **err)
+{
+	ctx->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+	if (ctx->magic == NULL || magic_load(ctx->magic, NULL) != 0) {
+		g_set_error(err, cls_quark(), 1, "libmagic: %s",
+			ctx->magic != NULL ? magic_error(ctx->magic) : g_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct classify_ctx *
+classify_new(const struct conf *c, GError **err)
+{
+	struct classify_ctx *ctx = g_new0(struct classify_ctx, 1);
+
+	g_mime_init();
+	pthread_mutex_init(&ctx->magic_mu, NULL);
+	ctx->labels = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
+	ctx->subject_markers = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
+	ctx->finding_levels = g_array_new(FALSE, FALSE, sizeof(struct cls_map));
+	g_array_set_clear_func(ctx->labels, cls_map_clear);
+	g_array_set_clear_func(ctx->subject_markers, cls_map_clear);
+	g_array_set_clear_func(ctx->finding_levels, cls_map_clear);
 	ctx->max_inflated = c->classify_max_inflated;
 	ctx->max_text = c->classify_max_text;
 	ctx->max_ratio = c->classify_max_ratio;
 	ctx->max_depth = c->classify_max_depth;
 	ctx->max_entries = c->classify_max_entries;
 
-	ctx->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
-	if (ctx->magic == NULL || magic_load(ctx->magic, NULL) != 0) {
-		g_set_error(err, cls_quark(), 1, "libmagic: %s",
-			ctx->magic != NULL ? magic_error(ctx->magic) : g_strerror(errno));
-		goto out;
-	}
-	ok = true;
-out:
-	g_free(act);
-	g_free(body);
-	g_free(notice);
-	if (!ok) {
+	if (cls_parse_levels(ctx, c, err) < 0 ||
+	    cls_map_parse(ctx, "labels", c->classify_labels, ctx->labels, err) < 0 ||
+	    cls_map_parse(ctx, "subject_markers", c->classify_subject_markers, ctx->subject_markers, err) < 0 ||
+	    cls_map_parse(ctx, "findings", c->classify_findings, ctx->finding_levels, err) < 0 ||
+	    cls_parse_thresholds(ctx, c->classify_thresholds, err) < 0 ||
+	    cls_parse_per_level(ctx, c, err) < 0 ||
+	    cls_open_magic(ctx, err) < 0) {
 		classify_free(ctx);
-		ctx = NULL;
+		return NULL;
 	}
 	return ctx;
 }
