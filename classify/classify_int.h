@@ -92,15 +92,17 @@ enum cls_kind cls_kind(const char *t, const char *name, const char *declared_typ
 /* classify.c */
 void cls_job_set_depth(struct classify_job *job, unsigned depth);
 
-/* classify_detect.c */
+/* classify_check.c */
 bool cls_iban_valid(const char *s);       /* compact, upper-case */
 bool cls_steuer_id_valid(const char *s);  /* 11 digits */
 bool cls_rvnr_valid(const char *s);       /* 12 chars */
 bool cls_kvnr_valid(const char *s);       /* 10 chars */
 int cls_icao_check(const char *s, size_t n);
 bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
+bool cls_id_doc_shape(const char *s);     /* the 9 printed chars, no check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
 char *cls_mask(const char *s, size_t n);
+/* classify_detect.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
