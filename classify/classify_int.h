@@ -92,6 +92,13 @@ enum cls_kind cls_kind(const char *t, const char *name, const char *declared_typ
 /* classify.c */
 void cls_job_set_depth(struct classify_job *job, unsigned depth);
 
+/* ASCII lower case without a call (g_ascii_tolower is a function) */
+static inline unsigned char
+cls_lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
 /* classify_check.c */
 bool cls_iban_valid(const char *s);       /* compact, upper-case */
 bool cls_steuer_id_valid(const char *s);  /* 11 digits */
@@ -102,9 +109,13 @@ bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
 bool cls_id_doc_shape(const char *s);     /* the 9 printed chars, no check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
 char *cls_mask(const char *s, size_t n);
-/* classify_detect.c */
+/* classify_art9.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
+/* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it */
+void cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
+	struct classify_result *res);
+/* classify_detect.c */
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res);
 
