@@ -304,29 +304,121 @@ cls_try_dob(const char *text, size_t len, const struct cls_group *g, size_t ng, 
 	return 3;
 }
 
-/* detectors on one chain of groups g[0..ng) */
-static void
-cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
-	const struct cls_group *g, size_t ng, bool *strong, struct classify_result *res)
+/* group g is a word of three or more letters: no identifier starts with one */
+static bool
+cls_word_group(const char *text, const struct cls_group *g)
+{
+	size_t k;
+
+	if (g->e - g->s < 3)
+		return false;
+	for (k = g->s; k < g->e && g_ascii_isalpha(text[k]); k++)
+		;
+	return k == g->e;
+}
+
+/* the identifier groups i..j are, joined into buf (bl characters, upper case); CLS_DET_N = none.
+ * crossed: a cell boundary lies between the groups (only an IBAN continues into the next cell) */
+static enum cls_det
+cls_identify(const char *text, size_t len, const struct cls_group *g, size_t ng, size_t i, size_t j,
+	const char *buf, size_t bl, bool crossed)
+{
+	size_t s = g[i].s, e = g[j].e;
+	bool split = j > i;
+
+	if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf) && cls_iban_case(text, g, i, j))
+		return CLS_DET_IBAN;
+	if (crossed)
+		return CLS_DET_N;
+	if (bl == 12 && cls_rvnr_valid(buf))
+		return CLS_DET_RVNR;
+	if (bl == 11 && cls_steuer_id_valid(buf) && cls_whole_number(text, g, ng, i, j) &&
+	    (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) : !cls_phone_like(text, len, s)))
+		return CLS_DET_STEUER_ID;
+	if (bl == 10 && cls_kvnr_valid(buf) && cls_context(text, len, s, e, 300, 300, cls_kw_kvnr))
+		return CLS_DET_KVNR;
+	if (((bl == 10 && cls_id_doc_valid(buf)) || (bl == 9 && cls_id_doc_shape(buf))) &&
+	    cls_context(text, len, s, e, 300, 100, cls_kw_id))
+		return CLS_DET_ID_DOC;
+	if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
+	    cls_whole_number(text, g, ng, i, j) && !cls_phone_like(text, len, s))
+		return CLS_DET_CARD;
+	return CLS_DET_N;
+}
+
+/* an identifier starting at group i, groups joined one by one up to 34 characters: the first
+ * match is a finding (RVNR, Steuer-IdNr and KVNR are strong); returns the groups used (0 = none) */
+static size_t
+cls_identifier(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng,
+	size_t i, bool *strong, struct classify_result *res)
 {
 	char buf[40];
-	size_t i = 0, j;
+	size_t bl = 0, j, k;
+	bool crossed = false;
 
-	(void)ctx;
+	for (j = i; j < ng; j++) {
+		size_t gl = g[j].e - g[j].s;
+		enum cls_det det;
+
+		if (bl + gl > 34)
+			break;
+		if (j > i && g[j].cell)
+			crossed = true;   /* only an IBAN continues into the next cell */
+		for (k = 0; k < gl; k++)
+			buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
+		bl += gl;
+		buf[bl] = '\0';
+		det = cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
+		if (det == CLS_DET_N)
+			continue;
+		cls_hit(res, det, where, text, g[i].s, g[j].e);
+		if (det == CLS_DET_RVNR || det == CLS_DET_STEUER_ID || det == CLS_DET_KVNR)
+			*strong = true;
+		return j - i + 1;
+	}
+	return 0;
+}
+
+/* a German phone number starting at group i: digit groups only, 7..14 digits in total;
+ * returns the groups used (0 = none) */
+static size_t
+cls_phone(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng, size_t i,
+	struct classify_result *res)
+{
+	size_t digits = 0, j, k;
+
+	if (!g_ascii_isdigit(text[g[i].s]) || !cls_phone_like(text, len, g[i].s))
+		return 0;
+	for (j = i; j < ng; j++) {
+		bool alldig = true;
+
+		if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
+			break;   /* next cell; dates and amounts are joined by dots */
+		for (k = g[j].s; k < g[j].e; k++)
+			alldig = alldig && g_ascii_isdigit(text[k]);
+		if (!alldig)
+			break;
+		digits += g[j].e - g[j].s;
+	}
+	if (j > i && digits >= 7 && digits <= 14 && cls_phone_start(text, g[i].s)) {
+		cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
+		return j - i;
+	}
+	return 0;
+}
+
+/* detectors on one chain of groups g[0..ng): at each group a date of birth, an identifier or a
+ * phone number, else the next group */
+static void
+cls_chain(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng,
+	bool *strong, struct classify_result *res)
+{
+	size_t i = 0, used;
+
 	while (i < ng) {
-		size_t used = 0, bl = 0;
-		bool crossed = false;
-
-		/* no identifier starts with a word of three or more letters */
-		if (g[i].e - g[i].s >= 3) {
-			size_t k;
-
-			for (k = g[i].s; k < g[i].e && g_ascii_isalpha(text[k]); k++)
-				;
-			if (k == g[i].e) {
-				i++;
-				continue;
-			}
+		if (cls_word_group(text, &g[i])) {
+			i++;
+			continue;
 		}
 		used = cls_try_dob(text, len, g, ng, i);
 		if (used > 0) {
@@ -334,70 +426,9 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 			i += used;
 			continue;
 		}
-		for (j = i; j < ng && used == 0; j++) {
-			size_t gl = g[j].e - g[j].s, k;
-			size_t s = g[i].s, e = g[j].e;
-			bool split = j > i;
-
-			if (bl + gl > 34)
-				break;
-			if (split && g[j].cell)
-				crossed = true;   /* only an IBAN continues into the next cell */
-			for (k = 0; k < gl; k++)
-				buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
-			bl += gl;
-			buf[bl] = '\0';
-			if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf) && cls_iban_case(text, g, i, j)) {
-				cls_hit(res, CLS_DET_IBAN, where, text, s, e);
-				used = j - i + 1;
-			} else if (crossed) {
-				continue;
-			} else if (bl == 12 && cls_rvnr_valid(buf)) {
-				cls_hit(res, CLS_DET_RVNR, where, text, s, e);
-				*strong = true;
-				used = j - i + 1;
-			} else if (bl == 11 && cls_steuer_id_valid(buf) && cls_whole_number(text, g, ng, i, j) &&
-				   (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) :
-					    !cls_phone_like(text, len, s))) {
-				cls_hit(res, CLS_DET_STEUER_ID, where, text, s, e);
-				*strong = true;
-				used = j - i + 1;
-			} else if (bl == 10 && cls_kvnr_valid(buf) &&
-				   cls_context(text, len, s, e, 300, 300, cls_kw_kvnr)) {
-				cls_hit(res, CLS_DET_KVNR, where, text, s, e);
-				*strong = true;
-				used = j - i + 1;
-			} else if (((bl == 10 && cls_id_doc_valid(buf)) || (bl == 9 && cls_id_doc_shape(buf))) &&
-				   cls_context(text, len, s, e, 300, 100, cls_kw_id)) {
-				cls_hit(res, CLS_DET_ID_DOC, where, text, s, e);
-				used = j - i + 1;
-			} else if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
-				   cls_whole_number(text, g, ng, i, j) && !cls_phone_like(text, len, s)) {
-				cls_hit(res, CLS_DET_CARD, where, text, s, e);
-				used = j - i + 1;
-			}
-		}
-		if (used == 0 && g_ascii_isdigit(text[g[i].s]) && cls_phone_like(text, len, g[i].s)) {
-			/* a German phone number: digit groups only, 7..14 digits in total */
-			size_t digits = 0, k;
-
-			for (j = i; j < ng; j++) {
-				bool alldig = true;
-
-				if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
-					break;   /* next cell; dates and amounts are joined by dots */
-				for (k = g[j].s; k < g[j].e; k++)
-					alldig = alldig && g_ascii_isdigit(text[k]);
-				if (!alldig)
-					break;
-				digits += g[j].e - g[j].s;
-			}
-			if (j > i && digits >= 7 && digits <= 14 &&
-			    cls_phone_start(text, g[i].s)) {
-				cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
-				used = j - i;
-			}
-		}
+		used = cls_identifier(where, text, len, g, ng, i, strong, res);
+		if (used == 0)
+			used = cls_phone(where, text, len, g, ng, i, res);
 		i += used > 0 ? used : 1;
 	}
 }
@@ -494,7 +525,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
 			if (groups->len > 0)
-				cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data,
+				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
 					groups->len, &strong, res);
 			g_array_set_size(groups, 0);
 			continue;
@@ -516,7 +547,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 			g.cell = tabs > 0;
 			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
 			if (p != g.s || (punct > 0 && seps > 1)) {
-				cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data,
+				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
 					groups->len, &strong, res);
 				g_array_set_size(groups, 0);
 			}
@@ -524,7 +555,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 		g_array_append_val(groups, g);
 	}
 	if (groups->len > 0)
-		cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data, groups->len,
+		cls_chain(where, text, len, (struct cls_group *)(void *)groups->data, groups->len,
 			&strong, res);
 	g_array_free(groups, TRUE);
 	cls_emails(where, text, len, res);
