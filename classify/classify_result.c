@@ -29,13 +29,6 @@ cls_finding_free(gpointer p)
 	g_free(f);
 }
 
-static void
-cls_part_free(gpointer p)
-{
-	classify_result_clear(p);
-	g_free(p);
-}
-
 void
 classify_result_clear(struct classify_result *res)
 {
@@ -241,5 +234,6 @@ classify_combine(const struct classify_ctx *ctx, struct classify_result *dst, co
 void
 cls_result_free(gpointer p)
 {
-	cls_part_free(p);
+	classify_result_clear(p);
+	g_free(p);
 }
