@@ -1,9 +1,9 @@
 /*
  * classify_detect.c - content detectors on UTF-8 text (standards.md §2):
- * IBAN (mod 97, all registry lengths), Steuer-IdNr (ISO 7064 MOD 11,10 +
- * repetition rule), RVNR, KVNR, ID card/passport (ICAO 7-3-1), payment
- * cards (IIN + length + Luhn), context-gated e-mail/phone/date-of-birth
- * counts, GDPR Art. 9 keyword dictionaries and VS markings.
+ * IBAN, Steuer-IdNr, RVNR, KVNR, ID card/passport and payment cards (their
+ * check digits in classify_check.c), context-gated e-mail/phone/date-of-birth
+ * counts and VS markings; the GDPR Art. 9 dictionaries (classify_art9.c) on
+ * the same text.
  * Numbers are found across blanks, NBSP, or one dot or dash between alphanumeric
  * groups (Word runs inside a paragraph or cell are joined without a gap by the
  * extractors); a candidate must start and end on a boundary of alphanumeric
@@ -17,7 +17,6 @@
  */
 #include "classify_int.h"
 
-#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,314 +24,6 @@
 const char *const cls_det_names[CLS_DET_N] = {
 	"iban", "steuer-id", "rvnr", "kvnr", "id-document", "card", "email", "phone", "dob", "art9",
 };
-
-/* IBAN BBAN structure per country (SWIFT IBAN registry via python-stdnum iban.dat, 91 countries):
- * count + n (digits), a (upper-case letters), c (digits or upper-case letters); the total length is
- * 4 + the sum of the counts ("DE" "8n10n": 22) */
-static const struct { char cc[3]; const char *bban; } cls_iban_fmt[] = {
-	{ "AD", "4n4n12c" }, { "AE", "3n16n" }, { "AL", "8n16c" }, { "AT", "5n11n" }, { "AZ", "4a20c" },
-	{ "BA", "3n3n8n2n" }, { "BE", "3n7n2n" }, { "BG", "4a4n2n8c" }, { "BH", "4a14c" }, { "BI", "5n5n11n2n" },
-	{ "BR", "8n5n10n1a1c" }, { "BY", "4c4n16c" }, { "CH", "5n12c" }, { "CR", "4n14n" }, { "CY", "3n5n16c" },
-	{ "CZ", "4n6n10n" }, { "DE", "8n10n" }, { "DJ", "5n5n11n2n" }, { "DK", "4n9n1n" }, { "DO", "4c20n" },
-	{ "EE", "2n14n" }, { "EG", "4n4n17n" }, { "ES", "4n4n1n1n10n" }, { "FI", "3n11n" }, { "FK", "2a12n" },
-	{ "FO", "4n9n1n" }, { "FR", "5n5n11c2n" }, { "GB", "4a6n8n" }, { "GE", "2a16n" }, { "GI", "4a15c" },
-	{ "GL", "4n9n1n" }, { "GR", "3n4n16c" }, { "GT", "4c20c" }, { "HN", "4a20n" }, { "HR", "7n10n" },
-	{ "HU", "3n4n1n15n1n" }, { "IE", "4a6n8n" }, { "IL", "3n3n13n" }, { "IQ", "4a3n12n" },
-	{ "IS", "4n2n6n10n" }, { "IT", "1a5n5n12c" }, { "JO", "4a4n18c" }, { "KW", "4a22c" }, { "KZ", "3n13c" },
-	{ "LB", "4n20c" }, { "LC", "4a24c" }, { "LI", "5n12c" }, { "LT", "5n11n" }, { "LU", "3n13c" },
-	{ "LV", "4a13c" }, { "LY", "3n3n15n" }, { "MC", "5n5n11c2n" }, { "MD", "2c18c" }, { "ME", "3n13n2n" },
-	{ "MK", "3n10c2n" }, { "MN", "4n12n" }, { "MR", "5n5n11n2n" }, { "MT", "4a5n18c" },
-	{ "MU", "4a2n2n12n3n3a" }, { "NI", "4a20n" }, { "NL", "4a10n" }, { "NO", "4n6n1n" }, { "OM", "3n16c" },
-	{ "PK", "4a16c" }, { "PL", "8n16n" }, { "PS", "4a21c" }, { "PT", "4n4n11n2n" }, { "QA", "4a21c" },
-	{ "RO", "4a16c" }, { "RS", "3n13n2n" }, { "RU", "9n5n15c" }, { "SA", "2n18c" }, { "SC", "4a2n2n16n3a" },
-	{ "SD", "2n12n" }, { "SE", "3n16n1n" }, { "SI", "5n8n2n" }, { "SK", "4n6n10n" }, { "SM", "1a5n5n12c" },
-	{ "SO", "4n3n12n" }, { "ST", "8n11n2n" }, { "SV", "4a20n" }, { "TL", "3n14n2n" }, { "TN", "2n3n13n2n" },
-	{ "TR", "5n1n16c" }, { "UA", "6n19c" }, { "VA", "3n15n" }, { "VG", "4a16n" }, { "XK", "4n10n2n" },
-	{ "YE", "4a4n18c" },
-};
-
-/* the BBAN s (n chars) follows the registry structure f */
-static bool
-cls_bban_ok(const char *f, const char *s, size_t n)
-{
-	size_t pos = 0;
-
-	while (*f != '\0') {
-		size_t cnt = 0, k;
-
-		while (g_ascii_isdigit(*f))
-			cnt = cnt * 10 + (size_t)(*f++ - '0');
-		if (*f == '\0' || pos + cnt > n)
-			return false;
-		for (k = pos; k < pos + cnt; k++)
-			if (*f == 'n' ? !g_ascii_isdigit(s[k]) : *f == 'a' ? !g_ascii_isupper(s[k]) :
-			    !g_ascii_isdigit(s[k]) && !g_ascii_isupper(s[k]))
-				return false;
-		pos += cnt;
-		f++;
-	}
-	return pos == n;
-}
-
-bool
-cls_iban_valid(const char *s)
-{
-	size_t n = strlen(s), k;
-	unsigned rem = 0;
-	const char *fmt = NULL;
-
-	if (n < 15 || n > 34 || !g_ascii_isupper(s[0]) || !g_ascii_isupper(s[1]) ||
-	    !g_ascii_isdigit(s[2]) || !g_ascii_isdigit(s[3]))
-		return false;
-	for (k = 0; k < G_N_ELEMENTS(cls_iban_fmt); k++)
-		if (s[0] == cls_iban_fmt[k].cc[0] && s[1] == cls_iban_fmt[k].cc[1])
-			fmt = cls_iban_fmt[k].bban;
-	if (fmt == NULL || !cls_bban_ok(fmt, s + 4, n - 4))
-		return false;
-	for (k = 0; k < n; k++) {
-		char c = s[(k + 4) % n];
-
-		if (g_ascii_isdigit(c))
-			rem = (rem * 10 + (unsigned)(c - '0')) % 97;
-		else
-			rem = (rem * 100 + (unsigned)(c - 'A' + 10)) % 97;
-	}
-	return rem == 1;
-}
-
-bool
-cls_steuer_id_valid(const char *s)
-{
-	int counts[10] = { 0 }, produkt = 10, i, doubles = 0, triples = 0, pz;
-
-	if (strlen(s) != 11 || s[0] == '0')
-		return false;
-	for (i = 0; i < 11; i++)
-		if (!g_ascii_isdigit(s[i]))
-			return false;
-	for (i = 0; i < 10; i++) {
-		int summe = (s[i] - '0' + produkt) % 10;
-
-		if (summe == 0)
-			summe = 10;
-		produkt = (2 * summe) % 11;
-		counts[s[i] - '0']++;
-	}
-	pz = 11 - produkt;
-	if (pz == 10)
-		pz = 0;
-	if (pz != s[10] - '0')
-		return false;
-	/* repetition rule (apache commons-validator TidDECheckDigit) */
-	for (i = 0; i < 10; i++) {
-		if (counts[i] == 2)
-			doubles++;
-		else if (counts[i] == 3)
-			triples++;
-		else if (counts[i] > 3)
-			return false;
-	}
-	if ((doubles == 0 && triples == 0) || doubles > 1 || triples > 1)
-		return false;
-	for (i = 0; i + 2 < 10; i++)
-		if (s[i] == s[i + 1] && s[i] == s[i + 2])
-			return false;
-	return true;
-}
-
-static unsigned
-cls_quersumme(unsigned v)
-{
-	return v / 10 + v % 10;
-}
-
-bool
-cls_rvnr_valid(const char *s)
-{
-	static const unsigned w[12] = { 2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1 };
-	char eff[12];
-	unsigned sum = 0, day, month, letter;
-	int i;
-
-	if (strlen(s) != 12)
-		return false;
-	for (i = 0; i < 12; i++)
-		if (i == 8 ? !g_ascii_isupper(s[i]) : !g_ascii_isdigit(s[i]))
-			return false;
-	day = (unsigned)((s[2] - '0') * 10 + (s[3] - '0'));
-	month = (unsigned)((s[4] - '0') * 10 + (s[5] - '0'));
-	if (day > 50)
-		day -= 50;
-	if (day < 1 || day > 31 || month < 1 || month > 12)
-		return false;
-	letter = (unsigned)(s[8] - 'A' + 1);
-	memcpy(eff, s, 8);
-	eff[8] = (char)('0' + letter / 10);
-	eff[9] = (char)('0' + letter % 10);
-	eff[10] = s[9];
-	eff[11] = s[10];
-	for (i = 0; i < 12; i++)
-		sum += cls_quersumme((unsigned)(eff[i] - '0') * w[i]);
-	return sum % 10 == (unsigned)(s[11] - '0');
-}
-
-bool
-cls_kvnr_valid(const char *s)
-{
-	char eff[10];
-	unsigned letter, sum = 0;
-	int i;
-
-	if (strlen(s) != 10 || !g_ascii_isupper(s[0]))
-		return false;
-	for (i = 1; i < 10; i++)
-		if (!g_ascii_isdigit(s[i]))
-			return false;
-	letter = (unsigned)(s[0] - 'A' + 1);
-	eff[0] = (char)('0' + letter / 10);
-	eff[1] = (char)('0' + letter % 10);
-	memcpy(eff + 2, s + 1, 8);
-	for (i = 0; i < 10; i++)
-		sum += cls_quersumme((unsigned)(eff[i] - '0') * (i % 2 == 0 ? 1u : 2u));
-	return sum % 10 == (unsigned)(s[9] - '0');
-}
-
-int
-cls_icao_check(const char *s, size_t n)
-{
-	static const int w[3] = { 7, 3, 1 };
-	int sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		int v;
-
-		if (g_ascii_isdigit(s[i]))
-			v = s[i] - '0';
-		else if (g_ascii_isupper(s[i]))
-			v = s[i] - 'A' + 10;
-		else if (s[i] == '<')
-			v = 0;
-		else
-			return -1;
-		sum += v * w[i % 3];
-	}
-	return sum % 10;
-}
-
-/* the nine printed characters of a German ID card or passport number */
-static bool
-cls_id_doc_shape(const char *s)
-{
-	static const char first[] = "LMNPRTVWXYCFGHJK";
-	static const char rest[] = "CFGHJKLMNPRTVWXYZ0123456789";
-	int i, digits = 0;
-
-	if (strchr(first, s[0]) == NULL)
-		return false;
-	for (i = 1; i < 9; i++) {
-		if (s[i] == '\0' || strchr(rest, s[i]) == NULL)
-			return false;
-		digits += g_ascii_isdigit(s[i]) ? 1 : 0;
-	}
-	return digits >= 2;
-}
-
-bool
-cls_id_doc_valid(const char *s)
-{
-	return strlen(s) == 10 && cls_id_doc_shape(s) && g_ascii_isdigit(s[9]) &&
-		cls_icao_check(s, 9) == s[9] - '0';
-}
-
-static bool
-cls_luhn(const char *s, size_t n)
-{
-	unsigned sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned d = (unsigned)(s[n - 1 - i] - '0');
-
-		if (i % 2 == 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
-
-static unsigned
-cls_prefix(const char *s, int n)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v = v * 10 + (unsigned)(s[i] - '0');
-	return v;
-}
-
-bool
-cls_card_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-	unsigned p1, p2, p3, p4, p6;
-	bool iin = false;
-
-	if (n < 12 || n > 19)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!g_ascii_isdigit(s[i]))
-			return false;
-	p1 = cls_prefix(s, 1);
-	p2 = cls_prefix(s, 2);
-	p3 = cls_prefix(s, 3);
-	p4 = cls_prefix(s, 4);
-	p6 = cls_prefix(s, 6);
-	if (p1 == 4 && (n == 16 || n == 18 || n == 19))
-		iin = true;                                        /* Visa */
-	else if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n == 16)
-		iin = true;                                        /* Mastercard */
-	else if ((p2 == 34 || p2 == 37) && n == 15)
-		iin = true;                                        /* Amex */
-	else if (((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39) &&
-		 (n == 14 || n == 16 || n == 19))
-		iin = true;                                        /* Diners */
-	else if ((p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65) && (n == 16 || n == 19))
-		iin = true;                                        /* Discover */
-	else if ((p4 == 2131 || p4 == 1800 || (p4 >= 3528 && p4 <= 3589)) && n >= 16)
-		iin = true;                                        /* JCB */
-	else if (p2 == 62 && n >= 14)
-		iin = true;                                        /* UnionPay */
-	else if ((p6 == 493698 || (p6 >= 500000 && p6 <= 508999 && p6 != 504175) ||
-		  (p2 >= 56 && p2 <= 59) || p2 == 63 || p2 == 67) && n >= 12)
-		iin = true;                                        /* Maestro */
-	return iin && cls_luhn(s, n);
-}
-
-/* cls_mask - keep separators and the first/last 4 (16+), 2 (10+) or 1 alphanumerics */
-char *
-cls_mask(const char *s, size_t n)
-{
-	GString *out = g_string_sized_new(n + 1);
-	size_t i, alnum = 0, seen = 0, keep;
-
-	for (i = 0; i < n; i++)
-		alnum += g_ascii_isalnum(s[i]) ? 1 : 0;
-	keep = alnum >= 16 ? 4 : alnum >= 10 ? 2 : 1;
-	for (i = 0; i < n; i++) {
-		if (!g_ascii_isalnum(s[i])) {
-			g_string_append_c(out, (unsigned char)s[i] < 0x80 && s[i] != '\t' && s[i] != '\n' ? s[i] : ' ');
-			continue;
-		}
-		seen++;
-		g_string_append_c(out, seen <= keep || seen + keep > alnum ? s[i] : '*');
-	}
-	return g_string_free(out, FALSE);
-}
 
 /* ---- context keywords ----
  * Case-insensitive. A keyword of up to 4 characters that starts with a letter is a whole word
@@ -358,13 +49,6 @@ static const char *const cls_kw_phone[] = {
 static const char *const cls_kw_dob[] = {
 	"geb.", "geboren", "geburtsdatum", "geburtstag", "date of birth", "dob", "born", "birth", "*", NULL,
 };
-
-/* ASCII lower case without a call (g_ascii_tolower is a function) */
-static inline unsigned char
-cls_lc(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
 
 /* ASCII upper case without a call */
 static inline unsigned char
@@ -620,29 +304,121 @@ cls_try_dob(const char *text, size_t len, const struct cls_group *g, size_t ng, 
 	return 3;
 }
 
-/* detectors on one chain of groups g[0..ng) */
-static void
-cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
-	const struct cls_group *g, size_t ng, bool *strong, struct classify_result *res)
+/* group g is a word of three or more letters: no identifier starts with one */
+static bool
+cls_word_group(const char *text, const struct cls_group *g)
+{
+	size_t k;
+
+	if (g->e - g->s < 3)
+		return false;
+	for (k = g->s; k < g->e && g_ascii_isalpha(text[k]); k++)
+		;
+	return k == g->e;
+}
+
+/* the identifier groups i..j are, joined into buf (bl characters, upper case); CLS_DET_N = none.
+ * crossed: a cell boundary lies between the groups (only an IBAN continues into the next cell) */
+static enum cls_det
+cls_identify(const char *text, size_t len, const struct cls_group *g, size_t ng, size_t i, size_t j,
+	const char *buf, size_t bl, bool crossed)
+{
+	size_t s = g[i].s, e = g[j].e;
+	bool split = j > i;
+
+	if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf) && cls_iban_case(text, g, i, j))
+		return CLS_DET_IBAN;
+	if (crossed)
+		return CLS_DET_N;
+	if (bl == 12 && cls_rvnr_valid(buf))
+		return CLS_DET_RVNR;
+	if (bl == 11 && cls_steuer_id_valid(buf) && cls_whole_number(text, g, ng, i, j) &&
+	    (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) : !cls_phone_like(text, len, s)))
+		return CLS_DET_STEUER_ID;
+	if (bl == 10 && cls_kvnr_valid(buf) && cls_context(text, len, s, e, 300, 300, cls_kw_kvnr))
+		return CLS_DET_KVNR;
+	if (((bl == 10 && cls_id_doc_valid(buf)) || (bl == 9 && cls_id_doc_shape(buf))) &&
+	    cls_context(text, len, s, e, 300, 100, cls_kw_id))
+		return CLS_DET_ID_DOC;
+	if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
+	    cls_whole_number(text, g, ng, i, j) && !cls_phone_like(text, len, s))
+		return CLS_DET_CARD;
+	return CLS_DET_N;
+}
+
+/* an identifier starting at group i, groups joined one by one up to 34 characters: the first
+ * match is a finding (RVNR, Steuer-IdNr and KVNR are strong); returns the groups used (0 = none) */
+static size_t
+cls_identifier(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng,
+	size_t i, bool *strong, struct classify_result *res)
 {
 	char buf[40];
-	size_t i = 0, j;
+	size_t bl = 0, j, k;
+	bool crossed = false;
 
-	(void)ctx;
+	for (j = i; j < ng; j++) {
+		size_t gl = g[j].e - g[j].s;
+		enum cls_det det;
+
+		if (bl + gl > 34)
+			break;
+		if (j > i && g[j].cell)
+			crossed = true;   /* only an IBAN continues into the next cell */
+		for (k = 0; k < gl; k++)
+			buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
+		bl += gl;
+		buf[bl] = '\0';
+		det = cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
+		if (det == CLS_DET_N)
+			continue;
+		cls_hit(res, det, where, text, g[i].s, g[j].e);
+		if (det == CLS_DET_RVNR || det == CLS_DET_STEUER_ID || det == CLS_DET_KVNR)
+			*strong = true;
+		return j - i + 1;
+	}
+	return 0;
+}
+
+/* a German phone number starting at group i: digit groups only, 7..14 digits in total;
+ * returns the groups used (0 = none) */
+static size_t
+cls_phone(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng, size_t i,
+	struct classify_result *res)
+{
+	size_t digits = 0, j, k;
+
+	if (!g_ascii_isdigit(text[g[i].s]) || !cls_phone_like(text, len, g[i].s))
+		return 0;
+	for (j = i; j < ng; j++) {
+		bool alldig = true;
+
+		if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
+			break;   /* next cell; dates and amounts are joined by dots */
+		for (k = g[j].s; k < g[j].e; k++)
+			alldig = alldig && g_ascii_isdigit(text[k]);
+		if (!alldig)
+			break;
+		digits += g[j].e - g[j].s;
+	}
+	if (j > i && digits >= 7 && digits <= 14 && cls_phone_start(text, g[i].s)) {
+		cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
+		return j - i;
+	}
+	return 0;
+}
+
+/* detectors on one chain of groups g[0..ng): at each group a date of birth, an identifier or a
+ * phone number, else the next group */
+static void
+cls_chain(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng,
+	bool *strong, struct classify_result *res)
+{
+	size_t i = 0, used;
+
 	while (i < ng) {
-		size_t used = 0, bl = 0;
-		bool crossed = false;
-
-		/* no identifier starts with a word of three or more letters */
-		if (g[i].e - g[i].s >= 3) {
-			size_t k;
-
-			for (k = g[i].s; k < g[i].e && g_ascii_isalpha(text[k]); k++)
-				;
-			if (k == g[i].e) {
-				i++;
-				continue;
-			}
+		if (cls_word_group(text, &g[i])) {
+			i++;
+			continue;
 		}
 		used = cls_try_dob(text, len, g, ng, i);
 		if (used > 0) {
@@ -650,70 +426,9 @@ cls_chain(const struct classify_ctx *ctx, const char *where, const char *text, s
 			i += used;
 			continue;
 		}
-		for (j = i; j < ng && used == 0; j++) {
-			size_t gl = g[j].e - g[j].s, k;
-			size_t s = g[i].s, e = g[j].e;
-			bool split = j > i;
-
-			if (bl + gl > 34)
-				break;
-			if (split && g[j].cell)
-				crossed = true;   /* only an IBAN continues into the next cell */
-			for (k = 0; k < gl; k++)
-				buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
-			bl += gl;
-			buf[bl] = '\0';
-			if (bl >= 15 && g_ascii_isalpha(buf[0]) && cls_iban_valid(buf) && cls_iban_case(text, g, i, j)) {
-				cls_hit(res, CLS_DET_IBAN, where, text, s, e);
-				used = j - i + 1;
-			} else if (crossed) {
-				continue;
-			} else if (bl == 12 && cls_rvnr_valid(buf)) {
-				cls_hit(res, CLS_DET_RVNR, where, text, s, e);
-				*strong = true;
-				used = j - i + 1;
-			} else if (bl == 11 && cls_steuer_id_valid(buf) && cls_whole_number(text, g, ng, i, j) &&
-				   (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) :
-					    !cls_phone_like(text, len, s))) {
-				cls_hit(res, CLS_DET_STEUER_ID, where, text, s, e);
-				*strong = true;
-				used = j - i + 1;
-			} else if (bl == 10 && cls_kvnr_valid(buf) &&
-				   cls_context(text, len, s, e, 300, 300, cls_kw_kvnr)) {
-				cls_hit(res, CLS_DET_KVNR, where, text, s, e);
-				*strong = true;
-				used = j - i + 1;
-			} else if (((bl == 10 && cls_id_doc_valid(buf)) || (bl == 9 && cls_id_doc_shape(buf))) &&
-				   cls_context(text, len, s, e, 300, 100, cls_kw_id)) {
-				cls_hit(res, CLS_DET_ID_DOC, where, text, s, e);
-				used = j - i + 1;
-			} else if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
-				   cls_whole_number(text, g, ng, i, j) && !cls_phone_like(text, len, s)) {
-				cls_hit(res, CLS_DET_CARD, where, text, s, e);
-				used = j - i + 1;
-			}
-		}
-		if (used == 0 && g_ascii_isdigit(text[g[i].s]) && cls_phone_like(text, len, g[i].s)) {
-			/* a German phone number: digit groups only, 7..14 digits in total */
-			size_t digits = 0, k;
-
-			for (j = i; j < ng; j++) {
-				bool alldig = true;
-
-				if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
-					break;   /* next cell; dates and amounts are joined by dots */
-				for (k = g[j].s; k < g[j].e; k++)
-					alldig = alldig && g_ascii_isdigit(text[k]);
-				if (!alldig)
-					break;
-				digits += g[j].e - g[j].s;
-			}
-			if (j > i && digits >= 7 && digits <= 14 &&
-			    cls_phone_start(text, g[i].s)) {
-				cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
-				used = j - i;
-			}
-		}
+		used = cls_identifier(where, text, len, g, ng, i, strong, res);
+		if (used == 0)
+			used = cls_phone(where, text, len, g, ng, i, res);
 		i += used > 0 ? used : 1;
 	}
 }
@@ -753,293 +468,6 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 		}
 		i = e;
 	}
-}
-
-/* ---- GDPR Art. 9 dictionaries (lower case; '*' = prefix) ---- */
-
-struct cls_art9 {
-	const char *category;
-	const char *const *terms;
-};
-
-static const char *const cls_t_health[] = {
-	"diagnose*", "befund*", "arztbrief*", "krankschreibung*", "au-bescheinigung*", "arbeitsunfähigkeit*",
-	"schwerbehinder*", "gdb", "therapie*", "medikation*", "pflegegrad*", "erkrankung*", "krankheit*",
-	"chemotherapie*", "psychotherap*", "depression*", "klinik*", "icd-10*", "behandlung*",
-	"diagnosis", "diagnosed", "medical record*", "sick note", "sick leave", "disability", "therapy",
-	"medication", "illness", "chronic", "cancer", "hiv", "krebs*", "treatment", "patient*", NULL,
-};
-static const char *const cls_t_religion[] = {
-	"konfession*", "kirchensteuer*", "römisch-katholisch*", "evangelisch*", "kirchenaustritt*",
-	"religionszugehörigkeit*", "religion*", "muslim*", "jüdisch*", "katholisch*", "religious",
-	"denomination", "church tax", "catholic", "protestant", "jewish", "islam*", NULL,
-};
-static const char *const cls_t_union[] = {
-	"gewerkschaft*", "ver.di", "gew", "dbb", "ig metall", "mitgliedsbeitrag*", "trade union*",
-	"union membership", "union dues", "labour union", "labor union", "union member*", NULL,
-};
-static const char *const cls_t_politics[] = {
-	"parteimitglied*", "parteizugehörigkeit*", "parteibuch", "politische gesinnung", "politische meinung",
-	"partei*", "political opinion*", "party membership", "political affiliation", "party member*", NULL,
-};
-static const char *const cls_t_ethnic[] = {
-	"herkunft", "ethnisch*", "migrationshintergrund", "abstammung", "hautfarbe", "ethnic*", "racial",
-	"race", "ancestry", NULL,
-};
-static const char *const cls_t_biometric[] = {
-	"fingerabdr*", "biometrisch*", "gesichtsbild*", "gesichtserkennung", "iris-scan*", "fingerprint*",
-	"biometric*", "facial recognition", "retina*", NULL,
-};
-static const char *const cls_t_genetic[] = {
-	"gentest*", "dna-analyse*", "genetisch*", "erbkrank*", "genanalyse*", "genetic*", "dna test*",
-	"genome", NULL,
-};
-static const char *const cls_t_sexual[] = {
-	"sexuelle orientierung", "sexualleben", "homosexuell*", "bisexuell*", "transgender", "transsexuell*",
-	"sexual orientation", "sex life", "gay", "lesbian", "lesbisch", "schwul", NULL,
-};
-
-static const struct cls_art9 cls_art9_dict[] = {
-	{ "health", cls_t_health }, { "religion", cls_t_religion }, { "union", cls_t_union },
-	{ "politics", cls_t_politics }, { "ethnicity", cls_t_ethnic }, { "biometrics", cls_t_biometric },
-	{ "genetics", cls_t_genetic }, { "sexual", cls_t_sexual },
-};
-
-#define CLS_ART9_WINDOW 300
-#define CLS_ART9_MAXHITS 4096
-
-struct cls_term_hit {
-	size_t pos;
-	unsigned term, cat;
-};
-
-static inline bool
-cls_word_char(unsigned char c)
-{
-	return c >= 0x80 || (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
-}
-
-/* index of all dictionary terms by first byte, built once (thread-safe) */
-struct cls_term_ref {
-	unsigned char cat, term, len;
-	bool prefix;
-};
-
-static struct cls_term_ref cls_refs[512];
-static unsigned short cls_ref_start[257];
-static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
-
-static void
-cls_terms_index(void)
-{
-	static gsize once = 0;
-
-	if (g_once_init_enter(&once)) {
-		unsigned b, n = 0, c, t;
-
-		for (b = 0; b < 256; b++) {
-			cls_ref_start[b] = (unsigned short)n;
-			for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
-				for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
-					const char *term = cls_art9_dict[c].terms[t];
-					size_t tl = strlen(term);
-
-					if ((unsigned char)term[0] != b || n >= G_N_ELEMENTS(cls_refs))
-						continue;
-					cls_refs[n].cat = (unsigned char)c;
-					cls_refs[n].term = (unsigned char)t;
-					cls_refs[n].prefix = term[tl - 1] == '*';
-					cls_refs[n].len = (unsigned char)(cls_refs[n].prefix ? tl - 1 : tl);
-					if (cls_refs[n].len < 2)
-						memset(cls_ref_second[b], 0xff, sizeof cls_ref_second[b]);
-					else
-						cls_ref_second[b][(unsigned char)term[1] >> 5] |= 1u << ((unsigned char)term[1] & 31);
-					n++;
-				}
-		}
-		cls_ref_start[256] = (unsigned short)n;
-		g_once_init_leave(&once, 1);
-	}
-}
-
-/* lower-cased text: terms of all categories at word starts, one pass */
-static size_t
-cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
-{
-	size_t n = 0, i, next;
-	unsigned r;
-
-	cls_terms_index();
-	for (i = 0; i < len && n < max; i = next) {
-		unsigned char b = (unsigned char)low[i];
-		unsigned char done = 0;   /* bit per category: one hit per word and category */
-
-		next = i + 1;
-		if (cls_word_char(b))   /* no term starts inside a word: go on after it */
-			while (next < len && cls_word_char((unsigned char)low[next]))
-				next++;
-		if (cls_ref_start[b] == cls_ref_start[b + 1])
-			continue;
-		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
-			continue;
-		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
-				     (1u << ((unsigned char)low[i + 1] & 31))))
-			continue;
-		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
-			const struct cls_term_ref *ref = &cls_refs[r];
-			const char *term = cls_art9_dict[ref->cat].terms[ref->term];
-
-			if (done & (1u << ref->cat))
-				continue;
-			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]) ||
-			    memcmp(low + i, term, ref->len) != 0)
-				continue;
-			if (!ref->prefix && i + ref->len < len && cls_word_char((unsigned char)low[i + ref->len]))
-				continue;
-			hits[n].pos = i;
-			hits[n].term = ref->term;
-			hits[n].cat = ref->cat;
-			n++;
-			done |= (unsigned char)(1u << ref->cat);
-		}
-	}
-	return n;
-}
-
-/*
- * cls_strdown - the bytes of g_utf8_strdown(text, len) for valid UTF-8 without NUL, in one
- * pass without a call per character: ASCII and the Latin-1 letters inline, other characters
- * through glib only when they are upper or title case (per character: glib's only context rule
- * outside Turkic/Lithuanian locales is the Greek capital sigma, final unless a letter follows;
- * in those locales the whole text goes through glib). g_free.
- */
-char *
-cls_strdown(const char *text, size_t len, size_t *out_len)
-{
-	const char *loc = setlocale(LC_CTYPE, NULL);
-	size_t cap = len + 64, o = 0, i = 0;   /* invariant: cap > o + (len - i) */
-	char *out;
-
-	if (loc != NULL && ((loc[0] == 'a' && loc[1] == 'z') || (loc[0] == 'l' && loc[1] == 't') ||
-			    (loc[0] == 't' && loc[1] == 'r'))) {
-		out = g_utf8_strdown(text, (gssize)len);
-		*out_len = strlen(out);
-		return out;
-	}
-	out = g_malloc(cap);
-	while (i < len) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c < 0x80) {
-			out[o++] = (char)cls_lc(c);
-			i++;
-		} else if (c == 0xC3 && i + 1 < len) {   /* U+00C0..U+00FF: À..Þ (not ×) +0x20 */
-			unsigned char d = (unsigned char)text[i + 1];
-
-			out[o++] = (char)c;
-			out[o++] = (char)(d >= 0x80 && d <= 0x9E && d != 0x97 ? d + 0x20 : d);
-			i += 2;
-		} else {
-			size_t cl = (size_t)g_utf8_skip[c];
-			gunichar u = g_utf8_get_char(text + i);
-			GUnicodeType t = g_unichar_type(u);
-
-			if (cl > len - i)
-				cl = len - i;
-			if (u == 0x3A3) {   /* Greek capital sigma: 2 bytes as its lower forms */
-				bool letter = i + cl < len && g_unichar_isalpha(g_utf8_get_char(text + i + cl));
-
-				o += (size_t)g_unichar_to_utf8(letter ? 0x3C3 : 0x3C2, out + o);
-			} else if (t == G_UNICODE_UPPERCASE_LETTER || t == G_UNICODE_TITLECASE_LETTER) {
-				char *l = g_utf8_strdown(text + i, (gssize)cl);
-				size_t ll = strlen(l);
-
-				if (o + ll + (len - i - cl) >= cap) {
-					cap = (o + ll + (len - i - cl)) * 5 / 4 + 64;
-					out = g_realloc(out, cap);
-				}
-				memcpy(out + o, l, ll);
-				o += ll;
-				g_free(l);
-			} else {
-				memcpy(out + o, text + i, cl);
-				o += cl;
-			}
-			i += cl;
-		}
-	}
-	out[o] = '\0';
-	*out_len = o;
-	return out;
-}
-
-static void
-cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
-	struct classify_result *res)
-{
-	char *valid = g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
-	size_t lowlen, c;
-	char *low = cls_strdown(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len, &lowlen);
-	/* at most one hit per byte and category: short text needs no full table */
-	size_t cap = MIN((size_t)CLS_ART9_MAXHITS, G_N_ELEMENTS(cls_art9_dict) * (lowlen + 1));
-	struct cls_term_hit *all = g_new(struct cls_term_hit, cap);
-	struct cls_term_hit *hits = g_new(struct cls_term_hit, cap);
-	size_t nall = cls_find_terms(low, lowlen, all, cap);
-	unsigned need = ctx->thresholds[CLS_DET_ART9] > 0 ? ctx->thresholds[CLS_DET_ART9] : 2;
-
-	for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++) {
-		size_t n = 0, a, b;
-
-		for (a = 0; a < nall; a++)
-			if (all[a].cat == c)
-				hits[n++] = all[a];
-		guint64 seen = 0, fired_terms = 0;
-		size_t first = 0;
-		bool fired = false;
-
-		if (n == 0)
-			continue;
-		for (a = 0; a < n; a++) {
-			guint64 win = 0;
-			unsigned distinct = 0;
-
-			seen |= 1ULL << (hits[a].term % 64);
-			for (b = a; b < n && hits[b].pos - hits[a].pos <= CLS_ART9_WINDOW; b++)
-				if (!(win & (1ULL << (hits[b].term % 64)))) {
-					win |= 1ULL << (hits[b].term % 64);
-					distinct++;
-				}
-			if (distinct >= need) {
-				if (!fired)
-					first = hits[a].pos;
-				fired = true;
-				fired_terms |= win;
-			}
-		}
-		if (!fired && strong && need > 1)
-			fired = true, fired_terms = seen, first = hits[0].pos;   /* 1 term + identifier */
-		if (fired) {
-			char reason[32];
-			GString *terms = g_string_new("");
-			char *w = g_strdup_printf("%s offset ~%zu", where, first);
-			unsigned t, count = 0;
-
-			for (t = 0; cls_art9_dict[c].terms[t] != NULL && t < 64; t++)
-				if (fired_terms & (1ULL << t)) {
-					g_string_append_printf(terms, "%s%s", count ? ", " : "terms: ",
-						cls_art9_dict[c].terms[t]);
-					count++;
-				}
-			g_snprintf(reason, sizeof reason, "art9-%s", cls_art9_dict[c].category);
-			cls_add(res, reason, count, w, terms->str);
-			g_string_free(terms, TRUE);
-			g_free(w);
-		}
-	}
-	g_free(hits);
-	g_free(all);
-	g_free(low);
-	g_free(valid);
 }
 
 /* VS markings in content: only the unambiguous written forms, and only as a
@@ -1097,7 +525,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
 			if (groups->len > 0)
-				cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data,
+				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
 					groups->len, &strong, res);
 			g_array_set_size(groups, 0);
 			continue;
@@ -1119,7 +547,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 			g.cell = tabs > 0;
 			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
 			if (p != g.s || (punct > 0 && seps > 1)) {
-				cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data,
+				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
 					groups->len, &strong, res);
 				g_array_set_size(groups, 0);
 			}
@@ -1127,7 +555,7 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 		g_array_append_val(groups, g);
 	}
 	if (groups->len > 0)
-		cls_chain(ctx, where, text, len, (struct cls_group *)(void *)groups->data, groups->len,
+		cls_chain(where, text, len, (struct cls_group *)(void *)groups->data, groups->len,
 			&strong, res);
 	g_array_free(groups, TRUE);
 	cls_emails(where, text, len, res);

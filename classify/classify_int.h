@@ -60,34 +60,62 @@ struct cls_scan {
 	void *defer_arg;
 };
 
-/* classify.c */
+/* classify_result.c */
 void cls_add(struct classify_result *res, const char *reason, unsigned count, const char *where,
 	const char *masked);
 void cls_raise(struct classify_result *res, int level);
-int cls_map_find(const GArray *map, const char *text);
-void cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *where, const char *why);
-void cls_msip(const struct classify_ctx *ctx, const char *source, const char *value,
-	struct classify_result *res);
 void cls_result_free(gpointer p);   /* classify_result_clear + g_free */
 /* cls_policy - evaluate, apply floor, fill level/action/reasons text */
 void cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floor);
 void cls_evaluate(const struct classify_ctx *ctx, struct classify_result *res);
+/* classify_conf.c */
+int cls_map_find(const GArray *map, const char *text);
+/* classify_label.c */
+void cls_msip(const struct classify_ctx *ctx, const char *source, const char *value,
+	struct classify_result *res);
+/* classify_part.c */
+/* what cls_part does with a part's bytes, decided by the true type (libmagic
+ * sees at most the first CLS_MAGIC_BYTES), the declared type, the name and
+ * the first bytes */
+enum cls_kind {
+	CLS_K_ZIP, CLS_K_TNEF, CLS_K_RTF, CLS_K_PDF, CLS_K_EML, CLS_K_HTML, CLS_K_TEXT, CLS_K_EMPTY,
+	CLS_K_MEDIA, CLS_K_OPAQUE,
+};
+void cls_bomb(struct cls_scan *scan, struct classify_result *res, const char *where, const char *why);
 void cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
 	size_t len, struct classify_result *res);
-
+const char *cls_intern(const char *s);   /* g_intern_string, NULL-safe */
+/* cls_magic - the true MIME type of data (first CLS_MAGIC_BYTES), interned */
+const char *cls_magic(const struct classify_ctx *ctx, const unsigned char *data, size_t len);
+enum cls_kind cls_kind(const char *t, const char *name, const char *declared_type, const unsigned char *data,
+	size_t len);
+/* classify.c */
 void cls_job_set_depth(struct classify_job *job, unsigned depth);
 
-/* classify_detect.c */
+/* ASCII lower case without a call (g_ascii_tolower is a function) */
+static inline unsigned char
+cls_lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* classify_check.c */
 bool cls_iban_valid(const char *s);       /* compact, upper-case */
 bool cls_steuer_id_valid(const char *s);  /* 11 digits */
 bool cls_rvnr_valid(const char *s);       /* 12 chars */
 bool cls_kvnr_valid(const char *s);       /* 10 chars */
 int cls_icao_check(const char *s, size_t n);
 bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
+bool cls_id_doc_shape(const char *s);     /* the 9 printed chars, no check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
 char *cls_mask(const char *s, size_t n);
+/* classify_art9.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
+/* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it */
+void cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
+	struct classify_result *res);
+/* classify_detect.c */
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res);
 

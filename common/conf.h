@@ -70,7 +70,7 @@ struct conf {
 	char **notify_password_delivery; /* "sender" | "recipients" | LEVEL=value items */
 	char *notify_sendmail, *notify_from, *notify_fallback_to;
 	uint64_t notify_timeout;   /* seconds */
-	/* [classify] (classify/classify.c parses the LEVEL=value lists) */
+	/* [classify] (classify/classify_conf.c parses the LEVEL=value lists) */
 	char **classify_levels;
 	char *classify_identifier_level, *classify_art9_level;
 	char **classify_labels, **classify_subject_markers, **classify_thresholds, **classify_findings;
