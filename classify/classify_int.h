@@ -91,7 +91,8 @@ char *cls_strdown(const char *text, size_t len, size_t *out_len);
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res);
 
-/* classify_extract.c */
+/* extractors: classify_zip.c, classify_pdf.c, classify_markup.c (HTML), classify_mime.c;
+ * their shared helpers are in classify_extract.h */
 void cls_extract_zip(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
 	struct classify_result *res);
 void cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
