@@ -107,6 +107,7 @@ void cls_extract_gmime(struct cls_scan *scan, GMimeObject *obj, const char *pref
 /* cls_extract_tnef - winmail.dat: every attachment through cls_part ("name > file"), the body */
 void cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
 	struct classify_result *res);
+/* classify_rtf.c */
 /* cls_lzfu - compressed RTF (MS-OXRTFCP) into out, at most max bytes; false if not LZFu/MELA */
 bool cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out);
 /* cls_rtf_text - visible text of an RTF document, at most max bytes appended */

@@ -1,7 +1,8 @@
 /*
  * classify_tnef.c - TNEF (winmail.dat, application/ms-tnef; standards.md §4,
- * MS-OXTNEF) and RTF for the classifier: an own bounded parser of the
- * attribute stream instead of libytnef (docs/ARCHITECTURE.md says why).
+ * MS-OXTNEF) for the classifier: an own bounded parser of the attribute
+ * stream instead of libytnef (docs/ARCHITECTURE.md says why); the RTF body
+ * is read by classify_rtf.c.
  *
  * Walk: signature, legacy key, then level/attribute/length/data/checksum
  * records, every length checked against the bytes left. Attachments are
@@ -24,7 +25,7 @@
  * inspected in full). Nothing is copied except names and the body text.
  * Thread-safe (no shared state).
  */
-#include "classify_int.h"
+#include "classify_extract.h"
 
 #include <string.h>
 
@@ -55,32 +56,6 @@
 #define PT_MV 0x1000
 #define CLS_TNEF_NAME_MAX 255
 
-static uint32_t
-tn_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint16_t
-tn_le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-/* windows-1252 bytes 0x80..0x9F (0 = unassigned); the rest is Latin-1 */
-static const uint16_t cls_cp1252_hi[32] = {
-	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
-};
-
-gunichar
-cls_cp1252(unsigned char b)
-{
-	if (b >= 0x80 && b < 0xA0)
-		return cls_cp1252_hi[b - 0x80];
-	return b;
-}
-
 /* ---- MAPI property lists (MS-OXTNEF 2.1.3.4) ---- */
 
 typedef void (*cls_mapi_fn)(void *ud, unsigned type, unsigned id, const unsigned char *v, size_t n);
@@ -107,7 +82,7 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 
 	if (n < 4)
 		return false;
-	count = tn_le32(d);
+	count = cls_le32(d);
 	if (count > (n - 4) / 4)
 		return false;
 	for (i = 0; i < count; i++) {
@@ -117,15 +92,15 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 
 		if (n - p < 4)
 			return false;
-		type = tn_le16(d + p);
-		id = tn_le16(d + p + 2);
+		type = cls_le16(d + p);
+		id = cls_le16(d + p + 2);
 		p += 4;
 		if (id >= 0x8000) {   /* named property: GUID, kind, id or name */
 			uint32_t kind;
 
 			if (n - p < 20)
 				return false;
-			kind = tn_le32(d + p + 16);
+			kind = cls_le32(d + p + 16);
 			p += 20;
 			if (kind == 0) {
 				if (n - p < 4)
@@ -136,7 +111,7 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 
 				if (n - p < 4)
 					return false;
-				l = tn_le32(d + p);
+				l = cls_le32(d + p);
 				p += 4;
 				if (l > n - p)
 					return false;
@@ -156,7 +131,7 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 		}
 		if (n - p < 4)
 			return false;
-		nv = tn_le32(d + p);
+		nv = cls_le32(d + p);
 		p += 4;
 		if (nv > n - p)   /* every value takes at least one byte (four for variable ones) */
 			return false;
@@ -171,7 +146,7 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 			}
 			if (n - p < 4)
 				return false;
-			l = tn_le32(d + p);
+			l = cls_le32(d + p);
 			p += 4;
 			if (l > n - p)
 				return false;
@@ -213,215 +188,6 @@ cls_tnef_string(unsigned type, const unsigned char *v, size_t n, unsigned cp)
 		}
 	}
 	return out != NULL ? out : g_strdup("");
-}
-
-/* ---- compressed RTF (MS-OXRTFCP) ---- */
-
-static const char cls_rtf_prebuf[] =
-	"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
-	"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
-	"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
-G_STATIC_ASSERT(sizeof cls_rtf_prebuf - 1 == 207);
-
-/* cls_lzfu - decompress into out (at most max bytes); false if not compressed RTF */
-bool
-cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out)
-{
-	unsigned char dict[4096];
-	size_t wp = sizeof cls_rtf_prebuf - 1, p = 16, end;
-	uint32_t csize, rsize, type;
-
-	if (n < 16)
-		return false;
-	csize = tn_le32(in);
-	rsize = tn_le32(in + 4);
-	type = tn_le32(in + 8);
-	if (csize < 12)
-		return false;
-	end = MIN(n, (size_t)csize + 4);
-	max = MIN(max, (size_t)rsize);
-	if (type == 0x414C454Du) {   /* "MELA": stored */
-		g_byte_array_append(out, in + 16, (guint)MIN(end - 16, max));
-		return true;
-	}
-	if (type != 0x75465A4Cu)     /* "LZFu" */
-		return false;
-	memcpy(dict, cls_rtf_prebuf, wp);
-	memset(dict + wp, 0, sizeof dict - wp);
-	while (p < end && out->len < max) {
-		unsigned ctl = in[p++], bit;
-
-		for (bit = 0; bit < 8 && p < end && out->len < max; bit++) {
-			if (!(ctl & (1u << bit))) {
-				dict[wp] = in[p++];
-				g_byte_array_append(out, &dict[wp], 1);
-				wp = (wp + 1) & 4095;
-			} else {
-				unsigned v, off, l, k;
-
-				if (end - p < 2)
-					return true;
-				v = (unsigned)(in[p] << 8 | in[p + 1]);
-				p += 2;
-				off = v >> 4;
-				l = (v & 15) + 2;
-				if (off == wp)
-					return true;   /* end marker */
-				for (k = 0; k < l && out->len < max; k++) {
-					dict[wp] = dict[(off + k) & 4095];
-					g_byte_array_append(out, &dict[wp], 1);
-					wp = (wp + 1) & 4095;
-				}
-			}
-		}
-	}
-	return true;
-}
-
-/* ---- RTF to text ---- */
-
-static const char *const cls_rtf_skip[] = {
-	"fonttbl", "colortbl", "stylesheet", "info", "pict", "objdata", "themedata", "colorschememapping",
-	"datastore", "latentstyles", "listtable", "listoverridetable", "rsidtbl", "generator", "xmlnstbl",
-	"filetbl", "revtbl", "pgdsctbl", "mmathPr", "fldinst", NULL,
-};
-
-static void
-cls_rtf_char(GString *out, gunichar c)
-{
-	if (c == 0)
-		return;
-	if (c < 0x20 && c != '\t' && c != '\n')
-		c = ' ';
-	if (g_unichar_validate(c))
-		g_string_append_unichar(out, c);
-}
-
-/* cls_rtf_text - visible text of RTF (control words, groups, \'xx as windows-1252, \uN) */
-void
-cls_rtf_text(const char *s, size_t n, size_t max, GString *out)
-{
-	struct { bool skip; int uc; } st[64], cur = { false, 1 };
-	int sp = 0, deep = 0, ucskip = 0;
-	size_t i = 0;
-	bool group_start = false;
-
-	while (i < n && out->len < max) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '{') {
-			if (sp < (int)G_N_ELEMENTS(st))
-				st[sp++] = cur;
-			else
-				deep++;
-			group_start = true;
-			i++;
-			continue;
-		}
-		if (c == '}') {
-			if (deep > 0)
-				deep--;
-			else if (sp > 0)
-				cur = st[--sp];
-			ucskip = 0;
-			group_start = false;
-			i++;
-			continue;
-		}
-		if (c == '\\' && i + 1 < n) {
-			unsigned char e = (unsigned char)s[i + 1];
-
-			if (g_ascii_isalpha(e)) {
-				char word[33];
-				size_t k = 0;
-				long param = 0;
-				bool has = false, neg = false;
-
-				i++;
-				while (i < n && g_ascii_isalpha(s[i])) {
-					if (k < sizeof word - 1)
-						word[k++] = s[i];
-					i++;
-				}
-				word[k] = '\0';
-				if (i < n && s[i] == '-') {
-					neg = true;
-					i++;
-				}
-				for (k = 0; i < n && g_ascii_isdigit(s[i]); i++, k++)
-					if (k < 10) {
-						param = param * 10 + (s[i] - '0');
-						has = true;
-					}
-				if (neg)
-					param = -param;
-				if (i < n && s[i] == ' ')
-					i++;
-				if (strcmp(word, "bin") == 0 && has && param > 0) {
-					i += MIN((size_t)param, n - i);
-				} else if (group_start && g_strv_contains(cls_rtf_skip, word)) {
-					cur.skip = true;
-				} else if (strcmp(word, "uc") == 0 && has) {
-					cur.uc = (int)CLAMP(param, 0, 8);
-				} else if (cur.skip) {
-					/* inside an ignored destination */
-				} else if (strcmp(word, "u") == 0 && has) {
-					cls_rtf_char(out, (gunichar)(param < 0 ? param + 65536 : param));
-					ucskip = cur.uc;
-				} else if (strcmp(word, "par") == 0 || strcmp(word, "line") == 0 || strcmp(word, "row") == 0 ||
-					   strcmp(word, "sect") == 0 || strcmp(word, "page") == 0) {
-					g_string_append_c(out, '\n');
-				} else if (strcmp(word, "tab") == 0 || strcmp(word, "cell") == 0) {
-					g_string_append_c(out, '\t');
-				} else if (strcmp(word, "emdash") == 0 || strcmp(word, "endash") == 0) {
-					g_string_append_c(out, '-');
-				} else if (strcmp(word, "lquote") == 0 || strcmp(word, "rquote") == 0) {
-					g_string_append_c(out, '\'');
-				} else if (strcmp(word, "ldblquote") == 0 || strcmp(word, "rdblquote") == 0) {
-					g_string_append_c(out, '"');
-				}
-				group_start = false;
-				continue;
-			}
-			group_start = false;
-			i += 2;
-			if (e == '\'') {
-				unsigned char b;
-
-				if (i + 2 > n || !g_ascii_isxdigit(s[i]) || !g_ascii_isxdigit(s[i + 1]))
-					continue;
-				b = (unsigned char)(g_ascii_xdigit_value(s[i]) * 16 + g_ascii_xdigit_value(s[i + 1]));
-				i += 2;
-				if (ucskip > 0)
-					ucskip--;
-				else if (!cur.skip)
-					cls_rtf_char(out, cls_cp1252(b));
-			} else if (e == '*') {
-				cur.skip = true;
-			} else if (cur.skip) {
-				/* nothing */
-			} else if (e == '\\' || e == '{' || e == '}') {
-				g_string_append_c(out, (char)e);
-			} else if (e == '~') {
-				g_string_append(out, "\xC2\xA0");
-			} else if (e == '_') {
-				g_string_append_c(out, '-');
-			} else if (e == '\n' || e == '\r') {
-				g_string_append_c(out, '\n');
-			}
-			continue;
-		}
-		group_start = false;
-		i++;
-		if (c == '\r' || c == '\n')
-			continue;
-		if (ucskip > 0) {
-			ucskip--;
-			continue;
-		}
-		if (!cur.skip)
-			cls_rtf_char(out, cls_cp1252(c));
-	}
 }
 
 /* ---- the attribute stream ---- */
@@ -631,7 +397,7 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 	t.res = res;
 	t.name = name != NULL ? name : "winmail.dat";
 	t.cp = 1252;
-	if (len < 6 || tn_le32(d) != TNEF_SIGNATURE) {
+	if (len < 6 || cls_le32(d) != TNEF_SIGNATURE) {
 		cls_add(res, "not-inspectable", 1, t.name, "declared TNEF, no TNEF signature");
 		return;
 	}
@@ -650,8 +416,8 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 			break;   /* a trailing newline or NUL padding (seen from real writers): ignored */
 		}
 		lvl = d[p];
-		id = tn_le32(d + p + 1) & 0xFFFF;
-		alen = tn_le32(d + p + 5);
+		id = cls_le32(d + p + 1) & 0xFFFF;
+		alen = cls_le32(d + p + 5);
 		if (lvl != TNEF_LVL_MESSAGE && lvl != TNEF_LVL_ATTACHMENT) {
 			broken = "broken TNEF: bad attribute level";
 			break;
@@ -669,7 +435,7 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 
 			for (k = 0; k < alen; k++)
 				sum += v[k];
-			if ((sum & 0xFFFF) != tn_le16(v + alen))
+			if ((sum & 0xFFFF) != cls_le16(v + alen))
 				badsum++;   /* tolerated, see above; told when the stream is broken */
 		}
 		attrs++;
@@ -688,7 +454,7 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 					broken = "broken TNEF attachment properties";
 			}
 		} else if (id == ATT_OEM_CODEPAGE && alen >= 4) {
-			t.cp = tn_le32(v);
+			t.cp = cls_le32(v);
 		} else if (id == ATT_BODY && t.attbody == NULL) {
 			t.attbody = v;
 			t.attbodylen = alen;
