@@ -84,6 +84,8 @@ struct cls_pdf {
 	GHashTable *encs;       /* object number -> struct cls_enc *: simple-font encodings */
 	GHashTable *cmap_idx;   /* CMap object number -> index + 1 in cmaps */
 	GHashTable *font_enc;   /* font object number -> encoding object number */
+	GPtrArray *streams;     /* struct cls_pdf_stream * (classify_pdf.c) */
+	size_t kept;            /* stream bytes kept, at most [classify] max_text */
 };
 
 /* /Encoding of a font object (name or reference) and /Differences of a font or encoding object */

@@ -364,149 +364,209 @@ cls_pdf_objstm(struct cls_pdf *pdf, const char *dict, const char *d, size_t n)
 	g_free(off);
 }
 
-void
-cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
-	struct classify_result *res)
+static void
+cls_pdf_stream_free(gpointer p)
 {
+	struct cls_pdf_stream *ps = p;
+
+	g_byte_array_unref(ps->data);
+	g_free(ps);
+}
+
+static void
+cls_pdf_init(struct cls_pdf *pdf, struct cls_scan *scan, struct classify_result *res, const char *name)
+{
+	memset(pdf, 0, sizeof *pdf);
+	pdf->scan = scan;
+	pdf->res = res;
+	pdf->name = name;
+	pdf->cmaps = g_array_new(FALSE, FALSE, sizeof(struct cls_cmap));
+	g_array_set_clear_func(pdf->cmaps, cls_cmap_clear);
+	pdf->font_cmap = g_hash_table_new(g_direct_hash, g_direct_equal);
+	pdf->res_font = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	pdf->content_page = g_hash_table_new(g_direct_hash, g_direct_equal);
+	pdf->encs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	pdf->cmap_idx = g_hash_table_new(g_direct_hash, g_direct_equal);
+	pdf->font_enc = g_hash_table_new(g_direct_hash, g_direct_equal);
+	pdf->streams = g_ptr_array_new_with_free_func(cls_pdf_stream_free);
+}
+
+static void
+cls_pdf_clear(struct cls_pdf *pdf)
+{
+	g_ptr_array_free(pdf->streams, TRUE);
+	g_array_free(pdf->cmaps, TRUE);
+	g_hash_table_destroy(pdf->font_cmap);
+	g_hash_table_destroy(pdf->res_font);
+	g_hash_table_destroy(pdf->content_page);
+	g_hash_table_destroy(pdf->encs);
+	g_hash_table_destroy(pdf->cmap_idx);
+	g_hash_table_destroy(pdf->font_enc);
+}
+
+/* cls_pdf_objnum - the number of the object whose " obj" keyword is at o ("N G obj") */
+static int
+cls_pdf_objnum(const char *s, const char *o)
+{
+	const char *back = o;
+
+	while (back > s && g_ascii_isspace(back[-1]))
+		back--;
+	while (back > s && g_ascii_isdigit(back[-1]))
+		back--;   /* generation */
+	while (back > s && g_ascii_isspace(back[-1]))
+		back--;
+	while (back > s && g_ascii_isdigit(back[-1]))
+		back--;
+	return atoi(back);
+}
+
+/* cls_pdf_readable - a stream we can read: FlateDecode (*flate) or no filter, and not an image/xref */
+static bool
+cls_pdf_readable(const char *dict, bool *flate)
+{
+	bool other = strstr(dict, "/DCTDecode") != NULL || strstr(dict, "/JBIG2") != NULL ||
+		strstr(dict, "/JPX") != NULL || strstr(dict, "/CCITT") != NULL ||
+		strstr(dict, "/ASCII85") != NULL || strstr(dict, "/LZW") != NULL ||
+		strstr(dict, "/Predictor") != NULL || strstr(dict, "/Image") != NULL ||
+		strstr(dict, "/XRef") != NULL;
+	bool hasfilter = strstr(dict, "/Filter") != NULL;
+
+	*flate = strstr(dict, "/FlateDecode") != NULL || strstr(dict, "/Fl ") != NULL ||
+		strstr(dict, "/Fl]") != NULL || strstr(dict, "/Fl/") != NULL;
+	return !other && (*flate || !hasfilter);
+}
+
+/* cls_pdf_stream - keep the decoded bytes b..es of object obj; false once max_text is reached */
+static bool
+cls_pdf_stream(struct cls_pdf *pdf, int obj, const char *dict, bool flate, const char *b, const char *es)
+{
+	struct cls_scan *scan = pdf->scan;
 	const struct classify_ctx *ctx = scan->ctx;
-	const char *s = (const char *)data, *end = s + len, *p = s;
-	struct cls_pdf pdf = { scan, res, name, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL };
-	GPtrArray *streams = g_ptr_array_new();
-	GString *text = g_string_new("");
-	size_t kept = 0;
+	struct cls_pdf_stream *ps = g_new0(struct cls_pdf_stream, 1);
+	size_t room = (size_t)ctx->max_text - pdf->kept;
+	int rc = 0;
+
+	ps->obj = obj;
+	ps->data = g_byte_array_new();
+	if (flate) {
+		const unsigned char *zb = (const unsigned char *)b;
+		size_t zl = (size_t)(es - b);
+
+		rc = cls_inflate(scan, pdf->res, pdf->name, false, zb, zl, room, ps->data);
+		if (rc == -1 && zl > 2 && (zb[0] == '\r' || zb[0] == '\n'))
+			rc = cls_inflate(scan, pdf->res, pdf->name, false, zb + 1, zl - 1, room, ps->data);
+	} else {
+		scan->inflated += (uint64_t)(es - b);
+		g_byte_array_append(ps->data, (const guint8 *)b, (guint)MIN((size_t)(es - b), room));
+	}
+	pdf->kept += ps->data->len;
+	if (rc == 1 || pdf->kept >= ctx->max_text)
+		cls_add(pdf->res, "not-inspectable", 1, pdf->name, "PDF text truncated at [classify] max_text");
+	if (rc >= 0 && ps->data->len > 0 && strstr(dict, "/ObjStm") != NULL)
+		cls_pdf_objstm(pdf, dict, (const char *)ps->data->data, ps->data->len);
+	ps->content = rc >= 0 && strstr(dict, "/ObjStm") == NULL && strstr(dict, "/Type/XObject") == NULL;
+	g_ptr_array_add(pdf->streams, ps);
+	return pdf->kept < ctx->max_text;
+}
+
+/* cls_pdf_object - the object at o: its dictionary, its stream; where to go on, NULL to stop */
+static const char *
+cls_pdf_object(struct cls_pdf *pdf, const char *s, const char *end, const char *o)
+{
+	int obj = cls_pdf_objnum(s, o);
+	const char *eo = cls_memmem(o + 4, (size_t)(end - o - 4), "endobj");
+	const char *st = cls_memmem(o + 4, (size_t)((eo != NULL ? eo : end) - o - 4), "stream");
+	size_t dl = (size_t)((st != NULL ? st : (eo != NULL ? eo : end)) - o);
+	char *dict = cls_pdf_names(o, MIN(dl, (size_t)65536));
+	const char *next = eo != NULL ? eo + 6 : o + 4;
+
+	cls_pdf_dicts(pdf, obj, dict, strlen(dict));
+	cls_pdf_page(pdf, dict);
+	if (st != NULL) {
+		const char *b = st + 6, *es;
+		bool flate;
+
+		if (b < end && *b == '\r')
+			b++;
+		if (b < end && *b == '\n')
+			b++;
+		es = cls_memmem(b, (size_t)(end - b), "endstream");
+		if (es == NULL)
+			es = end;
+		next = es + 9 < end ? es + 9 : end;
+		if (cls_pdf_readable(dict, &flate) && !cls_pdf_stream(pdf, obj, dict, flate, b, es))
+			next = NULL;
+	}
+	g_free(dict);
+	return next;
+}
+
+/* pass 2 first: ToUnicode CMaps (not content) */
+static void
+cls_pdf_cmaps(struct cls_pdf *pdf)
+{
 	guint i;
 
-	pdf.cmaps = g_array_new(FALSE, FALSE, sizeof(struct cls_cmap));
-	g_array_set_clear_func(pdf.cmaps, cls_cmap_clear);
-	pdf.font_cmap = g_hash_table_new(g_direct_hash, g_direct_equal);
-	pdf.res_font = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	pdf.content_page = g_hash_table_new(g_direct_hash, g_direct_equal);
-	pdf.encs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-	pdf.cmap_idx = g_hash_table_new(g_direct_hash, g_direct_equal);
-	pdf.font_enc = g_hash_table_new(g_direct_hash, g_direct_equal);
-	if (cls_memmem(s, len, "/Encrypt") != NULL)
-		cls_add(res, "encrypted", 1, name, "encrypted PDF");
-	/* pass 1: objects; dictionaries; decoded streams */
-	while (p < end && !scan->bomb) {
-		const char *o = cls_memmem(p, (size_t)(end - p), " obj"), *st, *eo, *back;
-		char *dict;
-		int obj = 0;
-		size_t dl;
-
-		if (o == NULL)
-			break;
-		back = o;
-		while (back > s && g_ascii_isspace(back[-1]))
-			back--;
-		while (back > s && g_ascii_isdigit(back[-1]))
-			back--;   /* generation */
-		while (back > s && g_ascii_isspace(back[-1]))
-			back--;
-		while (back > s && g_ascii_isdigit(back[-1]))
-			back--;
-		obj = atoi(back);
-		eo = cls_memmem(o + 4, (size_t)(end - o - 4), "endobj");
-		st = cls_memmem(o + 4, (size_t)((eo != NULL ? eo : end) - o - 4), "stream");
-		dl = (size_t)((st != NULL ? st : (eo != NULL ? eo : end)) - o);
-		dict = cls_pdf_names(o, MIN(dl, (size_t)65536));
-		cls_pdf_dicts(&pdf, obj, dict, strlen(dict));
-		cls_pdf_page(&pdf, dict);
-		if (st != NULL) {
-			const char *b = st + 6, *es;
-			bool flate = strstr(dict, "/FlateDecode") != NULL || strstr(dict, "/Fl ") != NULL ||
-				strstr(dict, "/Fl]") != NULL || strstr(dict, "/Fl/") != NULL;
-			bool other = strstr(dict, "/DCTDecode") != NULL || strstr(dict, "/JBIG2") != NULL ||
-				strstr(dict, "/JPX") != NULL || strstr(dict, "/CCITT") != NULL ||
-				strstr(dict, "/ASCII85") != NULL || strstr(dict, "/LZW") != NULL ||
-				strstr(dict, "/Predictor") != NULL || strstr(dict, "/Image") != NULL ||
-				strstr(dict, "/XRef") != NULL;
-			bool hasfilter = strstr(dict, "/Filter") != NULL;
-
-			if (b < end && *b == '\r')
-				b++;
-			if (b < end && *b == '\n')
-				b++;
-			es = cls_memmem(b, (size_t)(end - b), "endstream");
-			if (es == NULL)
-				es = end;
-			if (!other && (flate || !hasfilter)) {
-				struct cls_pdf_stream *ps = g_new0(struct cls_pdf_stream, 1);
-				int rc = 0;
-
-				ps->obj = obj;
-				ps->data = g_byte_array_new();
-				if (flate) {
-					const unsigned char *zb = (const unsigned char *)b;
-					size_t zl = (size_t)(es - b);
-
-					rc = cls_inflate(scan, res, name, false, zb, zl, (size_t)ctx->max_text - kept, ps->data);
-					if (rc == -1 && zl > 2 && (zb[0] == '\r' || zb[0] == '\n'))
-						rc = cls_inflate(scan, res, name, false, zb + 1, zl - 1,
-							(size_t)ctx->max_text - kept, ps->data);
-				} else {
-					scan->inflated += (uint64_t)(es - b);
-					g_byte_array_append(ps->data, (const guint8 *)b,
-						(guint)MIN((size_t)(es - b), (size_t)ctx->max_text - kept));
-				}
-				kept += ps->data->len;
-				if (rc == 1 || kept >= ctx->max_text)
-					cls_add(res, "not-inspectable", 1, name, "PDF text truncated at [classify] max_text");
-				if (rc >= 0 && ps->data->len > 0 && strstr(dict, "/ObjStm") != NULL) {
-					cls_pdf_objstm(&pdf, dict, (const char *)ps->data->data, ps->data->len);
-				}
-				ps->content = rc >= 0 && strstr(dict, "/ObjStm") == NULL && strstr(dict, "/Type/XObject") == NULL;
-				g_ptr_array_add(streams, ps);
-				if (kept >= ctx->max_text) {
-					g_free(dict);
-					break;
-				}
-			}
-			p = es + 9 < end ? es + 9 : end;
-		} else {
-			p = eo != NULL ? eo + 6 : o + 4;
-		}
-		g_free(dict);
-	}
-	/* pass 2: ToUnicode CMaps, then content streams */
-	for (i = 0; i < streams->len; i++) {
-		struct cls_pdf_stream *ps = g_ptr_array_index(streams, i);
+	for (i = 0; i < pdf->streams->len; i++) {
+		struct cls_pdf_stream *ps = g_ptr_array_index(pdf->streams, i);
 
 		if (cls_memmem((const char *)ps->data->data, ps->data->len, "begincmap") != NULL) {
-			cls_cmap_parse(&pdf, ps->obj, (const char *)ps->data->data, ps->data->len);
+			cls_cmap_parse(pdf, ps->obj, (const char *)ps->data->data, ps->data->len);
 			ps->content = false;
 		}
 	}
-	for (i = 0; i < streams->len && !scan->bomb; i++) {
-		struct cls_pdf_stream *ps = g_ptr_array_index(streams, i);
+}
+
+/* then the text of each content stream through the detectors, named by page and object */
+static void
+cls_pdf_text(struct cls_pdf *pdf)
+{
+	const struct classify_ctx *ctx = pdf->scan->ctx;
+	GString *text = g_string_new("");
+	guint i;
+
+	for (i = 0; i < pdf->streams->len && !pdf->scan->bomb; i++) {
+		struct cls_pdf_stream *ps = g_ptr_array_index(pdf->streams, i);
 		size_t before = text->len;
 
 		if (ps->content && cls_memmem((const char *)ps->data->data, ps->data->len, "BT") != NULL)
-			cls_pdf_content(&pdf, (const char *)ps->data->data, ps->data->len, text, (size_t)ctx->max_text);
+			cls_pdf_content(pdf, (const char *)ps->data->data, ps->data->len, text, (size_t)ctx->max_text);
 		if (text->len > before) {
-			int page = GPOINTER_TO_INT(g_hash_table_lookup(pdf.content_page, GINT_TO_POINTER(ps->obj)));
-			char *where = page > 0 ? g_strdup_printf("%s: page %d (obj %d)", name, page, ps->obj) :
-				g_strdup_printf("%s: obj %d", name, ps->obj);
+			int page = GPOINTER_TO_INT(g_hash_table_lookup(pdf->content_page, GINT_TO_POINTER(ps->obj)));
+			char *where = page > 0 ? g_strdup_printf("%s: page %d (obj %d)", pdf->name, page, ps->obj) :
+				g_strdup_printf("%s: obj %d", pdf->name, ps->obj);
 			size_t ul = 0;
 			char *u = cls_text_utf8(text->str + before, text->len - before, &ul);
 
-			cls_detect(ctx, where, u, ul, res);
+			cls_detect(ctx, where, u, ul, pdf->res);
 			g_free(u);
 			g_free(where);
 		}
 	}
-	for (i = 0; i < streams->len; i++) {
-		struct cls_pdf_stream *ps = g_ptr_array_index(streams, i);
-
-		g_byte_array_unref(ps->data);
-		g_free(ps);
-	}
-	g_ptr_array_free(streams, TRUE);
 	g_string_free(text, TRUE);
-	g_array_free(pdf.cmaps, TRUE);
-	g_hash_table_destroy(pdf.font_cmap);
-	g_hash_table_destroy(pdf.res_font);
-	g_hash_table_destroy(pdf.content_page);
-	g_hash_table_destroy(pdf.encs);
-	g_hash_table_destroy(pdf.cmap_idx);
-	g_hash_table_destroy(pdf.font_enc);
+}
+
+void
+cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
+	struct classify_result *res)
+{
+	const char *s = (const char *)data, *end = s + len, *p = s;
+	struct cls_pdf pdf;
+
+	cls_pdf_init(&pdf, scan, res, name);
+	if (cls_memmem(s, len, "/Encrypt") != NULL)
+		cls_add(res, "encrypted", 1, name, "encrypted PDF");
+	/* pass 1: objects; dictionaries; decoded streams */
+	while (p != NULL && p < end && !scan->bomb) {
+		const char *o = cls_memmem(p, (size_t)(end - p), " obj");
+
+		if (o == NULL)
+			break;
+		p = cls_pdf_object(&pdf, s, end, o);
+	}
+	/* pass 2: ToUnicode CMaps, then content streams */
+	cls_pdf_cmaps(&pdf);
+	cls_pdf_text(&pdf);
+	cls_pdf_clear(&pdf);
 }
