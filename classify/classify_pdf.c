@@ -117,126 +117,158 @@ cls_token(char *dst, size_t size, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
+/* the text state of one content stream */
+struct cls_pdf_ts {
+	struct cls_pdf *pdf;
+	GString *out;
+	GByteArray *str;        /* the last string operand */
+	const struct cls_cmap *cm;
+	const struct cls_enc *enc;
+	double nums[8];         /* the last numeric operands */
+	int nn;
+	bool in_array;
+	char lastname[64];      /* the last name operand */
+};
+
+/* hex string <...> at s[i]; returns the index after it (shown at once inside a TJ array) */
+static size_t
+cls_pdf_hexstr(struct cls_pdf_ts *ts, const char *s, size_t i, size_t n)
+{
+	const char *gt = memchr(s + i, '>', n - i);
+	size_t e = gt != NULL ? (size_t)(gt - s) : n, k;
+	int half = -1;
+
+	g_byte_array_set_size(ts->str, 0);
+	for (k = i + 1; k < e; k++) {
+		if (!g_ascii_isxdigit(s[k]))
+			continue;
+		if (half < 0) {
+			half = g_ascii_xdigit_value(s[k]);
+		} else {
+			unsigned char b = (unsigned char)(half * 16 + g_ascii_xdigit_value(s[k]));
+
+			g_byte_array_append(ts->str, &b, 1);
+			half = -1;
+		}
+	}
+	if (ts->in_array)
+		cls_pdf_show(ts->out, ts->cm, ts->enc, ts->str->data, ts->str->len);
+	return e + 1;
+}
+
+/* a number operand at s[i] (a large negative kerning in a TJ array is a space); returns its length */
+static size_t
+cls_pdf_number(struct cls_pdf_ts *ts, const char *s, size_t i)
+{
+	char *e = NULL;
+	double v = g_ascii_strtod(s + i, &e);
+	size_t used = e != NULL ? (size_t)(e - (s + i)) : 0;
+
+	if (used == 0)
+		used = 1;
+	if (ts->in_array && v < -200)
+		g_string_append_c(ts->out, ' ');
+	if (ts->nn < 8)
+		ts->nums[ts->nn++] = v;
+	else {
+		memmove(ts->nums, ts->nums + 1, sizeof ts->nums[0] * 7);
+		ts->nums[7] = v;
+	}
+	return used;
+}
+
+/* operator op, its operands read; i is the index after it, returned (moved past inline images) */
+static size_t
+cls_pdf_operator(struct cls_pdf_ts *ts, const char *op, const char *s, size_t i, size_t n)
+{
+	GString *out = ts->out;
+
+	if (strcmp(op, "Tf") == 0) {
+		cls_pdf_font(ts->pdf, ts->lastname, &ts->cm, &ts->enc);
+	} else if (strcmp(op, "Tj") == 0) {
+		cls_pdf_show(out, ts->cm, ts->enc, ts->str->data, ts->str->len);
+	} else if (strcmp(op, "'") == 0 || strcmp(op, "\"") == 0) {
+		g_string_append_c(out, '\n');
+		cls_pdf_show(out, ts->cm, ts->enc, ts->str->data, ts->str->len);
+	} else if (strcmp(op, "TJ") == 0) {
+		/* shown while parsing the array */
+	} else if (strcmp(op, "T*") == 0 || strcmp(op, "ET") == 0) {
+		g_string_append_c(out, '\n');
+	} else if (strcmp(op, "Td") == 0 || strcmp(op, "TD") == 0) {
+		g_string_append_c(out, ts->nn >= 1 && ts->nums[ts->nn - 1] != 0 ? '\n' : ' ');
+	} else if (strcmp(op, "Tm") == 0) {
+		g_string_append_c(out, '\n');
+	} else if (strcmp(op, "BI") == 0) {
+		const char *ei = cls_memmem(s + i, n - i, "EI");
+
+		i = ei != NULL ? (size_t)(ei - s) + 2 : n;
+	}
+	if (strcmp(op, "TJ") != 0)
+		g_byte_array_set_size(ts->str, 0);
+	ts->nn = 0;
+	return i;
+}
+
+/* the token at s[i] (not white space or a comment); returns the index after it */
+static size_t
+cls_pdf_token(struct cls_pdf_ts *ts, const char *s, size_t i, size_t n)
+{
+	unsigned char c = (unsigned char)s[i];
+	size_t k;
+
+	if (c == '(') {
+		g_byte_array_set_size(ts->str, 0);
+		i += cls_pdf_literal(s + i, n - i, ts->str);
+		if (ts->in_array)
+			cls_pdf_show(ts->out, ts->cm, ts->enc, ts->str->data, ts->str->len);
+		return i;
+	}
+	if ((c == '<' || c == '>') && i + 1 < n && s[i + 1] == (char)c)
+		return i + 2;   /* dictionary delimiters */
+	if (c == '<')
+		return cls_pdf_hexstr(ts, s, i, n);
+	if (c == '[' || c == ']') {
+		ts->in_array = c == '[';
+		return i + 1;
+	}
+	if (c == '/') {
+		for (k = i + 1; k < n && !g_ascii_isspace(s[k]) && strchr("/[]()<>{}%", s[k]) == NULL; k++)
+			;
+		cls_token(ts->lastname, sizeof ts->lastname, s + i, k - i);
+		return k;
+	}
+	if (g_ascii_isdigit(c) || c == '-' || c == '+' || c == '.')
+		return i + cls_pdf_number(ts, s, i);
+	if (g_ascii_isalpha(c) || c == '\'' || c == '"' || c == '*') {
+		char op[8] = "";
+
+		k = i;
+		while (k < n && (g_ascii_isalpha(s[k]) || s[k] == '*' || s[k] == '\'' || s[k] == '"') && k - i < 6)
+			k++;
+		cls_token(op, sizeof op, s + i, k - i);
+		return cls_pdf_operator(ts, op, s, k == i ? k + 1 : k, n);
+	}
+	return i + 1;
+}
+
 /* text operators of one content stream */
 static void
 cls_pdf_content(struct cls_pdf *pdf, const char *s, size_t n, GString *out, size_t max)
 {
-	GByteArray *str = g_byte_array_new();
-	char font[64] = "";
-	const struct cls_cmap *cm = NULL;
-	const struct cls_enc *enc = NULL;
-	double nums[8];
-	int nn = 0;
+	struct cls_pdf_ts ts = { .pdf = pdf, .out = out, .str = g_byte_array_new() };
 	size_t i = 0;
-	bool in_array = false;
-	char lastname[64] = "";
 
 	while (i < n && out->len < max) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (g_ascii_isspace(c)) {
+		if (g_ascii_isspace(s[i])) {
 			i++;
-		} else if (c == '%') {
+		} else if (s[i] == '%') {
 			while (i < n && s[i] != '\n' && s[i] != '\r')
 				i++;
-		} else if (c == '(') {
-			g_byte_array_set_size(str, 0);
-			i += cls_pdf_literal(s + i, n - i, str);
-			if (in_array)
-				cls_pdf_show(out, cm, enc, str->data, str->len);
-		} else if (c == '<' && i + 1 < n && s[i + 1] == '<') {
-			i += 2;
-		} else if (c == '>' && i + 1 < n && s[i + 1] == '>') {
-			i += 2;
-		} else if (c == '<') {
-			const char *gt = memchr(s + i, '>', n - i);
-			size_t e = gt != NULL ? (size_t)(gt - s) : n, k;
-			int half = -1;
-
-			g_byte_array_set_size(str, 0);
-			for (k = i + 1; k < e; k++) {
-				if (!g_ascii_isxdigit(s[k]))
-					continue;
-				if (half < 0) {
-					half = g_ascii_xdigit_value(s[k]);
-				} else {
-					unsigned char b = (unsigned char)(half * 16 + g_ascii_xdigit_value(s[k]));
-
-					g_byte_array_append(str, &b, 1);
-					half = -1;
-				}
-			}
-			if (in_array)
-				cls_pdf_show(out, cm, enc, str->data, str->len);
-			i = e + 1;
-		} else if (c == '[') {
-			in_array = true;
-			i++;
-		} else if (c == ']') {
-			in_array = false;
-			i++;
-		} else if (c == '/') {
-			size_t k = i + 1;
-
-			while (k < n && !g_ascii_isspace(s[k]) && strchr("/[]()<>{}%", s[k]) == NULL)
-				k++;
-			cls_token(lastname, sizeof lastname, s + i, k - i);
-			i = k;
-		} else if (g_ascii_isdigit(c) || c == '-' || c == '+' || c == '.') {
-			char *e = NULL;
-			double v = g_ascii_strtod(s + i, &e);
-			size_t used = e != NULL ? (size_t)(e - (s + i)) : 0;
-
-			if (used == 0)
-				used = 1;
-			if (in_array && v < -200)
-				g_string_append_c(out, ' ');
-			if (nn < 8)
-				nums[nn++] = v;
-			else {
-				memmove(nums, nums + 1, sizeof nums[0] * 7);
-				nums[7] = v;
-			}
-			i += used;
-		} else if (g_ascii_isalpha(c) || c == '\'' || c == '"' || c == '*') {
-			size_t k = i;
-			char op[8] = "";
-
-			while (k < n && (g_ascii_isalpha(s[k]) || s[k] == '*' || s[k] == '\'' || s[k] == '"') && k - i < 6)
-				k++;
-			cls_token(op, sizeof op, s + i, k - i);
-			if (k == i)
-				k++;
-			i = k;
-			if (strcmp(op, "Tf") == 0) {
-				g_strlcpy(font, lastname, sizeof font);
-				cls_pdf_font(pdf, font, &cm, &enc);
-			} else if (strcmp(op, "Tj") == 0) {
-				cls_pdf_show(out, cm, enc, str->data, str->len);
-			} else if (strcmp(op, "'") == 0 || strcmp(op, "\"") == 0) {
-				g_string_append_c(out, '\n');
-				cls_pdf_show(out, cm, enc, str->data, str->len);
-			} else if (strcmp(op, "TJ") == 0) {
-				/* shown while parsing the array */
-			} else if (strcmp(op, "T*") == 0 || strcmp(op, "ET") == 0) {
-				g_string_append_c(out, '\n');
-			} else if (strcmp(op, "Td") == 0 || strcmp(op, "TD") == 0) {
-				g_string_append_c(out, nn >= 1 && nums[nn - 1] != 0 ? '\n' : ' ');
-			} else if (strcmp(op, "Tm") == 0) {
-				g_string_append_c(out, '\n');
-			} else if (strcmp(op, "BI") == 0) {
-				const char *ei = cls_memmem(s + i, n - i, "EI");
-
-				i = ei != NULL ? (size_t)(ei - s) + 2 : n;
-			}
-			if (strcmp(op, "TJ") != 0)
-				g_byte_array_set_size(str, 0);
-			nn = 0;
 		} else {
-			i++;
+			i = cls_pdf_token(&ts, s, i, n);
 		}
 	}
-	g_byte_array_unref(str);
+	g_byte_array_unref(ts.str);
 }
 
 struct cls_pdf_stream {
