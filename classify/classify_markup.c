@@ -90,105 +90,145 @@ cls_xml_chars(GString *out, const char *p, size_t n)
 	}
 }
 
+/* the state of one XML part's text */
+struct cls_xml_st {
+	const struct cls_xml_rules *r;
+	GString *out;
+	int in_text;
+	size_t cell_at;   /* output length where the innermost open cell began */
+	bool skip_v, in_v;
+};
+
+/*
+ * cls_xml_special - a comment, CDATA section or DOCTYPE at x[i]: *next set, true;
+ * *refused when the DOCTYPE declares entities
+ */
+static bool
+cls_xml_special(struct cls_xml_st *st, const char *x, size_t i, size_t n, size_t *next, bool *refused)
+{
+	if (n - i >= 4 && memcmp(x + i, "<!--", 4) == 0) {
+		const char *e = g_strstr_len(x + i, (gssize)(n - i), "-->");
+
+		*next = e != NULL ? (size_t)(e - x) + 3 : n;
+		return true;
+	}
+	if (n - i >= 9 && memcmp(x + i, "<![CDATA[", 9) == 0) {
+		const char *e = g_strstr_len(x + i, (gssize)(n - i), "]]>");
+		size_t end = e != NULL ? (size_t)(e - x) : n;
+
+		if (st->r->all || st->in_text > 0)
+			g_string_append_len(st->out, x + i + 9, (gssize)(end - i - 9));
+		*next = e != NULL ? end + 3 : n;
+		return true;
+	}
+	if (n - i >= 9 && x[i + 1] == '!' && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
+		const char *e = memchr(x + i, '>', n - i);
+		size_t end = e != NULL ? (size_t)(e - x) : n;
+
+		*refused = g_strstr_len(x + i, (gssize)MIN(n - i, (size_t)1 << 20), "<!ENTITY") != NULL;
+		*next = end + 1;
+		return true;
+	}
+	return false;
+}
+
+/* a start (or empty) element: local name, attributes at attrs..attrs+al */
+static void
+cls_xml_open(struct cls_xml_st *st, const char *local, size_t ln, const char *attrs, size_t al, bool self)
+{
+	const struct cls_xml_rules *r = st->r;
+	GString *out = st->out;
+
+	if (cls_in_list(r->text, local, ln) && !self)
+		st->in_text++;
+	if (cls_in_list(r->cell, local, ln) && !self)
+		st->cell_at = out->len;
+	if (r->sheet && ln == 1 && local[0] == 'c')
+		st->skip_v = g_strstr_len(attrs, (gssize)al, "t=\"s\"") != NULL;
+	if (r->sheet && ln == 1 && local[0] == 'v' && !self)
+		st->in_v = true;
+	if ((ln == 3 && memcmp(local, "tab", 3) == 0))
+		g_string_append_c(out, '\t');
+	else if ((ln == 2 && (memcmp(local, "br", 2) == 0 || memcmp(local, "cr", 2) == 0)) ||
+		 (ln == 10 && memcmp(local, "line-break", 10) == 0))
+		g_string_append_c(out, '\n');
+	else if (ln == 1 && local[0] == 's' && r->all)
+		g_string_append_c(out, ' ');
+}
+
+/* an end tag */
+static void
+cls_xml_close(struct cls_xml_st *st, const char *local, size_t ln)
+{
+	const struct cls_xml_rules *r = st->r;
+	GString *out = st->out;
+
+	if (cls_in_list(r->text, local, ln) && st->in_text > 0)
+		st->in_text--;
+	if (r->sheet && ln == 1 && local[0] == 'v')
+		st->in_v = false;
+	if (cls_in_list(r->nl, local, ln))
+		g_string_append_c(out, '\n');
+	if (cls_in_list(r->cell, local, ln)) {
+		/* the end of the cell's last paragraph becomes the cell boundary */
+		if (out->len > st->cell_at && out->str[out->len - 1] == '\n')
+			out->str[out->len - 1] = '\t';
+		else
+			g_string_append_c(out, '\t');
+	}
+}
+
+/* the tag at x[i] ('<'); returns the index after it */
+static size_t
+cls_xml_tag(struct cls_xml_st *st, const char *x, size_t i, size_t n)
+{
+	const char *gt = cls_chr(x + i, '>', n - i);
+	size_t end = gt != NULL ? (size_t)(gt - x) : n;
+	bool close = i + 1 < n && x[i + 1] == '/';
+	bool self = end > i && x[end - 1] == '/';
+	size_t ns = i + (close ? 2 : 1), ne = ns, ln;
+	const char *local, *colon;
+
+	if (x[ns] == '?' || x[ns] == '!')
+		return end + 1;
+	while (ne < end && !g_ascii_isspace(x[ne]) && x[ne] != '/' && x[ne] != '>')
+		ne++;
+	local = x + ns;
+	ln = ne - ns;
+	colon = cls_chr(local, ':', ln);
+	if (colon != NULL) {   /* the local name after a namespace prefix */
+		ln -= (size_t)(colon + 1 - local);
+		local = colon + 1;
+	}
+	if (!close)
+		cls_xml_open(st, local, ln, x + ne, end - ne, self);
+	else
+		cls_xml_close(st, local, ln);
+	return end + 1;
+}
+
 /* cls_xml_text - text of an XML part by rules; false if a DOCTYPE declares entities */
 bool
 cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max, GString *out)
 {
+	struct cls_xml_st st = { .r = r, .out = out };
 	size_t i = 0;
-	int in_text = 0;
-	size_t cell_at = 0;   /* output length where the innermost open cell began */
-	bool skip_v = false, in_v = false;
 
 	while (i < n && out->len < max) {
 		const char *lt = cls_chr(x + i, '<', n - i);
 		size_t tag = lt != NULL ? (size_t)(lt - x) : n;
+		bool refused = false;
 
-		if (tag > i && (r->all || in_text > 0) && !(in_v && skip_v))
+		if (tag > i && (r->all || st.in_text > 0) && !(st.in_v && st.skip_v))
 			cls_xml_chars(out, x + i, tag - i);
 		if (lt == NULL)
 			break;
-		i = tag;
-		if (n - i >= 4 && memcmp(x + i, "<!--", 4) == 0) {
-			const char *e = g_strstr_len(x + i, (gssize)(n - i), "-->");
-
-			i = e != NULL ? (size_t)(e - x) + 3 : n;
-			continue;
-		}
-		if (n - i >= 9 && memcmp(x + i, "<![CDATA[", 9) == 0) {
-			const char *e = g_strstr_len(x + i, (gssize)(n - i), "]]>");
-			size_t end = e != NULL ? (size_t)(e - x) : n;
-
-			if (r->all || in_text > 0)
-				g_string_append_len(out, x + i + 9, (gssize)(end - i - 9));
-			i = e != NULL ? end + 3 : n;
-			continue;
-		}
-		if (n - i >= 9 && x[i + 1] == '!' && g_ascii_strncasecmp(x + i, "<!DOCTYPE", 9) == 0) {
-			const char *e = memchr(x + i, '>', n - i);
-			size_t end = e != NULL ? (size_t)(e - x) : n;
-
-			if (g_strstr_len(x + i, (gssize)MIN(n - i, (size_t)1 << 20), "<!ENTITY") != NULL)
+		if (cls_xml_special(&st, x, tag, n, &i, &refused)) {
+			if (refused)
 				return false;
-			i = end + 1;
 			continue;
 		}
-		{
-			const char *gt = cls_chr(x + i, '>', n - i);
-			size_t end = gt != NULL ? (size_t)(gt - x) : n;
-			bool close = i + 1 < n && x[i + 1] == '/';
-			bool self = end > i && x[end - 1] == '/';
-			size_t ns = i + (close ? 2 : 1), ne = ns, ln;
-			const char *local;
-
-			if (x[ns] == '?' || x[ns] == '!') {
-				i = end + 1;
-				continue;
-			}
-			while (ne < end && !g_ascii_isspace(x[ne]) && x[ne] != '/' && x[ne] != '>')
-				ne++;
-			local = x + ns;
-			ln = ne - ns;
-			{
-				const char *colon = cls_chr(local, ':', ln);
-
-				if (colon != NULL) {
-					ln -= (size_t)(colon + 1 - local);
-					local = colon + 1;
-				}
-			}
-			if (!close) {
-				if (cls_in_list(r->text, local, ln) && !self)
-					in_text++;
-				if (cls_in_list(r->cell, local, ln) && !self)
-					cell_at = out->len;
-				if (r->sheet && ln == 1 && local[0] == 'c')
-					skip_v = g_strstr_len(x + ne, (gssize)(end - ne), "t=\"s\"") != NULL;
-				if (r->sheet && ln == 1 && local[0] == 'v' && !self)
-					in_v = true;
-				if ((ln == 3 && memcmp(local, "tab", 3) == 0))
-					g_string_append_c(out, '\t');
-				else if ((ln == 2 && (memcmp(local, "br", 2) == 0 || memcmp(local, "cr", 2) == 0)) ||
-					 (ln == 10 && memcmp(local, "line-break", 10) == 0))
-					g_string_append_c(out, '\n');
-				else if (ln == 1 && local[0] == 's' && r->all)
-					g_string_append_c(out, ' ');
-			} else {
-				if (cls_in_list(r->text, local, ln) && in_text > 0)
-					in_text--;
-				if (r->sheet && ln == 1 && local[0] == 'v')
-					in_v = false;
-				if (cls_in_list(r->nl, local, ln))
-					g_string_append_c(out, '\n');
-				if (cls_in_list(r->cell, local, ln)) {
-					/* the end of the cell's last paragraph becomes the cell boundary */
-					if (out->len > cell_at && out->str[out->len - 1] == '\n')
-						out->str[out->len - 1] = '\t';
-					else
-						g_string_append_c(out, '\t');
-				}
-			}
-			i = end + 1;
-		}
+		i = cls_xml_tag(&st, x, tag, n);
 	}
 	return true;
 }
