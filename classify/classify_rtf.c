@@ -105,129 +105,188 @@ cls_rtf_char(GString *out, gunichar c)
 		g_string_append_unichar(out, c);
 }
 
+/* the reading state of one RTF document */
+struct cls_rtf_group {
+	bool skip;   /* inside an ignorable destination */
+	int uc;      /* \ucN: fallback characters after \u */
+};
+
+struct cls_rtf {
+	GString *out;
+	struct cls_rtf_group st[64], cur;
+	int sp, deep;       /* groups saved; groups deeper than st */
+	int ucskip;         /* fallback characters still to skip */
+	bool group_start;   /* right after '{': a destination word may follow */
+};
+
+/* a control word \word[-]N at s[*i] (after the backslash): name and parameter, *i moved past */
+static void
+cls_rtf_word_read(const char *s, size_t *i, size_t n, char *word, size_t wsize, long *param, bool *has)
+{
+	size_t k = 0;
+	bool neg = false;
+
+	*param = 0;
+	*has = false;
+	while (*i < n && g_ascii_isalpha(s[*i])) {
+		if (k < wsize - 1)
+			word[k++] = s[*i];
+		(*i)++;
+	}
+	word[k] = '\0';
+	if (*i < n && s[*i] == '-') {
+		neg = true;
+		(*i)++;
+	}
+	for (k = 0; *i < n && g_ascii_isdigit(s[*i]); (*i)++, k++)
+		if (k < 10) {
+			*param = *param * 10 + (s[*i] - '0');
+			*has = true;
+		}
+	if (neg)
+		*param = -*param;
+	if (*i < n && s[*i] == ' ')
+		(*i)++;
+}
+
+/* what a control word does; \binN skips N bytes of s at *i */
+static void
+cls_rtf_word(struct cls_rtf *rs, const char *word, long param, bool has, size_t *i, size_t n)
+{
+	GString *out = rs->out;
+
+	if (strcmp(word, "bin") == 0 && has && param > 0) {
+		*i += MIN((size_t)param, n - *i);
+	} else if (rs->group_start && g_strv_contains(cls_rtf_skip, word)) {
+		rs->cur.skip = true;
+	} else if (strcmp(word, "uc") == 0 && has) {
+		rs->cur.uc = (int)CLAMP(param, 0, 8);
+	} else if (rs->cur.skip) {
+		/* inside an ignored destination */
+	} else if (strcmp(word, "u") == 0 && has) {
+		cls_rtf_char(out, (gunichar)(param < 0 ? param + 65536 : param));
+		rs->ucskip = rs->cur.uc;
+	} else if (strcmp(word, "par") == 0 || strcmp(word, "line") == 0 || strcmp(word, "row") == 0 ||
+		   strcmp(word, "sect") == 0 || strcmp(word, "page") == 0) {
+		g_string_append_c(out, '\n');
+	} else if (strcmp(word, "tab") == 0 || strcmp(word, "cell") == 0) {
+		g_string_append_c(out, '\t');
+	} else if (strcmp(word, "emdash") == 0 || strcmp(word, "endash") == 0) {
+		g_string_append_c(out, '-');
+	} else if (strcmp(word, "lquote") == 0 || strcmp(word, "rquote") == 0) {
+		g_string_append_c(out, '\'');
+	} else if (strcmp(word, "ldblquote") == 0 || strcmp(word, "rdblquote") == 0) {
+		g_string_append_c(out, '"');
+	}
+}
+
+/* a control symbol \e (\'xx reads two hex digits at s[*i]) */
+static void
+cls_rtf_symbol(struct cls_rtf *rs, unsigned char e, const char *s, size_t *i, size_t n)
+{
+	GString *out = rs->out;
+
+	if (e == '\'') {
+		unsigned char b;
+
+		if (*i + 2 > n || !g_ascii_isxdigit(s[*i]) || !g_ascii_isxdigit(s[*i + 1]))
+			return;
+		b = (unsigned char)(g_ascii_xdigit_value(s[*i]) * 16 + g_ascii_xdigit_value(s[*i + 1]));
+		*i += 2;
+		if (rs->ucskip > 0)
+			rs->ucskip--;
+		else if (!rs->cur.skip)
+			cls_rtf_char(out, cls_cp1252(b));
+	} else if (e == '*') {
+		rs->cur.skip = true;
+	} else if (rs->cur.skip) {
+		/* nothing */
+	} else if (e == '\\' || e == '{' || e == '}') {
+		g_string_append_c(out, (char)e);
+	} else if (e == '~') {
+		g_string_append(out, "\xC2\xA0");
+	} else if (e == '_') {
+		g_string_append_c(out, '-');
+	} else if (e == '\n' || e == '\r') {
+		g_string_append_c(out, '\n');
+	}
+}
+
+/* the backslash sequence at s[i]; returns the index after it */
+static size_t
+cls_rtf_control(struct cls_rtf *rs, const char *s, size_t i, size_t n)
+{
+	unsigned char e = (unsigned char)s[i + 1];
+
+	if (g_ascii_isalpha(e)) {
+		char word[33];
+		long param;
+		bool has;
+
+		i++;
+		cls_rtf_word_read(s, &i, n, word, sizeof word, &param, &has);
+		cls_rtf_word(rs, word, param, has, &i, n);
+		rs->group_start = false;
+		return i;
+	}
+	rs->group_start = false;
+	i += 2;
+	cls_rtf_symbol(rs, e, s, &i, n);
+	return i;
+}
+
+static void
+cls_rtf_group_open(struct cls_rtf *rs)
+{
+	if (rs->sp < (int)G_N_ELEMENTS(rs->st))
+		rs->st[rs->sp++] = rs->cur;
+	else
+		rs->deep++;
+	rs->group_start = true;
+}
+
+static void
+cls_rtf_group_close(struct cls_rtf *rs)
+{
+	if (rs->deep > 0)
+		rs->deep--;
+	else if (rs->sp > 0)
+		rs->cur = rs->st[--rs->sp];
+	rs->ucskip = 0;
+	rs->group_start = false;
+}
+
 /* cls_rtf_text - visible text of RTF (control words, groups, \'xx as windows-1252, \uN) */
 void
 cls_rtf_text(const char *s, size_t n, size_t max, GString *out)
 {
-	struct { bool skip; int uc; } st[64], cur = { false, 1 };
-	int sp = 0, deep = 0, ucskip = 0;
+	struct cls_rtf rs = { .out = out, .cur = { false, 1 } };
 	size_t i = 0;
-	bool group_start = false;
 
 	while (i < n && out->len < max) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '{') {
-			if (sp < (int)G_N_ELEMENTS(st))
-				st[sp++] = cur;
+		if (c == '{' || c == '}') {
+			if (c == '{')
+				cls_rtf_group_open(&rs);
 			else
-				deep++;
-			group_start = true;
-			i++;
-			continue;
-		}
-		if (c == '}') {
-			if (deep > 0)
-				deep--;
-			else if (sp > 0)
-				cur = st[--sp];
-			ucskip = 0;
-			group_start = false;
+				cls_rtf_group_close(&rs);
 			i++;
 			continue;
 		}
 		if (c == '\\' && i + 1 < n) {
-			unsigned char e = (unsigned char)s[i + 1];
-
-			if (g_ascii_isalpha(e)) {
-				char word[33];
-				size_t k = 0;
-				long param = 0;
-				bool has = false, neg = false;
-
-				i++;
-				while (i < n && g_ascii_isalpha(s[i])) {
-					if (k < sizeof word - 1)
-						word[k++] = s[i];
-					i++;
-				}
-				word[k] = '\0';
-				if (i < n && s[i] == '-') {
-					neg = true;
-					i++;
-				}
-				for (k = 0; i < n && g_ascii_isdigit(s[i]); i++, k++)
-					if (k < 10) {
-						param = param * 10 + (s[i] - '0');
-						has = true;
-					}
-				if (neg)
-					param = -param;
-				if (i < n && s[i] == ' ')
-					i++;
-				if (strcmp(word, "bin") == 0 && has && param > 0) {
-					i += MIN((size_t)param, n - i);
-				} else if (group_start && g_strv_contains(cls_rtf_skip, word)) {
-					cur.skip = true;
-				} else if (strcmp(word, "uc") == 0 && has) {
-					cur.uc = (int)CLAMP(param, 0, 8);
-				} else if (cur.skip) {
-					/* inside an ignored destination */
-				} else if (strcmp(word, "u") == 0 && has) {
-					cls_rtf_char(out, (gunichar)(param < 0 ? param + 65536 : param));
-					ucskip = cur.uc;
-				} else if (strcmp(word, "par") == 0 || strcmp(word, "line") == 0 || strcmp(word, "row") == 0 ||
-					   strcmp(word, "sect") == 0 || strcmp(word, "page") == 0) {
-					g_string_append_c(out, '\n');
-				} else if (strcmp(word, "tab") == 0 || strcmp(word, "cell") == 0) {
-					g_string_append_c(out, '\t');
-				} else if (strcmp(word, "emdash") == 0 || strcmp(word, "endash") == 0) {
-					g_string_append_c(out, '-');
-				} else if (strcmp(word, "lquote") == 0 || strcmp(word, "rquote") == 0) {
-					g_string_append_c(out, '\'');
-				} else if (strcmp(word, "ldblquote") == 0 || strcmp(word, "rdblquote") == 0) {
-					g_string_append_c(out, '"');
-				}
-				group_start = false;
-				continue;
-			}
-			group_start = false;
-			i += 2;
-			if (e == '\'') {
-				unsigned char b;
-
-				if (i + 2 > n || !g_ascii_isxdigit(s[i]) || !g_ascii_isxdigit(s[i + 1]))
-					continue;
-				b = (unsigned char)(g_ascii_xdigit_value(s[i]) * 16 + g_ascii_xdigit_value(s[i + 1]));
-				i += 2;
-				if (ucskip > 0)
-					ucskip--;
-				else if (!cur.skip)
-					cls_rtf_char(out, cls_cp1252(b));
-			} else if (e == '*') {
-				cur.skip = true;
-			} else if (cur.skip) {
-				/* nothing */
-			} else if (e == '\\' || e == '{' || e == '}') {
-				g_string_append_c(out, (char)e);
-			} else if (e == '~') {
-				g_string_append(out, "\xC2\xA0");
-			} else if (e == '_') {
-				g_string_append_c(out, '-');
-			} else if (e == '\n' || e == '\r') {
-				g_string_append_c(out, '\n');
-			}
+			i = cls_rtf_control(&rs, s, i, n);
 			continue;
 		}
-		group_start = false;
+		rs.group_start = false;
 		i++;
 		if (c == '\r' || c == '\n')
 			continue;
-		if (ucskip > 0) {
-			ucskip--;
+		if (rs.ucskip > 0) {
+			rs.ucskip--;
 			continue;
 		}
-		if (!cur.skip)
+		if (!rs.cur.skip)
 			cls_rtf_char(out, cls_cp1252(c));
 	}
 }
