@@ -74,6 +74,77 @@ cls_mapi_width(unsigned type)
 	}
 }
 
+/* skip a length-prefixed, 4-byte padded value at *p; false if it runs past n */
+static bool
+cls_mapi_skip_counted(const unsigned char *d, size_t n, size_t *p)
+{
+	size_t l;
+
+	if (n - *p < 4)
+		return false;
+	l = cls_le32(d + *p);
+	*p += 4;
+	if (l > n - *p)
+		return false;
+	*p += l;
+	*p += MIN((4 - (l & 3)) & 3, n - *p);
+	return true;
+}
+
+/* skip the name of a named property at *p: GUID, kind, then an id or a counted name */
+static bool
+cls_mapi_skip_name(const unsigned char *d, size_t n, size_t *p)
+{
+	uint32_t kind;
+
+	if (n - *p < 20)
+		return false;
+	kind = cls_le32(d + *p + 16);
+	*p += 20;
+	if (kind != 0)
+		return cls_mapi_skip_counted(d, n, p);
+	if (n - *p < 4)
+		return false;
+	*p += 4;
+	return true;
+}
+
+/* the values of one multi-valued or variable-size property at *p (fixed width w >= 0, or -1) */
+static bool
+cls_mapi_values(const unsigned char *d, size_t n, size_t *p, unsigned type, unsigned id, int w, cls_mapi_fn fn,
+	void *ud)
+{
+	size_t nv, k;
+
+	if (n - *p < 4)
+		return false;
+	nv = cls_le32(d + *p);
+	*p += 4;
+	if (nv > n - *p)   /* every value takes at least one byte (four for variable ones) */
+		return false;
+	for (k = 0; k < nv; k++) {
+		size_t l;
+
+		if (w >= 0) {
+			if ((size_t)w > n - *p)
+				return false;
+			*p += (size_t)w;
+			continue;
+		}
+		if (n - *p < 4)
+			return false;
+		l = cls_le32(d + *p);
+		*p += 4;
+		if (l > n - *p)
+			return false;
+		if (id < 0x8000)
+			fn(ud, type, id, d + *p, l);
+		*p += l;
+		*p += MIN((4 - (l & 3)) & 3, n - *p);
+	}
+	return true;
+}
+
 /* cls_mapi_walk - every value of a property list; false if it ends early or is malformed */
 static bool
 cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
@@ -88,37 +159,14 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 	for (i = 0; i < count; i++) {
 		unsigned type, id, base;
 		int w;
-		size_t nv, k;
 
 		if (n - p < 4)
 			return false;
 		type = cls_le16(d + p);
 		id = cls_le16(d + p + 2);
 		p += 4;
-		if (id >= 0x8000) {   /* named property: GUID, kind, id or name */
-			uint32_t kind;
-
-			if (n - p < 20)
-				return false;
-			kind = cls_le32(d + p + 16);
-			p += 20;
-			if (kind == 0) {
-				if (n - p < 4)
-					return false;
-				p += 4;
-			} else {
-				size_t l;
-
-				if (n - p < 4)
-					return false;
-				l = cls_le32(d + p);
-				p += 4;
-				if (l > n - p)
-					return false;
-				p += l;
-				p += MIN((4 - (l & 3)) & 3, n - p);
-			}
-		}
+		if (id >= 0x8000 && !cls_mapi_skip_name(d, n, &p))
+			return false;
 		base = type & ~(unsigned)PT_MV;
 		w = cls_mapi_width(base);
 		if (w == -2)
@@ -129,32 +177,8 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 			p += (size_t)w;
 			continue;
 		}
-		if (n - p < 4)
+		if (!cls_mapi_values(d, n, &p, base, id, w, fn, ud))
 			return false;
-		nv = cls_le32(d + p);
-		p += 4;
-		if (nv > n - p)   /* every value takes at least one byte (four for variable ones) */
-			return false;
-		for (k = 0; k < nv; k++) {
-			size_t l;
-
-			if (w >= 0) {
-				if ((size_t)w > n - p)
-					return false;
-				p += (size_t)w;
-				continue;
-			}
-			if (n - p < 4)
-				return false;
-			l = cls_le32(d + p);
-			p += 4;
-			if (l > n - p)
-				return false;
-			if (id < 0x8000)
-				fn(ud, base, id, d + p, l);
-			p += l;
-			p += MIN((4 - (l & 3)) & 3, n - p);
-		}
 	}
 	return true;
 }
