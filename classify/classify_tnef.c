@@ -235,6 +235,9 @@ struct cls_tnef {
 	const unsigned char *rtf, *html, *plain, *attbody;
 	size_t rtflen, htmllen, plainlen, attbodylen;
 	unsigned htmltype, plaintype;
+	/* the walk */
+	unsigned attrs, badsum;   /* attributes read, checksum mismatches */
+	const char *broken;       /* why the stream is not-inspectable, or NULL */
 };
 
 static void
@@ -407,14 +410,88 @@ out:
 	g_free(where);
 }
 
+/*
+ * cls_tnef_record - the attribute record at d[p]: level, id, data; false at the end of the
+ * stream (trailing newline or NUL padding ignored, other bytes break it) or when it is broken
+ */
+static bool
+cls_tnef_record(struct cls_tnef *t, const unsigned char *d, size_t len, size_t p, unsigned *lvl, unsigned *id,
+	size_t *alen)
+{
+	size_t avail;
+	const unsigned char *v;
+
+	if (len - p < 9) {
+		size_t k;
+
+		for (k = p; k < len && (d[k] == 0 || g_ascii_isspace(d[k])); k++)
+			;
+		if (k < len)
+			t->broken = "TNEF truncated or trailing bytes";
+		return false;   /* a trailing newline or NUL padding (seen from real writers): ignored */
+	}
+	*lvl = d[p];
+	*id = cls_le32(d + p + 1) & 0xFFFF;
+	*alen = cls_le32(d + p + 5);
+	if (*lvl != TNEF_LVL_MESSAGE && *lvl != TNEF_LVL_ATTACHMENT) {
+		t->broken = "broken TNEF: bad attribute level";
+		return false;
+	}
+	v = d + p + 9;
+	avail = len - p - 9;
+	if (*alen > avail) {
+		t->broken = "TNEF truncated";
+		*alen = avail;   /* what is there is still classified */
+	} else if (avail - *alen < 2) {
+		t->broken = "TNEF truncated";
+	} else {
+		unsigned sum = 0;
+		size_t k;
+
+		for (k = 0; k < *alen; k++)
+			sum += v[k];
+		if ((sum & 0xFFFF) != cls_le16(v + *alen))
+			t->badsum++;   /* tolerated, see above; told when the stream is broken */
+	}
+	t->attrs++;
+	return true;
+}
+
+/* cls_tnef_attr - what one attribute adds: an attachment's parts, the code page, body sources */
+static void
+cls_tnef_attr(struct cls_tnef *t, unsigned lvl, unsigned id, const unsigned char *v, size_t alen)
+{
+	if (lvl == TNEF_LVL_ATTACHMENT && id == ATT_ATTACH_REND_DATA) {
+		cls_tnef_flush(t);
+		t->att.present = true;
+	} else if (lvl == TNEF_LVL_ATTACHMENT) {
+		t->att.present = true;   /* tolerate a group without attAttachRendData */
+		if (id == ATT_ATTACH_TITLE)
+			cls_tnef_setname(&t->att.title, PT_STRING8, v, alen, t->cp);
+		else if (id == ATT_ATTACH_DATA && t->att.data == NULL) {
+			t->att.data = v;
+			t->att.len = alen;
+		} else if (id == ATT_ATTACHMENT) {
+			if (!cls_mapi_walk(v, alen, cls_tnef_att_prop, t) && t->broken == NULL)
+				t->broken = "broken TNEF attachment properties";
+		}
+	} else if (id == ATT_OEM_CODEPAGE && alen >= 4) {
+		t->cp = cls_le32(v);
+	} else if (id == ATT_BODY && t->attbody == NULL) {
+		t->attbody = v;
+		t->attbodylen = alen;
+	} else if (id == ATT_MSG_PROPS) {
+		if (!cls_mapi_walk(v, alen, cls_tnef_msg_prop, t) && t->broken == NULL)
+			t->broken = "broken TNEF message properties";
+	}
+}
+
 void
 cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d, size_t len,
 	struct classify_result *res)
 {
 	struct cls_tnef t;
 	size_t p = 6;
-	unsigned attrs = 0, badsum = 0;
-	const char *broken = NULL;
 
 	memset(&t, 0, sizeof t);
 	t.scan = scan;
@@ -427,78 +504,24 @@ cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d
 	}
 	while (p < len && !scan->bomb) {
 		unsigned lvl, id;
-		size_t alen, avail;
-		const unsigned char *v;
+		size_t alen;
 
-		if (len - p < 9) {
-			size_t k;
-
-			for (k = p; k < len && (d[k] == 0 || g_ascii_isspace(d[k])); k++)
-				;
-			if (k < len)
-				broken = "TNEF truncated or trailing bytes";
-			break;   /* a trailing newline or NUL padding (seen from real writers): ignored */
-		}
-		lvl = d[p];
-		id = cls_le32(d + p + 1) & 0xFFFF;
-		alen = cls_le32(d + p + 5);
-		if (lvl != TNEF_LVL_MESSAGE && lvl != TNEF_LVL_ATTACHMENT) {
-			broken = "broken TNEF: bad attribute level";
+		if (!cls_tnef_record(&t, d, len, p, &lvl, &id, &alen))
 			break;
-		}
-		v = d + p + 9;
-		avail = len - p - 9;
-		if (alen > avail) {
-			broken = "TNEF truncated";
-			alen = avail;   /* what is there is still classified */
-		} else if (avail - alen < 2) {
-			broken = "TNEF truncated";
-		} else {
-			unsigned sum = 0;
-			size_t k;
-
-			for (k = 0; k < alen; k++)
-				sum += v[k];
-			if ((sum & 0xFFFF) != cls_le16(v + alen))
-				badsum++;   /* tolerated, see above; told when the stream is broken */
-		}
-		attrs++;
-		if (lvl == TNEF_LVL_ATTACHMENT && id == ATT_ATTACH_REND_DATA) {
-			cls_tnef_flush(&t);
-			t.att.present = true;
-		} else if (lvl == TNEF_LVL_ATTACHMENT) {
-			t.att.present = true;   /* tolerate a group without attAttachRendData */
-			if (id == ATT_ATTACH_TITLE)
-				cls_tnef_setname(&t.att.title, PT_STRING8, v, alen, t.cp);
-			else if (id == ATT_ATTACH_DATA && t.att.data == NULL) {
-				t.att.data = v;
-				t.att.len = alen;
-			} else if (id == ATT_ATTACHMENT) {
-				if (!cls_mapi_walk(v, alen, cls_tnef_att_prop, &t) && broken == NULL)
-					broken = "broken TNEF attachment properties";
-			}
-		} else if (id == ATT_OEM_CODEPAGE && alen >= 4) {
-			t.cp = cls_le32(v);
-		} else if (id == ATT_BODY && t.attbody == NULL) {
-			t.attbody = v;
-			t.attbodylen = alen;
-		} else if (id == ATT_MSG_PROPS) {
-			if (!cls_mapi_walk(v, alen, cls_tnef_msg_prop, &t) && broken == NULL)
-				broken = "broken TNEF message properties";
-		}
-		if (broken != NULL && strcmp(broken, "TNEF truncated") == 0)
+		cls_tnef_attr(&t, lvl, id, d + p + 9, alen);
+		if (t.broken != NULL && strcmp(t.broken, "TNEF truncated") == 0)
 			break;
 		p += 9 + alen + 2;
 	}
-	if (attrs == 0 && broken == NULL)
-		broken = "broken TNEF: no attribute";
+	if (t.attrs == 0 && t.broken == NULL)
+		t.broken = "broken TNEF: no attribute";
 	cls_tnef_flush(&t);
 	cls_tnef_att_clear(&t.att);
 	if (!scan->bomb)
 		cls_tnef_body(&t);
-	if (broken != NULL) {
-		char *detail = g_strdup_printf("%s (attribute %u, offset %zu, %u checksum errors)", broken, attrs, p,
-			badsum);
+	if (t.broken != NULL) {
+		char *detail = g_strdup_printf("%s (attribute %u, offset %zu, %u checksum errors)", t.broken, t.attrs, p,
+			t.badsum);
 
 		cls_add(res, "not-inspectable", 1, t.name, detail);
 		g_free(detail);
