@@ -119,7 +119,8 @@ void cls_art9(const struct classify_ctx *ctx, const char *where, const char *tex
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res);
 
-/* classify_extract.c */
+/* extractors: classify_zip.c, classify_pdf.c, classify_markup.c (HTML), classify_mime.c;
+ * their shared helpers are in classify_extract.h */
 void cls_extract_zip(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
 	struct classify_result *res);
 void cls_extract_pdf(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
@@ -134,6 +135,7 @@ void cls_extract_gmime(struct cls_scan *scan, GMimeObject *obj, const char *pref
 /* cls_extract_tnef - winmail.dat: every attachment through cls_part ("name > file"), the body */
 void cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *data, size_t len,
 	struct classify_result *res);
+/* classify_rtf.c */
 /* cls_lzfu - compressed RTF (MS-OXRTFCP) into out, at most max bytes; false if not LZFu/MELA */
 bool cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out);
 /* cls_rtf_text - visible text of an RTF document, at most max bytes appended */

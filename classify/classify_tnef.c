@@ -1,7 +1,8 @@
 /*
  * classify_tnef.c - TNEF (winmail.dat, application/ms-tnef; standards.md §4,
- * MS-OXTNEF) and RTF for the classifier: an own bounded parser of the
- * attribute stream instead of libytnef (docs/ARCHITECTURE.md says why).
+ * MS-OXTNEF) for the classifier: an own bounded parser of the attribute
+ * stream instead of libytnef (docs/ARCHITECTURE.md says why); the RTF body
+ * is read by classify_rtf.c.
  *
  * Walk: signature, legacy key, then level/attribute/length/data/checksum
  * records, every length checked against the bytes left. Attachments are
@@ -24,7 +25,7 @@
  * inspected in full). Nothing is copied except names and the body text.
  * Thread-safe (no shared state).
  */
-#include "classify_int.h"
+#include "classify_extract.h"
 
 #include <string.h>
 
@@ -55,32 +56,6 @@
 #define PT_MV 0x1000
 #define CLS_TNEF_NAME_MAX 255
 
-static uint32_t
-tn_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint16_t
-tn_le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-/* windows-1252 bytes 0x80..0x9F (0 = unassigned); the rest is Latin-1 */
-static const uint16_t cls_cp1252_hi[32] = {
-	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
-};
-
-gunichar
-cls_cp1252(unsigned char b)
-{
-	if (b >= 0x80 && b < 0xA0)
-		return cls_cp1252_hi[b - 0x80];
-	return b;
-}
-
 /* ---- MAPI property lists (MS-OXTNEF 2.1.3.4) ---- */
 
 typedef void (*cls_mapi_fn)(void *ud, unsigned type, unsigned id, const unsigned char *v, size_t n);
@@ -99,6 +74,77 @@ cls_mapi_width(unsigned type)
 	}
 }
 
+/* skip a length-prefixed, 4-byte padded value at *p; false if it runs past n */
+static bool
+cls_mapi_skip_counted(const unsigned char *d, size_t n, size_t *p)
+{
+	size_t l;
+
+	if (n - *p < 4)
+		return false;
+	l = cls_le32(d + *p);
+	*p += 4;
+	if (l > n - *p)
+		return false;
+	*p += l;
+	*p += MIN((4 - (l & 3)) & 3, n - *p);
+	return true;
+}
+
+/* skip the name of a named property at *p: GUID, kind, then an id or a counted name */
+static bool
+cls_mapi_skip_name(const unsigned char *d, size_t n, size_t *p)
+{
+	uint32_t kind;
+
+	if (n - *p < 20)
+		return false;
+	kind = cls_le32(d + *p + 16);
+	*p += 20;
+	if (kind != 0)
+		return cls_mapi_skip_counted(d, n, p);
+	if (n - *p < 4)
+		return false;
+	*p += 4;
+	return true;
+}
+
+/* the values of one multi-valued or variable-size property at *p (fixed width w >= 0, or -1) */
+static bool
+cls_mapi_values(const unsigned char *d, size_t n, size_t *p, unsigned type, unsigned id, int w, cls_mapi_fn fn,
+	void *ud)
+{
+	size_t nv, k;
+
+	if (n - *p < 4)
+		return false;
+	nv = cls_le32(d + *p);
+	*p += 4;
+	if (nv > n - *p)   /* every value takes at least one byte (four for variable ones) */
+		return false;
+	for (k = 0; k < nv; k++) {
+		size_t l;
+
+		if (w >= 0) {
+			if ((size_t)w > n - *p)
+				return false;
+			*p += (size_t)w;
+			continue;
+		}
+		if (n - *p < 4)
+			return false;
+		l = cls_le32(d + *p);
+		*p += 4;
+		if (l > n - *p)
+			return false;
+		if (id < 0x8000)
+			fn(ud, type, id, d + *p, l);
+		*p += l;
+		*p += MIN((4 - (l & 3)) & 3, n - *p);
+	}
+	return true;
+}
+
 /* cls_mapi_walk - every value of a property list; false if it ends early or is malformed */
 static bool
 cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
@@ -107,43 +153,20 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 
 	if (n < 4)
 		return false;
-	count = tn_le32(d);
+	count = cls_le32(d);
 	if (count > (n - 4) / 4)
 		return false;
 	for (i = 0; i < count; i++) {
 		unsigned type, id, base;
 		int w;
-		size_t nv, k;
 
 		if (n - p < 4)
 			return false;
-		type = tn_le16(d + p);
-		id = tn_le16(d + p + 2);
+		type = cls_le16(d + p);
+		id = cls_le16(d + p + 2);
 		p += 4;
-		if (id >= 0x8000) {   /* named property: GUID, kind, id or name */
-			uint32_t kind;
-
-			if (n - p < 20)
-				return false;
-			kind = tn_le32(d + p + 16);
-			p += 20;
-			if (kind == 0) {
-				if (n - p < 4)
-					return false;
-				p += 4;
-			} else {
-				size_t l;
-
-				if (n - p < 4)
-					return false;
-				l = tn_le32(d + p);
-				p += 4;
-				if (l > n - p)
-					return false;
-				p += l;
-				p += MIN((4 - (l & 3)) & 3, n - p);
-			}
-		}
+		if (id >= 0x8000 && !cls_mapi_skip_name(d, n, &p))
+			return false;
 		base = type & ~(unsigned)PT_MV;
 		w = cls_mapi_width(base);
 		if (w == -2)
@@ -154,32 +177,8 @@ cls_mapi_walk(const unsigned char *d, size_t n, cls_mapi_fn fn, void *ud)
 			p += (size_t)w;
 			continue;
 		}
-		if (n - p < 4)
+		if (!cls_mapi_values(d, n, &p, base, id, w, fn, ud))
 			return false;
-		nv = tn_le32(d + p);
-		p += 4;
-		if (nv > n - p)   /* every value takes at least one byte (four for variable ones) */
-			return false;
-		for (k = 0; k < nv; k++) {
-			size_t l;
-
-			if (w >= 0) {
-				if ((size_t)w > n - p)
-					return false;
-				p += (size_t)w;
-				continue;
-			}
-			if (n - p < 4)
-				return false;
-			l = tn_le32(d + p);
-			p += 4;
-			if (l > n - p)
-				return false;
-			if (id < 0x8000)
-				fn(ud, base, id, d + p, l);
-			p += l;
-			p += MIN((4 - (l & 3)) & 3, n - p);
-		}
 	}
 	return true;
 }
@@ -215,215 +214,6 @@ cls_tnef_string(unsigned type, const unsigned char *v, size_t n, unsigned cp)
 	return out != NULL ? out : g_strdup("");
 }
 
-/* ---- compressed RTF (MS-OXRTFCP) ---- */
-
-static const char cls_rtf_prebuf[] =
-	"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
-	"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
-	"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
-G_STATIC_ASSERT(sizeof cls_rtf_prebuf - 1 == 207);
-
-/* cls_lzfu - decompress into out (at most max bytes); false if not compressed RTF */
-bool
-cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out)
-{
-	unsigned char dict[4096];
-	size_t wp = sizeof cls_rtf_prebuf - 1, p = 16, end;
-	uint32_t csize, rsize, type;
-
-	if (n < 16)
-		return false;
-	csize = tn_le32(in);
-	rsize = tn_le32(in + 4);
-	type = tn_le32(in + 8);
-	if (csize < 12)
-		return false;
-	end = MIN(n, (size_t)csize + 4);
-	max = MIN(max, (size_t)rsize);
-	if (type == 0x414C454Du) {   /* "MELA": stored */
-		g_byte_array_append(out, in + 16, (guint)MIN(end - 16, max));
-		return true;
-	}
-	if (type != 0x75465A4Cu)     /* "LZFu" */
-		return false;
-	memcpy(dict, cls_rtf_prebuf, wp);
-	memset(dict + wp, 0, sizeof dict - wp);
-	while (p < end && out->len < max) {
-		unsigned ctl = in[p++], bit;
-
-		for (bit = 0; bit < 8 && p < end && out->len < max; bit++) {
-			if (!(ctl & (1u << bit))) {
-				dict[wp] = in[p++];
-				g_byte_array_append(out, &dict[wp], 1);
-				wp = (wp + 1) & 4095;
-			} else {
-				unsigned v, off, l, k;
-
-				if (end - p < 2)
-					return true;
-				v = (unsigned)(in[p] << 8 | in[p + 1]);
-				p += 2;
-				off = v >> 4;
-				l = (v & 15) + 2;
-				if (off == wp)
-					return true;   /* end marker */
-				for (k = 0; k < l && out->len < max; k++) {
-					dict[wp] = dict[(off + k) & 4095];
-					g_byte_array_append(out, &dict[wp], 1);
-					wp = (wp + 1) & 4095;
-				}
-			}
-		}
-	}
-	return true;
-}
-
-/* ---- RTF to text ---- */
-
-static const char *const cls_rtf_skip[] = {
-	"fonttbl", "colortbl", "stylesheet", "info", "pict", "objdata", "themedata", "colorschememapping",
-	"datastore", "latentstyles", "listtable", "listoverridetable", "rsidtbl", "generator", "xmlnstbl",
-	"filetbl", "revtbl", "pgdsctbl", "mmathPr", "fldinst", NULL,
-};
-
-static void
-cls_rtf_char(GString *out, gunichar c)
-{
-	if (c == 0)
-		return;
-	if (c < 0x20 && c != '\t' && c != '\n')
-		c = ' ';
-	if (g_unichar_validate(c))
-		g_string_append_unichar(out, c);
-}
-
-/* cls_rtf_text - visible text of RTF (control words, groups, \'xx as windows-1252, \uN) */
-void
-cls_rtf_text(const char *s, size_t n, size_t max, GString *out)
-{
-	struct { bool skip; int uc; } st[64], cur = { false, 1 };
-	int sp = 0, deep = 0, ucskip = 0;
-	size_t i = 0;
-	bool group_start = false;
-
-	while (i < n && out->len < max) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '{') {
-			if (sp < (int)G_N_ELEMENTS(st))
-				st[sp++] = cur;
-			else
-				deep++;
-			group_start = true;
-			i++;
-			continue;
-		}
-		if (c == '}') {
-			if (deep > 0)
-				deep--;
-			else if (sp > 0)
-				cur = st[--sp];
-			ucskip = 0;
-			group_start = false;
-			i++;
-			continue;
-		}
-		if (c == '\\' && i + 1 < n) {
-			unsigned char e = (unsigned char)s[i + 1];
-
-			if (g_ascii_isalpha(e)) {
-				char word[33];
-				size_t k = 0;
-				long param = 0;
-				bool has = false, neg = false;
-
-				i++;
-				while (i < n && g_ascii_isalpha(s[i])) {
-					if (k < sizeof word - 1)
-						word[k++] = s[i];
-					i++;
-				}
-				word[k] = '\0';
-				if (i < n && s[i] == '-') {
-					neg = true;
-					i++;
-				}
-				for (k = 0; i < n && g_ascii_isdigit(s[i]); i++, k++)
-					if (k < 10) {
-						param = param * 10 + (s[i] - '0');
-						has = true;
-					}
-				if (neg)
-					param = -param;
-				if (i < n && s[i] == ' ')
-					i++;
-				if (strcmp(word, "bin") == 0 && has && param > 0) {
-					i += MIN((size_t)param, n - i);
-				} else if (group_start && g_strv_contains(cls_rtf_skip, word)) {
-					cur.skip = true;
-				} else if (strcmp(word, "uc") == 0 && has) {
-					cur.uc = (int)CLAMP(param, 0, 8);
-				} else if (cur.skip) {
-					/* inside an ignored destination */
-				} else if (strcmp(word, "u") == 0 && has) {
-					cls_rtf_char(out, (gunichar)(param < 0 ? param + 65536 : param));
-					ucskip = cur.uc;
-				} else if (strcmp(word, "par") == 0 || strcmp(word, "line") == 0 || strcmp(word, "row") == 0 ||
-					   strcmp(word, "sect") == 0 || strcmp(word, "page") == 0) {
-					g_string_append_c(out, '\n');
-				} else if (strcmp(word, "tab") == 0 || strcmp(word, "cell") == 0) {
-					g_string_append_c(out, '\t');
-				} else if (strcmp(word, "emdash") == 0 || strcmp(word, "endash") == 0) {
-					g_string_append_c(out, '-');
-				} else if (strcmp(word, "lquote") == 0 || strcmp(word, "rquote") == 0) {
-					g_string_append_c(out, '\'');
-				} else if (strcmp(word, "ldblquote") == 0 || strcmp(word, "rdblquote") == 0) {
-					g_string_append_c(out, '"');
-				}
-				group_start = false;
-				continue;
-			}
-			group_start = false;
-			i += 2;
-			if (e == '\'') {
-				unsigned char b;
-
-				if (i + 2 > n || !g_ascii_isxdigit(s[i]) || !g_ascii_isxdigit(s[i + 1]))
-					continue;
-				b = (unsigned char)(g_ascii_xdigit_value(s[i]) * 16 + g_ascii_xdigit_value(s[i + 1]));
-				i += 2;
-				if (ucskip > 0)
-					ucskip--;
-				else if (!cur.skip)
-					cls_rtf_char(out, cls_cp1252(b));
-			} else if (e == '*') {
-				cur.skip = true;
-			} else if (cur.skip) {
-				/* nothing */
-			} else if (e == '\\' || e == '{' || e == '}') {
-				g_string_append_c(out, (char)e);
-			} else if (e == '~') {
-				g_string_append(out, "\xC2\xA0");
-			} else if (e == '_') {
-				g_string_append_c(out, '-');
-			} else if (e == '\n' || e == '\r') {
-				g_string_append_c(out, '\n');
-			}
-			continue;
-		}
-		group_start = false;
-		i++;
-		if (c == '\r' || c == '\n')
-			continue;
-		if (ucskip > 0) {
-			ucskip--;
-			continue;
-		}
-		if (!cur.skip)
-			cls_rtf_char(out, cls_cp1252(c));
-	}
-}
-
 /* ---- the attribute stream ---- */
 
 struct cls_tnef_att {
@@ -445,6 +235,9 @@ struct cls_tnef {
 	const unsigned char *rtf, *html, *plain, *attbody;
 	size_t rtflen, htmllen, plainlen, attbodylen;
 	unsigned htmltype, plaintype;
+	/* the walk */
+	unsigned attrs, badsum;   /* attributes read, checksum mismatches */
+	const char *broken;       /* why the stream is not-inspectable, or NULL */
 };
 
 static void
@@ -617,98 +410,118 @@ out:
 	g_free(where);
 }
 
+/*
+ * cls_tnef_record - the attribute record at d[p]: level, id, data; false at the end of the
+ * stream (trailing newline or NUL padding ignored, other bytes break it) or when it is broken
+ */
+static bool
+cls_tnef_record(struct cls_tnef *t, const unsigned char *d, size_t len, size_t p, unsigned *lvl, unsigned *id,
+	size_t *alen)
+{
+	size_t avail;
+	const unsigned char *v;
+
+	if (len - p < 9) {
+		size_t k;
+
+		for (k = p; k < len && (d[k] == 0 || g_ascii_isspace(d[k])); k++)
+			;
+		if (k < len)
+			t->broken = "TNEF truncated or trailing bytes";
+		return false;   /* a trailing newline or NUL padding (seen from real writers): ignored */
+	}
+	*lvl = d[p];
+	*id = cls_le32(d + p + 1) & 0xFFFF;
+	*alen = cls_le32(d + p + 5);
+	if (*lvl != TNEF_LVL_MESSAGE && *lvl != TNEF_LVL_ATTACHMENT) {
+		t->broken = "broken TNEF: bad attribute level";
+		return false;
+	}
+	v = d + p + 9;
+	avail = len - p - 9;
+	if (*alen > avail) {
+		t->broken = "TNEF truncated";
+		*alen = avail;   /* what is there is still classified */
+	} else if (avail - *alen < 2) {
+		t->broken = "TNEF truncated";
+	} else {
+		unsigned sum = 0;
+		size_t k;
+
+		for (k = 0; k < *alen; k++)
+			sum += v[k];
+		if ((sum & 0xFFFF) != cls_le16(v + *alen))
+			t->badsum++;   /* tolerated, see above; told when the stream is broken */
+	}
+	t->attrs++;
+	return true;
+}
+
+/* cls_tnef_attr - what one attribute adds: an attachment's parts, the code page, body sources */
+static void
+cls_tnef_attr(struct cls_tnef *t, unsigned lvl, unsigned id, const unsigned char *v, size_t alen)
+{
+	if (lvl == TNEF_LVL_ATTACHMENT && id == ATT_ATTACH_REND_DATA) {
+		cls_tnef_flush(t);
+		t->att.present = true;
+	} else if (lvl == TNEF_LVL_ATTACHMENT) {
+		t->att.present = true;   /* tolerate a group without attAttachRendData */
+		if (id == ATT_ATTACH_TITLE)
+			cls_tnef_setname(&t->att.title, PT_STRING8, v, alen, t->cp);
+		else if (id == ATT_ATTACH_DATA && t->att.data == NULL) {
+			t->att.data = v;
+			t->att.len = alen;
+		} else if (id == ATT_ATTACHMENT) {
+			if (!cls_mapi_walk(v, alen, cls_tnef_att_prop, t) && t->broken == NULL)
+				t->broken = "broken TNEF attachment properties";
+		}
+	} else if (id == ATT_OEM_CODEPAGE && alen >= 4) {
+		t->cp = cls_le32(v);
+	} else if (id == ATT_BODY && t->attbody == NULL) {
+		t->attbody = v;
+		t->attbodylen = alen;
+	} else if (id == ATT_MSG_PROPS) {
+		if (!cls_mapi_walk(v, alen, cls_tnef_msg_prop, t) && t->broken == NULL)
+			t->broken = "broken TNEF message properties";
+	}
+}
+
 void
 cls_extract_tnef(struct cls_scan *scan, const char *name, const unsigned char *d, size_t len,
 	struct classify_result *res)
 {
 	struct cls_tnef t;
 	size_t p = 6;
-	unsigned attrs = 0, badsum = 0;
-	const char *broken = NULL;
 
 	memset(&t, 0, sizeof t);
 	t.scan = scan;
 	t.res = res;
 	t.name = name != NULL ? name : "winmail.dat";
 	t.cp = 1252;
-	if (len < 6 || tn_le32(d) != TNEF_SIGNATURE) {
+	if (len < 6 || cls_le32(d) != TNEF_SIGNATURE) {
 		cls_add(res, "not-inspectable", 1, t.name, "declared TNEF, no TNEF signature");
 		return;
 	}
 	while (p < len && !scan->bomb) {
 		unsigned lvl, id;
-		size_t alen, avail;
-		const unsigned char *v;
+		size_t alen;
 
-		if (len - p < 9) {
-			size_t k;
-
-			for (k = p; k < len && (d[k] == 0 || g_ascii_isspace(d[k])); k++)
-				;
-			if (k < len)
-				broken = "TNEF truncated or trailing bytes";
-			break;   /* a trailing newline or NUL padding (seen from real writers): ignored */
-		}
-		lvl = d[p];
-		id = tn_le32(d + p + 1) & 0xFFFF;
-		alen = tn_le32(d + p + 5);
-		if (lvl != TNEF_LVL_MESSAGE && lvl != TNEF_LVL_ATTACHMENT) {
-			broken = "broken TNEF: bad attribute level";
+		if (!cls_tnef_record(&t, d, len, p, &lvl, &id, &alen))
 			break;
-		}
-		v = d + p + 9;
-		avail = len - p - 9;
-		if (alen > avail) {
-			broken = "TNEF truncated";
-			alen = avail;   /* what is there is still classified */
-		} else if (avail - alen < 2) {
-			broken = "TNEF truncated";
-		} else {
-			unsigned sum = 0;
-			size_t k;
-
-			for (k = 0; k < alen; k++)
-				sum += v[k];
-			if ((sum & 0xFFFF) != tn_le16(v + alen))
-				badsum++;   /* tolerated, see above; told when the stream is broken */
-		}
-		attrs++;
-		if (lvl == TNEF_LVL_ATTACHMENT && id == ATT_ATTACH_REND_DATA) {
-			cls_tnef_flush(&t);
-			t.att.present = true;
-		} else if (lvl == TNEF_LVL_ATTACHMENT) {
-			t.att.present = true;   /* tolerate a group without attAttachRendData */
-			if (id == ATT_ATTACH_TITLE)
-				cls_tnef_setname(&t.att.title, PT_STRING8, v, alen, t.cp);
-			else if (id == ATT_ATTACH_DATA && t.att.data == NULL) {
-				t.att.data = v;
-				t.att.len = alen;
-			} else if (id == ATT_ATTACHMENT) {
-				if (!cls_mapi_walk(v, alen, cls_tnef_att_prop, &t) && broken == NULL)
-					broken = "broken TNEF attachment properties";
-			}
-		} else if (id == ATT_OEM_CODEPAGE && alen >= 4) {
-			t.cp = tn_le32(v);
-		} else if (id == ATT_BODY && t.attbody == NULL) {
-			t.attbody = v;
-			t.attbodylen = alen;
-		} else if (id == ATT_MSG_PROPS) {
-			if (!cls_mapi_walk(v, alen, cls_tnef_msg_prop, &t) && broken == NULL)
-				broken = "broken TNEF message properties";
-		}
-		if (broken != NULL && strcmp(broken, "TNEF truncated") == 0)
+		cls_tnef_attr(&t, lvl, id, d + p + 9, alen);
+		if (t.broken != NULL && strcmp(t.broken, "TNEF truncated") == 0)
 			break;
 		p += 9 + alen + 2;
 	}
-	if (attrs == 0 && broken == NULL)
-		broken = "broken TNEF: no attribute";
+	if (t.attrs == 0 && t.broken == NULL)
+		t.broken = "broken TNEF: no attribute";
 	cls_tnef_flush(&t);
 	cls_tnef_att_clear(&t.att);
 	if (!scan->bomb)
 		cls_tnef_body(&t);
-	if (broken != NULL) {
-		char *detail = g_strdup_printf("%s (attribute %u, offset %zu, %u checksum errors)", broken, attrs, p,
-			badsum);
+	if (t.broken != NULL) {
+		char *detail = g_strdup_printf("%s (attribute %u, offset %zu, %u checksum errors)", t.broken, t.attrs, p,
+			t.badsum);
 
 		cls_add(res, "not-inspectable", 1, t.name, detail);
 		g_free(detail);
