@@ -258,6 +258,10 @@ struct run {
 	bool signed_top; /* signed or encrypted top level (REWRITE_SIGNED) */
 	struct rewrite *rw; /* once the leaves are known */
 	uint64_t pre_decoded; /* attachment bytes decoded by classification before the decision */
+	int scan_rc;     /* rewrite_scan: REWRITE_OK, _SIGNED or _LIMIT */
+	bool redone;     /* a store round was aborted and redone */
+	char *err_text;  /* the last step's error text */
+	char *link;      /* the download link (holds the link secret) */
 };
 
 static bool
@@ -776,239 +780,367 @@ run_notify(struct run *r)
 	return 0;
 }
 
-void
-pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
-{
-	const struct conf *c = p->conf;
-	struct run r = { 0 };
-	struct rewrite rw = { 0 };
-	bool outgoing;
-	char *link = NULL, *err_text = NULL;
-	bool redone = false;
-	enum run_change ch;
-	unsigned round;
-	int rc, scan_rc;
+/* ---- the steps of pipeline_run ---------------------------------------- */
 
+/* run_begin - the result starts empty; the envelope facts every step uses */
+static void
+run_begin(struct run *r, struct pipeline *p, struct msg *m, struct pipeline_result *res)
+{
 	memset(res, 0, sizeof *res);
 	res->hdr_ops = hdrops_new();
-	r.p = p;
-	r.m = m;
-	r.res = res;
-	r.qid = m->env.queue_id ? m->env.queue_id : "NOQUEUE";
-	r.message_id = msg_header_get(m, "Message-ID", 0) ?
+	r->p = p;
+	r->m = m;
+	r->res = res;
+	r->qid = m->env.queue_id ? m->env.queue_id : "NOQUEUE";
+	r->message_id = msg_header_get(m, "Message-ID", 0) ?
 		msg_strip_value(msg_header_get(m, "Message-ID", 0)) : NULL;
-	r.rcpts = join_rcpts(m);
+	r->rcpts = join_rcpts(m);
+}
 
-	outgoing = msg_is_trusted(p, m) && msg_has_external_rcpt(c, m);
-	classify_result_init(&r.cls);
-	classify_message(outgoing, &r.cls);
-	if (m->too_big) {
-		run_fail(&r, "message larger than max_message_size");
-		goto out;
+/* run_intake - size limit, direction and trust (DECISIONS.md §4, §13), our
+ * own notices and messages offloaded before: false when the message passes
+ * (or fails) here */
+static bool
+run_intake(struct run *r)
+{
+	r->outgoing = msg_is_trusted(r->p, r->m) && msg_has_external_rcpt(r->p->conf, r->m);
+	classify_result_init(&r->cls);
+	classify_message(r->outgoing, &r->cls);
+	if (r->m->too_big) {
+		run_fail(r, "message larger than max_message_size");
+		return false;
 	}
-	if (is_our_notice(&r)) {
-		run_pass(&r, "pass", "notice");
-		goto out;
+	if (is_our_notice(r)) {
+		run_pass(r, "pass", "notice");
+		return false;
 	}
-	if (!outgoing && !c->rewrite_internal) {
-		run_pass(&r, "pass", "internal");
-		goto out;
+	if (!r->outgoing && !r->p->conf->rewrite_internal) {
+		run_pass(r, "pass", "internal");
+		return false;
 	}
-	if (already_offloaded(&r)) {
-		run_pass(&r, "pass", "already-offloaded");
-		goto out;
+	if (already_offloaded(r)) {
+		run_pass(r, "pass", "already-offloaded");
+		return false;
 	}
-	r.message = run_parse(&r);
-	if (r.message == NULL || g_mime_message_get_mime_part(r.message) == NULL) {
-		run_pass(&r, "pass", r.message ? "no-body" : "unparsable");
-		goto out;
+	return true;
+}
+
+/* run_parse_classify - parse, list the leaves (MIME limits, signed top
+ * level), then classify (DECISIONS.md §5): labels, body text, every part,
+ * bounded. Attachments offloaded by size (rewrite_defer, the one size rule)
+ * are only recorded here: they are classified in their offload stream,
+ * which decodes them anyway (single pass). Everything else is classified
+ * before the decision. False when the message passes or is rejected. */
+static bool
+run_parse_classify(struct run *r, struct rewrite *rw)
+{
+	const struct conf *c = r->p->conf;
+
+	r->message = run_parse(r);
+	if (r->message == NULL || g_mime_message_get_mime_part(r->message) == NULL) {
+		run_pass(r, "pass", r->message ? "no-body" : "unparsable");
+		return false;
 	}
-	/* the leaves first (no decision yet), then classification (DESIGN.md
-	 * §5): labels, body text, every part, bounded. Attachments offloaded by
-	 * size (rewrite_defer, the one size rule) are only recorded here: they
-	 * are classified in their offload stream, which decodes them anyway
-	 * (single pass). Everything else is classified before the decision. */
-	rw.conf = c;
-	rw.qid = r.qid;
-	rw.message = r.message;
-	rw.spool_dir = c->spool_dir;
-	rw.cls_ctx = p->cls;
-	rw.cls = &r.cls;
-	scan_rc = rewrite_scan(&rw, &err_text);
-	r.rw = &rw;
-	r.outgoing = outgoing;
-	r.signed_top = scan_rc == REWRITE_SIGNED;
-	classify_result_clear(&r.cls);
-	classify_result_init(&r.cls);
-	classify_message_gmime_defer(p->cls, r.message, outgoing,
-		scan_rc == REWRITE_OK ? rewrite_defer : NULL, &rw, &r.cls);
-	r.pre_decoded = r.cls.decoded;
-	if (run_is_reject(&r)) {
-		run_reject(&r);
-		goto out;
+	rw->conf = c;
+	rw->qid = r->qid;
+	rw->message = r->message;
+	rw->spool_dir = c->spool_dir;
+	rw->cls_ctx = r->p->cls;
+	rw->cls = &r->cls;
+	r->scan_rc = rewrite_scan(rw, &r->err_text);
+	r->rw = rw;
+	r->signed_top = r->scan_rc == REWRITE_SIGNED;
+	classify_result_clear(&r->cls);
+	classify_result_init(&r->cls);
+	classify_message_gmime_defer(r->p->cls, r->message, r->outgoing,
+		r->scan_rc == REWRITE_OK ? rewrite_defer : NULL, rw, &r->cls);
+	r->pre_decoded = r->cls.decoded;
+	if (run_is_reject(r)) {
+		run_reject(r);
+		return false;
 	}
-	run_decide(&r);
-	if (scan_rc == REWRITE_SIGNED) {
-		if (!r.classified && c->signed_mail == CONF_SIGNED_REJECT) {
-			res->verdict = PIPELINE_REJECT;
-			res->rcode = "550";
-			res->xcode = "5.7.1";
-			res->action = g_strdup("reject");
-			res->reply_de = g_strdup("Signierte/verschluesselte Nachricht mit grossen Anhaengen wird nicht versendet.");
-			res->reply_en = g_strdup("Signed or encrypted message with large attachments is refused by policy.");
-			res->summary = g_strdup_printf("%s: action=reject reason=signed", r.qid);
-			run_audit_message(&r, "reject", "signed");
-			goto out;
-		} else if (!r.classified) {
-			run_pass(&r, "skip-signed", "signed");
-			goto out;
-		}
-	} else if (scan_rc == REWRITE_LIMIT) {
-		run_fail(&r, err_text);
-		goto out;
+	return true;
+}
+
+/* run_signed_reject - signed_mail = reject for unclassified signed mail */
+static void
+run_signed_reject(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+
+	res->verdict = PIPELINE_REJECT;
+	res->rcode = "550";
+	res->xcode = "5.7.1";
+	res->action = g_strdup("reject");
+	res->reply_de = g_strdup("Signierte/verschluesselte Nachricht mit grossen Anhaengen wird nicht versendet.");
+	res->reply_en = g_strdup("Signed or encrypted message with large attachments is refused by policy.");
+	res->summary = g_strdup_printf("%s: action=reject reason=signed", r->qid);
+	run_audit_message(r, "reject", "signed");
+}
+
+/* run_first_decision - the decision of the class found before storing;
+ * signed mail and MIME limits get their policy, a message with nothing to
+ * offload is labelled or passes. False when that ends the message. */
+static bool
+run_first_decision(struct run *r)
+{
+	run_decide(r);
+	if (r->scan_rc == REWRITE_SIGNED && !r->classified) {
+		if (r->p->conf->signed_mail == CONF_SIGNED_REJECT)
+			run_signed_reject(r);
+		else
+			run_pass(r, "skip-signed", "signed");
+		return false;
+	}
+	if (r->scan_rc == REWRITE_LIMIT) {
+		run_fail(r, r->err_text);
+		return false;
 	}
 	/* nothing deferred here: a deferred attachment is work */
-	if (!rw.whole_message && !rw.force_all && !rewrite_has_work(&rw, m->size)) {
-		run_label_or_pass(&r);
-		goto out;
+	if (!r->rw->whole_message && !r->rw->force_all && !rewrite_has_work(r->rw, r->m->size)) {
+		run_label_or_pass(r);
+		return false;
 	}
+	return true;
+}
 
-	if (pipeline_storage(p) == NULL) {
-		run_fail(&r, "storage unavailable");
-		goto out;
+/* run_classify_whole - offload-message stores the raw message: no stream
+ * decodes the deferred attachments, they are classified first. False when
+ * their class rejects the message. */
+static bool
+run_classify_whole(struct run *r)
+{
+	if (!r->rw->whole_message || classify_pending_count(&r->cls) == 0)
+		return true;
+	run_classify_rest(r);
+	if (run_is_reject(r)) {
+		run_reject(r);
+		return false;
 	}
-	rw.deadline = g_get_monotonic_time() + (gint64)c->eom_timeout * G_USEC_PER_SEC;
-	rw.stop = run_stop;
-	rw.stop_arg = &r;
-	/* Each round stores with the decision of the class known so far. A
-	 * streamed attachment can raise the class. When the new class asks for
-	 * every attachment (force_all), the ones not stored yet are added to
-	 * the same transfer. When it changes whole_message (body_action
-	 * offload-message), the transfer is aborted (its objects deleted) and
-	 * redone with the new class. A reject deletes the transfer. The class
-	 * only rises and a redo round streams no attachment a previous round
-	 * classified, so this ends; the bound is a safety net. */
-	for (round = 0;; round++) {
-		bool force_before;
+	run_decide(r);
+	return true;
+}
 
-		if (rw.whole_message && classify_pending_count(&r.cls) > 0) {
-			/* offload-message stores the raw message: no stream decodes
-			 * the deferred attachments, they are classified first */
-			run_classify_rest(&r);
-			if (run_is_reject(&r)) {
-				run_reject(&r);
-				goto out;
-			}
-			run_decide(&r);
-		}
-		if (r.t == NULL) {
-			const char *subj = g_mime_message_get_subject(r.message);
-			guint i;
+/* run_new_transfer - the transfer the round stores into, with the envelope */
+static bool
+run_new_transfer(struct run *r)
+{
+	const char *subj = g_mime_message_get_subject(r->message);
+	struct msg *m = r->m;
+	guint i;
 
-			r.t = transfer_new(p->st, (int64_t)time(NULL),
-				r.cls.retention ? r.cls.retention : c->retention);
-			if (r.t == NULL) {
-				run_fail(&r, "cannot create transfer id");
-				goto out;
-			}
-			r.t->sender = g_strdup(m->env.sender);
-			r.t->message_id = g_strdup(r.message_id);
-			r.t->subject = g_strdup(subj ? subj : "");
-			for (i = 0; i < m->env.rcpts->len; i++)
-				g_ptr_array_add(r.t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
-		}
-		rw.t = r.t;
-		force_before = rw.force_all;
-		rc = rw.whole_message ? upload_whole_message(&r, &rw, &err_text) :
-			rewrite_offload(&rw, m->size, &err_text);
-		if (rc != 0 && rc != REWRITE_REDO) {
-			run_fail(&r, err_text ? err_text : "storage error");
-			goto out;
-		}
-		/* the final class: parts classified in the stream are in r.cls;
-		 * parts no stream read (stopped early) are classified now unless
-		 * the next round streams them */
-		if (rc != REWRITE_REDO)
-			run_classify_rest(&r);
-		else
-			classify_finish(p->cls, &r.cls, outgoing);
-		if (run_is_reject(&r)) {
-			run_reject(&r);
-			goto out;
-		}
-		ch = run_decide(&r);
-		if (round >= 8) {
-			run_fail(&r, "classification keeps changing the decision");
-			goto out;
-		}
-		if (rc != REWRITE_REDO && ch != RUN_REDO) {
-			if (!rw.whole_message && (ch == RUN_MORE || (rw.force_all && !force_before)))
-				continue; /* add the attachments passed over to this transfer */
-			break;
-		}
-		log_info("%s: class %s found while storing the attachments changes the decision; "
-			"transfer %s aborted and redone", r.qid, r.cls.level, r.t->id);
-		transfer_abort(r.t);
-		transfer_free(r.t);
-		r.t = rw.t = NULL;
-		rewrite_reset(&rw);
-		redone = true;
+	r->t = transfer_new(r->p->st, (int64_t)time(NULL),
+		r->cls.retention ? r->cls.retention : r->p->conf->retention);
+	if (r->t == NULL) {
+		run_fail(r, "cannot create transfer id");
+		return false;
 	}
-	if (r.t->files->len == 0) {
-		transfer_free(r.t);
-		r.t = NULL;
-		run_label_or_pass(&r);
-		goto out;
+	r->t->sender = g_strdup(m->env.sender);
+	r->t->message_id = g_strdup(r->message_id);
+	r->t->subject = g_strdup(subj ? subj : "");
+	for (i = 0; i < m->env.rcpts->len; i++)
+		g_ptr_array_add(r->t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
+	return true;
+}
+
+enum round_end {
+	ROUND_DONE,   /* the decision stands: commit */
+	ROUND_MORE,   /* force_all: add the attachments passed over to this transfer */
+	ROUND_REDO,   /* the decision changed: abort the transfer and start over */
+	ROUND_FAILED, /* the result is set (reject or on_error) */
+};
+
+/* run_store_round - one round: store with the decision known so far, then
+ * take the final class of this round and compare the decisions */
+static enum round_end
+run_store_round(struct run *r, unsigned round)
+{
+	struct rewrite *rw = r->rw;
+	enum run_change ch;
+	bool force_before;
+	int rc;
+
+	if (!run_classify_whole(r))
+		return ROUND_FAILED;
+	if (r->t == NULL && !run_new_transfer(r))
+		return ROUND_FAILED;
+	rw->t = r->t;
+	force_before = rw->force_all;
+	rc = rw->whole_message ? upload_whole_message(r, rw, &r->err_text) :
+		rewrite_offload(rw, r->m->size, &r->err_text);
+	if (rc != 0 && rc != REWRITE_REDO) {
+		run_fail(r, r->err_text ? r->err_text : "storage error");
+		return ROUND_FAILED;
 	}
-	/* the manifest is written last: class, retention and password follow
-	 * the final class, also when a streamed attachment raised it */
-	g_free(r.t->class_);
-	r.t->class_ = g_strdup(r.cls.level);
-	r.t->expires = r.t->created + (int64_t)(r.cls.retention ? r.cls.retention : c->retention);
-	if (r.cls.password && transfer_set_password(r.t) == NULL) {
-		run_fail(&r, "cannot generate the transfer password");
-		goto out;
+	/* the final class: parts classified in the stream are in r->cls;
+	 * parts no stream read (stopped early) are classified now unless
+	 * the next round streams them */
+	if (rc != REWRITE_REDO)
+		run_classify_rest(r);
+	else
+		classify_finish(r->p->cls, &r->cls, r->outgoing);
+	if (run_is_reject(r)) {
+		run_reject(r);
+		return ROUND_FAILED;
 	}
-	rc = transfer_commit(r.t, &p->dk);
+	ch = run_decide(r);
+	if (round >= 8) {
+		run_fail(r, "classification keeps changing the decision");
+		return ROUND_FAILED;
+	}
+	if (rc == REWRITE_REDO || ch == RUN_REDO)
+		return ROUND_REDO;
+	if (!rw->whole_message && (ch == RUN_MORE || (rw->force_all && !force_before)))
+		return ROUND_MORE;
+	return ROUND_DONE;
+}
+
+/* run_redo - the class found while storing changed whole_message (body
+ * action offload-message) or dropped force_all: the transfer is aborted
+ * (its objects deleted) and the next round starts over with the new class */
+static void
+run_redo(struct run *r)
+{
+	log_info("%s: class %s found while storing the attachments changes the decision; "
+		"transfer %s aborted and redone", r->qid, r->cls.level, r->t->id);
+	transfer_abort(r->t);
+	transfer_free(r->t);
+	r->t = r->rw->t = NULL;
+	rewrite_reset(r->rw);
+	r->redone = true;
+}
+
+/* run_store - the store rounds. Each round stores with the decision of the
+ * class known so far. A streamed attachment can raise the class. When the
+ * new class asks for every attachment (force_all), the ones not stored yet
+ * are added to the same transfer. When it changes whole_message (body_action
+ * offload-message), the transfer is redone with the new class. A reject
+ * deletes the transfer. The class only rises and a redo round streams no
+ * attachment a previous round classified, so this ends; the bound in
+ * run_store_round is a safety net. False when the message ends here. */
+static bool
+run_store(struct run *r)
+{
+	enum round_end e;
+	unsigned round;
+
+	if (pipeline_storage(r->p) == NULL) {
+		run_fail(r, "storage unavailable");
+		return false;
+	}
+	r->rw->deadline = g_get_monotonic_time() + (gint64)r->p->conf->eom_timeout * G_USEC_PER_SEC;
+	r->rw->stop = run_stop;
+	r->rw->stop_arg = r;
+	for (round = 0; (e = run_store_round(r, round)) != ROUND_DONE; round++) {
+		if (e == ROUND_FAILED)
+			return false;
+		if (e == ROUND_REDO)
+			run_redo(r);
+	}
+	if (r->t->files->len == 0) {
+		transfer_free(r->t);
+		r->t = NULL;
+		run_label_or_pass(r);
+		return false;
+	}
+	return true;
+}
+
+/* run_commit - the manifest is written last: class, retention and password
+ * follow the final class, also when a streamed attachment raised it */
+static bool
+run_commit(struct run *r)
+{
+	const struct conf *c = r->p->conf;
+	int rc;
+
+	g_free(r->t->class_);
+	r->t->class_ = g_strdup(r->cls.level);
+	r->t->expires = r->t->created + (int64_t)(r->cls.retention ? r->cls.retention : c->retention);
+	if (r->cls.password && transfer_set_password(r->t) == NULL) {
+		run_fail(r, "cannot generate the transfer password");
+		return false;
+	}
+	rc = transfer_commit(r->t, &r->p->dk);
 	if (rc != STORAGE_OK) {
-		err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));
-		run_fail(&r, err_text);
-		goto out;
+		r->err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));
+		run_fail(r, r->err_text);
+		return false;
 	}
-	link = transfer_link(r.t, c->portal_url);
-	rc = rewrite_apply(&rw, link, &res->body_path, &err_text);
-	if (rc != 0) {
-		run_fail(&r, err_text ? err_text : "cannot rewrite message");
-		goto out;
+	return true;
+}
+
+/* run_rewrite - the new body with the link; X-Offload-Transfer binds the
+ * body as it leaves (FORMATS.md §3.1) */
+static bool
+run_rewrite(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+
+	r->link = transfer_link(r->t, r->p->conf->portal_url);
+	if (rewrite_apply(r->rw, r->link, &res->body_path, &r->err_text) != 0) {
+		run_fail(r, r->err_text ? r->err_text : "cannot rewrite message");
+		return false;
 	}
-	/* X-Offload-Transfer binds the body as it leaves (FORMATS.md §3.1) */
-	if (body_digest_file(res->body_path, 0, r.body_out) != 0) {
-		run_fail(&r, "cannot read the new body");
-		goto out;
+	if (body_digest_file(res->body_path, 0, r->body_out) != 0) {
+		run_fail(r, "cannot read the new body");
+		return false;
 	}
-	if (run_notify(&r) != 0)
-		goto out;
-	run_headers(&r, rw.new_top_ct, rw.new_top_cte);
+	return true;
+}
+
+/* run_offloaded - the result of an offload: headers, summary, audit */
+static void
+run_offloaded(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+	const struct rewrite *rw = r->rw;
+
+	run_headers(r, rw->new_top_ct, rw->new_top_cte);
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup("offload");
-	res->nfiles = r.t->files->len;
+	res->nfiles = r->t->files->len;
 	/* decoded= counts every decode of attachment content for this message
 	 * (classification before the decision + offload streams): with the
 	 * single pass it equals the offloaded attachment bytes */
 	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s%s "
-		"decoded=%llu", r.qid, r.t->files->len, (unsigned long long)rw.offloaded_bytes, r.t->id,
-		r.cls.level, rw.whole_message ? " body=offload-message" : "", r.classified ? " classified" : "",
-		redone ? " redone" : "", (unsigned long long)(r.pre_decoded + rw.decoded_bytes));
-	run_audit_files(&r);
-	run_audit_message(&r, "offload", *r.cls.reasons ? r.cls.reasons : "size");
-out:
-	rewrite_clear(&rw);
-	if (r.message)
-		g_object_unref(r.message);
-	transfer_free(r.t);
-	classify_result_clear(&r.cls);
-	crypto_free_string(link); /* holds the link secret */
-	g_free(err_text);
-	g_free(r.message_id);
-	g_free(r.rcpts);
+		"decoded=%llu", r->qid, r->t->files->len, (unsigned long long)rw->offloaded_bytes, r->t->id,
+		r->cls.level, rw->whole_message ? " body=offload-message" : "", r->classified ? " classified" : "",
+		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes));
+	run_audit_files(r);
+	run_audit_message(r, "offload", *r->cls.reasons ? r->cls.reasons : "size");
+}
+
+/* run_end - free what the run holds (the result stays with the caller) */
+static void
+run_end(struct run *r, struct rewrite *rw)
+{
+	rewrite_clear(rw);
+	if (r->message)
+		g_object_unref(r->message);
+	transfer_free(r->t);
+	classify_result_clear(&r->cls);
+	crypto_free_string(r->link); /* holds the link secret */
+	g_free(r->err_text);
+	g_free(r->message_id);
+	g_free(r->rcpts);
+}
+
+/* pipeline_run - every step either hands on or sets the result */
+void
+pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
+{
+	struct run r = { 0 };
+	struct rewrite rw = { 0 };
+
+	run_begin(&r, p, m, res);
+	if (run_intake(&r) &&
+	    run_parse_classify(&r, &rw) &&
+	    run_first_decision(&r) &&
+	    run_store(&r) &&
+	    run_commit(&r) &&
+	    run_rewrite(&r) &&
+	    run_notify(&r) == 0)
+		run_offloaded(&r);
+	run_end(&r, &rw);
 }
