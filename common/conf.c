@@ -450,113 +450,11 @@ conf_split_list(const char *s, bool lower)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
-/*
- * conf_apply - parse text for key k and store it in c. origin names the
- * file (or "override") in the error message. 0 or -1 with *err.
- */
+/* conf_bad - the error for an invalid value of k, with the allowed values
+ * when k has a list of them; -1 */
 static int
-conf_apply(struct conf *c, const struct conf_key *k, const char *text, const char *origin,
-	GError **err)
+conf_bad(const struct conf_key *k, const char *origin, const char *what, const char *v, GError **err)
 {
-	void *field = conf_field(c, k);
-	char *v = g_strstrip(g_strdup(text));
-	const char *what = NULL;
-	uint64_t n = 0;
-	int rc = -1;
-
-	switch (k->type) {
-	case CONF_T_STRING:
-	case CONF_T_CHOICE:
-		if (k->type == CONF_T_CHOICE && conf_choice_index(k, v) < 0) {
-			what = "invalid value";
-			goto bad;
-		}
-		if ((k->flags & CONF_F_SOCKET) && !conf_check_socket(v)) {
-			what = "invalid socket (unix:/path or inet:port@host)";
-			goto bad;
-		}
-		if (k->flags & CONF_F_NO_TRAIL_SLASH) {
-			size_t len = strlen(v);
-
-			while (len > 0 && v[len - 1] == '/')
-				v[--len] = '\0';
-		}
-		g_free(*(char **)field);
-		*(char **)field = v;
-		v = NULL;
-		break;
-	case CONF_T_LIST: {
-		char **list = conf_split_list(v, (k->flags & CONF_F_LOWER) != 0);
-		size_t i;
-
-		if (k->flags & CONF_F_CIDR) {
-			for (i = 0; list[i] != NULL; i++) {
-				if (!conf_check_cidr(list[i])) {
-					g_set_error(err, conf_quark(), 1, "%s: [%s] %s: invalid network '%s'",
-						origin, k->group, k->key, list[i]);
-					g_strfreev(list);
-					goto out;
-				}
-			}
-		}
-		g_strfreev(*(char ***)field);
-		*(char ***)field = list;
-		break;
-	}
-	case CONF_T_SIZE:
-	case CONF_T_DURATION:
-	case CONF_T_UINT:
-		if (k->type == CONF_T_SIZE && conf_parse_size(v, &n) < 0) {
-			what = "invalid size";
-			goto bad;
-		}
-		if (k->type == CONF_T_DURATION && conf_parse_duration(v, &n) < 0) {
-			what = "invalid duration";
-			goto bad;
-		}
-		if (k->type == CONF_T_UINT) {
-			const char *end;
-
-			if (conf_digits(v, &n, &end) < 0 || *end != '\0') {
-				what = "invalid number";
-				goto bad;
-			}
-		}
-		if (n < k->min || (k->max != 0 && n > k->max)) {
-			if (k->max != 0)
-				g_set_error(err, conf_quark(), 1,
-					"%s: [%s] %s: '%s' out of range (%" PRIu64 "..%" PRIu64 "%s)",
-					origin, k->group, k->key, v, k->min, k->max,
-					k->type == CONF_T_DURATION ? " seconds" : "");
-			else
-				g_set_error(err, conf_quark(), 1,
-					"%s: [%s] %s: '%s' out of range (at least %" PRIu64 "%s)",
-					origin, k->group, k->key, v, k->min,
-					k->type == CONF_T_DURATION ? " seconds" : k->type == CONF_T_SIZE ? " bytes" : "");
-			goto out;
-		}
-		*(uint64_t *)field = n;
-		break;
-	case CONF_T_BOOL:
-		if (conf_parse_bool(v, (bool *)field) < 0) {
-			what = "invalid bool (true or false)";
-			goto bad;
-		}
-		break;
-	case CONF_T_ENUM: {
-		int i = conf_choice_index(k, v);
-
-		if (i < 0) {
-			what = "invalid value";
-			goto bad;
-		}
-		*(int *)field = i;
-		break;
-	}
-	}
-	rc = 0;
-	goto out;
-bad:
 	if (k->choices != NULL) {
 		char *allowed = g_strjoinv("|", (char **)k->choices);
 
@@ -567,7 +465,128 @@ bad:
 		g_set_error(err, conf_quark(), 1, "%s: [%s] %s: %s '%s'",
 			origin, k->group, k->key, what, v);
 	}
-out:
+	return -1;
+}
+
+/* conf_apply_string - a string or choice; *v moves into the field */
+static int
+conf_apply_string(const struct conf_key *k, char **v, const char *origin, void *field, GError **err)
+{
+	if (k->type == CONF_T_CHOICE && conf_choice_index(k, *v) < 0)
+		return conf_bad(k, origin, "invalid value", *v, err);
+	if ((k->flags & CONF_F_SOCKET) && !conf_check_socket(*v))
+		return conf_bad(k, origin, "invalid socket (unix:/path or inet:port@host)", *v, err);
+	if (k->flags & CONF_F_NO_TRAIL_SLASH) {
+		size_t len = strlen(*v);
+
+		while (len > 0 && (*v)[len - 1] == '/')
+			(*v)[--len] = '\0';
+	}
+	g_free(*(char **)field);
+	*(char **)field = *v;
+	*v = NULL;
+	return 0;
+}
+
+/* conf_apply_list - a comma-separated list; networks are checked */
+static int
+conf_apply_list(const struct conf_key *k, const char *v, const char *origin, void *field, GError **err)
+{
+	char **list = conf_split_list(v, (k->flags & CONF_F_LOWER) != 0);
+	size_t i;
+
+	for (i = 0; (k->flags & CONF_F_CIDR) && list[i] != NULL; i++) {
+		if (!conf_check_cidr(list[i])) {
+			g_set_error(err, conf_quark(), 1, "%s: [%s] %s: invalid network '%s'",
+				origin, k->group, k->key, list[i]);
+			g_strfreev(list);
+			return -1;
+		}
+	}
+	g_strfreev(*(char ***)field);
+	*(char ***)field = list;
+	return 0;
+}
+
+/* conf_parse_number - a size, duration or plain number into *n; NULL, or
+ * what is wrong with it */
+static const char *
+conf_parse_number(const struct conf_key *k, const char *v, uint64_t *n)
+{
+	const char *end;
+
+	if (k->type == CONF_T_SIZE && conf_parse_size(v, n) < 0)
+		return "invalid size";
+	if (k->type == CONF_T_DURATION && conf_parse_duration(v, n) < 0)
+		return "invalid duration";
+	if (k->type == CONF_T_UINT && (conf_digits(v, n, &end) < 0 || *end != '\0'))
+		return "invalid number";
+	return NULL;
+}
+
+/* conf_apply_number - a size, duration or number within k's range */
+static int
+conf_apply_number(const struct conf_key *k, const char *v, const char *origin, void *field, GError **err)
+{
+	const char *what;
+	uint64_t n = 0;
+
+	what = conf_parse_number(k, v, &n);
+	if (what != NULL)
+		return conf_bad(k, origin, what, v, err);
+	if (n >= k->min && (k->max == 0 || n <= k->max)) {
+		*(uint64_t *)field = n;
+		return 0;
+	}
+	if (k->max != 0)
+		g_set_error(err, conf_quark(), 1,
+			"%s: [%s] %s: '%s' out of range (%" PRIu64 "..%" PRIu64 "%s)",
+			origin, k->group, k->key, v, k->min, k->max,
+			k->type == CONF_T_DURATION ? " seconds" : "");
+	else
+		g_set_error(err, conf_quark(), 1,
+			"%s: [%s] %s: '%s' out of range (at least %" PRIu64 "%s)",
+			origin, k->group, k->key, v, k->min,
+			k->type == CONF_T_DURATION ? " seconds" : k->type == CONF_T_SIZE ? " bytes" : "");
+	return -1;
+}
+
+/*
+ * conf_apply - parse text for key k and store it in c. origin names the
+ * file (or "override") in the error message. 0 or -1 with *err.
+ */
+static int
+conf_apply(struct conf *c, const struct conf_key *k, const char *text, const char *origin,
+	GError **err)
+{
+	void *field = conf_field(c, k);
+	char *v = g_strstrip(g_strdup(text));
+	int rc = -1, i;
+
+	switch (k->type) {
+	case CONF_T_STRING:
+	case CONF_T_CHOICE:
+		rc = conf_apply_string(k, &v, origin, field, err);
+		break;
+	case CONF_T_LIST:
+		rc = conf_apply_list(k, v, origin, field, err);
+		break;
+	case CONF_T_SIZE:
+	case CONF_T_DURATION:
+	case CONF_T_UINT:
+		rc = conf_apply_number(k, v, origin, field, err);
+		break;
+	case CONF_T_BOOL:
+		rc = conf_parse_bool(v, (bool *)field) < 0 ?
+			conf_bad(k, origin, "invalid bool (true or false)", v, err) : 0;
+		break;
+	case CONF_T_ENUM:
+		i = conf_choice_index(k, v);
+		if (i >= 0)
+			*(int *)field = i;
+		rc = i < 0 ? conf_bad(k, origin, "invalid value", v, err) : 0;
+		break;
+	}
 	g_free(v);
 	return rc;
 }

@@ -371,39 +371,45 @@ build_mail(const struct notify_job *j, const char *kind, const char *to, const c
 	return out;
 }
 
-/* submit - run the sendmail command with MAIL on stdin; 0 on exit 0, else
- * -1 with *err (its stderr's first line, or why it did not run) */
-static int
-submit(const struct conf *c, const char *env_from, const char *rcpt, const GByteArray *mail,
-	char **err)
+/* submit_argv - the sendmail command line: the words of notify_sendmail
+ * (in *cmd, which the result points into), then -i -f FROM -- RCPT; NULL
+ * with *err when notify_sendmail does not parse */
+static char **
+submit_argv(const struct conf *c, const char *env_from, const char *rcpt, char ***cmd, char **err)
 {
-	char **cmd = NULL, **argv = NULL;
-	int in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0, rc = -1, nargs = 0;
-	posix_spawn_file_actions_t fa;
-	GString *errtext = g_string_new(NULL);
-	size_t off = 0;
-	pid_t pid = -1;
-	gint64 deadline = g_get_monotonic_time() + (gint64)c->notify_timeout * G_USEC_PER_SEC;
 	GError *gerr = NULL;
-	bool reaped = false;
+	char **argv;
+	int nargs = 0;
 
-	if (!g_shell_parse_argv(c->notify_sendmail, &nargs, &cmd, &gerr)) {
+	if (!g_shell_parse_argv(c->notify_sendmail, &nargs, cmd, &gerr)) {
 		*err = g_strdup_printf("[notify] sendmail: %s", gerr->message);
 		g_error_free(gerr);
-		g_string_free(errtext, TRUE);
-		return -1;
+		return NULL;
 	}
 	argv = g_new0(char *, (size_t)nargs + 6);
 	for (int i = 0; i < nargs; i++)
-		argv[i] = cmd[i];
+		argv[i] = (*cmd)[i];
 	argv[nargs] = "-i";
 	argv[nargs + 1] = "-f";
 	argv[nargs + 2] = (char *)env_from;
 	argv[nargs + 3] = "--";
 	argv[nargs + 4] = (char *)rcpt;
+	return argv;
+}
+
+/* submit_spawn - run argv with the pipe in on stdin and er on stdout and
+ * stderr; the caller keeps in[1] and er[0] (and closes whatever is still
+ * open). The pid, or -1 with *err. */
+static pid_t
+submit_spawn(char **argv, int in[2], int er[2], char **err)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid = -1;
+	int rc;
+
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0) {
 		*err = g_strdup_printf("pipe: %s", g_strerror(errno));
-		goto out;
+		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -416,33 +422,40 @@ submit(const struct conf *c, const char *env_from, const char *rcpt, const GByte
 	in[0] = er[1] = -1;
 	if (rc != 0) {
 		*err = g_strdup_printf("cannot run %s: %s", argv[0], g_strerror(rc));
-		pid = -1;
-		rc = -1;
-		goto out;
+		return -1;
 	}
-	rc = -1;
+	return pid;
+}
+
+/* submit_feed - feed MAIL to the command's stdin and drain its
+ * stdout/stderr (the first 4 KiB into errtext) together, so neither side
+ * blocks, until both pipes are closed; *off = the bytes written. 0, or -1
+ * with *err at the deadline or when poll fails. */
+static int
+submit_feed(const struct conf *c, const char *prog, gint64 deadline, const GByteArray *mail,
+	int in[2], int er[2], GString *errtext, size_t *off, char **err)
+{
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	/* feed stdin and drain stdout/stderr together, so neither side blocks */
 	while (in[1] >= 0 || er[0] >= 0) {
 		struct pollfd pf[2] = { { in[1], POLLOUT, 0 }, { er[0], POLLIN, 0 } };
 		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
 		char buf[512];
 
 		if (left <= 0) {
-			*err = g_strdup_printf("%s did not finish within %llu s", argv[0],
+			*err = g_strdup_printf("%s did not finish within %llu s", prog,
 				(unsigned long long)c->notify_timeout);
-			goto out;
+			return -1;
 		}
 		if (poll(pf, 2, (int)MIN(left, 1000)) < 0 && errno != EINTR) {
 			*err = g_strdup_printf("poll: %s", g_strerror(errno));
-			goto out;
+			return -1;
 		}
 		if (in[1] >= 0 && (pf[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t n = write(in[1], mail->data + off, mail->len - off);
+			ssize_t n = write(in[1], mail->data + *off, mail->len - *off);
 
 			if (n > 0)
-				off += (size_t)n;
-			if ((n < 0 && errno != EAGAIN && errno != EINTR) || off == mail->len) {
+				*off += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || *off == mail->len) {
 				close(in[1]);
 				in[1] = -1;
 			}
@@ -458,26 +471,56 @@ submit(const struct conf *c, const char *env_from, const char *rcpt, const GByte
 			}
 		}
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	reaped = true;
-	if (off != mail->len) {
-		*err = g_strdup_printf("%s did not read the whole message", argv[0]);
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char *nl;
+	return 0;
+}
 
-		g_strstrip(errtext->str);
-		nl = strchr(errtext->str, '\n');
-		if (nl)
-			*nl = '\0';
-		*err = g_strdup_printf("%s exited with %d%s%s", argv[0],
-			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-			*errtext->str ? ": " : "", errtext->str);
-	} else {
-		rc = 0;
+/* submit_status - 0 when the command read the whole message and exited 0,
+ * else -1 with *err (with the first line of its output) */
+static int
+submit_status(const char *prog, int status, bool read_all, GString *errtext, char **err)
+{
+	char *nl;
+
+	if (!read_all) {
+		*err = g_strdup_printf("%s did not read the whole message", prog);
+		return -1;
 	}
-out:
-	if (pid > 0 && !reaped) {
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	g_strstrip(errtext->str);
+	nl = strchr(errtext->str, '\n');
+	if (nl)
+		*nl = '\0';
+	*err = g_strdup_printf("%s exited with %d%s%s", prog,
+		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+		*errtext->str ? ": " : "", errtext->str);
+	return -1;
+}
+
+/* submit - run the sendmail command with MAIL on stdin; 0 on exit 0, else
+ * -1 with *err (its stderr's first line, or why it did not run); a command
+ * that does not finish in notify_timeout is killed */
+static int
+submit(const struct conf *c, const char *env_from, const char *rcpt, const GByteArray *mail,
+	char **err)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)c->notify_timeout * G_USEC_PER_SEC;
+	int in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0, rc = -1;
+	char **cmd = NULL, **argv;
+	GString *errtext;
+	size_t off = 0;
+	pid_t pid;
+
+	argv = submit_argv(c, env_from, rcpt, &cmd, err);
+	if (argv == NULL)
+		return -1;
+	errtext = g_string_new(NULL);
+	pid = submit_spawn(argv, in, er, err);
+	if (pid > 0 && submit_feed(c, argv[0], deadline, mail, in, er, errtext, &off, err) == 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		rc = submit_status(argv[0], status, off == mail->len, errtext, err);
+	} else if (pid > 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;

@@ -321,51 +321,42 @@ decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 	return n < 0 ? -1 : total;
 }
 
+/* leaf_too_small - base64 decodes to about 3/4 of its length; count
+ * exactly only when the lower bound does not already settle it. 1: the
+ * decoded leaf is below min (it stays), 0: go on, -1 with *err. */
 static int
-offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
+leaf_too_small(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
 {
-	GMimeContentType *ct = g_mime_object_get_content_type(lf->obj);
-	char *type = g_mime_content_type_get_mime_type(ct);
-	char *name = leaf_name(lf->obj, type, rw->t->files->len);
-	struct transfer_upload *u = NULL;
-	struct classify_job *job = NULL;
-	GMimeStream *s = NULL;
-	int rc = REWRITE_ERROR, serr = 0;
-	ssize_t n = -1;
+	int64_t dsz;
 
-	/* base64 decodes to about 3/4 of its length; count exactly only when
-	 * the lower bound does not already settle it */
-	if (GMIME_IS_PART(lf->obj) &&
-	    g_mime_part_get_content_encoding(GMIME_PART(lf->obj)) == GMIME_CONTENT_ENCODING_BASE64 &&
-	    (double)lf->enc_len * 0.70 < (double)min) {
-		int64_t dsz = decoded_size(rw, lf, buf);
-
-		if (dsz < 0) {
-			*err = g_strdup("cannot read the spooled message");
-			goto out;
-		}
-		if ((uint64_t)dsz < min) {
-			rc = REWRITE_OK;
-			goto out;
-		}
-	}
-	s = decoded_stream(rw, lf->obj);
-	if (s == NULL) {
+	if (!GMIME_IS_PART(lf->obj) ||
+	    g_mime_part_get_content_encoding(GMIME_PART(lf->obj)) != GMIME_CONTENT_ENCODING_BASE64 ||
+	    (double)lf->enc_len * 0.70 >= (double)min)
+		return 0;
+	dsz = decoded_size(rw, lf, buf);
+	if (dsz < 0) {
 		*err = g_strdup("cannot read the spooled message");
-		goto out;
+		return -1;
 	}
-	u = transfer_upload_begin(rw->t, name, type, &serr);
-	if (u == NULL) {
-		*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
-		goto out;
-	}
-	/* one pass over the decoded bytes: SHA-256 + encryption (the upload)
-	 * and, for a deferred leaf, classification */
-	job = leaf_job(rw, lf);
+	return (uint64_t)dsz < min ? 1 : 0;
+}
+
+/* leaf_stream - one pass over the decoded bytes of s into u: SHA-256 +
+ * encryption (the upload) and, for a deferred leaf, classification. 0, or
+ * -1 with *err. */
+static int
+leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct transfer_upload *u,
+	char *buf, char **err)
+{
+	struct classify_job *job = leaf_job(rw, lf);
+	ssize_t n;
+	int serr, rc = 0;
+
 	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
 		if (rw->deadline && g_get_monotonic_time() > rw->deadline) {
 			*err = g_strdup("eom_timeout reached while storing attachments");
-			goto out;
+			rc = -1;
+			break;
 		}
 		rw->decoded_bytes += (uint64_t)n;
 		leaf_job_feed(job, buf, (size_t)n);
@@ -378,15 +369,46 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		serr = transfer_upload_write(u, buf, (size_t)n);
 		if (serr != STORAGE_OK) {
 			*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
-			goto out;
+			rc = -1;
+			break;
 		}
 	}
-	if (n < 0) {
+	if (rc == 0 && n < 0) {
+		*err = g_strdup("cannot read the spooled message");
+		rc = -1;
+	}
+	leaf_job_end(rw, lf, job, rc == 0);
+	return rc;
+}
+
+/* offload_leaf - store one leaf in rw->t unless it decodes below min */
+static int
+offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(lf->obj);
+	char *type = g_mime_content_type_get_mime_type(ct);
+	char *name = leaf_name(lf->obj, type, rw->t->files->len);
+	struct transfer_upload *u = NULL;
+	GMimeStream *s = NULL;
+	int rc = REWRITE_ERROR, serr = 0, small;
+
+	small = leaf_too_small(rw, lf, min, buf, err);
+	if (small != 0) {
+		rc = small > 0 ? REWRITE_OK : REWRITE_ERROR;
+		goto out;
+	}
+	s = decoded_stream(rw, lf->obj);
+	if (s == NULL) {
 		*err = g_strdup("cannot read the spooled message");
 		goto out;
 	}
-	leaf_job_end(rw, lf, job, true);
-	job = NULL;
+	u = transfer_upload_begin(rw->t, name, type, &serr);
+	if (u == NULL) {
+		*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
+		goto out;
+	}
+	if (leaf_stream(rw, lf, s, u, buf, err) != 0)
+		goto out;
 	if (transfer_upload_size(u) < min) {
 		rc = REWRITE_OK; /* decoded smaller than it looked: keep it */
 		goto out;
@@ -401,7 +423,6 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	lf->offloaded = true;
 	rc = REWRITE_OK;
 out:
-	leaf_job_end(rw, lf, job, false);
 	transfer_upload_abort(u);
 	if (s)
 		g_object_unref(s);

@@ -1,0 +1,77 @@
+/*
+ * pipeline_int.h - internals shared by the pipeline_*.c files: the state of
+ * one pipeline_run (struct run) and its steps. Each step either hands on
+ * (true) or has set the result (false). Not for use outside pipeline/.
+ */
+#ifndef OFFLOAD_PIPELINE_INT_H
+#define OFFLOAD_PIPELINE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "classify.h"
+#include "pipeline.h"
+#include "rewrite.h"
+#include "transfer.h"
+#include "transfer_digest.h"
+#include "transfer_password.h"
+
+struct run {
+	struct pipeline *p;
+	struct msg *m;
+	struct pipeline_result *res;
+	const char *qid;
+	char *message_id;
+	char *rcpts;
+	struct classify_result cls;
+	struct transfer *t;
+	GMimeMessage *message;
+	bool classified; /* the class demands offloading: never out in clear */
+	int body_in_state;  /* 0 not computed, 1 body_in valid, -1 unreadable */
+	unsigned char body_in[TRANSFER_BODY_DIGEST_LEN];  /* digest of the spooled body */
+	unsigned char body_out[TRANSFER_BODY_DIGEST_LEN]; /* digest of the new body */
+	bool outgoing;
+	bool signed_top; /* signed or encrypted top level (REWRITE_SIGNED) */
+	struct rewrite *rw; /* once the leaves are known */
+	uint64_t pre_decoded; /* attachment bytes decoded by classification before the decision */
+	int scan_rc;     /* rewrite_scan: REWRITE_OK, _SIGNED or _LIMIT */
+	bool redone;     /* a store round was aborted and redone */
+	char *err_text;  /* the last step's error text */
+	char *link;      /* the download link (holds the link secret) */
+};
+
+enum run_change {
+	RUN_SAME,  /* the decision in rw stands */
+	RUN_MORE,  /* force_all became true: the attachments not stored yet go too */
+	RUN_REDO,  /* whole_message changed (or force_all became false): start over */
+};
+
+/* pipeline_intake.c: size limit, direction and trust, our notices, already
+ * offloaded (false: the message passes or fails here); the parse */
+bool run_intake(struct run *r);
+GMimeMessage *run_parse(struct run *r);
+
+/* pipeline_decide.c */
+bool run_is_reject(const struct run *r);
+enum run_change run_decide(struct run *r);
+void run_classify_rest(struct run *r);
+bool run_stop(void *arg);
+bool run_first_decision(struct run *r);
+bool run_classify_whole(struct run *r);
+
+/* pipeline_store.c: the store rounds, then the manifest */
+bool run_store(struct run *r);
+bool run_commit(struct run *r);
+
+/* pipeline_result.c: how the run ends */
+void run_audit_message(struct run *r, const char *action, const char *reasons);
+void run_reject(struct run *r);
+void run_fail(struct run *r, const char *why);
+void run_pass(struct run *r, const char *action, const char *why);
+void run_label_or_pass(struct run *r);
+void run_signed_reject(struct run *r);
+void run_offloaded(struct run *r);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * pipeline_result.c - how pipeline_run ends: pass, label, offload, reject
+ * or the on_error policy (DECISIONS.md §4, §13); the header operations and
+ * the audit trail of each.
+ */
+#include "pipeline_int.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "hdrops.h"
+#include "log.h"
+
+static char *
+rfc3339(int64_t t)
+{
+	GDateTime *d = g_date_time_new_from_unix_utc(t);
+	char *s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ");
+
+	g_date_time_unref(d);
+	return s;
+}
+
+/* run_level - the class the auditor sees: a VS marking is its own rule
+ * above the levels (the level index may still say OFFEN) */
+static const char *
+run_level(const struct run *r)
+{
+	return r->cls.vs ? "VS" : r->cls.level;
+}
+
+void
+run_audit_message(struct run *r, const char *action, const char *reasons)
+{
+	struct audit_event ev = { 0 };
+	char *expires = r->t && r->t->sealed ? rfc3339(r->t->expires) : NULL;
+
+	ev.event = "message";
+	ev.queue_id = r->qid;
+	ev.message_id = r->message_id;
+	ev.from = r->m->env.sender;
+	ev.rcpt = r->rcpts;
+	ev.size = (int64_t)(r->m->size);
+	ev.class_ = run_level(r);
+	ev.reasons = reasons;
+	ev.action = action;
+	ev.transfer = r->t && r->t->sealed ? r->t->id : NULL;
+	ev.expires = expires;
+	ev.client = r->m->env.client_addr;
+	audit_write(r->p->audit, &ev);
+	g_free(expires);
+}
+
+static void
+run_audit_files(struct run *r)
+{
+	char *expires = rfc3339(r->t->expires);
+	guint i;
+
+	for (i = 0; i < r->t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(r->t->files, i);
+		struct audit_event ev = { 0 };
+
+		ev.event = "attachment";
+		ev.queue_id = r->qid;
+		ev.message_id = r->message_id;
+		ev.from = r->m->env.sender;
+		ev.rcpt = r->rcpts;
+		ev.file = f->name;
+		ev.size = (int64_t)f->size;
+		ev.type = f->type;
+		ev.sha256 = f->sha256;
+		ev.class_ = r->cls.level;
+		ev.reasons = r->cls.reasons && *r->cls.reasons ? r->cls.reasons : "size";
+		ev.action = r->cls.action == CLASSIFY_OFFLOAD_PASSWORD ? "offload+password" : "offload";
+		ev.transfer = r->t->id;
+		ev.expires = expires;
+		ev.client = r->m->env.client_addr;
+		audit_write(r->p->audit, &ev);
+	}
+	g_free(expires);
+}
+
+static void
+run_headers(struct run *r, const char *new_ct, const char *new_cte)
+{
+	const struct conf *c = r->p->conf;
+	GPtrArray *ops = r->res->hdr_ops;
+	char *expires = r->t ? rfc3339(r->t->expires) : NULL;
+	char *mac = r->t ? transfer_header_mac(&r->p->dk, r->message_id, r->t->id, r->body_out) : NULL;
+	char *v;
+
+	if (new_ct) {
+		/* the top-level structure changed (DECISIONS.md §4) */
+		v = g_strdup_printf(" %s", new_ct);
+		if (msg_header_count(r->m, "Content-Type") > 0)
+			hdrops_change(ops, "Content-Type", 1, v);
+		else
+			hdrops_add(ops, "Content-Type", v);
+		g_free(v);
+		hdrops_delete_all(ops, r->m, "Content-Transfer-Encoding");
+		if (new_cte) {
+			v = g_strdup_printf(" %s", new_cte);
+			hdrops_add(ops, "Content-Transfer-Encoding", v);
+			g_free(v);
+		}
+		if (msg_header_count(r->m, "MIME-Version") == 0)
+			hdrops_add(ops, "MIME-Version", " 1.0");
+	}
+	hdrops_delete_all(ops, r->m, "X-Data-Classification");
+	hdrops_delete_all(ops, r->m, "X-Offload-Transfer");
+	if (r->t) {
+		v = g_strdup_printf(" %s; files=%u; expires=%s; mac=%s", r->t->id, r->t->files->len,
+			expires, mac);
+		hdrops_add(ops, "X-Offload-Transfer", v);
+		g_free(v);
+		v = g_strdup_printf(" class=%s; policy=%s; transfer=%s", r->cls.level, c->policy_name,
+			r->t->id);
+	} else {
+		v = g_strdup_printf(" class=%s; policy=%s", r->cls.level, c->policy_name);
+	}
+	hdrops_add(ops, "X-Data-Classification", v);
+	g_free(v);
+	/* RFC 2156 Sensitivity for VERTRAULICH and above, only when absent */
+	if (r->cls.level_index >= r->p->confidential_index && r->p->confidential_index >= 0 &&
+	    msg_header_count(r->m, "Sensitivity") == 0)
+		hdrops_add(ops, "Sensitivity", " Company-Confidential");
+	g_free(expires);
+	g_free(mac);
+}
+
+/* run_reject - the class rejects the message (VS marking, reject policy):
+ * the same 550 text wherever the marking was found; whatever was stored
+ * for the message is deleted */
+void
+run_reject(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+	const char *t = classify_reject_text(), *sep = strstr(t, " / ");
+
+	if (r->t)
+		transfer_abort(r->t);
+	if (res->body_path)
+		unlink(res->body_path);
+	g_clear_pointer(&res->body_path, g_free);
+	g_ptr_array_set_size(res->hdr_ops, 0);
+	res->verdict = PIPELINE_REJECT;
+	res->rcode = "550";
+	res->xcode = "5.7.1";
+	res->action = g_strdup("reject");
+	res->reply_de = sep ? g_strndup(t, sep - t) : g_strdup(t);
+	res->reply_en = sep ? g_strdup(sep + 3) : NULL;
+	res->summary = g_strdup_printf("%s: action=reject class=%s", r->qid, run_level(r));
+	run_audit_message(r, "reject", r->cls.reasons);
+}
+
+/* run_fail - apply on_error (DECISIONS.md §4, §13): never a crash, never a
+ * silent drop; classified content never leaves in clear. Attachments whose
+ * classification waited for their offload stream are classified first, so
+ * the policy sees the message's real class (a VS marking still rejects). */
+void
+run_fail(struct run *r, const char *why)
+{
+	const struct conf *c = r->p->conf;
+	struct pipeline_result *res = r->res;
+
+	if (r->t)
+		transfer_abort(r->t);
+	if (res->body_path)
+		unlink(res->body_path); /* a rewrite that will not be used */
+	g_clear_pointer(&res->body_path, g_free);
+	if (r->rw != NULL) {
+		run_classify_rest(r);
+		if (run_is_reject(r)) {
+			log_warning("%s: %s; the message is rejected by its class", r->qid, why);
+			run_reject(r);
+			return;
+		}
+		run_decide(r);
+	}
+	g_clear_pointer(&res->body_path, g_free);
+	g_ptr_array_set_size(res->hdr_ops, 0);
+	/* on_error = accept applies to size-only offloads only (DECISIONS.md §13) */
+	switch (c->on_error == CONF_ON_ERROR_ACCEPT && r->classified ? CONF_ON_ERROR_TEMPFAIL : c->on_error) {
+	case CONF_ON_ERROR_ACCEPT:
+		res->verdict = PIPELINE_ACCEPT;
+		res->action = g_strdup("accept-on-error");
+		break;
+	case CONF_ON_ERROR_REJECT:
+		res->verdict = PIPELINE_REJECT;
+		res->rcode = "554";
+		res->xcode = "5.3.0";
+		res->action = g_strdup("reject");
+		res->reply_de = g_strdup("Anhaenge konnten nicht sicher ausgelagert werden; Nachricht abgelehnt.");
+		res->reply_en = g_strdup("Attachments could not be offloaded securely; message rejected.");
+		break;
+	default:
+		res->verdict = PIPELINE_TEMPFAIL;
+		res->rcode = "451";
+		res->xcode = "4.3.0";
+		res->action = g_strdup("tempfail");
+		res->reply_de = g_strdup("Anhaenge koennen derzeit nicht ausgelagert werden; bitte spaeter erneut senden.");
+		res->reply_en = g_strdup("Attachments cannot be offloaded right now; please try again later.");
+		break;
+	}
+	log_warning("%s: %s; on_error=%s", r->qid, why, res->action);
+	run_audit_message(r, res->action, why);
+	res->summary = g_strdup_printf("%s: action=%s reason=\"%s\"", r->qid, res->action, why);
+}
+
+void
+run_pass(struct run *r, const char *action, const char *why)
+{
+	r->res->verdict = PIPELINE_ACCEPT;
+	r->res->action = g_strdup(action);
+	r->res->summary = g_strdup_printf("%s: action=%s%s%s", r->qid, action,
+		why ? " reason=" : "", why ? why : "");
+	if (why && strcmp(why, "internal") != 0)
+		run_audit_message(r, action, why);
+	else if (why == NULL)
+		run_audit_message(r, action, r->cls.reasons);
+}
+
+/* run_label_or_pass - nothing to offload: OFFEN passes byte-identical
+ * (DECISIONS.md §13); a higher class gets its headers only */
+void
+run_label_or_pass(struct run *r)
+{
+	if (r->cls.action == CLASSIFY_PASS || r->cls.level_index <= 0 ||
+	    strcmp(r->cls.level, "OFFEN") == 0) {
+		run_pass(r, "pass", NULL);
+		return;
+	}
+	run_headers(r, NULL, NULL);
+	r->res->verdict = PIPELINE_ACCEPT;
+	r->res->action = g_strdup("label");
+	r->res->summary = g_strdup_printf("%s: action=label class=%s", r->qid, r->cls.level);
+	run_audit_message(r, "label", r->cls.reasons);
+}
+
+/* run_signed_reject - signed_mail = reject for unclassified signed mail */
+void
+run_signed_reject(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+
+	res->verdict = PIPELINE_REJECT;
+	res->rcode = "550";
+	res->xcode = "5.7.1";
+	res->action = g_strdup("reject");
+	res->reply_de = g_strdup("Signierte/verschluesselte Nachricht mit grossen Anhaengen wird nicht versendet.");
+	res->reply_en = g_strdup("Signed or encrypted message with large attachments is refused by policy.");
+	res->summary = g_strdup_printf("%s: action=reject reason=signed", r->qid);
+	run_audit_message(r, "reject", "signed");
+}
+
+/* run_offloaded - the result of an offload: headers, summary, audit */
+void
+run_offloaded(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+	const struct rewrite *rw = r->rw;
+
+	run_headers(r, rw->new_top_ct, rw->new_top_cte);
+	res->verdict = PIPELINE_ACCEPT;
+	res->action = g_strdup("offload");
+	res->nfiles = r->t->files->len;
+	/* decoded= counts every decode of attachment content for this message
+	 * (classification before the decision + offload streams): with the
+	 * single pass it equals the offloaded attachment bytes */
+	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s%s "
+		"decoded=%llu", r->qid, r->t->files->len, (unsigned long long)rw->offloaded_bytes, r->t->id,
+		r->cls.level, rw->whole_message ? " body=offload-message" : "", r->classified ? " classified" : "",
+		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes));
+	run_audit_files(r);
+	run_audit_message(r, "offload", *r->cls.reasons ? r->cls.reasons : "size");
+}

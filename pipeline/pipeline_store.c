@@ -1,0 +1,247 @@
+/*
+ * pipeline_store.c - the store rounds of pipeline_run: the transfer, the
+ * attachments (rewrite_offload) or the whole message streamed into it, the
+ * redo when a streamed attachment changes the decision, and the manifest,
+ * written last. Every copy of attachment data is streamed.
+ */
+#include "pipeline_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "storage_keyid.h"
+
+/* pipeline_storage - the store, opened now if it was unavailable before */
+static struct storage *
+pipeline_storage(struct pipeline *p)
+{
+	struct storage *st;
+	GError *err = NULL;
+
+	g_mutex_lock(&p->st_lock);
+	if (p->st == NULL) {
+		p->st = storage_open_checked(p->conf, &p->dk, true, &err);
+		if (p->st == NULL) {
+			log_warning("storage still unavailable: %s", err->message);
+			g_error_free(err);
+		}
+	}
+	st = p->st;
+	g_mutex_unlock(&p->st_lock);
+	return st;
+}
+
+/* upload_whole_message - body_action offload-message: the original message
+ * (without Bcc) becomes the one offloaded file */
+static int
+upload_whole_message(struct run *r, struct rewrite *rw, char **err)
+{
+	const char *subj = g_mime_message_get_subject(r->message);
+	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
+	struct transfer_upload *u;
+	const char *path;
+	char *buf = NULL;
+	FILE *f = NULL;
+	size_t n;
+	guint i;
+	int e = 0, rc = -1;
+
+	g_strdelimit(name, "/\\\r\n\t", '_');
+	u = transfer_upload_begin(r->t, name, "message/rfc822", &e);
+	if (u == NULL) {
+		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
+		goto out;
+	}
+	for (i = 0; i < r->m->headers->len && e == 0; i++) {
+		const struct msg_header *h = g_ptr_array_index(r->m->headers, i);
+		char *line;
+
+		if (g_ascii_strcasecmp(h->name, "Bcc") == 0)
+			continue;
+		line = g_strdup_printf("%s:%s\r\n", h->name, h->value);
+		e = transfer_upload_write(u, line, strlen(line));
+		g_free(line);
+	}
+	if (e == 0)
+		e = transfer_upload_write(u, "\r\n", 2);
+	if (e == 0 && (path = msg_spool_file(r->m)) != NULL)
+		f = fopen(path, "rb");
+	if (e != 0 || f == NULL || fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
+		*err = g_strdup(e ? "cannot store the message" : "cannot reopen the spool");
+		goto out;
+	}
+	buf = g_malloc(256 * 1024);
+	while ((n = fread(buf, 1, 256 * 1024, f)) > 0) {
+		e = transfer_upload_write(u, buf, n);
+		if (e != 0) {
+			*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
+			goto out;
+		}
+	}
+	rw->offloaded_bytes += transfer_upload_size(u);
+	e = transfer_upload_commit(u);
+	u = NULL;
+	if (e != 0) {
+		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
+		goto out;
+	}
+	rc = 0;
+out:
+	transfer_upload_abort(u);
+	if (f)
+		fclose(f);
+	g_free(buf);
+	g_free(name);
+	return rc;
+}
+
+/* run_new_transfer - the transfer the round stores into, with the envelope */
+static bool
+run_new_transfer(struct run *r)
+{
+	const char *subj = g_mime_message_get_subject(r->message);
+	struct msg *m = r->m;
+	guint i;
+
+	r->t = transfer_new(r->p->st, (int64_t)time(NULL),
+		r->cls.retention ? r->cls.retention : r->p->conf->retention);
+	if (r->t == NULL) {
+		run_fail(r, "cannot create transfer id");
+		return false;
+	}
+	r->t->sender = g_strdup(m->env.sender);
+	r->t->message_id = g_strdup(r->message_id);
+	r->t->subject = g_strdup(subj ? subj : "");
+	for (i = 0; i < m->env.rcpts->len; i++)
+		g_ptr_array_add(r->t->rcpts, g_strdup(g_ptr_array_index(m->env.rcpts, i)));
+	return true;
+}
+
+enum round_end {
+	ROUND_DONE,   /* the decision stands: commit */
+	ROUND_MORE,   /* force_all: add the attachments passed over to this transfer */
+	ROUND_REDO,   /* the decision changed: abort the transfer and start over */
+	ROUND_FAILED, /* the result is set (reject or on_error) */
+};
+
+/* run_store_round - one round: store with the decision known so far, then
+ * take the final class of this round and compare the decisions */
+static enum round_end
+run_store_round(struct run *r, unsigned round)
+{
+	struct rewrite *rw = r->rw;
+	enum run_change ch;
+	bool force_before;
+	int rc;
+
+	if (!run_classify_whole(r))
+		return ROUND_FAILED;
+	if (r->t == NULL && !run_new_transfer(r))
+		return ROUND_FAILED;
+	rw->t = r->t;
+	force_before = rw->force_all;
+	rc = rw->whole_message ? upload_whole_message(r, rw, &r->err_text) :
+		rewrite_offload(rw, r->m->size, &r->err_text);
+	if (rc != 0 && rc != REWRITE_REDO) {
+		run_fail(r, r->err_text ? r->err_text : "storage error");
+		return ROUND_FAILED;
+	}
+	/* the final class: parts classified in the stream are in r->cls;
+	 * parts no stream read (stopped early) are classified now unless
+	 * the next round streams them */
+	if (rc != REWRITE_REDO)
+		run_classify_rest(r);
+	else
+		classify_finish(r->p->cls, &r->cls, r->outgoing);
+	if (run_is_reject(r)) {
+		run_reject(r);
+		return ROUND_FAILED;
+	}
+	ch = run_decide(r);
+	if (round >= 8) {
+		run_fail(r, "classification keeps changing the decision");
+		return ROUND_FAILED;
+	}
+	if (rc == REWRITE_REDO || ch == RUN_REDO)
+		return ROUND_REDO;
+	if (!rw->whole_message && (ch == RUN_MORE || (rw->force_all && !force_before)))
+		return ROUND_MORE;
+	return ROUND_DONE;
+}
+
+/* run_redo - the class found while storing changed whole_message (body
+ * action offload-message) or dropped force_all: the transfer is aborted
+ * (its objects deleted) and the next round starts over with the new class */
+static void
+run_redo(struct run *r)
+{
+	log_info("%s: class %s found while storing the attachments changes the decision; "
+		"transfer %s aborted and redone", r->qid, r->cls.level, r->t->id);
+	transfer_abort(r->t);
+	transfer_free(r->t);
+	r->t = r->rw->t = NULL;
+	rewrite_reset(r->rw);
+	r->redone = true;
+}
+
+/* run_store - the store rounds. Each round stores with the decision of the
+ * class known so far. A streamed attachment can raise the class. When the
+ * new class asks for every attachment (force_all), the ones not stored yet
+ * are added to the same transfer. When it changes whole_message (body_action
+ * offload-message), the transfer is redone with the new class. A reject
+ * deletes the transfer. The class only rises and a redo round streams no
+ * attachment a previous round classified, so this ends; the bound in
+ * run_store_round is a safety net. False when the message ends here. */
+bool
+run_store(struct run *r)
+{
+	enum round_end e;
+	unsigned round;
+
+	if (pipeline_storage(r->p) == NULL) {
+		run_fail(r, "storage unavailable");
+		return false;
+	}
+	r->rw->deadline = g_get_monotonic_time() + (gint64)r->p->conf->eom_timeout * G_USEC_PER_SEC;
+	r->rw->stop = run_stop;
+	r->rw->stop_arg = r;
+	for (round = 0; (e = run_store_round(r, round)) != ROUND_DONE; round++) {
+		if (e == ROUND_FAILED)
+			return false;
+		if (e == ROUND_REDO)
+			run_redo(r);
+	}
+	if (r->t->files->len == 0) {
+		transfer_free(r->t);
+		r->t = NULL;
+		run_label_or_pass(r);
+		return false;
+	}
+	return true;
+}
+
+/* run_commit - the manifest is written last: class, retention and password
+ * follow the final class, also when a streamed attachment raised it */
+bool
+run_commit(struct run *r)
+{
+	const struct conf *c = r->p->conf;
+	int rc;
+
+	g_free(r->t->class_);
+	r->t->class_ = g_strdup(r->cls.level);
+	r->t->expires = r->t->created + (int64_t)(r->cls.retention ? r->cls.retention : c->retention);
+	if (r->cls.password && transfer_set_password(r->t) == NULL) {
+		run_fail(r, "cannot generate the transfer password");
+		return false;
+	}
+	rc = transfer_commit(r->t, &r->p->dk);
+	if (rc != STORAGE_OK) {
+		r->err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));
+		run_fail(r, r->err_text);
+		return false;
+	}
+	return true;
+}
