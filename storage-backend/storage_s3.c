@@ -302,32 +302,24 @@ out:
 	return ok;
 }
 
-static void *
-s3_open(const struct conf *conf, GError **err)
+/* s3_config - the store's settings from conf, checked; false with *err set */
+static bool
+s3_config(struct s3_store *s, const struct conf *conf, GError **err)
 {
-	struct s3_store *s = g_new0(struct s3_store, 1);
-	struct s3_req r = { 0 };
 	const char *region = conf->region != NULL && conf->region[0] != '\0' ? conf->region : "us-east-1";
 	bool virt = conf->addressing != NULL && strcmp(conf->addressing, "virtual") == 0;
-	CURL *h = NULL;
-	char *what = NULL;
 	size_t i;
-	int fd, rc;
 
-	if (s3_curl_init_once() != CURLE_OK) {
-		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "storage s3: curl_global_init failed");
-		goto fail;
-	}
 	if (!s3_bucket_valid(conf->bucket)) {
 		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
 			"[storage] bucket \"%s\": needs 3-63 characters [a-z0-9.-]", conf->bucket ? conf->bucket : "");
-		goto fail;
+		return false;
 	}
 	s->bucket = g_strdup(conf->bucket);
 	for (i = 0; region[i] != '\0'; i++) {
 		if (!g_ascii_isalnum(region[i]) && region[i] != '-') {
 			g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] region \"%s\": invalid", region);
-			goto fail;
+			return false;
 		}
 	}
 	s->sigv4 = g_strdup_printf("aws:amz:%s:s3", region);
@@ -335,63 +327,88 @@ s3_open(const struct conf *conf, GError **err)
 	if (s->prefix == NULL) {
 		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM,
 			"[storage] prefix \"%s\": only [A-Za-z0-9._~-] segments separated by single '/'", conf->prefix);
-		goto fail;
+		return false;
 	}
 	if (!s3_endpoint(s, conf, virt, err))
-		goto fail;
+		return false;
 	if (conf->ca_file != NULL && conf->ca_file[0] != '\0') {
 		if (access(conf->ca_file, R_OK) != 0) {
 			g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "[storage] ca_file %s: %s", conf->ca_file,
 				g_strerror(errno));
-			goto fail;
+			return false;
 		}
 		s->ca_file = g_strdup(conf->ca_file);
 	}
 	if (!s3_load_credentials(s, conf->credentials_file, err))
-		goto fail;
+		return false;
 	s->part_size = conf->part_size >= S3_PART_MIN ? conf->part_size : S3_PART_DEFAULT;
 	s->max_keys = s3_env_long("OFFLOAD_S3_LIST_MAX_KEYS", 1000, 1, 1000);
 	s->attempts = s3_env_long("OFFLOAD_S3_ATTEMPTS", S3_ATTEMPTS, 1, 20);
 	s->max_send_speed = s3_env_long("OFFLOAD_S3_MAX_SEND_SPEED", 0, 0, 1L << 40);
+	return true;
+}
 
-	/* parts are spooled in [milter] spool_dir when it is usable, else $TMPDIR */
-	s->spool_dir = g_strdup(conf->spool_dir != NULL && conf->spool_dir[0] != '\0' ? conf->spool_dir :
+/* s3_spool_dir - parts are spooled in [milter] spool_dir when it is usable, else $TMPDIR */
+static char *
+s3_spool_dir(const struct conf *conf)
+{
+	char *dir = g_strdup(conf->spool_dir != NULL && conf->spool_dir[0] != '\0' ? conf->spool_dir :
 		g_get_tmp_dir());
-	fd = s3_spool_open(s->spool_dir);
-	if (fd < 0) {
-		log_info("storage s3: cannot spool in %s (%s); using %s", s->spool_dir, g_strerror(errno),
-			g_get_tmp_dir());
-		g_free(s->spool_dir);
-		s->spool_dir = g_strdup(g_get_tmp_dir());
-	} else {
-		close(fd);
-	}
+	int fd = s3_spool_open(dir);
 
-	/* reachability, bucket and credentials in one cheap request */
-	h = s3_handle("open");
+	if (fd < 0) {
+		log_info("storage s3: cannot spool in %s (%s); using %s", dir, g_strerror(errno),
+			g_get_tmp_dir());
+		g_free(dir);
+		return g_strdup(g_get_tmp_dir());
+	}
+	close(fd);
+	return dir;
+}
+
+/* s3_probe - reachability, bucket and credentials in one cheap request */
+static bool
+s3_probe(const struct s3_store *s, const struct conf *conf, GError **err)
+{
+	struct s3_req r = { 0 };
+	CURL *h = s3_handle("open");
+	char *what;
+	int rc;
+
 	if (h == NULL) {
 		g_set_error(err, STORAGE_ERROR, STORAGE_ETEMP, "storage s3: curl_easy_init failed");
-		goto fail;
+		return false;
 	}
 	what = g_strdup_printf("list bucket %s", s->bucket);
 	s3_req_init(&r, h, "GET", what, s3_list_path(s, NULL, 1, s->prefix));
 	r.quiet = true;
 	rc = s3_perform(s, &r);
-	if (rc != STORAGE_OK) {
+	if (rc != STORAGE_OK)
 		g_set_error(err, STORAGE_ERROR, rc == STORAGE_ETEMP ? STORAGE_ETEMP : STORAGE_EPERM,
 			"[storage] s3 endpoint %s: %s", conf->endpoint,
 			r.errmsg != NULL ? r.errmsg : storage_strerror(rc));
-		goto fail;
-	}
 	s3_req_clear(&r);
 	curl_easy_cleanup(h);
 	g_free(what);
+	return rc == STORAGE_OK;
+}
+
+static void *
+s3_open(const struct conf *conf, GError **err)
+{
+	struct s3_store *s = g_new0(struct s3_store, 1);
+
+	if (s3_curl_init_once() != CURLE_OK) {
+		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "storage s3: curl_global_init failed");
+		goto fail;
+	}
+	if (!s3_config(s, conf, err))
+		goto fail;
+	s->spool_dir = s3_spool_dir(conf);
+	if (!s3_probe(s, conf, err))
+		goto fail;
 	return s;
 fail:
-	s3_req_clear(&r);
-	if (h != NULL)
-		curl_easy_cleanup(h);
-	g_free(what);
 	s3_store_free(s);
 	return NULL;
 }

@@ -138,6 +138,95 @@ s3_abort_one(const struct s3_store *s, CURL *h, const char *key, const char *upl
 	return rc == STORAGE_ENOENT ? STORAGE_OK : rc;
 }
 
+/* s3_stale_sweep - what abort_stale does: its cutoff, counts and first failure */
+struct s3_stale_sweep {
+	const struct s3_store *s;
+	CURL *h;
+	int64_t before;
+	bool dry;
+	storage_stale_fn fn;
+	void *arg;
+	int n;
+	int failed;         /* first failure, a later ETEMP wins */
+};
+
+/* s3_abort_page - abort the stale uploads of valid keys on one listing page */
+static void
+s3_abort_page(struct s3_stale_sweep *sw, const struct s3_xml *x)
+{
+	size_t plen = strlen(sw->s->prefix);
+	guint i;
+
+	for (i = 0; i < x->entries->len; i++) {
+		const struct s3_list_entry *e = &g_array_index(x->entries, struct s3_list_entry, i);
+		int arc;
+
+		if (e->upload_id == NULL || strncmp(e->key, sw->s->prefix, plen) != 0 ||
+		    !storage_key_valid(e->key + plen) || e->mtime <= 0 || e->mtime >= sw->before)
+			continue;
+		arc = sw->dry ? STORAGE_OK : s3_abort_one(sw->s, sw->h, e->key + plen, e->upload_id);
+		if (arc != STORAGE_OK) {
+			sw->failed = sw->failed == STORAGE_OK || arc == STORAGE_ETEMP ? arc : sw->failed;
+			continue;
+		}
+		sw->n++;
+		if (sw->fn != NULL)
+			sw->fn(sw->arg, e->key + plen, e->mtime);
+	}
+}
+
+/* s3_next_markers - the markers of the page after x (a truncated page with
+ * entries): NextKeyMarker/NextUploadIdMarker, or the last entry when the
+ * server leaves them empty; false if the listing does not advance */
+static bool
+s3_next_markers(const struct s3_xml *x, char **key_marker, char **id_marker)
+{
+	const struct s3_list_entry *last =
+		&g_array_index(x->entries, struct s3_list_entry, x->entries->len - 1);
+	char *km = x->next_key_marker != NULL && x->next_key_marker[0] != '\0' ?
+		g_strdup(x->next_key_marker) : g_strdup(last->key);
+	char *im = x->next_upload_id_marker != NULL && x->next_upload_id_marker[0] != '\0' ?
+		g_strdup(x->next_upload_id_marker) : g_strdup(last->upload_id);
+	bool same = *key_marker != NULL && strcmp(km, *key_marker) == 0 && *id_marker != NULL &&
+		im != NULL && strcmp(im, *id_marker) == 0;
+
+	g_free(*key_marker);
+	g_free(*id_marker);
+	*key_marker = km;
+	*id_marker = im;
+	if (same)
+		log_error("storage s3: list multipart uploads: the listing does not advance");
+	return !same;
+}
+
+/* s3_uploads_page - GET one ListMultipartUploads page into *x; on failure
+ * (logged) *x is cleared */
+static int
+s3_uploads_page(const struct s3_store *s, CURL *h, const char *key_marker, const char *id_marker,
+	struct s3_xml *x)
+{
+	struct s3_req r;
+	int rc;
+
+	memset(x, 0, sizeof *x);
+	s3_req_init(&r, h, "GET", "list multipart uploads",
+		s3_uploads_path(s, key_marker, id_marker, s->prefix));
+	rc = s3_perform(s, &r);
+	if (rc == STORAGE_ENOENT) {
+		log_error("storage s3: list multipart uploads: HTTP 404 (no such bucket)");
+		rc = STORAGE_EPERM;
+	} else if (rc == STORAGE_OK &&
+	    (!s3_xml_parse(r.resp, x) || strcmp(x->root, "ListMultipartUploadsResult") != 0)) {
+		log_error("storage s3: list multipart uploads: the answer is not a "
+			"ListMultipartUploadsResult");
+		rc = STORAGE_ETEMP;
+	}
+	if (rc != STORAGE_OK)
+		s3_xml_clear(x);
+	s3_req_clear(&r);
+	return rc;
+}
+
 /*
  * s3_abort_stale - ListMultipartUploads below the prefix, page by page
  * (key-marker/upload-id-marker; when a server leaves NextKeyMarker empty on
@@ -149,83 +238,32 @@ s3_abort_one(const struct s3_store *s, CURL *h, const char *key, const char *upl
 int
 s3_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg)
 {
-	struct s3_store *s = be;
-	size_t plen = strlen(s->prefix);
+	struct s3_stale_sweep sw = { be, NULL, before, dry, fn, arg, 0, STORAGE_OK };
 	char *key_marker = NULL, *id_marker = NULL;
-	CURL *h = s3_handle("list multipart uploads");
-	struct s3_req r;
 	struct s3_xml x;
-	guint i;
-	int n = 0, pages = 0, rc = STORAGE_OK, failed = STORAGE_OK;
+	int pages = 0, rc = STORAGE_OK;
 	bool more;
 
-	if (h == NULL)
+	sw.h = s3_handle("list multipart uploads");
+	if (sw.h == NULL)
 		return STORAGE_ETEMP;
 	for (;;) {
-		s3_req_init(&r, h, "GET", "list multipart uploads",
-			s3_uploads_path(s, key_marker, id_marker, s->prefix));
-		rc = s3_perform(s, &r);
-		if (rc != STORAGE_OK) {
-			if (rc == STORAGE_ENOENT) {
-				log_error("storage s3: list multipart uploads: HTTP 404 (no such bucket)");
-				rc = STORAGE_EPERM;
-			}
-			s3_req_clear(&r);
+		rc = s3_uploads_page(sw.s, sw.h, key_marker, id_marker, &x);
+		if (rc != STORAGE_OK)
 			break;
-		}
-		if (!s3_xml_parse(r.resp, &x) || strcmp(x.root, "ListMultipartUploadsResult") != 0) {
-			log_error("storage s3: list multipart uploads: the answer is not a "
-				"ListMultipartUploadsResult");
-			rc = STORAGE_ETEMP;
-			s3_xml_clear(&x);
-			s3_req_clear(&r);
-			break;
-		}
-		for (i = 0; i < x.entries->len; i++) {
-			const struct s3_list_entry *e = &g_array_index(x.entries, struct s3_list_entry, i);
-			int arc;
-
-			if (e->upload_id == NULL || strncmp(e->key, s->prefix, plen) != 0 ||
-			    !storage_key_valid(e->key + plen) || e->mtime <= 0 || e->mtime >= before)
-				continue;
-			arc = dry ? STORAGE_OK : s3_abort_one(s, h, e->key + plen, e->upload_id);
-			if (arc != STORAGE_OK) {
-				failed = failed == STORAGE_OK || arc == STORAGE_ETEMP ? arc : failed;
-				continue;
-			}
-			n++;
-			if (fn != NULL)
-				fn(arg, e->key + plen, e->mtime);
-		}
+		s3_abort_page(&sw, &x);
 		more = x.truncated && x.entries->len > 0;
-		if (more) {
-			const struct s3_list_entry *last =
-				&g_array_index(x.entries, struct s3_list_entry, x.entries->len - 1);
-			char *km = x.next_key_marker != NULL && x.next_key_marker[0] != '\0' ?
-				g_strdup(x.next_key_marker) : g_strdup(last->key);
-			char *im = x.next_upload_id_marker != NULL && x.next_upload_id_marker[0] != '\0' ?
-				g_strdup(x.next_upload_id_marker) : g_strdup(last->upload_id);
-
-			if (key_marker != NULL && strcmp(km, key_marker) == 0 && id_marker != NULL &&
-			    im != NULL && strcmp(im, id_marker) == 0) {
-				log_error("storage s3: list multipart uploads: the listing does not advance");
-				rc = STORAGE_ETEMP;
-			}
-			g_free(key_marker);
-			g_free(id_marker);
-			key_marker = km;
-			id_marker = im;
-		}
+		if (more && !s3_next_markers(&x, &key_marker, &id_marker))
+			rc = STORAGE_ETEMP;
 		s3_xml_clear(&x);
-		s3_req_clear(&r);
 		/* a bound against a server that never stops paging */
 		if (rc != STORAGE_OK || !more || ++pages > 1000000)
 			break;
 	}
 	g_free(key_marker);
 	g_free(id_marker);
-	curl_easy_cleanup(h);
+	curl_easy_cleanup(sw.h);
 	if (rc != STORAGE_OK)
 		return rc;
-	return failed != STORAGE_OK ? failed : n;
+	return sw.failed != STORAGE_OK ? sw.failed : sw.n;
 }
