@@ -286,8 +286,7 @@ s3_endpoint(struct s3_store *s, const struct conf *conf, bool virt, GError **err
 		}
 	}
 	s->bucket_path = virt ? g_strdup("") : g_strconcat("/", s->bucket, NULL);
-	if (strcmp(scheme, "http") == 0 && strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0 &&
-		strcmp(host, "[::1]") != 0)
+	if (strcmp(scheme, "http") == 0 && !storage_host_loopback(host))
 		log_warning("storage s3: endpoint %s is plain http: use https outside a trusted network",
 			conf->endpoint);
 	ok = true;
@@ -354,7 +353,7 @@ s3_spool_dir(const struct conf *conf)
 {
 	char *dir = g_strdup(conf->spool_dir != NULL && conf->spool_dir[0] != '\0' ? conf->spool_dir :
 		g_get_tmp_dir());
-	int fd = s3_spool_open(dir);
+	int fd = storage_spool_open(dir);
 
 	if (fd < 0) {
 		log_info("storage s3: cannot spool in %s (%s); using %s", dir, g_strerror(errno),
@@ -398,7 +397,7 @@ s3_open(const struct conf *conf, GError **err)
 {
 	struct s3_store *s = g_new0(struct s3_store, 1);
 
-	if (s3_curl_init_once() != CURLE_OK) {
+	if (storage_curl_init_once() != CURLE_OK) {
 		g_set_error(err, STORAGE_ERROR, STORAGE_EPERM, "storage s3: curl_global_init failed");
 		goto fail;
 	}

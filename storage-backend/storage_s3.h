@@ -89,8 +89,6 @@ struct s3_xml {
 	struct s3_list_entry cur;
 };
 
-/* s3_curl_init_once - curl_global_init() exactly once; CURLE_OK or its error */
-CURLcode s3_curl_init_once(void);
 bool s3_unreserved(unsigned char c);
 /* s3_qenc - append v SigV4-URI-encoded (all but unreserved, upper-case hex) */
 void s3_qenc(GString *out, const char *v);
@@ -110,8 +108,6 @@ CURL *s3_handle(const char *what);
 char *s3_object_path(const struct s3_store *s, const char *key);
 
 /* storage_s3_put.c: the put stream */
-/* s3_spool_open - an unlinked 0600 temp file in dir; -1 with errno */
-int s3_spool_open(const char *dir);
 /* s3_upload_query - path?[partNumber=part&]uploadId=upload_id (part 0: none) */
 char *s3_upload_query(const char *path, const char *upload_id, unsigned part);
 void *s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp);

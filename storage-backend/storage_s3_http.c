@@ -21,21 +21,6 @@
 
 #include "log.h"
 
-static GOnce s3_curl_once = G_ONCE_INIT;
-
-static gpointer
-s3_curl_init(gpointer unused)
-{
-	(void)unused;
-	return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
-}
-
-CURLcode
-s3_curl_init_once(void)
-{
-	return (CURLcode)GPOINTER_TO_INT(g_once(&s3_curl_once, s3_curl_init, NULL));
-}
-
 /* ---- small helpers ---- */
 
 bool

@@ -14,7 +14,6 @@
 #include "storage_s3.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,27 +45,6 @@ struct s3_put {
 	char *upload_id;    /* multipart upload in progress, or NULL */
 	GPtrArray *etags;   /* ETag of part i + 1 */
 };
-
-/* s3_spool_open - an unlinked 0600 temp file in dir; -1 with errno */
-int
-s3_spool_open(const char *dir)
-{
-	char *tmpl;
-	int fd, e;
-
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-		return fd;
-	/* file systems without O_TMPFILE: create and unlink at once */
-	tmpl = g_build_filename(dir, ".offload-s3-XXXXXX", NULL);
-	fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0600);
-	e = errno;
-	if (fd >= 0)
-		unlink(tmpl);
-	g_free(tmpl);
-	errno = e;
-	return fd;
-}
 
 static void
 s3_put_free(struct s3_put *p)
@@ -101,7 +79,7 @@ s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
 	p->path = s3_object_path(s, key);
 	p->etags = g_ptr_array_new_with_free_func(g_free);
 	p->fd_up = -1;
-	p->fd = s3_spool_open(s->spool_dir);
+	p->fd = storage_spool_open(s->spool_dir);
 	if (p->fd < 0) {
 		log_error("storage s3: put %s: spool file in %s: %s", key, s->spool_dir, g_strerror(errno));
 		*errp = STORAGE_ETEMP;
@@ -245,7 +223,7 @@ s3_put_flush(struct s3_put *p)
 		return STORAGE_EPERM;
 	}
 	if (p->fd_up < 0) {
-		p->fd_up = s3_spool_open(p->s->spool_dir);
+		p->fd_up = storage_spool_open(p->s->spool_dir);
 		if (p->fd_up < 0) {
 			log_error("storage s3: put %s: spool file in %s: %s", p->key, p->s->spool_dir,
 				g_strerror(errno));

@@ -107,7 +107,7 @@ webdav_open(const struct conf *conf, GError **err)
 	char *scheme = NULL, *host = NULL, *path = NULL, *user = NULL, *query = NULL;
 	bool ok = false;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (storage_curl_init_once() != CURLE_OK) {
 		g_set_error(err, STORAGE_ERROR, STORAGE_ETEMP, "webdav: curl_global_init failed");
 		goto out;
 	}
@@ -160,8 +160,7 @@ webdav_open(const struct conf *conf, GError **err)
 	if (conf->credentials_file != NULL && conf->credentials_file[0] != '\0' &&
 	    webdav_read_credentials(ws, conf->credentials_file, err) != STORAGE_OK)
 		goto out;
-	if (ws->user != NULL && strcmp(scheme, "http") == 0 && strcmp(host, "127.0.0.1") != 0 &&
-	    strcmp(host, "localhost") != 0 && strcmp(host, "[::1]") != 0)
+	if (ws->user != NULL && strcmp(scheme, "http") == 0 && !storage_host_loopback(host))
 		log_warning("storage webdav: %s: basic auth over plain http sends the password "
 			"in clear; use https", ws->base);
 	ok = true;

@@ -14,7 +14,6 @@
 #include "storage_webdav.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,11 +36,11 @@ struct webdav_put {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* webdav_spool_open - an unnamed temp file (O_TMPFILE: nothing left after a crash) */
+/* webdav_spool_open - the spool file of a body too big for memory */
 static int
 webdav_spool_open(const struct webdav_store *ws)
 {
-	int fd = open(ws->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd = storage_spool_open(ws->spool_dir);
 
 	if (fd < 0)
 		log_error("storage webdav: spool file in %s: %s", ws->spool_dir, g_strerror(errno));
