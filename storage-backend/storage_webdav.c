@@ -286,14 +286,13 @@ webdav_get(void *be, const char *key, uint64_t offset, uint64_t length,
 	char errbuf[CURL_ERROR_SIZE];
 	char *url = webdav_url(ws, key, key);
 	char range[64];
-	CURL *h = curl_easy_init();
+	CURL *h = webdav_handle();
 	CURLcode cc = CURLE_OK;
 	uint64_t size, pos;
 	int64_t mtime;
 	int attempt, rc = STORAGE_OK;
 
 	if (h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
 		rc = STORAGE_ETEMP;
 		goto out;
 	}
@@ -360,13 +359,11 @@ out:
 static int
 webdav_stat(void *be, const char *key, uint64_t *size, int64_t *mtime)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = webdav_handle();
 	int rc;
 
-	if (h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
+	if (h == NULL)
 		return STORAGE_ETEMP;
-	}
 	rc = webdav_stat_h(be, h, key, size, mtime);
 	curl_easy_cleanup(h);
 	return rc;
@@ -379,11 +376,10 @@ webdav_del(void *be, const char *key)
 {
 	struct webdav_store *ws = be;
 	char *url = webdav_url(ws, key, key);
-	CURL *h = curl_easy_init();
+	CURL *h = webdav_handle();
 	int rc;
 
 	if (h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
 		rc = STORAGE_ETEMP;
 	} else {
 		rc = webdav_delete_url(ws, h, url, false);
@@ -483,16 +479,14 @@ webdav_list(void *be, const char *prefix, storage_list_fn fn, void *arg)
 {
 	struct webdav_store *ws = be;
 	struct webdav_walk w = { ws, NULL, prefix, strlen(prefix), fn, arg };
-	struct webdav_ms ms = { 0 };
 	GPtrArray *shards = g_ptr_array_new_with_free_func(g_free);
 	const char *slash;
 	char *rel = NULL;
 	guint i;
 	int rc = STORAGE_OK;
 
-	w.h = curl_easy_init();
+	w.h = webdav_handle();
 	if (w.h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
 		rc = STORAGE_ETEMP;
 		goto out;
 	}
@@ -507,28 +501,19 @@ webdav_list(void *be, const char *prefix, storage_list_fn fn, void *arg)
 		goto out;
 	}
 	/* "" or one character: the matching shards of the base collection */
-	rc = webdav_propfind(ws, w.h, ws->base, "1", &ms);
+	rc = webdav_shards(ws, w.h, prefix, w.plen, shards);
 	if (rc == STORAGE_ENOENT) {
 		rc = STORAGE_OK; /* nothing stored yet */
 		goto out;
 	}
 	if (rc != STORAGE_OK)
 		goto out;
-	for (i = 0; i < ms.entries->len; i++) {
-		struct webdav_entry *e = g_ptr_array_index(ms.entries, i);
-		const char *name = webdav_child(ws->base_path, e->href);
-
-		if (name != NULL && e->collection && webdav_name_ok(name) && strlen(name) <= 2 &&
-		    strncmp(name, prefix, w.plen) == 0)
-			g_ptr_array_add(shards, g_strdup(name));
-	}
 	for (i = 0; i < shards->len; i++) {
 		rc = webdav_walk_dir(&w, g_ptr_array_index(shards, i), "");
 		if (rc != STORAGE_OK)
 			goto out;
 	}
 out:
-	webdav_ms_clear(&ms);
 	g_ptr_array_unref(shards);
 	g_free(rel);
 	if (w.h != NULL)

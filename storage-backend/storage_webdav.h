@@ -53,6 +53,8 @@ struct webdav_ms {
 size_t webdav_shard_len(const char *key);
 /* webdav_url - BASE<shard>/<rel> for a key-space path rel ("" = the shard) */
 char *webdav_url(const struct webdav_store *ws, const char *shard_key, const char *rel);
+/* webdav_handle - a new curl handle, logged NULL on failure */
+CURL *webdav_handle(void);
 int webdav_curl_class(CURLcode cc);
 int webdav_code_class(long code);
 /* webdav_fail - log a failed request once and classify it */
@@ -63,6 +65,9 @@ bool webdav_again(CURLcode cc, long code, int attempt);
 void webdav_backoff(int attempt);
 /* webdav_setup - a handle (new or reset) with the options every request shares */
 void webdav_setup(const struct webdav_store *ws, CURL *h, char *errbuf);
+/* webdav_setup_xml - webdav_setup() for method on url with an XML body */
+void webdav_setup_xml(const struct webdav_store *ws, CURL *h, char *errbuf, const char *method,
+	const char *url, struct curl_slist *hdrs, const char *body, size_t len);
 /* webdav_simple - one bodiless request with retries; *code = the final HTTP status */
 CURLcode webdav_simple(const struct webdav_store *ws, CURL *h, const char *method,
 	const char *url, struct curl_slist *hdrs, long *code, char *errbuf);
@@ -85,6 +90,10 @@ char *webdav_href_path(const char *href);
 const char *webdav_child(const char *dir, char *href);
 /* webdav_name_ok - a visible key segment: [a-z0-9]+ (skips temps and junk) */
 bool webdav_name_ok(const char *name);
+/* webdav_shards - the shard collections of the base whose names start with
+ * prefix[0, plen) into shards (g_free'd strings); ENOENT = no base yet */
+int webdav_shards(const struct webdav_store *ws, CURL *h, const char *prefix, size_t plen,
+	GPtrArray *shards);
 
 /* ---- storage_webdav_put.c ---- */
 void *webdav_put_begin(void *be, const char *key, uint64_t size_hint, int *errp);

@@ -40,6 +40,17 @@ webdav_url(const struct webdav_store *ws, const char *shard_key, const char *rel
 	return g_strdup_printf("%s%.*s/%s", ws->base, (int)n, shard_key, rel);
 }
 
+/* webdav_handle - a new curl handle, logged NULL on failure */
+CURL *
+webdav_handle(void)
+{
+	CURL *h = curl_easy_init();
+
+	if (h == NULL)
+		log_error("storage webdav: cannot create a curl handle");
+	return h;
+}
+
 static bool
 webdav_retryable_code(long code)
 {
@@ -175,6 +186,20 @@ webdav_setup(const struct webdav_store *ws, CURL *h, char *errbuf)
 	}
 	errbuf[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+/* webdav_setup_xml - webdav_setup() for method on url with an XML body */
+void
+webdav_setup_xml(const struct webdav_store *ws, CURL *h, char *errbuf, const char *method,
+	const char *url, struct curl_slist *hdrs, const char *body, size_t len)
+{
+	webdav_setup(ws, h, errbuf);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, WEBDAV_REQUEST_TIMEOUT);
 }
 
 /* webdav_simple - one bodiless request (MKCOL, MOVE, DELETE) with retries;

@@ -15,8 +15,6 @@
 
 #include "log.h"
 
-#define WEBDAV_REQUEST_TIMEOUT 120L  /* seconds */
-
 static const char webdav_propfind_body[] =
 	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	"<D:propfind xmlns:D=\"DAV:\"><D:prop><D:resourcetype/><D:getcontentlength/>"
@@ -205,13 +203,8 @@ webdav_propfind(const struct webdav_store *ws, CURL *h, const char *url, const c
 		if (attempt > 1)
 			webdav_backoff(attempt - 1);
 		webdav_ms_reset(ms);
-		webdav_setup(ws, h, errbuf);
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PROPFIND");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, webdav_propfind_body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(sizeof webdav_propfind_body - 1));
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, WEBDAV_REQUEST_TIMEOUT);
+		webdav_setup_xml(ws, h, errbuf, "PROPFIND", url, hdrs, webdav_propfind_body,
+			sizeof webdav_propfind_body - 1);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, webdav_ms_write);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, ms);
 		code = 0;
@@ -280,4 +273,27 @@ webdav_child(const char *dir, char *href)
 	if (l == 0 || strchr(name, '/') != NULL)
 		return NULL;
 	return name;
+}
+
+/* webdav_shards - the shard collections of the base whose names start with
+ * prefix[0, plen) into shards; ENOENT = no base collection yet */
+int
+webdav_shards(const struct webdav_store *ws, CURL *h, const char *prefix, size_t plen,
+	GPtrArray *shards)
+{
+	struct webdav_ms ms = { 0 };
+	guint i;
+	int rc;
+
+	rc = webdav_propfind(ws, h, ws->base, "1", &ms);
+	for (i = 0; rc == STORAGE_OK && i < ms.entries->len; i++) {
+		struct webdav_entry *e = g_ptr_array_index(ms.entries, i);
+		const char *name = webdav_child(ws->base_path, e->href);
+
+		if (name != NULL && e->collection && webdav_name_ok(name) && strlen(name) <= 2 &&
+		    strncmp(name, prefix, plen) == 0)
+			g_ptr_array_add(shards, g_strdup(name));
+	}
+	webdav_ms_clear(&ms);
+	return rc;
 }

@@ -56,13 +56,8 @@ webdav_lock(const struct webdav_store *ws, CURL *h, const char *url, char **toke
 	hdrs = curl_slist_append(hdrs, "Depth: infinity");
 	hdrs = curl_slist_append(hdrs, "Timeout: " WEBDAV_LOCK_TIMEOUT);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/xml; charset=utf-8");
-	webdav_setup(ws, h, errbuf);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "LOCK");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, webdav_lock_body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(sizeof webdav_lock_body - 1));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, WEBDAV_REQUEST_TIMEOUT);
+	webdav_setup_xml(ws, h, errbuf, "LOCK", url, hdrs, webdav_lock_body,
+		sizeof webdav_lock_body - 1);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, webdav_lock_hdr);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &tok);
 	cc = curl_easy_perform(h);
@@ -366,37 +361,26 @@ webdav_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void
 {
 	struct webdav_store *ws = be;
 	struct webdav_sweep sw = { ws, NULL, before, dry, fn, arg, 0, STORAGE_OK };
-	struct webdav_ms ms = { 0 };
 	GPtrArray *shards = g_ptr_array_new_with_free_func(g_free);
 	guint i;
 	int rc;
 
-	sw.h = curl_easy_init();
+	sw.h = webdav_handle();
 	if (sw.h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
 		rc = STORAGE_ETEMP;
 		goto out;
 	}
-	rc = webdav_propfind(ws, sw.h, ws->base, "1", &ms);
+	rc = webdav_shards(ws, sw.h, "", 0, shards);
 	if (rc == STORAGE_ENOENT) {
 		rc = 0;
 		goto out;
 	}
 	if (rc != STORAGE_OK)
 		goto out;
-	for (i = 0; i < ms.entries->len; i++) {
-		struct webdav_entry *e = g_ptr_array_index(ms.entries, i);
-		const char *name = webdav_child(ws->base_path, e->href);
-
-		if (name != NULL && e->collection && webdav_name_ok(name) && strlen(name) <= 2)
-			g_ptr_array_add(shards, g_strdup(name));
-	}
-	webdav_ms_clear(&ms);
 	for (i = 0; i < shards->len; i++)
 		webdav_sweep_shard(&sw, g_ptr_array_index(shards, i));
 	rc = sw.rc != STORAGE_OK ? sw.rc : sw.n;
 out:
-	webdav_ms_clear(&ms);
 	g_ptr_array_unref(shards);
 	if (sw.h != NULL)
 		curl_easy_cleanup(sw.h);
@@ -413,11 +397,10 @@ webdav_prune(void *be, const char *id)
 	struct webdav_store *ws = be;
 	char *shard = webdav_url(ws, id, "");
 	char *iurl = g_strconcat(shard, id, "/", NULL);
-	CURL *h = curl_easy_init();
+	CURL *h = webdav_handle();
 	int rc;
 
 	if (h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
 		rc = STORAGE_ETEMP;
 		goto out;
 	}

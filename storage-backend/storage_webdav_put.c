@@ -185,9 +185,8 @@ webdav_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
 	p->tmp_url = webdav_url(ws, key, tmp_rel);
 	p->coll_url = webdav_url(ws, key, coll_rel);
 	p->hdrs = curl_slist_append(p->hdrs, "Content-Type: application/octet-stream");
-	p->h = curl_easy_init();
+	p->h = webdav_handle();
 	if (p->h == NULL) {
-		log_error("storage webdav: cannot create a curl handle");
 		rc = STORAGE_ETEMP;
 		goto out;
 	}
