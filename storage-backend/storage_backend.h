@@ -67,6 +67,13 @@ void storage_detail_begin(void *curl);
 void storage_detail_fail(const char *op, int curl_code, int os_errno, long http_status,
 	const char *s3_code, const char *text);
 size_t storage_detail_header(char *buf, size_t size, size_t n, void *unused);
+/* shared by the remote backends (storage_remote.c). storage_curl_init_once -
+ * curl_global_init() exactly once; CURLE_OK or its error. storage_spool_open
+ * - an unnamed 0600 temp file in dir for a put body; -1 with errno.
+ * storage_host_loopback - the URL host is 127.0.0.1, localhost or [::1]. */
+int storage_curl_init_once(void);
+int storage_spool_open(const char *dir);
+bool storage_host_loopback(const char *host);
 /* storage_s3_versioning - GET ?versioning of the bucket (storage_versioning) */
 int storage_s3_versioning(void *be, char **status);
 

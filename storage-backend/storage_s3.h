@@ -1,7 +1,9 @@
 /*
- * storage_s3.h - private to the s3 backend: the store's configuration, one
- * HTTP exchange (struct s3_req) with SigV4, retries and error classification
- * (storage_s3_http.c), and the small XML reader for S3's answers.
+ * storage_s3.h - private to the s3 backend (storage_s3*.c): the store's
+ * configuration (storage_s3.c), one HTTP exchange (struct s3_req) with
+ * SigV4, retries and error classification, and the small XML reader for
+ * S3's answers (storage_s3_http.c), the put stream (storage_s3_put.c),
+ * listing and abort_stale (storage_s3_list.c).
  * Memory and threads: see storage_s3.c; a struct s3_req and its curl handle
  * belong to one thread.
  */
@@ -87,8 +89,6 @@ struct s3_xml {
 	struct s3_list_entry cur;
 };
 
-/* s3_curl_init_once - curl_global_init() exactly once; CURLE_OK or its error */
-CURLcode s3_curl_init_once(void);
 bool s3_unreserved(unsigned char c);
 /* s3_qenc - append v SigV4-URI-encoded (all but unreserved, upper-case hex) */
 void s3_qenc(GString *out, const char *v);
@@ -103,5 +103,22 @@ void s3_req_clear(struct s3_req *r);
 int s3_perform(const struct s3_store *s, struct s3_req *r);
 /* s3_handle - a new curl handle, logged NULL on failure */
 CURL *s3_handle(const char *what);
+
+/* storage_s3.c: s3_object_path - [/bucket]/[prefix]key (keys and prefix need no escaping) */
+char *s3_object_path(const struct s3_store *s, const char *key);
+
+/* storage_s3_put.c: the put stream */
+/* s3_upload_query - path?[partNumber=part&]uploadId=upload_id (part 0: none) */
+char *s3_upload_query(const char *path, const char *upload_id, unsigned part);
+void *s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp);
+int s3_put_write(void *put, const void *buf, size_t len);
+int s3_put_commit(void *put);
+void s3_put_abort(void *put);
+
+/* storage_s3_list.c: listing and abort_stale */
+/* s3_list_path - ListObjectsV2 of the bucket below prefix, the query canonical */
+char *s3_list_path(const struct s3_store *s, const char *token, long max_keys, const char *prefix);
+int s3_list(void *be, const char *prefix, storage_list_fn fn, void *arg);
+int s3_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg);
 
 #endif

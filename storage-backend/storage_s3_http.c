@@ -21,21 +21,6 @@
 
 #include "log.h"
 
-static GOnce s3_curl_once = G_ONCE_INIT;
-
-static gpointer
-s3_curl_init(gpointer unused)
-{
-	(void)unused;
-	return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
-}
-
-CURLcode
-s3_curl_init_once(void)
-{
-	return (CURLcode)GPOINTER_TO_INT(g_once(&s3_curl_once, s3_curl_init, NULL));
-}
-
 /* ---- small helpers ---- */
 
 bool
@@ -306,19 +291,10 @@ s3_write_cb(char *buf, size_t size, size_t n, void *ud)
 	return len;
 }
 
-/* s3_attempt - one try of request r; the CURLcode, r->status and friends */
-static CURLcode
-s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
+/* s3_attempt_reset - forget what the previous attempt of r received */
+static void
+s3_attempt_reset(struct s3_req *r, char *errbuf)
 {
-	struct curl_slist *hd = NULL;
-	char *url = g_strconcat(s->base, r->path, NULL);
-	char *sha = g_strdup_printf("x-amz-content-sha256: %s", r->sha256);
-	char range[80];
-	CURL *h = r->h;
-	curl_off_t clen = -1, ftime = -1;
-	CURLcode cc;
-
-	curl_easy_reset(h);
 	r->status = 0;
 	g_string_truncate(r->resp, 0);
 	r->resp_overflow = false;
@@ -327,8 +303,15 @@ s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
 	r->clen = 0;
 	r->mtime = 0;
 	errbuf[0] = '\0';
+}
 
-	hd = curl_slist_append(hd, sha);
+/* s3_headers - the payload hash, a Range resuming after what the sink
+ * already has, the Content-Type of a body; range and sha hold the text */
+static struct curl_slist *
+s3_headers(struct s3_req *r, char *range, size_t range_size, const char *sha)
+{
+	struct curl_slist *hd = curl_slist_append(NULL, sha);
+
 	r->ranged = false;
 	if (r->sink != NULL) {
 		uint64_t off = r->offset + r->delivered;
@@ -338,9 +321,9 @@ s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
 		r->left = open_end ? UINT64_MAX : r->length - r->delivered;
 		if (off > 0 || !open_end) {
 			if (open_end)
-				snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-", off);
+				snprintf(range, range_size, "Range: bytes=%" PRIu64 "-", off);
 			else
-				snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off,
+				snprintf(range, range_size, "Range: bytes=%" PRIu64 "-%" PRIu64, off,
 					off + r->left - 1);
 			hd = curl_slist_append(hd, range);
 			r->ranged = true;
@@ -350,6 +333,15 @@ s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
 		hd = curl_slist_append(hd, "Content-Type: application/octet-stream");
 	else if (strcmp(r->method, "POST") == 0)
 		hd = curl_slist_append(hd, "Content-Type: application/xml");
+	return hd;
+}
+
+/* s3_setopt_common - signing, credentials, timeouts, TLS and the callbacks */
+static void
+s3_setopt_common(const struct s3_store *s, struct s3_req *r, const char *url,
+	struct curl_slist *hd, char *errbuf)
+{
+	CURL *h = r->h;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -375,6 +367,14 @@ s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+}
+
+/* s3_setopt_method - HEAD without body, PUT/POST with one read from r, DELETE */
+static void
+s3_setopt_method(const struct s3_store *s, struct s3_req *r)
+{
+	CURL *h = r->h;
+
 	if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
@@ -394,6 +394,25 @@ s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
 	} else if (strcmp(r->method, "DELETE") == 0) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
+}
+
+/* s3_attempt - one try of request r; the CURLcode, r->status and friends */
+static CURLcode
+s3_attempt(const struct s3_store *s, struct s3_req *r, char *errbuf)
+{
+	struct curl_slist *hd;
+	char *url = g_strconcat(s->base, r->path, NULL);
+	char *sha = g_strdup_printf("x-amz-content-sha256: %s", r->sha256);
+	char range[80];
+	CURL *h = r->h;
+	curl_off_t clen = -1, ftime = -1;
+	CURLcode cc;
+
+	curl_easy_reset(h);
+	s3_attempt_reset(r, errbuf);
+	hd = s3_headers(r, range, sizeof range, sha);
+	s3_setopt_common(s, r, url, hd, errbuf);
+	s3_setopt_method(s, r);
 
 	storage_detail_begin(h);
 	cc = curl_easy_perform(h);

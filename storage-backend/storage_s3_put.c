@@ -1,0 +1,402 @@
+/*
+ * storage_s3_put.c - the s3 backend's put stream: the body spools to an
+ * unlinked temp file while its SHA-256 is computed; an object up to
+ * part_size goes up as one PUT at commit, a larger one as a multipart
+ * upload whose parts (part_size each, the last may be smaller) a per-put
+ * uploader thread sends while the caller spools the next part into a second
+ * file; Complete at commit, Abort on failure. Nothing is visible before
+ * commit, memory stays flat (disk: two parts), every length is known.
+ *
+ * Memory: struct s3_put is its caller's until commit or abort, which free
+ * it. Threads: the put's curl handle is used by its uploader thread or the
+ * caller, never both at once (s3_put_join() hands it back).
+ */
+#include "storage_s3.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "log.h"
+
+/* one part on its way up, in the put's uploader thread */
+struct s3_job {
+	unsigned part;
+	uint64_t len;
+	char hex[65];       /* SHA-256 of the part */
+	int rc;
+	char *etag;
+};
+
+struct s3_put {
+	struct s3_store *s;
+	char *key;          /* storage key, for logs */
+	char *path;         /* bucket_path/prefix+key */
+	CURL *h;            /* used by one thread at a time: uploader, else caller */
+	int fd;             /* unlinked spool file: the part being written */
+	int fd_up;          /* the other one: the part being sent, or -1 */
+	GThread *uploader;  /* sends part job.part while the caller spools the next */
+	bool job_pending;   /* job holds a result not yet collected */
+	struct s3_job job;
+	uint64_t spooled;   /* bytes in fd */
+	EVP_MD_CTX *md;     /* SHA-256 of the spooled bytes */
+	char *upload_id;    /* multipart upload in progress, or NULL */
+	GPtrArray *etags;   /* ETag of part i + 1 */
+};
+
+static void
+s3_put_free(struct s3_put *p)
+{
+	if (p->uploader != NULL)
+		g_thread_join(p->uploader);
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->fd_up >= 0)
+		close(p->fd_up);
+	g_free(p->job.etag);
+	if (p->h != NULL)
+		curl_easy_cleanup(p->h);
+	EVP_MD_CTX_free(p->md);
+	if (p->etags != NULL)
+		g_ptr_array_free(p->etags, TRUE);
+	g_free(p->upload_id);
+	g_free(p->path);
+	g_free(p->key);
+	g_free(p);
+}
+
+void *
+s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
+{
+	struct s3_store *s = be;
+	struct s3_put *p = g_new0(struct s3_put, 1);
+
+	(void)size_hint;
+	p->s = s;
+	p->key = g_strdup(key);
+	p->path = s3_object_path(s, key);
+	p->etags = g_ptr_array_new_with_free_func(g_free);
+	p->fd_up = -1;
+	p->fd = storage_spool_open(s->spool_dir);
+	if (p->fd < 0) {
+		log_error("storage s3: put %s: spool file in %s: %s", key, s->spool_dir, g_strerror(errno));
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	p->md = EVP_MD_CTX_new();
+	if (p->md == NULL || EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
+		log_error("storage s3: put %s: SHA-256 init failed", key);
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	p->h = s3_handle(key);
+	if (p->h == NULL) {
+		*errp = STORAGE_ETEMP;
+		goto fail;
+	}
+	return p;
+fail:
+	s3_put_free(p);
+	return NULL;
+}
+
+/* s3_put_digest - hex SHA-256 of the spooled bytes; restarts the digest */
+static int
+s3_put_digest(struct s3_put *p, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (EVP_DigestFinal_ex(p->md, md, &len) != 1 || len != 32 ||
+		EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
+		log_error("storage s3: put %s: SHA-256 failed", p->key);
+		return STORAGE_ETEMP;
+	}
+	s3_hex(md, len, hex);
+	return STORAGE_OK;
+}
+
+static int
+s3_put_initiate(struct s3_put *p)
+{
+	struct s3_req r;
+	struct s3_xml x = { 0 };
+	char *what = g_strdup_printf("initiate multipart upload of %s", p->key);
+	int rc;
+
+	/* "uploads=" with its '=': curl 7.88 signs the query as written */
+	s3_req_init(&r, p->h, "POST", what, g_strconcat(p->path, "?uploads=", NULL));
+	rc = s3_perform(p->s, &r);
+	if (rc == STORAGE_OK) {
+		if (s3_xml_parse(r.resp, &x) && x.upload_id != NULL && x.upload_id[0] != '\0') {
+			p->upload_id = g_steal_pointer(&x.upload_id);
+		} else {
+			log_error("storage s3: %s: no UploadId in the answer", what);
+			rc = STORAGE_ETEMP;
+		}
+	}
+	s3_xml_clear(&x);
+	s3_req_clear(&r);
+	g_free(what);
+	return rc;
+}
+
+char *
+s3_upload_query(const char *path, const char *upload_id, unsigned part)
+{
+	GString *q = g_string_new(path);
+
+	/* sorted: partNumber < uploadId */
+	if (part > 0)
+		g_string_append_printf(q, "?partNumber=%u&uploadId=", part);
+	else
+		g_string_append(q, "?uploadId=");
+	s3_qenc(q, upload_id);
+	return g_string_free(q, FALSE);
+}
+
+/* s3_part_main - the uploader thread: send fd_up as part job.part */
+static gpointer
+s3_part_main(gpointer arg)
+{
+	struct s3_put *p = arg;
+	struct s3_req r;
+	char *what = g_strdup_printf("upload part %u of %s", p->job.part, p->key);
+
+	s3_req_init(&r, p->h, "PUT", what, s3_upload_query(p->path, p->upload_id, p->job.part));
+	r.sha256 = p->job.hex;
+	r.body_fd = p->fd_up;
+	r.body_len = p->job.len;
+	p->job.rc = s3_perform(p->s, &r);
+	if (p->job.rc == STORAGE_OK && (r.etag == NULL || r.etag[0] == '\0')) {
+		log_error("storage s3: %s: no ETag in the answer", what);
+		p->job.rc = STORAGE_ETEMP;
+	}
+	if (p->job.rc == STORAGE_OK)
+		p->job.etag = g_steal_pointer(&r.etag);
+	s3_req_clear(&r);
+	g_free(what);
+	return NULL;
+}
+
+/* s3_put_join - wait for the part in flight; its result */
+static int
+s3_put_join(struct s3_put *p)
+{
+	int rc = STORAGE_OK;
+
+	if (p->uploader != NULL) {
+		g_thread_join(p->uploader);
+		p->uploader = NULL;
+	}
+	if (p->job_pending) {
+		p->job_pending = false;
+		rc = p->job.rc;
+		if (rc == STORAGE_OK)
+			g_ptr_array_add(p->etags, g_steal_pointer(&p->job.etag));
+	}
+	return rc;
+}
+
+/*
+ * s3_put_flush - hand the spooled bytes to the uploader thread as the next
+ * part and go on spooling into the other file; a failed part is reported by
+ * the next flush or the commit. Two spool files of part_size at most.
+ */
+static int
+s3_put_flush(struct s3_put *p)
+{
+	int rc, fd;
+
+	rc = s3_put_join(p);
+	if (rc != STORAGE_OK)
+		return rc;
+	if (p->upload_id == NULL) {
+		rc = s3_put_initiate(p);
+		if (rc != STORAGE_OK)
+			return rc;
+	}
+	if (p->etags->len + 1 > S3_MAX_PARTS) {
+		log_error("storage s3: put %s: more than %d parts: raise part_size", p->key, S3_MAX_PARTS);
+		return STORAGE_EPERM;
+	}
+	if (p->fd_up < 0) {
+		p->fd_up = storage_spool_open(p->s->spool_dir);
+		if (p->fd_up < 0) {
+			log_error("storage s3: put %s: spool file in %s: %s", p->key, p->s->spool_dir,
+				g_strerror(errno));
+			return STORAGE_ETEMP;
+		}
+	}
+	rc = s3_put_digest(p, p->job.hex);
+	if (rc != STORAGE_OK)
+		return rc;
+	p->job.part = p->etags->len + 1;
+	p->job.len = p->spooled;
+	p->job.rc = STORAGE_ETEMP;
+	g_clear_pointer(&p->job.etag, g_free);
+	fd = p->fd_up;
+	p->fd_up = p->fd;
+	p->fd = fd;
+	p->spooled = 0;
+	/* the file to spool into next held a part that has been sent (joined above) */
+	if (ftruncate(p->fd, 0) != 0) {
+		log_error("storage s3: put %s: truncate spool file: %s", p->key, g_strerror(errno));
+		return STORAGE_ETEMP;
+	}
+	p->job_pending = true;
+	p->uploader = g_thread_try_new("s3-part", s3_part_main, p, NULL);
+	if (p->uploader == NULL)
+		s3_part_main(p); /* no thread: send it now */
+	return STORAGE_OK;
+}
+
+int
+s3_put_write(void *put, const void *buf, size_t len)
+{
+	struct s3_put *p = put;
+	const char *b = buf;
+	size_t done = 0;
+	ssize_t n;
+	int rc;
+
+	/* a full part goes out only when more data follows: an object of
+	 * exactly part_size bytes is still one PUT */
+	if (p->spooled >= p->s->part_size) {
+		rc = s3_put_flush(p);
+		if (rc != STORAGE_OK)
+			return rc;
+	}
+	while (done < len) {
+		n = pwrite(p->fd, b + done, len - done, (off_t)(p->spooled + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("storage s3: put %s: write spool file in %s: %s", p->key, p->s->spool_dir,
+				n < 0 ? g_strerror(errno) : "no progress");
+			return STORAGE_ETEMP;
+		}
+		done += (size_t)n;
+	}
+	if (EVP_DigestUpdate(p->md, buf, len) != 1) {
+		log_error("storage s3: put %s: SHA-256 update failed", p->key);
+		return STORAGE_ETEMP;
+	}
+	p->spooled += len;
+	return STORAGE_OK;
+}
+
+/* s3_put_abort_upload - best effort: drop the parts of an unfinished upload */
+static void
+s3_put_abort_upload(struct s3_put *p)
+{
+	struct s3_req r;
+	char *what;
+	int rc;
+
+	(void)s3_put_join(p); /* the handle is ours again; a failed part was logged */
+	if (p->upload_id == NULL)
+		return;
+	what = g_strdup_printf("abort multipart upload of %s", p->key);
+	s3_req_init(&r, p->h, "DELETE", what, s3_upload_query(p->path, p->upload_id, 0));
+	r.quiet = true;
+	rc = s3_perform(p->s, &r);
+	if (rc != STORAGE_OK && rc != STORAGE_ENOENT)
+		log_warning("storage s3: %s; its parts stay until purge or a bucket lifecycle rule removes them",
+			r.errmsg != NULL ? r.errmsg : storage_strerror(rc));
+	s3_req_clear(&r);
+	g_free(what);
+	g_clear_pointer(&p->upload_id, g_free);
+}
+
+static int
+s3_put_complete(struct s3_put *p)
+{
+	GString *xml = g_string_new("<CompleteMultipartUpload>");
+	unsigned char md[32];
+	char hex[65];
+	struct s3_req r;
+	struct s3_xml x = { 0 };
+	char *what = g_strdup_printf("complete multipart upload of %s", p->key);
+	guint i;
+	int rc;
+
+	for (i = 0; i < p->etags->len; i++) {
+		char *e = g_markup_escape_text(g_ptr_array_index(p->etags, i), -1);
+
+		g_string_append_printf(xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1, e);
+		g_free(e);
+	}
+	g_string_append(xml, "</CompleteMultipartUpload>");
+	if (EVP_Digest(xml->str, xml->len, md, NULL, EVP_sha256(), NULL) != 1) {
+		log_error("storage s3: %s: SHA-256 failed", what);
+		rc = STORAGE_ETEMP;
+		goto out;
+	}
+	s3_hex(md, 32, hex);
+	s3_req_init(&r, p->h, "POST", what, s3_upload_query(p->path, p->upload_id, 0));
+	r.sha256 = hex;
+	r.body_mem = xml->str;
+	r.body_len = xml->len;
+	rc = s3_perform(p->s, &r);
+	/* S3 may answer 200 and still fail: the body is then an <Error> document */
+	if (rc == STORAGE_OK && s3_xml_parse(r.resp, &x) && strcmp(x.root, "Error") == 0) {
+		log_error("storage s3: %s: %s: %s", what, x.code ? x.code : "?", x.message ? x.message : "");
+		rc = x.code != NULL && (strcmp(x.code, "InternalError") == 0 || strcmp(x.code, "SlowDown") == 0) ?
+			STORAGE_ETEMP : STORAGE_EPERM;
+	}
+	s3_xml_clear(&x);
+	s3_req_clear(&r);
+out:
+	g_string_free(xml, TRUE);
+	g_free(what);
+	return rc;
+}
+
+int
+s3_put_commit(void *put)
+{
+	struct s3_put *p = put;
+	struct s3_req r;
+	char hex[65];
+	char *what = NULL;
+	int rc;
+
+	if (p->upload_id == NULL) {
+		/* one PUT of the whole spooled object */
+		rc = s3_put_digest(p, hex);
+		if (rc != STORAGE_OK)
+			goto out;
+		what = g_strdup_printf("PUT %s", p->key);
+		s3_req_init(&r, p->h, "PUT", what, g_strdup(p->path));
+		r.sha256 = hex;
+		r.body_fd = p->fd;
+		r.body_len = p->spooled;
+		rc = s3_perform(p->s, &r);
+		s3_req_clear(&r);
+		goto out;
+	}
+	rc = p->spooled > 0 ? s3_put_flush(p) : STORAGE_OK;
+	if (rc == STORAGE_OK)
+		rc = s3_put_join(p);
+	if (rc == STORAGE_OK)
+		rc = s3_put_complete(p);
+	if (rc == STORAGE_OK)
+		g_clear_pointer(&p->upload_id, g_free);
+out:
+	s3_put_abort_upload(p);
+	g_free(what);
+	s3_put_free(p);
+	return rc;
+}
+
+void
+s3_put_abort(void *put)
+{
+	struct s3_put *p = put;
+
+	s3_put_abort_upload(p);
+	s3_put_free(p);
+}
