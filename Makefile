@@ -1,9 +1,11 @@
 # offload - top-level build. Plain GNU make + pkg-config (docs/CONVENTIONS.md "Build").
 # make            build everything into $(B)/
-# make check      install missing Debian packages, build, run all tests (unit + integration)
+# make check      install missing Debian packages, make lint, build, run all tests (unit + integration)
 # make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
 # make demo       end-to-end demo on a private Postfix (tools/demo.sh)
 # make deps       install missing Debian packages only
+# make lint       man pages (mandoc -Tlint), then file/function sizes and the layer rule
+#                 (tools/lint-layout.py)
 B       ?= build
 SAN     ?=
 WERROR  ?=
@@ -100,6 +102,7 @@ unit: all
 	tests/run.sh --build $(B) --unit-only
 
 check: deps
+	$(MAKE) lint
 	$(MAKE) all
 	tests/run.sh --build $(B)
 
@@ -120,6 +123,7 @@ bench: deps
 
 lint:
 	@for m in docs/man/*.[0-9]; do mandoc -Tlint -Wwarning $$m || exit 1; done
+	@python3 tools/lint-layout.py
 
 clean:
 	rm -rf build build-asan build-fuzz
