@@ -110,12 +110,37 @@ enc_b64val(char c)
 	return -1;
 }
 
+/* enc_bits_decode - the shared loop of the strict base64url and base32 decoders: WIDTH bits
+ * per character from VAL, big-endian; canonical form: the unused low bits of the last
+ * character must be zero. The callers check their alphabet's length rules first. */
+static long
+enc_bits_decode(const char *s, size_t slen, int width, int (*val)(char), unsigned char *out)
+{
+	size_t i, o = 0;
+	unsigned long acc = 0;
+	int bits = 0;
+
+	for (i = 0; i < slen; i++) {
+		int v = val(s[i]);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << width | (unsigned long)v) & 0xffffff;
+		bits += width;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (bits > 0 && (acc & ((1ul << bits) - 1)) != 0)
+		return -1;
+	return (long)o;
+}
+
 long
 enc_b64url_decode(const char *s, unsigned char *out, size_t outcap)
 {
-	size_t slen, outlen, i, o = 0;
-	unsigned long acc = 0;
-	int bits = 0;
+	size_t slen, outlen;
 
 	if (s == NULL)
 		return -1;
@@ -125,22 +150,7 @@ enc_b64url_decode(const char *s, unsigned char *out, size_t outcap)
 	outlen = slen / 4 * 3 + (slen % 4 ? slen % 4 - 1 : 0);
 	if (outlen > outcap)
 		return -1;
-	for (i = 0; i < slen; i++) {
-		int v = enc_b64val(s[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6 | (unsigned long)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	/* canonical form: unused low bits of the last character are zero */
-	if (bits > 0 && (acc & ((1ul << bits) - 1)) != 0)
-		return -1;
-	return (long)o;
+	return enc_bits_decode(s, slen, 6, enc_b64val, out);
 }
 
 char *
@@ -178,9 +188,7 @@ enc_b32val(char c)
 long
 enc_base32_decode(const char *s, unsigned char *out, size_t outcap)
 {
-	size_t slen, outlen, i, o = 0;
-	unsigned long acc = 0;
-	int bits = 0;
+	size_t slen, outlen;
 
 	if (s == NULL)
 		return -1;
@@ -197,19 +205,5 @@ enc_base32_decode(const char *s, unsigned char *out, size_t outcap)
 	outlen = slen / 8 * 5 + slen % 8 * 5 / 8;
 	if (outlen > outcap)
 		return -1;
-	for (i = 0; i < slen; i++) {
-		int v = enc_b32val(s[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 5 | (unsigned long)v) & 0xffff;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (bits > 0 && (acc & ((1ul << bits) - 1)) != 0)
-		return -1;
-	return (long)o;
+	return enc_bits_decode(s, slen, 5, enc_b32val, out);
 }
