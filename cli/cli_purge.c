@@ -456,7 +456,7 @@ struct purge_stale {
 
 /* purge_stale_one - storage_abort_stale callback: audit one aborted upload */
 static void
-purge_stale_one(void *arg, const char *key, int64_t started)
+purge_stale_one(void *arg, const char *key, int64_t size, int64_t started)
 {
 	struct purge_stale *ps = arg;
 	struct audit_event ev = { 0 };
@@ -467,6 +467,7 @@ purge_stale_one(void *arg, const char *key, int64_t started)
 	ev.event = "purge";
 	ev.action = "stale-upload";
 	ev.transfer = id;
+	ev.size = size; /* -1 (unknown to the backend): left out */
 	audit_write(ps->au, &ev);
 	ps->n++;
 	g_free(id);

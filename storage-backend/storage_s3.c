@@ -1075,7 +1075,7 @@ s3_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *ar
 			}
 			n++;
 			if (fn != NULL)
-				fn(arg, e->key + plen, e->mtime);
+				fn(arg, e->key + plen, -1, e->mtime);
 		}
 		more = x.truncated && x.entries->len > 0;
 		if (more) {
