@@ -97,18 +97,44 @@ audit_finish_line(const struct audit *a, GString *body, const unsigned char *key
 	g_string_free(body, TRUE);
 }
 
-/* audit_own - files made by root (offloadctl) belong to the offload user,
- * so the daemons can write them */
+/* audit_owner - uid and gid of the offload user, looked up once; false if
+ * there is none */
+static bool
+audit_owner(uid_t *uid, gid_t *gid)
+{
+	static gsize done;
+	static bool found;
+	static uid_t u;
+	static gid_t g;
+
+	if (g_once_init_enter(&done)) {
+		struct passwd pwb, *pw = NULL;
+		char buf[4096];
+
+		if (getpwnam_r(AUDIT_OWNER, &pwb, buf, sizeof buf, &pw) == 0 && pw != NULL) {
+			u = pw->pw_uid;
+			g = pw->pw_gid;
+			found = true;
+		}
+		g_once_init_leave(&done, 1);
+	}
+	*uid = u;
+	*gid = g;
+	return found;
+}
+
+/* audit_own - a new state or log file made by root (offloadctl) belongs to
+ * the offload user, so the daemons can write it */
 void
 audit_own(int fd)
 {
-	struct passwd *pw;
 	struct stat st;
+	uid_t uid;
+	gid_t gid;
 
-	if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0)
+	if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || !audit_owner(&uid, &gid))
 		return;
-	pw = getpwnam(AUDIT_OWNER);
-	if (pw != NULL && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)
+	if (fchown(fd, uid, gid) != 0)
 		log_error("audit: chown to %s: %s", AUDIT_OWNER, g_strerror(errno));
 }
 
@@ -116,7 +142,9 @@ audit_own(int fd)
 static int
 audit_state_parse(const char *text, struct audit_state *s)
 {
-	char **lines = g_strsplit(text, "\n", -1);
+	const char *pad = strstr(text, "\n\n"); /* the padding starts here */
+	char *t = g_strndup(text, pad != NULL ? (gsize)(pad - text) : strlen(text));
+	char **lines = g_strsplit(t, "\n", -1);
 	bool magic = false;
 	int rc = 0;
 	size_t i;
@@ -125,6 +153,8 @@ audit_state_parse(const char *text, struct audit_state *s)
 		char *l = g_strstrip(lines[i]);
 		unsigned long long d, n;
 
+		if (l[0] == '\0') /* the padding */
+			continue;
 		if (strcmp(l, AUDIT_STATE_MAGIC) == 0)
 			magic = true;
 		else if (sscanf(l, "seq %" SCNu64, &s->seq) == 1 ||
@@ -142,10 +172,15 @@ audit_state_parse(const char *text, struct audit_state *s)
 			s->closed_dev = (dev_t)d;
 			s->closed_ino = (ino_t)n;
 			memcpy(s->head, strrchr(l, ' ') + 1, AUDIT_CHAIN_HEX + 1);
-		} else if (l[0] != '\0')
+		} else {
 			rc = -1;
+		}
 	}
+	for (i = 0; lines[i] != NULL; i++)
+		crypto_wipe(lines[i], strlen(lines[i]));
 	g_strfreev(lines);
+	crypto_wipe(t, strlen(t));
+	g_free(t);
 	return magic ? rc : -1;
 }
 
@@ -191,7 +226,6 @@ audit_state_lock(const char *path, bool create, struct audit_state *s, GError **
 			goto fail;
 		}
 	}
-	audit_own(s->fd);
 	n = pread(s->fd, buf, AUDIT_STATE_SIZE, 0);
 	if (n < 0) {
 		g_set_error(err, audit_quark(), 1, "audit state %s: %s", path, g_strerror(errno));
@@ -199,6 +233,7 @@ audit_state_lock(const char *path, bool create, struct audit_state *s, GError **
 	}
 	buf[n] = '\0';
 	if (n == 0) {
+		audit_own(s->fd);
 		s->dirty = true; /* new */
 		return 0;
 	}

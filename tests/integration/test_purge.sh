@@ -190,6 +190,21 @@ check "file: purge aborts the stale temp file ($out)" bash -c '[ ! -e "$1" ] && 
 check "file: audit: event=purge size=1234 action=stale-upload transfer=zzstalefile (the real size)" \
 	grep -q "event=purge size=1234 action=stale-upload transfer=zzstalefile " "$(audit_path file)"
 
+# the audit log through offloadctl: sealing, rotation, verification of several files
+cf=$(conf_path file); al=$(audit_path file)
+seed=$("$CTL" -c "$cf" audit keygen --interval 1h 2>/dev/null)
+check "audit keygen prints a 64-hex seed and keeps it out of the state file" \
+	bash -c '[[ "$1" =~ ^[0-9a-f]{64}$ ]] && ! grep -q "$1" "$2.state" && ! grep -rq "$1" "$(dirname "$2")"' _ "$seed" "$al"
+"$CTL" -c "$cf" purge >/dev/null 2>&1
+check "audit rotate, then logrotate's rename" bash -c '"$1" -c "$2" audit rotate && mv "$3" "$3.1"' _ "$CTL" "$cf" "$al"
+"$CTL" -c "$cf" purge >/dev/null 2>&1; "$CTL" -c "$cf" audit seal
+check "audit verify --key: both files in order, end checked against the state" \
+	bash -c '"$1" audit verify --key "$2" "$3.1" "$3" | grep -q "end checked against the state"' _ "$CTL" "$seed" "$al"
+head -n -1 "$al" > "$T/cut.log" && cat "$T/cut.log" > "$al"
+"$CTL" audit verify "$al.1" "$al" >/dev/null 2>&1; rc1=$?
+"$CTL" audit verify --key "$seed" "$al.1" "$al" >/dev/null 2>&1; rc2=$?
+check "the last line (a seal) cut: the unkeyed chain passes ($rc1), --key finds it (65: $rc2)" [ $rc1 = 0 -a $rc2 = 65 ]
+
 # ---- webdav ----
 if bash "$IT/davserver.sh" start "$DAV" $PORT davuser davpass; then
 	_BG_PIDS+=("$(cat "$DAV/nginx.pid")")

@@ -654,7 +654,7 @@ test_seal_tail(void)
 	unsigned char seed[32], other[32];
 	struct audit *a = sealed_log(c, seed);
 	char **lines, *msg;
-	size_t n;
+	size_t n, i;
 	int rc;
 
 	rc = verify_n(c, p, 1, seed, &msg);
@@ -667,8 +667,10 @@ test_seal_tail(void)
 	/* cut the last three lines (the last seal among them) */
 	lines = read_lines(c->audit_path, &n);
 	CHECK(n == 8, "keygen seal, 3 events, seal, 2 events, seal: 8 lines (%zu)", n);
-	g_free(lines[n - 3]);
-	lines[n - 3] = NULL;
+	for (i = n - 3; i < n; i++) {
+		g_free(lines[i]);
+		lines[i] = NULL;
+	}
 	rewrite_file(c->audit_path, lines, (size_t)-1, NULL);
 	CHECK(audit_verify(c->audit_path, NULL) == 0, "the unkeyed chain alone misses the cut");
 	rc = verify_n(c, p, 1, seed, &msg);
