@@ -456,7 +456,7 @@ struct purge_stale {
 
 /* purge_stale_one - storage_abort_stale callback: audit one aborted upload */
 static void
-purge_stale_one(void *arg, const char *key, int64_t started)
+purge_stale_one(void *arg, const char *key, int64_t size, int64_t started)
 {
 	struct purge_stale *ps = arg;
 	struct audit_event ev = { 0 };
@@ -467,6 +467,7 @@ purge_stale_one(void *arg, const char *key, int64_t started)
 	ev.event = "purge";
 	ev.action = "stale-upload";
 	ev.transfer = id;
+	ev.size = size; /* -1 (unknown to the backend): left out */
 	audit_write(ps->au, &ev);
 	ps->n++;
 	g_free(id);
@@ -633,8 +634,9 @@ cli_purge(const char *conf_path, int argc, char **argv)
 		goto out;
 	if (!r.orphan_set)
 		r.orphan_age = c->orphan_age;
-	r.au = audit_open(c, &err);
-	if (r.au == NULL) {
+	/* a dry run changes nothing, so it audits nothing */
+	r.au = r.dry ? NULL : audit_open(c, &err);
+	if (r.au == NULL && !r.dry) {
 		fprintf(stderr, "offloadctl purge: %s\n", err->message);
 		rc = EX_CONFIG;
 		goto out;

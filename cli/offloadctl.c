@@ -23,7 +23,7 @@ usage(FILE *out)
 		"  list [--expired] [--json]\n"
 		"  purge [--grace DURATION] [--orphan-age DURATION] [--dry-run]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
-		"  audit verify [FILE]\n"
+		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
 		"  storage check [--config FILE] [--json] [--verbose]\n");
 }
 

@@ -20,7 +20,7 @@
  * read-only after audit_open() but for its tail cache, which audit_lock
  * guards.
  */
-#include "audit.h"
+#include "audit_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,23 +44,8 @@
 #include "log.h"
 
 #define AUDIT_ANCHOR_TEXT "offload audit v1 anchor"
-#define AUDIT_CHAIN_HEX 32 /* hex characters of the chain value */
 #define AUDIT_PSEUDO_HEX 16
 #define AUDIT_TAIL_CHUNK 4096
-
-struct audit {
-	char *path;                   /* NULL: audit log disabled */
-	enum conf_audit_format format;
-	enum conf_audit_personal personal;
-	unsigned char pkey[CRYPTO_SHA256_LEN]; /* pseudonym key (pseudonymise only) */
-	/* tail cache (audit_lock): the file as this handle left it */
-	bool tail_ok;
-	dev_t tail_dev;
-	ino_t tail_ino;
-	off_t tail_size;
-	struct timespec tail_mtime;
-	char tail_chain[AUDIT_CHAIN_HEX + 1];
-};
 
 /* audit_tail_same - the open file is exactly as our last write left it */
 static bool
@@ -73,14 +58,14 @@ audit_tail_same(const struct audit *a, const struct stat *st)
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static GQuark
+GQuark
 audit_quark(void)
 {
 	return g_quark_from_static_string("offload-audit");
 }
 
 /* audit_chain_hex - the chain value (32 hex) of a SHA-256 digest */
-static void
+void
 audit_chain_hex(const unsigned char md[CRYPTO_SHA256_LEN], char out[AUDIT_CHAIN_HEX + 1])
 {
 	char *hex = enc_hex(md, AUDIT_CHAIN_HEX / 2);
@@ -90,7 +75,7 @@ audit_chain_hex(const unsigned char md[CRYPTO_SHA256_LEN], char out[AUDIT_CHAIN_
 	g_free(hex);
 }
 
-static void
+void
 audit_anchor(char out[AUDIT_CHAIN_HEX + 1])
 {
 	unsigned char md[CRYPTO_SHA256_LEN];
@@ -116,6 +101,7 @@ audit_open(const struct conf *conf, GError **err)
 		goto out;
 	}
 	a->path = g_strdup(conf->audit_path);
+	a->state_path = g_strconcat(a->path, ".state", NULL);
 	dir = g_path_get_dirname(a->path);
 	if (g_mkdir_with_parents(dir, 0750) < 0) {
 		g_set_error(err, audit_quark(), 1, "audit log %s: cannot create directory %s: %s",
@@ -127,6 +113,7 @@ audit_open(const struct conf *conf, GError **err)
 		g_set_error(err, audit_quark(), 1, "audit log %s: %s", a->path, g_strerror(errno));
 		goto out;
 	}
+	audit_own(fd);
 	if (a->personal == CONF_AUDIT_PSEUDONYMISE) {
 		static const char salt[] = "offload v1 audit";
 		static const char info[] = "audit pseudonym";
@@ -159,6 +146,7 @@ audit_close(struct audit *a)
 		return;
 	crypto_wipe(a->pkey, sizeof a->pkey);
 	g_free(a->path);
+	g_free(a->state_path);
 	g_free(a);
 }
 
@@ -328,7 +316,7 @@ audit_field(const struct audit *a, GString *out, const char *name, const char *v
 }
 
 /* audit_format_body - every field but chain, in the documented order */
-static GString *
+GString *
 audit_format_body(const struct audit *a, const struct audit_event *ev)
 {
 	struct {
@@ -351,6 +339,9 @@ audit_format_body(const struct audit *a, const struct audit_event *ev)
 		{ "transfer", ev->transfer, false },
 		{ "expires", ev->expires, false },
 		{ "client", ev->client, true },
+		{ "seq", ev->seq, false },
+		{ "previous", ev->previous, false },
+		{ "epoch", ev->epoch, false },
 	};
 	GString *out = g_string_new(NULL);
 	struct timespec ts;
@@ -365,6 +356,11 @@ audit_format_body(const struct audit *a, const struct audit_event *ev)
 	audit_field(a, out, "time", tbuf, false);
 
 	for (i = 0; i < G_N_ELEMENTS(fields); i++) {
+		if (fields[i].value != NULL && (strcmp(fields[i].name, "seq") == 0 ||
+			strcmp(fields[i].name, "previous") == 0 || strcmp(fields[i].name, "epoch") == 0)) {
+			audit_field(a, out, fields[i].name, fields[i].value, true);
+			continue;
+		}
 		if (strcmp(fields[i].name, "size") == 0) {
 			if (ev->size >= 0) {
 				snprintf(num, sizeof num, "%" PRId64, ev->size);
@@ -453,147 +449,122 @@ out:
 	return rc;
 }
 
-int
-audit_write(struct audit *a, const struct audit_event *ev)
+/* audit_open_log - open and flock the log file (audit_lock held) */
+static int
+audit_open_log(struct audit *a)
 {
-	char chain[AUDIT_CHAIN_HEX + 1];
-	GString *line = NULL;
-	bool need_nl = false, locked = false;
-	struct stat st;
-	int fd = -1, rc = -1;
+	int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 
-	if (a == NULL || a->path == NULL)
-		return 0;
-	if (ev == NULL || ev->event == NULL) {
-		log_panic("audit_write: event without a name");
-		return -1;
-	}
-	pthread_mutex_lock(&audit_lock);
-	locked = true;
-	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		log_error("audit log %s: %s", a->path, g_strerror(errno));
-		goto out;
+		return -1;
 	}
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			log_error("audit log %s: flock: %s", a->path, g_strerror(errno));
-			goto out;
+			close(fd);
+			return -1;
 		}
 	}
-	if (fstat(fd, &st) == 0 && audit_tail_same(a, &st)) {
+	return fd;
+}
+
+/* audit_remember - the tail cache after our write */
+static void
+audit_remember(struct audit *a, int fd, const char chain[AUDIT_CHAIN_HEX + 1])
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return;
+	memcpy(a->tail_chain, chain, AUDIT_CHAIN_HEX + 1);
+	a->tail_dev = st.st_dev;
+	a->tail_ino = st.st_ino;
+	a->tail_size = st.st_size;
+	a->tail_mtime = st.st_mtim;
+	a->tail_ok = true;
+}
+
+/* audit_build - the lines to append: rotation and seal lines (audit_rotate.c)
+ * around the event line */
+static GString *
+audit_build(struct audit *a, struct audit_state *s, const struct stat *st,
+	const struct audit_event *ev, enum audit_op op, const char *seal_action,
+	char chain[AUDIT_CHAIN_HEX + 1], bool need_nl)
+{
+	GString *buf = g_string_new(need_nl ? "\n" : "");
+	bool reclose = false;
+
+	/* format under the lock so time stamps increase down the file */
+	audit_lines_before(a, s, st, op, seal_action, chain, buf, &reclose);
+	if (ev != NULL)
+		audit_finish_line(a, audit_format_body(a, ev), NULL, chain, buf);
+	if (op == AUDIT_OP_ROTATE || reclose)
+		audit_lines_after(a, s, st, chain, buf);
+	return buf;
+}
+
+int
+audit_append(struct audit *a, const struct audit_event *ev, enum audit_op op,
+	const char *seal_action)
+{
+	char chain[AUDIT_CHAIN_HEX + 1];
+	struct audit_state s = { .fd = -1 };
+	GString *buf = NULL;
+	GError *err = NULL;
+	bool need_nl = false;
+	struct stat st;
+	int fd = -1, rc = -1;
+
+	pthread_mutex_lock(&audit_lock);
+	/* lock order: state file, then log file */
+	if (audit_state_lock(a->state_path, op != AUDIT_OP_EVENT, &s, &err) < 0) {
+		log_error("%s", err->message);
+		g_clear_error(&err);
+		goto out;
+	}
+	fd = audit_open_log(a);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto out;
+	if (st.st_size == 0)
+		audit_own(fd);
+	if (audit_tail_same(a, &st)) {
 		memcpy(chain, a->tail_chain, sizeof chain);
 	} else if (audit_tail_chain(fd, chain, &need_nl) < 0) {
 		log_error("audit log %s: cannot read the last line: %s", a->path, g_strerror(errno));
 		goto out;
 	}
 	a->tail_ok = false;
-	/* format under the lock so time stamps increase down the file */
-	line = audit_format_body(a, ev);
-	if (need_nl)
-		g_string_prepend_c(line, '\n');
-	if (a->format == CONF_AUDIT_JSON)
-		g_string_append_printf(line, ",\"chain\":\"%s\"}\n", chain);
-	else
-		g_string_append_printf(line, " chain=%s\n", chain);
-	if (fdio_write_all(fd, line->str, line->len) < 0) {
+	buf = audit_build(a, &s, &st, ev, op, seal_action, chain, need_nl);
+	if (fdio_write_all(fd, buf->str, buf->len) < 0) {
 		log_error("audit log %s: write: %s", a->path, g_strerror(errno));
 		goto out;
 	}
 	rc = 0;
-	if (fstat(fd, &st) == 0) {
-		unsigned char md[CRYPTO_SHA256_LEN];
-		size_t skip = need_nl ? 1 : 0; /* the '\n' that completed a torn line */
-
-		crypto_sha256(line->str + skip, line->len - skip, md);
-		audit_chain_hex(md, a->tail_chain);
-		a->tail_dev = st.st_dev;
-		a->tail_ino = st.st_ino;
-		a->tail_size = st.st_size;
-		a->tail_mtime = st.st_mtim;
-		a->tail_ok = true;
+	audit_remember(a, fd, chain);
+	if (s.dirty && audit_state_save(&s, &err) < 0) {
+		log_error("%s", err->message);
+		g_clear_error(&err);
+		rc = -1;
 	}
 out:
 	if (fd >= 0)
 		close(fd); /* releases the flock */
-	if (locked)
-		pthread_mutex_unlock(&audit_lock);
-	if (line != NULL)
-		g_string_free(line, TRUE);
+	audit_state_close(&s);
+	pthread_mutex_unlock(&audit_lock);
+	if (buf != NULL)
+		g_string_free(buf, TRUE);
 	return rc;
 }
 
-/* audit_line_chain - the chain value at the end of a line, or NULL */
-static const char *
-audit_line_chain(const char *line, size_t len)
+int
+audit_write(struct audit *a, const struct audit_event *ev)
 {
-	static const char kv[] = "chain=";
-	static const char js[] = "\"chain\":\"";
-	const char *v;
-	size_t i;
-
-	if (len < 1 + AUDIT_CHAIN_HEX || line[len - 1] != '\n')
-		return NULL;
-	if (len >= sizeof js - 1 + AUDIT_CHAIN_HEX + 3 && strncmp(line + len - 3, "\"}", 2) == 0) {
-		v = line + len - 3 - AUDIT_CHAIN_HEX;
-		if (strncmp(v - (sizeof js - 1), js, sizeof js - 1) != 0)
-			return NULL;
-	} else {
-		v = line + len - 1 - AUDIT_CHAIN_HEX;
-		if (v - line < (ptrdiff_t)(sizeof kv - 1) || strncmp(v - (sizeof kv - 1), kv, sizeof kv - 1) != 0)
-			return NULL;
-		if (v - (sizeof kv - 1) != line && v[-(ptrdiff_t)sizeof kv] != ' ')
-			return NULL;
-	}
-	for (i = 0; i < AUDIT_CHAIN_HEX; i++)
-		if (!g_ascii_isxdigit(v[i]))
-			return NULL;
-	return v;
-}
-
-long
-audit_verify(const char *path, GError **err)
-{
-	char expect[AUDIT_CHAIN_HEX + 1];
-	unsigned char md[CRYPTO_SHA256_LEN];
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long n = 0, bad = 0;
-	FILE *f;
-
-	f = fopen(path, "re");
-	if (f == NULL) {
-		g_set_error(err, audit_quark(), 1, "%s: %s", path, g_strerror(errno));
+	if (a == NULL || a->path == NULL)
+		return 0;
+	if (ev == NULL || ev->event == NULL) {
+		log_panic("audit_write: event without a name");
 		return -1;
 	}
-	audit_anchor(expect);
-	while ((len = getline(&line, &cap, f)) > 0) {
-		const char *chain;
-
-		n++;
-		chain = audit_line_chain(line, (size_t)len);
-		if (chain == NULL) {
-			g_set_error(err, audit_quark(), 1, "%s: line %ld: no chain value%s", path, n,
-				line[len - 1] != '\n' ? " (incomplete last line)" : "");
-			bad = n;
-			break;
-		}
-		if (strncmp(chain, expect, AUDIT_CHAIN_HEX) != 0) {
-			g_set_error(err, audit_quark(), 1,
-				"%s: line %ld: chain mismatch (this line, or the line before it, was edited, "
-				"deleted or inserted)", path, n);
-			bad = n;
-			break;
-		}
-		crypto_sha256(line, (size_t)len, md);
-		audit_chain_hex(md, expect);
-	}
-	if (bad == 0 && ferror(f)) {
-		g_set_error(err, audit_quark(), 1, "%s: read error: %s", path, g_strerror(errno));
-		bad = -1;
-	}
-	free(line);
-	fclose(f);
-	return bad;
+	return audit_append(a, ev, AUDIT_OP_EVENT, NULL);
 }

@@ -79,10 +79,11 @@ int storage_list(struct storage *st, const char *prefix, storage_list_fn fn, voi
  *
  * stale: called for each leftover of a put that never finished; key is the
  * object it was for, or a key prefix ending in '/' for a container (a WebDAV
- * collection holding only hidden temporaries); started = when it began (unix
- * time, 0 = unknown).
+ * collection holding only hidden temporaries); size = bytes it held (-1 =
+ * unknown: S3 multipart uploads, WebDAV collections); started = when it
+ * began (unix time, 0 = unknown).
  */
-typedef void (*storage_stale_fn)(void *arg, const char *key, int64_t started);
+typedef void (*storage_stale_fn)(void *arg, const char *key, int64_t size, int64_t started);
 /* storage_abort_stale - remove what puts that never committed or aborted (a
  * crashed writer) left behind, if they started before `before`: S3 multipart
  * uploads (ListMultipartUploads + AbortMultipartUpload), the file backend's

@@ -675,7 +675,7 @@ file_sweep_dir(struct file_sweep *sw, const char *path, const char *rel)
 			if (sw->dry || unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT) {
 				sw->n++;
 				if (sw->fn != NULL)
-					sw->fn(sw->arg, crel, (int64_t)sb.st_mtime);
+					sw->fn(sw->arg, crel, (int64_t)sb.st_size, (int64_t)sb.st_mtime);
 				if (sw->dry)
 					empty = false;
 			} else {

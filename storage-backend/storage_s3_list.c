@@ -171,7 +171,7 @@ s3_abort_page(struct s3_stale_sweep *sw, const struct s3_xml *x)
 		}
 		sw->n++;
 		if (sw->fn != NULL)
-			sw->fn(sw->arg, e->key + plen, e->mtime);
+			sw->fn(sw->arg, e->key + plen, -1, e->mtime);
 	}
 }
 

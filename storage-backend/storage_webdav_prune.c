@@ -258,7 +258,7 @@ webdav_sweep_temps(struct webdav_sweep *sw, struct webdav_ms *ms, const char *di
 		if (rc == STORAGE_OK || rc == STORAGE_ENOENT) {
 			sw->n++;
 			if (sw->fn != NULL)
-				sw->fn(sw->arg, key, e->mtime);
+				sw->fn(sw->arg, key, (int64_t)e->size, e->mtime);
 		}
 		webdav_sweep_err(sw, rc == STORAGE_ENOENT ? STORAGE_OK : rc);
 		if (sw->dry || (rc != STORAGE_OK && rc != STORAGE_ENOENT))
@@ -328,7 +328,7 @@ webdav_sweep_shard(struct webdav_sweep *sw, const char *shard)
 		if (sw->dry) {
 			sw->n++;
 			if (sw->fn != NULL)
-				sw->fn(sw->arg, irel, e->mtime);
+				sw->fn(sw->arg, irel, -1, e->mtime);
 			kept++;
 			goto next;
 		}
@@ -336,7 +336,7 @@ webdav_sweep_shard(struct webdav_sweep *sw, const char *shard)
 		if (rc == 1) {
 			sw->n++;
 			if (sw->fn != NULL)
-				sw->fn(sw->arg, irel, e->mtime);
+				sw->fn(sw->arg, irel, -1, e->mtime);
 		} else {
 			kept++;
 			webdav_sweep_err(sw, rc);

@@ -1,9 +1,11 @@
 /*
  * test_audit.c - audit.c: kv quoting, JSON lines, field order, personal
  * data modes, the hash chain and its verification, concurrent writers
- * (threads and a second process).
+ * (threads and a second process); forward-secure seals (vectors as in
+ * offload.conf(5) AUDIT LOG), rotation across files, cut ends and rewrites.
  */
 #include "audit.h"
+#include "audit_int.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "unit.h"
@@ -580,6 +582,203 @@ test_concurrent(void)
 	conf_free(c);
 }
 
+/* ---- seals and rotation ---- */
+
+static void
+test_seal_vectors(void)
+{
+	unsigned char seed[32], k[32];
+	char mac[AUDIT_MAC_HEX + 1], *hex;
+	static const char prefix[] = "time=2026-01-01T00:00:00.000Z event=seal action=manual epoch=1 mac=";
+	size_t i;
+
+	for (i = 0; i < sizeof seed; i++)
+		seed[i] = (unsigned char)i;
+	audit_seal_key0(seed, k);
+	hex = enc_hex(k, sizeof k);
+	CHECK(strcmp(hex, "e3688f1364e073fcb63453677ce1b2727b972b0db7251ce301423b33c55b7dbf") == 0,
+		"seal vector: K_0 (%s)", hex);
+	g_free(hex);
+	audit_seal_evolve(k);
+	hex = enc_hex(k, sizeof k);
+	CHECK(strcmp(hex, "c6bc380378dd1d747ffa7e99f03ab05e093bca427bd409dacf8b3b721e15b90b") == 0,
+		"seal vector: K_1 (%s)", hex);
+	g_free(hex);
+	audit_seal_mac(k, prefix, sizeof prefix - 1, "a4b6ef0dfb193cc94d00fc6fdf209a0f", mac);
+	CHECK(strcmp(mac, "d218e3c8028b553a25ee2cd38b38aab5a9c6e0db67b05fc11a9904a943f6c4e6") == 0,
+		"seal vector: MAC of an epoch-1 seal line (%s)", mac);
+}
+
+/* sealed_log - a log with sealing set up: keygen, 3 events, a seal, 2 events,
+ * a seal; the seed in seed */
+static struct audit *
+sealed_log(struct conf *c, unsigned char seed[32])
+{
+	struct audit_event ev = { .event = "message", .queue_id = "Q1", .size = 10 };
+	struct audit *a = audit_open(c, NULL);
+	int i, rc;
+
+	rc = audit_keygen(a, 900, false, seed, NULL);
+	for (i = 0; i < 3; i++)
+		rc |= audit_write(a, &ev);
+	rc |= audit_seal(a, NULL);
+	for (i = 0; i < 2; i++)
+		rc |= audit_write(a, &ev);
+	rc |= audit_seal(a, NULL);
+	CHECK(rc == 0, "sealed log written");
+	return a;
+}
+
+/* verify_n - audit_verify_files with the seed and the state of the log */
+static int
+verify_n(const struct conf *c, const char *const *paths, size_t n, const unsigned char *seed,
+	char **msg)
+{
+	char *state = g_strconcat(c->audit_path, ".state", NULL);
+	struct audit_verify_opts o = { .seed = seed, .state_path = seed ? state : NULL };
+	struct audit_verify_result r;
+	GError *err = NULL;
+	int rc = audit_verify_files(paths, n, &o, &r, &err);
+
+	*msg = g_strdup(err != NULL ? err->message : "");
+	g_clear_error(&err);
+	g_free(state);
+	return rc;
+}
+
+static void
+test_seal_tail(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	const char *p[1] = { c->audit_path };
+	unsigned char seed[32], other[32];
+	struct audit *a = sealed_log(c, seed);
+	char **lines, *msg;
+	size_t n, i;
+	int rc;
+
+	rc = verify_n(c, p, 1, seed, &msg);
+	CHECK(rc == 0, "sealed log verifies with the seed (%s)", msg);
+	g_free(msg);
+	memset(other, 7, sizeof other);
+	rc = verify_n(c, p, 1, other, &msg);
+	CHECK(rc == 1 && strstr(msg, "MAC") != NULL, "another seed does not verify (%s)", msg);
+	g_free(msg);
+	/* cut the last three lines (the last seal among them) */
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 8, "keygen seal, 3 events, seal, 2 events, seal: 8 lines (%zu)", n);
+	for (i = n - 3; i < n; i++) {
+		g_free(lines[i]);
+		lines[i] = NULL;
+	}
+	rewrite_file(c->audit_path, lines, (size_t)-1, NULL);
+	CHECK(audit_verify(c->audit_path, NULL) == 0, "the unkeyed chain alone misses the cut");
+	rc = verify_n(c, p, 1, seed, &msg);
+	CHECK(rc == 1 && strstr(msg, "cut from the end") != NULL, "cut end detected with the seed (%s)", msg);
+	g_free(msg);
+	g_strfreev(lines);
+	audit_close(a);
+	conf_free(c);
+}
+
+static void
+test_seal_rewrite(void)
+{
+	struct conf *c = new_log(CONF_AUDIT_JSON, CONF_AUDIT_PLAIN);
+	struct conf *c2 = new_log(CONF_AUDIT_JSON, CONF_AUDIT_PLAIN);
+	struct audit_event ev = { .event = "download", .transfer = "t1", .size = 5 };
+	const char *p[1] = { c->audit_path };
+	unsigned char seed[32];
+	struct audit *a = sealed_log(c, seed);
+	char *text = NULL, *msg;
+	int rc, i;
+
+	rc = verify_n(c, p, 1, seed, &msg);
+	CHECK(rc == 0, "sealed JSON log verifies (%s)", msg);
+	g_free(msg);
+	/* rewrite the whole file: a consistent unkeyed chain, no seals */
+	for (i = 0; i < 8; i++)
+		write_one(c2, &ev);
+	g_file_get_contents(c2->audit_path, &text, NULL, NULL);
+	g_file_set_contents(c->audit_path, text, -1, NULL);
+	g_free(text);
+	CHECK(audit_verify(c->audit_path, NULL) == 0, "the rewrite has an intact unkeyed chain");
+	rc = verify_n(c, p, 1, seed, &msg);
+	CHECK(rc == 1, "full rewrite detected with the seed (%s)", msg);
+	g_free(msg);
+	/* the rewriter, holding the current key, seals its own lines: epoch gap */
+	rc = audit_seal(a, NULL);
+	rc |= verify_n(c, p, 1, seed, &msg) != 1;
+	CHECK(rc == 0 && strstr(msg, "first seal") != NULL, "a seal with the current key after a rewrite "
+		"is not epoch 0 (%s)", msg);
+	g_free(msg);
+	audit_close(a);
+	conf_free(c);
+	conf_free(c2);
+}
+
+/* rotate_to - audit rotate, then the path moves to path.N as logrotate does */
+static char *
+rotate_to(struct audit *a, const struct conf *c, int nr)
+{
+	char *to = g_strdup_printf("%s.%d", c->audit_path, nr);
+
+	CHECK(audit_rotate(a, NULL) == 0 && rename(c->audit_path, to) == 0, "rotated to %s", to);
+	return to;
+}
+
+static void
+test_rotate_files(bool keyed)
+{
+	struct conf *c = new_log(CONF_AUDIT_KV, CONF_AUDIT_PLAIN);
+	struct audit_event ev = { .event = "revoke", .transfer = "t9", .size = -1 };
+	unsigned char seed[32];
+	struct audit *a = keyed ? sealed_log(c, seed) : audit_open(c, NULL);
+	char *f1, *f2, *msg, **lines;
+	const char *p[3], *gap[2];
+	size_t n;
+	int rc;
+
+	audit_write(a, &ev);
+	f1 = rotate_to(a, c, 1);
+	audit_write(a, &ev);
+	/* rotate before logrotate renamed: a writer closes the file again */
+	audit_rotate(a, NULL);
+	audit_write(a, &ev);
+	f2 = g_strdup_printf("%s.2", c->audit_path);
+	CHECK(rename(c->audit_path, f2) == 0, "renamed late");
+	audit_write(a, &ev);
+	p[0] = f1, p[1] = f2, p[2] = c->audit_path;
+	lines = read_lines(f2, &n);
+	CHECK(n >= 4 && strstr(lines[0], "event=rotate action=open seq=2 previous=1 ") != NULL &&
+		strstr(lines[n - 1], "event=rotate action=close seq=2 ") != NULL &&
+		(strstr(lines[n - 1], " mac=") != NULL) == keyed,
+		"file 2 opens naming file 1 and ends with a close line (sealed: %d)", keyed);
+	g_strfreev(lines);
+	rc = verify_n(c, p, 3, keyed ? seed : NULL, &msg);
+	CHECK(rc == 0, "three rotated files verify in order (keyed %d: %s)", keyed, msg);
+	g_free(msg);
+	gap[0] = f1, gap[1] = c->audit_path;
+	rc = verify_n(c, gap, 2, keyed ? seed : NULL, &msg);
+	CHECK(rc == 1 && strstr(msg, "does not continue") != NULL, "a missing middle file is detected (%s)",
+		msg);
+	g_free(msg);
+	/* the closed file's last line (its close) cut */
+	lines = read_lines(f1, &n);
+	g_free(lines[n - 1]);
+	lines[n - 1] = NULL;
+	rewrite_file(f1, lines, (size_t)-1, NULL);
+	g_strfreev(lines);
+	rc = verify_n(c, p, 3, keyed ? seed : NULL, &msg);
+	CHECK(rc == 1 && strstr(msg, "close line") != NULL, "a rotated file without its close line is "
+		"detected (%s)", msg);
+	g_free(msg);
+	g_free(f1);
+	g_free(f2);
+	audit_close(a);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -592,5 +791,10 @@ main(void)
 	test_tail_cache();
 	test_disabled();
 	test_concurrent();
+	test_seal_vectors();
+	test_seal_tail();
+	test_seal_rewrite();
+	test_rotate_files(true);
+	test_rotate_files(false);
 	return unit_done();
 }

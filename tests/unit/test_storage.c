@@ -713,8 +713,9 @@ struct stale_acc {
 };
 
 static void
-stale_collect(void *arg, const char *key, int64_t started)
+stale_collect(void *arg, const char *key, int64_t size, int64_t started)
 {
+	(void)size;
 	struct stale_acc *a = arg;
 
 	if (strncmp(key, run_tag, strlen(run_tag)) == 0) {
