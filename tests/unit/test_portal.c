@@ -646,7 +646,7 @@ test_misc(void)
 {
 	char *cd = portal_content_disposition("Grüße \"x\";\r\n.pdf");
 	char *e = portal_html_escape("<script>&\"'");
-	char *v4[] = { "10.0.0.0/8", "192.0.2.1", NULL }, *v6[] = { "2001:db8::/32", NULL };
+	char *v4[] = { "10.0.0.0/8", "192.0.2.1", NULL }, *v6[] = { "2001:db8::/32", NULL }, *r;
 
 	CHECK(strcmp(cd, "attachment; filename=\"Gr__e _x_;__.pdf\"; "
 		"filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%22x%22%3B%0D%0A.pdf") == 0,
@@ -656,6 +656,10 @@ test_misc(void)
 	      !portal_cidr_match("192.0.2.2", v4) && !portal_cidr_match("11.0.0.1", v4) &&
 	      portal_cidr_match("2001:db8::1", v6) && !portal_cidr_match("2001:db9::1", v6) &&
 	      !portal_cidr_match("garbage", v4), "trusted proxy CIDR matching");
+	r = portal_log_redact("Failed to send the response body for the request for `/d/AlTg4e-_x9'. Error: x /d/ /d/q");
+	CHECK(strcmp(r, "Failed to send the response body for the request for `/d/[ticket]'. Error: x /d/[ticket] "
+		"/d/[ticket]") == 0, "libmicrohttpd messages: tickets redacted (%s)", r);
+	g_free(r);
 	CHECK(portal_lang_pick(NULL, NULL) == PORTAL_LANG_DE &&
 	      portal_lang_pick(NULL, "en-US,en;q=0.9") == PORTAL_LANG_EN &&
 	      portal_lang_pick(NULL, "fr, en;q=0.5, de;q=0.8") == PORTAL_LANG_DE &&
