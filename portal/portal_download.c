@@ -254,6 +254,10 @@ dl_open(struct dl *d, struct MHD_Connection *conn, const char *text, uint64_t *s
 			"This download link is invalid or has expired. Open the transfer page again.\n");
 		return FALSE;
 	}
+	if (d->tkt.part != 0) { /* parts of an offloaded .eml: not served yet (FORMATS.md §4.1) */
+		*rc = portal_send_text(conn, 404, "Not found.\n");
+		return FALSE;
+	}
 	ts = portal_transfer_state(d->p, d->tkt.id, &h,
 		d->tkt.index == PORTAL_TICKET_ALL ? &obj : NULL);
 	if (ts != TS_LIVE) {

@@ -189,6 +189,8 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	if (rq == NULL) {
 		rq = g_new0(struct req, 1);
 		*con_cls = rq;
+		if (!portal_framing_ok(conn, post))
+			return portal_send_text(conn, 400, "Bad request.\n");
 		if (post) {
 			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 
@@ -274,15 +276,38 @@ req_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Reques
 	*con_cls = NULL;
 }
 
+/* portal_log_redact - msg with every download ticket ("/d/<ticket>": all up
+ * to the next space, quote or end) replaced by "/d/[ticket]"; g_malloc'ed.
+ * libmicrohttpd names the request URL in its messages (e.g. a failed send
+ * when a client disconnects), and a logged ticket is a download URL. */
+char *
+portal_log_redact(const char *msg)
+{
+	GString *o = g_string_sized_new(strlen(msg));
+	const char *p = msg, *d;
+
+	while ((d = strstr(p, "/d/")) != NULL) {
+		g_string_append_len(o, p, d - p);
+		g_string_append(o, "/d/[ticket]");
+		p = d + 3;
+		while (*p != '\0' && !g_ascii_isspace(*p) && strchr("'\"`<>", *p) == NULL)
+			p++;
+	}
+	g_string_append(o, p);
+	return g_string_free(o, FALSE);
+}
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char *s = g_strdup_vprintf(fmt, ap);
+	char *s = g_strdup_vprintf(fmt, ap), *r;
 
 	(void)cls;
 	g_strchomp(s);
-	log_warning("portal: libmicrohttpd: %s", s);
-	g_free(s);
+	r = portal_log_redact(s);
+	log_warning("portal: libmicrohttpd: %s", r);
+	crypto_free_string(s);
+	g_free(r);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -349,6 +374,7 @@ portal_start(struct portal *p, GError **err)
 	const char *listen = p->c->portal_listen, *colon = strrchr(listen, ':');
 	char host[128];
 	unsigned long port;
+	unsigned per_ip;
 	gboolean v6 = FALSE;
 
 	memset(&ss, 0, sizeof ss);
@@ -373,13 +399,20 @@ portal_start(struct portal *p, GError **err)
 	} else {
 		goto bad;
 	}
+	/* exposed directly (no trusted proxy): one address may hold at most an
+	 * eighth of the connections, so slow clients from one place cannot starve
+	 * everybody; behind a proxy every connection comes from it and the proxy
+	 * limits per client (docs/nginx-portal.conf: limit_conn) */
+	per_ip = p->c->trusted_proxy == NULL || p->c->trusted_proxy[0] == NULL ?
+		MAX(2u, (unsigned)p->c->max_connections / 8) : 0;
 	p->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), (uint16_t)port, NULL, NULL,
 		portal_handler, p,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, p,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)p->c->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PORTAL_CONN_TIMEOUT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		MHD_OPTION_NOTIFY_COMPLETED, req_done, p,
 		MHD_OPTION_END);
@@ -388,7 +421,10 @@ portal_start(struct portal *p, GError **err)
 			g_strerror(errno));
 		return -1;
 	}
-	log_info("portal: listening on %s, public URL %s", listen, p->c->portal_url);
+	log_info("portal: listening on %s, public URL %s%s", listen, p->c->portal_url,
+		per_ip ? "" : " (behind trusted_proxy: no per-address connection limit)");
+	if (per_ip)
+		log_info("portal: at most %u connections per client address (no trusted_proxy)", per_ip);
 	return 0;
 bad:
 	g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

@@ -28,5 +28,7 @@ void portal_free(struct portal *p); /* stops the daemon; NULL ok */
 char *portal_content_disposition(const char *name);
 /* portal_cidr_match - addr (text) inside one of the CIDR list entries */
 gboolean portal_cidr_match(const char *addr, char **cidrs);
+/* portal_log_redact - msg with every "/d/<ticket>" made "/d/[ticket]"; g_malloc'ed */
+char *portal_log_redact(const char *msg);
 
 #endif

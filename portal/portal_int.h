@@ -21,6 +21,9 @@
 #include "storage.h"
 
 #define PORTAL_MAX_BODY 4096u
+/* seconds without any progress (request bytes in, response bytes out) after
+ * which libmicrohttpd closes a connection (was 60: slow clients held threads) */
+#define PORTAL_CONN_TIMEOUT 15u
 #define PORTAL_BUF (256u * 1024)
 #define CSP_PAGE "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " \
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -74,6 +77,10 @@ enum MHD_Result portal_send_page(struct portal *p, struct MHD_Connection *conn, 
 enum MHD_Result portal_send_json_error(struct MHD_Connection *conn, unsigned status,
 	const char *error, int64_t retry);
 enum MHD_Result portal_send_text(struct MHD_Connection *conn, unsigned status, const char *text);
+/* portal_framing_ok - no ambiguous body framing (two different Content-Lengths,
+ * Content-Length with Transfer-Encoding, white space in those header names) and,
+ * unless body_allowed, no body at all (portal_framing.c) */
+gboolean portal_framing_ok(struct MHD_Connection *conn, gboolean body_allowed);
 enum portal_lang portal_req_lang(struct MHD_Connection *conn);
 /* portal_transfer_state - tombstone, manifest presence, header MAC, expiry.
  * On TS_LIVE *h is the verified clear header and *objp (if not NULL) the

@@ -7,10 +7,13 @@
  * size follows from it), not-after and the file name, and carries the file
  * key (or the transfer key TK for the ZIP of all files).
  *
- * Text form: base64url(0x01 | kid | nonce(12) | GCM(plaintext) | tag(16)),
- * AAD = "offload v1 ticket" | 0x01 | kid. Plaintext:
- *   purpose 'd' | id(24) | index BE32 | size BE64 | not_after BE64 |
- *   key(32) | name_len(1) | name
+ * Text form (version 2, docs/FORMATS.md §4):
+ *   base64url(0x02 | kid | salt(16) | nonce(12) | GCM(plaintext) | tag(16)),
+ *   K = HKDF(ticket_key, salt, "offload v2 portal ticket"),
+ *   AAD = "offload v2 ticket" | 0x02 | kid. Plaintext:
+ *   purpose 'd' | id(24) | index BE32 | part BE16 | size BE64 |
+ *   not_after BE64 | key(32) | name_len(1) | name
+ * Version 1 tickets (one HKDF key, no salt, no part) are still opened.
  * Memory: tickets are plain structs (wipe with portal_ticket_wipe());
  * sealed text is g_malloc'ed. Thread safety: keys are read-only after init.
  */
@@ -35,6 +38,7 @@ enum portal_ticket_err {
 struct portal_ticket {
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
 	uint32_t index;            /* PORTAL_TICKET_ALL = ZIP of all files */
+	uint16_t part;             /* 0 = the whole file; n >= 1 = n-th leaf of an .eml (v2) */
 	uint64_t size;             /* plaintext size of the file; 0 for all */
 	int64_t not_after;         /* unix seconds */
 	unsigned char key[32];     /* file key, or TK for all */
@@ -42,7 +46,8 @@ struct portal_ticket {
 };
 
 struct portal_ticket_keys {
-	unsigned char k[2][32];    /* [0] current, [1] previous */
+	unsigned char k[2][32];    /* v1 K_ticket: [0] current, [1] previous */
+	unsigned char raw[2][32];  /* the ticket keys themselves (v2 derives per ticket) */
 	unsigned char kid[2];
 	int n;
 };
@@ -51,7 +56,7 @@ struct portal_ticket_keys {
 void portal_ticket_keys_init(struct portal_ticket_keys *k, const struct key32 *cur,
 	const struct key32 *prev);
 void portal_ticket_keys_wipe(struct portal_ticket_keys *k);
-/* portal_ticket_seal - the text form (g_malloc'ed) or NULL; uses key [0] */
+/* portal_ticket_seal - the version 2 text form (g_malloc'ed) or NULL; uses key [0] */
 char *portal_ticket_seal(const struct portal_ticket_keys *k, const struct portal_ticket *t);
 /* portal_ticket_open - parse and verify; PORTAL_TICKET_EEXPIRED when
  * now > not_after (the ticket is still filled in) */

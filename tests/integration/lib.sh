@@ -395,3 +395,49 @@ check_offloaded() {
 		bash -c 'grep "event=message" "$1" 2>/dev/null | grep -q "$2"' _ "$(audit_path "$name")" "$id"
 	OFFLOAD_LINK=$link OFFLOAD_ID=$id
 }
+
+# ---- secrets never in a log -------------------------------------------------------------------
+# secret VALUE...: remember link secrets, revoke secrets, tickets, passwords and keys the test
+# used; check_no_secrets looks for each of them in every log. Values shorter than 8 characters
+# are ignored (they would match by chance). A link "…/t/<id>#<secret>" or a URL "…/d/<ticket>"
+# may be given whole: the part after '#' or '/d/' is remembered. Kept in a file, so calls in
+# subshells ($(...), checkx) count too.
+_SECRETS_FILE=$T/.secrets
+secret() {
+	local v
+	for v in "$@"; do
+		case "$v" in *'#'*) v=${v##*#} ;; */d/*) v=${v##*/d/} ;; esac
+		[ ${#v} -ge 8 ] && printf '%s\n' "$v" >> "$_SECRETS_FILE"
+	done
+	return 0
+}
+# secrets_from_json FILE: remember every download ticket ("/d/<ticket>") in a portal answer
+secrets_from_json() {
+	local t
+	for t in $(grep -oE '/d/[A-Za-z0-9_-]+' "$1" 2>/dev/null); do secret "$t"; done
+}
+# log_files: every log the test wrote below $T (portal and milter output, audit logs, Postfix
+# maillogs, nginx logs, stderr captures), one per line
+log_files() {
+	find "$T" -type f \( -name '*.log' -o -name '*.err' -o -name 'maillog' -o -name '*.log.*' \) 2>/dev/null
+}
+# check_no_secrets [FILE...]: one result line: none of the remembered secrets appears in any of
+# the FILEs (default: log_files); on failure names the files and the first characters of each
+# secret found
+check_no_secrets() {
+	local files f v hits=() n
+	if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(log_files); fi
+	touch "$_SECRETS_FILE"
+	n=$(sort -u "$_SECRETS_FILE" | wc -l)
+	for f in "${files[@]}"; do
+		[ -f "$f" ] || continue
+		while IFS= read -r v; do
+			hits+=("${f#"$T"/}:${v:0:6}…")
+		done < <(grep -oFf "$_SECRETS_FILE" "$f" | sort -u)
+	done
+	if [ "$n" -gt 0 ] && [ ${#hits[@]} = 0 ]; then
+		ok "no secret in any log ($n secrets, ${#files[@]} logs: $(printf '%s\n' "${files[@]#"$T"/}" | tr '\n' ' '))"
+	else
+		not_ok "no secret in any log ($n secrets remembered; found: ${hits[*]:-none})"
+	fi
+}

@@ -37,7 +37,7 @@ printf '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(
 offload() {  # offload NAME FILE ATTNAME TYPE -> link in $T/NAME.link
 	make_eml "$T/$1.eml" "$1" "see attachment" "$2" "$3" "$4" &&
 		"$CTL" -c "$CONF" process < "$T/$1.eml" > "$T/$1.out" 2>>"$T/process.err" &&
-		mail_link "$T/$1.out" > "$T/$1.link" && [ -s "$T/$1.link" ]
+		mail_link "$T/$1.out" > "$T/$1.link" && [ -s "$T/$1.link" ] && secret "$(cat "$T/$1.link")"
 }
 offload big "$T/big.bin" "Grüße Bericht.bin" application/octet-stream || bail "offload big.bin"
 offload html "$T/page.html" "page.html" text/html || bail "offload page.html"
@@ -47,6 +47,7 @@ random_file "$T/tam.bin" 600000; offload tam "$T/tam.bin" tam.bin application/oc
 "$MK" make "$CONF" --password "$T/rev.bin=secret plans.bin" > "$T/pw.out" || bail "helper: password transfer"
 "$MK" make "$CONF" --expires-in -60 "$T/rev.bin" > "$T/exp.out" || bail "helper: expired transfer"
 "$MK" make "$CONF" --password "$T/rev.bin" > "$T/pw2.out" || bail "helper: second password transfer"
+for f in pw exp pw2; do secret "$(sed -n 1p "$T/$f.out")" "$(sed -n 2p "$T/$f.out")"; done
 id_of() { sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' "$1"; }
 sec_of() { sed -E 's|.*#||' "$1"; }
 ID=$(id_of "$T/big.link"); SEC=$(sec_of "$T/big.link")
@@ -62,7 +63,9 @@ unlock() {  # unlock ID JSON [curl args] -> body in $T/u.json, status echoed
 	local id=$1 body=$2; shift 2
 	curl -s -o "$T/u.json" -D "$T/u.hdr" -w '%{http_code}' -H 'Content-Type: application/json' \
 		--data-binary "$body" "$@" "$BASE/t/$id/unlock"
+	secrets_from_json "$T/u.json"
 }
+reseal() { local t; t=$("$MK" reseal "$@"); secret "$t"; echo "$t"; }
 jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 snapshot() { (cd "$STORE" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
 ndl() { grep -c 'event=download' "$AUDIT" 2>/dev/null; }
@@ -174,13 +177,13 @@ checkx "forged ticket (one character changed): 403" \
 	'c=${TK:20:1}; [ "$c" = A ] && r=B || r=A; [ "$(code "$BASE/d/${TK:0:20}$r${TK:21}")" = 403 ]'
 checkx "truncated ticket and junk tickets: 403" \
 	'[ "$(code "$BASE/d/${TK:0:40}")" = 403 ] && [ "$(code "$BASE/d/xyz")" = 403 ] && [ "$(code "$BASE/d/")" = 403 ]'
-checkx "ticket sealed with another key: 403" '[ "$(code "$BASE/d/$("$MK" reseal "$CONF" "$TK" --foreign-key)")" = 403 ]'
-checkx "expired ticket: 403" '[ "$(code "$BASE/d/$("$MK" reseal "$CONF" "$TK" --not-after $(( $(date +%s) - 5 )))")" = 403 ]'
+checkx "ticket sealed with another key: 403" '[ "$(code "$BASE/d/$(reseal "$CONF" "$TK" --foreign-key)")" = 403 ]'
+checkx "expired ticket: 403" '[ "$(code "$BASE/d/$(reseal "$CONF" "$TK" --not-after $(( $(date +%s) - 5 )))")" = 403 ]'
 TID=$(id_of "$T/tam.link")
 checkx "ticket re-targeted to another transfer: refused, no data" \
-	'n=$(curl -s "$BASE/d/$("$MK" reseal "$CONF" "$TK" --id "$TID" --size 600000)" | wc -c); [ "$n" = 0 ]'
+	'n=$(curl -s "$BASE/d/$(reseal "$CONF" "$TK" --id "$TID" --size 600000)" | wc -c); [ "$n" = 0 ]'
 checkx "ticket re-targeted to another file index: refused, no data" \
-	'n=$(curl -s "$BASE/d/$("$MK" reseal "$CONF" "$TK" --index 1)" | wc -c); [ "$n" -lt 200 ]'
+	'n=$(curl -s "$BASE/d/$(reseal "$CONF" "$TK" --index 1)" | wc -c); [ "$n" -lt 200 ]'
 
 # ---- tampered ciphertext --------------------------------------------------------------------
 [ "$(unlock "$TID" "{\"secret\":\"$(sec_of "$T/tam.link")\"}")" = 200 ] || not_ok "unlock tam"
@@ -207,6 +210,7 @@ checkx "password transfer: unlock without password: 401 {\"error\":\"password\"}
 checkx "password transfer: wrong secret is 403 (checked before the password)" \
 	'[ "$(unlock "$PID_" "{\"secret\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"password\":\"$PW\"}")" = 403 ]'
 checkx "password transfer: wrong password: 401" '[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"wrong-wrong-wrong\"}")" = 401 ]'
+secret "$(tr -d - <<<"$PW" | tr a-z A-Z)"
 checkx "password transfer: right password (upper case, no dashes): 200, file downloads byte-exact" \
 	'[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\",\"password\":\"$(tr -d - <<<"$PW" | tr a-z A-Z)\"}")" = 200 ] &&
 	 curl -s "$BASE$(jget "$T/u.json" "d[\"files\"][0][\"url\"]")" | cmp -s - "$T/rev.bin" &&
@@ -223,6 +227,7 @@ checkx "audit: wrong passwords logged (reasons=password), the password never" \
 KPIDS=()
 P2L=$(sed -n 1p "$T/pw2.out"); P2W=$(sed -n 2p "$T/pw2.out"); P2ID=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$P2L")
 for i in 1 2 3 4; do
+	secret "$P2L" "$P2W"
 	curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' -H "X-Forwarded-For: 203.0.113.$i" \
 		--data-binary "{\"secret\":\"${P2L##*#}\",\"password\":\"$P2W\"}" "$BASE/t/$P2ID/unlock" > "$T/kdf.$i" &
 	KPIDS+=($!)
@@ -264,6 +269,27 @@ checkx "revoke again (by link): exit 0; unknown id: exit 66; junk: exit 65" \
 	 { "$CTL" -c "$CONF" revoke "../x" >/dev/null 2>&1; [ $? = 65 ]; }'
 checkx "other transfers still served after a revoke" '[ "$(code -r 0-9 "$URL")" = 206 ]'
 
+# ---- exposed directly: slow clients from one address cannot starve the others ---------------
+# A second portal on the same store without trusted_proxy and max_connections=16: one address
+# may hold 16 / 8 = 2 connections. 16 connections from 127.0.0.1 that never finish their
+# header (slowloris) hold 2; another client (127.0.0.2) is served, 127.0.0.1 is not.
+SLOW="$PY $IT/slowclients.py"
+conf_write pd policy.offload_min_size=2k portal.listen=127.0.0.1:12804 storage.path="$STORE" \
+	portal.ticket_key_file="$T/pt/ticket.key" security.deployment_key_file="$T/pt/deployment.key" \
+	portal.max_connections=16
+"$PORTAL_BIN" -f -c "$(conf_path pd)" > "$T/portal-direct.log" 2>&1 &
+PD_PID=$!; _BG_PIDS+=($PD_PID)
+if waitport 12804; then
+	r=$($SLOW 12804 16 "GET /t/$ID HTTP/1.1\r\nHost: x\r\nX-Slow: a" /static/portal.css)
+	checkx "exposed directly, 16 slow senders from one address: 2 held, another client served, the same address refused ($r)" \
+		'[ "$r" = "held=2 other=200 same=closed" ]'
+	checkx "exposed directly: once they are gone, that address is served again" \
+		'[ "$(code "http://127.0.0.1:12804/static/portal.css")" = 200 ]'
+	kill -TERM $PD_PID; wait $PD_PID 2>/dev/null
+else
+	not_ok "second portal (no trusted_proxy) listens on 12804 ($(tail -2 "$T/portal-direct.log"))"
+fi
+
 # ---- behind nginx with docs/nginx-portal.conf ------------------------------------------------
 if command -v nginx >/dev/null && command -v openssl >/dev/null; then
 	N=$T/nginx; mkdir -p "$N/logs"
@@ -271,10 +297,11 @@ if command -v nginx >/dev/null && command -v openssl >/dev/null; then
 		-keyout "$N/key.pem" -out "$N/cert.pem" >/dev/null 2>&1
 	sed -e "s|127.0.0.1:8025|127.0.0.1:$PORT|; s|listen 80;|listen 127.0.0.1:12802;|; s|listen 443 ssl|listen 127.0.0.1:12803 ssl|" \
 		-e '/listen \[::\]/d' -e "s|/etc/ssl/certs/files.example.gov.pem|$N/cert.pem|; s|/etc/ssl/private/files.example.gov.key|$N/key.pem|" \
-		-e "s|/var/log/nginx/|$N/logs/|" "$SRCDIR/docs/nginx-portal.conf" > "$N/portal.conf"
+		-e "s|/var/log/nginx/|$N/logs/|" -e "s|limit_conn offload_portal_conn 32;|limit_conn offload_portal_conn 4;|" \
+		"$SRCDIR/docs/nginx-portal.conf" > "$N/portal.conf"
 	cat > "$N/nginx.conf" <<NGX
 pid $N/nginx.pid;
-error_log $N/logs/error.log;
+error_log $N/logs/error.log info;
 events { worker_connections 64; }
 http {
   client_body_temp_path $N/body; proxy_temp_path $N/proxy; fastcgi_temp_path $N/fcgi;
@@ -290,7 +317,7 @@ NGX
 			NB=https://127.0.0.1:12803
 			checkx "through nginx (TLS): page 200" '[ "$(curl -sk -o /dev/null -w "%{http_code}" "$NB/t/$ID")" = 200 ]'
 			checkx "through nginx (TLS): unlock + download byte-exact" \
-				'curl -sk -o "$T/n.json" -H "Content-Type: application/json" --data-binary "{\"secret\":\"$SEC\"}" "$NB/t/$ID/unlock" &&
+				'curl -sk -o "$T/n.json" -H "Content-Type: application/json" --data-binary "{\"secret\":\"$SEC\"}" "$NB/t/$ID/unlock" && secrets_from_json "$T/n.json" &&
 				 curl -sk "$NB$(jget "$T/n.json" "d[\"files\"][0][\"url\"]")" | cmp -s - "$T/big.bin"'
 			checkx "through nginx: Range resume works (206)" '[ "$(curl -sk -r 10-20 -o /dev/null -w "%{http_code}" "$NB$(jget "$T/n.json" "d[\"files\"][0][\"url\"]")")" = 206 ]'
 			sleep 0.3
@@ -320,6 +347,39 @@ c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -
 checkx "chunked POST of 10 MB to unlock: 413 ($c)" '[ "$c" = 413 ]'
 c=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/10m" "$BASE/t/$ID")
 checkx "POST of 10 MB to a page: clean 4xx ($c)" '[[ $c == 4?? ]]'
+# raw REQUEST (printf format, CRLF line ends): the status code of the portal's first answer
+raw() {
+	$PY - "$PORT" "$1" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+d = b""
+try:
+    while b"\r\n" not in d:
+        c = s.recv(4096)
+        if not c:
+            break
+        d += c
+except OSError:
+    pass
+print(d.split(b"\r\n")[0].decode("latin-1").split(" ")[1] if d.startswith(b"HTTP/") else "closed")
+PYEOF
+}
+UJ="{\"secret\":\"$SEC\"}"
+UH="POST /t/$ID/unlock HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n"
+checkx "raw POST unlock with one Content-Length: 200 (the raw client works)" \
+	'[ "$(raw "${UH}Content-Length: ${#UJ}\r\n\r\n$UJ")" = 200 ]'
+checkx "GET with a request body (Content-Length: 5): 400" \
+	'[ "$(raw "GET /t/$ID HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello")" = 400 ]'
+checkx "GET /d/<ticket> with a chunked body: 400" \
+	'[ "$(raw "GET /d/$TK HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")" = 400 ]'
+checkx "POST with two different Content-Lengths: 400" \
+	'[ "$(raw "${UH}Content-Length: ${#UJ}\r\nContent-Length: 3\r\n\r\n$UJ")" = 400 ]'
+checkx "POST with Content-Length and Transfer-Encoding: chunked: 400" \
+	'[ "$(raw "${UH}Content-Length: ${#UJ}\r\nTransfer-Encoding: chunked\r\n\r\n$UJ")" = 400 ]'
+checkx "POST with 'Transfer-Encoding :' (space before the colon): 400" \
+	'[ "$(raw "${UH}Transfer-Encoding : chunked\r\nContent-Length: ${#UJ}\r\n\r\n$UJ")" = 400 ] &&
+	 [ "$(raw "${UH}Transfer-Encoding : chunked\r\n\r\n$(printf %x ${#UJ})\r\n$UJ\r\n0\r\n\r\n")" = 400 ]'
 c=$(code -X PUT "$BASE/t/$ID"); d=$(code -X DELETE "$URL"); checkx "PUT/DELETE: 405 ($c, $d)" '[ "$c" = 405 ] && [ "$d" = 405 ]'
 checkx "request line garbage: no crash" 'printf "GARBAGE \x01\x02 HTTP/9.9\r\n\r\n" | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3" >/dev/null 2>&1; true'
 checkx "portal still alive and answering after hostile input" 'kill -0 $PORTAL_PID && [ "$(code "$BASE/t/$ID")" = 200 ]'
@@ -352,6 +412,19 @@ if offload tp "$T/tp.bin" tp.bin application/octet-stream &&
 	curl -s --limit-rate 2M --max-time 1 -o /dev/null "$BASE$(jget "$T/u.json" 'd["files"][0]["url"]')"
 	checkx "download aborted by the client: audit says partial" \
 		'wait_audit "event=download .*file=tp.bin .*action=partial"'
+	if [ -n "${NB:-}" ]; then  # the same through nginx: its error_log records client aborts
+		TPPATH=$(jget "$T/u.json" 'd["files"][0]["url"]')
+		# nginx in front (limit_conn per address, lowered to 4 here): 4 slow readers of the
+		# 200 MB download from one address; a fifth request from it gets 429 (nginx logs that with
+		# the request line: not for /d/), others are served
+		r=$($SLOW --tls --read-status 12803 4 "GET $TPPATH HTTP/1.1\r\nHost: files.example.gov\r\n\r\n" "$TPPATH")
+		checkx "behind nginx, 4 slow readers from one address: another client served, the fifth request 429 ($r)" \
+			'[ "$r" = "held=4 other=200 same=429" ]'
+		checkx "behind nginx: the portal still serves everybody (page 200)" '[ "$(code "$BASE/t/$ID")" = 200 ]'
+		curl -sk --limit-rate 2M --max-time 1 -o /dev/null "$NB$TPPATH"
+		checkx "download through nginx aborted by the client: audit says partial" \
+			'for i in $(seq 50); do [ "$(grep -c "event=download .*file=tp.bin .*action=partial" "$AUDIT")" -ge 2 ] && exit 0; sleep 0.1; done; exit 1'
+	fi
 	note "portal throughput: $MB MB in $el s = $(awk -v m=$MB -v s="$el" 'BEGIN { printf "%.0f", m / s }') MB/s (decrypt + serve over loopback)"
 	rm -f "$T/tp.bin" "$T/tp.got" "$T/tp.eml" "$T/tp.out"
 else
@@ -360,4 +433,5 @@ fi
 
 kill -TERM $PORTAL_PID; wait $PORTAL_PID 2>/dev/null; rc=$?
 checkx "portal exits cleanly on SIGTERM (rc=$rc)" '[ $rc = 0 ]'
+check_no_secrets
 finish

@@ -32,7 +32,7 @@ random_file "$T/a.bin" 200000; random_file "$T/b.bin" 70000
 mk() {  # mk NAME [mktransfer options]: link in $T/NAME.link, revoke link in $T/NAME.rlink
 	local n=$1; shift
 	"$MK" make "$CONF" --revoke-out "$T/$n.rlink" "$@" > "$T/$n.out" && head -1 "$T/$n.out" > "$T/$n.link" &&
-		[ -s "$T/$n.rlink" ]
+		[ -s "$T/$n.rlink" ] && secret "$(cat "$T/$n.link")" "$(cat "$T/$n.rlink")" "$(sed -n 2p "$T/$n.out")"
 }
 mk main "$T/a.bin=Bericht.bin" "$T/b.bin=Anlage.bin" || bail "helper: main transfer"
 mk other "$T/b.bin" || bail "helper: other transfer"
@@ -168,4 +168,6 @@ checkx "offloadctl revoke REVOKE-LINK: exit 0, only the tombstone left, /t/ 410 
 	'[ $rc = 0 ] && [ "$(objs "$CID")" = "t " ] && [ "$(code "$BASE/t/$CID")" = 410 ]'
 checkx "offloadctl revoke ID still works on the revoked transfer (again: exit 0)" '"$CTL" -c "$CONF" revoke "$CID" >/dev/null 2>&1'
 checkx "the portal is still running" 'kill -0 "$PORTAL_PID" 2>/dev/null || { tail -5 "$T/portal.log" | sed "s/^/# /"; false; }'
+kill -TERM "$PORTAL_PID"; wait "$PORTAL_PID" 2>/dev/null
+check_no_secrets
 finish

@@ -75,6 +75,14 @@ test_ticket(void)
 	      strcmp(o.id, t.id) == 0 && o.index == 3 && o.size == t.size && o.not_after == t.not_after &&
 	      memcmp(o.key, t.key, 32) == 0 && strcmp(o.name, t.name) == 0,
 		"ticket round trip keeps id, index, size, not-after, key, name");
+	CHECK(s[0] == 'A' && s[1] >= 'g' && s[1] <= 'v' && o.part == 0, "new tickets are version 2 (0x02), part 0");
+	t.part = 65535;
+	s2 = portal_ticket_seal(&a, &t);
+	CHECK(s2 && portal_ticket_open(&a, s2, 0, &o) == PORTAL_TICKET_OK && o.part == 65535 && o.index == 3,
+		"ticket round trip keeps part");
+	CHECK(s2 && strncmp(s, s2, 24) != 0, "each ticket has its own salt");
+	g_free(s2);
+	t.part = 0;
 	CHECK(strstr(s, "abcdefghijklmnopqrstuvwx") == NULL, "ticket does not show the transfer id in clear");
 	CHECK(portal_ticket_open(&a, s, 2000000001, &o) == PORTAL_TICKET_EEXPIRED, "expired ticket refused");
 	CHECK(portal_ticket_open(&b, s, 1900000000, &o) == PORTAL_TICKET_EINVAL, "ticket under another key refused");
@@ -262,17 +270,17 @@ test_ticket_vectors(void)
 	g_free(hex);
 
 	tv_ticket(&t, false);
-	s = portal_ticket_seal_fixed(&kc, &t, nonce);
+	s = portal_ticket_seal_v1_fixed(&kc, &t, nonce);
 	CHECK(s != NULL && strcmp(s, TV_FILE) == 0 && doc_has(doc, TV_FILE),
 		"ticket vector (file) sealed byte-exactly and documented");
 	g_free(s);
 	tv_ticket(&t, true);
-	s = portal_ticket_seal_fixed(&kc, &t, nonce);
+	s = portal_ticket_seal_v1_fixed(&kc, &t, nonce);
 	CHECK(s != NULL && strcmp(s, TV_ALL) == 0 && doc_has(doc, TV_ALL),
 		"ticket vector (all files, TK) sealed byte-exactly and documented");
 	g_free(s);
 	tv_ticket(&t, false);
-	s = portal_ticket_seal_fixed(&kp, &t, nonce);
+	s = portal_ticket_seal_v1_fixed(&kp, &t, nonce);
 	CHECK(s != NULL && strcmp(s, TV_PREV) == 0 && doc_has(doc, TV_PREV),
 		"ticket vector (previous key) sealed byte-exactly and documented");
 	g_free(s);
@@ -359,6 +367,89 @@ test_ticket_vectors(void)
 	portal_ticket_keys_wipe(&kcp);
 	portal_ticket_keys_wipe(&kp);
 	portal_ticket_keys_wipe(&ko);
+	g_free(doc);
+}
+
+/* ---- version 2 ticket vectors (docs/FORMATS.md §4.4) -------------------- */
+
+#define TV2_K "9abad72dfb44f51b9956b8c18076920b62584dac62b95844161c47d4798f7c7e"
+#define TV2_FILE "AlTg4eLj5OXm5-jp6uvs7e7v0NHS09TV1tfY2drbi2sOuP8gcY_TrCBH97vDPHx_fLVJCwsQ_QVcFEjTQjFbaeSCjYI" \
+	"a8f43pk4jjSVdLX7SfTNCSBOeVTxcsUU4fjT15atHxfz0VRXnsNrZV3LfBPjLgfEixOFfJ3qlVZt1gmb0xce6LAEEuw"
+#define TV2_PART "AlTg4eLj5OXm5-jp6uvs7e7v0NHS09TV1tfY2drbi2sOuP8gcY_TrCBH97vDPHx_fLVJCwsQ_QVcFEjTQDFbaeSCjYI" \
+	"a8f43pk4jjSVdLX7SfTNCSBOeVTxcsUU4fjT15atHxfz0VRXnsNrZV3LfBPjLgfEixOFfoDpFT47nyNGBw5VDlyTQ8w"
+#define TV2_ALL "AlTg4eLj5OXm5-jp6uvs7e7v0NHS09TV1tfY2drbi2sOuP8gcY_TrCBH97vDPHx_fLVJCwsQ_fqj67TTQjFbaeSCjYI" \
+	"Q8f43pk4jjSVHhfiq9QJwZvB5Dcz3JcdsSdqDYhHAPVtu_rTtL52qnHjg4LV5W_T-D394ntrLQ-Ag"
+#define TV2_PREV "Ak3g4eLj5OXm5-jp6uvs7e7v0NHS09TV1tfY2drbRdY427Yqjbk14N4KwcVxcghTq7iKAVvTjPo3uXzIEj0qyNzKte" \
+	"flEtFAGcy49Sjxj7wP9TczMSPMq4m6VfDGOmxDLAD6EOj-t5x5xoqOQ1ce_unpiVxVY6SOtkt_gIwj2OlwyeZI6b7bYw"
+
+static void
+test_ticket_v2_vectors(void)
+{
+	static const struct { const char *text; bool all, prev; uint16_t part; } tv[] = {
+		{ TV2_FILE, false, false, 0 }, { TV2_PART, false, false, 2 },
+		{ TV2_ALL, true, false, 0 }, { TV2_PREV, false, true, 0 },
+	};
+	struct key32 cur, prev;
+	struct portal_ticket_keys kc, kcp, kp;
+	struct portal_ticket t, o;
+	unsigned char salt[PORTAL_TICKET_SALT_LEN], nonce[PORTAL_TICKET_NONCE_LEN], raw[200], k[32];
+	char *doc = formats_doc(), *s, *hex;
+	size_t i, j;
+	long n;
+	int refused = 0;
+
+	for (i = 0; i < sizeof nonce; i++)
+		nonce[i] = (unsigned char)(0xd0 + i);
+	for (i = 0; i < sizeof salt; i++)
+		salt[i] = (unsigned char)(0xe0 + i);
+	key_from(&cur, 0x80);
+	key_from(&prev, 0xa0);
+	portal_ticket_keys_init(&kc, &cur, NULL);
+	portal_ticket_keys_init(&kcp, &cur, &prev);
+	portal_ticket_keys_init(&kp, &prev, NULL);
+	crypto_hkdf(cur.key, 32, salt, sizeof salt, "offload v2 portal ticket", 24, k, 32);
+	hex = enc_hex(k, 32);
+	CHECK(strcmp(hex, TV2_K) == 0 && doc_has(doc, TV2_K),
+		"v2: K = HKDF(ticket_key, salt, \"offload v2 portal ticket\"), documented");
+	g_free(hex);
+	for (i = 0; i < G_N_ELEMENTS(tv); i++) {
+		tv_ticket(&t, tv[i].all);
+		t.part = tv[i].part;
+		s = portal_ticket_seal_fixed(tv[i].prev ? &kp : &kc, &t, salt, nonce);
+		CHECK(s != NULL && strcmp(s, tv[i].text) == 0 && doc_has(doc, tv[i].text),
+			"v2 ticket vector %zu sealed byte-exactly and documented", i);
+		g_free(s);
+		CHECK(portal_ticket_open(&kcp, tv[i].text, TV_NOT_AFTER, &o) == PORTAL_TICKET_OK &&
+		      strcmp(o.id, TV_ID) == 0 && o.index == t.index && o.part == t.part && o.size == t.size &&
+		      o.not_after == TV_NOT_AFTER && memcmp(o.key, t.key, 32) == 0 && strcmp(o.name, t.name) == 0,
+			"v2 ticket vector %zu opens with every field", i);
+		CHECK(portal_ticket_open(tv[i].prev ? &kc : &kp, tv[i].text, 0, &o) == PORTAL_TICKET_EINVAL,
+			"v2 ticket vector %zu refused without its key", i);
+	}
+	CHECK(portal_ticket_open(&kc, TV2_FILE, TV_NOT_AFTER + 1, &o) == PORTAL_TICKET_EEXPIRED,
+		"v2 vector one second after not-after: expired");
+	CHECK(portal_ticket_open(&kc, TV_FILE, 0, &o) == PORTAL_TICKET_OK && o.part == 0 && o.index == 3,
+		"a version 1 ticket still opens (part 0)");
+	n = enc_b64url_decode(TV2_FILE, raw, sizeof raw);
+	CHECK(n == 136, "v2 vector (file) is 136 bytes");
+	for (j = 0; n == 136 && j < (size_t)n; j++) {
+		raw[j] ^= 0x01;
+		s = enc_b64url(raw, (size_t)n);
+		if (portal_ticket_open(&kcp, s, 0, &o) == PORTAL_TICKET_EINVAL && o.id[0] == '\0')
+			refused++;
+		g_free(s);
+		raw[j] ^= 0x01;
+	}
+	CHECK(refused == n, "v2: each changed byte (version, kid, salt, nonce, ciphertext, tag) refused (%d of %ld)",
+		refused, n);
+	raw[0] = 0x01; /* a v2 body relabelled as version 1 */
+	s = enc_b64url(raw, (size_t)n);
+	CHECK(portal_ticket_open(&kcp, s, 0, &o) == PORTAL_TICKET_EINVAL, "v2 ticket relabelled as v1 refused");
+	g_free(s);
+	crypto_wipe(k, sizeof k);
+	portal_ticket_keys_wipe(&kc);
+	portal_ticket_keys_wipe(&kcp);
+	portal_ticket_keys_wipe(&kp);
 	g_free(doc);
 }
 
@@ -555,7 +646,7 @@ test_misc(void)
 {
 	char *cd = portal_content_disposition("Grüße \"x\";\r\n.pdf");
 	char *e = portal_html_escape("<script>&\"'");
-	char *v4[] = { "10.0.0.0/8", "192.0.2.1", NULL }, *v6[] = { "2001:db8::/32", NULL };
+	char *v4[] = { "10.0.0.0/8", "192.0.2.1", NULL }, *v6[] = { "2001:db8::/32", NULL }, *r;
 
 	CHECK(strcmp(cd, "attachment; filename=\"Gr__e _x_;__.pdf\"; "
 		"filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%22x%22%3B%0D%0A.pdf") == 0,
@@ -565,6 +656,10 @@ test_misc(void)
 	      !portal_cidr_match("192.0.2.2", v4) && !portal_cidr_match("11.0.0.1", v4) &&
 	      portal_cidr_match("2001:db8::1", v6) && !portal_cidr_match("2001:db9::1", v6) &&
 	      !portal_cidr_match("garbage", v4), "trusted proxy CIDR matching");
+	r = portal_log_redact("Failed to send the response body for the request for `/d/AlTg4e-_x9'. Error: x /d/ /d/q");
+	CHECK(strcmp(r, "Failed to send the response body for the request for `/d/[ticket]'. Error: x /d/[ticket] "
+		"/d/[ticket]") == 0, "libmicrohttpd messages: tickets redacted (%s)", r);
+	g_free(r);
 	CHECK(portal_lang_pick(NULL, NULL) == PORTAL_LANG_DE &&
 	      portal_lang_pick(NULL, "en-US,en;q=0.9") == PORTAL_LANG_EN &&
 	      portal_lang_pick(NULL, "fr, en;q=0.5, de;q=0.8") == PORTAL_LANG_DE &&
@@ -884,6 +979,7 @@ main(void)
 {
 	test_ticket();
 	test_ticket_vectors();
+	test_ticket_v2_vectors();
 	test_range();
 	test_zip();
 	test_misc();

@@ -134,6 +134,25 @@ def ticket(key, nonce, tid, index, size, not_after, fkey, name):
     return raw, b64url(raw)
 
 
+def ticket_v2_kdf(key, salt):
+    return hkdf(key, salt, b"offload v2 portal ticket")
+
+
+def ticket_v2(key, salt, nonce, tid, index, part, size, not_after, fkey, name):
+    """version 2 portal download ticket (FORMATS.md §4): raw bytes and text form"""
+    kid = hashlib.sha256(b"offload key id" + key).digest()[0]
+    n = name.encode()
+    assert len(n) <= 255 and len(fkey) == 32 and len(nonce) == 12 and len(salt) == 16
+    pt = (b"d" + tid.encode() + struct.pack(">IHQq", index, part, size, not_after) + fkey
+          + bytes([len(n)]) + n)
+    assert len(pt) == 80 + len(n)
+    aad = b"offload v2 ticket" + bytes([2, kid])
+    raw = (bytes([2, kid]) + salt + nonce
+           + AESGCM(ticket_v2_kdf(key, salt)).encrypt(nonce, pt, aad))
+    assert len(raw) == 126 + len(n)
+    return raw, b64url(raw)
+
+
 def tombstone(dk, tid, revoked_at, expires):
     """revocation tombstone "<id>/t" (FORMATS.md §5)"""
     body = b"OFLDT" + bytes([1]) + tid.encode() + struct.pack(">qq", revoked_at, expires)
@@ -215,6 +234,24 @@ def main():
     for label, k, c in cases:
         raw, text = ticket(k, tnonce, tid, c["index"], c["size"], 1702592000, c["key"], c["name"])
         print("ticket (%s) %d bytes" % (label, len(raw)))
+        for i in range(0, len(raw), 32):
+            print("  %04x: %s" % (i, raw[i:i + 32].hex()))
+        print("  text: %s" % text)
+
+    print("== portal download tickets, version 2 (salt e0e1..ef)")
+    tsalt = bytes(range(0xe0, 0xf0))
+    print("K (ticket key, salt) %s" % ticket_v2_kdf(ticket_key, tsalt).hex())
+    print("K (previous key, salt) %s" % ticket_v2_kdf(prev_key, tsalt).hex())
+    cases = (("file", ticket_key, dict(index=3, part=0, size=10, name="report.pdf", key=file_key)),
+             ("part 2 of file 3", ticket_key, dict(index=3, part=2, size=10, name="report.pdf",
+                                                  key=file_key)),
+             ("all", ticket_key, dict(index=0xffffffff, part=0, size=0, name="", key=tk)),
+             ("file, previous key", prev_key, dict(index=3, part=0, size=10, name="report.pdf",
+                                                   key=file_key)))
+    for label, k, c in cases:
+        raw, text = ticket_v2(k, tsalt, tnonce, tid, c["index"], c["part"], c["size"], 1702592000,
+                              c["key"], c["name"])
+        print("ticket v2 (%s) %d bytes" % (label, len(raw)))
         for i in range(0, len(raw), 32):
             print("  %04x: %s" % (i, raw[i:i + 32].hex()))
         print("  text: %s" % text)
