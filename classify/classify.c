@@ -45,6 +45,7 @@ struct classify_job {
 	GByteArray *buf;
 	uint64_t total;
 	bool windowed;             /* text scanned in windows */
+	bool windowed_once;        /* the first window (the top of the text) was scanned */
 	bool too_large;            /* container over max_text */
 	bool typed;                /* true type looked at (CLS_MAGIC_BYTES in the buffer) */
 	bool opaque;               /* a type whose result the first bytes settle: done */
@@ -127,10 +128,15 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 			lead = cut >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 			if (g_utf8_validate(d + lead, (gssize)(cut - lead), NULL) && memchr(d, '\0', cut) == NULL) {
 				cls_detect(job->ctx, w, d + lead, cut - lead, &job->win);
+				if (!job->windowed_once)
+					cls_vs_marking(w, d + lead, cut - lead, CLS_VS_TOP, &job->win);
 			} else {
 				u = cls_text_utf8(d, cut, &tl);
 				cls_detect(job->ctx, w, u, tl, &job->win);
+				if (!job->windowed_once)
+					cls_vs_marking(w, u, tl, CLS_VS_TOP, &job->win);
 			}
+			job->windowed_once = true;
 			g_free(w);
 			g_free(u);
 			g_byte_array_remove_range(job->buf, 0, (guint)cut);
@@ -145,6 +151,7 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 
 	scan.ctx = job->ctx;
 	scan.depth = job->depth;
+	scan.vs_pos = job->windowed ? CLS_VS_BOTTOM : CLS_VS_EDGES;   /* after windows: the end of a long text */
 	cls_part_begin(res, job->name, job->declared_type);
 	if (job->too_large) {
 		res->true_type = cls_magic(job->ctx, job->buf->data, job->buf->len);
@@ -230,6 +237,7 @@ classify_text(const struct classify_ctx *ctx, const char *where, const char *tex
 	struct classify_result *res)
 {
 	cls_detect(ctx, where, text, len, res);
+	cls_vs_marking(where, text, len, CLS_VS_EDGES, res);   /* a body: first and last lines */
 	cls_policy(ctx, res, res->level_index);
 }
 

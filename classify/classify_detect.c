@@ -2,7 +2,7 @@
  * classify_detect.c - content detectors on UTF-8 text (standards.md §2):
  * IBAN, Steuer-IdNr, RVNR, KVNR, ID card/passport and payment cards (their
  * check digits in classify_check.c), context-gated e-mail/phone/date-of-birth
- * counts and VS markings; the GDPR Art. 9 dictionaries (classify_art9.c) on
+ * counts; the GDPR Art. 9 dictionaries (classify_art9.c) on
  * the same text.
  * Numbers are found across blanks, NBSP, or one dot or dash between alphanumeric
  * groups (Word runs inside a paragraph or cell are joined without a gap by the
@@ -470,37 +470,6 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	}
 }
 
-/* VS markings in content: only the unambiguous written forms, and only as a
- * stamp at the start of a line (prose such as "keine VS-NfD per Mail" is not) */
-static void
-cls_vs_content(const char *where, const char *text, size_t len, struct classify_result *res)
-{
-	static const char *const marks[] = {
-		"VS-NUR FÜR DEN DIENSTGEBRAUCH", "VS-NUR FUER DEN DIENSTGEBRAUCH", "VS-NfD", "VS-VERTRAULICH", NULL,
-	};
-	size_t i;
-
-	for (i = 0; marks[i] != NULL; i++) {
-		const char *p = text, *end = text + len;
-
-		while (p < end && (p = memmem(p, (size_t)(end - p), marks[i], strlen(marks[i]))) != NULL) {
-			const char *b = p;
-
-			while (b > text && (b[-1] == ' ' || b[-1] == '\t'))
-				b--;
-			if (b == text || b[-1] == '\n' || b[-1] == '\r') {
-				char *w = g_strdup_printf("%s offset %zu", where, (size_t)(p - text));
-
-				cls_add(res, i < 3 ? "vs:VS-NfD" : "vs:VS-VERTRAULICH", 1, w, marks[i]);
-				g_free(w);
-				res->vs = true;
-				return;
-			}
-			p += strlen(marks[i]);
-		}
-	}
-}
-
 void
 cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res)
@@ -559,6 +528,5 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 			&strong, res);
 	g_array_free(groups, TRUE);
 	cls_emails(where, text, len, res);
-	cls_vs_content(where, text, len, res);
 	cls_art9(ctx, where, text, len, strong, res);
 }

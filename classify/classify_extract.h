@@ -55,6 +55,12 @@ bool cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t
 /* classify_office.c */
 enum cls_zkind { CLS_Z_GENERIC, CLS_Z_OOXML, CLS_Z_ODF };
 
+/* cls_member_vs - the VS marking position of a text part (ODF styles.xml: CLS_VS_NONE, see below) */
+enum cls_vs_pos cls_member_vs(enum cls_zkind kind, const char *m);
+/* classify_vs.c: the header/footer text of the master pages in an ODF styles.xml */
+void cls_vs_odf_styles(struct cls_scan *scan, const char *where, const char *xml, size_t n,
+	const struct cls_xml_rules *rules, struct classify_result *res);
+
 /* cls_member_rules - the XML rules of a text part of a kind of archive, else NULL and what it is */
 const struct cls_xml_rules *cls_member_rules(enum cls_zkind kind, const char *m, bool *custom, bool *labelinfo,
 	bool *embedded);

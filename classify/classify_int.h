@@ -49,6 +49,15 @@ struct classify_ctx {
 
 extern const char *const cls_det_names[CLS_DET_N];
 
+/* where a text is a marking position for VS markings (classify_vs.c) */
+enum cls_vs_pos {
+	CLS_VS_EDGES,  /* the first and the last lines: a body, a text attachment, a PDF page (default) */
+	CLS_VS_TOP,    /* the first lines: the top of a document's first page, a long text's first window */
+	CLS_VS_BOTTOM, /* the last lines: the rest of a long text after its windows */
+	CLS_VS_ALL,    /* all of it: a document's header or footer */
+	CLS_VS_NONE,   /* no marking position */
+};
+
 /* one attachment tree's budget (shared by nested containers) */
 struct cls_scan {
 	const struct classify_ctx *ctx;
@@ -58,6 +67,7 @@ struct cls_scan {
 	bool bomb;
 	classify_defer_fn defer; /* classify_message_gmime_defer(): top-level leaves */
 	void *defer_arg;
+	enum cls_vs_pos vs_pos;  /* of the text of the part at hand (cls_part, HTML) */
 };
 
 /* classify_result.c */
@@ -114,6 +124,12 @@ char *cls_mask(const char *s, size_t n);
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
 /* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it */
 void cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
+	struct classify_result *res);
+/* classify_vs.c */
+/* cls_vs_find - the first VS marking in text[from..n): 0 none, 1 VS-NfD, 2 VS-VERTRAULICH; its bytes */
+int cls_vs_find(const char *text, size_t n, size_t from, size_t *at, size_t *end);
+/* cls_vs_marking - VS markings of text in the marking positions pos into res (reason vs:...) */
+void cls_vs_marking(const char *where, const char *text, size_t len, enum cls_vs_pos pos,
 	struct classify_result *res);
 /* classify_detect.c */
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,

@@ -121,13 +121,19 @@ cls_subject(const struct classify_ctx *ctx, const char *subject, struct classify
 	static const char *const tlp[] = { "AMBER+STRICT", "AMBER", "RED", "GREEN", "CLEAR", "WHITE" };
 	static const int tlp_def[] = { 2, 2, 3, 1, 0, 0 };
 	const char *p;
+	size_t at = 0, end = 0, len = strlen(subject);
+	int vs = 0, k;
 	guint i;
 
+	for (end = 0; (k = cls_vs_find(subject, len, end, &at, &end)) != 0;)
+		vs |= k;   /* 1 VS-NfD, 2 VS-VERTRAULICH */
 	/* VS markings: case-sensitive for GEHEIM */
+	/* the subject is a marking position as a whole: any written form anywhere
+	 * (any case, blanks, dashes, "Nur für den Dienstgebrauch"; classify_vs.c) */
 	if (strstr(subject, "VS-NfD") != NULL || strstr(subject, "VS-NFD") != NULL ||
-	    cls_strcasestr(subject, "VS-NUR F") != NULL)
+	    cls_strcasestr(subject, "VS-NUR F") != NULL || (vs & 1) != 0)
 		cls_add(res, "vs:VS-NfD", 1, "Subject", "VS-NfD"), res->vs = true;
-	if (cls_strcasestr(subject, "VS-VERTRAULICH") != NULL || strstr(subject, "VS-Vertr.") != NULL)
+	if (cls_strcasestr(subject, "VS-VERTRAULICH") != NULL || strstr(subject, "VS-Vertr.") != NULL || (vs & 2) != 0)
 		cls_add(res, "vs:VS-VERTRAULICH", 1, "Subject", "VS-VERTRAULICH"), res->vs = true;
 	p = strstr(subject, "GEHEIM");
 	if (p != NULL && (p == subject || !g_ascii_isalpha(p[-1])) && !g_ascii_isalpha(p[6]))

@@ -291,6 +291,7 @@ cls_extract_html(struct cls_scan *scan, const char *name, const char *data, size
 			g_string_append_c(out, '\n');
 	}
 	cls_detect(scan->ctx, name, out->str, out->len, res);
+	cls_vs_marking(name, out->str, out->len, scan->vs_pos, res);
 	g_string_free(out, TRUE);
 	g_free(u);
 }

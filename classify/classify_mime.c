@@ -44,10 +44,13 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 
 		if (t != NULL) {
 			child->true_type = g_intern_string(type);
-			if (g_ascii_strcasecmp(type, "text/html") == 0)
+			sub.vs_pos = CLS_VS_EDGES;   /* a body: its first and last lines */
+			if (g_ascii_strcasecmp(type, "text/html") == 0) {
 				cls_extract_html(&sub, pname, t, strlen(t), child);
-			else
+			} else {
 				cls_detect(scan->ctx, pname, t, strlen(t), child);
+				cls_vs_marking(pname, t, strlen(t), CLS_VS_EDGES, child);
+			}
 		}
 		g_free(t);
 	} else if (dw != NULL) {

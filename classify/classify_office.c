@@ -70,6 +70,24 @@ cls_member_rules(enum cls_zkind kind, const char *m, bool *custom, bool *labelin
 	return NULL;
 }
 
+/* cls_member_vs - the VS marking position of a text part: OOXML headers and
+ * footers all of them, the top of the first page (Word body, first slide,
+ * ODF body); nothing else (footnotes, comments, sheets, later slides; ODF
+ * styles.xml is read for its master pages only, by cls_vs_odf_styles) */
+enum cls_vs_pos
+cls_member_vs(enum cls_zkind kind, const char *m)
+{
+	if (kind == CLS_Z_OOXML) {
+		if (cls_glob(m, "word/header", ".xml") || cls_glob(m, "word/footer", ".xml"))
+			return CLS_VS_ALL;
+		if (strcmp(m, "word/document.xml") == 0 || strcmp(m, "ppt/slides/slide1.xml") == 0)
+			return CLS_VS_TOP;
+	}
+	if (kind == CLS_Z_ODF && strcmp(m, "content.xml") == 0)
+		return CLS_VS_TOP;
+	return CLS_VS_NONE;
+}
+
 /* docProps/custom.xml: <property name="MSIP_Label_..._Name"><vt:lpwstr>X</vt:lpwstr> */
 void
 cls_custom_props(const struct classify_ctx *ctx, const char *x, size_t n, struct classify_result *res)

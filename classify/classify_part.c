@@ -238,6 +238,7 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 
 		cls_rtf_text((const char *)data, len, (size_t)ctx->max_text, text);
 		cls_detect(ctx, where, text->str, text->len, res);
+		cls_vs_marking(where, text->str, text->len, scan->vs_pos, res);
 		g_string_free(text, TRUE);
 		break;
 	}
@@ -255,6 +256,7 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 		char *u = cls_text_utf8((const char *)data, len, &n);
 
 		cls_detect(ctx, where, u, n, res);
+		cls_vs_marking(where, u, n, scan->vs_pos, res);
 		g_free(u);
 		break;
 	}

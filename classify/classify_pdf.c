@@ -572,6 +572,8 @@ cls_pdf_text(struct cls_pdf *pdf)
 			char *u = cls_text_utf8(text->str + before, text->len - before, &ul);
 
 			cls_detect(ctx, where, u, ul, pdf->res);
+			/* a page's top and bottom lines: its running header and footer */
+			cls_vs_marking(where, u, ul, CLS_VS_EDGES, pdf->res);
 			g_free(u);
 			g_free(where);
 		}

@@ -392,7 +392,11 @@ cls_tnef_body(struct cls_tnef *t)
 		char *h = t->htmltype == PT_UNICODE ? cls_tnef_string(PT_UNICODE, t->html, t->htmllen, t->cp) :
 			g_strndup((const char *)t->html, t->htmllen);
 
+		enum cls_vs_pos pos = t->scan->vs_pos;
+
+		t->scan->vs_pos = CLS_VS_EDGES;   /* the message body */
 		cls_extract_html(t->scan, where, h, strlen(h), t->res);
+		t->scan->vs_pos = pos;
 		g_free(h);
 		goto out;
 	}
@@ -403,8 +407,10 @@ cls_tnef_body(struct cls_tnef *t)
 		g_string_append(text, s);
 		g_free(s);
 	}
-	if (text->len > 0)
+	if (text->len > 0) {
 		cls_detect(ctx, where, text->str, text->len, t->res);
+		cls_vs_marking(where, text->str, text->len, CLS_VS_EDGES, t->res);
+	}
 out:
 	g_string_free(text, TRUE);
 	g_free(where);

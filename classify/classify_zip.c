@@ -141,6 +141,8 @@ cls_zip_read(struct cls_scan *scan, struct classify_result *res, const char *whe
 struct cls_zuse {
 	const struct cls_xml_rules *rules;
 	bool custom, labelinfo, embedded;
+	enum cls_vs_pos vs;   /* VS marking position of its text */
+	bool odf_styles;      /* ODF styles.xml: markings in the master pages' header/footer */
 };
 
 /* cls_zip_use - a member's bytes to the reader its kind wants */
@@ -170,6 +172,9 @@ cls_zip_use(struct cls_scan *scan, const char *where, const struct cls_zuse *u, 
 		cls_bomb(scan, res, where, "XML entity declarations");
 	else
 		cls_detect(ctx, where, text->str, text->len, res);
+	cls_vs_marking(where, text->str, text->len, u->vs, res);
+	if (u->odf_styles)
+		cls_vs_odf_styles(scan, where, (const char *)buf->data, buf->len, u->rules, res);
 	g_string_free(text, TRUE);
 }
 
@@ -189,6 +194,8 @@ cls_zip_member(struct cls_scan *scan, const char *name, enum cls_zkind kind, con
 	u.rules = cls_member_rules(kind, e->name, &u.custom, &u.labelinfo, &u.embedded);
 	if (u.rules == NULL && !u.custom && !u.labelinfo && !u.embedded)
 		return;
+	u.vs = cls_member_vs(kind, e->name);
+	u.odf_styles = kind == CLS_Z_ODF && strcmp(e->name, "styles.xml") == 0;
 	if (e->flags & 1) {
 		if (!*enc_noted)
 			cls_add(res, "encrypted", 1, name, "encrypted ZIP member");

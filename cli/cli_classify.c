@@ -37,8 +37,8 @@ cli_cls_json_result(JsonBuilder *b, const struct classify_result *r, bool explai
 		json_builder_set_member_name(b, "declared_type");
 		json_builder_add_string_value(b, r->declared_type);
 	}
-	json_builder_set_member_name(b, "class");
-	json_builder_add_string_value(b, r->level);
+	json_builder_set_member_name(b, "class");   /* a VS marking is its own rule above the levels */
+	json_builder_add_string_value(b, r->vs ? "VS" : r->level);
 	json_builder_set_member_name(b, "vs");
 	json_builder_add_boolean_value(b, r->vs);
 	json_builder_set_member_name(b, "reasons");
@@ -108,8 +108,8 @@ cli_cls_text_one(const char *indent, const char *label, const struct classify_re
 {
 	guint i;
 
-	printf("%s%s: type=%s class=%s%s action=%s body_action=%s notice_filenames=%s reasons=%s\n", indent, label,
-		r->true_type != NULL ? r->true_type : "-", r->level, r->vs ? " vs=yes" : "",
+	printf("%s%s: type=%s class=%s action=%s body_action=%s notice_filenames=%s reasons=%s\n", indent, label,
+		r->true_type != NULL ? r->true_type : "-", r->vs ? "VS" : r->level,
 		classify_action_name(r->action), classify_body_action_name(r->body_action),
 		r->notice_filenames ? "show" : "hide", r->reasons != NULL && r->reasons[0] ? r->reasons : "-");
 	if (!explain || r->findings == NULL)

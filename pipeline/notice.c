@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "filename.h"
+
 char *
 notice_size(uint64_t bytes, bool german)
 {
@@ -62,13 +64,7 @@ notice_dates(int64_t expires, char **de, char **en)
 char *
 notice_printable(const char *name)
 {
-	char *s = g_utf8_make_valid(name ? name : "", -1);
-	char *p;
-
-	for (p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '_';
-	return s;
+	return filename_display(name);
 }
 
 char *
@@ -179,9 +175,11 @@ notice_html(const struct notice *n)
 		for (i = 0; i < n->nfiles; i++) {
 			char *sde = notice_size(n->files[i].size, true);
 			char *sen = notice_size(n->files[i].size, false);
+			char *name = filename_display(n->files[i].name);
 
 			g_string_append(h, "<li>");
-			html_ascii(h, n->files[i].name);
+			html_ascii(h, name);
+			g_free(name);
 			g_string_append_printf(h, " (%s / %s)<br>SHA-256: <code>%s</code></li>\n",
 				sde, sen, n->files[i].sha256);
 			g_free(sde);

@@ -37,8 +37,9 @@ char *notice_size(uint64_t bytes, bool german);
 /* notice_dates - expiry in Europe/Berlin: "30.11.2026, 13:00 Uhr (MEZ)"
  * and "2026-11-30 13:00 CET" (g_malloc'ed) */
 void notice_dates(int64_t expires, char **de, char **en);
-/* notice_printable - valid UTF-8 with control characters replaced, so a
- * name cannot forge lines (g_malloc'ed) */
+/* notice_printable - filename_display(): valid UTF-8 with control, bidi and
+ * other invisible characters replaced, so a name cannot forge lines or show
+ * another extension (g_malloc'ed) */
 char *notice_printable(const char *name);
 
 #endif

@@ -74,6 +74,14 @@ cls --json "$D/mail_vsnfd.eml" > "$T/vs.json"
 checkx "VS-NfD subject: vs true, action reject, body_action reject" \
 	"grep -q '\"vs\":true' '$T/vs.json' && grep -q '\"action\":\"reject\",\"body_action\":\"reject\"' '$T/vs.json'"
 
+# VS markings in the marking positions (issue 14): class=VS; prose that mentions them: not VS
+cls "$D/mail_vs_body_top.eml" "$D/vs_header.docx" "$D/vs_page_bottom.pdf" > "$T/vsm.txt"
+checkx "VS marking in a body's first line, a docx header, a PDF page footer: class=VS action=reject (text output)" \
+	"[ \$(grep -c '^[^ ].*: type=[^ ]* class=VS action=reject ' '$T/vsm.txt') -eq 3 ] && ! grep -q 'vs=yes' '$T/vsm.txt'"
+cls --json "$D/vs_prose.docx" "$D/vs_prose.pdf" "$D/mail_vs_prose.eml" "$D/mail_vs_prose_html.eml" > "$T/vsp.json"
+checkx "prose mentioning VS-NfD outside the marking positions: no VS, action pass (4 files)" \
+	"[ \$(grep -c '\"class\":\"OFFEN\",\"vs\":false' '$T/vsp.json') -eq 4 ] && ! grep -q 'vs:VS' '$T/vsp.json'"
+
 # ---- exit codes ----------------------------------------------------------------------------------
 cls > /dev/null 2>&1; check "no file: usage, exit 64" [ $? -eq 64 ]
 cls "$T/does-not-exist" > /dev/null 2>&1; check "missing file: exit 66" [ $? -eq 66 ]

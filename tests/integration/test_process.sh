@@ -78,6 +78,13 @@ checkx "VS-NfD marking: rejected (exit 69) with the German and English text, not
 	'[ $rc = 69 ] && [ ! -s "$T/vs.out" ] && grep -q "Verschlusssache" "$T/vs.err" && grep -q "approved channel" "$T/vs.err"'
 checkx "VS-NfD marking: the summary and the audit line say class=VS (not the level below it)" \
 	'grep -q "action=reject class=VS" "$T/vs.err" && grep "event=message" "$(audit_path p)" | grep "action=reject" | grep -q "class=VS"'
+CD=$SRCDIR/tests/data/classify
+run < "$CD/mail_vs_attach.eml" > "$T/vsa.out" 2> "$T/vsa.err"; rc=$?
+checkx "VS-NfD only in the header of an attached docx: rejected (exit 69), class=VS, nothing on stdout" \
+	'[ $rc = 69 ] && [ ! -s "$T/vsa.out" ] && grep -q "Verschlusssache" "$T/vsa.err" && grep -q "action=reject class=VS" "$T/vsa.err"'
+run < "$CD/mail_vs_prose.eml" > "$T/vsp.out" 2> "$T/vsp.err"; rc=$?
+checkx "VS-NfD mentioned in the prose of a body (not a marking position): delivered (exit 0), not rejected" \
+	'[ $rc = 0 ] && grep -q "VS-NfD-Dokumente" "$T/vsp.out" && ! grep -q "class=VS" "$T/vsp.err"'
 conf_write cacc policy.offload_min_size=2k policy.on_error=accept
 store_break cacc
 "$CTL" -c "$(conf_path cacc)" process < "$CM/payslip.eml" > "$T/cacc.out" 2>/dev/null; rc=$?

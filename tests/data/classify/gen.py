@@ -301,6 +301,55 @@ def eml(headers, body, attachments=()):
     return out.encode()
 
 
+# ---- VS markings (issue 14): header/footer parts, the top of the first page, body edges ----
+def wpara(text):
+    """a Word paragraph; a tab in text becomes <w:tab/>"""
+    return "<w:p><w:r>%s</w:r></w:p>" % "<w:tab/>".join(
+        '<w:t xml:space="preserve">%s</w:t>' % t for t in text.split("\t"))
+
+
+def docx_hf(paras, header=None, footer=None):
+    """a docx of paragraphs with a header and a footer part (lists of lines)"""
+    doc = '<?xml version="1.0" encoding="UTF-8"?><w:document %s><w:body>%s</w:body></w:document>' % (
+        W, "".join(wpara(p) for p in paras))
+    members = [("[Content_Types].xml", '<?xml version="1.0"?><Types/>'), ("word/document.xml", doc)]
+    if header:
+        members.append(("word/header1.xml", "<w:hdr %s>%s</w:hdr>" % (W, "".join(wpara(p) for p in header))))
+    if footer:
+        members.append(("word/footer2.xml", "<w:ftr %s>%s</w:ftr>" % (W, "".join(wpara(p) for p in footer))))
+    return zipbytes(members)
+
+
+def odt_styles(paras, header, footer, styles_text=""):
+    """an odt whose styles.xml has a master page with header and footer; styles_text: a paragraph
+    inside <office:styles> (not a master page: no marking position)"""
+    styles = ('<office:document-styles xmlns:office="o" xmlns:style="s" xmlns:text="t"><office:styles>'
+              '<style:style style:name="Standard"/>%s</office:styles><office:master-styles>'
+              '<style:master-page style:name="Standard"><style:header><text:p>%s</text:p></style:header>'
+              '<style:footer><text:p>%s</text:p></style:footer></style:master-page></office:master-styles>'
+              '</office:document-styles>' % ("<text:p>%s</text:p>" % styles_text if styles_text else "",
+                                            header, footer))
+    z = odt(paras)
+    import io
+    buf = io.BytesIO(z)
+    with zipfile.ZipFile(buf) as zin:
+        members = [(n, zin.read(n)) for n in zin.namelist()]
+    return zipbytes(members + [("styles.xml", styles)])
+
+
+def pdf_lines(lines):
+    """a one-page PDF, one text line per entry from the top of the page down"""
+    esc = [ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for ln in lines]
+    return pdf("BT /F1 10 Tf 50 780 Td " + " 0 -14 Td ".join("(%s) Tj" % ln for ln in esc) + " ET")
+
+
+PROSE = ["Sehr geehrte Damen und Herren,", "anbei die Unterlagen zur Sitzung am Montag.",
+         "Die Tagesordnung folgt in der kommenden Woche.", "Bitte bringen Sie die Entwürfe mit.",
+         "VS-NfD ist die niedrigste Stufe der Verschlusssachen und wird hier nur erklärt.",
+         "Die Schulung behandelt den Umgang mit VS - Nur für den Dienstgebrauch.",
+         "Raum 3.14 ist reserviert.", "Kaffee steht bereit.", "Mit freundlichen Grüßen", "Referat 12"]
+
+
 HDR = [("From", "clerk@example.gov"), ("To", "someone@example.org"), ("Date", "Mon, 23 Nov 2026 10:00:00 +0100")]
 DOCX_T = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -427,6 +476,39 @@ def main():
     put("news.html", "<html><body><h1>Newsletter</h1><p>Unsere Hotline 0800 1234567.</p></body></html>",
         "OFFEN", [])
     put("mail_plain.eml", eml(HDR + [("Subject", "Mittagessen")], "Treffen wir uns um 12?"), "OFFEN", [])
+    # --- VS markings in the marking positions (issue 14) ---
+    put("vs_header.docx", docx_hf(PROSE, header=["Bundesamt für Beispiele\tVS - NUR FÜR DEN DIENSTGEBRAUCH"]),
+        "VS", [])
+    put("vs_footer.docx", docx_hf(PROSE, footer=["Seite 1\tvs-nfd"]), "VS", [])
+    put("vs_top.docx", docx_hf(["VS-Nur für den", "Dienstgebrauch"] + PROSE), "VS", [])
+    put("vs_styles.odt", odt_styles(PROSE, "Amt X", "VS\u00a0\u2013\u00a0NfD"), "VS", [])
+    put("vs_top.odt", odt_styles(["Einstufung: Vs-NfD"] + PROSE, "Amt X", "Seite 1"), "VS", [])
+    put("vs_page_top.pdf", pdf_lines(["VS - NUR F\u00dcR DEN DIENSTGEBRAUCH"] + PROSE), "VS", [])
+    put("vs_page_bottom.pdf", pdf_lines(PROSE + ["- VS-NfD -"]), "VS", [])
+    put("vs_top.txt", "[VS-NfD]\n" + "\n".join(PROSE) + "\n", "VS", [])
+    put("mail_vs_body_top.eml", eml(HDR + [("Subject", "Lagebericht")],
+                                    "VS - Nur f\u00fcr den Dienstgebrauch\r\n\r\n" + "\r\n".join(PROSE)), "VS", [])
+    put("mail_vs_body_end.eml", eml(HDR + [("Subject", "Lagebericht")], "\r\n".join(PROSE) + "\r\nVS-\r\nNfD"),
+        "VS", [])
+    put("mail_vs_subject.eml", eml(HDR + [("Subject", "AW: vs - nur f\u00fcr den Dienstgebrauch: Lage")], "Lage."),
+        "VS", [])
+    put("mail_vs_attach.eml", eml(HDR + [("Subject", "Bericht")], "\r\n".join(PROSE), [
+        ("bericht.docx", DOCX_T, docx_hf(PROSE, header=["VS-NfD"]))]), "VS", [])
+    # prose that mentions the marking outside the marking positions: no VS
+    put("vs_prose.docx", docx_hf(PROSE, header=["Bundesamt für Beispiele"], footer=["Seite 1"]), "OFFEN", [])
+    put("vs_prose_first.docx", docx_hf(["Bitte keine VS-NfD Dokumente per Mail senden."] + PROSE), "OFFEN", [])
+    put("vs_prose.odt", odt_styles(PROSE, "Amt X", "Seite 1", styles_text="VS-NfD"), "OFFEN", [])
+    put("vs_prose.pdf", pdf_lines(PROSE), "OFFEN", [])
+    put("vs_prose.txt", "\n".join(PROSE) + "\n", "OFFEN", [])
+    put("mail_vs_prose.eml", eml(HDR + [("Subject", "Schulung Verschlusssachen")],
+                                 "VS-NfD-Dokumente gehen nicht per Mail.\r\n" + "\r\n".join(PROSE)), "OFFEN", [])
+    html = "<html><body>%s</body></html>"
+    for name, paras, cls in (("mail_vs_html.eml", ["<b>VS-NfD</b>"] + PROSE, "VS"),
+                             ("mail_vs_prose_html.eml", PROSE[:3] + ["<b>VS-NfD</b> erkl&auml;rt"] + PROSE[3:], "OFFEN")):
+        body = html % "".join("<p>%s</p>" % p for p in paras)
+        put(name, ("".join("%s: %s\r\n" % kv for kv in HDR + [("Subject", "Lage")]) +
+                   "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body + "\r\n").encode(),
+            cls, [])
     with open(os.path.join(OUT, "EXPECTED.tsv"), "w") as f:
         f.write("# file\tclass\tdetectors (generated by gen.py)\n")
         for row in EXPECTED:
