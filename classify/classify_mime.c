@@ -9,6 +9,41 @@
 
 #include <string.h>
 
+/* cls_gmime_stream - a non-text leaf, streamed and decoded through a job: memory bounded by
+ * max_text */
+static void
+cls_gmime_stream(struct cls_scan *scan, GMimeDataWrapper *dw, const char *pname, const char *type,
+	struct classify_result *child)
+{
+	GMimeStream *raw = g_mime_data_wrapper_get_stream(dw);
+	GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
+	GMimeStream *in = g_mime_stream_filter_new(raw);
+	struct classify_job *job = classify_job_new(scan->ctx, pname, type);
+	char buf[65536];
+
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(in), dec);
+		g_object_unref(dec);
+	}
+	cls_job_set_depth(job, scan->depth);
+	g_mime_stream_reset(raw);
+	for (;;) {
+		ssize_t n = g_mime_stream_read(in, buf, sizeof buf);
+
+		if (n <= 0)
+			break;
+		classify_job_feed(job, buf, (size_t)n);
+		if (classify_job_done(job))
+			break;
+	}
+	g_mime_stream_reset(raw);
+	classify_job_finish(job, child);
+	g_object_unref(in);
+}
+
 static void
 cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct classify_result *res)
 {
@@ -54,34 +89,7 @@ cls_gmime_leaf(struct cls_scan *scan, GMimePart *part, const char *path, struct 
 		}
 		g_free(t);
 	} else if (dw != NULL) {
-		/* streamed and decoded through a job: memory bounded by max_text */
-		GMimeStream *raw = g_mime_data_wrapper_get_stream(dw);
-		GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
-		GMimeStream *in = g_mime_stream_filter_new(raw);
-		struct classify_job *job = classify_job_new(scan->ctx, pname, type);
-		char buf[65536];
-
-		if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-		    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
-			GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
-
-			g_mime_stream_filter_add(GMIME_STREAM_FILTER(in), dec);
-			g_object_unref(dec);
-		}
-		cls_job_set_depth(job, scan->depth);
-		g_mime_stream_reset(raw);
-		for (;;) {
-			ssize_t n = g_mime_stream_read(in, buf, sizeof buf);
-
-			if (n <= 0)
-				break;
-			classify_job_feed(job, buf, (size_t)n);
-			if (classify_job_done(job))
-				break;
-		}
-		g_mime_stream_reset(raw);
-		classify_job_finish(job, child);
-		g_object_unref(in);
+		cls_gmime_stream(scan, dw, pname, type, child);
 	}
 	cls_policy(scan->ctx, child, child->level_index);
 	classify_combine(scan->ctx, res, child);
