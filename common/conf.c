@@ -249,6 +249,10 @@ static const struct conf_key conf_keys[] = {
 	  NULL, 0, 32, 0 },
 	{ "classify", "max_entries", CONF_T_UINT, "10000",
 	  "archive members per attachment before bomb-limit", OFF(classify_max_entries), NULL, 1, 0, 0 },
+
+	{ "archive", "escrow_public_key", CONF_T_STRING, "",
+	  "X25519 public key file (offloadctl escrow keygen): every transfer also gets <id>/e, "
+	  "its key wrapped for the archive; empty = no escrow", OFF(archive_escrow_public_key), NULL, 0, 0, 0 },
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])

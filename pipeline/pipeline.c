@@ -66,6 +66,8 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 	}
 	if (keys_load(conf->deployment_key_file, &p->dk, err) != 0)
 		return -1;
+	if (transfer_escrow_key_load(conf->archive_escrow_public_key, &p->escrow, err) != 0)
+		return PIPELINE_ECONFIG;
 	p->cls = classify_new(conf, err);
 	if (p->cls == NULL)
 		return PIPELINE_ECONFIG;
@@ -914,6 +916,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 				goto out;
 			}
 			r.t->sender = g_strdup(m->env.sender);
+			r.t->escrow = &p->escrow;
 			r.t->message_id = g_strdup(r.message_id);
 			r.t->subject = g_strdup(subj ? subj : "");
 			for (i = 0; i < m->env.rcpts->len; i++)

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "msg.h"
 #include "storage.h"
+#include "transfer_escrow.h"
 
 enum pipeline_verdict {
 	PIPELINE_ACCEPT,   /* deliver (rewritten or unchanged) */
@@ -40,6 +41,7 @@ struct pipeline {
 	struct classify_ctx *cls; /* classification settings (classify.h), read-only */
 	int confidential_index;   /* level index of VERTRAULICH (Sensitivity header), -1 none */
 	GArray *trusted;          /* struct pipeline_net: trusted_networks, parsed once */
+	struct transfer_escrow_key escrow; /* [archive] escrow_public_key */
 };
 
 /* one trusted_networks entry as address bytes and prefix length */
