@@ -79,6 +79,11 @@ struct conf {
 	uint64_t classify_max_entries;
 	/* [archive] (transfer/transfer_escrow.c) */
 	char *archive_escrow_public_key; /* "" = no escrow */
+	/* [scan] (pipeline/scan.c, pipeline/scan_clamd.c) */
+	bool scan_outgoing;
+	char *scan_clamd_socket;
+	uint64_t scan_timeout;     /* seconds */
+	char *scan_on_infected, *scan_on_unavailable, *scan_on_unscannable;
 };
 
 /* conf_defaults - a struct conf holding the compiled-in defaults */

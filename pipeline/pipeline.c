@@ -926,6 +926,12 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 		force_before = rw.force_all;
 		rc = rw.whole_message ? upload_whole_message(&r, &rw, &err_text) :
 			rewrite_offload(&rw, m->size, &err_text);
+		if (rc == REWRITE_SCAN) { /* [scan]: malware, unscannable or no clamd (scan.c) */
+			transfer_abort(r.t);
+			scan_result(res, rw.scan, r.qid, &err_text);
+			run_audit_message(&r, res->action, err_text);
+			goto out;
+		}
 		if (rc != 0 && rc != REWRITE_REDO) {
 			run_fail(&r, err_text ? err_text : "storage error");
 			goto out;
@@ -1007,6 +1013,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	run_audit_files(&r);
 	run_audit_message(&r, "offload", *r.cls.reasons ? r.cls.reasons : "size");
 out:
+	scan_audit(p->audit, rw.scan, r.qid, r.message_id, m->env.sender);
 	rewrite_clear(&rw);
 	if (r.message)
 		g_object_unref(r.message);

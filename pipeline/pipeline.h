@@ -66,6 +66,7 @@ struct pipeline_result {
 	char *summary;              /* one line for syslog / stderr, no secrets */
 	char *action;               /* pass | label | offload | skip-signed | tempfail | reject | accept-on-error */
 	unsigned nfiles;
+	const char *quarantine;     /* static reason: the MTA holds the message (smfi_quarantine) */
 };
 
 /* pipeline_init - 0; -1 (*err) when spool, keys or audit log cannot be set

@@ -329,6 +329,7 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	char *name = leaf_name(lf->obj, type, rw->t->files->len);
 	struct transfer_upload *u = NULL;
 	struct classify_job *job = NULL;
+	struct scan_clamd *sc = NULL;
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0;
 	ssize_t n = -1;
@@ -362,6 +363,7 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	/* one pass over the decoded bytes: SHA-256 + encryption (the upload)
 	 * and, for a deferred leaf, classification */
 	job = leaf_job(rw, lf);
+	sc = scan_begin(rw->conf); /* clamd reads the same pass, before encryption */
 	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
 		if (rw->deadline && g_get_monotonic_time() > rw->deadline) {
 			*err = g_strdup("eom_timeout reached while storing attachments");
@@ -375,6 +377,8 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 			leaf_job_end(rw, lf, job, true);
 			job = NULL;
 		}
+		if (sc != NULL)
+			scan_clamd_write(sc, buf, (size_t)n);
 		serr = transfer_upload_write(u, buf, (size_t)n);
 		if (serr != STORAGE_OK) {
 			*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
@@ -391,6 +395,12 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		rc = REWRITE_OK; /* decoded smaller than it looked: keep it */
 		goto out;
 	}
+	if (scan_end(rw->conf, &rw->scan, sc, rw->qid, name, transfer_upload_size(u)) != SCAN_GO) {
+		sc = NULL;
+		rc = REWRITE_SCAN;
+		goto out;
+	}
+	sc = NULL;
 	rw->offloaded_bytes += transfer_upload_size(u);
 	serr = transfer_upload_commit(u);
 	u = NULL;
@@ -401,6 +411,12 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	lf->offloaded = true;
 	rc = REWRITE_OK;
 out:
+	if (sc != NULL) {
+		char *detail = NULL;
+
+		scan_clamd_finish(sc, &detail); /* not offloaded after all: no verdict needed */
+		g_free(detail);
+	}
 	leaf_job_end(rw, lf, job, false);
 	transfer_upload_abort(u);
 	if (s)
@@ -846,5 +862,6 @@ rewrite_clear(struct rewrite *rw)
 		g_hash_table_destroy(rw->by_obj);
 	g_free(rw->new_top_ct);
 	g_free(rw->new_top_cte);
+	scan_report_free(rw->scan);
 	memset(rw, 0, sizeof *rw);
 }
