@@ -395,12 +395,12 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		rc = REWRITE_OK; /* decoded smaller than it looked: keep it */
 		goto out;
 	}
-	if (scan_end(rw->conf, &rw->scan, sc, rw->qid, name, transfer_upload_size(u)) != SCAN_GO) {
-		sc = NULL;
-		rc = REWRITE_SCAN;
-		goto out;
-	}
+	rc = scan_end(rw->conf, &rw->scan, sc, rw->qid, name, transfer_upload_size(u)) == SCAN_GO ?
+		REWRITE_OK : REWRITE_SCAN;
 	sc = NULL;
+	if (rc == REWRITE_SCAN)
+		goto out;
+	rc = REWRITE_ERROR;
 	rw->offloaded_bytes += transfer_upload_size(u);
 	serr = transfer_upload_commit(u);
 	u = NULL;
@@ -411,12 +411,7 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	lf->offloaded = true;
 	rc = REWRITE_OK;
 out:
-	if (sc != NULL) {
-		char *detail = NULL;
-
-		scan_clamd_finish(sc, &detail); /* not offloaded after all: no verdict needed */
-		g_free(detail);
-	}
+	scan_clamd_discard(sc); /* not offloaded after all: no verdict needed */
 	leaf_job_end(rw, lf, job, false);
 	transfer_upload_abort(u);
 	if (s)

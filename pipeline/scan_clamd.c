@@ -181,6 +181,17 @@ scan_clamd_finish(struct scan_clamd *s, char **detail)
 	return v;
 }
 
+void
+scan_clamd_discard(struct scan_clamd *s)
+{
+	char *detail = NULL;
+
+	if (s == NULL)
+		return;
+	scan_clamd_finish(s, &detail);
+	g_free(detail);
+}
+
 const char *
 scan_verdict_name(enum scan_verdict v)
 {

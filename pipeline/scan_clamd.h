@@ -28,6 +28,8 @@ void scan_clamd_write(struct scan_clamd *s, const void *buf, size_t len);
 /* scan_clamd_finish - end the stream, read the reply, free s; *detail
  * (g_malloc'ed, may be NULL) is the signature or the reason */
 enum scan_verdict scan_clamd_finish(struct scan_clamd *s, char **detail);
+/* scan_clamd_discard - end and free s without a verdict; NULL ok */
+void scan_clamd_discard(struct scan_clamd *s);
 const char *scan_verdict_name(enum scan_verdict v); /* clean | infected | unscannable | unavailable */
 
 #endif
