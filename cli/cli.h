@@ -13,6 +13,7 @@
 
 struct key32;
 struct storage;
+struct transfer;
 
 /* cli_load_conf - -c/--config FILE, or the default path if it exists,
  * else the compiled-in defaults; NULL (message printed) on error */
@@ -41,6 +42,11 @@ void cli_print_json(JsonBuilder *b);
 /* cli_time_iso - "2024-01-31T12:00:00Z" (g_malloc'ed), NULL if out of range */
 char *cli_time_iso(int64_t t);
 
+/* cli_open_write_file - file i of t into DIR under its sanitised name, written to a
+ * hidden temporary name and renamed once size and SHA-256 verified; prints
+ * "PATH<TAB>SIZE<TAB>SHA256"; 0 or an exit status (message printed) (cli_open.c) */
+int cli_open_write_file(struct transfer *t, unsigned i, const char *outdir);
+
 int cli_process(const char *conf_path, int argc, char **argv); /* cli_process.c */
 int cli_open(const char *conf_path, int argc, char **argv);    /* cli_open.c */
 int cli_config(const char *conf_path, int argc, char **argv);  /* cli_config.c */
@@ -51,5 +57,6 @@ int cli_purge(const char *conf_path, int argc, char **argv);    /* cli_purge.c *
 int cli_classify(const char *conf_path, int argc, char **argv); /* cli_classify.c */
 int cli_audit(const char *conf_path, int argc, char **argv);    /* cli_audit.c */
 int cli_storage(const char *conf_path, int argc, char **argv);  /* cli_storage.c */
+int cli_escrow(const char *conf_path, int argc, char **argv);   /* cli_escrow.c */
 
 #endif

@@ -80,10 +80,10 @@ open_transfer(struct storage *st, const struct key32 *dk, const char *id, const 
 	return rc;
 }
 
-/* open_write_file - file i of t into outdir: a hidden temporary name, renamed
+/* cli_open_write_file - file i of t into outdir: a hidden temporary name, renamed
  * once transfer_read_file() verified it; 0 or an exit status (message printed) */
-static int
-open_write_file(struct transfer *t, guint i, const char *outdir)
+int
+cli_open_write_file(struct transfer *t, guint i, const char *outdir)
 {
 	const struct transfer_file *f = g_ptr_array_index(t->files, i);
 	char *name = filename_safe(f->name, i);
@@ -158,7 +158,7 @@ cli_open(const char *conf_path, int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < t->files->len && rc == 0; i++)
-		rc = open_write_file(t, i, a.outdir);
+		rc = cli_open_write_file(t, i, a.outdir);
 out:
 	crypto_wipe(secret, sizeof secret);
 	transfer_free(t);

@@ -254,6 +254,11 @@ process_run(struct pipeline *p, struct msg *m, FILE *raw, bool had_crlf)
 	fprintf(stderr, "%s\n", res.summary ? res.summary : "(no summary)");
 	switch (res.verdict) {
 	case PIPELINE_ACCEPT:
+		if (res.quarantine != NULL) { /* the milter would have the MTA hold it */
+			fprintf(stderr, "quarantine: %s\n", res.quarantine);
+			rc = EX_UNAVAILABLE;
+			break;
+		}
 		if (res.hdr_ops->len == 0 && res.body_path == NULL) {
 			rewind(raw);
 			rc = copy_out(raw, stdout, false) == 0 && fflush(stdout) == 0 ? 0 : EX_IOERR;

@@ -68,6 +68,7 @@ struct purge_tx {
 	bool has_m, has_t;
 	int64_t m_mtime, t_mtime, newest;
 	uint64_t total;   /* bytes of the file objects */
+	guint nfiles;     /* file objects ("<id>/<n>"); side objects (FORMATS.md §6) are not files */
 	/* filled by purge_classify() */
 	enum purge_state state;
 	int64_t created, expires; /* 0 = unknown */
@@ -142,7 +143,10 @@ purge_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 		o->size = size;
 		o->mtime = mtime;
 		g_ptr_array_add(t->objs, o);
-		t->total += size;
+		if (slash != NULL && slash[1] != '\0' && strspn(slash + 1, "0123456789") == strlen(slash + 1)) {
+			t->total += size;
+			t->nfiles++;
+		}
 	}
 	return 0;
 }
@@ -311,7 +315,7 @@ list_json_row(JsonBuilder *jb, const struct purge_tx *t, const char *cr, const c
 	json_builder_set_member_name(jb, "expires");
 	json_builder_add_string_value(jb, ex);
 	json_builder_set_member_name(jb, "files");
-	json_builder_add_int_value(jb, t->objs->len);
+	json_builder_add_int_value(jb, t->nfiles);
 	json_builder_set_member_name(jb, "bytes");
 	json_builder_add_int_value(jb, (gint64)t->total);
 	json_builder_set_member_name(jb, "state");
@@ -348,7 +352,7 @@ list_print(GPtrArray *all, bool json, bool expired_only)
 		if (json)
 			list_json_row(jb, t, cr, ex);
 		else
-			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->objs->len,
+			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->nfiles,
 				(unsigned long long)t->total, list_state(t));
 		g_free(cr);
 		g_free(ex);

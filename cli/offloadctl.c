@@ -24,7 +24,8 @@ usage(FILE *out)
 		"  purge [--grace DURATION] [--orphan-age DURATION] [--dry-run]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
-		"  storage check [--config FILE] [--json] [--verbose]\n");
+		"  storage check [--config FILE] [--json] [--verbose]\n"
+		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n");
 }
 
 int
@@ -65,7 +66,7 @@ main(int argc, char **argv)
 		} cmds[] = {
 			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
-			{ "storage", cli_storage },
+			{ "storage", cli_storage }, { "escrow", cli_escrow },
 		};
 		size_t k;
 

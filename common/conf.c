@@ -53,6 +53,9 @@ static const char *const conf_backend_names[] = { "file", "s3", "webdav", "memor
 static const char *const conf_addressing_names[] = { "path", "virtual", NULL };
 static const char *const conf_format_names[] = { "kv", "json", NULL };
 static const char *const conf_personal_names[] = { "plain", "pseudonymise", "omit", NULL };
+static const char *const conf_infected_names[] = { "reject", "quarantine", NULL };
+static const char *const conf_unavailable_names[] = { "tempfail", "accept-marked", NULL };
+static const char *const conf_unscannable_names[] = { "reject", "accept-marked", NULL };
 
 _Static_assert(sizeof(enum conf_on_error) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum conf_signed_mail) == sizeof(int), "enum size");
@@ -249,6 +252,26 @@ static const struct conf_key conf_keys[] = {
 	  NULL, 0, 32, 0 },
 	{ "classify", "max_entries", CONF_T_UINT, "10000",
 	  "archive members per attachment before bomb-limit", OFF(classify_max_entries), NULL, 1, 0, 0 },
+
+	{ "archive", "escrow_public_key", CONF_T_STRING, "",
+	  "X25519 public key file (offloadctl escrow keygen): every transfer also gets <id>/e, "
+	  "its key wrapped for the archive; empty = no escrow", OFF(archive_escrow_public_key), NULL, 0, 0, 0 },
+
+	{ "scan", "outgoing", CONF_T_BOOL, "false",
+	  "scan attachments with clamd before they are encrypted and offloaded", OFF(scan_outgoing), NULL, 0, 0, 0 },
+	{ "scan", "clamd_socket", CONF_T_STRING, "/var/run/clamav/clamd.ctl",
+	  "clamd's local (unix) socket, clamd.conf LocalSocket", OFF(scan_clamd_socket), NULL, 0, 0, 0 },
+	{ "scan", "timeout", CONF_T_DURATION, "60s",
+	  "longest wait for clamd on one read or write", OFF(scan_timeout), NULL, 1, 3600, 0 },
+	{ "scan", "on_infected", CONF_T_CHOICE, "reject",
+	  "malware found: reject the message (5xx) or quarantine it (MTA hold queue, unchanged)",
+	  OFF(scan_on_infected), conf_infected_names, 0, 0, 0 },
+	{ "scan", "on_unavailable", CONF_T_CHOICE, "tempfail",
+	  "clamd cannot be reached or fails: defer (4xx), or offload unscanned and mark it in the audit log",
+	  OFF(scan_on_unavailable), conf_unavailable_names, 0, 0, 0 },
+	{ "scan", "on_unscannable", CONF_T_CHOICE, "reject",
+	  "a file over clamd's limits (StreamMaxLength, AlertExceedsMax): reject, or offload and mark it",
+	  OFF(scan_on_unscannable), conf_unscannable_names, 0, 0, 0 },
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])

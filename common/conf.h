@@ -77,6 +77,13 @@ struct conf {
 	char **classify_action, **classify_body_action, **classify_notice_filenames, **classify_retention;
 	uint64_t classify_max_inflated, classify_max_text, classify_max_ratio, classify_max_depth;
 	uint64_t classify_max_entries;
+	/* [archive] (transfer/transfer_escrow.c) */
+	char *archive_escrow_public_key; /* "" = no escrow */
+	/* [scan] (pipeline/scan.c, pipeline/scan_clamd.c) */
+	bool scan_outgoing;
+	char *scan_clamd_socket;
+	uint64_t scan_timeout;     /* seconds */
+	char *scan_on_infected, *scan_on_unavailable, *scan_on_unscannable;
 };
 
 /* conf_defaults - a struct conf holding the compiled-in defaults */

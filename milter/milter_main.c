@@ -293,7 +293,11 @@ mlfi_eom(SMFICTX *ctx)
 	log_info("%s", res.summary ? res.summary : "(no summary)");
 	switch (res.verdict) {
 	case PIPELINE_ACCEPT:
-		if (replay_result(ctx, &res) != 0) {
+		/* [scan] on_infected = quarantine: Postfix puts it on hold, unchanged */
+		if (res.quarantine != NULL && smfi_quarantine(ctx, (char *)res.quarantine) != MI_SUCCESS) {
+			smfi_setreply(ctx, "451", "4.3.0", "offload: cannot quarantine the message");
+			ret = SMFIS_TEMPFAIL;
+		} else if (replay_result(ctx, &res) != 0) {
 			smfi_setreply(ctx, "451", "4.3.0", "offload: cannot hand the rewritten message back");
 			ret = SMFIS_TEMPFAIL;
 		}
@@ -347,7 +351,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 
 	(void)f2;
 	(void)f3;
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE);
 	/* no replies for connect, RCPT, headers and body chunks: errors there
 	 * are remembered and answered at end of message */
 	cc->noreply = f1 & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY);
@@ -366,7 +370,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 static struct smfiDesc milter_desc = {
 	.xxfi_name = "offload",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE,
 	.xxfi_connect = mlfi_connect,
 	.xxfi_envfrom = mlfi_envfrom,
 	.xxfi_envrcpt = mlfi_envrcpt,

@@ -34,6 +34,8 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 	}
 	if (keys_load(conf->deployment_key_file, &p->dk, err) != 0)
 		return -1;
+	if (transfer_escrow_key_load(conf->archive_escrow_public_key, &p->escrow, err) != 0)
+		return PIPELINE_ECONFIG;
 	p->cls = classify_new(conf, err);
 	if (p->cls == NULL)
 		return PIPELINE_ECONFIG;
@@ -223,6 +225,7 @@ run_rewrite(struct run *r)
 static void
 run_end(struct run *r, struct rewrite *rw)
 {
+	scan_audit(r->p->audit, rw->scan, r->qid, r->message_id, r->m->env.sender);
 	rewrite_clear(rw);
 	if (r->message)
 		g_object_unref(r->message);

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "msg.h"
 #include "storage.h"
+#include "transfer_escrow.h"
 
 enum pipeline_verdict {
 	PIPELINE_ACCEPT,   /* deliver (rewritten or unchanged) */
@@ -40,6 +41,7 @@ struct pipeline {
 	struct classify_ctx *cls; /* classification settings (classify.h), read-only */
 	int confidential_index;   /* level index of VERTRAULICH (Sensitivity header), -1 none */
 	GArray *trusted;          /* struct pipeline_net: trusted_networks, parsed once */
+	struct transfer_escrow_key escrow; /* [archive] escrow_public_key */
 };
 
 /* one trusted_networks entry as address bytes and prefix length */
@@ -64,6 +66,7 @@ struct pipeline_result {
 	char *summary;              /* one line for syslog / stderr, no secrets */
 	char *action;               /* pass | label | offload | skip-signed | tempfail | reject | accept-on-error */
 	unsigned nfiles;
+	const char *quarantine;     /* static reason: the MTA holds the message (smfi_quarantine) */
 };
 
 /* pipeline_init - 0; -1 (*err) when spool, keys or audit log cannot be set

@@ -112,6 +112,7 @@ run_new_transfer(struct run *r)
 		return false;
 	}
 	r->t->sender = g_strdup(m->env.sender);
+	r->t->escrow = &r->p->escrow;
 	r->t->message_id = g_strdup(r->message_id);
 	r->t->subject = g_strdup(subj ? subj : "");
 	for (i = 0; i < m->env.rcpts->len; i++)
@@ -144,6 +145,12 @@ run_store_round(struct run *r, unsigned round)
 	force_before = rw->force_all;
 	rc = rw->whole_message ? upload_whole_message(r, rw, &r->err_text) :
 		rewrite_offload(rw, r->m->size, &r->err_text);
+	if (rc == REWRITE_SCAN) { /* [scan]: malware, unscannable or no clamd (scan.c) */
+		transfer_abort(r->t);
+		scan_result(r->res, rw->scan, r->qid, &r->err_text);
+		run_audit_message(r, r->res->action, r->err_text);
+		return ROUND_FAILED;
+	}
 	if (rc != 0 && rc != REWRITE_REDO) {
 		run_fail(r, r->err_text ? r->err_text : "storage error");
 		return ROUND_FAILED;

@@ -342,11 +342,12 @@ leaf_too_small(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *
 }
 
 /* leaf_stream - one pass over the decoded bytes of s into u: SHA-256 +
- * encryption (the upload) and, for a deferred leaf, classification. 0, or
- * -1 with *err. */
+ * encryption (the upload), for a deferred leaf classification and, with
+ * [scan] outgoing, clamd (sc: it reads the same pass, before encryption). 0,
+ * or -1 with *err. */
 static int
 leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct transfer_upload *u,
-	char *buf, char **err)
+	struct scan_clamd *sc, char *buf, char **err)
 {
 	struct classify_job *job = leaf_job(rw, lf);
 	ssize_t n;
@@ -366,6 +367,8 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 			leaf_job_end(rw, lf, job, true);
 			job = NULL;
 		}
+		if (sc != NULL)
+			scan_clamd_write(sc, buf, (size_t)n);
 		serr = transfer_upload_write(u, buf, (size_t)n);
 		if (serr != STORAGE_OK) {
 			*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
@@ -389,6 +392,7 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	char *type = g_mime_content_type_get_mime_type(ct);
 	char *name = leaf_name(lf->obj, type, rw->t->files->len);
 	struct transfer_upload *u = NULL;
+	struct scan_clamd *sc = NULL;
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0, small;
 
@@ -407,12 +411,19 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		*err = g_strdup_printf("cannot store attachment: %s", storage_strerror(serr));
 		goto out;
 	}
-	if (leaf_stream(rw, lf, s, u, buf, err) != 0)
+	sc = scan_begin(rw->conf);
+	if (leaf_stream(rw, lf, s, u, sc, buf, err) != 0)
 		goto out;
 	if (transfer_upload_size(u) < min) {
 		rc = REWRITE_OK; /* decoded smaller than it looked: keep it */
 		goto out;
 	}
+	rc = scan_end(rw->conf, &rw->scan, sc, rw->qid, name, transfer_upload_size(u)) == SCAN_GO ?
+		REWRITE_OK : REWRITE_SCAN;
+	sc = NULL;
+	if (rc == REWRITE_SCAN)
+		goto out;
+	rc = REWRITE_ERROR;
 	rw->offloaded_bytes += transfer_upload_size(u);
 	serr = transfer_upload_commit(u);
 	u = NULL;
@@ -423,6 +434,7 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	lf->offloaded = true;
 	rc = REWRITE_OK;
 out:
+	scan_clamd_discard(sc); /* not offloaded after all: no verdict needed */
 	transfer_upload_abort(u);
 	if (s)
 		g_object_unref(s);
@@ -867,5 +879,6 @@ rewrite_clear(struct rewrite *rw)
 		g_hash_table_destroy(rw->by_obj);
 	g_free(rw->new_top_ct);
 	g_free(rw->new_top_cte);
+	scan_report_free(rw->scan);
 	memset(rw, 0, sizeof *rw);
 }

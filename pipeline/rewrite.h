@@ -16,6 +16,7 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "scan.h"
 #include "transfer.h"
 
 enum rewrite_rc {
@@ -23,6 +24,7 @@ enum rewrite_rc {
 	REWRITE_SIGNED = 1, /* signed or encrypted top level: signed_mail policy */
 	REWRITE_LIMIT = 2,  /* MIME depth or part count over the limit */
 	REWRITE_REDO = 3,   /* rewrite_offload stopped: rw->stop said the decision changed */
+	REWRITE_SCAN = 4,   /* [scan]: an attachment decides the message (rw->scan->action) */
 	REWRITE_ERROR = -1,
 };
 
@@ -52,6 +54,7 @@ struct rewrite {
 	char *new_top_ct;         /* set when the top-level part was replaced */
 	char *new_top_cte;
 	unsigned nparts;
+	struct scan_report *scan; /* [scan] outgoing: one entry per scanned attachment */
 };
 
 /* rewrite_scan - walk the tree, check signed mail and limits, list leaves */

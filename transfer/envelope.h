@@ -130,7 +130,8 @@ int envelope_manifest_header(const unsigned char *obj, size_t obj_len,
 int envelope_manifest_check_secret(const unsigned char *obj, size_t obj_len,
 	const char *secret);
 /* envelope_manifest_open - MAC, key commitment, then AEAD; *json is
- * g_malloc'ed and NUL-terminated */
+ * g_malloc'ed and NUL-terminated. deployment_key NULL: no MAC check (TK
+ * alone, for the archive escrow; the AEAD still covers the header) */
 int envelope_manifest_open(const unsigned char *obj, size_t obj_len,
 	const unsigned char deployment_key[32], const unsigned char tk[32],
 	struct envelope_header *h, char **json, size_t *json_len);

@@ -45,10 +45,13 @@ struct transfer {
 	 * clear header (0 without a password) */
 	char *password;
 	uint32_t kdf_m, kdf_t, kdf_p;
+	/* archive escrow key (transfer_escrow.h), borrowed; NULL or unset = no "<id>/e" */
+	const struct transfer_escrow_key *escrow;
 };
 
 
 struct transfer_upload;
+struct transfer_escrow_key;
 
 struct transfer *transfer_new(struct storage *st, int64_t now, uint64_t retention);
 void transfer_free(struct transfer *t); /* wipes keys; NULL ok */
@@ -64,7 +67,8 @@ uint64_t transfer_upload_size(const struct transfer_upload *u);
 int transfer_upload_commit(struct transfer_upload *u);
 void transfer_upload_abort(struct transfer_upload *u); /* NULL ok */
 
-/* transfer_commit - seal and store the manifest; storage error code */
+/* transfer_commit - store the escrow object (when t->escrow is set), then seal and
+ * store the manifest; storage error code */
 int transfer_commit(struct transfer *t, const struct key32 *dk);
 /* transfer_abort - delete every object committed so far (best effort) */
 void transfer_abort(struct transfer *t);
@@ -80,7 +84,8 @@ bool transfer_valid_id(const char *id);
 int transfer_get_manifest(struct storage *st, const char *id, GByteArray **obj);
 /* transfer_open_obj - open a manifest object with TK (from
  * transfer_derive_key); NULL with *err (G_IO_ERROR_PERMISSION_DENIED when
- * the key is wrong or the header MAC fails) */
+ * the key is wrong or the header MAC fails). dk NULL: no header MAC check,
+ * TK alone (archive escrow, FORMATS.md §1.3) */
 struct transfer *transfer_open_obj(struct storage *st, const struct key32 *dk,
 	const char *id, const unsigned char *obj, size_t len, const unsigned char tk[32],
 	GError **err);

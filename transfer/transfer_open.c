@@ -193,7 +193,7 @@ transfer_open_obj(struct storage *st, const struct key32 *dk, const char *id,
 	size_t json_len = 0;
 	int rc;
 
-	rc = envelope_manifest_open(obj, len, dk->key, tk, &h, &json, &json_len);
+	rc = envelope_manifest_open(obj, len, dk != NULL ? dk->key : NULL, tk, &h, &json, &json_len);
 	if (rc != ENVELOPE_OK) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
 			"transfer %s: manifest does not open: %s", id, envelope_strerror(rc));

@@ -6,8 +6,9 @@ publishes and tests/unit/test_envelope.c checks byte-exactly, so two
 implementations agree on every byte. The same for the other byte formats
 of FORMATS.md: message header MACs and the keyid object (§3, checked by
 tests/unit/test_milter.c), portal download tickets (§4,
-tests/unit/test_portal.c) and revocation tombstones (§5,
-tests/unit/test_milter.c).
+tests/unit/test_portal.c), revocation tombstones (§5,
+tests/unit/test_milter.c) and the archive escrow object (§6.1,
+tests/unit/test_escrow.c).
 
 Usage: python3 tests/data/envelope-vectors/make_vectors.py
 """
@@ -17,7 +18,8 @@ import hmac
 import struct
 import sys
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -163,6 +165,28 @@ def tombstone(dk, tid, revoked_at, expires):
     return obj
 
 
+def x25519_pub(priv):
+    return X25519PrivateKey.from_private_bytes(priv).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def escrow_key_id(pub):
+    return hashlib.sha256(b"offload escrow key id" + pub).digest()[:8]
+
+
+def escrow(rcpt_pub, tid, tk, eph_priv, nonce):
+    """archive escrow object "<id>/e" (FORMATS.md §6.1)"""
+    eph_pub = x25519_pub(eph_priv)
+    shared = X25519PrivateKey.from_private_bytes(eph_priv).exchange(
+        X25519PublicKey.from_public_bytes(rcpt_pub))
+    ke = hkdf(shared, eph_pub + rcpt_pub, b"offload v1 escrow")
+    aad = b"OFLDE" + bytes([1]) + tid.encode() + escrow_key_id(rcpt_pub) + eph_pub
+    assert len(aad) == 70
+    obj = aad + nonce + AESGCM(ke).encrypt(nonce, tk, aad)
+    assert len(obj) == 130
+    return obj, shared, ke
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -261,6 +285,23 @@ def main():
     tomb = tombstone(dk, tid, 1700000100, 1702592000)
     print("K_t       %s" % kt.hex())
     print("tombstone %d bytes: %s" % (len(tomb), tomb.hex()))
+
+    print("== archive escrow (TK with pwhash, id %s)" % tid)
+    rcpt_priv = bytes(range(0x60, 0x80))
+    eph_priv = bytes(range(0xe0, 0x100))
+    enonce = bytes(range(0xb0, 0xbc))
+    rcpt_pub = x25519_pub(rcpt_priv)
+    obj, shared, ke = escrow(rcpt_pub, tid, tk, eph_priv, enonce)
+    print("escrow private %s" % rcpt_priv.hex())
+    print("escrow public  %s" % rcpt_pub.hex())
+    print("escrow key id  %s" % escrow_key_id(rcpt_pub).hex())
+    print("ephemeral priv %s" % eph_priv.hex())
+    print("ephemeral pub  %s" % x25519_pub(eph_priv).hex())
+    print("shared         %s" % shared.hex())
+    print("K_e            %s" % ke.hex())
+    print("escrow object %d bytes" % len(obj))
+    for i in range(0, len(obj), 32):
+        print("  %04x: %s" % (i, obj[i:i + 32].hex()))
     return 0
 
 
