@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "notice.h"
+#include "rewrite_b64.h"
 
 #define REWRITE_BUF (256 * 1024)
 #define REWRITE_HTML_SCAN (64 * 1024) /* look for <body> this far into the HTML */
@@ -381,6 +382,36 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 	return rc;
 }
 
+/* leaf_b64_broken - base64 that does not decode to its end (a pad '='
+ * before more data) would be offloaded as a truncated file: the part stays
+ * in the message unchanged (1), logged. Classified content must not stay
+ * in clear: then it is an error (-1, *err). 0: the part decodes whole. */
+static int
+leaf_b64_broken(struct rewrite *rw, struct rewrite_leaf *lf, const char *name, char **err)
+{
+	int64_t lost = rewrite_b64_part_lost(lf->obj);
+	char *esc;
+
+	if (lost == 0)
+		return 0;
+	if (lost < 0) {
+		*err = g_strdup("cannot read the spooled message");
+		return -1;
+	}
+	esc = g_strescape(rw->hide_names ? "(name hidden)" : name, NULL);
+	if (rw->force_all) {
+		*err = g_strdup_printf("attachment %s: its base64 data goes on after the end (%lld "
+			"characters would be lost); it cannot be offloaded whole", esc, (long long)lost);
+		g_free(esc);
+		return -1;
+	}
+	log_warning("%s: attachment %s: its base64 data goes on after the end (%lld characters "
+		"would be lost); the part stays in the message unchanged", rw->qid, esc,
+		(long long)lost);
+	g_free(esc);
+	return 1;
+}
+
 /* offload_leaf - store one leaf in rw->t unless it decodes below min */
 static int
 offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
@@ -392,7 +423,9 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0, small;
 
-	small = leaf_too_small(rw, lf, min, buf, err);
+	small = leaf_b64_broken(rw, lf, name, err);
+	if (small == 0)
+		small = leaf_too_small(rw, lf, min, buf, err);
 	if (small != 0) {
 		rc = small > 0 ? REWRITE_OK : REWRITE_ERROR;
 		goto out;
