@@ -206,7 +206,9 @@ process_read(const struct conf *c, FILE **raw, char **raw_path, struct msg **m, 
 		rc = EX_TEMPFAIL;
 	} else if (msg_read_stream(*m, *raw, had_crlf, &err) != 0) {
 		fprintf(stderr, "offloadctl: %s\n", err->message);
-		rc = EX_DATAERR;
+		/* only a malformed message is the input's fault; a spool that
+		 * cannot be written (disk full) or a read error defers */
+		rc = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ? EX_DATAERR : EX_TEMPFAIL;
 	}
 	g_clear_error(&err);
 	return rc;

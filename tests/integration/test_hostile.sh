@@ -19,4 +19,20 @@ checkx "base64 going on after a pad: exit 0, the part stays in the mail unchange
 checkx "base64 going on after a pad: logged, nothing stored" \
 	'grep -q "base64 data goes on after the end" "$T/b64.err" && [ -z "$(find "$(store_path p)" -type f ! -name keyid)" ]'
 
+# ---- item 7: a full spool defers (75), also with a regular file on stdin -------------------------
+# a 128 KiB tmpfs in a private mount namespace is the full disk; the message is 512 KiB
+conf_write full policy.offload_min_size=64k
+{ printf 'From: a@example.org\nTo: b@example.net\nSubject: full\n\n'; head -c 384000 /dev/urandom | base64; } > "$T/big.eml"
+if unshare -m true 2>/dev/null; then
+	for how in file pipe; do
+		rc=$(unshare -m bash -c 'mount -t tmpfs -o size=128k tmpfs "$1/full/spool" || exit 99
+			if [ "$3" = file ]; then "$2" -c "$1/full/offload.conf" process --rcpt b@example.net < "$1/big.eml"
+			else cat "$1/big.eml" | "$2" -c "$1/full/offload.conf" process --rcpt b@example.net; fi
+			echo $? >&3' _ "$T" "$CTL" "$how" 3>&1 >/dev/null 2>"$T/full-$how.err")
+		checkx "full spool, $how on stdin: exit 75 (deferred), not 65" '[ "$rc" = 75 ]'
+	done
+else
+	note "unshare -m not permitted here: full-spool test skipped"
+fi
+
 finish
