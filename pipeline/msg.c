@@ -16,7 +16,6 @@
 
 #include "log.h"
 
-#define MSG_MAX_HEADER_BLOCK (1024 * 1024) /* offloadctl: cap on the header block */
 
 static void
 msg_header_free(gpointer p)

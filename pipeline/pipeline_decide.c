@@ -94,7 +94,7 @@ run_first_decision(struct run *r)
 		return false;
 	}
 	if (r->scan_rc == REWRITE_LIMIT) {
-		run_fail(r, r->err_text);
+		run_limit_reject(r, r->err_text);
 		return false;
 	}
 	/* nothing deferred here: a deferred attachment is work */

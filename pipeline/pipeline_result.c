@@ -254,6 +254,28 @@ run_signed_reject(struct run *r)
 	run_audit_message(r, "reject", "signed");
 }
 
+/* run_limit_reject - max_parts or max_mime_depth broken: a permanent
+ * property of the message, so a permanent answer (a retry would meet the
+ * same limit for days); the classifier has not seen all of it, so it
+ * cannot simply pass either. why is ASCII (rewrite_walk's text). */
+void
+run_limit_reject(struct run *r, const char *why)
+{
+	struct pipeline_result *res = r->res;
+
+	res->verdict = PIPELINE_REJECT;
+	res->rcode = "554";
+	res->xcode = "5.6.0";
+	res->action = g_strdup("reject");
+	res->reply_de = g_strdup("Nachricht zu komplex fuer die Pruefung (zu viele oder zu tief "
+		"verschachtelte MIME-Teile); bitte einfacher aufgebaut senden.");
+	res->reply_en = g_strdup_printf("Message too complex to be checked (%s); please send it "
+		"with a simpler structure.", why);
+	res->summary = g_strdup_printf("%s: action=reject reason=\"%s\"", r->qid, why);
+	log_warning("%s: %s; rejected", r->qid, why);
+	run_audit_message(r, "reject", why);
+}
+
 /* run_offloaded - the result of an offload: headers, summary, audit */
 void
 run_offloaded(struct run *r)
