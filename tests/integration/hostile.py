@@ -89,8 +89,8 @@ def badnames():
 def zipbomb():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for i in range(10):
-            z.writestr("zero%d.txt" % i, b"\0" * (100 * 1024 * 1024))
+        for i in range(4):
+            z.writestr("zero%d.txt" % i, b"\0" * (64 * 1024 * 1024))
     return mixed("zipbomb", [attach(b"bomb.zip", b64(buf.getvalue()), ctype=b"application/zip")])
 
 
