@@ -123,6 +123,12 @@ leaf_encoded_length(GMimeObject *obj)
 
 static bool is_body_text(GMimeObject *obj, const char *subtype);
 
+static bool
+is_multipart_signed(GMimeObject *obj)
+{
+	return g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "multipart", "signed");
+}
+
 static int
 rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsigned depth,
 	char **err)
@@ -140,9 +146,15 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 		return REWRITE_LIMIT;
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
-		if (is_signed_or_encrypted(obj))
-			return REWRITE_OK; /* opaque: never break a signature */
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		if (is_signed_or_encrypted(obj)) {
+			/* opaque (never break a signature) unless signed_mail asks
+			 * to look in: then the signed content, not the signature */
+			if (!rw->open_signed || !is_multipart_signed(obj))
+				return REWRITE_OK;
+			rw->signed_opened = true;
+			n = MIN(n, 1);
+		}
 		for (i = 0; i < n; i++) {
 			int rc = rewrite_walk(rw, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
 				GMIME_MULTIPART(obj), depth + 1, err);
@@ -172,8 +184,14 @@ rewrite_scan(struct rewrite *rw, char **err)
 
 	rw->candidates = g_ptr_array_new_with_free_func(leaf_free);
 	rw->by_obj = g_hash_table_new(NULL, NULL);
-	if (is_signed_or_encrypted(top))
-		return REWRITE_SIGNED;
+	rw->open_signed = rw->conf->signed_mail != CONF_SIGNED_SKIP;
+	if (is_signed_or_encrypted(top)) {
+		/* a signed top level is listed for signed_mail = offload/reject */
+		int rc = rw->open_signed && is_multipart_signed(top) ?
+			rewrite_walk(rw, top, NULL, 1, err) : REWRITE_OK;
+
+		return rc == REWRITE_OK ? REWRITE_SIGNED : rc;
+	}
 	return rewrite_walk(rw, top, NULL, 1, err);
 }
 

@@ -52,6 +52,10 @@ struct rewrite {
 	char *new_top_ct;         /* set when the top-level part was replaced */
 	char *new_top_cte;
 	unsigned nparts;
+	/* signed_mail (issue 14 item 3): open_signed = look into
+	 * multipart/signed (offload, reject); signed_opened = one was opened */
+	bool open_signed;
+	bool signed_opened;
 };
 
 /* rewrite_scan - walk the tree, check signed mail and limits, list leaves */

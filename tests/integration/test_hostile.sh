@@ -56,6 +56,30 @@ for ke in parts10k:69 depth1000:69 hdrline1m:65 headers100k:65 noboundary:0 badn
 		'[ "$rc" = "$want" ] && [ -n "$kb" ] && [ "$kb" -lt 262144 ]'
 done
 
+# ---- item 3: signed mail and DKIM --------------------------------------------------------------
+H signed; H signed-small; H dkim
+for sm in skip offload reject; do conf_write "sm-$sm" policy.offload_min_size=64k "policy.signed_mail=$sm"; done
+sm() { "$CTL" -c "$(conf_path "sm-$1")" process --rcpt bob@example.net < "$T/$2.eml" > "$T/sm-$1-$2.out" 2> "$T/sm-$1-$2.err"; }
+sm skip signed; rc=$?
+checkx "signed_mail=skip: a signed mail with a large attachment passes byte-identical" \
+	'[ $rc = 0 ] && cmp -s "$T/signed.eml" "$T/sm-skip-signed.out" && grep -q action=skip-signed "$T/sm-skip-signed.err"'
+sm offload signed; rc=$?
+checkx "signed_mail=offload: the attachment is offloaded from the signed message" \
+	'[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/sm-offload-signed.out" && ! grep -q "^Content-Disposition: attachment; filename=\"big.bin\"" "$T/sm-offload-signed.out"'
+checkx "signed_mail=offload: the log says the signature no longer verifies" \
+	'grep -q "signature no longer verifies" "$T/sm-offload-signed.err"'
+sm offload signed-small; rc=$?
+checkx "signed_mail=offload: nothing to offload: byte-identical" '[ $rc = 0 ] && cmp -s "$T/signed-small.eml" "$T/sm-offload-signed-small.out"'
+sm reject signed; rc=$?
+checkx "signed_mail=reject: a signed mail with something to offload: exit 69, a text about the signature" \
+	'[ $rc = 69 ] && grep -q "^550 5.7.1 .*Signatur.*unsigned" "$T/sm-reject-signed.err"'
+sm reject signed-small; rc=$?
+checkx "signed_mail=reject: a signed mail with nothing to offload passes unchanged" \
+	'[ $rc = 0 ] && cmp -s "$T/signed-small.eml" "$T/sm-reject-signed-small.out"'
+sm skip dkim; rc=$?
+checkx "DKIM-Signature over a changed body: removed when offloading" \
+	'[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/sm-skip-dkim.out" && ! grep -qi "^DKIM-Signature:" "$T/sm-skip-dkim.out"'
+
 # ---- the smoke set through the milter: a defined SMTP answer each, bounded memory --------------
 # KIND:ANSWER as milterclient.py prints it (replycode 5xx, or continue for an accepted message)
 conf_write m policy.offload_min_size=64k
@@ -68,6 +92,9 @@ for ka in parts10k:554 depth1000:554 hdrline1m:552 headers100k:552 noboundary:co
 	got=$(sed -n 's/^result=\(replycode \)\{0,1\}\([a-z0-9]*\).*/\2/p' "$T/$k.mres")
 	checkx "smoke $k via the milter: $want (got ${got:-$(tail -1 "$T/$k.mres")})" '[ "$got" = "$want" ]'
 done
+timeout 60 $PY "$IT/milterclient.py" "$(conf_socket m)" "$T/dkim.eml" "$T/dkim.mout" --rcpt bob@example.net > "$T/dkim.mres" 2>&1
+checkx "milter: DKIM-Signature removed from the offloaded mail, and the removal logged" \
+	'! grep -qi "^DKIM-Signature:" "$T/dkim.mout" && grep -q "DKIM-Signature header removed" "$T/m/milter.log"'
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$MILTER_PID/status")
 checkx "smoke set: the milter is still up, peak RSS ${hwm:-?} KB < 256 MB" \
 	'kill -0 $MILTER_PID && [ -n "$hwm" ] && [ "$hwm" -lt 262144 ]'
