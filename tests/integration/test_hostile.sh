@@ -80,6 +80,20 @@ sm skip dkim; rc=$?
 checkx "DKIM-Signature over a changed body: removed when offloading" \
 	'[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/sm-skip-dkim.out" && ! grep -qi "^DKIM-Signature:" "$T/sm-skip-dkim.out"'
 
+# ---- item 2: kill -9 leaves no plaintext in the spool ------------------------------------------
+# spool_has_open PID DIR: the process holds a file in DIR open (named or nameless)
+spool_has_open() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q -- "-> $2/"; }
+wait_spool_open() { local i; for ((i = 0; i < 400; i++)); do spool_has_open "$1" "$2" && return 0; sleep 0.05; done; return 1; }
+conf_write k9 policy.offload_min_size=64k
+rm -f "$T/fifo"; mkfifo "$T/fifo"
+( head -c 300000 "$T/big.eml"; exec sleep 60 ) > "$T/fifo" & feeder=$!
+_BG_PIDS+=("$feeder")
+"$CTL" -c "$(conf_path k9)" process --rcpt bob@example.net < "$T/fifo" > /dev/null 2>&1 & victim=$!
+wait_spool_open "$victim" "$T/k9/spool" || note "process never opened a spool file"
+kill -9 "$victim"; wait "$victim" 2>/dev/null; kill "$feeder" 2>/dev/null
+checkx "kill -9 of offloadctl process mid-input: nothing left in the spool" '[ -z "$(ls -A "$T/k9/spool")" ]'
+checkx "the spool directory is 0700" '[ "$(stat -c %a "$T/k9/spool")" = 700 ]'
+
 # ---- the smoke set through the milter: a defined SMTP answer each, bounded memory --------------
 # KIND:ANSWER as milterclient.py prints it (replycode 5xx, or continue for an accepted message)
 conf_write m policy.offload_min_size=64k
@@ -98,6 +112,15 @@ checkx "milter: DKIM-Signature removed from the offloaded mail, and the removal 
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$MILTER_PID/status")
 checkx "smoke set: the milter is still up, peak RSS ${hwm:-?} KB < 256 MB" \
 	'kill -0 $MILTER_PID && [ -n "$hwm" ] && [ "$hwm" -lt 262144 ]'
+
+# kill -9 of the milter mid-body: the client stalls on a FIFO after 300 KB of body
+rm -f "$T/fifo"; mkfifo "$T/fifo"
+( head -c 400000 "$T/big.eml"; exec sleep 60 ) > "$T/fifo" & feeder=$!
+_BG_PIDS+=("$feeder")
+$PY "$IT/milterclient.py" "$(conf_socket m)" "$T/fifo" "$T/k9.mout" --rcpt bob@example.net > /dev/null 2>&1 & client=$!
+wait_spool_open "$MILTER_PID" "$T/m/spool" || note "the milter never opened a spool file"
+kill -9 "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null; kill "$feeder" "$client" 2>/dev/null
+checkx "kill -9 of the milter mid-body: nothing left in the spool" '[ -z "$(ls -A "$T/m/spool")" ]'
 
 # ---- item 6 through Postfix: the SMTP client gets the 554, Postfix keeps nothing ---------------
 SMTPD=13110 SINKP=13111 MPORT=13112
