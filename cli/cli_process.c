@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "hdrops.h"
+#include "spool_tmp.h"
 #include "log.h"
 #include "msg.h"
 #include "pipeline.h"
@@ -141,10 +142,10 @@ spool_stdin(const char *dir, char **path)
 		*path = NULL;
 		return fdopen(dup(STDIN_FILENO), "r");
 	}
-	*path = g_strdup_printf("%s/in.XXXXXX", dir);
-	fd = g_mkstemp_full(*path, O_RDWR | O_CLOEXEC, 0600);
+	/* nameless where possible: kill -9 leaves no plaintext (spool_tmp.h) */
+	fd = spool_tmp_open(dir, "in", path);
 	if (fd < 0) {
-		fprintf(stderr, "offloadctl: cannot create %s: %s\n", *path, g_strerror(errno));
+		fprintf(stderr, "offloadctl: cannot create a file in %s: %s\n", dir, g_strerror(errno));
 		return NULL;
 	}
 	f = fdopen(fd, "w+");
@@ -206,7 +207,9 @@ process_read(const struct conf *c, FILE **raw, char **raw_path, struct msg **m, 
 		rc = EX_TEMPFAIL;
 	} else if (msg_read_stream(*m, *raw, had_crlf, &err) != 0) {
 		fprintf(stderr, "offloadctl: %s\n", err->message);
-		rc = EX_DATAERR;
+		/* only a malformed message is the input's fault; a spool that
+		 * cannot be written (disk full) or a read error defers */
+		rc = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ? EX_DATAERR : EX_TEMPFAIL;
 	}
 	g_clear_error(&err);
 	return rc;
@@ -322,7 +325,7 @@ out:
 	if (raw)
 		fclose(raw);
 	if (raw_path) {
-		unlink(raw_path);
+		spool_tmp_unlink(raw_path);
 		g_free(raw_path);
 	}
 	if (have_pipeline)

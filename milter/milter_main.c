@@ -32,6 +32,11 @@
 #define MILTER_PROGRESS_SECONDS 30
 #define MILTER_PROGRESS_MIN_SIZE (1024 * 1024)
 #define MILTER_REPLACE_CHUNK 65536 /* DECISIONS.md §4: <= 64 KiB chunks */
+/* libmilter drops the connection on a command larger than its limit (64 KiB
+ * by default: a long header line, and Postfix passes header lines up to
+ * header_size_limit = 100 KiB). Above the header block cap, so a header up
+ * to the cap reaches mlfi_header and gets a defined answer. */
+#define MILTER_MAX_CMD (2 * MSG_MAX_HEADER_BLOCK)
 
 static struct conf *milter_conf;
 static struct pipeline milter_pipe;
@@ -43,6 +48,8 @@ struct conn_ctx {
 	bool local;
 	struct msg *m;
 	bool body_error;       /* also set when a no-reply callback could not store */
+	size_t hdr_bytes;      /* the header block so far */
+	bool hdr_too_big;      /* over MSG_MAX_HEADER_BLOCK: 552 at end of message */
 	unsigned long noreply; /* SMFIP_NR_* granted for this connection */
 };
 
@@ -74,6 +81,8 @@ conn_msg_reset(struct conn_ctx *cc)
 	msg_free(cc->m);
 	cc->m = NULL;
 	cc->body_error = false;
+	cc->hdr_bytes = 0;
+	cc->hdr_too_big = false;
 }
 
 static sfsistat
@@ -166,7 +175,11 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 			cc->body_error = true;
 		return cc && (cc->noreply & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 	}
-	msg_add_header(cc->m, name, value);
+	cc->hdr_bytes += strlen(name) + strlen(value) + 3;
+	if (cc->hdr_bytes > MSG_MAX_HEADER_BLOCK)
+		cc->hdr_too_big = true; /* answered at end of message */
+	else
+		msg_add_header(cc->m, name, value);
 	return reply(cc, SMFIP_NR_HDR);
 }
 
@@ -268,6 +281,14 @@ mlfi_eom(SMFICTX *ctx)
 	m = cc->m;
 	if (m->env.queue_id == NULL)
 		m->env.queue_id = symval(ctx, "i");
+	if (cc->hdr_too_big) {
+		/* a permanent property, like offloadctl's exit 65 */
+		log_warning("%s: header block larger than %d bytes; rejected",
+			m->env.queue_id ? m->env.queue_id : "NOQUEUE", MSG_MAX_HEADER_BLOCK);
+		smfi_setreply(ctx, "552", "5.3.4", "offload: message header too large");
+		conn_msg_reset(cc);
+		return SMFIS_REJECT;
+	}
 	if (cc->body_error || msg_finish(m) != 0) {
 		log_error("%s: spool write failed; deferring", m->env.queue_id ? m->env.queue_id : "NOQUEUE");
 		smfi_setreply(ctx, "451", "4.3.0", "offload: spool write failed, try again later");
@@ -481,6 +502,7 @@ main(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	smfi_setbacklog(128);
+	smfi_setmaxdatasize(MILTER_MAX_CMD);
 	/* Postfix's milter_content_timeout is 300 s; answer before it */
 	smfi_settimeout((int)milter_conf->eom_timeout + 60);
 	if (!foreground && daemon(0, 0) != 0) {

@@ -7,6 +7,7 @@
  * write, reopen and unlink (DECISIONS.md §12), large mail is on disk as before.
  */
 #include "msg.h"
+#include "spool_tmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 
 #include "log.h"
 
-#define MSG_MAX_HEADER_BLOCK (1024 * 1024) /* offloadctl: cap on the header block */
 
 static void
 msg_header_free(gpointer p)
@@ -46,8 +46,8 @@ msg_new(const char *spool_dir, uint64_t max_size, GError **err)
 static int
 msg_spill(struct msg *m)
 {
-	char *path = g_strdup_printf("%s/msg.XXXXXX", m->spool_dir);
-	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+	char *path = NULL;
+	int fd = spool_tmp_open(m->spool_dir, "msg", &path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
 
 	if (f == NULL || (m->mem->len && fwrite(m->mem->data, 1, m->mem->len, f) != m->mem->len)) {
@@ -58,7 +58,7 @@ msg_spill(struct msg *m)
 		else if (fd >= 0)
 			close(fd);
 		if (fd >= 0)
-			unlink(path);
+			spool_tmp_unlink(path);
 		g_free(path);
 		return -1;
 	}
@@ -106,10 +106,10 @@ msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
-	if (m->spool)
-		fclose(m->spool);
 	if (m->spool_path)
-		unlink(m->spool_path);
+		spool_tmp_unlink(m->spool_path);
+	if (m->spool)
+		fclose(m->spool); /* a nameless spool file goes with it */
 	g_free(m->spool_path);
 	g_free(m->spool_dir);
 	if (m->mem)

@@ -31,6 +31,9 @@ struct msg_env {
 	bool local_submission; /* non_smtpd_milters path or offloadctl */
 };
 
+/* cap on the header block (offloadctl: exit 65; the milter: 552 5.3.4) */
+#define MSG_MAX_HEADER_BLOCK (1024 * 1024)
+
 /* a message up to this size is spooled in memory only (DECISIONS.md §12) */
 #define MSG_MEM_MAX (256 * 1024)
 

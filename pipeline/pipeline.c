@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "crypto.h"
 #include "hdrops.h"
@@ -24,6 +25,7 @@ int
 pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 {
 	GError *st_err = NULL;
+	struct stat sb;
 
 	memset(p, 0, sizeof *p);
 	p->conf = conf;
@@ -32,6 +34,10 @@ pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
 			"spool_dir %s: %s", conf->spool_dir, g_strerror(errno));
 		return -1;
 	}
+	/* spool files are 0600 in a 0700 directory (issue 14 item 2) */
+	if (stat(conf->spool_dir, &sb) == 0 && (sb.st_mode & 077) != 0 && chmod(conf->spool_dir, 0700) != 0)
+		log_warning("spool_dir %s is mode %03o and cannot be made 0700: %s", conf->spool_dir,
+			(unsigned)(sb.st_mode & 0777), g_strerror(errno));
 	if (keys_load(conf->deployment_key_file, &p->dk, err) != 0)
 		return -1;
 	if (transfer_escrow_key_load(conf->archive_escrow_public_key, &p->escrow, err) != 0)

@@ -85,16 +85,23 @@ run_stop(void *arg)
 bool
 run_first_decision(struct run *r)
 {
+	enum conf_signed_mail sm = r->p->conf->signed_mail;
+
 	run_decide(r);
-	if (r->scan_rc == REWRITE_SIGNED && !r->classified) {
-		if (r->p->conf->signed_mail == CONF_SIGNED_REJECT)
-			run_signed_reject(r);
-		else
-			run_pass(r, "skip-signed", "signed");
+	/* signed mail (issue 14 item 3): skip leaves it; reject refuses it
+	 * only when something would be offloaded; offload goes on and says
+	 * that the signature breaks (run_offloaded) */
+	if (r->scan_rc == REWRITE_SIGNED && !r->classified && sm == CONF_SIGNED_SKIP) {
+		run_pass(r, "skip-signed", "signed");
+		return false;
+	}
+	if ((r->scan_rc == REWRITE_SIGNED || r->rw->signed_opened) && !r->classified &&
+	    sm == CONF_SIGNED_REJECT && rewrite_has_work(r->rw, r->m->size)) {
+		run_signed_reject(r);
 		return false;
 	}
 	if (r->scan_rc == REWRITE_LIMIT) {
-		run_fail(r, r->err_text);
+		run_limit_reject(r, r->err_text);
 		return false;
 	}
 	/* nothing deferred here: a deferred attachment is work */

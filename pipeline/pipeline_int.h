@@ -72,6 +72,7 @@ void run_fail(struct run *r, const char *why);
 void run_pass(struct run *r, const char *action, const char *why);
 void run_label_or_pass(struct run *r);
 void run_signed_reject(struct run *r);
+void run_limit_reject(struct run *r, const char *why);
 void run_offloaded(struct run *r);
 
 #endif

@@ -238,7 +238,8 @@ run_label_or_pass(struct run *r)
 	run_audit_message(r, "label", r->cls.reasons);
 }
 
-/* run_signed_reject - signed_mail = reject for unclassified signed mail */
+/* run_signed_reject - signed_mail = reject for unclassified signed mail
+ * with something to offload */
 void
 run_signed_reject(struct run *r)
 {
@@ -248,10 +249,53 @@ run_signed_reject(struct run *r)
 	res->rcode = "550";
 	res->xcode = "5.7.1";
 	res->action = g_strdup("reject");
-	res->reply_de = g_strdup("Signierte/verschluesselte Nachricht mit grossen Anhaengen wird nicht versendet.");
-	res->reply_en = g_strdup("Signed or encrypted message with large attachments is refused by policy.");
+	res->reply_de = g_strdup("Signierte Nachricht mit Anhaengen, die ausgelagert werden muessten "
+		"(das braeche die Signatur); bitte ohne Signatur oder mit kleineren Anhaengen senden.");
+	res->reply_en = g_strdup("Signed message with attachments that would have to be offloaded "
+		"(breaking the signature); please send it unsigned or with smaller attachments.");
 	res->summary = g_strdup_printf("%s: action=reject reason=signed", r->qid);
 	run_audit_message(r, "reject", "signed");
+}
+
+/* run_limit_reject - max_parts or max_mime_depth broken: a permanent
+ * property of the message, so a permanent answer (a retry would meet the
+ * same limit for days); the classifier has not seen all of it, so it
+ * cannot simply pass either. why is ASCII (rewrite_walk's text). */
+void
+run_limit_reject(struct run *r, const char *why)
+{
+	struct pipeline_result *res = r->res;
+
+	res->verdict = PIPELINE_REJECT;
+	res->rcode = "554";
+	res->xcode = "5.6.0";
+	res->action = g_strdup("reject");
+	res->reply_de = g_strdup("Nachricht zu komplex fuer die Pruefung (zu viele oder zu tief "
+		"verschachtelte MIME-Teile); bitte einfacher aufgebaut senden.");
+	res->reply_en = g_strdup_printf("Message too complex to be checked (%s); please send it "
+		"with a simpler structure.", why);
+	res->summary = g_strdup_printf("%s: action=reject reason=\"%s\"", r->qid, why);
+	log_warning("%s: %s; rejected", r->qid, why);
+	run_audit_message(r, "reject", why);
+}
+
+/* run_signatures_broken - the body changed: a DKIM signature over it no
+ * longer verifies and is removed (the organisation's signer runs after us),
+ * an opened S/MIME or PGP signature (signed_mail = offload) is broken; both
+ * are logged */
+static void
+run_signatures_broken(struct run *r)
+{
+	int n = msg_header_count(r->m, "DKIM-Signature");
+
+	if (n > 0) {
+		hdrops_delete_all(r->res->hdr_ops, r->m, "DKIM-Signature");
+		log_info("%s: %d DKIM-Signature header%s removed: the body changed", r->qid, n,
+			n == 1 ? "" : "s");
+	}
+	if (r->rw->signed_opened || (r->signed_top && !r->rw->whole_message))
+		log_warning("%s: attachments offloaded from signed content (signed_mail = offload): "
+			"the signature no longer verifies", r->qid);
 }
 
 /* run_offloaded - the result of an offload: headers, summary, audit */
@@ -262,6 +306,7 @@ run_offloaded(struct run *r)
 	const struct rewrite *rw = r->rw;
 
 	run_headers(r, rw->new_top_ct, rw->new_top_cte);
+	run_signatures_broken(r);
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup("offload");
 	res->nfiles = r->t->files->len;

@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "notice.h"
+#include "rewrite_b64.h"
 
 #define REWRITE_BUF (256 * 1024)
 #define REWRITE_HTML_SCAN (64 * 1024) /* look for <body> this far into the HTML */
@@ -122,6 +123,12 @@ leaf_encoded_length(GMimeObject *obj)
 
 static bool is_body_text(GMimeObject *obj, const char *subtype);
 
+static bool
+is_multipart_signed(GMimeObject *obj)
+{
+	return g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "multipart", "signed");
+}
+
 static int
 rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsigned depth,
 	char **err)
@@ -139,9 +146,15 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 		return REWRITE_LIMIT;
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
-		if (is_signed_or_encrypted(obj))
-			return REWRITE_OK; /* opaque: never break a signature */
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		if (is_signed_or_encrypted(obj)) {
+			/* opaque (never break a signature) unless signed_mail asks
+			 * to look in: then the signed content, not the signature */
+			if (!rw->open_signed || !is_multipart_signed(obj))
+				return REWRITE_OK;
+			rw->signed_opened = true;
+			n = MIN(n, 1);
+		}
 		for (i = 0; i < n; i++) {
 			int rc = rewrite_walk(rw, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
 				GMIME_MULTIPART(obj), depth + 1, err);
@@ -171,8 +184,14 @@ rewrite_scan(struct rewrite *rw, char **err)
 
 	rw->candidates = g_ptr_array_new_with_free_func(leaf_free);
 	rw->by_obj = g_hash_table_new(NULL, NULL);
-	if (is_signed_or_encrypted(top))
-		return REWRITE_SIGNED;
+	rw->open_signed = rw->conf->signed_mail != CONF_SIGNED_SKIP;
+	if (is_signed_or_encrypted(top)) {
+		/* a signed top level is listed for signed_mail = offload/reject */
+		int rc = rw->open_signed && is_multipart_signed(top) ?
+			rewrite_walk(rw, top, NULL, 1, err) : REWRITE_OK;
+
+		return rc == REWRITE_OK ? REWRITE_SIGNED : rc;
+	}
 	return rewrite_walk(rw, top, NULL, 1, err);
 }
 
@@ -384,6 +403,36 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 	return rc;
 }
 
+/* leaf_b64_broken - base64 that does not decode to its end (a pad '='
+ * before more data) would be offloaded as a truncated file: the part stays
+ * in the message unchanged (1), logged. Classified content must not stay
+ * in clear: then it is an error (-1, *err). 0: the part decodes whole. */
+static int
+leaf_b64_broken(struct rewrite *rw, struct rewrite_leaf *lf, const char *name, char **err)
+{
+	int64_t lost = rewrite_b64_part_lost(lf->obj);
+	char *esc;
+
+	if (lost == 0)
+		return 0;
+	if (lost < 0) {
+		*err = g_strdup("cannot read the spooled message");
+		return -1;
+	}
+	esc = g_strescape(rw->hide_names ? "(name hidden)" : name, NULL);
+	if (rw->force_all) {
+		*err = g_strdup_printf("attachment %s: its base64 data goes on after the end (%lld "
+			"characters would be lost); it cannot be offloaded whole", esc, (long long)lost);
+		g_free(esc);
+		return -1;
+	}
+	log_warning("%s: attachment %s: its base64 data goes on after the end (%lld characters "
+		"would be lost); the part stays in the message unchanged", rw->qid, esc,
+		(long long)lost);
+	g_free(esc);
+	return 1;
+}
+
 /* offload_leaf - store one leaf in rw->t unless it decodes below min */
 static int
 offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
@@ -396,7 +445,9 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0, small;
 
-	small = leaf_too_small(rw, lf, min, buf, err);
+	small = leaf_b64_broken(rw, lf, name, err);
+	if (small == 0)
+		small = leaf_too_small(rw, lf, min, buf, err);
 	if (small != 0) {
 		rc = small > 0 ? REWRITE_OK : REWRITE_ERROR;
 		goto out;

@@ -55,6 +55,10 @@ struct rewrite {
 	char *new_top_cte;
 	unsigned nparts;
 	struct scan_report *scan; /* [scan] outgoing: one entry per scanned attachment */
+	/* signed_mail (issue 14 item 3): open_signed = look into
+	 * multipart/signed (offload, reject); signed_opened = one was opened */
+	bool open_signed;
+	bool signed_opened;
 };
 
 /* rewrite_scan - walk the tree, check signed mail and limits, list leaves */

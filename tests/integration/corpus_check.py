@@ -261,6 +261,11 @@ def main(argv):
     # 2. headers except ours unchanged and in order
     hin = [(n, v) for n, v in header_fields(raw_in) if n.decode(errors="replace") not in OWNED]
     hout = [(n, v) for n, v in header_fields(raw_out) if n.decode(errors="replace") not in OWNED]
+    if any(n.lower() == b"x-offload-transfer" for n, _ in header_fields(raw_out)):
+        # the body changed: a DKIM signature over it is removed (issue 14 item 3)
+        if any(n.lower() == b"dkim-signature" for n, _ in hout):
+            problems.append("DKIM-Signature kept over a changed body")
+        hin = [(n, v) for n, v in hin if n.lower() != b"dkim-signature"]
     if hin != hout:
         for i, (a, b) in enumerate(zip(hin + [None] * len(hout), hout + [None] * len(hin))):
             if a != b:

@@ -1,0 +1,21 @@
+/*
+ * spool_tmp.h - private spool files that cannot outlive their process
+ * (issue 14 item 2): an O_TMPFILE file in the spool directory has no name,
+ * so kill -9 leaves no plaintext behind. It is reached by the path
+ * /proc/self/fd/N (reopening it there gives an own file offset) for as
+ * long as the returned descriptor stays open. Where O_TMPFILE is not
+ * supported, a named 0600 file PREFIX.XXXXXX is created instead.
+ */
+#ifndef OFFLOAD_SPOOL_TMP_H
+#define OFFLOAD_SPOOL_TMP_H
+
+#include <stdbool.h>
+
+/* spool_tmp_open - a new private file (0600) in dir, open read-write,
+ * close-on-exec; *path is g_malloc'ed. -1 (errno) on failure. */
+int spool_tmp_open(const char *dir, const char *prefix, char **path);
+/* spool_tmp_unlink - remove a file made by spool_tmp_open (nothing to do
+ * for a nameless one) */
+void spool_tmp_unlink(const char *path);
+
+#endif
