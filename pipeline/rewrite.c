@@ -641,8 +641,36 @@ html_body_offset(GMimeStream *tmp)
 	return off;
 }
 
+/* stream_is_utf8 - the whole stream is valid UTF-8 (a sequence may span
+ * two reads) */
+static bool
+stream_is_utf8(GMimeStream *s)
+{
+	char buf[8192];
+	size_t keep = 0;
+	ssize_t n;
+	const char *end;
+
+	g_mime_stream_reset(s);
+	while ((n = g_mime_stream_read(s, buf + keep, sizeof buf - keep)) > 0) {
+		size_t len = keep + (size_t)n;
+
+		if (g_utf8_validate(buf, (gssize)len, &end))
+			keep = 0;
+		else if (len - (size_t)(end - buf) < 4 &&
+			 g_utf8_get_char_validated(end, (gssize)(len - (size_t)(end - buf))) == (gunichar)-2)
+			keep = len - (size_t)(end - buf); /* incomplete, not invalid */
+		else
+			return false;
+		memmove(buf, end, keep);
+	}
+	return n == 0 && keep == 0;
+}
+
 /* insert_notice - prepend (text) or insert after <body> (html); false if
- * the part's charset cannot be handled (the caller then adds a part) */
+ * the part cannot carry it: unknown charset, the notice not representable in
+ * the body's Latin charset, a body labelled ASCII/UTF-8 that is not UTF-8
+ * (the caller then adds a part of its own) */
 static bool
 insert_notice(const struct rewrite *rw, GMimePart *part, bool html, const char *text_utf8,
 	const char *html_ascii)
@@ -657,9 +685,12 @@ insert_notice(const struct rewrite *rw, GMimePart *part, bool html, const char *
 	bool ok = false;
 
 	if (mode == CS_LATIN) {
-		notice = g_convert_with_fallback(text_utf8, -1, cs, "UTF-8", "?", NULL, NULL, NULL);
-		if (notice == NULL)
-			mode = CS_TRANSCODE;
+		notice = g_convert(text_utf8, -1, cs, "UTF-8", NULL, NULL, NULL);
+		if (notice == NULL) {
+			log_info("%s: the notice is not representable in %s; it goes into a part of its own",
+				rw->qid, cs);
+			return false;
+		}
 	}
 	if (notice == NULL)
 		notice = g_strdup(html ? html_ascii : text_utf8);
@@ -687,6 +718,11 @@ insert_notice(const struct rewrite *rw, GMimePart *part, bool html, const char *
 		goto out;
 	}
 	end = g_mime_stream_tell(tmp);
+	if ((mode == CS_UTF8 || mode == CS_UTF8_RELABEL) && !stream_is_utf8(tmp)) {
+		log_info("%s: a text body labelled %s is not UTF-8; the notice goes into a part of its own",
+			rw->qid, cs ? cs : "us-ascii");
+		goto out;
+	}
 	if (html)
 		split = html_body_offset(tmp);
 	cat = g_mime_stream_cat_new();
@@ -719,15 +755,47 @@ out:
 	return ok;
 }
 
+/* notice_part - a new text/plain part: the UTF-8 bytes as they are (not
+ * g_mime_text_part_set_text, which picks the smallest charset itself),
+ * quoted-printable, no disposition, no name */
 static GMimeObject *
 notice_part(const char *text_utf8)
 {
-	GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
+	GMimePart *p = g_mime_part_new_with_type("text", "plain");
+	GMimeStream *s = g_mime_stream_mem_new_with_buffer(text_utf8, strlen(text_utf8));
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(s, GMIME_CONTENT_ENCODING_DEFAULT);
 
-	g_mime_text_part_set_text(tp, text_utf8);
-	g_mime_text_part_set_charset(tp, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(tp), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	return GMIME_OBJECT(tp);
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(p), "charset", "utf-8");
+	g_mime_part_set_content(p, w);
+	g_mime_part_set_content_encoding(p, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_object_unref(w);
+	g_object_unref(s);
+	return GMIME_OBJECT(p);
+}
+
+/* add_notice_part - the notice as a part of its own, first in a
+ * multipart/mixed top level; any other top-level multipart (alternative,
+ * related, signed, ...) is wrapped in a new multipart/mixed after it */
+static void
+add_notice_part(struct rewrite *rw, GMimeObject *top, const char *text_utf8)
+{
+	GMimeObject *np = notice_part(text_utf8);
+	GMimeMultipart *mixed;
+
+	if (g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart", "mixed")) {
+		g_mime_multipart_insert(GMIME_MULTIPART(top), 0, np);
+		g_object_unref(np);
+		return;
+	}
+	mixed = g_mime_multipart_new_with_subtype("mixed");
+	g_mime_multipart_add(mixed, np);
+	g_mime_multipart_add(mixed, top); /* takes its own reference */
+	g_mime_message_set_mime_part(rw->message, GMIME_OBJECT(mixed));
+	g_free(rw->new_top_ct);
+	rw->new_top_ct = g_strdup_printf("multipart/mixed; boundary=\"%s\"",
+		g_mime_multipart_get_boundary(mixed));
+	g_object_unref(np);
+	g_object_unref(mixed);
 }
 
 /* prune - drop multiparts that our removals left empty; true = remove mp */
@@ -837,15 +905,14 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	} else if (GMIME_IS_MULTIPART(top)) {
 		prune(GMIME_MULTIPART(top), touched);
 		find_bodies(top, &plain, &html);
-		if (plain && insert_notice(rw, plain, false, text, htm))
-			placed = true;
-		if (html && insert_notice(rw, html, true, text, htm))
-			placed = true;
+		/* a text body that cannot carry the notice: one part of its own
+		 * instead (the HTML body is not given a second copy) */
+		placed = plain ? insert_notice(rw, plain, false, text, htm) : html != NULL;
+		if (placed && html)
+			placed = insert_notice(rw, html, true, text, htm) || plain != NULL;
 		if (!placed) {
-			GMimeObject *np = notice_part(text);
-
-			g_mime_multipart_insert(GMIME_MULTIPART(top), 0, np);
-			g_object_unref(np);
+			add_notice_part(rw, top, text);
+			top = g_mime_message_get_mime_part(rw->message);
 		}
 	}
 	rc = write_body(rw, top, body_path, err);
