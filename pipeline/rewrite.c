@@ -774,15 +774,17 @@ notice_part(const char *text_utf8)
 }
 
 /* add_notice_part - the notice as a part of its own, first in a
- * multipart/mixed top level; any other top-level multipart (alternative,
- * related, signed, ...) is wrapped in a new multipart/mixed after it */
+ * multipart/mixed top level (or an empty one); any other top-level
+ * multipart (alternative, related, signed, ...) is wrapped in a new
+ * multipart/mixed after it */
 static void
 add_notice_part(struct rewrite *rw, GMimeObject *top, const char *text_utf8)
 {
 	GMimeObject *np = notice_part(text_utf8);
 	GMimeMultipart *mixed;
 
-	if (g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart", "mixed")) {
+	if (g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart", "mixed") ||
+	    g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0) {
 		g_mime_multipart_insert(GMIME_MULTIPART(top), 0, np);
 		g_object_unref(np);
 		return;

@@ -299,7 +299,8 @@ def main(argv):
 
     # 2. headers except ours unchanged and in order
     owned = OWNED
-    if ours and msg_out.get_content_type() != msg_in.get_content_type():
+    top_ct = lambda raw: [v for n, v in header_fields(raw) if n == b"content-type"]
+    if ours and top_ct(raw_out) != top_ct(raw_in):
         owned = OWNED | TOP_PART
         if any(n.decode(errors="replace") in TOP_PART for n, _ in header_fields(raw_out)):
             problems.append("the notice replaced the top-level part but kept its Content-Disposition/-ID/...")
