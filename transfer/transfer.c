@@ -297,6 +297,9 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	}
 	if (transfer_derive_key(&h, t->secret, t->password, tk) != 0)
 		goto out;
+	if ((rc = transfer_info_commit(t, dk)) != STORAGE_OK)
+		goto out;
+	rc = STORAGE_ETEMP;
 	json = transfer_manifest_json(t, &json_len);
 	if (envelope_manifest_seal(&h, dk->key, t->secret, tk, json, json_len, &obj, &obj_len)
 	    != ENVELOPE_OK) {

@@ -16,6 +16,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "storage.h"
+#include "transfer_info.h"
 
 struct transfer_file {
 	uint32_t index;
@@ -45,6 +46,9 @@ struct transfer {
 	 * clear header (0 without a password) */
 	char *password;
 	uint32_t kdf_m, kdf_t, kdf_p;
+	/* the info object "<id>/i" (transfer_info.h), written by
+	 * transfer_commit when it is not all zero */
+	struct transfer_info info;
 };
 
 
