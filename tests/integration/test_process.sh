@@ -186,6 +186,12 @@ rm -rf "$T/sp-art9-o2"; mkdir -p "$T/sp-art9-o2"
 "$CTL" -c "$SP" open "$(mail_link "$T/sp-art9.out")" --password-file "$T/sp-pw.txt" --output "$T/sp-art9-o2" > /dev/null 2>&1; rc=$?
 checkx "single pass: it opens with the password from the confirmation mail" \
 	'[ $rc = 0 ] && [ -n "$(ls -A "$T/sp-art9-o2")" ]'
+spid=$(mail_link "$T/sp-art9.out" | sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|')
+spi=$(store_path sp)/${spid:0:2}/$spid/i
+checkx "single pass: the info object <id>/i says 'password by phone from the sender' (FORMATS.md §6.1)" \
+	'[ "$(od -An -tx1 -j30 -N2 "$spi" 2>/dev/null | tr -d " ")" = 0100 ] && [ "$(head -c 6 "$spi")" = OFLDI$(printf "\001") ]'
+checkx "the notice of a password transfer says a password is needed and that the sender gives it by phone" \
+	'$MAILTOOL notice "$T/sp-art9.out" | grep -q "telefonisch vom Absender" && $MAILTOOL notice "$T/sp-art9.out" | grep -q "by phone from the sender"'
 
 mkbig "$T/sp-vs.eml" 400 "VS-NUR FUER DEN DIENSTGEBRAUCH" 0 300 "Ende."
 rm -rf "$(store_path sp)"; mkdir -p "$(store_path sp)"
