@@ -856,6 +856,24 @@ write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **
 	return REWRITE_OK;
 }
 
+/* notice_sender - the sender the notice names: the first From mailbox
+ * (name and address), else the envelope sender; *buf holds the address */
+static void
+notice_sender(const struct rewrite *rw, struct notice *n, char **buf)
+{
+	InternetAddressList *l = g_mime_message_get_from(rw->message);
+	InternetAddress *a = l && internet_address_list_length(l) > 0 ?
+		internet_address_list_get_address(l, 0) : NULL;
+
+	if (a && INTERNET_ADDRESS_IS_MAILBOX(a)) {
+		n->sender_name = internet_address_get_name(a);
+		*buf = g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	} else {
+		*buf = g_strdup(rw->t->sender);
+	}
+	n->sender_addr = *buf;
+}
+
 int
 rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err)
 {
@@ -864,7 +882,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	struct notice_file *files = g_new0(struct notice_file, rw->t->files->len);
 	struct notice n = { 0 };
 	GMimePart *plain = NULL, *html = NULL;
-	char *text = NULL, *htm = NULL;
+	char *text = NULL, *htm = NULL, *from = NULL;
 	bool top_replaced = rw->whole_message, placed = false;
 	guint i;
 	int rc;
@@ -881,6 +899,8 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	n.files = files;
 	n.nfiles = rw->t->files->len;
 	n.hide_names = rw->hide_names;
+	n.password = rw->t->info.delivery;
+	notice_sender(rw, &n, &from);
 	text = notice_text(&n);
 	htm = notice_html(&n);
 
@@ -923,6 +943,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	g_free(text);
 	g_free(htm);
 	g_free(files);
+	g_free(from);
 	g_hash_table_destroy(touched);
 	return rc;
 }
