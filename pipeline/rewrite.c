@@ -667,6 +667,19 @@ stream_is_utf8(GMimeStream *s)
 	return n == 0 && keep == 0;
 }
 
+/* notice_latin - the text notice in the body's Latin charset; NULL when a
+ * character (e.g. of a Cyrillic file name) is not representable */
+static char *
+notice_latin(const struct rewrite *rw, const char *text_utf8, const char *cs)
+{
+	char *s = g_convert(text_utf8, -1, cs, "UTF-8", NULL, NULL, NULL);
+
+	if (s == NULL)
+		log_info("%s: the notice is not representable in %s; it goes into a part of its own",
+			rw->qid, cs);
+	return s;
+}
+
 /* insert_notice - prepend (text) or insert after <body> (html); false if
  * the part cannot carry it: unknown charset, the notice not representable in
  * the body's Latin charset, a body labelled ASCII/UTF-8 that is not UTF-8
@@ -684,14 +697,8 @@ insert_notice(const struct rewrite *rw, GMimePart *part, bool html, const char *
 	gint64 split = 0, end;
 	bool ok = false;
 
-	if (mode == CS_LATIN) {
-		notice = g_convert(text_utf8, -1, cs, "UTF-8", NULL, NULL, NULL);
-		if (notice == NULL) {
-			log_info("%s: the notice is not representable in %s; it goes into a part of its own",
-				rw->qid, cs);
-			return false;
-		}
-	}
+	if (mode == CS_LATIN && (notice = notice_latin(rw, text_utf8, cs)) == NULL)
+		return false;
 	if (notice == NULL)
 		notice = g_strdup(html ? html_ascii : text_utf8);
 	src = decoded_stream(rw, GMIME_OBJECT(part));
