@@ -1,8 +1,13 @@
 /*
  * notice.h - the notice that replaces offloaded attachments in the text
- * bodies (DECISIONS.md §4): German first, English second, file names (unless
- * hidden by policy), sizes (1024^n), SHA-256, the expiry date in
- * Europe/Berlin and the one link. The templates live in notice.c.
+ * bodies (DECISIONS.md §4): German first, English second, in short
+ * sentences: what happened and who sent it, the expiry date in
+ * Europe/Berlin, whether a password is needed and how it arrives, the one
+ * link (labelled; a button in HTML, the raw URL too), file names (unless
+ * hidden by policy), sizes (1024^n), SHA-256, whom to ask, and a fixed
+ * authenticity hint (the portal's host name, "we never ask for login
+ * credentials, bank or payment details"). The templates live in notice.c;
+ * the HTML one is table-based with inline styles (mail clients).
  * Pure functions; thread-safe.
  */
 #ifndef OFFLOAD_NOTICE_H
@@ -11,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+
+#include "transfer_info.h"
 
 struct notice_file {
 	const char *name;   /* UTF-8 */
@@ -24,10 +31,17 @@ struct notice {
 	const struct notice_file *files;
 	size_t nfiles;
 	bool hide_names;
+	/* issue 11: how the password arrives (NONE = no password), the
+	 * organisation for TRANSFER_DELIVERY_AGREED (NULL = "the sender"),
+	 * the sender to ask (name may be NULL, address NULL or "" = unknown) */
+	enum transfer_delivery password;
+	const char *organisation;
+	const char *sender_name;
+	const char *sender_addr;
 };
 
 /* notice_text - UTF-8 text with LF line ends, no line over 76 characters
- * except the link; no trailing spaces (safe for format=flowed) */
+ * except the link and long names; no trailing spaces (format=flowed safe) */
 char *notice_text(const struct notice *n);
 /* notice_html - ASCII only (entities), valid in any charset */
 char *notice_html(const struct notice *n);
@@ -37,6 +51,8 @@ char *notice_size(uint64_t bytes, bool german);
 /* notice_dates - expiry in Europe/Berlin: "30.11.2026, 13:00 Uhr (MEZ)"
  * and "2026-11-30 13:00 CET" (g_malloc'ed) */
 void notice_dates(int64_t expires, char **de, char **en);
+/* notice_host - the host name of the link ("files.example.gov"), g_malloc'ed */
+char *notice_host(const char *link);
 /* notice_printable - filename_display(): valid UTF-8 with control, bidi and
  * other invisible characters replaced, so a name cannot forge lines or show
  * another extension (g_malloc'ed) */

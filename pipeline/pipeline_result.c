@@ -84,6 +84,8 @@ run_audit_files(struct run *r)
 static void
 run_headers(struct run *r, const char *new_ct, const char *new_cte)
 {
+	static const char *const top_part_headers[] = { "Content-Disposition",
+		"Content-Description", "Content-ID", "Content-Location", "Content-MD5" };
 	const struct conf *c = r->p->conf;
 	GPtrArray *ops = r->res->hdr_ops;
 	char *expires = r->t ? rfc3339(r->t->expires) : NULL;
@@ -106,6 +108,10 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 		}
 		if (msg_header_count(r->m, "MIME-Version") == 0)
 			hdrops_add(ops, "MIME-Version", " 1.0");
+		/* a part replacing an offloaded part carries none of its
+		 * disposition, file name or identity (issue 11) */
+		for (size_t i = 0; i < G_N_ELEMENTS(top_part_headers); i++)
+			hdrops_delete_all(ops, r->m, top_part_headers[i]);
 	}
 	hdrops_delete_all(ops, r->m, "X-Data-Classification");
 	hdrops_delete_all(ops, r->m, "X-Offload-Transfer");

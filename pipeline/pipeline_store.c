@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
 #include "storage_keyid.h"
 
 /* pipeline_storage - the store, opened now if it was unavailable before */
@@ -244,6 +245,10 @@ run_commit(struct run *r)
 		run_fail(r, "cannot generate the transfer password");
 		return false;
 	}
+	/* how the password arrives: the info object "<id>/i" (FORMATS.md §6.2) */
+	r->t->info.delivery = !r->cls.password ? TRANSFER_DELIVERY_NONE :
+		notify_password_to(c, r->cls.level) == NOTIFY_PASSWORD_TO_SENDER ?
+		TRANSFER_DELIVERY_PHONE : TRANSFER_DELIVERY_SEPARATE_MAIL;
 	rc = transfer_commit(r->t, &r->p->dk);
 	if (rc != STORAGE_OK) {
 		r->err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));

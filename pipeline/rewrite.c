@@ -17,9 +17,9 @@
 #include "log.h"
 #include "notice.h"
 #include "rewrite_b64.h"
+#include "rewrite_int.h"
 
 #define REWRITE_BUF (256 * 1024)
-#define REWRITE_HTML_SCAN (64 * 1024) /* look for <body> this far into the HTML */
 
 struct rewrite_leaf {
 	GMimeObject *obj;
@@ -49,8 +49,8 @@ leaf_by_size(const struct rewrite *rw, const struct rewrite_leaf *lf)
 	return !lf->body && lf->enc_len >= rw->conf->offload_min_size;
 }
 
-static bool
-is_signed_or_encrypted(GMimeObject *obj)
+bool
+rw_is_signed_or_encrypted(GMimeObject *obj)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 
@@ -60,9 +60,9 @@ is_signed_or_encrypted(GMimeObject *obj)
 	       g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime");
 }
 
-/* tmp_stream - an unlinked private file in the spool directory */
-static GMimeStream *
-tmp_stream(const struct rewrite *rw)
+/* rw_tmp_stream - an unlinked private file in the spool directory */
+GMimeStream *
+rw_tmp_stream(const struct rewrite *rw)
 {
 	char *path = g_strdup_printf("%s/tmp.XXXXXX", rw->spool_dir);
 	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
@@ -121,7 +121,6 @@ leaf_encoded_length(GMimeObject *obj)
 	return len > 0 ? (uint64_t)len : 0;
 }
 
-static bool is_body_text(GMimeObject *obj, const char *subtype);
 
 static bool
 is_multipart_signed(GMimeObject *obj)
@@ -147,7 +146,7 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
-		if (is_signed_or_encrypted(obj)) {
+		if (rw_is_signed_or_encrypted(obj)) {
 			/* opaque (never break a signature) unless signed_mail asks
 			 * to look in: then the signed content, not the signature */
 			if (!rw->open_signed || !is_multipart_signed(obj))
@@ -170,7 +169,7 @@ rewrite_walk(struct rewrite *rw, GMimeObject *obj, GMimeMultipart *parent, unsig
 		lf->obj = obj;
 		lf->parent = parent;
 		lf->enc_len = leaf_encoded_length(obj);
-		lf->body = is_body_text(obj, "plain") || is_body_text(obj, "html");
+		lf->body = rw_is_body_text(obj, "plain") || rw_is_body_text(obj, "html");
 		g_ptr_array_add(rw->candidates, lf);
 		g_hash_table_insert(rw->by_obj, obj, lf);
 	}
@@ -185,7 +184,7 @@ rewrite_scan(struct rewrite *rw, char **err)
 	rw->candidates = g_ptr_array_new_with_free_func(leaf_free);
 	rw->by_obj = g_hash_table_new(NULL, NULL);
 	rw->open_signed = rw->conf->signed_mail != CONF_SIGNED_SKIP;
-	if (is_signed_or_encrypted(top)) {
+	if (rw_is_signed_or_encrypted(top)) {
 		/* a signed top level is listed for signed_mail = offload/reject */
 		int rc = rw->open_signed && is_multipart_signed(top) ?
 			rewrite_walk(rw, top, NULL, 1, err) : REWRITE_OK;
@@ -196,8 +195,8 @@ rewrite_scan(struct rewrite *rw, char **err)
 }
 
 /* decoded_stream - a readable stream of the decoded content of a leaf */
-static GMimeStream *
-decoded_stream(const struct rewrite *rw, GMimeObject *obj)
+GMimeStream *
+rw_decoded_stream(const struct rewrite *rw, GMimeObject *obj)
 {
 	GMimeDataWrapper *w;
 	GMimeStream *raw, *f;
@@ -205,7 +204,7 @@ decoded_stream(const struct rewrite *rw, GMimeObject *obj)
 
 	if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-		GMimeStream *tmp = tmp_stream(rw);
+		GMimeStream *tmp = rw_tmp_stream(rw);
 		GMimeFormatOptions *fo;
 
 		if (tmp == NULL)
@@ -322,7 +321,7 @@ leaf_job_feed(struct classify_job *job, const char *buf, size_t n)
 static int64_t
 decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 {
-	GMimeStream *s = decoded_stream(rw, lf->obj);
+	GMimeStream *s = rw_decoded_stream(rw, lf->obj);
 	struct classify_job *job;
 	int64_t total = 0;
 	ssize_t n;
@@ -452,7 +451,7 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 		rc = small > 0 ? REWRITE_OK : REWRITE_ERROR;
 		goto out;
 	}
-	s = decoded_stream(rw, lf->obj);
+	s = rw_decoded_stream(rw, lf->obj);
 	if (s == NULL) {
 		*err = g_strdup("cannot read the spooled message");
 		goto out;
@@ -522,7 +521,7 @@ rewrite_classify_pending(struct rewrite *rw)
 		if (lf->cls_path == NULL)
 			continue;
 		job = leaf_job(rw, lf);
-		s = decoded_stream(rw, lf->obj);
+		s = rw_decoded_stream(rw, lf->obj);
 		if (buf == NULL)
 			buf = g_malloc(REWRITE_BUF);
 		/* like the classification of any other part: what can be read is
@@ -622,178 +621,6 @@ rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err)
 	return rc;
 }
 
-/* ---- notice insertion ------------------------------------------------ */
-
-static bool
-is_body_text(GMimeObject *obj, const char *subtype)
-{
-	const char *disp;
-
-	if (!GMIME_IS_PART(obj) ||
-	    !g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "text", subtype))
-		return false;
-	disp = g_mime_object_get_disposition(obj);
-	if (disp && g_ascii_strcasecmp(disp, "attachment") == 0)
-		return false;
-	return g_mime_part_get_filename(GMIME_PART(obj)) == NULL;
-}
-
-static void
-find_bodies(GMimeObject *obj, GMimePart **plain, GMimePart **html)
-{
-	int i, n;
-
-	if (GMIME_IS_MULTIPART(obj)) {
-		if (is_signed_or_encrypted(obj))
-			return;
-		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
-		for (i = 0; i < n; i++)
-			find_bodies(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), plain, html);
-		return;
-	}
-	if (*plain == NULL && is_body_text(obj, "plain"))
-		*plain = GMIME_PART(obj);
-	else if (*html == NULL && is_body_text(obj, "html"))
-		*html = GMIME_PART(obj);
-}
-
-enum charset_mode { CS_UTF8_RELABEL, CS_UTF8, CS_LATIN, CS_TRANSCODE, CS_KEEP };
-
-static enum charset_mode
-charset_mode(const char *cs)
-{
-	static const char *const latin[] = { "iso-8859-1", "latin1", "iso_8859-1", "windows-1252",
-		"cp1252", "iso-8859-15", "latin-1" };
-	size_t i;
-
-	if (cs == NULL || g_ascii_strcasecmp(cs, "us-ascii") == 0 || g_ascii_strcasecmp(cs, "ascii") == 0)
-		return CS_UTF8_RELABEL;
-	if (g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0)
-		return CS_UTF8;
-	for (i = 0; i < G_N_ELEMENTS(latin); i++)
-		if (g_ascii_strcasecmp(cs, latin[i]) == 0)
-			return CS_LATIN;
-	return CS_TRANSCODE;
-}
-
-/* html_body_offset - just after the <body ...> tag, 0 if there is none */
-static gint64
-html_body_offset(GMimeStream *tmp)
-{
-	char *buf = g_malloc(REWRITE_HTML_SCAN + 1);
-	ssize_t n;
-	gint64 off = 0;
-	char *p;
-
-	g_mime_stream_reset(tmp);
-	n = g_mime_stream_read(tmp, buf, REWRITE_HTML_SCAN);
-	if (n > 0) {
-		buf[n] = '\0';
-		for (p = buf; (p = strchr(p, '<')) != NULL; p++) {
-			if (g_ascii_strncasecmp(p, "<body", 5) == 0 &&
-			    (p[5] == '>' || g_ascii_isspace(p[5]))) {
-				char *gt = memchr(p, '>', n - (p - buf));
-
-				if (gt)
-					off = gt + 1 - buf;
-				break;
-			}
-		}
-	}
-	g_free(buf);
-	return off;
-}
-
-/* insert_notice - prepend (text) or insert after <body> (html); false if
- * the part's charset cannot be handled (the caller then adds a part) */
-static bool
-insert_notice(const struct rewrite *rw, GMimePart *part, bool html, const char *text_utf8,
-	const char *html_ascii)
-{
-	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-	enum charset_mode mode = html ? CS_KEEP : charset_mode(cs);
-	GMimeStream *src = NULL, *tmp = NULL, *cat = NULL, *chain = NULL, *s;
-	GMimeFilter *f;
-	GMimeDataWrapper *w;
-	char *notice = NULL;
-	gint64 split = 0, end;
-	bool ok = false;
-
-	if (mode == CS_LATIN) {
-		notice = g_convert_with_fallback(text_utf8, -1, cs, "UTF-8", "?", NULL, NULL, NULL);
-		if (notice == NULL)
-			mode = CS_TRANSCODE;
-	}
-	if (notice == NULL)
-		notice = g_strdup(html ? html_ascii : text_utf8);
-	src = decoded_stream(rw, GMIME_OBJECT(part));
-	tmp = tmp_stream(rw);
-	if (src == NULL || tmp == NULL)
-		goto out;
-	chain = g_mime_stream_filter_new(src);
-	if (mode == CS_TRANSCODE) {
-		f = g_mime_filter_charset_new(cs, "UTF-8");
-		if (f == NULL) {
-			log_warning("%s: unknown charset '%s' in a text body; notice goes into a new part",
-				rw->qid, cs);
-			goto out;
-		}
-		g_mime_stream_filter_add(GMIME_STREAM_FILTER(chain), f);
-		g_object_unref(f);
-	}
-	/* the output writer produces CRLF; internal text is LF */
-	f = g_mime_filter_dos2unix_new(FALSE);
-	g_mime_stream_filter_add(GMIME_STREAM_FILTER(chain), f);
-	g_object_unref(f);
-	if (g_mime_stream_write_to_stream(chain, tmp) < 0 || g_mime_stream_flush(tmp) < 0) {
-		log_error("%s: cannot write a temporary file in %s", rw->qid, rw->spool_dir);
-		goto out;
-	}
-	end = g_mime_stream_tell(tmp);
-	if (html)
-		split = html_body_offset(tmp);
-	cat = g_mime_stream_cat_new();
-	s = g_mime_stream_substream(tmp, 0, split);
-	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
-	g_object_unref(s);
-	s = g_mime_stream_mem_new_with_buffer(notice, strlen(notice));
-	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
-	g_object_unref(s);
-	s = g_mime_stream_substream(tmp, split, end);
-	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
-	g_object_unref(s);
-	w = g_mime_data_wrapper_new_with_stream(cat, GMIME_CONTENT_ENCODING_DEFAULT);
-	g_mime_part_set_content(part, w);
-	g_object_unref(w);
-	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	if (mode == CS_UTF8_RELABEL || mode == CS_TRANSCODE)
-		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
-	ok = true;
-out:
-	if (cat)
-		g_object_unref(cat);
-	if (chain)
-		g_object_unref(chain);
-	if (src)
-		g_object_unref(src);
-	if (tmp)
-		g_object_unref(tmp);
-	g_free(notice);
-	return ok;
-}
-
-static GMimeObject *
-notice_part(const char *text_utf8)
-{
-	GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
-
-	g_mime_text_part_set_text(tp, text_utf8);
-	g_mime_text_part_set_charset(tp, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(tp), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	return GMIME_OBJECT(tp);
-}
-
-/* prune - drop multiparts that our removals left empty; true = remove mp */
 static bool
 prune(GMimeMultipart *mp, GHashTable *touched)
 {
@@ -849,6 +676,24 @@ write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **
 	return REWRITE_OK;
 }
 
+/* notice_sender - the sender the notice names: the first From mailbox
+ * (name and address), else the envelope sender; *buf holds the address */
+static void
+notice_sender(const struct rewrite *rw, struct notice *n, char **buf)
+{
+	InternetAddressList *l = g_mime_message_get_from(rw->message);
+	InternetAddress *a = l && internet_address_list_length(l) > 0 ?
+		internet_address_list_get_address(l, 0) : NULL;
+
+	if (a && INTERNET_ADDRESS_IS_MAILBOX(a)) {
+		n->sender_name = internet_address_get_name(a);
+		*buf = g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	} else {
+		*buf = g_strdup(rw->t->sender);
+	}
+	n->sender_addr = *buf;
+}
+
 int
 rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err)
 {
@@ -857,7 +702,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	struct notice_file *files = g_new0(struct notice_file, rw->t->files->len);
 	struct notice n = { 0 };
 	GMimePart *plain = NULL, *html = NULL;
-	char *text = NULL, *htm = NULL;
+	char *text = NULL, *htm = NULL, *from = NULL;
 	bool top_replaced = rw->whole_message, placed = false;
 	guint i;
 	int rc;
@@ -874,6 +719,8 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	n.files = files;
 	n.nfiles = rw->t->files->len;
 	n.hide_names = rw->hide_names;
+	n.password = rw->t->info.delivery;
+	notice_sender(rw, &n, &from);
 	text = notice_text(&n);
 	htm = notice_html(&n);
 
@@ -890,7 +737,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 		g_hash_table_add(touched, lf->parent);
 	}
 	if (top_replaced) {
-		GMimeObject *np = notice_part(text);
+		GMimeObject *np = rw_notice_part(text);
 
 		g_mime_message_set_mime_part(rw->message, np);
 		g_object_unref(np);
@@ -899,16 +746,15 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 		rw->new_top_cte = g_strdup("quoted-printable");
 	} else if (GMIME_IS_MULTIPART(top)) {
 		prune(GMIME_MULTIPART(top), touched);
-		find_bodies(top, &plain, &html);
-		if (plain && insert_notice(rw, plain, false, text, htm))
-			placed = true;
-		if (html && insert_notice(rw, html, true, text, htm))
-			placed = true;
+		rw_find_bodies(top, &plain, &html);
+		/* a text body that cannot carry the notice: one part of its own
+		 * instead (the HTML body is not given a second copy) */
+		placed = plain ? rw_insert_notice(rw, plain, false, text, htm) : html != NULL;
+		if (placed && html)
+			placed = rw_insert_notice(rw, html, true, text, htm) || plain != NULL;
 		if (!placed) {
-			GMimeObject *np = notice_part(text);
-
-			g_mime_multipart_insert(GMIME_MULTIPART(top), 0, np);
-			g_object_unref(np);
+			rw_add_notice_part(rw, top, text);
+			top = g_mime_message_get_mime_part(rw->message);
 		}
 	}
 	rc = write_body(rw, top, body_path, err);
@@ -917,6 +763,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	g_free(text);
 	g_free(htm);
 	g_free(files);
+	g_free(from);
 	g_hash_table_destroy(touched);
 	return rc;
 }

@@ -333,9 +333,30 @@ page_footer(GString *o, const struct conf *c, enum portal_lang lang, const char 
 	g_string_append(o, "</p>\n</footer>\n");
 }
 
+/* portal_password_how - before unlock: a password is needed, and how it
+ * arrives (the info object's delivery mode) */
+static const char *
+portal_password_how(int delivery, bool de)
+{
+	switch (delivery) {
+	case TRANSFER_DELIVERY_PHONE:
+		return de ? "Sie brauchen ein Passwort. Der Absender sagt es Ihnen am Telefon." :
+			    "You need a password. The sender tells you the password by phone.";
+	case TRANSFER_DELIVERY_SEPARATE_MAIL:
+		return de ? "Sie brauchen ein Passwort. Es kommt in einer separaten E-Mail." :
+			    "You need a password. It arrives in a separate e-mail.";
+	case TRANSFER_DELIVERY_AGREED:
+		return de ? "Sie brauchen ein Passwort: das Passwort, das Sie mit dem Absender vereinbart haben." :
+			    "You need a password: the password you agreed with the sender.";
+	default:
+		return de ? "Sie brauchen ein Passwort. Bitte fragen Sie den Absender." :
+			    "You need a password. Please ask the sender.";
+	}
+}
+
 char *
 portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id, int64_t expires,
-	bool password)
+	int password)
 {
 	bool de = lang == PORTAL_LANG_DE;
 	GString *o = g_string_sized_new(4096);
@@ -362,11 +383,12 @@ portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id
 		"aria-describedby=\"codehelp\">\n</div>\n",
 		de ? "Der Link wurde unterwegs gekürzt. Bitte den ganzen Link oder den Teil nach dem Zeichen # eingeben." :
 		     "The link was shortened on its way. Please enter the whole link or the part after the # sign.");
-	if (password)
+	if (password != TRANSFER_DELIVERY_NONE)
 		g_string_append_printf(o,
-			"<label for=\"password\">%s</label>\n"
-			"<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"off\" required>\n",
-			de ? "Passwort (vom Absender, z. B. telefonisch)" : "Password (from the sender, e.g. by phone)");
+			"<p id=\"pwinfo\">%s</p>\n<label for=\"password\">%s</label>\n"
+			"<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"off\" "
+			"aria-describedby=\"pwinfo\" required>\n",
+			portal_password_how(password, de), de ? "Passwort" : "Password");
 	g_string_append(o, "<div><button id=\"show\" type=\"submit\">Dateien anzeigen / Show files</button></div>\n"
 		"</form>\n<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n"
 		"<section id=\"result\" aria-live=\"polite\" hidden></section>\n</main>\n");

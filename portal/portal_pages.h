@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "transfer_info.h"
 
 enum portal_lang { PORTAL_LANG_DE = 0, PORTAL_LANG_EN = 1 };
 
@@ -25,9 +26,12 @@ extern const char portal_favicon_svg[];
 enum portal_lang portal_lang_pick(const char *query_lang, const char *accept_language);
 /* portal_html_escape - &<>"' escaped; g_malloc'ed */
 char *portal_html_escape(const char *s);
-/* portal_page_transfer - the page for a live transfer */
+/* portal_page_transfer - the page for a live transfer; password: a
+ * TRANSFER_DELIVERY_* (NONE = no password field) or PORTAL_PASSWORD_ASK (a
+ * password without an info object: an older transfer, "ask the sender") */
+#define PORTAL_PASSWORD_ASK (-1)
 char *portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id,
-	int64_t expires, bool password);
+	int64_t expires, int password);
 /* portal_page_revoke - the sender's revoke confirmation page for /r/<id>
  * (created and expires from the MAC-verified clear header, LIVE only);
  * REVOKED and EXPIRED give the "already revoked" / "expired" pages (410) */

@@ -22,6 +22,8 @@ portal_handle_page(struct portal *p, struct MHD_Connection *conn, const char *id
 {
 	enum portal_lang lang = portal_req_lang(conn);
 	struct envelope_header h;
+	struct transfer_info info = { 0 };
+	int pw = PORTAL_PASSWORD_ASK;
 	char self[64];
 	enum tstate ts;
 	enum MHD_Result rc;
@@ -33,7 +35,11 @@ portal_handle_page(struct portal *p, struct MHD_Connection *conn, const char *id
 	ts = portal_transfer_state(p, id, &h, NULL);
 	if (ts != TS_LIVE)
 		return portal_send_page(p, conn, ts, lang, self);
-	page = portal_page_transfer(p->c, lang, id, h.expires, h.password);
+	/* how the password arrives, before unlock (FORMATS.md §6.1); no or a
+	 * forged info object: "ask the sender" */
+	if (h.password && transfer_info_read(p->st, &p->dk, id, &info) == 1)
+		pw = (int)info.delivery;
+	page = portal_page_transfer(p->c, lang, id, h.expires, h.password ? pw : TRANSFER_DELIVERY_NONE);
 	rc = portal_send_buf(conn, 200, "text/html; charset=utf-8", page, strlen(page), NULL, NULL);
 	g_free(page);
 	return rc;

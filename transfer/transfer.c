@@ -301,6 +301,9 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	rc = transfer_escrow_commit(t, tk); /* before the manifest (FORMATS.md §6) */
 	if (rc != STORAGE_OK)
 		goto out;
+	rc = transfer_info_commit(t, dk);
+	if (rc != STORAGE_OK)
+		goto out;
 	rc = STORAGE_ETEMP;
 	json = transfer_manifest_json(t, &json_len);
 	if (envelope_manifest_seal(&h, dk->key, t->secret, tk, json, json_len, &obj, &obj_len)

@@ -16,6 +16,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "storage.h"
+#include "transfer_info.h"
 
 struct transfer_file {
 	uint32_t index;
@@ -47,6 +48,9 @@ struct transfer {
 	uint32_t kdf_m, kdf_t, kdf_p;
 	/* archive escrow key (transfer_escrow.h), borrowed; NULL or unset = no "<id>/e" */
 	const struct transfer_escrow_key *escrow;
+	/* the info object "<id>/i" (transfer_info.h), written by
+	 * transfer_commit when it is not all zero */
+	struct transfer_info info;
 };
 
 

@@ -12,10 +12,15 @@ problem found) and "# ..." notes. Checks (corpus README "What every message must
     is in the output with the same decoded bytes, or in the transfer: `offloadctl open LINK`
     yields a file with the same SHA-256 (also looked for inside opened .eml files);
   - original headers, except X-Offload-Transfer, X-Data-Classification, Sensitivity,
-    Content-Type, Content-Transfer-Encoding and MIME-Version, unchanged and in order;
+    Content-Type, Content-Transfer-Encoding and MIME-Version, unchanged and in order; when
+    the notice replaced the top-level part, its Content-Disposition, -Description, -ID,
+    -Location and -MD5 are gone;
   - an output without X-Offload-Transfer/X-Data-Classification is byte-identical to the input
     (the leading mbox "From " line may be dropped); an attachment >= MIN_SIZE kept in the
-    output needs a policy reason in the summary (e.g. signed mail skipped).
+    output needs a policy reason in the summary (e.g. signed mail skipped);
+  - strict charsets: every text part of a rewritten message decodes with errors='strict'
+    under the charset it declares (us-ascii if none); a part that came in already broken and
+    left unchanged (same bytes, same label) is a note, not a problem.
 """
 import email
 import email.policy
@@ -27,6 +32,9 @@ import sys
 
 OWNED = {"x-offload-transfer", "x-data-classification", "sensitivity", "content-type",
          "content-transfer-encoding", "mime-version"}
+# when the notice replaced the top-level part, the headers describing the part it replaced go
+TOP_PART = {"content-disposition", "content-description", "content-id", "content-location",
+            "content-md5"}
 FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 LINK_RE = re.compile(r"https://files\.example\.test/t/[a-z2-7]{24}#[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])")
 
@@ -210,6 +218,33 @@ def opened_shas(directory):
     return shas
 
 
+def strict_decode(part):
+    """None if the text part decodes strictly under its declared charset, else the error"""
+    cs = part.get_content_charset("us-ascii")
+    try:
+        leaf_bytes(part).decode(cs, "strict")
+        return None
+    except (UnicodeDecodeError, LookupError) as e:
+        return "%s: %s" % (cs, str(e)[:80])
+
+
+def strict_check(msg_in, msg_out, problems, notes):
+    """every text part of the output decodes strictly (see the module doc)"""
+    came_broken = {(hashlib.sha256(leaf_bytes(p)).hexdigest(), p.get_content_charset("us-ascii"))
+                   for p in leaves(msg_in) if p.get_content_maintype() == "text" and strict_decode(p)}
+    for i, p in enumerate(leaves(msg_out)):
+        if p.get_content_maintype() != "text":
+            continue
+        err = strict_decode(p)
+        if err is None:
+            continue
+        key = (hashlib.sha256(leaf_bytes(p)).hexdigest(), p.get_content_charset("us-ascii"))
+        if key in came_broken:
+            notes.append("text part %d came in not decoding strictly and is unchanged (%s)" % (i, err))
+        else:
+            problems.append("text part %d (%s) does not decode strictly under %s" % (i, p.get_content_type(), err))
+
+
 def main(argv):
     inp, outp, rc, errf, ctl, conf, minsize, work = argv[1:9]
     gmime = argv[9] if len(argv) > 9 else None
@@ -258,9 +293,19 @@ def main(argv):
         if g.returncode != 0 and subprocess.run([gmime, inp], capture_output=True).returncode == 0:
             problems.append("GMime cannot read the output: %s" % g.stderr.decode(errors="replace").strip()[:200])
 
+    # 1b. strict charsets in what we rewrote
+    if ours:
+        strict_check(msg_in, msg_out, problems, notes)
+
     # 2. headers except ours unchanged and in order
-    hin = [(n, v) for n, v in header_fields(raw_in) if n.decode(errors="replace") not in OWNED]
-    hout = [(n, v) for n, v in header_fields(raw_out) if n.decode(errors="replace") not in OWNED]
+    owned = OWNED
+    top_ct = lambda raw: [v for n, v in header_fields(raw) if n == b"content-type"]
+    if ours and top_ct(raw_out) != top_ct(raw_in):
+        owned = OWNED | TOP_PART
+        if any(n.decode(errors="replace") in TOP_PART for n, _ in header_fields(raw_out)):
+            problems.append("the notice replaced the top-level part but kept its Content-Disposition/-ID/...")
+    hin = [(n, v) for n, v in header_fields(raw_in) if n.decode(errors="replace") not in owned]
+    hout = [(n, v) for n, v in header_fields(raw_out) if n.decode(errors="replace") not in owned]
     if any(n.lower() == b"x-offload-transfer" for n, _ in header_fields(raw_out)):
         # the body changed: a DKIM signature over it is removed (issue 14 item 3)
         if any(n.lower() == b"dkim-signature" for n, _ in hout):

@@ -9,6 +9,10 @@
   notice EML                decoded text of the first text/plain part (first 60 lines)
   split EML HDRS BODY       for miltertest: HDRS "Name<TAB>value" per header (unfolded), BODY (CRLF)
   summary EML               human summary: headers, parts, link (for the demo)
+  strict EML                what a recipient's client meets: every text part decodes strictly
+                            under its declared charset; a part carrying the offload link has
+                            no Content-Disposition attachment and no file name (one problem a
+                            line, exit 1 if any)
 
 Parsing uses the standard library `email` package with policy=email.policy.default, so
 quoted-printable/base64 and RFC 2047/2231 are decoded before anything is searched.
@@ -109,6 +113,26 @@ def links(msg):
     return found
 
 
+def strict_problems(msg):
+    """problems a recipient meets in a rewritten message (see `strict` above)"""
+    probs = []
+    for i, part in enumerate(leaves(msg)):
+        if part.get_content_maintype() != "text":
+            continue
+        b = part_bytes(part)
+        cs = part.get_content_charset("us-ascii")
+        try:
+            t = b.decode(cs, "strict")
+        except (UnicodeDecodeError, LookupError) as e:
+            probs.append("part %d (%s): does not decode as %s: %s" % (i, part.get_content_type(), cs, e))
+            t = b.decode("utf-8", "replace")
+        if LINK_RE.search(t.encode("utf-8", "replace")):
+            if part.get_content_disposition() == "attachment" or safe_filename(part):
+                probs.append("part %d (%s) carries the notice but looks like a file: %s; filename=%s" %
+                             (i, part.get_content_type(), part.get("Content-Disposition"), safe_filename(part)))
+    return probs
+
+
 def main(argv):
     if len(argv) < 3:
         sys.stderr.write(__doc__)
@@ -162,6 +186,11 @@ def main(argv):
                 print("\n".join(part_text(part).splitlines()[:60]))
                 return 0
         return 1
+    if cmd == "strict":
+        probs = strict_problems(msg)
+        for p in probs:
+            print(p)
+        return 1 if probs else 0
     if cmd == "summary":
         raw = read(path)
         print("size on the wire: %d bytes" % len(raw))

@@ -3,12 +3,13 @@
  * script against liboffload.a. Two modes:
  *
  *   portal_mktransfer make CONF [--password] [--expires-in SECONDS]
- *       [--sender ADDR] [--revoke-out FILE] FILE[=NAME]...
+ *       [--sender ADDR] [--revoke-out FILE] [--delivery MODE] FILE[=NAME]...
  *     writes a transfer through the real transfer code (the pipeline has
  *     no password knob yet) and prints the link, then the password if any.
  *     A negative --expires-in writes an already expired transfer.
  *     --revoke-out writes the sender's revoke link (transfer_revoke_link)
- *     to FILE.
+ *     to FILE. --delivery phone|separate-mail|agreed writes the info
+ *     object "<id>/i" (FORMATS.md §6.1) with that password delivery mode.
  *
  *   portal_mktransfer reseal CONF TICKET [--id ID] [--index N] [--size N]
  *       [--not-after UNIX] [--foreign-key]
@@ -38,7 +39,7 @@ do_make(struct conf *c, int argc, char **argv)
 	GError *err = NULL;
 	int64_t now = (int64_t)time(NULL), exp_in = (int64_t)c->retention;
 	gboolean pw = FALSE;
-	const char *sender = "alice@example.org", *revoke_out = NULL;
+	const char *sender = "alice@example.org", *revoke_out = NULL, *delivery = NULL;
 	int i, e = 0;
 	char *link;
 
@@ -55,6 +56,8 @@ do_make(struct conf *c, int argc, char **argv)
 			sender = argv[++i];
 		else if (strcmp(argv[i], "--revoke-out") == 0 && i + 1 < argc)
 			revoke_out = argv[++i];
+		else if (strcmp(argv[i], "--delivery") == 0 && i + 1 < argc)
+			delivery = argv[++i];
 		else
 			return 64;
 	}
@@ -78,6 +81,10 @@ do_make(struct conf *c, int argc, char **argv)
 	}
 	if (pw && transfer_set_password(t) == NULL)
 		return 1;
+	/* the info object (FORMATS.md §6.1): phone, separate-mail or agreed */
+	for (i = TRANSFER_DELIVERY_PHONE; delivery != NULL && i <= TRANSFER_DELIVERY_MAX; i++)
+		if (strcmp(delivery, transfer_delivery_name((enum transfer_delivery)i)) == 0)
+			t->info.delivery = (enum transfer_delivery)i;
 	if (transfer_commit(t, &dk) != 0)
 		return 1;
 	if (revoke_out != NULL) {

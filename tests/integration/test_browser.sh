@@ -3,7 +3,8 @@
 # from a mail written by the real pipeline, the fragment disappears, click "show files", click the
 # download, the file's SHA-256 equals the original; German/English by Accept-Language; keyboard
 # only (Tab to #show, Enter); the access-code field; the password flow when the pipeline can make
-# a password transfer; no console errors and no CSP violations. Screenshots go to
+# a password transfer; no console errors and no CSP violations; the HTML notice of a rewritten mail
+# at 360 and 1280 px (button, raw link, no horizontal scrolling). Screenshots go to
 # $SRCDIR/build/artifacts/ (test artefacts). Chromium recipe: docs/DECISIONS.md §A.7.
 # Ports 12830-12839. Chromium is stopped by the EXIT trap also when node dies half-way.
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +30,25 @@ make_eml "$T/in.eml" "browser test" "see link" "$T/orig.pdf" "$NAME" application
 LINK=$(mail_link "$T/out.eml" | sed "s|^https://files.example.test|$BASE|")
 [ -n "$LINK" ] || bail "no link in the rewritten mail"
 
+# the HTML notice as a recipient's mail client shows it: a mail with an HTML body through the
+# pipeline, its text/html part saved as a page (screenshots at 360 and 1280 px)
+$PY - "$T/orig.pdf" "$T/html.eml" <<'PYEOF' || bail "write html.eml"
+import sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "Max Muster <alice@example.org>"; m["To"] = "bob@example.net"; m["Subject"] = "Bericht"
+m.set_content("Guten Tag,\nanbei der Bericht.\n")
+m.add_alternative("<html><body><p>Guten Tag,</p><p>anbei der Bericht.</p></body></html>", subtype="html")
+m.add_attachment(open(sys.argv[1], "rb").read(), maintype="application", subtype="pdf", filename="Bericht März 2026.pdf")
+open(sys.argv[2], "wb").write(bytes(m))
+PYEOF
+"$CTL" -c "$PCONF" process < "$T/html.eml" > "$T/html.out" 2> "$T/html.err" || bail "process html.eml: $(cat "$T/html.err")"
+$PY - "$T/html.out" "$T/notice.html" <<'PYEOF' || bail "no HTML part in the rewritten mail"
+import sys, email, email.policy
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+open(sys.argv[2], "w", encoding="utf-8").write(m.get_body(("html",)).get_content())
+PYEOF
+
 # a second transfer, revoked before the browser opens it (410 page)
 make_eml "$T/in2.eml" "gone" "see link" "$T/orig.pdf" "x.pdf" application/pdf &&
 	"$CTL" -c "$PCONF" process < "$T/in2.eml" > "$T/out2.eml" 2>/dev/null || bail "process in2.eml"
@@ -51,11 +71,11 @@ PORTAL_PID=$!
 _BG_PIDS+=("$PORTAL_PID")
 waitport $PORT 200 || { tail -5 "$T/portal.log" | sed 's/^/# /'; bail "portal did not listen on $PORT"; }
 
-rm -f "$ART"/portal-*.png
+rm -f "$ART"/portal-*.png "$ART"/notice-*.png
 mkdir -p "$ART"
 t0=$(now)
 LINK=$LINK SHA256=$(sha256 "$T/orig.pdf") NAME=$NAME PW_LINK=$PW_LINK PW_SHA256=$PW_SHA256 \
-PASSWORD=$PASSWORD GONE_LINK=$GONE_LINK ARTIFACTS=$ART UDD=$UDD DLDIR=$T/downloads \
+PASSWORD=$PASSWORD GONE_LINK=$GONE_LINK NOTICE_HTML=$T/notice.html ARTIFACTS=$ART UDD=$UDD DLDIR=$T/downloads \
 	timeout -k 5 90 node "$IT/browser/portal_test.js" > "$T/node.out" 2> "$T/node.err" &
 NODE_PID=$!
 wait "$NODE_PID"
@@ -69,7 +89,7 @@ checkx "browser script ran to its end (exit $rc, $(since "$t0"))" \
 browser_stop
 checkx "no chromium process of this run is left" \
 	'[ -z "$(browser_pids)" ]'
-for s in portal-page-de portal-files-de portal-files-en portal-phone-de $([ -n "$PW_LINK" ] && echo portal-password-files); do
+for s in portal-page-de portal-files-de portal-files-en portal-phone-de notice-html-360 notice-html-1280 $([ -n "$PW_LINK" ] && echo portal-password-files); do
 	checkx "screenshot $s.png is a PNG of a real page (> 5 kB)" \
 		'[ "$(head -c 8 "$ART/$s.png" 2>/dev/null | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ] && [ $(stat -c %s "$ART/$s.png") -gt 5000 ]'
 done

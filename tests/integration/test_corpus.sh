@@ -4,7 +4,8 @@
 # exit status, output read back by Python's email package (no new defects) and by GMime
 # (gmime_check.c, compiled here), nothing lost (kept with the same decoded bytes, or in the
 # transfer with the same SHA-256 via `offloadctl open`), original headers unchanged and in
-# order, unchanged output byte-identical. One ok/not ok line per message. Every rewritten
+# order, unchanged output byte-identical, every text part of a rewritten message decodes strictly
+# under its declared charset. One ok/not ok line per message. Every rewritten
 # output is processed once more: it must pass byte-identical as already offloaded (the
 # X-Offload-Transfer MAC binds the body as written, FORMATS.md §3.1).
 # Recipients: --rcpt corpus@recipient.example (outside any internal domain) so every message

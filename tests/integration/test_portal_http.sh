@@ -47,7 +47,9 @@ random_file "$T/tam.bin" 600000; offload tam "$T/tam.bin" tam.bin application/oc
 "$MK" make "$CONF" --password "$T/rev.bin=secret plans.bin" > "$T/pw.out" || bail "helper: password transfer"
 "$MK" make "$CONF" --expires-in -60 "$T/rev.bin" > "$T/exp.out" || bail "helper: expired transfer"
 "$MK" make "$CONF" --password "$T/rev.bin" > "$T/pw2.out" || bail "helper: second password transfer"
-for f in pw exp pw2; do secret "$(sed -n 1p "$T/$f.out")" "$(sed -n 2p "$T/$f.out")"; done
+"$MK" make "$CONF" --password --delivery phone "$T/rev.bin" > "$T/pwphone.out" || bail "helper: password by phone"
+"$MK" make "$CONF" --password --delivery separate-mail "$T/rev.bin" > "$T/pwmail.out" || bail "helper: password by mail"
+for f in pw exp pw2 pwphone pwmail; do secret "$(sed -n 1p "$T/$f.out")" "$(sed -n 2p "$T/$f.out")"; done
 id_of() { sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' "$1"; }
 sec_of() { sed -E 's|.*#||' "$1"; }
 ID=$(id_of "$T/big.link"); SEC=$(sec_of "$T/big.link")
@@ -205,6 +207,31 @@ checkx "tampered segment: a Range before it still downloads" 'curl -s -r 0-19999
 PL=$(sed -n 1p "$T/pw.out"); PW=$(sed -n 2p "$T/pw.out"); PID_=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$PL"); PSEC=${PL##*#}
 checkx "password transfer: page has a labelled password field" \
 	'curl -s "$BASE/t/$PID_" | grep -q "<label for=\"password\">" && curl -s "$BASE/t/$PID_" | grep -q "id=\"password\""'
+# before unlock the page says how the password arrives (info object <id>/i, FORMATS.md §6.1)
+PHID=$(head -1 "$T/pwphone.out" | sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|')
+PMID=$(head -1 "$T/pwmail.out" | sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|')
+checkx "password by phone: the page says so before unlock (de and en)" \
+	'curl -s "$BASE/t/$PHID?lang=de" | grep -q "id=\"pwinfo\">Sie brauchen ein Passwort. Der Absender sagt es Ihnen am Telefon." &&
+	 curl -s "$BASE/t/$PHID?lang=en" | grep -q "The sender tells you the password by phone."'
+checkx "password in a separate e-mail: the page says so before unlock" \
+	'curl -s "$BASE/t/$PMID?lang=de" | grep -q "Es kommt in einer separaten E-Mail."'
+checkx "password transfer without an info object (older transfer): 'you need a password, ask the sender'" \
+	'curl -s "$BASE/t/$PID_?lang=de" | grep -q "Sie brauchen ein Passwort. Bitte fragen Sie den Absender."'
+checkx "no password: no password hint on the page" '! curl -s "$BASE/t/$ID" | grep -q "pwinfo"'
+# a forged info object (right layout, wrong MAC) and one copied from another transfer are ignored
+$PY - "$PID_" "$T/forged.i" <<'PYEOF'
+import sys
+tid = sys.argv[1]
+open(sys.argv[2], "wb").write(b"OFLDI\x01" + tid.encode() + b"\x01\x00" + b"\x00" * 32)
+PYEOF
+obj() { echo "$STORE/${1:0:2}/$1/$2"; } # the file backend's layout of <id>/<name>
+cp "$T/forged.i" "$(obj "$PID_" i)"
+checkx "a forged info object (bad MAC) is ignored: still 'ask the sender'" \
+	'curl -s "$BASE/t/$PID_?lang=de" | grep -q "Bitte fragen Sie den Absender." && grep -q "info object with a wrong MAC ignored" "$T/portal.log"'
+cp "$(obj "$PHID" i)" "$(obj "$PID_" i)"
+checkx "an info object copied from another transfer is ignored" \
+	'curl -s "$BASE/t/$PID_?lang=de" | grep -q "Bitte fragen Sie den Absender." && grep -q "malformed info object ignored" "$T/portal.log"'
+rm -f "$(obj "$PID_" i)" "$T/forged.i"
 checkx "password transfer: unlock without password: 401 {\"error\":\"password\"}" \
 	'[ "$(unlock "$PID_" "{\"secret\":\"$PSEC\"}")" = 401 ] && grep -q "\"error\":\"password\"" "$T/u.json"'
 checkx "password transfer: wrong secret is 403 (checked before the password)" \

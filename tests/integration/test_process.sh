@@ -20,10 +20,24 @@ for in in "$G"/*.in.eml; do
 	if [ "${UPDATE_GOLDEN:-}" = 1 ]; then cp "$T/$n.norm" "$G/$n.out.eml"; fi
 	if cmp -s "$T/$n.norm" "$G/$n.out.eml"; then ok "golden $n"
 	else not_ok "golden $n differs:"; diff "$G/$n.out.eml" "$T/$n.norm" | head -20 | sed 's/^/#   /'; fi
+	# as a recipient's client reads it: strict charsets, the notice is no file
+	if $MAILTOOL strict "$T/$n.out" > "$T/$n.strict"; then ok "golden $n: every text part decodes strictly, the notice is no attachment"
+	else not_ok "golden $n as a recipient reads it: $(head -3 "$T/$n.strict" | tr '\n' ' ')"; fi
 done
+for n in single-part attachment-only; do
+	checkx "golden $n: the notice reads 'Anhänge verschlüsselt' (UTF-8, not Latin-1 labelled utf-8)" \
+		'$MAILTOOL notice "$T/$n.out" | grep -q "Anhänge verschlüsselt"'
+	checkx "golden $n: no Content-Disposition or file name left on the replaced top-level part" \
+		'! $MAILTOOL header "$T/$n.out" Content-Disposition >/dev/null'
+done
+# a Latin-1 body cannot carry a Cyrillic file name: the notice goes into a part of its own,
+# the Latin-1 bodies stay as they were
+checkx "latin1-unrepresentable: the Latin-1 text body is unchanged, the notice is a part of its own" \
+	'$MAILTOOL notice "$T/latin1-unrepresentable.out" | grep -q "Отчёт.pdf" &&
+	 grep -q "^Gr=FC=DFe aus M=FCnchen, anbei der Bericht.\r\?$" "$T/latin1-unrepresentable.out"'
 
 # every offloaded golden file opens byte-exact from its link
-for n in mixed-ascii alternative-latin1 single-part attachment-only; do
+for n in mixed-ascii alternative-latin1 single-part attachment-only latin1-unrepresentable; do
 	link=$(mail_link "$T/$n.out")
 	rm -rf "$T/open-$n"
 	if ! ctl_open "$link" "$T/open-$n" p > "$T/open-$n.txt" 2>&1; then not_ok "open $n: $(cat "$T/open-$n.txt")"; continue; fi
@@ -37,7 +51,7 @@ checkx "small attachment (small.csv) stays in the message" 'grep -q "filename=\"
 checkx "inbound X-Data-Classification replaced, not duplicated" \
 	'[ "$(grep -c "^X-Data-Classification:" "$T/alternative-latin1.out")" = 1 ] && ! grep -q spoofed "$T/alternative-latin1.out"'
 checkx "audit log: one attachment event per offloaded file with its sha256" \
-	'[ "$(grep -c "event=attachment" "$(audit_path p)")" = 4 ] && grep -q "event=message .*action=offload" "$(audit_path p)"'
+	'[ "$(grep -c "event=attachment" "$(audit_path p)")" = 5 ] && grep -q "event=message .*action=offload" "$(audit_path p)"'
 checkx "audit log: the link secret never appears" \
 	'! grep -qF "$(mail_link "$T/mixed-ascii.out" | sed "s/.*#//")" "$(audit_path p)"'
 
@@ -179,6 +193,12 @@ rm -rf "$T/sp-art9-o2"; mkdir -p "$T/sp-art9-o2"
 "$CTL" -c "$SP" open "$(mail_link "$T/sp-art9.out")" --password-file "$T/sp-pw.txt" --output "$T/sp-art9-o2" > /dev/null 2>&1; rc=$?
 checkx "single pass: it opens with the password from the confirmation mail" \
 	'[ $rc = 0 ] && [ -n "$(ls -A "$T/sp-art9-o2")" ]'
+spid=$(mail_link "$T/sp-art9.out" | sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|')
+spi=$(store_path sp)/${spid:0:2}/$spid/i
+checkx "single pass: the info object <id>/i says 'password by phone from the sender' (FORMATS.md §6.1)" \
+	'[ "$(od -An -tx1 -j30 -N2 "$spi" 2>/dev/null | tr -d " ")" = 0100 ] && [ "$(head -c 6 "$spi")" = OFLDI$(printf "\001") ]'
+checkx "the notice of a password transfer says a password is needed and that the sender gives it by phone" \
+	'$MAILTOOL notice "$T/sp-art9.out" | grep -q "telefonisch vom Absender" && $MAILTOOL notice "$T/sp-art9.out" | grep -q "by phone from the sender"'
 
 mkbig "$T/sp-vs.eml" 400 "VS-NUR FUER DEN DIENSTGEBRAUCH" 0 300 "Ende."
 rm -rf "$(store_path sp)"; mkdir -p "$(store_path sp)"

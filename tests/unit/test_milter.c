@@ -121,15 +121,42 @@ test_notice(void)
 		{ "Bauplan <final>.pdf", 25u * 1024 * 1024, "ab" },
 		{ "evil\nX-Injected: 1", 1536, "cd" },
 	};
-	struct notice n = { "https://files.example.gov/t/abc#def", 1796640000, f, 2, false };
-	char *t = notice_text(&n), *h = notice_html(&n), *s;
+	struct notice n = { .link = "https://files.example.gov/t/abc#def", .expires = 1796640000,
+		.files = f, .nfiles = 2, .password = TRANSFER_DELIVERY_PHONE,
+		.sender_name = "Max Muster", .sender_addr = "max@example.gov" };
+	char *t = notice_text(&n), *h = notice_html(&n), *s, *flat;
 	const char *p;
 	bool ascii = true;
 
 	CHECK(strstr(t, n.link) && strstr(t, "25,0 MB / 25.0 MB") && strstr(t, "SHA-256: ab"),
 		"text notice: link, sizes in both languages, hash");
-	CHECK(strstr(t, "Die Anhänge") && strstr(t, "The attachments") &&
-	      strstr(t, "Die Anhänge") < strstr(t, "The attachments"), "German first, English second");
+	CHECK(strstr(t, "Max Muster (max@example.gov) hat Ihnen Dateien geschickt.") &&
+	      strstr(t, "Max Muster (max@example.gov) sent you files.") &&
+	      strstr(t, "hat Ihnen") < strstr(t, "sent you"), "what happened, who sent it: German first, English second");
+	CHECK(strstr(t, "Passwort: nötig. Sie bekommen es telefonisch vom Absender.") &&
+	      strstr(t, "Password: needed. You get it by phone from the sender."), "password by phone, both languages");
+	CHECK(strstr(t, "Dateien abholen / Collect files:\nhttps://files.example.gov/t/abc#def\n") != NULL,
+		"the link on a labelled line of its own");
+	CHECK(strstr(t, "Fragen? Wenden Sie sich an den Absender: Max Muster (max@example.gov).") != NULL,
+		"whom to ask");
+	flat = g_strdelimit(g_strdup(t), "\n", ' ');
+	CHECK(strstr(flat, "Der Link führt nur zu files.example.gov.") &&
+	      strstr(flat, "Wir fragen nie nach Zugangsdaten, Bank- oder Zahlungsdaten.") &&
+	      strstr(flat, "The link leads only to files.example.gov.") &&
+	      strstr(flat, "We never ask for login credentials, bank or payment details."),
+		"authenticity hint: the portal host, never credentials or payment data");
+	for (p = t, s = NULL; *p; p = strchr(p, '\n') + 1) {
+		const char *e = strchr(p, '\n');
+
+		if (e == NULL)
+			break;
+		if (g_utf8_strlen(p, e - p) > 76 && !g_str_has_prefix(p, "https://"))
+			s = g_strndup(p, e - p);
+	}
+	CHECK(s == NULL, "no text line over 76 characters but the link (%s)", s ? s : "");
+	g_free(s);
+	CHECK(strstr(h, "Dateien abholen / Collect files</a>") && strstr(h, "<table role=\"presentation\"") &&
+	      strstr(h, ">https://files.example.gov/t/abc#def</a>"), "HTML: a table, a button, the raw URL too");
 	CHECK(strstr(t, "evil_X-Injected: 1") != NULL, "control characters in names cannot forge lines");
 	CHECK(strstr(t, " \n") == NULL, "no trailing spaces (format=flowed safe)");
 	for (p = h; *p; p++)
@@ -137,9 +164,29 @@ test_notice(void)
 			ascii = false;
 	CHECK(ascii, "HTML notice is pure ASCII");
 	CHECK(strstr(h, "Bauplan &lt;final&gt;.pdf") && !strstr(h, "<final>"), "HTML escapes names");
-	CHECK(strstr(h, "Anh&auml;nge") != NULL, "HTML umlauts as entities");
+	CHECK(strstr(h, "Anh&#228;nge") && strstr(h, "n&#246;tig"), "HTML umlauts as entities");
 	g_free(t);
 	g_free(h);
+	n.password = TRANSFER_DELIVERY_SEPARATE_MAIL;
+	t = notice_text(&n);
+	CHECK(strstr(t, "in einer separaten E-Mail") && strstr(t, "in a separate e-mail"), "password in a separate e-mail");
+	g_free(t);
+	n.password = TRANSFER_DELIVERY_AGREED;
+	n.organisation = "Stadt Musterstadt";
+	t = notice_text(&n);
+	g_free(flat);
+	flat = g_strdelimit(g_strdup(t), "\n", ' ');
+	CHECK(strstr(flat, "das Sie mit Stadt Musterstadt vereinbart haben") &&
+	      strstr(flat, "the password agreed with Stadt Musterstadt"), "agreed password names the organisation");
+	g_free(flat);
+	g_free(t);
+	n.password = TRANSFER_DELIVERY_NONE;
+	n.sender_name = NULL;
+	n.sender_addr = NULL;
+	t = notice_text(&n);
+	CHECK(strstr(t, "Passwort: nicht nötig.") && strstr(t, "Der Absender hat Ihnen") &&
+	      strstr(t, "The sender sent you"), "no password; unknown sender");
+	g_free(t);
 	n.hide_names = true;
 	t = notice_text(&n);
 	CHECK(strstr(t, "Bauplan") == NULL && strstr(t, "2 Datei(en)") != NULL, "hidden names stay hidden");

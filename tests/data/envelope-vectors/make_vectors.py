@@ -7,8 +7,8 @@ implementations agree on every byte. The same for the other byte formats
 of FORMATS.md: message header MACs and the keyid object (§3, checked by
 tests/unit/test_milter.c), portal download tickets (§4,
 tests/unit/test_portal.c), revocation tombstones (§5,
-tests/unit/test_milter.c) and the archive escrow object (§6.1,
-tests/unit/test_escrow.c).
+tests/unit/test_milter.c), the archive escrow object (§6.1,
+tests/unit/test_escrow.c) and the info object (§6.2, tests/unit/test_transfer_info.c).
 
 Usage: python3 tests/data/envelope-vectors/make_vectors.py
 """
@@ -187,6 +187,19 @@ def escrow(rcpt_pub, tid, tk, eph_priv, nonce):
     return obj, shared, ke
 
 
+DELIVERY = {"none": 0, "phone": 1, "separate-mail": 2, "agreed": 3}
+
+
+def info_object(dk, tid, delivery, reply_allowed):
+    """info object "<id>/i" (FORMATS.md §6.2)"""
+    body = b"OFLDI" + bytes([1]) + tid.encode() + bytes([DELIVERY[delivery], 1 if reply_allowed else 0])
+    assert len(body) == 32
+    ki = hkdf(dk, b"", b"offload v1 info")
+    obj = body + hmac.new(ki, body, hashlib.sha256).digest()
+    assert len(obj) == 64
+    return obj
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -302,6 +315,11 @@ def main():
     print("escrow object %d bytes" % len(obj))
     for i in range(0, len(obj), 32):
         print("  %04x: %s" % (i, obj[i:i + 32].hex()))
+    print("== info object (deployment key 404142..5f)")
+    print("K_i       %s" % hkdf(dk, b"", b"offload v1 info").hex())
+    for delivery, reply in (("phone", False), ("separate-mail", False), ("agreed", True)):
+        obj = info_object(dk, tid, delivery, reply)
+        print("info %s%s %d bytes: %s" % (delivery, " reply" if reply else "", len(obj), obj.hex()))
     return 0
 
 

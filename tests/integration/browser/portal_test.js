@@ -203,6 +203,31 @@ async function run(ctx, art, dldir) {
 	check(sw[0] <= sw[1], `360 px wide window: no horizontal scrolling (content ${sw[0]} px)`);
 	await phone.screenshot({ path: path.join(art, 'portal-phone-de.png'), fullPage: true });
 
+	// ---- the HTML notice of a rewritten mail, as a mail client shows it ------------------------
+	if (env.NOTICE_HTML) {
+		for (const width of [360, 1280]) {
+			const np = await newPage(ctx, `notice-${width}`, 'de');
+			await np.setViewportSize({ width, height: 900 });
+			await np.goto('file://' + env.NOTICE_HTML, { waitUntil: 'load' });
+			const r = await np.evaluate(() => {
+				const b = [...document.querySelectorAll('a')].find((a) => a.textContent === 'Dateien abholen / Collect files');
+				const box = b ? b.getBoundingClientRect() : null;
+				return { sw: document.documentElement.scrollWidth, w: window.innerWidth,
+					button: box ? [box.width, box.height] : null,
+					raw: [...document.querySelectorAll('a')].some((a) => a.textContent === a.getAttribute('href')),
+					text: document.body.innerText };
+			});
+			check(r.button && r.button[0] > 100 && r.button[1] >= 36,
+				`notice at ${width} px: the link is a button "Dateien abholen / Collect files" (${r.button})`);
+			check(r.raw, `notice at ${width} px: the raw URL is shown too`);
+			check(r.sw <= r.w, `notice at ${width} px: no horizontal scrolling (content ${r.sw} px)`);
+			check(/Passwort: nicht n\u00f6tig\./.test(r.text) && /Wir fragen nie nach Zugangsdaten/.test(r.text) &&
+				/Max Muster \(alice@example\.org\) hat Ihnen Dateien geschickt\./.test(r.text),
+				`notice at ${width} px: sender, password line and authenticity hint are there`);
+			await np.screenshot({ path: path.join(art, `notice-html-${width}.png`), fullPage: true });
+		}
+	}
+
 	const secrets = [link, env.PW_LINK || ''].filter((l) => l.includes('#')).map((l) => l.replace(/.*#/, ''));
 	const leaks = requests.filter((r) => secrets.some((x) => r.url.includes(x) || r.referer.includes(x)));
 	check(requests.length > 5 && leaks.length === 0,
