@@ -47,6 +47,7 @@
 #include "storage_keyid.h"
 #include "transfer.h"
 #include "transfer_revoke.h"
+#include "transfer_state.h"
 
 #define PURGE_MANIFEST_MAX (16u << 20)
 #define PURGE_DEFAULT_GRACE (7 * 86400)
@@ -68,9 +69,11 @@ struct purge_tx {
 	bool has_m, has_t;
 	int64_t m_mtime, t_mtime, newest;
 	uint64_t total;   /* bytes of the file objects */
+	unsigned nfiles;  /* file objects "<id>/<n>" (objs also holds side objects, FORMATS.md §6) */
 	/* filled by purge_classify() */
 	enum purge_state state;
-	int64_t created, expires; /* 0 = unknown */
+	int64_t created, expires; /* 0 = unknown; expires is the effective expiry */
+	int64_t expires_hdr;      /* the clear header's */
 	bool header_ok;
 };
 
@@ -142,7 +145,10 @@ purge_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 		o->size = size;
 		o->mtime = mtime;
 		g_ptr_array_add(t->objs, o);
-		t->total += size;
+		if (slash != NULL && slash[1] != '\0' && strspn(slash + 1, "0123456789") == strlen(slash + 1)) {
+			t->nfiles++;
+			t->total += size;
+		}
 	}
 	return 0;
 }
@@ -201,7 +207,13 @@ purge_classify(struct purge_run *r, struct purge_tx *t)
 	}
 	t->header_ok = true;
 	t->created = h.created;
-	t->expires = h.expires;
+	rc = transfer_effective_expiry(r->st, &r->dk, t->id, h.expires, &t->expires);
+	if (rc != STORAGE_OK) { /* an extension may be unreadable: keep the transfer */
+		r->temp_errors += rc == STORAGE_ETEMP;
+		t->state = ST_INVALID;
+		goto out;
+	}
+	t->expires_hdr = h.expires;
 	if (t->state == ST_TOMBSTONE)
 		t->state = ST_REVOKED;
 	else
@@ -311,7 +323,7 @@ list_json_row(JsonBuilder *jb, const struct purge_tx *t, const char *cr, const c
 	json_builder_set_member_name(jb, "expires");
 	json_builder_add_string_value(jb, ex);
 	json_builder_set_member_name(jb, "files");
-	json_builder_add_int_value(jb, t->objs->len);
+	json_builder_add_int_value(jb, t->nfiles);
 	json_builder_set_member_name(jb, "bytes");
 	json_builder_add_int_value(jb, (gint64)t->total);
 	json_builder_set_member_name(jb, "state");
@@ -348,7 +360,7 @@ list_print(GPtrArray *all, bool json, bool expired_only)
 		if (json)
 			list_json_row(jb, t, cr, ex);
 		else
-			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->objs->len,
+			printf("%-24s  %-20s  %-20s  %5u  %12llu  %s\n", t->id, cr, ex, t->nfiles,
 				(unsigned long long)t->total, list_state(t));
 		g_free(cr);
 		g_free(ex);
@@ -503,6 +515,17 @@ purge_gone(struct purge_run *r, struct purge_tx *t)
 	bool expired = t->state == ST_EXPIRED;
 	bool ok;
 
+	/* re-read the state object just before deleting: an extension written
+	 * since the scan (sender page, offloadctl extend) keeps the transfer */
+	if (expired) {
+		int rc = transfer_effective_expiry(r->st, &r->dk, t->id, t->expires_hdr, &t->expires);
+
+		r->temp_errors += rc == STORAGE_ETEMP;
+		if (rc != STORAGE_OK || t->expires > r->now) {
+			t->state = ST_LIVE;
+			return true;
+		}
+	}
 	ok = purge_del_key(r, t->id, "m");
 	ok = ok && purge_del_files(r, t);
 	if (ok && expired && t->has_t && purge_past_grace(r, t))

@@ -16,6 +16,7 @@
 #include "encoding.h"
 #include "log.h"
 #include "transfer_int.h"
+#include "transfer_sender.h"
 #include "transfer_password.h"
 
 struct transfer_upload {
@@ -297,6 +298,10 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	}
 	if (transfer_derive_key(&h, t->secret, t->password, tk) != 0)
 		goto out;
+	rc = transfer_side_commit(t, dk); /* sender view and state, before the manifest */
+	if (rc != STORAGE_OK)
+		goto out;
+	rc = STORAGE_ETEMP;
 	json = transfer_manifest_json(t, &json_len);
 	if (envelope_manifest_seal(&h, dk->key, t->secret, tk, json, json_len, &obj, &obj_len)
 	    != ENVELOPE_OK) {
