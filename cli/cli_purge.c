@@ -217,7 +217,7 @@ purge_classify(struct purge_run *r, struct purge_tx *t)
 	if (t->state == ST_TOMBSTONE)
 		t->state = ST_REVOKED;
 	else
-		t->state = h.expires <= r->now ? ST_EXPIRED : ST_LIVE;
+		t->state = t->expires <= r->now ? ST_EXPIRED : ST_LIVE;
 out:
 	g_free(key);
 	if (b != NULL)
