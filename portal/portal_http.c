@@ -8,7 +8,9 @@
  *   GET|HEAD /d/<ticket>        download (Range), or the ZIP of all files
  *   GET|HEAD /r/<id>            the sender's revoke confirmation page (no side effect)
  *   POST     /r/<id>/revoke     JSON {secret} (the revoke secret) -> tombstone, then delete
- *   GET|HEAD /static/portal.js, /static/revoke.js, /static/portal.css
+ *   POST     /r/<id>/view       JSON {secret} -> the sender view with download counts (portal_sender.c)
+ *   POST     /r/<id>/extend     JSON {secret, days} -> the new expiry (portal_sender.c)
+ *   GET|HEAD /static/portal.js, /static/revoke.js, /static/sender.js, /static/portal.css
  *
  * A GET never changes state and never returns file data. Downloads stream:
  * segments are read from storage in batches and released only after their
@@ -221,6 +223,16 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			memcpy(id, url + 3, l);
 		return portal_handle_unlock(p, conn, id, rq);
 	}
+	if (g_str_has_prefix(url, "/r/") && (g_str_has_suffix(url, "/view") || g_str_has_suffix(url, "/extend"))) {
+		char id[ENVELOPE_ID_TEXT_LEN + 1] = "";
+		const char *what = g_str_has_suffix(url, "/view") ? "view" : "extend";
+
+		if (!post)
+			return portal_send_json_error(conn, 405, "method", 0);
+		if (strlen(url) == 3 + ENVELOPE_ID_TEXT_LEN + 1 + strlen(what))
+			memcpy(id, url + 3, ENVELOPE_ID_TEXT_LEN);
+		return portal_handle_sender(p, conn, id, what, rq);
+	}
 	if (g_str_has_prefix(url, "/r/") && g_str_has_suffix(url, "/revoke")) {
 		char id[ENVELOPE_ID_TEXT_LEN + 1] = "";
 		size_t l = strlen(url) - 3 - 7;
@@ -239,6 +251,9 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	if (strcmp(url, "/static/revoke.js") == 0)
 		return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", portal_revoke_js,
 			strlen(portal_revoke_js), "no-cache", NULL);
+	if (strcmp(url, "/static/sender.js") == 0)
+		return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", portal_sender_js,
+			strlen(portal_sender_js), "no-cache", NULL);
 	if (strcmp(url, "/static/portal.css") == 0)
 		return portal_send_buf(conn, 200, "text/css; charset=utf-8", portal_css, strlen(portal_css),
 			"no-cache", NULL);

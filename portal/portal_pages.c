@@ -405,7 +405,9 @@ portal_page_revoke(const struct conf *c, enum portal_lang lang, const char *id, 
 			           "deleted automatically."));
 		goto footer;
 	}
-	g_string_append(o, "<script src=\"/static/revoke.js\" defer></script>\n</head>\n<body>\n");
+	/* sender.js first: it reads the fragment before revoke.js removes it */
+	g_string_append(o, "<script src=\"/static/sender.js\" defer></script>\n"
+		"<script src=\"/static/revoke.js\" defer></script>\n</head>\n<body>\n");
 	g_string_append_printf(o, "<main id=\"main\" data-id=\"%s\" data-lang=\"%s\">\n", id, de ? "de" : "en");
 	g_string_append_printf(o, "<h1>%s</h1>\n", title);
 	g_string_append_printf(o, "<p>%s <code>%s</code></p>\n<p>%s %s. %s %s.</p>\n",
@@ -416,6 +418,7 @@ portal_page_revoke(const struct conf *c, enum portal_lang lang, const char *id, 
 		     "abholen, auch nicht über schon geöffnete Download-Links. Das lässt sich nicht rückgängig machen." :
 		     "Revoking deletes the files at once. Recipients can no longer collect them afterwards, "
 		     "not even through download links they already opened. This cannot be undone.");
+	portal_sender_section(o, lang);
 	g_string_append_printf(o, "<noscript><p>%s</p></noscript>\n",
 		de ? "Bitte JavaScript einschalten: der Widerrufscode steht im Link und wird nur in Ihrem Browser gelesen." :
 		     "Please enable JavaScript: the revoke code is part of the link and is read only in your browser.");

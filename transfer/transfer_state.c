@@ -263,22 +263,26 @@ transfer_state_count_download(struct storage *st, const struct key32 *dk, const 
 	uint32_t index, uint32_t nfiles, int64_t now)
 {
 	struct transfer_state s;
+	bool all = index == UINT32_MAX;
+	uint32_t i, want = all ? nfiles : index + 1;
 	int rc;
 
-	if (index >= nfiles || nfiles > TRANSFER_STATE_MAX_FILES)
+	if (want == 0 || want > TRANSFER_STATE_MAX_FILES)
 		return STORAGE_EPERM;
 	rc = transfer_state_read(st, dk, id, &s);
 	if (rc < 0)
 		goto out;
-	if (s.nfiles < nfiles) {
-		s.files = g_renew(struct transfer_state_file, s.files, nfiles);
-		memset(s.files + s.nfiles, 0, (nfiles - s.nfiles) * sizeof *s.files);
-		s.nfiles = nfiles;
+	if (s.nfiles < want) {
+		s.files = g_renew(struct transfer_state_file, s.files, want);
+		memset(s.files + s.nfiles, 0, (want - s.nfiles) * sizeof *s.files);
+		s.nfiles = want;
 	}
-	s.files[index].count++;
-	if (s.files[index].first == 0)
-		s.files[index].first = now;
-	s.files[index].last = now;
+	for (i = all ? 0 : index; i < want; i++) {
+		s.files[i].count++;
+		if (s.files[i].first == 0)
+			s.files[i].first = now;
+		s.files[i].last = now;
+	}
 	rc = transfer_state_write(st, dk, &s);
 out:
 	transfer_state_clear(&s);

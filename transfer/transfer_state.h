@@ -73,8 +73,9 @@ int transfer_effective_expiry(struct storage *st, const struct key32 *dk, const 
  * TRANSFER_EXTEND_ELIMIT (nothing written; *limit set) or a storage error */
 int transfer_extend(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
 	uint64_t by, uint64_t max_retention, int64_t *new_expires, int64_t *limit);
-/* transfer_state_count_download - file index completely downloaded at now:
- * read-modify-write of the state (last writer wins); storage rc */
+/* transfer_state_count_download - file index (UINT32_MAX: files 0..nfiles-1,
+ * the ZIP) completely downloaded at now: read-modify-write of the state (last
+ * writer wins); storage rc */
 int transfer_state_count_download(struct storage *st, const struct key32 *dk, const char *id,
 	uint32_t index, uint32_t nfiles, int64_t now);
 
