@@ -283,7 +283,7 @@ portal_sender_section(GString *o, enum portal_lang lang)
 		"<input id=\"days\" name=\"days\" type=\"number\" min=\"1\" max=\"365\" value=\"7\" required>\n"
 		"<button id=\"extend-btn\" type=\"submit\">%s</button>\n</form>\n"
 		"<p id=\"s-status\" role=\"status\" aria-live=\"polite\"></p>\n</section>\n",
-		de ? "Verlängern um Tage" : "Extend by days", de ? "Verlängern" : "Extend");
+		de ? "Verlängern um (Tage)" : "Extend by (days)", de ? "Verlängern" : "Extend");
 }
 
 const char portal_sender_js[] =
