@@ -10,6 +10,8 @@
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 command -v faketime >/dev/null || bail "faketime missing (tools/deps/storagecheck.apt)"
+# libfaketime is an LD_PRELOAD library: under ASan it comes before the ASan runtime
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 [ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a"
 PORT=12945
 BASE=http://127.0.0.1:$PORT
@@ -77,8 +79,10 @@ checkx "forged state (changed expiry byte): status shows the header's expiry aga
 	'st_json "$FID" && [ "$(jget "$T/st.json" "d[\"expires\"]")" = "$(jget "$T/st.json" "d[\"header_expires\"]")" ]'
 
 # ---- later: 1 day on, past the header expiry, before the extended one -------------------------
-FT=(faketime -f "+1d")
-"${FT[@]}" "$PORTAL_BIN" -f -c "$CONF" > "$T/portal.log" 2>&1 &
+# libfaketime preloaded directly (not the faketime wrapper, which forks): $! is the portal itself
+LIBFT=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+[ -n "$LIBFT" ] || bail "libfaketimeMT.so.1 missing"
+LD_PRELOAD=$LIBFT FAKETIME="+1d" "$PORTAL_BIN" -f -c "$CONF" > "$T/portal.log" 2>&1 &
 PORTAL_PID=$!; _BG_PIDS+=($PORTAL_PID)
 waitport $PORT || bail "portal listens on $PORT ($(tail -3 "$T/portal.log"))"
 checkx "a day later (faketime): GET /t/<extended>: 200; the unextended and the forged one: 410" \
