@@ -116,8 +116,10 @@ gboolean portal_revoke_live(struct portal *p, struct MHD_Connection *conn, const
 enum MHD_Result portal_handle_sender(struct portal *p, struct MHD_Connection *conn, const char *id,
 	const char *what, struct req *rq);
 /* portal_count_download - a completed response of a download ticket (bytes
- * start..start+len of total, all tags verified): count it in the state
- * object when it served the whole file (or the whole ZIP of nfiles files) */
+ * start..start+len of total, all tags verified): count a download in the
+ * state object once the responses under the tickets of one unlock (same
+ * file key and not_after) have covered the whole file (or the ZIP of nfiles
+ * files); ranges are remembered in this process until the tickets expire */
 void portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_t start,
 	uint64_t len, uint64_t total, uint32_t nfiles);
 

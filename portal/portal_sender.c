@@ -5,7 +5,9 @@
  * browser on its own) to /r/<id>/view for files, sizes, SHA-256, download
  * counts and times and the expiry, and to /r/<id>/extend to extend by N days.
  * Both need the same proof of origin as the revoke itself and share its
- * failure budget. Also the download counter of portal_download.c.
+ * failure budget. Also the download counter of portal_download.c: a file
+ * counts once every byte of it was served with verified tags under the
+ * tickets of one unlock, in one response or several Range requests.
  */
 #include <stdio.h>
 #include <string.h>
@@ -245,6 +247,102 @@ portal_handle_sender(struct portal *p, struct MHD_Connection *conn, const char *
 	return rc;
 }
 
+/* ---- download coverage: a file counts once every byte was served ---------- */
+
+/* Served ranges per (transfer, file, ticket not_after, file key): the tickets
+ * of one unlock for one file. Held in this process only: a download resumed
+ * on another portal node does not combine with the part served here. */
+struct cov {
+	int64_t not_after;
+	GArray *iv;            /* uint64_t pairs [a, b), sorted, disjoint */
+};
+
+#define COV_MAX 20000u
+G_LOCK_DEFINE_STATIC(cov);
+static GHashTable *cov_table;
+
+static void
+cov_free(gpointer p)
+{
+	struct cov *c = p;
+
+	g_array_free(c->iv, TRUE);
+	g_free(c);
+}
+
+static gboolean
+cov_stale(gpointer k, gpointer v, gpointer now)
+{
+	(void)k;
+	return ((struct cov *)v)->not_after < *(int64_t *)now;
+}
+
+/* cov_add - merge [a, b) into c; true when c now covers [0, total) */
+static bool
+cov_add(struct cov *c, uint64_t a, uint64_t b, uint64_t total)
+{
+	GArray *n = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	guint i;
+	bool done;
+
+	for (i = 0; i < c->iv->len; i += 2) {
+		uint64_t x = g_array_index(c->iv, uint64_t, i), y = g_array_index(c->iv, uint64_t, i + 1);
+
+		if (y < a || x > b) {  /* disjoint and not touching: keep */
+			g_array_append_val(n, x);
+			g_array_append_val(n, y);
+		} else {               /* overlapping or adjacent: absorb */
+			a = MIN(a, x);
+			b = MAX(b, y);
+		}
+	}
+	g_array_append_val(n, a);
+	g_array_append_val(n, b);
+	done = a == 0 && b >= total;
+	g_array_free(c->iv, TRUE);
+	c->iv = n;
+	return done;
+}
+
+/* cov_complete - record the served range; true when the file (or ZIP) is now
+ * complete under these tickets (the entry is dropped then) */
+static bool
+cov_complete(const struct portal_ticket *tkt, uint64_t start, uint64_t len, uint64_t total,
+	int64_t now)
+{
+	unsigned char h[32];
+	char key[65];
+	struct cov *c;
+	bool done;
+	int i;
+	GString *in = g_string_new(NULL);
+
+	g_string_append_printf(in, "%s/%u/%" G_GINT64_FORMAT "/", tkt->id, tkt->index, tkt->not_after);
+	g_string_append_len(in, (const char *)tkt->key, sizeof tkt->key);
+	crypto_sha256(in->str, in->len, h);
+	crypto_wipe(in->str, in->len);
+	g_string_free(in, TRUE);
+	for (i = 0; i < 32; i++)
+		snprintf(key + 2 * i, 3, "%02x", h[i]);
+	G_LOCK(cov);
+	if (cov_table == NULL)
+		cov_table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cov_free);
+	if (g_hash_table_size(cov_table) >= COV_MAX)
+		g_hash_table_foreach_remove(cov_table, cov_stale, &now);
+	c = g_hash_table_lookup(cov_table, key);
+	if (c == NULL && g_hash_table_size(cov_table) < COV_MAX) {
+		c = g_new0(struct cov, 1);
+		c->not_after = tkt->not_after;
+		c->iv = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+		g_hash_table_insert(cov_table, g_strdup(key), c);
+	}
+	done = c != NULL ? cov_add(c, start, start + len, total) : start == 0 && len >= total;
+	if (done && c != NULL)
+		g_hash_table_remove(cov_table, key);
+	G_UNLOCK(cov);
+	return done;
+}
+
 void
 portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_t start,
 	uint64_t len, uint64_t total, uint32_t nfiles)
@@ -252,9 +350,7 @@ portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_
 	bool all = tkt->index == PORTAL_TICKET_ALL;
 	int r;
 
-	/* one complete response from the first byte to the last; resumed (Range)
-	 * downloads are not counted yet */
-	if (start != 0 || len != total || (all && nfiles == 0))
+	if ((all && nfiles == 0) || !cov_complete(tkt, start, len, total, portal_now()))
 		return;
 	r = transfer_state_count_download(p->st, &p->dk, tkt->id, all ? UINT32_MAX : tkt->index,
 		nfiles, portal_now());

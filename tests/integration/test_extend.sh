@@ -4,7 +4,9 @@
 # ticket), `offloadctl list` and `offloadctl purge` run later under faketime honour the new expiry;
 # an extension beyond [policy] max_retention is refused and changes nothing; a forged state object
 # (bad MAC) is ignored (the header's expiry holds, purge deletes the transfer); revoking an extended
-# transfer keeps its extended expiry in the tombstone. Transfers come from portal_mktransfer.c.
+# transfer keeps its extended expiry in the tombstone. Download counts (`status`): a complete
+# download counts once, HEAD and a half download do not, the resumed rest completes it (counts),
+# a download failing on a tampered segment does not. Transfers come from portal_mktransfer.c.
 # Port 12945.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
@@ -97,6 +99,15 @@ checkx "unlock of the extended transfer a day later: 200, expires = the extended
 TURL=$BASE$(jget "$T/u.json" 'd["files"][0]["url"]' 2>/dev/null)
 checkx "its download ticket (not_after capped at the extended expiry) downloads byte-exact" \
 	'curl -sf "$TURL" | cmp -s - "$T/a.bin"'
+downloads() { st_json "$ID" && jget "$T/st.json" 'd["files"][0]["downloads"]'; }
+checkx "status: the complete download counted once (downloads 1)" '[ "$(downloads)" = 1 ]'
+checkx "HEAD and the first 50000 bytes of a resumed download: not counted (still 1)" \
+	'curl -sfI "$TURL" >/dev/null && curl -sf -r 0-49999 "$TURL" > "$T/part1" && [ "$(downloads)" = 1 ]'
+checkx "the resumed download completed with the rest (Range 50000-): counted (2), bytes exact" \
+	'curl -sf -r 50000- "$TURL" > "$T/part2" && cat "$T/part1" "$T/part2" | cmp -s - "$T/a.bin" && [ "$(downloads)" = 2 ]'
+flip_byte "$(find "$STORE" -path "*/$ID/0" -type f)" 70000
+checkx "a download with a tampered segment fails and is not counted (still 2)" \
+	'! curl -sf "$TURL" 2>/dev/null | cmp -s - "$T/a.bin" && [ "$(downloads)" = 2 ]'
 checkx "list a day later: extended live, plain and forged expired" \
 	'[ "$(faketime -f +1d bash -c "$(declare -f state); CTL=$CTL CONF=$CONF PY=$PY; state $ID")" = live ] &&
 	 [ "$(faketime -f +1d bash -c "$(declare -f state); CTL=$CTL CONF=$CONF PY=$PY; state $PID")" = expired ] &&
