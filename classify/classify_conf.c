@@ -158,7 +158,8 @@ cls_per_level(struct classify_ctx *ctx, const char *keyname, char **items, const
 }
 
 static int
-cls_parse_retention(struct classify_ctx *ctx, char **items, GError **err)
+cls_parse_retention(struct classify_ctx *ctx, const char *keyname, char **items, uint64_t *out,
+	GError **err)
 {
 	for (; items != NULL && *items != NULL; items++) {
 		char *k = NULL, *v = NULL;
@@ -168,12 +169,13 @@ cls_parse_retention(struct classify_ctx *ctx, char **items, GError **err)
 		if (cls_pair(*items, &k, &v) == 0)
 			level = cls_level_lookup(ctx, k);
 		if (level == -1 || conf_parse_duration(v, &secs) < 0) {
-			g_set_error(err, cls_quark(), 1, "[classify] retention: '%s': expected LEVEL=duration", *items);
+			g_set_error(err, cls_quark(), 1, "[classify] %s: '%s': expected LEVEL=duration", keyname,
+				*items);
 			g_free(k);
 			g_free(v);
 			return -1;
 		}
-		ctx->retention[cls_level_slot(ctx, level)] = secs;
+		out[cls_level_slot(ctx, level)] = secs;
 		g_free(k);
 		g_free(v);
 	}
@@ -260,13 +262,15 @@ cls_parse_per_level(struct classify_ctx *ctx, const struct conf *c, GError **err
 	body[n] = CLASSIFY_BODY_REJECT;
 	notice[n] = 1;
 	ctx->retention = g_new0(uint64_t, (size_t)n + 1);
+	ctx->max_retention = g_new0(uint64_t, (size_t)n + 1);
 	if (cls_per_level(ctx, "action", c->classify_action, cls_action_names, G_N_ELEMENTS(cls_action_names),
 		act, err) < 0 ||
 	    cls_per_level(ctx, "body_action", c->classify_body_action, cls_body_names, G_N_ELEMENTS(cls_body_names),
 		body, err) < 0 ||
 	    cls_per_level(ctx, "notice_filenames", c->classify_notice_filenames, shows, G_N_ELEMENTS(shows),
 		notice, err) < 0 ||
-	    cls_parse_retention(ctx, c->classify_retention, err) < 0)
+	    cls_parse_retention(ctx, "retention", c->classify_retention, ctx->retention, err) < 0 ||
+	    cls_parse_retention(ctx, "max_retention", c->classify_max_retention, ctx->max_retention, err) < 0)
 		goto out;
 	ctx->action = g_new(enum classify_action, (size_t)n + 1);
 	ctx->body_action = g_new(enum classify_body_action, (size_t)n + 1);
@@ -344,6 +348,7 @@ classify_free(struct classify_ctx *ctx)
 	g_free(ctx->body_action);
 	g_free(ctx->notice_show);
 	g_free(ctx->retention);
+	g_free(ctx->max_retention);
 	g_free(ctx);
 }
 

@@ -171,6 +171,7 @@ cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floo
 	res->body_action = ctx->body_action[slot];
 	res->notice_filenames = ctx->notice_show[slot];
 	res->retention = ctx->retention[slot];
+	res->max_retention = ctx->max_retention[slot];
 	res->password = res->action == CLASSIFY_OFFLOAD_PASSWORD;
 	res->offload = res->action == CLASSIFY_OFFLOAD || res->action == CLASSIFY_OFFLOAD_PASSWORD;
 	if (res->reason_list != NULL)

@@ -47,6 +47,7 @@
 #include "storage_keyid.h"
 #include "transfer.h"
 #include "transfer_revoke.h"
+#include "transfer_state.h"
 
 #define PURGE_MANIFEST_MAX (16u << 20)
 #define PURGE_DEFAULT_GRACE (7 * 86400)
@@ -71,7 +72,8 @@ struct purge_tx {
 	guint nfiles;     /* file objects ("<id>/<n>"); side objects (FORMATS.md §6) are not files */
 	/* filled by purge_classify() */
 	enum purge_state state;
-	int64_t created, expires; /* 0 = unknown */
+	int64_t created, expires; /* 0 = unknown; expires is the effective expiry */
+	int64_t expires_hdr;      /* the clear header's */
 	bool header_ok;
 };
 
@@ -205,11 +207,17 @@ purge_classify(struct purge_run *r, struct purge_tx *t)
 	}
 	t->header_ok = true;
 	t->created = h.created;
-	t->expires = h.expires;
+	rc = transfer_effective_expiry(r->st, &r->dk, t->id, h.expires, &t->expires);
+	if (rc != STORAGE_OK) { /* an extension may be unreadable: keep the transfer */
+		r->temp_errors += rc == STORAGE_ETEMP;
+		t->state = ST_INVALID;
+		goto out;
+	}
+	t->expires_hdr = h.expires;
 	if (t->state == ST_TOMBSTONE)
 		t->state = ST_REVOKED;
 	else
-		t->state = h.expires <= r->now ? ST_EXPIRED : ST_LIVE;
+		t->state = t->expires <= r->now ? ST_EXPIRED : ST_LIVE;
 out:
 	g_free(key);
 	if (b != NULL)
@@ -508,6 +516,17 @@ purge_gone(struct purge_run *r, struct purge_tx *t)
 	bool expired = t->state == ST_EXPIRED;
 	bool ok;
 
+	/* re-read the state object just before deleting: an extension written
+	 * since the scan (sender page, offloadctl extend) keeps the transfer */
+	if (expired) {
+		int rc = transfer_effective_expiry(r->st, &r->dk, t->id, t->expires_hdr, &t->expires);
+
+		r->temp_errors += rc == STORAGE_ETEMP;
+		if (rc != STORAGE_OK || t->expires > r->now) {
+			t->state = ST_LIVE;
+			return true;
+		}
+	}
 	ok = purge_del_key(r, t->id, "m");
 	ok = ok && purge_del_files(r, t);
 	if (ok && expired && t->has_t && purge_past_grace(r, t))

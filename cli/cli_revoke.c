@@ -22,6 +22,7 @@
 #include "storage.h"
 #include "transfer.h"
 #include "transfer_revoke.h"
+#include "transfer_state.h"
 
 struct revoke_job {
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
@@ -98,7 +99,12 @@ revoke_lookup(struct storage *st, const struct key32 *dk, struct revoke_job *j)
 			rc = EX_DATAERR;
 			goto out;
 		}
-		j->expires = h.expires;
+		/* the tombstone keeps the effective expiry: the state object goes with the files */
+		if (transfer_effective_expiry(st, dk, id, h.expires, &j->expires) != STORAGE_OK) {
+			fprintf(stderr, "offloadctl revoke: %s: cannot read the state object\n", id);
+			rc = EX_TEMPFAIL;
+			goto out;
+		}
 		if (j->by_link && !transfer_revoke_check(&h, j->rsecret)) {
 			fprintf(stderr, "offloadctl revoke: %s: the revoke secret does not match; nothing changed\n", id);
 			rc = EX_DATAERR;

@@ -21,6 +21,8 @@ usage(FILE *out)
 		"  fetch LINK [--password P | --password-file F] [--output DIR] [--ca-file F] [-v]\n"
 		"  revoke ID|LINK|REVOKE-LINK [--config FILE]\n"
 		"  list [--expired] [--json]\n"
+		"  extend ID DURATION\n"
+		"  status ID [--json]\n"
 		"  purge [--grace DURATION] [--orphan-age DURATION] [--dry-run]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
@@ -66,7 +68,8 @@ main(int argc, char **argv)
 		} cmds[] = {
 			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
-			{ "storage", cli_storage }, { "escrow", cli_escrow },
+			{ "storage", cli_storage }, { "escrow", cli_escrow }, { "extend", cli_extend },
+			{ "status", cli_status },
 		};
 		size_t k;
 

@@ -20,7 +20,8 @@
  * epoch (then mac on seals, then chain).
  * NULL strings and size < 0 are omitted from the line. */
 struct audit_event {
-	const char *event;      /* attachment | message | download | revoke | purge | error */
+	const char *event;      /* attachment | message | download | revoke | purge | error |
+	                         * unlock | extend | sender-view */
 	const char *queue_id;
 	const char *message_id;
 	const char *from;

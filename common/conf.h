@@ -34,6 +34,7 @@ struct conf {
 	uint64_t max_outgoing_size;/* bytes, 0 = no limit */
 	enum conf_on_error on_error;
 	uint64_t retention;        /* seconds */
+	uint64_t max_retention;    /* seconds: latest expiry an extension may set */
 	enum conf_signed_mail signed_mail;
 	uint64_t max_mime_depth;
 	uint64_t max_parts;
@@ -75,6 +76,7 @@ struct conf {
 	char *classify_identifier_level, *classify_art9_level;
 	char **classify_labels, **classify_subject_markers, **classify_thresholds, **classify_findings;
 	char **classify_action, **classify_body_action, **classify_notice_filenames, **classify_retention;
+	char **classify_max_retention;
 	uint64_t classify_max_inflated, classify_max_text, classify_max_ratio, classify_max_depth;
 	uint64_t classify_max_entries;
 	/* [archive] (transfer/transfer_escrow.c) */

@@ -241,6 +241,8 @@ run_commit(struct run *r)
 	g_free(r->t->class_);
 	r->t->class_ = g_strdup(r->cls.level);
 	r->t->expires = r->t->created + (int64_t)(r->cls.retention ? r->cls.retention : c->retention);
+	r->t->max_expires = r->t->created + (int64_t)(r->cls.max_retention ? r->cls.max_retention :
+		c->max_retention);
 	if (r->cls.password && transfer_set_password(r->t) == NULL) {
 		run_fail(r, "cannot generate the transfer password");
 		return false;

@@ -155,6 +155,9 @@ dl_free(void *cls)
 	struct audit_event ev = { 0 };
 	char reasons[96];
 
+	if (!d->head && !d->failed && d->sent == d->len)
+		portal_count_download(d->p, &d->tkt, d->start, d->len,
+			d->zip ? portal_zip_size(d->zip) : d->tkt.size, d->t ? d->t->files->len : 0);
 	if (!d->head) {
 		if (d->tkt.index == PORTAL_TICKET_ALL)
 			snprintf(reasons, sizeof reasons, "index=all,range=%" PRIu64 "-%" PRIu64 "%s",

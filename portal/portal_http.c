@@ -8,7 +8,9 @@
  *   GET|HEAD /d/<ticket>        download (Range), or the ZIP of all files
  *   GET|HEAD /r/<id>            the sender's revoke confirmation page (no side effect)
  *   POST     /r/<id>/revoke     JSON {secret} (the revoke secret) -> tombstone, then delete
- *   GET|HEAD /static/portal.js, /static/revoke.js, /static/portal.css
+ *   POST     /r/<id>/view       JSON {secret} -> the sender view with download counts (portal_sender.c)
+ *   POST     /r/<id>/extend     JSON {secret, days} -> the new expiry (portal_sender.c)
+ *   GET|HEAD /static/portal.js, /static/revoke.js, /static/sender.js, /static/portal.css
  *
  * A GET never changes state and never returns file data. Downloads stream:
  * segments are read from storage in batches and released only after their
@@ -176,16 +178,79 @@ portal_rl_fail(struct portal *p, const char *key, int64_t window)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static enum MHD_Result
-portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+/* post_id - the transfer id of "/X/<id>/<what>": copied into id when the length fits, else
+ * id stays empty (the handlers answer an empty id like any unknown one) */
+static void
+post_id(const char *url, const char *what, char id[ENVELOPE_ID_TEXT_LEN + 1])
 {
-	struct portal *p = cls;
-	struct req *rq = *con_cls;
-	gboolean get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
-	gboolean post = strcmp(method, "POST") == 0;
+	id[0] = '\0';
+	if (strlen(url) == 3 + ENVELOPE_ID_TEXT_LEN + 1 + strlen(what)) {
+		memcpy(id, url + 3, ENVELOPE_ID_TEXT_LEN);
+		id[ENVELOPE_ID_TEXT_LEN] = '\0';
+	}
+}
 
-	(void)version;
+/* route_post - the JSON actions (unlock, sender view/extend, revoke); no match: -1 */
+static int
+route_post(struct portal *p, struct MHD_Connection *conn, const char *url, gboolean post,
+	struct req *rq)
+{
+	char id[ENVELOPE_ID_TEXT_LEN + 1];
+	const char *what = NULL;
+
+	if (g_str_has_prefix(url, "/t/") && g_str_has_suffix(url, "/unlock"))
+		what = "unlock";
+	else if (g_str_has_prefix(url, "/r/") && g_str_has_suffix(url, "/view"))
+		what = "view";
+	else if (g_str_has_prefix(url, "/r/") && g_str_has_suffix(url, "/extend"))
+		what = "extend";
+	else if (g_str_has_prefix(url, "/r/") && g_str_has_suffix(url, "/revoke"))
+		what = "revoke";
+	if (what == NULL)
+		return -1;
+	if (!post)
+		return portal_send_json_error(conn, 405, "method", 0);
+	post_id(url, what, id);
+	if (strcmp(what, "unlock") == 0)
+		return portal_handle_unlock(p, conn, id, rq);
+	if (strcmp(what, "revoke") == 0)
+		return portal_handle_revoke(p, conn, id, rq);
+	return portal_handle_sender(p, conn, id, what, rq);
+}
+
+/* route_static - scripts, style sheet and icons compiled into the portal; no match: -1 */
+static int
+route_static(struct MHD_Connection *conn, const char *url)
+{
+	static const struct {
+		const char *url, *type, *cache;
+		const char *body;
+	} files[] = {
+		{ "/static/portal.js", "text/javascript; charset=utf-8", "no-cache", portal_js },
+		{ "/static/revoke.js", "text/javascript; charset=utf-8", "no-cache", portal_revoke_js },
+		{ "/static/sender.js", "text/javascript; charset=utf-8", "no-cache", portal_sender_js },
+		{ "/static/portal.css", "text/css; charset=utf-8", "no-cache", portal_css },
+		{ "/static/favicon.svg", "image/svg+xml", "max-age=86400", portal_favicon_svg },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(files); i++)
+		if (strcmp(url, files[i].url) == 0)
+			return portal_send_buf(conn, 200, files[i].type, files[i].body,
+				strlen(files[i].body), files[i].cache, NULL);
+	if (strcmp(url, "/favicon.ico") == 0) /* browsers ask without looking at the page */
+		return portal_send_buf(conn, 204, "image/x-icon", "", 0, "max-age=86400", NULL);
+	return -1;
+}
+
+/* request_body - the first call of a request (framing check, size limit) and the calls that
+ * hand over a POST body; 1: go on to the routes, else the MHD result to return */
+static int
+request_body(struct MHD_Connection *conn, gboolean post, const char *upload_data,
+	size_t *upload_data_size, void **con_cls)
+{
+	struct req *rq = *con_cls;
+
 	if (rq == NULL) {
 		rq = g_new0(struct req, 1);
 		*con_cls = rq;
@@ -211,44 +276,32 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	return 1;
+}
+
+static enum MHD_Result
+portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct portal *p = cls;
+	gboolean get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
+	gboolean post = strcmp(method, "POST") == 0;
+	int rc;
+
+	(void)version;
+	rc = request_body(conn, post, upload_data, upload_data_size, con_cls);
+	if (rc != 1)
+		return (enum MHD_Result)rc;
 	if (strlen(url) > 1024)
 		return portal_send_page(p, conn, 404, portal_req_lang(conn), NULL);
-	if (g_str_has_prefix(url, "/t/") && g_str_has_suffix(url, "/unlock")) {
-		char id[ENVELOPE_ID_TEXT_LEN + 1] = "";
-		size_t l = strlen(url) - 3 - 7;
-
-		if (!post)
-			return portal_send_json_error(conn, 405, "method", 0);
-		if (l == ENVELOPE_ID_TEXT_LEN)
-			memcpy(id, url + 3, l);
-		return portal_handle_unlock(p, conn, id, rq);
-	}
-	if (g_str_has_prefix(url, "/r/") && g_str_has_suffix(url, "/revoke")) {
-		char id[ENVELOPE_ID_TEXT_LEN + 1] = "";
-		size_t l = strlen(url) - 3 - 7;
-
-		if (!post)
-			return portal_send_json_error(conn, 405, "method", 0);
-		if (l == ENVELOPE_ID_TEXT_LEN)
-			memcpy(id, url + 3, l);
-		return portal_handle_revoke(p, conn, id, rq);
-	}
+	rc = route_post(p, conn, url, post, *con_cls);
+	if (rc >= 0)
+		return (enum MHD_Result)rc;
 	if (!get && !head)
 		return portal_send_text(conn, 405, "Method not allowed.\n");
-	if (strcmp(url, "/static/portal.js") == 0)
-		return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", portal_js, strlen(portal_js),
-			"no-cache", NULL);
-	if (strcmp(url, "/static/revoke.js") == 0)
-		return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", portal_revoke_js,
-			strlen(portal_revoke_js), "no-cache", NULL);
-	if (strcmp(url, "/static/portal.css") == 0)
-		return portal_send_buf(conn, 200, "text/css; charset=utf-8", portal_css, strlen(portal_css),
-			"no-cache", NULL);
-	if (strcmp(url, "/static/favicon.svg") == 0)
-		return portal_send_buf(conn, 200, "image/svg+xml", portal_favicon_svg, strlen(portal_favicon_svg),
-			"max-age=86400", NULL);
-	if (strcmp(url, "/favicon.ico") == 0) /* browsers ask without looking at the page */
-		return portal_send_buf(conn, 204, "image/x-icon", "", 0, "max-age=86400", NULL);
+	rc = route_static(conn, url);
+	if (rc >= 0)
+		return (enum MHD_Result)rc;
 	if (g_str_has_prefix(url, "/t/"))
 		return portal_handle_page(p, conn, url + 3);
 	if (g_str_has_prefix(url, "/d/"))

@@ -112,5 +112,22 @@ enum MHD_Result portal_handle_revoke(struct portal *p, struct MHD_Connection *co
 	struct req *rq);
 enum MHD_Result portal_handle_download(struct portal *p, struct MHD_Connection *conn,
 	const char *text, gboolean head);
+/* portal_revoke.c, shared with the sender page: a browser's proof of origin
+ * (Origin ours, Sec-Fetch-Site same-origin); the header of a live transfer
+ * (FALSE when answered, *rc) */
+gboolean portal_revoke_origin_ok(struct portal *p, struct MHD_Connection *conn);
+gboolean portal_revoke_live(struct portal *p, struct MHD_Connection *conn, const char *id,
+	struct envelope_header *h, enum MHD_Result *rc);
+/* ---- portal_sender.c: the sender page (FORMATS.md §6.4) ---- */
+/* portal_handle_sender - POST /r/<id>/view and /r/<id>/extend (what = "view" | "extend") */
+enum MHD_Result portal_handle_sender(struct portal *p, struct MHD_Connection *conn, const char *id,
+	const char *what, struct req *rq);
+/* portal_count_download - a completed response of a download ticket (bytes
+ * start..start+len of total, all tags verified): count a download in the
+ * state object once the responses under the tickets of one unlock (same
+ * file key and not_after) have covered the whole file (or the ZIP of nfiles
+ * files); ranges are remembered in this process until the tickets expire */
+void portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_t start,
+	uint64_t len, uint64_t total, uint32_t nfiles);
 
 #endif

@@ -30,6 +30,10 @@ const char portal_css[] =
 	".files li{border:1px solid #767676;border-radius:4px;padding:.75rem;margin:.75rem 0}\n"
 	".name{font-weight:600;word-break:break-all}\n"
 	".meta{color:#3d3d3d;font-size:.9rem}\n"
+	"#s-files{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}\n"
+	"#s-files th,#s-files td{text-align:left;vertical-align:top;padding:.25rem .5rem;"
+	"border-bottom:1px solid #ccc}\n"
+	"#s-files td.hash{font-family:monospace;font-size:.8rem;word-break:break-all}\n"
 	".sha{font-family:monospace;font-size:.8rem;word-break:break-all;color:#3d3d3d}\n"
 	"#status{margin-top:1rem;font-weight:600}\n"
 	"#status.error{color:#a4000f}\n"
@@ -427,7 +431,9 @@ portal_page_revoke(const struct conf *c, enum portal_lang lang, const char *id, 
 			           "deleted automatically."));
 		goto footer;
 	}
-	g_string_append(o, "<script src=\"/static/revoke.js\" defer></script>\n</head>\n<body>\n");
+	/* sender.js first: it reads the fragment before revoke.js removes it */
+	g_string_append(o, "<script src=\"/static/sender.js\" defer></script>\n"
+		"<script src=\"/static/revoke.js\" defer></script>\n</head>\n<body>\n");
 	g_string_append_printf(o, "<main id=\"main\" data-id=\"%s\" data-lang=\"%s\">\n", id, de ? "de" : "en");
 	g_string_append_printf(o, "<h1>%s</h1>\n", title);
 	g_string_append_printf(o, "<p>%s <code>%s</code></p>\n<p>%s %s. %s %s.</p>\n",
@@ -438,6 +444,7 @@ portal_page_revoke(const struct conf *c, enum portal_lang lang, const char *id, 
 		     "abholen, auch nicht über schon geöffnete Download-Links. Das lässt sich nicht rückgängig machen." :
 		     "Revoking deletes the files at once. Recipients can no longer collect them afterwards, "
 		     "not even through download links they already opened. This cannot be undone.");
+	portal_sender_section(o, lang);
 	g_string_append_printf(o, "<noscript><p>%s</p></noscript>\n",
 		de ? "Bitte JavaScript einschalten: der Widerrufscode steht im Link und wird nur in Ihrem Browser gelesen." :
 		     "Please enable JavaScript: the revoke code is part of the link and is read only in your browser.");

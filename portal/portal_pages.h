@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 
 #include "conf.h"
 #include "transfer_info.h"
@@ -18,6 +19,10 @@ enum portal_lang { PORTAL_LANG_DE = 0, PORTAL_LANG_EN = 1 };
 
 extern const char portal_js[];
 extern const char portal_revoke_js[]; /* /static/revoke.js, the revoke page's script */
+extern const char portal_sender_js[]; /* /static/sender.js, the sender page (portal_sender.c) */
+/* portal_sender_section - the sender view part of the /r/<id> page, hidden
+ * until sender.js fills it (portal_sender.c) */
+void portal_sender_section(GString *o, enum portal_lang lang);
 extern const char portal_css[];
 extern const char portal_favicon_svg[];
 

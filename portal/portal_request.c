@@ -14,6 +14,7 @@
 #include "portal_int.h"
 #include "transfer.h"
 #include "transfer_revoke.h"
+#include "transfer_state.h"
 
 /* ---- responses ------------------------------------------------------------- */
 
@@ -93,8 +94,9 @@ portal_req_lang(struct MHD_Connection *conn)
 /* ---- transfer state -------------------------------------------------------- */
 
 /* portal_transfer_state - tombstone, manifest presence, header MAC, expiry.
- * On TS_LIVE *h is the verified clear header and *objp (if not NULL) the
- * manifest object (caller frees). */
+ * On TS_LIVE *h is the verified clear header, with h->expires replaced by
+ * the effective expiry (an extension in the state object, FORMATS.md §6.3),
+ * and *objp (if not NULL) the manifest object (caller frees). */
 enum tstate
 portal_transfer_state(struct portal *p, const char *id, struct envelope_header *h, GByteArray **objp)
 {
@@ -123,6 +125,8 @@ portal_transfer_state(struct portal *p, const char *id, struct envelope_header *
 		ts = TS_NOTFOUND;
 		goto out;
 	}
+	if (transfer_effective_expiry(p->st, &p->dk, id, h->expires, &h->expires) != STORAGE_OK)
+		goto out;
 	ts = h->expires <= portal_now() ? TS_GONE : TS_LIVE;
 out:
 	if (ts == TS_LIVE && objp != NULL) {

@@ -41,12 +41,12 @@ portal_handle_revoke_page(struct portal *p, struct MHD_Connection *conn, const c
 	return rc;
 }
 
-/* revoke_origin_ok - the revoke changes state, so unlike unlock it needs a
+/* portal_revoke_origin_ok - the revoke changes state, so unlike unlock it needs a
  * browser's proof of origin: Origin present and ours, and Sec-Fetch-Site
  * (when sent) same-origin. Non-browser clients send Origin themselves or
  * use `offloadctl revoke`. */
-static gboolean
-revoke_origin_ok(struct portal *p, struct MHD_Connection *conn)
+gboolean
+portal_revoke_origin_ok(struct portal *p, struct MHD_Connection *conn)
 {
 	const char *sfs = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 
@@ -75,11 +75,11 @@ audit_revoke(struct portal *p, const char *id, const char *action, const char *r
 	g_free(ex);
 }
 
-/* revoke_live - the MAC-verified clear header of a live transfer; FALSE
+/* portal_revoke_live - the MAC-verified clear header of a live transfer; FALSE
  * when answered (*rc): a tombstone says revoked (idempotent: `offloadctl
  * revoke` or purge finish a deletion that was cut short) */
-static gboolean
-revoke_live(struct portal *p, struct MHD_Connection *conn, const char *id,
+gboolean
+portal_revoke_live(struct portal *p, struct MHD_Connection *conn, const char *id,
 	struct envelope_header *h, enum MHD_Result *rc)
 {
 	enum tstate ts = portal_transfer_state(p, id, h, NULL);
@@ -157,10 +157,10 @@ portal_handle_revoke(struct portal *p, struct MHD_Connection *conn, const char *
 	struct envelope_header h;
 	enum MHD_Result rc;
 
-	if (!revoke_origin_ok(p, conn))
+	if (!portal_revoke_origin_ok(p, conn))
 		rc = portal_send_json_error(conn, 403, "origin", 0);
 	else if (portal_post_check(p, conn, id, rq, ipkey, &rc) &&
-	    revoke_live(p, conn, id, &h, &rc) &&
+	    portal_revoke_live(p, conn, id, &h, &rc) &&
 	    revoke_secret_ok(p, conn, id, &h, rq, ipkey, client, &rc))
 		rc = revoke_run(p, conn, id, &h, client);
 	g_free(ipkey);

@@ -35,7 +35,7 @@ portal_handle_page(struct portal *p, struct MHD_Connection *conn, const char *id
 	ts = portal_transfer_state(p, id, &h, NULL);
 	if (ts != TS_LIVE)
 		return portal_send_page(p, conn, ts, lang, self);
-	/* how the password arrives, before unlock (FORMATS.md §6.1); no or a
+	/* how the password arrives, before unlock (FORMATS.md §6.2); no or a
 	 * forged info object: "ask the sender" */
 	if (h.password && transfer_info_read(p->st, &p->dk, id, &info) == 1)
 		pw = (int)info.delivery;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "transfer_escrow.h"
 #include "transfer_int.h"
+#include "transfer_sender.h"
 #include "transfer_password.h"
 
 struct transfer_upload {
@@ -302,6 +303,9 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	if (rc != STORAGE_OK)
 		goto out;
 	rc = transfer_info_commit(t, dk);
+	if (rc != STORAGE_OK)
+		goto out;
+	rc = transfer_side_commit(t, dk); /* sender view and state, before the manifest */
 	if (rc != STORAGE_OK)
 		goto out;
 	rc = STORAGE_ETEMP;

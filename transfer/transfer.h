@@ -35,6 +35,9 @@ struct transfer {
 	 * transfer_new (empty in a transfer opened from storage) */
 	char revoke_secret[ENVELOPE_SECRET_TEXT_LEN + 1];
 	int64_t created, expires;
+	/* latest expiry an extension may set (created + the class's max_retention),
+	 * recorded in the state object at commit; 0 = not recorded */
+	int64_t max_expires;
 	GPtrArray *files;       /* struct transfer_file * */
 	char *sender, *subject, *message_id, *class_;
 	GPtrArray *rcpts;       /* char * */

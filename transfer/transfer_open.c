@@ -13,6 +13,7 @@
 #include "log.h"
 #include "transfer_int.h"
 #include "transfer_password.h"
+#include "transfer_state.h"
 
 /* ---- read side ------------------------------------------------------ */
 
@@ -205,7 +206,8 @@ transfer_open_obj(struct storage *st, const struct key32 *dk, const char *id,
 		goto fail;
 	}
 	t->created = h.created;
-	t->expires = h.expires;
+	if (transfer_effective_expiry(st, dk, id, h.expires, &t->expires) != STORAGE_OK)
+		log_warning("transfer %s: state object unreadable; the header's expiry is shown", id);
 	rc = transfer_parse_manifest(t, json, json_len, err);
 	crypto_wipe(json, json_len);
 	g_free(json);

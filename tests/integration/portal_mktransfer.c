@@ -9,7 +9,7 @@
  *     A negative --expires-in writes an already expired transfer.
  *     --revoke-out writes the sender's revoke link (transfer_revoke_link)
  *     to FILE. --delivery phone|separate-mail|agreed writes the info
- *     object "<id>/i" (FORMATS.md §6.1) with that password delivery mode.
+ *     object "<id>/i" (FORMATS.md §6.2) with that password delivery mode.
  *
  *   portal_mktransfer reseal CONF TICKET [--id ID] [--index N] [--size N]
  *       [--not-after UNIX] [--foreign-key]

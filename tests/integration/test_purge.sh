@@ -39,7 +39,7 @@ import json, sys
 l = json.load(sys.stdin)
 print(next((t["state"] for t in l if t["id"] == sys.argv[1]), "absent"))' "$2"
 }
-# keys NAME ID: the visible object leaves stored for ID ("0 m ", "t "), read from the disk below the store
+# keys NAME ID: the visible object leaves stored for ID ("0 m s x ", "t "), read from the disk below the store
 keys() {
 	local root
 	[ -n "$2" ] || return 1
@@ -132,7 +132,7 @@ suite() {  # suite NAME
 		[ -z "$(keys "$n" "$ID_exp1")$(keys "$n" "$ID_exp2")" ]
 	check "$n: revoked transfers keep only their tombstone ($(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$ID_old"))" \
 		[ "$(keys "$n" "$ID_rev")|$(keys "$n" "$ID_tomb")|$(keys "$n" "$ID_old")" = "t |t |t " ]
-	check "$n: live transfer untouched ($(keys "$n" "$ID_live"))" [ "$(keys "$n" "$ID_live")" = "0 m " ]
+	check "$n: live transfer untouched ($(keys "$n" "$ID_live"))" [ "$(keys "$n" "$ID_live")" = "0 m s x " ]
 	j=$(empties "$n")
 	check "$n: no empty directory or collection left after purge (${j:-none})" [ -z "$j" ]
 	check "$n: fresh orphan kept (younger than --orphan-age 1d)" [ "$(keys "$n" "$orphan")" = "0 " ]
@@ -168,7 +168,7 @@ suite() {  # suite NAME
 	check "$n: two purges in parallel both exit 0 ($ra, $rb)" [ $ra = 0 -a $rb = 0 ]
 	j=$("$CTL" -c "$c" list --expired --json 2>/dev/null)
 	check "$n: afterwards no expired transfer is left ($j)" [ "$j" = "[]" ]
-	check "$n: the live transfer survived both" [ "$(keys "$n" "$ID_live")" = "0 m " ]
+	check "$n: the live transfer survived both" [ "$(keys "$n" "$ID_live")" = "0 m s x " ]
 	j=$(empties "$n")
 	check "$n: after the parallel purges no empty directory or collection is left (${j:-none})" [ -z "$j" ]
 }

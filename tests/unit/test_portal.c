@@ -914,8 +914,9 @@ test_revoke(void)
 	}
 	/* the one revoke path */
 	CHECK(transfer_revoke(st, &dk, t->id, false, 1700000100, h.expires, &step, &deleted) == 0 &&
-	      step == TRANSFER_REVOKE_DONE && deleted == 3,
-		"transfer_revoke: tombstone, manifest and 2 file objects deleted (%u)", deleted);
+	      step == TRANSFER_REVOKE_DONE && deleted == 5,
+		"transfer_revoke: tombstone, manifest, 2 file objects, sender view and state deleted (%u)",
+		deleted);
 	CHECK(transfer_tombstone_read(st, &dk, t->id, &ra, &ex) == 1 && ra == 1700000100 && ex == h.expires,
 		"transfer_revoke: tombstone carries revoked-at and the transfer's expiry");
 	keys = g_ptr_array_new_with_free_func(g_free);
@@ -926,7 +927,7 @@ test_revoke(void)
 	g_ptr_array_set_size(keys, 0);
 	snprintf(prefix, sizeof prefix, "%s/", t2->id);
 	storage_list(st, prefix, list_keys, keys);
-	CHECK(keys->len == 2, "transfer_revoke: the other transfer is untouched");
+	CHECK(keys->len == 4, "transfer_revoke: the other transfer is untouched (m, 1 file, s, x)");
 	CHECK(transfer_revoke(st, &dk, t->id, true, 1700000200, h.expires, &step, &deleted) == 0 &&
 	      step == TRANSFER_REVOKE_DONE && deleted == 0 &&
 	      transfer_tombstone_read(st, &dk, t->id, &ra, NULL) == 1 && ra == 1700000100,

@@ -8,7 +8,8 @@ of FORMATS.md: message header MACs and the keyid object (§3, checked by
 tests/unit/test_milter.c), portal download tickets (§4,
 tests/unit/test_portal.c), revocation tombstones (§5,
 tests/unit/test_milter.c), the archive escrow object (§6.1,
-tests/unit/test_escrow.c) and the info object (§6.2, tests/unit/test_transfer_info.c).
+tests/unit/test_escrow.c), the info object (§6.2, tests/unit/test_transfer_info.c),
+and the state object and sender view (§6.3, §6.4, tests/unit/test_state.c).
 
 Usage: python3 tests/data/envelope-vectors/make_vectors.py
 """
@@ -200,6 +201,25 @@ def info_object(dk, tid, delivery, reply_allowed):
     return obj
 
 
+def state_object(dk, tid, limit, expires, flags, files):
+    """state object "<id>/x" (FORMATS.md §6.3); files: (count, flags, first, last)"""
+    body = b"OFLDX" + bytes([1]) + tid.encode() + struct.pack(">qqII", limit, expires, flags,
+                                                             len(files))
+    assert len(body) == 54
+    for f in files:
+        body += struct.pack(">IIqq", *f)
+    kx = hkdf(dk, b"", b"offload v1 state")
+    return body + hmac.new(kx, body, hashlib.sha256).digest()
+
+
+def sender_view(tid, revoke_secret, nonce, js):
+    """sender view "<id>/s" (FORMATS.md §6.4)"""
+    raw = b64url_decode(revoke_secret)
+    k = hkdf(raw, b"offload v1" + tid.encode(), b"offload v1 sender view")
+    hdr = b"OFLDS" + bytes([1]) + tid.encode()
+    return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -320,6 +340,20 @@ def main():
     for delivery, reply in (("phone", False), ("separate-mail", False), ("agreed", True)):
         obj = info_object(dk, tid, delivery, reply)
         print("info %s%s %d bytes: %s" % (delivery, " reply" if reply else "", len(obj), obj.hex()))
+    print("== state object (deployment key 404142..5f)")
+    kx = hkdf(dk, b"", b"offload v1 state")
+    st = state_object(dk, tid, 1707776000, 1703196800, 1,
+                      [(2, 1, 1700000200, 1700003600), (0, 0, 0, 0)])
+    print("K_x    %s" % kx.hex())
+    print("state %d bytes: %s" % (len(st), st.hex()))
+
+    print("== sender view (revoke secret %s)" % revoke_secret)
+    svjs = (b'{"v":1,"created":1700000000,"expires":1702592000,"class":"INTERN",'
+            b'"files":[{"index":0,"name":"report.pdf","size":10}]}')
+    k, sv = sender_view(tid, revoke_secret, bytes(range(0xe0, 0xec)), svjs)
+    print("K_s    %s" % k.hex())
+    print("json (%d bytes) %s" % (len(svjs), svjs.decode()))
+    print("sender view %d bytes: %s" % (len(sv), sv.hex()))
     return 0
 
 

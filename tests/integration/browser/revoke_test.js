@@ -145,9 +145,12 @@ async function run(ctx, art) {
 	expectedConsole = null;
 	problems.splice(0, problems.length, ...problems.filter((p) => !/^(again|recipient): console error: Failed to load resource: .*410/.test(p)));
 
-	const posts = requests.filter((r) => r.method === 'POST');
-	check(posts.length === 2 && posts.every((r) => /\/r\/[a-z2-7]{24}\/revoke$/.test(r.url)) &&
-		posts[1].body.includes(rsecret), `two POSTs to /r/<id>/revoke, the secret only in the body (${posts.length})`);
+	// the sender page's script POSTs /r/<id>/view on each load with the fragment; revokes are counted apart
+	const all = requests.filter((r) => r.method === 'POST');
+	const posts = all.filter((r) => /\/r\/[a-z2-7]{24}\/revoke$/.test(r.url));
+	check(posts.length === 2 && posts[1].body.includes(rsecret) &&
+		all.every((r) => /\/r\/[a-z2-7]{24}\/(revoke|view)$/.test(r.url)),
+		`two POSTs to /r/<id>/revoke (others only /view), the secret only in the body (${posts.length} of ${all.length})`);
 	const leaks = requests.filter((r) => r.url.includes(rsecret) || r.referer.includes(rsecret));
 	check(requests.length > 5 && leaks.length === 0,
 		`no request URL or Referer carries the revoke secret (${requests.length} requests, ${leaks.length} leaks)`);

@@ -1,0 +1,290 @@
+/*
+ * transfer_state.c - the state object "<id>/x" and the effective expiry
+ * (see transfer_state.h, FORMATS.md §6.3).
+ */
+#include "transfer_state.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "transfer.h"
+#include "transfer_int.h"
+
+#define ST_FIXED 54u  /* magic, version, id, limit, expires, flags, nfiles */
+#define ST_ENTRY 24u  /* count, flags, first, last */
+#define ST_MAC   32u
+
+static void
+state_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
+{
+	unsigned char k[32];
+
+	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 state", 16, k, sizeof k);
+	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
+	crypto_wipe(k, sizeof k);
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put64(unsigned char *p, int64_t sv)
+{
+	uint64_t v = (uint64_t)sv;
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static int64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+void
+transfer_state_init(struct transfer_state *s, const char *id, uint32_t nfiles)
+{
+	memset(s, 0, sizeof *s);
+	g_strlcpy(s->id, id, sizeof s->id);
+	if (nfiles > TRANSFER_STATE_MAX_FILES)
+		nfiles = TRANSFER_STATE_MAX_FILES;
+	s->nfiles = nfiles;
+	s->files = g_new0(struct transfer_state_file, nfiles ? nfiles : 1);
+}
+
+void
+transfer_state_clear(struct transfer_state *s)
+{
+	g_free(s->files);
+	s->files = NULL;
+	s->nfiles = 0;
+}
+
+int
+transfer_state_encode(const struct key32 *dk, const struct transfer_state *s,
+	unsigned char **out, size_t *outlen)
+{
+	size_t len = ST_FIXED + (size_t)s->nfiles * ST_ENTRY + ST_MAC;
+	unsigned char *b, *p;
+	uint32_t i;
+
+	if (!transfer_valid_id(s->id) || s->nfiles > TRANSFER_STATE_MAX_FILES)
+		return -1;
+	b = g_malloc(len);
+	memcpy(b, "OFLDX\x01", 6);
+	memcpy(b + 6, s->id, ENVELOPE_ID_TEXT_LEN);
+	put64(b + 30, s->limit);
+	put64(b + 38, s->expires);
+	put32(b + 46, s->flags);
+	put32(b + 50, s->nfiles);
+	for (i = 0, p = b + ST_FIXED; i < s->nfiles; i++, p += ST_ENTRY) {
+		put32(p, s->files[i].count);
+		put32(p + 4, s->files[i].flags);
+		put64(p + 8, s->files[i].first);
+		put64(p + 16, s->files[i].last);
+	}
+	state_mac(dk, b, len - ST_MAC, b + len - ST_MAC);
+	*out = b;
+	*outlen = len;
+	return 0;
+}
+
+int
+transfer_state_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
+	size_t len, struct transfer_state *s)
+{
+	unsigned char mac[32];
+	const unsigned char *p;
+	uint32_t n, i;
+	int ok;
+
+	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len < ST_FIXED + ST_MAC ||
+	    memcmp(buf, "OFLDX\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+		return TRANSFER_STATE_EINVAL;
+	n = get32(buf + 50);
+	if (n > TRANSFER_STATE_MAX_FILES || len != ST_FIXED + (size_t)n * ST_ENTRY + ST_MAC)
+		return TRANSFER_STATE_EINVAL;
+	state_mac(dk, buf, len - ST_MAC, mac);
+	ok = crypto_memeq(mac, buf + len - ST_MAC, ST_MAC);
+	crypto_wipe(mac, sizeof mac);
+	if (!ok)
+		return TRANSFER_STATE_EAUTH;
+	transfer_state_init(s, id, n);
+	s->limit = get64(buf + 30);
+	s->expires = get64(buf + 38);
+	s->flags = get32(buf + 46);
+	for (i = 0, p = buf + ST_FIXED; i < n; i++, p += ST_ENTRY) {
+		s->files[i].count = get32(p);
+		s->files[i].flags = get32(p + 4);
+		s->files[i].first = get64(p + 8);
+		s->files[i].last = get64(p + 16);
+	}
+	return 0;
+}
+
+int
+transfer_state_read(struct storage *st, const struct key32 *dk, const char *id,
+	struct transfer_state *s)
+{
+	GByteArray *a = g_byte_array_new();
+	char key[64];
+	int rc;
+
+	snprintf(key, sizeof key, "%s/x", id);
+	rc = storage_get(st, key, 0, STORAGE_TO_END, transfer_collect_out, a);
+	if (rc == STORAGE_ENOENT) {
+		rc = 0;
+		goto empty;
+	}
+	if (rc != STORAGE_OK)
+		goto empty;
+	switch (transfer_state_decode(dk, id, a->data, a->len, s)) {
+	case 0:
+		g_byte_array_free(a, TRUE);
+		return 1;
+	case TRANSFER_STATE_EAUTH:
+		log_warning("transfer %s: state object with a wrong MAC ignored", id);
+		break;
+	default:
+		log_warning("transfer %s: malformed state object ignored", id);
+		break;
+	}
+	rc = 0;
+empty:
+	g_byte_array_free(a, TRUE);
+	transfer_state_init(s, id, 0);
+	return rc;
+}
+
+int
+transfer_state_write(struct storage *st, const struct key32 *dk, const struct transfer_state *s)
+{
+	struct storage_put *p;
+	unsigned char *b = NULL;
+	size_t len = 0;
+	char key[64];
+	int rc = STORAGE_EPERM;
+
+	if (transfer_state_encode(dk, s, &b, &len) != 0)
+		return rc;
+	snprintf(key, sizeof key, "%s/x", s->id);
+	p = storage_put_begin(st, key, len, &rc);
+	if (p != NULL) {
+		rc = storage_put_write(p, b, len);
+		if (rc != STORAGE_OK)
+			storage_put_abort(p);
+		else
+			rc = storage_put_commit(p);
+	}
+	g_free(b);
+	return rc;
+}
+
+int64_t
+transfer_state_expiry(const struct transfer_state *s, int64_t header_expires)
+{
+	int64_t x = s->expires;
+
+	if (s->limit > 0 && x > s->limit)
+		x = s->limit;
+	return x > header_expires ? x : header_expires;
+}
+
+int
+transfer_effective_expiry(struct storage *st, const struct key32 *dk, const char *id,
+	int64_t header_expires, int64_t *eff)
+{
+	struct transfer_state s;
+	int rc;
+
+	*eff = header_expires;
+	rc = transfer_state_read(st, dk, id, &s);
+	if (rc == 1)
+		*eff = transfer_state_expiry(&s, header_expires);
+	transfer_state_clear(&s);
+	return rc < 0 ? rc : STORAGE_OK;
+}
+
+int
+transfer_extend(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
+	uint64_t by, uint64_t max_retention, int64_t *new_expires, int64_t *limit)
+{
+	struct transfer_state s;
+	int64_t cur, want;
+	int rc;
+
+	rc = transfer_state_read(st, dk, h->id, &s);
+	if (rc < 0)
+		goto out;
+	if (s.limit == 0)
+		s.limit = h->created + (int64_t)max_retention;
+	*limit = s.limit;
+	cur = transfer_state_expiry(&s, h->expires);
+	want = cur + (int64_t)by;
+	if (by > (uint64_t)INT32_MAX || want > s.limit) {
+		rc = TRANSFER_EXTEND_ELIMIT;
+		goto out;
+	}
+	s.expires = want;
+	rc = transfer_state_write(st, dk, &s);
+	if (rc == STORAGE_OK)
+		*new_expires = want;
+out:
+	transfer_state_clear(&s);
+	return rc;
+}
+
+int
+transfer_state_count_download(struct storage *st, const struct key32 *dk, const char *id,
+	uint32_t index, uint32_t nfiles, int64_t now)
+{
+	struct transfer_state s;
+	bool all = index == UINT32_MAX;
+	uint32_t i, want = all ? nfiles : index + 1;
+	int rc;
+
+	if (want == 0 || want > TRANSFER_STATE_MAX_FILES)
+		return STORAGE_EPERM;
+	rc = transfer_state_read(st, dk, id, &s);
+	if (rc < 0)
+		goto out;
+	if (s.nfiles < want) {
+		s.files = g_renew(struct transfer_state_file, s.files, want);
+		memset(s.files + s.nfiles, 0, (want - s.nfiles) * sizeof *s.files);
+		s.nfiles = want;
+	}
+	for (i = all ? 0 : index; i < want; i++) {
+		s.files[i].count++;
+		if (s.files[i].first == 0)
+			s.files[i].first = now;
+		s.files[i].last = now;
+	}
+	rc = transfer_state_write(st, dk, &s);
+out:
+	transfer_state_clear(&s);
+	return rc;
+}
