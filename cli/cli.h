@@ -26,5 +26,12 @@ int cli_purge(const char *conf_path, int argc, char **argv);    /* cli_purge.c *
 int cli_classify(const char *conf_path, int argc, char **argv); /* cli_classify.c */
 int cli_audit(const char *conf_path, int argc, char **argv);    /* cli_audit.c */
 int cli_storage(const char *conf_path, int argc, char **argv);  /* cli_storage.c */
+int cli_config_check(const char *conf_path, bool daemon);       /* cli_config_check.c */
+int cli_keygen(const char *conf_path, int argc, char **argv);   /* cli_keygen.c */
+int cli_postfix_setup(const char *conf_path, int argc, char **argv); /* cli_postfix.c */
+/* cli_run_as_owner - as root, switch to the owner of the spool/audit/store
+ * directories before a command that writes them; 0, or an exit status after
+ * printing one line (cli_user.c) */
+int cli_run_as_owner(const char *cmd, const char *conf_path, int argc, char **argv);
 
 #endif

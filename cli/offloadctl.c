@@ -17,14 +17,18 @@ usage(FILE *out)
 		"usage: offloadctl [-c FILE] COMMAND [ARGS]\n"
 		"  process [--config FILE] [--sender ADDR] [--rcpt ADDR ...] [--queue-id ID] < in.eml > out.eml\n"
 		"  open LINK [--config FILE] --output DIR\n"
-		"  config --defaults | config [--config FILE] --check\n"
+		"  config --defaults | config check [--config FILE] [--daemon]\n"
 		"  fetch LINK [--password P | --password-file F] [--output DIR] [--ca-file F] [-v]\n"
 		"  revoke ID|LINK|REVOKE-LINK [--config FILE]\n"
 		"  list [--expired] [--json]\n"
 		"  purge [--grace DURATION] [--orphan-age DURATION] [--dry-run]\n"
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [FILE]\n"
-		"  storage check [--config FILE] [--json] [--verbose]\n");
+		"  storage check [--config FILE] [--json] [--verbose]\n"
+		"  keygen [--config FILE] [--group NAME]\n"
+		"  postfix-setup [--config FILE] [--postfix-dir DIR] [--apply]\n"
+		"Run as root, commands that write the store, spool or audit log switch to the\n"
+		"owner of those directories (the package's user offload).\n");
 }
 
 char *
@@ -84,6 +88,16 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	g_mime_init();
+	{
+		static const char *const writers[] = { "process", "revoke", "purge", "storage", "audit" };
+		size_t k;
+		int rc;
+
+		for (k = 0; k < G_N_ELEMENTS(writers); k++)
+			if (strcmp(argv[i], writers[k]) == 0 &&
+			    (rc = cli_run_as_owner(argv[i], conf_path, argc - i - 1, argv + i + 1)) != 0)
+				return rc;
+	}
 	if (strcmp(argv[i], "process") == 0)
 		return cli_process(conf_path, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "open") == 0)
@@ -97,7 +111,8 @@ main(int argc, char **argv)
 		} cmds[] = {
 			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
-			{ "storage", cli_storage },
+			{ "storage", cli_storage }, { "keygen", cli_keygen },
+			{ "postfix-setup", cli_postfix_setup },
 		};
 		size_t k;
 

@@ -117,12 +117,12 @@ audit_open(const struct conf *conf, GError **err)
 	}
 	a->path = g_strdup(conf->audit_path);
 	dir = g_path_get_dirname(a->path);
-	if (g_mkdir_with_parents(dir, 0750) < 0) {
+	if (g_mkdir_with_parents(dir, 0770) < 0) {
 		g_set_error(err, audit_quark(), 1, "audit log %s: cannot create directory %s: %s",
 			a->path, dir, g_strerror(errno));
 		goto out;
 	}
-	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 	if (fd < 0) {
 		g_set_error(err, audit_quark(), 1, "audit log %s: %s", a->path, g_strerror(errno));
 		goto out;
@@ -470,7 +470,7 @@ audit_write(struct audit *a, const struct audit_event *ev)
 	}
 	pthread_mutex_lock(&audit_lock);
 	locked = true;
-	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 	if (fd < 0) {
 		log_error("audit log %s: %s", a->path, g_strerror(errno));
 		goto out;
