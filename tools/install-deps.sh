@@ -5,7 +5,8 @@
 set -euo pipefail
 PKGS="build-essential pkg-config libmilter-dev libssl-dev libcurl4-openssl-dev libmagic-dev
 zlib1g-dev libgmime-3.0-dev libmicrohttpd-dev libjson-glib-dev libargon2-dev postfix swaks
-miltertest curl mandoc python3 time tzdata"
+miltertest curl mandoc python3 time tzdata
+debhelper lintian debootstrap"
 # each feature lists its extra Debian packages in tools/deps/*.apt (one or more per line) and
 # its npm packages in tools/deps/*.npm (installed into tools/node_modules via tools/package.json)
 here=$(cd "$(dirname "$0")" && pwd)
