@@ -55,7 +55,7 @@ grep -A3 '^offload:' build/deb-install.log | sed 's/^/  postinst: /' || true
 step "apt-get install ./$(basename "$deb") (with postfix and the libraries)"
 
 # files, owners, modes, users
-mode() { stat -c '%U:%G %a' "$R$1"; }
+mode() { chroot "$R" stat -c '%U:%G %a' "$1"; }
 check "deployment key root:offload 640" [ "$(mode /etc/offload/deployment.key)" = "root:offload 640" ]
 check "ticket key root:offload 640" [ "$(mode /etc/offload/ticket.key)" = "root:offload 640" ]
 check "offload.conf root:offload 640 (conffile)" [ "$(mode /etc/offload/offload.conf)" = "root:offload 640" ]
@@ -124,7 +124,7 @@ for i in $(seq 50); do in_ns curl -s -o /dev/null http://127.0.0.1:10580/ && bre
 check "portal answers" in_ns curl -s -o /dev/null http://127.0.0.1:10580/
 step "daemons and Postfix started"
 head -c 2000000 /dev/urandom >build/deb-att.bin
-in_ns swaks -q -s 127.0.0.1 -p 10525 -f sender@example.gov -t someone@example.com --attach @build/deb-att.bin \
+in_ns swaks -s 127.0.0.1 -p 10525 -f sender@example.gov -t someone@example.com --attach @build/deb-att.bin \
 	--h-Subject "test-deb" >build/deb-swaks.log 2>&1 && ok "mail accepted" || { bad "mail accepted"; tail -5 build/deb-swaks.log; }
 for i in $(seq 100); do [ "$(ls "$R/var/tmp/sink" | wc -l)" -ge 2 ] && break; sleep 0.2; done
 check "offloaded mail at the sink (X-Offload-Transfer, attachment gone)" \
@@ -134,7 +134,7 @@ check "confirmation mail submitted by the milter (postdrop under NoNewPrivileges
 check "transfer in the store, readable by group offload" bash -c "[ -n \"\$(find '$R/var/lib/offload/store' -type f -perm -040)\" ]"
 check "no plaintext left in the spool" bash -c "[ -z \"\$(ls -A '$R/var/spool/offload')\" ]"
 check "offloadctl as root switches to offload (purge --dry-run)" in_root offloadctl purge --dry-run
-check "audit log owned by offload" [ "$(stat -c %U "$R/var/log/offload/audit.log")" = offload ]
+check "audit log owned by offload" [ "$(mode /var/log/offload/audit.log)" = "offload:offload 660" ]
 step "one mail end to end"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 pids=()
