@@ -60,15 +60,15 @@ check "deployment key root:offload 640" [ "$(mode /etc/offload/deployment.key)" 
 check "ticket key root:offload 640" [ "$(mode /etc/offload/ticket.key)" = "root:offload 640" ]
 check "offload.conf root:offload 640 (conffile)" [ "$(mode /etc/offload/offload.conf)" = "root:offload 640" ]
 check "spool offload:offload 700" [ "$(mode /var/spool/offload)" = "offload:offload 700" ]
-check "store offload:offload 770" [ "$(mode /var/lib/offload/store)" = "offload:offload 770" ]
-check "log offload:offload 770" [ "$(mode /var/log/offload)" = "offload:offload 770" ]
+check "store offload:offload 2770" [ "$(mode /var/lib/offload/store)" = "offload:offload 2770" ]
+check "log offload:offload 2770" [ "$(mode /var/log/offload)" = "offload:offload 2770" ]
 check "socket dir offload:postfix 750" [ "$(mode /var/spool/postfix/offload)" = "offload:postfix 750" ]
 check "binaries" [ -x "$R/usr/sbin/offload-milter" ] && [ -x "$R/usr/sbin/offload-portal" ] && [ -x "$R/usr/bin/offloadctl" ]
 check "man pages" [ -f "$R/usr/share/man/man8/offloadctl.8.gz" ] && [ -f "$R/usr/share/man/man5/offload.conf.5.gz" ]
 check "nginx example" [ -f "$R/usr/share/doc/offload/examples/nginx-portal.conf" ]
 check "users offload, offload-portal" in_root getent passwd offload offload-portal >/dev/null
-check "no user has group postfix through the package" \
-	bash -c "! chroot '$R' id -nG offload | grep -qw postfix && ! chroot '$R' id -nG offload-portal | grep -qw postfix"
+check "no user has group postfix through the package; the portal is in group offload" \
+	bash -c "! chroot '$R' id -nG offload | grep -qw postfix && [ \"\$(chroot '$R' id -nG offload-portal)\" = offload ]"
 check "conffile" grep -qx /etc/offload/offload.conf "$R/var/lib/dpkg/info/offload.conffiles"
 check "systemd-analyze verify" in_root systemd-analyze verify --man=no /lib/systemd/system/offload-milter.service \
 	/lib/systemd/system/offload-portal.service /lib/systemd/system/offload-purge.service /lib/systemd/system/offload-purge.timer
@@ -113,7 +113,7 @@ in_ns chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload --regid offloa
 	--no-new-privs --inh-caps=-all --bounding-set=-all -- /usr/sbin/offload-milter -c /etc/offload/offload.conf -f' \
 	>build/deb-milter.log 2>&1 &
 pids+=($!)
-in_ns chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload-portal --regid offload-portal --groups offload \
+in_ns chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload-portal --regid offload --clear-groups \
 	--no-new-privs --inh-caps=-all --bounding-set=-all -- /usr/sbin/offload-portal -c /etc/offload/offload.conf -f' \
 	>build/deb-portal.log 2>&1 &
 pids+=($!)
