@@ -6,13 +6,12 @@
  *   (smtpd runs chrooted there on Debian; the others chdir into it);
  * - offload before an existing DKIM signer (opendkim, rspamd, dkimpy-milter)
  *   in smtpd_milters and non_smtpd_milters, so the signature covers the
- *   rewritten mail; otherwise last (a virus scanner before it sees the
- *   original attachments);
+ *   rewritten mail; otherwise first (any milter not recognised might sign);
  * - milter_default_action = tempfail, milter_protocol = 6,
  *   milter_content_timeout above the milter's eom_timeout;
  * - message_size_limit for the submission service only, with warnings on the
- *   global limit (stock 10240000 is below offload_min_size), queue_minfree
- *   (at least 1.5 x the limit) and mailbox_size_limit (not below it).
+ *   global limit (stock 10240000 is below offload_min_size), a queue_minfree
+ *   set below 1.5 x the limit and mailbox_size_limit (not below it).
  * Never edits anything without --apply. Exit 0, 64 usage, 69 postconf or
  * postfix check failed, 78 configuration.
  */
@@ -101,7 +100,7 @@ is_dkim_signer(const char *m)
 }
 
 /* milter_list - current list with ours removed, inserted before the first
- * DKIM signer or appended */
+ * recognised DKIM signer, else first */
 static char *
 milter_list(const char *cur, const char *ours)
 {
@@ -119,8 +118,11 @@ milter_list(const char *cur, const char *ours)
 		}
 		g_string_append_printf(s, "%s%s", s->len ? ", " : "", items[i]);
 	}
-	if (!placed)
-		g_string_append_printf(s, "%s%s", s->len ? ", " : "", ours);
+	if (!placed) {
+		if (s->len > 0)
+			g_string_prepend(s, ", ");
+		g_string_prepend(s, ours);
+	}
 	g_strfreev(items);
 	return g_string_free(s, FALSE);
 }
@@ -229,7 +231,8 @@ cli_postfix_setup(const char *conf_path, int argc, char **argv)
 		printf("# warning: message_size_limit = %s is below offload_min_size (%llu): mail that "
 			"should be offloaded is refused before the milter sees it (stock Postfix: 10240000)\n",
 			msl, (unsigned long long)c->offload_min_size);
-	if (qmf != NULL && (double)num(qmf) < 1.5 * (double)limit)
+	/* 0 = Postfix's own rule: 1.5 x message_size_limit free to accept mail */
+	if (qmf != NULL && num(qmf) != 0 && (double)num(qmf) < 1.5 * (double)limit)
 		printf("# warning: queue_minfree = %s is below 1.5 x the submission limit (%llu): set "
 			"postconf -e 'queue_minfree = %llu'\n", qmf, limit,
 			(unsigned long long)(1.5 * (double)limit) + 1);
