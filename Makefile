@@ -136,7 +136,8 @@ asan: deps
 
 ubsan: asan
 
-demo: deps
+demo:
+	@tools/install-deps.sh --demo
 	$(MAKE) all
 	tools/demo.sh $(B)
 
