@@ -49,7 +49,7 @@ chmod 755 "$R/usr/sbin/policy-rc.d"
 echo 'postfix postfix/main_mailer_type select No configuration' | in_root debconf-set-selections
 cp "$deb" "$R/tmp/"
 export DEBIAN_FRONTEND=noninteractive
-in_root apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" >build/deb-install.log 2>&1 ||
+in_root apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" logrotate >build/deb-install.log 2>&1 ||
 	{ tail -30 build/deb-install.log; exit 1; }
 grep -A3 '^offload:' build/deb-install.log | sed 's/^/  postinst: /' || true
 step "apt-get install ./$(basename "$deb") (with postfix and the libraries)"
@@ -75,6 +75,8 @@ check "systemd-analyze verify" in_root systemd-analyze verify --man=no /lib/syst
 for u in milter portal purge; do
 	echo "  security offload-$u: $(in_root systemd-analyze security --offline=yes /lib/systemd/system/offload-$u.service 2>&1 | tail -1 | sed 's/.*: //')"
 done
+check "logrotate accepts /etc/logrotate.d/offload (logrotate -d)" \
+	bash -c "chroot '$R' logrotate -d /etc/logrotate.d/offload 2>&1 | grep -q 'rotating pattern: /var/log/offload/audit.log' && ! chroot '$R' logrotate -d /etc/logrotate.d/offload 2>&1 | grep -qi 'error'"
 gate=$(in_root offloadctl -c /etc/offload/offload.conf config check --daemon 2>&1 || true)
 check "unit gate refuses with one line while internal_domains is unset" \
 	bash -c "[ \$(printf '%s\n' \"$gate\" | wc -l) = 1 ] && printf '%s' \"$gate\" | grep -q internal_domains"
