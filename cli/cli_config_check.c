@@ -279,6 +279,17 @@ cli_config_check(const char *conf_path, bool daemon)
 			return EX_CONFIG;
 		}
 		check_lists(&ck, kf, c);
+		if (ck.errors == 0) {
+			/* whatever the whole-file load checks beyond single keys */
+			GError *e = NULL;
+			struct conf *whole = conf_load(conf_path, &e);
+
+			if (whole == NULL) {
+				problem_error(&ck, "%s", e->message);
+				g_error_free(e);
+			}
+			conf_free(whole);
+		}
 	}
 	check_key_file(&ck, "[security] deployment_key_file", c->deployment_key_file);
 	check_key_file(&ck, "[portal] ticket_key_file", c->ticket_key_file);

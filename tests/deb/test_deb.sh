@@ -24,11 +24,23 @@ bad() { fail=$((fail + 1)); echo "  FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 in_root() { chroot "$R" "$@"; }
 NETNS=${TEST_DEB_NETNS:-}
-in_ns() { if [ -n "$NETNS" ]; then ip netns exec "$NETNS" "$@"; else "$@"; fi; }
+NS=()
+[ -n "$NETNS" ] && NS=(ip netns exec "$NETNS")
+in_ns() { "${NS[@]}" "$@"; }
 pids=()
+# stop_pids: SIGTERM, then wait (libmilter takes up to 5 s), then SIGKILL
+stop_pids() {
+	local p i
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for i in $(seq 70); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	pids=()
+}
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_pids
 	[ -x "$R/usr/sbin/postfix" ] && in_ns chroot "$R" postfix stop >/dev/null 2>&1 || true
 	sleep 0.5
 	for m in proc dev/pts dev sys; do mountpoint -q "$R/$m" && umount -l "$R/$m"; done
@@ -109,13 +121,13 @@ check "smtpd_milters names the socket relative to the chroot" \
 # run the daemons as the units do (User, Group, SupplementaryGroups, UMask, NoNewPrivileges)
 mkdir -p "$R/var/tmp/sink"
 chmod 777 "$R/var/tmp/sink"
-in_ns chroot "$R" smtp-sink -u nobody -d /var/tmp/sink/%M. 127.0.0.1:10526 10 &
+"${NS[@]}" chroot "$R" smtp-sink -u nobody -d /var/tmp/sink/%M. 127.0.0.1:10526 10 &
 pids+=($!)
-in_ns chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload --regid offload --groups postfix,postdrop \
+"${NS[@]}" chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload --regid offload --groups postfix,postdrop \
 	--no-new-privs --inh-caps=-all --bounding-set=-all -- /usr/sbin/offload-milter -c /etc/offload/offload.conf -f' \
 	>build/deb-milter.log 2>&1 &
 pids+=($!)
-in_ns chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload-portal --regid offload --clear-groups \
+"${NS[@]}" chroot "$R" sh -c 'umask 0007; exec setpriv --reuid offload-portal --regid offload --clear-groups \
 	--no-new-privs --inh-caps=-all --bounding-set=-all -- /usr/sbin/offload-portal -c /etc/offload/offload.conf -f' \
 	>build/deb-portal.log 2>&1 &
 pids+=($!)
@@ -128,7 +140,8 @@ step "daemons and Postfix started"
 head -c 2000000 /dev/urandom >build/deb-att.bin
 in_ns swaks -s 127.0.0.1 -p 10525 -f sender@example.gov -t someone@example.com --attach @build/deb-att.bin \
 	--h-Subject "test-deb" >build/deb-swaks.log 2>&1 && ok "mail accepted" || { bad "mail accepted"; tail -5 build/deb-swaks.log; }
-for i in $(seq 100); do [ "$(ls "$R/var/tmp/sink" | wc -l)" -ge 2 ] && break; sleep 0.2; done
+# the confirmation goes sendmail -> postdrop -> maildrop -> pickup: allow for pickup's poll
+for i in $(seq 300); do [ "$(ls "$R/var/tmp/sink" | wc -l)" -ge 2 ] && break; sleep 0.2; done
 check "offloaded mail at the sink (X-Offload-Transfer, attachment gone)" \
 	bash -c "grep -l '^X-Offload-Transfer:' '$R'/var/tmp/sink/* | xargs -r wc -c | awk '\$1 < 200000' | grep -q ."
 check "confirmation mail submitted by the milter (postdrop under NoNewPrivileges) and delivered" \
@@ -137,9 +150,14 @@ check "transfer in the store, readable by group offload" bash -c "[ -n \"\$(find
 check "no plaintext left in the spool" bash -c "[ -z \"\$(ls -A '$R/var/spool/offload')\" ]"
 check "offloadctl as root switches to offload (purge --dry-run)" in_root offloadctl purge --dry-run
 check "audit log owned by offload" [ "$(mode /var/log/offload/audit.log)" = "offload:offload 660" ]
+if [ "$fail" != 0 ]; then
+	echo "  --- sink: $(ls "$R/var/tmp/sink" | tr '\n' ' ')"
+	echo "  --- audit.log: $(mode /var/log/offload/audit.log)"
+	tail -5 build/deb-milter.log | sed 's/^/  milter: /'
+	tail -15 "$R/var/log/postfix.log" | sed 's/^/  postfix: /'
+fi
 step "one mail end to end"
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-pids=()
+stop_pids
 in_ns chroot "$R" postfix stop >/dev/null 2>&1 || true
 sleep 0.5
 in_root apt-get purge -y -q offload >build/deb-purge.log 2>&1 && ok "apt-get purge" || { bad "apt-get purge"; tail build/deb-purge.log; }
