@@ -74,6 +74,7 @@ check "offload.conf root:offload 640 (conffile)" [ "$(mode /etc/offload/offload.
 check "spool offload:offload 700" [ "$(mode /var/spool/offload)" = "offload:offload 700" ]
 check "store offload:offload 2770" [ "$(mode /var/lib/offload/store)" = "offload:offload 2770" ]
 check "log offload:offload 2770" [ "$(mode /var/log/offload)" = "offload:offload 2770" ]
+check "audit log offload:offload 660" [ "$(mode /var/log/offload/audit.log)" = "offload:offload 660" ]
 check "socket dir offload:postfix 750" [ "$(mode /var/spool/postfix/offload)" = "offload:postfix 750" ]
 check "binaries" [ -x "$R/usr/sbin/offload-milter" ] && [ -x "$R/usr/sbin/offload-portal" ] && [ -x "$R/usr/bin/offloadctl" ]
 check "man pages" [ -f "$R/usr/share/man/man8/offloadctl.8.gz" ] && [ -f "$R/usr/share/man/man5/offload.conf.5.gz" ]
@@ -149,7 +150,7 @@ check "confirmation mail submitted by the milter (postdrop under NoNewPrivileges
 check "transfer in the store, readable by group offload" bash -c "[ -n \"\$(find '$R/var/lib/offload/store' -type f -perm -040)\" ]"
 check "no plaintext left in the spool" bash -c "[ -z \"\$(ls -A '$R/var/spool/offload')\" ]"
 check "offloadctl as root switches to offload (purge --dry-run)" in_root offloadctl purge --dry-run
-check "audit log owned by offload" [ "$(mode /var/log/offload/audit.log)" = "offload:offload 660" ]
+check "audit log still offload:offload 660 after milter, portal and offloadctl wrote" [ "$(mode /var/log/offload/audit.log)" = "offload:offload 660" ]
 if [ "$fail" != 0 ]; then
 	echo "  --- sink: $(ls "$R/var/tmp/sink" | tr '\n' ' ')"
 	echo "  --- audit.log: $(mode /var/log/offload/audit.log)"
