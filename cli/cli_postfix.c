@@ -9,7 +9,8 @@
  *   rewritten mail; otherwise first (any milter not recognised might sign);
  * - milter_default_action = tempfail, milter_protocol = 6,
  *   milter_content_timeout above the milter's eom_timeout;
- * - message_size_limit for the submission service only, with warnings on the
+ * - message_size_limit for the submission service only (with a cleanup
+ *   service of its own: cleanup enforces the limit too), with warnings on the
  *   global limit (stock 10240000 is below offload_min_size), a queue_minfree
  *   set below 1.5 x the limit and mailbox_size_limit (not below it).
  * Never edits anything without --apply. Exit 0, 64 usage, 69 postconf or
@@ -73,6 +74,20 @@ postconf_get(struct pf *pf, const char *name)
 		return NULL;
 	}
 	g_strstrip(out);
+	return out;
+}
+
+/* postconf_service_chroot - the chroot column of the cleanup service ("y"/"n") */
+static char *
+postconf_service_chroot(struct pf *pf)
+{
+	const char *args[] = { "postconf", "-Fh", "cleanup/unix/chroot", NULL };
+	char *out = NULL;
+
+	if (run(pf, args, &out) != 0 || out == NULL || g_strstrip(out)[0] == '\0') {
+		g_free(out);
+		return g_strdup("-");
+	}
 	return out;
 }
 
@@ -220,9 +235,22 @@ cli_postfix_setup(const char *conf_path, int argc, char **argv)
 	g_free(v);
 	limit = c->max_message_size;
 	if (sub != NULL) {
+		/* cleanup enforces its own message_size_limit too: submission gets a cleanup
+		 * service of its own with the larger limit (smtpd's -o alone gives 552
+		 * "message file too big" for mail over the global limit) */
+		char *chroot = postconf_service_chroot(&pf);
+
+		v = g_strdup_printf("offload-cleanup/unix = offload-cleanup unix n - %s - 0 cleanup", chroot);
+		emit(&pf, "-M", v);
+		g_free(v);
+		g_free(chroot);
+		v = g_strdup_printf("offload-cleanup/unix/message_size_limit=%llu", limit);
+		emit(&pf, "-P", v);
+		g_free(v);
 		v = g_strdup_printf("submission/inet/message_size_limit=%llu", limit);
 		emit(&pf, "-P", v);
 		g_free(v);
+		emit(&pf, "-P", "submission/inet/cleanup_service_name=offload-cleanup");
 	} else {
 		printf("# warning: no submission service in master.cf: message_size_limit (%s) applies to all "
 			"mail; enable submission (port 587) for the clients that send large attachments\n", msl);

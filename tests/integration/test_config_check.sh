@@ -77,6 +77,7 @@ checkx "config --check stays as an alias" '[ $rc = 0 ]'
 # postfix-setup on a private configuration directory with opendkim as milter
 mkdir -p "$T/pf"
 cp /etc/postfix/master.cf "$T/pf/" 2>/dev/null || cp /usr/share/postfix/master.cf.dist "$T/pf/master.cf"
+echo "submission inet n - y - - smtpd" >> "$T/pf/master.cf"
 cat > "$T/pf/main.cf" <<CF
 queue_directory = /var/spool/postfix
 queue_minfree = 1000000
@@ -91,10 +92,14 @@ checkx "postfix-setup: tempfail, protocol 6, content timeout above eom_timeout" 
 	'grep -q "milter_default_action = tempfail" "$T/pf.out" && grep -q "milter_protocol = 6" "$T/pf.out" && grep -q "milter_content_timeout = 300s" "$T/pf.out"'
 checkx "postfix-setup: stock message_size_limit below offload_min_size warned" 'grep -q "warning: message_size_limit = 10240000 is below offload_min_size" "$T/pf.out"'
 checkx "postfix-setup: queue_minfree set below 1.5 x the limit warned" 'grep -q "warning: queue_minfree" "$T/pf.out"'
+checkx "postfix-setup: submission limit with its own cleanup service (cleanup enforces the limit too)" \
+	'grep -q -- "-P .submission/inet/message_size_limit=2147483648" "$T/pf.out" && grep -q -- "-P .submission/inet/cleanup_service_name=offload-cleanup" "$T/pf.out" && grep -q -- "-M .offload-cleanup/unix = offload-cleanup unix n - y - 0 cleanup" "$T/pf.out" && grep -q -- "-P .offload-cleanup/unix/message_size_limit=2147483648" "$T/pf.out"'
 checkx "postfix-setup without --apply changes nothing" 'grep -qx "smtpd_milters = inet:localhost:8891" "$T/pf/main.cf"'
 "$CTL" postfix-setup --config "$T/base.conf" --postfix-dir "$T/pf" --apply > "$T/pf2.out" 2>&1; rc=$?
 checkx "postfix-setup --apply: order offload then opendkim in main.cf, postfix check passes" \
 	'[ $rc = 0 ] && [ "$(postconf -c "$T/pf" -h smtpd_milters)" = "unix:offload/milter.sock, inet:localhost:8891" ]'
+checkx "postfix-setup --apply: submission and offload-cleanup in master.cf" \
+	'[ "$(postconf -c "$T/pf" -Ph submission/inet/cleanup_service_name)" = offload-cleanup ] && [ "$(postconf -c "$T/pf" -Ph offload-cleanup/unix/message_size_limit)" = 2147483648 ]'
 "$CTL" postfix-setup --config "$T/base.conf" --postfix-dir "$T/pf" > "$T/pf3.out" 2>&1
 checkx "postfix-setup is idempotent (offload listed once)" \
 	'[ "$(grep "^postconf.* .smtpd_milters" "$T/pf3.out" | grep -o offload/milter.sock | wc -l)" = 1 ]'
