@@ -6,7 +6,25 @@
 # make deps       install missing Debian packages only
 # make lint       man pages (mandoc -Tlint), then file/function sizes and the layer rule
 #                 (tools/lint-layout.py)
+# make install    binaries, man pages, sample config, units, sysusers/tmpfiles/logrotate
+#                 (DESTDIR, PREFIX, sysconfdir, unitdir ... honoured)
+# make deb        build/offload_<version>_amd64.deb with debhelper (packaging/debian)
+# make test-deb   the .deb in a fresh Debian 12 chroot: files, users, daemons, one mail, purge
+# V=1             full compiler command lines
 B       ?= build
+VERSION := $(shell head -n1 packaging/debian/changelog | cut -d' ' -f2 | tr -d '()')
+PREFIX  ?= /usr/local
+bindir  ?= $(PREFIX)/bin
+sbindir ?= $(PREFIX)/sbin
+mandir  ?= $(PREFIX)/share/man
+docdir  ?= $(PREFIX)/share/doc/offload
+sysconfdir ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+unitdir ?= $(PREFIX)/lib/systemd/system
+sysusersdir ?= $(PREFIX)/lib/sysusers.d
+tmpfilesdir ?= $(PREFIX)/lib/tmpfiles.d
+logrotatedir ?= $(sysconfdir)/logrotate.d
+V ?=
+Q := $(if $(filter 1,$(V)),,@)
 SAN     ?=
 WERROR  ?=
 PKGS    := gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib
@@ -46,7 +64,7 @@ PORTAL_BIN := $(if $(wildcard portal/portal_main.c),$(B)/offload-portal)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 
-.PHONY: all check asan ubsan unit demo deps clean lint bench fuzz
+.PHONY: all check asan ubsan unit demo deps clean lint bench fuzz install deb test-deb
 all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(UNIT_BINS) $(REPLAY_BINS)
 
 # objects depend on the flags they were built with (WERROR=1, SAN=1 on an existing tree rebuild)
@@ -55,33 +73,41 @@ $(shell mkdir -p $(B); echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_ST
 
 $(B)/%.o: %.c $(wildcard */*.h) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/liboffload.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(B)/offload-milter: $(B)/milter/milter_main.o $(B)/liboffload.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/offload-portal: $(B)/portal/portal_main.o $(B)/liboffload.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/offloadctl: $(call objs,$(CLI_SRC)) $(B)/liboffload.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/unit.o $(B)/liboffload.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/unit/unit.o: tests/unit/unit.c tests/unit/unit.h $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # corpus replay of each fuzz target without libFuzzer (run by tests/integration/test_fuzz_replay.sh)
 $(B)/fuzz/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/liboffload.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # make fuzz: libFuzzer + ASan/UBSan builds with clang, FUZZ_SECONDS per target; new
 # findings land in tests/fuzz/corpus/<target>/ (commit the interesting ones)
@@ -113,13 +139,51 @@ asan: deps
 
 ubsan: asan
 
-demo: deps
+demo:
+	@tools/install-deps.sh --demo
 	$(MAKE) all
 	tools/demo.sh $(B)
 
 bench: deps
 	$(MAKE) all
 	tools/bench.sh $(B)
+
+# make install: nothing is chowned here (DESTDIR builds run unprivileged); users, directories
+# and keys come from sysusers.d, tmpfiles.d and `offloadctl keygen` (the .deb's postinst runs
+# them; after a plain `make install` as root run the three commands it prints)
+SUBST = sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g'
+install: $(B)/offload-milter $(B)/offloadctl $(B)/offload-portal
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man5 \
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(sysconfdir)/offload $(DESTDIR)$(unitdir) \
+		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(logrotatedir) \
+		$(DESTDIR)$(docdir)/examples
+	install -m 0755 $(B)/offload-milter $(B)/offload-portal $(DESTDIR)$(sbindir)/
+	install -m 0755 $(B)/offloadctl $(DESTDIR)$(bindir)/
+	install -m 0644 docs/man/offload.conf.5 $(DESTDIR)$(mandir)/man5/
+	install -m 0644 docs/man/offload-milter.8 docs/man/offload-portal.8 docs/man/offloadctl.8 \
+		$(DESTDIR)$(mandir)/man8/
+	@if [ -e $(DESTDIR)$(sysconfdir)/offload/offload.conf ]; then \
+		echo "install: $(DESTDIR)$(sysconfdir)/offload/offload.conf exists, left as it is"; \
+	else install -m 0640 packaging/offload.conf $(DESTDIR)$(sysconfdir)/offload/offload.conf; fi
+	for u in offload-milter.service offload-portal.service offload-purge.service offload-purge.timer; do \
+		$(SUBST) packaging/$$u > $(DESTDIR)$(unitdir)/$$u && chmod 0644 $(DESTDIR)$(unitdir)/$$u || exit 1; done
+	install -m 0644 packaging/offload.sysusers $(DESTDIR)$(sysusersdir)/offload.conf
+	install -m 0644 packaging/offload.tmpfiles $(DESTDIR)$(tmpfilesdir)/offload.conf
+	$(SUBST) packaging/offload.logrotate > $(DESTDIR)$(logrotatedir)/offload
+	chmod 0644 $(DESTDIR)$(logrotatedir)/offload
+	install -m 0644 docs/nginx-portal.conf $(DESTDIR)$(docdir)/examples/
+	@[ -n "$(DESTDIR)" ] || echo "install: now run: systemd-sysusers offload.conf;" \
+		"systemd-tmpfiles --create offload.conf; $(bindir)/offloadctl keygen;" \
+		"set [policy] internal_domains in $(sysconfdir)/offload/offload.conf"
+
+# make deb: packaging/debian on a copy of the tracked sources (build/deb/), dpkg-buildpackage
+deb:
+	tools/make-deb.sh $(VERSION)
+
+# make test-deb: the .deb in a Debian 12 chroot (tests/deb/test_deb.sh); root, network to the
+# Debian mirror; the chroot lives in build/deb-chroot and is removed afterwards
+test-deb: deb
+	tests/deb/test_deb.sh build/offload_$(VERSION)_amd64.deb
 
 lint:
 	@for m in docs/man/*.[0-9]; do mandoc -Tlint -Wwarning $$m || exit 1; done

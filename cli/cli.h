@@ -60,5 +60,12 @@ int cli_storage(const char *conf_path, int argc, char **argv);  /* cli_storage.c
 int cli_escrow(const char *conf_path, int argc, char **argv);   /* cli_escrow.c */
 int cli_extend(const char *conf_path, int argc, char **argv);   /* cli_extend.c */
 int cli_status(const char *conf_path, int argc, char **argv);   /* cli_extend.c */
+int cli_config_check(const char *conf_path, bool daemon);       /* cli_config_check.c */
+int cli_keygen(const char *conf_path, int argc, char **argv);   /* cli_keygen.c */
+int cli_postfix_setup(const char *conf_path, int argc, char **argv); /* cli_postfix.c */
+/* cli_run_as_owner - as root, switch to the owner of the spool/audit/store
+ * directories before a command that writes them; 0, or an exit status after
+ * printing one line (cli_user.c) */
+int cli_run_as_owner(const char *cmd, const char *conf_path, int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * cli_config.c - `offloadctl config --defaults | --check`.
+ * cli_config.c - `offloadctl config --defaults | --check | check [--daemon]`
+ * (the check itself: cli_config_check.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,15 +11,21 @@
 int
 cli_config(const char *conf_path, int argc, char **argv)
 {
-	struct conf *c;
 	int i;
-	bool defaults = false, check = false;
+	bool defaults = false, check = false, daemon = false;
 
+	if (argc > 0 && strcmp(argv[0], "check") == 0) {
+		check = true;
+		argc--;
+		argv++;
+	}
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--defaults") == 0)
 			defaults = true;
 		else if (strcmp(argv[i], "--check") == 0)
 			check = true;
+		else if (strcmp(argv[i], "--daemon") == 0 && check)
+			daemon = true;
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			conf_path = argv[++i];
 		else {
@@ -27,17 +34,14 @@ cli_config(const char *conf_path, int argc, char **argv)
 		}
 	}
 	if (defaults == check) {
-		fprintf(stderr, "usage: offloadctl config --defaults | --check [--config FILE]\n");
+		fprintf(stderr, "usage: offloadctl config --defaults | check [--config FILE] [--daemon]\n");
 		return EX_USAGE;
 	}
 	if (defaults) {
 		conf_print_defaults(stdout);
 		return 0;
 	}
-	c = cli_load_conf(conf_path);
-	if (c == NULL)
-		return EX_CONFIG;
-	printf("%s: ok\n", conf_path ? conf_path : "(defaults)");
-	conf_free(c);
-	return 0;
+	if (conf_path == NULL && g_file_test(CONF_DEFAULT_PATH, G_FILE_TEST_EXISTS))
+		conf_path = CONF_DEFAULT_PATH;
+	return cli_config_check(conf_path, daemon);
 }

@@ -17,7 +17,7 @@ usage(FILE *out)
 		"usage: offloadctl [-c FILE] COMMAND [ARGS]\n"
 		"  process [--config FILE] [--sender ADDR] [--rcpt ADDR ...] [--queue-id ID] < in.eml > out.eml\n"
 		"  open LINK [--config FILE] --output DIR\n"
-		"  config --defaults | config [--config FILE] --check\n"
+		"  config --defaults | config check [--config FILE] [--daemon]\n"
 		"  fetch LINK [--password P | --password-file F] [--output DIR] [--ca-file F] [-v]\n"
 		"  revoke ID|LINK|REVOKE-LINK [--config FILE]\n"
 		"  list [--expired] [--json]\n"
@@ -27,7 +27,11 @@ usage(FILE *out)
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
 		"  storage check [--config FILE] [--json] [--verbose]\n"
-		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n");
+		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n"
+		"  keygen [--config FILE] [--group NAME]\n"
+		"  postfix-setup [--config FILE] [--postfix-dir DIR] [--apply]\n"
+		"Run as root, commands that write the store, spool or audit log switch to the\n"
+		"owner of those directories (the package's user offload).\n");
 }
 
 int
@@ -55,6 +59,17 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	g_mime_init();
+	{
+		static const char *const writers[] = { "process", "revoke", "purge", "storage", "audit",
+			"extend" };
+		size_t k;
+		int rc;
+
+		for (k = 0; k < G_N_ELEMENTS(writers); k++)
+			if (strcmp(argv[i], writers[k]) == 0 &&
+			    (rc = cli_run_as_owner(argv[i], conf_path, argc - i - 1, argv + i + 1)) != 0)
+				return rc;
+	}
 	if (strcmp(argv[i], "process") == 0)
 		return cli_process(conf_path, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "open") == 0)
@@ -69,7 +84,7 @@ main(int argc, char **argv)
 			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow }, { "extend", cli_extend },
-			{ "status", cli_status },
+			{ "status", cli_status }, { "keygen", cli_keygen }, { "postfix-setup", cli_postfix_setup },
 		};
 		size_t k;
 

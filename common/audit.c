@@ -103,12 +103,12 @@ audit_open(const struct conf *conf, GError **err)
 	a->path = g_strdup(conf->audit_path);
 	a->state_path = g_strconcat(a->path, ".state", NULL);
 	dir = g_path_get_dirname(a->path);
-	if (g_mkdir_with_parents(dir, 0750) < 0) {
+	if (g_mkdir_with_parents(dir, 0770) < 0) {
 		g_set_error(err, audit_quark(), 1, "audit log %s: cannot create directory %s: %s",
 			a->path, dir, g_strerror(errno));
 		goto out;
 	}
-	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 	if (fd < 0) {
 		g_set_error(err, audit_quark(), 1, "audit log %s: %s", a->path, g_strerror(errno));
 		goto out;
@@ -453,7 +453,7 @@ out:
 static int
 audit_open_log(struct audit *a)
 {
-	int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 
 	if (fd < 0) {
 		log_error("audit log %s: %s", a->path, g_strerror(errno));

@@ -213,7 +213,7 @@ audit_state_lock(const char *path, bool create, struct audit_state *s, GError **
 
 	memset(s, 0, sizeof *s);
 	s->seq = 1;
-	s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0660);
 	if (s->fd < 0) {
 		if (errno == ENOENT && !create)
 			return 0;

@@ -138,8 +138,9 @@ keys_read(const char *path, struct key32 *out, GError **err)
 		g_set_error(err, keys_quark(), 1, "key file %s: not a regular file", path);
 		goto out;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		log_warning("key file %s is accessible by group or others (mode %04o); run chmod 600 %s",
+	/* root:offload 0640 (offloadctl keygen) is the packaged layout */
+	if (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))
+		log_warning("key file %s is accessible by others or writable by its group (mode %04o); run chmod 640 %s",
 			path, (unsigned)(st.st_mode & 07777), path);
 	while (len < sizeof buf) {
 		ssize_t n = read(fd, buf + len, sizeof buf - len);

@@ -3,7 +3,7 @@
  * directory tree, sharded by the first two characters of the key's first
  * segment: key "abcdef/m" lives at PATH/ab/abcdef/m.
  *
- * A put writes a hidden temp file ".<leaf>.XXXXXX" (O_EXCL, 0600) beside the
+ * A put writes a hidden temp file ".<leaf>.XXXXXX" (O_EXCL, 0660) beside the
  * final name; commit = fsync(file) + rename + fsync(directory), abort =
  * unlink. Readers and the lister skip dot-files, so uncommitted (and, after a
  * crash, stale) temp files are never visible; purge removes stale ones
@@ -12,6 +12,10 @@
  * included), best-effort; prune and abort_stale rmdir what a temp file kept;
  * rmdir only removes empty directories, and a put that races with that
  * removal retries its mkdirs, so no writer is ever disturbed.
+ *
+ * Modes: directories 0770, files 0660 (ciphertext only), less the process
+ * umask: the packaged units set 0007 so the portal (group offload) can read
+ * and revoke; a plain shell (umask 022) gets 0750/0640.
  *
  * Limitation of a file system: a key cannot be both an object and the prefix
  * directory of another ("abc" and "abc/m"); the second put fails EPERM.
@@ -123,7 +127,7 @@ file_open(const struct conf *conf, GError **err)
 	n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')
 		root[--n] = '\0';
-	if (g_mkdir_with_parents(root, 0700) != 0) {
+	if (g_mkdir_with_parents(root, 0770) != 0) {
 		e = errno;
 		g_set_error(err, STORAGE_ERROR, file_errno_class(e),
 			"[storage] path %s: cannot create directory: %s", root, g_strerror(e));
@@ -132,7 +136,7 @@ file_open(const struct conf *conf, GError **err)
 	}
 	/* as root, access(2) says yes to everything but read-only mounts: try it */
 	probe = g_strdup_printf("%s/.probe.XXXXXX", root);
-	fd = g_mkstemp_full(probe, O_RDWR | O_CLOEXEC, 0600);
+	fd = g_mkstemp_full(probe, O_RDWR | O_CLOEXEC, 0660);
 	if (fd < 0) {
 		e = errno;
 		g_set_error(err, STORAGE_ERROR, file_errno_class(e),
@@ -164,7 +168,7 @@ file_close(void *be)
 
 /*
  * file_mkdirs - create the directories between the root and path's last
- * component (0700); a new directory's parent is fsynced so the entry
+ * component (0770 less the umask); a new directory's parent is fsynced so the entry
  * survives a crash. *eno is the errno of a failure (ENOENT: retry).
  */
 static int
@@ -178,7 +182,7 @@ file_mkdirs(const struct file_store *fs, const char *path, int *eno)
 	*eno = 0;
 	for (slash = strchr(p + rootlen + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (mkdir(p, 0700) == 0) {
+		if (mkdir(p, 0770) == 0) {
 			char *parent = g_path_get_dirname(p);
 
 			rc = file_fsync_dir(parent);
@@ -232,7 +236,7 @@ file_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
 		if (rc == STORAGE_OK) {
 			g_free(fp->tmp);
 			fp->tmp = g_strdup_printf("%s/.%s.XXXXXX", fp->dir, base);
-			fp->fd = g_mkstemp_full(fp->tmp, O_RDWR | O_CLOEXEC, 0600);
+			fp->fd = g_mkstemp_full(fp->tmp, O_RDWR | O_CLOEXEC, 0660);
 			if (fp->fd >= 0)
 				break;
 			eno = errno;

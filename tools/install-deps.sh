@@ -1,5 +1,7 @@
 #!/bin/bash
-# install-deps.sh - install the Debian 12 packages offload needs to build, test and demo.
+# install-deps.sh [--demo] - install the Debian 12 packages offload needs to build, test and
+# demo. --demo (make demo): only what the build and the demo need (no browser, Swift, nginx,
+# packaging tools, npm).
 # Idempotent and fast: asks dpkg first and only runs apt-get when something is missing.
 # Must run as root on a fresh machine (CI); as non-root it only reports what is missing.
 set -euo pipefail
@@ -9,11 +11,15 @@ miltertest curl mandoc python3 time tzdata"
 # each feature lists its extra Debian packages in tools/deps/*.apt (one or more per line) and
 # its npm packages in tools/deps/*.npm (installed into tools/node_modules via tools/package.json)
 here=$(cd "$(dirname "$0")" && pwd)
+demo=
+[ "${1:-}" = --demo ] && demo=1
 for f in "$here"/deps/*.apt; do
+	[ -n "$demo" ] && break
 	[ -f "$f" ] && PKGS="$PKGS $(grep -v '^#' "$f" | tr '\n' ' ')"
 done
 npm_install() {
 	local want=() f p
+	[ -n "$demo" ] && return 0
 	for f in "$here"/deps/*.npm; do
 		[ -f "$f" ] || continue
 		for p in $(grep -v '^#' "$f"); do
@@ -21,6 +27,10 @@ npm_install() {
 		done
 	done
 	[ ${#want[@]} -eq 0 ] && return 0
+	# Debian's nodejs comes without npm: install Debian's npm (NodeSource's nodejs has its own)
+	if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
+		apt-get install -y -q --no-install-recommends npm
+	fi
 	command -v npm >/dev/null || { echo "install-deps: npm missing for ${want[*]}" >&2; return 1; }
 	(cd "$here" && { [ -f package.json ] || npm init -y >/dev/null; } &&
 		npm install --no-audit --no-fund --silent "${want[@]}")

@@ -84,7 +84,7 @@ pf_cf()  { echo "$T/pf-$1/etc"; }
 pf_log() { echo "$T/pf-$1/maillog"; }
 
 # postdrop/postqueue (setgid) accept -C DIR only when DIR is listed in the DEFAULT main.cf
-# (recipe gotcha 4). Edited under flock; our entry is removed again at cleanup.
+# (recipe gotcha 4). Edited under flock (on /etc/postfix itself); our entry is removed again at cleanup.
 _pf_altdir_add() {
 	(
 		flock 9
@@ -95,7 +95,7 @@ _pf_altdir_add() {
 		*", $1,"*) ;;
 		*) postconf -e "alternate_config_directories = ${cur:+$cur, }$1" ;;
 		esac
-	) 9>/tmp/.offload-it-maincf.lock
+	) 9</etc/postfix  # lock the directory: nothing left behind in /tmp
 }
 _pf_altdir_remove() {
 	(
@@ -106,7 +106,7 @@ _pf_altdir_remove() {
 		new=$(tr ',' '\n' <<<"$cur" | sed 's/^ *//; s/ *$//' | grep -v -x -F "$1" | grep -v '^$' |
 			paste -sd, - | sed 's/,/, /g')
 		postconf -e "alternate_config_directories = $new"
-	) 9>/tmp/.offload-it-maincf.lock
+	) 9</etc/postfix  # lock the directory: nothing left behind in /tmp
 }
 
 # postfix errors go only to syslog or a tty: give it a tty to show why it failed (gotcha 2)

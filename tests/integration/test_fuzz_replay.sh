@@ -13,7 +13,7 @@ files=$(find "$CORPUS" -maxdepth 1 -type f ! -name '*.md' ! -name '*.tsv'; find 
 n=$(echo "$files" | grep -c .)
 t=$(now)
 # shellcheck disable=SC2086
-"$RP" $files > "$T/rp.out" 2> "$T/rp.err"; rc=$?
+TMPDIR="$T" "$RP" $files > "$T/rp.out" 2> "$T/rp.err"; rc=$?
 checkx "fuzz_process replays $n messages without a crash or sanitizer report ($(since "$t"))" \
 	'[ $rc = 0 ] && grep -q "replayed $n inputs" "$T/rp.out" && ! grep -qE "Sanitizer|runtime error" "$T/rp.err"'
 

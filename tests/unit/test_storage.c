@@ -1092,14 +1092,16 @@ file_layout(struct storage *st, const char *root)
 	GByteArray *b;
 	char *path;
 	int rc, dot = 0, plain = 0, n = 0;
+	mode_t um = umask(0);
 
+	umask(um);
 	CHECK(put_data(st, "abcdef/m", "hello", 5, 5) == STORAGE_OK, "file: put abcdef/m");
 	path = g_strdup_printf("%s/ab/abcdef/m", root);
 	CHECK(stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 5, "file: stored as PATH/ab/abcdef/m");
-	CHECK((sb.st_mode & 0777) == 0600, "file: object mode 0600 (%o)", sb.st_mode & 0777);
+	CHECK((sb.st_mode & 0777) == (0660 & ~um), "file: object mode 0660 less the umask (%o)", sb.st_mode & 0777);
 	g_free(path);
 	path = g_strdup_printf("%s/ab/abcdef", root);
-	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0700, "file: directories made 0700");
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == (0770 & ~um), "file: directories made 0770 less the umask");
 	g_free(path);
 	CHECK(put_data(st, "a/b", "x", 1, 1) == STORAGE_OK, "file: put key with a 1-character id");
 	CHECK(path_exists(root, "a/a/b"), "file: stored as PATH/a/a/b");
@@ -1382,7 +1384,13 @@ test_file(void)
 	g_clear_error(&err);
 	if (st == NULL)
 		goto out;
-	CHECK(stat(root, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700, "file: root is 0700");
+	{
+		mode_t um = umask(0);
+
+		umask(um);
+		CHECK(stat(root, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == (0770 & ~um),
+			"file: root is 0770 less the umask");
+	}
 	CHECK(strcmp(storage_backend_name(st), "file") == 0, "file: backend name");
 	run_conformance(st, "file");
 	count_files(root, &dot, &plain);
