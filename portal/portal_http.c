@@ -244,7 +244,8 @@ route_static(struct MHD_Connection *conn, const char *url)
 }
 
 /* request_body - the first call of a request (framing check, size limit) and the calls that
- * hand over a POST body; 1: go on to the routes, else the MHD result to return */
+ * hand over a POST body; -1: go on to the routes, else the MHD result to return (MHD_YES
+ * to wait for more of the body) */
 static int
 request_body(struct MHD_Connection *conn, gboolean post, const char *upload_data,
 	size_t *upload_data_size, void **con_cls)
@@ -276,7 +277,7 @@ request_body(struct MHD_Connection *conn, gboolean post, const char *upload_data
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return 1;
+	return -1;
 }
 
 static enum MHD_Result
@@ -290,7 +291,7 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 
 	(void)version;
 	rc = request_body(conn, post, upload_data, upload_data_size, con_cls);
-	if (rc != 1)
+	if (rc >= 0)
 		return (enum MHD_Result)rc;
 	if (strlen(url) > 1024)
 		return portal_send_page(p, conn, 404, portal_req_lang(conn), NULL);
