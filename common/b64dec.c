@@ -117,10 +117,8 @@ b64dec_step(struct b64dec *d, const void *in, size_t len, void *out)
 unsigned
 b64dec_finish(struct b64dec *d)
 {
-	if (!d->ended && d->n >= 2)
-		d->flags |= B64DEC_LOST_TAIL;
-	else if (!d->ended && d->n == 1)
-		d->flags |= B64DEC_BAD_PAD;
+	if (!d->ended && d->n > 0)
+		d->flags |= B64DEC_LOST_TAIL; /* even one character: it held bits of a byte */
 	if (d->garbage > 0)
 		d->flags |= B64DEC_GARBAGE;
 	if (d->after > 0)

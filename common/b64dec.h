@@ -23,8 +23,8 @@
 enum {
 	B64DEC_GARBAGE = 1,   /* bytes outside the alphabet, '=' and white space (skipped) */
 	B64DEC_AFTER_END = 2, /* alphabet characters after the '=' that ended the data (lost) */
-	B64DEC_LOST_TAIL = 4, /* an unpadded last quantum of 2-3 characters (1-2 bytes dropped) */
-	B64DEC_BAD_PAD = 8,   /* '=' where no pad can be, or a single dangling character */
+	B64DEC_LOST_TAIL = 4, /* an unpadded incomplete last quantum (its 1-3 characters dropped) */
+	B64DEC_BAD_PAD = 8,   /* '=' where no pad can be (after 0 or 1 characters of a quantum) */
 };
 
 struct b64dec {
