@@ -3,6 +3,8 @@
  */
 #include "b64dec.h"
 
+#include <pthread.h>
+
 #define XX 0xFF /* not base64 */
 #define WS 0xFE /* white space: line breaks, blanks */
 #define PD 0xFD /* the pad '=' */
@@ -27,9 +29,25 @@ static const unsigned char b64_rank[256] = {
 	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
 };
 
+/* b64_quad[i][c]: the rank of c shifted into place i of a quantum's 24 bits;
+ * bit 31 set for anything outside the alphabet (built once, then read-only) */
+static uint32_t b64_quad[4][256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_quad_build(void)
+{
+	unsigned i, c;
+
+	for (i = 0; i < 4; i++)
+		for (c = 0; c < 256; c++)
+			b64_quad[i][c] = b64_rank[c] < 64 ? (uint32_t)b64_rank[c] << (18 - 6 * i) : 0x80000000u;
+}
+
 void
 b64dec_init(struct b64dec *d)
 {
+	pthread_once(&b64_once, b64_quad_build);
 	*d = (struct b64dec){ 0 };
 }
 
@@ -77,12 +95,11 @@ b64dec_step(struct b64dec *d, const void *in, size_t len, void *out)
 		if (d->n == 0) {
 			/* the fast path: whole quanta without anything between */
 			while (end - p >= 4) {
-				uint32_t a = b64_rank[p[0]], b = b64_rank[p[1]], c = b64_rank[p[2]],
-					 e = b64_rank[p[3]], v;
+				uint32_t v = b64_quad[0][p[0]] | b64_quad[1][p[1]] | b64_quad[2][p[2]] |
+					b64_quad[3][p[3]];
 
-				if ((a | b | c | e) & 0xC0)
+				if (v & 0x80000000u)
 					break;
-				v = a << 18 | b << 12 | c << 6 | e;
 				o[0] = (unsigned char)(v >> 16);
 				o[1] = (unsigned char)(v >> 8);
 				o[2] = (unsigned char)v;
