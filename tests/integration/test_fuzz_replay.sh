@@ -1,12 +1,13 @@
 #!/bin/bash
 # test_fuzz_replay.sh - replay the fuzz targets' inputs without libFuzzer (so their corpora
 # run in `make check`): fuzz_process over tests/data/corpus and
-# tests/fuzz/corpus/process, fuzz_envelope over real objects written by `offloadctl process`
+# tests/fuzz/corpus/process, fuzz_b64dec (our base64 decoder against GMime's) over the same
+# messages and tests/fuzz/corpus/b64dec, fuzz_envelope over real objects written by `offloadctl process`
 # plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope.
 # Under the ASan build any over-read or leak aborts the replay, which counts as a failure.
 . "$(dirname "$0")/lib.sh"
-RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope
-need_bins "$RP" "$RE" "$CTL"
+RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope RB=$BUILD/fuzz/replay_b64dec
+need_bins "$RP" "$RE" "$RB" "$CTL"
 CORPUS=$SRCDIR/tests/data/corpus
 
 files=$(find "$CORPUS" -maxdepth 1 -type f ! -name '*.md' ! -name '*.tsv'; find "$CORPUS/tnef-raw" "$SRCDIR/tests/fuzz/corpus/process" -type f 2>/dev/null)
@@ -16,6 +17,12 @@ t=$(now)
 TMPDIR="$T" "$RP" $files > "$T/rp.out" 2> "$T/rp.err"; rc=$?
 checkx "fuzz_process replays $n messages without a crash or sanitizer report ($(since "$t"))" \
 	'[ $rc = 0 ] && grep -q "replayed $n inputs" "$T/rp.out" && ! grep -qE "Sanitizer|runtime error" "$T/rp.err"'
+b64files=$(echo "$files"; find "$SRCDIR/tests/fuzz/corpus/b64dec" -type f)
+nb=$(echo "$b64files" | grep -c .)
+# shellcheck disable=SC2086
+"$RB" $b64files > "$T/rb.out" 2> "$T/rb.err"; rc=$?
+checkx "fuzz_b64dec: $nb inputs decode as GMime decodes them" \
+	'[ $rc = 0 ] && grep -q "replayed $nb inputs" "$T/rb.out" && ! grep -qE "Sanitizer|runtime error" "$T/rb.err"'
 
 # real objects, then hostile variants of them
 conf_write f policy.offload_min_size=1k

@@ -1,0 +1,32 @@
+/*
+ * rewrite_b64cut.c - a base64 leaf that does not decode whole (see
+ * rewrite_b64cut.h)
+ */
+#include "rewrite_b64cut.h"
+
+#include "b64dec.h"
+#include "b64stream.h"
+#include "log.h"
+
+int
+rewrite_b64_cut(const struct rewrite *rw, const char *name, GMimeStream *s, char **err)
+{
+	unsigned f = b64stream_flags(s);
+	const char *why;
+	char *esc;
+
+	if (!b64stream_lost(s))
+		return 0;
+	why = f & B64DEC_AFTER_END ? "its base64 data goes on after the end ('=')" :
+		"its base64 data ends in an incomplete group (the file is cut short)";
+	esc = g_strescape(rw->hide_names ? "(name hidden)" : name, NULL);
+	if (rw->force_all) {
+		*err = g_strdup_printf("attachment %s: %s; it cannot be offloaded whole", esc, why);
+		g_free(esc);
+		return -1;
+	}
+	log_warning("%s: attachment %s: %s; the part stays in the message unchanged", rw->qid, esc,
+		why);
+	g_free(esc);
+	return 1;
+}
