@@ -5,7 +5,9 @@
  *
  *   GET|HEAD /t/<id>            page: expiry from the MAC-verified clear header only
  *   POST     /t/<id>/unlock     JSON {secret, password?} -> file list + ticket URLs
- *   GET|HEAD /d/<ticket>        download (Range), or the ZIP of all files
+ *   GET|HEAD /d/<ticket>        download (Range), or the ZIP of all files, or a
+ *                               leaf of an offloaded .eml (part >= 1)
+ *   GET|HEAD /l/<ticket>        an offloaded .eml as a letter to read (JSON)
  *   GET|HEAD /r/<id>            the sender's revoke confirmation page (no side effect)
  *   POST     /r/<id>/revoke     JSON {secret} (the revoke secret) -> tombstone, then delete
  *   GET|HEAD /static/portal.js, /static/revoke.js, /static/portal.css
@@ -253,6 +255,8 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		return portal_handle_page(p, conn, url + 3);
 	if (g_str_has_prefix(url, "/d/"))
 		return portal_handle_download(p, conn, url + 3, head);
+	if (g_str_has_prefix(url, "/l/"))
+		return portal_handle_letter(p, conn, url + 3);
 	if (g_str_has_prefix(url, "/r/"))
 		return portal_handle_revoke_page(p, conn, url + 3);
 	return portal_send_page(p, conn, 404, portal_req_lang(conn), NULL);
@@ -276,19 +280,26 @@ req_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Reques
 	*con_cls = NULL;
 }
 
-/* portal_log_redact - msg with every download ticket ("/d/<ticket>": all up
- * to the next space, quote or end) replaced by "/d/[ticket]"; g_malloc'ed.
+/* portal_log_redact - msg with every download ticket ("/d/<ticket>" or
+ * "/l/<ticket>": all up to the next space, quote or end) replaced by
+ * "/d/[ticket]" ("/l/[ticket]"); g_malloc'ed.
  * libmicrohttpd names the request URL in its messages (e.g. a failed send
  * when a client disconnects), and a logged ticket is a download URL. */
 char *
 portal_log_redact(const char *msg)
 {
 	GString *o = g_string_sized_new(strlen(msg));
-	const char *p = msg, *d;
+	const char *p = msg, *d, *l;
 
-	while ((d = strstr(p, "/d/")) != NULL) {
+	for (;;) {
+		d = strstr(p, "/d/");
+		l = strstr(p, "/l/");
+		if (d == NULL || (l != NULL && l < d))
+			d = l;
+		if (d == NULL)
+			break;
 		g_string_append_len(o, p, d - p);
-		g_string_append(o, "/d/[ticket]");
+		g_string_append(o, d[1] == 'd' ? "/d/[ticket]" : "/l/[ticket]");
 		p = d + 3;
 		while (*p != '\0' && !g_ascii_isspace(*p) && strchr("'\"`<>", *p) == NULL)
 			p++;

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "portal_int.h"
+#include "portal_letter.h"
 #include "portal_zip.h"
 #include "transfer.h"
 #include "transfer_password.h"
@@ -53,6 +54,18 @@ audit_unlock(struct portal *p, const char *id, const char *reason, const char *c
 	audit_write(p->audit, &ev);
 }
 
+/* unlock_letter_member - "letter": the URL that shows an offloaded message
+ * in the page (the file's own ticket, read by GET /l/, FORMATS.md §4.5) */
+static void
+unlock_letter_member(JsonBuilder *b, const char *ticket)
+{
+	char *l = g_strdup_printf("/l/%s", ticket);
+
+	json_builder_set_member_name(b, "letter");
+	json_builder_add_string_value(b, l);
+	g_free(l);
+}
+
 static char *
 unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[32], int64_t expires)
 {
@@ -80,6 +93,7 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		struct portal_ticket tkt = { 0 };
 		char *url, *safe = portal_zip_safe_name(f->name, i);
 		const char *end = safe;
+		bool eml;
 
 		memcpy(tkt.id, t->id, sizeof tkt.id);
 		tkt.index = f->index;
@@ -88,6 +102,7 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		memcpy(tkt.key, f->key, sizeof tkt.key);
 		g_utf8_validate(safe, MIN(strlen(safe), PORTAL_TICKET_NAME_MAX), &end);
 		memcpy(tkt.name, safe, (size_t)(end - safe));
+		eml = portal_letter_is_eml(tkt.name);
 		tx = portal_ticket_seal(&p->tkeys, &tkt);
 		portal_ticket_wipe(&tkt);
 		url = g_strdup_printf("/d/%s", tx ? tx : "invalid");
@@ -104,6 +119,8 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		json_builder_add_string_value(b, f->sha256);
 		json_builder_set_member_name(b, "url");
 		json_builder_add_string_value(b, url);
+		if (tx != NULL && eml)
+			unlock_letter_member(b, tx);
 		json_builder_end_object(b);
 		g_free(url);
 		g_free(tx);
