@@ -179,6 +179,13 @@ portal_rl_fail(struct portal *p, const char *key, int64_t window)
 /* ---- dispatch ---------------------------------------------------------- */
 
 static enum MHD_Result
+send_js(struct MHD_Connection *conn, const char *js)
+{
+	return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", js, strlen(js), "no-cache",
+		NULL);
+}
+
+static enum MHD_Result
 portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -237,9 +244,8 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	}
 	if (!get && !head)
 		return portal_send_text(conn, 405, "Method not allowed.\n");
-	if (strcmp(url, "/static/portal.js") == 0)
-		return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", portal_js, strlen(portal_js),
-			"no-cache", NULL);
+	if (strcmp(url, "/static/portal.js") == 0 || strcmp(url, "/static/letter.js") == 0)
+		return send_js(conn, url[8] == 'p' ? portal_js : portal_letter_js);
 	if (strcmp(url, "/static/revoke.js") == 0)
 		return portal_send_buf(conn, 200, "text/javascript; charset=utf-8", portal_revoke_js,
 			strlen(portal_revoke_js), "no-cache", NULL);
@@ -253,10 +259,8 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		return portal_send_buf(conn, 204, "image/x-icon", "", 0, "max-age=86400", NULL);
 	if (g_str_has_prefix(url, "/t/"))
 		return portal_handle_page(p, conn, url + 3);
-	if (g_str_has_prefix(url, "/d/"))
-		return portal_handle_download(p, conn, url + 3, head);
-	if (g_str_has_prefix(url, "/l/"))
-		return portal_handle_letter(p, conn, url + 3);
+	if (g_str_has_prefix(url, "/d/") || g_str_has_prefix(url, "/l/"))
+		return portal_handle_ticket(p, conn, url, head);
 	if (g_str_has_prefix(url, "/r/"))
 		return portal_handle_revoke_page(p, conn, url + 3);
 	return portal_send_page(p, conn, 404, portal_req_lang(conn), NULL);

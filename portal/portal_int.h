@@ -116,6 +116,9 @@ enum MHD_Result portal_handle_download(struct portal *p, struct MHD_Connection *
 	const char *text, gboolean head);
 /* portal_letter_http.c: GET /l/<ticket> (the letter as JSON) and a part ticket's leaf */
 enum MHD_Result portal_handle_letter(struct portal *p, struct MHD_Connection *conn, const char *text);
+/* portal_handle_ticket - "/d/<ticket>" to portal_handle_download, "/l/<ticket>" to the letter */
+enum MHD_Result portal_handle_ticket(struct portal *p, struct MHD_Connection *conn, const char *url,
+	gboolean head);
 enum MHD_Result portal_letter_send_part(struct portal *p, struct MHD_Connection *conn,
 	const struct portal_ticket *t, gboolean head);
 

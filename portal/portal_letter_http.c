@@ -380,3 +380,11 @@ portal_letter_send_part(struct portal *p, struct MHD_Connection *conn,
 	portal_letter_free(l);
 	return rc;
 }
+
+enum MHD_Result
+portal_handle_ticket(struct portal *p, struct MHD_Connection *conn, const char *url, gboolean head)
+{
+	if (url[1] == 'l')
+		return portal_handle_letter(p, conn, url + 3);
+	return portal_handle_download(p, conn, url + 3, head);
+}

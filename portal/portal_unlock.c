@@ -54,16 +54,22 @@ audit_unlock(struct portal *p, const char *id, const char *reason, const char *c
 	audit_write(p->audit, &ev);
 }
 
-/* unlock_letter_member - "letter": the URL that shows an offloaded message
- * in the page (the file's own ticket, read by GET /l/, FORMATS.md §4.5) */
+/* unlock_urls - "url" (/d/<ticket>) and, for an offloaded message, "letter":
+ * the same ticket read by GET /l/ to show it in the page (FORMATS.md §4.5) */
 static void
-unlock_letter_member(JsonBuilder *b, const char *ticket)
+unlock_urls(JsonBuilder *b, const char *ticket, bool eml)
 {
-	char *l = g_strdup_printf("/l/%s", ticket);
+	char *u = g_strdup_printf("/d/%s", ticket ? ticket : "invalid");
 
-	json_builder_set_member_name(b, "letter");
-	json_builder_add_string_value(b, l);
-	g_free(l);
+	json_builder_set_member_name(b, "url");
+	json_builder_add_string_value(b, u);
+	g_free(u);
+	if (ticket != NULL && eml) {
+		u = g_strdup_printf("/l/%s", ticket);
+		json_builder_set_member_name(b, "letter");
+		json_builder_add_string_value(b, u);
+		g_free(u);
+	}
 }
 
 static char *
@@ -91,7 +97,7 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 	for (i = 0; i < t->files->len; i++) {
 		const struct transfer_file *f = g_ptr_array_index(t->files, i);
 		struct portal_ticket tkt = { 0 };
-		char *url, *safe = portal_zip_safe_name(f->name, i);
+		char *safe = portal_zip_safe_name(f->name, i);
 		const char *end = safe;
 		bool eml;
 
@@ -105,7 +111,6 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		eml = portal_letter_is_eml(tkt.name);
 		tx = portal_ticket_seal(&p->tkeys, &tkt);
 		portal_ticket_wipe(&tkt);
-		url = g_strdup_printf("/d/%s", tx ? tx : "invalid");
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "index");
 		json_builder_add_int_value(b, f->index);
@@ -117,12 +122,8 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		json_builder_add_string_value(b, f->type ? f->type : "application/octet-stream");
 		json_builder_set_member_name(b, "sha256");
 		json_builder_add_string_value(b, f->sha256);
-		json_builder_set_member_name(b, "url");
-		json_builder_add_string_value(b, url);
-		if (tx != NULL && eml)
-			unlock_letter_member(b, tx);
+		unlock_urls(b, tx, eml);
 		json_builder_end_object(b);
-		g_free(url);
 		g_free(tx);
 		g_free(safe);
 	}
