@@ -257,11 +257,13 @@ addresses(InternetAddressList *list)
 	return d;
 }
 
-/* header_fields - From, To, Date (ISO 8601 with offset), Subject, language */
+/* header_fields - From, To, Date (ISO 8601 with offset), Subject, language
+ * (Content-Language of the message, else of the text shown: after pick_text) */
 static void
 header_fields(struct portal_letter *l)
 {
 	GDateTime *dt = g_mime_message_get_date(l->msg);
+	GMimeObject *top = g_mime_message_get_mime_part(l->msg);
 	const char *cl = g_mime_object_get_header(GMIME_OBJECT(l->msg), "Content-Language");
 	const char *s;
 	bool ok;
@@ -269,6 +271,11 @@ header_fields(struct portal_letter *l)
 	l->from = addresses(g_mime_message_get_from(l->msg));
 	l->to = addresses(g_mime_message_get_to(l->msg));
 	l->subject = display(g_mime_message_get_subject(l->msg));
+	if (cl == NULL && top != NULL) /* GMime keeps Content-* headers with the top-level part */
+		cl = g_mime_object_get_header(top, "Content-Language");
+	if (cl == NULL && l->shown > 0) /* else the language of the text shown */
+		cl = g_mime_object_get_header(((struct portal_letter_leaf *)
+			g_ptr_array_index(l->leaves, l->shown - 1))->obj, "Content-Language");
 	l->date = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S%:z") : NULL;
 	if (l->date == NULL)
 		l->date = g_strdup("");
@@ -311,8 +318,8 @@ portal_letter_parse(GByteArray *data, uint64_t max_parts, uint64_t max_depth,
 		rc = walk(&w, top, 1, false);
 	if (rc != PORTAL_LETTER_OK)
 		goto out;
-	header_fields(l);
 	pick_text(l);
+	header_fields(l);
 	*out = l;
 out:
 	if (rc != PORTAL_LETTER_OK)
