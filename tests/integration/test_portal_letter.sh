@@ -47,7 +47,6 @@ m["From"] = "Amt Musterstadt <alice@example.org>"
 m["To"] = "bob@example.net"
 m["Subject"] = "[VERTRAULICH] Bescheid über Ihren Antrag"
 m["Date"] = "Tue, 05 May 2026 10:15:00 +0200"
-m["Content-Language"] = "de"
 m.set_content("Sehr geehrte Frau Müller,\n\nanbei der Bescheid vom 5. Mai.\nGrüße\nAmt Musterstadt\n",
               charset="iso-8859-1", cte="quoted-printable")
 m.add_alternative("<html><body><p>Sehr geehrte Frau M&uuml;ller (HTML)</p></body></html>", subtype="html")
@@ -56,6 +55,7 @@ m.add_attachment(open(os.path.join(T, "anlage.pdf"), "rb").read(), maintype="app
 inner = EmailMessage()
 inner["From"] = "x@example.org"; inner["Subject"] = "Antrag vom April"; inner.set_content("der Antrag\n")
 m.add_attachment(inner)
+m["Content-Language"] = "de"  # after the parts: the email package drops it when it nests them
 w("letter.eml", m.as_bytes())
 
 # hostile: nesting deeper than max_mime_depth = 8
