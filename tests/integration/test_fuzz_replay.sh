@@ -1,12 +1,13 @@
 #!/bin/bash
 # test_fuzz_replay.sh - replay the fuzz targets' inputs without libFuzzer (so their corpora
 # run in `make check`): fuzz_process over tests/data/corpus and
-# tests/fuzz/corpus/process, fuzz_envelope over real objects written by `offloadctl process`
+# tests/fuzz/corpus/process, fuzz_letter (the portal's letter view) over the same messages and
+# tests/fuzz/corpus/letter, fuzz_envelope over real objects written by `offloadctl process`
 # plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope.
 # Under the ASan build any over-read or leak aborts the replay, which counts as a failure.
 . "$(dirname "$0")/lib.sh"
-RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope
-need_bins "$RP" "$RE" "$CTL"
+RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope RL=$BUILD/fuzz/replay_letter
+need_bins "$RP" "$RE" "$RL" "$CTL"
 CORPUS=$SRCDIR/tests/data/corpus
 
 files=$(find "$CORPUS" -maxdepth 1 -type f ! -name '*.md' ! -name '*.tsv'; find "$CORPUS/tnef-raw" "$SRCDIR/tests/fuzz/corpus/process" -type f 2>/dev/null)
@@ -16,6 +17,14 @@ t=$(now)
 "$RP" $files > "$T/rp.out" 2> "$T/rp.err"; rc=$?
 checkx "fuzz_process replays $n messages without a crash or sanitizer report ($(since "$t"))" \
 	'[ $rc = 0 ] && grep -q "replayed $n inputs" "$T/rp.out" && ! grep -qE "Sanitizer|runtime error" "$T/rp.err"'
+
+lfiles=$(echo "$files"; find "$SRCDIR/tests/fuzz/corpus/letter" -type f)
+nl=$(echo "$lfiles" | grep -c .)
+t=$(now)
+# shellcheck disable=SC2086
+"$RL" $lfiles > "$T/rl.out" 2> "$T/rl.err"; rc=$?
+checkx "fuzz_letter replays $nl messages without a crash or sanitizer report ($(since "$t"))" \
+	'[ $rc = 0 ] && grep -q "replayed $nl inputs" "$T/rl.out" && ! grep -qE "Sanitizer|runtime error" "$T/rl.err"'
 
 # real objects, then hostile variants of them
 conf_write f policy.offload_min_size=1k
