@@ -257,8 +257,8 @@ dl_open(struct dl *d, struct MHD_Connection *conn, const char *text, uint64_t *s
 			"This download link is invalid or has expired. Open the transfer page again.\n");
 		return FALSE;
 	}
-	if (d->tkt.part != 0) { /* parts of an offloaded .eml: not served yet (FORMATS.md §4.1) */
-		*rc = portal_send_text(conn, 404, "Not found.\n");
+	if (d->tkt.part != 0) { /* a leaf of an offloaded .eml (FORMATS.md §4.5) */
+		*rc = portal_letter_send_part(d->p, conn, &d->tkt, d->head);
 		return FALSE;
 	}
 	ts = portal_transfer_state(d->p, d->tkt.id, &h,

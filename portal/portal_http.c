@@ -5,7 +5,9 @@
  *
  *   GET|HEAD /t/<id>            page: expiry from the MAC-verified clear header only
  *   POST     /t/<id>/unlock     JSON {secret, password?} -> file list + ticket URLs
- *   GET|HEAD /d/<ticket>        download (Range), or the ZIP of all files
+ *   GET|HEAD /d/<ticket>        download (Range), or the ZIP of all files, or a
+ *                               leaf of an offloaded .eml (part >= 1)
+ *   GET|HEAD /l/<ticket>        an offloaded .eml as a letter to read (JSON)
  *   GET|HEAD /r/<id>            the sender's revoke confirmation page (no side effect)
  *   POST     /r/<id>/revoke     JSON {secret} (the revoke secret) -> tombstone, then delete
  *   POST     /r/<id>/view       JSON {secret} -> the sender view with download counts (portal_sender.c)
@@ -227,6 +229,7 @@ route_static(struct MHD_Connection *conn, const char *url)
 		const char *body;
 	} files[] = {
 		{ "/static/portal.js", "text/javascript; charset=utf-8", "no-cache", portal_js },
+		{ "/static/letter.js", "text/javascript; charset=utf-8", "no-cache", portal_letter_js },
 		{ "/static/revoke.js", "text/javascript; charset=utf-8", "no-cache", portal_revoke_js },
 		{ "/static/sender.js", "text/javascript; charset=utf-8", "no-cache", portal_sender_js },
 		{ "/static/portal.css", "text/css; charset=utf-8", "no-cache", portal_css },
@@ -305,8 +308,8 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		return (enum MHD_Result)rc;
 	if (g_str_has_prefix(url, "/t/"))
 		return portal_handle_page(p, conn, url + 3);
-	if (g_str_has_prefix(url, "/d/"))
-		return portal_handle_download(p, conn, url + 3, head);
+	if (g_str_has_prefix(url, "/d/") || g_str_has_prefix(url, "/l/"))
+		return portal_handle_ticket(p, conn, url, head);
 	if (g_str_has_prefix(url, "/r/"))
 		return portal_handle_revoke_page(p, conn, url + 3);
 	return portal_send_page(p, conn, 404, portal_req_lang(conn), NULL);
@@ -330,19 +333,26 @@ req_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Reques
 	*con_cls = NULL;
 }
 
-/* portal_log_redact - msg with every download ticket ("/d/<ticket>": all up
- * to the next space, quote or end) replaced by "/d/[ticket]"; g_malloc'ed.
+/* portal_log_redact - msg with every download ticket ("/d/<ticket>" or
+ * "/l/<ticket>": all up to the next space, quote or end) replaced by
+ * "/d/[ticket]" ("/l/[ticket]"); g_malloc'ed.
  * libmicrohttpd names the request URL in its messages (e.g. a failed send
  * when a client disconnects), and a logged ticket is a download URL. */
 char *
 portal_log_redact(const char *msg)
 {
 	GString *o = g_string_sized_new(strlen(msg));
-	const char *p = msg, *d;
+	const char *p = msg, *d, *l;
 
-	while ((d = strstr(p, "/d/")) != NULL) {
+	for (;;) {
+		d = strstr(p, "/d/");
+		l = strstr(p, "/l/");
+		if (d == NULL || (l != NULL && l < d))
+			d = l;
+		if (d == NULL)
+			break;
 		g_string_append_len(o, p, d - p);
-		g_string_append(o, "/d/[ticket]");
+		g_string_append(o, d[1] == 'd' ? "/d/[ticket]" : "/l/[ticket]");
 		p = d + 3;
 		while (*p != '\0' && !g_ascii_isspace(*p) && strchr("'\"`<>", *p) == NULL)
 			p++;

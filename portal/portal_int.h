@@ -1,7 +1,8 @@
 /*
  * portal_int.h - PRIVATE to portal/: struct portal and the helpers the
  * request handlers share (portal_http.c routes, portal_request.c answers,
- * portal_unlock.c, portal_revoke.c, portal_download.c handle).
+ * portal_unlock.c, portal_revoke.c, portal_download.c, portal_letter_http.c
+ * handle).
  */
 #ifndef OFFLOAD_PORTAL_INT_H
 #define OFFLOAD_PORTAL_INT_H
@@ -42,6 +43,7 @@ struct portal {
 	GMutex rl_lock;
 	GHashTable *rl;          /* char * -> struct rl_entry * */
 	gint kdf_running;
+	gint letter_running;      /* letters held in memory (portal_letter_http.c) */
 };
 
 struct rl_entry {
@@ -129,5 +131,12 @@ enum MHD_Result portal_handle_sender(struct portal *p, struct MHD_Connection *co
  * files); ranges are remembered in this process until the tickets expire */
 void portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_t start,
 	uint64_t len, uint64_t total, uint32_t nfiles);
+/* portal_letter_http.c: GET /l/<ticket> (the letter as JSON) and a part ticket's leaf */
+enum MHD_Result portal_handle_letter(struct portal *p, struct MHD_Connection *conn, const char *text);
+/* portal_handle_ticket - "/d/<ticket>" to portal_handle_download, "/l/<ticket>" to the letter */
+enum MHD_Result portal_handle_ticket(struct portal *p, struct MHD_Connection *conn, const char *url,
+	gboolean head);
+enum MHD_Result portal_letter_send_part(struct portal *p, struct MHD_Connection *conn,
+	const struct portal_ticket *t, gboolean head);
 
 #endif

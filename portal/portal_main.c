@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "conf.h"
 #include "log.h"
@@ -43,6 +44,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("offload-portal", fg, true);
+	g_mime_init(); /* letters (portal_letter.c) */
 	if (path == NULL && g_file_test(CONF_DEFAULT_PATH, G_FILE_TEST_EXISTS))
 		path = CONF_DEFAULT_PATH;
 	c = conf_load(path, &err);

@@ -42,7 +42,21 @@ const char portal_css[] =
 	"button.danger:hover{background:#7a000b}\n"
 	"button:disabled{background:#767676;cursor:default}\n"
 	"footer{max-width:48rem;margin:2rem auto 0;border-top:1px solid #767676;padding-top:.5rem;font-size:.9rem}\n"
-	"footer a{margin-right:1rem}\n";
+	"footer a{margin-right:1rem}\n"
+	/* the letter view (portal_letter_js.c) */
+	"button.read{margin-left:.5rem;background:#fff;color:#0b4f9c;border:2px solid #0b4f9c}\n"
+	"button.read:hover{background:#e8f0fa}\n"
+	".letter{border-top:1px solid #767676;margin-top:1rem;padding-top:.5rem}\n"
+	".letter h3{font-size:1.1rem;overflow-wrap:anywhere}\n"
+	".letter h4{font-size:1rem;margin:1rem 0 .25rem}\n"
+	".lhead{display:grid;grid-template-columns:auto 1fr;gap:.1rem .75rem;margin:0}\n"
+	".lhead dt{font-weight:600}\n"
+	".lhead dd{margin:0;overflow-wrap:anywhere}\n"
+	".ltext{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;border:1px solid #767676;"
+	"border-radius:4px;padding:.75rem;margin-top:.75rem;background:#fafafa}\n"
+	".ltext:focus{outline:3px solid #c25400;outline-offset:2px}\n"
+	".lfiles{list-style:none;padding:0}\n"
+	".lfiles li{border:1px solid #767676;border-radius:4px;padding:.5rem;margin:.5rem 0}\n";
 
 /* a plain blue square with a white arrow down: no image needed to read the page */
 const char portal_favicon_svg[] =
@@ -110,6 +124,7 @@ const char portal_js[] =
 	"      a.href = f.url; a.setAttribute('download', f.name);\n"
 	"      a.setAttribute('aria-label', T.dl + ': ' + f.name);\n"
 	"      li.appendChild(a);\n"
+	"      if (f.letter && window.offloadLetter) window.offloadLetter(li, f);\n"
 	"      ul.appendChild(li);\n"
 	"    });\n"
 	"    res.appendChild(ul);\n"
@@ -370,7 +385,8 @@ portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id
 
 	g_date_time_unref(u);
 	page_head(o, lang, de ? "Dateien abholen" : "Collect files");
-	g_string_append(o, "<script src=\"/static/portal.js\" defer></script>\n</head>\n<body>\n");
+	g_string_append(o, "<script src=\"/static/portal.js\" defer></script>\n"
+		"<script src=\"/static/letter.js\" defer></script>\n</head>\n<body>\n");
 	g_string_append_printf(o, "<main id=\"main\" data-id=\"%s\" data-lang=\"%s\">\n", id, de ? "de" : "en");
 	g_string_append_printf(o, "<h1>%s</h1>\n", de ? "Dateien abholen" : "Collect files");
 	g_string_append_printf(o, "<p>%s <time datetime=\"%s\">%s</time>.</p>\n",

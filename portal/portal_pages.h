@@ -18,6 +18,7 @@
 enum portal_lang { PORTAL_LANG_DE = 0, PORTAL_LANG_EN = 1 };
 
 extern const char portal_js[];
+extern const char portal_letter_js[]; /* /static/letter.js, the letter view (portal_letter_js.c) */
 extern const char portal_revoke_js[]; /* /static/revoke.js, the revoke page's script */
 extern const char portal_sender_js[]; /* /static/sender.js, the sender page (portal_sender.c) */
 /* portal_sender_section - the sender view part of the /r/<id> page, hidden

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "portal_int.h"
+#include "portal_letter.h"
 #include "portal_zip.h"
 #include "transfer.h"
 #include "transfer_password.h"
@@ -59,6 +60,24 @@ audit_unlock(struct portal *p, const char *id, const char *reason, const char *c
 	audit_write(p->audit, &ev);
 }
 
+/* unlock_urls - "url" (/d/<ticket>) and, for an offloaded message, "letter":
+ * the same ticket read by GET /l/ to show it in the page (FORMATS.md §4.5) */
+static void
+unlock_urls(JsonBuilder *b, const char *ticket, bool eml)
+{
+	char *u = g_strdup_printf("/d/%s", ticket ? ticket : "invalid");
+
+	json_builder_set_member_name(b, "url");
+	json_builder_add_string_value(b, u);
+	g_free(u);
+	if (ticket != NULL && eml) {
+		u = g_strdup_printf("/l/%s", ticket);
+		json_builder_set_member_name(b, "letter");
+		json_builder_add_string_value(b, u);
+		g_free(u);
+	}
+}
+
 static char *
 unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[32], int64_t expires)
 {
@@ -84,8 +103,9 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 	for (i = 0; i < t->files->len; i++) {
 		const struct transfer_file *f = g_ptr_array_index(t->files, i);
 		struct portal_ticket tkt = { 0 };
-		char *url, *safe = portal_zip_safe_name(f->name, i);
+		char *safe = portal_zip_safe_name(f->name, i);
 		const char *end = safe;
+		bool eml;
 
 		memcpy(tkt.id, t->id, sizeof tkt.id);
 		tkt.index = f->index;
@@ -94,9 +114,9 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		memcpy(tkt.key, f->key, sizeof tkt.key);
 		g_utf8_validate(safe, MIN(strlen(safe), PORTAL_TICKET_NAME_MAX), &end);
 		memcpy(tkt.name, safe, (size_t)(end - safe));
+		eml = portal_letter_is_eml(tkt.name);
 		tx = portal_ticket_seal(&p->tkeys, &tkt);
 		portal_ticket_wipe(&tkt);
-		url = g_strdup_printf("/d/%s", tx ? tx : "invalid");
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "index");
 		json_builder_add_int_value(b, f->index);
@@ -108,10 +128,8 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 		json_builder_add_string_value(b, f->type ? f->type : "application/octet-stream");
 		json_builder_set_member_name(b, "sha256");
 		json_builder_add_string_value(b, f->sha256);
-		json_builder_set_member_name(b, "url");
-		json_builder_add_string_value(b, url);
+		unlock_urls(b, tx, eml);
 		json_builder_end_object(b);
-		g_free(url);
 		g_free(tx);
 		g_free(safe);
 	}

@@ -11,7 +11,7 @@
  *     to FILE. --delivery phone|separate-mail|agreed writes the info
  *     object "<id>/i" (FORMATS.md §6.2) with that password delivery mode.
  *
- *   portal_mktransfer reseal CONF TICKET [--id ID] [--index N] [--size N]
+ *   portal_mktransfer reseal CONF TICKET [--id ID] [--index N] [--size N] [--part N]
  *       [--not-after UNIX] [--foreign-key]
  *     opens a download ticket with the portal's ticket key, changes fields
  *     and seals it again (or with a foreign key): forged-ticket tests.
@@ -131,6 +131,8 @@ do_reseal(struct conf *c, int argc, char **argv)
 			t.index = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
 			t.size = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--part") == 0 && i + 1 < argc)
+			t.part = (uint16_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--not-after") == 0 && i + 1 < argc)
 			t.not_after = strtoll(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--foreign-key") == 0) {

@@ -2,12 +2,14 @@
 # test_fuzz_replay.sh - replay the fuzz targets' inputs without libFuzzer (so their corpora
 # run in `make check`): fuzz_process over tests/data/corpus and
 # tests/fuzz/corpus/process, fuzz_b64dec (our base64 decoder against GMime's) over the same
-# messages and tests/fuzz/corpus/b64dec, fuzz_envelope over real objects written by `offloadctl process`
+# messages and tests/fuzz/corpus/b64dec, fuzz_letter (the portal's letter view) over the same
+# messages and tests/fuzz/corpus/letter, fuzz_envelope over real objects written by `offloadctl process`
 # plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope.
 # Under the ASan build any over-read or leak aborts the replay, which counts as a failure.
 . "$(dirname "$0")/lib.sh"
 RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope RB=$BUILD/fuzz/replay_b64dec
-need_bins "$RP" "$RE" "$RB" "$CTL"
+RL=$BUILD/fuzz/replay_letter
+need_bins "$RP" "$RE" "$RB" "$RL" "$CTL"
 CORPUS=$SRCDIR/tests/data/corpus
 
 files=$(find "$CORPUS" -maxdepth 1 -type f ! -name '*.md' ! -name '*.tsv'; find "$CORPUS/tnef-raw" "$SRCDIR/tests/fuzz/corpus/process" -type f 2>/dev/null)
@@ -23,6 +25,14 @@ nb=$(echo "$b64files" | grep -c .)
 "$RB" $b64files > "$T/rb.out" 2> "$T/rb.err"; rc=$?
 checkx "fuzz_b64dec: $nb inputs decode as GMime decodes them" \
 	'[ $rc = 0 ] && grep -q "replayed $nb inputs" "$T/rb.out" && ! grep -qE "Sanitizer|runtime error" "$T/rb.err"'
+
+lfiles=$(echo "$files"; find "$SRCDIR/tests/fuzz/corpus/letter" -type f)
+nl=$(echo "$lfiles" | grep -c .)
+t=$(now)
+# shellcheck disable=SC2086
+"$RL" $lfiles > "$T/rl.out" 2> "$T/rl.err"; rc=$?
+checkx "fuzz_letter replays $nl messages without a crash or sanitizer report ($(since "$t"))" \
+	'[ $rc = 0 ] && grep -q "replayed $nl inputs" "$T/rl.out" && ! grep -qE "Sanitizer|runtime error" "$T/rl.err"'
 
 # real objects, then hostile variants of them
 conf_write f policy.offload_min_size=1k
