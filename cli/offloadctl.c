@@ -25,7 +25,8 @@ usage(FILE *out)
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
 		"  storage check [--config FILE] [--json] [--verbose]\n"
-		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n");
+		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE (ID | --from DIR) --output DIR\n"
+		"  archive run [--force] | archive get ID/m|ID/e|ID/N\n");
 }
 
 int
@@ -67,6 +68,7 @@ main(int argc, char **argv)
 			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow },
+			{ "archive", cli_archive },
 		};
 		size_t k;
 
