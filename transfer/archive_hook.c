@@ -204,7 +204,7 @@ archive_hook_describe(const struct conf *c, const struct transfer *t,
 	return text;
 }
 
-/* hook_write - DIR/.ID.tmp written, fsynced, renamed to DIR/ID (0600) */
+/* hook_write - DIR/.ID.tmp written, fsynced, renamed to DIR/ID (0600), DIR fsynced */
 static int
 hook_write(const char *dir, const char *id, const char *text)
 {
@@ -226,7 +226,9 @@ hook_write(const char *dir, const char *id, const char *text)
 		log_error("archive hook: cannot store %s: %s", final, g_strerror(errno));
 		goto out;
 	}
-	fd = -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* the rename survives a crash */
+	if (fd >= 0 && fsync(fd) != 0 && errno != EINVAL)
+		log_warning("archive hook: fsync %s: %s", dir, g_strerror(errno));
 	rc = 0;
 out:
 	if (fd >= 0)
