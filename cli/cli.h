@@ -67,5 +67,6 @@ int cli_postfix_setup(const char *conf_path, int argc, char **argv); /* cli_post
  * directories before a command that writes them; 0, or an exit status after
  * printing one line (cli_user.c) */
 int cli_run_as_owner(const char *cmd, const char *conf_path, int argc, char **argv);
+int cli_archive(const char *conf_path, int argc, char **argv);  /* cli_archive.c */
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <gio/gio.h>
 
 #include "cli.h"
@@ -54,7 +56,8 @@ out:
 }
 
 struct escrow_args {
-	const char *conf_path, *key, *id, *outdir;
+	const char *conf_path, *key, *id, *outdir, *from;
+	char *from_id; /* basename of --from */
 };
 
 static int
@@ -69,12 +72,72 @@ escrow_open_args(struct escrow_args *a, int argc, char **argv)
 			a->key = argv[++i];
 		else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
 			a->outdir = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			a->from = argv[++i];
 		else if (argv[i][0] != '-' && a->id == NULL)
 			a->id = argv[i];
 		else
 			return -1;
 	}
+	if (a->from != NULL && a->id == NULL)
+		a->id = a->from_id = g_path_get_basename(a->from);
 	return a->key != NULL && a->id != NULL && a->outdir != NULL ? 0 : -1;
+}
+
+/* escrow_from - --from DIR, a folder holding one transfer's objects (m, e, 0, 1, ...:
+ * the sample DMS hook's drop folder): the store becomes a temporary file store
+ * OUTDIR/.store.XXXXXX whose only entry links to DIR (FORMATS.md §3.4 layout);
+ * *tmp is removed by escrow_from_done. 0 or an exit status (message printed) */
+static int
+escrow_from(struct conf *c, const struct escrow_args *a, char **tmp)
+{
+	char *abs = g_canonicalize_filename(a->from, NULL);
+	char *shard = NULL, *link = NULL;
+	GError *err = NULL;
+	int rc = EX_CANTCREAT;
+
+	*tmp = g_strdup_printf("%s/.store.XXXXXX", a->outdir);
+	if (g_mkdir_with_parents(a->outdir, 0700) != 0 || g_mkdtemp(*tmp) == NULL) {
+		fprintf(stderr, "offloadctl escrow open: %s: %s\n", a->outdir, g_strerror(errno));
+		g_clear_pointer(tmp, g_free);
+		goto out;
+	}
+	shard = g_strdup_printf("%s/%.2s", *tmp, a->id);
+	link = g_strdup_printf("%s/%s", shard, a->id);
+	if (mkdir(shard, 0700) != 0 || symlink(abs, link) != 0) {
+		fprintf(stderr, "offloadctl escrow open: %s: %s\n", link, g_strerror(errno));
+		goto out;
+	}
+	rc = EX_CONFIG;
+	if (conf_set(c, "storage.backend", "file", &err) != 0 ||
+	    conf_set(c, "storage.path", *tmp, &err) != 0) {
+		fprintf(stderr, "offloadctl escrow open: %s\n", err->message);
+		g_error_free(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	g_free(link);
+	g_free(shard);
+	g_free(abs);
+	return rc;
+}
+
+static void
+escrow_from_done(char *tmp, const char *id)
+{
+	char *shard, *link;
+
+	if (tmp == NULL)
+		return;
+	shard = g_strdup_printf("%s/%.2s", tmp, id);
+	link = g_strdup_printf("%s/%s", shard, id);
+	unlink(link);
+	rmdir(shard);
+	rmdir(tmp);
+	g_free(link);
+	g_free(shard);
+	g_free(tmp);
 }
 
 /* escrow_storage_rc - exit status and message for a storage error reading what */
@@ -159,25 +222,29 @@ escrow_open(const char *conf_path, int argc, char **argv)
 	struct storage *st = NULL;
 	struct transfer *t = NULL;
 	GError *err = NULL;
+	char *tmp = NULL;
 	guint i;
-	int rc;
+	int rc = EX_USAGE;
 
 	if (escrow_open_args(&a, argc, argv) != 0) {
-		fprintf(stderr, "usage: offloadctl [-c FILE] escrow open --key PRIVATE ID --output DIR\n");
-		return EX_USAGE;
+		fprintf(stderr, "usage: offloadctl [-c FILE] escrow open --key PRIVATE (ID | --from DIR) "
+			"--output DIR\n");
+		goto out;
 	}
+	rc = EX_DATAERR;
 	if (!transfer_valid_id(a.id)) {
 		fprintf(stderr, "offloadctl escrow open: not a transfer id: %s\n", a.id);
-		return EX_DATAERR;
+		goto out;
 	}
+	rc = EX_NOINPUT;
 	if (transfer_escrow_key_read(a.key, true, priv, &err) != 0) {
 		fprintf(stderr, "offloadctl escrow open: %s\n", err->message);
-		g_error_free(err);
-		return EX_NOINPUT;
+		g_clear_error(&err);
+		goto out;
 	}
 	c = cli_load_conf(a.conf_path);
 	rc = EX_CONFIG;
-	if (c == NULL)
+	if (c == NULL || (a.from != NULL && (rc = escrow_from(c, &a, &tmp)) != 0))
 		goto out;
 	st = storage_open(c, &err);
 	if (st == NULL) {
@@ -197,6 +264,8 @@ out:
 	crypto_wipe(priv, sizeof priv);
 	transfer_free(t);
 	storage_free(st);
+	escrow_from_done(tmp, a.id);
+	g_free(a.from_id);
 	conf_free(c);
 	return rc;
 }
@@ -209,6 +278,6 @@ cli_escrow(const char *conf_path, int argc, char **argv)
 	if (argc >= 1 && strcmp(argv[0], "open") == 0)
 		return escrow_open(conf_path, argc - 1, argv + 1);
 	fprintf(stderr, "usage: offloadctl escrow keygen PRIVATE PUBLIC\n"
-		"       offloadctl [-c FILE] escrow open --key PRIVATE ID --output DIR\n");
+		"       offloadctl [-c FILE] escrow open --key PRIVATE (ID | --from DIR) --output DIR\n");
 	return EX_USAGE;
 }

@@ -27,7 +27,8 @@ usage(FILE *out)
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
 		"  storage check [--config FILE] [--json] [--verbose]\n"
-		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n"
+		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE (ID | --from DIR) --output DIR\n"
+		"  archive run [--force] | archive get ID/m|ID/e|ID/N\n"
 		"  keygen [--config FILE] [--group NAME]\n"
 		"  postfix-setup [--config FILE] [--postfix-dir DIR] [--apply]\n"
 		"Run as root, commands that write the store, spool or audit log switch to the\n"
@@ -85,6 +86,7 @@ main(int argc, char **argv)
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow }, { "extend", cli_extend },
 			{ "status", cli_status }, { "keygen", cli_keygen }, { "postfix-setup", cli_postfix_setup },
+			{ "archive", cli_archive },
 		};
 		size_t k;
 

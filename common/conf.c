@@ -262,6 +262,15 @@ static const struct conf_key conf_keys[] = {
 	{ "archive", "escrow_public_key", CONF_T_STRING, "",
 	  "X25519 public key file (offloadctl escrow keygen): every transfer also gets <id>/e, "
 	  "its key wrapped for the archive; empty = no escrow", OFF(archive_escrow_public_key), NULL, 0, 0, 0 },
+	{ "archive", "command", CONF_T_STRING, "",
+	  "DMS hook run once per committed transfer (program and arguments, no shell; JSON description "
+	  "on stdin; run by offloadctl archive run); empty = none", OFF(archive_command), NULL, 0, 0, 0 },
+	{ "archive", "spool_dir", CONF_T_STRING, "",
+	  "directory of the hook's queue entries; empty = [milter] spool_dir/archive",
+	  OFF(archive_spool_dir), NULL, 0, 0, 0 },
+	{ "archive", "timeout", CONF_T_DURATION, "5m",
+	  "longest run of the hook; then its process group is killed and the entry retried",
+	  OFF(archive_timeout), NULL, 1, 86400, 0 },
 
 	{ "scan", "outgoing", CONF_T_BOOL, "false",
 	  "scan attachments with clamd before they are encrypted and offloaded", OFF(scan_outgoing), NULL, 0, 0, 0 },

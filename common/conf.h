@@ -81,6 +81,10 @@ struct conf {
 	uint64_t classify_max_entries;
 	/* [archive] (transfer/transfer_escrow.c) */
 	char *archive_escrow_public_key; /* "" = no escrow */
+	/* [archive] DMS hook (transfer/archive_hook*.c) */
+	char *archive_command;     /* "" = no hook; argv words, no shell */
+	char *archive_spool_dir;   /* "" = <[milter] spool_dir>/archive */
+	uint64_t archive_timeout;  /* seconds per hook run */
 	/* [scan] (pipeline/scan.c, pipeline/scan_clamd.c) */
 	bool scan_outgoing;
 	char *scan_clamd_socket;

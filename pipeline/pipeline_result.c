@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive_hook.h"
 #include "hdrops.h"
 #include "log.h"
 
@@ -325,4 +326,5 @@ run_offloaded(struct run *r)
 		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes));
 	run_audit_files(r);
 	run_audit_message(r, "offload", *r->cls.reasons ? r->cls.reasons : "size");
+	archive_hook_enqueue(r->p->conf, r->t, &(struct archive_hook_meta){ "outgoing", r->qid, NULL });
 }
