@@ -47,6 +47,8 @@ struct transfer {
 	uint32_t kdf_m, kdf_t, kdf_p;
 	/* archive escrow key (transfer_escrow.h), borrowed; NULL or unset = no "<id>/e" */
 	const struct transfer_escrow_key *escrow;
+	/* reply link (transfer_reply.h): the sender address sealed into "<id>/r"; borrowed, NULL = none */
+	const char *reply_to;
 };
 
 
