@@ -58,5 +58,6 @@ int cli_classify(const char *conf_path, int argc, char **argv); /* cli_classify.
 int cli_audit(const char *conf_path, int argc, char **argv);    /* cli_audit.c */
 int cli_storage(const char *conf_path, int argc, char **argv);  /* cli_storage.c */
 int cli_escrow(const char *conf_path, int argc, char **argv);   /* cli_escrow.c */
+int cli_upload(const char *conf_path, int argc, char **argv);   /* cli_upload.c */
 
 #endif

@@ -25,7 +25,8 @@ usage(FILE *out)
 		"  classify [--config FILE] [--explain] [--json] FILE...\n"
 		"  audit verify [--key SEED] [FILE...] | rotate | seal | keygen\n"
 		"  storage check [--config FILE] [--json] [--verbose]\n"
-		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n");
+		"  escrow keygen PRIVATE PUBLIC | escrow open --key PRIVATE ID --output DIR\n"
+		"  upload LINK FILE... [--message TEXT] [--state-dir DIR] [--ca-file F] [-v]\n");
 }
 
 int
@@ -64,7 +65,7 @@ main(int argc, char **argv)
 			const char *name;
 			int (*fn)(const char *, int, char **);
 		} cmds[] = {
-			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
+			{ "fetch", cli_fetch }, { "upload", cli_upload }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow },
 		};
