@@ -468,7 +468,7 @@ cli_upload(const char *conf_path, int argc, char **argv)
 	bool stale = false;
 
 	(void)conf_path;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--message") == 0 && i + 1 < argc)
 			msg = argv[++i];
 		else if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
