@@ -65,8 +65,9 @@ opened() { rm -rf "$2"; ctl_open "$1" "$2" u > /dev/null 2>&1 && cmp -s "$3" "$2
 random_file "$T/big.bin" $((9 * 1024 * 1024 + 777))
 random_file "$T/small.txt" 1000
 n0=$(mails)
-up "$(link_at $PA)" "$T/big.bin" "$T/small.txt" --message "Siehe http://evil.example/x und mail@evil.example" \
-	> "$T/k1.out" 2> "$T/k1.err" &
+# started directly (not through the shell function up): $! must be offloadctl itself
+"$CTL" upload "$(link_at $PA)" "$T/big.bin" "$T/small.txt" --message "Siehe http://evil.example/x und mail@evil.example" \
+	--state-dir "$SD" > "$T/k1.out" 2> "$T/k1.err" &
 KPID=$!
 for ((i = 0; i < 600; i++)); do [ "$(parts)" -ge 4 ] && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
 kill -9 $KPID 2>/dev/null; killed=$?
@@ -110,7 +111,7 @@ check "both arrive byte-exact" [ $ok1 = 1 -a $ok2 = 1 ]
 random_file "$T/r.bin" $((9 * 1024 * 1024 + 5))
 rm -f "$STORE"/*/*/p0s* 2>/dev/null
 n0=$(mails)
-up "$(link_at $PA)" "$T/r.bin" > /dev/null 2>&1 &
+"$CTL" upload "$(link_at $PA)" "$T/r.bin" --state-dir "$SD" > /dev/null 2>&1 &
 KPID=$!
 for ((i = 0; i < 600; i++)); do [ "$(parts)" -ge 4 ] && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
 kill -9 $KPID 2>/dev/null; killed=$?
