@@ -31,7 +31,7 @@ PKGS    := gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohtt
 CC      ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -fstack-protector-strong -fPIE \
-	-Icommon -Istorage-backend -Itransfer -Iclassify -Ipipeline -Iportal -Icli
+	-Icommon -Istorage-backend -Itransfer -Iclassify -Ipipeline -Iportal -Icli -Iupload
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -54,6 +54,7 @@ TRANSFER_SRC := $(wildcard transfer/*.c)
 PIPE_SRC    := $(wildcard pipeline/*.c)
 PORTAL_SRC  := $(filter-out portal/portal_main.c,$(wildcard portal/*.c))
 CLI_SRC     := $(wildcard cli/*.c)
+UPLOAD_SRC  := $(wildcard upload/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
@@ -65,7 +66,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 
 .PHONY: all check asan ubsan unit demo deps clean lint bench fuzz install deb test-deb
-all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(UNIT_BINS) $(REPLAY_BINS)
+all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(B)/offload-upload $(UNIT_BINS) $(REPLAY_BINS)
 
 # objects depend on the flags they were built with (WERROR=1, SAN=1 on an existing tree rebuild)
 FLAGS_STAMP := $(B)/.cflags
@@ -88,6 +89,9 @@ $(B)/offload-milter: $(B)/milter/milter_main.o $(B)/liboffload.a
 $(B)/offload-portal: $(B)/portal/portal_main.o $(B)/liboffload.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/offload-upload: $(call objs,$(UPLOAD_SRC)) $(B)/liboffload.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/offloadctl: $(call objs,$(CLI_SRC)) $(B)/liboffload.a
 	@$(if $(Q),echo "  LD      $@")

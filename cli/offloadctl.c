@@ -31,6 +31,7 @@ usage(FILE *out)
 		"  archive run [--force] | archive get ID/m|ID/e|ID/N\n"
 		"  keygen [--config FILE] [--group NAME]\n"
 		"  postfix-setup [--config FILE] [--postfix-dir DIR] [--apply]\n"
+		"  upload LINK FILE... [--message TEXT] [--state-dir DIR] [--ca-file F] [-v]\n"
 		"Run as root, commands that write the store, spool or audit log switch to the\n"
 		"owner of those directories (the package's user offload).\n");
 }
@@ -82,7 +83,7 @@ main(int argc, char **argv)
 			const char *name;
 			int (*fn)(const char *, int, char **);
 		} cmds[] = {
-			{ "fetch", cli_fetch }, { "revoke", cli_revoke }, { "list", cli_list },
+			{ "fetch", cli_fetch }, { "upload", cli_upload }, { "revoke", cli_revoke }, { "list", cli_list },
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow }, { "extend", cli_extend },
 			{ "status", cli_status }, { "keygen", cli_keygen }, { "postfix-setup", cli_postfix_setup },

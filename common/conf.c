@@ -287,6 +287,23 @@ static const struct conf_key conf_keys[] = {
 	{ "scan", "on_unscannable", CONF_T_CHOICE, "reject",
 	  "a file over clamd's limits (StreamMaxLength, AlertExceedsMax): reject, or offload and mark it",
 	  OFF(scan_on_unscannable), conf_unscannable_names, 0, 0, 0 },
+
+	{ "upload", "enabled", CONF_T_BOOL, "false",
+	  "offer a reply link with every transfer (<id>/r) and accept uploads through it (offload-upload)",
+	  OFF(upload_enabled), NULL, 0, 0, 0 },
+	{ "upload", "listen", CONF_T_STRING, "127.0.0.1:8444",
+	  "offload-upload's HTTP address (behind the proxy's /u/ location)", OFF(upload_listen), NULL, 0, 0, 0 },
+	{ "upload", "max_size", CONF_T_SIZE, "2G",
+	  "bytes of all files of one reply", OFF(upload_max_size), NULL, 1, 0, 0 },
+	{ "upload", "max_files", CONF_T_UINT, "20",
+	  "files in one reply", OFF(upload_max_files), NULL, 1, 1000, 0 },
+	{ "upload", "uses", CONF_T_UINT, "5",
+	  "replies through one reply link", OFF(upload_uses), NULL, 1, 1000, 0 },
+	{ "upload", "chunk_size", CONF_T_SIZE, "8M",
+	  "largest PATCH body, a multiple of 64K (nginx client_max_body_size)", OFF(upload_chunk_size),
+	  NULL, 65536, 1ULL << 30, 0 },
+	{ "upload", "per_client", CONF_T_UINT, "20",
+	  "replies a client address may start per hour (per upload node)", OFF(upload_per_client), NULL, 1, 0, 0 },
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])

@@ -90,6 +90,10 @@ struct conf {
 	char *scan_clamd_socket;
 	uint64_t scan_timeout;     /* seconds */
 	char *scan_on_infected, *scan_on_unavailable, *scan_on_unscannable;
+	/* [upload] (upload/, transfer/transfer_tus.c, transfer/transfer_reply.c) */
+	bool upload_enabled;
+	char *upload_listen;
+	uint64_t upload_max_size, upload_max_files, upload_uses, upload_chunk_size, upload_per_client;
 };
 
 /* conf_defaults - a struct conf holding the compiled-in defaults */

@@ -552,6 +552,13 @@ send_one(const struct notify_job *j, const char *kind, const char *env_from, con
 	return rc;
 }
 
+int
+notify_submit_text(const struct notify_job *j, const char *kind, const char *env_from, const char *to,
+	const char *subject, char *text, char **err)
+{
+	return send_one(j, kind, env_from, to, subject, text, err);
+}
+
 static char *
 short_subject(const char *prefix, const char *subject)
 {

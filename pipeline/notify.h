@@ -52,6 +52,12 @@ struct notify_job {
  * message). A failed confirmation without a password is logged only. */
 int notify_send(const struct notify_job *j, char **err);
 
+/* notify_submit_text - build one notice of KIND (X-Offload-Notice for j->t)
+ * with TEXT (UTF-8, LF; wiped and freed) and submit it to TO; 0 or -1 with
+ * *err (used by notify_reply.c) */
+int notify_submit_text(const struct notify_job *j, const char *kind, const char *env_from,
+	const char *to, const char *subject, char *text, char **err);
+
 /* notify_is_ours - true when the message's X-Offload-Notice value carries
  * a valid MAC under the deployment key for its Message-ID and its body
  * (body: the body digest of FORMATS.md §3.1, body_digest_file(); NULL =

@@ -4,6 +4,7 @@
  * redo when a streamed attachment changes the decision, and the manifest,
  * written last. Every copy of attachment data is streamed.
  */
+#include "notify.h"
 #include "pipeline_int.h"
 
 #include <stdio.h>
@@ -114,6 +115,7 @@ run_new_transfer(struct run *r)
 	}
 	r->t->sender = g_strdup(m->env.sender);
 	r->t->escrow = &r->p->escrow;
+	r->t->reply_to = r->p->conf->upload_enabled ? notify_sender_address(r->p->conf, m->env.sender) : NULL;
 	r->t->message_id = g_strdup(r->message_id);
 	r->t->subject = g_strdup(subj ? subj : "");
 	for (i = 0; i < m->env.rcpts->len; i++)

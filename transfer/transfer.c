@@ -18,6 +18,7 @@
 #include "transfer_escrow.h"
 #include "transfer_int.h"
 #include "transfer_sender.h"
+#include "transfer_reply.h"
 #include "transfer_password.h"
 
 struct transfer_upload {
@@ -300,6 +301,8 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	if (transfer_derive_key(&h, t->secret, t->password, tk) != 0)
 		goto out;
 	rc = transfer_escrow_commit(t, tk); /* before the manifest (FORMATS.md §6) */
+	if (rc == STORAGE_OK)
+		rc = transfer_reply_commit(t);
 	if (rc != STORAGE_OK)
 		goto out;
 	rc = transfer_info_commit(t, dk);

@@ -54,6 +54,8 @@ struct transfer {
 	/* the info object "<id>/i" (transfer_info.h), written by
 	 * transfer_commit when it is not all zero */
 	struct transfer_info info;
+	/* reply link (transfer_reply.h): the sender address sealed into "<id>/r"; borrowed, NULL = none */
+	const char *reply_to;
 };
 
 

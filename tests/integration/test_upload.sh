@@ -1,0 +1,142 @@
+#!/bin/bash
+# test_upload.sh - citizen replies through the reply link (issue 13) with `offloadctl upload`
+# against the real offload-upload (two processes on one file store) and a private clamd whose
+# only signature is EICAR (as test_scan.sh). The transfer replied to is made by the real
+# pipeline (`offloadctl process` with [upload] enabled, so it writes <id>/r); the reply mail is
+# captured by sendmail_capture.sh and its link opened with `offloadctl open`. Checked: an upload
+# killed mid-file and run again completes byte-exact; two uploads to one link at once both
+# arrive; an upload resumed through the second daemon completes; EICAR is refused with a clear
+# message; an upload over [upload] max_size is refused before its data is sent (no object
+# written); a wrong token is refused; the mail is marked unverified, the message defanged.
+# Ports 12960-12962.
+. "$(dirname "$0")/lib.sh"
+UPLOAD_BIN=$BUILD/offload-upload
+need_bins "$CTL" "$UPLOAD_BIN"
+command -v clamd >/dev/null || bail "clamd missing (tools/deps/scan.apt: clamav-daemon)"
+PA=12961 PB=12962
+CL=$T/clamd
+mkdir -p "$CL/db" "$CL/tmp"
+printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/eicar.com"
+echo "$(md5sum < "$T/eicar.com" | cut -c1-32):68:Offload-Test-EICAR" > "$CL/db/offload-test.hdb"
+cat > "$CL/clamd.conf" <<EOF
+LocalSocket $CL/clamd.sock
+DatabaseDirectory $CL/db
+TemporaryDirectory $CL/tmp
+Foreground yes
+LogFile $CL/clamd.log
+StreamMaxLength 64M
+AlertExceedsMax yes
+EOF
+clamd -c "$CL/clamd.conf" >> "$CL/clamd.out" 2>&1 &
+_BG_PIDS+=($!)
+for ((i = 0; i < 300; i++)); do [ -S "$CL/clamd.sock" ] && break; sleep 0.1; done
+[ -S "$CL/clamd.sock" ] || bail "clamd start"
+
+U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=3 upload.uses=20"
+conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA
+sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
+STORE=$(store_path u)
+NOTIFY=$T/u/notify
+
+random_file "$T/plan.bin" 40000
+make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || bail "build m.eml"
+"$CTL" -c "$(conf_path u)" process < "$T/m.eml" > "$T/m.out" 2> "$T/m.err" || bail "process: $(cat "$T/m.err")"
+LINK=$(mail_link "$T/m.out")
+ID=$(sed 's|.*/t/||; s|#.*||' <<<"$LINK")
+check "process with [upload] enabled writes the reply object $ID/r" [ -s "$STORE/${ID:0:2}/$ID/r" ]
+# the link as the citizen's browser would use it, pointed at daemon A or B
+link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"$LINK"; }
+
+"$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+_BG_PIDS+=($!)
+"$UPLOAD_BIN" -c "$T/u/b.conf" -f >> "$T/upload-b.log" 2>&1 &
+_BG_PIDS+=($!)
+waitport $PA 200 && waitport $PB 200 || bail "offload-upload did not listen ($(tail -2 "$T/upload-a.log"))"
+
+SD=$T/state
+up() { "$CTL" upload "$@" --state-dir "$SD"; }
+mails() { find "$NOTIFY" -name '*.eml' 2>/dev/null | wc -l; }
+newest_mail() { ls -t "$NOTIFY"/*.eml | head -1; }
+parts() { find "$STORE" -name 'p0s*' 2>/dev/null | wc -l; }
+# opened NEWLINK DIR FILE NAME: offloadctl open the reply's link, compare one file
+opened() { rm -rf "$2"; ctl_open "$1" "$2" u > /dev/null 2>&1 && cmp -s "$3" "$2/$4"; }
+
+# ---- killed mid-file, run again ---------------------------------------------------------------
+random_file "$T/big.bin" $((9 * 1024 * 1024 + 777))
+random_file "$T/small.txt" 1000
+n0=$(mails)
+# started directly (not through the shell function up): $! must be offloadctl itself
+"$CTL" upload "$(link_at $PA)" "$T/big.bin" "$T/small.txt" --message "Siehe http://evil.example/x und mail@evil.example" \
+	--state-dir "$SD" > "$T/k1.out" 2> "$T/k1.err" &
+KPID=$!
+for ((i = 0; i < 600; i++)); do [ "$(parts)" -ge 4 ] && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
+kill -9 $KPID 2>/dev/null; killed=$?
+wait $KPID 2>/dev/null
+check "offloadctl upload killed mid-file (after $(parts) parts, before the end)" [ $killed = 0 -a "$(mails)" = "$n0" ]
+up "$(link_at $PA)" "$T/big.bin" "$T/small.txt" --message "Siehe http://evil.example/x und mail@evil.example" \
+	> "$T/k2.out" 2> "$T/k2.err"; rc=$?
+check "rerun resumes and completes (exit $rc: $(head -c 300 "$T/k2.err"))" [ $rc = 0 -a "$(mails)" = $((n0 + 1)) ]
+M=$(newest_mail)
+NL=$(mail_link "$M")
+check "the reply mail carries a new link" [ -n "$NL" -a "${NL#*/t/}" != "${LINK#*/t/}" ]
+check "offloadctl open of the new link: big.bin byte-exact" opened "$NL" "$T/o1" "$T/big.bin" big.bin
+check "offloadctl open of the new link: small.txt byte-exact" cmp -s "$T/small.txt" "$T/o1/small.txt"
+$MAILTOOL notice "$M" > "$T/mail.txt"
+check "the mail says 'unverified person through the reply link'" grep -q "unverified person through the reply" "$T/mail.txt"
+check "the message is defanged (hxxp[://]evil[.]example)" grep -q 'hxxp\[://\]evil\[.\]example/x' "$T/mail.txt"
+check "the mail went to the sender alice@example.org" grep -qx 'alice@example.org' "$(ls -t "$NOTIFY"/*.args | head -1)"
+check "the upload state is gone after the commit (no u*/p* objects)" \
+	[ -z "$(find "$STORE" -path "*/${NL#*/t/}" -prune -o \( -name 'u*' -o -name 'p[0-9]*' \) -type f -print 2>/dev/null | head -1)" ]
+
+# ---- two uploads to one link at once -----------------------------------------------------------
+random_file "$T/c1.bin" 700000
+random_file "$T/c2.bin" 900000
+n0=$(mails)
+up "$(link_at $PA)" "$T/c1.bin" > "$T/c1.out" 2>&1 &
+P1=$!
+up "$(link_at $PB)" "$T/c2.bin" > "$T/c2.out" 2>&1 &
+P2=$!
+wait $P1; r1=$?
+wait $P2; r2=$?
+check "two uploads at once both exit 0 ($r1, $r2)" [ $r1 = 0 -a $r2 = 0 -a "$(mails)" = $((n0 + 2)) ]
+ok1=0 ok2=0
+for m in $(ls -t "$NOTIFY"/*.eml | head -2); do
+	l=$(mail_link "$m")
+	opened "$l" "$T/oc" "$T/c1.bin" c1.bin && ok1=1
+	opened "$l" "$T/oc" "$T/c2.bin" c2.bin && ok2=1
+done
+check "both arrive byte-exact" [ $ok1 = 1 -a $ok2 = 1 ]
+
+# ---- resumed through the second daemon ---------------------------------------------------------
+random_file "$T/r.bin" $((9 * 1024 * 1024 + 5))
+rm -f "$STORE"/*/*/p0s* 2>/dev/null
+n0=$(mails)
+"$CTL" upload "$(link_at $PA)" "$T/r.bin" --state-dir "$SD" > /dev/null 2>&1 &
+KPID=$!
+for ((i = 0; i < 600; i++)); do [ "$(parts)" -ge 4 ] && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
+kill -9 $KPID 2>/dev/null; killed=$?
+wait $KPID 2>/dev/null
+up "$(link_at $PB)" "$T/r.bin" -v > "$T/r.out" 2> "$T/r.err"; rc=$?
+check "killed on daemon A ($killed), resumed and completed through daemon B (exit $rc)" \
+	bash -c '[ $1 = 0 -a $2 = 0 ] && grep -q "resuming reply" "$3"' _ "$killed" "$rc" "$T/r.err"
+check "daemon B answered the resume (its log has no error)" bash -c '! grep -qi error "$1"' _ "$T/upload-b.log"
+check "the resumed file opens byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/or" "$T/r.bin" r.bin
+
+# ---- EICAR, limits, token ----------------------------------------------------------------------
+n0=$(mails)
+up "$(link_at $PA)" "$T/eicar.com" > /dev/null 2> "$T/e.err"; rc=$?
+check "EICAR refused: exit 65 and a clear message ($(cat "$T/e.err"))" \
+	bash -c '[ $1 = 65 ] && grep -q "virus scanner found Offload-Test-EICAR" "$2"' _ "$rc" "$T/e.err"
+check "audit: scan infected, action=reject" bash -c 'grep "event=scan" "$1" | grep -q "infected:Offload-Test-EICAR"' _ "$(audit_path u)"
+random_file "$T/huge.bin" $((13 * 1024 * 1024))
+before=$(find "$STORE" -type f | wc -l)
+up "$(link_at $PA)" "$T/huge.bin" > /dev/null 2> "$T/h.err"; rc=$?
+check "over max_size refused before any data: exit 65, HTTP 413 ($(cat "$T/h.err"))" \
+	bash -c '[ $1 = 65 ] && grep -q "HTTP 413 too-large" "$2"' _ "$rc" "$T/h.err"
+check "nothing was written to the store for it" [ "$(find "$STORE" -type f | wc -l)" = "$before" ]
+bad=$(link_at $PA | sed 's/#.*/#AAAAAAAAAAAAAAAAAAAAAA/')
+up "$bad" "$T/small.txt" > /dev/null 2> "$T/t.err"; rc=$?
+check "a wrong link secret is refused (exit 65, 403)" bash -c '[ $1 = 65 ] && grep -q "HTTP 403" "$2"' _ "$rc" "$T/t.err"
+check "no mail for the refused uploads" [ "$(mails)" = "$n0" ]
+rm -rf "$SD"
+finish

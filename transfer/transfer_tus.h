@@ -1,0 +1,101 @@
+/*
+ * transfer_tus.h - resumable uploads into a new transfer (issue 13, tus 1.0;
+ * bytes in docs/FORMATS.md §6.6). The upload daemon keeps no state of its
+ * own: everything a node needs to continue an upload is in the store.
+ *
+ *   <id>/u        group state: the new transfer's link and revoke secrets,
+ *                 the reply link's transfer, the citizen's message, the
+ *                 declared file count and total size, created, expires
+ *   <id>/u<n>     file state of file n: file key, nonce prefix, length,
+ *                 offset, next segment counter, name, open|done|refused
+ *   <id>/p<n>s<k> ciphertext segments k, k+1, ... of file n (one PATCH each)
+ *   <id>/<n>      the file object (FORMATS.md §1.1), joined from the parts
+ *                 when the last byte arrived
+ *
+ * State objects are sealed (AES-256-GCM under K_u, derived from the
+ * deployment key); a chunk is encrypted segment by segment as it arrives,
+ * with the nonce of its position, so the joined object is byte for byte what
+ * envelope_writer would have written with the same key and prefix.
+ * Thread safety: no shared state; a chunk belongs to one thread.
+ */
+#ifndef OFFLOAD_TRANSFER_TUS_H
+#define OFFLOAD_TRANSFER_TUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "keys.h"
+#include "storage.h"
+
+#define TUS_GROUP_INDEX 0xffffffffu  /* the index of "<id>/u" in its aad */
+#define TUS_PREFIX_LEN 7u
+#define TUS_STATE_HDR 46u            /* magic 5, version 1, id 24, index 4, nonce 12 */
+
+enum tus_file_state { TUS_OPEN = 0, TUS_DONE, TUS_REFUSED };
+
+struct tus_group {
+	char src[ENVELOPE_ID_TEXT_LEN + 1];             /* the transfer replied to */
+	char secret[ENVELOPE_SECRET_TEXT_LEN + 1];      /* of the new transfer */
+	char revoke_secret[ENVELOPE_SECRET_TEXT_LEN + 1];
+	int64_t created, expires;
+	char *message;                                  /* UTF-8, may be "" */
+	uint32_t count;                                 /* declared files */
+	uint64_t total;                                 /* declared bytes */
+};
+
+struct tus_file {
+	uint32_t index;
+	unsigned char key[ENVELOPE_KEY_LEN];
+	unsigned char prefix[TUS_PREFIX_LEN];
+	uint64_t length, offset;
+	char *name;
+	enum tus_file_state state;
+	char sha256[65];                                /* when done */
+	char *detail;                                   /* why refused (virus name) */
+};
+
+/* sealing (exposed for the test vectors) */
+int transfer_tus_seal(const unsigned char dkey[32], const char *id, uint32_t index,
+	const unsigned char *nonce, const char *json, size_t json_len,
+	unsigned char **obj, size_t *obj_len);
+int transfer_tus_open(const unsigned char dkey[32], const char *id, uint32_t index,
+	const unsigned char *obj, size_t len, char **json);
+
+/* group and file state in the store; get: STORAGE_ENOENT when missing,
+ * STORAGE_EPERM when it does not open */
+int transfer_tus_group_put(struct storage *st, const struct key32 *dk, const char *id,
+	const struct tus_group *g);
+int transfer_tus_group_get(struct storage *st, const struct key32 *dk, const char *id,
+	struct tus_group *g);
+void transfer_tus_group_clear(struct tus_group *g); /* wipes the secrets */
+/* transfer_tus_file_init - a new file: random key and prefix, offset 0 */
+int transfer_tus_file_init(struct tus_file *f, uint32_t index, const char *name, uint64_t length);
+int transfer_tus_file_put(struct storage *st, const struct key32 *dk, const char *id,
+	const struct tus_file *f);
+int transfer_tus_file_get(struct storage *st, const struct key32 *dk, const char *id,
+	uint32_t index, struct tus_file *f);
+void transfer_tus_file_clear(struct tus_file *f); /* wipes the key */
+
+/* chunks: one PATCH body, starting at f->offset (a segment boundary) */
+struct transfer_tus_chunk;
+struct transfer_tus_chunk *transfer_tus_chunk_begin(struct storage *st, const char *id,
+	const struct tus_file *f, int *errp);
+/* transfer_tus_chunk_write - STORAGE_EPERM past the file's length */
+int transfer_tus_chunk_write(struct transfer_tus_chunk *c, const void *buf, size_t len);
+/* transfer_tus_chunk_commit - store the part; *end = the new offset. STORAGE_EPERM
+ * (nothing stored) when the chunk ends inside a segment before the file's end.
+ * Frees c. */
+int transfer_tus_chunk_commit(struct transfer_tus_chunk *c, uint64_t *end);
+void transfer_tus_chunk_abort(struct transfer_tus_chunk *c); /* NULL ok */
+
+/* transfer_tus_join - write "<id>/<n>" from the parts of a complete file,
+ * decrypting as it goes (every tag checked): plain (NULL ok) sees the
+ * plaintext, f->sha256 is set. Storage error code; STORAGE_EPERM when a part
+ * is missing or does not verify. */
+int transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
+	envelope_out_fn plain, void *arg);
+/* transfer_tus_cleanup - delete the parts (and with state, every "u" object) of id */
+int transfer_tus_cleanup(struct storage *st, const char *id, bool state);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * upload_finish.c - the end of a file (join, clamd scan, at once in the
+ * answer to its last PATCH) and the end of a reply (the new transfer's
+ * manifest, last, then the mail to the sender, then the upload state goes).
+ * See upload_int.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <json-glib/json-glib.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "log.h"
+#include "notify_reply.h"
+#include "scan_clamd.h"
+#include "transfer.h"
+#include "upload_int.h"
+
+static int
+scan_out(void *arg, const void *buf, size_t len)
+{
+	scan_clamd_write(arg, buf, len);
+	return 0;
+}
+
+static void
+audit_file(struct upload *u, const struct ureq *rq, const char *reasons, const char *action)
+{
+	struct audit_event ev = { .event = "scan", .file = rq->file.name,
+		.size = (int64_t)rq->file.length, .sha256 = rq->file.sha256, .reasons = reasons,
+		.action = action, .transfer = rq->id, .from = "reply-link" };
+
+	audit_write(u->audit, &ev);
+}
+
+/* refuse - the file is out: its object goes, its state says why */
+static enum MHD_Result
+refuse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const char *code,
+	const char *detail)
+{
+	char key[64], *text;
+	enum MHD_Result rc;
+
+	snprintf(key, sizeof key, "%s/%u", rq->id, rq->file.index);
+	storage_delete(u->st, key);
+	rq->file.state = TUS_REFUSED;
+	g_free(rq->file.detail);
+	rq->file.detail = g_strdup(detail ? detail : code);
+	transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file);
+	text = strcmp(code, "infected") == 0 ?
+		g_strdup_printf("The file was refused: the virus scanner found %s in it.", detail ? detail : "malware") :
+		g_strdup_printf("The file was refused: the virus scanner could not check it (%s).",
+			detail ? detail : "over its limits");
+	rc = upload_json_error(conn, 422, code, text);
+	g_free(text);
+	return rc;
+}
+
+enum MHD_Result
+upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
+{
+	const struct conf *c = u->c;
+	struct scan_clamd *s = scan_clamd_begin(c->scan_clamd_socket, (unsigned)c->scan_timeout);
+	enum scan_verdict v;
+	char *detail = NULL, *reasons;
+	enum MHD_Result rc;
+	int st;
+
+	st = transfer_tus_join(u->st, rq->id, &rq->file, scan_out, s);
+	if (st != STORAGE_OK) {
+		scan_clamd_discard(s);
+		return upload_json_error(conn, st == STORAGE_EPERM ? 409 : 503,
+			st == STORAGE_EPERM ? "parts" : "unavailable", NULL);
+	}
+	v = scan_clamd_finish(s, &detail);
+	reasons = g_strdup_printf("%s%s%s", scan_verdict_name(v), detail ? ":" : "", detail ? detail : "");
+	if (v == SCAN_INFECTED) {
+		audit_file(u, rq, reasons, "reject");
+		log_warning("upload %s: file %u infected (%s): refused", rq->id, rq->file.index, detail);
+		rc = refuse(u, conn, rq, "infected", detail);
+		goto out;
+	}
+	if (v == SCAN_UNSCANNABLE && strcmp(c->scan_on_unscannable, "accept-marked") != 0) {
+		audit_file(u, rq, reasons, "reject");
+		rc = refuse(u, conn, rq, "unscannable", detail);
+		goto out;
+	}
+	if (v == SCAN_UNAVAILABLE && strcmp(c->scan_on_unavailable, "accept-marked") != 0) {
+		char key[64];
+
+		audit_file(u, rq, reasons, "tempfail");
+		snprintf(key, sizeof key, "%s/%u", rq->id, rq->file.index);
+		storage_delete(u->st, key); /* the parts stay: the client sends the last chunk again */
+		rc = upload_json_error(conn, 503, "scan-unavailable",
+			"The virus scanner is not available; the upload continues when you try again.");
+		goto out;
+	}
+	audit_file(u, rq, reasons, v == SCAN_CLEAN ? "pass" : "accept-marked");
+	rq->file.state = TUS_DONE;
+	if (transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file) != STORAGE_OK) {
+		rc = upload_json_error(conn, 503, "unavailable", NULL);
+		goto out;
+	}
+	{
+		char off[32];
+		const char *h[] = { "Upload-Offset", off, "Offload-State", "done", NULL };
+
+		snprintf(off, sizeof off, "%" PRIu64, rq->file.offset);
+		rc = upload_send(conn, 204, NULL, "", 0, h);
+	}
+out:
+	g_free(reasons);
+	g_free(detail);
+	return rc;
+}
+
+/* ---- commit ----------------------------------------------------------------- */
+
+/* collect - the files of the reply into t (done) and refused; 0 or the status */
+static unsigned
+collect(struct upload *u, const char *id, const struct tus_group *g, struct transfer *t,
+	GPtrArray *refused)
+{
+	for (uint32_t i = 0; i < g->count; i++) {
+		struct tus_file f;
+		struct transfer_file *tf;
+		int st = transfer_tus_file_get(u->st, &u->dk, id, i, &f);
+
+		if (st != STORAGE_OK)
+			return st == STORAGE_ENOENT ? 409 : 503;
+		if (f.state == TUS_OPEN) {
+			transfer_tus_file_clear(&f);
+			return 409;
+		}
+		if (f.state == TUS_REFUSED) {
+			g_ptr_array_add(refused, g_strdup(f.name));
+			transfer_tus_file_clear(&f);
+			continue;
+		}
+		tf = g_new0(struct transfer_file, 1);
+		tf->index = i;
+		tf->name = g_strdup(f.name);
+		tf->type = g_strdup("application/octet-stream");
+		tf->size = f.length;
+		g_strlcpy(tf->sha256, f.sha256, sizeof tf->sha256);
+		memcpy(tf->key, f.key, sizeof tf->key);
+		g_ptr_array_add(t->files, tf);
+		transfer_tus_file_clear(&f);
+	}
+	return t->files->len > 0 ? 0 : 422;
+}
+
+/* reply_address - the sender of src from "<src>/r", opened with the request's token */
+static char *
+reply_address(struct upload *u, struct MHD_Connection *conn, const char *src)
+{
+	const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Offload-Reply-Token");
+	unsigned char tok[TRANSFER_REPLY_TOKEN_LEN];
+	char *to = NULL;
+
+	if (t != NULL && enc_b64url_decode(t, tok, sizeof tok) == (long)sizeof tok)
+		transfer_reply_to(u->st, src, tok, &to);
+	crypto_wipe(tok, sizeof tok);
+	return to;
+}
+
+static enum MHD_Result
+commit_answer(struct MHD_Connection *conn, unsigned files, GPtrArray *refused)
+{
+	GString *s = g_string_new(NULL);
+	enum MHD_Result rc;
+
+	g_string_append_printf(s, "{\"state\":\"sent\",\"files\":%u,\"refused\":%u}", files,
+		refused ? refused->len : 0);
+	rc = upload_send(conn, 200, "application/json", s->str, s->len, NULL);
+	g_string_free(s, TRUE);
+	return rc;
+}
+
+/* commit_transfer - t from the group, manifest last, then the mail; 0 or the status */
+static unsigned
+commit_transfer(struct upload *u, const char *src, const struct tus_group *g, struct transfer *t,
+	const char *to, GPtrArray *refused)
+{
+	char *err = NULL;
+	int st;
+
+	g_strlcpy(t->secret, g->secret, sizeof t->secret);
+	g_strlcpy(t->revoke_secret, g->revoke_secret, sizeof t->revoke_secret);
+	t->expires = g->expires;
+	t->subject = g_strdup("Antwort über den Antwort-Link / Reply through the reply link");
+	t->sender = g_strdup("");
+	g_ptr_array_add(t->rcpts, g_strdup(to));
+	t->escrow = &u->escrow;
+	st = transfer_commit(t, &u->dk);
+	if (st != STORAGE_OK)
+		return 503;
+	if (notify_reply_send(u->c, &u->dk, t, to, src, g->message, refused, &err) != 0) {
+		log_error("upload %s: mail to %s not sent (%s); transfer withdrawn", t->id, to, err);
+		g_free(err);
+		transfer_abort(t);
+		return 503;
+	}
+	return 0;
+}
+
+enum MHD_Result
+upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id)
+{
+	GPtrArray *refused = g_ptr_array_new_with_free_func(g_free);
+	struct tus_group g = { 0 };
+	struct transfer *t = NULL;
+	enum MHD_Result rc = MHD_YES;
+	char *to = NULL, key[64];
+	int64_t expires;
+	unsigned status;
+	uint64_t size;
+
+	if (upload_auth(u, conn, src, &expires, &rc) != 0 || !upload_group(u, conn, src, id, &g, &rc))
+		goto out;
+	snprintf(key, sizeof key, "%s/m", id);
+	if (storage_stat(u->st, key, &size, NULL) == STORAGE_OK) {
+		transfer_tus_cleanup(u->st, id, true);
+		rc = commit_answer(conn, 0, NULL);
+		goto out;
+	}
+	to = reply_address(u, conn, src);
+	t = transfer_new(u->st, g.created, 0);
+	if (t != NULL)
+		g_strlcpy(t->id, id, sizeof t->id); /* the id the files were written under */
+	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, refused);
+	if (status == 0)
+		status = commit_transfer(u, src, &g, t, to, refused);
+	if (status != 0) {
+		rc = upload_json_error(conn, status, status == 409 ? "incomplete" : status == 422 ? "nothing" :
+			status == 404 ? "no-reply" : "unavailable",
+			status == 409 ? "Not every file has arrived yet." :
+			status == 422 ? "No file was accepted." :
+			status == 404 ? "This transfer does not take replies." : NULL);
+		goto out;
+	}
+	transfer_tus_cleanup(u->st, id, true);
+	{
+		struct audit_event ev = { .event = "upload", .action = "reply", .transfer = id,
+			.reasons = src, .from = "reply-link", .size = -1 };
+
+		audit_write(u->audit, &ev);
+	}
+	log_info("upload %s: reply to %s committed (%u files, %u refused), mail to the sender submitted",
+		id, src, t->files->len, refused->len);
+	rc = commit_answer(conn, t->files->len, refused);
+out:
+	transfer_free(t);
+	transfer_tus_group_clear(&g);
+	g_ptr_array_free(refused, TRUE);
+	g_free(to);
+	return rc;
+}

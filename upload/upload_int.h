@@ -1,0 +1,122 @@
+/*
+ * upload_int.h - PRIVATE to upload/: offload-upload, the daemon that takes
+ * citizen replies through a transfer's reply link (issue 13; DECISIONS.md
+ * §14). A separate program and user from offload-portal: it needs store
+ * write access and mail submission, the download portal keeps neither.
+ *
+ *   GET      /u/<src>                    the upload page (upload_page.c)
+ *   GET      /u/static/upload.js|.css
+ *   OPTIONS  /u/...                      tus capabilities
+ *   POST     /u/<src>                    JSON {message, count, total} -> 201 {"upload": id}
+ *   POST     /u/<src>/<id>               tus creation: Upload-Length, Upload-Metadata
+ *                                        "filename <b64>,index <b64>" -> 201 Location
+ *   HEAD     /u/<src>/<id>/<n>           tus: Upload-Offset, Upload-Length
+ *   PATCH    /u/<src>/<id>/<n>           tus: Upload-Offset, body = whole 64 KiB segments
+ *                                        (the last chunk ends at Upload-Length)
+ *   POST     /u/<src>/<id>/commit        manifest, mail to the sender -> {"state":"sent"}
+ *
+ * Every request but the page and OPTIONS carries the reply token in
+ * "Offload-Reply-Token" (transfer_reply.h), checked against <src>'s manifest.
+ * Stateless: every node continues any upload (transfer_tus.h).
+ * Thread safety: one thread per connection; struct upload is read-only after
+ * start but for the rate table (mutex).
+ */
+#ifndef OFFLOAD_UPLOAD_INT_H
+#define OFFLOAD_UPLOAD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <microhttpd.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "envelope.h"
+#include "keys.h"
+#include "storage.h"
+#include "transfer_escrow.h"
+#include "transfer_reply.h"
+#include "transfer_tus.h"
+
+#define UPLOAD_MAX_JSON 16384u
+#define UPLOAD_CONN_TIMEOUT 60u
+#define UPLOAD_RL_WINDOW 3600
+
+struct upload {
+	struct conf *c;
+	struct storage *st;
+	struct audit *audit;
+	struct key32 dk;
+	struct transfer_escrow_key escrow;
+	struct MHD_Daemon *d;
+	GMutex rl_lock;
+	GHashTable *rl;          /* char * -> struct upload_rl * */
+};
+
+struct upload_rl {
+	int64_t start;
+	unsigned count;
+};
+
+enum ureq_kind { UR_NONE, UR_JSON, UR_PATCH };
+
+/* one request */
+struct ureq {
+	enum ureq_kind kind;
+	GByteArray *body;                 /* UR_JSON */
+	bool too_big;
+	struct transfer_tus_chunk *chunk; /* UR_PATCH */
+	struct tus_file file;
+	int err;                          /* first failure while the body streamed */
+	char src[ENVELOPE_ID_TEXT_LEN + 1], id[ENVELOPE_ID_TEXT_LEN + 1];
+	char *client;
+};
+
+/* upload_http.c */
+enum MHD_Result upload_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
+	const char *body, size_t len, const char *const *headers);
+/* upload_json_error - {"error": code, "message": text}; text may be NULL */
+enum MHD_Result upload_json_error(struct MHD_Connection *conn, unsigned status, const char *code,
+	const char *text);
+/* upload_rl_take - count one event of key; FALSE when limit was reached */
+bool upload_rl_take(struct upload *u, const char *key, unsigned limit);
+/* upload_auth - the reply token of the request against src: tombstone, manifest
+ * header MAC, expiry, verifier. 0, or the HTTP status to answer (answered:
+ * *rc set); *expires = the source's expiry */
+int upload_auth(struct upload *u, struct MHD_Connection *conn, const char *src, int64_t *expires,
+	enum MHD_Result *rc);
+/* upload_group - the group state of id, bound to src; FALSE when answered */
+bool upload_group(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id,
+	struct tus_group *g, enum MHD_Result *rc);
+
+/* upload_tus.c */
+enum MHD_Result upload_handle_start(struct upload *u, struct MHD_Connection *conn,
+	struct ureq *rq, const char *src);
+enum MHD_Result upload_handle_create(struct upload *u, struct MHD_Connection *conn,
+	const char *src, const char *id);
+enum MHD_Result upload_handle_head(struct upload *u, struct MHD_Connection *conn,
+	const char *src, const char *id, uint32_t n);
+/* PATCH: begin (first call, headers), data, end */
+enum MHD_Result upload_patch_begin(struct upload *u, struct MHD_Connection *conn, struct ureq *rq,
+	uint32_t n, bool *answered);
+void upload_patch_data(struct ureq *rq, const char *data, size_t len);
+enum MHD_Result upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq);
+
+/* upload_finish.c */
+/* upload_file_complete - join and scan a file whose last byte arrived; the
+ * answer to its last PATCH */
+enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *conn,
+	struct ureq *rq);
+enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *conn,
+	const char *src, const char *id);
+
+/* upload_page.c */
+enum MHD_Result upload_handle_page(struct upload *u, struct MHD_Connection *conn, const char *src);
+enum MHD_Result upload_handle_static(struct MHD_Connection *conn, const char *name);
+
+/* upload_main.c */
+struct upload *upload_new(struct conf *c, GError **err);
+int upload_start(struct upload *u, GError **err);
+void upload_free(struct upload *u);
+
+#endif

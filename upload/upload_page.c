@@ -1,0 +1,99 @@
+/*
+ * upload_page.c - the reply page of offload-upload: GET /u/<src> (no
+ * account, optional message, several files, resumable) and its one script
+ * and style sheet. The page itself holds nothing secret: the script reads
+ * the reply token from the URL fragment (never sent to a server in a URL),
+ * removes it from the address bar, and sends it only in the
+ * Offload-Reply-Token header. Resume: the script keeps the reply's id and
+ * each file's URL in sessionStorage under the token and the file's name,
+ * size and date, and asks HEAD for the offset before it sends on.
+ */
+#include <string.h>
+#include <glib.h>
+
+#include "transfer.h"
+#include "upload_int.h"
+
+static const char upload_html[] =
+	"<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">"
+	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	"<title>Dateien zur\xc3\xbc" "cksenden / Send files back</title>"
+	"<link rel=\"stylesheet\" href=\"/u/static/upload.css\"></head><body><main>"
+	"<h1>Dateien zur\xc3\xbc" "cksenden <span lang=\"en\">/ Send files back</span></h1>"
+	"<p>Die Dateien gehen verschl\xc3\xbc" "sselt an die Person, die Ihnen die Sendung geschickt hat. "
+	"<span lang=\"en\">The files go, encrypted, to the person who sent you the transfer.</span></p>"
+	"<form id=\"f\"><label for=\"msg\">Nachricht (optional) / Message (optional)</label>"
+	"<textarea id=\"msg\" maxlength=\"4000\" rows=\"5\"></textarea>"
+	"<label for=\"files\">Dateien / Files</label><input id=\"files\" type=\"file\" multiple>"
+	"<button id=\"send\" type=\"submit\">Senden / Send</button></form>"
+	"<ul id=\"list\"></ul><p id=\"status\" role=\"status\" aria-live=\"polite\"></p>"
+	"</main><script src=\"/u/static/upload.js\"></script></body></html>\n";
+
+static const char upload_css[] =
+	"body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
+	"label{display:block;margin-top:1rem;font-weight:bold}textarea,input{width:100%}"
+	"button{margin-top:1rem;padding:.5rem 1rem}.err{color:#a00;font-weight:bold}.ok{color:#060}\n";
+
+static const char upload_js[] =
+	"'use strict';\n"
+	"(function(){\n"
+	"var m=location.pathname.match(/^\\/u\\/([a-z2-7]{24})$/),tok=location.hash.slice(1);\n"
+	"if(tok)history.replaceState(null,'',location.pathname);else tok=sessionStorage.getItem('tok:'+(m&&m[1]));\n"
+	"if(m&&tok)sessionStorage.setItem('tok:'+m[1],tok);\n"
+	"var src=m&&m[1],st=document.getElementById('status'),list=document.getElementById('list');\n"
+	"function say(t,c){st.textContent=t;st.className=c||'';}\n"
+	"if(!src||!tok){say('Dieser Link ist unvollst\\u00e4ndig. / This link is incomplete.','err');return;}\n"
+	"function req(method,url,headers,body){headers=headers||{};headers['Offload-Reply-Token']=tok;"
+	"headers['Tus-Resumable']='1.0.0';return fetch(url,{method:method,headers:headers,body:body});}\n"
+	"async function err(r){try{var j=await r.json();return j.message||j.error;}catch(e){return 'HTTP '+r.status;}}\n"
+	"function fkey(f){return 'up:'+src+':'+f.name+':'+f.size+':'+f.lastModified;}\n"
+	"async function sendFile(id,i,f,chunk,li){\n"
+	" var url=sessionStorage.getItem(fkey(f)+':url'),r,off=0;\n"
+	" if(url&&url.indexOf('/u/'+src+'/'+id+'/')===0){r=await req('HEAD',url);if(r.ok)off=+r.headers.get('Upload-Offset');else url=null;"
+	"  if(r.ok&&r.headers.get('Offload-State')==='done')return true;}\n"
+	" if(!url){r=await req('POST','/u/'+src+'/'+id,{'Upload-Length':''+f.size,"
+	"'Upload-Metadata':'filename '+btoa(unescape(encodeURIComponent(f.name)))+',index '+btoa(''+i)});\n"
+	"  if(r.status!==201)throw new Error(await err(r));url=r.headers.get('Location');sessionStorage.setItem(fkey(f)+':url',url);}\n"
+	" do{var end=Math.min(f.size,off+chunk);\n"
+	"  r=await req('PATCH',url,{'Upload-Offset':''+off,'Content-Type':'application/offset+octet-stream'},f.slice(off,end));\n"
+	"  if(r.status===409){off=+r.headers.get('Upload-Offset');continue;}\n"
+	"  if(r.status!==204)throw new Error(f.name+': '+await err(r));\n"
+	"  off=+r.headers.get('Upload-Offset');li.textContent=f.name+': '+Math.round(100*off/Math.max(1,f.size))+' %';\n"
+	" }while(off<f.size);\n"
+	" return true;}\n"
+	"document.getElementById('f').addEventListener('submit',async function(ev){\n"
+	" ev.preventDefault();var files=document.getElementById('files').files,msg=document.getElementById('msg').value;\n"
+	" if(!files.length){say('Bitte Dateien w\\u00e4hlen. / Please choose files.','err');return;}\n"
+	" var total=0;for(var k=0;k<files.length;k++)total+=files[k].size;\n"
+	" var gk='grp:'+src+':'+Array.prototype.map.call(files,fkey).join('|'),id=sessionStorage.getItem(gk),chunk=+sessionStorage.getItem(gk+':chunk');\n"
+	" try{\n"
+	"  if(!id){var r=await req('POST','/u/'+src,{'Content-Type':'application/json'},JSON.stringify({message:msg,count:files.length,total:total}));\n"
+	"   if(r.status!==201)throw new Error(await err(r));var j=await r.json();id=j.upload;chunk=j.chunk;"
+	"sessionStorage.setItem(gk,id);sessionStorage.setItem(gk+':chunk',''+chunk);}\n"
+	"  list.textContent='';\n"
+	"  for(var i=0;i<files.length;i++){var li=document.createElement('li');li.textContent=files[i].name;list.appendChild(li);\n"
+	"   await sendFile(id,i,files[i],chunk,li);li.textContent=files[i].name+': \\u2713';}\n"
+	"  var c=await req('POST','/u/'+src+'/'+id+'/commit');if(!c.ok)throw new Error(await err(c));\n"
+	"  sessionStorage.removeItem(gk);say('Gesendet. / Sent.','ok');\n"
+	" }catch(e){say(e.message+' \\u2014 Erneut senden setzt fort. / Send again to resume.','err');}\n"
+	"});\n"
+	"})();\n";
+
+enum MHD_Result
+upload_handle_page(struct upload *u, struct MHD_Connection *conn, const char *src)
+{
+	(void)u;
+	if (!transfer_valid_id(src))
+		return upload_send(conn, 404, "text/plain; charset=utf-8", "Not found.\n", 11, NULL);
+	return upload_send(conn, 200, "text/html; charset=utf-8", upload_html, strlen(upload_html), NULL);
+}
+
+enum MHD_Result
+upload_handle_static(struct MHD_Connection *conn, const char *name)
+{
+	if (strcmp(name, "upload.js") == 0)
+		return upload_send(conn, 200, "text/javascript; charset=utf-8", upload_js, strlen(upload_js), NULL);
+	if (strcmp(name, "upload.css") == 0)
+		return upload_send(conn, 200, "text/css; charset=utf-8", upload_css, strlen(upload_css), NULL);
+	return upload_send(conn, 404, "text/plain; charset=utf-8", "Not found.\n", 11, NULL);
+}
