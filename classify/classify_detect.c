@@ -57,42 +57,73 @@ cls_uc(unsigned char c)
 	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
 }
 
-/* any keyword of kw (case-insensitive ASCII) in text[s - before, e + after); one pass over
- * the window: a bit per first byte selects the keywords to compare */
+/* a keyword list worked out once (thread-safe): lengths, word rules and a bit per first byte */
+struct cls_kwset {
+	const char *const *kw;
+	gsize once;
+	size_t n;
+	guint32 first[8];
+	struct { const char *w; size_t len; unsigned char c0; bool word, whole; } k[16];
+};
+
+static struct cls_kwset cls_ks_steuer = { .kw = cls_kw_steuer }, cls_ks_kvnr = { .kw = cls_kw_kvnr },
+	cls_ks_id = { .kw = cls_kw_id }, cls_ks_phone = { .kw = cls_kw_phone }, cls_ks_dob = { .kw = cls_kw_dob };
+
+static const struct cls_kwset *
+cls_kwset(struct cls_kwset *ks)
+{
+	size_t n;
+
+	if (!g_once_init_enter(&ks->once))
+		return ks;
+	for (n = 0; ks->kw[n] != NULL && n < G_N_ELEMENTS(ks->k); n++) {
+		const char *w = ks->kw[n];
+		size_t kl = strlen(w);
+		/* "tel*": a word start; short keywords ("tin", "aok", "dob"): whole words */
+		bool prefix = kl > 1 && w[kl - 1] == '*';
+
+		kl -= prefix ? 1 : 0;
+		ks->k[n].w = w;
+		ks->k[n].len = kl;
+		ks->k[n].c0 = cls_lc((unsigned char)w[0]);
+		ks->k[n].word = prefix || (kl <= 4 && g_ascii_isalpha(w[0]));
+		ks->k[n].whole = ks->k[n].word && !prefix;
+		if (kl > 0)
+			ks->first[ks->k[n].c0 >> 5] |= 1u << (ks->k[n].c0 & 31);
+	}
+	g_assert(ks->kw[n] == NULL);
+	ks->n = n;
+	g_once_init_leave(&ks->once, 1);
+	return ks;
+}
+
+/* any keyword of the list (case-insensitive ASCII) in text[s - before, e + after); one pass
+ * over the window: a bit per first byte selects the keywords to compare */
 static bool
 cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, size_t after,
-	const char *const *kw)
+	struct cls_kwset *list)
 {
+	const struct cls_kwset *ks = cls_kwset(list);
 	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
-	guint32 first[8] = { 0 };
 
-	for (k = 0; kw[k] != NULL; k++) {
-		unsigned char c = cls_lc((unsigned char)kw[k][0]);
-
-		first[c >> 5] |= 1u << (c & 31);
-	}
 	for (i = from; i < to; i++) {
 		unsigned char c = cls_lc((unsigned char)text[i]);
 
-		if (!(first[c >> 5] & (1u << (c & 31))))
+		if (!(ks->first[c >> 5] & (1u << (c & 31))))
 			continue;
-		for (k = 0; kw[k] != NULL; k++) {
-			const char *w = kw[k];
-			size_t kl = strlen(w);
-			/* "tel*": a word start; short keywords ("tin", "aok", "dob"): whole words */
-			bool prefix = kl > 1 && w[kl - 1] == '*', word;
+		for (k = 0; k < ks->n; k++) {
+			const char *w = ks->k[k].w;
+			size_t kl = ks->k[k].len;
 
-			kl -= prefix ? 1 : 0;
-			word = prefix || (kl <= 4 && g_ascii_isalpha(w[0]));
-			if (kl == 0 || cls_lc((unsigned char)w[0]) != c || i + kl > to)
+			if (kl == 0 || ks->k[k].c0 != c || i + kl > to)
 				continue;
 			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
 				;
 			if (t < kl)
 				continue;
-			if (word && i > 0 && (g_ascii_isalnum(text[i - 1]) || (unsigned char)text[i - 1] >= 0x80))
+			if (ks->k[k].word && i > 0 && (g_ascii_isalnum(text[i - 1]) || (unsigned char)text[i - 1] >= 0x80))
 				continue;
-			if (!(word && !prefix && i + kl < len && g_ascii_isalpha(text[i + kl])))
+			if (!(ks->k[k].whole && i + kl < len && g_ascii_isalpha(text[i + kl])))
 				return true;
 		}
 	}
@@ -209,7 +240,7 @@ cls_phone_start(const char *text, size_t s)
 static bool
 cls_phone_like(const char *text, size_t len, size_t s)
 {
-	return cls_phone_open(text, s) || cls_context(text, len, s, s, 25, 0, cls_kw_phone);
+	return cls_phone_open(text, s) || cls_context(text, len, s, s, 25, 0, &cls_ks_phone);
 }
 
 /* groups i..j as a digit-only identifier are a whole number: no digits (or a reference glued by a
@@ -299,7 +330,7 @@ cls_try_dob(const char *text, size_t len, const struct cls_group *g, size_t ng, 
 	}
 	if (l2 == 2)
 		y += 1900;
-	if (!cls_date_valid(d, m, y) || !cls_context(text, len, g[i].s, g[i].s, 30, 0, cls_kw_dob))
+	if (!cls_date_valid(d, m, y) || !cls_context(text, len, g[i].s, g[i].s, 30, 0, &cls_ks_dob))
 		return 0;
 	return 3;
 }
@@ -333,12 +364,12 @@ cls_identify(const char *text, size_t len, const struct cls_group *g, size_t ng,
 	if (bl == 12 && cls_rvnr_valid(buf))
 		return CLS_DET_RVNR;
 	if (bl == 11 && cls_steuer_id_valid(buf) && cls_whole_number(text, g, ng, i, j) &&
-	    (split ? cls_context(text, len, s, e, 300, 300, cls_kw_steuer) : !cls_phone_like(text, len, s)))
+	    (split ? cls_context(text, len, s, e, 300, 300, &cls_ks_steuer) : !cls_phone_like(text, len, s)))
 		return CLS_DET_STEUER_ID;
-	if (bl == 10 && cls_kvnr_valid(buf) && cls_context(text, len, s, e, 300, 300, cls_kw_kvnr))
+	if (bl == 10 && cls_kvnr_valid(buf) && cls_context(text, len, s, e, 300, 300, &cls_ks_kvnr))
 		return CLS_DET_KVNR;
 	if (((bl == 10 && cls_id_doc_valid(buf)) || (bl == 9 && cls_id_doc_shape(buf))) &&
-	    cls_context(text, len, s, e, 300, 100, cls_kw_id))
+	    cls_context(text, len, s, e, 300, 100, &cls_ks_id))
 		return CLS_DET_ID_DOC;
 	if (bl >= 12 && cls_card_grouping(g, i, j) && cls_card_valid(buf) &&
 	    cls_whole_number(text, g, ng, i, j) && !cls_phone_like(text, len, s))

@@ -29,6 +29,8 @@ struct transfer_stream {
 	int env_rc;
 	unsigned char *buf;     /* verified plaintext waiting to be read */
 	size_t cap, head, len;
+	unsigned char *dst;     /* the reader's buffer while a read fetches: filled first */
+	size_t dst_cap, dst_len;
 };
 
 static int
@@ -48,6 +50,18 @@ stream_out(void *arg, const void *data, size_t n)
 		n = (size_t)s->want;
 	if (n == 0)
 		return 0;
+	if (s->dst != NULL && s->len == 0 && s->dst_len < s->dst_cap) {
+		/* straight into the reader's buffer: no hop through buf */
+		size_t k = MIN(n, s->dst_cap - s->dst_len);
+
+		memcpy(s->dst + s->dst_len, p, k);
+		s->dst_len += k;
+		s->want -= k;
+		p += k;
+		n -= k;
+		if (n == 0)
+			return 0;
+	}
 	if (s->head > 0) {
 		memmove(s->buf, s->buf + s->head, s->len);
 		s->head = 0;
@@ -106,44 +120,63 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 	return s;
 }
 
+/* stream_fetch - verify the next batch of segments (the header first) into s->dst and s->buf:
+ * about the segments the read asked for, at most STREAM_BATCH_SEGS; 0 or an error code */
+static long
+stream_fetch(struct transfer_stream *s, size_t max, int *storage_err)
+{
+	uint64_t segs = MIN(STREAM_BATCH_SEGS, MAX(1u, (max + ENVELOPE_SEGMENT_SIZE - 1) /
+		ENVELOPE_SEGMENT_SIZE)), n, before = s->pos;
+	int rc;
+
+	if (s->env_rc != ENVELOPE_OK)
+		return s->env_rc;
+	if (!s->header_done) {
+		rc = storage_get(s->st, s->key, 0, envelope_file_header_len(), stream_cipher, s);
+		if (rc != STORAGE_OK && !(rc == STORAGE_ESTOP && s->env_rc != ENVELOPE_OK)) {
+			*storage_err = rc;
+			return TRANSFER_STREAM_ESTORAGE;
+		}
+		s->header_done = true;
+		return 0;
+	}
+	if (s->pos >= s->stop && s->stop < s->obj_size)
+		return ENVELOPE_ETRUNC; /* cannot happen: the range ends inside the object */
+	if (s->pos >= s->obj_size) {
+		if (s->finished)
+			return ENVELOPE_ETRUNC; /* verified everything, still short */
+		s->finished = true;
+		s->env_rc = envelope_reader_finish(s->r);
+		return 0;
+	}
+	n = MIN(segs * STREAM_SEG_CT, s->stop - s->pos);
+	rc = storage_get(s->st, s->key, s->pos, n, stream_cipher, s);
+	if (rc != STORAGE_OK && !(rc == STORAGE_ESTOP && s->env_rc != ENVELOPE_OK)) {
+		*storage_err = rc;
+		return TRANSFER_STREAM_ESTORAGE;
+	}
+	s->pos = before + n;
+	return 0;
+}
+
 long
 transfer_stream_read(struct transfer_stream *s, void *out, size_t max, int *storage_err)
 {
-	int rc;
+	long rc = 0;
 
 	*storage_err = STORAGE_OK;
-	while (s->len == 0 && s->want > 0) {
-		if (s->env_rc != ENVELOPE_OK)
-			return s->env_rc;
-		if (!s->header_done) {
-			rc = storage_get(s->st, s->key, 0, envelope_file_header_len(), stream_cipher, s);
-			if (rc != STORAGE_OK && !(rc == STORAGE_ESTOP && s->env_rc != ENVELOPE_OK)) {
-				*storage_err = rc;
-				return TRANSFER_STREAM_ESTORAGE;
-			}
-			s->header_done = true;
-			continue;
-		}
-		if (s->pos >= s->stop && s->stop < s->obj_size)
-			return ENVELOPE_ETRUNC; /* cannot happen: the range ends inside the object */
-		if (s->pos >= s->obj_size) {
-			if (s->finished)
-				return ENVELOPE_ETRUNC; /* verified everything, still short */
-			s->finished = true;
-			s->env_rc = envelope_reader_finish(s->r);
-			continue;
-		}
-		{
-			uint64_t n = MIN(STREAM_BATCH_SEGS * STREAM_SEG_CT, s->stop - s->pos);
-			uint64_t before = s->pos;
-
-			rc = storage_get(s->st, s->key, s->pos, n, stream_cipher, s);
-			if (rc != STORAGE_OK && !(rc == STORAGE_ESTOP && s->env_rc != ENVELOPE_OK)) {
-				*storage_err = rc;
-				return TRANSFER_STREAM_ESTORAGE;
-			}
-			s->pos = before + n;
-		}
+	if (s->len == 0 && max > 0) {
+		/* nothing held back: verified plaintext goes straight into out */
+		s->dst = out;
+		s->dst_cap = max;
+		s->dst_len = 0;
+		while (s->dst_len == 0 && s->len == 0 && s->want > 0 && rc == 0)
+			rc = stream_fetch(s, max, storage_err);
+		s->dst = NULL;
+		if (s->dst_len > 0)
+			return (long)s->dst_len; /* an error after it shows at the next read */
+		if (rc != 0)
+			return rc;
 	}
 	if (s->len == 0)
 		return 0;
