@@ -44,8 +44,13 @@ make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || bai
 LINK=$(mail_link "$T/m.out")
 ID=$(sed 's|.*/t/||; s|#.*||' <<<"$LINK")
 check "process with [upload] enabled writes the reply object $ID/r" [ -s "$STORE/${ID:0:2}/$ID/r" ]
+$MAILTOOL notice "$T/m.out" > "$T/m.txt"
+RLINK=$(grep -o 'https://files.example.test/u/[^ ]*' "$T/m.txt" | head -1)
+check "the notice says 'send files back to alice@example.org' with the reply link /u/$ID#<token>" \
+	bash -c 'grep -q "^Send files back to alice@example.org:$" "$1" && [ "${2%#*}" = "https://files.example.test/u/$3" ]' \
+	_ "$T/m.txt" "$RLINK" "$ID"
 # the link as the citizen's browser would use it, pointed at daemon A or B
-link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"$LINK"; }
+link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"${2:-$LINK}"; }
 
 "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
 _BG_PIDS+=($!)
@@ -94,11 +99,11 @@ random_file "$T/c2.bin" 900000
 n0=$(mails)
 up "$(link_at $PA)" "$T/c1.bin" > "$T/c1.out" 2>&1 &
 P1=$!
-up "$(link_at $PB)" "$T/c2.bin" > "$T/c2.out" 2>&1 &
+up "$(link_at $PB "$RLINK")" "$T/c2.bin" > "$T/c2.out" 2>&1 &
 P2=$!
 wait $P1; r1=$?
 wait $P2; r2=$?
-check "two uploads at once both exit 0 ($r1, $r2)" [ $r1 = 0 -a $r2 = 0 -a "$(mails)" = $((n0 + 2)) ]
+check "two uploads at once (one through the notice's reply link) both exit 0 ($r1, $r2)" [ $r1 = 0 -a $r2 = 0 -a "$(mails)" = $((n0 + 2)) ]
 ok1=0 ok2=0
 for m in $(ls -t "$NOTIFY"/*.eml | head -2); do
 	l=$(mail_link "$m")
