@@ -7,7 +7,8 @@
 # killed mid-file and run again completes byte-exact; two uploads to one link at once both
 # arrive; an upload resumed through the second daemon completes; EICAR is refused with a clear
 # message; an upload over [upload] max_size is refused before its data is sent (no object
-# written); a wrong token is refused; the mail is marked unverified, the message defanged.
+# written); a wrong token is refused; the mail is marked unverified, the message defanged;
+# the notice carries the reply link; each reply leaves a DMS hook spool entry (incoming).
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -33,7 +34,8 @@ for ((i = 0; i < 300; i++)); do [ -S "$CL/clamd.sock" ] && break; sleep 0.1; don
 [ -S "$CL/clamd.sock" ] || bail "clamd start"
 
 U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=3 upload.uses=20"
-conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA
+conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA \
+	archive.command=/bin/true "archive.spool_dir=$T/aspool"
 sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
 STORE=$(store_path u)
 NOTIFY=$T/u/notify
@@ -89,6 +91,10 @@ check "offloadctl open of the new link: small.txt byte-exact" cmp -s "$T/small.t
 $MAILTOOL notice "$M" > "$T/mail.txt"
 check "the mail says 'unverified person through the reply link'" grep -q "unverified person through the reply" "$T/mail.txt"
 check "the message is defanged (hxxp[://]evil[.]example)" grep -q 'hxxp\[://\]evil\[.\]example/x' "$T/mail.txt"
+NID=$(sed 's|.*/t/||; s|#.*||' <<<"$NL")
+check "the DMS hook spool has the reply $NID as incoming, replying to $ID" \
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["id"]==sys.argv[2] and d["direction"]=="incoming" and d["reply_to"]==sys.argv[3] and len(d["files"])==2))' \
+	"$T/aspool/$NID" "$NID" "$ID"
 check "the mail went to the sender alice@example.org" grep -qx 'alice@example.org' "$(ls -t "$NOTIFY"/*.args | head -1)"
 check "the upload state is gone after the commit (no u*/p* objects)" \
 	[ -z "$(find "$STORE" -path "*/${NL#*/t/}" -prune -o \( -name 'u*' -o -name 'p[0-9]*' \) -type f -print 2>/dev/null | head -1)" ]
