@@ -156,20 +156,21 @@ bench: deps
 # and keys come from sysusers.d, tmpfiles.d and `offloadctl keygen` (the .deb's postinst runs
 # them; after a plain `make install` as root run the three commands it prints)
 SUBST = sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g'
-install: $(B)/offload-milter $(B)/offloadctl $(B)/offload-portal
+install: $(B)/offload-milter $(B)/offloadctl $(B)/offload-portal $(B)/offload-upload
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(sysconfdir)/offload $(DESTDIR)$(unitdir) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(logrotatedir) \
 		$(DESTDIR)$(docdir)/examples
-	install -m 0755 $(B)/offload-milter $(B)/offload-portal $(DESTDIR)$(sbindir)/
+	install -m 0755 $(B)/offload-milter $(B)/offload-portal $(B)/offload-upload $(DESTDIR)$(sbindir)/
 	install -m 0755 $(B)/offloadctl $(DESTDIR)$(bindir)/
 	install -m 0644 docs/man/offload.conf.5 $(DESTDIR)$(mandir)/man5/
-	install -m 0644 docs/man/offload-milter.8 docs/man/offload-portal.8 docs/man/offloadctl.8 \
-		$(DESTDIR)$(mandir)/man8/
+	install -m 0644 docs/man/offload-milter.8 docs/man/offload-portal.8 docs/man/offload-upload.8 \
+		docs/man/offloadctl.8 $(DESTDIR)$(mandir)/man8/
 	@if [ -e $(DESTDIR)$(sysconfdir)/offload/offload.conf ]; then \
 		echo "install: $(DESTDIR)$(sysconfdir)/offload/offload.conf exists, left as it is"; \
 	else install -m 0640 packaging/offload.conf $(DESTDIR)$(sysconfdir)/offload/offload.conf; fi
-	for u in offload-milter.service offload-portal.service offload-purge.service offload-purge.timer; do \
+	for u in offload-milter.service offload-portal.service offload-upload.service offload-purge.service \
+		offload-purge.timer; do \
 		$(SUBST) packaging/$$u > $(DESTDIR)$(unitdir)/$$u && chmod 0644 $(DESTDIR)$(unitdir)/$$u || exit 1; done
 	install -m 0644 packaging/offload.sysusers $(DESTDIR)$(sysusersdir)/offload.conf
 	install -m 0644 packaging/offload.tmpfiles $(DESTDIR)$(tmpfilesdir)/offload.conf

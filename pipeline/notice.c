@@ -240,6 +240,20 @@ text_files(GString *t, const struct notice *n)
 	}
 }
 
+/* notice_reply_text - "send files back to <sender>" and the reply link (issue 13) */
+static void
+notice_reply_text(GString *t, const struct notice *n)
+{
+	char *to;
+
+	if (n->reply_link == NULL || n->reply_to == NULL || *n->reply_to == '\0')
+		return;
+	to = notice_printable(n->reply_to);
+	g_string_append_printf(t, "Dateien zurücksenden an %s /\nSend files back to %s:\n%s\n\n",
+		to, to, n->reply_link);
+	g_free(to);
+}
+
 char *
 notice_text(const struct notice *n)
 {
@@ -255,6 +269,7 @@ notice_text(const struct notice *n)
 	text_lang(t, n, true, de);
 	text_lang(t, n, false, en);
 	g_string_append_printf(t, "Dateien abholen / Collect files:\n%s\n\n", n->link);
+	notice_reply_text(t, n);
 	text_files(t, n);
 	g_string_append_c(t, '\n');
 	for (lang = 1; lang >= 0; lang--) {
@@ -342,6 +357,26 @@ html_button(GString *h, const char *link)
 	g_string_append(h, "</a></p>\n");
 }
 
+/* notice_reply_html - the reply link as a plain link below the button */
+static void
+notice_reply_html(GString *h, const struct notice *n)
+{
+	char *to;
+
+	if (n->reply_link == NULL || n->reply_to == NULL || *n->reply_to == '\0')
+		return;
+	to = notice_printable(n->reply_to);
+	g_string_append(h, "<p style=\"margin:0 0 12px 0;" H_FONT "font-size:14px;line-height:20px;"
+		"color:#1a1a1a;word-break:break-all;overflow-wrap:anywhere\"><a href=\"");
+	html_ascii(h, n->reply_link);
+	g_string_append(h, "\" style=\"color:#0b57a4\">Dateien zur&#252;cksenden an ");
+	html_ascii(h, to);
+	g_string_append(h, " / Send files back to ");
+	html_ascii(h, to);
+	g_string_append(h, "</a></p>\n");
+	g_free(to);
+}
+
 static void
 html_files(GString *h, const struct notice *n)
 {
@@ -390,6 +425,7 @@ notice_html(const struct notice *n)
 		html_para(h, n, P_PASSWORD, lang, NULL, true);
 	}
 	html_button(h, n->link);
+	notice_reply_html(h, n);
 	html_files(h, n);
 	for (lang = 1; lang >= 0; lang--)
 		html_para(h, n, P_ASK, lang, NULL, false);

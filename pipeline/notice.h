@@ -38,6 +38,10 @@ struct notice {
 	const char *organisation;
 	const char *sender_name;
 	const char *sender_addr;
+	/* issue 13: the reply link (FORMATS.md §6.5) and the address its
+	 * replies go to; NULL = no "send files back" line (upload disabled) */
+	const char *reply_link;
+	const char *reply_to;
 };
 
 /* notice_text - UTF-8 text with LF line ends, no line over 76 characters

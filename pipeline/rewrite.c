@@ -20,6 +20,7 @@
 #include "rewrite_b64cut.h"
 #include "rewrite_b64.h"
 #include "rewrite_int.h"
+#include "transfer_reply.h"
 
 #define REWRITE_BUF (256 * 1024)
 
@@ -710,7 +711,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	struct notice_file *files = g_new0(struct notice_file, rw->t->files->len);
 	struct notice n = { 0 };
 	GMimePart *plain = NULL, *html = NULL;
-	char *text = NULL, *htm = NULL, *from = NULL;
+	char *text = NULL, *htm = NULL, *from = NULL, *reply = NULL;
 	bool top_replaced = rw->whole_message, placed = false;
 	guint i;
 	int rc;
@@ -729,6 +730,9 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	n.hide_names = rw->hide_names;
 	n.password = rw->t->info.delivery;
 	notice_sender(rw, &n, &from);
+	n.reply_to = rw->t->reply_to;
+	n.reply_link = reply = n.reply_to ? transfer_reply_link(rw->conf->portal_url, rw->t->id,
+		rw->t->secret) : NULL;
 	text = notice_text(&n);
 	htm = notice_html(&n);
 
@@ -772,6 +776,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	g_free(htm);
 	g_free(files);
 	g_free(from);
+	crypto_free_string(reply);
 	g_hash_table_destroy(touched);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "portal_zip.h"
 #include "transfer.h"
 #include "transfer_password.h"
+#include "transfer_reply.h"
 
 /* ---- GET /t/<id> ----------------------------------------------------------- */
 
@@ -78,8 +79,35 @@ unlock_urls(JsonBuilder *b, const char *ticket, bool eml)
 	}
 }
 
+/* unlock_reply - "reply": {"to", "url"} when uploads are on and the
+ * transfer has a reply object (FORMATS.md §6.5): the token is derived from
+ * the link secret the page just presented, so nothing new is stored */
+static void
+unlock_reply(struct portal *p, JsonBuilder *b, const char *id, const char *secret)
+{
+	unsigned char tok[TRANSFER_REPLY_TOKEN_LEN];
+	char *to = NULL, *link;
+
+	if (!p->c->upload_enabled || transfer_reply_token(id, secret, tok) != 0)
+		return;
+	if (transfer_reply_to(p->st, id, tok, &to) == STORAGE_OK &&
+	    (link = transfer_reply_link(p->c->portal_url, id, secret)) != NULL) {
+		json_builder_set_member_name(b, "reply");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "to");
+		json_builder_add_string_value(b, to);
+		json_builder_set_member_name(b, "url");
+		json_builder_add_string_value(b, link);
+		json_builder_end_object(b);
+		crypto_free_string(link);
+	}
+	crypto_wipe(tok, sizeof tok);
+	g_free(to);
+}
+
 static char *
-unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[32], int64_t expires)
+unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[32], int64_t expires,
+	const char *secret)
 {
 	JsonBuilder *b = json_builder_new();
 	JsonGenerator *g = json_generator_new();
@@ -146,6 +174,7 @@ unlock_json(struct portal *p, const struct transfer *t, const unsigned char tk[3
 	json_builder_add_string_value(b, s);
 	g_free(s);
 	g_free(tx);
+	unlock_reply(p, b, t->id, secret);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(g, root);
@@ -275,7 +304,7 @@ unlock_open(struct unlock *u)
 			u->id, err ? err->message : "?");
 		rc = portal_send_json_error(u->conn, 403, "secret", 0);
 	} else {
-		json = unlock_json(p, t, u->tk, u->h.expires);
+		json = unlock_json(p, t, u->tk, u->h.expires, u->secret);
 		rc = portal_send_buf(u->conn, 200, "application/json", json, strlen(json), "no-store",
 			NULL);
 		log_info("portal: transfer %s unlocked by %s", u->id, u->client);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <json-glib/json-glib.h>
 
+#include "archive_hook.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "log.h"
@@ -203,6 +204,8 @@ commit_transfer(struct upload *u, const char *src, const struct tus_group *g, st
 		transfer_abort(t);
 		return 503;
 	}
+	/* the DMS hook, like the pipeline's outgoing transfers (never blocks the reply) */
+	archive_hook_enqueue(u->c, t, &(struct archive_hook_meta){ "incoming", NULL, src });
 	return 0;
 }
 

@@ -76,16 +76,17 @@ check "store offload:offload 2770" [ "$(mode /var/lib/offload/store)" = "offload
 check "log offload:offload 2770" [ "$(mode /var/log/offload)" = "offload:offload 2770" ]
 check "audit log offload:offload 660" [ "$(mode /var/log/offload/audit.log)" = "offload:offload 660" ]
 check "socket dir offload:postfix 750" [ "$(mode /var/spool/postfix/offload)" = "offload:postfix 750" ]
-check "binaries" [ -x "$R/usr/sbin/offload-milter" ] && [ -x "$R/usr/sbin/offload-portal" ] && [ -x "$R/usr/bin/offloadctl" ]
-check "man pages" [ -f "$R/usr/share/man/man8/offloadctl.8.gz" ] && [ -f "$R/usr/share/man/man5/offload.conf.5.gz" ]
+check "binaries" [ -x "$R/usr/sbin/offload-milter" ] && [ -x "$R/usr/sbin/offload-portal" ] && [ -x "$R/usr/sbin/offload-upload" ] && [ -x "$R/usr/bin/offloadctl" ]
+check "man pages" [ -f "$R/usr/share/man/man8/offloadctl.8.gz" ] && [ -f "$R/usr/share/man/man5/offload.conf.5.gz" ] && [ -f "$R/usr/share/man/man8/offload-upload.8.gz" ]
 check "nginx example" [ -f "$R/usr/share/doc/offload/examples/nginx-portal.conf" ]
-check "users offload, offload-portal" in_root getent passwd offload offload-portal >/dev/null
-check "no user has group postfix through the package; the portal is in group offload" \
-	bash -c "! chroot '$R' id -nG offload | grep -qw postfix && [ \"\$(chroot '$R' id -nG offload-portal)\" = offload ]"
+check "users offload, offload-portal, offload-upload" in_root getent passwd offload offload-portal offload-upload >/dev/null
+check "no user has group postfix through the package; portal and upload are in group offload only" \
+	bash -c "! chroot '$R' id -nG offload | grep -qw postfix && [ \"\$(chroot '$R' id -nG offload-portal)\" = offload ] && [ \"\$(chroot '$R' id -nG offload-upload)\" = offload ]"
 check "conffile" grep -qx /etc/offload/offload.conf "$R/var/lib/dpkg/info/offload.conffiles"
 check "systemd-analyze verify" in_root systemd-analyze verify --man=no /lib/systemd/system/offload-milter.service \
-	/lib/systemd/system/offload-portal.service /lib/systemd/system/offload-purge.service /lib/systemd/system/offload-purge.timer
-for u in milter portal purge; do
+	/lib/systemd/system/offload-portal.service /lib/systemd/system/offload-upload.service \
+	/lib/systemd/system/offload-purge.service /lib/systemd/system/offload-purge.timer
+for u in milter portal upload purge; do
 	echo "  security offload-$u: $(in_root systemd-analyze security --offline=yes /lib/systemd/system/offload-$u.service 2>&1 | tail -1 | sed 's/.*: //')"
 done
 check "logrotate accepts /etc/logrotate.d/offload (logrotate -d)" \

@@ -7,7 +7,8 @@
 # killed mid-file and run again completes byte-exact; two uploads to one link at once both
 # arrive; an upload resumed through the second daemon completes; EICAR is refused with a clear
 # message; an upload over [upload] max_size is refused before its data is sent (no object
-# written); a wrong token is refused; the mail is marked unverified, the message defanged.
+# written); a wrong token is refused; the mail is marked unverified, the message defanged;
+# the notice carries the reply link; each reply leaves a DMS hook spool entry (incoming).
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -33,7 +34,8 @@ for ((i = 0; i < 300; i++)); do [ -S "$CL/clamd.sock" ] && break; sleep 0.1; don
 [ -S "$CL/clamd.sock" ] || bail "clamd start"
 
 U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=3 upload.uses=20"
-conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA
+conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA \
+	archive.command=/bin/true "archive.spool_dir=$T/aspool"
 sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
 STORE=$(store_path u)
 NOTIFY=$T/u/notify
@@ -44,8 +46,13 @@ make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || bai
 LINK=$(mail_link "$T/m.out")
 ID=$(sed 's|.*/t/||; s|#.*||' <<<"$LINK")
 check "process with [upload] enabled writes the reply object $ID/r" [ -s "$STORE/${ID:0:2}/$ID/r" ]
+$MAILTOOL notice "$T/m.out" > "$T/m.txt"
+RLINK=$(grep -o 'https://files.example.test/u/[^ ]*' "$T/m.txt" | head -1)
+check "the notice says 'send files back to alice@example.org' with the reply link /u/$ID#<token>" \
+	bash -c 'grep -q "^Send files back to alice@example.org:$" "$1" && [ "${2%#*}" = "https://files.example.test/u/$3" ]' \
+	_ "$T/m.txt" "$RLINK" "$ID"
 # the link as the citizen's browser would use it, pointed at daemon A or B
-link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"$LINK"; }
+link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"${2:-$LINK}"; }
 
 "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
 _BG_PIDS+=($!)
@@ -84,6 +91,10 @@ check "offloadctl open of the new link: small.txt byte-exact" cmp -s "$T/small.t
 $MAILTOOL notice "$M" > "$T/mail.txt"
 check "the mail says 'unverified person through the reply link'" grep -q "unverified person through the reply" "$T/mail.txt"
 check "the message is defanged (hxxp[://]evil[.]example)" grep -q 'hxxp\[://\]evil\[.\]example/x' "$T/mail.txt"
+NID=$(sed 's|.*/t/||; s|#.*||' <<<"$NL")
+check "the DMS hook spool has the reply $NID as incoming, replying to $ID" \
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["id"]==sys.argv[2] and d["direction"]=="incoming" and d["reply_to"]==sys.argv[3] and len(d["files"])==2))' \
+	"$T/aspool/$NID" "$NID" "$ID"
 check "the mail went to the sender alice@example.org" grep -qx 'alice@example.org' "$(ls -t "$NOTIFY"/*.args | head -1)"
 check "the upload state is gone after the commit (no u*/p* objects)" \
 	[ -z "$(find "$STORE" -path "*/${NL#*/t/}" -prune -o \( -name 'u*' -o -name 'p[0-9]*' \) -type f -print 2>/dev/null | head -1)" ]
@@ -94,11 +105,11 @@ random_file "$T/c2.bin" 900000
 n0=$(mails)
 up "$(link_at $PA)" "$T/c1.bin" > "$T/c1.out" 2>&1 &
 P1=$!
-up "$(link_at $PB)" "$T/c2.bin" > "$T/c2.out" 2>&1 &
+up "$(link_at $PB "$RLINK")" "$T/c2.bin" > "$T/c2.out" 2>&1 &
 P2=$!
 wait $P1; r1=$?
 wait $P2; r2=$?
-check "two uploads at once both exit 0 ($r1, $r2)" [ $r1 = 0 -a $r2 = 0 -a "$(mails)" = $((n0 + 2)) ]
+check "two uploads at once (one through the notice's reply link) both exit 0 ($r1, $r2)" [ $r1 = 0 -a $r2 = 0 -a "$(mails)" = $((n0 + 2)) ]
 ok1=0 ok2=0
 for m in $(ls -t "$NOTIFY"/*.eml | head -2); do
 	l=$(mail_link "$m")

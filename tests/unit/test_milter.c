@@ -165,6 +165,21 @@ test_notice(void)
 	CHECK(ascii, "HTML notice is pure ASCII");
 	CHECK(strstr(h, "Bauplan &lt;final&gt;.pdf") && !strstr(h, "<final>"), "HTML escapes names");
 	CHECK(strstr(h, "Anh&#228;nge") && strstr(h, "n&#246;tig"), "HTML umlauts as entities");
+	CHECK(strstr(t, "zurücksenden") == NULL && strstr(h, "/u/") == NULL,
+		"no reply link without [upload] enabled");
+	g_free(t);
+	g_free(h);
+	n.reply_link = "https://files.example.gov/u/abc#tok";
+	n.reply_to = "clerk@example.gov";
+	t = notice_text(&n);
+	h = notice_html(&n);
+	CHECK(strstr(t, "Dateien zurücksenden an clerk@example.gov /\nSend files back to clerk@example.gov:\n"
+	      "https://files.example.gov/u/abc#tok\n") && strstr(t, "/u/abc") > strstr(t, "/t/abc"),
+		"reply link: send files back to the sender, after the collect link");
+	CHECK(strstr(h, "href=\"https://files.example.gov/u/abc#tok\"") &&
+	      strstr(h, "Dateien zur&#252;cksenden an clerk@example.gov / Send files back to clerk@example.gov</a>"),
+		"HTML: the reply link below the button");
+	n.reply_link = NULL;
 	g_free(t);
 	g_free(h);
 	n.password = TRANSFER_DELIVERY_SEPARATE_MAIL;

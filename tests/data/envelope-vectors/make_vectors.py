@@ -9,7 +9,8 @@ tests/unit/test_milter.c), portal download tickets (§4,
 tests/unit/test_portal.c), revocation tombstones (§5,
 tests/unit/test_milter.c), the archive escrow object (§6.1,
 tests/unit/test_escrow.c), the info object (§6.2, tests/unit/test_transfer_info.c),
-and the state object and sender view (§6.3, §6.4, tests/unit/test_state.c).
+the state object and sender view (§6.3, §6.4, tests/unit/test_state.c), and the
+reply token, reply object and upload state (§6.5, §6.6, tests/unit/test_upload_vectors.c).
 
 Usage: python3 tests/data/envelope-vectors/make_vectors.py
 """
@@ -220,6 +221,25 @@ def sender_view(tid, revoke_secret, nonce, js):
     return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
 
 
+def reply_token(tid, secret):
+    """reply token = K_verify of §2.4 (FORMATS.md §6.5)"""
+    return hkdf(b64url_decode(secret), b"offload v1" + tid.encode(), b"offload v1 verify")
+
+
+def reply_object(tid, token, nonce, js):
+    """reply object "<id>/r" (FORMATS.md §6.5)"""
+    k = hkdf(token, b"", b"offload v1 reply info")
+    hdr = b"OFLDR" + bytes([1]) + tid.encode()
+    return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
+
+
+def upload_state(dk, tid, index, nonce, js):
+    """upload state "<id>/u" (index 0xffffffff) and "<id>/u<n>" (FORMATS.md §6.6)"""
+    k = hkdf(dk, b"", b"offload v1 upload state")
+    hdr = b"OFLDU" + bytes([1]) + tid.encode() + struct.pack(">I", index)
+    return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -354,6 +374,37 @@ def main():
     print("K_s    %s" % k.hex())
     print("json (%d bytes) %s" % (len(svjs), svjs.decode()))
     print("sender view %d bytes: %s" % (len(sv), sv.hex()))
+
+    print("== reply token and reply object (secret %s)" % secret)
+    tok = reply_token(tid, secret)
+    print("token  %s" % tok.hex())
+    print("link   https://portal.example.gov/u/%s#%s" % (tid, b64url(tok)))
+    print("HMAC(token, id) = verifier %s" % hmac.new(tok, tid.encode(), hashlib.sha256).hexdigest())
+    rjs = b'{"to":"clerk@example.gov"}'
+    k, robj = reply_object(tid, tok, bytes(range(0xf0, 0xfc)), rjs)
+    print("K_r    %s" % k.hex())
+    print("json (%d bytes) %s" % (len(rjs), rjs.decode()))
+    print("reply object %d bytes: %s" % (len(robj), robj.hex()))
+
+    print("== upload state (deployment key 404142..5f)")
+    unonce = bytes(range(0x90, 0x9c))
+    gjs = (b'{"v":1,"src":"offloadtestvectorid23456","secret":"' + secret.encode()
+           + b'","revoke":"' + revoke_secret.encode() + b'","created":1700000000,'
+           b'"expires":1702592000,"message":"Anbei die Pl\xc3\xa4ne","count":2,"total":65547}')
+    fjs = (b'{"v":1,"name":"report.pdf","length":65537,"offset":65536,"segment":1,'
+           b'"key":"' + b64url(key).encode() + b'","prefix":"' + prefix.hex().encode()
+           + b'","state":"open"}')
+    utid = "offloadreplyvectorid2345"
+    for label, idx, js in (("group u", 0xffffffff, gjs), ("file u3", 3, fjs)):
+        k, obj = upload_state(dk, utid, idx, unonce, js)
+        print("K_u    %s" % k.hex())
+        print("%s json (%d bytes) %s" % (label, len(js), js.decode()))
+        print("%s %d bytes: %s" % (label, len(obj), obj.hex()))
+    pt = bytes(i % 251 for i in range(65537))
+    fo = file_object(key, utid, 3, prefix, pt)
+    print("file 3 of %s (65537 bytes, plaintext i mod 251) sha256 %s" % (utid, hashlib.sha256(fo).hexdigest()))
+    print("part p3s0 = object[45..65597) sha256 %s" % hashlib.sha256(fo[45:45 + SEG + TAG]).hexdigest())
+    print("part p3s1 = object[65597..) %s" % fo[45 + SEG + TAG:].hex())
     return 0
 
 
