@@ -204,7 +204,8 @@ archive_hook_describe(const struct conf *c, const struct transfer *t,
 	return text;
 }
 
-/* hook_write - DIR/.ID.tmp written, fsynced, renamed to DIR/ID (0600), DIR fsynced */
+/* hook_write - DIR/.ID.tmp written, fsynced, renamed to DIR/ID, DIR fsynced; 0660 in a 0770
+ * directory: the runner (offload) reads what offload-upload wrote, both in group offload */
 static int
 hook_write(const char *dir, const char *id, const char *text)
 {
@@ -212,11 +213,11 @@ hook_write(const char *dir, const char *id, const char *text)
 	char *final = g_strdup_printf("%s/%s", dir, id);
 	int fd = -1, rc = -1;
 
-	if (g_mkdir_with_parents(dir, 0700) != 0) {
+	if (g_mkdir_with_parents(dir, 0770) != 0) {
 		log_error("archive hook: cannot create spool directory %s: %s", dir, g_strerror(errno));
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (fd < 0 || fdio_write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
 		log_error("archive hook: cannot write %s: %s", tmp, g_strerror(errno));
 		goto out;
