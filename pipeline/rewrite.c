@@ -728,6 +728,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	n.nfiles = rw->t->files->len;
 	n.hide_names = rw->hide_names;
 	n.password = rw->t->info.delivery;
+	n.organisation = rw->conf->notify_organisation; /* for TRANSFER_DELIVERY_AGREED */
 	notice_sender(rw, &n, &from);
 	text = notice_text(&n);
 	htm = notice_html(&n);
