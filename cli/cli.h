@@ -69,5 +69,6 @@ int cli_postfix_setup(const char *conf_path, int argc, char **argv); /* cli_post
 int cli_run_as_owner(const char *cmd, const char *conf_path, int argc, char **argv);
 int cli_archive(const char *conf_path, int argc, char **argv);  /* cli_archive.c */
 int cli_upload(const char *conf_path, int argc, char **argv);   /* cli_upload.c */
+int cli_recipient(const char *conf_path, int argc, char **argv); /* cli_recipient.c */
 
 #endif

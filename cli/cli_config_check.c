@@ -7,7 +7,8 @@
  *           password class whose password has no way out;
  *   warning (exit 0):  plain http portal URL other than loopback, storage not
  *           reachable, key files not created yet, [notify] gaps (no-reply
- *           senders without fallback_to), internal_domains unset.
+ *           senders without fallback_to; a password class whose password null
+ *           and no-reply senders cannot receive), internal_domains unset.
  * --daemon (the units' ExecStartPre): errors only, and an unset
  * [policy] internal_domains is an error, so a freshly installed package does
  * not start before the admin has set it.
@@ -235,6 +236,13 @@ check_password_way(struct check *ck, const struct conf *c)
 		if (!c->notify_confirm && notify_password_to(c, level) == NOTIFY_PASSWORD_TO_SENDER)
 			problem_error(ck, "[classify] action %s=offload+password: its password has no way "
 				"out ([notify] confirm = false and password_delivery for %s is sender)",
+				level, level);
+		else if (notify_password_to(c, level) == NOTIFY_PASSWORD_TO_SENDER &&
+		    c->notify_fallback_to[0] == '\0')
+			problem_warning(ck, "[classify] action %s=offload+password with password_delivery "
+				"= sender and no [notify] fallback_to: null and no-reply senders (payroll, "
+				"batch jobs) cannot receive the password, so their %s mail is refused (5.7.1) "
+				"unless every external recipient has an agreed secret (offloadctl recipient set)",
 				level, level);
 		g_free(level);
 	}

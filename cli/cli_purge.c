@@ -45,6 +45,7 @@
 #include "log.h"
 #include "storage.h"
 #include "storage_keyid.h"
+#include "transfer_agreed.h"
 #include "transfer.h"
 #include "transfer_revoke.h"
 #include "transfer_state.h"
@@ -117,8 +118,8 @@ purge_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 	char *id;
 	struct purge_tx *t;
 
-	if (strcmp(key, STORAGE_KEYID_OBJECT) == 0)
-		return 0; /* the deployment key fingerprint, not a transfer */
+	if (strcmp(key, STORAGE_KEYID_OBJECT) == 0 || g_str_has_prefix(key, TRANSFER_RECIPIENT_PREFIX))
+		return 0; /* the deployment key fingerprint, agreed recipient secrets: not transfers */
 	id = slash != NULL ? g_strndup(key, (gsize)(slash - key)) : g_strdup(key);
 	t = g_hash_table_lookup(r->txs, id);
 

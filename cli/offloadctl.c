@@ -16,7 +16,7 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: offloadctl [-c FILE] COMMAND [ARGS]\n"
 		"  process [--config FILE] [--sender ADDR] [--rcpt ADDR ...] [--queue-id ID] < in.eml > out.eml\n"
-		"  open LINK [--config FILE] --output DIR\n"
+		"  open LINK [--config FILE] [--password-file FILE] --output DIR\n"
 		"  config --defaults | config check [--config FILE] [--daemon]\n"
 		"  fetch LINK [--password P | --password-file F] [--output DIR] [--ca-file F] [-v]\n"
 		"  revoke ID|LINK|REVOKE-LINK [--config FILE]\n"
@@ -32,6 +32,7 @@ usage(FILE *out)
 		"  keygen [--config FILE] [--group NAME]\n"
 		"  postfix-setup [--config FILE] [--postfix-dir DIR] [--apply]\n"
 		"  upload LINK FILE... [--message TEXT] [--state-dir DIR] [--ca-file F] [-v]\n"
+		"  recipient set ADDRESS (--password-file F | --generate) | recipient list | recipient remove ADDRESS\n"
 		"Run as root, commands that write the store, spool or audit log switch to the\n"
 		"owner of those directories (the package's user offload).\n");
 }
@@ -63,7 +64,7 @@ main(int argc, char **argv)
 	g_mime_init();
 	{
 		static const char *const writers[] = { "process", "revoke", "purge", "storage", "audit",
-			"extend" };
+			"extend", "recipient" };
 		size_t k;
 		int rc;
 
@@ -87,7 +88,7 @@ main(int argc, char **argv)
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow }, { "extend", cli_extend },
 			{ "status", cli_status }, { "keygen", cli_keygen }, { "postfix-setup", cli_postfix_setup },
-			{ "archive", cli_archive },
+			{ "archive", cli_archive }, { "recipient", cli_recipient },
 		};
 		size_t k;
 

@@ -201,6 +201,10 @@ static const struct conf_key conf_keys[] = {
 	{ "notify", "fallback_to", CONF_T_STRING, "",
 	  "address that gets the notifications of null or no-reply senders; empty = none",
 	  OFF(notify_fallback_to), NULL, 0, 0, 0 },
+	{ "notify", "organisation", CONF_T_STRING, "",
+	  "the organisation's name in notices of transfers opened with agreed recipient secrets "
+	  "(\"use the password agreed with ...\"); empty = \"the sender\"",
+	  OFF(notify_organisation), NULL, 0, 0, 0 },
 	{ "notify", "timeout", CONF_T_DURATION, "30s",
 	  "longest wait for the sendmail command", OFF(notify_timeout), NULL, 1, 3600, 0 },
 

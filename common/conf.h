@@ -69,7 +69,7 @@ struct conf {
 	/* [notify] (pipeline/notify.c) */
 	bool notify_confirm;
 	char **notify_password_delivery; /* "sender" | "recipients" | LEVEL=value items */
-	char *notify_sendmail, *notify_from, *notify_fallback_to;
+	char *notify_sendmail, *notify_from, *notify_fallback_to, *notify_organisation;
 	uint64_t notify_timeout;   /* seconds */
 	/* [classify] (classify/classify_conf.c parses the LEVEL=value lists) */
 	char **classify_levels;

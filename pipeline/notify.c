@@ -184,6 +184,9 @@ notify_confirm_text(const struct notify_job *j, bool with_password)
 			j->t->password);
 	else if (to_rcpts)
 		g_string_append(s, "\nDas Kennwort haben die Empfänger in einer eigenen E-Mail erhalten.\n");
+	else if (j->t->agreed)
+		g_string_append(s, "\nDie Empfänger öffnen mit dem Kennwort, das sie mit Ihrer Organisation\n"
+			"vereinbart haben; es wurde kein Kennwort verschickt.\n");
 	if (j->revoke_link)
 		g_string_append_printf(s, "\nZurückziehen (Download sofort sperren):\n%s\n", j->revoke_link);
 	else
@@ -202,6 +205,9 @@ notify_confirm_text(const struct notify_job *j, bool with_password)
 			"another way, for example by phone - not by e-mail.\n", j->t->password);
 	else if (to_rcpts)
 		g_string_append(s, "\nThe recipients received the password in a separate e-mail.\n");
+	else if (j->t->agreed)
+		g_string_append(s, "\nThe recipients open it with the password they agreed with your\n"
+			"organisation; no password was sent.\n");
 	if (j->revoke_link)
 		g_string_append_printf(s, "\nRevoke (stop all downloads now):\n%s\n", j->revoke_link);
 	else

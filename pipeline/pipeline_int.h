@@ -52,6 +52,8 @@ enum run_change {
  * offloaded (false: the message passes or fails here); the parse */
 bool run_intake(struct run *r);
 GMimeMessage *run_parse(struct run *r);
+/* domain_is_internal - RCPT's domain is one of [policy] internal_domains */
+bool domain_is_internal(const char *rcpt, char *const *internal);
 
 /* pipeline_decide.c */
 bool run_is_reject(const struct run *r);
@@ -64,6 +66,11 @@ bool run_classify_whole(struct run *r);
 /* pipeline_store.c: the store rounds, then the manifest */
 bool run_store(struct run *r);
 bool run_commit(struct run *r);
+
+/* pipeline_agreed.c: how a password class's password reaches the
+ * recipients: agreed secrets (FORMATS.md §6.9), else a generated password,
+ * refused at once (5.7.x) when nobody could receive it */
+bool run_password_route(struct run *r);
 
 /* pipeline_result.c: how the run ends */
 void run_audit_message(struct run *r, const char *action, const char *reasons);

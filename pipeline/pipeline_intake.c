@@ -70,7 +70,7 @@ pipeline_nets_match(const GArray *nets, const char *addr)
 }
 
 /* domain_is_internal - compare lower-cased IDNA A-labels; ".x" = subdomains */
-static bool
+bool
 domain_is_internal(const char *rcpt, char *const *internal)
 {
 	const char *at = strrchr(rcpt, '@');

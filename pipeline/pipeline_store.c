@@ -245,14 +245,10 @@ run_commit(struct run *r)
 	r->t->expires = r->t->created + (int64_t)(r->cls.retention ? r->cls.retention : c->retention);
 	r->t->max_expires = r->t->created + (int64_t)(r->cls.max_retention ? r->cls.max_retention :
 		c->max_retention);
-	if (r->cls.password && transfer_set_password(r->t) == NULL) {
-		run_fail(r, "cannot generate the transfer password");
+	/* the password and how it arrives: the info object "<id>/i" (FORMATS.md §6.2) */
+	r->t->info.delivery = TRANSFER_DELIVERY_NONE;
+	if (r->cls.password && !run_password_route(r))
 		return false;
-	}
-	/* how the password arrives: the info object "<id>/i" (FORMATS.md §6.2) */
-	r->t->info.delivery = !r->cls.password ? TRANSFER_DELIVERY_NONE :
-		notify_password_to(c, r->cls.level) == NOTIFY_PASSWORD_TO_SENDER ?
-		TRANSFER_DELIVERY_PHONE : TRANSFER_DELIVERY_SEPARATE_MAIL;
 	rc = transfer_commit(r->t, &r->p->dk);
 	if (rc != STORAGE_OK) {
 		r->err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));

@@ -729,6 +729,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	n.nfiles = rw->t->files->len;
 	n.hide_names = rw->hide_names;
 	n.password = rw->t->info.delivery;
+	n.organisation = rw->conf->notify_organisation; /* for TRANSFER_DELIVERY_AGREED */
 	notice_sender(rw, &n, &from);
 	n.reply_to = rw->t->reply_to;
 	n.reply_link = reply = n.reply_to ? transfer_reply_link(rw->conf->portal_url, rw->t->id,

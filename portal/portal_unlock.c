@@ -14,6 +14,7 @@
 #include "portal_letter.h"
 #include "portal_zip.h"
 #include "transfer.h"
+#include "transfer_agreed.h"
 #include "transfer_password.h"
 #include "transfer_reply.h"
 
@@ -196,6 +197,7 @@ struct unlock {
 	GByteArray *obj;             /* the manifest object */
 	struct envelope_header h;    /* its MAC-verified clear header */
 	unsigned char tk[32];
+	bool wrong_password;         /* no agreed-secret wrap opened */
 };
 
 /* unlock_load - a live transfer's manifest and the secret and password
@@ -271,10 +273,12 @@ unlock_key(struct unlock *u, enum MHD_Result *rc)
 	}
 	if (u->h.password && !unlock_password_gate(u, rc))
 		return FALSE;
-	r = transfer_derive_key(&u->h, u->secret, u->password, u->tk);
+	/* "agreed" (FORMATS.md §6.9): at most TRANSFER_AGREED_MAX Argon2id runs */
+	r = transfer_unlock_key(u->p->st, &u->p->dk, &u->h, u->secret, u->password, u->tk);
 	if (u->h.password)
 		g_atomic_int_add(&u->p->kdf_running, -1);
-	if (r != 0) {
+	u->wrong_password = r == TRANSFER_AGREED_EAUTH;
+	if (r != 0 && !u->wrong_password) {
 		*rc = portal_send_json_error(u->conn, 503, "unavailable", 0);
 		return FALSE;
 	}
@@ -292,7 +296,8 @@ unlock_open(struct unlock *u)
 	enum MHD_Result rc;
 	char *json;
 
-	t = transfer_open_obj(p->st, &p->dk, u->id, u->obj->data, u->obj->len, u->tk, &err);
+	t = u->wrong_password ? NULL :
+		transfer_open_obj(p->st, &p->dk, u->id, u->obj->data, u->obj->len, u->tk, &err);
 	if (t == NULL && u->h.password) {
 		portal_rl_fail(p, u->pwkey, RL_PW_WINDOW);
 		portal_rl_fail(p, u->pwip, RL_PW_WINDOW);

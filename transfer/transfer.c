@@ -19,6 +19,7 @@
 #include "transfer_int.h"
 #include "transfer_sender.h"
 #include "transfer_reply.h"
+#include "transfer_agreed.h"
 #include "transfer_password.h"
 
 struct transfer_upload {
@@ -80,6 +81,7 @@ transfer_free(struct transfer *t)
 		crypto_wipe(t->password, strlen(t->password));
 		g_free(t->password);
 	}
+	transfer_agreed_free(t->agreed);
 	g_ptr_array_free(t->files, TRUE);
 	g_ptr_array_free(t->rcpts, TRUE);
 	g_ptr_array_free(t->committed, TRUE);
@@ -292,15 +294,19 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 		log_error("transfer %s: no revoke secret", t->id);
 		goto out;
 	}
-	if (t->password != NULL) {
+	if (t->password != NULL || t->agreed != NULL) {
 		h.password = true;
 		h.kdf_m_kib = t->kdf_m;
 		h.kdf_t = t->kdf_t;
 		h.kdf_p = t->kdf_p;
 	}
-	if (transfer_derive_key(&h, t->secret, t->password, tk) != 0)
+	if (t->agreed != NULL ? /* X is the pwhash (FORMATS.md §6.9) */
+	    envelope_derive_tk(t->id, t->secret, t->agreed->x, 32, tk) != ENVELOPE_OK :
+	    transfer_derive_key(&h, t->secret, t->password, tk) != 0)
 		goto out;
 	rc = transfer_escrow_commit(t, tk); /* before the manifest (FORMATS.md §6) */
+	if (rc == STORAGE_OK)
+		rc = transfer_agreed_commit(t);
 	if (rc == STORAGE_OK)
 		rc = transfer_reply_commit(t);
 	if (rc != STORAGE_OK)

@@ -56,6 +56,9 @@ struct transfer {
 	struct transfer_info info;
 	/* reply link (transfer_reply.h): the sender address sealed into "<id>/r"; borrowed, NULL = none */
 	const char *reply_to;
+	/* agreed recipient secrets (transfer_agreed.h): X is the pwhash and
+	 * "<id>/k" wraps it per recipient; owned, wiped by transfer_free; NULL = none */
+	struct transfer_agreed *agreed;
 };
 
 

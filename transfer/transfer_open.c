@@ -12,6 +12,7 @@
 #include "encoding.h"
 #include "log.h"
 #include "transfer_int.h"
+#include "transfer_agreed.h"
 #include "transfer_password.h"
 #include "transfer_state.h"
 
@@ -246,7 +247,13 @@ transfer_open_pw(struct storage *st, const struct key32 *dk, const char *id, con
 			"transfer %s: a password is required", id);
 		goto out;
 	}
-	if (transfer_derive_key(&h, secret, password, tk) != 0) {
+	rc = transfer_unlock_key(st, dk, &h, secret, password, tk); /* agreed secrets: §6.9 */
+	if (rc == TRANSFER_AGREED_EAUTH) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"transfer %s: wrong password (none of the agreed secrets matches)", id);
+		goto out;
+	}
+	if (rc != 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			"transfer %s: bad secret or password parameters", id);
 		goto out;

@@ -64,6 +64,8 @@ cc http-loopback 0 "0 warnings" "portal|url = http://127.0.0.1:8025"
 cc storage-unreachable 0 "warning: \[storage\] path $T/nosuch" "storage|path = $T/nosuch"
 cc key-not-created 0 "warning: .*$T/keys/new.key: not created yet" "security|deployment_key_file = $T/keys/new.key"
 cc notify-gap 0 "warning: \[notify\] fallback_to is empty" "notify|fallback_to ="
+cc payroll-gap 0 "warning: \[classify\] action STRENG-VERTRAULICH=offload+password with password_delivery = sender and no \[notify\] fallback_to: null and no-reply senders" "notify|fallback_to ="
+cc payroll-gap-recipients 0 "0 errors, 1 warning$" "notify|fallback_to =" "notify|password_delivery = recipients"
 cc internal-unset 0 "warning: \[policy\] internal_domains is not set" "policy|internal_domains ="
 cc every-problem 78 "3 errors, 2 warnings" "policy|on_error = sometimes" "policy|nosuch = 1" \
 	"classify|action = OFFEN=pass, GEHEIM=offload" "portal|url = http://files.example.gov" "notify|fallback_to ="

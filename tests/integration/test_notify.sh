@@ -12,7 +12,7 @@
 #  4. password_delivery = recipients: one password mail per recipient, without the link; the
 #     confirmation names no password
 #  5. failures: sendmail fails -> with a password: deferred (75), nothing stored; without: sent,
-#     warning; null sender -> fallback_to or deferred; confirm = false; bad config -> 78
+#     warning; null sender -> fallback_to or refused (5.7.1); confirm = false; bad config -> 78
 #  6. Postfix + milter + real sendmail: the confirmation reaches the sink, passes the milter
 #     untouched, and its password opens the delivered transfer
 . "$(dirname "$0")/lib.sh"
@@ -134,8 +134,9 @@ checkx "a password mail to one recipient fails: deferred (75), nothing stored" \
 	'[ $rc = 75 ] && [ ! -s "$T/fr.out" ] && [ -z "$(find "$(store_path fr)" -type f ! -name keyid)" ]'
 conf_write nul policy.offload_min_size=2k
 "$CTL" -c "$(conf_path nul)" process --sender "" < "$T/streng.eml" > "$T/nul.out" 2> "$T/nul.err"; rc=$?
-checkx "null sender, password to the sender, no fallback_to: deferred (75), fallback_to named" \
-	'[ $rc = 75 ] && grep -q fallback_to "$T/nul.err" && [ "$(nnotes nul)" = 0 ]'
+checkx "null sender, password to the sender, no fallback_to: refused at once (69, 550 5.7.1), fallback_to named" \
+	'[ $rc = 69 ] && grep -q "^550 5.7.1 .*fallback_to" "$T/nul.err" && [ "$(nnotes nul)" = 0 ] && [ ! -s "$T/nul.out" ]'
+checkx "... and nothing is left in the store" '[ -z "$(find "$(store_path nul)" -type f ! -name keyid)" ]'
 conf_write fb policy.offload_min_size=2k notify.fallback_to=lohnbuero@example.gov
 sed 's/^From: .*/From: noreply@example.gov/' "$T/streng.eml" > "$T/noreply.eml"
 "$CTL" -c "$(conf_path fb)" process --sender noreply@example.gov < "$T/noreply.eml" > "$T/fb.out" 2>/dev/null; rc=$?

@@ -10,7 +10,9 @@ tests/unit/test_portal.c), revocation tombstones (§5,
 tests/unit/test_milter.c), the archive escrow object (§6.1,
 tests/unit/test_escrow.c), the info object (§6.2, tests/unit/test_transfer_info.c),
 the state object and sender view (§6.3, §6.4, tests/unit/test_state.c), and the
-reply token, reply object and upload state (§6.5, §6.6, tests/unit/test_upload_vectors.c).
+reply token, reply object and upload state (§6.5, §6.6, tests/unit/test_upload_vectors.c),
+agreed-secret wraps and recipient secrets (§6.9, §6.10, tests/unit/test_agreed.c;
+Argon2id from python3-cryptography >= 44).
 
 Usage: python3 tests/data/envelope-vectors/make_vectors.py
 """
@@ -23,6 +25,7 @@ import sys
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SEG = 65536
@@ -240,6 +243,66 @@ def upload_state(dk, tid, index, nonce, js):
     return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
 
 
+def argon2id(password, salt, m, t, p):
+    return Argon2id(salt=salt, length=32, iterations=t, lanes=p, memory_cost=m).derive(password)
+
+
+def recipient_name(dk, address):
+    """object name of a recipient secret "recipients/<h>" (FORMATS.md §6.10)"""
+    kn = hkdf(dk, b"", b"offload v1 recipient name")
+    return "recipients/" + hmac.new(kn, address.lower().encode(), hashlib.sha256).digest()[:16].hex()
+
+
+def recipient_object(dk, address, salt, m, t, p, a, nonce):
+    """recipient secret (FORMATS.md §6.10): sealed salt, parameters, A_r, address"""
+    kr = hkdf(dk, b"", b"offload v1 recipient")
+    name = recipient_name(dk, address)
+    addr = address.lower().encode()
+    pt = salt + struct.pack(">III", m, t, p) + a + struct.pack(">H", len(addr)) + addr
+    hdr = b"OFLDR" + bytes([1])
+    return kr, hdr + nonce + AESGCM(kr).encrypt(nonce, pt, hdr + name[len("recipients/"):].encode())
+
+
+def agreed_wraps(tid, x, entries):
+    """agreed-secret wraps "<id>/k" (FORMATS.md §6.9); entries: (salt, m, t, p, A_r, nonce)"""
+    hdr = b"OFLDK" + bytes([1]) + tid.encode() + struct.pack(">H", len(entries))
+    out = hdr
+    for i, (salt, m, t, p, a, nonce) in enumerate(entries):
+        e = salt + struct.pack(">III", m, t, p)
+        w = hkdf(a, b"offload v1" + tid.encode(), b"offload v1 agreed wrap")
+        out += e + nonce + AESGCM(w).encrypt(nonce, x, hdr + e + struct.pack(">H", i))
+    return out
+
+
+def agreed_vectors(dk, tid, secret):
+    print("== recipient secrets and agreed-secret wraps (deployment key 404142..5f)")
+    print("K_rn   %s" % hkdf(dk, b"", b"offload v1 recipient name").hex())
+    m, t, p = 19456, 2, 1
+    people = (("Anna.Beispiel@Example.ORG", b"correct horse battery", bytes(range(0x90, 0xa0)),
+               bytes(range(0xd0, 0xdc)), bytes(range(0xe0, 0xec))),
+              ("bert@example.net", b"Zweites Passwort!", bytes(range(0xa0, 0xb0)),
+               bytes(range(0xd4, 0xe0)), bytes(range(0xf0, 0xfc))))
+    entries = []
+    for addr, pw, salt, rnonce, wnonce in people:
+        a = argon2id(pw, salt, m, t, p)
+        kr, obj = recipient_object(dk, addr, salt, m, t, p, a, rnonce)
+        print("recipient %s password %r salt %s m=%d t=%d p=%d" % (addr, pw.decode(), salt.hex(), m, t, p))
+        print("  name  %s" % recipient_name(dk, addr))
+        print("  A_r   %s" % a.hex())
+        print("  K_r   %s" % kr.hex())
+        print("  object (nonce %s) %d bytes: %s" % (rnonce.hex(), len(obj), obj.hex()))
+        entries.append((salt, m, t, p, a, wnonce))
+    x = bytes(range(0x30, 0x50))
+    k = agreed_wraps(tid, x, entries)
+    print("X      %s" % x.hex())
+    for i, e in enumerate(entries):
+        print("W_%d    %s" % (i, hkdf(e[4], b"offload v1" + tid.encode(), b"offload v1 agreed wrap").hex()))
+    print("TK (agreed X) %s" % derive_tk(tid, secret, x).hex())
+    print("wraps %d bytes:" % len(k))
+    for i in range(0, len(k), 32):
+        print("  %04x: %s" % (i, k[i:i + 32].hex()))
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -405,6 +468,7 @@ def main():
     print("file 3 of %s (65537 bytes, plaintext i mod 251) sha256 %s" % (utid, hashlib.sha256(fo).hexdigest()))
     print("part p3s0 = object[45..65597) sha256 %s" % hashlib.sha256(fo[45:45 + SEG + TAG]).hexdigest())
     print("part p3s1 = object[65597..) %s" % fo[45 + SEG + TAG:].hex())
+    agreed_vectors(dk, tid, secret)
     return 0
 
 

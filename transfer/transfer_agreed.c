@@ -1,0 +1,207 @@
+/*
+ * transfer_agreed.c - the agreed-secret wraps "<id>/k" (see
+ * transfer_agreed.h, FORMATS.md §6.9) and the unlock through them.
+ */
+#include "transfer_agreed.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "transfer.h"
+#include "transfer_int.h"
+#include "transfer_password.h"
+
+#define AG_HDR 32u   /* "OFLDK" 0x01 id(24) n(u16) */
+#define AG_PARAMS 28u /* salt(16) m t p */
+#define AG_ENTRY (AG_PARAMS + 12u + 32u + 16u)
+
+int transfer_agreed_gcm(int enc, const unsigned char k[32], const unsigned char nonce[12],
+	const unsigned char *aad, size_t aadlen, const unsigned char *in, size_t len,
+	unsigned char *out, unsigned char tag[16]);
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* wrap_key - W = HKDF(A_r, "offload v1" || id, "offload v1 agreed wrap") */
+static void
+wrap_key(const char *id, const unsigned char a[32], unsigned char w[32])
+{
+	unsigned char salt[10 + ENVELOPE_ID_TEXT_LEN];
+
+	memcpy(salt, "offload v1", 10);
+	memcpy(salt + 10, id, ENVELOPE_ID_TEXT_LEN);
+	crypto_hkdf(a, 32, salt, sizeof salt, "offload v1 agreed wrap", 22, w, 32);
+}
+
+/* entry_aad - object[0..32) || entry[0..28) || u16 BE index */
+static void
+entry_aad(const unsigned char *obj, const unsigned char *entry, unsigned i, unsigned char aad[AG_HDR + AG_PARAMS + 2])
+{
+	memcpy(aad, obj, AG_HDR);
+	memcpy(aad + AG_HDR, entry, AG_PARAMS);
+	aad[AG_HDR + AG_PARAMS] = (unsigned char)(i >> 8);
+	aad[AG_HDR + AG_PARAMS + 1] = (unsigned char)i;
+}
+
+int
+transfer_agreed_encode(const char *id, const struct transfer_agreed *ag, const unsigned char (*nonces)[12],
+	unsigned char **obj, size_t *len)
+{
+	unsigned char *o, aad[AG_HDR + AG_PARAMS + 2], w[32];
+	int rc = 0;
+
+	if (!transfer_valid_id(id) || ag->n == 0 || ag->n > TRANSFER_AGREED_MAX)
+		return -1;
+	*len = AG_HDR + (size_t)ag->n * AG_ENTRY;
+	o = g_malloc0(*len);
+	memcpy(o, "OFLDK\x01", 6);
+	memcpy(o + 6, id, ENVELOPE_ID_TEXT_LEN);
+	o[30] = (unsigned char)(ag->n >> 8);
+	o[31] = (unsigned char)ag->n;
+	for (unsigned i = 0; i < ag->n && rc == 0; i++) {
+		unsigned char *e = o + AG_HDR + (size_t)i * AG_ENTRY;
+
+		memcpy(e, ag->r[i].salt, 16);
+		put32(e + 16, ag->r[i].m);
+		put32(e + 20, ag->r[i].t);
+		put32(e + 24, ag->r[i].p);
+		memcpy(e + AG_PARAMS, nonces[i], 12);
+		entry_aad(o, e, i, aad);
+		wrap_key(id, ag->r[i].a, w);
+		rc = transfer_agreed_gcm(1, w, nonces[i], aad, sizeof aad, ag->x, 32, e + AG_PARAMS + 12,
+			e + AG_PARAMS + 12 + 32);
+	}
+	crypto_wipe(w, sizeof w);
+	if (rc != 0) {
+		g_free(o);
+		return -1;
+	}
+	*obj = o;
+	return 0;
+}
+
+int
+transfer_agreed_unwrap(const char *id, const unsigned char *obj, size_t len, const char *password,
+	unsigned char x[32])
+{
+	unsigned char aad[AG_HDR + AG_PARAMS + 2], a[32], w[32];
+	unsigned n;
+	int rc = TRANSFER_AGREED_EAUTH;
+
+	if (len < AG_HDR || memcmp(obj, "OFLDK\x01", 6) != 0 || id == NULL ||
+	    strlen(id) != ENVELOPE_ID_TEXT_LEN || memcmp(obj + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+		return TRANSFER_AGREED_EINVAL;
+	n = (unsigned)obj[30] << 8 | obj[31];
+	if (n == 0 || n > TRANSFER_AGREED_MAX || len != AG_HDR + (size_t)n * AG_ENTRY)
+		return TRANSFER_AGREED_EINVAL;
+	for (unsigned i = 0; i < n && rc != 0; i++) {
+		const unsigned char *e = obj + AG_HDR + (size_t)i * AG_ENTRY;
+
+		if (transfer_recipient_derive(password, e, get32(e + 16), get32(e + 20), get32(e + 24), a) != 0) {
+			rc = TRANSFER_AGREED_EINVAL; /* parameters outside the floor/ceiling */
+			break;
+		}
+		wrap_key(id, a, w);
+		entry_aad(obj, e, i, aad);
+		if (transfer_agreed_gcm(0, w, e + AG_PARAMS, aad, sizeof aad, e + AG_PARAMS + 12, 32, x,
+			(unsigned char *)e + AG_PARAMS + 12 + 32) == 0)
+			rc = 0;
+	}
+	crypto_wipe(a, sizeof a);
+	crypto_wipe(w, sizeof w);
+	return rc;
+}
+
+void
+transfer_agreed_free(struct transfer_agreed *ag)
+{
+	if (ag == NULL)
+		return;
+	for (unsigned i = 0; i < ag->n; i++)
+		transfer_recipient_clear(&ag->r[i]);
+	crypto_wipe(ag, sizeof *ag);
+	g_free(ag);
+}
+
+int
+transfer_agreed_commit(struct transfer *t)
+{
+	unsigned char (*nonces)[12], *obj = NULL;
+	struct storage_put *p;
+	size_t len = 0;
+	char key[64];
+	int rc = STORAGE_ETEMP;
+
+	if (t->agreed == NULL)
+		return STORAGE_OK;
+	nonces = g_malloc(12 * (size_t)t->agreed->n);
+	if (crypto_random(nonces, 12 * (size_t)t->agreed->n) != 0 ||
+	    transfer_agreed_encode(t->id, t->agreed, (const unsigned char (*)[12])nonces, &obj, &len) != 0) {
+		g_free(nonces);
+		return rc;
+	}
+	g_free(nonces);
+	snprintf(key, sizeof key, "%s/k", t->id);
+	p = storage_put_begin(t->st, key, len, &rc);
+	if (p != NULL) {
+		rc = storage_put_write(p, obj, len);
+		if (rc == STORAGE_OK)
+			rc = storage_put_commit(p);
+		else
+			storage_put_abort(p);
+	}
+	if (rc == STORAGE_OK)
+		g_ptr_array_add(t->committed, g_strdup(key));
+	g_free(obj);
+	return rc;
+}
+
+int
+transfer_unlock_key(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
+	const char *secret, const char *password, unsigned char tk[32])
+{
+	struct transfer_info info = { 0 };
+	unsigned char x[32];
+	GByteArray *a;
+	char key[64];
+	int rc;
+
+	if (!h->password || st == NULL || transfer_info_read(st, dk, h->id, &info) != 1 ||
+	    info.delivery != TRANSFER_DELIVERY_AGREED)
+		return transfer_derive_key(h, secret, password, tk);
+	if (password == NULL)
+		return -1;
+	a = g_byte_array_new();
+	snprintf(key, sizeof key, "%s/k", h->id);
+	rc = storage_get(st, key, 0, STORAGE_TO_END, transfer_collect_out, a);
+	if (rc != STORAGE_OK) {
+		log_warning("transfer %s: agreed secret, but %s cannot be read: %s", h->id, key,
+			storage_strerror(rc));
+		rc = -1;
+	} else {
+		rc = transfer_agreed_unwrap(h->id, a->data, a->len, password, x);
+		if (rc == TRANSFER_AGREED_EINVAL)
+			log_warning("transfer %s: malformed agreed-secret wraps", h->id);
+		if (rc == 0)
+			rc = envelope_derive_tk(h->id, secret, x, sizeof x, tk) == ENVELOPE_OK ? 0 : -1;
+		else if (rc != TRANSFER_AGREED_EAUTH)
+			rc = -1;
+	}
+	crypto_wipe(x, sizeof x);
+	g_byte_array_free(a, TRUE);
+	return rc;
+}
