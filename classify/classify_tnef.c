@@ -40,6 +40,8 @@ cls_tnef_file(void *ud, const struct cls_tnef_file *f)
 
 	if (scan->bomb)
 		return false;
+	if (f->len == 0)
+		return true;   /* nothing attached (e.g. a link or a deleted file) */
 	scan->entries++;
 	if (scan->entries > ctx->max_entries) {
 		cls_bomb(scan, t->res, t->name, "entries over [classify] max_entries");

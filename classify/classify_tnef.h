@@ -20,7 +20,7 @@
 /* one attachment of the stream */
 struct cls_tnef_file {
 	const unsigned char *data;   /* attAttachData, or PR_ATTACH_DATA_OBJ without its 16-byte IID */
-	size_t len;                  /* > 0 */
+	size_t len;                  /* 0: an empty file, or nothing attached (a link, a deleted file) */
 	const char *name;            /* PR_ATTACH_LONG_FILENAME > attAttachTitle > PR_DISPLAY_NAME: UTF-8,
 	                              * control characters as '_', at most 255 characters; NULL = none */
 	const char *mime;            /* PR_ATTACH_MIME_TAG or NULL */

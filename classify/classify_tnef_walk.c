@@ -351,8 +351,6 @@ cls_tnef_flush(struct cls_tnef *t)
 		}
 	}
 	f.index = ++t->index;
-	if (f.len == 0)
-		goto out;   /* nothing attached (e.g. a link or a deleted file) */
 	f.name = a->longname != NULL ? a->longname : a->title != NULL ? a->title : a->display;
 	f.mime = a->mime;
 	if (!t->fn(t->ud, &f))
