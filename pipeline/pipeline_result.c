@@ -324,7 +324,10 @@ run_offloaded(struct run *r)
 {
 	struct pipeline_result *res = r->res;
 	const struct rewrite *rw = r->rw;
+	char tn[24] = "";
 
+	if (r->tnef > 0)
+		g_snprintf(tn, sizeof tn, " tnef=%u", r->tnef);
 	run_headers(r, rw->new_top_ct, rw->new_top_cte);
 	run_signatures_broken(r);
 	res->verdict = PIPELINE_ACCEPT;
@@ -334,9 +337,9 @@ run_offloaded(struct run *r)
 	 * (classification before the decision + offload streams): with the
 	 * single pass it equals the offloaded attachment bytes */
 	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s%s "
-		"decoded=%llu", r->qid, r->t->files->len, (unsigned long long)rw->offloaded_bytes, r->t->id,
+		"decoded=%llu%s", r->qid, r->t->files->len, (unsigned long long)rw->offloaded_bytes, r->t->id,
 		r->cls.level, rw->whole_message ? " body=offload-message" : "", r->classified ? " classified" : "",
-		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes));
+		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes), tn);
 	run_audit_files(r);
 	run_audit_message(r, "offload", *r->cls.reasons ? r->cls.reasons : "size");
 	archive_hook_enqueue(r->p->conf, r->t, &(struct archive_hook_meta){ "outgoing", r->qid, NULL });
