@@ -167,8 +167,9 @@ test_files(void)
 	GMimeMessage *m;
 	GMimeMultipart *mp;
 	GMimeObject *o;
+	static const char pdfb[] = "%PDF-1.4\n\0\1\2\3 binary\n%%EOF\n";
 
-	g_byte_array_append(pdf, (const guint8 *)"%PDF-1.4\n\0\1\2\3 binary\n%%EOF\n", 29);
+	g_byte_array_append(pdf, (const guint8 *)pdfb, sizeof pdfb - 1);
 	t = build("Antrag", "Guten Tag,\nanbei der Antrag.\n", "../Antrag\u202Etxt.pdf", "application/pdf", pdf,
 		false);
 	m = mail(t, false);
