@@ -20,6 +20,7 @@
 #include "log.h"
 #include "notify.h"
 #include "storage_keyid.h"
+#include "tnef_convert.h"
 
 int
 pipeline_init(struct pipeline *p, const struct conf *conf, GError **err)
@@ -186,6 +187,12 @@ run_parse_classify(struct run *r, struct rewrite *rw)
 	if (r->message == NULL || g_mime_message_get_mime_part(r->message) == NULL) {
 		run_pass(r, "pass", r->message ? "no-body" : "unparsable");
 		return false;
+	}
+	if (r->outgoing) {   /* winmail.dat into MIME parts, for external recipients (issue 11) */
+		struct tnef_convert tc = { c, r->p->cls, r->qid, 0, 0, NULL };
+
+		r->tnef = tnef_convert(&tc, r->message);
+		rw->new_top_ct = tc.top_ct;
 	}
 	rw->conf = c;
 	rw->qid = r->qid;

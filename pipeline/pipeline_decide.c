@@ -106,7 +106,10 @@ run_first_decision(struct run *r)
 	}
 	/* nothing deferred here: a deferred attachment is work */
 	if (!r->rw->whole_message && !r->rw->force_all && !rewrite_has_work(r->rw, r->m->size)) {
-		run_label_or_pass(r);
+		if (r->tnef > 0)
+			run_converted(r);   /* winmail.dat became MIME parts: the new body goes out */
+		else
+			run_label_or_pass(r);
 		return false;
 	}
 	return true;

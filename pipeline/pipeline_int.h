@@ -38,6 +38,7 @@ struct run {
 	uint64_t pre_decoded; /* attachment bytes decoded by classification before the decision */
 	int scan_rc;     /* rewrite_scan: REWRITE_OK, _SIGNED or _LIMIT */
 	bool redone;     /* a store round was aborted and redone */
+	unsigned tnef;   /* TNEF parts converted into MIME parts (tnef_convert.h) */
 	char *err_text;  /* the last step's error text */
 	char *link;      /* the download link (holds the link secret) */
 };
@@ -81,5 +82,6 @@ void run_label_or_pass(struct run *r);
 void run_signed_reject(struct run *r);
 void run_limit_reject(struct run *r, const char *why);
 void run_offloaded(struct run *r);
+void run_converted(struct run *r);
 
 #endif

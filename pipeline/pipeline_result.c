@@ -82,38 +82,46 @@ run_audit_files(struct run *r)
 	g_free(expires);
 }
 
+/* run_top_headers - the top-level structure changed (DECISIONS.md §4): its new Content-Type */
 static void
-run_headers(struct run *r, const char *new_ct, const char *new_cte)
+run_top_headers(struct run *r, const char *new_ct, const char *new_cte)
 {
 	static const char *const top_part_headers[] = { "Content-Disposition",
 		"Content-Description", "Content-ID", "Content-Location", "Content-MD5" };
+	GPtrArray *ops = r->res->hdr_ops;
+	char *v;
+
+	v = g_strdup_printf(" %s", new_ct);
+	if (msg_header_count(r->m, "Content-Type") > 0)
+		hdrops_change(ops, "Content-Type", 1, v);
+	else
+		hdrops_add(ops, "Content-Type", v);
+	g_free(v);
+	hdrops_delete_all(ops, r->m, "Content-Transfer-Encoding");
+	if (new_cte) {
+		v = g_strdup_printf(" %s", new_cte);
+		hdrops_add(ops, "Content-Transfer-Encoding", v);
+		g_free(v);
+	}
+	if (msg_header_count(r->m, "MIME-Version") == 0)
+		hdrops_add(ops, "MIME-Version", " 1.0");
+	/* a part replacing an offloaded part carries none of its
+	 * disposition, file name or identity (issue 11) */
+	for (size_t i = 0; i < G_N_ELEMENTS(top_part_headers); i++)
+		hdrops_delete_all(ops, r->m, top_part_headers[i]);
+}
+
+static void
+run_headers(struct run *r, const char *new_ct, const char *new_cte)
+{
 	const struct conf *c = r->p->conf;
 	GPtrArray *ops = r->res->hdr_ops;
 	char *expires = r->t ? rfc3339(r->t->expires) : NULL;
 	char *mac = r->t ? transfer_header_mac(&r->p->dk, r->message_id, r->t->id, r->body_out) : NULL;
 	char *v;
 
-	if (new_ct) {
-		/* the top-level structure changed (DECISIONS.md §4) */
-		v = g_strdup_printf(" %s", new_ct);
-		if (msg_header_count(r->m, "Content-Type") > 0)
-			hdrops_change(ops, "Content-Type", 1, v);
-		else
-			hdrops_add(ops, "Content-Type", v);
-		g_free(v);
-		hdrops_delete_all(ops, r->m, "Content-Transfer-Encoding");
-		if (new_cte) {
-			v = g_strdup_printf(" %s", new_cte);
-			hdrops_add(ops, "Content-Transfer-Encoding", v);
-			g_free(v);
-		}
-		if (msg_header_count(r->m, "MIME-Version") == 0)
-			hdrops_add(ops, "MIME-Version", " 1.0");
-		/* a part replacing an offloaded part carries none of its
-		 * disposition, file name or identity (issue 11) */
-		for (size_t i = 0; i < G_N_ELEMENTS(top_part_headers); i++)
-			hdrops_delete_all(ops, r->m, top_part_headers[i]);
-	}
+	if (new_ct)
+		run_top_headers(r, new_ct, new_cte);
 	hdrops_delete_all(ops, r->m, "X-Data-Classification");
 	hdrops_delete_all(ops, r->m, "X-Offload-Transfer");
 	if (r->t) {
@@ -230,11 +238,16 @@ run_pass(struct run *r, const char *action, const char *why)
 
 /* run_label_or_pass - nothing to offload: OFFEN passes byte-identical
  * (DECISIONS.md §13); a higher class gets its headers only */
+static bool
+run_is_open(const struct run *r)
+{
+	return r->cls.action == CLASSIFY_PASS || r->cls.level_index <= 0 || strcmp(r->cls.level, "OFFEN") == 0;
+}
+
 void
 run_label_or_pass(struct run *r)
 {
-	if (r->cls.action == CLASSIFY_PASS || r->cls.level_index <= 0 ||
-	    strcmp(r->cls.level, "OFFEN") == 0) {
+	if (run_is_open(r)) {
 		run_pass(r, "pass", NULL);
 		return;
 	}
@@ -311,7 +324,10 @@ run_offloaded(struct run *r)
 {
 	struct pipeline_result *res = r->res;
 	const struct rewrite *rw = r->rw;
+	char tn[24] = "";
 
+	if (r->tnef > 0)
+		g_snprintf(tn, sizeof tn, " tnef=%u", r->tnef);
 	run_headers(r, rw->new_top_ct, rw->new_top_cte);
 	run_signatures_broken(r);
 	res->verdict = PIPELINE_ACCEPT;
@@ -321,10 +337,36 @@ run_offloaded(struct run *r)
 	 * (classification before the decision + offload streams): with the
 	 * single pass it equals the offloaded attachment bytes */
 	res->summary = g_strdup_printf("%s: action=offload files=%u bytes=%llu transfer=%s class=%s%s%s%s "
-		"decoded=%llu", r->qid, r->t->files->len, (unsigned long long)rw->offloaded_bytes, r->t->id,
+		"decoded=%llu%s", r->qid, r->t->files->len, (unsigned long long)rw->offloaded_bytes, r->t->id,
 		r->cls.level, rw->whole_message ? " body=offload-message" : "", r->classified ? " classified" : "",
-		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes));
+		r->redone ? " redone" : "", (unsigned long long)(r->pre_decoded + rw->decoded_bytes), tn);
 	run_audit_files(r);
 	run_audit_message(r, "offload", *r->cls.reasons ? r->cls.reasons : "size");
 	archive_hook_enqueue(r->p->conf, r->t, &(struct archive_hook_meta){ "outgoing", r->qid, NULL });
+}
+
+/* run_converted - nothing to offload, but winmail.dat became MIME parts (tnef_convert.h): the
+ * new body leaves with the Content-Type its top level needs; a class above OFFEN is labelled as
+ * in run_label_or_pass */
+void
+run_converted(struct run *r)
+{
+	struct pipeline_result *res = r->res;
+	bool open = run_is_open(r);
+	const char *action = open ? "pass" : "label";
+
+	if (rewrite_write(r->rw, &res->body_path, &r->err_text) != 0) {
+		run_fail(r, r->err_text ? r->err_text : "cannot write the converted body");
+		return;
+	}
+	if (open && r->rw->new_top_ct != NULL)
+		run_top_headers(r, r->rw->new_top_ct, NULL);
+	else if (!open)
+		run_headers(r, r->rw->new_top_ct, NULL);
+	run_signatures_broken(r);
+	res->verdict = PIPELINE_ACCEPT;
+	res->action = g_strdup(action);
+	res->summary = g_strdup_printf("%s: action=%s tnef=%u%s%s", r->qid, action, r->tnef, open ? "" : " class=",
+		open ? "" : r->cls.level);
+	run_audit_message(r, action, open ? "tnef" : r->cls.reasons);
 }

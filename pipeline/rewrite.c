@@ -755,6 +755,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 		g_mime_message_set_mime_part(rw->message, np);
 		g_object_unref(np);
 		top = np;
+		g_free(rw->new_top_ct);   /* a converted winmail.dat top level (tnef_convert.h) */
 		rw->new_top_ct = g_strdup("text/plain; charset=utf-8");
 		rw->new_top_cte = g_strdup("quoted-printable");
 	} else if (GMIME_IS_MULTIPART(top)) {
@@ -780,6 +781,12 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 	crypto_free_string(reply);
 	g_hash_table_destroy(touched);
 	return rc;
+}
+
+int
+rewrite_write(struct rewrite *rw, char **body_path, char **err)
+{
+	return write_body(rw, g_mime_message_get_mime_part(rw->message), body_path, err);
 }
 
 void

@@ -85,6 +85,9 @@ void rewrite_reset(struct rewrite *rw);
 /* rewrite_apply - change the tree and write the new body (CRLF) to a file
  * in spool_dir; *body_path is g_malloc'ed */
 int rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err);
+/* rewrite_write - write the tree as it is (a converted winmail.dat, nothing offloaded) like
+ * rewrite_apply, without a notice */
+int rewrite_write(struct rewrite *rw, char **body_path, char **err);
 void rewrite_clear(struct rewrite *rw);
 
 #endif

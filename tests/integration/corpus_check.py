@@ -18,6 +18,8 @@ problem found) and "# ..." notes. Checks (corpus README "What every message must
   - an output without X-Offload-Transfer/X-Data-Classification is byte-identical to the input
     (the leading mbox "From " line may be dropped); an attachment >= MIN_SIZE kept in the
     output needs a policy reason in the summary (e.g. signed mail skipped);
+  - winmail.dat converted (summary "tnef=N"): the output is rewritten, the TNEF part is gone
+    (test_tnef.sh compares its files with Debian's tnef) and no TNEF part is left;
   - strict charsets: every text part of a rewritten message decodes with errors='strict'
     under the charset it declares (us-ascii if none); a part that came in already broken and
     left unchanged (same bytes, same label) is a note, not a problem.
@@ -59,6 +61,11 @@ def filename(part):
         return part.get_filename()
     except Exception:
         return None
+
+
+def is_tnef(part):
+    return part.get_content_type() in ("application/ms-tnef", "application/vnd.ms-tnef") or \
+        (filename(part) or "").lower() == "winmail.dat"
 
 
 def leaves(msg):
@@ -277,6 +284,13 @@ def main(argv):
     msg_in = parse_bytes(raw_in)
     msg_out = parse_bytes(raw_out)
     ours = msg_out.get("X-Offload-Transfer") is not None or msg_out.get("X-Data-Classification") is not None
+    # winmail.dat converted into MIME parts (summary "tnef=N"): the body changed without our
+    # headers; the TNEF part itself is gone (its files are compared with Debian's tnef by
+    # test_tnef.sh), and none may be left
+    tnef = re.search(r"\btnef=[1-9]", summary) is not None
+    ours = ours or tnef
+    if tnef and any(is_tnef(p) for p in leaves(msg_out)):
+        problems.append("winmail.dat converted, but a TNEF part is still in the output")
 
     # 1. output parses without new defects (Python), and with GMime
     def defect_names(m):
@@ -338,7 +352,7 @@ def main(argv):
     missing = []
     for p in leaves(msg_in):
         b = leaf_bytes(p)
-        if shas_of(b) & out_shas:
+        if shas_of(b) & out_shas or (tnef and is_tnef(p)):
             continue
         is_att = bool(filename(p)) or p.get_content_maintype() not in ("text", "multipart")
         if not is_att and text_kept(p, out_texts):

@@ -1,0 +1,100 @@
+#!/bin/bash
+# test_tnef.sh - winmail.dat to an external recipient becomes ordinary MIME parts (issue 11,
+# pipeline/tnef_convert.c). Every TNEF of the corpus (tests/data/corpus/tnef-raw, and the mails
+# tagged tnef in its MANIFEST) goes through `offloadctl process` (offload_min_size 2k, so larger
+# inner files are offloaded on their own) and is compared with an independent extraction by
+# Debian's `tnef` (tnef_check.py): each inner file arrives byte-exact with its name, as a part of
+# the rewritten mail or in the transfer (`offloadctl open`), and no winmail.dat is left. Streams
+# with nothing to convert stay as they are; internal-only mail is not touched. Then three of them
+# through the real Postfix + offload-milter to smtp-sink, compared the same way.
+. "$(dirname "$0")/lib.sh"
+need_bins "$CTL" "$MILTER_BIN"
+command -v tnef >/dev/null || bail "tnef not installed (tools/deps/tnef.apt)"
+C=$SRCDIR/tests/data/corpus
+CHK="$PY $IT/tnef_check.py"
+SMTPD=12760 SINKP=12761 MPORT=12762
+conf_write p policy.offload_min_size=2k "milter.socket=inet:$MPORT@127.0.0.1"
+CONF=$(conf_path p)
+# kept: properties only (a distribution list; a stream followed by garbage holding no file)
+KEEP=" MimeKit__garbage-at-end tnefparse__IPM-DistList "
+
+# tnef_mail TNEF OUT: a mail with a text body and TNEF as winmail.dat
+tnef_mail() {
+	$PY - "$1" "$2" <<'PYEOF'
+import sys, email.message, email.policy
+m = email.message.EmailMessage()
+m["From"] = "Alice <alice@example.org>"; m["To"] = "bob@example.net"; m["Subject"] = "TNEF " + sys.argv[1].split("/")[-1]
+m.set_content("Guten Tag, anbei die Dateien.\n")
+m.add_attachment(open(sys.argv[1], "rb").read(), maintype="application", subtype="ms-tnef", filename="winmail.dat")
+open(sys.argv[2], "wb").write(m.as_bytes(policy=email.policy.SMTP))
+PYEOF
+}
+
+# check_mail NAME OUTEML CONFNAME: open its link (if any), compare with tnef's extraction of $T/$NAME.dat
+check_mail() {
+	local n=$1 out=$2 link
+	rm -rf "$T/open-$n" "$T/ref-$n"; mkdir -p "$T/open-$n" "$T/ref-$n"
+	(cd "$T/ref-$n" && tnef -f "$T/$n.dat" --number-backups >/dev/null 2>&1)
+	if link=$(mail_link "$out" 2>/dev/null); then
+		ctl_open "$link" "$T/open-$n" "$3" > /dev/null 2>&1 || not_ok "$n: offloadctl open failed"
+	fi
+	$CHK compare "$out" "$T/open-$n" "$T/ref-$n" > "$T/$n.cmp"
+}
+
+conv=0 files=0
+for f in "$C"/tnef-raw/*.tnef $(awk -F'\t' '$7 ~ /(^|,)tnef(,|$)/ && $1 !~ /^tnef-raw/ {print "'"$C"'/" $1}' "$C/MANIFEST"*); do
+	n=$(basename "$f"); n=${n%.*}
+	case $f in
+	*.tnef) cp "$f" "$T/$n.dat"; tnef_mail "$f" "$T/$n.eml" ;;
+	*) cp "$f" "$T/$n.eml"; $CHK winmail "$f" "$T/$n.dat" || { not_ok "$n: no TNEF part"; continue; } ;;
+	esac
+	"$CTL" -c "$CONF" process --rcpt bob@example.net < "$T/$n.eml" > "$T/$n.out" 2> "$T/$n.err" ||
+		{ not_ok "$n: offloadctl process failed: $(cat "$T/$n.err")"; continue; }
+	if [[ $KEEP == *" $n "* ]]; then
+		want=$(sha256 "$T/$n.dat")
+		checkx "$n: nothing to convert, winmail.dat kept byte-exact ($(cat "$T/$n.err"))" \
+			'$MAILTOOL leaves "$T/$n.out" | grep -q "^[0-9]* $want " ||
+			 { check_mail "$n" "$T/$n.out" p; sha256sum "$T/open-$n"/* 2>/dev/null | grep -q "^$want "; }'
+		continue
+	fi
+	check_mail "$n" "$T/$n.out" p
+	checkx "$n: every file of tnef's extraction arrives byte-exact with its name, no winmail.dat left ($(cat "$T/$n.cmp" | head -3 | tr '\n' ' '); $(cat "$T/$n.err"))" \
+		'grep -q "^ok" "$T/$n.cmp"'
+	conv=$((conv + 1)); files=$((files + $(sed -n 's/^ok //p' "$T/$n.cmp")))
+done
+note "$conv streams converted, $files inner files compared"
+checkx "MimeKit__missing-filenames: its four Word files (160 KB) are offloaded on their own, named, in the audit log with their SHA-256" \
+	'grep -q "files=4" "$T/MimeKit__missing-filenames.err" &&
+	 grep "event=attachment" "$(audit_path p)" | grep -q "TechlibDEC99.doc.*$(sha256 "$T/open-MimeKit__missing-filenames/TechlibDEC99.doc")"'
+checkx "MimeKit__rich-text: the two embedded Outlook items arrive as attached .eml with their subjects" \
+	'grep -q "filename=\"Build a train table.eml\"" "$T/MimeKit__rich-text.out" &&
+	 [ -f "$T/open-MimeKit__rich-text/Christmas Celebration!.eml" ]'
+checkx "MimeKit__body: the HTML body of the TNEF is a text/html part" \
+	'$MAILTOOL leaves "$T/MimeKit__body.out" | grep -q " text/html -$"'
+checkx "converted mails decode strictly" '$MAILTOOL strict "$T/MimeKit__two-files.out" && $MAILTOOL strict "$T/MimeKit__ukr.out"'
+
+# internal-only recipients: not touched
+conf_write int policy.offload_min_size=2k policy.internal_domains=example.net
+"$CTL" -c "$(conf_path int)" process --rcpt bob@example.net < "$T/MimeKit__two-files.eml" > "$T/int.out" 2>/dev/null
+checkx "internal-only recipient: the mail passes byte-identical, winmail.dat and all" 'cmp -s "$T/MimeKit__two-files.eml" "$T/int.out"'
+
+# ---- the real Postfix ------------------------------------------------------------------------
+SINK=$T/sink
+pf_setup pf "$SMTPD" "$SINKP" || bail "postfix setup"
+sink_start "$SINKP" "$SINK" || bail "smtp-sink start"
+pf_start pf || bail "postfix start"
+milter_start p || bail "offload-milter start (log: $(tail -3 "$T/p/milter.log"))"
+pf_milter pf "inet:127.0.0.1:$MPORT" || bail "set smtpd_milters"
+for n in MimeKit__missing-filenames MimeKit__two-files MimeKit__rich-text; do
+	sed -i "s/^From: .*/From: $n@example.org/" "$T/$n.eml"
+	smtp_send "$SMTPD" "$T/$n.eml" "$n@example.org" bob@example.net
+	check "postfix $n: accepted ($SMTP_REPLY)" is250
+	wait_removed pf "$SMTP_QID" 60 && delivered pf "$SMTP_QID" || { not_ok "postfix $n: not delivered"; continue; }
+	f=$(sink_find "$SINK" "$n@example.org")
+	[ -n "$f" ] || { not_ok "postfix $n: no sink file"; continue; }
+	sink_eml "$f" "$T/pf-$n.out"
+	cp "$T/$n.dat" "$T/pf-$n.dat"; check_mail "pf-$n" "$T/pf-$n.out" p
+	checkx "postfix $n: every file arrives byte-exact (part or transfer), no winmail.dat ($(head -3 "$T/pf-$n.cmp" | tr '\n' ' '))" \
+		'grep -q "^ok" "$T/pf-$n.cmp"'
+done
+finish
