@@ -52,7 +52,8 @@ int transfer_state_encode(const struct key32 *dk, const struct transfer_state *s
 int transfer_state_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
 	size_t len, struct transfer_state *s);
 /* transfer_state_read - 1 found (s filled), 0 none or ignored (bad MAC or
- * malformed: logged; s is an empty state of id), negative storage error */
+ * malformed: logged; s is an empty state of id; also without a deployment
+ * key, dk NULL, as escrow open has none), negative storage error */
 int transfer_state_read(struct storage *st, const struct key32 *dk, const char *id,
 	struct transfer_state *s);
 int transfer_state_write(struct storage *st, const struct key32 *dk, const struct transfer_state *s);
