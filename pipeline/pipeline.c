@@ -140,6 +140,7 @@ run_notify(struct run *r)
 	j.t = r->t;
 	revoke = transfer_revoke_link(r->t, r->p->conf->portal_url);
 	j.revoke_link = revoke;
+	j.deadline = r->rw ? r->rw->deadline : 0; /* eom_timeout */
 	rc = notify_send(&j, &err);
 	crypto_free_string(revoke); /* holds the revoke secret */
 	if (rc != 0) {

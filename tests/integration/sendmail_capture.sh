@@ -16,7 +16,8 @@ fi
 # several run at once (password mails are submitted in parallel): N is taken under a lock
 {
 	flock 9
-	n=$(( $(find "$d" -name '*.args' | wc -l) + 1 ))
+	n=$(( $(cat "$d/.n" 2>/dev/null || echo 0) + 1 ))
+	echo "$n" > "$d/.n"
 	printf '%s\n' "$@" > "$d/$n.args"
 } 9> "$d/.lock"
 cat > "$d/$n.eml"
