@@ -148,11 +148,11 @@ rm -rf "$T/o5"; mkdir -p "$T/o5"
 checkx "500 recipients: their password opens the transfer" '[ $rc = 0 ] && grep -rq "Anbei der Befund" "$T/o5"'
 R40=("${R500[@]:0:80}")   # 40 recipients: more than run at once, the failing one in the middle
 for oe in tempfail:75 reject:69; do
-	conf_write "p5$oe" policy.offload_min_size=2k notify.password_delivery=recipients "policy.on_error=${oe%:*}"
-	mkdir -p "$T/p5$oe/notify"; touch "$T/p5$oe/notify/fail-r25@example.net"
-	"$CTL" -c "$(conf_path "p5$oe")" process "${R40[@]}" < "$T/streng.eml" > "$T/p5f.out" 2> "$T/p5f.err"; rc=$?
+	conf_write "p5${oe%:*}" policy.offload_min_size=2k notify.password_delivery=recipients "policy.on_error=${oe%:*}"
+	mkdir -p "$T/p5${oe%:*}/notify"; touch "$T/p5${oe%:*}/notify/fail-r25@example.net"
+	"$CTL" -c "$(conf_path "p5${oe%:*}")" process "${R40[@]}" < "$T/streng.eml" > "$T/p5f.out" 2> "$T/p5f.err"; rc=$?
 	checkx "40 recipients, sendmail fails for r25: on_error=${oe%:*} (exit ${oe#*:}), the recipient named, nothing stored, no confirmation" \
-		'[ $rc = ${oe#*:} ] && [ ! -s "$T/p5f.out" ] && grep -q "password mail to r25@example.net: .*queue file write error" "$T/p5f.err" && [ -z "$(find "$(store_path "p5$oe")" -type f ! -name keyid)" ] && ! grep -lq "^X-Offload-Notice: confirm" "$T/p5$oe"/notify/*.eml'
+		'[ $rc = ${oe#*:} ] && [ ! -s "$T/p5f.out" ] && grep -q "password mail to r25@example.net: .*queue file write error" "$T/p5f.err" && [ -z "$(find "$(store_path "p5${oe%:*}")" -type f ! -name keyid)" ] && ! grep -lq "^X-Offload-Notice: confirm" "$T/p5${oe%:*}"/notify/*.eml'
 done
 
 # ---- 5. failures and settings ----------------------------------------------------------------
@@ -215,4 +215,7 @@ if [ -n "$f" ]; then
 	checkx "Postfix: the delivered link opens with the password from the delivered confirmation" \
 		'[ $rc = 0 ] && grep -rq "Anbei der Befund" "$T/o4"'
 fi
+# every link and revoke secret, ticket, password and key this test produced, in no log
+secrets_harvest
+check_no_secrets
 finish
