@@ -1,27 +1,19 @@
 /*
  * notify.c - confirmation and password mails, built with GMime and
- * submitted through the sendmail command (no shell, argv only, bounded by
- * [notify] timeout). Texts: German first, English second, like the notice.
+ * submitted through the sendmail command (notify_submit.c: no shell, argv
+ * only, bounded by [notify] timeout, password mails several at once). Texts: German first, English second, like the notice.
  */
 #include "notify.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 #include <gmime/gmime.h>
 
 #include "crypto.h"
 #include "log.h"
 #include "notice.h"
+#include "notify_submit.h"
 #include "transfer_digest.h"
-
-extern char **environ;
 
 #define NOTIFY_MAC_ID "notice" /* never a transfer id (24 base32 chars) */
 
@@ -377,169 +369,41 @@ build_mail(const struct notify_job *j, const char *kind, const char *to, const c
 	return out;
 }
 
-/* submit_argv - the sendmail command line: the words of notify_sendmail
- * (in *cmd, which the result points into), then -i -f FROM -- RCPT; NULL
- * with *err when notify_sendmail does not parse */
-static char **
-submit_argv(const struct conf *c, const char *env_from, const char *rcpt, char ***cmd, char **err)
-{
-	GError *gerr = NULL;
-	char **argv;
-	int nargs = 0;
+/* the mail of one kind, text and subject for each recipient */
+struct send_arg {
+	const struct notify_job *j;
+	const char *kind, *subject, *text;
+};
 
-	if (!g_shell_parse_argv(c->notify_sendmail, &nargs, cmd, &gerr)) {
-		*err = g_strdup_printf("[notify] sendmail: %s", gerr->message);
-		g_error_free(gerr);
-		return NULL;
-	}
-	argv = g_new0(char *, (size_t)nargs + 6);
-	for (int i = 0; i < nargs; i++)
-		argv[i] = (*cmd)[i];
-	argv[nargs] = "-i";
-	argv[nargs + 1] = "-f";
-	argv[nargs + 2] = (char *)env_from;
-	argv[nargs + 3] = "--";
-	argv[nargs + 4] = (char *)rcpt;
-	return argv;
+static GByteArray *
+send_build(void *arg, const char *rcpt, char **err)
+{
+	const struct send_arg *a = arg;
+
+	return build_mail(a->j, a->kind, rcpt, a->subject, a->text, err);
 }
 
-/* submit_spawn - run argv with the pipe in on stdin and er on stdout and
- * stderr; the caller keeps in[1] and er[0] (and closes whatever is still
- * open). The pid, or -1 with *err. */
-static pid_t
-submit_spawn(char **argv, int in[2], int er[2], char **err)
+static void
+send_done(void *arg, const char *rcpt)
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid = -1;
-	int rc;
+	const struct send_arg *a = arg;
 
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0) {
-		*err = g_strdup_printf("pipe: %s", g_strerror(errno));
-		return -1;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, er[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
-	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(er[1]);
-	in[0] = er[1] = -1;
-	if (rc != 0) {
-		*err = g_strdup_printf("cannot run %s: %s", argv[0], g_strerror(rc));
-		return -1;
-	}
-	return pid;
+	(void)rcpt;
+	log_info("%s: %s notice for transfer %s submitted", a->j->qid, a->kind, a->j->t->id);
 }
 
-/* submit_feed - feed MAIL to the command's stdin and drain its
- * stdout/stderr (the first 4 KiB into errtext) together, so neither side
- * blocks, until both pipes are closed; *off = the bytes written. 0, or -1
- * with *err at the deadline or when poll fails. */
+/* send_each - build and submit one notice per recipient (several at once,
+ * notify_submit.h); takes TEXT (wiped and freed). -1 with *err_rcpt and
+ * *err for the first failure. */
 static int
-submit_feed(const struct conf *c, const char *prog, gint64 deadline, const GByteArray *mail,
-	int in[2], int er[2], GString *errtext, size_t *off, char **err)
+send_each(const struct notify_job *j, const char *kind, const char *env_from, char *const *rcpts,
+	guint n, const char *subject, char *text, char **err_rcpt, char **err)
 {
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	while (in[1] >= 0 || er[0] >= 0) {
-		struct pollfd pf[2] = { { in[1], POLLOUT, 0 }, { er[0], POLLIN, 0 } };
-		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-		char buf[512];
+	struct send_arg a = { j, kind, subject, text };
+	struct notify_submit s = { j->conf, env_from, j->deadline, send_build, send_done, &a };
+	int rc = notify_submit_each(&s, rcpts, n, err_rcpt, err);
 
-		if (left <= 0) {
-			*err = g_strdup_printf("%s did not finish within %llu s", prog,
-				(unsigned long long)c->notify_timeout);
-			return -1;
-		}
-		if (poll(pf, 2, (int)MIN(left, 1000)) < 0 && errno != EINTR) {
-			*err = g_strdup_printf("poll: %s", g_strerror(errno));
-			return -1;
-		}
-		if (in[1] >= 0 && (pf[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t n = write(in[1], mail->data + *off, mail->len - *off);
-
-			if (n > 0)
-				*off += (size_t)n;
-			if ((n < 0 && errno != EAGAIN && errno != EINTR) || *off == mail->len) {
-				close(in[1]);
-				in[1] = -1;
-			}
-		}
-		if (er[0] >= 0 && (pf[1].revents & (POLLIN | POLLERR | POLLHUP))) {
-			ssize_t n = read(er[0], buf, sizeof buf);
-
-			if (n > 0 && errtext->len < 4096)
-				g_string_append_len(errtext, buf, n);
-			else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-				close(er[0]);
-				er[0] = -1;
-			}
-		}
-	}
-	return 0;
-}
-
-/* submit_status - 0 when the command read the whole message and exited 0,
- * else -1 with *err (with the first line of its output) */
-static int
-submit_status(const char *prog, int status, bool read_all, GString *errtext, char **err)
-{
-	char *nl;
-
-	if (!read_all) {
-		*err = g_strdup_printf("%s did not read the whole message", prog);
-		return -1;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	g_strstrip(errtext->str);
-	nl = strchr(errtext->str, '\n');
-	if (nl)
-		*nl = '\0';
-	*err = g_strdup_printf("%s exited with %d%s%s", prog,
-		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-		*errtext->str ? ": " : "", errtext->str);
-	return -1;
-}
-
-/* submit - run the sendmail command with MAIL on stdin; 0 on exit 0, else
- * -1 with *err (its stderr's first line, or why it did not run); a command
- * that does not finish in notify_timeout is killed */
-static int
-submit(const struct conf *c, const char *env_from, const char *rcpt, const GByteArray *mail,
-	char **err)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)c->notify_timeout * G_USEC_PER_SEC;
-	int in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0, rc = -1;
-	char **cmd = NULL, **argv;
-	GString *errtext;
-	size_t off = 0;
-	pid_t pid;
-
-	argv = submit_argv(c, env_from, rcpt, &cmd, err);
-	if (argv == NULL)
-		return -1;
-	errtext = g_string_new(NULL);
-	pid = submit_spawn(argv, in, er, err);
-	if (pid > 0 && submit_feed(c, argv[0], deadline, mail, in, er, errtext, &off, err) == 0) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		rc = submit_status(argv[0], status, off == mail->len, errtext, err);
-	} else if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (er[i] >= 0)
-			close(er[i]);
-	}
-	g_free(argv);
-	g_strfreev(cmd);
-	g_string_free(errtext, TRUE);
+	crypto_free_string(text); /* may hold the password; the callers pass a fresh string */
 	return rc;
 }
 
@@ -548,13 +412,10 @@ static int
 send_one(const struct notify_job *j, const char *kind, const char *env_from, const char *to,
 	const char *subject, char *text, char **err)
 {
-	GByteArray *mail = build_mail(j, kind, to, subject, text, err);
-	int rc = mail ? submit(j->conf, env_from, to, mail, err) : -1;
+	char *r = NULL;
+	int rc = send_each(j, kind, env_from, (char *const *)&to, 1, subject, text, &r, err);
 
-	crypto_free_string(text); /* may hold the password; the callers pass a fresh string */
-	wipe_bytes(mail);
-	if (rc == 0)
-		log_info("%s: %s notice for transfer %s submitted", j->qid, kind, j->t->id);
+	g_free(r);
 	return rc;
 }
 
@@ -601,18 +462,19 @@ notify_send(const struct notify_job *j, char **err)
 	if (has_pw && !pw_to_sender) {
 		char *subject = short_subject("Kennwort / Password: ", j->subject);
 
-		for (guint i = 0; j->rcpts && i < j->rcpts->len; i++) {
-			const char *r = g_ptr_array_index(j->rcpts, i);
+		char *r = NULL;
+		/* one mail per recipient (none sees the others); bounces go to the
+		 * sender, who can then pass the password on */
+		int rc = j->rcpts == NULL ? 0 : send_each(j, "password", to ? to : "",
+			(char *const *)j->rcpts->pdata, j->rcpts->len, subject, notify_password_text(j), &r, &e);
 
-			/* bounces go to the sender, who can then pass the password on */
-			if (send_one(j, "password", to ? to : "", r, subject, notify_password_text(j), &e) != 0) {
-				*err = g_strdup_printf("password mail to %s: %s", r, e);
-				g_free(e);
-				g_free(subject);
-				return -1;
-			}
-		}
 		g_free(subject);
+		if (rc != 0) {
+			*err = g_strdup_printf("password mail to %s: %s", r, e);
+			g_free(r);
+			g_free(e);
+			return -1;
+		}
 	}
 	if (to != NULL && (c->notify_confirm || pw_to_sender)) {
 		char *subject = short_subject("Versandbestätigung / Sent: ", j->subject);

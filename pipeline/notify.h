@@ -4,7 +4,8 @@
  * when it goes to the sender, the revoke link) and, under
  * password_delivery = recipients, one password mail per recipient without
  * the link. Mails are submitted through the configured sendmail command
- * ([notify] sendmail), so they take the MTA's normal path, queue and retry.
+ * ([notify] sendmail), so they take the MTA's normal path, queue and retry;
+ * password mails several at once (notify_submit.h).
  * Every notice carries X-Offload-Notice with a MAC under the deployment
  * key; the pipeline passes such mail untouched (no re-offload of a
  * password mail, no loops).
@@ -44,6 +45,7 @@ struct notify_job {
 	const char *level;          /* class name */
 	const struct transfer *t;   /* sealed: id, files, expires, password */
 	const char *revoke_link;    /* NULL = not available */
+	gint64 deadline;            /* g_get_monotonic_time() limit (eom_timeout), 0 = none */
 };
 
 /* notify_send - send the notices of one offloaded message. Returns 0, or

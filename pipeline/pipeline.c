@@ -96,10 +96,7 @@ pipeline_fini(struct pipeline *p)
 void
 pipeline_result_clear(struct pipeline_result *res)
 {
-	if (res->body_path) {
-		unlink(res->body_path);
-		g_free(res->body_path);
-	}
+	run_drop_body(res);
 	if (res->hdr_ops)
 		g_ptr_array_free(res->hdr_ops, TRUE);
 	g_free(res->reply_de);
@@ -144,6 +141,7 @@ run_notify(struct run *r)
 	j.t = r->t;
 	revoke = transfer_revoke_link(r->t, r->p->conf->portal_url);
 	j.revoke_link = revoke;
+	j.deadline = r->rw ? r->rw->deadline : 0; /* eom_timeout */
 	rc = notify_send(&j, &err);
 	crypto_free_string(revoke); /* holds the revoke secret */
 	if (rc != 0) {
@@ -223,7 +221,7 @@ run_rewrite(struct run *r)
 	struct pipeline_result *res = r->res;
 
 	r->link = transfer_link(r->t, r->p->conf->portal_url);
-	if (rewrite_apply(r->rw, r->link, &res->body_path, &r->err_text) != 0) {
+	if (rewrite_apply(r->rw, r->link, &res->body_fd, &res->body_path, &r->err_text) != 0) {
 		run_fail(r, r->err_text ? r->err_text : "cannot rewrite message");
 		return false;
 	}

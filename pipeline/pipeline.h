@@ -62,7 +62,9 @@ struct pipeline_result {
 	const char *rcode, *xcode;  /* SMTP reply code and enhanced code */
 	char *reply_de, *reply_en;  /* ASCII reply lines (smfi_setmlreply) */
 	GPtrArray *hdr_ops;         /* struct hdr_op * (hdrops.h) */
-	char *body_path;            /* new body with CRLF line ends, NULL = unchanged */
+	char *body_path;            /* new body with CRLF line ends, NULL = unchanged; a
+	                             * nameless spool file (/proc/self/fd/N, spool_tmp.h) */
+	int body_fd;                /* keeps it alive; valid while body_path != NULL */
 	char *summary;              /* one line for syslog / stderr, no secrets */
 	char *action;               /* pass | label | offload | skip-signed | tempfail | reject | accept-on-error */
 	unsigned nfiles;
@@ -76,6 +78,6 @@ int pipeline_init(struct pipeline *p, const struct conf *conf, GError **err);
 void pipeline_fini(struct pipeline *p);
 /* pipeline_run - never fails: every error ends in the configured policy */
 void pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res);
-void pipeline_result_clear(struct pipeline_result *res); /* unlinks body_path */
+void pipeline_result_clear(struct pipeline_result *res); /* drops the new body */
 
 #endif

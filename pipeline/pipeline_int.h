@@ -76,6 +76,8 @@ bool run_password_route(struct run *r);
 /* pipeline_result.c: how the run ends */
 void run_audit_message(struct run *r, const char *action, const char *reasons);
 void run_reject(struct run *r);
+/* run_drop_body - release the rewritten body (nothing when there is none) */
+void run_drop_body(struct pipeline_result *res);
 void run_fail(struct run *r, const char *why);
 void run_pass(struct run *r, const char *action, const char *why);
 void run_label_or_pass(struct run *r);

@@ -11,6 +11,7 @@
 #include "archive_hook.h"
 #include "hdrops.h"
 #include "log.h"
+#include "spool_tmp.h"
 
 static char *
 rfc3339(int64_t t)
@@ -144,6 +145,13 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 	g_free(mac);
 }
 
+void
+run_drop_body(struct pipeline_result *res)
+{
+	if (res->body_path != NULL)
+		spool_tmp_drop(&res->body_fd, &res->body_path);
+}
+
 /* run_reject - the class rejects the message (VS marking, reject policy):
  * the same 550 text wherever the marking was found; whatever was stored
  * for the message is deleted */
@@ -155,9 +163,7 @@ run_reject(struct run *r)
 
 	if (r->t)
 		transfer_abort(r->t);
-	if (res->body_path)
-		unlink(res->body_path);
-	g_clear_pointer(&res->body_path, g_free);
+	run_drop_body(res);
 	g_ptr_array_set_size(res->hdr_ops, 0);
 	res->verdict = PIPELINE_REJECT;
 	res->rcode = "550";
@@ -181,9 +187,7 @@ run_fail(struct run *r, const char *why)
 
 	if (r->t)
 		transfer_abort(r->t);
-	if (res->body_path)
-		unlink(res->body_path); /* a rewrite that will not be used */
-	g_clear_pointer(&res->body_path, g_free);
+	run_drop_body(res); /* a rewrite that will not be used */
 	if (r->rw != NULL) {
 		run_classify_rest(r);
 		if (run_is_reject(r)) {
@@ -193,7 +197,7 @@ run_fail(struct run *r, const char *why)
 		}
 		run_decide(r);
 	}
-	g_clear_pointer(&res->body_path, g_free);
+	run_drop_body(res);
 	g_ptr_array_set_size(res->hdr_ops, 0);
 	/* on_error = accept applies to size-only offloads only (DECISIONS.md §13) */
 	switch (c->on_error == CONF_ON_ERROR_ACCEPT && r->classified ? CONF_ON_ERROR_TEMPFAIL : c->on_error) {
@@ -355,7 +359,7 @@ run_converted(struct run *r)
 	bool open = run_is_open(r);
 	const char *action = open ? "pass" : "label";
 
-	if (rewrite_write(r->rw, &res->body_path, &r->err_text) != 0) {
+	if (rewrite_write(r->rw, &res->body_fd, &res->body_path, &r->err_text) != 0) {
 		run_fail(r, r->err_text ? r->err_text : "cannot write the converted body");
 		return;
 	}

@@ -21,6 +21,7 @@
 #include "rewrite_b64.h"
 #include "rewrite_int.h"
 #include "transfer_reply.h"
+#include "spool_tmp.h"
 
 #define REWRITE_BUF (256 * 1024)
 
@@ -63,20 +64,20 @@ rw_is_signed_or_encrypted(GMimeObject *obj)
 	       g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime");
 }
 
-/* rw_tmp_stream - an unlinked private file in the spool directory */
+/* rw_tmp_stream - a nameless private file in the spool directory
+ * (spool_tmp.h; a named fallback is unlinked at once) */
 GMimeStream *
 rw_tmp_stream(const struct rewrite *rw)
 {
-	char *path = g_strdup_printf("%s/tmp.XXXXXX", rw->spool_dir);
-	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+	char *path = NULL;
+	int fd = spool_tmp_open(rw->spool_dir, "tmp", &path);
 
 	if (fd < 0) {
 		log_error("%s: cannot create temporary file in %s: %s", rw->qid, rw->spool_dir,
 			g_strerror(errno));
-		g_free(path);
 		return NULL;
 	}
-	unlink(path);
+	spool_tmp_unlink(path);
 	g_free(path);
 	return g_mime_stream_fs_new(fd);
 }
@@ -646,22 +647,24 @@ prune(GMimeMultipart *mp, GHashTable *touched)
 	return g_mime_multipart_get_count(mp) == 0 && g_hash_table_contains(touched, mp);
 }
 
+/* write_body - the new body into a nameless spool file (spool_tmp.h):
+ * *body_fd keeps it alive, *body_path reaches it */
 static int
-write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **err)
+write_body(const struct rewrite *rw, GMimeObject *top, int *body_fd, char **body_path, char **err)
 {
-	char *path = g_strdup_printf("%s/body.XXXXXX", rw->spool_dir);
-	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+	char *path = NULL;
+	int fd = spool_tmp_open(rw->spool_dir, "body", &path);
 	GMimeStream *fs, *crlf;
 	GMimeFilter *f;
 	GMimeFormatOptions *fo;
 	ssize_t n;
 
 	if (fd < 0) {
-		*err = g_strdup_printf("cannot create %s: %s", path, g_strerror(errno));
-		g_free(path);
+		*err = g_strdup_printf("cannot create a file in %s: %s", rw->spool_dir, g_strerror(errno));
 		return REWRITE_ERROR;
 	}
 	fs = g_mime_stream_fs_new(fd);
+	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(fs), FALSE);
 	/* GMime's DOS format still ends some epilogues with a bare LF: every
 	 * line end leaves here as CRLF, as SMTP requires */
 	crlf = g_mime_stream_filter_new(fs);
@@ -676,11 +679,11 @@ write_body(const struct rewrite *rw, GMimeObject *top, char **body_path, char **
 	g_object_unref(crlf);
 	g_object_unref(fs);
 	if (n < 0) {
-		*err = g_strdup_printf("cannot write the new body to %s", path);
-		unlink(path);
-		g_free(path);
+		*err = g_strdup_printf("cannot write the new body to %s", rw->spool_dir);
+		spool_tmp_drop(&fd, &path);
 		return REWRITE_ERROR;
 	}
+	*body_fd = fd;
 	*body_path = path;
 	return REWRITE_OK;
 }
@@ -704,7 +707,7 @@ notice_sender(const struct rewrite *rw, struct notice *n, char **buf)
 }
 
 int
-rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err)
+rewrite_apply(struct rewrite *rw, const char *link, int *body_fd, char **body_path, char **err)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(rw->message);
 	GHashTable *touched = g_hash_table_new(NULL, NULL);
@@ -771,7 +774,7 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 			top = g_mime_message_get_mime_part(rw->message);
 		}
 	}
-	rc = write_body(rw, top, body_path, err);
+	rc = write_body(rw, top, body_fd, body_path, err);
 	crypto_wipe(text, strlen(text));
 	crypto_wipe(htm, strlen(htm));
 	g_free(text);
@@ -784,9 +787,9 @@ rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err
 }
 
 int
-rewrite_write(struct rewrite *rw, char **body_path, char **err)
+rewrite_write(struct rewrite *rw, int *body_fd, char **body_path, char **err)
 {
-	return write_body(rw, g_mime_message_get_mime_part(rw->message), body_path, err);
+	return write_body(rw, g_mime_message_get_mime_part(rw->message), body_fd, body_path, err);
 }
 
 void

@@ -82,12 +82,13 @@ void rewrite_classify_pending(struct rewrite *rw);
 /* rewrite_reset - forget what was offloaded (the transfer was aborted and
  * is redone with another decision); classification results stay */
 void rewrite_reset(struct rewrite *rw);
-/* rewrite_apply - change the tree and write the new body (CRLF) to a file
- * in spool_dir; *body_path is g_malloc'ed */
-int rewrite_apply(struct rewrite *rw, const char *link, char **body_path, char **err);
+/* rewrite_apply - change the tree and write the new body (CRLF) to a
+ * nameless file in spool_dir (spool_tmp.h): the caller owns *body_fd and
+ * *body_path (g_malloc'ed) and releases both with spool_tmp_drop() */
+int rewrite_apply(struct rewrite *rw, const char *link, int *body_fd, char **body_path, char **err);
 /* rewrite_write - write the tree as it is (a converted winmail.dat, nothing offloaded) like
  * rewrite_apply, without a notice */
-int rewrite_write(struct rewrite *rw, char **body_path, char **err);
+int rewrite_write(struct rewrite *rw, int *body_fd, char **body_path, char **err);
 void rewrite_clear(struct rewrite *rw);
 
 #endif

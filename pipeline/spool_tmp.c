@@ -42,3 +42,14 @@ spool_tmp_unlink(const char *path)
 	if (path != NULL && strncmp(path, SPOOL_TMP_PROC, strlen(SPOOL_TMP_PROC)) != 0)
 		unlink(path);
 }
+
+void
+spool_tmp_drop(int *fd, char **path)
+{
+	if (*path != NULL)
+		spool_tmp_unlink(*path);
+	g_clear_pointer(path, g_free);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}

@@ -17,5 +17,9 @@ int spool_tmp_open(const char *dir, const char *prefix, char **path);
 /* spool_tmp_unlink - remove a file made by spool_tmp_open (nothing to do
  * for a nameless one) */
 void spool_tmp_unlink(const char *path);
+/* spool_tmp_drop - close *fd (when >= 0) and remove the file, free *path;
+ * both are reset. For files whose descriptor and path travel together
+ * (the rewritten body, pipeline.h) */
+void spool_tmp_drop(int *fd, char **path);
 
 #endif

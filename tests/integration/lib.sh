@@ -416,6 +416,28 @@ secrets_from_json() {
 	local t
 	for t in $(grep -oE '/d/[A-Za-z0-9_-]+' "$1" 2>/dev/null); do secret "$t"; done
 }
+# secrets_harvest: remember every secret the test produced, as found in the files below $T that
+# are not logs (mails, notices, sink files, stdout captures, JSON answers; files up to 20 MB):
+# link and revoke secrets (/t/<id>#S, /r/<id>#S), download tickets (/d/T), generated passwords
+# of notices ("Kennwort:"/"Password:" lines, the indented line of a password mail; also
+# normalised: upper case, no dashes) and key files (*.key: each line, and for 64 hex
+# characters the key's base64 too). Call it before check_no_secrets.
+secrets_harvest() {
+	local files v
+	mapfile -t files < <(find "$T" -type f -size -20M ! \( -name '*.log' -o -name '*.err' -o \
+		-name maillog -o -name '*.log.*' -o -name '.secrets' -o -name '*.key' \) 2>/dev/null)
+	[ ${#files[@]} -gt 0 ] || return 0
+	while IFS= read -r v; do secret "$v"; done < <(printf '%s\0' "${files[@]}" |
+		xargs -0 grep -haoE '/[tr]/[a-z2-7]{24}#[A-Za-z0-9_-]{16,}|/d/[A-Za-z0-9_-]{20,}' | sort -u)
+	while IFS= read -r v; do secret "$v" "$(tr a-z A-Z <<<"${v//-/}")"; done < <(printf '%s\0' "${files[@]}" |
+		xargs -0 grep -haoE '^((Kennwort|Password): +| {4})[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}$' |
+		grep -oE '[2-9a-z-]{19}$' | sort -u)
+	while IFS= read -r v; do
+		secret "$v"
+		[[ "$v" =~ ^[0-9a-fA-F]{64}$ ]] && secret "$(printf "$(sed 's/../\\x&/g' <<<"$v")" | base64 -w0)"
+	done < <(find "$T" -type f -name '*.key' -exec cat {} + 2>/dev/null | tr -d '\r' | sort -u)
+	return 0
+}
 # log_files: every log the test wrote below $T (portal and milter output, audit logs, Postfix
 # maillogs, nginx logs, stderr captures), one per line
 log_files() {

@@ -13,6 +13,11 @@ if [ -e "$d/fail" ] || [ -e "$d/fail-$rcpt" ]; then
 	echo "sendmail: fatal: queue file write error (test)" >&2
 	exit 75
 fi
-n=$(( $(find "$d" -name '*.args' | wc -l) + 1 ))
-printf '%s\n' "$@" > "$d/$n.args"
+# several run at once (password mails are submitted in parallel): N is taken under a lock
+{
+	flock 9
+	n=$(( $(cat "$d/.n" 2>/dev/null || echo 0) + 1 ))
+	echo "$n" > "$d/.n"
+	printf '%s\n' "$@" > "$d/$n.args"
+} 9> "$d/.lock"
 cat > "$d/$n.eml"

@@ -137,7 +137,7 @@ checkx "malformed link: exit 64" '[ $rc = 64 ]'
 # real transfer code into the same store
 random_file "$T/pw.bin" 200000
 if password_transfer "$CONF" "$T/pw.bin" "geheim.bin" "$BASE"; then
-	LP=$PT_LINK PW=$PT_PASSWORD
+	LP=$PT_LINK PW=$PT_PASSWORD; secret "$LP" "$PW" "$(tr a-z A-Z <<<"${PW//-/}")"
 	fetch "$LP" --output "$T/op0" > /dev/null 2> "$T/op0.err"; rc=$?
 	checkx "password transfer without --password: exit 65, says a password is needed" \
 		'[ $rc = 65 ] && grep -q "needs a password" "$T/op0.err" && [ -z "$(ls -A "$T/op0" 2>/dev/null)" ]'
@@ -190,4 +190,7 @@ fi
 
 kill -0 "$PORTAL_PID" 2>/dev/null
 checkx "the portal is still running after all of this" '[ $? = 0 ]'
+# every link and revoke secret, ticket, password and key this test produced, in no log
+secrets_harvest
+check_no_secrets
 finish

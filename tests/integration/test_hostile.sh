@@ -94,6 +94,31 @@ kill -9 "$victim"; wait "$victim" 2>/dev/null; kill "$feeder" 2>/dev/null
 checkx "kill -9 of offloadctl process mid-input: nothing left in the spool" '[ -z "$(ls -A "$T/k9/spool")" ]'
 checkx "the spool directory is 0700" '[ "$(stat -c %a "$T/k9/spool")" = 700 ]'
 
+# kill -9 between the rewrite and the reply: a sendmail for the notices that never returns holds
+# the run there (the rewritten body is written, the confirmation not yet submitted)
+printf '#!/bin/sh\necho $$ > "$1/stall.pid"\nexec sleep 60\n' > "$T/stall.sh"; chmod +x "$T/stall.sh"
+head -c 200000 /dev/urandom > "$T/att.bin"
+make_eml "$T/att.eml" "Anhang" "Anbei." "$T/att.bin" att.bin application/octet-stream || bail "build att.eml"
+stall_wait() { local i; for ((i = 0; i < 400; i++)); do [ -s "$1/stall.pid" ] && return 0; sleep 0.05; done; return 1; }
+stall_end() { [ -s "$1/stall.pid" ] && kill "$(cat "$1/stall.pid")" 2>/dev/null; rm -f "$1/stall.pid"; }
+conf_write k9r policy.offload_min_size=64k "notify.sendmail=$T/stall.sh $T/k9r"
+"$CTL" -c "$(conf_path k9r)" process --rcpt bob@example.net < "$T/att.eml" > /dev/null 2>&1 & victim=$!
+stall_wait "$T/k9r" || note "process never ran sendmail"
+checkx "process stalled in sendmail holds its rewritten body open, without a name in the spool" \
+	'spool_has_open "$victim" "$T/k9r/spool" && [ -z "$(ls -A "$T/k9r/spool")" ]'
+kill -9 "$victim"; wait "$victim" 2>/dev/null; stall_end "$T/k9r"
+checkx "kill -9 of offloadctl process between rewrite and reply: nothing left in the spool" '[ -z "$(ls -A "$T/k9r/spool")" ]'
+conf_write k9m policy.offload_min_size=64k "notify.sendmail=$T/stall.sh $T/k9m"
+if milter_start k9m; then
+	$PY "$IT/milterclient.py" "$(conf_socket k9m)" "$T/att.eml" "$T/k9m.mout" --rcpt bob@example.net > /dev/null 2>&1 & client=$!
+	stall_wait "$T/k9m" || note "the milter never ran sendmail"
+	kill -9 "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null; kill "$client" 2>/dev/null; wait "$client" 2>/dev/null
+	stall_end "$T/k9m"
+	checkx "kill -9 of the milter between rewrite and reply: nothing left in the spool" '[ -z "$(ls -A "$T/k9m/spool")" ]'
+else
+	not_ok "offload-milter start (k9m)"
+fi
+
 # ---- the smoke set through the milter: a defined SMTP answer each, bounded memory --------------
 # KIND:ANSWER as milterclient.py prints it (replycode 5xx, or continue for an accepted message)
 conf_write m policy.offload_min_size=64k

@@ -10,7 +10,8 @@
 #  3. offload+password (STRENG-VERTRAULICH): the password is in the confirmation only, the
 #     transfer opens with it and not without it
 #  4. password_delivery = recipients: one password mail per recipient, without the link; the
-#     confirmation names no password
+#     confirmation names no password; 500 recipients (submitted several at once): one mail
+#     each with the password, a failure for one of them gives on_error
 #  5. failures: sendmail fails -> with a password: deferred (75), nothing stored; without: sent,
 #     warning; null sender -> fallback_to or refused (5.7.1); confirm = false; bad config -> 78
 #  6. Postfix + milter + real sendmail: the confirmation reaches the sink, passes the milter
@@ -117,6 +118,43 @@ rm -rf "$T/o3"; mkdir -p "$T/o3"
 "$CTL" -c "$(conf_path pr)" open "$(mail_link "$T/pr.out")" --password-file "$T/pr.txt" --output "$T/o3" > /dev/null 2>&1; rc=$?
 checkx "the recipient's password opens the transfer" '[ $rc = 0 ]'
 
+# 500 recipients: the password mails go out several at once (issue 14 item 10), still one each
+R500=(); for ((i = 1; i <= 500; i++)); do R500+=(--rcpt "r$i@example.net"); done
+conf_write p5 policy.offload_min_size=2k notify.password_delivery=recipients
+"$CTL" -c "$(conf_path p5)" process "${R500[@]}" < "$T/streng.eml" > "$T/p5.out" 2> "$T/p5.err"; rc=$?
+$PY - "$T/p5/notify" > "$T/p5.check" <<'PYEOF'
+import collections, email, email.policy, glob, os, re, sys
+seen, pws, bad = collections.Counter(), set(), []
+for f in glob.glob(os.path.join(sys.argv[1], "*.eml")):
+    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+    if not str(m["X-Offload-Notice"]).startswith("password"):
+        continue
+    env = open(f[:-4] + ".args").read().split("\n")[-2]
+    pw = re.findall(r"^ +([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})$", m.get_body(("plain",)).get_content(), re.M)
+    if str(m["To"]) != env or len(set(pw)) != 1:
+        bad.append(f)
+    seen[env] += 1
+    pws.update(pw)
+want = {"r%d@example.net" % i for i in range(1, 501)}
+print("ok" if set(seen) == want and set(seen.values()) == {1} and not bad and len(pws) == 1 else
+      "recipients=%d max=%d bad=%d passwords=%d" % (len(seen), max(seen.values() or [0]), len(bad), len(pws)))
+print(" ".join(pws))
+PYEOF
+checkx "500 recipients: exit 0, each gets exactly one password mail, addressed to it, all with one password ($(head -1 "$T/p5.check"))" \
+	'[ $rc = 0 ] && [ "$(head -1 "$T/p5.check")" = ok ] && [ "$(nnotes p5)" = 501 ]'
+sed -n 2p "$T/p5.check" > "$T/p5.txt"; secret "$(cat "$T/p5.txt")"
+rm -rf "$T/o5"; mkdir -p "$T/o5"
+"$CTL" -c "$(conf_path p5)" open "$(mail_link "$T/p5.out")" --password-file "$T/p5.txt" --output "$T/o5" > /dev/null 2>&1; rc=$?
+checkx "500 recipients: their password opens the transfer" '[ $rc = 0 ] && grep -rq "Anbei der Befund" "$T/o5"'
+R40=("${R500[@]:0:80}")   # 40 recipients: more than run at once, the failing one in the middle
+for oe in tempfail:75 reject:69; do
+	conf_write "p5${oe%:*}" policy.offload_min_size=2k notify.password_delivery=recipients "policy.on_error=${oe%:*}"
+	mkdir -p "$T/p5${oe%:*}/notify"; touch "$T/p5${oe%:*}/notify/fail-r25@example.net"
+	"$CTL" -c "$(conf_path "p5${oe%:*}")" process "${R40[@]}" < "$T/streng.eml" > "$T/p5f.out" 2> "$T/p5f.err"; rc=$?
+	checkx "40 recipients, sendmail fails for r25: on_error=${oe%:*} (exit ${oe#*:}), the recipient named, nothing stored, no confirmation" \
+		'[ $rc = ${oe#*:} ] && [ ! -s "$T/p5f.out" ] && grep -q "password mail to r25@example.net: .*queue file write error" "$T/p5f.err" && [ -z "$(find "$(store_path "p5${oe%:*}")" -type f ! -name keyid)" ] && ! grep -lq "^X-Offload-Notice: confirm" "$T/p5${oe%:*}"/notify/*.eml'
+done
+
 # ---- 5. failures and settings ----------------------------------------------------------------
 conf_write f policy.offload_min_size=2k
 mkdir -p "$T/f/notify"; touch "$T/f/notify/fail"
@@ -178,4 +216,7 @@ if [ -n "$f" ]; then
 	checkx "Postfix: the delivered link opens with the password from the delivered confirmation" \
 		'[ $rc = 0 ] && grep -rq "Anbei der Befund" "$T/o4"'
 fi
+# every link and revoke secret, ticket, password and key this test produced, in no log
+secrets_harvest
+check_no_secrets
 finish

@@ -103,4 +103,7 @@ t=$(now)
 milter_stop m
 rc=$?
 check "offload-milter exits after SIGTERM within 15 s ($(since "$t"))" [ "$rc" = 0 ]
+# every link and revoke secret, ticket, password and key this test produced, in no log
+secrets_harvest
+check_no_secrets
 finish

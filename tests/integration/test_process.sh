@@ -253,4 +253,7 @@ rm -rf "$T/wrong"; ctl_open "$wrong" "$T/wrong" p > /dev/null 2> "$T/wrong.err";
 checkx "wrong secret: open fails (authentication), no file" '[ $rc = 65 ] && [ -z "$(ls -A "$T/wrong" 2>/dev/null)" ]'
 rm -rf "$T/ok"; ctl_open "$link" "$T/ok" p > /dev/null 2>&1; rc=$?
 checkx "restored object opens again" '[ $rc = 0 ]'
+# every link and revoke secret, ticket, password and key this test produced, in no log
+secrets_harvest
+check_no_secrets
 finish
