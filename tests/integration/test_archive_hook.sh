@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_archive_hook.sh - the DMS hook ([archive] command, offloadctl archive run): a transfer
 # made by `offloadctl process` and one made by offload-milter in a private Postfix
-# (127.0.0.1:1313x) each leave one spool entry (0600, the JSON description) and the hook runs
+# (127.0.0.1:1313x) each leave one spool entry (0660 less the umask, the JSON description) and the hook runs
 # once per transfer; the sample hook (packaging/offload-archive-hook) copies the encrypted
 # objects and the escrow object into a drop folder that `offloadctl escrow open --from` opens
 # byte-exact after the gateway removed the transfer; a failing hook (exit 1) and a hanging one
@@ -53,8 +53,8 @@ mkmsg plan 300000 "Bauantrag Nr. 7" || bail "build plan.eml"
 run_ctl process --sender alice@example.org --rcpt bob@example.net --queue-id 4AB12 \
 	< "$T/plan.eml" > "$T/plan.out" 2>"$T/plan.err" || bail "process ($(cat "$T/plan.err"))"
 P=$(id_of "$T/plan.out")
-check "process: offloaded ($P), one spool entry named by the id, mode 600, no temporary left" \
-	bash -c '[ -n "$1" ] && [ "$(ls -A "$2")" = "$1" ] && [ "$(stat -c %a "$2/$1")" = 600 ]' _ "$P" "$SPOOL"
+check "process: offloaded ($P), one spool entry named by the id, nothing for others, no temporary left" \
+	bash -c '[ -n "$1" ] && [ "$(ls -A "$2")" = "$1" ] && m=$(stat -c %a "$2/$1") && [ $((8#$m & 8#707)) = $((8#600)) ]' _ "$P" "$SPOOL"
 check "the hook does not run during processing" [ ! -e "$H/calls" ]
 checkx "the entry describes the transfer: id, direction, sender, recipients, subject, class, file name, size, SHA-256, expiry, objects" \
 	"$PY - '$SPOOL/$P' '$P' '$(sha256 "$T/plan.bin")' '$(store_path a)' <<'EOF'
