@@ -329,6 +329,8 @@ s3_headers(struct s3_req *r, char *range, size_t range_size, const char *sha)
 			r->ranged = true;
 		}
 	}
+	if (r->if_none_match)
+		hd = curl_slist_append(hd, "If-None-Match: *");
 	if (strcmp(r->method, "PUT") == 0)
 		hd = curl_slist_append(hd, "Content-Type: application/octet-stream");
 	else if (strcmp(r->method, "POST") == 0)
@@ -509,6 +511,10 @@ s3_classify(struct s3_req *r, CURLcode cc, const char *errbuf, bool *retry, char
 	if (r->status == 416 && r->sink != NULL)
 		return STORAGE_OK; /* the object exists; nothing at or after offset */
 
+	if (r->if_none_match && r->status == 412)
+		return STORAGE_EEXIST; /* PreconditionFailed: the object exists */
+	if (r->if_none_match && r->status == 501)
+		return S3_ENOCOND; /* e.g. Swift s3api: "Conditional object PUTs are not supported" */
 	memset(&x, 0, sizeof x);
 	if (!s3_xml_parse(r->resp, &x))
 		s3_xml_clear(&x);
