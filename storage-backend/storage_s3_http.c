@@ -506,15 +506,11 @@ s3_classify(struct s3_req *r, CURLcode cc, const char *errbuf, bool *retry, char
 		storage_detail_fail(r->method, (int)cc, 0, 0, NULL, *msg);
 		return rc;
 	}
-	if (r->status >= 200 && r->status < 300)
-		return STORAGE_OK;
-	if (r->status == 416 && r->sink != NULL)
-		return STORAGE_OK; /* the object exists; nothing at or after offset */
-
-	if (r->if_none_match && r->status == 412)
-		return STORAGE_EEXIST; /* PreconditionFailed: the object exists */
-	if (r->if_none_match && r->status == 501)
-		return S3_ENOCOND; /* e.g. Swift s3api: "Conditional object PUTs are not supported" */
+	if ((r->status >= 200 && r->status < 300) || (r->status == 416 && r->sink != NULL))
+		return STORAGE_OK; /* 416: the object exists; nothing at or after offset */
+	if (r->if_none_match && (r->status == 412 || r->status == 501))
+		/* 412 PreconditionFailed: it exists; 501: no conditional PUTs (Swift s3api) */
+		return r->status == 412 ? STORAGE_EEXIST : S3_ENOCOND;
 	memset(&x, 0, sizeof x);
 	if (!s3_xml_parse(r->resp, &x))
 		s3_xml_clear(&x);

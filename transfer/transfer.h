@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "storage.h"
 #include "transfer_info.h"
+#include "transfer_notify.h"
 
 struct transfer_file {
 	uint32_t index;
@@ -56,6 +57,10 @@ struct transfer {
 	struct transfer_info info;
 	/* reply link (transfer_reply.h): the sender address sealed into "<id>/r"; borrowed, NULL = none */
 	const char *reply_to;
+	/* receipts, reminders, brute-force notices (transfer_notify.h): the sender
+	 * address sealed into "<id>/n" with the receipt mode; borrowed, NULL = no "n" */
+	const char *notify_to;
+	enum transfer_receipts receipts;
 };
 
 
