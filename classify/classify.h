@@ -75,6 +75,7 @@ struct classify_result {
 	bool password;       /* action == offload+password */
 	uint64_t retention;  /* seconds for this class; 0 = [policy] retention */
 	uint64_t max_retention; /* latest expiry of an extension; 0 = [policy] max_retention */
+	int receipts;        /* download receipts: enum transfer_receipts ([classify] receipts, else [notify]) */
 	/* details */
 	char *name;          /* part / file name (g_malloc'ed), may be NULL */
 	char *path;          /* MIME part path "1.2.1" of entries in parts, else NULL */

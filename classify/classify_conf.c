@@ -254,6 +254,7 @@ static int
 cls_parse_per_level(struct classify_ctx *ctx, const struct conf *c, GError **err)
 {
 	static const char *const shows[] = { "show", "hide" };
+	static const char *const receipts[] = { "none", "first", "every" }; /* enum transfer_receipts */
 	int n = ctx->nlevels, i, rc = -1;
 	int *act = g_new0(int, (size_t)n + 1), *body = g_new0(int, (size_t)n + 1);
 	int *notice = g_new0(int, (size_t)n + 1);
@@ -263,6 +264,9 @@ cls_parse_per_level(struct classify_ctx *ctx, const struct conf *c, GError **err
 	notice[n] = 1;
 	ctx->retention = g_new0(uint64_t, (size_t)n + 1);
 	ctx->max_retention = g_new0(uint64_t, (size_t)n + 1);
+	ctx->receipts = g_new0(int, (size_t)n + 1);
+	for (i = 0; i <= n; i++)
+		ctx->receipts[i] = (int)c->notify_receipts;
 	if (cls_per_level(ctx, "action", c->classify_action, cls_action_names, G_N_ELEMENTS(cls_action_names),
 		act, err) < 0 ||
 	    cls_per_level(ctx, "body_action", c->classify_body_action, cls_body_names, G_N_ELEMENTS(cls_body_names),
@@ -270,7 +274,9 @@ cls_parse_per_level(struct classify_ctx *ctx, const struct conf *c, GError **err
 	    cls_per_level(ctx, "notice_filenames", c->classify_notice_filenames, shows, G_N_ELEMENTS(shows),
 		notice, err) < 0 ||
 	    cls_parse_retention(ctx, "retention", c->classify_retention, ctx->retention, err) < 0 ||
-	    cls_parse_retention(ctx, "max_retention", c->classify_max_retention, ctx->max_retention, err) < 0)
+	    cls_parse_retention(ctx, "max_retention", c->classify_max_retention, ctx->max_retention, err) < 0 ||
+	    cls_per_level(ctx, "receipts", c->classify_receipts, receipts, G_N_ELEMENTS(receipts),
+		ctx->receipts, err) < 0)
 		goto out;
 	ctx->action = g_new(enum classify_action, (size_t)n + 1);
 	ctx->body_action = g_new(enum classify_body_action, (size_t)n + 1);
@@ -349,6 +355,7 @@ classify_free(struct classify_ctx *ctx)
 	g_free(ctx->notice_show);
 	g_free(ctx->retention);
 	g_free(ctx->max_retention);
+	g_free(ctx->receipts);
 	g_free(ctx);
 }
 

@@ -42,6 +42,7 @@ struct classify_ctx {
 	enum classify_body_action *body_action;
 	bool *notice_show;
 	uint64_t *retention, *max_retention;
+	int *receipts;
 	uint64_t max_inflated, max_text, max_ratio, max_depth, max_entries;
 	magic_t magic;
 	pthread_mutex_t magic_mu;

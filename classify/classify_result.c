@@ -172,6 +172,7 @@ cls_policy(const struct classify_ctx *ctx, struct classify_result *res, int floo
 	res->notice_filenames = ctx->notice_show[slot];
 	res->retention = ctx->retention[slot];
 	res->max_retention = ctx->max_retention[slot];
+	res->receipts = ctx->receipts[slot];
 	res->password = res->action == CLASSIFY_OFFLOAD_PASSWORD;
 	res->offload = res->action == CLASSIFY_OFFLOAD || res->action == CLASSIFY_OFFLOAD_PASSWORD;
 	if (res->reason_list != NULL)

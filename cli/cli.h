@@ -11,9 +11,15 @@
 
 #include "conf.h"
 
+struct audit;
 struct key32;
 struct storage;
 struct transfer;
+
+/* cli_remind - a live transfer expiring within [notify] reminder of which
+ * nothing was downloaded: mail the sender once (cli_remind.c); true if sent */
+bool cli_remind(const struct conf *c, struct storage *st, const struct key32 *dk, struct audit *au,
+	const char *id, int64_t created, int64_t expires, int64_t now);
 
 /* cli_load_conf - -c/--config FILE, or the default path if it exists,
  * else the compiled-in defaults; NULL (message printed) on error */

@@ -86,6 +86,7 @@ struct purge_run {
 	int temp_errors;
 	/* purge only */
 	struct audit *au;
+	const struct conf *conf;
 	uint64_t grace, orphan_age;
 	bool dry, orphan_set;
 };
@@ -577,6 +578,9 @@ purge_one(struct purge_run *r, struct purge_tx *t)
 {
 	switch (t->state) {
 	case ST_LIVE:
+		if (!r->dry) /* [notify] reminder before expiry, nothing downloaded: once */
+			(void)cli_remind(r->conf, r->st, &r->dk, r->au, t->id, t->created, t->expires, r->now);
+		return true; /* kept */
 	case ST_INVALID:
 		return true; /* kept */
 	case ST_EXPIRED:
@@ -658,6 +662,7 @@ cli_purge(const char *conf_path, int argc, char **argv)
 		goto out;
 	if (!r.orphan_set)
 		r.orphan_age = c->orphan_age;
+	r.conf = c;
 	/* a dry run changes nothing, so it audits nothing */
 	r.au = r.dry ? NULL : audit_open(c, &err);
 	if (r.au == NULL && !r.dry) {

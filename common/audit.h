@@ -21,7 +21,7 @@
  * NULL strings and size < 0 are omitted from the line. */
 struct audit_event {
 	const char *event;      /* attachment | message | download | revoke | purge | error |
-	                         * unlock | extend | sender-view */
+	                         * unlock | extend | sender-view | notify */
 	const char *queue_id;
 	const char *message_id;
 	const char *from;

@@ -53,6 +53,7 @@ static const char *const conf_backend_names[] = { "file", "s3", "webdav", "memor
 static const char *const conf_addressing_names[] = { "path", "virtual", NULL };
 static const char *const conf_format_names[] = { "kv", "json", NULL };
 static const char *const conf_personal_names[] = { "plain", "pseudonymise", "omit", NULL };
+static const char *const conf_receipts_names[] = { "none", "first", "every", NULL };
 static const char *const conf_infected_names[] = { "reject", "quarantine", NULL };
 static const char *const conf_unavailable_names[] = { "tempfail", "accept-marked", NULL };
 static const char *const conf_unscannable_names[] = { "reject", "accept-marked", NULL };
@@ -207,6 +208,12 @@ static const struct conf_key conf_keys[] = {
 	  OFF(notify_organisation), NULL, 0, 0, 0 },
 	{ "notify", "timeout", CONF_T_DURATION, "30s",
 	  "longest wait for the sendmail command", OFF(notify_timeout), NULL, 1, 3600, 0 },
+	{ "notify", "receipts", CONF_T_ENUM, "first",
+	  "download receipts to the sender: first (once per file), every (each complete download) or none; "
+	  "per level in [classify] receipts", OFF(notify_receipts), conf_receipts_names, 0, 0, 0 },
+	{ "notify", "reminder", CONF_T_DURATION, "2d",
+	  "remind the sender this long before expiry when nothing was downloaded (purge timer); 0 = off",
+	  OFF(notify_reminder), NULL, 0, 0, 0 },
 
 	{ "classify", "levels", CONF_T_LIST, "OFFEN, INTERN, VERTRAULICH, STRENG-VERTRAULICH",
 	  "classification levels, lowest first (the first is the floor of outgoing mail, the second of "
@@ -248,6 +255,9 @@ static const struct conf_key conf_keys[] = {
 	  "per level: LEVEL=duration overriding [policy] retention", OFF(classify_retention), NULL, 0, 0, 0 },
 	{ "classify", "max_retention", CONF_T_LIST, "",
 	  "per level: LEVEL=duration overriding [policy] max_retention", OFF(classify_max_retention), NULL,
+	  0, 0, 0 },
+	{ "classify", "receipts", CONF_T_LIST, "",
+	  "per level: LEVEL=first|every|none overriding [notify] receipts", OFF(classify_receipts), NULL,
 	  0, 0, 0 },
 	{ "classify", "max_inflated", CONF_T_SIZE, "256M",
 	  "bytes decompressed per attachment before bomb-limit", OFF(classify_max_inflated), NULL, 1024,

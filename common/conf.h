@@ -71,12 +71,14 @@ struct conf {
 	char **notify_password_delivery; /* "sender" | "recipients" | LEVEL=value items */
 	char *notify_sendmail, *notify_from, *notify_fallback_to, *notify_organisation;
 	uint64_t notify_timeout;   /* seconds */
+	int notify_receipts;       /* 0 none, 1 first, 2 every (enum transfer_receipts) */
+	uint64_t notify_reminder;  /* seconds before expiry; 0 = no reminders */
 	/* [classify] (classify/classify_conf.c parses the LEVEL=value lists) */
 	char **classify_levels;
 	char *classify_identifier_level, *classify_art9_level;
 	char **classify_labels, **classify_subject_markers, **classify_thresholds, **classify_findings;
 	char **classify_action, **classify_body_action, **classify_notice_filenames, **classify_retention;
-	char **classify_max_retention;
+	char **classify_max_retention, **classify_receipts;
 	uint64_t classify_max_inflated, classify_max_text, classify_max_ratio, classify_max_depth;
 	uint64_t classify_max_entries;
 	/* [archive] (transfer/transfer_escrow.c) */

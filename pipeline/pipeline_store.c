@@ -116,6 +116,8 @@ run_new_transfer(struct run *r)
 	r->t->sender = g_strdup(m->env.sender);
 	r->t->escrow = &r->p->escrow;
 	r->t->reply_to = r->p->conf->upload_enabled ? notify_sender_address(r->p->conf, m->env.sender) : NULL;
+	/* receipts, reminders, brute-force notices: "<id>/n" (FORMATS.md §6.7) */
+	r->t->notify_to = notify_sender_address(r->p->conf, m->env.sender);
 	r->t->message_id = g_strdup(r->message_id);
 	r->t->subject = g_strdup(subj ? subj : "");
 	for (i = 0; i < m->env.rcpts->len; i++)
@@ -249,6 +251,7 @@ run_commit(struct run *r)
 	r->t->info.delivery = TRANSFER_DELIVERY_NONE;
 	if (r->cls.password && !run_password_route(r))
 		return false;
+	r->t->receipts = (enum transfer_receipts)r->cls.receipts;
 	rc = transfer_commit(r->t, &r->p->dk);
 	if (rc != STORAGE_OK) {
 		r->err_text = g_strdup_printf("cannot store manifest: %s", storage_strerror(rc));

@@ -157,7 +157,7 @@ dl_free(void *cls)
 
 	if (!d->head && !d->failed && d->sent == d->len)
 		portal_count_download(d->p, &d->tkt, d->start, d->len,
-			d->zip ? portal_zip_size(d->zip) : d->tkt.size, d->t ? d->t->files->len : 0);
+			d->zip ? portal_zip_size(d->zip) : d->tkt.size, d->t ? d->t->files->len : 0, d->client);
 	if (!d->head) {
 		if (d->tkt.index == PORTAL_TICKET_ALL)
 			snprintf(reasons, sizeof reasons, "index=all,range=%" PRIu64 "-%" PRIu64 "%s",

@@ -130,7 +130,14 @@ enum MHD_Result portal_handle_sender(struct portal *p, struct MHD_Connection *co
  * file key and not_after) have covered the whole file (or the ZIP of nfiles
  * files); ranges are remembered in this process until the tickets expire */
 void portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_t start,
-	uint64_t len, uint64_t total, uint32_t nfiles);
+	uint64_t len, uint64_t total, uint32_t nfiles, const char *client);
+/* ---- portal_notify.c: the sender's mails (notify object, FORMATS.md §6.7, §6.8) ---- */
+/* portal_notify_download - a download counted: a receipt as the transfer's
+ * mode says (index PORTAL_TICKET_ALL = the ZIP of nfiles files) */
+void portal_notify_download(struct portal *p, const char *id, uint32_t index, uint32_t nfiles,
+	const char *name, const char *client);
+/* portal_notify_bruteforce - the transfer's password limit tripped: tell the sender once */
+void portal_notify_bruteforce(struct portal *p, const char *id, const char *client);
 /* portal_letter_http.c: GET /l/<ticket> (the letter as JSON) and a part ticket's leaf */
 enum MHD_Result portal_handle_letter(struct portal *p, struct MHD_Connection *conn, const char *text);
 /* portal_handle_ticket - "/d/<ticket>" to portal_handle_download, "/l/<ticket>" to the letter */

@@ -345,7 +345,7 @@ cov_complete(const struct portal_ticket *tkt, uint64_t start, uint64_t len, uint
 
 void
 portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_t start,
-	uint64_t len, uint64_t total, uint32_t nfiles)
+	uint64_t len, uint64_t total, uint32_t nfiles, const char *client)
 {
 	bool all = tkt->index == PORTAL_TICKET_ALL;
 	int r;
@@ -356,6 +356,7 @@ portal_count_download(struct portal *p, const struct portal_ticket *tkt, uint64_
 		nfiles, portal_now());
 	if (r != STORAGE_OK)
 		log_warning("portal: transfer %s: download not counted (%s)", tkt->id, storage_strerror(r));
+	portal_notify_download(p, tkt->id, tkt->index, nfiles, tkt->name, client);
 }
 
 /* ---- the page part and its script ----------------------------------------- */

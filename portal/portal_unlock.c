@@ -303,6 +303,8 @@ unlock_open(struct unlock *u)
 		portal_rl_fail(p, u->pwip, RL_PW_WINDOW);
 		portal_rl_fail(p, u->ipkey, RL_IP_WINDOW);
 		audit_unlock(p, u->id, "password", u->client);
+		if (portal_rl_count(p, u->pwkey, RL_PW_WINDOW, &(int64_t){ 0 }) >= p->c->password_failures)
+			portal_notify_bruteforce(p, u->id, u->client); /* the limit tripped: once (§6.8) */
 		rc = portal_send_json_error(u->conn, 401, "password", 0);
 	} else if (t == NULL) {
 		log_error("portal: transfer %s: manifest does not open with a verified secret: %s",

@@ -22,6 +22,7 @@ struct storage {
 struct storage_put {
 	struct storage *st;
 	void *impl;
+	char *key; /* for storage_put_commit_new() without backend support */
 	int err; /* sticky: the first failed write's code */
 };
 
@@ -174,6 +175,7 @@ storage_put_begin(struct storage *st, const char *key, uint64_t size_hint, int *
 	p = g_new0(struct storage_put, 1);
 	p->st = st;
 	p->impl = impl;
+	p->key = g_strdup(key);
 out:
 	if (errp != NULL)
 		*errp = p != NULL ? STORAGE_OK : err;
@@ -203,8 +205,58 @@ storage_put_commit(struct storage_put *p)
 	} else {
 		rc = p->st->ops->put_commit(p->impl);
 	}
+	g_free(p->key);
 	g_free(p);
 	return rc;
+}
+
+int
+storage_put_commit_new(struct storage_put *p)
+{
+	int rc;
+
+	if (p == NULL)
+		return STORAGE_EPERM;
+	if (p->err != STORAGE_OK)
+		return storage_put_commit(p); /* aborts and returns the write's error */
+	if (p->st->ops->put_commit_new != NULL) {
+		rc = p->st->ops->put_commit_new(p->impl);
+		g_free(p->key);
+		g_free(p);
+		return rc;
+	}
+	/* no create-if-absent: look first; two writers at once may both win */
+	rc = p->st->ops->stat(p->st->be, p->key, &(uint64_t){ 0 }, &(int64_t){ 0 });
+	if (rc == STORAGE_OK || rc != STORAGE_ENOENT) {
+		storage_put_abort(p);
+		return rc == STORAGE_OK ? STORAGE_EEXIST : rc;
+	}
+	return storage_put_commit(p);
+}
+
+int
+storage_create(struct storage *st, const char *key, const void *buf, size_t len)
+{
+	struct storage_put *p;
+	int rc;
+
+	p = storage_put_begin(st, key, len, &rc);
+	if (p == NULL)
+		return rc;
+	rc = storage_put_write(p, buf, len);
+	if (rc != STORAGE_OK) {
+		storage_put_abort(p);
+		return rc;
+	}
+	return storage_put_commit_new(p);
+}
+
+bool
+storage_create_exclusive_atomic(const struct storage *st)
+{
+	if (st->ops->create_atomic != NULL)
+		return st->ops->create_atomic(st->be);
+	return st->ops->put_commit_new != NULL;
 }
 
 void
@@ -213,6 +265,7 @@ storage_put_abort(struct storage_put *p)
 	if (p == NULL)
 		return;
 	p->st->ops->put_abort(p->impl);
+	g_free(p->key);
 	g_free(p);
 }
 
@@ -294,6 +347,8 @@ storage_strerror(int err)
 		return "no such object";
 	case STORAGE_ESTOP:
 		return "stopped by callback";
+	case STORAGE_EEXIST:
+		return "object exists already";
 	default:
 		return "unknown storage error";
 	}

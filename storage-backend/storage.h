@@ -33,6 +33,7 @@ enum storage_err {
 	STORAGE_EPERM = -2,
 	STORAGE_ENOENT = -3,
 	STORAGE_ESTOP = -4, /* a sink/list callback asked to stop */
+	STORAGE_EEXIST = -5, /* create-if-absent: the object exists already */
 };
 
 #define STORAGE_TO_END UINT64_MAX
@@ -58,6 +59,16 @@ int storage_put_write(struct storage_put *p, const void *buf, size_t len);
 int storage_put_commit(struct storage_put *p);
 /* storage_put_abort - discards everything written; frees p; NULL ok */
 void storage_put_abort(struct storage_put *p);
+/* storage_put_commit_new - as storage_put_commit, but only if no object of
+ * the key exists: STORAGE_EEXIST (and nothing changed) if one does. Atomic
+ * where the backend has create-if-absent (file: link(2), which fails with
+ * EEXIST; memory: under its mutex; S3 and WebDAV: a PUT with If-None-Match: *,
+ * 412 = exists). storage_create_exclusive_atomic() says whether it is; where
+ * it is not, two writers at once may both succeed (a rare duplicate). Frees p. */
+int storage_put_commit_new(struct storage_put *p);
+/* storage_create - put buf as key if no object of that key exists (above) */
+int storage_create(struct storage *st, const char *key, const void *buf, size_t len);
+bool storage_create_exclusive_atomic(const struct storage *st);
 
 /* sink: return 0 to continue, nonzero to stop (storage_get -> STORAGE_ESTOP) */
 typedef int (*storage_sink_fn)(void *arg, const void *buf, size_t len);

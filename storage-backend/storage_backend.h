@@ -34,6 +34,11 @@ struct storage_ops {
 	int (*put_write)(void *put, const void *buf, size_t len);
 	int (*put_commit)(void *put);
 	void (*put_abort)(void *put);
+	/* optional: put_commit only if the key is absent, else STORAGE_EEXIST
+	 * (and the put is freed); NULL = the dispatcher stats first (not atomic) */
+	int (*put_commit_new)(void *put);
+	/* optional: whether put_commit_new is atomic now (NULL = it is when set) */
+	bool (*create_atomic)(void *be);
 	int (*get)(void *be, const char *key, uint64_t offset, uint64_t length,
 		storage_sink_fn sink, void *arg);
 	int (*stat)(void *be, const char *key, uint64_t *size, int64_t *mtime);

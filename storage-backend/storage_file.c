@@ -278,8 +278,10 @@ file_put_write(void *put, const void *buf, size_t len)
 	return STORAGE_OK;
 }
 
+/* file_put_finish - publish the temp: rename over the final name, or (excl)
+ * link(2) to it, which fails with EEXIST if it exists, then drop the temp */
 static int
-file_put_commit(void *put)
+file_put_finish(void *put, bool excl)
 {
 	struct file_put *fp = put;
 	bool renamed = false;
@@ -295,11 +297,15 @@ file_put_commit(void *put)
 		rc = file_fail("close", fp->tmp, errno);
 		goto out;
 	}
-	if (rename(fp->tmp, fp->final) != 0) {
+	if (excl && link(fp->tmp, fp->final) != 0) {
+		rc = errno == EEXIST ? STORAGE_EEXIST : file_fail("link to final name", fp->tmp, errno);
+		goto out;
+	}
+	if (!excl && rename(fp->tmp, fp->final) != 0) {
 		rc = file_fail("rename to final name", fp->tmp, errno);
 		goto out;
 	}
-	renamed = true;
+	renamed = !excl; /* a link leaves the temp name to unlink below */
 	rc = file_fsync_dir(fp->dir);
 	if (rc != STORAGE_OK) {
 		/* not durable: withdraw it, since the caller will treat the put as failed */
@@ -312,6 +318,18 @@ out:
 		log_warning("storage file: unlink %s: %s", fp->tmp, g_strerror(errno));
 	file_put_free(fp);
 	return rc;
+}
+
+static int
+file_put_commit(void *put)
+{
+	return file_put_finish(put, false);
+}
+
+static int
+file_put_commit_new(void *put)
+{
+	return file_put_finish(put, true);
 }
 
 static void
@@ -764,6 +782,7 @@ const struct storage_ops storage_file_ops = {
 	.put_write = file_put_write,
 	.put_commit = file_put_commit,
 	.put_abort = file_put_abort,
+	.put_commit_new = file_put_commit_new,
 	.get = file_get,
 	.stat = file_stat,
 	.del = file_del,

@@ -96,19 +96,40 @@ mem_put_write(void *put, const void *buf, size_t len)
 	return STORAGE_OK;
 }
 
+/* mem_commit - publish the put; excl: only if the key is absent */
+static int
+mem_commit(struct mem_put *mp, bool excl)
+{
+	struct mem_obj *o;
+	bool exists;
+
+	pthread_mutex_lock(&mp->ms->lock);
+	exists = excl && g_hash_table_contains(mp->ms->objs, mp->key);
+	if (!exists) {
+		o = g_new0(struct mem_obj, 1);
+		o->data = g_byte_array_free_to_bytes(mp->buf);
+		o->mtime = g_get_real_time() / G_USEC_PER_SEC;
+		g_hash_table_replace(mp->ms->objs, mp->key, o);
+	}
+	pthread_mutex_unlock(&mp->ms->lock);
+	if (exists) {
+		g_byte_array_unref(mp->buf);
+		g_free(mp->key);
+	}
+	g_free(mp);
+	return exists ? STORAGE_EEXIST : STORAGE_OK;
+}
+
 static int
 mem_put_commit(void *put)
 {
-	struct mem_put *mp = put;
-	struct mem_obj *o = g_new0(struct mem_obj, 1);
+	return mem_commit(put, false);
+}
 
-	o->data = g_byte_array_free_to_bytes(mp->buf);
-	o->mtime = g_get_real_time() / G_USEC_PER_SEC;
-	pthread_mutex_lock(&mp->ms->lock);
-	g_hash_table_replace(mp->ms->objs, mp->key, o);
-	pthread_mutex_unlock(&mp->ms->lock);
-	g_free(mp);
-	return STORAGE_OK;
+static int
+mem_put_commit_new(void *put)
+{
+	return mem_commit(put, true);
 }
 
 static void
@@ -237,6 +258,7 @@ const struct storage_ops storage_memory_ops = {
 	.put_write = mem_put_write,
 	.put_commit = mem_put_commit,
 	.put_abort = mem_put_abort,
+	.put_commit_new = mem_put_commit_new,
 	.get = mem_get,
 	.stat = mem_stat,
 	.del = mem_del,

@@ -414,7 +414,7 @@ fail:
 
 /* ---- get, stat, delete ---- */
 
-static int
+int
 s3_head(struct s3_store *s, CURL *h, const char *key, uint64_t *size, int64_t *mtime)
 {
 	struct s3_req r;
@@ -514,6 +514,8 @@ const struct storage_ops storage_s3_ops = {
 	.put_write = s3_put_write,
 	.put_commit = s3_put_commit,
 	.put_abort = s3_put_abort,
+	.put_commit_new = s3_put_commit_new,
+	.create_atomic = s3_create_atomic,
 	.get = s3_get,
 	.stat = s3_stat,
 	.del = s3_del,

@@ -40,6 +40,7 @@ struct s3_store {
 	long max_keys;
 	long attempts;
 	curl_off_t max_send_speed;
+	gint no_conditional; /* atomic: the server refused If-None-Match: * (501) */
 };
 
 /* one HTTP exchange; s3_perform() fills the response half */
@@ -53,6 +54,7 @@ struct s3_req {
 	const char *body_mem;    /* POST/PUT body from memory (body_fd < 0) */
 	uint64_t body_len, body_pos;
 	bool quiet;              /* do not log the final failure (open reports it) */
+	bool if_none_match;      /* create-if-absent: If-None-Match: *, 412 -> STORAGE_EEXIST */
 	/* GET into a sink */
 	storage_sink_fn sink;
 	void *arg;
@@ -104,6 +106,8 @@ int s3_perform(const struct s3_store *s, struct s3_req *r);
 /* s3_handle - a new curl handle, logged NULL on failure */
 CURL *s3_handle(const char *what);
 
+/* storage_s3.c: s3_head - HEAD of key on handle h (size, Last-Modified) */
+int s3_head(struct s3_store *s, CURL *h, const char *key, uint64_t *size, int64_t *mtime);
 /* storage_s3.c: s3_object_path - [/bucket]/[prefix]key (keys and prefix need no escaping) */
 char *s3_object_path(const struct s3_store *s, const char *key);
 
@@ -113,6 +117,11 @@ char *s3_upload_query(const char *path, const char *upload_id, unsigned part);
 void *s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp);
 int s3_put_write(void *put, const void *buf, size_t len);
 int s3_put_commit(void *put);
+int s3_put_commit_new(void *put);
+/* s3_create_atomic - false once the server refused a conditional PUT */
+bool s3_create_atomic(void *be);
+/* s3_classify's answer to a conditional PUT the server does not implement */
+#define S3_ENOCOND (-100)
 void s3_put_abort(void *put);
 
 /* storage_s3_list.c: listing and abort_stale */

@@ -329,6 +329,8 @@ s3_headers(struct s3_req *r, char *range, size_t range_size, const char *sha)
 			r->ranged = true;
 		}
 	}
+	if (r->if_none_match)
+		hd = curl_slist_append(hd, "If-None-Match: *");
 	if (strcmp(r->method, "PUT") == 0)
 		hd = curl_slist_append(hd, "Content-Type: application/octet-stream");
 	else if (strcmp(r->method, "POST") == 0)
@@ -504,11 +506,11 @@ s3_classify(struct s3_req *r, CURLcode cc, const char *errbuf, bool *retry, char
 		storage_detail_fail(r->method, (int)cc, 0, 0, NULL, *msg);
 		return rc;
 	}
-	if (r->status >= 200 && r->status < 300)
-		return STORAGE_OK;
-	if (r->status == 416 && r->sink != NULL)
-		return STORAGE_OK; /* the object exists; nothing at or after offset */
-
+	if ((r->status >= 200 && r->status < 300) || (r->status == 416 && r->sink != NULL))
+		return STORAGE_OK; /* 416: the object exists; nothing at or after offset */
+	if (r->if_none_match && (r->status == 412 || r->status == 501))
+		/* 412 PreconditionFailed: it exists; 501: no conditional PUTs (Swift s3api) */
+		return r->status == 412 ? STORAGE_EEXIST : S3_ENOCOND;
 	memset(&x, 0, sizeof x);
 	if (!s3_xml_parse(r->resp, &x))
 		s3_xml_clear(&x);

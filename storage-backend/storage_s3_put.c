@@ -312,7 +312,7 @@ s3_put_abort_upload(struct s3_put *p)
 }
 
 static int
-s3_put_complete(struct s3_put *p)
+s3_put_complete(struct s3_put *p, bool excl)
 {
 	GString *xml = g_string_new("<CompleteMultipartUpload>");
 	unsigned char md[32];
@@ -340,6 +340,7 @@ s3_put_complete(struct s3_put *p)
 	r.sha256 = hex;
 	r.body_mem = xml->str;
 	r.body_len = xml->len;
+	r.if_none_match = excl;
 	rc = s3_perform(p->s, &r);
 	/* S3 may answer 200 and still fail: the body is then an <Error> document */
 	if (rc == STORAGE_OK && s3_xml_parse(r.resp, &x) && strcmp(x.root, "Error") == 0) {
@@ -355,11 +356,59 @@ out:
 	return rc;
 }
 
-int
-s3_put_commit(void *put)
+/* s3_put_one - PUT the spooled object (cond: If-None-Match: *) */
+static int
+s3_put_one(struct s3_put *p, const char *what, const char *hex, bool cond)
+{
+	struct s3_req r;
+	int rc;
+
+	s3_req_init(&r, p->h, "PUT", what, g_strdup(p->path));
+	r.sha256 = hex;
+	r.body_fd = p->fd;
+	r.body_len = p->spooled;
+	r.if_none_match = cond;
+	rc = s3_perform(p->s, &r);
+	s3_req_clear(&r);
+	return rc;
+}
+
+/* s3_head_absent - STORAGE_OK when key does not exist, STORAGE_EEXIST when
+ * it does, else the error */
+static int
+s3_head_absent(struct s3_put *p)
+{
+	uint64_t size = 0;
+	int64_t mtime = 0;
+	int rc = s3_head(p->s, p->h, p->key, &size, &mtime);
+
+	return rc == STORAGE_OK ? STORAGE_EEXIST : rc == STORAGE_ENOENT ? STORAGE_OK : rc;
+}
+
+/* s3_put_absent - create-if-absent without server support: HEAD, then a
+ * plain PUT if there was nothing (not atomic) */
+static int
+s3_put_absent(struct s3_put *p, const char *what, const char *hex)
+{
+	int rc = s3_head_absent(p);
+
+	return rc == STORAGE_OK ? s3_put_one(p, what, hex, false) : rc;
+}
+
+bool
+s3_create_atomic(void *be)
+{
+	struct s3_store *s = be;
+
+	return !g_atomic_int_get(&s->no_conditional);
+}
+
+/* s3_put_finish - one PUT of a spooled object, or complete the multipart
+ * upload; excl: with If-None-Match: * (create-if-absent) */
+static int
+s3_put_finish(void *put, bool excl)
 {
 	struct s3_put *p = put;
-	struct s3_req r;
 	char hex[65];
 	char *what = NULL;
 	int rc;
@@ -370,19 +419,33 @@ s3_put_commit(void *put)
 		if (rc != STORAGE_OK)
 			goto out;
 		what = g_strdup_printf("PUT %s", p->key);
-		s3_req_init(&r, p->h, "PUT", what, g_strdup(p->path));
-		r.sha256 = hex;
-		r.body_fd = p->fd;
-		r.body_len = p->spooled;
-		rc = s3_perform(p->s, &r);
-		s3_req_clear(&r);
+		if (excl && g_atomic_int_get(&p->s->no_conditional)) {
+			rc = s3_put_absent(p, what, hex);
+			goto out;
+		}
+		rc = s3_put_one(p, what, hex, excl);
+		if (rc == S3_ENOCOND) {
+			if (!g_atomic_int_exchange(&p->s->no_conditional, 1))
+				log_warning("storage s3: the server does not support conditional PUTs "
+					"(If-None-Match: *): create-if-absent looks first, so two writers at "
+					"once may both create (a rare duplicate notice)");
+			rc = s3_put_absent(p, what, hex);
+		}
 		goto out;
 	}
 	rc = p->spooled > 0 ? s3_put_flush(p) : STORAGE_OK;
 	if (rc == STORAGE_OK)
 		rc = s3_put_join(p);
+	if (rc == STORAGE_OK && excl && g_atomic_int_get(&p->s->no_conditional))
+		rc = s3_head_absent(p);
 	if (rc == STORAGE_OK)
-		rc = s3_put_complete(p);
+		rc = s3_put_complete(p, excl && !g_atomic_int_get(&p->s->no_conditional));
+	if (rc == S3_ENOCOND) {
+		g_atomic_int_set(&p->s->no_conditional, 1);
+		rc = s3_head_absent(p);
+		if (rc == STORAGE_OK)
+			rc = s3_put_complete(p, false);
+	}
 	if (rc == STORAGE_OK)
 		g_clear_pointer(&p->upload_id, g_free);
 out:
@@ -390,6 +453,18 @@ out:
 	g_free(what);
 	s3_put_free(p);
 	return rc;
+}
+
+int
+s3_put_commit(void *put)
+{
+	return s3_put_finish(put, false);
+}
+
+int
+s3_put_commit_new(void *put)
+{
+	return s3_put_finish(put, true);
 }
 
 void

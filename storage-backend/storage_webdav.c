@@ -529,6 +529,7 @@ const struct storage_ops storage_webdav_ops = {
 	.put_write = webdav_put_write,
 	.put_commit = webdav_put_commit,
 	.put_abort = webdav_put_abort,
+	.put_commit_new = webdav_put_commit_new,
 	.get = webdav_get,
 	.stat = webdav_stat,
 	.del = webdav_del,

@@ -99,6 +99,7 @@ int webdav_shards(const struct webdav_store *ws, CURL *h, const char *prefix, si
 void *webdav_put_begin(void *be, const char *key, uint64_t size_hint, int *errp);
 int webdav_put_write(void *put, const void *buf, size_t len);
 int webdav_put_commit(void *put);
+int webdav_put_commit_new(void *put);
 void webdav_put_abort(void *put);
 
 /* ---- storage_webdav_prune.c ---- */

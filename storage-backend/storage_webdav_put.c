@@ -203,10 +203,12 @@ out:
 	return p;
 }
 
-/* webdav_put_commit - PUT the temp, MOVE it over the final name. A collection
- * removed meanwhile (409/404) is made again and the round repeated. */
-int
-webdav_put_commit(void *put)
+/* webdav_put_finish - PUT the temp, MOVE it over the final name (excl:
+ * Overwrite: F, RFC 4918 §10.6, so an existing object answers 412 and stays;
+ * the temp is deleted). A collection removed meanwhile (409/404) is made
+ * again and the round repeated. */
+static int
+webdav_put_finish(void *put, bool excl)
 {
 	struct webdav_put *p = put;
 	struct curl_slist *hdrs = NULL;
@@ -217,7 +219,7 @@ webdav_put_commit(void *put)
 	int round, rc = STORAGE_ETEMP;
 
 	hdrs = curl_slist_append(hdrs, dest);
-	hdrs = curl_slist_append(hdrs, "Overwrite: T");
+	hdrs = curl_slist_append(hdrs, excl ? "Overwrite: F" : "Overwrite: T");
 	for (round = 0; round < 3; round++) {
 		if (round > 0) {
 			rc = webdav_mkcol(p->ws, p->h, p->coll_url, 0);
@@ -238,6 +240,11 @@ webdav_put_commit(void *put)
 		}
 		if (cc == CURLE_OK && (code == 404 || code == 409))
 			continue; /* the temp or the collection vanished */
+		if (excl && cc == CURLE_OK && code == 412) {
+			rc = STORAGE_EEXIST;
+			webdav_delete_url(p->ws, p->h, p->tmp_url, true);
+			goto out;
+		}
 		rc = webdav_fail("MOVE", p->tmp_url, cc, code, errbuf);
 		webdav_delete_url(p->ws, p->h, p->tmp_url, true);
 		goto out;
@@ -249,6 +256,18 @@ out:
 	g_free(dest);
 	webdav_put_free(p);
 	return rc;
+}
+
+int
+webdav_put_commit(void *put)
+{
+	return webdav_put_finish(put, false);
+}
+
+int
+webdav_put_commit_new(void *put)
+{
+	return webdav_put_finish(put, true);
 }
 
 /* webdav_put_abort - nothing reached the server yet (the PUT runs at commit) */

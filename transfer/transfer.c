@@ -312,6 +312,8 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	if (rc != STORAGE_OK)
 		goto out;
 	rc = transfer_info_commit(t, dk);
+	if (rc == STORAGE_OK)
+		rc = transfer_notify_commit(t, dk); /* "<id>/n" (FORMATS.md §6.7) */
 	if (rc != STORAGE_OK)
 		goto out;
 	rc = transfer_side_commit(t, dk); /* sender view and state, before the manifest */

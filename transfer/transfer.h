@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "storage.h"
 #include "transfer_info.h"
+#include "transfer_notify.h"
 
 struct transfer_file {
 	uint32_t index;
@@ -59,6 +60,10 @@ struct transfer {
 	/* agreed recipient secrets (transfer_agreed.h): X is the pwhash and
 	 * "<id>/k" wraps it per recipient; owned, wiped by transfer_free; NULL = none */
 	struct transfer_agreed *agreed;
+	/* receipts, reminders, brute-force notices (transfer_notify.h): the sender
+	 * address sealed into "<id>/n" with the receipt mode; borrowed, NULL = no "n" */
+	const char *notify_to;
+	enum transfer_receipts receipts;
 };
 
 

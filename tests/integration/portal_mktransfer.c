@@ -3,7 +3,9 @@
  * script against liboffload.a. Two modes:
  *
  *   portal_mktransfer make CONF [--password] [--expires-in SECONDS]
- *       [--sender ADDR] [--revoke-out FILE] [--delivery MODE] FILE[=NAME]...
+ *       [--sender ADDR] [--revoke-out FILE] [--delivery MODE] [--receipts MODE] FILE[=NAME]...
+ *     --receipts first|every|none writes the notify object "<id>/n" (FORMATS.md §6.7)
+ *     with the sender's address, as the pipeline does
  *     writes a transfer through the real transfer code (the pipeline has
  *     no password knob yet) and prints the link, then the password if any.
  *     A negative --expires-in writes an already expired transfer.
@@ -40,7 +42,7 @@ do_make(struct conf *c, int argc, char **argv)
 	int64_t now = (int64_t)time(NULL), exp_in = (int64_t)c->retention;
 	gboolean pw = FALSE;
 	const char *sender = "alice@example.org", *revoke_out = NULL, *delivery = NULL;
-	int i, e = 0;
+	int i, e = 0, receipts = -1;
 	char *link;
 
 	if (keys_load(c->deployment_key_file, &dk, &err) != 0 || (st = storage_open(c, &err)) == NULL) {
@@ -58,6 +60,8 @@ do_make(struct conf *c, int argc, char **argv)
 			revoke_out = argv[++i];
 		else if (strcmp(argv[i], "--delivery") == 0 && i + 1 < argc)
 			delivery = argv[++i];
+		else if (strcmp(argv[i], "--receipts") == 0 && i + 1 < argc)
+			receipts = transfer_receipts_parse(argv[++i]);
 		else
 			return 64;
 	}
@@ -85,6 +89,10 @@ do_make(struct conf *c, int argc, char **argv)
 	for (i = TRANSFER_DELIVERY_PHONE; delivery != NULL && i <= TRANSFER_DELIVERY_MAX; i++)
 		if (strcmp(delivery, transfer_delivery_name((enum transfer_delivery)i)) == 0)
 			t->info.delivery = (enum transfer_delivery)i;
+	if (receipts >= 0) {
+		t->notify_to = t->sender;
+		t->receipts = (enum transfer_receipts)receipts;
+	}
 	if (transfer_commit(t, &dk) != 0)
 		return 1;
 	if (revoke_out != NULL) {

@@ -158,8 +158,8 @@ checkx "single pass: audit message and attachment events carry VERTRAULICH and t
 checkx "single pass: the streamed class switched to body_action offload-message: transfer redone, one file (the message)" \
 	'grep -q "files=1 .*body=offload-message classified redone" "$T/sp-iban.err" &&
 	 [ -z "$($MAILTOOL leaves "$T/sp-iban.out" | grep "note.txt\|data.txt")" ]'
-checkx "single pass: the aborted first transfer left no object (the store gained one manifest, one file, its sender view and state)" \
-	'[ "$(find "$(store_path sp)" -type f ! -name keyid | wc -l)" = $((nobj + 4)) ]'
+checkx "single pass: the aborted first transfer left no object (the store gained one manifest, one file, its sender view, state and notify object)" \
+	'[ "$(find "$(store_path sp)" -type f ! -name keyid | wc -l)" = $((nobj + 5)) ]'
 rm -rf "$T/sp-iban-open"; ctl_open "$(mail_link "$T/sp-iban.out")" "$T/sp-iban-open" sp > /dev/null 2>&1
 checkx "single pass: the offloaded message opens and holds both attachments byte-exact" \
 	'[ "$($MAILTOOL leaves "$T/sp-iban-open/Lieferung.eml" | grep "\.txt" | sort)" = "$($MAILTOOL leaves "$T/sp-iban.eml" | grep "\.txt" | sort)" ]'
@@ -169,7 +169,7 @@ conf_write spk policy.offload_min_size=100k classify.max_text=64k \
 "$CTL" -c "$(conf_path spk)" process < "$T/sp-iban.eml" > "$T/spk.out" 2> "$T/spk.err"; rc=$?
 checkx "single pass, body kept: VERTRAULICH from the stream also takes the small attachment (same transfer, no redo)" \
 	'[ $rc = 0 ] && grep -q "files=2 .*class=VERTRAULICH classified decoded" "$T/spk.err" &&
-	 [ -z "$($MAILTOOL leaves "$T/spk.out" | grep "note.txt\|data.txt")" ] && [ "$(find "$(store_path spk)" -type f ! -name keyid | wc -l)" = 5 ]'
+	 [ -z "$($MAILTOOL leaves "$T/spk.out" | grep "note.txt\|data.txt")" ] && [ "$(find "$(store_path spk)" -type f ! -name keyid | wc -l)" = 6 ]'
 
 mkbig "$T/sp-art9.eml" 400 "Patient diagnosed with chronic illness, medication adjusted, sick leave until May." 1
 rm -rf "$T/sp/notify"

@@ -927,6 +927,113 @@ conf_prune(struct storage *st, const char *label)
 	g_free(id);
 }
 
+/* ---- create-if-absent (storage_create, storage_put_commit_new) ---- */
+
+#define CREATE_THREADS 6
+
+struct creator {
+	struct storage *st;
+	const char *key;
+	int idx;
+	int rc;
+	gint *go;
+};
+
+static void *
+creator_main(void *arg)
+{
+	struct creator *c = arg;
+	char body[32];
+
+	while (!g_atomic_int_get(c->go))
+		g_thread_yield();
+	snprintf(body, sizeof body, "writer %d", c->idx);
+	c->rc = storage_create(c->st, c->key, body, strlen(body));
+	return NULL;
+}
+
+/* conf_create_race - writers create one key at once: exactly one wins and its
+ * body is the object's */
+static void
+conf_create_race(struct storage *st, const char *label, const char *key)
+{
+	struct creator c[CREATE_THREADS];
+	pthread_t th[CREATE_THREADS];
+	gint go = 0;
+	int i, won = 0, exist = 0, other = 0, winner = -1;
+	char body[32];
+	GByteArray *b = NULL;
+
+	for (i = 0; i < CREATE_THREADS; i++) {
+		c[i] = (struct creator){ st, key, i, STORAGE_ETEMP, &go };
+		pthread_create(&th[i], NULL, creator_main, &c[i]);
+	}
+	g_atomic_int_set(&go, 1);
+	for (i = 0; i < CREATE_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (c[i].rc == STORAGE_OK) {
+			won++;
+			winner = i;
+		} else if (c[i].rc == STORAGE_EEXIST) {
+			exist++;
+		} else {
+			other++;
+		}
+	}
+	if (storage_create_exclusive_atomic(st))
+		CHECK(won == 1 && exist == CREATE_THREADS - 1 && other == 0,
+			"%s: %d writers create one key at once: one wins (%d won, %d EEXIST, %d other)", label,
+			CREATE_THREADS, won, exist, other);
+	else /* look-then-put: at least one, perhaps more (a rare duplicate) */
+		CHECK(won >= 1 && won + exist == CREATE_THREADS && other == 0,
+			"%s: %d writers create one key at once without server support: %d won, %d EEXIST, "
+			"%d other", label, CREATE_THREADS, won, exist, other);
+	snprintf(body, sizeof body, "writer %d", winner);
+	CHECK(get_all(st, key, 0, STORAGE_TO_END, &b, NULL) == STORAGE_OK &&
+		(bytes_eq(b, body, strlen(body)) || (won > 1 && b->len == strlen(body))),
+		"%s: the race winner's body is the object's", label);
+	g_byte_array_unref(b);
+	CHECK(storage_delete(st, key) == STORAGE_OK, "%s: delete the raced key", label);
+}
+
+static void
+conf_create(struct storage *st, const char *label)
+{
+	char *key = key_of("create", "oreceipt0");
+	char *key2 = key_of("create", "obruteforce");
+	GByteArray *b = NULL;
+	struct storage_put *p;
+	int rc;
+
+	CHECK(storage_create(st, key, "first", 5) == STORAGE_OK, "%s: create of a new key", label);
+	/* S3 servers without If-None-Match: * on PUT (Swift's s3api) fall back to look-then-put */
+	CHECK(storage_create_exclusive_atomic(st) || strcmp(storage_backend_name(st), "s3") == 0,
+		"%s: create-if-absent is atomic (%s)", label, storage_create_exclusive_atomic(st) ? "yes" : "no");
+	rc = storage_create(st, key, "second!", 7);
+	CHECK(rc == STORAGE_EEXIST, "%s: create of an existing key -> EEXIST (%s)", label, storage_strerror(rc));
+	CHECK(get_all(st, key, 0, STORAGE_TO_END, &b, NULL) == STORAGE_OK && bytes_eq(b, "first", 5),
+		"%s: a refused create leaves the object as it was", label);
+	g_byte_array_unref(b);
+	CHECK(list_count(st, key) == 1, "%s: a refused create leaves nothing else behind", label);
+	/* a plain put still replaces it; after a delete a create works again */
+	CHECK(put_data(st, key, "third", 5, 5) == STORAGE_OK, "%s: a plain put over a created key", label);
+	CHECK(storage_delete(st, key) == STORAGE_OK, "%s: delete the created key", label);
+	CHECK(storage_create(st, key, "", 0) == STORAGE_OK, "%s: create (empty body) after a delete", label);
+	CHECK(storage_stat(st, key, NULL, NULL) == STORAGE_OK, "%s: the empty created object exists", label);
+	CHECK(storage_delete(st, key) == STORAGE_OK, "%s: delete it again", label);
+	/* the streaming form */
+	p = storage_put_begin(st, key2, 0, &rc);
+	CHECK(p != NULL && storage_put_write(p, "ab", 2) == STORAGE_OK && storage_put_commit_new(p) == STORAGE_OK,
+		"%s: put_commit_new of a new key", label);
+	p = storage_put_begin(st, key2, 0, &rc);
+	CHECK(p != NULL && storage_put_write(p, "cd", 2) == STORAGE_OK && storage_put_commit_new(p) == STORAGE_EEXIST,
+		"%s: put_commit_new of an existing key -> EEXIST", label);
+	CHECK(storage_delete(st, key2) == STORAGE_OK, "%s: delete the streamed key", label);
+	conf_create_race(st, label, key);
+	g_free(key2);
+	g_free(key);
+}
+
 /* run_conformance - what every backend must do; leaves nothing of this run behind */
 static void
 run_conformance(struct storage *st, const char *label)
@@ -939,6 +1046,7 @@ run_conformance(struct storage *st, const char *label)
 	conf_threads(st, label);
 	conf_stale(st, label);
 	conf_prune(st, label);
+	conf_create(st, label);
 }
 
 /* ---- per-backend setup ---- */
@@ -988,6 +1096,7 @@ test_dispatch(void)
 	g_clear_error(&err);
 	CHECK(strcmp(storage_strerror(STORAGE_ETEMP), storage_strerror(STORAGE_EPERM)) != 0 &&
 		strcmp(storage_strerror(STORAGE_ENOENT), storage_strerror(STORAGE_ESTOP)) != 0 &&
+		strcmp(storage_strerror(STORAGE_EEXIST), "object exists already") == 0 &&
 		strcmp(storage_strerror(12345), "unknown storage error") == 0, "storage_strerror texts");
 }
 

@@ -11,6 +11,7 @@ tests/unit/test_milter.c), the archive escrow object (§6.1,
 tests/unit/test_escrow.c), the info object (§6.2, tests/unit/test_transfer_info.c),
 the state object and sender view (§6.3, §6.4, tests/unit/test_state.c), and the
 reply token, reply object and upload state (§6.5, §6.6, tests/unit/test_upload_vectors.c),
+the notify object and once markers (§6.7, §6.8, tests/unit/test_notify_object.c),
 agreed-secret wraps and recipient secrets (§6.9, §6.10, tests/unit/test_agreed.c;
 Argon2id from python3-cryptography >= 44).
 
@@ -303,6 +304,21 @@ def agreed_vectors(dk, tid, secret):
         print("  %04x: %s" % (i, k[i:i + 32].hex()))
 
 
+def notify_object(dk, tid, nonce, js):
+    """notify object "<id>/n" (FORMATS.md §6.7)"""
+    k = hkdf(dk, b"", b"offload v1 notify")
+    hdr = b"OFLDN" + bytes([1]) + tid.encode()
+    return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
+
+
+def once_marker(dk, tid, event, when):
+    """once marker "<id>/o<event>" (FORMATS.md §6.8)"""
+    body = b"OFLDO" + bytes([1]) + tid.encode() + event.encode().ljust(16, b"\0") + struct.pack(">q", when)
+    assert len(body) == 54
+    kx = hkdf(dk, b"", b"offload v1 state")
+    return body + hmac.new(kx, body, hashlib.sha256).digest()
+
+
 def main():
     key = bytes(range(32))
     prefix = bytes(range(0xa0, 0xa7))
@@ -469,6 +485,17 @@ def main():
     print("part p3s0 = object[45..65597) sha256 %s" % hashlib.sha256(fo[45:45 + SEG + TAG]).hexdigest())
     print("part p3s1 = object[65597..) %s" % fo[45 + SEG + TAG:].hex())
     agreed_vectors(dk, tid, secret)
+
+
+    print("== notify object (deployment key 404142..5f)")
+    njs = b'{"v":1,"to":"clerk@example.org","receipts":"first"}'
+    k, no = notify_object(dk, tid, bytes(range(0xd0, 0xdc)), njs)
+    print("K_n    %s" % k.hex())
+    print("json (%d bytes) %s" % (len(njs), njs.decode()))
+    print("notify %d bytes: %s" % (len(no), no.hex()))
+    print("== once marker (deployment key 404142..5f)")
+    om = once_marker(dk, tid, "receipt0", 1700000200)
+    print("oreceipt0 at 1700000200, %d bytes: %s" % (len(om), om.hex()))
     return 0
 
 
