@@ -7,7 +7,7 @@
  *   roundtrip CONF KEY      put 3 objects below KEY, read them back, list, delete: "ok" or why
  *   bigput CONF KEY MB      put MB MiB in 64 KiB writes: "ok SECONDS RSS_GROWTH_KIB"
  *   midstop CONF KEY MB WATCHDIR STOPCMD
- *                           commit a MB MiB put in a thread; when WATCHDIR (the
+ *                           write and commit a MB MiB put in a thread; when WATCHDIR (the
  *                           server's body temp dir) holds > 4 MiB, run STOPCMD;
  *                           prints the commit result, e.g. "commit=ETEMP"
  *   mk CONF AGE RETENTION BYTES
@@ -215,6 +215,7 @@ mode_bigput(struct storage *st, const char *key, long mb)
 
 struct committer {
 	struct storage_put *p;
+	long mb;
 	int rc;
 	int done; /* g_atomic */
 };
@@ -224,7 +225,9 @@ commit_main(void *arg)
 {
 	struct committer *c = arg;
 
-	c->rc = storage_put_commit(c->p);
+	/* the writes too: a streaming backend (webdav) uploads while they run */
+	c->rc = big_fill(c->p, c->mb);
+	c->rc = c->rc == STORAGE_OK ? storage_put_commit(c->p) : (storage_put_abort(c->p), c->rc);
 	g_atomic_int_set(&c->done, 1);
 	return NULL;
 }
@@ -242,10 +245,7 @@ mode_midstop(struct storage *st, const char *key, long mb, const char *watch, co
 		printf("put_begin=%s\n", code_name(rc));
 		return 1;
 	}
-	if (big_fill(c.p, mb) != STORAGE_OK) {
-		printf("spool failed\n");
-		return 1;
-	}
+	c.mb = mb;
 	pthread_create(&th, NULL, commit_main, &c);
 	for (i = 0; i < 2000 && !g_atomic_int_get(&c.done); i++) {
 		if (system(probe) == 0) {
