@@ -54,7 +54,7 @@ static int
 webdav_put_stream_fail(struct webdav_put *p, CURLcode cc, long code)
 {
 	p->err = webdav_fail("PUT", p->tmp_url, cc, code, p->errbuf);
-	if (p->err == STORAGE_OK || p->err == STORAGE_ENOENT)
+	if (p->err == STORAGE_OK || p->err == STORAGE_ENOENT || (cc == CURLE_OK && code < 300))
 		p->err = STORAGE_ETEMP; /* a 2xx before the end, or the collection vanished */
 	return p->err;
 }
