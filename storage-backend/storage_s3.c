@@ -7,10 +7,11 @@
  * in spool_dir (or $TMPDIR) and computes the payload's SHA-256 meanwhile:
  * objects up to part_size go up as one PUT at commit; larger ones as a
  * multipart upload: each time part_size bytes have piled up they become the
- * next part (>= 5 MiB, the last may be smaller), sent by a per-put uploader
- * thread while the caller spools the next part into a second file; Complete
- * at commit, Abort on failure. So nothing is visible before commit, memory
- * stays flat (disk: two parts), and the length is always known (no chunked PUT).
+ * next part (>= 5 MiB, the last may be smaller), sent by one of S3_INFLIGHT
+ * uploader threads (each with its own handle and spool file) while the
+ * caller spools the next part; Complete at commit, Abort on failure. So
+ * nothing is visible before commit, memory stays flat (disk: S3_INFLIGHT + 1
+ * parts), and the length is always known (no chunked PUT).
  *
  * libcurl 7.88 SigV4 gotchas:
  * - it does not add x-amz-content-sha256, but signs it when we send it: we

@@ -20,6 +20,7 @@
 #define S3_PART_DEFAULT (16ULL << 20)
 #define S3_PART_MIN (5ULL << 20)
 #define S3_MAX_PARTS 10000
+#define S3_INFLIGHT 3   /* multipart parts on their way up at once, each in its own thread */
 #define S3_ATTEMPTS 5
 #define S3_BACKOFF_MS 200
 #define S3_BACKOFF_MAX_MS 5000

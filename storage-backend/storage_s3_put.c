@@ -2,14 +2,17 @@
  * storage_s3_put.c - the s3 backend's put stream: the body spools to an
  * unlinked temp file while its SHA-256 is computed; an object up to
  * part_size goes up as one PUT at commit, a larger one as a multipart
- * upload whose parts (part_size each, the last may be smaller) a per-put
- * uploader thread sends while the caller spools the next part into a second
- * file; Complete at commit, Abort on failure. Nothing is visible before
- * commit, memory stays flat (disk: two parts), every length is known.
+ * upload whose parts (part_size each, the last may be smaller) go up from
+ * S3_INFLIGHT slots, each an uploader thread with its own curl handle (its
+ * connection kept across parts) and spool file, while the caller spools the
+ * next part; Complete at commit, Abort on failure. Several parts in flight
+ * hide the per-part latency of the server (hashing, writing and syncing
+ * each part) behind each other. Nothing is visible before commit, memory
+ * stays flat (disk: S3_INFLIGHT + 1 parts), every length is known.
  *
  * Memory: struct s3_put is its caller's until commit or abort, which free
- * it. Threads: the put's curl handle is used by its uploader thread or the
- * caller, never both at once (s3_put_join() hands it back).
+ * it. Threads: a slot (handle, file, result) is its thread's while busy and
+ * the caller's after s3_slot_join(); the caller's own handle does the rest.
  */
 #include "storage_s3.h"
 
@@ -21,8 +24,14 @@
 
 #include "log.h"
 
-/* one part on its way up, in the put's uploader thread */
-struct s3_job {
+/* one part on its way up, in its own uploader thread with its own handle */
+struct s3_slot {
+	struct s3_put *p;
+	CURL *h;            /* this slot's connection, kept across its parts */
+	int fd;             /* spool file of the part being sent, or -1 */
+	GThread *th;
+	bool busy;          /* holds a part whose result is not collected */
+	gint done;          /* atomic: the thread has finished */
 	unsigned part;
 	uint64_t len;
 	char hex[65];       /* SHA-256 of the part */
@@ -34,28 +43,32 @@ struct s3_put {
 	struct s3_store *s;
 	char *key;          /* storage key, for logs */
 	char *path;         /* bucket_path/prefix+key */
-	CURL *h;            /* used by one thread at a time: uploader, else caller */
+	CURL *h;            /* the caller's: single PUT, initiate, complete, abort */
 	int fd;             /* unlinked spool file: the part being written */
-	int fd_up;          /* the other one: the part being sent, or -1 */
-	GThread *uploader;  /* sends part job.part while the caller spools the next */
-	bool job_pending;   /* job holds a result not yet collected */
-	struct s3_job job;
+	struct s3_slot slot[S3_INFLIGHT]; /* parts being sent meanwhile */
+	unsigned parts;     /* parts handed to slots so far */
 	uint64_t spooled;   /* bytes in fd */
 	EVP_MD_CTX *md;     /* SHA-256 of the spooled bytes */
 	char *upload_id;    /* multipart upload in progress, or NULL */
-	GPtrArray *etags;   /* ETag of part i + 1 */
+	GPtrArray *etags;   /* ETag of part i + 1 (NULL while it is on its way) */
 };
 
 static void
 s3_put_free(struct s3_put *p)
 {
-	if (p->uploader != NULL)
-		g_thread_join(p->uploader);
+	unsigned i;
+
+	for (i = 0; i < S3_INFLIGHT; i++) {
+		if (p->slot[i].th != NULL)
+			g_thread_join(p->slot[i].th);
+		if (p->slot[i].fd >= 0)
+			close(p->slot[i].fd);
+		if (p->slot[i].h != NULL)
+			curl_easy_cleanup(p->slot[i].h);
+		g_free(p->slot[i].etag);
+	}
 	if (p->fd >= 0)
 		close(p->fd);
-	if (p->fd_up >= 0)
-		close(p->fd_up);
-	g_free(p->job.etag);
 	if (p->h != NULL)
 		curl_easy_cleanup(p->h);
 	EVP_MD_CTX_free(p->md);
@@ -78,7 +91,10 @@ s3_put_begin(void *be, const char *key, uint64_t size_hint, int *errp)
 	p->key = g_strdup(key);
 	p->path = s3_object_path(s, key);
 	p->etags = g_ptr_array_new_with_free_func(g_free);
-	p->fd_up = -1;
+	for (unsigned i = 0; i < S3_INFLIGHT; i++) {
+		p->slot[i].p = p;
+		p->slot[i].fd = -1;
+	}
 	p->fd = storage_spool_open(s->spool_dir);
 	if (p->fd < 0) {
 		log_error("storage s3: put %s: spool file in %s: %s", key, s->spool_dir, g_strerror(errno));
@@ -157,99 +173,139 @@ s3_upload_query(const char *path, const char *upload_id, unsigned part)
 	return g_string_free(q, FALSE);
 }
 
-/* s3_part_main - the uploader thread: send fd_up as part job.part */
+/* s3_part_main - an uploader thread: send the slot's file as its part */
 static gpointer
 s3_part_main(gpointer arg)
 {
-	struct s3_put *p = arg;
+	struct s3_slot *sl = arg;
+	struct s3_put *p = sl->p;
 	struct s3_req r;
-	char *what = g_strdup_printf("upload part %u of %s", p->job.part, p->key);
+	char *what = g_strdup_printf("upload part %u of %s", sl->part, p->key);
 
-	s3_req_init(&r, p->h, "PUT", what, s3_upload_query(p->path, p->upload_id, p->job.part));
-	r.sha256 = p->job.hex;
-	r.body_fd = p->fd_up;
-	r.body_len = p->job.len;
-	p->job.rc = s3_perform(p->s, &r);
-	if (p->job.rc == STORAGE_OK && (r.etag == NULL || r.etag[0] == '\0')) {
+	s3_req_init(&r, sl->h, "PUT", what, s3_upload_query(p->path, p->upload_id, sl->part));
+	r.sha256 = sl->hex;
+	r.body_fd = sl->fd;
+	r.body_len = sl->len;
+	sl->rc = s3_perform(p->s, &r);
+	if (sl->rc == STORAGE_OK && (r.etag == NULL || r.etag[0] == '\0')) {
 		log_error("storage s3: %s: no ETag in the answer", what);
-		p->job.rc = STORAGE_ETEMP;
+		sl->rc = STORAGE_ETEMP;
 	}
-	if (p->job.rc == STORAGE_OK)
-		p->job.etag = g_steal_pointer(&r.etag);
+	if (sl->rc == STORAGE_OK)
+		sl->etag = g_steal_pointer(&r.etag);
 	s3_req_clear(&r);
 	g_free(what);
+	g_atomic_int_set(&sl->done, 1);
 	return NULL;
 }
 
-/* s3_put_join - wait for the part in flight; its result */
+/* s3_slot_join - wait for the slot's part; its result (its ETag noted) */
+static int
+s3_slot_join(struct s3_put *p, struct s3_slot *sl)
+{
+	if (sl->th != NULL) {
+		g_thread_join(sl->th);
+		sl->th = NULL;
+	}
+	if (!sl->busy)
+		return STORAGE_OK;
+	sl->busy = false;
+	if (sl->rc == STORAGE_OK)
+		g_ptr_array_index(p->etags, sl->part - 1) = g_steal_pointer(&sl->etag);
+	return sl->rc;
+}
+
+/* s3_put_join - wait for every part in flight; the first failure */
 static int
 s3_put_join(struct s3_put *p)
 {
-	int rc = STORAGE_OK;
+	int rc = STORAGE_OK, r;
+	unsigned i;
 
-	if (p->uploader != NULL) {
-		g_thread_join(p->uploader);
-		p->uploader = NULL;
-	}
-	if (p->job_pending) {
-		p->job_pending = false;
-		rc = p->job.rc;
+	for (i = 0; i < S3_INFLIGHT; i++) {
+		r = s3_slot_join(p, &p->slot[i]);
 		if (rc == STORAGE_OK)
-			g_ptr_array_add(p->etags, g_steal_pointer(&p->job.etag));
+			rc = r;
 	}
 	return rc;
 }
 
+/* s3_put_slot - a free slot for the next part: collect the finished ones
+ * (a failed part shows here), else wait for the oldest; NULL on failure */
+static struct s3_slot *
+s3_put_slot(struct s3_put *p, int *rc)
+{
+	struct s3_slot *sl, *free_ = NULL, *oldest = NULL;
+	unsigned i;
+
+	*rc = STORAGE_OK;
+	for (i = 0; i < S3_INFLIGHT; i++) {
+		sl = &p->slot[i];
+		if (sl->busy && g_atomic_int_get(&sl->done) && (*rc = s3_slot_join(p, sl)) != STORAGE_OK)
+			return NULL;
+		if (!sl->busy && free_ == NULL)
+			free_ = sl;
+		if (sl->busy && (oldest == NULL || sl->part < oldest->part))
+			oldest = sl;
+	}
+	if (free_ == NULL && (*rc = s3_slot_join(p, oldest)) == STORAGE_OK)
+		free_ = oldest;
+	if (free_ != NULL && free_->h == NULL && (free_->h = s3_handle(p->key)) == NULL)
+		*rc = STORAGE_ETEMP;
+	if (free_ != NULL && free_->fd < 0 && (free_->fd = storage_spool_open(p->s->spool_dir)) < 0) {
+		log_error("storage s3: put %s: spool file in %s: %s", p->key, p->s->spool_dir,
+			g_strerror(errno));
+		*rc = STORAGE_ETEMP;
+	}
+	return *rc == STORAGE_OK ? free_ : NULL;
+}
+
 /*
- * s3_put_flush - hand the spooled bytes to the uploader thread as the next
- * part and go on spooling into the other file; a failed part is reported by
- * the next flush or the commit. Two spool files of part_size at most.
+ * s3_put_flush - hand the spooled bytes to a free slot as the next part and
+ * go on spooling into that slot's previous file; up to S3_INFLIGHT parts
+ * are on their way while the caller writes the next: S3_INFLIGHT + 1 spool
+ * files of part_size at most, on disk, not in memory.
  */
 static int
 s3_put_flush(struct s3_put *p)
 {
+	struct s3_slot *sl;
 	int rc, fd;
 
-	rc = s3_put_join(p);
-	if (rc != STORAGE_OK)
-		return rc;
 	if (p->upload_id == NULL) {
 		rc = s3_put_initiate(p);
 		if (rc != STORAGE_OK)
 			return rc;
 	}
-	if (p->etags->len + 1 > S3_MAX_PARTS) {
+	if (p->parts + 1 > S3_MAX_PARTS) {
 		log_error("storage s3: put %s: more than %d parts: raise part_size", p->key, S3_MAX_PARTS);
 		return STORAGE_EPERM;
 	}
-	if (p->fd_up < 0) {
-		p->fd_up = storage_spool_open(p->s->spool_dir);
-		if (p->fd_up < 0) {
-			log_error("storage s3: put %s: spool file in %s: %s", p->key, p->s->spool_dir,
-				g_strerror(errno));
-			return STORAGE_ETEMP;
-		}
-	}
-	rc = s3_put_digest(p, p->job.hex);
+	sl = s3_put_slot(p, &rc);
+	if (sl == NULL)
+		return rc;
+	rc = s3_put_digest(p, sl->hex);
 	if (rc != STORAGE_OK)
 		return rc;
-	p->job.part = p->etags->len + 1;
-	p->job.len = p->spooled;
-	p->job.rc = STORAGE_ETEMP;
-	g_clear_pointer(&p->job.etag, g_free);
-	fd = p->fd_up;
-	p->fd_up = p->fd;
+	sl->part = ++p->parts;
+	g_ptr_array_set_size(p->etags, (gint)p->parts);
+	sl->len = p->spooled;
+	sl->rc = STORAGE_ETEMP;
+	g_clear_pointer(&sl->etag, g_free);
+	fd = sl->fd;
+	sl->fd = p->fd;
 	p->fd = fd;
 	p->spooled = 0;
-	/* the file to spool into next held a part that has been sent (joined above) */
+	/* the file to spool into next held a part that has been sent (joined) */
 	if (ftruncate(p->fd, 0) != 0) {
 		log_error("storage s3: put %s: truncate spool file: %s", p->key, g_strerror(errno));
 		return STORAGE_ETEMP;
 	}
-	p->job_pending = true;
-	p->uploader = g_thread_try_new("s3-part", s3_part_main, p, NULL);
-	if (p->uploader == NULL)
-		s3_part_main(p); /* no thread: send it now */
+	sl->busy = true;
+	g_atomic_int_set(&sl->done, 0);
+	sl->th = g_thread_try_new("s3-part", s3_part_main, sl, NULL);
+	if (sl->th == NULL)
+		s3_part_main(sl); /* no thread: send it now */
 	return STORAGE_OK;
 }
 
@@ -296,7 +352,7 @@ s3_put_abort_upload(struct s3_put *p)
 	char *what;
 	int rc;
 
-	(void)s3_put_join(p); /* the handle is ours again; a failed part was logged */
+	(void)s3_put_join(p); /* no part in flight; a failed one was logged */
 	if (p->upload_id == NULL)
 		return;
 	what = g_strdup_printf("abort multipart upload of %s", p->key);

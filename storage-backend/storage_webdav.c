@@ -11,16 +11,20 @@
  *
  * Put: MKCOL of the missing collections at begin (RFC 4918 §9.3: 405 =
  * exists, 409 = parent missing; wrong credentials show before any data).
- * The body is kept in memory up to 1 MiB, beyond that in an unnamed spool
- * file (O_TMPFILE in [milter] spool_dir, else $TMPDIR): memory stays flat,
- * the PUT has a Content-Length (no chunked bodies, which PHP-FPM setups such
- * as Nextcloud's may refuse) and can be retried. Commit = PUT of a hidden
- * temporary ".<leaf>.<random>" in the same collection, then MOVE to the final
- * name with Overwrite: T (nginx answers 204, RFC 4918 says 201), so readers
- * see the whole object or nothing; a collection removed meanwhile is made
- * again and the round repeated; a failed MOVE DELETEs the temp. Abort only
- * drops the spool (nothing was sent). A crash between PUT and MOVE leaves a
- * hidden temp that no reader or lister sees.
+ * The body is kept in memory up to 1 MiB and PUT with a Content-Length at
+ * commit (retried). A larger body is streamed while it is written, as a
+ * chunked PUT (storage_webdav_stream.c): memory flat, no spool, sending
+ * overlaps encryption. Servers that refuse chunked bodies (411/501: PHP-FPM
+ * setups; Nextcloud, whose chunked upload v2 is not implemented) get an
+ * unnamed spool file (O_TMPFILE in [milter] spool_dir, else $TMPDIR) and a
+ * Content-Length PUT at commit, from the first refusal on. Either way the
+ * PUT goes to a hidden temporary ".<leaf>.<random>" in the same collection,
+ * then commit MOVEs it to the final name with Overwrite: T (nginx answers
+ * 204, RFC 4918 says 201), so readers see the whole object or nothing; a
+ * collection removed meanwhile is made again and the round repeated while
+ * the body can be resent; a failed PUT or MOVE DELETEs the temp. Abort kills
+ * a streaming PUT and DELETEs the temp. A crash between PUT and MOVE leaves
+ * a hidden temp that no reader or lister sees.
  * Get: GET with Range (a server that ignores Range is trimmed here). Stat:
  * PROPFIND Depth 0. List: PROPFIND Depth 1 walk (207 multistatus parsed
  * with GMarkup by local element name, so any namespace prefix works),
@@ -51,7 +55,9 @@
  *
  * Errors: 401/403 and other 4xx -> EPERM, 404 -> ENOENT, 408/423/429/5xx
  * and network errors -> ETEMP; idempotent requests are retried with
- * exponential backoff and jitter, the PUT too (its body is spooled). The
+ * exponential backoff and jitter, the PUT too while its body can be resent
+ * (in memory, spooled, or a stream not past its head); a streamed PUT that
+ * breaks off later fails the put (ETEMP: the caller offloads again). The
  * password is never logged; URLs in logs carry no credentials.
  *
  * Memory: struct webdav_store (base URL, credentials, wiped on close) is

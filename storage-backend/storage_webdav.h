@@ -26,6 +26,7 @@ struct webdav_store {
 	char *spool_dir; /* put bodies above WEBDAV_MEM_MAX */
 	char *ca_file;   /* NULL = system CAs */
 	long prune_pause_ms; /* test knob: shard removal waits this long before its DELETE */
+	gint no_chunked;     /* atomic: the server refused a chunked PUT body (411/501) */
 };
 
 /* one <response> of a 207 multistatus */
@@ -101,6 +102,14 @@ int webdav_put_write(void *put, const void *buf, size_t len);
 int webdav_put_commit(void *put);
 int webdav_put_commit_new(void *put);
 void webdav_put_abort(void *put);
+
+/* ---- storage_webdav_stream.c: a put's body streamed as a chunked PUT ---- */
+struct webdav_stream;
+int webdav_stream_start(const struct webdav_store *ws, CURL *h, const char *url, const GByteArray *head,
+	struct webdav_stream **sp, CURLcode *cc, long *code, char *errbuf);
+int webdav_stream_write(struct webdav_stream *s, const void *buf, size_t len);
+CURLcode webdav_stream_finish(struct webdav_stream *s, long *code, char *errbuf);
+void webdav_stream_kill(struct webdav_stream *s);
 
 /* ---- storage_webdav_prune.c ---- */
 int webdav_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg);

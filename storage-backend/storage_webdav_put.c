@@ -1,15 +1,23 @@
 /*
  * storage_webdav_put.c - the webdav backend's put stream: MKCOL of the
- * missing collections at begin (wrong credentials show before any data); the
- * body in memory up to WEBDAV_MEM_MAX, beyond that in an unnamed spool file,
- * so the PUT has a Content-Length and can be retried; commit = PUT of a
- * hidden temporary ".<leaf>.<random>" in the same collection, then MOVE
- * over the final name (Overwrite: T). A collection removed meanwhile (purge
- * pruning an empty shard) is made again and the round repeated; a failed
- * MOVE DELETEs the temp. Abort only drops the spool: nothing was sent.
+ * missing collections at begin (wrong credentials show before any data).
+ * A body up to WEBDAV_MEM_MAX stays in memory and goes up at commit as a
+ * PUT with a Content-Length (retried). A larger one is streamed while it
+ * is written (storage_webdav_stream.c): a chunked PUT whose first bytes
+ * are the memory head, no spool; a server that refuses chunked bodies
+ * (411/501 on the first try, remembered for the store) gets today's
+ * spool instead: an unnamed spool file and a PUT with a Content-Length
+ * at commit. Either way the PUT goes to a hidden temporary
+ * ".<leaf>.<random>" in the same collection, and commit MOVEs it over the
+ * final name (Overwrite: T). A collection removed meanwhile (purge pruning
+ * an empty shard) is made again and the round repeated while the body can
+ * still be sent again (memory, spool, or a stream that has not got past
+ * its head); a failed PUT or MOVE DELETEs the temp. Abort kills a running
+ * PUT and DELETEs the temp; a spooled body was not sent yet.
  *
  * Memory: struct webdav_put is its caller's until commit or abort, which
- * free it. Threads: a put and its curl handle belong to one thread.
+ * free it. Threads: a put and its curl handle belong to one thread (the
+ * handle to the stream's worker while a PUT streams).
  */
 #include "storage_webdav.h"
 
@@ -29,12 +37,79 @@ struct webdav_put {
 	char *coll_url; /* its collection, ends in '/' */
 	CURL *h;
 	struct curl_slist *hdrs;
-	GByteArray *mem; /* the body while it is at most WEBDAV_MEM_MAX */
+	GByteArray *mem; /* the body while it is at most WEBDAV_MEM_MAX; a stream's head */
+	struct webdav_stream *st; /* the PUT streaming the body, or NULL */
+	bool streamed;   /* a stream was started: the temp may exist */
+	int err;         /* the stream failed: this error */
 	int fd;          /* else an unnamed spool file, -1 = none */
 	uint64_t size;   /* bytes written */
 	uint64_t rpos;   /* upload read position */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+#define WEBDAV_SPOOL 1 /* webdav_put_stream_open: the server wants a Content-Length */
+
+/* webdav_put_stream_fail - the stream ended early: its error, logged once */
+static int
+webdav_put_stream_fail(struct webdav_put *p, CURLcode cc, long code)
+{
+	p->err = webdav_fail("PUT", p->tmp_url, cc, code, p->errbuf);
+	if (p->err == STORAGE_OK || p->err == STORAGE_ENOENT || (cc == CURLE_OK && code < 300))
+		p->err = STORAGE_ETEMP; /* a 2xx before the end, or the collection vanished */
+	return p->err;
+}
+
+/* webdav_put_stream_write - hand bytes to the running stream */
+static int
+webdav_put_stream_write(struct webdav_put *p, const void *buf, size_t len)
+{
+	CURLcode cc;
+	long code;
+
+	if (p->err != STORAGE_OK)
+		return p->err;
+	if (webdav_stream_write(p->st, buf, len) == STORAGE_OK) {
+		p->size += len;
+		return STORAGE_OK;
+	}
+	cc = webdav_stream_finish(p->st, &code, p->errbuf);
+	p->st = NULL;
+	return webdav_put_stream_fail(p, cc, code);
+}
+
+/* webdav_put_stream_open - start streaming the body (the head in p->mem);
+ * a missing collection is made and the start repeated (the head can be
+ * sent again); WEBDAV_SPOOL if the server refuses chunked bodies */
+static int
+webdav_put_stream_open(struct webdav_put *p)
+{
+	CURLcode cc;
+	long code;
+	int attempt, rc;
+
+	for (attempt = 1;; attempt++) {
+		if (attempt > 1) {
+			webdav_backoff(attempt - 1);
+			rc = webdav_mkcol(p->ws, p->h, p->coll_url, 0);
+			if (rc != STORAGE_OK)
+				return rc;
+		}
+		p->streamed = true;
+		if (webdav_stream_start(p->ws, p->h, p->tmp_url, p->mem, &p->st, &cc, &code,
+			p->errbuf) == STORAGE_OK)
+			return STORAGE_OK;
+		if (cc == CURLE_OK && (code == 411 || code == 501 || code == 417 ||
+			(code >= 200 && code < 300))) {
+			log_info("storage webdav: PUT %s: HTTP %ld to a chunked body: "
+				"spooling bodies for a Content-Length from now on", p->tmp_url, code);
+			g_atomic_int_set(&p->ws->no_chunked, 1);
+			return WEBDAV_SPOOL;
+		}
+		if (!webdav_again(cc, code, attempt) &&
+		    !(cc == CURLE_OK && (code == 404 || code == 409) && attempt < 3))
+			return webdav_put_stream_fail(p, cc, code);
+	}
+}
 
 /* webdav_spool_open - the spool file of a body too big for memory */
 static int
@@ -53,11 +128,19 @@ webdav_put_write(void *put, const void *buf, size_t len)
 	struct webdav_put *p = put;
 	const char *c = buf;
 	ssize_t n;
+	int rc;
 
+	if (p->err != STORAGE_OK || p->st != NULL)
+		return webdav_put_stream_write(p, buf, len);
 	if (p->fd < 0 && p->mem->len + len <= WEBDAV_MEM_MAX) {
 		g_byte_array_append(p->mem, buf, (guint)len);
 		p->size += len;
 		return STORAGE_OK;
+	}
+	if (p->fd < 0 && !g_atomic_int_get(&p->ws->no_chunked)) {
+		rc = webdav_put_stream_open(p);
+		if (rc != WEBDAV_SPOOL)
+			return rc == STORAGE_OK ? webdav_put_stream_write(p, buf, len) : rc;
 	}
 	if (p->fd < 0) {
 		/* too big for memory: spill to a spool file, memory stays flat */
@@ -152,6 +235,7 @@ webdav_put_free(struct webdav_put *p)
 {
 	if (p == NULL)
 		return;
+	webdav_stream_kill(p->st); /* before the handle: its worker uses it */
 	if (p->h != NULL)
 		curl_easy_cleanup(p->h);
 	if (p->fd >= 0)
@@ -203,6 +287,36 @@ out:
 	return p;
 }
 
+/* webdav_put_commit_stream - end the streamed PUT, MOVE the temp; the body
+ * is gone, so no round is repeated: a failure DELETEs the temp */
+static int
+webdav_put_commit_stream(struct webdav_put *p, struct curl_slist *hdrs)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode cc;
+	long code = 0;
+	int rc = p->err;
+
+	if (p->st != NULL) {
+		cc = webdav_stream_finish(p->st, &code, p->errbuf);
+		p->st = NULL;
+		if (cc != CURLE_OK || (code != 201 && code != 204 && code != 200))
+			rc = webdav_put_stream_fail(p, cc, code);
+	}
+	if (rc == STORAGE_OK) {
+		cc = webdav_simple(p->ws, p->h, "MOVE", p->tmp_url, hdrs, &code, errbuf);
+		if (cc == CURLE_OK && (code == 201 || code == 204))
+			return STORAGE_OK;
+		/* create-if-absent (Overwrite: F): the object exists */
+		rc = cc == CURLE_OK && code == 412 ? STORAGE_EEXIST :
+			webdav_fail("MOVE", p->tmp_url, cc, code, errbuf);
+		if (rc == STORAGE_ENOENT)
+			rc = STORAGE_ETEMP; /* the temp or its collection vanished */
+	}
+	webdav_delete_url(p->ws, p->h, p->tmp_url, true);
+	return rc;
+}
+
 /* webdav_put_finish - PUT the temp, MOVE it over the final name (excl:
  * Overwrite: F, RFC 4918 §10.6, so an existing object answers 412 and stays;
  * the temp is deleted). A collection removed meanwhile (409/404) is made
@@ -220,6 +334,10 @@ webdav_put_finish(void *put, bool excl)
 
 	hdrs = curl_slist_append(hdrs, dest);
 	hdrs = curl_slist_append(hdrs, excl ? "Overwrite: F" : "Overwrite: T");
+	if (p->streamed && p->fd < 0) {
+		rc = webdav_put_commit_stream(p, hdrs);
+		goto out;
+	}
 	for (round = 0; round < 3; round++) {
 		if (round > 0) {
 			rc = webdav_mkcol(p->ws, p->h, p->coll_url, 0);
@@ -270,9 +388,17 @@ webdav_put_commit_new(void *put)
 	return webdav_put_finish(put, true);
 }
 
-/* webdav_put_abort - nothing reached the server yet (the PUT runs at commit) */
+/* webdav_put_abort - kill a streaming PUT and DELETE its temp; a spooled
+ * body has not been sent */
 void
 webdav_put_abort(void *put)
 {
-	webdav_put_free(put);
+	struct webdav_put *p = put;
+
+	if (p != NULL && p->streamed) {
+		webdav_stream_kill(p->st);
+		p->st = NULL;
+		webdav_delete_url(p->ws, p->h, p->tmp_url, true);
+	}
+	webdav_put_free(p);
 }

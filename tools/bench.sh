@@ -18,8 +18,9 @@
 #     UNSIGNED-PAYLOAD, one PUT; WebDAV: curl -T). Target ours/curl <= 2.0: curl only streams
 #     bytes, we also read the attachment twice (classification pass, then offload pass), decode,
 #     hash and encrypt on the same 2 cores as the server, and the s3 backend spools each
-#     multipart part to disk and SHA-256-signs it (SigV4 payload hash), the webdav backend spools
-#     the whole object before its PUT + MOVE (ARCHITECTURE.md). Also the milter's peak RSS
+#     multipart part to disk and SHA-256-signs it (SigV4 payload hash; 3 parts in flight), the
+#     webdav backend streams the object as a chunked PUT while it encrypts, then MOVE
+#     (ARCHITECTURE.md). Also the milter's peak RSS
 #     (VmHWM; target <= 64 MB) and `offloadctl process` with backend s3 (time, peak RSS).
 #     The load average and the milter's CPU seconds are printed too: our end-of-message is
 #     CPU-bound (about 9 s CPU per GB), curl's upload is not, so on busy cores the ratio grows

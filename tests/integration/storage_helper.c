@@ -6,8 +6,9 @@
  *   probe CONF              codes of put_begin/get/stat/list/delete ("put=EPERM ...")
  *   roundtrip CONF KEY      put 3 objects below KEY, read them back, list, delete: "ok" or why
  *   bigput CONF KEY MB      put MB MiB in 64 KiB writes: "ok SECONDS RSS_GROWTH_KIB"
+ *   abortput CONF KEY MB    write MB MiB, then abort: "aborted" or why
  *   midstop CONF KEY MB WATCHDIR STOPCMD
- *                           commit a MB MiB put in a thread; when WATCHDIR (the
+ *                           write and commit a MB MiB put in a thread; when WATCHDIR (the
  *                           server's body temp dir) holds > 4 MiB, run STOPCMD;
  *                           prints the commit result, e.g. "commit=ETEMP"
  *   mk CONF AGE RETENTION BYTES
@@ -213,8 +214,25 @@ mode_bigput(struct storage *st, const char *key, long mb)
 	return 0;
 }
 
+static int
+mode_abortput(struct storage *st, const char *key, long mb)
+{
+	struct storage_put *p = storage_put_begin(st, key, 0, NULL);
+	int rc;
+
+	if (p == NULL) {
+		printf("put_begin failed\n");
+		return 1;
+	}
+	rc = big_fill(p, mb);
+	storage_put_abort(p);
+	printf(rc == STORAGE_OK ? "aborted\n" : "write=%s\n", code_name(rc));
+	return rc == STORAGE_OK ? 0 : 1;
+}
+
 struct committer {
 	struct storage_put *p;
+	long mb;
 	int rc;
 	int done; /* g_atomic */
 };
@@ -224,7 +242,9 @@ commit_main(void *arg)
 {
 	struct committer *c = arg;
 
-	c->rc = storage_put_commit(c->p);
+	/* the writes too: a streaming backend (webdav) uploads while they run */
+	c->rc = big_fill(c->p, c->mb);
+	c->rc = c->rc == STORAGE_OK ? storage_put_commit(c->p) : (storage_put_abort(c->p), c->rc);
 	g_atomic_int_set(&c->done, 1);
 	return NULL;
 }
@@ -242,10 +262,7 @@ mode_midstop(struct storage *st, const char *key, long mb, const char *watch, co
 		printf("put_begin=%s\n", code_name(rc));
 		return 1;
 	}
-	if (big_fill(c.p, mb) != STORAGE_OK) {
-		printf("spool failed\n");
-		return 1;
-	}
+	c.mb = mb;
 	pthread_create(&th, NULL, commit_main, &c);
 	for (i = 0; i < 2000 && !g_atomic_int_get(&c.done); i++) {
 		if (system(probe) == 0) {
@@ -360,6 +377,8 @@ main(int argc, char **argv)
 		rc = mode_probe(st);
 	else if (strcmp(argv[1], "roundtrip") == 0 && argc == 4)
 		rc = mode_roundtrip(st, argv[3]);
+	else if (strcmp(argv[1], "abortput") == 0 && argc == 5)
+		rc = mode_abortput(st, argv[3], atol(argv[4]));
 	else if (strcmp(argv[1], "bigput") == 0 && argc == 5)
 		rc = mode_bigput(st, argv[3], atol(argv[4]));
 	else if (strcmp(argv[1], "midstop") == 0 && argc == 7)

@@ -4,8 +4,10 @@
 # the storage conformance suite (build/tests/test_storage with OFFLOAD_TEST_WEBDAV_CONF), a
 # Nextcloud-style base URL with an encoded user name, wrong credentials / 403 -> EPERM, 503 ->
 # ETEMP after retries, the server stopped mid-upload -> ETEMP and no visible object, memory
-# flat for a big put, `offloadctl process` + `offloadctl open` byte-exact through WebDAV, and
-# upload throughput against `curl -T` to the same server. Ports 12860-12869.
+# flat for a big put, `offloadctl process` + `offloadctl open` byte-exact through WebDAV,
+# upload throughput against `curl -T` to the same server, an aborted streamed put leaving
+# nothing, and the spool fallback against a server refusing chunked bodies (dav_nochunk.py).
+# Ports 12860-12869.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL" "$BUILD/tests/test_storage"
 [ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a (build first)"
@@ -152,5 +154,21 @@ check "offloadctl list --json on webdav shows the transfer as live" \
 	$PY -c 'import json,sys; l=json.load(open(sys.argv[1])); sys.exit(0 if any(t["id"]==sys.argv[2] and t["state"]=="live" and t["files"]==1 for t in l) else 1)' "$T/list.json" "$id"
 check "no log line of any run shows the password" \
 	bash -c '! grep -rq "dav pass" "$1"/*.err "$1"/*/milter.log 2>/dev/null' _ "$T"
+# ---- a streamed put (> 1 MiB) aborted: the PUT is killed, nothing stays (not even a temp) ----
+r=$("$HELPER" abortput "$CONF" ab/0 40 2>"$T/abortput.err" | tail -1)
+check "40 MiB put aborted mid-stream ($r)" [ "$r" = aborted ]
+check "... nothing of it below the store's ab/ab (no object, no hidden temp)" \
+	bash -c '[ -z "$(find "$1"/data/remote.php/dav/files/davuser/offload/ab -type f 2>/dev/null)" ]' _ "$DAV"
 dav_stop
+
+# ---- a server that refuses chunked bodies (411, as PHP-FPM setups): spool fallback ----
+NCPORT=12868
+$PY "$IT/dav_nochunk.py" $NCPORT "$T/nochunk.log" & _BG_PIDS+=($!)
+waitport $NCPORT || bail "dav_nochunk.py listens on $NCPORT"
+conf_write nc storage.backend=webdav "storage.url=http://127.0.0.1:$NCPORT/dav" "storage.credentials_file=$T/cred"
+r=$("$HELPER" bigput "$(conf_path nc)" nc/0 3 2>"$T/nc.err" | tail -1)
+check "3 MiB put to a server refusing chunked bodies succeeds ($r)" [ "${r%% *}" = ok ]
+check "... it tried a chunked PUT first, got 411, then PUT with a Content-Length, then MOVE" \
+	bash -c 'grep -E "^(PUT|MOVE) " "$1" | sed -E "s|/\.0\.[0-9a-f]+ | TEMP |" | tr "\n" ";" | grep -qx "PUT /dav/nc/nc TEMP chunked;PUT /dav/nc/nc TEMP length;MOVE /dav/nc/nc TEMP length;"' _ "$T/nochunk.log"
+check "... and logged the fallback" grep -q "HTTP 411 to a chunked body" "$T/nc.err"
 finish
