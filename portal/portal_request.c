@@ -216,3 +216,14 @@ portal_post_string(JsonParser *jp, const char *name)
 		return NULL;
 	return g_strdup(json_node_get_string(n));
 }
+
+gboolean
+portal_post_int(JsonParser *jp, const char *name, gint64 *out)
+{
+	JsonObject *o = json_node_get_object(json_parser_get_root(jp));
+
+	if (!json_object_has_member(o, name))
+		return FALSE;
+	*out = json_object_get_int_member(o, name);
+	return TRUE;
+}
