@@ -221,9 +221,12 @@ gboolean
 portal_post_int(JsonParser *jp, const char *name, gint64 *out)
 {
 	JsonObject *o = json_node_get_object(json_parser_get_root(jp));
+	JsonNode *n = json_object_get_member(o, name);
 
-	if (!json_object_has_member(o, name))
+	/* a JSON integer only: json_object_get_int_member() warns (CRITICAL) on
+	 * an object or array and truncates a float */
+	if (n == NULL || json_node_get_value_type(n) != G_TYPE_INT64)
 		return FALSE;
-	*out = json_object_get_int_member(o, name);
+	*out = json_node_get_int(n);
 	return TRUE;
 }
