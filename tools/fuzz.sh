@@ -20,15 +20,17 @@ for t in "$@"; do
 	seeds="tests/fuzz/corpus/$t"
 	case $t in process|letter) seeds="$seeds tests/data/corpus" ;; esac
 	log=build-fuzz/fuzz_$t.log
+	start=$SECONDS
 	# shellcheck disable=SC2086
 	"build-fuzz/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=262144 -timeout=60 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="build-fuzz/crash-$t-" "build-fuzz/corpus/$t" $seeds \
 		> "$log" 2>&1
 	rc=$?
+	took=$((SECONDS - start))
 	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	crash=$(grep -oE "Test unit written to [^ ]+" "$log" | head -n 1)
-	echo "fuzz $t: ${secs} s, ${execs:-?} executions, $(echo "$last" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*'), ${crash:-no crash} (rc $rc)"
+	echo "fuzz $t: ${took} s, ${execs:-?} executions, $(echo "$last" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*'), ${crash:-no crash} (rc $rc)"
 	[ $rc = 0 ] || fail=1
 done
 exit $fail
