@@ -105,7 +105,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	kind = data[0] % 4;
 	n = size - 1;
-	b = g_memdup2(data + 1, n ? n : 1);
+	b = g_malloc0(n + 1);
+	memcpy(b, data + 1, n);
 	if ((data[0] & 0x80) && kind < 3)
 		fz_remac(infos[kind], b, n);
 	/* the id the object names (the decoders compare it with the id asked for) */
