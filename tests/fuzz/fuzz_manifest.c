@@ -5,8 +5,10 @@
  * link secret) and opened as `offloadctl open`, `fetch` and the portal
  * open it (transfer_open_obj: header, MAC, TK, JSON: id, sender,
  * recipients, files with index, name, type, size, key and sha256).
- * fuzz_envelope covers the bytes in front of the AEAD. Any input must end
- * in a transfer or an error, never a crash, an over-read or a leak.
+ * fuzz_envelope covers the bytes in front of the AEAD. GLib criticals are
+ * fatal here (a member of the wrong JSON type once made json-glib complain).
+ * Any input must end in a transfer or an error, never a crash, an
+ * over-read or a leak.
  */
 #include <string.h>
 #include <glib.h>
@@ -35,6 +37,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init("fuzz", false, false);
+	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
 	c = conf_load(NULL, NULL);
 	conf_set(c, "storage.backend", "memory", NULL);
 	fz_st = storage_open(c, NULL);
