@@ -30,6 +30,7 @@ for t in "$@"; do
 	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	crash=$(grep -oE "Test unit written to [^ ]+" "$log" | head -n 1)
+	[ $rc = 0 ] || [ -n "$crash" ] || crash="died without a test unit, see $log"
 	echo "fuzz $t: ${took} s, ${execs:-?} executions, $(echo "$last" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*'), ${crash:-no crash} (rc $rc)"
 	[ $rc = 0 ] || fail=1
 done
