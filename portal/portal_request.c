@@ -198,8 +198,10 @@ portal_post_json(const struct req *rq)
 {
 	JsonParser *jp = json_parser_new();
 
-	if (rq->body == NULL || !json_parser_load_from_data(jp, (const char *)rq->body->data,
-		(gssize)rq->body->len, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
+	/* an empty or blank body parses to no root at all */
+	if (rq->body == NULL || rq->body->len == 0 || !json_parser_load_from_data(jp, (const char *)rq->body->data,
+		(gssize)rq->body->len, NULL) || json_parser_get_root(jp) == NULL ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
 		g_object_unref(jp);
 		return NULL;
 	}

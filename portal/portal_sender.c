@@ -155,7 +155,7 @@ sender_view(struct portal *p, struct MHD_Connection *conn, const struct envelope
 
 	if (transfer_sender_read(p->st, h->id, secret, &json) == 1) {
 		jp = json_parser_new();
-		if (json_parser_load_from_data(jp, json, -1, NULL) &&
+		if (json_parser_load_from_data(jp, json, -1, NULL) && json_parser_get_root(jp) != NULL &&
 		    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp)))
 			v = json_node_get_object(json_parser_get_root(jp));
 	}

@@ -127,7 +127,7 @@ transfer_parse_manifest(struct transfer *t, const char *json, size_t len, GError
 
 	if (!json_parser_load_from_data(p, json, (gssize)len, err))
 		goto out;
-	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+	if (json_parser_get_root(p) == NULL || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
 		goto bad;
 	root = json_node_get_object(json_parser_get_root(p));
 	if (g_strcmp0(json_str(root, "id"), t->id) != 0)
