@@ -36,7 +36,7 @@ fz_range(const uint8_t *data, size_t size)
 
 	for (i = 0; i < 8 && i < size; i++)
 		size_of_file = size_of_file << 8 | data[i];
-	if (data[0] & 1)
+	if (size > 0 && (data[0] & 1))
 		size_of_file &= 0xFFFFF;   /* small files too */
 	h = g_strndup((const char *)data + MIN(size, 8), size - MIN(size, 8));
 	rc = portal_range_parse(h, size_of_file, &start, &len);
