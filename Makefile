@@ -4,6 +4,8 @@
 # make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
 # make demo       end-to-end demo on a private Postfix (tools/demo.sh)
 # make deps       install missing Debian packages only
+# make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (make stress: 600 s each,
+#                 then tests/stress/)
 # make lint       man pages (mandoc -Tlint), then file/function sizes and the layer rule
 #                 (tools/lint-layout.py)
 # make install    binaries, man pages, sample config, units, sysusers/tmpfiles/logrotate
@@ -65,14 +67,14 @@ PORTAL_BIN := $(if $(wildcard portal/portal_main.c),$(B)/offload-portal)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 
-.PHONY: all check asan ubsan unit demo deps clean lint bench fuzz install deb test-deb
+.PHONY: all check asan ubsan unit demo deps clean lint bench fuzz stress install deb test-deb
 all: $(B)/offload-milter $(B)/offloadctl $(PORTAL_BIN) $(B)/offload-upload $(UNIT_BINS) $(REPLAY_BINS)
 
 # objects depend on the flags they were built with (WERROR=1, SAN=1 on an existing tree rebuild)
 FLAGS_STAMP := $(B)/.cflags
 $(shell mkdir -p $(B); echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
 
-$(B)/%.o: %.c $(wildcard */*.h) $(FLAGS_STAMP)
+$(B)/%.o: %.c $(wildcard */*.h) $(wildcard tests/fuzz/*.h) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -113,17 +115,22 @@ $(B)/fuzz/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libof
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-# make fuzz: libFuzzer + ASan/UBSan builds with clang, FUZZ_SECONDS per target; new
-# findings land in tests/fuzz/corpus/<target>/ (commit the interesting ones)
+# make fuzz: libFuzzer + ASan/UBSan builds with clang, FUZZ_SECONDS per target (FUZZ_TARGETS:
+# a subset, e.g. "pdf zip"); seeds from tests/fuzz/corpus/<target>/, new inputs and crashes
+# land in build-fuzz/ (tools/fuzz.sh; copy small interesting inputs into the seed corpus)
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 fuzz: deps
 	$(MAKE) B=build-fuzz CC=clang SAN=1 CFLAGS=-fsanitize=fuzzer-no-link build-fuzz/liboffload.a
-	@for f in $(FUZZ_SRC); do t=$$(basename $$f .c); t=$${t#fuzz_}; \
-	  mkdir -p tests/fuzz/corpus/$$t build-fuzz/fuzz; \
-	  clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $$f build-fuzz/liboffload.a \
-	    $(LIBS) -o build-fuzz/fuzz/fuzz_$$t || exit 1; \
-	  seeds=; [ $$t = process ] && seeds=tests/data/corpus; \
-	  build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=262144 tests/fuzz/corpus/$$t $$seeds || exit 1; \
-	done
+	FUZZ_CFLAGS="$(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)" FUZZ_LIBS="$(LIBS)" \
+		tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# make stress: the long runs kept out of `make check` (tests/stress/README.md): every fuzz
+# target for FUZZ_SECONDS (600 here), then each tests/stress/*.sh with the build dir
+stress: FUZZ_SECONDS = 600
+stress: deps
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) all
+	@for s in tests/stress/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; "$$s" $(B) || exit 1; done
 
 deps:
 	@tools/install-deps.sh

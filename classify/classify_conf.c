@@ -116,10 +116,14 @@ cls_map_parse(struct classify_ctx *ctx, const char *keyname, char **items, GArra
 int
 cls_map_find(const GArray *map, const char *text)
 {
-	char *low = g_utf8_strdown(text, -1);
+	/* header values and XML come as raw bytes: g_utf8_strdown() reads past
+	 * the end of invalid UTF-8 (a lead byte before the NUL) */
+	char *valid = g_utf8_validate(text, -1, NULL) ? NULL : g_utf8_make_valid(text, -1);
+	char *low = g_utf8_strdown(valid != NULL ? valid : text, -1);
 	int level = -1;
 	guint i;
 
+	g_free(valid);
 	g_strstrip(low);
 	for (i = 0; i < map->len; i++)
 		if (strcmp(g_array_index(map, struct cls_map, i).key, low) == 0) {

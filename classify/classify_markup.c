@@ -189,7 +189,7 @@ cls_xml_tag(struct cls_xml_st *st, const char *x, size_t i, size_t n)
 	size_t ns = i + (close ? 2 : 1), ne = ns, ln;
 	const char *local, *colon;
 
-	if (x[ns] == '?' || x[ns] == '!')
+	if (ns >= n || x[ns] == '?' || x[ns] == '!')   /* "<" or "</" as the last bytes: nothing more */
 		return end + 1;
 	while (ne < end && !g_ascii_isspace(x[ne]) && x[ne] != '/' && x[ne] != '>')
 		ne++;

@@ -146,8 +146,9 @@ ans_member(const struct ans *a, const char *name)
 	JsonParser *jp = json_parser_new();
 	char *r = NULL;
 
-	if (json_parser_load_from_data(jp, (const char *)a->body->data, (gssize)a->body->len, NULL) &&
-	    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
+	if (a->body->len > 0 &&
+	    json_parser_load_from_data(jp, (const char *)a->body->data, (gssize)a->body->len, NULL) &&
+	    json_parser_get_root(jp) != NULL && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
 		JsonNode *n = json_object_get_member(json_node_get_object(json_parser_get_root(jp)), name);
 
 		if (n && json_node_get_value_type(n) == G_TYPE_STRING)

@@ -698,28 +698,18 @@ conf_defaults(void)
 	return c;
 }
 
-struct conf *
-conf_load(const char *path, GError **err)
+/* conf_apply_kf - every group and key of kf into c; origin names it in errors */
+static bool
+conf_apply_kf(struct conf *c, GKeyFile *kf, const char *origin, GError **err)
 {
-	struct conf *c = conf_defaults();
-	GKeyFile *kf = NULL;
 	GError *e = NULL;
-	char **groups = NULL, **keys = NULL;
+	char **groups = g_key_file_get_groups(kf, NULL), **keys = NULL;
 	size_t g, i;
 	bool ok = false;
 
-	if (path == NULL)
-		return c;
-	kf = g_key_file_new();
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
-		g_set_error(err, conf_quark(), 1, "%s: %s", path, e->message);
-		g_clear_error(&e);
-		goto out;
-	}
-	groups = g_key_file_get_groups(kf, NULL);
 	for (g = 0; groups[g] != NULL; g++) {
 		if (!conf_group_known(groups[g])) {
-			g_set_error(err, conf_quark(), 1, "%s: [%s]: unknown group", path, groups[g]);
+			g_set_error(err, conf_quark(), 1, "%s: [%s]: unknown group", origin, groups[g]);
 			goto out;
 		}
 		keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
@@ -730,17 +720,17 @@ conf_load(const char *path, GError **err)
 
 			if (k == NULL) {
 				g_set_error(err, conf_quark(), 1, "%s: [%s] %s: unknown key",
-					path, groups[g], keys[i]);
+					origin, groups[g], keys[i]);
 				goto out;
 			}
 			val = g_key_file_get_string(kf, groups[g], keys[i], &e);
 			if (val == NULL) {
 				g_set_error(err, conf_quark(), 1, "%s: [%s] %s: %s",
-					path, groups[g], keys[i], e->message);
+					origin, groups[g], keys[i], e->message);
 				g_clear_error(&e);
 				goto out;
 			}
-			rc = conf_apply(c, k, val, path, err);
+			rc = conf_apply(c, k, val, origin, err);
 			g_free(val);
 			if (rc < 0)
 				goto out;
@@ -752,13 +742,49 @@ conf_load(const char *path, GError **err)
 out:
 	g_strfreev(keys);
 	g_strfreev(groups);
-	if (kf != NULL)
-		g_key_file_free(kf);
-	if (!ok) {
+	return ok;
+}
+
+/* conf_load_kf - the defaults, then kf; not loaded: e is the load error */
+static struct conf *
+conf_load_kf(GKeyFile *kf, bool loaded, GError *e, const char *origin, GError **err)
+{
+	struct conf *c = conf_defaults();
+
+	if (!loaded) {
+		g_set_error(err, conf_quark(), 1, "%s: %s", origin, e->message);
+		g_clear_error(&e);
+	}
+	if (!loaded || !conf_apply_kf(c, kf, origin, err)) {
 		conf_free(c);
 		c = NULL;
 	}
+	g_key_file_free(kf);
 	return c;
+}
+
+struct conf *
+conf_load(const char *path, GError **err)
+{
+	GKeyFile *kf;
+	GError *e = NULL;
+	bool loaded;
+
+	if (path == NULL)
+		return conf_defaults();
+	kf = g_key_file_new();
+	loaded = g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e);
+	return conf_load_kf(kf, loaded, e, path, err);
+}
+
+struct conf *
+conf_load_data(const char *data, size_t len, const char *origin, GError **err)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *e = NULL;
+	bool loaded = g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &e);
+
+	return conf_load_kf(kf, loaded, e, origin, err);
 }
 
 int

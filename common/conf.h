@@ -105,6 +105,8 @@ struct conf *conf_defaults(void);
  * (message in *err, naming file, group and key). NULL path = defaults only.
  */
 struct conf *conf_load(const char *path, GError **err);
+/* conf_load_data - the same from text in memory (len bytes); origin names it in errors */
+struct conf *conf_load_data(const char *data, size_t len, const char *origin, GError **err);
 /* conf_set - set one key from text ("group.key", value), same checks as a file */
 int conf_set(struct conf *c, const char *group_key, const char *value, GError **err);
 void conf_free(struct conf *c);

@@ -103,6 +103,9 @@ JsonParser *portal_post_json(const struct req *rq);
 /* portal_post_string - a string member of the body object, g_malloc'ed
  * (the caller wipes secrets); NULL when missing or not a string */
 char *portal_post_string(JsonParser *jp, const char *name);
+/* portal_post_int - an integer member of the body object into *out; FALSE
+ * (*out unchanged) when missing or not a JSON integer */
+gboolean portal_post_int(JsonParser *jp, const char *name, gint64 *out);
 
 /* ---- handlers (portal_unlock.c, portal_revoke.c, portal_download.c) ---- */
 enum MHD_Result portal_handle_page(struct portal *p, struct MHD_Connection *conn, const char *id);

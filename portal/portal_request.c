@@ -198,8 +198,10 @@ portal_post_json(const struct req *rq)
 {
 	JsonParser *jp = json_parser_new();
 
-	if (rq->body == NULL || !json_parser_load_from_data(jp, (const char *)rq->body->data,
-		(gssize)rq->body->len, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
+	/* an empty or blank body parses to no root at all */
+	if (rq->body == NULL || rq->body->len == 0 || !json_parser_load_from_data(jp, (const char *)rq->body->data,
+		(gssize)rq->body->len, NULL) || json_parser_get_root(jp) == NULL ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
 		g_object_unref(jp);
 		return NULL;
 	}
@@ -215,4 +217,18 @@ portal_post_string(JsonParser *jp, const char *name)
 	if (n == NULL || json_node_get_value_type(n) != G_TYPE_STRING)
 		return NULL;
 	return g_strdup(json_node_get_string(n));
+}
+
+gboolean
+portal_post_int(JsonParser *jp, const char *name, gint64 *out)
+{
+	JsonObject *o = json_node_get_object(json_parser_get_root(jp));
+	JsonNode *n = json_object_get_member(o, name);
+
+	/* a JSON integer only: json_object_get_int_member() warns (CRITICAL) on
+	 * an object or array and truncates a float */
+	if (n == NULL || json_node_get_value_type(n) != G_TYPE_INT64)
+		return FALSE;
+	*out = json_node_get_int(n);
+	return TRUE;
 }

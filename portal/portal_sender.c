@@ -51,15 +51,14 @@ sender_body(struct portal *p, struct MHD_Connection *conn, const char *id, const
 	gint64 *days, enum MHD_Result *rc)
 {
 	JsonParser *jp = portal_post_json(rq);
-	JsonObject *o;
 	char *secret;
 
 	if (jp == NULL) {
 		*rc = portal_send_json_error(conn, 400, "request", 0);
 		return NULL;
 	}
-	o = json_node_get_object(json_parser_get_root(jp));
-	*days = json_object_has_member(o, "days") ? json_object_get_int_member(o, "days") : 0;
+	*days = 0;
+	portal_post_int(jp, "days", days);
 	secret = portal_post_string(jp, "secret");
 	g_object_unref(jp);
 	if (!transfer_revoke_check(h, secret)) {
@@ -156,7 +155,7 @@ sender_view(struct portal *p, struct MHD_Connection *conn, const struct envelope
 
 	if (transfer_sender_read(p->st, h->id, secret, &json) == 1) {
 		jp = json_parser_new();
-		if (json_parser_load_from_data(jp, json, -1, NULL) &&
+		if (json_parser_load_from_data(jp, json, -1, NULL) && json_parser_get_root(jp) != NULL &&
 		    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp)))
 			v = json_node_get_object(json_parser_get_root(jp));
 	}

@@ -83,6 +83,13 @@ int webdav_mkcol(const struct webdav_store *ws, CURL *h, const char *url, int de
 int webdav_propfind(const struct webdav_store *ws, CURL *h, const char *url, const char *depth,
 	struct webdav_ms *ms);
 void webdav_ms_clear(struct webdav_ms *ms);
+/* webdav_ms_reset - ready for a new 207 body (entries emptied, parser new) */
+void webdav_ms_reset(struct webdav_ms *ms);
+/* webdav_ms_feed - the next bytes of a 207 body; the first error is kept in
+ * ms->parse_failed / parse_error and the rest ignored */
+void webdav_ms_feed(struct webdav_ms *ms, const char *buf, size_t len);
+/* webdav_ms_finish - the end of the body: false when it was not well-formed */
+bool webdav_ms_finish(struct webdav_ms *ms);
 /* webdav_href_path - the decoded path of an href (absolute URL or absolute path) */
 char *webdav_href_path(const char *href);
 /* webdav_child - the name of an entry directly below collection path dir

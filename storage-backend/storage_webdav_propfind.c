@@ -131,7 +131,6 @@ static size_t
 webdav_ms_write(char *ptr, size_t size, size_t n, void *arg)
 {
 	struct webdav_ms *ms = arg;
-	GError *err = NULL;
 	long code = 0;
 
 	if (!ms->checked) {
@@ -139,17 +138,39 @@ webdav_ms_write(char *ptr, size_t size, size_t n, void *arg)
 		ms->is207 = code == 207;
 		ms->checked = true;
 	}
-	if (!ms->is207 || ms->parse_failed)
-		return size * n;
-	if (!g_markup_parse_context_parse(ms->ctx, ptr, (gssize)(size * n), &err)) {
+	if (ms->is207)
+		webdav_ms_feed(ms, ptr, size * n);
+	return size * n;
+}
+
+void
+webdav_ms_feed(struct webdav_ms *ms, const char *buf, size_t len)
+{
+	GError *err = NULL;
+
+	if (ms->parse_failed)
+		return;
+	if (!g_markup_parse_context_parse(ms->ctx, buf, (gssize)len, &err)) {
 		ms->parse_failed = true;
 		ms->parse_error = g_strdup(err->message);
 		g_error_free(err);
 	}
-	return size * n;
 }
 
-static void
+bool
+webdav_ms_finish(struct webdav_ms *ms)
+{
+	GError *err = NULL;
+
+	if (!ms->parse_failed && !g_markup_parse_context_end_parse(ms->ctx, &err)) {
+		ms->parse_failed = true;
+		ms->parse_error = g_strdup(err->message);
+		g_error_free(err);
+	}
+	return !ms->parse_failed;
+}
+
+void
 webdav_ms_reset(struct webdav_ms *ms)
 {
 	if (ms->ctx != NULL)
@@ -222,16 +243,7 @@ webdav_propfind(const struct webdav_store *ws, CURL *h, const char *url, const c
 		rc = STORAGE_ENOENT;
 		goto out;
 	}
-	if (!ms->parse_failed) {
-		GError *err = NULL;
-
-		if (!g_markup_parse_context_end_parse(ms->ctx, &err)) {
-			ms->parse_failed = true;
-			ms->parse_error = g_strdup(err->message);
-			g_error_free(err);
-		}
-	}
-	if (ms->parse_failed) {
+	if (!webdav_ms_finish(ms)) {
 		log_error("storage webdav: PROPFIND %s: unreadable 207 multistatus: %s", url,
 			ms->parse_error);
 		rc = STORAGE_EPERM;

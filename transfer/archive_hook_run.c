@@ -55,7 +55,7 @@ hook_created(int fd)
 	ssize_t n = pread(fd, buf, HOOK_MAX_ENTRY, 0);
 	int64_t t = 0;
 
-	if (n > 0 && json_parser_load_from_data(p, buf, n, NULL) &&
+	if (n > 0 && json_parser_load_from_data(p, buf, n, NULL) && json_parser_get_root(p) != NULL &&
 	    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
 		o = json_node_get_object(json_parser_get_root(p));
 		d = g_date_time_new_from_iso8601(json_object_get_string_member_with_default(o,

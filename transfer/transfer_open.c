@@ -94,6 +94,29 @@ json_str(JsonObject *o, const char *name)
 	return json_node_get_string(n);
 }
 
+/* json_array_of - the array member name of o, NULL when missing or not an array */
+static JsonArray *
+json_array_of(JsonObject *o, const char *name)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	return n != NULL && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+/* json_int - the integer member name of o into *v; false when missing or not an integer */
+static bool
+json_int(JsonObject *o, const char *name, gint64 *v)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	if (n == NULL || json_node_get_value_type(n) != G_TYPE_INT64)
+		return false;
+	*v = json_node_get_int(n);
+	return true;
+}
+
+/* the manifest's JSON (FORMATS.md §2); anything else than what the writer
+ * makes is "manifest content invalid", never a library warning */
 static int
 transfer_parse_manifest(struct transfer *t, const char *json, size_t len, GError **err)
 {
@@ -105,7 +128,7 @@ transfer_parse_manifest(struct transfer *t, const char *json, size_t len, GError
 
 	if (!json_parser_load_from_data(p, json, (gssize)len, err))
 		goto out;
-	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+	if (json_parser_get_root(p) == NULL || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
 		goto bad;
 	root = json_node_get_object(json_parser_get_root(p));
 	if (g_strcmp0(json_str(root, "id"), t->id) != 0)
@@ -114,31 +137,39 @@ transfer_parse_manifest(struct transfer *t, const char *json, size_t len, GError
 	t->subject = g_strdup(json_str(root, "subject"));
 	t->message_id = g_strdup(json_str(root, "message_id"));
 	t->class_ = g_strdup(json_str(root, "class"));
-	rcpts = json_object_get_array_member(root, "recipients");
-	for (i = 0; rcpts && i < json_array_get_length(rcpts); i++)
-		g_ptr_array_add(t->rcpts, g_strdup(json_array_get_string_element(rcpts, i)));
-	files = json_object_get_array_member(root, "files");
+	rcpts = json_array_of(root, "recipients");
+	for (i = 0; rcpts && i < json_array_get_length(rcpts); i++) {
+		JsonNode *rn = json_array_get_element(rcpts, i);
+
+		if (json_node_get_value_type(rn) != G_TYPE_STRING)
+			goto bad;
+		g_ptr_array_add(t->rcpts, g_strdup(json_node_get_string(rn)));
+	}
+	files = json_array_of(root, "files");
 	if (files == NULL)
 		goto bad;
 	for (i = 0; i < json_array_get_length(files); i++) {
-		JsonObject *fo = json_array_get_object_element(files, i);
+		JsonNode *fn = json_array_get_element(files, i);
+		JsonObject *fo = JSON_NODE_HOLDS_OBJECT(fn) ? json_node_get_object(fn) : NULL;
 		struct transfer_file *f;
 		const char *key, *sha;
+		gint64 index = -1, size = 0;
 
 		if (fo == NULL)
 			goto bad;
 		key = json_str(fo, "key");
 		sha = json_str(fo, "sha256");
-		if (key == NULL || sha == NULL || strlen(sha) != 64)
+		if (key == NULL || sha == NULL || strlen(sha) != 64 || !json_int(fo, "index", &index) ||
+		    (json_object_has_member(fo, "size") && !json_int(fo, "size", &size)))
 			goto bad;
 		f = g_new0(struct transfer_file, 1);
 		g_ptr_array_add(t->files, f);
-		f->index = (uint32_t)json_object_get_int_member(fo, "index");
+		f->index = (uint32_t)index;
 		f->name = g_strdup(json_str(fo, "name"));
 		f->type = g_strdup(json_str(fo, "type"));
-		f->size = (uint64_t)json_object_get_int_member(fo, "size");
+		f->size = (uint64_t)size;
 		memcpy(f->sha256, sha, 65);
-		if (f->index != i || enc_b64url_decode(key, f->key, sizeof f->key) != ENVELOPE_KEY_LEN)
+		if (index != (gint64)i || enc_b64url_decode(key, f->key, sizeof f->key) != ENVELOPE_KEY_LEN)
 			goto bad;
 	}
 	rc = 0;

@@ -253,7 +253,7 @@ transfer_reply_to(struct storage *st, const char *id, const unsigned char tok[TR
 		goto out;
 	}
 	jp = json_parser_new();
-	if (json_parser_load_from_data(jp, json, -1, NULL) &&
+	if (json_parser_load_from_data(jp, json, -1, NULL) && json_parser_get_root(jp) != NULL &&
 	    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
 		JsonObject *o = json_node_get_object(json_parser_get_root(jp));
 		const char *s = json_object_get_string_member_with_default(o, "to", NULL);

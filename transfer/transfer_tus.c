@@ -168,7 +168,7 @@ state_get(struct storage *st, const struct key32 *dk, const char *id, uint32_t i
 		goto out;
 	}
 	jp = json_parser_new();
-	if (!json_parser_load_from_data(jp, json, -1, NULL) ||
+	if (!json_parser_load_from_data(jp, json, -1, NULL) || json_parser_get_root(jp) == NULL ||
 	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
 		log_warning("upload %s: state %s is not a JSON object", id, key);
 		goto out;

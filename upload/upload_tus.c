@@ -75,8 +75,9 @@ start_parse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, stru
 	JsonObject *o;
 	int64_t count, total;
 
-	if (rq->body == NULL || !json_parser_load_from_data(jp, (const char *)rq->body->data,
-	    (gssize)rq->body->len, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
+	if (rq->body == NULL || rq->body->len == 0 || !json_parser_load_from_data(jp, (const char *)rq->body->data,
+	    (gssize)rq->body->len, NULL) || json_parser_get_root(jp) == NULL ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp))) {
 		g_object_unref(jp);
 		*rc = upload_json_error(conn, 400, "request", NULL);
 		return false;

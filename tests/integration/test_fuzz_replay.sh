@@ -4,7 +4,9 @@
 # tests/fuzz/corpus/process, fuzz_b64dec (our base64 decoder against GMime's) over the same
 # messages and tests/fuzz/corpus/b64dec, fuzz_letter (the portal's letter view) over the same
 # messages and tests/fuzz/corpus/letter, fuzz_envelope over real objects written by `offloadctl process`
-# plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope.
+# plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope; every other
+# target (the extractors, labels, config, manifest, tickets, side objects, Range/forms, S3 and
+# WebDAV XML: tests/fuzz/fuzz_*.c) over its seed corpus tests/fuzz/corpus/<target>/.
 # Under the ASan build any over-read or leak aborts the replay, which counts as a failure.
 . "$(dirname "$0")/lib.sh"
 RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope RB=$BUILD/fuzz/replay_b64dec
@@ -66,4 +68,20 @@ t=$(now)
 "$RE" $(find "$T/seeds" "$SRCDIR/tests/fuzz/corpus/envelope" -type f) > "$T/re.out" 2> "$T/re.err"; rc=$?
 checkx "fuzz_envelope replays $m real and mutated objects without a crash ($(since "$t"))" \
 	'[ $rc = 0 ] && grep -q "replayed $m inputs" "$T/re.out" && ! grep -qE "Sanitizer|runtime error" "$T/re.err"'
+
+# the other targets over their seed corpora (tests/fuzz/make_seeds.py, inputs libFuzzer found)
+for src in "$SRCDIR"/tests/fuzz/fuzz_*.c; do
+	tg=$(basename "$src" .c)
+	tg=${tg#fuzz_}
+	case $tg in process|b64dec|letter|envelope) continue ;; esac
+	rp=$BUILD/fuzz/replay_$tg
+	tfiles=$(find "$SRCDIR/tests/fuzz/corpus/$tg" -type f 2>/dev/null)
+	nt=$(echo "$tfiles" | grep -c .)
+	t=$(now)
+	# shellcheck disable=SC2086
+	"$rp" $tfiles > "$T/rt.out" 2> "$T/rt.err"; rc=$?
+	checkx "fuzz_$tg replays its $nt seed inputs without a crash or sanitizer report ($(since "$t"))" \
+		'[ -x "$rp" ] && [ "$nt" -gt 0 ] && [ $rc = 0 ] && grep -q "replayed $nt inputs" "$T/rt.out" &&
+		! grep -qE "Sanitizer|runtime error|CRITICAL" "$T/rt.err"'
+done
 finish

@@ -112,6 +112,13 @@ checkx "POST with Sec-Fetch-Site: cross-site (Origin spoofed ours) and the right
 	'[ "$(revoke "$ID" "{\"secret\":\"$RSEC\"}" -H "Sec-Fetch-Site: cross-site")" = 403 ]'
 checkx "POST as a form (text/plain, no preflight) with the right secret: 415" \
 	'[ "$(CTYPE=text/plain revoke "$ID" "{\"secret\":\"$RSEC\"}")" = 415 ]'
+checkx "extend with days not an integer ({}, [7], \"7\", 1e300): 400 {\"error\":\"days\"}; revoke with a blank or empty body: 400; nothing changed, no library warning in the portal log" \
+	'for d in "{}" "[7]" "\"7\"" "1e300"; do
+		[ "$(curl -s -o "$T/x.json" -w "%{http_code}" -H "Content-Type: application/json" -H "Origin: $BASE" \
+			-H "Sec-Fetch-Site: same-origin" --data-binary "{\"secret\":\"$RSEC\",\"days\":$d}" "$BASE/r/$ID/extend")" = 400 ] &&
+		grep -q "\"error\":\"days\"" "$T/x.json" || exit 1
+	done; [ "$(revoke "$ID" " ")" = 400 ] && [ "$(revoke "$ID" "")" = 400 ] &&
+	! grep -q CRITICAL "$T/portal.log" && [ "$(snapshot)" = "$S1" ]'
 checkx "after every refusal: no tombstone, store identical, the transfer still unlocks" \
 	'! tomb "$ID" && [ "$(snapshot)" = "$S1" ] && [ "$(unlock "$ID" "$SEC")" = 200 ]'
 checkx "audit: refused revokes logged (action=denied), never with a secret" \
