@@ -57,8 +57,8 @@ for p in m.walk():
 	"$CTL" -c "$(conf_path m)" list --json > "$T/list.json" 2> "$T/list.err"
 	checkx "offloadctl list: exactly one live transfer, the delivered one" \
 		'[ "$(grep -c . "$T/list.json")" = 1 ] && grep -q "\"$id\"" "$T/list.json" && grep -q "live" "$T/list.json"'
-	checkx "the store holds its file object, manifest, sender view and state, nothing else" \
-		'[ "$(transfer_keys | sort | tr "\n" " ")" = "$id/0 $id/m $id/s $id/x " ]'
+	checkx "the store holds its file object, manifest, sender view, notify object and state, nothing else" \
+		'[ "$(transfer_keys | sort | tr "\n" " ")" = "$id/0 $id/m $id/n $id/s $id/x " ]'
 	checkx "... and the deployment key fingerprint (keyid), written by the milter" '[ "$(bucket_keys | grep -cx keyid)" = 1 ]'
 
 	"$BUILD/offload-portal" -c "$(conf_path m)" -f >> "$T/portal.log" 2>&1 &
