@@ -20,6 +20,8 @@ bindir  ?= $(PREFIX)/bin
 sbindir ?= $(PREFIX)/sbin
 mandir  ?= $(PREFIX)/share/man
 docdir  ?= $(PREFIX)/share/doc/offload
+# the sample DMS hook (offload.conf(5) [archive] command)
+libexecdir ?= $(PREFIX)/lib/offload
 sysconfdir ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 unitdir ?= $(PREFIX)/lib/systemd/system
 sysusersdir ?= $(PREFIX)/lib/sysusers.d
@@ -177,13 +179,15 @@ install: $(B)/offload-milter $(B)/offloadctl $(B)/offload-portal $(B)/offload-up
 		echo "install: $(DESTDIR)$(sysconfdir)/offload/offload.conf exists, left as it is"; \
 	else install -m 0640 packaging/offload.conf $(DESTDIR)$(sysconfdir)/offload/offload.conf; fi
 	for u in offload-milter.service offload-portal.service offload-upload.service offload-purge.service \
-		offload-purge.timer; do \
+		offload-purge.timer offload-archive.service offload-archive.timer; do \
 		$(SUBST) packaging/$$u > $(DESTDIR)$(unitdir)/$$u && chmod 0644 $(DESTDIR)$(unitdir)/$$u || exit 1; done
 	install -m 0644 packaging/offload.sysusers $(DESTDIR)$(sysusersdir)/offload.conf
 	install -m 0644 packaging/offload.tmpfiles $(DESTDIR)$(tmpfilesdir)/offload.conf
 	$(SUBST) packaging/offload.logrotate > $(DESTDIR)$(logrotatedir)/offload
 	chmod 0644 $(DESTDIR)$(logrotatedir)/offload
-	install -m 0644 docs/nginx-portal.conf $(DESTDIR)$(docdir)/examples/
+	install -m 0644 docs/nginx-portal.conf packaging/clamd-offload.conf $(DESTDIR)$(docdir)/examples/
+	install -d $(DESTDIR)$(libexecdir)
+	install -m 0755 packaging/offload-archive-hook $(DESTDIR)$(libexecdir)/
 	@[ -n "$(DESTDIR)" ] || echo "install: now run: systemd-sysusers offload.conf;" \
 		"systemd-tmpfiles --create offload.conf; $(bindir)/offloadctl keygen;" \
 		"set [policy] internal_domains in $(sysconfdir)/offload/offload.conf"

@@ -85,7 +85,11 @@ check "no user has group postfix through the package; portal and upload are in g
 check "conffile" grep -qx /etc/offload/offload.conf "$R/var/lib/dpkg/info/offload.conffiles"
 check "systemd-analyze verify" in_root systemd-analyze verify --man=no /lib/systemd/system/offload-milter.service \
 	/lib/systemd/system/offload-portal.service /lib/systemd/system/offload-upload.service \
-	/lib/systemd/system/offload-purge.service /lib/systemd/system/offload-purge.timer
+	/lib/systemd/system/offload-purge.service /lib/systemd/system/offload-purge.timer \
+	/lib/systemd/system/offload-archive.service /lib/systemd/system/offload-archive.timer
+check "sample DMS hook and clamd example" [ -x "$R/usr/lib/offload/offload-archive-hook" ] && [ -f "$R/usr/share/doc/offload/examples/clamd-offload.conf" ]
+check "archive timer installed, not enabled (no [archive] command yet)" \
+	bash -c "[ ! -e '$R/etc/systemd/system/timers.target.wants/offload-archive.timer' ] && [ -e '$R/etc/systemd/system/timers.target.wants/offload-purge.timer' ]"
 for u in milter portal upload purge; do
 	echo "  security offload-$u: $(in_root systemd-analyze security --offline=yes /lib/systemd/system/offload-$u.service 2>&1 | tail -1 | sed 's/.*: //')"
 done
