@@ -6,7 +6,8 @@
 # test_upload.sh). The transfer is made by `offloadctl process` with [upload] enabled, so its
 # notice carries the reply link. The browser (browser/upload_test.js) opens the notice link,
 # unlocks, follows "send files back", types a message, chooses two files, loses the network
-# mid-file, reloads and resumes (HEAD, then PATCH from Upload-Offset), gets "sent"; EICAR is
+# mid-file, reloads and resumes (HEAD, then PATCH from Upload-Offset), is reloaded again while a
+# chunk is on its way (upload slowed by DevTools), resumes again and gets "sent"; EICAR is
 # refused with a clear message; a reply over [upload] max_size is refused before any data.
 # Here: the clerk's mail was submitted (sendmail_capture.sh), `offloadctl open` of its link
 # gives both files byte-exact; the proxy's access log shows the HEAD resume and no PATCH for
@@ -146,6 +147,8 @@ checkx "through one origin: the proxy logged the portal page, the upload page an
 	'grep -q "\"GET /t/$ID HTTP" "$AL" && grep -q "\"GET /u/$ID HTTP" "$AL" && grep -q "\"PATCH /u/$ID/" "$AL"'
 checkx "the resume asked HEAD for the offset (HEAD /u/$ID/<upload>/1 200)" \
 	'grep -qE "\"HEAD /u/$ID/[a-z2-7]{24}/1 HTTP/[0-9.]+\" 200 " "$AL"'
+checkx "the chunk torn off by the reload reached the daemon half-way (libmicrohttpd: incomplete request), yet the file is byte-exact" \
+	'grep -q "incomplete request" "$T/upload.log" && cmp -s "$T/files/Lageplan.pdf" "$T/opened/Lageplan.pdf"'
 checkx "the over-size reply was refused at its start (POST /u/$ID 413) and no PATCH or file creation followed" \
 	'n=$(grep -n "\"POST /u/$ID HTTP/[0-9.]*\" 413 " "$AL" | tail -1 | cut -d: -f1); [ -n "$n" ] && ! tail -n +"$n" "$AL" | grep -qE "\"(PATCH|POST /u/$ID/)"'
 checkx "EICAR: audit has the scan (infected:Offload-Test-EICAR, action=reject)" \

@@ -25,6 +25,7 @@ const problems = [];
 let expectedConsole = null;   // a RegExp of console errors a step provokes on purpose
 const tus = [];               // every /u/ request the browser made: {phase, method, url, offset}
 let phase = '';
+const headOffsets = [];       // {phase, path, offset} of every HEAD answer
 
 function countFiles(dir) {
 	let n = 0;
@@ -87,6 +88,10 @@ async function main() {
 		if (u.pathname.startsWith('/u/') && !u.pathname.startsWith('/u/static/'))
 			tus.push({ phase, method: r.method(), path: u.pathname, offset: r.headers()['upload-offset'] });
 	});
+	ctx.on('response', (r) => {
+		if (r.request().method() === 'HEAD' && new URL(r.url()).pathname.startsWith('/u/'))
+			headOffsets.push({ phase, path: new URL(r.url()).pathname, offset: +r.headers()['upload-offset'] });
+	});
 	try {
 		await run(ctx, env.ARTIFACTS);
 	} finally {
@@ -140,15 +145,27 @@ async function reply(ctx, art) {
 	const sentFirst = tus.filter((t) => t.phase === 'first' && t.method === 'PATCH' && /\/1$/.test(t.path));
 	const reached = 2 * +env.CHUNK;
 
-	// reload (the token stays in the tab's sessionStorage), choose the same files, send again
+	// reload (the token stays in the tab's sessionStorage), choose the same files, send again;
+	// the upload is slowed down (DevTools network emulation) and the page reloaded again while
+	// a chunk is on its way: that chunk is torn off half-way through nginx to the daemon
 	phase = 'resume';
 	await p.reload({ waitUntil: 'load' });
 	expectedConsole = null;
 	await p.setInputFiles('#files', [env.SMALL, env.BIG]);
 	await p.screenshot({ path: path.join(art, 'upload-resume-1280.png'), fullPage: true });
+	const cdp = await ctx.newCDPSession(p);
+	await cdp.send('Network.enable');
+	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
+		downloadThroughput: -1, uploadThroughput: 4 * +env.CHUNK });
+	const torn = p.waitForRequest((r) => r.method() === 'PATCH' && /\/1$/.test(r.url()) &&
+		+r.headers()['upload-offset'] > reached, { timeout: 30000 });
 	await p.click('#send');
-	const done = await status(p, 60000);
-	check(done.cls === 'ok' && /Gesendet|Sent/.test(done.text), `after reload, "send" again completes: "${done.text}"`);
+	const tornReq = await torn.catch(() => null);
+	const tornAt = tornReq ? +tornReq.headers()['upload-offset'] : -1;
+	expectedConsole = /ERR_ABORTED|Failed to fetch/;
+	await p.reload({ waitUntil: 'load' });
+	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
+		downloadThroughput: -1, uploadThroughput: -1 });
 	const res = tus.filter((t) => t.phase === 'resume');
 	const heads = res.filter((t) => t.method === 'HEAD').map((t) => t.path.replace(/.*\//, ''));
 	const patches = res.filter((t) => t.method === 'PATCH');
@@ -156,8 +173,23 @@ async function reply(ctx, art) {
 		`the resume asked HEAD for both files' offsets (HEAD of files ${heads.join(',')})`);
 	check(patches.length > 0 && patches.every((t) => /\/1$/.test(t.path)) && +patches[0].offset === reached,
 		`the resume sent only the rest of the big file, from Upload-Offset ${reached} (first PATCH at ${patches.length ? patches[0].offset : '-'})`);
-	check(!res.some((t) => t.method === 'POST' && !/\/commit$/.test(t.path)),
-		'the resume created no new reply and no new file upload (POST only to /commit)');
+	check(!res.some((t) => t.method === 'POST'), 'the resume created no new reply and no new file upload (no POST)');
+	check(tornAt > reached && tornAt + +env.CHUNK < fs.statSync(env.BIG).size,
+		`reloaded while the chunk at offset ${tornAt} was being sent (not the last one)`);
+
+	phase = 'resume2';
+	expectedConsole = null;
+	await p.setInputFiles('#files', [env.SMALL, env.BIG]);
+	await p.click('#send');
+	const done = await status(p, 60000);
+	check(done.cls === 'ok' && /Gesendet|Sent/.test(done.text), `after the second reload, "send" again completes: "${done.text}"`);
+	const res2 = tus.filter((t) => t.phase === 'resume2');
+	const head1 = headOffsets.filter((h) => h.phase === 'resume2' && /\/1$/.test(h.path)).map((h) => h.offset);
+	const p2 = res2.filter((t) => t.method === 'PATCH');
+	check(head1.length === 1 && head1[0] === tornAt && p2.length > 0 && +p2[0].offset === tornAt,
+		`the torn chunk is sent again whole: HEAD says ${head1[0]}, the next PATCH starts at ${p2.length ? p2[0].offset : '-'} (torn at ${tornAt})`);
+	check(res2.filter((t) => t.method === 'POST').map((t) => t.path.replace(/.*\//, '')).join() === 'commit',
+		'then only the commit was POSTed');
 	await p.screenshot({ path: path.join(art, 'upload-sent-1280.png'), fullPage: true });
 }
 
