@@ -67,7 +67,7 @@ check "the notice carries the portal link ($BASE/t/$ID) and the reply link /u/$I
 
 # ---- nginx from docs/nginx-portal.conf -----------------------------------------------------------
 N=$T/nginx; mkdir -p "$N/logs"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=files.example.gov \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=files.example.gov \
 	-keyout "$N/key.pem" -out "$N/cert.pem" >/dev/null 2>&1 || bail "openssl req"
 sed -e "s|127.0.0.1:8025|127.0.0.1:$PPORT|; s|127.0.0.1:8444|127.0.0.1:$UPORT|" \
 	-e "s|listen 80;|listen 127.0.0.1:$NHTTP;|; s|listen 443 ssl|listen 127.0.0.1:$NTLS ssl|" -e '/listen \[::\]/d' \
