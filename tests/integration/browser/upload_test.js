@@ -156,7 +156,7 @@ async function reply(ctx, art) {
 	const cdp = await ctx.newCDPSession(p);
 	await cdp.send('Network.enable');
 	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
-		downloadThroughput: -1, uploadThroughput: 4 * +env.CHUNK });
+		downloadThroughput: -1, uploadThroughput: 2 * +env.CHUNK });   // a chunk takes 0.5 s
 	const torn = p.waitForRequest((r) => r.method() === 'PATCH' && /\/1$/.test(r.url()) &&
 		+r.headers()['upload-offset'] > reached, { timeout: 30000 });
 	await p.click('#send');
