@@ -6,7 +6,11 @@
  * removes it from the address bar, and sends it only in the
  * Offload-Reply-Token header. Resume: the script keeps the reply's id and
  * each file's URL in sessionStorage under the token and the file's name,
- * size and date, and asks HEAD for the offset before it sends on.
+ * size and date, and asks HEAD for the offset before it sends on. Refusals
+ * (virus found, too large, link used up or gone: 4xx but 409) are final and
+ * shown in German and English without the "send again to resume" hint, which
+ * only network losses, 409 and 5xx get; a file the scanner refused stays
+ * refused on a resend (HEAD says Offload-State: refused).
  */
 #include <string.h>
 #include <glib.h>
@@ -45,19 +49,27 @@ static const char upload_js[] =
 	"if(!src||!tok){say('Dieser Link ist unvollst\\u00e4ndig. / This link is incomplete.','err');return;}\n"
 	"function req(method,url,headers,body){headers=headers||{};headers['Offload-Reply-Token']=tok;"
 	"headers['Tus-Resumable']='1.0.0';return fetch(url,{method:method,headers:headers,body:body});}\n"
-	"async function err(r){try{var j=await r.json();return j.message||j.error;}catch(e){return 'HTTP '+r.status;}}\n"
+	"var DE={infected:'Die Datei wurde abgelehnt: der Virenscanner hat Schadcode gefunden.',"
+	"unscannable:'Die Datei wurde abgelehnt: der Virenscanner konnte sie nicht pr\\u00fcfen.',"
+	"'too-large':'Die Dateien sind gr\\u00f6\\u00dfer, als eine Antwort sein darf.',"
+	"'too-many-files':'Zu viele Dateien f\\u00fcr eine Antwort.',uses:'Dieser Antwort-Link ist aufgebraucht.',"
+	"gone:'Die Sendung ist abgelaufen oder wurde zur\\u00fcckgezogen.',token:'Dieser Antwort-Link ist ung\\u00fcltig.'};\n"
+	"function fail(m,fin){var e=new Error(m);e.fin=fin;return e;}\n"
+	"async function err(r,pre){var m;try{var j=await r.json();m=(DE[j.error]?DE[j.error]+' / ':'')+(j.message||j.error);}catch(e){m='HTTP '+r.status;}\n"
+	" return fail((pre||'')+m,r.status<500&&r.status!==409);}\n"
 	"function fkey(f){return 'up:'+src+':'+f.name+':'+f.size+':'+f.lastModified;}\n"
 	"async function sendFile(id,i,f,chunk,li){\n"
 	" var url=sessionStorage.getItem(fkey(f)+':url'),r,off=0;\n"
 	" if(url&&url.indexOf('/u/'+src+'/'+id+'/')===0){r=await req('HEAD',url);if(r.ok)off=+r.headers.get('Upload-Offset');else url=null;"
-	"  if(r.ok&&r.headers.get('Offload-State')==='done')return true;}\n"
+	"  if(r.ok&&r.headers.get('Offload-State')==='done')return true;\n"
+	"  if(r.ok&&r.headers.get('Offload-State')==='refused')throw fail(f.name+': Die Datei wurde abgelehnt. / The file was refused.',true);}\n"
 	" if(!url){r=await req('POST','/u/'+src+'/'+id,{'Upload-Length':''+f.size,"
 	"'Upload-Metadata':'filename '+btoa(unescape(encodeURIComponent(f.name)))+',index '+btoa(''+i)});\n"
-	"  if(r.status!==201)throw new Error(await err(r));url=r.headers.get('Location');sessionStorage.setItem(fkey(f)+':url',url);}\n"
+	"  if(r.status!==201)throw await err(r,f.name+': ');url=r.headers.get('Location');sessionStorage.setItem(fkey(f)+':url',url);}\n"
 	" do{var end=Math.min(f.size,off+chunk);\n"
 	"  r=await req('PATCH',url,{'Upload-Offset':''+off,'Content-Type':'application/offset+octet-stream'},f.slice(off,end));\n"
 	"  if(r.status===409){off=+r.headers.get('Upload-Offset');continue;}\n"
-	"  if(r.status!==204)throw new Error(f.name+': '+await err(r));\n"
+	"  if(r.status!==204)throw await err(r,f.name+': ');\n"
 	"  off=+r.headers.get('Upload-Offset');li.textContent=f.name+': '+Math.round(100*off/Math.max(1,f.size))+' %';\n"
 	" }while(off<f.size);\n"
 	" return true;}\n"
@@ -68,14 +80,14 @@ static const char upload_js[] =
 	" var gk='grp:'+src+':'+Array.prototype.map.call(files,fkey).join('|'),id=sessionStorage.getItem(gk),chunk=+sessionStorage.getItem(gk+':chunk');\n"
 	" try{\n"
 	"  if(!id){var r=await req('POST','/u/'+src,{'Content-Type':'application/json'},JSON.stringify({message:msg,count:files.length,total:total}));\n"
-	"   if(r.status!==201)throw new Error(await err(r));var j=await r.json();id=j.upload;chunk=j.chunk;"
+	"   if(r.status!==201)throw await err(r);var j=await r.json();id=j.upload;chunk=j.chunk;"
 	"sessionStorage.setItem(gk,id);sessionStorage.setItem(gk+':chunk',''+chunk);}\n"
 	"  list.textContent='';\n"
 	"  for(var i=0;i<files.length;i++){var li=document.createElement('li');li.textContent=files[i].name;list.appendChild(li);\n"
 	"   await sendFile(id,i,files[i],chunk,li);li.textContent=files[i].name+': \\u2713';}\n"
-	"  var c=await req('POST','/u/'+src+'/'+id+'/commit');if(!c.ok)throw new Error(await err(c));\n"
+	"  var c=await req('POST','/u/'+src+'/'+id+'/commit');if(!c.ok)throw await err(c);\n"
 	"  sessionStorage.removeItem(gk);say('Gesendet. / Sent.','ok');\n"
-	" }catch(e){say(e.message+' \\u2014 Erneut senden setzt fort. / Send again to resume.','err');}\n"
+	" }catch(e){say(e.fin?e.message:e.message+' \\u2014 Erneut senden setzt fort. / Send again to resume.','err');}\n"
 	"});\n"
 	"})();\n";
 
