@@ -73,6 +73,37 @@ checkx "MimeKit__body: the HTML body of the TNEF is a text/html part" \
 	'$MAILTOOL leaves "$T/MimeKit__body.out" | grep -q " text/html -$"'
 checkx "converted mails decode strictly" '$MAILTOOL strict "$T/MimeKit__two-files.out" && $MAILTOOL strict "$T/MimeKit__ukr.out"'
 
+# body_action offload-message (a [VERTRAULICH] subject): the whole message is stored as one .eml,
+# and that .eml holds the converted parts, not the winmail.dat (what the citizen opens); also a
+# mail whose top-level part is the TNEF (its stored .eml gets the new multipart Content-Type)
+mkdir -p "$T/empty"
+$PY - "$T/MimeKit__two-files.dat" "$T/om-top.eml" <<'PYEOF'
+import sys, email.message, email.policy
+m = email.message.EmailMessage()
+m["From"] = "Alice <alice@example.org>"; m["To"] = "bob@example.net"; m["Subject"] = "TNEF top"
+m.set_content(open(sys.argv[1], "rb").read(), maintype="application", subtype="ms-tnef", filename="winmail.dat")
+open(sys.argv[2], "wb").write(m.as_bytes(policy=email.policy.SMTP))
+PYEOF
+cp -r "$T/ref-MimeKit__two-files" "$T/ref-top"
+for n in MimeKit__two-files MimeKit__rich-text top; do
+	[ -f "$T/om-$n.eml" ] || cp "$T/$n.eml" "$T/om-$n.eml"
+	sed -i '0,/^Subject: /s//Subject: [VERTRAULICH] /' "$T/om-$n.eml"
+	"$CTL" -c "$CONF" process --rcpt bob@example.net < "$T/om-$n.eml" > "$T/om-$n.out" 2> "$T/om-$n.err" ||
+		{ not_ok "offload-message $n: offloadctl process failed: $(cat "$T/om-$n.err")"; continue; }
+	rm -rf "$T/om-open-$n"; ctl_open "$(mail_link "$T/om-$n.out")" "$T/om-open-$n" p > /dev/null 2>&1
+	eml=$(find "$T/om-open-$n" -name '*.eml' | head -1)
+	[ -n "$eml" ] && $CHK compare "$eml" "$T/empty" "$T/ref-$n" > "$T/om-$n.cmp" 2>&1
+	checkx "offload-message $n: the stored .eml (only file) holds every file of tnef's extraction byte-exact and no winmail.dat ($(grep -o 'body=[a-z-]*' "$T/om-$n.err"); $(head -3 "$T/om-$n.cmp" 2>/dev/null | tr '\n' ' '))" \
+		'grep -q "body=offload-message" "$T/om-$n.err" && [ "$(ls "$T/om-open-$n" | wc -l)" = 1 ] && [ -n "$eml" ] &&
+		 grep -q "^ok" "$T/om-$n.cmp"'
+	checkx "offload-message $n: the stored .eml decodes strictly; the mail itself carries no winmail.dat" \
+		'$MAILTOOL strict "$eml" && $CHK compare "$T/om-$n.out" "$T/empty" "$T/empty" | grep -q "^ok"'
+done
+checkx "offload-message top: the stored .eml's top level is the converted multipart/mixed (no base64 CTE, no winmail.dat disposition)" \
+	'eml=$(find "$T/om-open-top" -name "*.eml" | head -1) &&
+	 $MAILTOOL header "$eml" Content-Type | grep -q "^multipart/mixed" &&
+	 [ -z "$($MAILTOOL header "$eml" Content-Transfer-Encoding)" ] && [ -z "$($MAILTOOL header "$eml" Content-Disposition)" ]'
+
 # internal-only recipients: not touched
 conf_write int policy.offload_min_size=2k policy.internal_domains=example.net
 "$CTL" -c "$(conf_path int)" process --rcpt bob@example.net < "$T/MimeKit__two-files.eml" > "$T/int.out" 2>/dev/null
