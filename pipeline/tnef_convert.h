@@ -2,7 +2,8 @@
  * tnef_convert.h - winmail.dat into ordinary MIME parts (issue 11), for mail to an external
  * recipient, before the leaves are listed (pipeline.c run_parse_classify):
  * every application/ms-tnef, application/vnd.ms-tnef or "winmail.dat" part outside signed or
- * encrypted content is replaced, in its place, by
+ * encrypted content, also inside attached messages (n of them around it, converted while
+ * n + 1 <= [classify] max_depth), is replaced, in its place, by
  *   - its readable body (PR_BODY_HTML as text/html, else PR_BODY/attBody, else the text of the
  *     compressed RTF, as text/plain; charset=utf-8), an inline part without a file name, first;
  *   - each attached file as an attachment: its name through filename_safe(), its type from
@@ -30,7 +31,8 @@ struct tnef_convert {
 	const char *qid;
 	unsigned converted;   /* TNEF parts replaced */
 	unsigned kept;        /* TNEF parts left as they were */
-	char *top_ct;         /* the new top-level Content-Type when the top part was TNEF, or NULL */
+	char *top_ct;         /* the new top-level Content-Type when the top part was TNEF, or NULL
+	                       * (an attached message's new top part carries its own headers) */
 };
 
 /* tnef_convert - convert the TNEF parts of msg (see above); the number converted */

@@ -104,6 +104,62 @@ checkx "offload-message top: the stored .eml's top level is the converted multip
 	 $MAILTOOL header "$eml" Content-Type | grep -q "^multipart/mixed" &&
 	 [ -z "$($MAILTOOL header "$eml" Content-Transfer-Encoding)" ] && [ -z "$($MAILTOOL header "$eml" Content-Disposition)" ]'
 
+# a forwarded Outlook mail: winmail.dat inside an attached message/rfc822 (as its attachment,
+# and as the inner message's top-level part) is converted there too, nested messages up to
+# the limit of the classifier, which counts each attached message and the TNEF as a container:
+# converted while messages + 1 <= [classify] max_depth (3 here), deeper it stays as it is
+conf_write fwd policy.offload_min_size=10M classify.max_depth=3
+$PY - "$T" <<'PYEOF'
+import sys, email.message, email.policy
+T = sys.argv[1]
+def mail(subject, text, tnef=None, top=False):
+    m = email.message.EmailMessage()
+    m["From"] = "Alice <alice@example.org>"; m["To"] = "bob@example.net"; m["Subject"] = subject
+    if top:
+        m.set_content(open(tnef, "rb").read(), maintype="application", subtype="ms-tnef", filename="winmail.dat")
+        return m
+    m.set_content(text)
+    if tnef:
+        m.add_attachment(open(tnef, "rb").read(), maintype="application", subtype="ms-tnef", filename="winmail.dat")
+    return m
+def fwd(subject, inner):
+    m = mail(subject, "Weitergeleitet, siehe Anhang.\n")
+    m.add_attachment(inner)
+    return m
+inner = mail("Outlook innen", "Die Dateien anbei.\n", T + "/MimeKit__two-files.dat")
+top = mail("Outlook innen oben", None, T + "/MimeKit__one-file.dat", top=True)
+m = fwd("WG: Outlook", inner); m.add_attachment(top)
+open(T + "/fwd.eml", "wb").write(m.as_bytes(policy=email.policy.SMTP))
+# two messages deep (converted) and three (over max_depth = 3: kept)
+l2 = fwd("WG: WG: Outlook", fwd("WG: Outlook", mail("tief", "x\n", T + "/MimeKit__two-files.dat")))
+open(T + "/fwd2.eml", "wb").write(l2.as_bytes(policy=email.policy.SMTP))
+l3 = fwd("WG: WG: WG: Outlook", fwd("WG: WG: Outlook", fwd("WG: Outlook", mail("zu tief", "x\n", T + "/MimeKit__two-files.dat"))))
+open(T + "/fwd3.eml", "wb").write(l3.as_bytes(policy=email.policy.SMTP))
+PYEOF
+for n in fwd fwd2 fwd3; do
+	"$CTL" -c "$(conf_path fwd)" process --rcpt bob@example.net < "$T/$n.eml" > "$T/$n.out" 2> "$T/$n.err" ||
+		not_ok "$n: offloadctl process failed: $(cat "$T/$n.err")"
+done
+{ $CHK compare "$T/fwd.out" "$T/empty" "$T/ref-MimeKit__two-files"; $CHK compare "$T/fwd.out" "$T/empty" "$T/ref-MimeKit__one-file"; } > "$T/fwd.cmp" 2>&1
+checkx "forwarded Outlook mail: the winmail.dat in the attached message and the one that is an attached message's top part are converted, each file byte-exact, none left ($(head -3 "$T/fwd.cmp" | tr '\n' ' '); $(cat "$T/fwd.err"))" \
+	'[ "$(grep -c "^ok" "$T/fwd.cmp")" = 2 ] && [ "$(wc -l < "$T/fwd.cmp")" = 2 ] && grep -q "tnef=2" "$T/fwd.err"'
+checkx "forwarded Outlook mail: both attached messages keep their subjects and decode strictly; the top-level one is multipart/mixed now" \
+	'$MAILTOOL strict "$T/fwd.out" && $PY - "$T/fwd.out" <<'"'"'PYEOF'"'"'
+import sys, email, email.policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+inner = [p.get_payload()[0] for p in m.walk() if p.get_content_type() == "message/rfc822"]
+assert [i["Subject"] for i in inner] == ["Outlook innen", "Outlook innen oben"], [i["Subject"] for i in inner]
+assert inner[1].get_content_type() == "multipart/mixed" and inner[1]["Content-Transfer-Encoding"] is None
+assert inner[1].get_content_disposition() is None
+PYEOF'
+$CHK compare "$T/fwd2.out" "$T/empty" "$T/ref-MimeKit__two-files" > "$T/fwd2.cmp" 2>&1
+checkx "winmail.dat two attached messages deep ([classify] max_depth 3): converted ($(head -2 "$T/fwd2.cmp" | tr '\n' ' '))" \
+	'grep -q "^ok" "$T/fwd2.cmp"'
+ctl_open "$(mail_link "$T/fwd3.out")" "$T/open-fwd3" fwd > /dev/null 2>&1
+checkx "winmail.dat three attached messages deep (over max_depth 3): left as it is (the classifier cannot look in: offloaded whole), byte-exact in the stored .eml ($(cat "$T/fwd3.err"))" \
+	'grep -q "body=offload-message" "$T/fwd3.err" && ! grep -q "tnef=" "$T/fwd3.err" &&
+	 $MAILTOOL leaves "$T/open-fwd3"/*.eml | grep -q " $(sha256 "$T/MimeKit__two-files.dat") application/ms-tnef winmail.dat$"'
+
 # internal-only recipients: not touched
 conf_write int policy.offload_min_size=2k policy.internal_domains=example.net
 "$CTL" -c "$(conf_path int)" process --rcpt bob@example.net < "$T/MimeKit__two-files.eml" > "$T/int.out" 2>/dev/null
