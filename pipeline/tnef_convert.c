@@ -126,6 +126,25 @@ tc_body_part(const struct tnef_convert *tc, const struct cls_tnef_info *info)
 	return GMIME_OBJECT(part);
 }
 
+/* tc_rtf_part - the RTF body kept whole (cls_tnef_rtf: no HTML body, real rich text) as the
+ * attachment "message.rtf" (text/rtf, as Debian's tnef --save-body names it) at index at of
+ * parts, so no formatting is lost; false on a write error */
+static bool
+tc_rtf_part(struct tnef_convert *tc, const struct cls_tnef_info *info, GPtrArray *parts, guint at)
+{
+	GByteArray *rtf = cls_tnef_rtf(info, (size_t)tc->conf->classify_max_inflated);
+	GMimeObject *part;
+
+	if (rtf == NULL)
+		return true;
+	part = tc_file_part(tc, rtf->data, rtf->len, "message.rtf", "text/rtf");
+	g_byte_array_unref(rtf);
+	if (part == NULL)
+		return false;
+	g_ptr_array_insert(parts, (gint)at, part);
+	return true;
+}
+
 /* tc_message_part - an embedded Outlook item as an attached message, NULL when it cannot be read */
 static GMimeObject *
 tc_message_part(struct tnef_convert *tc, const unsigned char *d, size_t len, unsigned depth, const char *name)
@@ -238,6 +257,10 @@ tc_convert_buf(struct tnef_convert *tc, const unsigned char *d, size_t len, unsi
 	body = tc_body_part(tc, info);
 	if (body != NULL)
 		g_ptr_array_insert(parts, 0, body);
+	if (!tc_rtf_part(tc, info, parts, body != NULL ? 1 : 0)) {
+		g_ptr_array_set_size(parts, 0);
+		return false;
+	}
 	return parts->len > 0;
 }
 

@@ -6,6 +6,8 @@
  * n + 1 <= [classify] max_depth), is replaced, in its place, by
  *   - its readable body (PR_BODY_HTML as text/html, else PR_BODY/attBody, else the text of the
  *     compressed RTF, as text/plain; charset=utf-8), an inline part without a file name, first;
+ *   - without an HTML body, a real RTF body (not a \fromtext wrapper) also whole, as the
+ *     attachment "message.rtf" (text/rtf), so its formatting is not lost;
  *   - each attached file as an attachment: its name through filename_safe(), its type from
  *     PR_ATTACH_MIME_TAG, else libmagic, base64;
  *   - each embedded Outlook item (PT_OBJECT with IID_IMessage) as an attached message/rfc822

@@ -66,11 +66,25 @@ note "$conv streams converted, $files inner files compared"
 checkx "MimeKit__missing-filenames: its four Word files (160 KB) are offloaded on their own, named, in the audit log with their SHA-256" \
 	'grep -q "files=4" "$T/MimeKit__missing-filenames.err" &&
 	 grep "event=attachment" "$(audit_path p)" | grep -q "TechlibDEC99.doc.*$(sha256 "$T/open-MimeKit__missing-filenames/TechlibDEC99.doc")"'
-checkx "MimeKit__rich-text: the two embedded Outlook items arrive as attached .eml with their subjects" \
-	'grep -q "filename=\"Build a train table.eml\"" "$T/MimeKit__rich-text.out" &&
+checkx "MimeKit__rich-text: the two embedded Outlook items arrive as attached .eml with their subjects (as a part or in the transfer)" \
+	'{ grep -q "filename=\"Build a train table.eml\"" "$T/MimeKit__rich-text.out" || [ -f "$T/open-MimeKit__rich-text/Build a train table.eml" ]; } &&
 	 [ -f "$T/open-MimeKit__rich-text/Christmas Celebration!.eml" ]'
 checkx "MimeKit__body: the HTML body of the TNEF is a text/html part" \
 	'$MAILTOOL leaves "$T/MimeKit__body.out" | grep -q " text/html -$"'
+# an RTF body (no HTML body, not an RTF that only wraps the plain text: \fromtext) stays whole as
+# message.rtf (text/rtf) next to the readable text body; reference: tnef --save-body --body-pref=r
+for n in MimeKit__rtf MimeKit__winmail; do
+	mkdir -p "$T/body-$n"; (cd "$T/body-$n" && tnef --save-body --body-pref=r -f "$T/$n.dat" > /dev/null 2>&1)
+	want=$(sha256 "$T/body-$n/message.rtf" 2>/dev/null)
+	checkx "$n: the RTF body arrives as message.rtf (text/rtf, as a part or in the transfer) byte-exact against tnef --save-body, and a readable text body too" \
+		'[ -n "$want" ] && { $MAILTOOL leaves "$T/$n.out" | grep -q " $want text/rtf message.rtf$" ||
+		   [ "$(sha256 "$T/open-$n/message.rtf" 2>/dev/null)" = "$want" ]; } &&
+		 [ "$($MAILTOOL leaves "$T/$n.out" | grep -c " text/plain -$")" -ge 2 ]'
+done
+checkx "MimeKit__missing-filenames: its RTF only wraps the text (\\fromtext): no message.rtf" \
+	'! $MAILTOOL leaves "$T/MimeKit__missing-filenames.out" | grep -q "message.rtf" && [ ! -e "$T/open-MimeKit__missing-filenames/message.rtf" ]'
+checkx "MimeKit__body: an HTML body, so no message.rtf" \
+	'! $MAILTOOL leaves "$T/MimeKit__body.out" | grep -q "message.rtf" && [ ! -e "$T/open-MimeKit__body/message.rtf" ]'
 checkx "converted mails decode strictly" '$MAILTOOL strict "$T/MimeKit__two-files.out" && $MAILTOOL strict "$T/MimeKit__ukr.out"'
 
 # body_action offload-message (a [VERTRAULICH] subject): the whole message is stored as one .eml,
