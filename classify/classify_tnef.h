@@ -64,6 +64,13 @@ char *cls_tnef_string(unsigned type, const unsigned char *v, size_t n, unsigned 
  */
 GString *cls_tnef_body_text(const struct cls_tnef_info *info, size_t max, bool *html, const char **charset);
 
+/*
+ * cls_tnef_rtf - the RTF body worth keeping beside the readable text: PR_RTF_COMPRESSED
+ * decompressed (MS-OXRTFCP), at most max bytes, when the stream has no PR_BODY_HTML and the RTF
+ * is not one that only wraps the plain text (\fromtext in its header); NULL otherwise
+ */
+GByteArray *cls_tnef_rtf(const struct cls_tnef_info *info, size_t max);
+
 /* cls_tnef_type - the libmagic MIME type of data (interned, never NULL) */
 const char *cls_tnef_type(const struct classify_ctx *ctx, const unsigned char *data, size_t len);
 

@@ -569,6 +569,36 @@ cls_tnef_body_text(const struct cls_tnef_info *in, size_t max, bool *html, const
 	return out;
 }
 
+/* rtf_fromtext - the RTF's first 4 KiB (its header) name \fromtext: Outlook's wrapper around a
+ * plain-text body */
+static bool
+rtf_fromtext(const GByteArray *rtf)
+{
+	size_t n = MIN(rtf->len, (size_t)4096);
+	const char *p = (const char *)rtf->data, *hit;
+
+	hit = g_strstr_len(p, (gssize)n, "\\fromtext");
+	return hit != NULL && (hit + 9 >= p + n || !g_ascii_isalpha(hit[9]));
+}
+
+GByteArray *
+cls_tnef_rtf(const struct cls_tnef_info *in, size_t max)
+{
+	GByteArray *raw;
+
+	/* whole or not at all: its declared size within max */
+	if (in->rtf == NULL || in->rtflen < 16 || (in->html != NULL && in->htmllen > 0) ||
+	    cls_le32(in->rtf + 4) > max)
+		return NULL;
+	raw = g_byte_array_new();
+	if (!cls_lzfu(in->rtf, in->rtflen, max, raw) || raw->len < 6 ||
+	    memcmp(raw->data, "{\\rtf", 5) != 0 || rtf_fromtext(raw)) {
+		g_byte_array_unref(raw);
+		return NULL;
+	}
+	return raw;
+}
+
 const char *
 cls_tnef_type(const struct classify_ctx *ctx, const unsigned char *data, size_t len)
 {

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "spool_tmp.h"
 #include "storage_keyid.h"
 
 /* pipeline_storage - the store, opened now if it was unavailable before */
@@ -35,20 +36,88 @@ pipeline_storage(struct pipeline *p)
 	return st;
 }
 
+/* whole_skip - a header the stored .eml leaves out: Bcc; when a converted
+ * winmail.dat replaced the top level (rw->new_top_ct, tnef_convert.h), the
+ * old top part's Content-* headers */
+static bool
+whole_skip(const struct rewrite *rw, const char *name)
+{
+	static const char *const top[] = { "Content-Type", "Content-Transfer-Encoding",
+		"Content-Disposition", "Content-Description", "Content-ID", "Content-Location",
+		"Content-MD5" };
+
+	if (g_ascii_strcasecmp(name, "Bcc") == 0)
+		return true;
+	for (size_t i = 0; rw->new_top_ct != NULL && i < G_N_ELEMENTS(top); i++)
+		if (g_ascii_strcasecmp(name, top[i]) == 0)
+			return true;
+	return false;
+}
+
+/* whole_headers - the message's header lines for the stored .eml */
+static int
+whole_headers(struct run *r, struct rewrite *rw, struct transfer_upload *u)
+{
+	bool mime = false;
+	int e = 0;
+
+	for (guint i = 0; i < r->m->headers->len && e == 0; i++) {
+		const struct msg_header *h = g_ptr_array_index(r->m->headers, i);
+		char *line;
+
+		mime = mime || g_ascii_strcasecmp(h->name, "MIME-Version") == 0;
+		if (whole_skip(rw, h->name))
+			continue;
+		line = g_strdup_printf("%s:%s\r\n", h->name, h->value);
+		e = transfer_upload_write(u, line, strlen(line));
+		g_free(line);
+	}
+	if (e == 0 && rw->new_top_ct != NULL) {
+		char *line = g_strdup_printf("%sContent-Type: %s\r\n", mime ? "" : "MIME-Version: 1.0\r\n",
+			rw->new_top_ct);
+
+		e = transfer_upload_write(u, line, strlen(line));
+		g_free(line);
+	}
+	return e == 0 ? transfer_upload_write(u, "\r\n", 2) : e;
+}
+
+/* whole_body - the body to store, open at its start: the spool's as
+ * received, or, when winmail.dat was converted (issue 11: none reaches the
+ * recipient, also not inside the .eml), the converted tree written to a
+ * spool file (*tmp_fd, *tmp_path; the caller drops them) */
+static FILE *
+whole_body(struct run *r, struct rewrite *rw, int *tmp_fd, char **tmp_path, char **err)
+{
+	const char *path;
+	FILE *f;
+
+	if (r->tnef > 0) {
+		if (rewrite_write(rw, tmp_fd, tmp_path, err) != REWRITE_OK)
+			return NULL;
+		return fopen(*tmp_path, "rb");
+	}
+	if ((path = msg_spool_file(r->m)) == NULL || (f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
 /* upload_whole_message - body_action offload-message: the original message
- * (without Bcc) becomes the one offloaded file */
+ * (without Bcc, winmail.dat converted) becomes the one offloaded file */
 static int
 upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 {
 	const char *subj = g_mime_message_get_subject(r->message);
 	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
 	struct transfer_upload *u;
-	const char *path;
-	char *buf = NULL;
+	char *buf = NULL, *tmp_path = NULL;
 	FILE *f = NULL;
 	size_t n;
-	guint i;
-	int e = 0, rc = -1;
+	int e = 0, rc = -1, tmp_fd = -1;
 
 	g_strdelimit(name, "/\\\r\n\t", '_');
 	u = transfer_upload_begin(r->t, name, "message/rfc822", &e);
@@ -56,22 +125,12 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
 		goto out;
 	}
-	for (i = 0; i < r->m->headers->len && e == 0; i++) {
-		const struct msg_header *h = g_ptr_array_index(r->m->headers, i);
-		char *line;
-
-		if (g_ascii_strcasecmp(h->name, "Bcc") == 0)
-			continue;
-		line = g_strdup_printf("%s:%s\r\n", h->name, h->value);
-		e = transfer_upload_write(u, line, strlen(line));
-		g_free(line);
-	}
+	e = whole_headers(r, rw, u);
 	if (e == 0)
-		e = transfer_upload_write(u, "\r\n", 2);
-	if (e == 0 && (path = msg_spool_file(r->m)) != NULL)
-		f = fopen(path, "rb");
-	if (e != 0 || f == NULL || fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
-		*err = g_strdup(e ? "cannot store the message" : "cannot reopen the spool");
+		f = whole_body(r, rw, &tmp_fd, &tmp_path, err);
+	if (e != 0 || f == NULL) {
+		if (*err == NULL)
+			*err = g_strdup(e ? "cannot store the message" : "cannot reopen the spool");
 		goto out;
 	}
 	buf = g_malloc(256 * 1024);
@@ -94,6 +153,8 @@ out:
 	transfer_upload_abort(u);
 	if (f)
 		fclose(f);
+	if (tmp_path != NULL)
+		spool_tmp_drop(&tmp_fd, &tmp_path);
 	g_free(buf);
 	g_free(name);
 	return rc;

@@ -126,6 +126,25 @@ tc_body_part(const struct tnef_convert *tc, const struct cls_tnef_info *info)
 	return GMIME_OBJECT(part);
 }
 
+/* tc_rtf_part - the RTF body kept whole (cls_tnef_rtf: no HTML body, real rich text) as the
+ * attachment "message.rtf" (text/rtf, as Debian's tnef --save-body names it) at index at of
+ * parts, so no formatting is lost; false on a write error */
+static bool
+tc_rtf_part(struct tnef_convert *tc, const struct cls_tnef_info *info, GPtrArray *parts, guint at)
+{
+	GByteArray *rtf = cls_tnef_rtf(info, (size_t)tc->conf->classify_max_inflated);
+	GMimeObject *part;
+
+	if (rtf == NULL)
+		return true;
+	part = tc_file_part(tc, rtf->data, rtf->len, "message.rtf", "text/rtf");
+	g_byte_array_unref(rtf);
+	if (part == NULL)
+		return false;
+	g_ptr_array_insert(parts, (gint)at, part);
+	return true;
+}
+
 /* tc_message_part - an embedded Outlook item as an attached message, NULL when it cannot be read */
 static GMimeObject *
 tc_message_part(struct tnef_convert *tc, const unsigned char *d, size_t len, unsigned depth, const char *name)
@@ -238,6 +257,10 @@ tc_convert_buf(struct tnef_convert *tc, const unsigned char *d, size_t len, unsi
 	body = tc_body_part(tc, info);
 	if (body != NULL)
 		g_ptr_array_insert(parts, 0, body);
+	if (!tc_rtf_part(tc, info, parts, body != NULL ? 1 : 0)) {
+		g_ptr_array_set_size(parts, 0);
+		return false;
+	}
 	return parts->len > 0;
 }
 
@@ -273,9 +296,12 @@ tc_decode(struct tnef_convert *tc, GMimePart *part, void **map, size_t *len)
 	return *map != MAP_FAILED;
 }
 
-/* tc_replace - obj (a child of parent, or the top part) becomes parts, in its place */
+/* tc_replace - obj (a child of parent, or the top part of msg) becomes parts, in its place; the
+ * outer message's new top-level Content-Type goes to tc->top_ct (its headers are the milter's),
+ * an attached message's is written by GMime with its new top part */
 static void
-tc_replace(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, GMimeObject *obj, GPtrArray *parts)
+tc_replace(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, GMimeObject *obj, GPtrArray *parts,
+	unsigned level)
 {
 	if (parent != NULL) {
 		int at = g_mime_multipart_index_of(parent, obj);
@@ -291,14 +317,17 @@ tc_replace(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, G
 		g_mime_multipart_add(mix, g_ptr_array_index(parts, i));
 	g_mime_multipart_set_boundary(mix, NULL);
 	g_mime_message_set_mime_part(msg, GMIME_OBJECT(mix));
-	g_free(tc->top_ct);
-	tc->top_ct = g_strdup_printf("multipart/mixed; boundary=\"%s\"", g_mime_multipart_get_boundary(mix));
+	if (level == 0) {
+		g_free(tc->top_ct);
+		tc->top_ct = g_strdup_printf("multipart/mixed; boundary=\"%s\"", g_mime_multipart_get_boundary(mix));
+	}
 	g_object_unref(mix);
 }
 
-/* tc_one - convert one TNEF part; the number of parts now in its place (1 when kept) */
+/* tc_one - convert one TNEF part inside level attached messages; the number of parts now in
+ * its place (1 when kept) */
 static unsigned
-tc_one(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, GMimeObject *obj)
+tc_one(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, GMimeObject *obj, unsigned level)
 {
 	GPtrArray *parts = g_ptr_array_new_with_free_func(g_object_unref);
 	struct cls_tnef_info info;
@@ -307,11 +336,15 @@ tc_one(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, GMime
 	unsigned n = 1;
 
 	memset(&info, 0, sizeof info);
-	if (tc_decode(tc, GMIME_PART(obj), &map, &len)) {
-		if (tc_convert_buf(tc, map, len, 0, parts, &info)) {
+	if (level > 0 && level + 1 > tc->conf->classify_max_depth) {
+		log_info("%s: winmail.dat left as it is: inside %u attached messages, over [classify] max_depth",
+			tc->qid, level);
+	} else if (tc_decode(tc, GMIME_PART(obj), &map, &len)) {
+		if (tc_convert_buf(tc, map, len, level, parts, &info)) {
 			n = parts->len;
-			log_info("%s: winmail.dat (%zu bytes) converted into %u MIME parts", tc->qid, len, n);
-			tc_replace(tc, msg, parent, obj, parts);
+			log_info("%s: winmail.dat (%zu bytes%s) converted into %u MIME parts", tc->qid, len,
+				level > 0 ? ", in an attached message" : "", n);
+			tc_replace(tc, msg, parent, obj, parts, level);
 			tc->converted++;
 		}
 		munmap(map, len);
@@ -323,9 +356,13 @@ tc_one(struct tnef_convert *tc, GMimeMessage *msg, GMimeMultipart *parent, GMime
 	return n;
 }
 
-/* tc_tree - every TNEF leaf under obj (not in signed or encrypted content) */
+/* tc_tree - every TNEF leaf under obj (not in signed or encrypted content), also inside attached
+ * messages (level: how many around obj; a TNEF counts as one more container, so one inside
+ * level messages is converted while level + 1 <= [classify] max_depth, as the classifier
+ * looks into it) */
 static void
-tc_tree(struct tnef_convert *tc, GMimeMessage *msg, GMimeObject *obj, GMimeMultipart *parent, unsigned depth)
+tc_tree(struct tnef_convert *tc, GMimeMessage *msg, GMimeObject *obj, GMimeMultipart *parent, unsigned depth,
+	unsigned level)
 {
 	if (depth > tc->conf->max_mime_depth || rw_is_signed_or_encrypted(obj))
 		return;
@@ -336,12 +373,18 @@ tc_tree(struct tnef_convert *tc, GMimeMessage *msg, GMimeObject *obj, GMimeMulti
 			GMimeObject *c = g_mime_multipart_get_part(mp, i);
 
 			if (tc_is_tnef(c))
-				i += (int)tc_one(tc, msg, mp, c) - 1;
+				i += (int)tc_one(tc, msg, mp, c, level) - 1;
 			else
-				tc_tree(tc, msg, c, mp, depth + 1);
+				tc_tree(tc, msg, c, mp, depth + 1, level);
 		}
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		GMimeObject *top = inner != NULL ? g_mime_message_get_mime_part(inner) : NULL;
+
+		if (top != NULL)
+			tc_tree(tc, inner, top, NULL, depth + 1, level + 1);
 	} else if (parent == NULL && tc_is_tnef(obj)) {
-		tc_one(tc, msg, NULL, obj);
+		tc_one(tc, msg, NULL, obj, level);
 	}
 }
 
@@ -351,6 +394,6 @@ tnef_convert(struct tnef_convert *tc, GMimeMessage *msg)
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 
 	if (top != NULL)
-		tc_tree(tc, msg, top, NULL, 1);
+		tc_tree(tc, msg, top, NULL, 1, 0);
 	return tc->converted;
 }

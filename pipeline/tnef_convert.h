@@ -2,9 +2,12 @@
  * tnef_convert.h - winmail.dat into ordinary MIME parts (issue 11), for mail to an external
  * recipient, before the leaves are listed (pipeline.c run_parse_classify):
  * every application/ms-tnef, application/vnd.ms-tnef or "winmail.dat" part outside signed or
- * encrypted content is replaced, in its place, by
+ * encrypted content, also inside attached messages (n of them around it, converted while
+ * n + 1 <= [classify] max_depth), is replaced, in its place, by
  *   - its readable body (PR_BODY_HTML as text/html, else PR_BODY/attBody, else the text of the
  *     compressed RTF, as text/plain; charset=utf-8), an inline part without a file name, first;
+ *   - without an HTML body, a real RTF body (not a \fromtext wrapper) also whole, as the
+ *     attachment "message.rtf" (text/rtf), so its formatting is not lost;
  *   - each attached file as an attachment: its name through filename_safe(), its type from
  *     PR_ATTACH_MIME_TAG, else libmagic, base64;
  *   - each embedded Outlook item (PT_OBJECT with IID_IMessage) as an attached message/rfc822
@@ -30,7 +33,8 @@ struct tnef_convert {
 	const char *qid;
 	unsigned converted;   /* TNEF parts replaced */
 	unsigned kept;        /* TNEF parts left as they were */
-	char *top_ct;         /* the new top-level Content-Type when the top part was TNEF, or NULL */
+	char *top_ct;         /* the new top-level Content-Type when the top part was TNEF, or NULL
+	                       * (an attached message's new top part carries its own headers) */
 };
 
 /* tnef_convert - convert the TNEF parts of msg (see above); the number converted */

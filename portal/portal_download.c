@@ -275,20 +275,17 @@ dl_open(struct dl *d, struct MHD_Connection *conn, const char *text, uint64_t *s
 	return ok;
 }
 
-/* dl_range - the Range header against size: d->start/len and the status
- * (206 with cr, or 200); FALSE when answered with 416 (*rc) */
-static gboolean
-dl_range(struct dl *d, struct MHD_Connection *conn, uint64_t size, unsigned *status,
-	char cr[96], enum MHD_Result *rc)
+gboolean
+portal_download_range(struct MHD_Connection *conn, uint64_t size, uint64_t *start, uint64_t *len,
+	unsigned *status, char cr[96], enum MHD_Result *rc)
 {
 	struct MHD_Response *u;
 
 	switch (portal_range_parse(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range"),
-		size, &d->start, &d->len)) {
+		size, start, len)) {
 	case PORTAL_RANGE_OK:
 		*status = 206;
-		snprintf(cr, 96, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, d->start,
-			d->start + d->len - 1, size);
+		snprintf(cr, 96, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, *start, *start + *len - 1, size);
 		return TRUE;
 	case PORTAL_RANGE_UNSAT:
 		u = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -301,8 +298,9 @@ dl_range(struct dl *d, struct MHD_Connection *conn, uint64_t size, unsigned *sta
 		MHD_destroy_response(u);
 		return FALSE;
 	default:
-		d->start = 0;
-		d->len = size;
+		*status = 200;
+		*start = 0;
+		*len = size;
 		return TRUE;
 	}
 }
@@ -350,7 +348,8 @@ portal_handle_download(struct portal *p, struct MHD_Connection *conn, const char
 
 	d->p = p;
 	d->head = head;
-	if (dl_open(d, conn, text, &size, &rc) && dl_range(d, conn, size, &status, cr, &rc))
+	if (dl_open(d, conn, text, &size, &rc) &&
+	    portal_download_range(conn, size, &d->start, &d->len, &status, cr, &rc))
 		return dl_respond(d, conn, status, cr);
 	d->head = TRUE; /* nothing sent: no audit event */
 	dl_free(d);

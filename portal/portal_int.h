@@ -117,6 +117,11 @@ enum MHD_Result portal_handle_revoke(struct portal *p, struct MHD_Connection *co
 	struct req *rq);
 enum MHD_Result portal_handle_download(struct portal *p, struct MHD_Connection *conn,
 	const char *text, gboolean head);
+/* portal_download_range - the request's Range header against size (one
+ * range, portal_range.h): 206 with *start, *len and Content-Range value cr,
+ * or 200 with the whole [0, size); FALSE when answered with 416 (*rc) */
+gboolean portal_download_range(struct MHD_Connection *conn, uint64_t size, uint64_t *start,
+	uint64_t *len, unsigned *status, char cr[96], enum MHD_Result *rc);
 /* portal_revoke.c, shared with the sender page: a browser's proof of origin
  * (Origin ours, Sec-Fetch-Site same-origin); the header of a live transfer
  * (FALSE when answered, *rc) */

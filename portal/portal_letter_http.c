@@ -286,7 +286,7 @@ out:
 struct part_dl {
 	struct portal *p;
 	GByteArray *b;
-	uint64_t sent;
+	uint64_t start, len, sent; /* the answered bytes [start, start + len) of b */
 	char *client, *name, *reasons;
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
 	gboolean head;
@@ -297,11 +297,11 @@ part_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct part_dl *d = cls;
 
-	if (pos >= d->b->len)
+	if (pos >= d->len)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (max > d->b->len - pos)
-		max = (size_t)(d->b->len - pos);
-	memcpy(buf, d->b->data + pos, max);
+	if (max > d->len - pos)
+		max = (size_t)(d->len - pos);
+	memcpy(buf, d->b->data + d->start + pos, max);
 	d->sent = pos + max;
 	return (ssize_t)max;
 }
@@ -316,7 +316,7 @@ part_free(void *cls)
 		ev.event = "download";
 		ev.file = d->name;
 		ev.size = (int64_t)d->sent;
-		ev.action = d->sent == d->b->len ? "complete" : "partial";
+		ev.action = d->sent == d->len ? "complete" : "partial";
 		ev.reasons = d->reasons;
 		ev.transfer = d->id;
 		ev.client = d->client;
@@ -331,16 +331,52 @@ part_free(void *cls)
 	g_free(d);
 }
 
+/* part_respond - queue the leaf lf of d (the whole leaf or a 206 range with
+ * Content-Range cr); d belongs to the response from here */
+static enum MHD_Result
+part_respond(struct part_dl *d, struct MHD_Connection *conn, const struct portal_ticket *t,
+	const struct portal_letter_leaf *lf, unsigned status, const char *cr, gboolean head)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	char *cd;
+
+	r = MHD_create_response_from_callback(d->len, PORTAL_BUF, part_read, d, part_free);
+	if (r == NULL) {
+		part_free(d);
+		return MHD_NO;
+	}
+	cd = portal_content_disposition(lf->name);
+	portal_common_headers(r);
+	portal_header(r, "Content-Type", lf->type);
+	portal_header(r, "Content-Disposition", cd);
+	portal_header(r, "Content-Security-Policy", CSP_DOWNLOAD);
+	portal_header(r, "Cache-Control", "no-store");
+	portal_header(r, "Accept-Ranges", "bytes");
+	if (status == 206)
+		portal_header(r, "Content-Range", cr);
+	d->head = head;
+	d->client = portal_client_addr(d->p, conn);
+	d->name = g_strdup(lf->name);
+	d->reasons = status == 206 ? g_strdup_printf("index=%u,part=%u,range=%" PRIu64 "-%" PRIu64,
+		t->index, (unsigned)t->part, d->start, d->start + d->len) :
+		g_strdup_printf("index=%u,part=%u", t->index, (unsigned)t->part);
+	memcpy(d->id, t->id, sizeof d->id);
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	g_free(cd);
+	return rc;
+}
+
 enum MHD_Result
 portal_letter_send_part(struct portal *p, struct MHD_Connection *conn,
 	const struct portal_ticket *t, gboolean head)
 {
-	const struct portal_letter_leaf *lf;
 	struct portal_letter *l;
-	struct MHD_Response *r;
 	struct part_dl *d;
 	enum MHD_Result rc;
-	char *cd;
+	unsigned status = 200;
+	char cr[96];
 
 	if (!portal_letter_is_eml(t->name) || t->index == PORTAL_TICKET_ALL)
 		return portal_send_text(conn, 404, "Not found.\n");
@@ -352,31 +388,16 @@ portal_letter_send_part(struct portal *p, struct MHD_Connection *conn,
 		letter_release(p);
 		return portal_send_text(conn, 404, "Not found.\n");
 	}
-	lf = g_ptr_array_index(l->leaves, t->part - 1);
 	d = g_new0(struct part_dl, 1);
 	d->p = p;
 	d->b = portal_letter_leaf_data(l, t->part);
 	d->head = TRUE; /* no audit event unless queued for a GET */
-	r = MHD_create_response_from_callback(d->b->len, PORTAL_BUF, part_read, d, part_free);
-	if (r == NULL) {
+	if (!portal_download_range(conn, d->b->len, &d->start, &d->len, &status, cr, &rc)) {
+		part_free(d); /* answered with 416 */
 		portal_letter_free(l);
-		part_free(d);
-		return MHD_NO;
+		return rc;
 	}
-	cd = portal_content_disposition(lf->name);
-	portal_common_headers(r);
-	portal_header(r, "Content-Type", lf->type);
-	portal_header(r, "Content-Disposition", cd);
-	portal_header(r, "Content-Security-Policy", CSP_DOWNLOAD);
-	portal_header(r, "Cache-Control", "no-store");
-	d->head = head;
-	d->client = portal_client_addr(p, conn);
-	d->name = g_strdup(lf->name);
-	d->reasons = g_strdup_printf("index=%u,part=%u", t->index, (unsigned)t->part);
-	memcpy(d->id, t->id, sizeof d->id);
-	rc = MHD_queue_response(conn, 200, r);
-	MHD_destroy_response(r);
-	g_free(cd);
+	rc = part_respond(d, conn, t, g_ptr_array_index(l->leaves, t->part - 1), status, cr, head);
 	portal_letter_free(l);
 	return rc;
 }

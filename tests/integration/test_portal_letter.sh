@@ -98,6 +98,7 @@ PORTAL_PID=$!; _BG_PIDS+=($PORTAL_PID)
 waitport $PORT || bail "portal listens on $PORT ($(tail -3 "$T/portal.log"))"
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+hcode() { curl -s -w '%{http_code}' "$@"; }  # with the caller's -o
 jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 unlock() {  # unlock LINK OUT
 	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/json' \
@@ -137,6 +138,25 @@ checkx "part 3 download: application/pdf, attachment 'Anlage 1 Bescheid.pdf', no
 	 grep -qF "Content-Disposition: attachment; filename=\"Anlage 1 Bescheid.pdf\"" "$T/p.hdr" &&
 	 grep -qi "^X-Content-Type-Options: nosniff" "$T/p.hdr" && grep -qF "Content-Security-Policy: sandbox; default-src '"'none'"'" "$T/p.hdr" &&
 	 grep -qi "^Cache-Control: no-store" "$T/p.hdr"'
+# Range on a part, as on a file download (RFC 9110 §14: one range, 206 / 416)
+checkx "part 3: Accept-Ranges: bytes on the whole answer" 'grep -qi "^Accept-Ranges: bytes" "$T/p.hdr"'
+checkx "part 3, Range bytes=100-4195: 206, Content-Range bytes 100-4195/40000, the 4096 bytes byte-exact" \
+	'[ "$(hcode -D "$T/r1.hdr" -o "$T/r1.bin" -r 100-4195 "$PURL")" = 206 ] &&
+	 grep -qi "^Content-Range: bytes 100-4195/40000" "$T/r1.hdr" && grep -qi "^Content-Length: 4096" "$T/r1.hdr" &&
+	 cmp -s "$T/r1.bin" <(tail -c +101 "$T/anlage.pdf" | head -c 4096)'
+checkx "part 3, Range bytes=39990- (open end): 206, the last 10 bytes" \
+	'[ "$(hcode -D "$T/r2.hdr" -o "$T/r2.bin" -r 39990- "$PURL")" = 206 ] &&
+	 grep -qi "^Content-Range: bytes 39990-39999/40000" "$T/r2.hdr" && cmp -s "$T/r2.bin" <(tail -c 10 "$T/anlage.pdf")'
+checkx "part 3, Range bytes=-7 (suffix): 206, the last 7 bytes" \
+	'[ "$(hcode -o "$T/r3.bin" -H "Range: bytes=-7" "$PURL")" = 206 ] && cmp -s "$T/r3.bin" <(tail -c 7 "$T/anlage.pdf")'
+checkx "part 3, Range bytes=40000- (beyond the end): 416 with Content-Range bytes */40000" \
+	'[ "$(hcode -D "$T/r4.hdr" -o /dev/null -r 40000- "$PURL")" = 416 ] && grep -qi "^Content-Range: bytes \*/40000" "$T/r4.hdr"'
+checkx "part 3, two ranges (not served as such): 200 with the whole part" \
+	'[ "$(hcode -o "$T/r5.bin" -r 0-9,20-29 "$PURL")" = 200 ] && cmp -s "$T/r5.bin" "$T/anlage.pdf"'
+checkx "part 3 resumed after 12345 bytes (curl -C -): the whole part byte-exact" \
+	'head -c 12345 "$T/anlage.pdf" > "$T/r6.bin" && curl -s -C - -o "$T/r6.bin" "$PURL" && cmp -s "$T/r6.bin" "$T/anlage.pdf"'
+checkx "audit: the 206 answer is 'index=0,part=3,range=100-4196', complete, 4096 B" \
+	'wait_audit "event=download file=\"Anlage 1 Bescheid.pdf\" size=4096 reasons=\"index=0,part=3,range=100-4196\" action=complete"'
 checkx "part 4: the attached message, message/rfc822, with its Subject" \
 	'curl -s -D "$T/m.hdr" -o "$T/m.eml" "$MURL" && grep -qi "^Content-Type: message/rfc822" "$T/m.hdr" && grep -q "^Subject: Antrag vom April" "$T/m.eml"'
 curl -s -o "$T/e.eml" "$EURL"
