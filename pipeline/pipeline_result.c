@@ -306,11 +306,15 @@ run_limit_reject(struct run *r, const char *why)
 /* run_signatures_broken - the body changed: a DKIM signature over it no
  * longer verifies and is removed (the organisation's signer runs after us),
  * an opened S/MIME or PGP signature (signed_mail = offload) is broken; both
- * are logged */
+ * are logged. A Content-Length header (Sun/mbox style, which some mbox
+ * readers trust to find the next message) no longer fits and goes too. */
 static void
 run_signatures_broken(struct run *r)
 {
 	int n = msg_header_count(r->m, "DKIM-Signature");
+
+	if (msg_header_count(r->m, "Content-Length") > 0)
+		hdrops_delete_all(r->res->hdr_ops, r->m, "Content-Length");
 
 	if (n > 0) {
 		hdrops_delete_all(r->res->hdr_ops, r->m, "DKIM-Signature");

@@ -324,7 +324,10 @@ def main(argv):
         # the body changed: a DKIM signature over it is removed (issue 14 item 3)
         if any(n.lower() == b"dkim-signature" for n, _ in hout):
             problems.append("DKIM-Signature kept over a changed body")
-        hin = [(n, v) for n, v in hin if n.lower() != b"dkim-signature"]
+        # and so is a Content-Length header (it counted the old body)
+        if any(n.lower() == b"content-length" for n, _ in hout):
+            problems.append("Content-Length kept over a changed body")
+        hin = [(n, v) for n, v in hin if n.lower() not in (b"dkim-signature", b"content-length")]
     if hin != hout:
         for i, (a, b) in enumerate(zip(hin + [None] * len(hout), hout + [None] * len(hin))):
             if a != b:

@@ -79,6 +79,10 @@ checkx "signed_mail=reject: a signed mail with nothing to offload passes unchang
 sm skip dkim; rc=$?
 checkx "DKIM-Signature over a changed body: removed when offloading" \
 	'[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/sm-skip-dkim.out" && ! grep -qi "^DKIM-Signature:" "$T/sm-skip-dkim.out"'
+{ printf 'Content-Length: 4711\r\n'; cat "$T/dkim.eml"; } > "$T/clen.eml"
+sm skip clen; rc=$?
+checkx "Content-Length over a changed body: removed when offloading (mbox readers trust it)" \
+	'[ $rc = 0 ] && grep -q "^X-Offload-Transfer:" "$T/sm-skip-clen.out" && ! grep -qi "^Content-Length:" "$T/sm-skip-clen.out"'
 
 # ---- item 2: kill -9 leaves no plaintext in the spool ------------------------------------------
 # spool_has_open PID DIR: the process holds a file in DIR open (named or nameless)
