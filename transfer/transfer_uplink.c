@@ -237,3 +237,44 @@ transfer_uplink_clear(struct transfer_uplink *l)
 	g_free(l->note);
 	l->to = l->note = NULL;
 }
+
+static int
+uplink_key(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	(void)size;
+	(void)mtime;
+	g_ptr_array_add(arg, g_strdup(key));
+	return 0;
+}
+
+int
+transfer_uplink_delete(struct storage *st, const char *id, unsigned *n)
+{
+	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+	char prefix[64];
+	int rc;
+
+	*n = 0;
+	snprintf(prefix, sizeof prefix, "%s/", id);
+	rc = storage_list(st, prefix, uplink_key, keys);
+	/* the link object first: from then on the link is dead, whatever else fails */
+	for (guint i = 0; rc == STORAGE_OK && i < keys->len; i++)
+		if (g_str_has_suffix(g_ptr_array_index(keys, i), "/l") && i > 0) {
+			gpointer t = keys->pdata[0];
+
+			keys->pdata[0] = keys->pdata[i];
+			keys->pdata[i] = t;
+		}
+	for (guint i = 0; rc == STORAGE_OK && i < keys->len; i++) {
+		int d = storage_delete(st, g_ptr_array_index(keys, i));
+
+		if (d == STORAGE_OK)
+			(*n)++;
+		else if (d != STORAGE_ENOENT)
+			rc = d;
+	}
+	if (rc == STORAGE_OK)
+		rc = storage_prune(st, id);
+	g_ptr_array_unref(keys);
+	return rc;
+}
