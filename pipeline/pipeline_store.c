@@ -15,9 +15,9 @@
 #include "notify.h"
 #include "storage_keyid.h"
 
-/* pipeline_storage - the store, opened now if it was unavailable before */
-static struct storage *
-pipeline_storage(struct pipeline *p)
+/* run_storage - the store, opened now if it was unavailable before */
+struct storage *
+run_storage(struct pipeline *p)
 {
 	struct storage *st;
 	GError *err = NULL;
@@ -212,7 +212,7 @@ run_store(struct run *r)
 	enum round_end e;
 	unsigned round;
 
-	if (pipeline_storage(r->p) == NULL) {
+	if (run_storage(r->p) == NULL) {
 		run_fail(r, "storage unavailable");
 		return false;
 	}
