@@ -137,6 +137,12 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 	}
 	hdrops_add(ops, "X-Data-Classification", v);
 	g_free(v);
+	/* [scan] on_* = accept-marked: the recipients learn the files were not scanned */
+	hdrops_delete_all(ops, r->m, "X-Offload-Scan");
+	v = scan_mark(r->rw ? r->rw->scan : NULL);
+	if (v != NULL)
+		hdrops_add(ops, "X-Offload-Scan", v);
+	g_free(v);
 	/* RFC 2156 Sensitivity for VERTRAULICH and above, only when absent */
 	if (r->cls.level_index >= r->p->confidential_index && r->p->confidential_index >= 0 &&
 	    msg_header_count(r->m, "Sensitivity") == 0)

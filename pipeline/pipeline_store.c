@@ -35,14 +35,27 @@ run_storage(struct pipeline *p)
 	return st;
 }
 
+/* wm_write - the stored message's bytes into the transfer and, with [scan]
+ * outgoing, clamd (sc, NULL: no scan): clamd parses the message and scans
+ * its decoded attachments like offloaded ones */
+static int
+wm_write(struct transfer_upload *u, struct scan_clamd *sc, const void *buf, size_t len)
+{
+	if (sc != NULL)
+		scan_clamd_write(sc, buf, len);
+	return transfer_upload_write(u, buf, len);
+}
+
 /* upload_whole_message - body_action offload-message: the original message
- * (without Bcc) becomes the one offloaded file */
+ * (without Bcc) becomes the one offloaded file, scanned like an attachment;
+ * 0, -1 with *err, or REWRITE_SCAN (the verdict stops the message) */
 static int
 upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 {
 	const char *subj = g_mime_message_get_subject(r->message);
 	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
 	struct transfer_upload *u;
+	struct scan_clamd *sc = NULL;
 	const char *path;
 	char *buf = NULL;
 	FILE *f = NULL;
@@ -56,6 +69,7 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
 		goto out;
 	}
+	sc = scan_begin(rw->conf);
 	for (i = 0; i < r->m->headers->len && e == 0; i++) {
 		const struct msg_header *h = g_ptr_array_index(r->m->headers, i);
 		char *line;
@@ -63,11 +77,11 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 		if (g_ascii_strcasecmp(h->name, "Bcc") == 0)
 			continue;
 		line = g_strdup_printf("%s:%s\r\n", h->name, h->value);
-		e = transfer_upload_write(u, line, strlen(line));
+		e = wm_write(u, sc, line, strlen(line));
 		g_free(line);
 	}
 	if (e == 0)
-		e = transfer_upload_write(u, "\r\n", 2);
+		e = wm_write(u, sc, "\r\n", 2);
 	if (e == 0 && (path = msg_spool_file(r->m)) != NULL)
 		f = fopen(path, "rb");
 	if (e != 0 || f == NULL || fseeko(f, (off_t)r->m->body_offset, SEEK_SET) != 0) {
@@ -76,12 +90,18 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	}
 	buf = g_malloc(256 * 1024);
 	while ((n = fread(buf, 1, 256 * 1024, f)) > 0) {
-		e = transfer_upload_write(u, buf, n);
+		e = wm_write(u, sc, buf, n);
 		if (e != 0) {
 			*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
 			goto out;
 		}
 	}
+	if (scan_end(rw->conf, &rw->scan, sc, rw->qid, name, transfer_upload_size(u)) != SCAN_GO) {
+		sc = NULL;
+		rc = REWRITE_SCAN;
+		goto out;
+	}
+	sc = NULL;
 	rw->offloaded_bytes += transfer_upload_size(u);
 	e = transfer_upload_commit(u);
 	u = NULL;
@@ -91,6 +111,7 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	}
 	rc = 0;
 out:
+	scan_clamd_discard(sc);
 	transfer_upload_abort(u);
 	if (f)
 		fclose(f);
