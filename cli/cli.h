@@ -76,5 +76,6 @@ int cli_run_as_owner(const char *cmd, const char *conf_path, int argc, char **ar
 int cli_archive(const char *conf_path, int argc, char **argv);  /* cli_archive.c */
 int cli_upload(const char *conf_path, int argc, char **argv);   /* cli_upload.c */
 int cli_recipient(const char *conf_path, int argc, char **argv); /* cli_recipient.c */
+int cli_uplink(const char *conf_path, int argc, char **argv);   /* cli_uplink.c */
 
 #endif

@@ -16,6 +16,9 @@
  *    died before its manifest) once all of them are older than --orphan-age
  *    (default [storage] orphan_age, 1d: uploads in progress have no manifest
  *    yet);
+ *  - a standalone upload link "<id>/l" (no manifest; FORMATS.md §6.11) is
+ *    kept until the expiry in its MAC-checked object, then deleted whole
+ *    with its use markers (action expired), never as an orphan;
  *  - then the containers a fully deleted id leaves empty (storage_prune:
  *    WebDAV collections, file directories, and their shard when empty);
  *  - last, leftovers of puts that never finished and started more than
@@ -49,13 +52,14 @@
 #include "transfer.h"
 #include "transfer_revoke.h"
 #include "transfer_state.h"
+#include "transfer_uplink.h"
 
 #define PURGE_MANIFEST_MAX (16u << 20)
 #define PURGE_DEFAULT_GRACE (7 * 86400)
 
-enum purge_state { ST_LIVE, ST_EXPIRED, ST_REVOKED, ST_INVALID, ST_ORPHAN, ST_TOMBSTONE };
+enum purge_state { ST_LIVE, ST_EXPIRED, ST_REVOKED, ST_INVALID, ST_ORPHAN, ST_TOMBSTONE, ST_LINK };
 static const char *const purge_state_names[] = {
-	"live", "expired", "revoked", "invalid", "orphan", "tombstone",
+	"live", "expired", "revoked", "invalid", "orphan", "tombstone", "upload-link",
 };
 
 struct purge_obj {
@@ -67,7 +71,7 @@ struct purge_obj {
 struct purge_tx {
 	char *id;
 	GPtrArray *objs;  /* struct purge_obj *: file objects and anything else but m and t */
-	bool has_m, has_t;
+	bool has_m, has_t, has_l; /* has_l: a standalone upload link "<id>/l" (FORMATS.md §6.11) */
 	int64_t m_mtime, t_mtime, newest;
 	uint64_t total;   /* bytes of the file objects */
 	guint nfiles;     /* file objects ("<id>/<n>"); side objects (FORMATS.md §6) are not files */
@@ -143,6 +147,8 @@ purge_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 	} else {
 		struct purge_obj *o = g_new0(struct purge_obj, 1);
 
+		t->has_l |= slash != NULL && strcmp(slash, "/l") == 0;
+
 		o->key = g_strdup(key);
 		o->size = size;
 		o->mtime = mtime;
@@ -166,6 +172,25 @@ purge_collect_bytes(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
+/* purge_classify_link - an upload link (no manifest): live until the expiry
+ * its MAC-checked object gives, then expired (deleted whole, like a
+ * transfer); one failing the MAC is invalid and kept, like a manifest */
+static void
+purge_classify_link(struct purge_run *r, struct purge_tx *t)
+{
+	struct transfer_uplink l;
+	int rc = transfer_uplink_read(r->st, &r->dk, t->id, NULL, &l);
+
+	if (rc != STORAGE_OK) {
+		r->temp_errors += rc == STORAGE_ETEMP;
+		t->state = rc == STORAGE_ENOENT ? ST_ORPHAN : ST_INVALID;
+		return;
+	}
+	t->created = l.created;
+	t->expires = t->expires_hdr = l.expires;
+	t->state = l.expires <= r->now ? ST_EXPIRED : ST_LINK;
+}
+
 /* purge_classify - read the manifest header and tombstone of t */
 static void
 purge_classify(struct purge_run *r, struct purge_tx *t)
@@ -186,8 +211,11 @@ purge_classify(struct purge_run *r, struct purge_tx *t)
 			t->expires = t_expires;
 		}
 	}
-	if (!t->has_m)
+	if (!t->has_m) {
+		if (t->has_l && t->state == ST_ORPHAN)
+			purge_classify_link(r, t);
 		return;
+	}
 	b = g_byte_array_new();
 	key = g_strdup_printf("%s/m", t->id);
 	rc = storage_get(r->st, key, 0, STORAGE_TO_END, purge_collect_bytes, b);
@@ -352,8 +380,8 @@ list_print(GPtrArray *all, bool json, bool expired_only)
 		const struct purge_tx *t = g_ptr_array_index(all, i);
 		char *cr, *ex;
 
-		/* list shows transfers: an id with a manifest or a tombstone */
-		if (!t->has_m && t->state != ST_TOMBSTONE && t->state != ST_REVOKED)
+		/* list shows transfers (an id with a manifest or a tombstone) and upload links */
+		if (!t->has_m && t->state != ST_TOMBSTONE && t->state != ST_REVOKED && !t->has_l)
 			continue;
 		if (expired_only && t->state != ST_EXPIRED)
 			continue;
@@ -582,6 +610,7 @@ purge_one(struct purge_run *r, struct purge_tx *t)
 			(void)cli_remind(r->conf, r->st, &r->dk, r->au, t->id, t->created, t->expires, r->now);
 		return true; /* kept */
 	case ST_INVALID:
+	case ST_LINK:
 		return true; /* kept */
 	case ST_EXPIRED:
 	case ST_REVOKED:
@@ -648,7 +677,7 @@ cli_purge(const char *conf_path, int argc, char **argv)
 	struct conf *c = NULL;
 	GPtrArray *all = NULL;
 	GError *err = NULL;
-	unsigned n[ST_TOMBSTONE + 1] = { 0 }, n_stale;
+	unsigned n[ST_LINK + 1] = { 0 }, n_stale;
 	guint i;
 	int rc;
 
@@ -681,8 +710,8 @@ cli_purge(const char *conf_path, int argc, char **argv)
 	}
 	n_stale = purge_abort_stale(&r);
 	printf("purge%s: %u expired, %u revoked, %u orphaned, %u tombstones removed; "
-		"%u live, %u invalid kept; %u stale uploads %s%s\n", r.dry ? " (dry run)" : "",
-		n[ST_EXPIRED], n[ST_REVOKED], n[ST_ORPHAN], n[ST_TOMBSTONE], n[ST_LIVE], n[ST_INVALID],
+		"%u live, %u upload links, %u invalid kept; %u stale uploads %s%s\n", r.dry ? " (dry run)" : "",
+		n[ST_EXPIRED], n[ST_REVOKED], n[ST_ORPHAN], n[ST_TOMBSTONE], n[ST_LIVE], n[ST_LINK], n[ST_INVALID],
 		n_stale, r.dry ? "found" : "aborted", r.temp_errors > 0 ? "; temporary errors: run again later" : "");
 	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
 out:

@@ -7,6 +7,8 @@
  * finishes an interrupted deletion. Given the sender's revoke link
  * ".../r/<id>#<revoke secret>", the secret must match the hash in the
  * MAC-verified manifest header (exit 65 otherwise, nothing changed).
+ * An id (or link .../u/<id>#...) of a standalone upload link (FORMATS.md
+ * §6.11) deletes the link and its use markers.
  * Audit event "revoke".
  */
 #include <stdio.h>
@@ -23,11 +25,13 @@
 #include "transfer.h"
 #include "transfer_revoke.h"
 #include "transfer_state.h"
+#include "transfer_uplink.h"
 
 struct revoke_job {
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
 	char rsecret[ENVELOPE_SECRET_TEXT_LEN + 1]; /* from a revoke link (wiped) */
 	bool by_link;
+	bool uplink;      /* a standalone upload link "<id>/l" (FORMATS.md §6.11) */
 	int already;      /* 1: a valid tombstone exists (revoking again) */
 	int64_t expires;  /* from the manifest header, else the tombstone */
 	unsigned deleted; /* objects transfer_revoke() deleted */
@@ -66,6 +70,8 @@ revoke_target(const char *arg, struct revoke_job *j)
 		return 0;
 	}
 	s = strstr(arg, "/t/");
+	if (s == NULL)
+		s = strstr(arg, "/u/"); /* an upload link */
 	s = s ? s + 3 : arg;
 	if (strlen(s) >= ENVELOPE_ID_TEXT_LEN)
 		memcpy(j->id, s, ENVELOPE_ID_TEXT_LEN);
@@ -75,6 +81,16 @@ revoke_target(const char *arg, struct revoke_job *j)
 		return EX_DATAERR;
 	}
 	return 0;
+}
+
+/* revoke_is_uplink - id has an upload link object (valid or not: revoke deletes it) */
+static bool
+revoke_is_uplink(struct storage *st, const struct key32 *dk, const char *id)
+{
+	struct transfer_uplink l;
+	int r = transfer_uplink_read(st, dk, id, NULL, &l);
+
+	return r == STORAGE_OK || r == STORAGE_EPERM;
 }
 
 /* revoke_lookup - tombstone and manifest header: does the transfer exist,
@@ -109,6 +125,8 @@ revoke_lookup(struct storage *st, const struct key32 *dk, struct revoke_job *j)
 			fprintf(stderr, "offloadctl revoke: %s: the revoke secret does not match; nothing changed\n", id);
 			rc = EX_DATAERR;
 		}
+	} else if (r == STORAGE_ENOENT && !j->already && (j->uplink = revoke_is_uplink(st, dk, id))) {
+		rc = 0; /* a standalone upload link: deleted whole */
 	} else if (r == STORAGE_ENOENT && !j->already) {
 		fprintf(stderr, "offloadctl revoke: %s: no such transfer\n", id);
 		rc = EX_NOINPUT;
@@ -150,7 +168,8 @@ revoke_audit(struct audit *au, const struct revoke_job *j)
 
 	ev.event = "revoke";
 	ev.size = -1;
-	ev.action = j->already ? "revoke-again" : j->by_link ? "revoke-link" : "revoke";
+	ev.action = j->uplink ? "revoke-upload-link" : j->already ? "revoke-again" :
+		j->by_link ? "revoke-link" : "revoke";
 	ev.transfer = j->id;
 	ev.expires = exp_s;
 	audit_write(au, &ev);
@@ -191,12 +210,17 @@ cli_revoke(const char *conf_path, int argc, char **argv)
 		goto out;
 	}
 	rc = revoke_lookup(st, &dk, &j);
-	if (rc == 0)
+	if (rc == 0 && j.uplink && transfer_uplink_delete(st, j.id, &j.deleted) != STORAGE_OK) {
+		fprintf(stderr, "offloadctl revoke: upload link %s: deleting failed; run again\n", j.id);
+		rc = EX_TEMPFAIL;
+	} else if (rc == 0 && !j.uplink) {
 		rc = revoke_delete(st, &dk, &j);
+	}
 	if (rc != 0)
 		goto out;
 	revoke_audit(au, &j);
-	printf("%s revoked%s; %u object(s) deleted\n", j.id, j.already ? " (again)" : "", j.deleted);
+	printf("%s%s revoked%s; %u object(s) deleted\n", j.uplink ? "upload link " : "", j.id,
+		j.already ? " (again)" : "", j.deleted);
 out:
 	crypto_wipe(j.rsecret, sizeof j.rsecret);
 	audit_close(au);

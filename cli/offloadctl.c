@@ -32,6 +32,7 @@ usage(FILE *out)
 		"  keygen [--config FILE] [--group NAME]\n"
 		"  postfix-setup [--config FILE] [--postfix-dir DIR] [--apply]\n"
 		"  upload LINK FILE... [--message TEXT] [--state-dir DIR] [--ca-file F] [-v]\n"
+		"  upload-link --for ADDRESS [--note TEXT] [--expires DURATION]\n"
 		"  recipient set ADDRESS (--password-file F | --generate) | recipient list | recipient remove ADDRESS\n"
 		"Run as root, commands that write the store, spool or audit log switch to the\n"
 		"owner of those directories (the package's user offload).\n");
@@ -64,7 +65,7 @@ main(int argc, char **argv)
 	g_mime_init();
 	{
 		static const char *const writers[] = { "process", "revoke", "purge", "storage", "audit",
-			"extend", "recipient" };
+			"extend", "recipient", "upload-link" };
 		size_t k;
 		int rc;
 
@@ -88,7 +89,7 @@ main(int argc, char **argv)
 			{ "purge", cli_purge }, { "classify", cli_classify }, { "audit", cli_audit },
 			{ "storage", cli_storage }, { "escrow", cli_escrow }, { "extend", cli_extend },
 			{ "status", cli_status }, { "keygen", cli_keygen }, { "postfix-setup", cli_postfix_setup },
-			{ "archive", cli_archive }, { "recipient", cli_recipient },
+			{ "archive", cli_archive }, { "recipient", cli_recipient }, { "upload-link", cli_uplink },
 		};
 		size_t k;
 

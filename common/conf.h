@@ -96,6 +96,7 @@ struct conf {
 	bool upload_enabled;
 	char *upload_listen;
 	uint64_t upload_max_size, upload_max_files, upload_uses, upload_chunk_size, upload_per_client;
+	char *upload_request_marker; /* "" = off (pipeline/pipeline_request.c) */
 };
 
 /* conf_defaults - a struct conf holding the compiled-in defaults */

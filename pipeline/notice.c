@@ -254,6 +254,30 @@ notice_reply_text(GString *t, const struct notice *n)
 	g_free(to);
 }
 
+/* notice_request_text - the upload request of the subject marker (issue 13):
+ * a standalone upload link for the sender */
+static void
+notice_request_text(GString *t, const char *link, const char *to_addr)
+{
+	char *to;
+
+	if (link == NULL)
+		return;
+	to = notice_printable(to_addr ? to_addr : "");
+	g_string_append_printf(t, "Bitte senden Sie Ihre Dateien hier /\nPlease send your files here:\n%s\n"
+		"(verschlüsselt an %s / encrypted, to %s)\n\n", link, to, to);
+	g_free(to);
+}
+
+char *
+notice_request(const char *link, const char *to)
+{
+	GString *t = g_string_new("Dateianforderung / Upload request\n\n");
+
+	notice_request_text(t, link, to);
+	return g_string_free(t, FALSE);
+}
+
 char *
 notice_text(const struct notice *n)
 {
@@ -270,6 +294,7 @@ notice_text(const struct notice *n)
 	text_lang(t, n, false, en);
 	g_string_append_printf(t, "Dateien abholen / Collect files:\n%s\n\n", n->link);
 	notice_reply_text(t, n);
+	notice_request_text(t, n->request_link, n->request_for);
 	text_files(t, n);
 	g_string_append_c(t, '\n');
 	for (lang = 1; lang >= 0; lang--) {
@@ -359,6 +384,35 @@ html_button(GString *h, const char *link)
 
 /* notice_reply_html - the reply link as a plain link below the button */
 static void
+notice_request_html(GString *h, const struct notice *n)
+{
+	char *to;
+
+	if (n->request_link == NULL)
+		return;
+	to = notice_printable(n->request_for ? n->request_for : "");
+	g_string_append(h, "<p style=\"margin:0 0 12px 0;" H_FONT "font-size:14px;line-height:20px;"
+		"color:#1a1a1a;word-break:break-all;overflow-wrap:anywhere\"><a href=\"");
+	html_ascii(h, n->request_link);
+	g_string_append(h, "\" style=\"color:#0b57a4\">Bitte senden Sie Ihre Dateien hier / "
+		"Please send your files here</a> (");
+	html_ascii(h, to);
+	g_string_append(h, ")</p>\n");
+	g_free(to);
+}
+
+char *
+notice_request_html_only(const char *link, const char *to)
+{
+	struct notice n = { .request_link = link, .request_for = to };
+	GString *h = g_string_new("<div>");
+
+	notice_request_html(h, &n);
+	g_string_append(h, "</div>\n");
+	return g_string_free(h, FALSE);
+}
+
+static void
 notice_reply_html(GString *h, const struct notice *n)
 {
 	char *to;
@@ -426,6 +480,7 @@ notice_html(const struct notice *n)
 	}
 	html_button(h, n->link);
 	notice_reply_html(h, n);
+	notice_request_html(h, n);
 	html_files(h, n);
 	for (lang = 1; lang >= 0; lang--)
 		html_para(h, n, P_ASK, lang, NULL, false);

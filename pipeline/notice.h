@@ -42,6 +42,10 @@ struct notice {
 	 * replies go to; NULL = no "send files back" line (upload disabled) */
 	const char *reply_link;
 	const char *reply_to;
+	/* issue 13: the upload request of [upload] request_marker: a standalone
+	 * upload link (FORMATS.md §6.11) for request_for; NULL = none */
+	const char *request_link;
+	const char *request_for;
 };
 
 /* notice_text - UTF-8 text with LF line ends, no line over 76 characters
@@ -49,6 +53,11 @@ struct notice {
 char *notice_text(const struct notice *n);
 /* notice_html - ASCII only (entities), valid in any charset */
 char *notice_html(const struct notice *n);
+/* notice_request - the notice of an upload request alone (a mail with the
+ * subject marker and nothing to offload), UTF-8 text, g_malloc'ed */
+char *notice_request(const char *link, const char *to);
+/* notice_request_html_only - the same as HTML (ASCII, entities) */
+char *notice_request_html_only(const char *link, const char *to);
 /* notice_size - "25,0 MB" (german) or "25.0 MB" */
 char *notice_size(uint64_t bytes, bool german);
 

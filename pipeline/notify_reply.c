@@ -109,37 +109,70 @@ append_message(GString *s, const char *msg)
 	g_strfreev(lines);
 }
 
+/* append_names - "  - <name>: <what>" per name */
+static void
+append_names(GString *s, GPtrArray *names, const char *what)
+{
+	for (guint i = 0; names && i < names->len; i++) {
+		char *name = notice_printable(g_ptr_array_index(names, i));
+
+		g_string_append_printf(s, "  - %s: %s\n", name, what);
+		g_free(name);
+	}
+}
+
+/* append_intro - who sent it, through which link */
+static void
+append_intro(GString *s, const struct notify_reply_info *ri, gboolean de)
+{
+	char *note = ri->note && *ri->note ? notify_defang(ri->note) : NULL;
+
+	if (de && ri->note == NULL)
+		g_string_append_printf(s, "Eine nicht verifizierte Person hat Ihnen über den Antwort-Link "
+			"Ihrer Sendung %s Dateien geschickt.\n"
+			"(Gesendet von einer nicht verifizierten Person über den Antwort-Link.)\n\n", ri->src_id);
+	else if (de)
+		g_string_append_printf(s, "Eine nicht verifizierte Person hat Ihnen über Ihren "
+			"Upload-Link %s Dateien geschickt.\n"
+			"(Gesendet von einer nicht verifizierten Person über Ihren Upload-Link.)\n\n", ri->src_id);
+	else if (ri->note == NULL)
+		g_string_append_printf(s, "Sent by an unverified person through the reply link of your "
+			"transfer %s.\n\n", ri->src_id);
+	else
+		g_string_append_printf(s, "Sent by an unverified person through your upload link %s.\n\n",
+			ri->src_id);
+	if (note != NULL)
+		g_string_append_printf(s, "%s:\n> %s\n\n", de ? "Notiz zum Upload-Link" : "Upload link note", note);
+	g_free(note);
+}
+
 char *
-notify_reply_text(const struct transfer *t, const char *link, const char *src_id,
-	const char *message, GPtrArray *refused)
+notify_reply_text(const struct transfer *t, const char *link, const struct notify_reply_info *ri)
 {
 	GString *s = g_string_new(NULL);
-	char *de = NULL, *en = NULL, *msg = notify_defang(message);
+	char *de = NULL, *en = NULL, *msg = notify_defang(ri->message ? ri->message : "");
 
 	notice_dates(t->expires, &de, &en);
-	g_string_append_printf(s, "Eine nicht verifizierte Person hat Ihnen über den Antwort-Link "
-		"Ihrer Sendung %s Dateien geschickt.\n"
-		"(Gesendet von einer nicht verifizierten Person über den Antwort-Link.)\n\n", src_id);
+	append_intro(s, ri, TRUE);
 	g_string_append_printf(s, "Abrufen bis %s:\n%s\n\nDateien:\n", de, link);
 	append_files(s, t, TRUE);
-	for (guint i = 0; refused && i < refused->len; i++) {
-		char *name = notice_printable(g_ptr_array_index(refused, i));
-
-		g_string_append_printf(s, "  - %s: abgewiesen (Schadsoftware gefunden)\n", name);
-		g_free(name);
+	append_names(s, ri->refused, "abgewiesen (Schadsoftware gefunden)");
+	if (ri->unscanned && ri->unscanned->len > 0) {
+		g_string_append(s, "\nNICHT auf Viren geprüft (der Virenscanner konnte sie nicht prüfen):\n");
+		append_names(s, ri->unscanned, "ungeprüft");
 	}
 	if (*msg) {
 		g_string_append(s, "\nNachricht (als reiner Text, Links entschärft):\n");
 		append_message(s, msg);
 	}
-	g_string_append_printf(s, "\n-- English --\n\nSent by an unverified person through the reply "
-		"link of your transfer %s.\n\nDownload until %s:\n%s\n\nFiles:\n", src_id, en, link);
+	g_string_append(s, "\n-- English --\n\n");
+	append_intro(s, ri, FALSE);
+	g_string_append_printf(s, "Download until %s:\n%s\n\nFiles:\n", en, link);
 	append_files(s, t, FALSE);
-	for (guint i = 0; refused && i < refused->len; i++) {
-		char *name = notice_printable(g_ptr_array_index(refused, i));
-
-		g_string_append_printf(s, "  - %s: refused (malware found)\n", name);
-		g_free(name);
+	append_names(s, ri->refused, "refused (malware found)");
+	if (ri->unscanned && ri->unscanned->len > 0) {
+		g_string_append(s, "\nNOT scanned for viruses (the virus scanner could not check them):\n");
+		append_names(s, ri->unscanned, "unscanned");
 	}
 	if (*msg) {
 		g_string_append(s, "\nMessage (plain text, links defanged):\n");
@@ -153,11 +186,11 @@ notify_reply_text(const struct transfer *t, const char *link, const char *src_id
 
 int
 notify_reply_send(const struct conf *c, const struct key32 *dk, const struct transfer *t,
-	const char *to, const char *src_id, const char *message, GPtrArray *refused, char **err)
+	const char *to, const struct notify_reply_info *ri, char **err)
 {
 	struct notify_job j = { .conf = c, .dk = dk, .qid = t->id, .sender = to, .t = t };
 	char *link = transfer_link(t, c->portal_url);
-	char *text = notify_reply_text(t, link, src_id, message, refused);
+	char *text = notify_reply_text(t, link, ri);
 	int rc;
 
 	rc = notify_submit_text(&j, "reply", "", to,

@@ -2,7 +2,9 @@
  * notify_reply.h - the mail to the sender when a citizen replied with files
  * through the reply link of a transfer (issue 13): the new link, the files
  * (names sanitised, sizes), the citizen's message as plain text with links
- * defanged, marked "sent by an unverified person through the reply link".
+ * defanged, marked "sent by an unverified person through the reply link"
+ * (or "through your upload link", with its note, for a standalone upload
+ * link), and a line per file accepted without a virus scan.
  * Submitted like the other notices ([notify] sendmail, null envelope sender).
  * Thread-safe: everything is per call.
  */
@@ -20,12 +22,20 @@
  * "://" -> "[://]", the dots of a host-like word -> "[.]", "@" in such a
  * word -> "[at]"; at most 4000 characters (g_malloc'ed) */
 char *notify_defang(const char *text);
-/* notify_reply_text - the body (exposed for the unit tests); refused: names
- * of files refused by the virus scan (NULL ok) */
-char *notify_reply_text(const struct transfer *t, const char *link, const char *src_id,
-	const char *message, GPtrArray *refused);
+/* what the mail says besides the new transfer */
+struct notify_reply_info {
+	const char *src_id;    /* the transfer replied to, or the standalone upload link's id */
+	const char *message;   /* the citizen's message ("" none) */
+	GPtrArray *refused;    /* names of files refused by the virus scan (NULL ok) */
+	GPtrArray *unscanned;  /* names accepted unscanned ([scan] on_* = accept-marked; NULL ok) */
+	const char *note;      /* a standalone upload link (FORMATS.md §6.11): its note ("" none);
+	                        * NULL: the reply link of a transfer */
+};
+
+/* notify_reply_text - the body (exposed for the unit tests) */
+char *notify_reply_text(const struct transfer *t, const char *link, const struct notify_reply_info *ri);
 /* notify_reply_send - submit it to TO; 0 or -1 with *err */
 int notify_reply_send(const struct conf *c, const struct key32 *dk, const struct transfer *t,
-	const char *to, const char *src_id, const char *message, GPtrArray *refused, char **err);
+	const char *to, const struct notify_reply_info *ri, char **err);
 
 #endif

@@ -258,6 +258,7 @@ pipeline_run(struct pipeline *p, struct msg *m, struct pipeline_result *res)
 	run_begin(&r, p, m, res);
 	if (run_intake(&r) &&
 	    run_parse_classify(&r, &rw) &&
+	    run_upload_request(&r) &&
 	    run_first_decision(&r) &&
 	    run_store(&r) &&
 	    run_commit(&r) &&

@@ -106,8 +106,8 @@ run_first_decision(struct run *r)
 	}
 	/* nothing deferred here: a deferred attachment is work */
 	if (!r->rw->whole_message && !r->rw->force_all && !rewrite_has_work(r->rw, r->m->size)) {
-		if (r->tnef > 0)
-			run_converted(r);   /* winmail.dat became MIME parts: the new body goes out */
+		if (r->tnef > 0 || r->rw->request_link != NULL)
+			run_converted(r);   /* winmail.dat became MIME parts, or an upload request: a new body */
 		else
 			run_label_or_pass(r);
 		return false;

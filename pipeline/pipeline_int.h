@@ -64,7 +64,16 @@ bool run_stop(void *arg);
 bool run_first_decision(struct run *r);
 bool run_classify_whole(struct run *r);
 
+/* pipeline_request.c: the upload-request subject marker ([upload] request_marker) */
+/* run_upload_request - marker in an outgoing subject: the sender's upload link into
+ * rw->request_link, the marker out of the parsed subject; false when the run ends */
+bool run_upload_request(struct run *r);
+/* run_request_headers - the Subject without the marker (a header change) */
+void run_request_headers(struct run *r);
+
 /* pipeline_store.c: the store rounds, then the manifest */
+/* run_storage - the store, opened now if it was unavailable before; NULL when it still is */
+struct storage *run_storage(struct pipeline *p);
 bool run_store(struct run *r);
 bool run_commit(struct run *r);
 

@@ -137,6 +137,12 @@ run_headers(struct run *r, const char *new_ct, const char *new_cte)
 	}
 	hdrops_add(ops, "X-Data-Classification", v);
 	g_free(v);
+	/* [scan] on_* = accept-marked: the recipients learn the files were not scanned */
+	hdrops_delete_all(ops, r->m, "X-Offload-Scan");
+	v = scan_mark(r->rw ? r->rw->scan : NULL);
+	if (v != NULL)
+		hdrops_add(ops, "X-Offload-Scan", v);
+	g_free(v);
 	/* RFC 2156 Sensitivity for VERTRAULICH and above, only when absent */
 	if (r->cls.level_index >= r->p->confidential_index && r->p->confidential_index >= 0 &&
 	    msg_header_count(r->m, "Sensitivity") == 0)
@@ -337,6 +343,7 @@ run_offloaded(struct run *r)
 	if (r->tnef > 0)
 		g_snprintf(tn, sizeof tn, " tnef=%u", r->tnef);
 	run_headers(r, rw->new_top_ct, rw->new_top_cte);
+	run_request_headers(r);
 	run_signatures_broken(r);
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup("offload");
@@ -360,21 +367,23 @@ void
 run_converted(struct run *r)
 {
 	struct pipeline_result *res = r->res;
-	bool open = run_is_open(r);
-	const char *action = open ? "pass" : "label";
+	bool open = run_is_open(r), req = r->rw->request_link != NULL;
+	const char *action = req ? "upload-request" : open ? "pass" : "label";
 
-	if (rewrite_write(r->rw, &res->body_fd, &res->body_path, &r->err_text) != 0) {
+	if ((req ? rewrite_request(r->rw, &res->body_fd, &res->body_path, &r->err_text) :
+	    rewrite_write(r->rw, &res->body_fd, &res->body_path, &r->err_text)) != 0) {
 		run_fail(r, r->err_text ? r->err_text : "cannot write the converted body");
 		return;
 	}
+	run_request_headers(r);
 	if (open && r->rw->new_top_ct != NULL)
-		run_top_headers(r, r->rw->new_top_ct, NULL);
+		run_top_headers(r, r->rw->new_top_ct, r->rw->new_top_cte);
 	else if (!open)
-		run_headers(r, r->rw->new_top_ct, NULL);
+		run_headers(r, r->rw->new_top_ct, r->rw->new_top_cte);
 	run_signatures_broken(r);
 	res->verdict = PIPELINE_ACCEPT;
 	res->action = g_strdup(action);
 	res->summary = g_strdup_printf("%s: action=%s tnef=%u%s%s", r->qid, action, r->tnef, open ? "" : " class=",
 		open ? "" : r->cls.level);
-	run_audit_message(r, action, open ? "tnef" : r->cls.reasons);
+	run_audit_message(r, action, req ? "upload-request" : open ? "tnef" : r->cls.reasons);
 }

@@ -16,9 +16,9 @@
 #include "spool_tmp.h"
 #include "storage_keyid.h"
 
-/* pipeline_storage - the store, opened now if it was unavailable before */
-static struct storage *
-pipeline_storage(struct pipeline *p)
+/* run_storage - the store, opened now if it was unavailable before */
+struct storage *
+run_storage(struct pipeline *p)
 {
 	struct storage *st;
 	GError *err = NULL;
@@ -36,11 +36,14 @@ pipeline_storage(struct pipeline *p)
 	return st;
 }
 
+
+
 /* whole_skip - a header the stored .eml leaves out: Bcc; when a converted
- * winmail.dat replaced the top level (rw->new_top_ct, tnef_convert.h), the
+ * winmail.dat replaced the body (tnef_convert.h), Content-Length (it counted
+ * the old body) and, when it replaced the top level (rw->new_top_ct), the
  * old top part's Content-* headers */
 static bool
-whole_skip(const struct rewrite *rw, const char *name)
+whole_skip(const struct run *r, const struct rewrite *rw, const char *name)
 {
 	static const char *const top[] = { "Content-Type", "Content-Transfer-Encoding",
 		"Content-Disposition", "Content-Description", "Content-ID", "Content-Location",
@@ -48,15 +51,28 @@ whole_skip(const struct rewrite *rw, const char *name)
 
 	if (g_ascii_strcasecmp(name, "Bcc") == 0)
 		return true;
+	if (r->tnef > 0 && g_ascii_strcasecmp(name, "Content-Length") == 0)
+		return true;
 	for (size_t i = 0; rw->new_top_ct != NULL && i < G_N_ELEMENTS(top); i++)
 		if (g_ascii_strcasecmp(name, top[i]) == 0)
 			return true;
 	return false;
 }
 
+/* wm_write - the stored message's bytes into the transfer and, with [scan]
+ * outgoing, clamd (sc, NULL: no scan): clamd parses the message and scans
+ * its decoded attachments like offloaded ones */
+static int
+wm_write(struct transfer_upload *u, struct scan_clamd *sc, const void *buf, size_t len)
+{
+	if (sc != NULL)
+		scan_clamd_write(sc, buf, len);
+	return transfer_upload_write(u, buf, len);
+}
+
 /* whole_headers - the message's header lines for the stored .eml */
 static int
-whole_headers(struct run *r, struct rewrite *rw, struct transfer_upload *u)
+whole_headers(struct run *r, struct rewrite *rw, struct transfer_upload *u, struct scan_clamd *sc)
 {
 	bool mime = false;
 	int e = 0;
@@ -66,20 +82,20 @@ whole_headers(struct run *r, struct rewrite *rw, struct transfer_upload *u)
 		char *line;
 
 		mime = mime || g_ascii_strcasecmp(h->name, "MIME-Version") == 0;
-		if (whole_skip(rw, h->name))
+		if (whole_skip(r, rw, h->name))
 			continue;
 		line = g_strdup_printf("%s:%s\r\n", h->name, h->value);
-		e = transfer_upload_write(u, line, strlen(line));
+		e = wm_write(u, sc, line, strlen(line));
 		g_free(line);
 	}
 	if (e == 0 && rw->new_top_ct != NULL) {
 		char *line = g_strdup_printf("%sContent-Type: %s\r\n", mime ? "" : "MIME-Version: 1.0\r\n",
 			rw->new_top_ct);
 
-		e = transfer_upload_write(u, line, strlen(line));
+		e = wm_write(u, sc, line, strlen(line));
 		g_free(line);
 	}
-	return e == 0 ? transfer_upload_write(u, "\r\n", 2) : e;
+	return e == 0 ? wm_write(u, sc, "\r\n", 2) : e;
 }
 
 /* whole_body - the body to store, open at its start: the spool's as
@@ -107,13 +123,16 @@ whole_body(struct run *r, struct rewrite *rw, int *tmp_fd, char **tmp_path, char
 }
 
 /* upload_whole_message - body_action offload-message: the original message
- * (without Bcc, winmail.dat converted) becomes the one offloaded file */
+ * (without Bcc, winmail.dat converted) becomes the one offloaded file,
+ * scanned like an attachment; 0, -1 with *err, or REWRITE_SCAN (the verdict
+ * stops the message) */
 static int
 upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 {
 	const char *subj = g_mime_message_get_subject(r->message);
 	char *name = g_strdup_printf("%.80s.eml", subj && *subj ? subj : "message");
 	struct transfer_upload *u;
+	struct scan_clamd *sc = NULL;
 	char *buf = NULL, *tmp_path = NULL;
 	FILE *f = NULL;
 	size_t n;
@@ -125,7 +144,8 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 		*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
 		goto out;
 	}
-	e = whole_headers(r, rw, u);
+	sc = scan_begin(rw->conf);
+	e = whole_headers(r, rw, u, sc);
 	if (e == 0)
 		f = whole_body(r, rw, &tmp_fd, &tmp_path, err);
 	if (e != 0 || f == NULL) {
@@ -135,12 +155,18 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	}
 	buf = g_malloc(256 * 1024);
 	while ((n = fread(buf, 1, 256 * 1024, f)) > 0) {
-		e = transfer_upload_write(u, buf, n);
+		e = wm_write(u, sc, buf, n);
 		if (e != 0) {
 			*err = g_strdup_printf("cannot store the message: %s", storage_strerror(e));
 			goto out;
 		}
 	}
+	if (scan_end(rw->conf, &rw->scan, sc, rw->qid, name, transfer_upload_size(u)) != SCAN_GO) {
+		sc = NULL;
+		rc = REWRITE_SCAN;
+		goto out;
+	}
+	sc = NULL;
 	rw->offloaded_bytes += transfer_upload_size(u);
 	e = transfer_upload_commit(u);
 	u = NULL;
@@ -150,6 +176,7 @@ upload_whole_message(struct run *r, struct rewrite *rw, char **err)
 	}
 	rc = 0;
 out:
+	scan_clamd_discard(sc);
 	transfer_upload_abort(u);
 	if (f)
 		fclose(f);
@@ -273,7 +300,7 @@ run_store(struct run *r)
 	enum round_end e;
 	unsigned round;
 
-	if (pipeline_storage(r->p) == NULL) {
+	if (run_storage(r->p) == NULL) {
 		run_fail(r, "storage unavailable");
 		return false;
 	}

@@ -737,6 +737,8 @@ rewrite_apply(struct rewrite *rw, const char *link, int *body_fd, char **body_pa
 	n.reply_to = rw->t->reply_to;
 	n.reply_link = reply = n.reply_to ? transfer_reply_link(rw->conf->portal_url, rw->t->id,
 		rw->t->secret) : NULL;
+	n.request_link = rw->request_link;
+	n.request_for = rw->request_for;
 	text = notice_text(&n);
 	htm = notice_html(&n);
 
@@ -802,5 +804,7 @@ rewrite_clear(struct rewrite *rw)
 	g_free(rw->new_top_ct);
 	g_free(rw->new_top_cte);
 	scan_report_free(rw->scan);
+	crypto_free_string(rw->request_link);
+	g_free(rw->request_for);
 	memset(rw, 0, sizeof *rw);
 }

@@ -55,12 +55,18 @@ struct rewrite {
 	char *new_top_cte;
 	unsigned nparts;
 	struct scan_report *scan; /* [scan] outgoing: one entry per scanned attachment */
+	char *request_link;       /* [upload] request_marker: the sender's upload link (wiped) */
+	char *request_for;        /* ... and the sender it is for */
 	/* signed_mail (issue 14 item 3): open_signed = look into
 	 * multipart/signed (offload, reject); signed_opened = one was opened */
 	bool open_signed;
 	bool signed_opened;
 };
 
+/* rewrite_request - nothing to offload, but the subject marker asks for an
+ * upload request: the request notice goes into the bodies (rewrite_request.c),
+ * the new body into *body_path; 0 or -1 with *err */
+int rewrite_request(struct rewrite *rw, int *body_fd, char **body_path, char **err);
 /* rewrite_scan - walk the tree, check signed mail and limits, list leaves */
 int rewrite_scan(struct rewrite *rw, char **err);
 /* rewrite_defer - classify_defer_fn for classify_message_gmime_defer(),

@@ -161,6 +161,27 @@ scan_audit(struct audit *a, const struct scan_report *rep, const char *qid, cons
 	}
 }
 
+char *
+scan_mark(const struct scan_report *rep)
+{
+	bool unscannable = false, unavailable = false;
+	unsigned n = 0;
+
+	for (guint i = 0; rep != NULL && i < rep->files->len; i++) {
+		const struct scan_file *f = g_ptr_array_index(rep->files, i);
+
+		if (f->action == NULL || strcmp(f->action, "accept-marked") != 0)
+			continue;
+		n++;
+		unscannable |= f->verdict == SCAN_UNSCANNABLE;
+		unavailable |= f->verdict == SCAN_UNAVAILABLE;
+	}
+	if (n == 0)
+		return NULL;
+	return g_strdup_printf(" unscanned; files=%u; reason=%s%s%s", n, unscannable ? "unscannable" : "",
+		unscannable && unavailable ? "," : "", unavailable ? "unavailable" : "");
+}
+
 void
 scan_report_free(struct scan_report *rep)
 {

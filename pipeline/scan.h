@@ -55,6 +55,10 @@ void scan_result(struct pipeline_result *res, const struct scan_report *rep, con
 /* scan_audit - one "scan" audit event per scanned file; NULL rep ok */
 void scan_audit(struct audit *a, const struct scan_report *rep, const char *qid,
 	const char *message_id, const char *from);
+/* scan_mark - the value of X-Offload-Scan (FORMATS.md §3.7) when files were
+ * accepted unscanned (accept-marked): " unscanned; files=N; reason=..."
+ * (g_malloc'ed), else NULL; NULL rep ok */
+char *scan_mark(const struct scan_report *rep);
 void scan_report_free(struct scan_report *rep); /* NULL ok */
 
 #endif

@@ -100,6 +100,10 @@ upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq 
 	}
 	audit_file(u, rq, reasons, v == SCAN_CLEAN ? "pass" : "accept-marked");
 	rq->file.state = TUS_DONE;
+	if (v != SCAN_CLEAN) { /* accept-marked: the clerk's mail says so (FORMATS.md §6.6 detail) */
+		g_free(rq->file.detail);
+		rq->file.detail = g_strdup_printf("unscanned:%s", reasons);
+	}
 	if (transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file) != STORAGE_OK) {
 		rc = upload_json_error(conn, 503, "unavailable", NULL);
 		goto out;
@@ -122,7 +126,7 @@ out:
 /* collect - the files of the reply into t (done) and refused; 0 or the status */
 static unsigned
 collect(struct upload *u, const char *id, const struct tus_group *g, struct transfer *t,
-	GPtrArray *refused)
+	GPtrArray *refused, GPtrArray *unscanned)
 {
 	for (uint32_t i = 0; i < g->count; i++) {
 		struct tus_file f;
@@ -140,6 +144,8 @@ collect(struct upload *u, const char *id, const struct tus_group *g, struct tran
 			transfer_tus_file_clear(&f);
 			continue;
 		}
+		if (f.detail != NULL && g_str_has_prefix(f.detail, "unscanned"))
+			g_ptr_array_add(unscanned, g_strdup(f.name));
 		tf = g_new0(struct transfer_file, 1);
 		tf->index = i;
 		tf->name = g_strdup(f.name);
@@ -153,17 +159,22 @@ collect(struct upload *u, const char *id, const struct tus_group *g, struct tran
 	return t->files->len > 0 ? 0 : 422;
 }
 
-/* reply_address - the sender of src from "<src>/r", opened with the request's token */
+/* reply_address - the sender of src from "<src>/r", opened with the request's
+ * token, or the clerk of a standalone upload link "<src>/l" (*note set) */
 static char *
-reply_address(struct upload *u, struct MHD_Connection *conn, const char *src)
+reply_address(struct upload *u, struct MHD_Connection *conn, const char *src, char **note)
 {
 	const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Offload-Reply-Token");
 	unsigned char tok[TRANSFER_REPLY_TOKEN_LEN];
 	char *to = NULL;
+	int st = STORAGE_EPERM;
 
+	*note = NULL;
 	if (t != NULL && enc_b64url_decode(t, tok, sizeof tok) == (long)sizeof tok)
-		transfer_reply_to(u->st, src, tok, &to);
+		st = transfer_reply_to(u->st, src, tok, &to);
 	crypto_wipe(tok, sizeof tok);
+	if (st == STORAGE_ENOENT)
+		to = upload_link_address(u, src, t, note);
 	return to;
 }
 
@@ -182,23 +193,25 @@ commit_answer(struct MHD_Connection *conn, unsigned files, GPtrArray *refused)
 
 /* commit_transfer - t from the group, manifest last, then the mail; 0 or the status */
 static unsigned
-commit_transfer(struct upload *u, const char *src, const struct tus_group *g, struct transfer *t,
-	const char *to, GPtrArray *refused)
+commit_transfer(struct upload *u, const struct tus_group *g, struct transfer *t, const char *to,
+	const struct notify_reply_info *ri)
 {
+	const char *src = ri->src_id;
 	char *err = NULL;
 	int st;
 
 	g_strlcpy(t->secret, g->secret, sizeof t->secret);
 	g_strlcpy(t->revoke_secret, g->revoke_secret, sizeof t->revoke_secret);
 	t->expires = g->expires;
-	t->subject = g_strdup("Antwort über den Antwort-Link / Reply through the reply link");
+	t->subject = g_strdup(ri->note == NULL ? "Antwort über den Antwort-Link / Reply through the reply link" :
+		"Dateien über Ihren Upload-Link / Files through your upload link");
 	t->sender = g_strdup("");
 	g_ptr_array_add(t->rcpts, g_strdup(to));
 	t->escrow = &u->escrow;
 	st = transfer_commit(t, &u->dk);
 	if (st != STORAGE_OK)
 		return 503;
-	if (notify_reply_send(u->c, &u->dk, t, to, src, g->message, refused, &err) != 0) {
+	if (notify_reply_send(u->c, &u->dk, t, to, ri, &err) != 0) {
 		log_error("upload %s: mail to %s not sent (%s); transfer withdrawn", t->id, to, err);
 		g_free(err);
 		transfer_abort(t);
@@ -213,10 +226,12 @@ enum MHD_Result
 upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id)
 {
 	GPtrArray *refused = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *unscanned = g_ptr_array_new_with_free_func(g_free);
+	struct notify_reply_info ri = { .src_id = src, .refused = refused, .unscanned = unscanned };
 	struct tus_group g = { 0 };
 	struct transfer *t = NULL;
 	enum MHD_Result rc = MHD_YES;
-	char *to = NULL, key[64];
+	char *to = NULL, *note = NULL, key[64];
 	int64_t expires;
 	unsigned status;
 	uint64_t size;
@@ -229,13 +244,15 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 		rc = commit_answer(conn, 0, NULL);
 		goto out;
 	}
-	to = reply_address(u, conn, src);
+	to = reply_address(u, conn, src, &note);
 	t = transfer_new(u->st, g.created, 0);
 	if (t != NULL)
 		g_strlcpy(t->id, id, sizeof t->id); /* the id the files were written under */
-	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, refused);
+	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, refused, unscanned);
+	ri.message = g.message;
+	ri.note = note;
 	if (status == 0)
-		status = commit_transfer(u, src, &g, t, to, refused);
+		status = commit_transfer(u, &g, t, to, &ri);
 	if (status != 0) {
 		rc = upload_json_error(conn, status, status == 409 ? "incomplete" : status == 422 ? "nothing" :
 			status == 404 ? "no-reply" : "unavailable",
@@ -246,7 +263,7 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 	}
 	transfer_tus_cleanup(u->st, id, true);
 	{
-		struct audit_event ev = { .event = "upload", .action = "reply", .transfer = id,
+		struct audit_event ev = { .event = "upload", .action = note ? "upload-link" : "reply", .transfer = id,
 			.reasons = src, .from = "reply-link", .size = -1 };
 
 		audit_write(u->audit, &ev);
@@ -258,6 +275,8 @@ out:
 	transfer_free(t);
 	transfer_tus_group_clear(&g);
 	g_ptr_array_free(refused, TRUE);
+	g_ptr_array_free(unscanned, TRUE);
+	g_free(note);
 	g_free(to);
 	return rc;
 }

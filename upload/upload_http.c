@@ -125,6 +125,10 @@ upload_auth(struct upload *u, struct MHD_Connection *conn, const char *src, int6
 		goto out;
 	}
 	st = st < 0 ? st : transfer_get_manifest(u->st, src, &obj);
+	if (st == STORAGE_ENOENT) { /* no transfer: a standalone upload link? */
+		status = upload_link_auth(u, src, tok, expires);
+		goto out;
+	}
 	if (st != STORAGE_OK) {
 		status = st == STORAGE_ENOENT ? 404 : 503;
 		goto out;

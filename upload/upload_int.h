@@ -16,7 +16,9 @@
  *   POST     /u/<src>/<id>/commit        manifest, mail to the sender -> {"state":"sent"}
  *
  * Every request but the page and OPTIONS carries the reply token in
- * "Offload-Reply-Token" (transfer_reply.h), checked against <src>'s manifest.
+ * "Offload-Reply-Token" (transfer_reply.h), checked against <src>'s manifest,
+ * or, when <src> has none, the token of a standalone upload link "<src>/l"
+ * (transfer_uplink.h, upload_link.c).
  * Stateless: every node continues any upload (transfer_tus.h).
  * Thread safety: one thread per connection; struct upload is read-only after
  * start but for the rate table (mutex).
@@ -109,6 +111,15 @@ enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *co
 	struct ureq *rq);
 enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *conn,
 	const char *src, const char *id);
+
+/* upload_link.c: standalone upload links (FORMATS.md §6.11) */
+/* upload_link_auth - src has no manifest: its "<src>/l" with the token; 0 or
+ * the HTTP status; *expires = the new transfer's expiry (now + retention) */
+int upload_link_auth(struct upload *u, const char *src, const unsigned char tok[TRANSFER_REPLY_TOKEN_LEN],
+	int64_t *expires);
+/* upload_link_address - the clerk of src's upload link and its note (both
+ * g_malloc'ed); NULL when src is no upload link or the token does not open it */
+char *upload_link_address(struct upload *u, const char *src, const char *token_text, char **note);
 
 /* upload_page.c */
 enum MHD_Result upload_handle_page(struct upload *u, struct MHD_Connection *conn, const char *src);

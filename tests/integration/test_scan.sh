@@ -55,6 +55,7 @@ conf_write s policy.offload_min_size=10 $S "milter.socket=unix:$T/s/milter.sock"
 conf_write um policy.offload_min_size=10 $S scan.on_unscannable=accept-marked scan.on_unavailable=accept-marked
 conf_write q policy.offload_min_size=10 $S scan.on_infected=quarantine "milter.socket=unix:$T/q/milter.sock"
 run() { "$CTL" -c "$(conf_path "$1")" process; }
+export MAILTOOL
 files_in() { find "$(store_path "$1")" -type f ! -name keyid ! -name '.*' | wc -l; }
 
 random_file "$T/clean.bin" 50000
@@ -84,6 +85,20 @@ run um < "$T/big.eml" > "$T/big-um.out" 2>/dev/null; rc=$?
 check "process: on_unscannable = accept-marked offloads it, marked in the audit log" \
 	bash -c '[ "$1" = 0 ] && grep -q "^X-Offload-Transfer:" "$2" && grep "event=scan" "$3" | grep "reasons=\"\{0,1\}unscannable" | grep -q "action=accept-marked"' \
 	_ "$rc" "$T/big-um.out" "$(audit_path um)"
+check "process: the accept-marked mail carries X-Offload-Scan: unscanned; files=1; reason=unscannable" \
+	bash -c '[ "$($MAILTOOL header "$1" X-Offload-Scan)" = "unscanned; files=1; reason=unscannable" ]' _ "$T/big-um.out"
+# body_action offload-message ([VERTRAULICH]): the stored message is scanned, attachments included
+make_eml "$T/vs-eicar.eml" "[VERTRAULICH] Rechnung" "Anbei die Rechnung." "$T/eicar.com" rechnung.com || bail "build vs-eicar.eml"
+make_eml "$T/vs-clean.eml" "[VERTRAULICH] Plan" "Anbei." "$T/clean.bin" plan.bin || bail "build vs-clean.eml"
+n0=$(files_in s)
+run s < "$T/vs-eicar.eml" > "$T/vs-eicar.out" 2> "$T/vs-eicar.err"; rc=$?
+check "process, whole message (offload-message): EICAR inside is rejected (69, $(grep ^550 "$T/vs-eicar.err"))" \
+	bash -c '[ "$1" = 69 ] && grep -q "^550 5.7.1 .*Offload-Test-EICAR" "$2" && [ ! -s "$3" ]' _ "$rc" "$T/vs-eicar.err" "$T/vs-eicar.out"
+check "process, whole message: nothing stored for it" [ "$(files_in s)" = "$n0" ]
+run s < "$T/vs-clean.eml" > "$T/vs-clean.out" 2> "$T/vs-clean.err"; rc=$?
+check "process, whole message clean: offloaded, audit scan clean for the .eml" \
+	bash -c '[ "$1" = 0 ] && grep -q "body=offload-message" "$2" && grep "event=scan" "$3" | grep "Plan.eml" | grep -q "reasons=clean"' \
+	_ "$rc" "$T/vs-clean.err" "$(audit_path s)"
 run q < "$T/eicar.eml" > /dev/null 2> "$T/q.err"; rc=$?
 check "process: on_infected = quarantine -> exit 69, 'quarantine' ($(grep ^quarantine "$T/q.err"))" \
 	bash -c '[ "$1" = 69 ] && grep -q "^quarantine:" "$2"' _ "$rc" "$T/q.err"
@@ -116,6 +131,8 @@ check "audit: event=scan unavailable, action=tempfail" \
 run um < "$T/clean.eml" > "$T/um.out" 2>/dev/null; rc=$?
 check "process: clamd stopped, on_unavailable = accept-marked -> offloaded unscanned (exit 0)" \
 	bash -c '[ "$1" = 0 ] && grep -q "^X-Offload-Transfer:" "$2"' _ "$rc" "$T/um.out"
+check "process: ... and marked X-Offload-Scan: unscanned; files=1; reason=unavailable" \
+	bash -c '[ "$($MAILTOOL header "$1" X-Offload-Scan)" = "unscanned; files=1; reason=unavailable" ]' _ "$T/um.out"
 clamd_start || bail "clamd restart"
 milter_stop s
 milter_start q || bail "offload-milter (quarantine) start"

@@ -10,7 +10,8 @@ tests/unit/test_portal.c), revocation tombstones (§5,
 tests/unit/test_milter.c), the archive escrow object (§6.1,
 tests/unit/test_escrow.c), the info object (§6.2, tests/unit/test_transfer_info.c),
 the state object and sender view (§6.3, §6.4, tests/unit/test_state.c), and the
-reply token, reply object and upload state (§6.5, §6.6, tests/unit/test_upload_vectors.c),
+reply token, reply object, upload state and upload links (§6.5, §6.6, §6.11,
+tests/unit/test_upload_vectors.c),
 the notify object and once markers (§6.7, §6.8, tests/unit/test_notify_object.c),
 agreed-secret wraps and recipient secrets (§6.9, §6.10, tests/unit/test_agreed.c;
 Argon2id from python3-cryptography >= 44).
@@ -235,6 +236,15 @@ def reply_object(tid, token, nonce, js):
     k = hkdf(token, b"", b"offload v1 reply info")
     hdr = b"OFLDR" + bytes([1]) + tid.encode()
     return k, hdr + nonce + AESGCM(k).encrypt(nonce, js, hdr)
+
+
+def upload_link(dk, tid, token, created, expires, nonce, js):
+    """standalone upload link "<id>/l" (FORMATS.md §6.11)"""
+    kl = hkdf(token, b"", b"offload v1 upload link")
+    km = hkdf(dk, b"", b"offload v1 upload link mac")
+    hdr = b"OFLDL" + bytes([1]) + tid.encode() + struct.pack(">qq", created, expires)
+    body = hdr + nonce + AESGCM(kl).encrypt(nonce, js, hdr)
+    return kl, km, body + hmac.new(km, body, hashlib.sha256).digest()
 
 
 def upload_state(dk, tid, index, nonce, js):
@@ -484,6 +494,19 @@ def main():
     print("file 3 of %s (65537 bytes, plaintext i mod 251) sha256 %s" % (utid, hashlib.sha256(fo).hexdigest()))
     print("part p3s0 = object[45..65597) sha256 %s" % hashlib.sha256(fo[45:45 + SEG + TAG]).hexdigest())
     print("part p3s1 = object[65597..) %s" % fo[45 + SEG + TAG:].hex())
+    print("== standalone upload link (deployment key 404142..5f)")
+    ltid = "offloaduploadlinkid23456"
+    ltok = bytes(range(0x60, 0x80))
+    ljs = b'{"to":"clerk@example.org","note":"Bauantrag 2026/17"}'
+    kl, km, lo = upload_link(dk, ltid, ltok, 1700000000, 1701209600, bytes(range(0xa0, 0xac)), ljs)
+    print("token  %s" % ltok.hex())
+    print("link   https://portal.example.gov/u/%s#%s" % (ltid, b64url(ltok)))
+    print("K_l    %s" % kl.hex())
+    print("K_lm   %s" % km.hex())
+    print("json (%d bytes) %s" % (len(ljs), ljs.decode()))
+    print("upload link object %d bytes:" % len(lo))
+    for i in range(0, len(lo), 32):
+        print("  %04x: %s" % (i, lo[i:i + 32].hex()))
     agreed_vectors(dk, tid, secret)
 
 
