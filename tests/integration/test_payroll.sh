@@ -94,6 +94,8 @@ print(m.get_body(("plain",)).get_content())
 PYEOF
 checkx "the notice says: the password agreed with the organisation" \
 	'tr "\n" " " < "$T/notice1.txt" | grep -q "vereinbart haben\|mit Stadt Beispiel" && tr "\n" " " < "$T/notice1.txt" | grep -q "agreed with Stadt Beispiel"'
+checkx "no receipt sentence: a no-reply sender without fallback_to gets no receipts" \
+	'grep -q "agreed with" "$T/notice1.txt" && ! grep -q "benachrichtigt\|sender is told" "$T/notice1.txt"'
 for ((i = 1; i <= N; i++)); do
 	rm -rf "$T/o"; mkdir -p "$T/o"
 	"$CTL" -c "$CONF" open "$(cat "$T/link$i")" --password-file "$T/emp$i.pw" --output "$T/o" > /dev/null 2>&1 &&
