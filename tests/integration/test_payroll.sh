@@ -126,6 +126,12 @@ checkx "portal page: the password is the one agreed with the organisation" 'grep
 checkx "portal unlock with another employee's password: 401" '[ "$(unlock "$T/emp2.pw")" = 401 ]'
 checkx "portal unlock with the employee's own password: 200 with the file" \
 	'[ "$(unlock "$T/emp1.pw")" = 200 ] && grep -q "abrechnung.pdf" "$T/u.json"'
+AUDIT=$(audit_path p)
+checkx "audit: the agreed-secret unlock names the employee and the wrap, never the password; the other one denied" \
+	'[ "$(grep "event=unlock" "$AUDIT" | grep "action=agreed-secret" | grep -c "transfer=$id1")" = 1 ] &&
+	 grep "event=unlock rcpt=emp1@example.net reasons=wrap-0 action=agreed-secret transfer=$id1 client=" "$AUDIT" | grep -q "client=127.0.0.0" &&
+	 grep "event=unlock" "$AUDIT" | grep "action=denied" | grep "reasons=password" | grep -q "transfer=$id1" &&
+	 ! grep -q "Lohn-" "$AUDIT" && "$CTL" audit verify "$AUDIT" > /dev/null'
 
 # ---- purge and list leave the recipient secrets alone ---------------------------------------
 "$CTL" -c "$CONF" purge --orphan-age 0s > "$T/purge.out" 2>&1; rc=$?
