@@ -122,7 +122,8 @@ unlock() {  # unlock PWFILE -> HTTP status
 		--data-binary "{\"secret\":\"$sec1\",\"password\":\"$(head -1 "$1")\"}" "http://127.0.0.1:$PORT/t/$id1/unlock"
 }
 curl -s "http://127.0.0.1:$PORT/t/$id1" > "$T/page.html"
-checkx "portal page: the password is the one agreed with the organisation" 'grep -qi "agreed\|vereinbart" "$T/page.html"'
+checkx "portal page: the password is the one agreed with the organisation" \
+	'grep -q "the password you agreed with Stadt Beispiel\.\|das Sie mit Stadt Beispiel vereinbart haben\." "$T/page.html"'
 checkx "portal unlock with another employee's password: 401" '[ "$(unlock "$T/emp2.pw")" = 401 ]'
 checkx "portal unlock with the employee's own password: 200 with the file" \
 	'[ "$(unlock "$T/emp1.pw")" = 200 ] && grep -q "abrechnung.pdf" "$T/u.json"'
