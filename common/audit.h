@@ -21,7 +21,8 @@
  * NULL strings and size < 0 are omitted from the line. */
 struct audit_event {
 	const char *event;      /* attachment | message | download | revoke | purge | error |
-	                         * unlock | extend | sender-view | notify */
+	                         * unlock | extend | sender-view | notify | scan | archive
+	                         * (offload.conf(5) AUDIT LOG) */
 	const char *queue_id;
 	const char *message_id;
 	const char *from;

@@ -86,7 +86,7 @@ notice_host(const char *link)
 
 /* ---- the sentences, German and English ------------------------------------- */
 
-enum para { P_WHAT, P_UNTIL, P_PASSWORD, P_ASK, P_GENUINE };
+enum para { P_WHAT, P_UNTIL, P_PASSWORD, P_RECEIPT, P_ASK, P_GENUINE };
 
 /* sender_words - "Max Muster (max@example.gov)", the address alone, or NULL */
 static char *
@@ -150,6 +150,10 @@ notice_para(const struct notice *n, enum para what, bool de, const char *date)
 	case P_PASSWORD:
 		s = para_password(n, de);
 		break;
+	case P_RECEIPT:
+		s = g_strdup(de ? "Der Absender wird benachrichtigt, wenn die Dateien heruntergeladen werden." :
+				  "The sender is told when the files are downloaded.");
+		break;
 	case P_ASK:
 		s = who ? g_strdup_printf(de ? "Fragen? Wenden Sie sich an den Absender: %s." :
 					       "Questions? Please ask the sender: %s.", who) :
@@ -203,15 +207,15 @@ wrap(GString *t, const char *para)
 static void
 text_lang(GString *t, const struct notice *n, bool de, const char *date)
 {
-	static const enum para order[] = { P_WHAT, P_UNTIL, P_PASSWORD };
-	size_t i;
+	static const enum para order[] = { P_WHAT, P_UNTIL, P_PASSWORD, P_RECEIPT };
+	size_t i, last = n->receipts ? 3 : 2;
 
-	/* what happened; a blank line; the expiry and password lines together */
-	for (i = 0; i < G_N_ELEMENTS(order); i++) {
+	/* what happened; a blank line; the expiry, password and receipt lines together */
+	for (i = 0; i <= last; i++) {
 		char *p = notice_para(n, order[i], de, date);
 
 		wrap(t, p);
-		if (order[i] != P_UNTIL)
+		if (i == 0 || i == last)
 			g_string_append_c(t, '\n');
 		g_free(p);
 	}
@@ -477,6 +481,8 @@ notice_html(const struct notice *n)
 		html_para(h, n, P_WHAT, lang, NULL, false);
 		html_para(h, n, P_UNTIL, lang, lang ? de : en, true);
 		html_para(h, n, P_PASSWORD, lang, NULL, true);
+		if (n->receipts)
+			html_para(h, n, P_RECEIPT, lang, NULL, false);
 	}
 	html_button(h, n->link);
 	notice_reply_html(h, n);

@@ -2,7 +2,8 @@
  * notice.h - the notice that replaces offloaded attachments in the text
  * bodies (DECISIONS.md §4): German first, English second, in short
  * sentences: what happened and who sent it, the expiry date in
- * Europe/Berlin, whether a password is needed and how it arrives, the one
+ * Europe/Berlin, whether a password is needed and how it arrives, that the
+ * sender is told about downloads (receipts on), the one
  * link (labelled; a button in HTML, the raw URL too), file names (unless
  * hidden by policy), sizes (1024^n), SHA-256, whom to ask, and a fixed
  * authenticity hint (the portal's host name, "we never ask for login
@@ -46,6 +47,10 @@ struct notice {
 	 * upload link (FORMATS.md §6.11) for request_for; NULL = none */
 	const char *request_link;
 	const char *request_for;
+	/* issue 12: the sender gets download receipts ([notify] receipts of
+	 * the class is not none and there is an address to send them to):
+	 * one sentence says so */
+	bool receipts;
 };
 
 /* notice_text - UTF-8 text with LF line ends, no line over 76 characters

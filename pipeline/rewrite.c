@@ -706,6 +706,27 @@ notice_sender(const struct rewrite *rw, struct notice *n, char **buf)
 	n->sender_addr = *buf;
 }
 
+/* notice_receipts - the sender gets download receipts: the class's mode is
+ * not none and "<id>/n" has an address to send them to (FORMATS.md §6.7) */
+static bool
+notice_receipts(const struct transfer *t)
+{
+	return t->receipts != TRANSFER_RECEIPTS_NONE && t->notify_to != NULL && *t->notify_to != '\0';
+}
+
+/* notice_files - the transfer's files as the notice lists them */
+static void
+notice_files(const struct transfer *t, struct notice_file *files)
+{
+	for (guint i = 0; i < t->files->len; i++) {
+		const struct transfer_file *f = g_ptr_array_index(t->files, i);
+
+		files[i].name = f->name;
+		files[i].size = f->size;
+		files[i].sha256 = f->sha256;
+	}
+}
+
 int
 rewrite_apply(struct rewrite *rw, const char *link, int *body_fd, char **body_path, char **err)
 {
@@ -719,13 +740,7 @@ rewrite_apply(struct rewrite *rw, const char *link, int *body_fd, char **body_pa
 	guint i;
 	int rc;
 
-	for (i = 0; i < rw->t->files->len; i++) {
-		const struct transfer_file *f = g_ptr_array_index(rw->t->files, i);
-
-		files[i].name = f->name;
-		files[i].size = f->size;
-		files[i].sha256 = f->sha256;
-	}
+	notice_files(rw->t, files);
 	n.link = link;
 	n.expires = rw->t->expires;
 	n.files = files;
@@ -734,6 +749,7 @@ rewrite_apply(struct rewrite *rw, const char *link, int *body_fd, char **body_pa
 	n.password = rw->t->info.delivery;
 	n.organisation = rw->conf->notify_organisation; /* for TRANSFER_DELIVERY_AGREED */
 	notice_sender(rw, &n, &from);
+	n.receipts = notice_receipts(rw->t);
 	n.reply_to = rw->t->reply_to;
 	n.reply_link = reply = n.reply_to ? transfer_reply_link(rw->conf->portal_url, rw->t->id,
 		rw->t->secret) : NULL;

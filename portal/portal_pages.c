@@ -358,10 +358,9 @@ page_footer(GString *o, const struct conf *c, enum portal_lang lang, const char 
 	g_string_append(o, "</p>\n</footer>\n");
 }
 
-/* portal_password_how - before unlock: a password is needed, and how it
- * arrives (the info object's delivery mode) */
+/* portal_password_how_fixed - the fixed wording per delivery mode */
 static const char *
-portal_password_how(int delivery, bool de)
+portal_password_how_fixed(int delivery, bool de)
 {
 	switch (delivery) {
 	case TRANSFER_DELIVERY_PHONE:
@@ -379,13 +378,32 @@ portal_password_how(int delivery, bool de)
 	}
 }
 
+/* portal_password_how - before unlock: a password is needed, and how it
+ * arrives (the info object's delivery mode); an agreed secret names
+ * [notify] organisation like the notice (g_malloc'ed HTML) */
+static char *
+portal_password_how(const struct conf *c, int delivery, bool de)
+{
+	const char *org = c->notify_organisation && *c->notify_organisation ? c->notify_organisation : NULL;
+	char *e, *s;
+
+	if (delivery == TRANSFER_DELIVERY_AGREED && org != NULL) {
+		e = portal_html_escape(org);
+		s = g_strdup_printf(de ? "Sie brauchen ein Passwort: das Passwort, das Sie mit %s vereinbart haben." :
+				       "You need a password: the password you agreed with %s.", e);
+		g_free(e);
+		return s;
+	}
+	return g_strdup(portal_password_how_fixed(delivery, de));
+}
+
 char *
 portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id, int64_t expires,
 	int password)
 {
 	bool de = lang == PORTAL_LANG_DE;
 	GString *o = g_string_sized_new(4096);
-	char *when = portal_format_time(expires, lang), *self;
+	char *when = portal_format_time(expires, lang), *self, *how;
 	GDateTime *u = g_date_time_new_from_unix_utc(expires);
 	char *iso = g_date_time_format(u, "%Y-%m-%dT%H:%M:%SZ");
 
@@ -409,12 +427,13 @@ portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id
 		"aria-describedby=\"codehelp\">\n</div>\n",
 		de ? "Der Link wurde unterwegs gekürzt. Bitte den ganzen Link oder den Teil nach dem Zeichen # eingeben." :
 		     "The link was shortened on its way. Please enter the whole link or the part after the # sign.");
-	if (password != TRANSFER_DELIVERY_NONE)
+	how = password != TRANSFER_DELIVERY_NONE ? portal_password_how(c, password, de) : NULL;
+	if (how != NULL)
 		g_string_append_printf(o,
 			"<p id=\"pwinfo\">%s</p>\n<label for=\"password\">%s</label>\n"
 			"<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"off\" "
 			"aria-describedby=\"pwinfo\" required>\n",
-			portal_password_how(password, de), de ? "Passwort" : "Password");
+			how, de ? "Passwort" : "Password");
 	g_string_append(o, "<div><button id=\"show\" type=\"submit\">Dateien anzeigen / Show files</button></div>\n"
 		"</form>\n<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n"
 		"<section id=\"result\" aria-live=\"polite\" hidden></section>\n</main>\n");
@@ -422,6 +441,7 @@ portal_page_transfer(const struct conf *c, enum portal_lang lang, const char *id
 	page_footer(o, c, lang, self);
 	g_string_append(o, "</body>\n</html>\n");
 	g_free(self);
+	g_free(how);
 	g_free(when);
 	g_free(iso);
 	return g_string_free(o, FALSE);

@@ -198,6 +198,7 @@ struct unlock {
 	struct envelope_header h;    /* its MAC-verified clear header */
 	unsigned char tk[32];
 	bool wrong_password;         /* no agreed-secret wrap opened */
+	struct transfer_agreed_use use; /* which wrap opened (entry -1: none) */
 };
 
 /* unlock_load - a live transfer's manifest and the secret and password
@@ -274,7 +275,7 @@ unlock_key(struct unlock *u, enum MHD_Result *rc)
 	if (u->h.password && !unlock_password_gate(u, rc))
 		return FALSE;
 	/* "agreed" (FORMATS.md §6.9): at most TRANSFER_AGREED_MAX Argon2id runs */
-	r = transfer_unlock_key(u->p->st, &u->p->dk, &u->h, u->secret, u->password, u->tk);
+	r = transfer_unlock_key_use(u->p->st, &u->p->dk, &u->h, u->secret, u->password, u->tk, &u->use);
 	if (u->h.password)
 		g_atomic_int_add(&u->p->kdf_running, -1);
 	u->wrong_password = r == TRANSFER_AGREED_EAUTH;
@@ -283,6 +284,32 @@ unlock_key(struct unlock *u, enum MHD_Result *rc)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* audit_agreed - an unlock with a recipient's agreed password (issue 12):
+ * which recipient (the address of the record whose wrap opened, found among
+ * the manifest's recipients; [audit] personal applies) and which wrap;
+ * never the password */
+static void
+audit_agreed(struct unlock *u, const struct transfer *t)
+{
+	struct audit_event ev = { 0 };
+	char *addr = NULL, *wrap = g_strdup_printf("wrap-%d", u->use.entry);
+
+	if (transfer_recipient_find(u->p->st, &u->p->dk, t->rcpts, 2 * TRANSFER_AGREED_MAX, u->use.salt,
+		&addr) != 1)
+		log_info("portal: transfer %s: the agreed secret of wrap %d belongs to no current "
+			"recipient secret", u->id, u->use.entry);
+	ev.event = "unlock";
+	ev.size = -1;
+	ev.action = "agreed-secret";
+	ev.reasons = wrap;
+	ev.rcpt = addr;
+	ev.transfer = u->id;
+	ev.client = u->client;
+	audit_write(u->p->audit, &ev);
+	g_free(addr);
+	g_free(wrap);
 }
 
 /* unlock_open - open the manifest with TK and answer the file list; a
@@ -315,6 +342,8 @@ unlock_open(struct unlock *u)
 		rc = portal_send_buf(u->conn, 200, "application/json", json, strlen(json), "no-store",
 			NULL);
 		log_info("portal: transfer %s unlocked by %s", u->id, u->client);
+		if (u->use.entry >= 0)
+			audit_agreed(u, t);
 		crypto_free_string(json);
 	}
 	transfer_free(t);
@@ -325,7 +354,7 @@ unlock_open(struct unlock *u)
 enum MHD_Result
 portal_handle_unlock(struct portal *p, struct MHD_Connection *conn, const char *id, struct req *rq)
 {
-	struct unlock u = { .p = p, .conn = conn, .id = id };
+	struct unlock u = { .p = p, .conn = conn, .id = id, .use = { .entry = -1 } };
 	enum MHD_Result rc;
 
 	u.client = portal_client_addr(p, conn);

@@ -98,6 +98,13 @@ int
 transfer_agreed_unwrap(const char *id, const unsigned char *obj, size_t len, const char *password,
 	unsigned char x[32])
 {
+	return transfer_agreed_unwrap_use(id, obj, len, password, x, NULL);
+}
+
+int
+transfer_agreed_unwrap_use(const char *id, const unsigned char *obj, size_t len, const char *password,
+	unsigned char x[32], struct transfer_agreed_use *use)
+{
 	unsigned char aad[AG_HDR + AG_PARAMS + 2], a[32], w[32];
 	unsigned n;
 	int rc = TRANSFER_AGREED_EAUTH;
@@ -118,8 +125,13 @@ transfer_agreed_unwrap(const char *id, const unsigned char *obj, size_t len, con
 		wrap_key(id, a, w);
 		entry_aad(obj, e, i, aad);
 		if (transfer_agreed_gcm(0, w, e + AG_PARAMS, aad, sizeof aad, e + AG_PARAMS + 12, 32, x,
-			(unsigned char *)e + AG_PARAMS + 12 + 32) == 0)
+			(unsigned char *)e + AG_PARAMS + 12 + 32) == 0) {
 			rc = 0;
+			if (use != NULL) {
+				use->entry = (int)i;
+				memcpy(use->salt, e, TRANSFER_AGREED_SALT_LEN);
+			}
+		}
 	}
 	crypto_wipe(a, sizeof a);
 	crypto_wipe(w, sizeof w);
@@ -174,12 +186,21 @@ int
 transfer_unlock_key(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
 	const char *secret, const char *password, unsigned char tk[32])
 {
+	return transfer_unlock_key_use(st, dk, h, secret, password, tk, NULL);
+}
+
+int
+transfer_unlock_key_use(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
+	const char *secret, const char *password, unsigned char tk[32], struct transfer_agreed_use *use)
+{
 	struct transfer_info info = { 0 };
 	unsigned char x[32];
 	GByteArray *a;
 	char key[64];
 	int rc;
 
+	if (use != NULL)
+		use->entry = -1;
 	if (!h->password || st == NULL || transfer_info_read(st, dk, h->id, &info) != 1 ||
 	    info.delivery != TRANSFER_DELIVERY_AGREED)
 		return transfer_derive_key(h, secret, password, tk);
@@ -193,13 +214,15 @@ transfer_unlock_key(struct storage *st, const struct key32 *dk, const struct env
 			storage_strerror(rc));
 		rc = -1;
 	} else {
-		rc = transfer_agreed_unwrap(h->id, a->data, a->len, password, x);
+		rc = transfer_agreed_unwrap_use(h->id, a->data, a->len, password, x, use);
 		if (rc == TRANSFER_AGREED_EINVAL)
 			log_warning("transfer %s: malformed agreed-secret wraps", h->id);
 		if (rc == 0)
 			rc = envelope_derive_tk(h->id, secret, x, sizeof x, tk) == ENVELOPE_OK ? 0 : -1;
 		else if (rc != TRANSFER_AGREED_EAUTH)
 			rc = -1;
+		if (rc != 0 && use != NULL)
+			use->entry = -1;
 	}
 	crypto_wipe(x, sizeof x);
 	g_byte_array_free(a, TRUE);

@@ -79,6 +79,15 @@ int transfer_agreed_encode(const char *id, const struct transfer_agreed *ag,
  * in turn until one tag verifies; 0, TRANSFER_AGREED_EINVAL or _EAUTH */
 int transfer_agreed_unwrap(const char *id, const unsigned char *obj, size_t len,
 	const char *password, unsigned char x[32]);
+
+/* which wrap opened (for the audit log, issue 12): its index and salt */
+struct transfer_agreed_use {
+	int entry;                               /* -1 = not an agreed-secret unlock */
+	unsigned char salt[TRANSFER_AGREED_SALT_LEN];
+};
+/* transfer_agreed_unwrap_use - transfer_agreed_unwrap, telling which entry opened (use may be NULL) */
+int transfer_agreed_unwrap_use(const char *id, const unsigned char *obj, size_t len,
+	const char *password, unsigned char x[32], struct transfer_agreed_use *use);
 void transfer_agreed_free(struct transfer_agreed *ag); /* wipes; NULL ok */
 
 struct transfer;
@@ -91,5 +100,14 @@ int transfer_agreed_commit(struct transfer *t);
  * -1 otherwise (no password, KDF refused, k missing or malformed) */
 int transfer_unlock_key(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
 	const char *secret, const char *password, unsigned char tk[32]);
+/* transfer_unlock_key_use - the same; *use says which wrap opened (entry -1: none) */
+int transfer_unlock_key_use(struct storage *st, const struct key32 *dk, const struct envelope_header *h,
+	const char *secret, const char *password, unsigned char tk[32], struct transfer_agreed_use *use);
+/* transfer_recipient_find - the recipient secret whose salt opened: the
+ * first of ADDRESSES (at most max looked up) whose record has that salt;
+ * its lower-cased address (g_malloc'ed). 1 found, 0 not (removed or set
+ * anew since), negative storage error */
+int transfer_recipient_find(struct storage *st, const struct key32 *dk, const GPtrArray *addresses,
+	guint max, const unsigned char salt[TRANSFER_AGREED_SALT_LEN], char **address);
 
 #endif

@@ -267,6 +267,33 @@ transfer_recipient_get(struct storage *st, const struct key32 *dk, const char *a
 }
 
 int
+transfer_recipient_find(struct storage *st, const struct key32 *dk, const GPtrArray *addresses,
+	guint max, const unsigned char salt[TRANSFER_AGREED_SALT_LEN], char **address)
+{
+	int found = 0;
+
+	*address = NULL;
+	for (guint i = 0; addresses != NULL && i < addresses->len && i < max && !found; i++) {
+		struct transfer_recipient rec = { 0 };
+		char *n = transfer_recipient_name(dk, g_ptr_array_index(addresses, i));
+		int rc = rc_read(st, dk, n, &rec);
+
+		if (rc < 0) {
+			g_free(n);
+			return rc;
+		}
+		if (rc == 1 && crypto_memeq(rec.salt, salt, TRANSFER_AGREED_SALT_LEN)) {
+			*address = g_strdup(rec.address);
+			found = 1;
+		}
+		if (rc == 1)
+			transfer_recipient_clear(&rec);
+		g_free(n);
+	}
+	return found;
+}
+
+int
 transfer_recipient_delete(struct storage *st, const struct key32 *dk, const char *address)
 {
 	char *name = transfer_recipient_name(dk, address);

@@ -4,7 +4,8 @@
 # download, the file's SHA-256 equals the original; German/English by Accept-Language; keyboard
 # only (Tab to #show, Enter); the access-code field; the password flow when the pipeline can make
 # a password transfer; no console errors and no CSP violations; the HTML notice of a rewritten mail
-# at 360 and 1280 px (button, raw link, no horizontal scrolling). Screenshots go to
+# at 360 and 1280 px (button, raw link, no horizontal scrolling); the downloads send the sender one
+# receipt (issue 12). Screenshots go to
 # $SRCDIR/build/artifacts/ (test artefacts). Chromium recipe: docs/DECISIONS.md §A.7.
 # Ports 12830-12839. Chromium is stopped by the EXIT trap also when node dies half-way.
 . "$(dirname "$0")/lib.sh"
@@ -97,5 +98,12 @@ if [ -f "$T/downloads/all.zip" ]; then
 	checkx "\"download all\" ZIP holds the file byte-exact" \
 		'$PY -c "import zipfile,hashlib,sys; z=zipfile.ZipFile(sys.argv[1]); n=[i for i in z.namelist() if i.endswith(\".pdf\")]; sys.exit(0 if n and hashlib.sha256(z.read(n[0])).hexdigest()==sys.argv[2] else 1)" "$T/downloads/all.zip" "$(sha256 "$T/orig.pdf")"'
 fi
+# download receipts (issue 12, receipts = first by default): the browser's complete downloads of
+# the pipeline's transfer send the sender exactly one; its notice said the sender is told
+RID=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$LINK")
+receipts() { grep -l "^X-Offload-Notice: receipt; transfer=$RID;" "$T/b/notify"/*.eml 2>/dev/null | wc -l; }
+for ((i = 0; i < 100; i++)); do [ "$(receipts)" -ge 1 ] && break; sleep 0.05; done
+checkx "the browser's downloads sent the sender one receipt (receipts = first), as the notice says" \
+	'[ "$(receipts)" = 1 ] && $MAILTOOL notice "$T/out.eml" | grep -q "The sender is told when the files are downloaded"'
 checkx "the portal is still running" 'kill -0 "$PORTAL_PID" 2>/dev/null || { tail -5 "$T/portal.log" | sed "s/^/# /"; false; }'
 finish

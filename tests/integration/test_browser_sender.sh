@@ -3,7 +3,9 @@
 # headless Debian Chromium (playwright-core, browser/sender_test.js): after one complete download
 # the page shows the file's name, SHA-256, download count 1 and the expiry; "extend by 3 days"
 # moves the expiry (checked here with `offloadctl status` and the audit log); 365 days are refused
-# with the latest possible date; "revoke now" revokes. No console errors or CSP violations.
+# with the latest possible date; "revoke now" revokes. The page of an agreed-secret transfer
+# before unlock says the password is the one agreed with [notify] organisation (German and
+# English). No console errors or CSP violations.
 # Screenshots go to $SRCDIR/build/artifacts/sender-*.png. Port 12950.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
@@ -15,7 +17,8 @@ ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile
 . "$IT/browser/chromium.sh"
 
-conf_write bs portal.listen=127.0.0.1:$PORT portal.url=$BASE portal.ticket_key_file="$T/bs/ticket.key"
+conf_write bs portal.listen=127.0.0.1:$PORT portal.url=$BASE portal.ticket_key_file="$T/bs/ticket.key" \
+	notify.organisation="Stadt Beispiel & Co"
 CONF=$(conf_path bs); STORE=$(store_path bs); AUDIT=$(audit_path bs)
 san=(); [ "$(nm "$BUILD/liboffload.a" 2>/dev/null | grep -c __asan_)" != 0 ] && san=(-fsanitize=address,undefined)
 PKGS="gmime-3.0 glib-2.0 json-glib-1.0 openssl milter libargon2 libmicrohttpd libcurl libmagic zlib"
@@ -26,6 +29,10 @@ cc -std=c11 -D_GNU_SOURCE -O1 "${san[@]}" -I"$SRCDIR/common" -I"$SRCDIR/storage-
 random_file "$T/f.pdf" 150000
 "$T/mktransfer" make "$CONF" --revoke-out "$T/r.link" "$T/f.pdf=Bericht.pdf" > "$T/t.out" 2> "$T/mk.log" ||
 	bail "helper: transfer ($(head -1 "$T/mk.log"))"
+# an agreed-secret transfer (issue 12): the page before unlock names the organisation
+"$T/mktransfer" make "$CONF" --password --delivery agreed "$T/f.pdf=Abrechnung.pdf" > "$T/a.out" 2> "$T/mk.log" ||
+	bail "helper: agreed-secret transfer ($(head -1 "$T/mk.log"))"
+ALINK=$(head -1 "$T/a.out")
 LINK=$(head -1 "$T/t.out"); RLINK=$(cat "$T/r.link"); ID=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$LINK")
 jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 "$CTL" -c "$CONF" status "$ID" --json > "$T/st0.json" || bail "offloadctl status"
@@ -46,7 +53,7 @@ checkx "a HEAD and a half Range request of the ticket are not counted as downloa
 
 mkdir -p "$ART"; rm -f "$ART"/sender-*.png
 t0=$(now)
-RLINK=$RLINK NAME=Bericht.pdf SHA256=$(sha256 "$T/f.pdf") ARTIFACTS=$ART UDD=$UDD \
+RLINK=$RLINK ALINK=$ALINK NAME=Bericht.pdf SHA256=$(sha256 "$T/f.pdf") ARTIFACTS=$ART UDD=$UDD \
 	timeout -k 5 90 node "$IT/browser/sender_test.js" > "$T/node.out" 2> "$T/node.err" &
 NODE_PID=$!
 wait "$NODE_PID"

@@ -94,6 +94,8 @@ print(m.get_body(("plain",)).get_content())
 PYEOF
 checkx "the notice says: the password agreed with the organisation" \
 	'tr "\n" " " < "$T/notice1.txt" | grep -q "vereinbart haben\|mit Stadt Beispiel" && tr "\n" " " < "$T/notice1.txt" | grep -q "agreed with Stadt Beispiel"'
+checkx "no receipt sentence: a no-reply sender without fallback_to gets no receipts" \
+	'grep -q "agreed with" "$T/notice1.txt" && ! grep -q "benachrichtigt\|sender is told" "$T/notice1.txt"'
 for ((i = 1; i <= N; i++)); do
 	rm -rf "$T/o"; mkdir -p "$T/o"
 	"$CTL" -c "$CONF" open "$(cat "$T/link$i")" --password-file "$T/emp$i.pw" --output "$T/o" > /dev/null 2>&1 &&
@@ -120,10 +122,17 @@ unlock() {  # unlock PWFILE -> HTTP status
 		--data-binary "{\"secret\":\"$sec1\",\"password\":\"$(head -1 "$1")\"}" "http://127.0.0.1:$PORT/t/$id1/unlock"
 }
 curl -s "http://127.0.0.1:$PORT/t/$id1" > "$T/page.html"
-checkx "portal page: the password is the one agreed with the organisation" 'grep -qi "agreed\|vereinbart" "$T/page.html"'
+checkx "portal page: the password is the one agreed with the organisation" \
+	'grep -q "the password you agreed with Stadt Beispiel\.\|das Sie mit Stadt Beispiel vereinbart haben\." "$T/page.html"'
 checkx "portal unlock with another employee's password: 401" '[ "$(unlock "$T/emp2.pw")" = 401 ]'
 checkx "portal unlock with the employee's own password: 200 with the file" \
 	'[ "$(unlock "$T/emp1.pw")" = 200 ] && grep -q "abrechnung.pdf" "$T/u.json"'
+AUDIT=$(audit_path p)
+checkx "audit: the agreed-secret unlock names the employee and the wrap, never the password; the other one denied" \
+	'[ "$(grep "event=unlock" "$AUDIT" | grep "action=agreed-secret" | grep -c "transfer=$id1")" = 1 ] &&
+	 grep "event=unlock rcpt=emp1@example.net reasons=wrap-0 action=agreed-secret transfer=$id1 client=" "$AUDIT" | grep -q "client=127.0.0.0" &&
+	 grep "event=unlock" "$AUDIT" | grep "action=denied" | grep "reasons=password" | grep -q "transfer=$id1" &&
+	 ! grep -q "Lohn-" "$AUDIT" && "$CTL" audit verify "$AUDIT" > /dev/null'
 
 # ---- purge and list leave the recipient secrets alone ---------------------------------------
 "$CTL" -c "$CONF" purge --orphan-age 0s > "$T/purge.out" 2>&1; rc=$?

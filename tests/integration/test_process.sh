@@ -55,6 +55,27 @@ checkx "audit log: one attachment event per offloaded file with its sha256" \
 checkx "audit log: the link secret never appears" \
 	'! grep -qF "$(mail_link "$T/mixed-ascii.out" | sed "s/.*#//")" "$(audit_path p)"'
 
+# ---- the receipt sentence (issue 12): there with receipts on (default first), absent with none --
+html_of() { $PY -c 'import email,email.policy,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb"),policy=email.policy.default); print(m.get_body(("html",)).get_content())' "$1"; }
+RC_DE="Der Absender wird benachrichtigt, wenn die Dateien heruntergeladen werden."
+RC_EN="The sender is told when the files are downloaded."
+checkx "receipts = first: the text notice says so, German then English" \
+	'$MAILTOOL notice "$T/mixed-ascii.out" | tr "\n" " " | grep -qF "$RC_DE" &&
+	 $MAILTOOL notice "$T/mixed-ascii.out" | grep -qxF "$RC_EN" &&
+	 [ "$($MAILTOOL notice "$T/mixed-ascii.out" | grep -n "benachrichtigt" | cut -d: -f1)" -lt \
+	   "$($MAILTOOL notice "$T/mixed-ascii.out" | grep -n "sender is told" | cut -d: -f1)" ]'
+checkx "receipts = first: the HTML notice says so in both languages" \
+	'html_of "$T/alternative-latin1.out" | grep -qF "$RC_DE" && html_of "$T/alternative-latin1.out" | grep -qF "$RC_EN"'
+conf_write rn policy.offload_min_size=2k notify.receipts=none
+"$CTL" -c "$(conf_path rn)" process < "$G/alternative-latin1.in.eml" > "$T/rn.out" 2>/dev/null
+checkx "receipts = none: no receipt sentence in the text or the HTML notice" \
+	'grep -q "^X-Offload-Transfer:" "$T/rn.out" && ! $MAILTOOL notice "$T/rn.out" | grep -q "benachrichtigt\|sender is told" &&
+	 html_of "$T/rn.out" | grep -q "Collect files" && ! html_of "$T/rn.out" | grep -q "benachrichtigt\|sender is told"'
+conf_write rl policy.offload_min_size=2k notify.receipts=none classify.receipts=OFFEN=every
+"$CTL" -c "$(conf_path rl)" process < "$G/mixed-ascii.in.eml" > "$T/rl.out" 2>/dev/null
+checkx "[notify] receipts = none but [classify] receipts OFFEN=every: the sentence is there" \
+	'grep -q "^X-Data-Classification: class=OFFEN" "$T/rl.out" && $MAILTOOL notice "$T/rl.out" | grep -qxF "$RC_EN"'
+
 # ---- pass-through and loop protection ----------------------------------------------------------
 run < "$G/small-unchanged.in.eml" > "$T/small.out" 2>/dev/null
 checkx "nothing to offload: output byte-identical (inbound headers kept, none added)" 'cmp -s "$G/small-unchanged.in.eml" "$T/small.out"'

@@ -140,6 +140,13 @@ test_wrap_vectors(const char *doc, const struct transfer_agreed *ag)
 	g_free(s);
 	CHECK(transfer_agreed_unwrap(FV_ID, obj, len, PW_A, x) == 0 && x[0] == 0x30 && x[31] == 0x4f, "first recipient's password unwraps X");
 	CHECK(transfer_agreed_unwrap(FV_ID, obj, len, PW_B, x) == 0 && x[0] == 0x30, "second recipient's password unwraps X");
+	{
+		struct transfer_agreed_use use = { .entry = -1 };
+
+		CHECK(transfer_agreed_unwrap_use(FV_ID, obj, len, PW_B, x, &use) == 0 && use.entry == 1 &&
+		      memcmp(use.salt, ag->r[1].salt, TRANSFER_AGREED_SALT_LEN) == 0,
+			"the audit learns which wrap opened: the second, with its salt");
+	}
 	envelope_derive_tk(FV_ID, FV_SECRET, x, 32, tk);
 	s = hex(tk, 32);
 	CHECK(strcmp(s, FV_TK) == 0 && doc && strstr(doc, FV_TK), "TK with X as pwhash matches, documented");

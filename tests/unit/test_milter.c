@@ -167,6 +167,23 @@ test_notice(void)
 	CHECK(strstr(h, "Anh&#228;nge") && strstr(h, "n&#246;tig"), "HTML umlauts as entities");
 	CHECK(strstr(t, "zurücksenden") == NULL && strstr(h, "/u/") == NULL,
 		"no reply link without [upload] enabled");
+	CHECK(strstr(t, "benachrichtigt") == NULL && strstr(h, "sender is told") == NULL,
+		"no receipt sentence without receipts");
+	g_free(t);
+	g_free(h);
+	n.receipts = true;
+	t = notice_text(&n);
+	h = notice_html(&n);
+	g_free(flat);
+	flat = g_strdelimit(g_strdup(t), "\n", ' ');
+	CHECK(strstr(flat, "Der Absender wird benachrichtigt, wenn die Dateien heruntergeladen werden.") &&
+	      strstr(t, "\nThe sender is told when the files are downloaded.\n") &&
+	      strstr(flat, "benachrichtigt") < strstr(flat, "sender is told") &&
+	      strstr(h, "lang=\"de\" style=\"margin:0 0 10px 0;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
+		"line-height:21px;color:#1a1a1a\">Der Absender wird benachrichtigt") &&
+	      strstr(h, ">The sender is told when the files are downloaded.</p>"),
+		"receipts on: one sentence, German first, in text and HTML");
+	n.receipts = false;
 	g_free(t);
 	g_free(h);
 	n.reply_link = "https://files.example.gov/u/abc#tok";

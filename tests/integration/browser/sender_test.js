@@ -6,6 +6,7 @@
 // Environment:
 //   RLINK    the sender's revoke link  http://127.0.0.1:PORT/r/<id>#<revoke secret>
 //   NAME, SIZE, SHA256   the one file of the transfer (downloaded once before)
+//   ALINK    the link of an agreed-secret transfer (organisation "Stadt Beispiel & Co")
 //   ARTIFACTS  directory for screenshots;  UDD  fresh --user-data-dir
 'use strict';
 const { chromium } = require('playwright-core');
@@ -93,6 +94,18 @@ async function run(ctx, art) {
 	check(done, '"revoke now" on the sender page revokes: the done state is shown');
 	check(posts.filter((u) => /\/view$/.test(u)).length >= 1 && posts.filter((u) => /\/extend$/.test(u)).length === 2 &&
 		posts.filter((u) => /\/revoke$/.test(u)).length === 1, `POSTs: view, 2 extend, 1 revoke (${posts.length})`);
+	// an agreed-secret transfer: the page before unlock names the organisation (issue 12)
+	for (const [lang, want] of [['de-DE,de;q=0.9', 'Sie brauchen ein Passwort: das Passwort, das Sie mit Stadt Beispiel & Co vereinbart haben.'],
+		['en-GB,en;q=0.9', 'You need a password: the password you agreed with Stadt Beispiel & Co.']]) {
+		const ap = await ctx.newPage();
+		await ap.setExtraHTTPHeaders({ 'Accept-Language': lang });
+		ap.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+		await ap.goto(env.ALINK, { waitUntil: 'load' });
+		const how = await ap.locator('#pwinfo').innerText().catch(() => '');
+		check(how === want && await ap.locator('#password').isVisible(),
+			`agreed-secret transfer, ${lang.slice(0, 2)}: before unlock the page says "${how}" with a password field`);
+		await ap.close();
+	}
 	problems.splice(0, problems.length, ...problems.filter((p) => !/favicon\.ico/.test(p)));
 	check(problems.length === 0, `no console errors, page errors or CSP violations (${problems.length})`);
 	for (const p of problems) console.log(`#   ${p}`);
