@@ -47,6 +47,14 @@ struct storage_ops {
 	/* optional (NULL = nothing to do, 0): see storage_abort_stale(), storage_prune() */
 	int (*abort_stale)(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg);
 	int (*prune)(void *be, const char *id);
+	/* optional (all or none): resumable multipart objects (storage.h) */
+	int (*mpu_spool)(void *be);
+	int (*mpu_begin)(void *be, const char *key, char **upload_id);
+	int (*mpu_part)(void *be, const char *key, const char *upload_id, unsigned part, int fd,
+		uint64_t len, char **etag);
+	int (*mpu_complete)(void *be, const char *key, const char *upload_id,
+		const char *const *etags, unsigned n);
+	int (*mpu_abort)(void *be, const char *key, const char *upload_id);
 };
 
 extern const struct storage_ops storage_file_ops;
