@@ -374,6 +374,16 @@ storage_mpu_abort(struct storage *st, const char *key, const char *upload_id)
 }
 
 int
+storage_abort_stale_keep(struct storage *st, int64_t before, bool dry, storage_stale_keep_fn keep,
+	void *keep_arg, storage_stale_fn fn, void *arg)
+{
+	/* only S3 has long-lived leftovers of live writers; a dispatch here as for versioning */
+	if (st->ops == &storage_s3_ops)
+		return s3_abort_stale_keep(st->be, before, dry, keep, keep_arg, fn, arg);
+	return storage_abort_stale(st, before, dry, fn, arg);
+}
+
+int
 storage_prune(struct storage *st, const char *id)
 {
 	if (!storage_key_valid(id) || strchr(id, '/') != NULL)

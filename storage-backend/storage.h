@@ -105,6 +105,14 @@ typedef void (*storage_stale_fn)(void *arg, const char *key, int64_t size, int64
  * kind (memory) return 0. */
 int storage_abort_stale(struct storage *st, int64_t before, bool dry, storage_stale_fn fn,
 	void *arg);
+/* storage_abort_stale_keep - the same, but an S3 multipart upload of a key
+ * for which keep returns true stays however old it is (purge: a reply upload
+ * whose upload state is younger than orphan_age is still going on; its file
+ * is a multipart upload begun when the file was created). Other backends'
+ * leftovers are crashed puts and ignore keep. */
+typedef bool (*storage_stale_keep_fn)(void *arg, const char *key);
+int storage_abort_stale_keep(struct storage *st, int64_t before, bool dry,
+	storage_stale_keep_fn keep, void *keep_arg, storage_stale_fn fn, void *arg);
 /* storage_prune - remove the containers (directories, collections) that key
  * prefix id ("<transfer id>", one segment) leaves empty, and its shard
  * container if that is now empty and can be removed without racing a put of

@@ -87,6 +87,9 @@ size_t storage_detail_header(char *buf, size_t size, size_t n, void *unused);
 int storage_curl_init_once(void);
 int storage_spool_open(const char *dir);
 bool storage_host_loopback(const char *host);
+/* s3_abort_stale_keep - storage_abort_stale_keep of the s3 backend */
+int s3_abort_stale_keep(void *be, int64_t before, bool dry, storage_stale_keep_fn keep,
+	void *keep_arg, storage_stale_fn fn, void *arg);
 /* storage_s3_versioning - GET ?versioning of the bucket (storage_versioning) */
 int storage_s3_versioning(void *be, char **status);
 

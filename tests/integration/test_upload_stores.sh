@@ -8,8 +8,9 @@
 #    first multipart part, seen in ListParts; WebDAV: after a few part objects), resumed through
 #    daemon B; the reply's link opens byte-exact (`offloadctl open`);
 #  - S3: while it runs, the file is one multipart upload (ListMultipartUploads) with parts of
-#    >= 5 MiB (ListParts) and a tail of part objects; after the commit no part object, no
-#    upload state and no multipart upload is left;
+#    >= 5 MiB (ListParts) and a tail of part objects; a purge then (--orphan-age 1s, the upload
+#    2 s old, its state just rewritten) leaves it; after the commit no part object, no upload
+#    state and no multipart upload is left;
 #  - WebDAV: after the commit no part object, no upload state, no hidden temporary;
 #  - an abandoned upload (killed, never resumed) is removed by `offloadctl purge
 #    --orphan-age 1s`: its objects and (S3) its multipart upload.
@@ -109,6 +110,16 @@ store_run() {
 		check "$label: meanwhile the file is one multipart upload of <id>/0 with parts of >= 5 MiB (sizes $sizes)" \
 			bash -c '[ "$(wc -l <<<"$1")" = 1 ] && grep -q "/0 " <<<"$1" && [ -n "$2" ] &&
 				for s in $2; do [ "$s" -ge 5242880 ] || exit 1; done' _ "$mid_up" "$sizes"
+		# a purge while the upload goes on: its multipart upload is older than --orphan-age,
+		# its state was rewritten since (simulated: the same bytes put again)
+		local u0
+		u0=$(s3_keys | grep '/u0$')
+		sleep 2
+		s3curl -o "$T/u0" "$EP/$BUCKET/$u0" && curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" \
+			-H "x-amz-content-sha256: $(sha256sum < "$T/u0" | cut -c1-64)" -T "$T/u0" "$EP/$BUCKET/$u0"
+		"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge0.out" 2>&1
+		check "$label: purge leaves the multipart upload of an upload whose state is younger than --orphan-age" \
+			[ "$(s3_uploads)" = "$mid_up" ]
 	fi
 	"$CTL" upload "$at_b" "$T/big.bin" --state-dir "$sd" -v > "$T/$n-r.out" 2> "$T/$n-r.err"; rc=$?
 	check "$label: resumed through daemon B, completed (exit $rc) in $(since "$t0")" \
