@@ -14,6 +14,8 @@
 #  - WebDAV: after the commit no part object, no upload state, no hidden temporary;
 #  - an abandoned upload (killed, never resumed) is removed by `offloadctl purge
 #    --orphan-age 1s`: its objects and (S3) its multipart upload.
+# By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
+# daemon B, with [upload] chunk_size 8M there, and notes its time and daemon B's peak RSS.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
 need_bins "$CTL" "$UPLOAD_BIN"
@@ -50,7 +52,7 @@ mkdir -p "$T/s3" "$T/dav"
 printf '[credentials]\naccess_key = test:tester\nsecret_key = testing\n' > "$T/s3/creds"
 printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/dav/creds"
 chmod 600 "$T/s3/creds" "$T/dav/creds"
-U=(upload.enabled=true upload.chunk_size=1M upload.max_size=64M upload.uses=20 scan.clamd_socket=$T/none.sock
+U=(upload.enabled=true upload.chunk_size=1M upload.max_size=1G upload.uses=20 scan.clamd_socket=$T/none.sock
 	scan.on_unavailable=accept-marked policy.offload_min_size=10)
 conf_write s3 "${U[@]}" storage.backend=s3 storage.endpoint=$EP storage.bucket=$BUCKET \
 	storage.credentials_file=$T/s3/creds upload.listen=127.0.0.1:$PA
@@ -81,6 +83,7 @@ store_run() {
 	link=$(mail_link "$T/$n-m.out")
 	id=$(sed 's|.*/t/||; s|#.*||' <<<"$link")
 	sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$c" > "$T/$n/b.conf"
+	[ -n "${UPLOAD_STORES_MEASURE_MB:-}" ] && sed -i 's/^chunk_size = 1M/chunk_size = 8M/' "$T/$n/b.conf"
 	"$UPLOAD_BIN" -c "$c" -f >> "$T/$n-a.log" 2>&1 &
 	local apid=$!
 	_BG_PIDS+=($apid)
@@ -148,6 +151,16 @@ store_run() {
 	after=$(if [ "$n" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$|/0 ')
 	check "$label: an abandoned upload ($before objects/uploads) is removed by offloadctl purge ($(tail -1 "$T/$n-purge.out"))" \
 		[ $rc = 0 -a "$before" -gt 1 -a -z "$after" ]
+	if [ -n "${UPLOAD_STORES_MEASURE_MB:-}" ]; then  # by hand: time and memory of a big upload
+		random_file "$T/x.bin" $((UPLOAD_STORES_MEASURE_MB * 1024 * 1024))
+		local rss0
+		rss0=$(awk '/VmHWM/ {print $2}' /proc/$bpid/status)
+		t0=$(now)
+		"$CTL" upload "$at_b" "$T/x.bin" --state-dir "$T/$n-x" > /dev/null 2>&1; rc=$?
+		note "$label: $UPLOAD_STORES_MEASURE_MB MiB upload through daemon B (chunk_size 8M): exit $rc in" \
+			"$(since "$t0"); its peak RSS ${rss0} kB before, $(awk '/VmHWM/ {print $2}' /proc/$bpid/status) kB after"
+		rm -rf "$T/x.bin" "$T/$n-x"
+	fi
 	check "$label: the daemons logged no error" bash -c '! grep -i "error" "$1" "$2"' _ "$T/$n-a.log" "$T/$n-b.log"
 	kill $apid $bpid 2>/dev/null
 	wait $apid $bpid 2>/dev/null
