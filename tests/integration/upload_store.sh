@@ -1,9 +1,10 @@
-#!/bin/bash
-# test_upload_stores.sh - citizen uploads (issue 13, `offloadctl upload` to offload-upload) on
-# the remote stores, real servers on loopback: a private Swift + s3api (tests/integration/
-# swift.sh, ports 12970-12974) and nginx WebDAV (davserver.sh, 12975); two upload daemons on
-# one store (12976, 12977), [upload] chunk_size 1M, no clamd ([scan] on_unavailable =
-# accept-marked: scanning is test_upload.sh's). Per store:
+# upload_store.sh - sourced by test_storage_s3.sh and test_storage_webdav.sh (their Swift s3api
+# and nginx WebDAV servers, so no second server start): citizen uploads (issue 13,
+# `offloadctl upload` to offload-upload) on the remote stores. upload_store_run KIND LABEL
+# PORT_A PORT_B STORE_KEYS... (KIND s3: needs EP, BUCKET, $T/netrc, keys with storage.prefix=
+# upload; KIND dav: needs UPS_DAVROOT, the collection of the store's URL on disk) runs two
+# upload daemons on one store ([upload] chunk_size 1M, no clamd: [scan] on_unavailable =
+# accept-marked; scanning is test_upload.sh's) and checks:
 #  - a file of 13 MiB is uploaded to daemon A, the client killed mid-file (S3: after the
 #    first multipart part, seen in ListParts; WebDAV: after a few part objects), resumed through
 #    daemon B; the reply's link opens byte-exact (`offloadctl open`);
@@ -16,52 +17,19 @@
 #    --orphan-age 1s`: its objects and (S3) its multipart upload.
 # By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
 # daemon B, with [upload] chunk_size 8M there, and notes its time and daemon B's peak RSS.
-. "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
-need_bins "$CTL" "$UPLOAD_BIN"
-SWP=12970 DAVP=12975 PA=12976 PB=12977
-EP=http://127.0.0.1:$SWP BUCKET=offload-upload SD=$T/swift SW="bash $IT/swift.sh"
-DD=$T/dav DAV="bash $IT/davserver.sh" BASE=http://127.0.0.1:$DAVP/remote.php/dav/files/davuser/offload
-DAVROOT=$DD/data/remote.php/dav/files/davuser/offload
-EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-trap '$SW stop "$SD" $SWP >/dev/null 2>&1; $DAV stop "$DD" >/dev/null 2>&1; _lib_cleanup' EXIT
-
-t=$(now)
-$SW setup "$SD" $SWP > "$T/swift.log" 2>&1 && $SW start "$SD" $SWP >> "$T/swift.log" 2>&1 ||
-	{ sed 's/^/# /' "$T/swift.log" | tail -20; bail "Swift start (packages: tools/deps/s3.apt)"; }
-$DAV start "$DD" $DAVP davuser davpass > "$T/dav.log" 2>&1 ||
-	{ sed 's/^/# /' "$T/dav.log"; bail "nginx WebDAV start (packages: tools/deps/webdav.apt)"; }
-printf 'machine 127.0.0.1 login test:tester password testing\n' > "$T/netrc"
-s3curl() { curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" -H "x-amz-content-sha256: $EMPTY" "$@"; }
-for i in $(seq 1 20); do
-	[ "$(s3curl -o /dev/null -w '%{http_code}' -X PUT "$EP/$BUCKET")" = 200 ] && break; sleep 0.5
-done
-note "Swift and nginx WebDAV up in $(since "$t")"
+UPS_EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+ups_s3curl() { curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" -H "x-amz-content-sha256: $UPS_EMPTY" "$@"; }
 s3xml() { $PY -c 'import sys, xml.etree.ElementTree as E
 ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 r = E.fromstring(sys.stdin.read())
 for u in r.iter(ns + sys.argv[1]):
     print(" ".join(u.find(ns + f).text for f in sys.argv[2:]))' "$@"; }
-s3_keys() { s3curl "$EP/$BUCKET?list-type=2" | s3xml Contents Key; }
-s3_uploads() { s3curl "$EP/$BUCKET?uploads=" | s3xml Upload Key UploadId; }
+s3_keys() { ups_s3curl "$EP/$BUCKET?list-type=2&prefix=upload%2F" | s3xml Contents Key; }
+s3_uploads() { ups_s3curl "$EP/$BUCKET?prefix=upload%2F&uploads=" | s3xml Upload Key UploadId; }
 # s3_part_sizes KEY UPLOADID: the sizes of the parts sent so far
-s3_part_sizes() { s3curl "$EP/$BUCKET/$1?uploadId=$2" | s3xml Part Size; }
-dav_keys() { (cd "$DAVROOT" 2>/dev/null && find . -type f | sed 's,^\./[a-z0-9]*/,,; s,^\./,,'); }
-
-mkdir -p "$T/s3" "$T/dav"
-printf '[credentials]\naccess_key = test:tester\nsecret_key = testing\n' > "$T/s3/creds"
-printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/dav/creds"
-chmod 600 "$T/s3/creds" "$T/dav/creds"
-U=(upload.enabled=true upload.chunk_size=1M upload.max_size=1G upload.uses=20 scan.clamd_socket=$T/none.sock
-	scan.on_unavailable=accept-marked policy.offload_min_size=10)
-conf_write s3 "${U[@]}" storage.backend=s3 storage.endpoint=$EP storage.bucket=$BUCKET \
-	storage.credentials_file=$T/s3/creds upload.listen=127.0.0.1:$PA
-conf_write dav "${U[@]}" storage.backend=webdav storage.url=$BASE storage.credentials_file=$T/dav/creds \
-	upload.listen=127.0.0.1:$PA
-random_file "$T/plan.bin" 40000
-random_file "$T/big.bin" $((13 * 1024 * 1024 + 777))
-random_file "$T/gone.bin" $((13 * 1024 * 1024))
-make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || bail "build m.eml"
+s3_part_sizes() { ups_s3curl "$EP/$BUCKET/$1?uploadId=$2" | s3xml Part Size; }
+dav_keys() { (cd "$UPS_DAVROOT" 2>/dev/null && find . -type f | sed 's,^\./[a-z0-9]*/,,; s,^\./,,'); }
 
 # killed ARGS...: run offloadctl upload ARGS in the background, kill -9 it once the
 # shell command in $WAITFOR succeeds (polled); 0 when it was killed before it ended
@@ -74,10 +42,18 @@ killed() {
 	return $r
 }
 
-# store_run NAME LABEL: the whole flow on the store of config NAME
-store_run() {
-	local n=$1 label=$2 c
+upload_store_run() {
+	local kind=$1 label=$2 PA=$3 PB=$4 n=up$1 c
+	shift 4
+	[ -x "$UPLOAD_BIN" ] || { not_ok "$label: $UPLOAD_BIN missing"; return; }
+	conf_write $n upload.enabled=true upload.chunk_size=1M upload.max_size=1G upload.uses=20 \
+		scan.clamd_socket=$T/none.sock scan.on_unavailable=accept-marked policy.offload_min_size=10 \
+		upload.listen=127.0.0.1:$PA "$@"
 	c=$(conf_path "$n")
+	random_file "$T/plan.bin" 40000
+	random_file "$T/big.bin" $((13 * 1024 * 1024 + 777))
+	random_file "$T/gone.bin" $((13 * 1024 * 1024))
+	make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || { not_ok "$label: build m.eml"; return; }
 	"$CTL" -c "$c" process < "$T/m.eml" > "$T/$n-m.out" 2> "$T/$n-m.err" || { not_ok "$label: process ($(tail -1 "$T/$n-m.err"))"; return; }
 	local link id
 	link=$(mail_link "$T/$n-m.out")
@@ -97,17 +73,17 @@ store_run() {
 	n0=$(find "$T/$n/notify" -name '*.eml' 2>/dev/null | wc -l)
 
 	t0=$(now)
-	if [ "$n" = s3 ]; then
+	if [ "$kind" = s3 ]; then
 		WAITFOR='[ -n "$(s3_uploads)" ] && s3_uploads | { read -r k u && [ -n "$(s3_part_sizes "$k" "$u")" ]; }'
 	else
 		WAITFOR='[ "$(dav_keys | grep -c "/p0s")" -ge 6 ]'
 	fi
 	killed "$at_a" "$T/big.bin" --state-dir "$sd"; rc=$?
 	local mid_keys mid_up sizes
-	mid_keys=$(if [ "$n" = s3 ]; then s3_keys; else dav_keys; fi)
+	mid_keys=$(if [ "$kind" = s3 ]; then s3_keys; else dav_keys; fi)
 	check "$label: offloadctl upload of 13 MiB killed mid-file ($(grep -c '/p0s' <<<"$mid_keys") part objects left)" \
 		[ $rc = 0 -a -n "$(grep '/p0s' <<<"$mid_keys")" ]
-	if [ "$n" = s3 ]; then
+	if [ "$kind" = s3 ]; then
 		mid_up=$(s3_uploads)
 		sizes=$(read -r k u <<<"$mid_up"; s3_part_sizes "$k" "$u" | tr '\n' ' ')
 		check "$label: meanwhile the file is one multipart upload of <id>/0 with parts of >= 5 MiB (sizes $sizes)" \
@@ -118,7 +94,7 @@ store_run() {
 		local u0
 		u0=$(s3_keys | grep '/u0$')
 		sleep 2
-		s3curl -o "$T/u0" "$EP/$BUCKET/$u0" && curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" \
+		ups_s3curl -o "$T/u0" "$EP/$BUCKET/$u0" && curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" \
 			-H "x-amz-content-sha256: $(sha256sum < "$T/u0" | cut -c1-64)" -T "$T/u0" "$EP/$BUCKET/$u0"
 		"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge0.out" 2>&1
 		check "$label: purge leaves the multipart upload of an upload whose state is younger than --orphan-age" \
@@ -134,7 +110,7 @@ store_run() {
 		rm -rf "$3" && mkdir -p "$3" && "$4" -c "$5" open "$6" --output "$3" >/dev/null 2>&1 && cmp -s "$7" "$3/big.bin"' \
 		_ "$T/$n/notify" "$n0" "$T/$n-open" "$CTL" "$c" "$nl" "$T/big.bin"
 	local left
-	if [ "$n" = s3 ]; then
+	if [ "$kind" = s3 ]; then
 		left=$(s3_keys | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$'; s3_uploads)
 		check "$label: after the commit no part object, upload state or multipart upload is left" [ -z "$left" ]
 	else
@@ -145,10 +121,10 @@ store_run() {
 	# abandoned: killed, never resumed; purge takes it
 	killed "$at_a" "$T/gone.bin" --state-dir "$T/$n-gone"; rc=$?
 	local before after
-	before=$(if [ "$n" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -cE '/(p0s|u)|/0 ')
+	before=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -cE '/(p0s|u)|/0 ')
 	sleep 2
 	"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge.out" 2>&1
-	after=$(if [ "$n" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$|/0 ')
+	after=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$|/0 ')
 	check "$label: an abandoned upload ($before objects/uploads) is removed by offloadctl purge ($(tail -1 "$T/$n-purge.out"))" \
 		[ $rc = 0 -a "$before" -gt 1 -a -z "$after" ]
 	if [ -n "${UPLOAD_STORES_MEASURE_MB:-}" ]; then  # by hand: time and memory of a big upload
@@ -164,9 +140,6 @@ store_run() {
 	check "$label: the daemons logged no error" bash -c '! grep -i "error" "$1" "$2"' _ "$T/$n-a.log" "$T/$n-b.log"
 	kill $apid $bpid 2>/dev/null
 	wait $apid $bpid 2>/dev/null
-	rm -rf "$sd" "$T/$n-gone" "$T/$n-open"
+	rm -rf "$sd" "$T/$n-gone" "$T/$n-open" "$T/big.bin" "$T/gone.bin" "$T/u0"
 }
 
-store_run s3 "S3 (Swift s3api)"
-store_run dav "WebDAV (nginx)"
-finish
