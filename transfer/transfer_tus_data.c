@@ -76,7 +76,7 @@ transfer_tus_chunk_begin(struct storage *st, const char *id, struct tus_file *f,
 		c->p = storage_put_begin(st, key, 0, errp);
 	c->ctx = env_gcm_new(f->key, 1);
 	if ((c->p == NULL && c->fd < 0) || c->ctx == NULL) {
-		if (c->ctx == NULL || c->fd < 0)
+		if (c->ctx == NULL || (f->mpu != NULL && c->fd < 0))
 			*errp = STORAGE_ETEMP;
 		transfer_tus_chunk_abort(c);
 		return NULL;
