@@ -623,8 +623,25 @@ purge_one(struct purge_run *r, struct purge_tx *t)
 	return false;
 }
 
+/* purge_live_upload - storage_abort_stale_keep: key belongs to an id with an
+ * object younger than orphan_age (a reply upload still going on: its upload
+ * state is rewritten with every chunk, while its multipart upload dates from
+ * the file's creation) */
+static bool
+purge_live_upload(void *arg, const char *key)
+{
+	struct purge_run *r = arg;
+	const char *slash = strchr(key, '/');
+	char *id = slash != NULL ? g_strndup(key, (gsize)(slash - key)) : g_strdup(key);
+	struct purge_tx *t = g_hash_table_lookup(r->txs, id);
+
+	g_free(id);
+	return t != NULL && t->newest + (int64_t)r->orphan_age > r->now;
+}
+
 /* purge_abort_stale - leftovers of puts that died (no object of theirs was
- * listed); the number aborted (or found, dry run) */
+ * listed, or none younger than orphan_age); the number aborted (or found,
+ * dry run) */
 static unsigned
 purge_abort_stale(struct purge_run *r)
 {
@@ -632,8 +649,8 @@ purge_abort_stale(struct purge_run *r)
 	int rc;
 
 	ps.au = r->dry ? NULL : r->au;
-	rc = storage_abort_stale(r->st, r->now - (int64_t)r->orphan_age, r->dry,
-		r->dry ? NULL : purge_stale_one, &ps);
+	rc = storage_abort_stale_keep(r->st, r->now - (int64_t)r->orphan_age, r->dry, purge_live_upload,
+		r, r->dry ? NULL : purge_stale_one, &ps);
 	if (rc < 0) {
 		/* permanent: e.g. a store (or its access policy) without
 		 * ListMultipartUploads; said, but it does not fail the purge */

@@ -323,6 +323,66 @@ storage_abort_stale(struct storage *st, int64_t before, bool dry, storage_stale_
 	return st->ops->abort_stale(st->be, before, dry, fn, arg);
 }
 
+bool
+storage_mpu_supported(const struct storage *st)
+{
+	return st->ops->mpu_begin != NULL;
+}
+
+int
+storage_mpu_spool(struct storage *st)
+{
+	return st->ops->mpu_spool != NULL ? st->ops->mpu_spool(st->be) : -1;
+}
+
+int
+storage_mpu_begin(struct storage *st, const char *key, char **upload_id)
+{
+	*upload_id = NULL;
+	if (!storage_key_valid(key))
+		return storage_bad_key("key", key);
+	return st->ops->mpu_begin != NULL ? st->ops->mpu_begin(st->be, key, upload_id) : STORAGE_EPERM;
+}
+
+int
+storage_mpu_part(struct storage *st, const char *key, const char *upload_id, unsigned part,
+	int fd, uint64_t len, char **etag)
+{
+	*etag = NULL;
+	if (!storage_key_valid(key))
+		return storage_bad_key("key", key);
+	return st->ops->mpu_part != NULL ?
+		st->ops->mpu_part(st->be, key, upload_id, part, fd, len, etag) : STORAGE_EPERM;
+}
+
+int
+storage_mpu_complete(struct storage *st, const char *key, const char *upload_id,
+	const char *const *etags, unsigned n)
+{
+	if (!storage_key_valid(key))
+		return storage_bad_key("key", key);
+	return st->ops->mpu_complete != NULL ?
+		st->ops->mpu_complete(st->be, key, upload_id, etags, n) : STORAGE_EPERM;
+}
+
+int
+storage_mpu_abort(struct storage *st, const char *key, const char *upload_id)
+{
+	if (!storage_key_valid(key))
+		return storage_bad_key("key", key);
+	return st->ops->mpu_abort != NULL ? st->ops->mpu_abort(st->be, key, upload_id) : STORAGE_EPERM;
+}
+
+int
+storage_abort_stale_keep(struct storage *st, int64_t before, bool dry, storage_stale_keep_fn keep,
+	void *keep_arg, storage_stale_fn fn, void *arg)
+{
+	/* only S3 has long-lived leftovers of live writers; a dispatch here as for versioning */
+	if (st->ops == &storage_s3_ops)
+		return s3_abort_stale_keep(st->be, before, dry, keep, keep_arg, fn, arg);
+	return storage_abort_stale(st, before, dry, fn, arg);
+}
+
 int
 storage_prune(struct storage *st, const char *id)
 {

@@ -105,6 +105,14 @@ typedef void (*storage_stale_fn)(void *arg, const char *key, int64_t size, int64
  * kind (memory) return 0. */
 int storage_abort_stale(struct storage *st, int64_t before, bool dry, storage_stale_fn fn,
 	void *arg);
+/* storage_abort_stale_keep - the same, but an S3 multipart upload of a key
+ * for which keep returns true stays however old it is (purge: a reply upload
+ * whose upload state is younger than orphan_age is still going on; its file
+ * is a multipart upload begun when the file was created). Other backends'
+ * leftovers are crashed puts and ignore keep. */
+typedef bool (*storage_stale_keep_fn)(void *arg, const char *key);
+int storage_abort_stale_keep(struct storage *st, int64_t before, bool dry,
+	storage_stale_keep_fn keep, void *keep_arg, storage_stale_fn fn, void *arg);
 /* storage_prune - remove the containers (directories, collections) that key
  * prefix id ("<transfer id>", one segment) leaves empty, and its shard
  * container if that is now empty and can be removed without racing a put of
@@ -112,6 +120,32 @@ int storage_abort_stale(struct storage *st, int64_t before, bool dry, storage_st
  * (a transfer purge deleted). 0 when done or nothing to do (s3, memory:
  * no containers), or an error. */
 int storage_prune(struct storage *st, const char *id);
+
+/*
+ * Resumable multipart objects (upload daemon, issue 13; S3 only): one object
+ * made of parts sent over many requests, maybe by different processes; the
+ * caller keeps the upload id and the parts' ETags between the calls (in the
+ * store: FORMATS.md §6.6). Nothing is visible before complete; abort (or
+ * purge's storage_abort_stale, for an upload left behind) drops the parts.
+ * Every part but the last has at least STORAGE_MPU_MIN_PART bytes.
+ * storage_mpu_supported - the backend has them (else the caller keeps part
+ * objects and joins them itself). storage_mpu_spool - an unnamed 0600 spool
+ * file (O_TMPFILE) in the backend's spool directory, -1 on error (logged).
+ * storage_mpu_part - part number part (1..10000) from bytes [0, len) of fd;
+ * sending the same number again replaces it. *etag (g_free) on success.
+ * storage_mpu_complete - the object from parts 1..n with these ETags;
+ * STORAGE_ENOENT when the upload is no more (completed or aborted). All
+ * return STORAGE_EPERM when the backend has no multipart objects.
+ */
+#define STORAGE_MPU_MIN_PART (5ULL << 20)
+bool storage_mpu_supported(const struct storage *st);
+int storage_mpu_spool(struct storage *st);
+int storage_mpu_begin(struct storage *st, const char *key, char **upload_id);
+int storage_mpu_part(struct storage *st, const char *key, const char *upload_id, unsigned part,
+	int fd, uint64_t len, char **etag);
+int storage_mpu_complete(struct storage *st, const char *key, const char *upload_id,
+	const char *const *etags, unsigned n);
+int storage_mpu_abort(struct storage *st, const char *key, const char *upload_id);
 
 const char *storage_strerror(int err);
 

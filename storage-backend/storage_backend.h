@@ -47,6 +47,14 @@ struct storage_ops {
 	/* optional (NULL = nothing to do, 0): see storage_abort_stale(), storage_prune() */
 	int (*abort_stale)(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg);
 	int (*prune)(void *be, const char *id);
+	/* optional (all or none): resumable multipart objects (storage.h) */
+	int (*mpu_spool)(void *be);
+	int (*mpu_begin)(void *be, const char *key, char **upload_id);
+	int (*mpu_part)(void *be, const char *key, const char *upload_id, unsigned part, int fd,
+		uint64_t len, char **etag);
+	int (*mpu_complete)(void *be, const char *key, const char *upload_id,
+		const char *const *etags, unsigned n);
+	int (*mpu_abort)(void *be, const char *key, const char *upload_id);
 };
 
 extern const struct storage_ops storage_file_ops;
@@ -79,6 +87,9 @@ size_t storage_detail_header(char *buf, size_t size, size_t n, void *unused);
 int storage_curl_init_once(void);
 int storage_spool_open(const char *dir);
 bool storage_host_loopback(const char *host);
+/* s3_abort_stale_keep - storage_abort_stale_keep of the s3 backend */
+int s3_abort_stale_keep(void *be, int64_t before, bool dry, storage_stale_keep_fn keep,
+	void *keep_arg, storage_stale_fn fn, void *arg);
 /* storage_s3_versioning - GET ?versioning of the bucket (storage_versioning) */
 int storage_s3_versioning(void *be, char **status);
 

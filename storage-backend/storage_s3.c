@@ -28,7 +28,9 @@
  * ListObjectsV2. No prune: S3 has no containers.
  *
  * This file: configuration (open/close), get, stat, delete.
- * storage_s3_put.c: puts (spool, parts, commit/abort). storage_s3_list.c:
+ * storage_s3_put.c: puts (spool, parts, commit/abort). storage_s3_mpu.c:
+ * resumable multipart objects whose upload id and ETags the caller keeps
+ * (the upload daemon, across processes). storage_s3_list.c:
  * list, abort_stale. storage_s3_http.c: one request with retries and error
  * classification, and the XML reader.
  *
@@ -522,4 +524,9 @@ const struct storage_ops storage_s3_ops = {
 	.del = s3_del,
 	.list = s3_list,
 	.abort_stale = s3_abort_stale,
+	.mpu_spool = s3_mpu_spool,
+	.mpu_begin = s3_mpu_begin,
+	.mpu_part = s3_mpu_part,
+	.mpu_complete = s3_mpu_complete,
+	.mpu_abort = s3_mpu_abort,
 };

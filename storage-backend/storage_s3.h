@@ -131,4 +131,13 @@ char *s3_list_path(const struct s3_store *s, const char *token, long max_keys, c
 int s3_list(void *be, const char *prefix, storage_list_fn fn, void *arg);
 int s3_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg);
 
+/* storage_s3_mpu.c: resumable multipart objects (storage.h storage_mpu_*) */
+int s3_mpu_spool(void *be);
+int s3_mpu_begin(void *be, const char *key, char **upload_id);
+int s3_mpu_part(void *be, const char *key, const char *upload_id, unsigned part, int fd,
+	uint64_t len, char **etag);
+int s3_mpu_complete(void *be, const char *key, const char *upload_id, const char *const *etags,
+	unsigned n);
+int s3_mpu_abort(void *be, const char *key, const char *upload_id);
+
 #endif

@@ -146,6 +146,8 @@ struct s3_stale_sweep {
 	bool dry;
 	storage_stale_fn fn;
 	void *arg;
+	storage_stale_keep_fn keep; /* NULL = none */
+	void *keep_arg;
 	int n;
 	int failed;         /* first failure, a later ETEMP wins */
 };
@@ -162,7 +164,8 @@ s3_abort_page(struct s3_stale_sweep *sw, const struct s3_xml *x)
 		int arc;
 
 		if (e->upload_id == NULL || strncmp(e->key, sw->s->prefix, plen) != 0 ||
-		    !storage_key_valid(e->key + plen) || e->mtime <= 0 || e->mtime >= sw->before)
+		    !storage_key_valid(e->key + plen) || e->mtime <= 0 || e->mtime >= sw->before ||
+		    (sw->keep != NULL && sw->keep(sw->keep_arg, e->key + plen)))
 			continue;
 		arc = sw->dry ? STORAGE_OK : s3_abort_one(sw->s, sw->h, e->key + plen, e->upload_id);
 		if (arc != STORAGE_OK) {
@@ -238,7 +241,16 @@ s3_uploads_page(const struct s3_store *s, CURL *h, const char *key_marker, const
 int
 s3_abort_stale(void *be, int64_t before, bool dry, storage_stale_fn fn, void *arg)
 {
-	struct s3_stale_sweep sw = { be, NULL, before, dry, fn, arg, 0, STORAGE_OK };
+	return s3_abort_stale_keep(be, before, dry, NULL, NULL, fn, arg);
+}
+
+/* s3_abort_stale_keep - as s3_abort_stale, but an upload whose key keep
+ * says is still going on stays */
+int
+s3_abort_stale_keep(void *be, int64_t before, bool dry, storage_stale_keep_fn keep,
+	void *keep_arg, storage_stale_fn fn, void *arg)
+{
+	struct s3_stale_sweep sw = { be, NULL, before, dry, fn, arg, keep, keep_arg, 0, STORAGE_OK };
 	char *key_marker = NULL, *id_marker = NULL;
 	struct s3_xml x;
 	int pages = 0, rc = STORAGE_OK;

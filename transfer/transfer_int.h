@@ -22,4 +22,17 @@ void transfer_file_free(gpointer p);
  * the read (nonzero) past TRANSFER_MAX_MANIFEST */
 int transfer_collect_out(void *arg, const void *buf, size_t len);
 
+/* transfer_tus_mpu.c: the multipart side of resumable uploads (transfer_tus.h).
+ * tus_spool_write - len bytes at offset at of a spool file; storage code.
+ * tus_mpu_chunk_commit - a chunk of f (starting at f->offset, ending at
+ * end) whose ciphertext is [0, ct_len) of fd: the next multipart part (with
+ * the tail and, for part 1, the file header hdr) or a tail part object.
+ * tus_mpu_complete - complete f's upload into key; OK as well when it was
+ * completed before (the object is there, whole). */
+struct tus_file;
+int tus_spool_write(int fd, const void *buf, size_t len, uint64_t at);
+int tus_mpu_chunk_commit(struct storage *st, const char *id, struct tus_file *f,
+	const unsigned char *hdr, int fd, uint64_t ct_len, uint64_t end);
+int tus_mpu_complete(struct storage *st, const char *key, const char *id, struct tus_file *f);
+
 #endif

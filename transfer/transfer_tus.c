@@ -311,9 +311,48 @@ transfer_tus_file_put(struct storage *st, const struct key32 *dk, const char *id
 	add_str(b, "state", tus_state_names[f->state]);
 	add_str(b, "sha256", f->sha256);
 	add_str(b, "detail", f->detail);
+	if (f->mpu != NULL) {
+		add_str(b, "mpu", f->mpu);
+		add_int(b, "mpu_segments", (int64_t)f->mpu_segs);
+		json_builder_set_member_name(b, "etags");
+		json_builder_begin_array(b);
+		for (guint i = 0; f->etags != NULL && i < f->etags->len; i++)
+			json_builder_add_string_value(b, g_ptr_array_index(f->etags, i));
+		json_builder_end_array(b);
+	}
 	crypto_free_string(key);
 	g_free(prefix);
 	return state_put(st, dk, id, f->index, builder_done(b));
+}
+
+/* file_parse_mpu - the multipart upload of a file state, if any; -1 when inconsistent */
+static int
+file_parse_mpu(JsonObject *o, struct tus_file *f)
+{
+	JsonNode *n;
+	JsonArray *a;
+	int64_t segs;
+
+	if (!json_object_has_member(o, "mpu"))
+		return 0;
+	segs = json_object_get_int_member_with_default(o, "mpu_segments", -1);
+	n = json_object_get_member(o, "etags");
+	a = n != NULL && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+	if (obj_str(o, "mpu")[0] == '\0' || segs < 0 || (uint64_t)segs * ENVELOPE_SEGMENT_SIZE >
+	    f->offset + ENVELOPE_SEGMENT_SIZE - 1 || a == NULL || json_array_get_length(a) > 10000 ||
+	    (segs > 0) != (json_array_get_length(a) > 0))
+		return -1;
+	f->mpu = g_strdup(obj_str(o, "mpu"));
+	f->mpu_segs = (uint64_t)segs;
+	f->etags = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		const char *e = json_array_get_string_element(a, i);
+
+		if (e == NULL || *e == '\0')
+			return -1;
+		g_ptr_array_add(f->etags, g_strdup(e));
+	}
+	return 0;
 }
 
 /* file_parse - the members of a file state; -1 when inconsistent */
@@ -339,7 +378,7 @@ file_parse(JsonObject *o, struct tus_file *f)
 	f->name = g_strdup(obj_str(o, "name"));
 	f->detail = g_strdup(obj_str(o, "detail"));
 	g_strlcpy(f->sha256, obj_str(o, "sha256"), sizeof f->sha256);
-	return 0;
+	return file_parse_mpu(o, f);
 }
 
 int
@@ -370,5 +409,8 @@ transfer_tus_file_clear(struct tus_file *f)
 		return;
 	g_free(f->name);
 	g_free(f->detail);
+	g_free(f->mpu);
+	if (f->etags != NULL)
+		g_ptr_array_free(f->etags, TRUE);
 	crypto_wipe(f, sizeof *f);
 }

@@ -12,6 +12,17 @@
  *   <id>/<n>      the file object (FORMATS.md §1.1), joined from the parts
  *                 when the last byte arrived
  *
+ * On a store with multipart objects (S3: storage_mpu_supported) a file
+ * larger than STORAGE_MPU_MIN_PART is instead one multipart upload of
+ * "<id>/<n>", begun when the file is created (transfer_tus_mpu.c): a PATCH
+ * body's ciphertext is spooled to an unnamed 0600 file on disk; once the
+ * part objects not yet in a part (the tail), this body and, for part 1, the
+ * file header make at least 5 MiB, or the body ends the file, they go up as
+ * the next part (tail objects read back), else the body is stored as a part
+ * object of the tail. The upload id, the parts' ETags and the segments they
+ * hold are in the file state, so any node continues; the last part
+ * completes at the join, which reads the object back to check every tag.
+ *
  * State objects are sealed (AES-256-GCM under K_u, derived from the
  * deployment key); a chunk is encrypted segment by segment as it arrives,
  * with the nonce of its position, so the joined object is byte for byte what
@@ -23,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 
 #include "envelope.h"
 #include "keys.h"
@@ -53,6 +65,10 @@ struct tus_file {
 	enum tus_file_state state;
 	char sha256[65];                                /* when done */
 	char *detail;                                   /* why refused (virus name) */
+	/* a multipart upload (above): segments [0, mpu_segs) are in its parts */
+	char *mpu;                                      /* upload id, NULL = part objects */
+	GPtrArray *etags;                               /* char *: ETag of part i + 1 */
+	uint64_t mpu_segs;
 };
 
 /* sealing (exposed for the test vectors) */
@@ -77,10 +93,16 @@ int transfer_tus_file_get(struct storage *st, const struct key32 *dk, const char
 	uint32_t index, struct tus_file *f);
 void transfer_tus_file_clear(struct tus_file *f); /* wipes the key */
 
-/* chunks: one PATCH body, starting at f->offset (a segment boundary) */
+/* transfer_tus_mpu_begin - a new file f of id: its multipart upload where
+ * the store has them and f is larger than a part (else nothing to do) */
+int transfer_tus_mpu_begin(struct storage *st, const char *id, struct tus_file *f);
+
+/* chunks: one PATCH body, starting at f->offset (a segment boundary); f
+ * stays the caller's and must outlive the chunk: commit notes a new
+ * multipart part in it (store f's state after the commit) */
 struct transfer_tus_chunk;
 struct transfer_tus_chunk *transfer_tus_chunk_begin(struct storage *st, const char *id,
-	const struct tus_file *f, int *errp);
+	struct tus_file *f, int *errp);
 /* transfer_tus_chunk_write - STORAGE_EPERM past the file's length */
 int transfer_tus_chunk_write(struct transfer_tus_chunk *c, const void *buf, size_t len);
 /* transfer_tus_chunk_commit - store the part; *end = the new offset. STORAGE_EPERM
@@ -97,5 +119,7 @@ int transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
 	envelope_out_fn plain, void *arg);
 /* transfer_tus_cleanup - delete the parts (and with state, every "u" object) of id */
 int transfer_tus_cleanup(struct storage *st, const char *id, bool state);
+/* transfer_tus_parts_delete - delete the part objects of file index of id */
+int transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index);
 
 #endif

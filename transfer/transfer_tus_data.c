@@ -2,7 +2,9 @@
  * transfer_tus_data.c - the data side of resumable uploads (transfer_tus.h):
  * a PATCH body is encrypted segment by segment into a part object
  * "<id>/p<n>s<k>" (k = its first segment), and the complete file is joined
- * into "<id>/<n>" with every tag checked on the way.
+ * into "<id>/<n>" with every tag checked on the way. A file that is a
+ * multipart upload (transfer_tus_mpu.c) spools the body's ciphertext to disk
+ * instead, and its join completes the upload and reads the object back.
  * Memory: one segment of plaintext and one of ciphertext per chunk or join.
  * Thread safety: a chunk belongs to one thread.
  */
@@ -10,15 +12,21 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "crypto.h"
 #include "encoding.h"
 #include "envelope_int.h"
 #include "log.h"
+#include "transfer_int.h"
 
 struct transfer_tus_chunk {
-	struct storage_put *p;
+	struct storage_put *p;   /* part object, or NULL (multipart: fd) */
+	struct storage *st;
+	struct tus_file *f;
+	int fd;                  /* multipart: unnamed spool of the ciphertext, else -1 */
+	uint64_t spooled;        /* bytes in fd */
 	EVP_CIPHER_CTX *ctx;
 	unsigned char hdr[FH_LEN];
 	unsigned char prefix[TUS_PREFIX_LEN];
@@ -48,7 +56,7 @@ tus_segments(uint64_t length)
 }
 
 struct transfer_tus_chunk *
-transfer_tus_chunk_begin(struct storage *st, const char *id, const struct tus_file *f, int *errp)
+transfer_tus_chunk_begin(struct storage *st, const char *id, struct tus_file *f, int *errp)
 {
 	struct transfer_tus_chunk *c;
 	char key[80];
@@ -58,11 +66,17 @@ transfer_tus_chunk_begin(struct storage *st, const char *id, const struct tus_fi
 		return NULL;
 	}
 	c = g_new0(struct transfer_tus_chunk, 1);
+	c->fd = -1;
+	c->st = st;
+	c->f = f;
 	snprintf(key, sizeof key, "%s/p%us%" G_GUINT64_FORMAT, id, f->index, f->offset / ENV_SEG);
-	c->p = storage_put_begin(st, key, 0, errp);
+	if (f->mpu != NULL)
+		c->fd = storage_mpu_spool(st);
+	else
+		c->p = storage_put_begin(st, key, 0, errp);
 	c->ctx = env_gcm_new(f->key, 1);
-	if (c->p == NULL || c->ctx == NULL) {
-		if (c->ctx == NULL && c->p != NULL)
+	if ((c->p == NULL && c->fd < 0) || c->ctx == NULL) {
+		if (c->ctx == NULL || (f->mpu != NULL && c->fd < 0))
 			*errp = STORAGE_ETEMP;
 		transfer_tus_chunk_abort(c);
 		return NULL;
@@ -92,6 +106,10 @@ chunk_seal(struct transfer_tus_chunk *c)
 	c->wrote = true;
 	crypto_wipe(c->buf, c->have);
 	c->have = 0;
+	if (c->fd >= 0) {
+		c->spooled += ctlen;
+		return tus_spool_write(c->fd, c->ct, ctlen, c->spooled - ctlen);
+	}
 	return storage_put_write(c->p, c->ct, ctlen);
 }
 
@@ -133,7 +151,9 @@ transfer_tus_chunk_commit(struct transfer_tus_chunk *c, uint64_t *end)
 		transfer_tus_chunk_abort(c);
 		return STORAGE_EPERM;
 	}
-	if (c->wrote) {
+	if (c->wrote && c->fd >= 0) {
+		rc = tus_mpu_chunk_commit(c->st, c->id, c->f, c->hdr, c->fd, c->spooled, c->pos);
+	} else if (c->wrote) {
 		rc = storage_put_commit(c->p);
 		c->p = NULL;
 	}
@@ -147,6 +167,8 @@ transfer_tus_chunk_abort(struct transfer_tus_chunk *c)
 	if (c == NULL)
 		return;
 	storage_put_abort(c->p);
+	if (c->fd >= 0)
+		close(c->fd);
 	EVP_CIPHER_CTX_free(c->ctx);
 	if (c->buf) {
 		crypto_wipe(c->buf, ENV_SEG);
@@ -181,7 +203,7 @@ join_sink(void *arg, const void *buf, size_t len)
 {
 	struct join *j = arg;
 
-	j->rc = storage_put_write(j->p, buf, len);
+	j->rc = j->p != NULL ? storage_put_write(j->p, buf, len) : STORAGE_OK;
 	if (j->rc != STORAGE_OK)
 		return 1;
 	if (envelope_reader_update(j->r, buf, len) != ENVELOPE_OK) {
@@ -232,6 +254,26 @@ join_parts(struct storage *st, const char *id, const struct tus_file *f, struct 
 	return STORAGE_OK;
 }
 
+/* join_mpu - complete the multipart upload of f and read it back into j */
+static int
+join_mpu(struct storage *st, const char *key, const char *id, struct tus_file *f, struct join *j)
+{
+	int rc = tus_mpu_complete(st, key, id, f);
+
+	if (rc == STORAGE_OK) {
+		rc = storage_get(st, key, 0, STORAGE_TO_END, join_sink, j);
+		if (rc == STORAGE_ESTOP)
+			rc = j->rc;
+	}
+	if (rc == STORAGE_OK && envelope_reader_finish(j->r) != ENVELOPE_OK)
+		rc = STORAGE_EPERM;
+	if (rc == STORAGE_EPERM) {
+		log_warning("upload %s: file %u does not verify when completed: deleted", id, f->index);
+		storage_delete(st, key);
+	}
+	return rc;
+}
+
 int
 transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
 	envelope_out_fn plain, void *arg)
@@ -245,6 +287,10 @@ transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
 	tus_header(hdr, id, f);
 	j.sha = crypto_sha256_new();
 	j.r = envelope_reader_new(f->key, id, f->index, join_plain, &j);
+	if (f->mpu != NULL) {
+		rc = j.r == NULL ? STORAGE_ETEMP : join_mpu(st, key, id, f, &j);
+		goto done;
+	}
 	j.p = storage_put_begin(st, key, envelope_file_size(f->length), &rc);
 	if (j.p == NULL || j.r == NULL)
 		goto out;
@@ -259,6 +305,9 @@ transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
 		goto out;
 	rc = storage_put_commit(j.p);
 	j.p = NULL;
+done:
+	if (rc != STORAGE_OK)
+		goto out;
 	crypto_sha256_final(j.sha, digest);
 	j.sha = NULL;
 	hex = enc_hex(digest, sizeof digest);
@@ -272,6 +321,34 @@ out:
 }
 
 /* ---- cleanup ---------------------------------------------------------------- */
+
+static int
+parts_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	(void)size;
+	(void)mtime;
+	g_ptr_array_add(arg, g_strdup(key));
+	return 0;
+}
+
+int
+transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index)
+{
+	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+	char prefix[64];
+	int rc;
+
+	snprintf(prefix, sizeof prefix, "%s/p%us", id, index);
+	rc = storage_list(st, prefix, parts_collect, keys);
+	for (guint i = 0; rc == STORAGE_OK && i < keys->len; i++) {
+		int d = storage_delete(st, g_ptr_array_index(keys, i));
+
+		if (d != STORAGE_OK && d != STORAGE_ENOENT)
+			rc = d;
+	}
+	g_ptr_array_free(keys, TRUE);
+	return rc;
+}
 
 struct cleanup {
 	GPtrArray *keys;

@@ -93,7 +93,10 @@ upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq 
 
 		audit_file(u, rq, reasons, "tempfail");
 		snprintf(key, sizeof key, "%s/%u", rq->id, rq->file.index);
-		storage_delete(u->st, key); /* the parts stay: the client sends the last chunk again */
+		/* the parts stay: the client sends the last chunk again; a completed
+		 * multipart upload keeps its object (the join finds it again) */
+		if (rq->file.mpu == NULL)
+			storage_delete(u->st, key);
 		rc = upload_json_error(conn, 503, "scan-unavailable",
 			"The virus scanner is not available; the upload continues when you try again.");
 		goto out;
@@ -108,6 +111,7 @@ upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq 
 		rc = upload_json_error(conn, 503, "unavailable", NULL);
 		goto out;
 	}
+	(void)transfer_tus_parts_delete(u->st, rq->id, rq->file.index); /* else at the commit */
 	{
 		char off[32];
 		const char *h[] = { "Upload-Offset", off, "Offload-State", "done", NULL };

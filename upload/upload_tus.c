@@ -236,8 +236,9 @@ upload_handle_create(struct upload *u, struct MHD_Connection *conn, const char *
 		goto out;
 	}
 	status = create_check(u, id, &g, n, len, name, &f, &exists);
-	if (status == 0 && !exists && transfer_tus_file_put(u->st, &u->dk, id, &f) != STORAGE_OK)
-		status = 503;
+	if (status == 0 && !exists && (transfer_tus_mpu_begin(u->st, id, &f) != STORAGE_OK ||
+	    transfer_tus_file_put(u->st, &u->dk, id, &f) != STORAGE_OK))
+		status = 503; /* a multipart upload begun goes with purge (orphan_age) */
 	if (status != 0) {
 		rc = status == 413 ? upload_json_error(conn, 413, "too-large",
 			"The files are larger than declared or than a reply may be.") :

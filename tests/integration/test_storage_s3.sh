@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_storage_s3.sh - the s3 backend against a real S3 implementation: a private OpenStack
-# Swift + s3api on 127.0.0.1:12840-12844 (tests/integration/swift.sh), started and stopped here.
+# Swift + s3api on 127.0.0.1:12840-12844 (tests/integration/swift.sh), started and stopped here
+# (upload daemons of 5. on 12976, 12977).
 #  1. the shared storage conformance suite (build/tests/test_storage with OFFLOAD_TEST_S3_CONF)
 #  2. s3 specifics (build/tests/test_storage_s3): list pages of 7, 12 MiB in 5 MiB parts,
 #     aborted uploads, wrong credentials -> EPERM, virtual-host style, proxy stopped between
@@ -11,6 +12,7 @@
 #     (curl --aws-sigv4) shows; purge --orphan-age 4s aborts the old ones (listed in pages of
 #     one upload) and keeps one started just before the purge
 #  4. throughput: the backend's 200 MiB put vs curl --aws-sigv4 -T of 200 MiB to the same Swift
+#  5. citizen uploads (offload-upload, `offloadctl upload`) on this Swift: upload_store.sh
 # Missing Swift packages are a failure (tools/deps/s3.apt; tools/install-deps.sh installs them).
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL" "$BUILD/tests/test_storage" "$BUILD/tests/test_storage_s3"
@@ -144,4 +146,7 @@ rm -f "$T/big.bin"
 if [ -n "$ours" ]; then
 	note "throughput 200 MiB to Swift s3api: offload s3 backend $ours s ($(awk -v s="$ours" 'BEGIN{printf "%.0f", 200/s}') MiB/s, spooled, 16 MiB parts, SHA-256 signed), curl -T $curl_s s ($(awk -v s="$curl_s" 'BEGIN{printf "%.0f", 200/s}') MiB/s, one PUT, UNSIGNED-PAYLOAD); ratio backend/curl time $(awk -v a="$ours" -v b="$curl_s" 'BEGIN{printf "%.2f", a/b}')"
 fi
+# ---- 5. citizen uploads on S3 (upload_store.sh; upload daemons on 12976, 12977) -------------
+. "$IT/upload_store.sh"
+upload_store_run s3 "uploads on S3 (Swift s3api)" 12976 12977 "${S3KEYS[@]}" storage.prefix=upload
 finish

@@ -6,8 +6,9 @@
 # ETEMP after retries, the server stopped mid-upload -> ETEMP and no visible object, memory
 # flat for a big put, `offloadctl process` + `offloadctl open` byte-exact through WebDAV,
 # upload throughput against `curl -T` to the same server, an aborted streamed put leaving
-# nothing, and the spool fallback against a server refusing chunked bodies (dav_nochunk.py).
-# Ports 12860-12869.
+# nothing, and the spool fallback against a server refusing chunked bodies (dav_nochunk.py),
+# citizen uploads through offload-upload on this server (upload_store.sh).
+# Ports 12860-12869, 12978-12979.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL" "$BUILD/tests/test_storage"
 [ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a (build first)"
@@ -159,6 +160,12 @@ r=$("$HELPER" abortput "$CONF" ab/0 40 2>"$T/abortput.err" | tail -1)
 check "40 MiB put aborted mid-stream ($r)" [ "$r" = aborted ]
 check "... nothing of it below the store's ab/ab (no object, no hidden temp)" \
 	bash -c '[ -z "$(find "$1"/data/remote.php/dav/files/davuser/offload/ab -type f 2>/dev/null)" ]' _ "$DAV"
+
+# ---- citizen uploads on this server (upload_store.sh; upload daemons on 12978, 12979) --------
+. "$IT/upload_store.sh"
+UPS_DAVROOT=$DAV/data/remote.php/dav/files/davuser/upload
+upload_store_run dav "uploads on WebDAV (nginx)" 12978 12979 storage.backend=webdav \
+	storage.url=http://127.0.0.1:$PORT/remote.php/dav/files/davuser/upload "storage.credentials_file=$T/cred"
 dav_stop
 
 # ---- a server that refuses chunked bodies (411, as PHP-FPM setups): spool fallback ----

@@ -1,0 +1,145 @@
+# upload_store.sh - sourced by test_storage_s3.sh and test_storage_webdav.sh (their Swift s3api
+# and nginx WebDAV servers, so no second server start): citizen uploads (issue 13,
+# `offloadctl upload` to offload-upload) on the remote stores. upload_store_run KIND LABEL
+# PORT_A PORT_B STORE_KEYS... (KIND s3: needs EP, BUCKET, $T/netrc, keys with storage.prefix=
+# upload; KIND dav: needs UPS_DAVROOT, the collection of the store's URL on disk) runs two
+# upload daemons on one store ([upload] chunk_size 1M, no clamd: [scan] on_unavailable =
+# accept-marked; scanning is test_upload.sh's) and checks:
+#  - a file of 13 MiB is uploaded to daemon A, the client killed mid-file (S3: after the
+#    first multipart part, seen in ListParts; WebDAV: after a few part objects), resumed through
+#    daemon B; the reply's link opens byte-exact (`offloadctl open`);
+#  - S3: while it runs, the file is one multipart upload (ListMultipartUploads) with parts of
+#    >= 5 MiB (ListParts) and a tail of part objects; a purge then (--orphan-age 1s, the upload
+#    2 s old, its state just rewritten) leaves it; after the commit no part object, no upload
+#    state and no multipart upload is left;
+#  - WebDAV: after the commit no part object, no upload state, no hidden temporary;
+#  - an abandoned upload (killed, never resumed) is removed by `offloadctl purge
+#    --orphan-age 1s`: its objects and (S3) its multipart upload.
+# By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
+# daemon B, with [upload] chunk_size 8M there, and notes its time and daemon B's peak RSS.
+UPLOAD_BIN=$BUILD/offload-upload
+UPS_EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+ups_s3curl() { curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" -H "x-amz-content-sha256: $UPS_EMPTY" "$@"; }
+s3xml() { $PY -c 'import sys, xml.etree.ElementTree as E
+ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+r = E.fromstring(sys.stdin.read())
+for u in r.iter(ns + sys.argv[1]):
+    print(" ".join(u.find(ns + f).text for f in sys.argv[2:]))' "$@"; }
+s3_keys() { ups_s3curl "$EP/$BUCKET?list-type=2&prefix=upload%2F" | s3xml Contents Key; }
+s3_uploads() { ups_s3curl "$EP/$BUCKET?prefix=upload%2F&uploads=" | s3xml Upload Key UploadId; }
+# s3_part_sizes KEY UPLOADID: the sizes of the parts sent so far
+s3_part_sizes() { ups_s3curl "$EP/$BUCKET/$1?uploadId=$2" | s3xml Part Size; }
+dav_keys() { (cd "$UPS_DAVROOT" 2>/dev/null && find . -type f | sed 's,^\./[a-z0-9]*/,,; s,^\./,,'); }
+
+# killed ARGS...: run offloadctl upload ARGS in the background, kill -9 it once the
+# shell command in $WAITFOR succeeds (polled); 0 when it was killed before it ended
+killed() {
+	"$CTL" upload "$@" > /dev/null 2>&1 &
+	local pid=$! i
+	for ((i = 0; i < 400; i++)); do eval "$WAITFOR" && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+	kill -9 $pid 2>/dev/null; local r=$?
+	wait $pid 2>/dev/null
+	return $r
+}
+
+upload_store_run() {
+	local kind=$1 label=$2 PA=$3 PB=$4 n=up$1 c
+	shift 4
+	[ -x "$UPLOAD_BIN" ] || { not_ok "$label: $UPLOAD_BIN missing"; return; }
+	conf_write $n upload.enabled=true upload.chunk_size=1M upload.max_size=1G upload.uses=20 \
+		scan.clamd_socket=$T/none.sock scan.on_unavailable=accept-marked policy.offload_min_size=10 \
+		upload.listen=127.0.0.1:$PA "$@"
+	c=$(conf_path "$n")
+	random_file "$T/plan.bin" 40000
+	random_file "$T/big.bin" $((13 * 1024 * 1024 + 777))
+	random_file "$T/gone.bin" $((13 * 1024 * 1024))
+	make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || { not_ok "$label: build m.eml"; return; }
+	"$CTL" -c "$c" process < "$T/m.eml" > "$T/$n-m.out" 2> "$T/$n-m.err" || { not_ok "$label: process ($(tail -1 "$T/$n-m.err"))"; return; }
+	local link id
+	link=$(mail_link "$T/$n-m.out")
+	id=$(sed 's|.*/t/||; s|#.*||' <<<"$link")
+	sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$c" > "$T/$n/b.conf"
+	[ -n "${UPLOAD_STORES_MEASURE_MB:-}" ] && sed -i 's/^chunk_size = 1M/chunk_size = 8M/' "$T/$n/b.conf"
+	"$UPLOAD_BIN" -c "$c" -f >> "$T/$n-a.log" 2>&1 &
+	local apid=$!
+	_BG_PIDS+=($apid)
+	"$UPLOAD_BIN" -c "$T/$n/b.conf" -f >> "$T/$n-b.log" 2>&1 &
+	local bpid=$!
+	_BG_PIDS+=($bpid)
+	waitport $PA 200 && waitport $PB 200 || { not_ok "$label: offload-upload did not listen"; return; }
+	local at_a=${link/https:\/\/files.example.test/http://127.0.0.1:$PA}
+	local at_b=${link/https:\/\/files.example.test/http://127.0.0.1:$PB}
+	local sd=$T/$n-state n0 t0 rc
+	n0=$(find "$T/$n/notify" -name '*.eml' 2>/dev/null | wc -l)
+
+	t0=$(now)
+	if [ "$kind" = s3 ]; then
+		WAITFOR='[ -n "$(s3_uploads)" ] && s3_uploads | { read -r k u && [ -n "$(s3_part_sizes "$k" "$u")" ]; }'
+	else
+		WAITFOR='[ "$(dav_keys | grep -c "/p0s")" -ge 6 ]'
+	fi
+	killed "$at_a" "$T/big.bin" --state-dir "$sd"; rc=$?
+	local mid_keys mid_up sizes
+	mid_keys=$(if [ "$kind" = s3 ]; then s3_keys; else dav_keys; fi)
+	check "$label: offloadctl upload of 13 MiB killed mid-file ($(grep -c '/p0s' <<<"$mid_keys") part objects left)" \
+		[ $rc = 0 -a -n "$(grep '/p0s' <<<"$mid_keys")" ]
+	if [ "$kind" = s3 ]; then
+		mid_up=$(s3_uploads)
+		sizes=$(read -r k u <<<"$mid_up"; s3_part_sizes "$k" "$u" | tr '\n' ' ')
+		check "$label: meanwhile the file is one multipart upload of <id>/0 with parts of >= 5 MiB (sizes $sizes)" \
+			bash -c '[ "$(wc -l <<<"$1")" = 1 ] && grep -q "/0 " <<<"$1" && [ -n "$2" ] &&
+				for s in $2; do [ "$s" -ge 5242880 ] || exit 1; done' _ "$mid_up" "$sizes"
+		# a purge while the upload goes on: its multipart upload is older than --orphan-age,
+		# its state was rewritten since (simulated: the same bytes put again)
+		local u0
+		u0=$(s3_keys | grep '/u0$')
+		sleep 2
+		ups_s3curl -o "$T/u0" "$EP/$BUCKET/$u0" && curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" \
+			-H "x-amz-content-sha256: $(sha256sum < "$T/u0" | cut -c1-64)" -T "$T/u0" "$EP/$BUCKET/$u0"
+		"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge0.out" 2>&1
+		check "$label: purge leaves the multipart upload of an upload whose state is younger than --orphan-age" \
+			[ "$(s3_uploads)" = "$mid_up" ]
+	fi
+	"$CTL" upload "$at_b" "$T/big.bin" --state-dir "$sd" -v > "$T/$n-r.out" 2> "$T/$n-r.err"; rc=$?
+	check "$label: resumed through daemon B, completed (exit $rc) in $(since "$t0")" \
+		bash -c '[ $1 = 0 ] && grep -q "resuming reply" "$2"' _ $rc "$T/$n-r.err"
+	local m nl
+	m=$(ls -t "$T/$n/notify"/*.eml 2>/dev/null | head -1)
+	nl=$(mail_link "$m")
+	check "$label: one reply mail, its link opens big.bin byte-exact" bash -c '[ "$(find "$1" -name "*.eml" | wc -l)" = $(($2 + 1)) ] &&
+		rm -rf "$3" && mkdir -p "$3" && "$4" -c "$5" open "$6" --output "$3" >/dev/null 2>&1 && cmp -s "$7" "$3/big.bin"' \
+		_ "$T/$n/notify" "$n0" "$T/$n-open" "$CTL" "$c" "$nl" "$T/big.bin"
+	local left
+	if [ "$kind" = s3 ]; then
+		left=$(s3_keys | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$'; s3_uploads)
+		check "$label: after the commit no part object, upload state or multipart upload is left" [ -z "$left" ]
+	else
+		left=$(dav_keys | grep -E '(^|/)(p[0-9]+s[0-9]+|u[0-9]*|\..*)$')
+		check "$label: after the commit no part object, upload state or hidden temporary is left" [ -z "$left" ]
+	fi
+
+	# abandoned: killed, never resumed; purge takes it
+	killed "$at_a" "$T/gone.bin" --state-dir "$T/$n-gone"; rc=$?
+	local before after
+	before=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -cE '/(p0s|u)|/0 ')
+	sleep 2
+	"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge.out" 2>&1
+	after=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$|/0 ')
+	check "$label: an abandoned upload ($before objects/uploads) is removed by offloadctl purge ($(tail -1 "$T/$n-purge.out"))" \
+		[ $rc = 0 -a "$before" -gt 1 -a -z "$after" ]
+	if [ -n "${UPLOAD_STORES_MEASURE_MB:-}" ]; then  # by hand: time and memory of a big upload
+		random_file "$T/x.bin" $((UPLOAD_STORES_MEASURE_MB * 1024 * 1024))
+		local rss0
+		rss0=$(awk '/VmHWM/ {print $2}' /proc/$bpid/status)
+		t0=$(now)
+		"$CTL" upload "$at_b" "$T/x.bin" --state-dir "$T/$n-x" > /dev/null 2>&1; rc=$?
+		note "$label: $UPLOAD_STORES_MEASURE_MB MiB upload through daemon B (chunk_size 8M): exit $rc in" \
+			"$(since "$t0"); its peak RSS ${rss0} kB before, $(awk '/VmHWM/ {print $2}' /proc/$bpid/status) kB after"
+		rm -rf "$T/x.bin" "$T/$n-x"
+	fi
+	check "$label: the daemons logged no error" bash -c '! grep -i "error" "$1" "$2"' _ "$T/$n-a.log" "$T/$n-b.log"
+	kill $apid $bpid 2>/dev/null
+	wait $apid $bpid 2>/dev/null
+	rm -rf "$sd" "$T/$n-gone" "$T/$n-open" "$T/big.bin" "$T/gone.bin" "$T/u0"
+}
+
