@@ -37,8 +37,8 @@ SWPID=$!
 K=$T/keys; mkdir -p "$K" "$T/s3"; chmod 700 "$K"
 openssl rand -hex 32 > "$K/deployment.key"; openssl rand -hex 32 > "$K/ticket.key"; chmod 600 "$K"/*.key
 printf '[credentials]\naccess_key = test:tester\nsecret_key = testing\n' > "$T/s3/creds"; chmod 600 "$T/s3/creds"
-COMMON=(storage.backend=s3 storage.endpoint=$EP storage.bucket=$BUCKET storage.credentials_file=$T/s3/creds
-	security.deployment_key_file=$K/deployment.key portal.ticket_key_file=$K/ticket.key portal.url=$PUB
+COMMON=(storage.backend=s3 "storage.endpoint=$EP" "storage.bucket=$BUCKET" "storage.credentials_file=$T/s3/creds"
+	"security.deployment_key_file=$K/deployment.key" "portal.ticket_key_file=$K/ticket.key" "portal.url=$PUB"
 	portal.trusted_proxy=127.0.0.1/32 portal.unlock_failures_per_ip=3 portal.password_failures=1)
 conf_write a "${COMMON[@]}" portal.listen=127.0.0.1:$PA
 conf_write b "${COMMON[@]}" portal.listen=127.0.0.1:$PB
