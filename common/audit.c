@@ -6,8 +6,10 @@
  * SHA-256("offload audit v1 anchor").
  * Writers from many threads and processes (milter, portal, offloadctl)
  * share one file: a process-wide mutex plus flock(LOCK_EX) cover "read the
- * last line, compute the chain, append with one write()". The file is
- * opened per event, so a log rotated by logrotate starts a new chain.
+ * last line, compute the chain, append with one write()". A handle keeps
+ * the file open between events, but every event checks (under the flock)
+ * that the path still names that file and opens the path again when not,
+ * so a log rotated by logrotate (renamed) starts a new chain as before.
  * A handle remembers the chain value after its own last line together with
  * the file's device, inode, size and mtime right after that write; when all
  * four are unchanged at the next event nobody wrote in between and the
@@ -93,6 +95,7 @@ audit_open(const struct conf *conf, GError **err)
 	int fd = -1;
 	bool ok = false;
 
+	a->log_fd = -1;
 	memset(&dk, 0, sizeof dk);
 	a->format = conf->audit_format;
 	a->personal = conf->audit_personal;
@@ -145,6 +148,8 @@ audit_close(struct audit *a)
 	if (a == NULL)
 		return;
 	crypto_wipe(a->pkey, sizeof a->pkey);
+	if (a->log_fd >= 0)
+		close(a->log_fd);
 	g_free(a->path);
 	g_free(a->state_path);
 	g_free(a);
@@ -449,23 +454,50 @@ out:
 	return rc;
 }
 
-/* audit_open_log - open and flock the log file (audit_lock held) */
+/* audit_flock - flock(LOCK_EX), retried on EINTR */
 static int
-audit_open_log(struct audit *a)
+audit_flock(const struct audit *a, int fd)
 {
-	int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			log_error("audit log %s: flock: %s", a->path, g_strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
 
+/*
+ * audit_open_log - the file at the log path, flocked, and its status in *st
+ * (audit_lock held). The file kept open since the last event is used when,
+ * under its flock, the path still names it (same device and inode: while we
+ * hold it open its inode cannot be reused); else (renamed by a rotation,
+ * deleted) it is closed and the path opened, as if opened per event.
+ */
+static int
+audit_open_log(struct audit *a, struct stat *st)
+{
+	int fd;
+
+	if (a->log_fd >= 0) {
+		if (audit_flock(a, a->log_fd) == 0 && stat(a->path, st) == 0 &&
+		    st->st_dev == a->log_dev && st->st_ino == a->log_ino)
+			return a->log_fd;
+		close(a->log_fd); /* releases its flock */
+		a->log_fd = -1;
+	}
+	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 	if (fd < 0) {
 		log_error("audit log %s: %s", a->path, g_strerror(errno));
 		return -1;
 	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			log_error("audit log %s: flock: %s", a->path, g_strerror(errno));
-			close(fd);
-			return -1;
-		}
+	if (audit_flock(a, fd) < 0 || fstat(fd, st) < 0) {
+		close(fd);
+		return -1;
 	}
+	a->log_fd = fd;
+	a->log_dev = st->st_dev;
+	a->log_ino = st->st_ino;
 	return fd;
 }
 
@@ -523,8 +555,8 @@ audit_append(struct audit *a, const struct audit_event *ev, enum audit_op op,
 		g_clear_error(&err);
 		goto out;
 	}
-	fd = audit_open_log(a);
-	if (fd < 0 || fstat(fd, &st) < 0)
+	fd = audit_open_log(a, &st);
+	if (fd < 0)
 		goto out;
 	if (st.st_size == 0)
 		audit_own(fd);
@@ -548,8 +580,10 @@ audit_append(struct audit *a, const struct audit_event *ev, enum audit_op op,
 		rc = -1;
 	}
 out:
-	if (fd >= 0)
-		close(fd); /* releases the flock */
+	if (fd >= 0 && (rc < 0 || flock(fd, LOCK_UN) < 0)) {
+		close(fd); /* after a failure: open the path afresh next time */
+		a->log_fd = -1;
+	}
 	audit_state_close(&s);
 	pthread_mutex_unlock(&audit_lock);
 	if (buf != NULL)

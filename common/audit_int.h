@@ -31,6 +31,11 @@ struct audit {
 	off_t tail_size;
 	struct timespec tail_mtime;
 	char tail_chain[AUDIT_CHAIN_HEX + 1];
+	/* the log file kept open between events (audit_lock), -1: none; the
+	 * device and inode it had when opened */
+	int log_fd;
+	dev_t log_dev;
+	ino_t log_ino;
 };
 
 /* the state file next to the log (audit_seal.c): rotation and sealing */

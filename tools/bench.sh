@@ -48,6 +48,9 @@
 #     built here with cc -lmilter) that receives every body chunk and replaces the body with one
 #     line, on a unix socket; reported: our added latency / its added latency (target <= 1.2),
 #     and / Postfix's own connect-to-250 time without a milter.
+#  7. throughput of two nodes against one for BENCH_SCALE_MB (default 20) MB attachments: two
+#     private Postfix + offload-milter nodes on one Swift s3api bucket, milters pinned to one
+#     core each (tools/bench_scaleout.sh, which runs alone too; ports 13070-13077)
 # BENCH_ONLY="3 4" runs only those sections (2 includes 2b). About 10 minutes on 2 busy cores at
 # the default sizes (section 3 alone 5, section 6 about 2, plus a first-time MIMEDefang install);
 # BENCH_BIG_MB=256 about 5 minutes.
@@ -57,7 +60,7 @@ export BUILD=${1:-build}
 . tests/integration/lib.sh
 need_bins "$CTL" "$MILTER_BIN"
 MB=${BENCH_MB:-200}; BIG=${BENCH_BIG_MB:-1024}; MSGS=${BENCH_MSGS:-1000}
-want() { [[ " ${BENCH_ONLY:-1 2 3 4 5 6} " == *" $1 "* ]]; }  # BENCH_ONLY="3 4": only those sections
+want() { [[ " ${BENCH_ONLY:-1 2 3 4 5 6 7} " == *" $1 "* ]]; }  # BENCH_ONLY="3 4": only those sections
 
 mkmsg() {  # mkmsg OUT PAYLOAD: a multipart message with PAYLOAD as base64 attachment (CRLF)
 	$PY - "$1" "$2" <<'PYEOF'
@@ -420,4 +423,9 @@ if want 6; then
 		[ -n "$devlog" ] && rm -f /dev/log
 		rm -f "$T/md.eml"; rm -rf "$MD/parts" "$MD/spool" "$(store_path m6)"
 	fi
+fi
+
+# ---- 7. two nodes against one (scale-out) ------------------------------------------------------
+if want 7; then
+	bash tools/bench_scaleout.sh "$BUILD"
 fi

@@ -452,6 +452,15 @@ test_tail_cache(void)
 		"tail cache: the rotated-to file starts at the anchor (%zu lines, %s)", n, err ? err->message : "ok");
 	g_clear_error(&err);
 	g_strfreev(lines);
+	lines = read_lines(rotated, &n);
+	CHECK(n == 7, "kept file: nothing more went to the renamed file (%zu lines)", n);
+	g_strfreev(lines);
+	CHECK(unlink(c->audit_path) == 0 && audit_write(a, &ev) == 0 && audit_write(b, &ev) == 0,
+		"kept file: two writers after the log was deleted");
+	lines = read_lines(c->audit_path, &n);
+	CHECK(n == 2 && audit_verify(c->audit_path, NULL) == 0,
+		"kept file: the path is created again, both lines there, chained from the anchor (%zu lines)", n);
+	g_strfreev(lines);
 	g_file_set_contents(c->audit_path, "", 0, NULL);
 	CHECK(audit_write(a, &ev) == 0 && audit_verify(c->audit_path, NULL) == 0,
 		"tail cache: a file emptied in place restarts at the anchor");
