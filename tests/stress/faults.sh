@@ -4,13 +4,15 @@
 #   :12932; milter on :12933, nginx WebDAV store on :12934, portal on :12935.
 # Each fault FAULT_ROUNDS times (default 20; tests/integration/test_faults.sh runs 1), at a random
 # moment while two messages with attachments (2 and 5 MiB, offload_min_size 1M) pass stage 2:
-#   store_down     nginx WebDAV stopped for 2 s
-#   store_slow     nginx SIGSTOPped for eom_timeout (2 s) + 2 s
+#   store_down     nginx WebDAV stopped for FAULT_HOLD (2) s
+#   store_slow     nginx SIGSTOPped for eom_timeout (2 s) + FAULT_HOLD s
 #   milter_body    offload-milter kill -9 while it spools a message (a spool file is open)
-#   milter_upload  offload-milter kill -9 while nginx receives a PUT body
-#   spool_full     the milter's spool (a 32 MiB tmpfs) filled up for 2 s
-#   portal_kill    offload-portal kill -9 during `offloadctl fetch` of a 24 MiB transfer
-#   store_full     file backend on a 48 MiB tmpfs, filled up for 2 s
+#   milter_upload  offload-milter kill -9 once its upload began (nginx holds a PUT body or the
+#                  first object of the transfer is stored; nginx SIGSTOPped then, 0-200 ms before
+#                  the kill, SIGCONT after)
+#   spool_full     the milter's spool (a 48 MiB tmpfs) filled up for FAULT_HOLD s
+#   portal_kill    offload-portal kill -9 during `offloadctl fetch` of a 12 MiB transfer
+#   store_full     file backend on a 48 MiB tmpfs, filled up for FAULT_HOLD s
 # The milter runs every second (re)start with the spool's named fallback
 # (OFFLOAD_TEST_SPOOL_NAMED=1), so a kill -9 leaves named plaintext that the restart must remove.
 # After every round, once the fault is gone and both queues are flushed (postqueue -f):
@@ -34,6 +36,8 @@ export BUILD SRCDIR
 . "$SRCDIR/tests/integration/lib.sh"
 need_bins "$MILTER_BIN" "$CTL" "$BUILD/offload-portal"
 ROUNDS=${FAULT_ROUNDS:-20}
+MSGS=${FAULT_MSGS:-2}      # messages per round (1: the 2 MiB one only)
+HOLD=${FAULT_HOLD:-2}      # seconds a fault lasts (store slow: HOLD + eom_timeout)
 FAULTS=${FAULTS:-store_down store_slow milter_body milter_upload spool_full portal_kill store_full}
 P1=12930 P2=12931 SINKP=12932 MPORT=12933 DAVP=12934 PPORT=12935
 DD=$T/dav DAV="bash $IT/davserver.sh" SINK=$T/sink
@@ -47,7 +51,7 @@ t0=$(now)
 $DAV start "$DD" $DAVP davuser davpass > "$T/dav.log" 2>&1 || { sed 's/^/# /' "$T/dav.log"; bail "nginx WebDAV start"; }
 mkdir -p "$T/m/spool" "$T/mf"
 printf '[credentials]\nusername = davuser\npassword = davpass\n' > "$T/m/creds"; chmod 600 "$T/m/creds"
-mount -t tmpfs -o size=32m,mode=0700 tmpfs "$T/m/spool" 2>/dev/null && _MOUNTS+=("$T/m/spool") || bail "tmpfs on the spool"
+mount -t tmpfs -o size=48m,mode=0700 tmpfs "$T/m/spool" 2>/dev/null && _MOUNTS+=("$T/m/spool") || bail "tmpfs on the spool"
 common=("milter.socket=inet:$MPORT@127.0.0.1" policy.offload_min_size=1M milter.eom_timeout=2s
 	portal.listen=127.0.0.1:$PPORT portal.ticket_key_file=$T/m/ticket.key
 	security.deployment_key_file=$T/m/deployment.key)
@@ -59,6 +63,7 @@ pf_setup s1 "$P1" "$P2" || bail "stage 1 setup"
 pf_setup s2 "$P2" "$SINKP" || bail "stage 2 setup"
 postconf -c "$(pf_cf s2)" -e "receive_override_options = no_address_mappings"
 sink_start "$SINKP" "$SINK" || bail "smtp-sink start"
+postconf -c "$(pf_cf s2)" -e "smtpd_milters = inet:127.0.0.1:$MPORT"
 pf_start s1 || bail "stage 1 start"
 pf_start s2 || bail "stage 2 start"
 CONF=m NAMED=0 STARTS=0
@@ -70,7 +75,6 @@ mstart() {
 }
 mkill() { local v="_MILTER_PID_$CONF"; kill -9 "${!v}" 2>/dev/null; wait "${!v}" 2>/dev/null; }
 mstart || bail "offload-milter start ($(tail -3 "$T/m/milter.log"))"
-pf_milter s2 "inet:127.0.0.1:$MPORT" || bail "stage 2 smtpd_milters"
 "$BUILD/offload-portal" -f -c "$(conf_path m)" >> "$T/portal.log" 2>&1 &
 PORTAL_PID=$!; _BG_PIDS+=($PORTAL_PID)
 waitport $PPORT || bail "portal listens ($(tail -3 "$T/portal.log"))"
@@ -83,7 +87,8 @@ spool_files() { find "$T/m/spool" -type f ! -name filler | wc -l; }
 # wait_for SECONDS CMD...: poll CMD every 10 ms
 wait_for() { local i n=$(($1 * 100)); shift; for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.01; done; return 1; }
 milter_spooling() { local v="_MILTER_PID_$CONF"; ls -l "/proc/${!v}/fd" 2>/dev/null | grep -q -e "$T/m/spool/" -e "$T/m/spool (deleted)"; }
-nginx_receiving() { [ -n "$(find "$DD/tmp" -type f 2>/dev/null | head -1)" ]; }
+# uploading: nginx holds a PUT body, or the first object of a transfer is in the store
+uploading() { [ -n "$(find "$DD/tmp" -type f 2>/dev/null | head -1)$(find "$DAVROOT" -mindepth 2 -type f 2>/dev/null | head -1)" ]; }
 fill() { head -c 64m /dev/zero > "$1/filler" 2>/dev/null; }
 
 # send ROUND: two messages into stage 1; senders in SENT, attachment files in $T/att/
@@ -91,7 +96,7 @@ SENT=()
 send() {
 	local k s f
 	mkdir -p "$T/att"
-	for k in 1 2; do
+	for ((k = 1; k <= MSGS; k++)); do
 		s="f$1m$k@example.org"
 		f=$T/att/$s.bin
 		random_file "$f" $(((k == 1 ? 2 : 5) * 1024 * 1024))
@@ -102,14 +107,16 @@ send() {
 		SENT+=("$s")
 	done
 }
-# drain: flush both stages until both queues are empty (up to 120 s)
+# drain: flush both stages until both queues are empty (up to ~120 s)
+empty() { [ -z "$(queue_ids s1)$(queue_ids s2)" ]; }
 drain() {
-	local i
-	for ((i = 0; i < 40; i++)); do
+	local i j
+	for ((i = 0; i < 30; i++)); do
 		postqueue -c "$(pf_cf s1)" -f 2>/dev/null; postqueue -c "$(pf_cf s2)" -f 2>/dev/null
-		sleep 1
-		[ -z "$(queue_ids s1)$(queue_ids s2)" ] && sleep 0.5 && [ -z "$(queue_ids s1)$(queue_ids s2)" ] && return 0
-		sleep 2
+		for ((j = 0; j < 12; j++)); do
+			sleep 0.3
+			empty && sleep 0.3 && empty && return 0
+		done
 	done
 	return 1
 }
@@ -180,21 +187,27 @@ verify() {
 }
 
 # ---- the faults (each: inject at a random moment after send, recover) --------------------------
-f_store_down() { sleep "$(rnd_ms 1500)"; $DAV stop "$DD" >/dev/null 2>&1; sleep 2; $DAV start "$DD" $DAVP davuser davpass >/dev/null 2>&1; }
+# moment: once stage 2's milter spools the first message, a random 0-400 ms more (so the fault
+# falls before, during or after the upload of either message)
+moment() { wait_for 10 milter_spooling; sleep "$(rnd_ms 400)"; }
+f_store_down() { moment; $DAV stop "$DD" >/dev/null 2>&1; sleep "$HOLD"; $DAV start "$DD" $DAVP davuser davpass >/dev/null 2>&1; }
 f_store_slow() {
 	local p
-	sleep "$(rnd_ms 1500)"; p=$(nginx_pids); kill -STOP $p; sleep 4; kill -CONT $p
+	moment; p=$(nginx_pids); kill -STOP $p; sleep $((HOLD + 2)); kill -CONT $p
 }
 f_milter_body() {
 	wait_for 10 milter_spooling && sleep "$(rnd_ms 150)"
-	mkill; sleep 0.5; mstart || not_ok "milter restart"
+	mkill; mstart || not_ok "milter restart"
 }
 f_milter_upload() {
-	wait_for 10 nginx_receiving && sleep "$(rnd_ms 50)"
-	mkill; sleep 0.5; mstart || not_ok "milter restart"
+	local p
+	# nginx is stopped at once, so the upload cannot finish before the kill lands
+	wait_for 10 uploading && p=$(nginx_pids) && kill -STOP $p
+	sleep "$(rnd_ms 200)"
+	mkill; kill -CONT $p; mstart || not_ok "milter restart"
 }
-f_spool_full() { sleep "$(rnd_ms 1500)"; fill "$T/m/spool"; sleep 2; rm -f "$T/m/spool/filler"; }
-f_store_full() { sleep "$(rnd_ms 1500)"; fill "$T/mf/store"; sleep 2; rm -f "$T/mf/store/filler"; }
+f_spool_full() { moment; fill "$T/m/spool"; sleep "$HOLD"; rm -f "$T/m/spool/filler"; }
+f_store_full() { moment; fill "$T/mf/store"; sleep "$HOLD"; rm -f "$T/mf/store/filler"; }
 FETCH_BAD=0 FETCH_PARTIAL=0 FETCH_DONE=0
 f_portal_kill() {  # not a send round: kill the portal during a fetch of BIG_LINK
 	local d=$T/fetch rc
@@ -230,19 +243,19 @@ for fault in $FAULTS; do
 		root=$T/mf/store conf=mf
 	fi
 	if [ "$fault" = portal_kill ]; then
-		random_file "$T/big.pdf" $((24 * 1024 * 1024))
+		random_file "$T/big.pdf" $((12 * 1024 * 1024))
 		make_eml "$T/big.eml" "Gross" "Anbei." "$T/big.pdf" big.pdf application/pdf
 		smtp_send "$P1" "$T/big.eml" big@example.org bob@example.net
 		drain; f=$(sink_find "$SINK" big@example.org); [ -n "$f" ] && sink_eml "$f" "$T/big.out.eml"
 		BIG_LINK=$(mail_link "$T/big.out.eml" | sed "s|https://files.example.test|http://127.0.0.1:$PPORT|")
 		BIG_SHA=$(sha256 "$T/big.pdf") BIG_SIZE=$(stat -c %s "$T/big.pdf")
 		t1=$(now); "$CTL" fetch "$BIG_LINK" --output "$T/fetch0" > /dev/null 2>&1 ||
-			bail "portal_kill: the 24 MiB transfer fetches before any fault ($BIG_LINK)"
+			bail "portal_kill: the 12 MiB transfer fetches before any fault ($BIG_LINK)"
 		FETCH_MS=$(( ($(now) - t1) / 1000000 + 1 ))
 		for ((r = 1; r <= ROUNDS; r++)); do
 			f_portal_kill || { failed=$((failed + 1)); not_ok "portal_kill #$r: fetch byte-exact after the portal restart"; }
 		done
-		SUMMARY[$fault]="$ROUNDS rounds (fetch of 24 MiB takes ~${FETCH_MS} ms unkilled): killed fetch failed $FETCH_PARTIAL, completed before the kill $FETCH_DONE, wrong bytes $FETCH_BAD; fetch after restart failed $failed ($(since "$t"))"
+		SUMMARY[$fault]="$ROUNDS rounds (fetch of 12 MiB takes ~${FETCH_MS} ms unkilled): killed fetch failed $FETCH_PARTIAL, completed before the kill $FETCH_DONE, wrong bytes $FETCH_BAD; fetch after restart failed $failed ($(since "$t"))"
 		note "$fault: ${SUMMARY[$fault]}"
 		[ "$failed" = 0 ] && ok "portal_kill: $ROUNDS rounds held"
 		continue
@@ -252,7 +265,7 @@ for fault in $FAULTS; do
 		"f_$fault"
 		verify "$fault" "$r" "$root" "$conf" || failed=$((failed + 1))
 	done
-	SUMMARY[$fault]="$ROUNDS rounds, $((ROUNDS * 2)) messages: $STRAIGHT straight, $DEFERRED deferred by stage 2 and delivered after recovery; lost $LOST, twice $DUP, in clear $CLEAR, link not opening $NOOPEN; rounds failed $failed ($(since "$t"))"
+	SUMMARY[$fault]="$ROUNDS rounds, $((ROUNDS * MSGS)) messages: $STRAIGHT straight, $DEFERRED deferred by stage 2 and delivered after recovery; lost $LOST, twice $DUP, in clear $CLEAR, link not opening $NOOPEN; rounds failed $failed ($(since "$t"))"
 	note "$fault: ${SUMMARY[$fault]}"
 	[ "$failed" = 0 ] && ok "$fault: $ROUNDS rounds held"
 	if [ "$fault" = store_full ]; then milter_stop "$CONF"; CONF=m; mstart || bail "milter back on WebDAV"; fi
