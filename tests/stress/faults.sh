@@ -2,7 +2,8 @@
 # faults.sh BUILD - fault injection through the real Postfix (issue 14, "Tests that must exist"):
 #   stage 1 Postfix :12930 (no milter) -> stage 2 Postfix + offload-milter :12931 -> smtp-sink
 #   :12932; milter on :12933, nginx WebDAV store on :12934, portal on :12935.
-# Each fault FAULT_ROUNDS times (default 20; tests/integration/test_faults.sh runs 1), at a random
+# Each fault FAULT_ROUNDS times (default 20; FAULT_ROUNDS_<fault> for one fault;
+# tests/integration/test_faults.sh runs 1), at a random
 # moment while two messages with attachments (2 and 5 MiB, offload_min_size 1M) pass stage 2:
 #   store_down     nginx WebDAV stopped for FAULT_HOLD (2) s
 #   store_slow     nginx SIGSTOPped for eom_timeout (2 s) + FAULT_HOLD s
@@ -91,7 +92,8 @@ milter_spooling() { local v="_MILTER_PID_$CONF"; ls -l "/proc/${!v}/fd" 2>/dev/n
 uploading() { [ -n "$(find "$DD/tmp" -type f 2>/dev/null | head -1)$(find "$DAVROOT" -mindepth 2 -type f 2>/dev/null | head -1)" ]; }
 fill() { head -c 64m /dev/zero > "$1/filler" 2>/dev/null; }
 
-# send ROUND: two messages into stage 1; senders in SENT, attachment files in $T/att/
+# send ROUND: MSGS messages, built first, then submitted into stage 1 one right after the other;
+# senders in SENT, attachment files in $T/att/
 SENT=()
 send() {
 	local k s f
@@ -102,9 +104,11 @@ send() {
 		random_file "$f" $(((k == 1 ? 2 : 5) * 1024 * 1024))
 		make_eml "$T/att/$s.eml" "Runde $1" "Anbei." "$f" "anlage$k.pdf" application/pdf &&
 			sed -i "s/^From: .*/From: $s/" "$T/att/$s.eml"
+		SENT+=("$s")
+	done
+	for s in "${SENT[@]}"; do
 		smtp_send "$P1" "$T/att/$s.eml" "$s" bob@example.net
 		is250 || not_ok "stage 1 accepted $s ($SMTP_REPLY)"
-		SENT+=("$s")
 	done
 }
 # drain: flush both stages until both queues are empty (up to ~120 s)
@@ -190,6 +194,9 @@ verify() {
 # moment: once stage 2's milter spools the first message, a random 0-400 ms more (so the fault
 # falls before, during or after the upload of either message)
 moment() { wait_for 10 milter_spooling; sleep "$(rnd_ms 400)"; }
+# early: a random 0-400 ms after stage 1 took the messages (before, while or after stage 2
+# gets them; a full disk lasts, so it also meets messages that arrive later)
+early() { sleep "$(rnd_ms 400)"; }
 f_store_down() { moment; $DAV stop "$DD" >/dev/null 2>&1; sleep "$HOLD"; $DAV start "$DD" $DAVP davuser davpass >/dev/null 2>&1; }
 f_store_slow() {
 	local p
@@ -206,8 +213,8 @@ f_milter_upload() {
 	sleep "$(rnd_ms 200)"
 	mkill; kill -CONT $p; mstart || not_ok "milter restart"
 }
-f_spool_full() { moment; fill "$T/m/spool"; sleep "$HOLD"; rm -f "$T/m/spool/filler"; }
-f_store_full() { moment; fill "$T/mf/store"; sleep "$HOLD"; rm -f "$T/mf/store/filler"; }
+f_spool_full() { early; fill "$T/m/spool"; sleep "$HOLD"; rm -f "$T/m/spool/filler"; }
+f_store_full() { early; fill "$T/mf/store"; sleep "$HOLD"; rm -f "$T/mf/store/filler"; }
 FETCH_BAD=0 FETCH_PARTIAL=0 FETCH_DONE=0
 f_portal_kill() {  # not a send round: kill the portal during a fetch of BIG_LINK
 	local d=$T/fetch rc
@@ -252,22 +259,24 @@ for fault in $FAULTS; do
 		t1=$(now); "$CTL" fetch "$BIG_LINK" --output "$T/fetch0" > /dev/null 2>&1 ||
 			bail "portal_kill: the 12 MiB transfer fetches before any fault ($BIG_LINK)"
 		FETCH_MS=$(( ($(now) - t1) / 1000000 + 1 ))
-		for ((r = 1; r <= ROUNDS; r++)); do
+		rv=FAULT_ROUNDS_$fault; R=${!rv:-$ROUNDS}
+		for ((r = 1; r <= R; r++)); do
 			f_portal_kill || { failed=$((failed + 1)); not_ok "portal_kill #$r: fetch byte-exact after the portal restart"; }
 		done
-		SUMMARY[$fault]="$ROUNDS rounds (fetch of 12 MiB takes ~${FETCH_MS} ms unkilled): killed fetch failed $FETCH_PARTIAL, completed before the kill $FETCH_DONE, wrong bytes $FETCH_BAD; fetch after restart failed $failed ($(since "$t"))"
+		SUMMARY[$fault]="$R rounds (fetch of 12 MiB takes ~${FETCH_MS} ms unkilled): killed fetch failed $FETCH_PARTIAL, completed before the kill $FETCH_DONE, wrong bytes $FETCH_BAD; fetch after restart failed $failed ($(since "$t"))"
 		note "$fault: ${SUMMARY[$fault]}"
-		[ "$failed" = 0 ] && ok "portal_kill: $ROUNDS rounds held"
+		[ "$failed" = 0 ] && ok "portal_kill: $R rounds held"
 		continue
 	fi
-	for ((r = 1; r <= ROUNDS; r++)); do
+	rv=FAULT_ROUNDS_$fault; R=${!rv:-$ROUNDS}
+	for ((r = 1; r <= R; r++)); do
 		send "$fault$r"
 		"f_$fault"
 		verify "$fault" "$r" "$root" "$conf" || failed=$((failed + 1))
 	done
-	SUMMARY[$fault]="$ROUNDS rounds, $((ROUNDS * MSGS)) messages: $STRAIGHT straight, $DEFERRED deferred by stage 2 and delivered after recovery; lost $LOST, twice $DUP, in clear $CLEAR, link not opening $NOOPEN; rounds failed $failed ($(since "$t"))"
+	SUMMARY[$fault]="$R rounds, $((R * MSGS)) messages: $STRAIGHT straight, $DEFERRED deferred by stage 2 and delivered after recovery; lost $LOST, twice $DUP, in clear $CLEAR, link not opening $NOOPEN; rounds failed $failed ($(since "$t"))"
 	note "$fault: ${SUMMARY[$fault]}"
-	[ "$failed" = 0 ] && ok "$fault: $ROUNDS rounds held"
+	[ "$failed" = 0 ] && ok "$fault: $R rounds held"
 	if [ "$fault" = store_full ]; then milter_stop "$CONF"; CONF=m; mstart || bail "milter back on WebDAV"; fi
 done
 n=$(grep -c "spool files\? left by a crash" "$T/m/milter.log" "$T/mf/milter.log" 2>/dev/null | awk -F: '{ s += $2 } END { print s + 0 }')
