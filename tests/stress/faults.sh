@@ -11,9 +11,10 @@
 #   milter_upload  offload-milter kill -9 once its upload began (nginx holds a PUT body or the
 #                  first object of the transfer is stored; nginx SIGSTOPped then, 0-200 ms before
 #                  the kill, SIGCONT after)
-#   spool_full     the milter's spool (a 48 MiB tmpfs) filled up for FAULT_HOLD s
+#   spool_full     the milter's spool (a 48 MiB tmpfs) filled up for FAULT_HOLD s (in odd
+#                  rounds before the messages are submitted)
 #   portal_kill    offload-portal kill -9 during `offloadctl fetch` of a 12 MiB transfer
-#   store_full     file backend on a 48 MiB tmpfs, filled up for FAULT_HOLD s
+#   store_full     file backend on a 48 MiB tmpfs, filled up for FAULT_HOLD s (idem)
 # The milter runs every second (re)start with the spool's named fallback
 # (OFFLOAD_TEST_SPOOL_NAMED=1), so a kill -9 leaves named plaintext that the restart must remove.
 # After every round, once the fault is gone and both queues are flushed (postqueue -f):
@@ -213,8 +214,16 @@ f_milter_upload() {
 	sleep "$(rnd_ms 200)"
 	mkill; kill -CONT $p; mstart || not_ok "milter restart"
 }
-f_spool_full() { early; fill "$T/m/spool"; sleep "$HOLD"; rm -f "$T/m/spool/filler"; }
-f_store_full() { early; fill "$T/mf/store"; sleep "$HOLD"; rm -f "$T/mf/store/filler"; }
+# full disks: in odd rounds already full when the messages are submitted (pre_*, run before
+# send), in even rounds filled 0-400 ms after
+FILLED=0
+PREFILLED=0
+pre_full() { FILLED=0; [ $((r % 2)) = 1 ] || return 0; fill "$1"; FILLED=1 PREFILLED=$((PREFILLED + 1)); }
+f_full() { [ "$FILLED" = 1 ] || { early; fill "$1"; }; sleep "$HOLD"; rm -f "$1/filler"; }
+pre_spool_full() { pre_full "$T/m/spool"; }
+pre_store_full() { pre_full "$T/mf/store"; }
+f_spool_full() { f_full "$T/m/spool"; }
+f_store_full() { f_full "$T/mf/store"; }
 FETCH_BAD=0 FETCH_PARTIAL=0 FETCH_DONE=0
 f_portal_kill() {  # not a send round: kill the portal during a fetch of BIG_LINK
 	local d=$T/fetch rc
@@ -243,7 +252,7 @@ f_portal_kill() {  # not a send round: kill the portal during a fetch of BIG_LIN
 declare -A SUMMARY
 for fault in $FAULTS; do
 	t=$(now)
-	STRAIGHT=0 DEFERRED=0 LOST=0 DUP=0 CLEAR=0 NOOPEN=0 failed=0
+	STRAIGHT=0 DEFERRED=0 LOST=0 DUP=0 CLEAR=0 NOOPEN=0 failed=0 PREFILLED=0
 	root=$DAVROOT conf=m
 	if [ "$fault" = store_full ]; then
 		milter_stop "$CONF"; CONF=mf; mstart || bail "milter with the file store"
@@ -270,11 +279,12 @@ for fault in $FAULTS; do
 	fi
 	rv=FAULT_ROUNDS_$fault; R=${!rv:-$ROUNDS}
 	for ((r = 1; r <= R; r++)); do
+		! declare -F "pre_$fault" >/dev/null || "pre_$fault"
 		send "$fault$r"
 		"f_$fault"
 		verify "$fault" "$r" "$root" "$conf" || failed=$((failed + 1))
 	done
-	SUMMARY[$fault]="$R rounds, $((R * MSGS)) messages: $STRAIGHT straight, $DEFERRED deferred by stage 2 and delivered after recovery; lost $LOST, twice $DUP, in clear $CLEAR, link not opening $NOOPEN; rounds failed $failed ($(since "$t"))"
+	SUMMARY[$fault]="$R rounds, $((R * MSGS)) messages: $STRAIGHT straight, $DEFERRED deferred by stage 2 and delivered after recovery; lost $LOST, twice $DUP, in clear $CLEAR, link not opening $NOOPEN; rounds failed $failed$([ "$PREFILLED" = 0 ] || echo "; full before submission in $PREFILLED rounds") ($(since "$t"))"
 	note "$fault: ${SUMMARY[$fault]}"
 	[ "$failed" = 0 ] && ok "$fault: $R rounds held"
 	if [ "$fault" = store_full ]; then milter_stop "$CONF"; CONF=m; mstart || bail "milter back on WebDAV"; fi
