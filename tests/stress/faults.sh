@@ -5,8 +5,9 @@
 # Each fault FAULT_ROUNDS times (default 20; FAULT_ROUNDS_<fault> for one fault;
 # tests/integration/test_faults.sh runs 1), at a random
 # moment while two messages with attachments (2 and 5 MiB, offload_min_size 1M) pass stage 2:
-#   store_down     nginx WebDAV stopped for FAULT_HOLD (2) s
-#   store_slow     nginx SIGSTOPped for eom_timeout (2 s) + FAULT_HOLD s
+#   store_down     nginx WebDAV stopped for FAULT_HOLD (2) s (in odd rounds before the messages
+#                  are submitted)
+#   store_slow     nginx SIGSTOPped for eom_timeout (2 s) + FAULT_HOLD s (idem)
 #   milter_body    offload-milter kill -9 while it spools a message (a spool file is open)
 #   milter_upload  offload-milter kill -9 once its upload began (nginx holds a PUT body or the
 #                  first object of the transfer is stored; nginx SIGSTOPped then, 0-200 ms before
@@ -198,10 +199,18 @@ moment() { wait_for 10 milter_spooling; sleep "$(rnd_ms 400)"; }
 # early: a random 0-400 ms after stage 1 took the messages (before, while or after stage 2
 # gets them; a full disk lasts, so it also meets messages that arrive later)
 early() { sleep "$(rnd_ms 400)"; }
-f_store_down() { moment; $DAV stop "$DD" >/dev/null 2>&1; sleep "$HOLD"; $DAV start "$DD" $DAVP davuser davpass >/dev/null 2>&1; }
+# store faults: in odd rounds already in place when the messages are submitted (pre_*), in even
+# rounds at moment
+PRE=0
+pre_store_down() { PRE=$((r % 2)); [ "$PRE" = 0 ] || $DAV stop "$DD" >/dev/null 2>&1; }
+f_store_down() {
+	[ "$PRE" = 1 ] || { moment; $DAV stop "$DD" >/dev/null 2>&1; }
+	sleep "$HOLD"; $DAV start "$DD" $DAVP davuser davpass >/dev/null 2>&1
+}
+pre_store_slow() { PRE=$((r % 2)); [ "$PRE" = 0 ] || { STOPPED=$(nginx_pids); kill -STOP $STOPPED; }; }
 f_store_slow() {
-	local p
-	moment; p=$(nginx_pids); kill -STOP $p; sleep $((HOLD + 2)); kill -CONT $p
+	[ "$PRE" = 1 ] || { moment; STOPPED=$(nginx_pids); kill -STOP $STOPPED; }
+	sleep $((HOLD + 2)); kill -CONT $STOPPED
 }
 f_milter_body() {
 	wait_for 10 milter_spooling && sleep "$(rnd_ms 150)"
