@@ -34,6 +34,7 @@
  * Memory: one small record per transfer id for the duration of a run.
  * Single-threaded.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #include "keys.h"
 #include "log.h"
 #include "storage.h"
+#include "spool_tmp.h"
 #include "storage_keyid.h"
 #include "transfer_agreed.h"
 #include "transfer.h"
@@ -662,6 +664,21 @@ purge_abort_stale(struct purge_run *r)
 	return ps.n;
 }
 
+/* purge_spool - the spool files a crashed milter or `offloadctl process`
+ * left (named fallback, spool_tmp.h); those a live process holds locked
+ * are kept. Said on stdout when there were any. */
+static void
+purge_spool(const struct purge_run *r, const char *dir)
+{
+	int n = spool_tmp_sweep(dir, r->dry);
+
+	if (n < 0)
+		fprintf(stderr, "offloadctl purge: cannot read the spool %s: %s\n", dir, g_strerror(errno));
+	else if (n > 0)
+		printf("purge%s: %d spool file%s left by a crash %s in %s\n", r->dry ? " (dry run)" : "",
+			n, n == 1 ? "" : "s", r->dry ? "found" : "removed", dir);
+}
+
 /* purge_parse_args - -1 on usage */
 static int
 purge_parse_args(struct purge_run *r, int argc, char **argv, const char **conf_path)
@@ -730,6 +747,7 @@ cli_purge(const char *conf_path, int argc, char **argv)
 		"%u live, %u upload links, %u invalid kept; %u stale uploads %s%s\n", r.dry ? " (dry run)" : "",
 		n[ST_EXPIRED], n[ST_REVOKED], n[ST_ORPHAN], n[ST_TOMBSTONE], n[ST_LIVE], n[ST_LINK], n[ST_INVALID],
 		n_stale, r.dry ? "found" : "aborted", r.temp_errors > 0 ? "; temporary errors: run again later" : "");
+	purge_spool(&r, c->spool_dir);
 	rc = r.temp_errors > 0 ? EX_TEMPFAIL : 0;
 out:
 	g_clear_error(&err);

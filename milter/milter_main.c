@@ -28,6 +28,7 @@
 #include "log.h"
 #include "msg.h"
 #include "pipeline.h"
+#include "spool_tmp.h"
 
 #define MILTER_PROGRESS_SECONDS 30
 #define MILTER_PROGRESS_MIN_SIZE (1024 * 1024)
@@ -438,6 +439,20 @@ prepare_unix_socket(const char *spec)
 	return rc;
 }
 
+/* sweep_spool - remove the named spool files a crashed milter or offloadctl
+ * left (the named fallback without O_TMPFILE; spool_tmp.h): only those no
+ * live process holds locked */
+static void
+sweep_spool(const char *dir)
+{
+	int n = spool_tmp_sweep(dir, false);
+
+	if (n < 0)
+		log_warning("cannot sweep the spool %s: %s", dir, g_strerror(errno));
+	else if (n > 0)
+		log_info("removed %d spool file%s left by a crash from %s", n, n == 1 ? "" : "s", dir);
+}
+
 static void
 finish_unix_socket(const char *spec)
 {
@@ -493,6 +508,7 @@ main(int argc, char **argv)
 		g_error_free(err);
 		return rc == PIPELINE_ECONFIG ? EX_CONFIG : EX_UNAVAILABLE;
 	}
+	sweep_spool(milter_conf->spool_dir);
 	is_unix = g_str_has_prefix(milter_conf->socket, "unix:");
 	if (is_unix && prepare_unix_socket(milter_conf->socket) != 0)
 		return EX_CANTCREAT;

@@ -2,7 +2,7 @@
 """hostile.py KIND OUT - write one hostile test message (issue 14) to OUT.
 
 Kinds: b64garbage, parts10k, depth1000, hdrline1m, headers100k, noboundary,
-badnames, zipbomb, signed, signed-small, dkim. Every message goes to
+badnames, zipbomb, pdfbomb, signed, signed-small, dkim. Every message goes to
 bob@example.net from alice@example.org; attachments are over 64 KiB, so a
 config with offload_min_size=64k offloads them.
 """
@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import zipfile
+import zlib
 
 HEAD = (b"From: alice@example.org\r\nTo: bob@example.net\r\n"
         b"Message-ID: <%s@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n")
@@ -94,6 +95,30 @@ def zipbomb():
     return mixed("zipbomb", [attach(b"bomb.zip", b64(buf.getvalue()), ctype=b"application/zip")])
 
 
+def pdfbomb():
+    # four pages whose content streams each inflate (FlateDecode) to 256 MiB of
+    # text operators: 1 GiB behind a ~2 MB file
+    z = zlib.compressobj(9)
+    chunk = b"BT (aaaa) Tj ET\n" * 65536
+    blob = b"".join(z.compress(chunk) for _ in range(256)) + z.flush()
+    n = 4
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (3 + 2 * i) for i in range(n))
+            + b"] /Count %d >>" % n]
+    for i in range(n):
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R >>" % (4 + 2 * i))
+        objs.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(blob) + blob + b"\nendstream")
+    pdf, offs = b"%PDF-1.4\n", []
+    for i, o in enumerate(objs):
+        offs.append(len(pdf))
+        pdf += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % o for o in offs)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return mixed("pdfbomb", [attach(b"bomb.pdf", b64(pdf), ctype=b"application/pdf")])
+
+
 def signed_body(kind, payload_parts, extra=b""):
     inner = b'Content-Type: multipart/mixed; boundary="I"\r\n\r\n--I\r\nContent-Type: text/plain\r\n\r\nSigned hello.\r\n'
     for p in payload_parts:
@@ -123,7 +148,7 @@ def dkim():
 
 KINDS = {"b64garbage": b64garbage, "parts10k": parts10k, "depth1000": depth1000,
          "hdrline1m": hdrline1m, "headers100k": headers100k, "noboundary": noboundary,
-         "badnames": badnames, "zipbomb": zipbomb, "signed": signed,
+         "badnames": badnames, "zipbomb": zipbomb, "pdfbomb": pdfbomb, "signed": signed,
          "signed-small": signed_small, "dkim": dkim}
 
 if __name__ == "__main__":

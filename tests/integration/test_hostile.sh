@@ -2,7 +2,8 @@
 # test_hostile.sh - hostile and broken messages through `offloadctl process` (issue 14): base64
 # that does not decode to its end, a full spool, MIME limits, signed mail and DKIM, the
 # plaintext a crash leaves in the spool, and the smoke set (10k parts, depth 1000, 1 MB
-# header line, 100k headers, missing boundaries, bad names, zip bomb): each a clear outcome.
+# header line, 100k headers, missing boundaries, bad names, zip and PDF bombs): each a clear
+# outcome, also through Postfix for the NUL/control/bidi names and the PDF bomb.
 # Messages come from hostile.py.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL"
@@ -45,7 +46,7 @@ done
 
 # ---- the smoke set through process: each a clear outcome, bounded memory -----------------------
 # KIND:EXIT  (hang guard: timeout 60; the time is printed, not asserted)
-for ke in parts10k:69 depth1000:69 hdrline1m:65 headers100k:65 noboundary:0 badnames:0 zipbomb:0 b64garbage:0; do
+for ke in parts10k:69 depth1000:69 hdrline1m:65 headers100k:65 noboundary:0 badnames:0 zipbomb:0 pdfbomb:0 b64garbage:0; do
 	k=${ke%%:*} want=${ke#*:}
 	[ -f "$T/$k.eml" ] || H $k
 	timeout 60 /usr/bin/time -v -o "$T/$k.time" "$CTL" -c "$CONF" process --rcpt bob@example.net \
@@ -55,6 +56,35 @@ for ke in parts10k:69 depth1000:69 hdrline1m:65 headers100k:65 noboundary:0 badn
 	checkx "smoke $k via process: exit $want (got $rc) in $el, max RSS ${kb:-?} KB < 256 MB" \
 		'[ "$rc" = "$want" ] && [ -n "$kb" ] && [ "$kb" -lt 262144 ]'
 done
+
+# clean_names EML [DIR]: no NUL, C0/C1 control or bidi/invisible character (U+200B-U+200F,
+# U+202A-U+202E, U+2066-U+2069, U+FEFF) in the decoded headers, text parts and file names of EML,
+# nor in the names of the files below DIR (written by `offloadctl open`)
+clean_names() {
+	$PY - "$@" <<'PYEOF'
+import email, email.policy, os, re, sys
+bad = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+found = [("header " + k, v) for k, v in m.items() if bad.search(str(v))]
+for p in m.walk():
+    if p.get_filename() and bad.search(p.get_filename()):
+        found.append(("name", p.get_filename()))
+    if p.get_content_maintype() == "text" and bad.search(p.get_content()):
+        found.append(("text", bad.search(p.get_content()).group(0)))
+for d in sys.argv[2:]:
+    found += [("file", f) for _, _, fs in os.walk(d) for f in fs if bad.search(f)]
+if found:
+    print(found[:3])
+sys.exit(1 if found else 0)
+PYEOF
+}
+d=$(mktemp -d "$T/bn.XXXXXX")
+checkx "badnames via process: offloaded, no NUL/control/bidi character in the output's headers, text and names" \
+	'grep -q "^X-Offload-Transfer:" "$T/badnames.out" && clean_names "$T/badnames.out" >&2'
+checkx "badnames: offloadctl open writes three files, none with such a character in its name" \
+	'ctl_open "$(mail_link "$T/badnames.out")" "$d" p >/dev/null 2>&1 && [ "$(find "$d" -type f | wc -l)" = 3 ] && clean_names "$T/badnames.out" "$d" >&2'
+checkx "pdfbomb via process: the PDF (1 GiB of page content behind 2 MB) offloaded" \
+	'grep -q "^X-Offload-Transfer:" "$T/pdfbomb.out" && ! grep -q "^Content-Type: application/pdf" "$T/pdfbomb.out"'
 
 # ---- item 3: signed mail and DKIM --------------------------------------------------------------
 H signed; H signed-small; H dkim
@@ -128,7 +158,7 @@ fi
 conf_write m policy.offload_min_size=64k
 milter_start m || bail "offload-milter start"
 for ka in parts10k:554 depth1000:554 hdrline1m:552 headers100k:552 noboundary:continue \
-	badnames:continue zipbomb:continue b64garbage:continue; do
+	badnames:continue zipbomb:continue pdfbomb:continue b64garbage:continue; do
 	k=${ka%%:*} want=${ka#*:}
 	timeout 60 $PY "$IT/milterclient.py" "$(conf_socket m)" "$T/$k.eml" "$T/$k.mout" \
 		--rcpt bob@example.net > "$T/$k.mres" 2>&1
@@ -161,6 +191,15 @@ if pf_setup pf "$SMTPD" "$SINKP" && sink_start "$SINKP" "$T/sink" && pf_start pf
 	smtp_send "$SMTPD" "$T/hdrline1m.eml" alice@example.org bob@example.net
 	checkx "Postfix: a 1 MB header line gets a defined answer, not a dropped milter ($SMTP_REPLY)" \
 		'is250 || is5xx'
+	for k in badnames pdfbomb; do
+		smtp_send "$SMTPD" "$T/$k.eml" "$k@example.org" bob@example.net
+		checkx "Postfix: $k accepted with 250 ($SMTP_REPLY)" is250
+		wait_removed pf "$SMTP_QID" 60
+		f=$(sink_find "$T/sink" "$k@example.org")
+		[ -n "$f" ] && sink_eml "$f" "$T/$k.pf.eml"
+		checkx "Postfix: $k delivered offloaded, no NUL/control/bidi character in headers, text or names" \
+			'delivered pf "$SMTP_QID" && grep -q "^X-Offload-Transfer:" "$T/$k.pf.eml" && clean_names "$T/$k.pf.eml" >&2'
+	done
 	checkx "Postfix: the milter never dropped a connection" \
 		'! grep -qE "milter.*(disconnect|lost connection|read error|unexpected EOF)" "$(pf_log pf)"'
 else
