@@ -129,7 +129,7 @@ stats() {
 count() {
 	awk '{ n++ } $8 ~ /^250/ && $7 != "-" { a++; b += $4 } $8 ~ /^4/ { d++ } $8 ~ /^5/ { r++ }
 		$6 != 0 && $8 !~ /^[45]/ { e++ }
-		END { printf "%d %d %d %d %d %d\n", n, a, d, r, e, b }' "$1"
+		END { printf "%d %d %d %d %d %.0f\n", n, a, d, r, e, b }' "$1"
 }
 # maillog_count NAME: status=sent, status=deferred, status=bounced, milter-reject lines
 maillog_count() {
@@ -188,6 +188,8 @@ sleep 1
 HWM_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$MPID/status" 2>/dev/null)
 CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$MPID/stat" 2>/dev/null)
 RSS_MAX=$(sort -n "$T/rss.samples" 2>/dev/null | tail -1)
+# VmHWM can lag a VmRSS sample by a few pages (per-CPU counters): the larger counts
+[ "${RSS_MAX:-0}" -gt "${HWM_KB:-0}" ] && HWM_KB=$RSS_MAX
 kill "$SAMPLER" "$CLEANER" 2>/dev/null
 read -r W_N W_ACC W_DEF W_REJ W_ERR W_BYTES < <(count "$T/with.res")
 read -r W_SENT W_LDEF W_LBOUNCE W_MREJ < <(maillog_count pf)
@@ -204,7 +206,7 @@ check "offload-milter still running after the run" kill -0 "$MPID"
 check "milter log: no error, fatal or panic line ($(grep -cE ': (error|fatal|panic): ' "$T/m/milter.log") found; warnings: $(grep -c ': warning: ' "$T/m/milter.log"))" \
 	bash -c '! grep -qE ": (error|fatal|panic): " "$1"' _ "$T/m/milter.log"
 check "milter log has no sanitizer report" bash -c '! grep -qE "AddressSanitizer|runtime error:|LeakSanitizer" "$1"' _ "$T/m/milter.log"
-check "milter peak RSS (VmHWM) ${HWM_KB:-?} kB <= $RSS_MB MB (largest 2 s sample VmRSS ${RSS_MAX:-?} kB)" \
+check "milter peak RSS (VmHWM or a larger sample) ${HWM_KB:-?} kB <= $RSS_MB MB (largest 2 s sample VmRSS ${RSS_MAX:-?} kB)" \
 	[ "${HWM_KB:-999999999}" -le $((RSS_MB * 1024)) ]
 leftover=$(find "$T/m/spool" -type f | wc -l)
 check "milter spool dir is empty after the run ($leftover files)" [ "$leftover" = 0 ]
@@ -242,7 +244,7 @@ pf_stop base
 mibs() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0) ? b / 1048576 / s : 0 }'; }
 note "with milter:    $W_N messages ($W_LARGE large) in $W_SECONDS s, $(awk -v b="$W_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }') MiB accepted, $(mibs "$W_BYTES" "$W_SECONDS") MiB/s, $(awk -v n="$W_ACC" -v s="$W_SECONDS" 'BEGIN { printf "%.1f", n / s }') msg/s"
 note "without milter: $B_N messages in $B_SECONDS s, $(awk -v b="$B_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }') MiB accepted, $(mibs "$B_BYTES" "$B_SECONDS") MiB/s"
-note "milter: VmHWM $HWM_KB kB, CPU ${CPU_S:-?} s (user+sys) for $W_SECONDS s wall, $W_OFFL transfers, $(wc -l < "$T/ids.done" 2>/dev/null) removed from the store as delivered"
+note "milter: peak RSS $HWM_KB kB, CPU ${CPU_S:-?} s (user+sys) for $W_SECONDS s wall, $W_OFFL transfers, $(wc -l < "$T/ids.done" 2>/dev/null) removed from the store as delivered"
 note "SMTP transaction time (connect to 250) per message kind, ms:"
 stats "$T/with.res" > "$T/with.st"
 stats "$T/without.res" > "$T/without.st"
