@@ -151,30 +151,32 @@ cls_zip_use(struct cls_scan *scan, const char *where, const struct cls_zuse *u, 
 	struct classify_result *res)
 {
 	const struct classify_ctx *ctx = scan->ctx;
+	/* an empty member's array has no data (NULL): the readers get "" (NULL + 0 is undefined) */
+	const char *data = buf->data != NULL ? (const char *)buf->data : "";
 	GString *text;
 
 	if (u->custom) {
-		cls_custom_props(ctx, (const char *)buf->data, buf->len, res);
+		cls_custom_props(ctx, data, buf->len, res);
 		return;
 	}
 	if (u->labelinfo) {
-		cls_label_info(ctx, (const char *)buf->data, buf->len, res);
+		cls_label_info(ctx, data, buf->len, res);
 		return;
 	}
 	if (u->embedded) {
 		scan->depth++;
-		cls_part(scan, where, NULL, buf->data, buf->len, res);
+		cls_part(scan, where, NULL, (const unsigned char *)data, buf->len, res);
 		scan->depth--;
 		return;
 	}
 	text = g_string_new("");
-	if (!cls_xml_text((const char *)buf->data, buf->len, u->rules, (size_t)ctx->max_text, text))
+	if (!cls_xml_text(data, buf->len, u->rules, (size_t)ctx->max_text, text))
 		cls_bomb(scan, res, where, "XML entity declarations");
 	else
 		cls_detect(ctx, where, text->str, text->len, res);
 	cls_vs_marking(where, text->str, text->len, u->vs, res);
 	if (u->odf_styles)
-		cls_vs_odf_styles(scan, where, (const char *)buf->data, buf->len, u->rules, res);
+		cls_vs_odf_styles(scan, where, data, buf->len, u->rules, res);
 	g_string_free(text, TRUE);
 }
 
