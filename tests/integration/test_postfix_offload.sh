@@ -116,6 +116,7 @@ else
 fi
 
 # ---- 5. receipts: the delivered link through the portal ---------------------------------------
+t5=$(now)
 N=$T/m/notify P=http://127.0.0.1:$PPORT
 receipts() { grep -l "^X-Offload-Notice: receipt; transfer=$1;" "$N"/*.eml 2>/dev/null | wc -l; }
 downloads() { "$CTL" -c "$(conf_path m)" status "$1" --json 2>/dev/null |
@@ -186,6 +187,7 @@ checkx "marker with an attachment: offloaded, Subject 'Nachforderung', the notic
 	'[ -n "$f" ] && grep -q "^X-Offload-Transfer:" "$T/req2.out.eml" && [ "$($MAILTOOL header "$T/req2.out.eml" Subject)" = Nachforderung ] &&
 	 grep -q "files.example.test/t/" "$T/req2.txt" && grep -q "Bitte senden Sie Ihre Dateien hier" "$T/req2.txt" &&
 	 grep -qE "files.example.test/u/[a-z2-7]{24}#" "$T/req2.txt"'
+note "receipts and upload request (5, 6): $(since "$t5")"
 
 leftover=$(find "$(sed -n 's/^spool_dir = //p' "$(conf_path m)")" -type f | wc -l)
 check "milter spool dir is empty after all messages ($leftover files)" [ "$leftover" = 0 ]
