@@ -1,6 +1,6 @@
 /*
  * env_sealed.c - the shared head and AES-256-GCM of the sealed JSON side
- * objects (see env_sealed.h).
+ * objects and the MAC of the MACed ones (see env_sealed.h).
  * Memory: the unverified plaintext is wiped on failure. Thread safety: none shared.
  */
 #include "env_sealed.h"
@@ -64,4 +64,35 @@ env_sealed_open(const unsigned char k[32], const unsigned char *obj, size_t aad_
 	else
 		g_free(pt); /* env_gcm_open wiped it */
 	return rc;
+}
+
+/* mac_of - HMAC-SHA256(HKDF(dkey, "", info), buf[0..len)); 0 or -1 */
+static int
+mac_of(const unsigned char dkey[32], const char *info, const unsigned char *buf, size_t len,
+	unsigned char mac[32])
+{
+	unsigned char k[32];
+
+	if (crypto_hkdf(dkey, 32, NULL, 0, info, strlen(info), k, sizeof k) != 0)
+		return -1;
+	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
+	crypto_wipe(k, sizeof k);
+	return 0;
+}
+
+int
+env_mac_put(const unsigned char dkey[32], const char *info, unsigned char *o, size_t len)
+{
+	return mac_of(dkey, info, o, len, o + len);
+}
+
+bool
+env_mac_ok(const unsigned char dkey[32], const char *info, const unsigned char *obj, size_t len)
+{
+	unsigned char mac[32];
+	bool ok;
+
+	ok = mac_of(dkey, info, obj, len, mac) == 0 && crypto_memeq(mac, obj + len, sizeof mac);
+	crypto_wipe(mac, sizeof mac);
+	return ok;
 }

@@ -5,6 +5,9 @@
  * sender view s, upload link l; bytes in docs/FORMATS.md §6.4-§6.6, §6.7, §6.11).
  * The callers derive the key, check the size bounds and own the fields after
  * the id; this file writes and checks the shared head and runs the GCM.
+ * The MACed side objects (info i, tombstone t, state x, once markers o<event>;
+ * §6.2, §6.3, §6.8, revoke.h) share the head and end in
+ * HMAC-SHA256(HKDF(deployment key, "", info), every byte before the MAC).
  */
 #ifndef OFFLOAD_ENV_SEALED_H
 #define OFFLOAD_ENV_SEALED_H
@@ -34,5 +37,14 @@ int env_sealed_seal(const unsigned char k[32], unsigned char *o, size_t aad_len,
  * or ENVELOPE_EINTERNAL; *json is NULL on failure. */
 int env_sealed_open(const unsigned char k[32], const unsigned char *obj, size_t aad_len,
 	size_t len, char **json);
+
+/* env_mac_put - that MAC of o[0..len) into o + len; 0, or -1 when HKDF fails
+ * (o + len then untouched) */
+int env_mac_put(const unsigned char dkey[32], const char *info, unsigned char *o, size_t len);
+
+/* env_mac_ok - the 32 bytes at obj + len are that MAC of obj[0..len)
+ * (constant-time compare) */
+bool env_mac_ok(const unsigned char dkey[32], const char *info, const unsigned char *obj,
+	size_t len);
 
 #endif

@@ -228,24 +228,16 @@ int
 transfer_once_encode(const struct key32 *dk, const char *id, const char *event, int64_t now,
 	unsigned char out[TRANSFER_ONCE_LEN])
 {
-	static const char info[] = "offload v1 state";
-	unsigned char k[32];
 	uint64_t u = (uint64_t)now;
 
 	if (!env_valid_id_str(id) || !once_event_valid(event))
 		return -1;
 	memset(out, 0, TRANSFER_ONCE_LEN);
-	memcpy(out, "OFLDO", 5);
-	out[5] = ENV_VERSION;
-	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(out, "OFLDO", id);
 	memcpy(out + 30, event, strlen(event));
 	for (int i = 0; i < 8; i++)
 		out[30 + ONCE_EVENT_LEN + i] = (unsigned char)(u >> (56 - 8 * i));
-	if (crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, info, sizeof info - 1, k, sizeof k) != 0)
-		return -1;
-	crypto_hmac_sha256(k, sizeof k, out, ONCE_BODY, out + ONCE_BODY);
-	crypto_wipe(k, sizeof k);
-	return 0;
+	return env_mac_put(dk->key, "offload v1 state", out, ONCE_BODY);
 }
 
 int

@@ -8,20 +8,13 @@
 #include <glib.h>
 
 #include "crypto.h"
+#include "env_sealed.h"
 #include "log.h"
 #include "transfer_int.h"
 
 /* ---- tombstones ------------------------------------------------------ */
 
-static void
-tombstone_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
-{
-	unsigned char k[32];
-
-	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 tombstone", 20, k, sizeof k);
-	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
-	crypto_wipe(k, sizeof k);
-}
+#define TOMBSTONE_INFO "offload v1 tombstone"
 
 static void
 put64(unsigned char *p, uint64_t v)
@@ -51,12 +44,10 @@ transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoke
 {
 	if (!transfer_valid_id(id))
 		return -1;
-	memcpy(out, "OFLDT", 5);
-	out[5] = 1;
-	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(out, "OFLDT", id);
 	put64(out + 30, (uint64_t)revoked_at);
 	put64(out + 38, (uint64_t)expires);
-	tombstone_mac(dk, out, 46, out + 46);
+	(void)env_mac_put(dk->key, TOMBSTONE_INFO, out, 46);
 	return 0;
 }
 
@@ -64,16 +55,9 @@ int
 transfer_tombstone_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
 	size_t len, int64_t *revoked_at, int64_t *expires)
 {
-	unsigned char mac[32];
-	int ok;
-
-	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len != TRANSFER_TOMBSTONE_LEN ||
-	    memcmp(buf, "OFLDT\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+	if (len != TRANSFER_TOMBSTONE_LEN || !env_sealed_head_ok(buf, "OFLDT", id))
 		return TRANSFER_TOMBSTONE_EINVAL;
-	tombstone_mac(dk, buf, 46, mac);
-	ok = crypto_memeq(mac, buf + 46, 32);
-	crypto_wipe(mac, sizeof mac);
-	if (!ok)
+	if (!env_mac_ok(dk->key, TOMBSTONE_INFO, buf, 46))
 		return TRANSFER_TOMBSTONE_EAUTH;
 	if (revoked_at)
 		*revoked_at = (int64_t)get64(buf + 30);

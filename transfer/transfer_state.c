@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "crypto.h"
+#include "env_sealed.h"
 #include "log.h"
 #include "transfer.h"
 #include "transfer_int.h"
@@ -17,15 +18,7 @@
 #define ST_ENTRY 24u  /* count, flags, first, last */
 #define ST_MAC   32u
 
-static void
-state_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
-{
-	unsigned char k[32];
-
-	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 state", 16, k, sizeof k);
-	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
-	crypto_wipe(k, sizeof k);
-}
+#define ST_INFO  "offload v1 state"
 
 static void
 put32(unsigned char *p, uint32_t v)
@@ -95,8 +88,7 @@ transfer_state_encode(const struct key32 *dk, const struct transfer_state *s,
 	if (!transfer_valid_id(s->id) || s->nfiles > TRANSFER_STATE_MAX_FILES)
 		return -1;
 	b = g_malloc(len);
-	memcpy(b, "OFLDX\x01", 6);
-	memcpy(b + 6, s->id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(b, "OFLDX", s->id);
 	put64(b + 30, s->limit);
 	put64(b + 38, s->expires);
 	put32(b + 46, s->flags);
@@ -107,7 +99,7 @@ transfer_state_encode(const struct key32 *dk, const struct transfer_state *s,
 		put64(p + 8, s->files[i].first);
 		put64(p + 16, s->files[i].last);
 	}
-	state_mac(dk, b, len - ST_MAC, b + len - ST_MAC);
+	(void)env_mac_put(dk->key, ST_INFO, b, len - ST_MAC);
 	*out = b;
 	*outlen = len;
 	return 0;
@@ -117,21 +109,15 @@ int
 transfer_state_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
 	size_t len, struct transfer_state *s)
 {
-	unsigned char mac[32];
 	const unsigned char *p;
 	uint32_t n, i;
-	int ok;
 
-	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len < ST_FIXED + ST_MAC ||
-	    memcmp(buf, "OFLDX\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+	if (len < ST_FIXED + ST_MAC || !env_sealed_head_ok(buf, "OFLDX", id))
 		return TRANSFER_STATE_EINVAL;
 	n = get32(buf + 50);
 	if (n > TRANSFER_STATE_MAX_FILES || len != ST_FIXED + (size_t)n * ST_ENTRY + ST_MAC)
 		return TRANSFER_STATE_EINVAL;
-	state_mac(dk, buf, len - ST_MAC, mac);
-	ok = crypto_memeq(mac, buf + len - ST_MAC, ST_MAC);
-	crypto_wipe(mac, sizeof mac);
-	if (!ok)
+	if (!env_mac_ok(dk->key, ST_INFO, buf, len - ST_MAC))
 		return TRANSFER_STATE_EAUTH;
 	transfer_state_init(s, id, n);
 	s->limit = get64(buf + 30);
