@@ -35,4 +35,11 @@ int tus_mpu_chunk_commit(struct storage *st, const char *id, struct tus_file *f,
 	const unsigned char *hdr, int fd, uint64_t ct_len, uint64_t end);
 int tus_mpu_complete(struct storage *st, const char *key, const char *id, struct tus_file *f);
 
+/* transfer_recipient.c: transfer_agreed_gcm - AES-256-GCM of len bytes in ->
+ * out with a detached tag, written (enc) or checked; 0 or -1 (also used by
+ * transfer_agreed.c for the wraps of §6.9) */
+int transfer_agreed_gcm(int enc, const unsigned char k[32], const unsigned char nonce[12],
+	const unsigned char *aad, size_t aadlen, const unsigned char *in, size_t len,
+	unsigned char *out, unsigned char tag[16]);
+
 #endif

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "crypto.h"
+#include "envelope_int.h"
 #include "env_sealed.h"
 #include "log.h"
 #include "transfer_int.h"
@@ -16,28 +17,6 @@
 
 #define TOMBSTONE_INFO "offload v1 tombstone"
 
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int
 transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoked_at,
 	int64_t expires, unsigned char out[TRANSFER_TOMBSTONE_LEN])
@@ -45,8 +24,8 @@ transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoke
 	if (!transfer_valid_id(id))
 		return -1;
 	env_sealed_head(out, "OFLDT", id);
-	put64(out + 30, (uint64_t)revoked_at);
-	put64(out + 38, (uint64_t)expires);
+	env_put64(out + 30, (uint64_t)revoked_at);
+	env_put64(out + 38, (uint64_t)expires);
 	(void)env_mac_put(dk->key, TOMBSTONE_INFO, out, 46);
 	return 0;
 }
@@ -60,9 +39,9 @@ transfer_tombstone_decode(const struct key32 *dk, const char *id, const unsigned
 	if (!env_mac_ok(dk->key, TOMBSTONE_INFO, buf, 46))
 		return TRANSFER_TOMBSTONE_EAUTH;
 	if (revoked_at)
-		*revoked_at = (int64_t)get64(buf + 30);
+		*revoked_at = env_u2s64(env_get64(buf + 30));
 	if (expires)
-		*expires = (int64_t)get64(buf + 38);
+		*expires = env_u2s64(env_get64(buf + 38));
 	return 0;
 }
 
