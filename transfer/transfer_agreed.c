@@ -135,7 +135,6 @@ int
 transfer_agreed_commit(struct transfer *t)
 {
 	unsigned char (*nonces)[12], *obj = NULL;
-	struct storage_put *p;
 	size_t len = 0;
 	char key[64];
 	int rc = STORAGE_ETEMP;
@@ -150,16 +149,7 @@ transfer_agreed_commit(struct transfer *t)
 	}
 	g_free(nonces);
 	snprintf(key, sizeof key, "%s/k", t->id);
-	p = storage_put_begin(t->st, key, len, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, obj, len);
-		if (rc == STORAGE_OK)
-			rc = storage_put_commit(p);
-		else
-			storage_put_abort(p);
-	}
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, len);
 	g_free(obj);
 	return rc;
 }

@@ -48,22 +48,12 @@ transfer_info_write(struct storage *st, const struct key32 *dk, const char *id,
 	const struct transfer_info *in)
 {
 	unsigned char b[TRANSFER_INFO_LEN];
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_EPERM;
 
 	if (transfer_info_encode(dk, id, in, b) != 0)
-		return rc;
+		return STORAGE_EPERM;
 	snprintf(key, sizeof key, "%s/i", id);
-	p = storage_put_begin(st, key, sizeof b, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, b, sizeof b);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	return storage_put_commit(p);
+	return transfer_put_object(st, key, b, sizeof b);
 }
 
 int

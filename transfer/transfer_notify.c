@@ -190,19 +190,7 @@ transfer_notify_commit(struct transfer *t, const struct key32 *dk)
 		goto out;
 	}
 	snprintf(key, sizeof key, "%s/n", t->id);
-	{
-		struct storage_put *p = storage_put_begin(t->st, key, olen, &rc);
-
-		if (p == NULL)
-			goto out;
-		rc = storage_put_write(p, obj, olen);
-		if (rc != STORAGE_OK)
-			storage_put_abort(p);
-		else
-			rc = storage_put_commit(p);
-	}
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, olen);
 out:
 	g_free(json);
 	g_free(obj);

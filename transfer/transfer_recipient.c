@@ -200,20 +200,12 @@ transfer_recipient_put(struct storage *st, const struct key32 *dk, const struct 
 	unsigned char nonce[12], *obj = NULL;
 	size_t len = 0;
 	char *name;
-	struct storage_put *p;
 	int rc = STORAGE_ETEMP;
 
 	if (crypto_random(nonce, sizeof nonce) != 0 || transfer_recipient_seal(dk, r, nonce, &obj, &len) != 0)
 		return rc;
 	name = transfer_recipient_name(dk, r->address);
-	p = storage_put_begin(st, name, len, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, obj, len);
-		if (rc == STORAGE_OK)
-			rc = storage_put_commit(p);
-		else
-			storage_put_abort(p);
-	}
+	rc = transfer_put_object(st, name, obj, len);
 	g_free(name);
 	g_free(obj);
 	return rc;

@@ -156,7 +156,6 @@ int
 transfer_reply_commit(struct transfer *t)
 {
 	unsigned char tok[TRANSFER_REPLY_TOKEN_LEN], *obj = NULL;
-	struct storage_put *p = NULL;
 	JsonBuilder *b;
 	JsonGenerator *g;
 	JsonNode *root;
@@ -184,17 +183,7 @@ transfer_reply_commit(struct transfer *t)
 		goto out;
 	}
 	snprintf(key, sizeof key, "%s/r", t->id);
-	p = storage_put_begin(t->st, key, olen, &rc);
-	if (p == NULL)
-		goto out;
-	rc = storage_put_write(p, obj, olen);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		goto out;
-	}
-	rc = storage_put_commit(p);
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, olen);
 out:
 	crypto_wipe(tok, sizeof tok);
 	g_free(json);

@@ -50,22 +50,12 @@ transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char 
 	int64_t revoked_at, int64_t expires)
 {
 	unsigned char b[TRANSFER_TOMBSTONE_LEN];
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_EPERM;
 
 	if (transfer_tombstone_encode(dk, id, revoked_at, expires, b) != 0)
-		return rc;
+		return STORAGE_EPERM;
 	snprintf(key, sizeof key, "%s/t", id);
-	p = storage_put_begin(st, key, sizeof b, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, b, sizeof b);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	return storage_put_commit(p);
+	return transfer_put_object(st, key, b, sizeof b);
 }
 
 int

@@ -161,23 +161,10 @@ sv_json(const struct transfer *t, size_t *len)
 static int
 sv_put(struct transfer *t, const char *name, const unsigned char *b, size_t len)
 {
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_ETEMP;
 
 	snprintf(key, sizeof key, "%s/%s", t->id, name);
-	p = storage_put_begin(t->st, key, len, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, b, len);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	rc = storage_put_commit(p);
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
-	return rc;
+	return transfer_put_side(t, key, b, len);
 }
 
 int

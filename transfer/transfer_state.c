@@ -136,7 +136,6 @@ empty:
 int
 transfer_state_write(struct storage *st, const struct key32 *dk, const struct transfer_state *s)
 {
-	struct storage_put *p;
 	unsigned char *b = NULL;
 	size_t len = 0;
 	char key[64];
@@ -145,14 +144,7 @@ transfer_state_write(struct storage *st, const struct key32 *dk, const struct tr
 	if (transfer_state_encode(dk, s, &b, &len) != 0)
 		return rc;
 	snprintf(key, sizeof key, "%s/x", s->id);
-	p = storage_put_begin(st, key, len, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, b, len);
-		if (rc != STORAGE_OK)
-			storage_put_abort(p);
-		else
-			rc = storage_put_commit(p);
-	}
+	rc = transfer_put_object(st, key, b, len);
 	g_free(b);
 	return rc;
 }

@@ -92,7 +92,6 @@ state_put(struct storage *st, const struct key32 *dk, const char *id, uint32_t i
 {
 	unsigned char *obj = NULL;
 	size_t olen = 0, jlen = strlen(json);
-	struct storage_put *p;
 	char key[64];
 	int rc = STORAGE_ETEMP;
 
@@ -101,14 +100,7 @@ state_put(struct storage *st, const struct key32 *dk, const char *id, uint32_t i
 		goto out;
 	}
 	state_name(key, sizeof key, id, index);
-	p = storage_put_begin(st, key, olen, &rc);
-	if (p == NULL)
-		goto out;
-	rc = storage_put_write(p, obj, olen);
-	if (rc != STORAGE_OK)
-		storage_put_abort(p);
-	else
-		rc = storage_put_commit(p);
+	rc = transfer_put_object(st, key, obj, olen);
 out:
 	crypto_free_string(json);
 	g_free(obj);
