@@ -1,5 +1,5 @@
 /*
- * envelope_int.h - PRIVATE to transfer/ (envelope*.c, transfer_escrow.c): the byte layout
+ * envelope_int.h - PRIVATE to transfer/: the byte layout
  * constants of the v1 format (docs/FORMATS.md) and the helpers the writer,
  * reader, key and manifest files share.
  */

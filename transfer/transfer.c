@@ -282,7 +282,6 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 	unsigned char tk[32], *obj = NULL;
 	size_t obj_len = 0, json_len = 0;
 	char *json = NULL, key[64];
-	struct storage_put *p = NULL;
 	int rc = STORAGE_ETEMP;
 
 	h.version = 1;
@@ -327,19 +326,9 @@ transfer_commit(struct transfer *t, const struct key32 *dk)
 		goto out;
 	}
 	snprintf(key, sizeof key, "%s/m", t->id);
-	p = storage_put_begin(t->st, key, obj_len, &rc);
-	if (p == NULL)
-		goto out;
-	rc = storage_put_write(p, obj, obj_len);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		goto out;
-	}
-	rc = storage_put_commit(p);
-	if (rc == STORAGE_OK) {
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, obj_len);
+	if (rc == STORAGE_OK)
 		t->sealed = true;
-	}
 out:
 	crypto_wipe(tk, sizeof tk);
 	if (json) {
@@ -347,6 +336,33 @@ out:
 		g_free(json);
 	}
 	g_free(obj);
+	return rc;
+}
+
+int
+transfer_put_object(struct storage *st, const char *key, const void *buf, size_t len)
+{
+	struct storage_put *p;
+	int rc;
+
+	p = storage_put_begin(st, key, len, &rc);
+	if (p == NULL)
+		return rc;
+	rc = storage_put_write(p, buf, len);
+	if (rc != STORAGE_OK) {
+		storage_put_abort(p);
+		return rc;
+	}
+	return storage_put_commit(p);
+}
+
+int
+transfer_put_side(struct transfer *t, const char *key, const void *buf, size_t len)
+{
+	int rc = transfer_put_object(t->st, key, buf, len);
+
+	if (rc == STORAGE_OK)
+		g_ptr_array_add(t->committed, g_strdup(key));
 	return rc;
 }
 

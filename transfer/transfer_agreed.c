@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "envelope_int.h"
 #include "log.h"
 #include "transfer.h"
 #include "transfer_int.h"
@@ -16,25 +17,6 @@
 #define AG_HDR 32u   /* "OFLDK" 0x01 id(24) n(u16) */
 #define AG_PARAMS 28u /* salt(16) m t p */
 #define AG_ENTRY (AG_PARAMS + 12u + 32u + 16u)
-
-int transfer_agreed_gcm(int enc, const unsigned char k[32], const unsigned char nonce[12],
-	const unsigned char *aad, size_t aadlen, const unsigned char *in, size_t len,
-	unsigned char *out, unsigned char tag[16]);
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* wrap_key - W = HKDF(A_r, "offload v1" || id, "offload v1 agreed wrap") */
 static void
@@ -76,9 +58,9 @@ transfer_agreed_encode(const char *id, const struct transfer_agreed *ag, const u
 		unsigned char *e = o + AG_HDR + (size_t)i * AG_ENTRY;
 
 		memcpy(e, ag->r[i].salt, 16);
-		put32(e + 16, ag->r[i].m);
-		put32(e + 20, ag->r[i].t);
-		put32(e + 24, ag->r[i].p);
+		env_put32(e + 16, ag->r[i].m);
+		env_put32(e + 20, ag->r[i].t);
+		env_put32(e + 24, ag->r[i].p);
 		memcpy(e + AG_PARAMS, nonces[i], 12);
 		entry_aad(o, e, i, aad);
 		wrap_key(id, ag->r[i].a, w);
@@ -118,7 +100,7 @@ transfer_agreed_unwrap_use(const char *id, const unsigned char *obj, size_t len,
 	for (unsigned i = 0; i < n && rc != 0; i++) {
 		const unsigned char *e = obj + AG_HDR + (size_t)i * AG_ENTRY;
 
-		if (transfer_recipient_derive(password, e, get32(e + 16), get32(e + 20), get32(e + 24), a) != 0) {
+		if (transfer_recipient_derive(password, e, env_get32(e + 16), env_get32(e + 20), env_get32(e + 24), a) != 0) {
 			rc = TRANSFER_AGREED_EINVAL; /* parameters outside the floor/ceiling */
 			break;
 		}
@@ -153,7 +135,6 @@ int
 transfer_agreed_commit(struct transfer *t)
 {
 	unsigned char (*nonces)[12], *obj = NULL;
-	struct storage_put *p;
 	size_t len = 0;
 	char key[64];
 	int rc = STORAGE_ETEMP;
@@ -168,16 +149,7 @@ transfer_agreed_commit(struct transfer *t)
 	}
 	g_free(nonces);
 	snprintf(key, sizeof key, "%s/k", t->id);
-	p = storage_put_begin(t->st, key, len, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, obj, len);
-		if (rc == STORAGE_OK)
-			rc = storage_put_commit(p);
-		else
-			storage_put_abort(p);
-	}
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, len);
 	g_free(obj);
 	return rc;
 }

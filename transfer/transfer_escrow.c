@@ -324,9 +324,7 @@ int
 transfer_escrow_commit(struct transfer *t, const unsigned char tk[32])
 {
 	unsigned char obj[ESCROW_OBJECT_LEN];
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_ETEMP;
 
 	if (t->escrow == NULL || !t->escrow->set)
 		return STORAGE_OK;
@@ -335,18 +333,7 @@ transfer_escrow_commit(struct transfer *t, const unsigned char tk[32])
 		return STORAGE_ETEMP;
 	}
 	snprintf(key, sizeof key, "%s/e", t->id);
-	p = storage_put_begin(t->st, key, sizeof obj, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, obj, sizeof obj);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	rc = storage_put_commit(p);
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
-	return rc;
+	return transfer_put_side(t, key, obj, sizeof obj);
 }
 
 /* escrow_collect - storage_get sink with a small cap */

@@ -9,21 +9,12 @@
 #include <glib.h>
 
 #include "crypto.h"
+#include "env_sealed.h"
 #include "log.h"
 #include "transfer.h"
 #include "transfer_int.h"
 
 #define INFO_BODY 32u /* bytes covered by the MAC */
-
-static void
-info_mac(const struct key32 *dk, const unsigned char *buf, unsigned char mac[32])
-{
-	unsigned char k[32];
-
-	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 info", 15, k, sizeof k);
-	crypto_hmac_sha256(k, sizeof k, buf, INFO_BODY, mac);
-	crypto_wipe(k, sizeof k);
-}
 
 int
 transfer_info_encode(const struct key32 *dk, const char *id, const struct transfer_info *in,
@@ -31,12 +22,10 @@ transfer_info_encode(const struct key32 *dk, const char *id, const struct transf
 {
 	if (!transfer_valid_id(id) || (unsigned)in->delivery > TRANSFER_DELIVERY_MAX)
 		return -1;
-	memcpy(out, "OFLDI", 5);
-	out[5] = 1;
-	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(out, "OFLDI", id);
 	out[30] = (unsigned char)in->delivery;
 	out[31] = in->reply_allowed ? 1 : 0;
-	info_mac(dk, out, out + INFO_BODY);
+	(void)env_mac_put(dk->key, "offload v1 info", out, INFO_BODY);
 	return 0;
 }
 
@@ -44,17 +33,10 @@ int
 transfer_info_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
 	size_t len, struct transfer_info *out)
 {
-	unsigned char mac[32];
-	int ok;
-
-	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len != TRANSFER_INFO_LEN ||
-	    memcmp(buf, "OFLDI\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0 ||
+	if (len != TRANSFER_INFO_LEN || !env_sealed_head_ok(buf, "OFLDI", id) ||
 	    buf[30] > TRANSFER_DELIVERY_MAX || (buf[31] & ~1u) != 0)
 		return TRANSFER_INFO_EINVAL;
-	info_mac(dk, buf, mac);
-	ok = crypto_memeq(mac, buf + INFO_BODY, 32);
-	crypto_wipe(mac, sizeof mac);
-	if (!ok)
+	if (!env_mac_ok(dk->key, "offload v1 info", buf, INFO_BODY))
 		return TRANSFER_INFO_EAUTH;
 	out->delivery = (enum transfer_delivery)buf[30];
 	out->reply_allowed = (buf[31] & 1) != 0;
@@ -66,22 +48,12 @@ transfer_info_write(struct storage *st, const struct key32 *dk, const char *id,
 	const struct transfer_info *in)
 {
 	unsigned char b[TRANSFER_INFO_LEN];
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_EPERM;
 
 	if (transfer_info_encode(dk, id, in, b) != 0)
-		return rc;
+		return STORAGE_EPERM;
 	snprintf(key, sizeof key, "%s/i", id);
-	p = storage_put_begin(st, key, sizeof b, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, b, sizeof b);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	return storage_put_commit(p);
+	return transfer_put_object(st, key, b, sizeof b);
 }
 
 int

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "crypto.h"
+#include "env_sealed.h"
 #include "envelope_int.h"
 #include "log.h"
 #include "transfer.h"
@@ -55,35 +56,23 @@ transfer_notify_seal(const struct key32 *dk, const char *id, const unsigned char
 {
 	size_t n = TRANSFER_NOTIFY_HDR + json_len + ENVELOPE_TAG_LEN;
 	unsigned char k[32], *o;
-	EVP_CIPHER_CTX *ctx = NULL;
-	int rc = TRANSFER_NOTIFY_EINVAL;
+	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || json_len > TRANSFER_NOTIFY_MAX_JSON)
-		return rc;
+		return TRANSFER_NOTIFY_EINVAL;
 	o = g_malloc(n);
-	memcpy(o, notify_magic, 5);
-	o[5] = ENV_VERSION;
-	memcpy(o + 6, id, ENVELOPE_ID_TEXT_LEN);
-	if (nonce != NULL)
-		memcpy(o + 30, nonce, 12);
-	else if (crypto_random(o + 30, 12) != 0)
-		goto out;
-	if (notify_key(dk, k) != 0)
-		goto out;
-	ctx = env_gcm_new(k, 1);
-	if (ctx == NULL || env_gcm_seal(ctx, o + 30, o, 30, (const unsigned char *)json, json_len,
-	    o + TRANSFER_NOTIFY_HDR) != ENVELOPE_OK)
-		goto out;
+	env_sealed_head(o, notify_magic, id);
+	rc = notify_key(dk, k) != 0 ? ENVELOPE_EINTERNAL :
+	    env_sealed_seal(k, o, ENV_SEALED_HEAD, nonce, json, json_len);
+	crypto_wipe(k, sizeof k);
+	if (rc != ENVELOPE_OK) {
+		g_free(o);
+		return TRANSFER_NOTIFY_EINVAL;
+	}
 	*obj = o;
 	*obj_len = n;
-	o = NULL;
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	crypto_wipe(k, sizeof k);
-	g_free(o);
-	return rc;
+	return 0;
 }
 
 /* notify_parse - the JSON {"v":1,"to":...,"receipts":...} into out */
@@ -115,30 +104,20 @@ transfer_notify_decode(const struct key32 *dk, const char *id, const unsigned ch
 	size_t len, struct transfer_notify *out)
 {
 	unsigned char k[32];
-	EVP_CIPHER_CTX *ctx = NULL;
 	char *pt = NULL;
-	size_t ptlen;
-	int rc = TRANSFER_NOTIFY_EINVAL;
+	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN ||
-	    len < TRANSFER_NOTIFY_HDR + ENVELOPE_TAG_LEN ||
+	if (len < TRANSFER_NOTIFY_HDR + ENVELOPE_TAG_LEN ||
 	    len > TRANSFER_NOTIFY_HDR + TRANSFER_NOTIFY_MAX_JSON + ENVELOPE_TAG_LEN ||
-	    memcmp(obj, notify_magic, 5) != 0 || obj[5] != ENV_VERSION ||
-	    memcmp(obj + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
-		return rc;
-	ptlen = len - TRANSFER_NOTIFY_HDR - ENVELOPE_TAG_LEN;
-	pt = g_malloc0(ptlen + 1);
-	if (notify_key(dk, k) != 0 || (ctx = env_gcm_new(k, 0)) == NULL)
-		goto out;
-	if (env_gcm_open(ctx, obj + 30, obj, 30, obj + TRANSFER_NOTIFY_HDR, ptlen + ENVELOPE_TAG_LEN,
-	    (unsigned char *)pt) != ENVELOPE_OK) {
+	    !env_sealed_head_ok(obj, notify_magic, id))
+		return TRANSFER_NOTIFY_EINVAL;
+	if (notify_key(dk, k) != 0)
+		rc = TRANSFER_NOTIFY_EINVAL;
+	else if (env_sealed_open(k, obj, ENV_SEALED_HEAD, len, &pt) != ENVELOPE_OK)
 		rc = TRANSFER_NOTIFY_EAUTH;
-		goto out;
-	}
-	rc = notify_parse(pt, out);
-out:
-	EVP_CIPHER_CTX_free(ctx);
+	else
+		rc = notify_parse(pt, out);
 	crypto_wipe(k, sizeof k);
 	crypto_free_string(pt);
 	return rc;
@@ -211,19 +190,7 @@ transfer_notify_commit(struct transfer *t, const struct key32 *dk)
 		goto out;
 	}
 	snprintf(key, sizeof key, "%s/n", t->id);
-	{
-		struct storage_put *p = storage_put_begin(t->st, key, olen, &rc);
-
-		if (p == NULL)
-			goto out;
-		rc = storage_put_write(p, obj, olen);
-		if (rc != STORAGE_OK)
-			storage_put_abort(p);
-		else
-			rc = storage_put_commit(p);
-	}
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, olen);
 out:
 	g_free(json);
 	g_free(obj);
@@ -249,24 +216,16 @@ int
 transfer_once_encode(const struct key32 *dk, const char *id, const char *event, int64_t now,
 	unsigned char out[TRANSFER_ONCE_LEN])
 {
-	static const char info[] = "offload v1 state";
-	unsigned char k[32];
 	uint64_t u = (uint64_t)now;
 
 	if (!env_valid_id_str(id) || !once_event_valid(event))
 		return -1;
 	memset(out, 0, TRANSFER_ONCE_LEN);
-	memcpy(out, "OFLDO", 5);
-	out[5] = ENV_VERSION;
-	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(out, "OFLDO", id);
 	memcpy(out + 30, event, strlen(event));
 	for (int i = 0; i < 8; i++)
 		out[30 + ONCE_EVENT_LEN + i] = (unsigned char)(u >> (56 - 8 * i));
-	if (crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, info, sizeof info - 1, k, sizeof k) != 0)
-		return -1;
-	crypto_hmac_sha256(k, sizeof k, out, ONCE_BODY, out + ONCE_BODY);
-	crypto_wipe(k, sizeof k);
-	return 0;
+	return env_mac_put(dk->key, "offload v1 state", out, ONCE_BODY);
 }
 
 int

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "crypto.h"
+#include "envelope_int.h"
 #include "log.h"
 #include "transfer_int.h"
 #include "transfer_password.h"
@@ -19,10 +20,6 @@
 #define RC_NONCE 12u
 #define RC_FIXED (TRANSFER_AGREED_SALT_LEN + 12u + 32u + 2u) /* plaintext without the address */
 #define RC_NAME_HEX 32u
-
-int transfer_agreed_gcm(int enc, const unsigned char k[32], const unsigned char nonce[12],
-	const unsigned char *aad, size_t aadlen, const unsigned char *in, size_t len,
-	unsigned char *out, unsigned char tag[16]);
 
 /* transfer_agreed_gcm - AES-256-GCM of len bytes in -> out; tag written
  * (enc) or checked; 0 or -1 */
@@ -48,21 +45,6 @@ transfer_agreed_gcm(int enc, const unsigned char k[32], const unsigned char nonc
 	if (!ok && !enc)
 		crypto_wipe(out, len);
 	return ok ? 0 : -1;
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 char *
@@ -142,9 +124,9 @@ transfer_recipient_seal(const struct key32 *dk, const struct transfer_recipient 
 	}
 	pt = g_malloc(plen);
 	memcpy(pt, r->salt, 16);
-	put32(pt + 16, r->m);
-	put32(pt + 20, r->t);
-	put32(pt + 24, r->p);
+	env_put32(pt + 16, r->m);
+	env_put32(pt + 20, r->t);
+	env_put32(pt + 24, r->p);
 	memcpy(pt + 28, r->a, 32);
 	pt[60] = (unsigned char)(alen >> 8);
 	pt[61] = (unsigned char)alen;
@@ -195,9 +177,9 @@ transfer_recipient_open(const struct key32 *dk, const char *name, const unsigned
 		goto out;
 	memset(out, 0, sizeof *out);
 	memcpy(out->salt, pt, 16);
-	out->m = get32(pt + 16);
-	out->t = get32(pt + 20);
-	out->p = get32(pt + 24);
+	out->m = env_get32(pt + 16);
+	out->t = env_get32(pt + 20);
+	out->p = env_get32(pt + 24);
 	memcpy(out->a, pt + 28, 32);
 	out->address = g_strndup((const char *)pt + 62, alen);
 	own = transfer_recipient_name(dk, out->address); /* a record copied to another name */
@@ -218,20 +200,12 @@ transfer_recipient_put(struct storage *st, const struct key32 *dk, const struct 
 	unsigned char nonce[12], *obj = NULL;
 	size_t len = 0;
 	char *name;
-	struct storage_put *p;
 	int rc = STORAGE_ETEMP;
 
 	if (crypto_random(nonce, sizeof nonce) != 0 || transfer_recipient_seal(dk, r, nonce, &obj, &len) != 0)
 		return rc;
 	name = transfer_recipient_name(dk, r->address);
-	p = storage_put_begin(st, name, len, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, obj, len);
-		if (rc == STORAGE_OK)
-			rc = storage_put_commit(p);
-		else
-			storage_put_abort(p);
-	}
+	rc = transfer_put_object(st, name, obj, len);
 	g_free(name);
 	g_free(obj);
 	return rc;

@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "encoding.h"
+#include "env_sealed.h"
 #include "envelope_int.h"
 #include "log.h"
 #include "transfer.h"
@@ -115,36 +116,23 @@ transfer_reply_seal(const char *id, const unsigned char tok[TRANSFER_REPLY_TOKEN
 {
 	size_t n = TRANSFER_REPLY_OBJ_HDR + json_len + ENVELOPE_TAG_LEN;
 	unsigned char k[32], *o;
-	EVP_CIPHER_CTX *ctx = NULL;
-	int rc = ENVELOPE_EINVAL;
+	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || json_len > REPLY_MAX_OBJECT)
-		return rc;
+		return ENVELOPE_EINVAL;
 	o = g_malloc(n);
-	memcpy(o, reply_magic, 5);
-	o[5] = ENV_VERSION;
-	memcpy(o + 6, id, ENVELOPE_ID_TEXT_LEN);
-	rc = ENVELOPE_EINTERNAL;
-	if (nonce != NULL)
-		memcpy(o + 30, nonce, 12);
-	else if (crypto_random(o + 30, 12) != 0)
-		goto out;
-	if (reply_key(tok, k) != 0)
-		goto out;
-	ctx = env_gcm_new(k, 1);
-	if (ctx == NULL || env_gcm_seal(ctx, o + 30, o, 30, (const unsigned char *)json, json_len,
-	    o + TRANSFER_REPLY_OBJ_HDR) != ENVELOPE_OK)
-		goto out;
+	env_sealed_head(o, reply_magic, id);
+	rc = reply_key(tok, k) != 0 ? ENVELOPE_EINTERNAL :
+	    env_sealed_seal(k, o, ENV_SEALED_HEAD, nonce, json, json_len);
+	crypto_wipe(k, sizeof k);
+	if (rc != ENVELOPE_OK) {
+		g_free(o);
+		return rc;
+	}
 	*obj = o;
 	*obj_len = n;
-	o = NULL;
-	rc = ENVELOPE_OK;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	crypto_wipe(k, sizeof k);
-	g_free(o);
-	return rc;
+	return ENVELOPE_OK;
 }
 
 int
@@ -152,34 +140,15 @@ transfer_reply_open(const char *id, const unsigned char tok[TRANSFER_REPLY_TOKEN
 	const unsigned char *obj, size_t len, char **json)
 {
 	unsigned char k[32];
-	EVP_CIPHER_CTX *ctx = NULL;
-	char *pt = NULL;
-	size_t ptlen;
-	int rc = ENVELOPE_EINVAL;
+	int rc;
 
 	*json = NULL;
 	if (len < TRANSFER_REPLY_OBJ_HDR + ENVELOPE_TAG_LEN || len > REPLY_MAX_OBJECT ||
-	    memcmp(obj, reply_magic, 5) != 0 || obj[5] != ENV_VERSION ||
-	    memcmp(obj + 6, id, ENVELOPE_ID_TEXT_LEN) != 0 || strlen(id) != ENVELOPE_ID_TEXT_LEN)
-		return rc;
-	ptlen = len - TRANSFER_REPLY_OBJ_HDR - ENVELOPE_TAG_LEN;
-	pt = g_malloc0(ptlen + 1);
-	rc = ENVELOPE_EINTERNAL;
-	if (reply_key(tok, k) != 0)
-		goto out;
-	ctx = env_gcm_new(k, 0);
-	if (ctx == NULL)
-		goto out;
-	rc = env_gcm_open(ctx, obj + 30, obj, 30, obj + TRANSFER_REPLY_OBJ_HDR,
-		ptlen + ENVELOPE_TAG_LEN, (unsigned char *)pt);
-	if (rc == ENVELOPE_OK) {
-		*json = pt;
-		pt = NULL;
-	}
-out:
-	EVP_CIPHER_CTX_free(ctx);
+	    !env_sealed_head_ok(obj, reply_magic, id))
+		return ENVELOPE_EINVAL;
+	rc = reply_key(tok, k) != 0 ? ENVELOPE_EINTERNAL :
+	    env_sealed_open(k, obj, ENV_SEALED_HEAD, len, json);
 	crypto_wipe(k, sizeof k);
-	g_free(pt);
 	return rc;
 }
 
@@ -187,7 +156,6 @@ int
 transfer_reply_commit(struct transfer *t)
 {
 	unsigned char tok[TRANSFER_REPLY_TOKEN_LEN], *obj = NULL;
-	struct storage_put *p = NULL;
 	JsonBuilder *b;
 	JsonGenerator *g;
 	JsonNode *root;
@@ -215,17 +183,7 @@ transfer_reply_commit(struct transfer *t)
 		goto out;
 	}
 	snprintf(key, sizeof key, "%s/r", t->id);
-	p = storage_put_begin(t->st, key, olen, &rc);
-	if (p == NULL)
-		goto out;
-	rc = storage_put_write(p, obj, olen);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		goto out;
-	}
-	rc = storage_put_commit(p);
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
+	rc = transfer_put_side(t, key, obj, olen);
 out:
 	crypto_wipe(tok, sizeof tok);
 	g_free(json);

@@ -8,42 +8,14 @@
 #include <glib.h>
 
 #include "crypto.h"
+#include "envelope_int.h"
+#include "env_sealed.h"
 #include "log.h"
 #include "transfer_int.h"
 
 /* ---- tombstones ------------------------------------------------------ */
 
-static void
-tombstone_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
-{
-	unsigned char k[32];
-
-	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 tombstone", 20, k, sizeof k);
-	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
-	crypto_wipe(k, sizeof k);
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
+#define TOMBSTONE_INFO "offload v1 tombstone"
 
 int
 transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoked_at,
@@ -51,12 +23,10 @@ transfer_tombstone_encode(const struct key32 *dk, const char *id, int64_t revoke
 {
 	if (!transfer_valid_id(id))
 		return -1;
-	memcpy(out, "OFLDT", 5);
-	out[5] = 1;
-	memcpy(out + 6, id, ENVELOPE_ID_TEXT_LEN);
-	put64(out + 30, (uint64_t)revoked_at);
-	put64(out + 38, (uint64_t)expires);
-	tombstone_mac(dk, out, 46, out + 46);
+	env_sealed_head(out, "OFLDT", id);
+	env_put64(out + 30, (uint64_t)revoked_at);
+	env_put64(out + 38, (uint64_t)expires);
+	(void)env_mac_put(dk->key, TOMBSTONE_INFO, out, 46);
 	return 0;
 }
 
@@ -64,21 +34,14 @@ int
 transfer_tombstone_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
 	size_t len, int64_t *revoked_at, int64_t *expires)
 {
-	unsigned char mac[32];
-	int ok;
-
-	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len != TRANSFER_TOMBSTONE_LEN ||
-	    memcmp(buf, "OFLDT\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+	if (len != TRANSFER_TOMBSTONE_LEN || !env_sealed_head_ok(buf, "OFLDT", id))
 		return TRANSFER_TOMBSTONE_EINVAL;
-	tombstone_mac(dk, buf, 46, mac);
-	ok = crypto_memeq(mac, buf + 46, 32);
-	crypto_wipe(mac, sizeof mac);
-	if (!ok)
+	if (!env_mac_ok(dk->key, TOMBSTONE_INFO, buf, 46))
 		return TRANSFER_TOMBSTONE_EAUTH;
 	if (revoked_at)
-		*revoked_at = (int64_t)get64(buf + 30);
+		*revoked_at = env_u2s64(env_get64(buf + 30));
 	if (expires)
-		*expires = (int64_t)get64(buf + 38);
+		*expires = env_u2s64(env_get64(buf + 38));
 	return 0;
 }
 
@@ -87,22 +50,12 @@ transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char 
 	int64_t revoked_at, int64_t expires)
 {
 	unsigned char b[TRANSFER_TOMBSTONE_LEN];
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_EPERM;
 
 	if (transfer_tombstone_encode(dk, id, revoked_at, expires, b) != 0)
-		return rc;
+		return STORAGE_EPERM;
 	snprintf(key, sizeof key, "%s/t", id);
-	p = storage_put_begin(st, key, sizeof b, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, b, sizeof b);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	return storage_put_commit(p);
+	return transfer_put_object(st, key, b, sizeof b);
 }
 
 int

@@ -8,16 +8,18 @@
 #include <string.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <openssl/evp.h>
 
 #include "crypto.h"
 #include "encoding.h"
+#include "env_sealed.h"
 #include "log.h"
 #include "transfer.h"
 #include "transfer_int.h"
 #include "transfer_state.h"
 
 #define SV_MAX (4u * 1024 * 1024)
+
+static const char sv_magic[5] = { 'O', 'F', 'L', 'D', 'S' };
 
 /* sv_key - HKDF(revoke_secret_raw, "offload v1" || id, "offload v1 sender view") */
 static int
@@ -40,50 +42,24 @@ out:
 	return rc;
 }
 
-/* sv_gcm - AES-256-GCM of len bytes in -> out; tag written (enc) or checked */
-static int
-sv_gcm(int enc, const unsigned char k[32], const unsigned char nonce[12], const unsigned char *aad,
-	size_t aadlen, const unsigned char *in, size_t len, unsigned char *out, unsigned char tag[16])
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, ok = 0;
-
-	if (ctx != NULL &&
-	    EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
-	    EVP_CipherInit_ex(ctx, NULL, NULL, k, nonce, enc) == 1 &&
-	    EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1 &&
-	    (len == 0 || EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1) &&
-	    (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1) &&
-	    EVP_CipherFinal_ex(ctx, out + len, &n) == 1 &&
-	    (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1))
-		ok = 1;
-	EVP_CIPHER_CTX_free(ctx);
-	if (!ok && !enc)
-		crypto_wipe(out, len);
-	return ok ? 0 : -1;
-}
-
 int
 transfer_sender_seal(const char *id, const char *revoke_secret, const unsigned char nonce[12],
 	const char *json, size_t json_len, unsigned char **out, size_t *outlen)
 {
 	unsigned char k[32], *b;
 	size_t len = TRANSFER_SENDER_HDR + json_len + 16;
+	int rc;
 
 	if (json_len > SV_MAX || sv_key(id, revoke_secret, k) != 0)
 		return -1;
-	b = g_malloc(len + 16);
-	memcpy(b, "OFLDS\x01", 6);
-	memcpy(b + 6, id, ENVELOPE_ID_TEXT_LEN);
-	memcpy(b + 30, nonce, 12);
-	if (sv_gcm(1, k, nonce, b, 30, (const unsigned char *)json, json_len,
-	    b + TRANSFER_SENDER_HDR, b + len - 16) != 0) {
-		crypto_wipe(k, sizeof k);
+	b = g_malloc(len);
+	env_sealed_head(b, sv_magic, id);
+	rc = env_sealed_seal(k, b, ENV_SEALED_HEAD, nonce, json, json_len);
+	crypto_wipe(k, sizeof k);
+	if (rc != ENVELOPE_OK) {
 		g_free(b);
 		return -1;
 	}
-	crypto_wipe(k, sizeof k);
 	*out = b;
 	*outlen = len;
 	return 0;
@@ -93,27 +69,15 @@ int
 transfer_sender_open(const char *id, const char *revoke_secret, const unsigned char *buf,
 	size_t len, char **json)
 {
-	unsigned char k[32], tag[16];
-	size_t n;
-	char *pt;
+	unsigned char k[32];
+	int rc;
 
 	if (id == NULL || len < TRANSFER_SENDER_HDR + 16 || len > TRANSFER_SENDER_HDR + 16 + SV_MAX ||
-	    memcmp(buf, "OFLDS\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0 ||
-	    sv_key(id, revoke_secret, k) != 0)
+	    !env_sealed_head_ok(buf, sv_magic, id) || sv_key(id, revoke_secret, k) != 0)
 		return TRANSFER_SENDER_EINVAL;
-	n = len - TRANSFER_SENDER_HDR - 16;
-	memcpy(tag, buf + len - 16, 16);
-	pt = g_malloc(n + 1 + 16);
-	if (sv_gcm(0, k, buf + 30, buf, 30, buf + TRANSFER_SENDER_HDR, n,
-	    (unsigned char *)pt, tag) != 0) {
-		crypto_wipe(k, sizeof k);
-		g_free(pt);
-		return TRANSFER_SENDER_EAUTH;
-	}
+	rc = env_sealed_open(k, buf, ENV_SEALED_HEAD, len, json);
 	crypto_wipe(k, sizeof k);
-	pt[n] = '\0';
-	*json = pt;
-	return 0;
+	return rc == ENVELOPE_OK ? 0 : TRANSFER_SENDER_EAUTH;
 }
 
 int
@@ -197,23 +161,10 @@ sv_json(const struct transfer *t, size_t *len)
 static int
 sv_put(struct transfer *t, const char *name, const unsigned char *b, size_t len)
 {
-	struct storage_put *p;
 	char key[64];
-	int rc = STORAGE_ETEMP;
 
 	snprintf(key, sizeof key, "%s/%s", t->id, name);
-	p = storage_put_begin(t->st, key, len, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, b, len);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	rc = storage_put_commit(p);
-	if (rc == STORAGE_OK)
-		g_ptr_array_add(t->committed, g_strdup(key));
-	return rc;
+	return transfer_put_side(t, key, b, len);
 }
 
 int

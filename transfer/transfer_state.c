@@ -9,6 +9,8 @@
 #include <glib.h>
 
 #include "crypto.h"
+#include "envelope_int.h"
+#include "env_sealed.h"
 #include "log.h"
 #include "transfer.h"
 #include "transfer_int.h"
@@ -17,53 +19,7 @@
 #define ST_ENTRY 24u  /* count, flags, first, last */
 #define ST_MAC   32u
 
-static void
-state_mac(const struct key32 *dk, const unsigned char *buf, size_t len, unsigned char mac[32])
-{
-	unsigned char k[32];
-
-	crypto_hkdf(dk->key, sizeof dk->key, NULL, 0, "offload v1 state", 16, k, sizeof k);
-	crypto_hmac_sha256(k, sizeof k, buf, len, mac);
-	crypto_wipe(k, sizeof k);
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put64(unsigned char *p, int64_t sv)
-{
-	uint64_t v = (uint64_t)sv;
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static int64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (int64_t)v;
-}
+#define ST_INFO  "offload v1 state"
 
 void
 transfer_state_init(struct transfer_state *s, const char *id, uint32_t nfiles)
@@ -95,19 +51,18 @@ transfer_state_encode(const struct key32 *dk, const struct transfer_state *s,
 	if (!transfer_valid_id(s->id) || s->nfiles > TRANSFER_STATE_MAX_FILES)
 		return -1;
 	b = g_malloc(len);
-	memcpy(b, "OFLDX\x01", 6);
-	memcpy(b + 6, s->id, ENVELOPE_ID_TEXT_LEN);
-	put64(b + 30, s->limit);
-	put64(b + 38, s->expires);
-	put32(b + 46, s->flags);
-	put32(b + 50, s->nfiles);
+	env_sealed_head(b, "OFLDX", s->id);
+	env_put64(b + 30, (uint64_t)s->limit);
+	env_put64(b + 38, (uint64_t)s->expires);
+	env_put32(b + 46, s->flags);
+	env_put32(b + 50, s->nfiles);
 	for (i = 0, p = b + ST_FIXED; i < s->nfiles; i++, p += ST_ENTRY) {
-		put32(p, s->files[i].count);
-		put32(p + 4, s->files[i].flags);
-		put64(p + 8, s->files[i].first);
-		put64(p + 16, s->files[i].last);
+		env_put32(p, s->files[i].count);
+		env_put32(p + 4, s->files[i].flags);
+		env_put64(p + 8, (uint64_t)s->files[i].first);
+		env_put64(p + 16, (uint64_t)s->files[i].last);
 	}
-	state_mac(dk, b, len - ST_MAC, b + len - ST_MAC);
+	(void)env_mac_put(dk->key, ST_INFO, b, len - ST_MAC);
 	*out = b;
 	*outlen = len;
 	return 0;
@@ -117,31 +72,25 @@ int
 transfer_state_decode(const struct key32 *dk, const char *id, const unsigned char *buf,
 	size_t len, struct transfer_state *s)
 {
-	unsigned char mac[32];
 	const unsigned char *p;
 	uint32_t n, i;
-	int ok;
 
-	if (id == NULL || strlen(id) != ENVELOPE_ID_TEXT_LEN || len < ST_FIXED + ST_MAC ||
-	    memcmp(buf, "OFLDX\x01", 6) != 0 || memcmp(buf + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+	if (len < ST_FIXED + ST_MAC || !env_sealed_head_ok(buf, "OFLDX", id))
 		return TRANSFER_STATE_EINVAL;
-	n = get32(buf + 50);
+	n = env_get32(buf + 50);
 	if (n > TRANSFER_STATE_MAX_FILES || len != ST_FIXED + (size_t)n * ST_ENTRY + ST_MAC)
 		return TRANSFER_STATE_EINVAL;
-	state_mac(dk, buf, len - ST_MAC, mac);
-	ok = crypto_memeq(mac, buf + len - ST_MAC, ST_MAC);
-	crypto_wipe(mac, sizeof mac);
-	if (!ok)
+	if (!env_mac_ok(dk->key, ST_INFO, buf, len - ST_MAC))
 		return TRANSFER_STATE_EAUTH;
 	transfer_state_init(s, id, n);
-	s->limit = get64(buf + 30);
-	s->expires = get64(buf + 38);
-	s->flags = get32(buf + 46);
+	s->limit = env_u2s64(env_get64(buf + 30));
+	s->expires = env_u2s64(env_get64(buf + 38));
+	s->flags = env_get32(buf + 46);
 	for (i = 0, p = buf + ST_FIXED; i < n; i++, p += ST_ENTRY) {
-		s->files[i].count = get32(p);
-		s->files[i].flags = get32(p + 4);
-		s->files[i].first = get64(p + 8);
-		s->files[i].last = get64(p + 16);
+		s->files[i].count = env_get32(p);
+		s->files[i].flags = env_get32(p + 4);
+		s->files[i].first = env_u2s64(env_get64(p + 8));
+		s->files[i].last = env_u2s64(env_get64(p + 16));
 	}
 	return 0;
 }
@@ -187,7 +136,6 @@ empty:
 int
 transfer_state_write(struct storage *st, const struct key32 *dk, const struct transfer_state *s)
 {
-	struct storage_put *p;
 	unsigned char *b = NULL;
 	size_t len = 0;
 	char key[64];
@@ -196,14 +144,7 @@ transfer_state_write(struct storage *st, const struct key32 *dk, const struct tr
 	if (transfer_state_encode(dk, s, &b, &len) != 0)
 		return rc;
 	snprintf(key, sizeof key, "%s/x", s->id);
-	p = storage_put_begin(st, key, len, &rc);
-	if (p != NULL) {
-		rc = storage_put_write(p, b, len);
-		if (rc != STORAGE_OK)
-			storage_put_abort(p);
-		else
-			rc = storage_put_commit(p);
-	}
+	rc = transfer_put_object(st, key, b, len);
 	g_free(b);
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "encoding.h"
+#include "env_sealed.h"
 #include "envelope_int.h"
 #include "log.h"
 #include "transfer_int.h"
@@ -37,37 +38,24 @@ transfer_tus_seal(const unsigned char dkey[32], const char *id, uint32_t index,
 {
 	size_t n = TUS_STATE_HDR + json_len + ENVELOPE_TAG_LEN;
 	unsigned char k[32], *o;
-	EVP_CIPHER_CTX *ctx = NULL;
-	int rc = ENVELOPE_EINVAL;
+	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || json_len > TUS_MAX_OBJECT)
-		return rc;
+		return ENVELOPE_EINVAL;
 	o = g_malloc(n);
-	memcpy(o, tus_magic, 5);
-	o[5] = ENV_VERSION;
-	memcpy(o + 6, id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(o, tus_magic, id);
 	env_put32(o + 30, index);
-	rc = ENVELOPE_EINTERNAL;
-	if (nonce != NULL)
-		memcpy(o + 34, nonce, 12);
-	else if (crypto_random(o + 34, 12) != 0)
-		goto out;
-	if (tus_key(dkey, k) != 0)
-		goto out;
-	ctx = env_gcm_new(k, 1);
-	if (ctx == NULL || env_gcm_seal(ctx, o + 34, o, 34, (const unsigned char *)json, json_len,
-	    o + TUS_STATE_HDR) != ENVELOPE_OK)
-		goto out;
+	rc = tus_key(dkey, k) != 0 ? ENVELOPE_EINTERNAL :
+	    env_sealed_seal(k, o, ENV_SEALED_HEAD + 4, nonce, json, json_len);
+	crypto_wipe(k, sizeof k);
+	if (rc != ENVELOPE_OK) {
+		g_free(o);
+		return rc;
+	}
 	*obj = o;
 	*obj_len = n;
-	o = NULL;
-	rc = ENVELOPE_OK;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	crypto_wipe(k, sizeof k);
-	g_free(o);
-	return rc;
+	return ENVELOPE_OK;
 }
 
 int
@@ -75,35 +63,15 @@ transfer_tus_open(const unsigned char dkey[32], const char *id, uint32_t index,
 	const unsigned char *obj, size_t len, char **json)
 {
 	unsigned char k[32];
-	EVP_CIPHER_CTX *ctx = NULL;
-	char *pt = NULL;
-	size_t ptlen;
-	int rc = ENVELOPE_EINVAL;
+	int rc;
 
 	*json = NULL;
 	if (len < TUS_STATE_HDR + ENVELOPE_TAG_LEN || len > TUS_MAX_OBJECT + 64 ||
-	    memcmp(obj, tus_magic, 5) != 0 || obj[5] != ENV_VERSION ||
-	    strlen(id) != ENVELOPE_ID_TEXT_LEN || memcmp(obj + 6, id, ENVELOPE_ID_TEXT_LEN) != 0 ||
-	    env_get32(obj + 30) != index)
-		return rc;
-	ptlen = len - TUS_STATE_HDR - ENVELOPE_TAG_LEN;
-	pt = g_malloc0(ptlen + 1);
-	rc = ENVELOPE_EINTERNAL;
-	if (tus_key(dkey, k) != 0)
-		goto out;
-	ctx = env_gcm_new(k, 0);
-	if (ctx == NULL)
-		goto out;
-	rc = env_gcm_open(ctx, obj + 34, obj, 34, obj + TUS_STATE_HDR, ptlen + ENVELOPE_TAG_LEN,
-		(unsigned char *)pt);
-	if (rc == ENVELOPE_OK) {
-		*json = pt;
-		pt = NULL;
-	}
-out:
-	EVP_CIPHER_CTX_free(ctx);
+	    !env_sealed_head_ok(obj, tus_magic, id) || env_get32(obj + 30) != index)
+		return ENVELOPE_EINVAL;
+	rc = tus_key(dkey, k) != 0 ? ENVELOPE_EINTERNAL :
+	    env_sealed_open(k, obj, ENV_SEALED_HEAD + 4, len, json);
 	crypto_wipe(k, sizeof k);
-	g_free(pt);
 	return rc;
 }
 
@@ -124,7 +92,6 @@ state_put(struct storage *st, const struct key32 *dk, const char *id, uint32_t i
 {
 	unsigned char *obj = NULL;
 	size_t olen = 0, jlen = strlen(json);
-	struct storage_put *p;
 	char key[64];
 	int rc = STORAGE_ETEMP;
 
@@ -133,14 +100,7 @@ state_put(struct storage *st, const struct key32 *dk, const char *id, uint32_t i
 		goto out;
 	}
 	state_name(key, sizeof key, id, index);
-	p = storage_put_begin(st, key, olen, &rc);
-	if (p == NULL)
-		goto out;
-	rc = storage_put_write(p, obj, olen);
-	if (rc != STORAGE_OK)
-		storage_put_abort(p);
-	else
-		rc = storage_put_commit(p);
+	rc = transfer_put_object(st, key, obj, olen);
 out:
 	crypto_free_string(json);
 	g_free(obj);

@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "encoding.h"
+#include "env_sealed.h"
 #include "envelope_int.h"
 #include "log.h"
 #include "transfer_int.h"
@@ -40,36 +41,23 @@ transfer_uplink_seal(const unsigned char dkey[32], const char *id,
 {
 	size_t body = TRANSFER_UPLINK_HDR + json_len + ENVELOPE_TAG_LEN, n = body + 32;
 	unsigned char kl[32], km[32], *o;
-	EVP_CIPHER_CTX *ctx = NULL;
-	int rc = ENVELOPE_EINVAL;
+	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || n > TRANSFER_UPLINK_MAX)
-		return rc;
+		return ENVELOPE_EINVAL;
 	o = g_malloc(n);
-	memcpy(o, uplink_magic, 5);
-	o[5] = ENV_VERSION;
-	memcpy(o + 6, id, ENVELOPE_ID_TEXT_LEN);
+	env_sealed_head(o, uplink_magic, id);
 	env_put64(o + 30, (uint64_t)created);
 	env_put64(o + 38, (uint64_t)expires);
-	rc = ENVELOPE_EINTERNAL;
-	if (nonce != NULL)
-		memcpy(o + 46, nonce, 12);
-	else if (crypto_random(o + 46, 12) != 0)
-		goto out;
-	if (uplink_keys(dkey, tok, kl, km) != 0)
-		goto out;
-	ctx = env_gcm_new(kl, 1);
-	if (ctx == NULL || env_gcm_seal(ctx, o + 46, o, 46, (const unsigned char *)json, json_len,
-	    o + TRANSFER_UPLINK_HDR) != ENVELOPE_OK)
-		goto out;
-	crypto_hmac_sha256(km, 32, o, body, o + body);
-	*obj = o;
-	*obj_len = n;
-	o = NULL;
-	rc = ENVELOPE_OK;
-out:
-	EVP_CIPHER_CTX_free(ctx);
+	rc = uplink_keys(dkey, tok, kl, km) != 0 ? ENVELOPE_EINTERNAL :
+	    env_sealed_seal(kl, o, ENV_SEALED_HEAD + 16, nonce, json, json_len);
+	if (rc == ENVELOPE_OK) {
+		crypto_hmac_sha256(km, 32, o, body, o + body);
+		*obj = o;
+		*obj_len = n;
+		o = NULL;
+	}
 	crypto_wipe(kl, sizeof kl);
 	crypto_wipe(km, sizeof km);
 	g_free(o);
@@ -103,15 +91,13 @@ transfer_uplink_decode(const unsigned char dkey[32], const char *id,
 	const unsigned char *tok, const unsigned char *obj, size_t len, struct transfer_uplink *l)
 {
 	unsigned char kl[32], km[32], mac[32];
-	EVP_CIPHER_CTX *ctx = NULL;
-	size_t ptlen, body = len - 32;
+	size_t body = len - 32;
 	char *pt = NULL;
 	int rc = ENVELOPE_EINVAL;
 
 	memset(l, 0, sizeof *l);
 	if (len < TRANSFER_UPLINK_HDR + ENVELOPE_TAG_LEN + 32 || len > TRANSFER_UPLINK_MAX ||
-	    memcmp(obj, uplink_magic, 5) != 0 || obj[5] != ENV_VERSION || !env_valid_id_str(id) ||
-	    memcmp(obj + 6, id, ENVELOPE_ID_TEXT_LEN) != 0)
+	    !env_valid_id_str(id) || !env_sealed_head_ok(obj, uplink_magic, id))
 		return rc;
 	rc = ENVELOPE_EINTERNAL;
 	if (uplink_keys(dkey, tok, kl, km) != 0)
@@ -125,22 +111,13 @@ transfer_uplink_decode(const unsigned char dkey[32], const char *id,
 	rc = ENVELOPE_OK;
 	if (tok == NULL)
 		goto out;
-	ptlen = body - TRANSFER_UPLINK_HDR - ENVELOPE_TAG_LEN;
-	pt = g_malloc0(ptlen + 1);
-	rc = ENVELOPE_EINTERNAL;
-	ctx = env_gcm_new(kl, 0);
-	if (ctx == NULL)
-		goto out;
-	rc = env_gcm_open(ctx, obj + 46, obj, 46, obj + TRANSFER_UPLINK_HDR, ptlen + ENVELOPE_TAG_LEN,
-		(unsigned char *)pt);
+	rc = env_sealed_open(kl, obj, ENV_SEALED_HEAD + 16, body, &pt);
 	if (rc == ENVELOPE_OK && !uplink_json(pt, l))
 		rc = ENVELOPE_EINVAL;
 out:
-	EVP_CIPHER_CTX_free(ctx);
 	crypto_wipe(kl, sizeof kl);
 	crypto_wipe(km, sizeof km);
-	if (pt != NULL)
-		crypto_free_string(pt);
+	crypto_free_string(pt);
 	if (rc != ENVELOPE_OK)
 		transfer_uplink_clear(l);
 	return rc;

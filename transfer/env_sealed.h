@@ -1,0 +1,50 @@
+/*
+ * env_sealed.h - PRIVATE to transfer/: the sealed JSON side objects
+ * "magic(5) ‖ version ‖ id(24) [‖ fields] ‖ nonce(12) ‖ AES-256-GCM(json)"
+ * with aad = every byte before the nonce (reply r, upload state u, notify n,
+ * sender view s, upload link l; bytes in docs/FORMATS.md §6.4-§6.6, §6.7, §6.11).
+ * The callers derive the key, check the size bounds and own the fields after
+ * the id; this file writes and checks the shared head and runs the GCM.
+ * The MACed side objects (info i, tombstone t, state x, once markers o<event>;
+ * §6.2, §6.3, §6.8, revoke.h) share the head and end in
+ * HMAC-SHA256(HKDF(deployment key, "", info), every byte before the MAC).
+ */
+#ifndef OFFLOAD_ENV_SEALED_H
+#define OFFLOAD_ENV_SEALED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ENV_SEALED_HEAD 30u /* magic(5) version(1) id(24) */
+
+/* env_sealed_head - magic, version 1 and the 24-character id into o[0..30) */
+void env_sealed_head(unsigned char *o, const char magic[5], const char *id);
+
+/* env_sealed_head_ok - obj (at least 30 bytes) starts with magic, version 1
+ * and id; false when id is NULL or not 24 characters long */
+bool env_sealed_head_ok(const unsigned char *obj, const char magic[5], const char *id);
+
+/* env_sealed_seal - o holds aad_len bytes of head (filled by the caller),
+ * room for the nonce, json_len bytes and the tag; nonce (or 12 random bytes
+ * when NULL) goes to o + aad_len, ciphertext and tag after it.
+ * ENVELOPE_OK or ENVELOPE_EINTERNAL. */
+int env_sealed_seal(const unsigned char k[32], unsigned char *o, size_t aad_len,
+	const unsigned char *nonce, const char *json, size_t json_len);
+
+/* env_sealed_open - opens obj[0..len) (aad_len head bytes, nonce, ciphertext,
+ * tag; len >= aad_len + 28 checked by the caller) into *json, a NUL-ended
+ * g_malloc string (crypto_free_string or g_free). ENVELOPE_OK, ENVELOPE_EAUTH
+ * or ENVELOPE_EINTERNAL; *json is NULL on failure. */
+int env_sealed_open(const unsigned char k[32], const unsigned char *obj, size_t aad_len,
+	size_t len, char **json);
+
+/* env_mac_put - that MAC of o[0..len) into o + len; 0, or -1 when HKDF fails
+ * (o + len then untouched) */
+int env_mac_put(const unsigned char dkey[32], const char *info, unsigned char *o, size_t len);
+
+/* env_mac_ok - the 32 bytes at obj + len are that MAC of obj[0..len)
+ * (constant-time compare) */
+bool env_mac_ok(const unsigned char dkey[32], const char *info, const unsigned char *obj,
+	size_t len);
+
+#endif
