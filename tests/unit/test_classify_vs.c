@@ -116,17 +116,19 @@ test_positions(void)
 	}
 	{
 		/* blank lines do not count: the marking after 5 blank lines is still the top */
-		char *t = g_strconcat("\n\n \n\n\t\nVS-NfD\n", body_with("x", -1), NULL);
+		char *b = body_with("x", -1), *t = g_strconcat("\n\n \n\n\t\nVS-NfD\n", b, NULL);
 
 		body_case(t, "vs:VS-NfD");
 		g_free(t);
+		g_free(b);
 	}
 	{
 		/* a marking split over the third and fourth line begins in the top */
-		char *t = g_strconcat("Amt\nReferat\nVS - NUR FÜR DEN\nDIENSTGEBRAUCH\n", body_with("x", -1), NULL);
+		char *b = body_with("x", -1), *t = g_strconcat("Amt\nReferat\nVS - NUR FÜR DEN\nDIENSTGEBRAUCH\n", b, NULL);
 
 		body_case(t, "vs:VS-NfD");
 		g_free(t);
+		g_free(b);
 	}
 }
 
