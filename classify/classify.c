@@ -127,7 +127,7 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 				cut--;
 			lead = cut >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 			if (g_utf8_validate(d + lead, (gssize)(cut - lead), NULL) && memchr(d, '\0', cut) == NULL) {
-				cls_detect(job->ctx, w, d + lead, cut - lead, &job->win);
+				cls_detect_utf8(job->ctx, w, d + lead, cut - lead, &job->win);
 				if (!job->windowed_once)
 					cls_vs_marking(w, d + lead, cut - lead, CLS_VS_TOP, &job->win);
 			} else {

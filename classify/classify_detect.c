@@ -501,8 +501,8 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	}
 }
 
-void
-cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+static void
+cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool utf8,
 	struct classify_result *res)
 {
 	GArray *groups = g_array_new(FALSE, FALSE, sizeof(struct cls_group));
@@ -559,5 +559,19 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 			&strong, res);
 	g_array_free(groups, TRUE);
 	cls_emails(where, text, len, res);
-	cls_art9(ctx, where, text, len, strong, res);
+	cls_art9(ctx, where, text, len, strong, utf8, res);
+}
+
+void
+cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res)
+{
+	cls_detect_text(ctx, where, text, len, false, res);
+}
+
+void
+cls_detect_utf8(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res)
+{
+	cls_detect_text(ctx, where, text, len, true, res);
 }

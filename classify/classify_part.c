@@ -109,8 +109,17 @@ cls_magic(const struct classify_ctx *ctx, const unsigned char *data, size_t len)
 char *
 cls_text_utf8(const char *data, size_t len, size_t *out_len)
 {
+	bool utf8;
+
+	return cls_text_utf8_v(data, len, out_len, &utf8);
+}
+
+char *
+cls_text_utf8_v(const char *data, size_t len, size_t *out_len, bool *utf8)
+{
 	char *out;
 
+	*utf8 = false;
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
 		data += 3;
 		len -= 3;
@@ -129,6 +138,7 @@ cls_text_utf8(const char *data, size_t len, size_t *out_len)
 	if (g_utf8_validate(data, (gssize)len, NULL) && memchr(data, '\0', len) == NULL) {
 		out = g_strndup(data, len);
 		*out_len = len;
+		*utf8 = true;
 		return out;
 	}
 	{
@@ -253,9 +263,13 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 		break;
 	case CLS_K_TEXT: {
 		size_t n = 0;
-		char *u = cls_text_utf8((const char *)data, len, &n);
+		bool utf8;
+		char *u = cls_text_utf8_v((const char *)data, len, &n, &utf8);
 
-		cls_detect(ctx, where, u, n, res);
+		if (utf8)
+			cls_detect_utf8(ctx, where, u, n, res);
+		else
+			cls_detect(ctx, where, u, n, res);
 		cls_vs_marking(where, u, n, scan->vs_pos, res);
 		g_free(u);
 		break;
