@@ -69,6 +69,8 @@ struct cls_scan {
 	classify_defer_fn defer; /* classify_message_gmime_defer(): top-level leaves */
 	void *defer_arg;
 	enum cls_vs_pos vs_pos;  /* of the text of the part at hand (cls_part, HTML) */
+	const char *part_type;   /* the true type of the next cls_part's bytes when already known
+				  * (a streaming job asked libmagic on the same first bytes); used once */
 };
 
 /* classify_result.c */

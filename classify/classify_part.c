@@ -209,10 +209,11 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 	size_t len, struct classify_result *res)
 {
 	const struct classify_ctx *ctx = scan->ctx;
-	const char *t = cls_magic(ctx, data, len);
+	const char *t = scan->part_type != NULL ? scan->part_type : cls_magic(ctx, data, len);
 	const char *fam_true = cls_family(t), *fam_decl = cls_family(declared_type), *fam_ext = cls_ext_family(name);
 	const char *where = name != NULL ? name : "part";
 
+	scan->part_type = NULL;   /* members and nested parts are typed on their own bytes */
 	if (res->true_type == NULL)
 		res->true_type = t;
 	if (cls_exe_type(t) || (fam_ext != NULL && strcmp(fam_ext, "executable") == 0))
