@@ -57,12 +57,13 @@ cls_uc(unsigned char c)
 	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
 }
 
-/* a keyword list worked out once (thread-safe): lengths, word rules and a bit per first byte */
+/* a keyword list worked out once (thread-safe): lengths, word rules and, per byte, the
+ * keywords that start with it in either case */
 struct cls_kwset {
 	const char *const *kw;
 	gsize once;
 	size_t n;
-	guint32 first[8];
+	guint16 first[256];
 	struct { const char *w; size_t len; unsigned char c0; bool word, whole; } k[16];
 };
 
@@ -88,8 +89,13 @@ cls_kwset(struct cls_kwset *ks)
 		ks->k[n].c0 = cls_lc((unsigned char)w[0]);
 		ks->k[n].word = prefix || (kl <= 4 && g_ascii_isalpha(w[0]));
 		ks->k[n].whole = ks->k[n].word && !prefix;
-		if (kl > 0)
-			ks->first[ks->k[n].c0 >> 5] |= 1u << (ks->k[n].c0 & 31);
+		if (kl > 0) {
+			unsigned char c0 = ks->k[n].c0;
+
+			ks->first[c0] |= (guint16)(1u << n);
+			if (c0 >= 'a' && c0 <= 'z')
+				ks->first[c0 - 32] |= (guint16)(1u << n);
+		}
 	}
 	g_assert(ks->kw[n] == NULL);
 	ks->n = n;
@@ -98,7 +104,7 @@ cls_kwset(struct cls_kwset *ks)
 }
 
 /* any keyword of the list (case-insensitive ASCII) in text[s - before, e + after); one pass
- * over the window: a bit per first byte selects the keywords to compare */
+ * over the window: the bits of a byte select the keywords that start with it */
 static bool
 cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, size_t after,
 	struct cls_kwset *list)
@@ -107,15 +113,13 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
 
 	for (i = from; i < to; i++) {
-		unsigned char c = cls_lc((unsigned char)text[i]);
+		unsigned m = ks->first[(unsigned char)text[i]];
 
-		if (!(ks->first[c >> 5] & (1u << (c & 31))))
-			continue;
-		for (k = 0; k < ks->n; k++) {
+		for (k = 0; m != 0; k++, m >>= 1) {
 			const char *w = ks->k[k].w;
 			size_t kl = ks->k[k].len;
 
-			if (kl == 0 || ks->k[k].c0 != c || i + kl > to)
+			if (!(m & 1) || i + kl > to)
 				continue;
 			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
 				;
