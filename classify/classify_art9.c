@@ -77,11 +77,13 @@ cls_word_char(unsigned char c)
 
 /* index of all dictionary terms by first byte, built once (thread-safe) */
 struct cls_term_ref {
+	const char *text;   /* cls_art9_dict[cat].terms[term] */
 	unsigned char cat, term, len;
 	bool prefix;
 };
 
 static struct cls_term_ref cls_refs[512];
+static bool cls_word_byte[256];   /* cls_word_char as a table for the term scan */
 static unsigned short cls_ref_start[257];
 static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
 
@@ -94,6 +96,7 @@ cls_terms_index(void)
 		unsigned b, n = 0, c, t;
 
 		for (b = 0; b < 256; b++) {
+			cls_word_byte[b] = cls_word_char((unsigned char)b);
 			cls_ref_start[b] = (unsigned short)n;
 			for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
 				for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
@@ -102,6 +105,7 @@ cls_terms_index(void)
 
 					if ((unsigned char)term[0] != b || n >= G_N_ELEMENTS(cls_refs))
 						continue;
+					cls_refs[n].text = term;
 					cls_refs[n].cat = (unsigned char)c;
 					cls_refs[n].term = (unsigned char)t;
 					cls_refs[n].prefix = term[tl - 1] == '*';
@@ -131,26 +135,26 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 		unsigned char done = 0;   /* bit per category: one hit per word and category */
 
 		next = i + 1;
-		if (cls_word_char(b))   /* no term starts inside a word: go on after it */
-			while (next < len && cls_word_char((unsigned char)low[next]))
+		if (cls_word_byte[b])   /* no term starts inside a word: go on after it */
+			while (next < len && cls_word_byte[(unsigned char)low[next]])
 				next++;
 		if (cls_ref_start[b] == cls_ref_start[b + 1])
 			continue;
-		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
+		if (i > 0 && cls_word_byte[(unsigned char)low[i - 1]])
 			continue;
 		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
 				     (1u << ((unsigned char)low[i + 1] & 31))))
 			continue;
 		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
 			const struct cls_term_ref *ref = &cls_refs[r];
-			const char *term = cls_art9_dict[ref->cat].terms[ref->term];
+			const char *term = ref->text;
 
 			if (done & (1u << ref->cat))
 				continue;
 			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]) ||
 			    memcmp(low + i, term, ref->len) != 0)
 				continue;
-			if (!ref->prefix && i + ref->len < len && cls_word_char((unsigned char)low[i + ref->len]))
+			if (!ref->prefix && i + ref->len < len && cls_word_byte[(unsigned char)low[i + ref->len]])
 				continue;
 			hits[n].pos = i;
 			hits[n].term = ref->term;
