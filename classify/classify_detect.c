@@ -509,8 +509,8 @@ static void
 cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool utf8,
 	struct classify_result *res)
 {
-	GArray *groups = g_array_new(FALSE, FALSE, sizeof(struct cls_group));
-	size_t i = 0;
+	size_t ng = 0, cap = 64, i = 0;   /* the chain of groups at hand: g[0..ng) */
+	struct cls_group *groups = g_new(struct cls_group, cap);
 	bool strong = false;
 
 	while (i < len) {
@@ -528,14 +528,13 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
-			if (groups->len > 0)
-				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
-					groups->len, &strong, res);
-			g_array_set_size(groups, 0);
+			if (ng > 0)
+				cls_chain(where, text, len, groups, ng, &strong, res);
+			ng = 0;
 			continue;
 		}
-		if (groups->len > 0) {
-			const struct cls_group *prev = &g_array_index(groups, struct cls_group, groups->len - 1);
+		if (ng > 0) {
+			const struct cls_group *prev = &groups[ng - 1];
 			size_t p = prev->e, seps = 0, punct = 0, tabs = 0;
 
 			while (p < g.s && seps < 3) {
@@ -551,17 +550,19 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			g.cell = tabs > 0;
 			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
 			if (p != g.s || (punct > 0 && seps > 1)) {
-				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
-					groups->len, &strong, res);
-				g_array_set_size(groups, 0);
+				cls_chain(where, text, len, groups, ng, &strong, res);
+				ng = 0;
 			}
 		}
-		g_array_append_val(groups, g);
+		if (ng == cap) {
+			cap *= 2;
+			groups = g_renew(struct cls_group, groups, cap);
+		}
+		groups[ng++] = g;
 	}
-	if (groups->len > 0)
-		cls_chain(where, text, len, (struct cls_group *)(void *)groups->data, groups->len,
-			&strong, res);
-	g_array_free(groups, TRUE);
+	if (ng > 0)
+		cls_chain(where, text, len, groups, ng, &strong, res);
+	g_free(groups);
 	cls_emails(where, text, len, res);
 	cls_art9(ctx, where, text, len, strong, utf8, res);
 }
