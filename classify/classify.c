@@ -136,7 +136,7 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 			while (cut > 1 && ((unsigned char)d[cut] & 0xC0) == 0x80 && job->buf->len - cut < keep + 4)
 				cut--;
 			lead = cut >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-			if (g_utf8_validate(d + lead, (gssize)(cut - lead), NULL) && memchr(d, '\0', cut) == NULL) {
+			if (cls_utf8_valid(d + lead, cut - lead)) {   /* no NUL either */
 				cls_detect_utf8(job->ctx, w, d + lead, cut - lead, &job->win);
 				if (!job->windowed_once)
 					cls_vs_marking(w, d + lead, cut - lead, CLS_VS_TOP, &job->win);

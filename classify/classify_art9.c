@@ -250,7 +250,7 @@ void
 cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
 	bool utf8, struct classify_result *res)
 {
-	char *valid = utf8 || g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
+	char *valid = utf8 || cls_utf8_valid(text, len) ? NULL : g_utf8_make_valid(text, (gssize)len);
 	size_t lowlen, c;
 	char *low = cls_strdown(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len, &lowlen);
 	/* at most one hit per byte and category: short text needs no full table */
