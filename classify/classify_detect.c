@@ -115,11 +115,14 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 	for (i = from; i < to; i++) {
 		unsigned m = ks->first[(unsigned char)text[i]];
 
-		for (k = 0; m != 0; k++, m >>= 1) {
-			const char *w = ks->k[k].w;
-			size_t kl = ks->k[k].len;
+		for (; m != 0; m &= m - 1) {
+			const char *w;
+			size_t kl;
 
-			if (!(m & 1) || i + kl > to)
+			k = (size_t)__builtin_ctz(m);
+			w = ks->k[k].w;
+			kl = ks->k[k].len;
+			if (i + kl > to)
 				continue;
 			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
 				;
@@ -422,7 +425,7 @@ cls_phone(const char *where, const char *text, size_t len, const struct cls_grou
 {
 	size_t digits = 0, j, k;
 
-	if (!g_ascii_isdigit(text[g[i].s]) || !cls_phone_like(text, len, g[i].s))
+	if (!g_ascii_isdigit(text[g[i].s]))
 		return 0;
 	for (j = i; j < ng; j++) {
 		bool alldig = true;
@@ -435,7 +438,9 @@ cls_phone(const char *where, const char *text, size_t len, const struct cls_grou
 			break;
 		digits += g[j].e - g[j].s;
 	}
-	if (j > i && digits >= 7 && digits <= 14 && cls_phone_start(text, g[i].s)) {
+	/* the context last: it reads up to 25 bytes, the other tests a few */
+	if (j > i && digits >= 7 && digits <= 14 && cls_phone_start(text, g[i].s) &&
+	    cls_phone_like(text, len, g[i].s)) {
 		cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
 		return j - i;
 	}
