@@ -126,7 +126,7 @@ cls_terms_index(void)
 static size_t
 cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
 {
-	size_t n = 0, i, next;
+	size_t n = 0, i, next, k;
 	unsigned r;
 
 	cls_terms_index();
@@ -151,8 +151,11 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 
 			if (done & (1u << ref->cat))
 				continue;
-			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]) ||
-			    memcmp(low + i, term, ref->len) != 0)
+			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]))
+				continue;
+			for (k = 2; k < ref->len && low[i + k] == term[k]; k++)   /* low[i] == term[0]: its bucket */
+				;
+			if (k < ref->len)
 				continue;
 			if (!ref->prefix && i + ref->len < len && cls_word_byte[(unsigned char)low[i + ref->len]])
 				continue;

@@ -181,12 +181,26 @@ cls_nbsp_before(const char *t, size_t p)
 }
 
 static bool
-cls_all_digits(const char *s)
+cls_all_digits(const char *s, size_t n)
 {
-	for (; *s; s++)
-		if (!g_ascii_isdigit(*s))
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (!g_ascii_isdigit(s[k]))
 			return false;
 	return true;
+}
+
+/* the value of n decimal digits (at most 4) */
+static unsigned
+cls_digits(const char *s, size_t n)
+{
+	unsigned v = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		v = v * 10 + (unsigned)(s[k] - '0');
+	return v;
 }
 
 /* card grouping: one group, groups of 4 (last 1-4), or 4-6-5 / 4-6-4 */
@@ -321,20 +335,11 @@ cls_try_dob(const char *text, size_t len, const struct cls_group *g, size_t ng, 
 	if (!g_ascii_isdigit(text[g[i].s]) || !g_ascii_isdigit(text[g[i].e - 1]) ||
 	    !g_ascii_isdigit(text[g[i + 1].s]) || !g_ascii_isdigit(text[g[i + 1].e - 1]))
 		return 0;
-	{
-		char *ds = g_strndup(text + g[i].s, l0), *ms = g_strndup(text + g[i + 1].s, l1);
-		char *ys = g_strndup(text + g[i + 2].s, l2);
-		bool ok = cls_all_digits(ys);
-
-		d = (unsigned)atoi(ds);
-		m = (unsigned)atoi(ms);
-		y = (unsigned)atoi(ys);
-		g_free(ds);
-		g_free(ms);
-		g_free(ys);
-		if (!ok)
-			return 0;
-	}
+	d = cls_digits(text + g[i].s, l0);   /* digits: their first and last were checked */
+	m = cls_digits(text + g[i + 1].s, l1);
+	if (!cls_all_digits(text + g[i + 2].s, l2))
+		return 0;
+	y = cls_digits(text + g[i + 2].s, l2);
 	if (l2 == 2)
 		y += 1900;
 	if (!cls_date_valid(d, m, y) || !cls_context(text, len, g[i].s, g[i].s, 30, 0, &cls_ks_dob))
