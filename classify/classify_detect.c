@@ -154,6 +154,7 @@ cls_hit(struct classify_result *res, enum cls_det det, const char *where, const 
 struct cls_group {
 	size_t s, e;
 	bool cell;   /* a table-cell boundary (tab) lies between this group and the one before */
+	bool word;   /* three or more letters, no digit: no identifier starts with it */
 };
 
 /* length of an allowed separator at p (0 = none): blank, tab, '.', '-', NBSP */
@@ -347,19 +348,6 @@ cls_try_dob(const char *text, size_t len, const struct cls_group *g, size_t ng, 
 	return 3;
 }
 
-/* group g is a word of three or more letters: no identifier starts with one */
-static bool
-cls_word_group(const char *text, const struct cls_group *g)
-{
-	size_t k;
-
-	if (g->e - g->s < 3)
-		return false;
-	for (k = g->s; k < g->e && g_ascii_isalpha(text[k]); k++)
-		;
-	return k == g->e;
-}
-
 /* the identifier groups i..j are, joined into buf (bl characters, upper case); CLS_DET_N = none.
  * crossed: a cell boundary lies between the groups (only an IBAN continues into the next cell) */
 static enum cls_det
@@ -461,7 +449,7 @@ cls_chain(const char *where, const char *text, size_t len, const struct cls_grou
 	size_t i = 0, used;
 
 	while (i < ng) {
-		if (cls_word_group(text, &g[i])) {
+		if (g[i].word) {
 			i++;
 			continue;
 		}
@@ -520,6 +508,7 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 	struct classify_result *res)
 {
 	size_t ng = 0, cap = 64, i = 0;   /* the chain of groups at hand: g[0..ng) */
+	guint16 f, seen = 0;              /* g_ascii_table bits of a group's bytes */
 	struct cls_group *groups = g_new(struct cls_group, cap);
 	bool strong = false;
 
@@ -531,10 +520,14 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			continue;
 		}
 		g.s = i;
-		while (i < len && g_ascii_isalnum(text[i]))
+		while (i < len && ((f = g_ascii_table[(guchar)text[i]]) & G_ASCII_ALNUM) != 0) {
+			seen |= f;
 			i++;
+		}
 		g.e = i;
 		g.cell = false;
+		g.word = g.e - g.s >= 3 && !(seen & G_ASCII_DIGIT);   /* ASCII alnum without digit: letters */
+		seen = 0;
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
