@@ -48,6 +48,7 @@ struct classify_job {
 	bool windowed_once;        /* the first window (the top of the text) was scanned */
 	bool too_large;            /* container over max_text */
 	bool typed;                /* true type looked at (CLS_MAGIC_BYTES in the buffer) */
+	const char *type;          /* that type: libmagic's answer while buf holds the part from its start */
 	bool opaque;               /* a type whose result the first bytes settle: done */
 	unsigned depth;            /* nesting of the part (attached messages) */
 	struct classify_result win; /* findings of earlier windows */
@@ -66,10 +67,18 @@ classify_job_new(const struct classify_ctx *ctx, const char *name, const char *d
 	return job;
 }
 
+/* the true type of the part in buf (held from its start): libmagic looks at the first
+ * CLS_MAGIC_BYTES only, so once they are here its answer is known and not asked again */
+static const char *
+cls_job_type(struct classify_job *job)
+{
+	return job->typed ? job->type : cls_magic(job->ctx, job->buf->data, job->buf->len);
+}
+
 static bool
 cls_job_is_text(struct classify_job *job)
 {
-	const char *t = cls_magic(job->ctx, job->buf->data, job->buf->len);
+	const char *t = cls_job_type(job);
 
 	return t != NULL && strncmp(t, "text/", 5) == 0 && strcmp(t, "text/html") != 0 && strcmp(t, "text/xml") != 0;
 }
@@ -100,6 +109,7 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 					job->buf->len);
 
 				job->typed = true;
+				job->type = t;
 				job->opaque = k == CLS_K_MEDIA || k == CLS_K_OPAQUE;
 				if (job->opaque)
 					return;
@@ -126,8 +136,8 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 			while (cut > 1 && ((unsigned char)d[cut] & 0xC0) == 0x80 && job->buf->len - cut < keep + 4)
 				cut--;
 			lead = cut >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-			if (g_utf8_validate(d + lead, (gssize)(cut - lead), NULL) && memchr(d, '\0', cut) == NULL) {
-				cls_detect(job->ctx, w, d + lead, cut - lead, &job->win);
+			if (cls_utf8_valid(d + lead, cut - lead)) {   /* no NUL either */
+				cls_detect_utf8(job->ctx, w, d + lead, cut - lead, &job->win);
 				if (!job->windowed_once)
 					cls_vs_marking(w, d + lead, cut - lead, CLS_VS_TOP, &job->win);
 			} else {
@@ -152,9 +162,12 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 	scan.ctx = job->ctx;
 	scan.depth = job->depth;
 	scan.vs_pos = job->windowed ? CLS_VS_BOTTOM : CLS_VS_EDGES;   /* after windows: the end of a long text */
+	if (!job->windowed)
+		scan.part_type = job->typed ? job->type : NULL;   /* the buffer holds the part from its start */
 	cls_part_begin(res, job->name, job->declared_type);
 	if (job->too_large) {
-		res->true_type = cls_magic(job->ctx, job->buf->data, job->buf->len);
+		res->true_type = cls_job_type(job);
+		scan.part_type = NULL;
 		cls_add(res, "not-inspectable", 1, job->name, "larger than [classify] max_text");
 	} else {
 		cls_part(&scan, job->name, job->declared_type, job->buf->data, job->buf->len, res);

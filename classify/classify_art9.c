@@ -77,11 +77,13 @@ cls_word_char(unsigned char c)
 
 /* index of all dictionary terms by first byte, built once (thread-safe) */
 struct cls_term_ref {
+	const char *text;   /* cls_art9_dict[cat].terms[term] */
 	unsigned char cat, term, len;
 	bool prefix;
 };
 
 static struct cls_term_ref cls_refs[512];
+static bool cls_word_byte[256];   /* cls_word_char as a table for the term scan */
 static unsigned short cls_ref_start[257];
 static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
 
@@ -94,6 +96,7 @@ cls_terms_index(void)
 		unsigned b, n = 0, c, t;
 
 		for (b = 0; b < 256; b++) {
+			cls_word_byte[b] = cls_word_char((unsigned char)b);
 			cls_ref_start[b] = (unsigned short)n;
 			for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
 				for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
@@ -102,6 +105,7 @@ cls_terms_index(void)
 
 					if ((unsigned char)term[0] != b || n >= G_N_ELEMENTS(cls_refs))
 						continue;
+					cls_refs[n].text = term;
 					cls_refs[n].cat = (unsigned char)c;
 					cls_refs[n].term = (unsigned char)t;
 					cls_refs[n].prefix = term[tl - 1] == '*';
@@ -122,7 +126,7 @@ cls_terms_index(void)
 static size_t
 cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
 {
-	size_t n = 0, i, next;
+	size_t n = 0, i, next, k;
 	unsigned r;
 
 	cls_terms_index();
@@ -131,26 +135,29 @@ cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t ma
 		unsigned char done = 0;   /* bit per category: one hit per word and category */
 
 		next = i + 1;
-		if (cls_word_char(b))   /* no term starts inside a word: go on after it */
-			while (next < len && cls_word_char((unsigned char)low[next]))
+		if (cls_word_byte[b])   /* no term starts inside a word: go on after it */
+			while (next < len && cls_word_byte[(unsigned char)low[next]])
 				next++;
 		if (cls_ref_start[b] == cls_ref_start[b + 1])
 			continue;
-		if (i > 0 && cls_word_char((unsigned char)low[i - 1]))
+		if (i > 0 && cls_word_byte[(unsigned char)low[i - 1]])
 			continue;
 		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
 				     (1u << ((unsigned char)low[i + 1] & 31))))
 			continue;
 		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
 			const struct cls_term_ref *ref = &cls_refs[r];
-			const char *term = cls_art9_dict[ref->cat].terms[ref->term];
+			const char *term = ref->text;
 
 			if (done & (1u << ref->cat))
 				continue;
-			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]) ||
-			    memcmp(low + i, term, ref->len) != 0)
+			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]))
 				continue;
-			if (!ref->prefix && i + ref->len < len && cls_word_char((unsigned char)low[i + ref->len]))
+			for (k = 2; k < ref->len && low[i + k] == term[k]; k++)   /* low[i] == term[0]: its bucket */
+				;
+			if (k < ref->len)
+				continue;
+			if (!ref->prefix && i + ref->len < len && cls_word_byte[(unsigned char)low[i + ref->len]])
 				continue;
 			hits[n].pos = i;
 			hits[n].term = ref->term;
@@ -186,6 +193,19 @@ cls_strdown(const char *text, size_t len, size_t *out_len)
 	while (i < len) {
 		unsigned char c = (unsigned char)text[i];
 
+		if (c < 0x80 && i + 8 <= len) {   /* 8 ASCII bytes at a time: A..Z | 0x20 */
+			guint64 w, upper;
+
+			memcpy(&w, text + i, 8);
+			if (!(w & 0x8080808080808080ULL)) {
+				upper = (w + 0x3F3F3F3F3F3F3F3FULL) & ~(w + 0x2525252525252525ULL) & 0x8080808080808080ULL;
+				w |= upper >> 2;
+				memcpy(out + o, &w, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
+		}
 		if (c < 0x80) {
 			out[o++] = (char)cls_lc(c);
 			i++;
@@ -231,9 +251,9 @@ cls_strdown(const char *text, size_t len, size_t *out_len)
 
 void
 cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
-	struct classify_result *res)
+	bool utf8, struct classify_result *res)
 {
-	char *valid = g_utf8_validate(text, (gssize)len, NULL) ? NULL : g_utf8_make_valid(text, (gssize)len);
+	char *valid = utf8 || cls_utf8_valid(text, len) ? NULL : g_utf8_make_valid(text, (gssize)len);
 	size_t lowlen, c;
 	char *low = cls_strdown(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len, &lowlen);
 	/* at most one hit per byte and category: short text needs no full table */

@@ -57,12 +57,13 @@ cls_uc(unsigned char c)
 	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
 }
 
-/* a keyword list worked out once (thread-safe): lengths, word rules and a bit per first byte */
+/* a keyword list worked out once (thread-safe): lengths, word rules and, per byte, the
+ * keywords that start with it in either case */
 struct cls_kwset {
 	const char *const *kw;
 	gsize once;
 	size_t n;
-	guint32 first[8];
+	guint16 first[256];
 	struct { const char *w; size_t len; unsigned char c0; bool word, whole; } k[16];
 };
 
@@ -88,8 +89,13 @@ cls_kwset(struct cls_kwset *ks)
 		ks->k[n].c0 = cls_lc((unsigned char)w[0]);
 		ks->k[n].word = prefix || (kl <= 4 && g_ascii_isalpha(w[0]));
 		ks->k[n].whole = ks->k[n].word && !prefix;
-		if (kl > 0)
-			ks->first[ks->k[n].c0 >> 5] |= 1u << (ks->k[n].c0 & 31);
+		if (kl > 0) {
+			unsigned char c0 = ks->k[n].c0;
+
+			ks->first[c0] |= (guint16)(1u << n);
+			if (c0 >= 'a' && c0 <= 'z')
+				ks->first[c0 - 32] |= (guint16)(1u << n);
+		}
 	}
 	g_assert(ks->kw[n] == NULL);
 	ks->n = n;
@@ -98,7 +104,7 @@ cls_kwset(struct cls_kwset *ks)
 }
 
 /* any keyword of the list (case-insensitive ASCII) in text[s - before, e + after); one pass
- * over the window: a bit per first byte selects the keywords to compare */
+ * over the window: the bits of a byte select the keywords that start with it */
 static bool
 cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, size_t after,
 	struct cls_kwset *list)
@@ -107,15 +113,16 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
 
 	for (i = from; i < to; i++) {
-		unsigned char c = cls_lc((unsigned char)text[i]);
+		unsigned m = ks->first[(unsigned char)text[i]];
 
-		if (!(ks->first[c >> 5] & (1u << (c & 31))))
-			continue;
-		for (k = 0; k < ks->n; k++) {
-			const char *w = ks->k[k].w;
-			size_t kl = ks->k[k].len;
+		for (; m != 0; m &= m - 1) {
+			const char *w;
+			size_t kl;
 
-			if (kl == 0 || ks->k[k].c0 != c || i + kl > to)
+			k = (size_t)__builtin_ctz(m);
+			w = ks->k[k].w;
+			kl = ks->k[k].len;
+			if (i + kl > to)
 				continue;
 			for (t = 1; t < kl && cls_lc((unsigned char)text[i + t]) == cls_lc((unsigned char)w[t]); t++)
 				;
@@ -147,6 +154,7 @@ cls_hit(struct classify_result *res, enum cls_det det, const char *where, const 
 struct cls_group {
 	size_t s, e;
 	bool cell;   /* a table-cell boundary (tab) lies between this group and the one before */
+	bool word;   /* three or more letters, no digit: no identifier starts with it */
 };
 
 /* length of an allowed separator at p (0 = none): blank, tab, '.', '-', NBSP */
@@ -174,12 +182,26 @@ cls_nbsp_before(const char *t, size_t p)
 }
 
 static bool
-cls_all_digits(const char *s)
+cls_all_digits(const char *s, size_t n)
 {
-	for (; *s; s++)
-		if (!g_ascii_isdigit(*s))
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (!g_ascii_isdigit(s[k]))
 			return false;
 	return true;
+}
+
+/* the value of n decimal digits (at most 4) */
+static unsigned
+cls_digits(const char *s, size_t n)
+{
+	unsigned v = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		v = v * 10 + (unsigned)(s[k] - '0');
+	return v;
 }
 
 /* card grouping: one group, groups of 4 (last 1-4), or 4-6-5 / 4-6-4 */
@@ -314,38 +336,16 @@ cls_try_dob(const char *text, size_t len, const struct cls_group *g, size_t ng, 
 	if (!g_ascii_isdigit(text[g[i].s]) || !g_ascii_isdigit(text[g[i].e - 1]) ||
 	    !g_ascii_isdigit(text[g[i + 1].s]) || !g_ascii_isdigit(text[g[i + 1].e - 1]))
 		return 0;
-	{
-		char *ds = g_strndup(text + g[i].s, l0), *ms = g_strndup(text + g[i + 1].s, l1);
-		char *ys = g_strndup(text + g[i + 2].s, l2);
-		bool ok = cls_all_digits(ys);
-
-		d = (unsigned)atoi(ds);
-		m = (unsigned)atoi(ms);
-		y = (unsigned)atoi(ys);
-		g_free(ds);
-		g_free(ms);
-		g_free(ys);
-		if (!ok)
-			return 0;
-	}
+	d = cls_digits(text + g[i].s, l0);   /* digits: their first and last were checked */
+	m = cls_digits(text + g[i + 1].s, l1);
+	if (!cls_all_digits(text + g[i + 2].s, l2))
+		return 0;
+	y = cls_digits(text + g[i + 2].s, l2);
 	if (l2 == 2)
 		y += 1900;
 	if (!cls_date_valid(d, m, y) || !cls_context(text, len, g[i].s, g[i].s, 30, 0, &cls_ks_dob))
 		return 0;
 	return 3;
-}
-
-/* group g is a word of three or more letters: no identifier starts with one */
-static bool
-cls_word_group(const char *text, const struct cls_group *g)
-{
-	size_t k;
-
-	if (g->e - g->s < 3)
-		return false;
-	for (k = g->s; k < g->e && g_ascii_isalpha(text[k]); k++)
-		;
-	return k == g->e;
 }
 
 /* the identifier groups i..j are, joined into buf (bl characters, upper case); CLS_DET_N = none.
@@ -418,7 +418,7 @@ cls_phone(const char *where, const char *text, size_t len, const struct cls_grou
 {
 	size_t digits = 0, j, k;
 
-	if (!g_ascii_isdigit(text[g[i].s]) || !cls_phone_like(text, len, g[i].s))
+	if (!g_ascii_isdigit(text[g[i].s]))
 		return 0;
 	for (j = i; j < ng; j++) {
 		bool alldig = true;
@@ -431,7 +431,9 @@ cls_phone(const char *where, const char *text, size_t len, const struct cls_grou
 			break;
 		digits += g[j].e - g[j].s;
 	}
-	if (j > i && digits >= 7 && digits <= 14 && cls_phone_start(text, g[i].s)) {
+	/* the context last: it reads up to 25 bytes, the other tests a few */
+	if (j > i && digits >= 7 && digits <= 14 && cls_phone_start(text, g[i].s) &&
+	    cls_phone_like(text, len, g[i].s)) {
 		cls_hit(res, CLS_DET_PHONE, where, text, g[i].s, g[j - 1].e);
 		return j - i;
 	}
@@ -447,7 +449,7 @@ cls_chain(const char *where, const char *text, size_t len, const struct cls_grou
 	size_t i = 0, used;
 
 	while (i < ng) {
-		if (cls_word_group(text, &g[i])) {
+		if (g[i].word) {
 			i++;
 			continue;
 		}
@@ -501,12 +503,13 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	}
 }
 
-void
-cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+static void
+cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool utf8,
 	struct classify_result *res)
 {
-	GArray *groups = g_array_new(FALSE, FALSE, sizeof(struct cls_group));
-	size_t i = 0;
+	size_t ng = 0, cap = 64, i = 0;   /* the chain of groups at hand: g[0..ng) */
+	guint16 f, seen = 0;              /* g_ascii_table bits of a group's bytes */
+	struct cls_group *groups = g_new(struct cls_group, cap);
 	bool strong = false;
 
 	while (i < len) {
@@ -517,21 +520,24 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 			continue;
 		}
 		g.s = i;
-		while (i < len && g_ascii_isalnum(text[i]))
+		while (i < len && ((f = g_ascii_table[(guchar)text[i]]) & G_ASCII_ALNUM) != 0) {
+			seen |= f;
 			i++;
+		}
 		g.e = i;
 		g.cell = false;
+		g.word = g.e - g.s >= 3 && !(seen & G_ASCII_DIGIT);   /* ASCII alnum without digit: letters */
+		seen = 0;
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
-			if (groups->len > 0)
-				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
-					groups->len, &strong, res);
-			g_array_set_size(groups, 0);
+			if (ng > 0)
+				cls_chain(where, text, len, groups, ng, &strong, res);
+			ng = 0;
 			continue;
 		}
-		if (groups->len > 0) {
-			const struct cls_group *prev = &g_array_index(groups, struct cls_group, groups->len - 1);
+		if (ng > 0) {
+			const struct cls_group *prev = &groups[ng - 1];
 			size_t p = prev->e, seps = 0, punct = 0, tabs = 0;
 
 			while (p < g.s && seps < 3) {
@@ -547,17 +553,33 @@ cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, 
 			g.cell = tabs > 0;
 			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
 			if (p != g.s || (punct > 0 && seps > 1)) {
-				cls_chain(where, text, len, (struct cls_group *)(void *)groups->data,
-					groups->len, &strong, res);
-				g_array_set_size(groups, 0);
+				cls_chain(where, text, len, groups, ng, &strong, res);
+				ng = 0;
 			}
 		}
-		g_array_append_val(groups, g);
+		if (ng == cap) {
+			cap *= 2;
+			groups = g_renew(struct cls_group, groups, cap);
+		}
+		groups[ng++] = g;
 	}
-	if (groups->len > 0)
-		cls_chain(where, text, len, (struct cls_group *)(void *)groups->data, groups->len,
-			&strong, res);
-	g_array_free(groups, TRUE);
+	if (ng > 0)
+		cls_chain(where, text, len, groups, ng, &strong, res);
+	g_free(groups);
 	cls_emails(where, text, len, res);
-	cls_art9(ctx, where, text, len, strong, res);
+	cls_art9(ctx, where, text, len, strong, utf8, res);
+}
+
+void
+cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res)
+{
+	cls_detect_text(ctx, where, text, len, false, res);
+}
+
+void
+cls_detect_utf8(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res)
+{
+	cls_detect_text(ctx, where, text, len, true, res);
 }

@@ -69,6 +69,8 @@ struct cls_scan {
 	classify_defer_fn defer; /* classify_message_gmime_defer(): top-level leaves */
 	void *defer_arg;
 	enum cls_vs_pos vs_pos;  /* of the text of the part at hand (cls_part, HTML) */
+	const char *part_type;   /* the true type of the next cls_part's bytes when already known
+				  * (a streaming job asked libmagic on the same first bytes); used once */
 };
 
 /* classify_result.c */
@@ -123,9 +125,10 @@ char *cls_mask(const char *s, size_t n);
 /* classify_art9.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
-/* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it */
+/* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it;
+ * utf8: the text is known to be valid UTF-8 without NUL (else it is checked here) */
 void cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
-	struct classify_result *res);
+	bool utf8, struct classify_result *res);
 /* classify_vs.c */
 /* cls_vs_find - the first VS marking in text[from..n): 0 none, 1 VS-NfD, 2 VS-VERTRAULICH; its bytes */
 int cls_vs_find(const char *text, size_t n, size_t from, size_t *at, size_t *end);
@@ -134,6 +137,10 @@ void cls_vs_marking(const char *where, const char *text, size_t len, enum cls_vs
 	struct classify_result *res);
 /* classify_detect.c */
 void cls_detect(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
+	struct classify_result *res);
+/* cls_detect_utf8 - cls_detect of text the caller has checked: valid UTF-8 without NUL (the check
+ * is not done again) */
+void cls_detect_utf8(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
 	struct classify_result *res);
 
 /* extractors: classify_zip.c, classify_pdf.c, classify_markup.c (HTML), classify_mime.c;
@@ -158,7 +165,11 @@ bool cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out);
 /* cls_rtf_text - visible text of an RTF document, at most max bytes appended */
 void cls_rtf_text(const char *s, size_t n, size_t max, GString *out);
 gunichar cls_cp1252(unsigned char b);   /* 0 = unassigned */
+/* cls_utf8_valid - g_utf8_validate(data, len, NULL): valid UTF-8 without NUL; ASCII 8 bytes at a time */
+bool cls_utf8_valid(const char *data, size_t len);
 /* cls_text_utf8 - data as UTF-8 (invalid UTF-8 read as windows-1252); g_free */
 char *cls_text_utf8(const char *data, size_t len, size_t *out_len);
+/* cls_text_utf8_v - the same; *utf8 = the result is known valid UTF-8 without NUL (data was) */
+char *cls_text_utf8_v(const char *data, size_t len, size_t *out_len, bool *utf8);
 
 #endif

@@ -106,11 +106,53 @@ cls_magic(const struct classify_ctx *ctx, const unsigned char *data, size_t len)
 	return out;
 }
 
+bool
+cls_utf8_valid(const char *data, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)data[i];
+		size_t cl;
+
+		if (i + 8 <= len) {   /* 8 ASCII bytes without NUL at a time */
+			guint64 w;
+
+			memcpy(&w, data + i, 8);
+			if (!((w | ((w - 0x0101010101010101ULL) & ~w)) & 0x8080808080808080ULL)) {
+				i += 8;
+				continue;
+			}
+		}
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		/* one sequence: glib's rules (no overlong forms, surrogates or beyond U+10FFFF) */
+		cl = (size_t)g_utf8_skip[c];
+		if (cl > len - i || !g_utf8_validate(data + i, (gssize)cl, NULL))
+			return false;
+		i += cl;
+	}
+	return true;
+}
+
 char *
 cls_text_utf8(const char *data, size_t len, size_t *out_len)
 {
+	bool utf8;
+
+	return cls_text_utf8_v(data, len, out_len, &utf8);
+}
+
+char *
+cls_text_utf8_v(const char *data, size_t len, size_t *out_len, bool *utf8)
+{
 	char *out;
 
+	*utf8 = false;
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
 		data += 3;
 		len -= 3;
@@ -126,9 +168,10 @@ cls_text_utf8(const char *data, size_t len, size_t *out_len)
 			return out;
 		}
 	}
-	if (g_utf8_validate(data, (gssize)len, NULL) && memchr(data, '\0', len) == NULL) {
+	if (cls_utf8_valid(data, len)) {
 		out = g_strndup(data, len);
 		*out_len = len;
+		*utf8 = true;
 		return out;
 	}
 	{
@@ -193,16 +236,41 @@ cls_kind(const char *t, const char *name, const char *declared_type, const unsig
 	return CLS_K_OPAQUE;
 }
 
+/* the text of a part: valid UTF-8 (after a BOM) is scanned in place, other text as
+ * cls_text_utf8 reads it */
+static void
+cls_part_text(struct cls_scan *scan, const char *where, const char *data, size_t len,
+	struct classify_result *res)
+{
+	size_t lead = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0, n = 0;
+	bool utf8;
+	char *u;
+
+	if (cls_utf8_valid(data + lead, len - lead)) {
+		cls_detect_utf8(scan->ctx, where, data + lead, len - lead, res);
+		cls_vs_marking(where, data + lead, len - lead, scan->vs_pos, res);
+		return;
+	}
+	u = cls_text_utf8_v(data, len, &n, &utf8);
+	if (utf8)
+		cls_detect_utf8(scan->ctx, where, u, n, res);
+	else
+		cls_detect(scan->ctx, where, u, n, res);
+	cls_vs_marking(where, u, n, scan->vs_pos, res);
+	g_free(u);
+}
+
 /* cls_part - one attachment (or container member) into res */
 void
 cls_part(struct cls_scan *scan, const char *name, const char *declared_type, const unsigned char *data,
 	size_t len, struct classify_result *res)
 {
 	const struct classify_ctx *ctx = scan->ctx;
-	const char *t = cls_magic(ctx, data, len);
+	const char *t = scan->part_type != NULL ? scan->part_type : cls_magic(ctx, data, len);
 	const char *fam_true = cls_family(t), *fam_decl = cls_family(declared_type), *fam_ext = cls_ext_family(name);
 	const char *where = name != NULL ? name : "part";
 
+	scan->part_type = NULL;   /* members and nested parts are typed on their own bytes */
 	if (res->true_type == NULL)
 		res->true_type = t;
 	if (cls_exe_type(t) || (fam_ext != NULL && strcmp(fam_ext, "executable") == 0))
@@ -251,15 +319,9 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 	case CLS_K_HTML:
 		cls_extract_html(scan, where, (const char *)data, len, res);
 		break;
-	case CLS_K_TEXT: {
-		size_t n = 0;
-		char *u = cls_text_utf8((const char *)data, len, &n);
-
-		cls_detect(ctx, where, u, n, res);
-		cls_vs_marking(where, u, n, scan->vs_pos, res);
-		g_free(u);
+	case CLS_K_TEXT:
+		cls_part_text(scan, where, (const char *)data, len, res);
 		break;
-	}
 	case CLS_K_EMPTY:
 	case CLS_K_MEDIA:
 		break; /* nothing to read: type findings only */

@@ -569,9 +569,13 @@ cls_pdf_text(struct cls_pdf *pdf)
 			char *where = page > 0 ? g_strdup_printf("%s: page %d (obj %d)", pdf->name, page, ps->obj) :
 				g_strdup_printf("%s: obj %d", pdf->name, ps->obj);
 			size_t ul = 0;
-			char *u = cls_text_utf8(text->str + before, text->len - before, &ul);
+			bool utf8;
+			char *u = cls_text_utf8_v(text->str + before, text->len - before, &ul, &utf8);
 
-			cls_detect(ctx, where, u, ul, pdf->res);
+			if (utf8)
+				cls_detect_utf8(ctx, where, u, ul, pdf->res);
+			else
+				cls_detect(ctx, where, u, ul, pdf->res);
 			/* a page's top and bottom lines: its running header and footer */
 			cls_vs_marking(where, u, ul, CLS_VS_EDGES, pdf->res);
 			g_free(u);

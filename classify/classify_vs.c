@@ -118,9 +118,9 @@ cls_vs_alnum_before(const unsigned char *s, size_t i)
 	return i >= 2 && s[i - 1] >= 0x80 && s[i - 1] <= 0xBF && s[i - 2] == 0xC3;
 }
 
-/* cls_vs_find - the first marking in s[from..n): 0 none, 1 VS-NfD, 2 VS-VERTRAULICH; its bytes */
-int
-cls_vs_find(const char *text, size_t n, size_t from, size_t *at, size_t *end)
+/* the first marking that starts in s[from..to) (it may go on up to n) */
+static int
+cls_vs_find_to(const char *text, size_t n, size_t from, size_t to, size_t *at, size_t *end)
 {
 	static const char *const nfd[] = { "vs", "nfd", NULL };
 	static const char *const nur[] = { "vs", "nur", "f\1r", "den", "dienst", "gebrauch", NULL };
@@ -129,10 +129,10 @@ cls_vs_find(const char *text, size_t n, size_t from, size_t *at, size_t *end)
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i;
 
-	for (i = from; i + 1 < n; i++) {
+	for (i = from; i + 1 < n && i < to; i++) {
 		size_t k, e;
 
-		if (cls_lc(s[i]) != 'v' || cls_vs_alnum_before(s, i))
+		if ((s[i] | 0x20) != 'v' || cls_vs_alnum_before(s, i))   /* v or V */
 			continue;
 		for (k = 0; k < G_N_ELEMENTS(phrases); k++) {
 			e = cls_vs_phrase(s, n, i, phrases[k]);
@@ -146,6 +146,13 @@ cls_vs_find(const char *text, size_t n, size_t from, size_t *at, size_t *end)
 		}
 	}
 	return 0;
+}
+
+/* cls_vs_find - the first marking in s[from..n): 0 none, 1 VS-NfD, 2 VS-VERTRAULICH; its bytes */
+int
+cls_vs_find(const char *text, size_t n, size_t from, size_t *at, size_t *end)
+{
+	return cls_vs_find_to(text, n, from, n, at, end);
 }
 
 /* decoration before a stamp ending at s[p] (blank, bracket, dash, bullet, quote): its length, else 0 */
@@ -243,11 +250,23 @@ cls_vs_marking(const char *where, const char *text, size_t len, enum cls_vs_pos 
 		bottom = len;
 	if (pos == CLS_VS_BOTTOM)
 		top_end = 0;
-	while ((kind = cls_vs_find(text, len, from, &at, &end)) != 0) {
-		if (pos != CLS_VS_ALL && at >= top_end && at < bottom) {
-			if (bottom >= len)
+	for (;;) {
+		size_t to = len;   /* markings are looked for where they may start */
+
+		if (pos != CLS_VS_ALL && top_end < bottom) {   /* the middle is no marking position */
+			if (from >= top_end && from < bottom) {
+				if (bottom >= len)
+					break;
+				from = bottom;
+			}
+			if (from < top_end)
+				to = top_end;
+		}
+		kind = cls_vs_find_to(text, len, from, to, &at, &end);
+		if (kind == 0) {
+			if (to == len)
 				break;
-			from = bottom;   /* the middle is no marking position */
+			from = top_end;
 			continue;
 		}
 		if (pos == CLS_VS_ALL || cls_vs_stamp(text, at)) {

@@ -7,7 +7,11 @@
  *   "</", "<w:t") is read up to its last byte and never past it;
  * - label headers with invalid UTF-8 (classify_conf.c cls_map_find;
  *   fuzz_label): a value ending in a UTF-8 lead byte is still a label value
- *   (reported, its level looked up) and never read past its end.
+ *   (reported, its level looked up) and never read past its end;
+ * - the UTF-8 check of text parts (classify_part.c cls_utf8_valid, 8 ASCII
+ *   bytes at a time): the same answer as g_utf8_validate for every edge
+ *   (NUL, overlong forms, surrogates, beyond U+10FFFF, cut sequences) at
+ *   every offset of a copy sized exactly, so no read past its end.
  */
 #include "classify_extract.h"
 
@@ -68,6 +72,30 @@ map_find_guarded(const struct classify_ctx *ctx, const char *text, int want)
 	munmap(m, 2 * pg);
 }
 
+static void
+utf8_valid_cases(void)
+{
+	static const char *const seq[] = { "a", "\xC3\xBC", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF",
+		"\x00", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF8\x88\x80\x80\x80",
+		"\xFF", "\xFE", "\x80", "\xBF", "\xC3", "\xE2\x82", "\xF0\x9F\x98", "\xC3" "A", "\x7F" };
+	unsigned bad = 0, n = 0;
+	size_t k, pre, post;
+
+	for (k = 0; k < G_N_ELEMENTS(seq); k++)
+		for (pre = 0; pre < 18; pre++)
+			for (post = 0; post < 10; post++) {
+				size_t sl = seq[k][0] == '\0' ? 1 : strlen(seq[k]), len = pre + sl + post;
+				char *t = g_malloc(len);
+
+				memset(t, 'x', len);
+				memcpy(t + pre, seq[k], sl);
+				bad += cls_utf8_valid(t, len) != (bool)g_utf8_validate(t, (gssize)len, NULL);
+				n++;
+				g_free(t);
+			}
+	CHECK(bad == 0 && n > 0, "cls_utf8_valid == g_utf8_validate on %u texts (%u differ)", n, bad);
+}
+
 int
 main(void)
 {
@@ -91,5 +119,6 @@ main(void)
 	xml_case(&docx, "</", "");
 	xml_case(&odf, "<text:p>VS-NfD</text:p><", "VS-NfD\n");
 	xml_case(&odf, "Text<", "Text");
+	utf8_valid_cases();
 	return unit_done();
 }
