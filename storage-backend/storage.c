@@ -234,8 +234,10 @@ storage_put_commit_new(struct storage_put *p)
 	return storage_put_commit(p);
 }
 
-int
-storage_create(struct storage *st, const char *key, const void *buf, size_t len)
+/* put_buffer - buf[0..len) as key in one put, committed by commit */
+static int
+put_buffer(struct storage *st, const char *key, const void *buf, size_t len,
+	int (*commit)(struct storage_put *))
 {
 	struct storage_put *p;
 	int rc;
@@ -248,7 +250,19 @@ storage_create(struct storage *st, const char *key, const void *buf, size_t len)
 		storage_put_abort(p);
 		return rc;
 	}
-	return storage_put_commit_new(p);
+	return commit(p);
+}
+
+int
+storage_put_buffer(struct storage *st, const char *key, const void *buf, size_t len)
+{
+	return put_buffer(st, key, buf, len, storage_put_commit);
+}
+
+int
+storage_create(struct storage *st, const char *key, const void *buf, size_t len)
+{
+	return put_buffer(st, key, buf, len, storage_put_commit_new);
 }
 
 bool

@@ -66,6 +66,8 @@ void storage_put_abort(struct storage_put *p);
  * 412 = exists). storage_create_exclusive_atomic() says whether it is; where
  * it is not, two writers at once may both succeed (a rare duplicate). Frees p. */
 int storage_put_commit_new(struct storage_put *p);
+/* storage_put_buffer - buf[0..len) as key (replacing it) in one put */
+int storage_put_buffer(struct storage *st, const char *key, const void *buf, size_t len);
 /* storage_create - put buf as key if no object of that key exists (above) */
 int storage_create(struct storage *st, const char *key, const void *buf, size_t len);
 bool storage_create_exclusive_atomic(const struct storage *st);

@@ -340,26 +340,9 @@ out:
 }
 
 int
-transfer_put_object(struct storage *st, const char *key, const void *buf, size_t len)
-{
-	struct storage_put *p;
-	int rc;
-
-	p = storage_put_begin(st, key, len, &rc);
-	if (p == NULL)
-		return rc;
-	rc = storage_put_write(p, buf, len);
-	if (rc != STORAGE_OK) {
-		storage_put_abort(p);
-		return rc;
-	}
-	return storage_put_commit(p);
-}
-
-int
 transfer_put_side(struct transfer *t, const char *key, const void *buf, size_t len)
 {
-	int rc = transfer_put_object(t->st, key, buf, len);
+	int rc = storage_put_buffer(t->st, key, buf, len);
 
 	if (rc == STORAGE_OK)
 		g_ptr_array_add(t->committed, g_strdup(key));

@@ -53,7 +53,7 @@ transfer_info_write(struct storage *st, const struct key32 *dk, const char *id,
 	if (transfer_info_encode(dk, id, in, b) != 0)
 		return STORAGE_EPERM;
 	snprintf(key, sizeof key, "%s/i", id);
-	return transfer_put_object(st, key, b, sizeof b);
+	return storage_put_buffer(st, key, b, sizeof b);
 }
 
 int

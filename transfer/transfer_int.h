@@ -21,9 +21,7 @@ void transfer_file_free(gpointer p);
 /* transfer_collect_out - storage_get sink appending to a GByteArray; stops
  * the read (nonzero) past TRANSFER_MAX_MANIFEST */
 int transfer_collect_out(void *arg, const void *buf, size_t len);
-/* transfer_put_object - store buf[0..len) as key (replacing it); storage rc */
-int transfer_put_object(struct storage *st, const char *key, const void *buf, size_t len);
-/* transfer_put_side - transfer_put_object into t->st; on success key joins
+/* transfer_put_side - storage_put_buffer into t->st; on success key joins
  * t->committed (removed again when the transfer is aborted); storage rc */
 int transfer_put_side(struct transfer *t, const char *key, const void *buf, size_t len);
 

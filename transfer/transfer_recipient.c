@@ -205,7 +205,7 @@ transfer_recipient_put(struct storage *st, const struct key32 *dk, const struct 
 	if (crypto_random(nonce, sizeof nonce) != 0 || transfer_recipient_seal(dk, r, nonce, &obj, &len) != 0)
 		return rc;
 	name = transfer_recipient_name(dk, r->address);
-	rc = transfer_put_object(st, name, obj, len);
+	rc = storage_put_buffer(st, name, obj, len);
 	g_free(name);
 	g_free(obj);
 	return rc;

@@ -55,7 +55,7 @@ transfer_tombstone_write(struct storage *st, const struct key32 *dk, const char 
 	if (transfer_tombstone_encode(dk, id, revoked_at, expires, b) != 0)
 		return STORAGE_EPERM;
 	snprintf(key, sizeof key, "%s/t", id);
-	return transfer_put_object(st, key, b, sizeof b);
+	return storage_put_buffer(st, key, b, sizeof b);
 }
 
 int

@@ -144,7 +144,7 @@ transfer_state_write(struct storage *st, const struct key32 *dk, const struct tr
 	if (transfer_state_encode(dk, s, &b, &len) != 0)
 		return rc;
 	snprintf(key, sizeof key, "%s/x", s->id);
-	rc = transfer_put_object(st, key, b, len);
+	rc = storage_put_buffer(st, key, b, len);
 	g_free(b);
 	return rc;
 }

@@ -100,7 +100,7 @@ state_put(struct storage *st, const struct key32 *dk, const char *id, uint32_t i
 		goto out;
 	}
 	state_name(key, sizeof key, id, index);
-	rc = transfer_put_object(st, key, obj, olen);
+	rc = storage_put_buffer(st, key, obj, olen);
 out:
 	crypto_free_string(json);
 	g_free(obj);
