@@ -8,14 +8,14 @@
 #     each, alternating, both pinned with taskset to the same cores (BENCH_CPUS, default all)
 #  2. peak RSS of the same pipeline on a BENCH_BIG_MB (default 1024) MB attachment (target <= 64 MB)
 #  2b. portal download of that BENCH_BIG_MB file vs nginx serving a same-size file from the same
-#     disk (target >= 0.5), and the portal's peak RSS while serving 8 parallel downloads
+#     disk (target >= 0.8, issue 15), and the portal's peak RSS while serving 8 parallel downloads
 #  3. upload of that BENCH_BIG_MB attachment to a private Swift s3api and a private nginx WebDAV
 #     (tests/integration/swift.sh, davserver.sh; ports 12940-12945) through the real path:
 #     offload-milter with backend s3 / webdav, fed the message by tests/integration/milterclient.py
 #     over its unix socket. Measured: the milter's end-of-message (its reply to end-of-body:
 #     parse, classification pass, base64 decode, SHA-256, AES-256-GCM, upload, manifest) against
 #     curl uploading the plain file to the same server in the same run (S3: curl --aws-sigv4 -T,
-#     UNSIGNED-PAYLOAD, one PUT; WebDAV: curl -T). Target ours/curl <= 2.0: curl only streams
+#     UNSIGNED-PAYLOAD, one PUT; WebDAV: curl -T). Target ours/curl <= 1.3 (issue 15; it was 2.0): curl only streams
 #     bytes, we also read the attachment twice (classification pass, then offload pass), decode,
 #     hash and encrypt on the same 2 cores as the server, and the s3 backend spools each
 #     multipart part to disk and SHA-256-signs it (SigV4 payload hash; 3 parts in flight), the
@@ -29,14 +29,14 @@
 #     (BENCH_CLASSIFY_MB, default 16, MB of CSV ledger + as much prose, planted valid IBANs, and
 #     a typical 2 MB docx: 40% deflated text, 60% images) in MB/s against SHA-256 of the same
 #     bytes (openssl dgst, the implementation we hash with, and sha256sum; best of 3; the ratio
-#     is informational: DECISIONS.md §12 sets no classification target); and the added time per
+#     against sha256sum's is issue 15's target, >= 0.5); and the added time per
 #     message for that docx: `offloadctl process` of a message carrying it minus the same
 #     message carrying same-size random bytes (libmagic: data, nothing to extract), both OFFEN
 #     and passed unchanged; there is no switch that turns classification off (best of 5;
-#     target <= 100 ms: classification may at most double the ~100 ms such a message costs
-#     without extractable text)
+#     target <= 50 ms, issue 15; it was 100 ms: classification may at most double the ~100 ms
+#     such a message costs without extractable text)
 #  5. small-mail throughput through a real Postfix with and without offload-milter (smtp-source,
-#     BENCH_MSGS messages of 10 KB, 10 sessions; target >= 0.9)
+#     BENCH_MSGS messages of 10 KB, 10 sessions; target >= 0.95, issue 15)
 #  6. added latency of a BENCH_MB (default 200) MB attachment by SMTP (curl) through a private
 #     Postfix (ports 13060-13062): time from connect to the 250 after DATA with offload-milter minus
 #     without a milter, against the same for MIMEDefang 3.3 running action_replace_with_url (stores
@@ -164,7 +164,7 @@ http { access_log off; sendfile on; server { listen 127.0.0.1:%s; root %s/ngx/ww
 		tp=$(best_of 2 curl -s -o /dev/null "http://127.0.0.1:$PPORT$url")
 		tn=$(best_of 2 curl -s -o /dev/null "http://127.0.0.1:$NPORT/p.bin")
 		echo "portal download of ${BIG} MB: ${tp} s, nginx same-size file: ${tn} s"
-		awk -v a="$tn" -v b="$tp" 'BEGIN { printf "  ratio portal/nginx throughput = %.2f (target >= 0.50)\n", a / b }'
+		awk -v a="$tn" -v b="$tp" 'BEGIN { printf "  ratio portal/nginx throughput = %.2f (target >= 0.80, issue 15)\n", a / b }'
 		dl=()
 		for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null "http://127.0.0.1:$PPORT$url" & dl+=($!); done
 		wait "${dl[@]}"
@@ -207,7 +207,7 @@ if want 3; then
 	report_upload() {  # report_upload WHAT CURL_SECONDS
 		if [ -n "$MC_ERR" ]; then echo "  offload-milter FAILED: $MC_ERR"; return; fi
 		echo "  offload-milter end-of-message ${MC_EOM} s ($(mbps "$BIG" "$MC_EOM")), whole milter session ${MC_TOTAL} s (${EMLMB} MB message over the socket into the spool, then end-of-message); $1 $2 s ($(mbps "$BIG" "$2"))"
-		awk -v a="$2" -v b="$MC_EOM" 'BEGIN { printf "  ratio ours/curl = %.2f (target <= 2.00)\n", b / a }'
+		awk -v a="$2" -v b="$MC_EOM" 'BEGIN { printf "  ratio ours/curl = %.2f (target <= 1.30, issue 15)\n", b / a }'
 		echo "  offload-milter peak RSS (VmHWM) = ${MC_RSS} MB (target <= 64 MB); its CPU for the session ${MC_CPU} s (user+sys)"
 	}
 	if $SW setup "$T/swift" $SWP > "$T/swift.log" 2>&1 && $SW start "$T/swift" $SWP >> "$T/swift.log" 2>&1; then
@@ -279,7 +279,7 @@ if want 4; then
 	echo "classification of a text-heavy set (${setmb} MB: $(awk '{ printf "%s%s %.1f MB%s", (NR > 1 ? ", " : ""), $1, $2 / 1048576, ($3 != "" ? " " $3 : "") } NR == 3 { exit }' "$T/docs.txt")):"
 	sed -n 's/^[^ ]*\/\([^/ ]*\): .*class=\([^ ]*\) .*reasons=\(.*\)/  found in \1: class \2, \3/p' "$T/cls.out"
 	echo "  offloadctl classify ${tcl} ms ($(mbps "$setmb" "$tcl" ms)); SHA-256 of the same bytes: openssl dgst (our hash code) ${tsh} ms ($(mbps "$setmb" "$tsh" ms)), sha256sum ${tss} ms ($(mbps "$setmb" "$tss" ms))"
-	awk -v a="$tsh" -v b="$tcl" -v c="$tss" 'BEGIN { printf "  ratio ours/SHA-256 time = %.1f (openssl), %.1f (sha256sum) (informational)\n", b / a, b / c }'
+	awk -v a="$tsh" -v b="$tcl" -v c="$tss" 'BEGIN { printf "  ratio ours/SHA-256 time = %.1f (openssl), %.1f (sha256sum); MB/s ours/sha256sum = %.2f (target >= 0.50, issue 15)\n", b / a, b / c, c / b }'
 	dmb=$(awk '/^report.docx/ { printf "%.2f", $2 / 1048576 }' "$T/docs.txt")
 	tcd=$(best_ms 5 "$CTL" -c "$(conf_path c)" classify "$D/report.docx")
 	tsd=$(best_ms 5 openssl dgst -sha256 "$D/report.docx")
@@ -294,7 +294,7 @@ if want 4; then
 	if [ $r1 = 0 ] && [ $r0 = 0 ] && cmp -s "$T/docx.eml" "$T/docx.out" && cmp -s "$T/opaque.eml" "$T/opaque.out"; then
 		tp1=$(best_ms 5 proc_docx); tp0=$(best_ms 5 proc_opaque)
 		echo "  offloadctl process of a message with the docx ${tp1} ms, with same-size random bytes ${tp0} ms (both OFFEN, passed unchanged)"
-		awk -v a="$tp0" -v b="$tp1" 'BEGIN { printf "  added time per message for a %s MB docx = %.1f ms (target <= 100 ms)\n", "'"$dmb"'", b - a }'
+		awk -v a="$tp0" -v b="$tp1" 'BEGIN { printf "  added time per message for a %s MB docx = %.1f ms (target <= 50 ms, issue 15)\n", "'"$dmb"'", b - a }'
 	else
 		echo "  per-message measurement skipped: the messages did not pass unchanged (exit $r1/$r0; $(head -c 300 "$T/docx.err"))"
 	fi
@@ -326,7 +326,7 @@ if want 5; then
 	pf_milter bp ""; r0=$(rate)
 	pf_milter bp "$MSPEC"; r1=$(rate)
 	echo "small mail (10 KB, 10 sessions, $MSGS msgs) through Postfix: without milter ${r0} msg/s, with offload-milter (${MSOCK%%:*} socket) ${r1} msg/s"
-	awk -v a="$r0" -v b="$r1" 'BEGIN { printf "  ratio with/without = %.2f (target >= 0.90)\n", b / a }'
+	awk -v a="$r0" -v b="$r1" 'BEGIN { printf "  ratio with/without = %.2f (target >= 0.95, issue 15)\n", b / a }'
 	read -r -a st < "/proc/$MILTER_PID/stat"
 	awk -v u="${st[13]}" -v s="${st[14]}" -v n="$MSGS" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "  offload-milter CPU: %.2f ms per small message (user+sys)\n", (u + s) * 1000 / hz / n }'
