@@ -74,8 +74,9 @@ static const char upload_js[] =
 	" }while(off<f.size);\n"
 	" return true;}\n"
 	"document.getElementById('f').addEventListener('submit',async function(ev){\n"
-	" ev.preventDefault();var files=document.getElementById('files').files,msg=document.getElementById('msg').value;\n"
+	" ev.preventDefault();var form=ev.target,btn=document.getElementById('send'),files=document.getElementById('files').files,msg=document.getElementById('msg').value;\n"
 	" if(!files.length){say('Bitte Dateien w\\u00e4hlen. / Please choose files.','err');return;}\n"
+	" if(btn.disabled)return;btn.disabled=true;\n"
 	" var total=0;for(var k=0;k<files.length;k++)total+=files[k].size;\n"
 	" var gk='grp:'+src+':'+Array.prototype.map.call(files,fkey).join('|'),id=sessionStorage.getItem(gk),chunk=+sessionStorage.getItem(gk+':chunk');\n"
 	" try{\n"
@@ -86,8 +87,9 @@ static const char upload_js[] =
 	"  for(var i=0;i<files.length;i++){var li=document.createElement('li');li.textContent=files[i].name;list.appendChild(li);\n"
 	"   await sendFile(id,i,files[i],chunk,li);li.textContent=files[i].name+': \\u2713';}\n"
 	"  var c=await req('POST','/u/'+src+'/'+id+'/commit');if(!c.ok)throw await err(c);\n"
-	"  sessionStorage.removeItem(gk);say('Gesendet. / Sent.','ok');\n"
+	"  sessionStorage.removeItem(gk);form.reset();say('Gesendet. / Sent.','ok');\n"
 	" }catch(e){say(e.fin?e.message:e.message+' \\u2014 Erneut senden setzt fort. / Send again to resume.','err');}\n"
+	" finally{btn.disabled=false;}\n"
 	"});\n"
 	"})();\n";
 

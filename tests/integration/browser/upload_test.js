@@ -190,6 +190,16 @@ async function reply(ctx, art) {
 		`the torn chunk is sent again whole: HEAD says ${head1[0]}, the next PATCH starts at ${p2.length ? p2[0].offset : '-'} (torn at ${tornAt})`);
 	check(res2.filter((t) => t.method === 'POST').map((t) => t.path.replace(/.*\//, '')).join() === 'commit',
 		'then only the commit was POSTed');
+	// a second "send" after "Sent" must not start a second reply (one more use of the link)
+	const after = await p.evaluate(() => ({ n: document.getElementById('files').files.length,
+		msg: document.getElementById('msg').value, dis: document.getElementById('send').disabled }));
+	check(after.n === 0 && after.msg === '' && !after.dis,
+		`after "Sent" the form is empty (${after.n} files, message "${after.msg}") and can be used for a new reply`);
+	const before2 = tus.length;
+	await p.click('#send');
+	const again = await status(p, 10000);
+	check(again.cls === 'err' && tus.length === before2,
+		`a second click on "send" after "Sent" sends nothing ("${again.text}")`);
 	await p.screenshot({ path: path.join(art, 'upload-sent-1280.png'), fullPage: true });
 }
 
