@@ -83,7 +83,10 @@ esc_open "$K/escrow.priv" aaaaaaaaaaaaaaaaaaaaaaaa "$T/o-none" > /dev/null 2> "$
 check "an unknown transfer id: exit 66 ($(cat "$T/o-none.err"))" [ $rc = 66 ]
 e=$(find "$(store_path e)/${NEW:0:2}/$NEW" -name e)
 cp "$e" "$T/e.bak"
-printf '\x01' | dd of="$e" bs=1 seek=100 conv=notrunc 2>/dev/null
+# flip every bit of byte 100 (writing a fixed value left the object intact when the byte already
+# had it: 1 run in 256)
+b=$(od -An -tu1 -j100 -N1 "$e" | tr -d ' ')
+printf "\\$(printf '%03o' $((255 - b)))" | dd of="$e" bs=1 seek=100 conv=notrunc 2>/dev/null
 esc_open "$K/escrow.priv" "$NEW" "$T/o-bad" > /dev/null 2> "$T/o-bad.err"; rc=$?
 check "a damaged escrow object: exit 65, nothing written ($(cat "$T/o-bad.err"))" \
 	bash -c '[ "$1" = 65 ] && [ -z "$(find "$2" -type f 2>/dev/null)" ]' _ "$rc" "$T/o-bad"
