@@ -178,6 +178,14 @@ wait_log() {
 	done
 	return 1
 }
+# wait_until SECONDS COMMAND...: run COMMAND (eval'd) every 0.1 s until it succeeds; 1 after
+# SECONDS. For effects that land just after the client saw the end of a response (the portal's
+# audit events and download counts are written when libmicrohttpd releases the response).
+wait_until() {
+	local i n=$(($1 * 10)); shift
+	for ((i = 0; i < n; i++)); do eval "$*" && return 0; sleep 0.1; done
+	return 1
+}
 # wait_removed NAME QUEUEID [SECONDS]: the message left the queue (delivered or bounced)
 wait_removed() { wait_log "$1" "$2: removed" "${3:-60}"; }
 # delivered NAME QUEUEID: the maillog shows status=sent for it

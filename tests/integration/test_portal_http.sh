@@ -141,7 +141,7 @@ checkx "download: application/octet-stream, attachment with RFC 6266 filename*, 
 	 grep -qi "^X-Content-Type-Options: nosniff" "$T/d.hdr" && grep -qF "Content-Security-Policy: sandbox; default-src '"'none'"'" "$T/d.hdr" &&
 	 grep -qi "^Cache-Control: no-store" "$T/d.hdr" && grep -qi "^Accept-Ranges: bytes" "$T/d.hdr"'
 checkx "audit: download complete with size and index, no secret" \
-	'grep "event=download" "$AUDIT" | grep -q "size=$BIGN .*index=0.*action=complete.*transfer=$ID" && ! grep -qF "$SEC" "$AUDIT"'
+	'wait_audit "event=download.*size=$BIGN .*index=0.*action=complete.*transfer=$ID" && ! grep -qF "$SEC" "$AUDIT"'
 HALF=$((BIGN / 2 + 777))
 curl -s -r 0-$((HALF - 1)) -o "$T/r1" "$URL"; curl -s -D "$T/r2.hdr" -r $HALF- -o "$T/r2" "$URL"
 checkx "Range resume: first part, then the rest with Range, byte-exact" 'cat "$T/r1" "$T/r2" | cmp -s - "$T/big.bin"'
