@@ -10,7 +10,10 @@
 #    (user-space instructions; under callgrind at most PROF_CG_MSGS, default 100), with the
 #    PROF_TOP (15) functions that cost the most per message (self cost);
 #  - system calls per message by name: `strace -c -f` attached to the milter.
-# PROF_MILTER: another offload-milter binary (A/B); PROF_CONF: extra offload.conf settings.
+# PROF_MILTER: another offload-milter binary (A/B), or any program taking "-f -c CONF" (e.g. a
+# wrapper starting tools/bench_nullmilter.c "small" on CONF's socket: the floor);
+# PROF_CONF: extra offload.conf settings; PROF_SYSCALLS_ONLY=1: no callgrind (perf stat's
+# task-clock per message and the system calls).
 # Ports 13080-13081.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +42,9 @@ send() {  # send N: N messages, wait until Postfix relayed them all
 	done
 }
 send 20   # warm up: sessions, caches
-if perf stat -x, -e instructions:u true 2>&1 | grep -q '^<not'; then
+if [ "${PROF_SYSCALLS_ONLY:-0}" = 1 ]; then
+	PROF_CALLGRIND=0  # perf stat still gives the task-clock (instructions may print as 0)
+elif perf stat -x, -e instructions:u true 2>&1 | grep -q '^<not'; then
 	note "perf cannot count instructions here (no PMU, e.g. a VM): counting with callgrind instead"
 	PROF_CALLGRIND=1
 fi
