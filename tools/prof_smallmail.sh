@@ -49,10 +49,11 @@ elif perf stat -x, -e instructions:u true 2>&1 | grep -q '^<not'; then
 	PROF_CALLGRIND=1
 fi
 if [ "${PROF_CALLGRIND:-0}" = 0 ]; then
-	perf stat -x, -e instructions:u,instructions:k,task-clock -p "$MILTER_PID" -o "$T/perf.out" & P=$!
+	perf stat -x, -e instructions:u,instructions:k,task-clock,context-switches,page-faults -p "$MILTER_PID" -o "$T/perf.out" & P=$!
 	sleep 0.5; send "$N"; kill -INT $P; wait $P 2>/dev/null
 	awk -F, -v n="$N" '$3 ~ /instructions:u/ { u = $1 } $3 ~ /instructions:k/ { k = $1 } $3 ~ /task-clock/ { c = $1 }
-		END { printf "offload-milter per small message (%d messages): %.0f instructions user, %.0f kernel, %.3f ms task-clock\n", n, u / n, k / n, c / n }' "$T/perf.out"
+		$3 ~ /context-switches/ { cs = $1 } $3 ~ /page-faults/ { pf = $1 }
+		END { printf "offload-milter per small message (%d messages): %.0f instructions user, %.0f kernel, %.3f ms task-clock, %.1f context switches, %.1f page faults\n", n, u / n, k / n, c / n, cs / n, pf / n }' "$T/perf.out"
 else
 	CN=${PROF_CG_MSGS:-100}; [ "$CN" -gt "$N" ] && CN=$N
 	milter_stop s; mkdir -p "$T/cg"
