@@ -4,7 +4,11 @@
  * and discards it, and at end of message replaces the body with one line, so Postfix does the
  * same hand-over and body replacement as with offload-milter, and the milter does no work.
  * Built by tools/bench.sh: cc -O2 -o nullmilter tools/bench_nullmilter.c -lmilter -lpthread
- * Usage: nullmilter unix:/path/to/socket
+ * Usage: nullmilter unix:/path/to/socket [small]
+ * With "small" (tools/bench_smallmail.sh BENCH_FLOOR=1, the small-mail floor) it negotiates the
+ * protocol steps offload-milter negotiates (SMFIP_NR_* for connect, MAIL, RCPT, headers and
+ * body; no HELO, DATA, end of header, unknown), receives every header and body chunk, keeps
+ * nothing and leaves the message unchanged: what Postfix and libmilter cost per message.
  */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
@@ -17,6 +21,69 @@ nm_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	(void)ctx;
 	(void)chunk;
 	(void)len;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+nm_header(SMFICTX *ctx, char *name, char *value)
+{
+	(void)ctx;
+	(void)name;
+	(void)value;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+nm_noreply(SMFICTX *ctx, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+nm_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	(void)ctx;
+	(void)host;
+	(void)sa;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+nm_body_nr(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	(void)ctx;
+	(void)chunk;
+	(void)len;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+nm_eom_small(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+	unsigned long *pf3)
+{
+	unsigned long nr = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+		SMFIP_NR_BODY;
+
+	(void)ctx;
+	(void)f2;
+	(void)f3;
+	if ((f1 & nr) != nr)
+		return SMFIS_REJECT;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE);
+	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOHELO | SMFIP_NODATA |
+		SMFIP_NOEOH)) | nr;
+	*pf2 = 0;
+	*pf3 = 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -41,8 +108,17 @@ main(int argc, char **argv)
 		.xxfi_eom = nm_eom,
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s unix:/path/to/socket\n", argv[0]);
+	if (argc == 3 && strcmp(argv[2], "small") == 0) {
+		d.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE;
+		d.xxfi_connect = nm_connect;
+		d.xxfi_envfrom = nm_noreply;
+		d.xxfi_envrcpt = nm_noreply;
+		d.xxfi_header = nm_header;
+		d.xxfi_body = nm_body_nr;
+		d.xxfi_eom = nm_eom_small;
+		d.xxfi_negotiate = nm_negotiate;
+	} else if (argc != 2) {
+		fprintf(stderr, "usage: %s unix:/path/to/socket [small]\n", argv[0]);
 		return 64;
 	}
 	umask(0111); /* the socket: Postfix runs as another user */

@@ -9,6 +9,8 @@
 #   BENCH_SOCKET      unix (default) | inet
 #   BENCH_CONF        extra offload.conf settings (group.key=value ...)
 #   BENCH_PF          extra main.cf settings for the Postfix instance (name=value;...)
+#   BENCH_FLOOR=1     also measure the floor: tools/bench_nullmilter.c in its "small" mode (the
+#                     same negotiated protocol steps, no work, message unchanged), unix socket
 #   BENCH_TRACE       print each measurement's start and end time (CLOCK_REALTIME) on stderr
 #                     (to cut a `perf record -a -k CLOCK_REALTIME` profile by configuration)
 # Ports 13020-13029. Prints each rate, the medians, the ratio of the medians, the ratio within
@@ -42,6 +44,14 @@ for i in "${!MILTERS[@]}"; do
 	MILTER_BIN=${MILTERS[$i]} milter_start "m$i" || bail "milter start ${MILTERS[$i]}"
 	SPECS+=("$mspec"); PIDS+=("$MILTER_PID")
 done
+if [ "${BENCH_FLOOR:-0}" = 1 ]; then
+	mkdir -p "$T/null"
+	cc -O2 -o "$T/nullmilter" tools/bench_nullmilter.c -lmilter -lpthread || bail "null milter build"
+	(umask 0; exec "$T/nullmilter" "unix:$T/null/null.sock" small) 2>"$T/null/err" & _BG_PIDS+=($!)
+	SPECS+=("unix:$T/null/null.sock"); PIDS+=($!); MILTERS+=("null milter (floor)")
+	for i in $(seq 50); do [ -S "$T/null/null.sock" ] && break; sleep 0.1; done
+	[ -S "$T/null/null.sock" ] || bail "null milter start: $(cat "$T/null/err")"
+fi
 cpu() { local st; read -r -a st < "/proc/$1/stat"; echo $((st[13] + st[14])); }
 
 rate() {  # rate: messages/s relayed for MSGS messages

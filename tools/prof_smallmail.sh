@@ -10,7 +10,10 @@
 #    (user-space instructions; under callgrind at most PROF_CG_MSGS, default 100), with the
 #    PROF_TOP (15) functions that cost the most per message (self cost);
 #  - system calls per message by name: `strace -c -f` attached to the milter.
-# PROF_MILTER: another offload-milter binary (A/B); PROF_CONF: extra offload.conf settings.
+# PROF_MILTER: another offload-milter binary (A/B), or any program taking "-f -c CONF" (e.g. a
+# wrapper starting tools/bench_nullmilter.c "small" on CONF's socket: the floor);
+# PROF_CONF: extra offload.conf settings; PROF_SYSCALLS_ONLY=1: no callgrind (perf stat's
+# task-clock per message and the system calls).
 # Ports 13080-13081.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,15 +42,18 @@ send() {  # send N: N messages, wait until Postfix relayed them all
 	done
 }
 send 20   # warm up: sessions, caches
-if perf stat -x, -e instructions:u true 2>&1 | grep -q '^<not'; then
+if [ "${PROF_SYSCALLS_ONLY:-0}" = 1 ]; then
+	PROF_CALLGRIND=0  # perf stat still gives the task-clock (instructions may print as 0)
+elif perf stat -x, -e instructions:u true 2>&1 | grep -q '^<not'; then
 	note "perf cannot count instructions here (no PMU, e.g. a VM): counting with callgrind instead"
 	PROF_CALLGRIND=1
 fi
 if [ "${PROF_CALLGRIND:-0}" = 0 ]; then
-	perf stat -x, -e instructions:u,instructions:k,task-clock -p "$MILTER_PID" -o "$T/perf.out" & P=$!
+	perf stat -x, -e instructions:u,instructions:k,task-clock,context-switches,page-faults -p "$MILTER_PID" -o "$T/perf.out" & P=$!
 	sleep 0.5; send "$N"; kill -INT $P; wait $P 2>/dev/null
 	awk -F, -v n="$N" '$3 ~ /instructions:u/ { u = $1 } $3 ~ /instructions:k/ { k = $1 } $3 ~ /task-clock/ { c = $1 }
-		END { printf "offload-milter per small message (%d messages): %.0f instructions user, %.0f kernel, %.3f ms task-clock\n", n, u / n, k / n, c / n }' "$T/perf.out"
+		$3 ~ /context-switches/ { cs = $1 } $3 ~ /page-faults/ { pf = $1 }
+		END { printf "offload-milter per small message (%d messages): %.0f instructions user, %.0f kernel, %.3f ms task-clock, %.1f context switches, %.1f page faults\n", n, u / n, k / n, c / n, cs / n, pf / n }' "$T/perf.out"
 else
 	CN=${PROF_CG_MSGS:-100}; [ "$CN" -gt "$N" ] && CN=$N
 	milter_stop s; mkdir -p "$T/cg"
