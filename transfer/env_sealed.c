@@ -66,6 +66,48 @@ env_sealed_open(const unsigned char k[32], const unsigned char *obj, size_t aad_
 	return rc;
 }
 
+int
+env_sealed_object(const unsigned char k[32], const char magic[5], const char *id,
+	const struct env_sealed_more *x, const unsigned char *nonce, const char *json,
+	size_t json_len, unsigned char **obj, size_t *obj_len)
+{
+	size_t nf = x != NULL ? x->nf : 0, tail = x != NULL ? x->tail : 0;
+	size_t n = ENV_SEALED_HEAD + nf + 12 + json_len + ENVELOPE_TAG_LEN + tail;
+	unsigned char *o;
+	int rc;
+
+	*obj = NULL;
+	if (!env_valid_id_str(id))
+		return ENVELOPE_EINVAL;
+	o = g_malloc(n);
+	env_sealed_head(o, magic, id);
+	if (nf > 0)
+		memcpy(o + ENV_SEALED_HEAD, x->fields, nf);
+	rc = env_sealed_seal(k, o, ENV_SEALED_HEAD + nf, nonce, json, json_len);
+	if (rc != ENVELOPE_OK) {
+		g_free(o);
+		return rc;
+	}
+	*obj = o;
+	*obj_len = n;
+	return ENVELOPE_OK;
+}
+
+int
+env_sealed_object_open(const unsigned char k[32], const char magic[5], const char *id,
+	const struct env_sealed_more *x, const unsigned char *obj, size_t len, size_t max,
+	char **json)
+{
+	size_t nf = x != NULL ? x->nf : 0, tail = x != NULL ? x->tail : 0;
+
+	*json = NULL;
+	if (len < ENV_SEALED_HEAD + nf + 12 + ENVELOPE_TAG_LEN + tail || len > max ||
+	    !env_sealed_head_ok(obj, magic, id) ||
+	    (nf > 0 && x->fields != NULL && memcmp(obj + ENV_SEALED_HEAD, x->fields, nf) != 0))
+		return ENVELOPE_EINVAL;
+	return env_sealed_open(k, obj, ENV_SEALED_HEAD + nf, len - tail, json);
+}
+
 /* mac_of - HMAC-SHA256(HKDF(dkey, "", info), buf[0..len)); 0 or -1 */
 static int
 mac_of(const unsigned char dkey[32], const char *info, const unsigned char *buf, size_t len,

@@ -3,8 +3,9 @@
  * "magic(5) ‖ version ‖ id(24) [‖ fields] ‖ nonce(12) ‖ AES-256-GCM(json)"
  * with aad = every byte before the nonce (reply r, upload state u, notify n,
  * sender view s, upload link l; bytes in docs/FORMATS.md §6.4-§6.6, §6.7, §6.11).
- * The callers derive the key, check the size bounds and own the fields after
- * the id; this file writes and checks the shared head and runs the GCM.
+ * The callers derive the key and check the size bounds; env_sealed_object and
+ * env_sealed_object_open build and check the head (and any fields after the id)
+ * and run the GCM.
  * The MACed side objects (info i, tombstone t, state x, once markers o<event>;
  * §6.2, §6.3, §6.8, revoke.h) share the head and end in
  * HMAC-SHA256(HKDF(deployment key, "", info), every byte before the MAC).
@@ -37,6 +38,31 @@ int env_sealed_seal(const unsigned char k[32], unsigned char *o, size_t aad_len,
  * or ENVELOPE_EINTERNAL; *json is NULL on failure. */
 int env_sealed_open(const unsigned char k[32], const unsigned char *obj, size_t aad_len,
 	size_t len, char **json);
+
+/* the bytes of a sealed object's head after the id, and room after the tag */
+struct env_sealed_more {
+	const unsigned char *fields; /* nf bytes after the id: written by env_sealed_object,
+				      * compared by env_sealed_object_open unless NULL */
+	size_t nf;
+	size_t tail;                 /* bytes after the tag that the caller owns (a MAC) */
+};
+
+/* env_sealed_object - a new g_malloc'd object magic ‖ version ‖ id ‖ x->fields ‖
+ * nonce (12 random bytes when NULL) ‖ AES-256-GCM_k(json) with aad = every byte
+ * before the nonce, and x->tail unwritten bytes after the tag (*obj_len counts
+ * them); x may be NULL (no fields, no tail). ENVELOPE_OK, ENVELOPE_EINVAL (id is
+ * not a valid id) or ENVELOPE_EINTERNAL; *obj is NULL on failure. */
+int env_sealed_object(const unsigned char k[32], const char magic[5], const char *id,
+	const struct env_sealed_more *x, const unsigned char *nonce, const char *json,
+	size_t json_len, unsigned char **obj, size_t *obj_len);
+
+/* env_sealed_object_open - opens such an object obj[0..len) into *json (see
+ * env_sealed_open): ENVELOPE_EINVAL when len is below the head, nonce, tag and
+ * tail or above max, or magic, version, id or the fields (when given) differ;
+ * else ENVELOPE_OK, ENVELOPE_EAUTH or ENVELOPE_EINTERNAL. *json is NULL on failure. */
+int env_sealed_object_open(const unsigned char k[32], const char magic[5], const char *id,
+	const struct env_sealed_more *x, const unsigned char *obj, size_t len, size_t max,
+	char **json);
 
 /* env_mac_put - that MAC of o[0..len) into o + len; 0, or -1 when HKDF fails
  * (o + len then untouched) */

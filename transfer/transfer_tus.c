@@ -36,41 +36,31 @@ transfer_tus_seal(const unsigned char dkey[32], const char *id, uint32_t index,
 	const unsigned char *nonce, const char *json, size_t json_len,
 	unsigned char **obj, size_t *obj_len)
 {
-	size_t n = TUS_STATE_HDR + json_len + ENVELOPE_TAG_LEN;
-	unsigned char k[32], *o;
+	unsigned char k[32], ix[4];
+	struct env_sealed_more x = { ix, sizeof ix, 0 };
 	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || json_len > TUS_MAX_OBJECT)
 		return ENVELOPE_EINVAL;
-	o = g_malloc(n);
-	env_sealed_head(o, tus_magic, id);
-	env_put32(o + 30, index);
+	env_put32(ix, index);
 	rc = tus_key(dkey, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_seal(k, o, ENV_SEALED_HEAD + 4, nonce, json, json_len);
+	    env_sealed_object(k, tus_magic, id, &x, nonce, json, json_len, obj, obj_len);
 	crypto_wipe(k, sizeof k);
-	if (rc != ENVELOPE_OK) {
-		g_free(o);
-		return rc;
-	}
-	*obj = o;
-	*obj_len = n;
-	return ENVELOPE_OK;
+	return rc;
 }
 
 int
 transfer_tus_open(const unsigned char dkey[32], const char *id, uint32_t index,
 	const unsigned char *obj, size_t len, char **json)
 {
-	unsigned char k[32];
+	unsigned char k[32], ix[4];
+	struct env_sealed_more x = { ix, sizeof ix, 0 };
 	int rc;
 
-	*json = NULL;
-	if (len < TUS_STATE_HDR + ENVELOPE_TAG_LEN || len > TUS_MAX_OBJECT + 64 ||
-	    !env_sealed_head_ok(obj, tus_magic, id) || env_get32(obj + 30) != index)
-		return ENVELOPE_EINVAL;
+	env_put32(ix, index);
 	rc = tus_key(dkey, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_open(k, obj, ENV_SEALED_HEAD + 4, len, json);
+	    env_sealed_object_open(k, tus_magic, id, &x, obj, len, TUS_MAX_OBJECT + 64, json);
 	crypto_wipe(k, sizeof k);
 	return rc;
 }
