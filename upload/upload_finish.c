@@ -259,7 +259,6 @@ commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, stru
 	refused = g_ptr_array_new_with_free_func(g_free);
 	unscanned = g_ptr_array_new_with_free_func(g_free);
 	status = collect(u, id, g, t, refused, unscanned);
-
 	g_ptr_array_free(refused, TRUE);
 	g_ptr_array_free(unscanned, TRUE);
 	if (status != 0) {
