@@ -270,6 +270,8 @@ cls_part(struct cls_scan *scan, const char *name, const char *declared_type, con
 	const char *fam_true = cls_family(t), *fam_decl = cls_family(declared_type), *fam_ext = cls_ext_family(name);
 	const char *where = name != NULL ? name : "part";
 
+	if (data == NULL)   /* an empty GByteArray (job, ZIP member) has none: readers want a pointer */
+		data = (const unsigned char *)"";
 	scan->part_type = NULL;   /* members and nested parts are typed on their own bytes */
 	if (res->true_type == NULL)
 		res->true_type = t;

@@ -78,7 +78,9 @@ tc_file_part(struct tnef_convert *tc, const unsigned char *data, size_t len, con
 	f = g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_BASE64, TRUE);
 	g_mime_stream_filter_add(GMIME_STREAM_FILTER(enc), f);
 	g_object_unref(f);
-	ok = g_mime_stream_write(enc, (const char *)data, len) == (ssize_t)len && g_mime_stream_flush(enc) == 0;
+	/* a named file of no bytes may have no data at all (data NULL): GMime refuses a NULL buffer */
+	ok = (len == 0 || g_mime_stream_write(enc, (const char *)data, len) == (ssize_t)len) &&
+	    g_mime_stream_flush(enc) == 0;
 	g_object_unref(enc);
 	if (!ok) {
 		log_error("%s: cannot write a TNEF attachment to %s", tc->qid, tc->conf->spool_dir);

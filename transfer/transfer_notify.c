@@ -54,25 +54,16 @@ int
 transfer_notify_seal(const struct key32 *dk, const char *id, const unsigned char *nonce,
 	const char *json, size_t json_len, unsigned char **obj, size_t *obj_len)
 {
-	size_t n = TRANSFER_NOTIFY_HDR + json_len + ENVELOPE_TAG_LEN;
-	unsigned char k[32], *o;
+	unsigned char k[32];
 	int rc;
 
 	*obj = NULL;
-	if (!env_valid_id_str(id) || json_len > TRANSFER_NOTIFY_MAX_JSON)
+	if (json_len > TRANSFER_NOTIFY_MAX_JSON)
 		return TRANSFER_NOTIFY_EINVAL;
-	o = g_malloc(n);
-	env_sealed_head(o, notify_magic, id);
 	rc = notify_key(dk, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_seal(k, o, ENV_SEALED_HEAD, nonce, json, json_len);
+	    env_sealed_object(k, notify_magic, id, NULL, nonce, json, json_len, obj, obj_len);
 	crypto_wipe(k, sizeof k);
-	if (rc != ENVELOPE_OK) {
-		g_free(o);
-		return TRANSFER_NOTIFY_EINVAL;
-	}
-	*obj = o;
-	*obj_len = n;
-	return 0;
+	return rc == ENVELOPE_OK ? 0 : TRANSFER_NOTIFY_EINVAL;
 }
 
 /* notify_parse - the JSON {"v":1,"to":...,"receipts":...} into out */
@@ -108,14 +99,11 @@ transfer_notify_decode(const struct key32 *dk, const char *id, const unsigned ch
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (len < TRANSFER_NOTIFY_HDR + ENVELOPE_TAG_LEN ||
-	    len > TRANSFER_NOTIFY_HDR + TRANSFER_NOTIFY_MAX_JSON + ENVELOPE_TAG_LEN ||
-	    !env_sealed_head_ok(obj, notify_magic, id))
-		return TRANSFER_NOTIFY_EINVAL;
 	if (notify_key(dk, k) != 0)
 		rc = TRANSFER_NOTIFY_EINVAL;
-	else if (env_sealed_open(k, obj, ENV_SEALED_HEAD, len, &pt) != ENVELOPE_OK)
-		rc = TRANSFER_NOTIFY_EAUTH;
+	else if ((rc = env_sealed_object_open(k, notify_magic, id, NULL, obj, len,
+	    TRANSFER_NOTIFY_HDR + TRANSFER_NOTIFY_MAX_JSON + ENVELOPE_TAG_LEN, &pt)) != ENVELOPE_OK)
+		rc = rc == ENVELOPE_EINVAL ? TRANSFER_NOTIFY_EINVAL : TRANSFER_NOTIFY_EAUTH;
 	else
 		rc = notify_parse(pt, out);
 	crypto_wipe(k, sizeof k);

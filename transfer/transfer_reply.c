@@ -114,25 +114,16 @@ transfer_reply_seal(const char *id, const unsigned char tok[TRANSFER_REPLY_TOKEN
 	const unsigned char *nonce, const char *json, size_t json_len,
 	unsigned char **obj, size_t *obj_len)
 {
-	size_t n = TRANSFER_REPLY_OBJ_HDR + json_len + ENVELOPE_TAG_LEN;
-	unsigned char k[32], *o;
+	unsigned char k[32];
 	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || json_len > REPLY_MAX_OBJECT)
 		return ENVELOPE_EINVAL;
-	o = g_malloc(n);
-	env_sealed_head(o, reply_magic, id);
 	rc = reply_key(tok, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_seal(k, o, ENV_SEALED_HEAD, nonce, json, json_len);
+	    env_sealed_object(k, reply_magic, id, NULL, nonce, json, json_len, obj, obj_len);
 	crypto_wipe(k, sizeof k);
-	if (rc != ENVELOPE_OK) {
-		g_free(o);
-		return rc;
-	}
-	*obj = o;
-	*obj_len = n;
-	return ENVELOPE_OK;
+	return rc;
 }
 
 int
@@ -143,11 +134,8 @@ transfer_reply_open(const char *id, const unsigned char tok[TRANSFER_REPLY_TOKEN
 	int rc;
 
 	*json = NULL;
-	if (len < TRANSFER_REPLY_OBJ_HDR + ENVELOPE_TAG_LEN || len > REPLY_MAX_OBJECT ||
-	    !env_sealed_head_ok(obj, reply_magic, id))
-		return ENVELOPE_EINVAL;
 	rc = reply_key(tok, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_open(k, obj, ENV_SEALED_HEAD, len, json);
+	    env_sealed_object_open(k, reply_magic, id, NULL, obj, len, REPLY_MAX_OBJECT, json);
 	crypto_wipe(k, sizeof k);
 	return rc;
 }

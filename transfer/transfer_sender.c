@@ -46,23 +46,14 @@ int
 transfer_sender_seal(const char *id, const char *revoke_secret, const unsigned char nonce[12],
 	const char *json, size_t json_len, unsigned char **out, size_t *outlen)
 {
-	unsigned char k[32], *b;
-	size_t len = TRANSFER_SENDER_HDR + json_len + 16;
+	unsigned char k[32];
 	int rc;
 
 	if (json_len > SV_MAX || sv_key(id, revoke_secret, k) != 0)
 		return -1;
-	b = g_malloc(len);
-	env_sealed_head(b, sv_magic, id);
-	rc = env_sealed_seal(k, b, ENV_SEALED_HEAD, nonce, json, json_len);
+	rc = env_sealed_object(k, sv_magic, id, NULL, nonce, json, json_len, out, outlen);
 	crypto_wipe(k, sizeof k);
-	if (rc != ENVELOPE_OK) {
-		g_free(b);
-		return -1;
-	}
-	*out = b;
-	*outlen = len;
-	return 0;
+	return rc == ENVELOPE_OK ? 0 : -1;
 }
 
 int
@@ -72,12 +63,14 @@ transfer_sender_open(const char *id, const char *revoke_secret, const unsigned c
 	unsigned char k[32];
 	int rc;
 
-	if (id == NULL || len < TRANSFER_SENDER_HDR + 16 || len > TRANSFER_SENDER_HDR + 16 + SV_MAX ||
-	    !env_sealed_head_ok(buf, sv_magic, id) || sv_key(id, revoke_secret, k) != 0)
+	*json = NULL;
+	if (sv_key(id, revoke_secret, k) != 0)
 		return TRANSFER_SENDER_EINVAL;
-	rc = env_sealed_open(k, buf, ENV_SEALED_HEAD, len, json);
+	rc = env_sealed_object_open(k, sv_magic, id, NULL, buf, len, TRANSFER_SENDER_HDR + 16 + SV_MAX,
+		json);
 	crypto_wipe(k, sizeof k);
-	return rc == ENVELOPE_OK ? 0 : TRANSFER_SENDER_EAUTH;
+	return rc == ENVELOPE_OK ? 0 : rc == ENVELOPE_EINVAL ? TRANSFER_SENDER_EINVAL :
+	    TRANSFER_SENDER_EAUTH;
 }
 
 int

@@ -36,41 +36,31 @@ transfer_tus_seal(const unsigned char dkey[32], const char *id, uint32_t index,
 	const unsigned char *nonce, const char *json, size_t json_len,
 	unsigned char **obj, size_t *obj_len)
 {
-	size_t n = TUS_STATE_HDR + json_len + ENVELOPE_TAG_LEN;
-	unsigned char k[32], *o;
+	unsigned char k[32], ix[4];
+	struct env_sealed_more x = { ix, sizeof ix, 0 };
 	int rc;
 
 	*obj = NULL;
 	if (!env_valid_id_str(id) || json_len > TUS_MAX_OBJECT)
 		return ENVELOPE_EINVAL;
-	o = g_malloc(n);
-	env_sealed_head(o, tus_magic, id);
-	env_put32(o + 30, index);
+	env_put32(ix, index);
 	rc = tus_key(dkey, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_seal(k, o, ENV_SEALED_HEAD + 4, nonce, json, json_len);
+	    env_sealed_object(k, tus_magic, id, &x, nonce, json, json_len, obj, obj_len);
 	crypto_wipe(k, sizeof k);
-	if (rc != ENVELOPE_OK) {
-		g_free(o);
-		return rc;
-	}
-	*obj = o;
-	*obj_len = n;
-	return ENVELOPE_OK;
+	return rc;
 }
 
 int
 transfer_tus_open(const unsigned char dkey[32], const char *id, uint32_t index,
 	const unsigned char *obj, size_t len, char **json)
 {
-	unsigned char k[32];
+	unsigned char k[32], ix[4];
+	struct env_sealed_more x = { ix, sizeof ix, 0 };
 	int rc;
 
-	*json = NULL;
-	if (len < TUS_STATE_HDR + ENVELOPE_TAG_LEN || len > TUS_MAX_OBJECT + 64 ||
-	    !env_sealed_head_ok(obj, tus_magic, id) || env_get32(obj + 30) != index)
-		return ENVELOPE_EINVAL;
+	env_put32(ix, index);
 	rc = tus_key(dkey, k) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_open(k, obj, ENV_SEALED_HEAD + 4, len, json);
+	    env_sealed_object_open(k, tus_magic, id, &x, obj, len, TUS_MAX_OBJECT + 64, json);
 	crypto_wipe(k, sizeof k);
 	return rc;
 }
@@ -182,6 +172,23 @@ add_int(JsonBuilder *b, const char *name, int64_t v)
 	json_builder_add_int_value(b, v);
 }
 
+static const char *const tus_state_names[] = { "open", "done", "refused" };
+
+/* add_sent - "sent": [{"length", "state"}, ...] of a committed reply */
+static void
+add_sent(JsonBuilder *b, const struct tus_group *g)
+{
+	json_builder_set_member_name(b, "sent");
+	json_builder_begin_array(b);
+	for (uint32_t i = 0; i < g->count; i++) {
+		json_builder_begin_object(b);
+		add_int(b, "length", (int64_t)g->sent[i].length);
+		add_str(b, "state", tus_state_names[g->sent[i].state]);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
 int
 transfer_tus_group_put(struct storage *st, const struct key32 *dk, const char *id,
 	const struct tus_group *g)
@@ -191,14 +198,43 @@ transfer_tus_group_put(struct storage *st, const struct key32 *dk, const char *i
 	json_builder_begin_object(b);
 	add_int(b, "v", 1);
 	add_str(b, "src", g->src);
-	add_str(b, "secret", g->secret);
-	add_str(b, "revoke", g->revoke_secret);
+	if (g->sent == NULL) {
+		add_str(b, "secret", g->secret);
+		add_str(b, "revoke", g->revoke_secret);
+	}
 	add_int(b, "created", g->created);
 	add_int(b, "expires", g->expires);
-	add_str(b, "message", g->message);
+	if (g->sent == NULL)
+		add_str(b, "message", g->message);
 	add_int(b, "count", g->count);
 	add_int(b, "total", (int64_t)g->total);
+	if (g->sent != NULL)
+		add_sent(b, g);
 	return state_put(st, dk, id, TUS_GROUP_INDEX, builder_done(b));
+}
+
+/* sent_parse - the "sent" array of a committed reply into g; -1 when it
+ * does not hold count files that are done or refused */
+static int
+sent_parse(JsonNode *n, struct tus_group *g)
+{
+	JsonArray *a = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+
+	if (a == NULL || g->count == 0 || json_array_get_length(a) != g->count)
+		return -1;
+	g->sent = g_new0(struct tus_sent, g->count);
+	for (uint32_t i = 0; i < g->count; i++) {
+		JsonNode *e = json_array_get_element(a, i);
+		JsonObject *o = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
+		const char *state = o != NULL ? obj_str(o, "state") : "";
+		int64_t len = o != NULL ? json_object_get_int_member_with_default(o, "length", -1) : -1;
+
+		if (len < 0 || (strcmp(state, "done") != 0 && strcmp(state, "refused") != 0))
+			return -1;
+		g->sent[i].length = (uint64_t)len;
+		g->sent[i].state = strcmp(state, "done") == 0 ? TUS_DONE : TUS_REFUSED;
+	}
+	return 0;
 }
 
 int
@@ -207,7 +243,9 @@ transfer_tus_group_get(struct storage *st, const struct key32 *dk, const char *i
 {
 	JsonParser *jp = NULL;
 	JsonObject *o;
+	JsonNode *sent;
 	int rc = state_get(st, dk, id, TUS_GROUP_INDEX, &jp);
+	bool bad;
 
 	memset(g, 0, sizeof *g);
 	if (rc != STORAGE_OK)
@@ -221,9 +259,15 @@ transfer_tus_group_get(struct storage *st, const struct key32 *dk, const char *i
 	g->message = g_strdup(obj_str(o, "message"));
 	g->count = (uint32_t)json_object_get_int_member_with_default(o, "count", 0);
 	g->total = (uint64_t)json_object_get_int_member_with_default(o, "total", 0);
+	sent = json_object_get_member(o, "sent");
+	if (sent != NULL)
+		bad = sent_parse(sent, g) != 0;
+	else
+		bad = strlen(g->secret) != ENVELOPE_SECRET_TEXT_LEN ||
+		    strlen(g->revoke_secret) != ENVELOPE_SECRET_TEXT_LEN;
 	g_object_unref(jp);
-	if (strlen(g->src) != ENVELOPE_ID_TEXT_LEN || strlen(g->secret) != ENVELOPE_SECRET_TEXT_LEN ||
-	    strlen(g->revoke_secret) != ENVELOPE_SECRET_TEXT_LEN) {
+	if (bad || strlen(g->src) != ENVELOPE_ID_TEXT_LEN) {
+		log_warning("upload %s: group state is inconsistent", id);
 		transfer_tus_group_clear(g);
 		return STORAGE_EPERM;
 	}
@@ -236,6 +280,7 @@ transfer_tus_group_clear(struct tus_group *g)
 	if (g == NULL)
 		return;
 	g_free(g->message);
+	g_free(g->sent);
 	crypto_wipe(g, sizeof *g);
 }
 
@@ -250,8 +295,6 @@ transfer_tus_file_init(struct tus_file *f, uint32_t index, const char *name, uin
 		return -1;
 	return 0;
 }
-
-static const char *const tus_state_names[] = { "open", "done", "refused" };
 
 int
 transfer_tus_file_put(struct storage *st, const struct key32 *dk, const char *id,

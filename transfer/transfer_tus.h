@@ -5,7 +5,9 @@
  *
  *   <id>/u        group state: the new transfer's link and revoke secrets,
  *                 the reply link's transfer, the citizen's message, the
- *                 declared file count and total size, created, expires
+ *                 declared file count and total size, created, expires;
+ *                 after the commit its sent form (per file length and
+ *                 done/refused, no secrets), kept with the new transfer
  *   <id>/u<n>     file state of file n: file key, nonce prefix, length,
  *                 offset, next segment counter, name, open|done|refused
  *   <id>/p<n>s<k> ciphertext segments k, k+1, ... of file n (one PATCH each)
@@ -46,6 +48,12 @@
 
 enum tus_file_state { TUS_OPEN = 0, TUS_DONE, TUS_REFUSED };
 
+/* a file of a sent reply (the group state's sent form) */
+struct tus_sent {
+	uint64_t length;
+	enum tus_file_state state;                      /* TUS_DONE or TUS_REFUSED */
+};
+
 struct tus_group {
 	char src[ENVELOPE_ID_TEXT_LEN + 1];             /* the transfer replied to */
 	char secret[ENVELOPE_SECRET_TEXT_LEN + 1];      /* of the new transfer */
@@ -54,6 +62,9 @@ struct tus_group {
 	char *message;                                  /* UTF-8, may be "" */
 	uint32_t count;                                 /* declared files */
 	uint64_t total;                                 /* declared bytes */
+	/* the reply is committed: count entries, and secret, revoke_secret and
+	 * message are not stored (group_put writes the sent form) */
+	struct tus_sent *sent;
 };
 
 struct tus_file {
@@ -79,7 +90,9 @@ int transfer_tus_open(const unsigned char dkey[32], const char *id, uint32_t ind
 	const unsigned char *obj, size_t len, char **json);
 
 /* group and file state in the store; get: STORAGE_ENOENT when missing,
- * STORAGE_EPERM when it does not open */
+ * STORAGE_EPERM when it does not open. A group with sent != NULL is written
+ * in its sent form (no secrets, no message; FORMATS.md §6.6), which stays
+ * after the commit so a repeated commit, HEAD or PATCH learns the result. */
 int transfer_tus_group_put(struct storage *st, const struct key32 *dk, const char *id,
 	const struct tus_group *g);
 int transfer_tus_group_get(struct storage *st, const struct key32 *dk, const char *id,
@@ -117,8 +130,14 @@ void transfer_tus_chunk_abort(struct transfer_tus_chunk *c); /* NULL ok */
  * is missing or does not verify. */
 int transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
 	envelope_out_fn plain, void *arg);
-/* transfer_tus_cleanup - delete the parts (and with state, every "u" object) of id */
-int transfer_tus_cleanup(struct storage *st, const char *id, bool state);
+/* transfer_tus_cleanup - delete the parts of id; TUS_CLEAN_FILES also the
+ * file states "u<n>", TUS_CLEAN_ALL also the group state "u" (last) */
+enum tus_clean { TUS_CLEAN_PARTS, TUS_CLEAN_FILES, TUS_CLEAN_ALL };
+int transfer_tus_cleanup(struct storage *st, const char *id, enum tus_clean what);
+/* transfer_tus_file_remove - terminate file f of id: its multipart upload
+ * (if any), its object "<id>/<n>", its parts, then its state "u<n>" (last,
+ * so a failure can be repeated); missing objects are no error */
+int transfer_tus_file_remove(struct storage *st, const char *id, const struct tus_file *f);
 /* transfer_tus_parts_delete - delete the part objects of file index of id */
 int transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index);
 

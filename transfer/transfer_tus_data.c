@@ -353,7 +353,7 @@ transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index)
 struct cleanup {
 	GPtrArray *keys;
 	size_t idlen;
-	bool state;
+	enum tus_clean what;
 };
 
 static int
@@ -364,26 +364,54 @@ cleanup_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 
 	(void)size;
 	(void)mtime;
-	if (leaf[0] == 'p' || (c->state && leaf[0] == 'u'))
+	if (leaf[0] == 'p' || (c->what != TUS_CLEAN_PARTS && leaf[0] == 'u' && g_ascii_isdigit(leaf[1])))
 		g_ptr_array_add(c->keys, g_strdup(key));
 	return 0;
 }
 
-int
-transfer_tus_cleanup(struct storage *st, const char *id, bool state)
+/* del - delete key; a missing object is no error */
+static int
+del(struct storage *st, const char *key)
 {
-	struct cleanup c = { g_ptr_array_new_with_free_func(g_free), strlen(id), state };
+	int d = storage_delete(st, key);
+
+	return d == STORAGE_ENOENT ? STORAGE_OK : d;
+}
+
+int
+transfer_tus_cleanup(struct storage *st, const char *id, enum tus_clean what)
+{
+	struct cleanup c = { g_ptr_array_new_with_free_func(g_free), strlen(id), what };
 	char prefix[64];
 	int rc;
 
 	snprintf(prefix, sizeof prefix, "%s/", id);
 	rc = storage_list(st, prefix, cleanup_collect, &c);
-	for (guint i = 0; rc == STORAGE_OK && i < c.keys->len; i++) {
-		int d = storage_delete(st, g_ptr_array_index(c.keys, i));
-
-		if (d != STORAGE_OK && d != STORAGE_ENOENT)
-			rc = d;
-	}
+	for (guint i = 0; rc == STORAGE_OK && i < c.keys->len; i++)
+		rc = del(st, g_ptr_array_index(c.keys, i));
 	g_ptr_array_free(c.keys, TRUE);
+	if (rc == STORAGE_OK && what == TUS_CLEAN_ALL) {
+		snprintf(prefix, sizeof prefix, "%s/u", id);
+		rc = del(st, prefix);
+	}
+	return rc;
+}
+
+int
+transfer_tus_file_remove(struct storage *st, const char *id, const struct tus_file *f)
+{
+	char key[64];
+	int rc = STORAGE_OK;
+
+	snprintf(key, sizeof key, "%s/%u", id, f->index);
+	if (f->mpu != NULL)
+		rc = storage_mpu_abort(st, key, f->mpu);
+	if (rc == STORAGE_OK || rc == STORAGE_ENOENT)
+		rc = del(st, key);
+	if (rc == STORAGE_OK)
+		rc = transfer_tus_parts_delete(st, id, f->index);
+	snprintf(key, sizeof key, "%s/u%u", id, f->index);
+	if (rc == STORAGE_OK)
+		rc = del(st, key);
 	return rc;
 }

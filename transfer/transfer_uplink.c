@@ -39,28 +39,21 @@ transfer_uplink_seal(const unsigned char dkey[32], const char *id,
 	const unsigned char *nonce, const char *json, size_t json_len,
 	unsigned char **obj, size_t *obj_len)
 {
-	size_t body = TRANSFER_UPLINK_HDR + json_len + ENVELOPE_TAG_LEN, n = body + 32;
-	unsigned char kl[32], km[32], *o;
+	unsigned char kl[32], km[32], f[16];
+	struct env_sealed_more x = { f, sizeof f, 32 };
 	int rc;
 
 	*obj = NULL;
-	if (!env_valid_id_str(id) || n > TRANSFER_UPLINK_MAX)
+	if (TRANSFER_UPLINK_HDR + json_len + ENVELOPE_TAG_LEN + 32 > TRANSFER_UPLINK_MAX)
 		return ENVELOPE_EINVAL;
-	o = g_malloc(n);
-	env_sealed_head(o, uplink_magic, id);
-	env_put64(o + 30, (uint64_t)created);
-	env_put64(o + 38, (uint64_t)expires);
+	env_put64(f, (uint64_t)created);
+	env_put64(f + 8, (uint64_t)expires);
 	rc = uplink_keys(dkey, tok, kl, km) != 0 ? ENVELOPE_EINTERNAL :
-	    env_sealed_seal(kl, o, ENV_SEALED_HEAD + 16, nonce, json, json_len);
-	if (rc == ENVELOPE_OK) {
-		crypto_hmac_sha256(km, 32, o, body, o + body);
-		*obj = o;
-		*obj_len = n;
-		o = NULL;
-	}
+	    env_sealed_object(kl, uplink_magic, id, &x, nonce, json, json_len, obj, obj_len);
+	if (rc == ENVELOPE_OK)
+		crypto_hmac_sha256(km, 32, *obj, *obj_len - 32, *obj + *obj_len - 32);
 	crypto_wipe(kl, sizeof kl);
 	crypto_wipe(km, sizeof km);
-	g_free(o);
 	return rc;
 }
 
@@ -91,6 +84,7 @@ transfer_uplink_decode(const unsigned char dkey[32], const char *id,
 	const unsigned char *tok, const unsigned char *obj, size_t len, struct transfer_uplink *l)
 {
 	unsigned char kl[32], km[32], mac[32];
+	struct env_sealed_more x = { NULL, 16, 32 };
 	size_t body = len - 32;
 	char *pt = NULL;
 	int rc = ENVELOPE_EINVAL;
@@ -111,7 +105,7 @@ transfer_uplink_decode(const unsigned char dkey[32], const char *id,
 	rc = ENVELOPE_OK;
 	if (tok == NULL)
 		goto out;
-	rc = env_sealed_open(kl, obj, ENV_SEALED_HEAD + 16, body, &pt);
+	rc = env_sealed_object_open(kl, uplink_magic, id, &x, obj, len, TRANSFER_UPLINK_MAX, &pt);
 	if (rc == ENVELOPE_OK && !uplink_json(pt, l))
 		rc = ENVELOPE_EINVAL;
 out:

@@ -127,9 +127,10 @@ out:
 
 /* ---- commit ----------------------------------------------------------------- */
 
-/* collect - the files of the reply into t (done) and refused; 0 or the status */
+/* collect - the files of the reply into t (done), refused and g->sent (the
+ * answer's record); 0 or the status */
 static unsigned
-collect(struct upload *u, const char *id, const struct tus_group *g, struct transfer *t,
+collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *t,
 	GPtrArray *refused, GPtrArray *unscanned)
 {
 	for (uint32_t i = 0; i < g->count; i++) {
@@ -143,6 +144,7 @@ collect(struct upload *u, const char *id, const struct tus_group *g, struct tran
 			transfer_tus_file_clear(&f);
 			return 409;
 		}
+		g->sent[i] = (struct tus_sent){ f.length, f.state };
 		if (f.state == TUS_REFUSED) {
 			g_ptr_array_add(refused, g_strdup(f.name));
 			transfer_tus_file_clear(&f);
@@ -182,17 +184,31 @@ reply_address(struct upload *u, struct MHD_Connection *conn, const char *src, ch
 	return to;
 }
 
+/* commit_answer - {"state":"sent","files":F,"refused":R} from the sent record */
 static enum MHD_Result
-commit_answer(struct MHD_Connection *conn, unsigned files, GPtrArray *refused)
+commit_answer(struct MHD_Connection *conn, const struct tus_group *g)
 {
-	GString *s = g_string_new(NULL);
-	enum MHD_Result rc;
+	unsigned files = 0, refused = 0;
+	char s[96];
 
-	g_string_append_printf(s, "{\"state\":\"sent\",\"files\":%u,\"refused\":%u}", files,
-		refused ? refused->len : 0);
-	rc = upload_send(conn, 200, "application/json", s->str, s->len, NULL);
-	g_string_free(s, TRUE);
-	return rc;
+	for (uint32_t i = 0; i < g->count; i++)
+		g->sent[i].state == TUS_DONE ? files++ : refused++;
+	snprintf(s, sizeof s, "{\"state\":\"sent\",\"files\":%u,\"refused\":%u}", files, refused);
+	return upload_send(conn, 200, "application/json", s, strlen(s), NULL);
+}
+
+/* commit_record - the reply is sent: the group state becomes its sent form
+ * (the answer to a repeated commit), then parts and file states go. A
+ * failure keeps the full state: a repeated commit finds the manifest. */
+static void
+commit_record(struct upload *u, const char *id, const struct tus_group *g)
+{
+	if (transfer_tus_group_put(u->st, &u->dk, id, g) != STORAGE_OK) {
+		log_error("upload %s: sent, but the sent record was not stored; the state stays", id);
+		transfer_tus_cleanup(u->st, id, TUS_CLEAN_PARTS);
+		return;
+	}
+	transfer_tus_cleanup(u->st, id, TUS_CLEAN_FILES);
 }
 
 /* commit_transfer - t from the group, manifest last, then the mail; 0 or the status */
@@ -226,6 +242,33 @@ commit_transfer(struct upload *u, const struct tus_group *g, struct transfer *t,
 	return 0;
 }
 
+/* commit_again - the manifest (written at mtime) is there but not the sent
+ * record. Younger than the mail may take: a commit still running, whose mail
+ * may yet fail and withdraw the transfer, so "ask again". Older: that commit
+ * died after the manifest; the record from the file states, which stay
+ * until it is stored. */
+static enum MHD_Result
+commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, struct tus_group *g,
+	struct transfer *t, int64_t mtime)
+{
+	GPtrArray *refused, *unscanned;
+	unsigned status;
+
+	if (mtime > (int64_t)time(NULL) - (int64_t)u->c->notify_timeout - UPLOAD_COMMIT_MARGIN)
+		return upload_json_error(conn, 503, "busy", "The reply is being sent; ask again in a minute.");
+	refused = g_ptr_array_new_with_free_func(g_free);
+	unscanned = g_ptr_array_new_with_free_func(g_free);
+	status = collect(u, id, g, t, refused, unscanned);
+	g_ptr_array_free(refused, TRUE);
+	g_ptr_array_free(unscanned, TRUE);
+	if (status != 0) {
+		log_warning("upload %s: committed, but its file states do not say how (%u)", id, status);
+		return upload_json_error(conn, 503, "unavailable", NULL);
+	}
+	commit_record(u, id, g);
+	return commit_answer(conn, g);
+}
+
 enum MHD_Result
 upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id)
 {
@@ -236,22 +279,26 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 	struct transfer *t = NULL;
 	enum MHD_Result rc = MHD_YES;
 	char *to = NULL, *note = NULL, key[64];
-	int64_t expires;
+	int64_t expires, mtime = 0;
 	unsigned status;
 	uint64_t size;
 
 	if (upload_auth(u, conn, src, &expires, &rc) != 0 || !upload_group(u, conn, src, id, &g, &rc))
 		goto out;
-	snprintf(key, sizeof key, "%s/m", id);
-	if (storage_stat(u->st, key, &size, NULL) == STORAGE_OK) {
-		transfer_tus_cleanup(u->st, id, true);
-		rc = commit_answer(conn, 0, NULL);
+	if (g.sent != NULL) { /* sent before: the answer was lost */
+		rc = commit_answer(conn, &g);
 		goto out;
 	}
-	to = reply_address(u, conn, src, &note);
+	g.sent = g_new0(struct tus_sent, g.count);
 	t = transfer_new(u->st, g.created, 0);
 	if (t != NULL)
 		g_strlcpy(t->id, id, sizeof t->id); /* the id the files were written under */
+	snprintf(key, sizeof key, "%s/m", id);
+	if (t != NULL && storage_stat(u->st, key, &size, &mtime) == STORAGE_OK) {
+		rc = commit_again(u, conn, id, &g, t, mtime);
+		goto out;
+	}
+	to = reply_address(u, conn, src, &note);
 	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, refused, unscanned);
 	ri.message = g.message;
 	ri.note = note;
@@ -265,7 +312,7 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 			status == 404 ? "This transfer does not take replies." : NULL);
 		goto out;
 	}
-	transfer_tus_cleanup(u->st, id, true);
+	commit_record(u, id, &g);
 	{
 		struct audit_event ev = { .event = "upload", .action = note ? "upload-link" : "reply", .transfer = id,
 			.reasons = src, .from = "reply-link", .size = -1 };
@@ -274,7 +321,7 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 	}
 	log_info("upload %s: reply to %s committed (%u files, %u refused), mail to the sender submitted",
 		id, src, t->files->len, refused->len);
-	rc = commit_answer(conn, t->files->len, refused);
+	rc = commit_answer(conn, &g);
 out:
 	transfer_free(t);
 	transfer_tus_group_clear(&g);

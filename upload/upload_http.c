@@ -221,7 +221,7 @@ route(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const char
 
 	if (strcmp(method, "OPTIONS") == 0) {
 		char max[32];
-		const char *h[] = { "Tus-Version", "1.0.0", "Tus-Extension", "creation",
+		const char *h[] = { "Tus-Version", "1.0.0", "Tus-Extension", "creation,termination",
 			"Tus-Max-Size", max, NULL };
 
 		snprintf(max, sizeof max, "%" PRIu64, u->c->upload_max_size);
@@ -241,6 +241,10 @@ route(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const char
 		return upload_handle_head(u, conn, a, b, idx);
 	if (n == 3 && strcmp(method, "PATCH") == 0 && rq->kind == UR_PATCH)
 		return upload_patch_end(u, conn, rq);
+	if (n == 3 && strcmp(method, "DELETE") == 0 && parse_index(c, &idx))
+		return upload_handle_delete(u, conn, a, b, false, idx);
+	if (n == 2 && strcmp(method, "DELETE") == 0)
+		return upload_handle_delete(u, conn, a, b, true, 0);
 	return upload_json_error(conn, n == 0 ? 404 : 405, n == 0 ? "not-found" : "method", NULL);
 }
 

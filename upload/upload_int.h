@@ -13,7 +13,10 @@
  *   HEAD     /u/<src>/<id>/<n>           tus: Upload-Offset, Upload-Length
  *   PATCH    /u/<src>/<id>/<n>           tus: Upload-Offset, body = whole 64 KiB segments
  *                                        (the last chunk ends at Upload-Length)
- *   POST     /u/<src>/<id>/commit        manifest, mail to the sender -> {"state":"sent"}
+ *   POST     /u/<src>/<id>/commit        manifest, mail to the sender -> {"state":"sent"};
+ *                                        repeated: the same answer (the group's sent form)
+ *   DELETE   /u/<src>/<id>/<n>           tus termination: file n of an unsent reply -> 204
+ *   DELETE   /u/<src>/<id>               the whole unsent reply -> 204 (upload_term.c)
  *
  * Every request but the page and OPTIONS carries the reply token in
  * "Offload-Reply-Token" (transfer_reply.h), checked against <src>'s manifest,
@@ -43,6 +46,7 @@
 #define UPLOAD_MAX_JSON 16384u
 #define UPLOAD_CONN_TIMEOUT 60u
 #define UPLOAD_RL_WINDOW 3600
+#define UPLOAD_COMMIT_MARGIN 60 /* s: a commit's work besides its mail ([notify] timeout) */
 
 struct upload {
 	struct conf *c;
@@ -92,6 +96,9 @@ bool upload_group(struct upload *u, struct MHD_Connection *conn, const char *src
 	struct tus_group *g, enum MHD_Result *rc);
 
 /* upload_tus.c */
+/* upload_send_offsets - Upload-Offset, Upload-Length and Offload-State of f */
+enum MHD_Result upload_send_offsets(struct MHD_Connection *conn, unsigned status,
+	const struct tus_file *f);
 enum MHD_Result upload_handle_start(struct upload *u, struct MHD_Connection *conn,
 	struct ureq *rq, const char *src);
 enum MHD_Result upload_handle_create(struct upload *u, struct MHD_Connection *conn,
@@ -111,6 +118,14 @@ enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *co
 	struct ureq *rq);
 enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *conn,
 	const char *src, const char *id);
+
+/* upload_term.c */
+/* upload_sent_file - file n of a sent reply g as a done (or refused) file
+ * state without key or name; FALSE when n is not one of its files */
+bool upload_sent_file(const struct tus_group *g, uint32_t n, struct tus_file *f);
+/* upload_handle_delete - tus termination of file n (all: the whole reply) */
+enum MHD_Result upload_handle_delete(struct upload *u, struct MHD_Connection *conn,
+	const char *src, const char *id, bool all, uint32_t n);
 
 /* upload_link.c: standalone upload links (FORMATS.md §6.11) */
 /* upload_link_auth - src has no manifest: its "<src>/l" with the token; 0 or

@@ -178,6 +178,15 @@ meta_get(const char *meta, const char *key)
 	return r;
 }
 
+/* digits - s is 1 to max decimal digits */
+static bool
+digits(const char *s, size_t max)
+{
+	size_t n = s != NULL ? strspn(s, "0123456789") : 0;
+
+	return n > 0 && n <= max && s[n] == '\0';
+}
+
 /* create_check - the new file against the group and the files before it */
 static int
 create_check(struct upload *u, const char *id, const struct tus_group *g, uint32_t n,
@@ -215,7 +224,7 @@ upload_handle_create(struct upload *u, struct MHD_Connection *conn, const char *
 {
 	const char *ul = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upload-Length");
 	const char *meta = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upload-Metadata");
-	char *name = meta_get(meta, "filename"), *index = meta_get(meta, "index"), *end = NULL;
+	char *name = meta_get(meta, "filename"), *index = meta_get(meta, "index");
 	struct tus_group g = { 0 };
 	struct tus_file f = { 0 };
 	enum MHD_Result rc = MHD_YES;
@@ -228,14 +237,20 @@ upload_handle_create(struct upload *u, struct MHD_Connection *conn, const char *
 
 	if (upload_auth(u, conn, src, &expires, &rc) != 0 || !upload_group(u, conn, src, id, &g, &rc))
 		goto out;
-	len = ul ? g_ascii_strtoull(ul, &end, 10) : 0;
-	n = index ? (uint32_t)g_ascii_strtoull(index, NULL, 10) : UINT32_MAX;
-	if (ul == NULL || *end != '\0' || name == NULL || *name == '\0' || n >= g.count) {
+	len = digits(ul, 20) ? g_ascii_strtoull(ul, NULL, 10) : UINT64_MAX;
+	n = digits(index, 6) ? (uint32_t)g_ascii_strtoull(index, NULL, 10) : UINT32_MAX;
+	if (len == UINT64_MAX || name == NULL || *name == '\0' || n >= g.count) {
 		rc = upload_json_error(conn, 400, "request", "Upload-Length and Upload-Metadata "
 			"filename and index are needed.");
 		goto out;
 	}
-	status = create_check(u, id, &g, n, len, name, &f, &exists);
+	exists = g.sent != NULL; /* sent: only its files, as they were */
+	if (exists)
+		status = upload_sent_file(&g, n, &f) && f.length == len ? 0 : 409;
+	else if (len > u->c->upload_max_size)
+		status = 413; /* before the sum, which must not wrap */
+	else
+		status = create_check(u, id, &g, n, len, name, &f, &exists);
 	if (status == 0 && !exists && (transfer_tus_mpu_begin(u->st, id, &f) != STORAGE_OK ||
 	    transfer_tus_file_put(u->st, &u->dk, id, &f) != STORAGE_OK))
 		status = 503; /* a multipart upload begun goes with purge (orphan_age) */
@@ -259,8 +274,8 @@ out:
 	return rc;
 }
 
-static enum MHD_Result
-send_offsets(struct MHD_Connection *conn, unsigned status, const struct tus_file *f)
+enum MHD_Result
+upload_send_offsets(struct MHD_Connection *conn, unsigned status, const struct tus_file *f)
 {
 	char off[32], len[32];
 	const char *h[] = { "Upload-Offset", off, "Upload-Length", len, "Offload-State",
@@ -283,11 +298,14 @@ upload_handle_head(struct upload *u, struct MHD_Connection *conn, const char *sr
 
 	if (upload_auth(u, conn, src, &expires, &rc) != 0 || !upload_group(u, conn, src, id, &g, &rc))
 		goto out;
-	st = transfer_tus_file_get(u->st, &u->dk, id, n, &f);
+	if (g.sent != NULL) /* sent: its files as they were, so a client learns it is complete */
+		st = upload_sent_file(&g, n, &f) ? STORAGE_OK : STORAGE_ENOENT;
+	else
+		st = transfer_tus_file_get(u->st, &u->dk, id, n, &f);
 	if (st != STORAGE_OK)
 		rc = upload_send(conn, st == STORAGE_ENOENT ? 404 : 503, NULL, "", 0, NULL);
 	else
-		rc = send_offsets(conn, 200, &f);
+		rc = upload_send_offsets(conn, 200, &f);
 out:
 	transfer_tus_file_clear(&f);
 	transfer_tus_group_clear(&g);
@@ -337,6 +355,13 @@ upload_patch_begin(struct upload *u, struct MHD_Connection *conn, struct ureq *r
 	if (upload_auth(u, conn, rq->src, &expires, &rc) != 0 ||
 	    !upload_group(u, conn, rq->src, rq->id, &g, &rc))
 		return rc;
+	if (g.sent != NULL) { /* sent: every file is complete */
+		bool known = upload_sent_file(&g, n, &rq->file);
+
+		transfer_tus_group_clear(&g);
+		return known ? upload_send_offsets(conn, 409, &rq->file) :
+			upload_json_error(conn, 404, "not-found", NULL);
+	}
 	transfer_tus_group_clear(&g);
 	st = transfer_tus_file_get(u->st, &u->dk, rq->id, n, &rq->file);
 	if (st != STORAGE_OK)
@@ -344,7 +369,7 @@ upload_patch_begin(struct upload *u, struct MHD_Connection *conn, struct ureq *r
 			st == STORAGE_ENOENT ? "not-found" : "unavailable", NULL);
 	status = patch_headers(u, conn, &rq->file);
 	if (status == 409)
-		return send_offsets(conn, 409, &rq->file);
+		return upload_send_offsets(conn, 409, &rq->file);
 	if (status != 0)
 		return upload_json_error(conn, status, status == 413 ? "chunk" : "request", NULL);
 	rq->chunk = transfer_tus_chunk_begin(u->st, rq->id, &rq->file, &st);
@@ -386,5 +411,5 @@ upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 		return upload_file_complete(u, conn, rq);
 	if (transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file) != STORAGE_OK)
 		return upload_json_error(conn, 503, "unavailable", NULL);
-	return send_offsets(conn, 204, &rq->file);
+	return upload_send_offsets(conn, 204, &rq->file);
 }

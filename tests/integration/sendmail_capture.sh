@@ -3,7 +3,8 @@
 # tests that run offloadctl process without a Postfix (the Postfix tests submit through the
 # real /usr/sbin/sendmail). Each call stores its arguments in DIR/N.args (one per line) and
 # the mail in DIR/N.eml. DIR/fail makes it fail like a sendmail that cannot queue (exit 75,
-# message on stderr); DIR/fail-RCPT fails only for that recipient.
+# message on stderr); DIR/fail-RCPT fails only for that recipient. DIR/hold keeps it running
+# after the mail is stored (DIR/held says so) until DIR/hold is removed, at most 60 s.
 set -u
 d=$1; shift
 mkdir -p "$d"
@@ -21,3 +22,8 @@ fi
 	printf '%s\n' "$@" > "$d/$n.args"
 } 9> "$d/.lock"
 cat > "$d/$n.eml"
+if [ -e "$d/hold" ]; then
+	touch "$d/held"
+	for ((i = 0; i < 1200; i++)); do [ -e "$d/hold" ] || break; sleep 0.05; done
+	rm -f "$d/held"
+fi

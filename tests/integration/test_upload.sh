@@ -9,6 +9,11 @@
 # message; an upload over [upload] max_size is refused before its data is sent (no object
 # written); a wrong token is refused; the mail is marked unverified, the message defanged;
 # the notice carries the reply link; each reply leaves a DMS hook spool entry (incoming).
+# A commit whose answer is lost (client killed while the mail is submitted, sendmail held):
+# repeated while it runs: 503 busy; after the daemon died behind the manifest: the same "sent"
+# answer, HEAD says complete, the rerun of offloadctl upload prints "sent" and no second mail
+# goes. tus termination: DELETE of a file and of a whole reply (curl), 409 for a sent one;
+# a file length that would wrap the reply's sum is refused.
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -55,6 +60,7 @@ check "the notice says 'send files back to alice@example.org' with the reply lin
 link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"${2:-$LINK}"; }
 
 "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+APID=$!
 _BG_PIDS+=($!)
 "$UPLOAD_BIN" -c "$T/u/b.conf" -f >> "$T/upload-b.log" 2>&1 &
 _BG_PIDS+=($!)
@@ -96,8 +102,9 @@ check "the DMS hook spool has the reply $NID as incoming, replying to $ID" \
 	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["id"]==sys.argv[2] and d["direction"]=="incoming" and d["reply_to"]==sys.argv[3] and len(d["files"])==2))' \
 	"$T/aspool/$NID" "$NID" "$ID"
 check "the mail went to the sender alice@example.org" grep -qx 'alice@example.org' "$(ls -t "$NOTIFY"/*.args | head -1)"
-check "the upload state is gone after the commit (no u*/p* objects)" \
-	[ -z "$(find "$STORE" -path "*/${NL#*/t/}" -prune -o \( -name 'u*' -o -name 'p[0-9]*' \) -type f -print 2>/dev/null | head -1)" ]
+check "after the commit no file state or part is left (u<n>, p<n>s<k>), the group state is its sent record" \
+	[ -z "$(find "$STORE" \( -name 'u[0-9]*' -o -name 'p[0-9]*' \) -type f -print 2>/dev/null | head -1)" -a \
+	-s "$STORE/${NID:0:2}/$NID/u" ]
 
 # ---- two uploads to one link at once -----------------------------------------------------------
 random_file "$T/c1.bin" 700000
@@ -132,6 +139,85 @@ check "killed on daemon A ($killed), resumed and completed through daemon B (exi
 	bash -c '[ $1 = 0 -a $2 = 0 ] && grep -q "resuming reply" "$3"' _ "$killed" "$rc" "$T/r.err"
 check "daemon B answered the resume (its log has no error)" bash -c '! grep -qi error "$1"' _ "$T/upload-b.log"
 check "the resumed file opens byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/or" "$T/r.bin" r.bin
+
+# ---- the commit's answer lost, the daemon killed after the manifest: the reply is sent once ----
+TOK=${RLINK#*#}
+# uc METHOD PATH [curl args]: one request to daemon A with the reply token; prints the status
+uc() { curl -sS -o "$T/uc.body" -D "$T/uc.hdr" -w '%{http_code}' -X "$1" -H "Offload-Reply-Token: $TOK" \
+	-H "Tus-Resumable: 1.0.0" "${@:3}" "http://127.0.0.1:$PA$2"; }
+hdr() { tr -d '\r' < "$T/uc.hdr" | sed -n "s/^$1: //Ip"; }
+random_file "$T/l.bin" 3000
+n0=$(mails)
+touch "$NOTIFY/hold"
+"$CTL" upload "$(link_at $PA)" "$T/l.bin" --state-dir "$SD" > "$T/l1.out" 2> "$T/l1.err" &
+KPID=$!
+for ((i = 0; i < 600; i++)); do [ -e "$NOTIFY/held" ] && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
+kill -9 $KPID 2>/dev/null; killed=$?
+wait $KPID 2>/dev/null
+LID=$(cut -d' ' -f1 "$SD/$(ls -t "$SD" | head -1)")
+s1=$(uc POST "/u/$ID/$LID/commit"); b1=$(cat "$T/uc.body")
+check "offloadctl upload killed while its commit sent the mail (reply $LID, one mail)" \
+	[ $killed = 0 -a "$(mails)" = $((n0 + 1)) -a -n "$LID" ]
+check "the commit repeated while the first still sends its mail: 503 busy ($s1 $b1)" \
+	bash -c '[ "$1" = 503 ] && grep -q "\"busy\"" "$2"' _ "$s1" "$T/uc.body"
+# the daemon dies before it records the reply as sent; its manifest is older than a commit runs
+kill -9 $APID; wait $APID 2>/dev/null
+rm -f "$NOTIFY/hold"
+touch -d '10 minutes ago' "$STORE/${LID:0:2}/$LID/m"
+"$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+APID=$!
+_BG_PIDS+=($!)
+waitport $PA 200 || bail "offload-upload A did not come back"
+s1=$(uc POST "/u/$ID/$LID/commit"); b1=$(cat "$T/uc.body")
+check "the commit repeated after the daemon died: 200 {state sent, files 1, refused 0} ($s1 $b1)" \
+	[ "$s1" = 200 -a "$b1" = '{"state":"sent","files":1,"refused":0}' ]
+s2=$(uc POST "/u/$ID/$LID/commit"); b2=$(cat "$T/uc.body")
+check "the commit repeated after it ended: the same answer ($s2 $b2)" [ "$s2" = 200 -a "$b2" = "$b1" ]
+s3=$(uc HEAD "/u/$ID/$LID/0" -I)
+check "HEAD of its file: 200, complete (offset = length = 3000, Offload-State done)" \
+	[ "$s3" = 200 -a "$(hdr Upload-Offset)" = 3000 -a "$(hdr Upload-Length)" = 3000 -a "$(hdr Offload-State)" = done ]
+up "$(link_at $PB)" "$T/l.bin" > "$T/l2.out" 2> "$T/l2.err"; rc=$?
+check "rerun (daemon B) exits 0 with 'sent $LID 1 files', no second mail ($(cat "$T/l2.err"))" \
+	[ $rc = 0 -a "$(cut -f1,2 "$T/l2.out")" = "$(printf 'sent\t%s' "$LID")" -a "$(mails)" = $((n0 + 1)) ]
+check "the reply's link opens l.bin byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/ol" "$T/l.bin" l.bin
+check "after the commit: the sent record $LID/u, no file state or part" \
+	[ -s "$STORE/${LID:0:2}/$LID/u" -a -z "$(find "$STORE/${LID:0:2}/$LID" -name 'u[0-9]*' -o -name 'p[0-9]*')" ]
+s4=$(uc DELETE "/u/$ID/$LID")
+check "DELETE of the sent reply: 409 sent ($s4)" bash -c '[ "$1" = 409 ] && grep -q "\"sent\"" "$2"' _ "$s4" "$T/uc.body"
+
+# ---- tus termination ---------------------------------------------------------------------------
+s=$(uc OPTIONS "/u/$ID")
+check "OPTIONS advertises Tus-Extension creation,termination" [ "$s" = 204 -a "$(hdr Tus-Extension)" = creation,termination ]
+uc POST "/u/$ID" -H 'Content-Type: application/json' -d '{"count":2,"total":140000}' > /dev/null
+X=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload"])' "$T/uc.body" 2>/dev/null)
+meta() { echo "filename $(printf %s "$1" | base64 -w0),index $(printf %s "$2" | base64 -w0)"; }
+XD=$STORE/${X:0:2}/$X
+random_file "$T/x.bin" 70000
+head -c 65536 "$T/x.bin" > "$T/x.head"
+sa=$(uc POST "/u/$ID/$X" -H 'Upload-Length: 70000' -H "Upload-Metadata: $(meta a.bin 0)")
+sb=$(uc POST "/u/$ID/$X" -H 'Upload-Length: 70000' -H "Upload-Metadata: $(meta b.bin 1)")
+sp=$(uc PATCH "/u/$ID/$X/0" -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' --data-binary @"$T/x.head")
+check "a second reply $X: two files created, 64 KiB of file 0 stored ($sa $sb $sp)" \
+	[ "$sa" = 201 -a "$sb" = 201 -a "$sp" = 204 -a -s "$XD/p0s0" -a -s "$XD/u0" -a -s "$XD/u1" ]
+sd=$(uc DELETE "/u/$ID/$X/0")
+sh=$(uc HEAD "/u/$ID/$X/0" -I)
+check "DELETE of file 0: 204, its state and parts gone, file 1 and the reply stay; HEAD 404 ($sd $sh)" \
+	[ "$sd" = 204 -a "$sh" = 404 -a ! -e "$XD/u0" -a ! -e "$XD/p0s0" -a -s "$XD/u1" -a -s "$XD/u" ]
+sa=$(uc POST "/u/$ID/$X" -H 'Upload-Length: 70000' -H "Upload-Metadata: $(meta a.bin 0)")
+sd=$(uc DELETE "/u/$ID/$X/0"); sd2=$(uc DELETE "/u/$ID/$X/0")
+check "file 0 created again (201), deleted again (204), a third DELETE finds nothing (404) ($sa $sd $sd2)" \
+	[ "$sa" = 201 -a "$sd" = 204 -a "$sd2" = 404 ]
+sd=$(uc DELETE "/u/$ID/$X"); sh=$(uc HEAD "/u/$ID/$X/1" -I); sc=$(uc POST "/u/$ID/$X/commit")
+check "DELETE of the reply: 204, nothing left of $X in the store; HEAD and commit 404 ($sd $sh $sc)" \
+	[ "$sd" = 204 -a "$sh" = 404 -a "$sc" = 404 -a -z "$(ls -A "$XD" 2>/dev/null)" ]
+uc POST "/u/$ID" -H 'Content-Type: application/json' -d '{"count":2,"total":100}' > /dev/null
+Y=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload"])' "$T/uc.body" 2>/dev/null)
+sy0=$(uc POST "/u/$ID/$Y" -H 'Upload-Length: 10' -H "Upload-Metadata: $(meta a 0)")
+sy1=$(uc POST "/u/$ID/$Y" -H 'Upload-Length: 18446744073709551606' -H "Upload-Metadata: $(meta b 1)")
+sy2=$(uc POST "/u/$ID/$Y" -H 'Upload-Length: -1' -H "Upload-Metadata: $(meta b 1)")
+check "creation of a file whose length would wrap the reply's sum: 413; a negative length: 400 ($sy0 $sy1 $sy2)" \
+	[ "$sy0" = 201 -a "$sy1" = 413 -a "$sy2" = 400 ]
+uc DELETE "/u/$ID/$Y" > /dev/null
 
 # ---- EICAR, limits, token ----------------------------------------------------------------------
 n0=$(mails)

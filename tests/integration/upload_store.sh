@@ -10,11 +10,13 @@
 #    daemon B; the reply's link opens byte-exact (`offloadctl open`);
 #  - S3: while it runs, the file is one multipart upload (ListMultipartUploads) with parts of
 #    >= 5 MiB (ListParts) and a tail of part objects; a purge then (--orphan-age 1s, the upload
-#    2 s old, its state just rewritten) leaves it; after the commit no part object, no upload
-#    state and no multipart upload is left;
-#  - WebDAV: after the commit no part object, no upload state, no hidden temporary;
+#    2 s old, its state just rewritten) leaves it; after the commit no part object, no file
+#    state and no multipart upload is left (the group state "u" stays as the sent record);
+#  - WebDAV: after the commit no part object, no file state, no hidden temporary;
 #  - an abandoned upload (killed, never resumed) is removed by `offloadctl purge
-#    --orphan-age 1s`: its objects and (S3) its multipart upload.
+#    --orphan-age 1s`: its objects and (S3) its multipart upload;
+#  - tus termination (curl): DELETE of a 6 MiB file just created (S3: its multipart upload is
+#    aborted) and of its reply leaves nothing of it.
 # By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
 # daemon B, with [upload] chunk_size 8M there, and notes its time and daemon B's peak RSS.
 UPLOAD_BIN=$BUILD/offload-upload
@@ -40,6 +42,25 @@ killed() {
 	kill -9 $pid 2>/dev/null; local r=$?
 	wait $pid 2>/dev/null
 	return $r
+}
+
+# ups_terminate LABEL PORT SRC REPLYLINK KIND: tus termination with curl: a reply of one 6 MiB
+# file, created (S3: its multipart upload begins), then DELETE of the file (S3: the multipart
+# upload is aborted) and of the reply; nothing of it is left
+ups_terminate() {
+	local label=$1 port=$2 src=$3 tok=${4#*#} kind=$5 x s1 s2 s3 mid left
+	uc() { curl -sS -o "$T/uc.body" -w '%{http_code}' -X "$1" -H "Offload-Reply-Token: $tok" \
+		-H "Tus-Resumable: 1.0.0" "${@:3}" "http://127.0.0.1:$port$2"; }
+	uc POST "/u/$src" -H 'Content-Type: application/json' -d '{"count":1,"total":6291456}' > /dev/null
+	x=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload"])' "$T/uc.body" 2>/dev/null)
+	s1=$(uc POST "/u/$src/$x" -H 'Upload-Length: 6291456' \
+		-H "Upload-Metadata: filename $(printf t.bin | base64),index $(printf 0 | base64)")
+	[ "$kind" = s3 ] && mid=$(s3_uploads | grep -c "$x/0 ")
+	s2=$(uc DELETE "/u/$src/$x/0")
+	s3=$(uc DELETE "/u/$src/$x")
+	left=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep "$x/")
+	check "$label: tus termination: a 6 MiB file created ($s1${mid:+, $mid multipart upload}), DELETE of it ($s2) and of the reply ($s3): nothing left" \
+		[ -n "$x" -a "$s1" = 201 -a "$s2" = 204 -a "$s3" = 204 -a -z "$left" -a "${mid:-1}" = 1 ]
 }
 
 upload_store_run() {
@@ -111,17 +132,18 @@ upload_store_run() {
 		_ "$T/$n/notify" "$n0" "$T/$n-open" "$CTL" "$c" "$nl" "$T/big.bin"
 	local left
 	if [ "$kind" = s3 ]; then
-		left=$(s3_keys | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$'; s3_uploads)
-		check "$label: after the commit no part object, upload state or multipart upload is left" [ -z "$left" ]
+		left=$(s3_keys | grep -E '/(p[0-9]+s[0-9]+|u[0-9]+)$'; s3_uploads)
+		check "$label: after the commit no part object, file state or multipart upload is left" [ -z "$left" ]
 	else
-		left=$(dav_keys | grep -E '(^|/)(p[0-9]+s[0-9]+|u[0-9]*|\..*)$')
-		check "$label: after the commit no part object, upload state or hidden temporary is left" [ -z "$left" ]
+		left=$(dav_keys | grep -E '(^|/)(p[0-9]+s[0-9]+|u[0-9]+|\..*)$')
+		check "$label: after the commit no part object, file state or hidden temporary is left" [ -z "$left" ]
 	fi
 
 	# abandoned: killed, never resumed; purge takes it
 	killed "$at_a" "$T/gone.bin" --state-dir "$T/$n-gone"; rc=$?
-	local before after
-	before=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -cE '/(p0s|u)|/0 ')
+	local before after sent
+	sent=$(sed 's|.*/t/||; s|#.*||' <<<"$nl")  # the reply above: its sent record "u" stays
+	before=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -v "$sent/" | grep -cE '/(p0s|u)|/0 ')
 	# the daemon may still finish the chunk it was storing when the client died (a 5 MiB part to
 	# Swift on a loaded machine takes seconds) and so rewrite the upload state: purge rightly keeps
 	# an upload with a state younger than --orphan-age, so purge again until that write is old
@@ -129,11 +151,14 @@ upload_store_run() {
 	for try in 1 2 3 4 5 6 7 8 9 10; do
 		sleep 2
 		"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge.out" 2>&1
-		after=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$|/0 ')
+		after=$(if [ "$kind" = s3 ]; then s3_keys; s3_uploads; else dav_keys; fi | grep -v "$sent/" |
+			grep -E '/(p[0-9]+s[0-9]+|u[0-9]*)$|/0 ')
 		[ -z "$after" ] && break
 	done
 	check "$label: an abandoned upload ($before objects/uploads) is removed by offloadctl purge ($(tail -1 "$T/$n-purge.out"))" \
 		[ $rc = 0 -a "$before" -gt 1 -a -z "$after" ]
+	ups_terminate "$label" "$PA" "$id" "$($MAILTOOL notice "$T/$n-m.out" |
+		grep -o 'https://files.example.test/u/[^ ]*' | head -1)" "$kind"
 	if [ -n "${UPLOAD_STORES_MEASURE_MB:-}" ]; then  # by hand: time and memory of a big upload
 		random_file "$T/x.bin" $((UPLOAD_STORES_MEASURE_MB * 1024 * 1024))
 		local rss0

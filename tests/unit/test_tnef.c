@@ -3,7 +3,9 @@
  * (classify/classify_tnef.h): TNEF streams built here are put into mails, converted, and the
  * new tree is checked: body first, files with their bytes, sanitised names and types, an
  * embedded Outlook item as message/rfc822 with Subject and Date, a top-level winmail.dat as
- * multipart/mixed, broken and oversized streams and signed content left as they were.
+ * multipart/mixed, broken and oversized streams and signed content left as they were; a named
+ * file of no bytes (with an empty attAttachData, or with none: no data pointer at all) becomes
+ * an empty part and classifies as empty.
  */
 #include <string.h>
 #include <gmime/gmime.h>
@@ -63,7 +65,10 @@ static const unsigned char iid_imessage[16] = {
 	0x07, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46,
 };
 
-/* a stream: subject, PR_BODY, then one file (name, MIME tag, data) or an embedded message */
+/* a stream: subject, PR_BODY, then one file (name, MIME tag, data) or an embedded message;
+ * data NULL: no file; nodata: the file's attributes without attAttachData */
+static bool nodata;
+
 static GByteArray *
 build(const char *subject, const char *body, const char *name, const char *mime, const GByteArray *data,
 	bool embedded)
@@ -92,7 +97,8 @@ build(const char *subject, const char *body, const char *name, const char *mime,
 			mapi_var(props, 0x000D, 0x3701, obj->data, obj->len);
 			g_byte_array_unref(obj);
 		} else {
-			attr(b, 2, 0x0006800F, data->data, data->len);
+			if (!nodata)
+				attr(b, 2, 0x0006800F, data->data, data->len);
 			mapi_var(props, 0x001E, 0x3707, name, strlen(name) + 1);
 			if (mime != NULL)
 				mapi_var(props, 0x001E, 0x370E, mime, strlen(mime) + 1);
@@ -274,6 +280,40 @@ test_kept(void)
 	g_byte_array_unref(f);
 }
 
+/* test_empty - a named file of no bytes: an empty part, not a failed conversion */
+static void
+test_empty(void)
+{
+	GByteArray *none = g_byte_array_new(), *t, *got;
+	struct classify_result r;
+	GMimeMessage *m;
+	GMimeObject *o;
+
+	for (int k = 0; k < 2; k++) {
+		const char *how = k == 0 ? "an empty attAttachData" : "no attAttachData";
+
+		nodata = k == 1;
+		t = build("leer", "body\n", "leer.txt", "text/plain", none, false);
+		nodata = false;
+		m = mail(t, false);
+		CHECK(convert(m, NULL) == 1, "a winmail.dat with a named file of %s is converted", how);
+		o = g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(m)), 2);
+		got = GMIME_IS_PART(o) ? part_bytes(o) : NULL;
+		CHECK(got != NULL && got->len == 0 && g_strcmp0(g_mime_part_get_filename(GMIME_PART(o)), "leer.txt") == 0,
+			"its file (%s) is an empty part named leer.txt", how);
+		if (got)
+			g_byte_array_unref(got);
+		g_object_unref(m);
+		classify_result_init(&r);
+		CHECK(classify_buffer(cls_g, "winmail.dat", "application/ms-tnef", t->data, t->len, &r) == 0 &&
+			r.reasons != NULL && strstr(r.reasons, "bomb") == NULL,
+			"the classifier reads the stream with the file of %s", how);
+		classify_result_clear(&r);
+		g_byte_array_unref(t);
+	}
+	g_byte_array_unref(none);
+}
+
 int
 main(void)
 {
@@ -290,6 +330,7 @@ main(void)
 	test_files();
 	test_embedded();
 	test_kept();
+	test_empty();
 	classify_free(cls_g);
 	conf_free(conf_g);
 	g_mime_shutdown();

@@ -4,7 +4,9 @@
  * "<id>/p<n>s<k>" (§6.6): the vectors of
  * tests/data/envelope-vectors/make_vectors.py byte-exactly, the readers on
  * them (wrong key, other id, changed byte), and a file uploaded in two
- * chunks joins to the file object of §1.1 that the script writes.
+ * chunks joins to the file object of §1.1 that the script writes. The
+ * group state's sent form (after the commit), transfer_tus_cleanup's three
+ * scopes and transfer_tus_file_remove (tus termination of one file).
  */
 #include <string.h>
 #include <glib.h>
@@ -51,6 +53,10 @@ static const char file_hex[] =
 	"d210a2c2ef37da64929e27a33d53780813fc4951670bc904ec7e7c8a38aa8d19f0bf383d3ffa360aa72ab82792d2"
 	"ec33bd1e0cf55a5c936fe0d00aea262a5dd71ea550f31eef2d320339a61748a17a1a22f772adf7a9bbcf35498ef1"
 	"ce888dfdaeed37998952b2ef22c7aeffa20b33bb1c76b79bc255bb1c97bdd77e8d17df174611544f";
+static const char sent_json[] =
+	"{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"created\":1700000000,\"expires\":1702592000,"
+	"\"count\":2,\"total\":65547,\"sent\":[{\"length\":65537,\"state\":\"done\"},"
+	"{\"length\":10,\"state\":\"refused\"}]}";
 static const char file3_sha[] = "2502a7979962a7e6f9ed54d5e7084053f70e5a6523f824650de7aba513cfa825";
 static const char p3s0_sha[] = "f18e6550fc6e6ba023f4aeef9e20727acf2d4c505ef621f55f827b8b4d4870eb";
 static const char p3s1_hex[] = "f0bf242e4efa7beadb5f8f5f037ca355fc";
@@ -253,6 +259,107 @@ test_tus_parts(struct storage *st)
 	transfer_tus_file_clear(&tf);
 }
 
+static bool
+has(struct storage *st, const char *leaf)
+{
+	char key[64];
+	uint64_t size;
+
+	snprintf(key, sizeof key, "%s/%s", uid, leaf);
+	return storage_stat(st, key, &size, NULL) == STORAGE_OK;
+}
+
+/* seal_put - JSON as the group state of uid */
+static void
+seal_put(struct storage *st, const struct key32 *dk, const char *json)
+{
+	unsigned char *obj = NULL;
+	size_t len = 0;
+
+	if (transfer_tus_seal(dk->key, uid, TUS_GROUP_INDEX, NULL, json, strlen(json), &obj, &len) != 0)
+		return;
+	put(st, "offloadreplyvectorid2345/u", obj, len);
+	g_free(obj);
+}
+
+static void
+test_sent_form(struct storage *st, const struct key32 *dk)
+{
+	struct tus_group g = { 0 }, r;
+	GByteArray *a = NULL;
+	char *json = NULL;
+
+	g_strlcpy(g.src, "offloadtestvectorid23456", sizeof g.src);
+	g_strlcpy(g.secret, "EBESExQVFhcYGRobHB0eHw", sizeof g.secret);
+	g_strlcpy(g.revoke_secret, "ICEiIyQlJicoKSorLC0uLw", sizeof g.revoke_secret);
+	g.message = g_strdup("Anbei");
+	g.created = 1700000000;
+	g.expires = 1702592000;
+	g.count = 2;
+	g.total = 65547;
+	g.sent = g_new0(struct tus_sent, 2);
+	g.sent[0] = (struct tus_sent){ 65537, TUS_DONE };
+	g.sent[1] = (struct tus_sent){ 10, TUS_REFUSED };
+	CHECK(transfer_tus_group_put(st, dk, uid, &g) == 0 && (a = get(st, "offloadreplyvectorid2345/u")) &&
+	      transfer_tus_open(dk->key, uid, TUS_GROUP_INDEX, a->data, a->len, &json) == 0 &&
+	      strcmp(json, sent_json) == 0, "sent form: the documented JSON, no secrets, no message");
+	crypto_free_string(json);
+	if (a)
+		g_byte_array_free(a, TRUE);
+	transfer_tus_group_clear(&g);
+	CHECK(transfer_tus_group_get(st, dk, uid, &r) == 0 && r.sent != NULL && r.count == 2 &&
+	      r.sent[0].length == 65537 && r.sent[0].state == TUS_DONE && r.sent[1].length == 10 &&
+	      r.sent[1].state == TUS_REFUSED && strcmp(r.src, "offloadtestvectorid23456") == 0 &&
+	      r.secret[0] == '\0' && strcmp(r.message, "") == 0, "sent form read back");
+	transfer_tus_group_clear(&r);
+	seal_put(st, dk, "{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"count\":3,\"total\":1,"
+		"\"sent\":[{\"length\":1,\"state\":\"done\"}]}");
+	CHECK(transfer_tus_group_get(st, dk, uid, &r) == STORAGE_EPERM && r.sent == NULL,
+		"a sent form with fewer files than count: EPERM");
+	seal_put(st, dk, "{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"count\":1,\"total\":1,"
+		"\"sent\":[{\"length\":1,\"state\":\"open\"}]}");
+	CHECK(transfer_tus_group_get(st, dk, uid, &r) == STORAGE_EPERM,
+		"a sent form with an open file: EPERM");
+	seal_put(st, dk, "{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"count\":1,\"total\":1}");
+	CHECK(transfer_tus_group_get(st, dk, uid, &r) == STORAGE_EPERM,
+		"an unsent group state without secrets: EPERM");
+}
+
+static void
+fill_leaves(struct storage *st)
+{
+	static const char *const leaves[] = { "u", "u0", "u1", "p0s0", "p0s3", "p1s0", "0", "m" };
+	char key[64];
+
+	for (size_t i = 0; i < G_N_ELEMENTS(leaves); i++) {
+		snprintf(key, sizeof key, "%s/%s", uid, leaves[i]);
+		put(st, key, (const unsigned char *)"x", 1);
+	}
+}
+
+static void
+test_cleanup(struct storage *st)
+{
+	struct tus_file f = { 0 };
+
+	fill_leaves(st);
+	CHECK(transfer_tus_cleanup(st, uid, TUS_CLEAN_PARTS) == 0 && !has(st, "p0s0") && !has(st, "p1s0") &&
+	      has(st, "u0") && has(st, "u") && has(st, "0") && has(st, "m"), "cleanup PARTS: parts only");
+	fill_leaves(st);
+	CHECK(transfer_tus_cleanup(st, uid, TUS_CLEAN_FILES) == 0 && !has(st, "p0s3") && !has(st, "u0") &&
+	      !has(st, "u1") && has(st, "u") && has(st, "0") && has(st, "m"),
+		"cleanup FILES: parts and file states, the group state (the sent record) stays");
+	fill_leaves(st);
+	CHECK(transfer_tus_cleanup(st, uid, TUS_CLEAN_ALL) == 0 && !has(st, "p0s0") && !has(st, "u1") &&
+	      !has(st, "u") && has(st, "0") && has(st, "m"), "cleanup ALL: the group state too");
+	fill_leaves(st);
+	f.index = 0;
+	CHECK(transfer_tus_file_remove(st, uid, &f) == 0 && !has(st, "0") && !has(st, "p0s0") &&
+	      !has(st, "p0s3") && !has(st, "u0") && has(st, "u1") && has(st, "p1s0") && has(st, "u"),
+		"file remove (termination): object, parts and state of that file alone");
+	CHECK(transfer_tus_file_remove(st, uid, &f) == 0, "file remove again: nothing left, no error");
+}
+
 int
 main(void)
 {
@@ -269,6 +376,8 @@ main(void)
 	fill(dk.key, sizeof dk.key, 0x40);
 	test_tus_state(st, &dk);
 	test_tus_parts(st);
+	test_sent_form(st, &dk);
+	test_cleanup(st);
 	storage_free(st);
 	return unit_done();
 }
