@@ -1,0 +1,24 @@
+/*
+ * portal_prefetch.h - a transfer_stream read ahead by a thread of its own:
+ * while libmicrohttpd's connection thread sends one block, the next ones
+ * are fetched and verified (issue 15: two cores for one download).
+ */
+#ifndef OFFLOAD_PORTAL_PREFETCH_H
+#define OFFLOAD_PORTAL_PREFETCH_H
+
+#include <stddef.h>
+
+#include "transfer_stream.h"
+
+struct portal_prefetch;
+/* portal_prefetch_new - takes s (freed with the prefetch) and starts reading
+ * it; NULL (s freed) if no thread could be started */
+struct portal_prefetch *portal_prefetch_new(struct transfer_stream *s);
+/* portal_prefetch_read - as transfer_stream_read: verified plaintext only;
+ * an error stays (every later read returns it) */
+long portal_prefetch_read(struct portal_prefetch *pf, void *buf, size_t max, int *storage_err);
+/* portal_prefetch_free - stops the thread (after the block it is reading),
+ * wipes and frees; NULL ok */
+void portal_prefetch_free(struct portal_prefetch *pf);
+
+#endif
