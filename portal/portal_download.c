@@ -318,7 +318,7 @@ dl_respond(struct dl *d, struct MHD_Connection *conn, unsigned status, const cha
 
 	d->skip = d->tkt.index == PORTAL_TICKET_ALL ? d->start : 0;
 	d->client = portal_client_addr(d->p, conn);
-	r = MHD_create_response_from_callback(d->len, PORTAL_BUF, dl_read, d, dl_free);
+	r = MHD_create_response_from_callback(d->len, PF_BLOCK, dl_read, d, dl_free);
 	if (r == NULL) {
 		d->head = TRUE;
 		dl_free(d);

@@ -15,7 +15,6 @@
 #include "log.h"
 
 #define PF_SLOTS 3u
-#define PF_BLOCK (8u * ENVELOPE_SEGMENT_SIZE)
 
 struct pf_slot {
 	unsigned char *buf;
@@ -87,33 +86,51 @@ portal_prefetch_new(struct transfer_stream *s)
 	return pf;
 }
 
+/* pf_take - copy out of the head slot; TRUE when it was emptied */
+static gboolean
+pf_take(struct portal_prefetch *pf, struct pf_slot *sl, unsigned char *buf, size_t max, size_t *got)
+{
+	size_t k = MIN(max, (size_t)sl->n - sl->off);
+
+	memcpy(buf, sl->buf + sl->off, k);
+	sl->off += k;
+	*got += k;
+	if (sl->off < (size_t)sl->n)
+		return FALSE;
+	g_mutex_lock(&pf->mu);
+	pf->head = (pf->head + 1) % PF_SLOTS;
+	pf->full--;
+	g_cond_broadcast(&pf->cond);
+	g_mutex_unlock(&pf->mu);
+	return TRUE;
+}
+
 long
 portal_prefetch_read(struct portal_prefetch *pf, void *buf, size_t max, int *storage_err)
 {
-	struct pf_slot *sl;
-	size_t k;
+	struct pf_slot *sl = NULL;
+	size_t got = 0;
 
 	*storage_err = 0;
-	g_mutex_lock(&pf->mu);
-	while (pf->full == 0)
-		g_cond_wait(&pf->cond, &pf->mu);
-	sl = &pf->slot[pf->head];
-	g_mutex_unlock(&pf->mu);
-	if (sl->n <= 0) { /* the end or an error: stays at the head */
-		*storage_err = sl->serr;
-		return sl->n;
-	}
-	k = MIN(max, (size_t)sl->n - sl->off);
-	memcpy(buf, sl->buf + sl->off, k);
-	sl->off += k;
-	if (sl->off == (size_t)sl->n) {
+	/* what is there, up to max; wait only while there is nothing */
+	while (got < max) {
 		g_mutex_lock(&pf->mu);
-		pf->head = (pf->head + 1) % PF_SLOTS;
-		pf->full--;
-		g_cond_broadcast(&pf->cond);
+		while (pf->full == 0 && got == 0)
+			g_cond_wait(&pf->cond, &pf->mu);
+		sl = pf->full > 0 ? &pf->slot[pf->head] : NULL;
 		g_mutex_unlock(&pf->mu);
+		if (sl == NULL || sl->n <= 0)
+			break;
+		if (!pf_take(pf, sl, (unsigned char *)buf + got, max - got, &got))
+			break;
 	}
-	return (long)k;
+	if (got > 0)
+		return (long)got;
+	if (sl == NULL)
+		return 0; /* cannot happen: nothing taken means a slot was waited for */
+	/* the end or an error: it stays at the head */
+	*storage_err = sl->serr;
+	return sl->n;
 }
 
 void

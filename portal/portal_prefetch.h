@@ -10,6 +10,9 @@
 
 #include "transfer_stream.h"
 
+/* the block the thread reads at a time (8 segments): also the download
+ * response's block size, so one send takes a whole block */
+#define PF_BLOCK (8u * ENVELOPE_SEGMENT_SIZE)
 struct portal_prefetch;
 /* portal_prefetch_new - takes s (freed with the prefetch) and starts reading
  * it; NULL (s freed) if no thread could be started */
