@@ -65,7 +65,8 @@ test_ranges(struct storage *st, struct transfer *t, const unsigned char *data)
 		int serr;
 		unsigned char c;
 
-		if (b && last == 0 && b->len == rg[i].len && memcmp(b->data, data + rg[i].off, b->len) == 0 &&
+		if (b && last == 0 && b->len == rg[i].len &&
+			(b->len == 0 || memcmp(b->data, data + rg[i].off, b->len) == 0) &&
 			portal_prefetch_read(pf, &c, 1, &serr) == 0)
 			good++;
 		else
