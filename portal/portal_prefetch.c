@@ -3,7 +3,8 @@
  * A ring of PF_SLOTS blocks: the thread fills them with verified plaintext
  * (transfer_stream_read decrypts straight into a block), the reader copies
  * them out. The last block pushed holds the end (0) or the error (< 0).
- * Memory: PF_SLOTS * PF_BLOCK per download.
+ * Memory: PF_SLOTS * PF_BLOCK per download (none for a stream of at most
+ * one block: it is read when asked).
  */
 #include "portal_prefetch.h"
 
@@ -31,6 +32,7 @@ struct portal_prefetch {
 	struct pf_slot slot[PF_SLOTS];
 	unsigned head, full; /* first filled slot, filled slots */
 	gboolean stop;
+	gboolean direct;     /* short: read when asked, no thread, no slots */
 };
 
 static gpointer
@@ -62,7 +64,7 @@ pf_thread(gpointer arg)
 }
 
 struct portal_prefetch *
-portal_prefetch_new(struct transfer_stream *s)
+portal_prefetch_new(struct transfer_stream *s, uint64_t length)
 {
 	struct portal_prefetch *pf;
 	GError *err = NULL;
@@ -72,6 +74,9 @@ portal_prefetch_new(struct transfer_stream *s)
 		return NULL;
 	pf = g_new0(struct portal_prefetch, 1);
 	pf->s = s;
+	pf->direct = length <= PF_BLOCK; /* a thread would not overlap anything */
+	if (pf->direct)
+		return pf;
 	g_mutex_init(&pf->mu);
 	g_cond_init(&pf->cond);
 	for (i = 0; i < PF_SLOTS; i++)
@@ -111,6 +116,8 @@ portal_prefetch_read(struct portal_prefetch *pf, void *buf, size_t max, int *sto
 	struct pf_slot *sl = NULL;
 	size_t got = 0;
 
+	if (pf->direct)
+		return transfer_stream_read(pf->s, buf, max, storage_err);
 	*storage_err = 0;
 	/* what is there, up to max; wait only while there is nothing */
 	while (got < max) {
@@ -149,7 +156,8 @@ portal_prefetch_free(struct portal_prefetch *pf)
 	}
 	transfer_stream_free(pf->s);
 	for (i = 0; i < PF_SLOTS; i++) {
-		crypto_wipe(pf->slot[i].buf, PF_BLOCK);
+		if (pf->slot[i].buf != NULL)
+			crypto_wipe(pf->slot[i].buf, PF_BLOCK);
 		g_free(pf->slot[i].buf);
 	}
 	g_cond_clear(&pf->cond);

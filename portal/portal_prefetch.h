@@ -7,6 +7,7 @@
 #define OFFLOAD_PORTAL_PREFETCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "transfer_stream.h"
 
@@ -14,9 +15,10 @@
  * response's block size, so one send takes a whole block */
 #define PF_BLOCK (8u * ENVELOPE_SEGMENT_SIZE)
 struct portal_prefetch;
-/* portal_prefetch_new - takes s (freed with the prefetch) and starts reading
- * it; NULL (s freed) if no thread could be started */
-struct portal_prefetch *portal_prefetch_new(struct transfer_stream *s);
+/* portal_prefetch_new - takes s (freed with the prefetch; NULL: returns
+ * NULL) and starts reading its length bytes ahead; up to one block is read
+ * when asked, without a thread; NULL (s freed) if no thread could be started */
+struct portal_prefetch *portal_prefetch_new(struct transfer_stream *s, uint64_t length);
 /* portal_prefetch_read - as transfer_stream_read: verified plaintext only;
  * an error stays (every later read returns it) */
 long portal_prefetch_read(struct portal_prefetch *pf, void *buf, size_t max, int *storage_err);

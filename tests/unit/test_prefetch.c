@@ -59,7 +59,7 @@ test_ranges(struct storage *st, struct transfer *t, const unsigned char *data)
 
 	for (i = 0; i < G_N_ELEMENTS(rg); i++) {
 		struct portal_prefetch *pf = portal_prefetch_new(transfer_stream_new(st, t->id, 0, f->key,
-			FSIZE, rg[i].off, rg[i].len));
+			FSIZE, rg[i].off, rg[i].len), rg[i].len);
 		long last = -1;
 		GByteArray *b = pf ? read_all(pf, rg[i].max, &last) : NULL;
 		int serr;
@@ -123,7 +123,7 @@ test_tampered(struct storage *st, struct transfer *t, const unsigned char *data)
 	CHECK(n == ENVELOPE_EAUTH, "stream: then the error (%ld)", n);
 	transfer_stream_free(s);
 
-	pf = portal_prefetch_new(transfer_stream_new(st, t->id, 0, f->key, FSIZE, 0, FSIZE));
+	pf = portal_prefetch_new(transfer_stream_new(st, t->id, 0, f->key, FSIZE, 0, FSIZE), FSIZE);
 	b = pf ? read_all(pf, 1u << 19, &last) : NULL;
 	CHECK(b && b->len == BAD_SEG * SEG && memcmp(b->data, data, b->len) == 0 && last == ENVELOPE_EAUTH,
 		"read-ahead: the verified bytes before the bad segment, then EAUTH (%u bytes, %ld)",
@@ -133,8 +133,18 @@ test_tampered(struct storage *st, struct transfer *t, const unsigned char *data)
 	if (b)
 		g_byte_array_free(b, TRUE);
 	portal_prefetch_free(pf);
+	/* a short range is read when asked (no thread): the same rules */
+	pf = portal_prefetch_new(transfer_stream_new(st, t->id, 0, f->key, FSIZE, BAD_SEG * SEG - 50, 100),
+		100);
+	b = pf ? read_all(pf, 4096, &last) : NULL;
+	CHECK(b && b->len == 50 && memcmp(b->data, data + BAD_SEG * SEG - 50, 50) == 0 &&
+		last == ENVELOPE_EAUTH, "short range across the bad segment: its first 50 bytes, then EAUTH "
+		"(%u bytes, %ld)", b ? b->len : 0, b ? last : 0);
+	if (b)
+		g_byte_array_free(b, TRUE);
+	portal_prefetch_free(pf);
 	/* freed while the thread is still reading ahead: no leak, no hang */
-	pf = portal_prefetch_new(transfer_stream_new(st, t->id, 0, f->key, FSIZE, 0, FSIZE));
+	pf = portal_prefetch_new(transfer_stream_new(st, t->id, 0, f->key, FSIZE, 0, FSIZE), FSIZE);
 	CHECK(pf && portal_prefetch_read(pf, buf, 1, &serr) == 1 && buf[0] == data[0],
 		"read-ahead: a first byte");
 	portal_prefetch_free(pf);
