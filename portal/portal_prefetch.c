@@ -74,19 +74,19 @@ portal_prefetch_new(struct transfer_stream *s, uint64_t length)
 		return NULL;
 	pf = g_new0(struct portal_prefetch, 1);
 	pf->s = s;
+	g_mutex_init(&pf->mu);
+	g_cond_init(&pf->cond);
 	pf->direct = length <= PF_BLOCK; /* a thread would not overlap anything */
 	if (pf->direct)
 		return pf;
-	g_mutex_init(&pf->mu);
-	g_cond_init(&pf->cond);
 	for (i = 0; i < PF_SLOTS; i++)
 		pf->slot[i].buf = g_malloc(PF_BLOCK);
 	pf->th = g_thread_try_new("portal-prefetch", pf_thread, pf, &err);
-	if (pf->th == NULL) {
-		log_error("portal: no read-ahead thread: %s", err ? err->message : "?");
+	if (pf->th == NULL) { /* still served, without the overlap */
+		log_warning("portal: no read-ahead thread (%s); reading as asked",
+			err ? err->message : "?");
 		g_clear_error(&err);
-		portal_prefetch_free(pf);
-		return NULL;
+		pf->direct = TRUE;
 	}
 	return pf;
 }

@@ -17,7 +17,7 @@
 struct portal_prefetch;
 /* portal_prefetch_new - takes s (freed with the prefetch; NULL: returns
  * NULL) and starts reading its length bytes ahead; up to one block is read
- * when asked, without a thread; NULL (s freed) if no thread could be started */
+ * when asked, without a thread (so is everything if no thread starts) */
 struct portal_prefetch *portal_prefetch_new(struct transfer_stream *s, uint64_t length);
 /* portal_prefetch_read - as transfer_stream_read: verified plaintext only;
  * an error stays (every later read returns it) */
