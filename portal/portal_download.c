@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "portal_int.h"
+#include "portal_prefetch.h"
 #include "portal_range.h"
 #include "portal_zip.h"
 #include "transfer.h"
@@ -47,7 +48,7 @@ struct dl {
 	char *client;
 	char *name;              /* shown/audited name ("" for all) */
 	uint64_t start, len, sent, skip;
-	struct transfer_stream *fs;
+	struct portal_prefetch *fs; /* the file, read ahead */
 	struct portal_zip *zip;
 	struct transfer *t;      /* for the ZIP: file keys */
 	unsigned char *scratch;
@@ -55,7 +56,7 @@ struct dl {
 };
 
 struct zsrc {
-	struct transfer_stream *s;
+	struct portal_prefetch *s;
 	struct dl *d;
 };
 
@@ -67,7 +68,8 @@ zsrc_open(void *arg, uint32_t index, uint64_t size)
 	struct zsrc *z = g_new0(struct zsrc, 1);
 
 	z->d = d;
-	z->s = transfer_stream_new(d->p->st, d->t->id, index, f->key, size, 0, size);
+	z->s = portal_prefetch_new(transfer_stream_new(d->p->st, d->t->id, index, f->key, size, 0,
+		size), size);
 	if (z->s == NULL) {
 		g_free(z);
 		return NULL;
@@ -80,7 +82,7 @@ zsrc_read(void *h, void *buf, size_t max)
 {
 	struct zsrc *z = h;
 	int serr;
-	long n = transfer_stream_read(z->s, buf, max, &serr);
+	long n = portal_prefetch_read(z->s, buf, max, &serr);
 
 	if (n < 0)
 		log_error("portal: transfer %s: ZIP member fails (%s); aborting the download",
@@ -94,7 +96,7 @@ zsrc_close(void *h)
 {
 	struct zsrc *z = h;
 
-	transfer_stream_free(z->s);
+	portal_prefetch_free(z->s);
 	g_free(z);
 }
 
@@ -114,9 +116,9 @@ dl_read(void *cls, uint64_t pos, char *buf, size_t max)
 		max = (size_t)(d->len - d->sent);
 	if (d->tkt.index != PORTAL_TICKET_ALL) {
 		if (d->fs == NULL)
-			d->fs = transfer_stream_new(d->p->st, d->tkt.id, d->tkt.index, d->tkt.key, d->tkt.size,
-				d->start, d->len);
-		n = d->fs ? transfer_stream_read(d->fs, buf, max, &serr) : -1;
+			d->fs = portal_prefetch_new(transfer_stream_new(d->p->st, d->tkt.id, d->tkt.index,
+				d->tkt.key, d->tkt.size, d->start, d->len), d->len);
+		n = d->fs ? portal_prefetch_read(d->fs, buf, max, &serr) : -1;
 		if (n < 0 || (n == 0 && d->sent < d->len)) {
 			log_error("portal: transfer %s file %u: download aborted after %" PRIu64 " bytes: %s",
 				d->tkt.id, d->tkt.index, d->sent,
@@ -174,7 +176,7 @@ dl_free(void *cls)
 		ev.client = d->client;
 		audit_write(d->p->audit, &ev);
 	}
-	transfer_stream_free(d->fs);
+	portal_prefetch_free(d->fs);
 	portal_zip_free(d->zip);
 	transfer_free(d->t);
 	g_free(d->scratch);
@@ -316,7 +318,7 @@ dl_respond(struct dl *d, struct MHD_Connection *conn, unsigned status, const cha
 
 	d->skip = d->tkt.index == PORTAL_TICKET_ALL ? d->start : 0;
 	d->client = portal_client_addr(d->p, conn);
-	r = MHD_create_response_from_callback(d->len, PORTAL_BUF, dl_read, d, dl_free);
+	r = MHD_create_response_from_callback(d->len, PF_BLOCK, dl_read, d, dl_free);
 	if (r == NULL) {
 		d->head = TRUE;
 		dl_free(d);

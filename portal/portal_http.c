@@ -18,7 +18,8 @@
  * segments are read from storage in batches and released only after their
  * GCM tag verified (transfer_stream); a failure ends the response with an
  * error, which makes MHD close the connection, and is logged and audited.
- * Memory: per download one stream (~0.6 MiB); request bodies capped at
+ * Memory: per download one stream (~0.6 MiB), its read-ahead (1.5 MiB,
+ * portal_prefetch.c) and MHD's 512 KiB block; request bodies capped at
  * PORTAL_MAX_BODY. Thread safety: see portal_http.h.
  */
 #include "portal_http.h"

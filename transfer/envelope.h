@@ -93,6 +93,13 @@ struct envelope_reader *envelope_reader_new(const unsigned char key[32],
 struct envelope_reader *envelope_reader_new_at(const unsigned char key[32],
 	const char *transfer_id, uint32_t file_index, uint64_t first_segment,
 	envelope_out_fn out, void *arg);
+/* envelope_reader_set_target - optional: fn(arg, ptlen) names a buffer of
+ * ptlen bytes the next segment may be decrypted into (NULL: the reader's
+ * own); out then gets that very pointer once the tag verified. On a failed
+ * tag the buffer is wiped and out is not called: the caller must not use
+ * (or send) those bytes before out says so. */
+typedef unsigned char *(*envelope_target_fn)(void *arg, size_t ptlen);
+void envelope_reader_set_target(struct envelope_reader *r, envelope_target_fn fn);
 /* envelope_segment_offset - object offset of segment n (header included) */
 uint64_t envelope_segment_offset(uint64_t segment);
 int envelope_reader_update(struct envelope_reader *r, const void *ct, size_t len);

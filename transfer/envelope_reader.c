@@ -16,6 +16,7 @@
 struct envelope_reader {
 	EVP_CIPHER_CTX *ctx;
 	envelope_out_fn out;
+	envelope_target_fn target; /* optional: decrypt straight into the caller's buffer */
 	void *arg;
 	enum env_state state;
 	int err;
@@ -68,14 +69,19 @@ static int
 env_reader_segment(struct envelope_reader *r, const unsigned char *ct, size_t ctlen,
 	bool last, bool emit)
 {
-	unsigned char nonce[12];
+	unsigned char nonce[12], *pt = NULL;
 	size_t ptlen = ctlen - ENVELOPE_TAG_LEN;
 	int rc;
 
 	if (r->counter >= ENV_MAX_SEGMENTS)
 		return env_reader_fail(r, ENVELOPE_EINVAL, "more than 2^32 segments");
 	env_seg_nonce(nonce, r->hdr + FH_PREFIX, r->counter, last);
-	rc = env_gcm_open(r->ctx, nonce, r->hdr, FH_LEN, ct, ctlen, r->pt);
+	if (emit && ptlen > 0 && r->target != NULL)
+		pt = r->target(r->arg, ptlen);
+	if (pt == NULL)
+		pt = r->pt;
+	/* a failed tag wipes pt, the caller's buffer too */
+	rc = env_gcm_open(r->ctx, nonce, r->hdr, FH_LEN, ct, ctlen, pt);
 	if (rc != ENVELOPE_OK)
 		return rc; /* caller decides how to report */
 	if (!emit) {
@@ -83,7 +89,7 @@ env_reader_segment(struct envelope_reader *r, const unsigned char *ct, size_t ct
 		return ENVELOPE_OK;
 	}
 	r->counter++;
-	if (ptlen > 0 && r->out(r->arg, r->pt, ptlen) != 0)
+	if (ptlen > 0 && r->out(r->arg, pt, ptlen) != 0)
 		return env_reader_fail(r, ENVELOPE_ESINK, NULL);
 	return ENVELOPE_OK;
 }
@@ -127,6 +133,13 @@ envelope_reader_new_at(const unsigned char key[32], const char *transfer_id,
 	if (r != NULL)
 		r->counter = first_segment;
 	return r;
+}
+
+void
+envelope_reader_set_target(struct envelope_reader *r, envelope_target_fn fn)
+{
+	if (r != NULL)
+		r->target = fn;
 }
 
 uint64_t

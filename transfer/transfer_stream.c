@@ -50,6 +50,12 @@ stream_out(void *arg, const void *data, size_t n)
 		n = (size_t)s->want;
 	if (n == 0)
 		return 0;
+	if (s->dst != NULL && p == s->dst + s->dst_len) {
+		/* decrypted in place (stream_target): nothing to copy */
+		s->dst_len += n;
+		s->want -= n;
+		return 0;
+	}
 	if (s->dst != NULL && s->len == 0 && s->dst_len < s->dst_cap) {
 		/* straight into the reader's buffer: no hop through buf */
 		size_t k = MIN(n, s->dst_cap - s->dst_len);
@@ -74,6 +80,19 @@ stream_out(void *arg, const void *data, size_t n)
 	s->len += n;
 	s->want -= n;
 	return 0;
+}
+
+/* stream_target - where the reader may decrypt the next segment: straight
+ * into the reader's buffer when the whole segment goes there (no range
+ * start to drop, nothing held back before it, room for all of it) */
+static unsigned char *
+stream_target(void *arg, size_t n)
+{
+	struct transfer_stream *s = arg;
+
+	if (s->dst == NULL || s->skip > 0 || s->len > 0 || n > s->want || n > s->dst_cap - s->dst_len)
+		return NULL;
+	return s->dst + s->dst_len;
 }
 
 static int
@@ -117,6 +136,7 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 		transfer_stream_free(s);
 		return NULL;
 	}
+	envelope_reader_set_target(s->r, stream_target);
 	return s;
 }
 
