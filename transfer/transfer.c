@@ -4,9 +4,10 @@
  * Memory: per upload one envelope writer (one 64 KiB segment buffer), a
  * SHA-256 context and a pipe (transfer_pipe.h: up to 4 x 256 KiB); the
  * manifest JSON is small (file list and addresses).
- * Threads: an upload hashes on the caller's thread and, once it is larger
- * than one pipe buffer, encrypts and stores on a worker thread of its own
- * (issue 15); commit and abort end that thread before they return.
+ * Threads: once an upload is larger than one pipe buffer, it hashes,
+ * encrypts and stores on a worker thread of its own (issue 15: the caller
+ * reads and decodes, which costs more); commit and abort end that thread
+ * before they return.
  */
 #include "transfer.h"
 
@@ -111,13 +112,14 @@ upload_out(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
-/* upload_consume - the pipe's consumer: encrypt and store (on the worker
- * thread once the pipe has one); 0 or a storage error code */
+/* upload_consume - the pipe's consumer: hash, encrypt and store (on the
+ * worker thread once the pipe has one); 0 or a storage error code */
 static int
 upload_consume(void *arg, const void *buf, size_t len)
 {
 	struct transfer_upload *u = arg;
 
+	crypto_sha256_update(u->sha, buf, len);
 	if (envelope_writer_update(u->w, buf, len) != ENVELOPE_OK)
 		return u->put_err ? u->put_err : STORAGE_ETEMP;
 	return STORAGE_OK;
@@ -158,7 +160,6 @@ fail:
 int
 transfer_upload_write(struct transfer_upload *u, const void *buf, size_t len)
 {
-	crypto_sha256_update(u->sha, buf, len);
 	u->f->size += len;
 	return transfer_pipe_write(u->pipe, buf, len); /* 0 = STORAGE_OK or the worker's error */
 }
