@@ -11,10 +11,11 @@
  * thread (g_thread_try_new fails) everything runs on the caller's thread.
  *
  * Memory: at most TRANSFER_PIPE_SLOTS buffers of TRANSFER_PIPE_SLOT bytes,
- * wiped when freed. Threads: the pipe's functions are for one caller
- * thread; the consumer runs on the worker (or, see above, on the caller),
- * never on two threads at once, and finish and free return only after the
- * worker has ended.
+ * wiped when freed. Threads: the pipe's functions are for one caller at a
+ * time (it may move between threads with a happens-before in between, as
+ * libmilter's callbacks do); the consumer runs on the worker (or, see
+ * above, on the caller), never on two threads at once, and finish and free
+ * return only after the worker has ended.
  */
 #ifndef OFFLOAD_TRANSFER_PIPE_H
 #define OFFLOAD_TRANSFER_PIPE_H
