@@ -18,8 +18,8 @@
 #     parse, classification pass, base64 decode, SHA-256, AES-256-GCM, upload, manifest) against
 #     curl uploading the plain file to the same server in the same run (S3: curl --aws-sigv4 -T,
 #     UNSIGNED-PAYLOAD, one PUT; WebDAV: curl -T). Target ours/curl <= 1.3 (issue 15; it was 2.0): curl only streams
-#     bytes, we also read the attachment twice (classification pass, then offload pass), decode,
-#     hash and encrypt on the same 2 cores as the server, and the s3 backend spools each
+#     bytes, we also read the attachment twice (GMime's parse, then the decoding pass, which
+#     classifies too), decode, hash and encrypt (on two threads) on the same 2 cores as the server, and the s3 backend spools each
 #     multipart part to disk and SHA-256-signs it (SigV4 payload hash; 3 parts in flight), the
 #     webdav backend streams the object as a chunked PUT while it encrypts, then MOVE
 #     (ARCHITECTURE.md). Also the milter's peak RSS
