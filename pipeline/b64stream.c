@@ -174,3 +174,9 @@ b64stream_lost(GMimeStream *s)
 {
 	return b64stream_is(s) && b64dec_lost(&B64S(s)->dec);
 }
+
+uint64_t
+b64stream_after(GMimeStream *s)
+{
+	return b64stream_is(s) ? B64S(s)->dec.after : 0;
+}

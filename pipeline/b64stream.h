@@ -12,6 +12,7 @@
 #define OFFLOAD_B64STREAM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <gmime/gmime.h>
 
 /* b64stream_new - decode src from its current position */
@@ -23,5 +24,8 @@ unsigned b64stream_flags(GMimeStream *s);
 /* b64stream_lost - once at the end: was data lost (after the pad, or an
  * unpadded incomplete last quantum)? The decoded bytes are then not the file. */
 bool b64stream_lost(GMimeStream *s);
+/* b64stream_after - once at the end: how many alphabet characters came
+ * after the '=' that ended the data (they would be lost) */
+uint64_t b64stream_after(GMimeStream *s);
 
 #endif

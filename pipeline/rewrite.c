@@ -18,7 +18,6 @@
 #include "notice.h"
 #include "b64stream.h"
 #include "rewrite_b64cut.h"
-#include "rewrite_b64.h"
 #include "rewrite_int.h"
 #include "transfer_reply.h"
 #include "spool_tmp.h"
@@ -322,9 +321,12 @@ leaf_job_feed(struct classify_job *job, const char *buf, size_t n)
 }
 
 /* decoded_size - count decoded bytes (only for base64 parts near the
- * threshold); the count pass also classifies a deferred leaf */
+ * threshold); the count pass also classifies a deferred leaf and gives the
+ * decoder's verdict on the data (*cut, rewrite_b64_cut: 0 whole, 1 the part
+ * stays, -1 with *err) */
 static int64_t
-decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
+decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, const char *name, char *buf, int *cut,
+	char **err)
 {
 	GMimeStream *s = rw_decoded_stream(rw, lf->obj);
 	struct classify_job *job;
@@ -340,27 +342,34 @@ decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 	}
 	rw->decoded_bytes += (uint64_t)total;
 	leaf_job_end(rw, lf, job, n == 0);
+	if (n == 0)
+		*cut = rewrite_b64_cut(rw, name, s, err);
 	g_object_unref(s);
 	return n < 0 ? -1 : total;
 }
 
 /* leaf_too_small - base64 decodes to about 3/4 of its length; count
  * exactly only when the lower bound does not already settle it. 1: the
- * decoded leaf is below min (it stays), 0: go on, -1 with *err. */
+ * decoded leaf is below min or does not decode whole (it stays), 0: go on,
+ * -1 with *err. */
 static int
-leaf_too_small(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
+leaf_too_small(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, const char *name,
+	char *buf, char **err)
 {
 	int64_t dsz;
+	int cut = 0;
 
 	if (!GMIME_IS_PART(lf->obj) ||
 	    g_mime_part_get_content_encoding(GMIME_PART(lf->obj)) != GMIME_CONTENT_ENCODING_BASE64 ||
 	    (double)lf->enc_len * 0.70 >= (double)min)
 		return 0;
-	dsz = decoded_size(rw, lf, buf);
+	dsz = decoded_size(rw, lf, name, buf, &cut, err);
 	if (dsz < 0) {
 		*err = g_strdup("cannot read the spooled message");
 		return -1;
 	}
+	if (cut != 0)
+		return cut;
 	return (uint64_t)dsz < min ? 1 : 0;
 }
 
@@ -407,36 +416,6 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 	return rc;
 }
 
-/* leaf_b64_broken - base64 that does not decode to its end (a pad '='
- * before more data) would be offloaded as a truncated file: the part stays
- * in the message unchanged (1), logged. Classified content must not stay
- * in clear: then it is an error (-1, *err). 0: the part decodes whole. */
-static int
-leaf_b64_broken(struct rewrite *rw, struct rewrite_leaf *lf, const char *name, char **err)
-{
-	int64_t lost = rewrite_b64_part_lost(lf->obj);
-	char *esc;
-
-	if (lost == 0)
-		return 0;
-	if (lost < 0) {
-		*err = g_strdup("cannot read the spooled message");
-		return -1;
-	}
-	esc = g_strescape(rw->hide_names ? "(name hidden)" : name, NULL);
-	if (rw->force_all) {
-		*err = g_strdup_printf("attachment %s: its base64 data goes on after the end (%lld "
-			"characters would be lost); it cannot be offloaded whole", esc, (long long)lost);
-		g_free(esc);
-		return -1;
-	}
-	log_warning("%s: attachment %s: its base64 data goes on after the end (%lld characters "
-		"would be lost); the part stays in the message unchanged", rw->qid, esc,
-		(long long)lost);
-	g_free(esc);
-	return 1;
-}
-
 /* offload_leaf - store one leaf in rw->t unless it decodes below min */
 static int
 offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
@@ -449,9 +428,9 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0, small;
 
-	small = leaf_b64_broken(rw, lf, name, err);
-	if (small == 0)
-		small = leaf_too_small(rw, lf, min, buf, err);
+	/* a base64 part that does not decode whole stays: the decoder tells
+	 * at the end of its one pass (rewrite_b64_cut), also in leaf_too_small */
+	small = leaf_too_small(rw, lf, min, name, buf, err);
 	if (small != 0) {
 		rc = small > 0 ? REWRITE_OK : REWRITE_ERROR;
 		goto out;

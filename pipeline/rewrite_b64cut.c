@@ -12,21 +12,21 @@ int
 rewrite_b64_cut(const struct rewrite *rw, const char *name, GMimeStream *s, char **err)
 {
 	unsigned f = b64stream_flags(s);
-	const char *why;
-	char *esc;
+	char *why, *esc;
 
 	if (!b64stream_lost(s))
 		return 0;
-	why = f & B64DEC_AFTER_END ? "its base64 data goes on after the end ('=')" :
-		"its base64 data ends in an incomplete group (the file is cut short)";
+	why = f & B64DEC_AFTER_END ?
+		g_strdup_printf("its base64 data goes on after the end (%llu characters would be lost)",
+			(unsigned long long)b64stream_after(s)) :
+		g_strdup("its base64 data ends in an incomplete group (the file is cut short)");
 	esc = g_strescape(rw->hide_names ? "(name hidden)" : name, NULL);
-	if (rw->force_all) {
+	if (rw->force_all)
 		*err = g_strdup_printf("attachment %s: %s; it cannot be offloaded whole", esc, why);
-		g_free(esc);
-		return -1;
-	}
-	log_warning("%s: attachment %s: %s; the part stays in the message unchanged", rw->qid, esc,
-		why);
+	else
+		log_warning("%s: attachment %s: %s; the part stays in the message unchanged", rw->qid,
+			esc, why);
 	g_free(esc);
-	return 1;
+	g_free(why);
+	return rw->force_all ? -1 : 1;
 }

@@ -1,8 +1,13 @@
 /*
  * transfer.c - a transfer object and its write side: file uploads, the
  * manifest written last, abort and links (see transfer.h).
- * Memory: per upload one envelope writer (one 64 KiB segment buffer) and a
- * SHA-256 context; the manifest JSON is small (file list and addresses).
+ * Memory: per upload one envelope writer (one 64 KiB segment buffer), a
+ * SHA-256 context and a pipe (transfer_pipe.h: up to 4 x 256 KiB); the
+ * manifest JSON is small (file list and addresses).
+ * Threads: once an upload is larger than one pipe buffer, it hashes,
+ * encrypts and stores on a worker thread of its own (issue 15: the caller
+ * reads and decodes, which costs more); commit and abort end that thread
+ * before they return.
  */
 #include "transfer.h"
 
@@ -21,6 +26,7 @@
 #include "transfer_reply.h"
 #include "transfer_agreed.h"
 #include "transfer_password.h"
+#include "transfer_pipe.h"
 
 struct transfer_upload {
 	struct transfer *t;
@@ -28,6 +34,7 @@ struct transfer_upload {
 	struct storage_put *put;
 	struct envelope_writer *w;
 	struct crypto_sha256_ctx *sha;
+	struct transfer_pipe *pipe; /* plaintext to upload_consume (maybe on a worker) */
 	int put_err; /* first storage error seen by the writer callback */
 	char key[64];
 };
@@ -105,6 +112,19 @@ upload_out(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
+/* upload_consume - the pipe's consumer: hash, encrypt and store (on the
+ * worker thread once the pipe has one); 0 or a storage error code */
+static int
+upload_consume(void *arg, const void *buf, size_t len)
+{
+	struct transfer_upload *u = arg;
+
+	crypto_sha256_update(u->sha, buf, len);
+	if (envelope_writer_update(u->w, buf, len) != ENVELOPE_OK)
+		return u->put_err ? u->put_err : STORAGE_ETEMP;
+	return STORAGE_OK;
+}
+
 struct transfer_upload *
 transfer_upload_begin(struct transfer *t, const char *name, const char *type, int *errp)
 {
@@ -130,6 +150,7 @@ transfer_upload_begin(struct transfer *t, const char *name, const char *type, in
 		*errp = u->put_err ? u->put_err : STORAGE_ETEMP;
 		goto fail;
 	}
+	u->pipe = transfer_pipe_new(upload_consume, u);
 	return u;
 fail:
 	transfer_upload_abort(u);
@@ -139,11 +160,8 @@ fail:
 int
 transfer_upload_write(struct transfer_upload *u, const void *buf, size_t len)
 {
-	crypto_sha256_update(u->sha, buf, len);
 	u->f->size += len;
-	if (envelope_writer_update(u->w, buf, len) != ENVELOPE_OK)
-		return u->put_err ? u->put_err : STORAGE_ETEMP;
-	return STORAGE_OK;
+	return transfer_pipe_write(u->pipe, buf, len); /* 0 = STORAGE_OK or the worker's error */
 }
 
 uint64_t
@@ -159,6 +177,11 @@ transfer_upload_commit(struct transfer_upload *u)
 	char *hex;
 	int rc;
 
+	rc = transfer_pipe_finish(u->pipe); /* the worker has ended */
+	if (rc != STORAGE_OK) {
+		transfer_upload_abort(u);
+		return rc;
+	}
 	if (envelope_writer_finish(u->w) != ENVELOPE_OK) {
 		rc = u->put_err ? u->put_err : STORAGE_ETEMP;
 		transfer_upload_abort(u);
@@ -187,6 +210,7 @@ transfer_upload_abort(struct transfer_upload *u)
 {
 	if (u == NULL)
 		return;
+	transfer_pipe_free(u->pipe); /* first: ends the worker using w and put */
 	envelope_writer_free(u->w);
 	storage_put_abort(u->put);
 	crypto_sha256_free(u->sha);
