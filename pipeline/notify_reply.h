@@ -26,7 +26,9 @@ char *notify_defang(const char *text);
 struct notify_reply_info {
 	const char *src_id;    /* the transfer replied to, or the standalone upload link's id */
 	const char *message;   /* the citizen's message ("" none) */
-	GPtrArray *refused;    /* names of files refused by the virus scan (NULL ok) */
+	GPtrArray *refused;    /* names of files refused: the virus scan found malware (NULL ok) */
+	GPtrArray *unchecked;  /* names refused because the scanner could not check them
+	                        * ([scan] on_unscannable = reject; NULL ok) */
 	GPtrArray *unscanned;  /* names accepted unscanned ([scan] on_* = accept-marked; NULL ok) */
 	const char *note;      /* a standalone upload link (FORMATS.md §6.11): its note ("" none);
 	                        * NULL: the reply link of a transfer */

@@ -96,7 +96,8 @@ bool upload_group(struct upload *u, struct MHD_Connection *conn, const char *src
 	struct tus_group *g, enum MHD_Result *rc);
 
 /* upload_tus.c */
-/* upload_send_offsets - Upload-Offset, Upload-Length and Offload-State of f */
+/* upload_send_offsets - Upload-Offset, Upload-Length and Offload-State of f, and for a
+ * refused file (before the commit) Offload-Refused: infected or unscannable */
 enum MHD_Result upload_send_offsets(struct MHD_Connection *conn, unsigned status,
 	const struct tus_file *f);
 enum MHD_Result upload_handle_start(struct upload *u, struct MHD_Connection *conn,
