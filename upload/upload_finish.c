@@ -51,9 +51,10 @@ refuse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const cha
 	rq->file.detail = g_strdup_printf("%s%s%s", code, detail ? ":" : "", detail ? detail : "");
 	transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file);
 	text = strcmp(code, "infected") == 0 ?
-		g_strdup_printf("The file was refused: the virus scanner found %s in it.", detail ? detail : "malware") :
-		g_strdup_printf("The file was refused: the virus scanner could not check it (%s).",
-			detail ? detail : "over its limits");
+		g_strdup_printf("The file was refused: malware found (the virus scanner found %s in it).",
+			detail ? detail : "malware") :
+		g_strdup_printf("The file was refused: it could not be checked for malware "
+			"(the virus scanner could not scan it: %s).", detail ? detail : "over its limits");
 	rc = upload_json_error(conn, 422, code, text);
 	g_free(text);
 	return rc;
@@ -132,7 +133,7 @@ out:
  * answer's record); 0 or the status */
 static unsigned
 collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *t,
-	struct notify_reply_info *ri)
+	struct notify_reply_info *ri, bool renumber)
 {
 	for (uint32_t i = 0; i < g->count; i++) {
 		struct tus_file f;
@@ -155,13 +156,17 @@ collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *
 		if (f.detail != NULL && g_str_has_prefix(f.detail, "unscanned"))
 			g_ptr_array_add(ri->unscanned, g_strdup(f.name));
 		tf = g_new0(struct transfer_file, 1);
-		tf->index = i;
+		tf->index = t->files->len; /* = i unless a file before was refused */
 		tf->name = g_strdup(f.name);
 		tf->type = g_strdup("application/octet-stream");
 		tf->size = f.length;
 		g_strlcpy(tf->sha256, f.sha256, sizeof tf->sha256);
 		memcpy(tf->key, f.key, sizeof tf->key);
 		g_ptr_array_add(t->files, tf);
+		if (renumber && tf->index != i && (st = upload_renumber(u->st, id, &f, tf->index, tf->key)) != 0) {
+			transfer_tus_file_clear(&f);
+			return st == STORAGE_EPERM ? 409 : 503;
+		}
 		transfer_tus_file_clear(&f);
 	}
 	return t->files->len > 0 ? 0 : 422;
@@ -205,12 +210,22 @@ commit_answer(struct MHD_Connection *conn, const struct tus_group *g)
 static void
 commit_record(struct upload *u, const char *id, const struct tus_group *g)
 {
+	uint32_t done = 0;
+
 	if (transfer_tus_group_put(u->st, &u->dk, id, g) != STORAGE_OK) {
 		log_error("upload %s: sent, but the sent record was not stored; the state stays", id);
 		transfer_tus_cleanup(u->st, id, TUS_CLEAN_PARTS);
 		return;
 	}
 	transfer_tus_cleanup(u->st, id, TUS_CLEAN_FILES);
+	for (uint32_t i = 0; i < g->count; i++)
+		done += g->sent[i].state == TUS_DONE;
+	for (uint32_t i = done; i < g->count; i++) { /* the sources of renumbered files (upload_renumber.c) */
+		char key[64];
+
+		snprintf(key, sizeof key, "%s/%" PRIu32, id, i);
+		(void)storage_delete(u->st, key);
+	}
 }
 
 /* commit_transfer - t from the group, manifest last, then the mail; 0 or the status */
@@ -275,7 +290,7 @@ commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, stru
 	if (mtime > (int64_t)time(NULL) - (int64_t)u->c->notify_timeout - UPLOAD_COMMIT_MARGIN)
 		return upload_json_error(conn, 503, "busy", "The reply is being sent; ask again in a minute.");
 	reply_info_init(&ri);
-	status = collect(u, id, g, t, &ri);
+	status = collect(u, id, g, t, &ri, false);
 	reply_info_clear(&ri);
 	if (status != 0) {
 		log_warning("upload %s: committed, but its file states do not say how (%u)", id, status);
@@ -314,7 +329,7 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 		goto out;
 	}
 	to = reply_address(u, conn, src, &note);
-	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, &ri);
+	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, &ri, true);
 	ri.message = g.message;
 	ri.note = note;
 	if (status == 0)

@@ -120,6 +120,14 @@ enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *co
 enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *conn,
 	const char *src, const char *id);
 
+/* upload_renumber.c */
+/* upload_renumber - the accepted file f goes into the new transfer as file p
+ * (< f->index: a file before it was refused): "<id>/<p>" written from
+ * "<id>/<f->index>" under a key derived from f's (out), or kept when a
+ * repeated commit finds it complete; storage error code */
+int upload_renumber(struct storage *st, const char *id, const struct tus_file *f, uint32_t p,
+	unsigned char key_out[32]);
+
 /* upload_term.c */
 /* upload_sent_file - file n of a sent reply g as a done (or refused) file
  * state without key or name; FALSE when n is not one of its files */
