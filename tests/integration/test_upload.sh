@@ -16,6 +16,8 @@
 # a file length that would wrap the reply's sum is refused. A reply with EICAR, a zip clamd
 # cannot check (over its MaxFiles) and a clean file is committed with the clean file; stderr
 # and the clerk's mail say "malware found" for EICAR only, "could not be checked" for the zip.
+# EICAR then two files whose commit's mail fails: the rerun commits both, byte-exact (the
+# copies to their positions' objects, FORMATS.md §6.6, survive the withdrawn attempt).
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -265,5 +267,22 @@ MID=$(sed 's|.*/t/||; s|#.*||' <<<"$MNL")
 check "the accepted file (sent as file 2) is the transfer's file 0; no object 1 or 2 is left" \
 	bash -c '[ -s "$1/0" -a ! -e "$1/1" -a ! -e "$1/2" ]' _ "$STORE/${MID:0:2}/$MID"
 check "the state file is gone (the reply was sent)" [ -z "$(ls -A "$SD" 2>/dev/null)" ]
+# EICAR, then A and B: A is copied to object 0, B to object 1 (over A's source). The mail
+# fails, so the transfer is withdrawn; the rerun's commit finds both copies and keeps them.
+random_file "$T/a.bin" 70000
+random_file "$T/b.bin" 3000
+n0=$(mails)
+touch "$NOTIFY/fail"
+up "$(link_at $PA)" "$T/eicar.com" "$T/a.bin" "$T/b.bin" > "$T/ab1.out" 2> "$T/ab1.err"; rc1=$?
+rm -f "$NOTIFY/fail"
+up "$(link_at $PA)" "$T/eicar.com" "$T/a.bin" "$T/b.bin" > "$T/ab2.out" 2> "$T/ab2.err"; rc2=$?
+check "mail failed: exit 75; the rerun commits: exit 65, 2 files, 1 refused, EICAR named again ($rc1 $rc2 $(cat "$T/ab2.out"))" \
+	bash -c '[ $1 = 75 -a $2 = 65 ] && grep -q "	2 files, 1 refused$" "$3" &&
+		grep -q "eicar.com: refused (malware found)" "$4"' _ "$rc1" "$rc2" "$T/ab2.out" "$T/ab2.err"
+ABL=$(mail_link "$(newest_mail)")
+opened "$ABL" "$T/o4" "$T/a.bin" a.bin; oka=$?
+check "one mail; its link opens a.bin and b.bin byte-exact (copies of the failed commit kept)" \
+	bash -c '[ "$1" = "$2" -a "$3" = 0 ] && cmp -s "$4" "$5/b.bin" && [ "$(ls "$5" | wc -l)" = 2 ]' _ \
+	"$(mails)" $((n0 + 1)) $oka "$T/b.bin" "$T/o4"
 rm -rf "$SD"
 finish
