@@ -4,7 +4,8 @@
  * (names sanitised, sizes), the citizen's message as plain text with links
  * defanged, marked "sent by an unverified person through the reply link"
  * (or "through your upload link", with its note, for a standalone upload
- * link), and a line per file accepted without a virus scan.
+ * link), a line per refused file saying why (malware found, or it could not
+ * be checked for malware) and a line per file accepted without a virus scan.
  * Submitted like the other notices ([notify] sendmail, null envelope sender).
  * Thread-safe: everything is per call.
  */
