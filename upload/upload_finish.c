@@ -163,9 +163,9 @@ collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *
 		g_strlcpy(tf->sha256, f.sha256, sizeof tf->sha256);
 		memcpy(tf->key, f.key, sizeof tf->key);
 		g_ptr_array_add(t->files, tf);
-		if (renumber && tf->index != i && (st = upload_renumber(u->st, id, &f, tf->index, tf->key)) != 0) {
+		if (renumber && tf->index != i && upload_renumber(u->st, id, &f, tf->index, tf->key) != 0) {
 			transfer_tus_file_clear(&f);
-			return st == STORAGE_EPERM ? 409 : 503;
+			return 503; /* logged */
 		}
 		transfer_tus_file_clear(&f);
 	}
