@@ -9,7 +9,8 @@
 # mid-file, reloads and resumes (HEAD, then PATCH from Upload-Offset), is reloaded again while a
 # chunk is on its way (upload slowed by DevTools), resumes again and gets "sent"; a reply of
 # EICAR, a zip clamd cannot check (over its MaxFiles) and a clean file shows each refused file
-# with its reason and is sent with the clean file; a reply over [upload] max_size is refused
+# with its reason and is sent with the clean file; EICAR alone is refused and nothing is
+# committed; a reply over [upload] max_size is refused
 # before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
 # open` of their links gives the files byte-exact, the second mail says "malware found" for
 # EICAR only and "could not be checked for malware" for the zip; the proxy's access log shows
@@ -133,7 +134,7 @@ checkx "no chromium process of this run is left" '[ -z "$(browser_pids)" ]'
 
 # ---- what the clerk gets ---------------------------------------------------------------------------
 mails=$(find "$NOTIFY" -name '*.eml' 2>/dev/null | wc -l)
-check "two mails were submitted for replies (none for the over-size reply): $((mails - n0))" [ "$mails" = $((n0 + 2)) ]
+check "two mails were submitted for replies (none for EICAR alone or the over-size reply): $((mails - n0))" [ "$mails" = $((n0 + 2)) ]
 M= MX=
 for m in $(ls -t "$NOTIFY"/*.eml 2>/dev/null | head -2); do
 	$MAILTOOL notice "$m" > "$T/x.txt" 2>/dev/null

@@ -235,6 +235,23 @@ async function eicar(ctx, art) {
 	await p.screenshot({ path: path.join(art, 'upload-eicar-360.png'), fullPage: true });
 }
 
+// EICAR alone: its line says why, nothing is committed
+async function eicarOnly(ctx) {
+	const p = await newPage(ctx, 'eicar-only', 360, 640);
+	phase = 'eicar-only';
+	await p.goto(env.RLINK, { waitUntil: 'load' });
+	await p.setInputFiles('#files', env.EICAR);
+	expectedConsole = /status of 422/;
+	await p.click('#send');
+	const s = await status(p);
+	const li = await p.$$eval('#list li', (l) => l.map((x) => x.textContent));
+	const commits = tus.filter((t) => t.phase === 'eicar-only' && /\/commit$/.test(t.path));
+	check(s.cls === 'err' && /No file was accepted, nothing was sent/.test(s.text) && !/resume|setzt fort/.test(s.text) &&
+		li.length === 1 && /^eicar\.com: .*refused \(malware found\)$/.test(li[0]) && commits.length === 0,
+		`EICAR alone: "${s.text}", its line "${li[0]}", no commit (${commits.length})`);
+	expectedConsole = null;
+}
+
 // a reply over [upload] max_size: refused before any of its data is sent
 async function tooLarge(ctx, art) {
 	const p = await newPage(ctx, 'too-large', 360, 640);
@@ -258,6 +275,7 @@ async function tooLarge(ctx, art) {
 async function run(ctx, art) {
 	await reply(ctx, art);
 	await eicar(ctx, art);
+	await eicarOnly(ctx);
 	await tooLarge(ctx, art);
 	const fav = /favicon\.ico|status of 404/;
 	const rest = problems.filter((p) => !fav.test(p));
