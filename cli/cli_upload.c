@@ -7,9 +7,13 @@
  * Resume: the reply's id is kept in DIR/<digest> (digest of the transfer id,
  * the files' paths, sizes and mtimes and the message), so running the same
  * command again asks HEAD for each file's offset and sends on from there.
+ * A file the virus scan refuses (malware found, or it could not be checked)
+ * is named on stderr and the others are still sent: the reply is committed
+ * with the accepted files (docs/DECISIONS.md), then the exit code is 65.
  * Exit codes like fetch: 0 sent, 64 usage, 65 token refused or a file refused
- * by the virus scan, 66 no such transfer or file, 69 transfer gone, 75 try
- * again (network, 429, 5xx), 76 protocol.
+ * by the virus scan (the reply sent with the others, if any), 66 no such
+ * transfer or file, 69 transfer gone, 75 try again (network, 429, 5xx),
+ * 76 protocol.
  * Memory: one chunk ([upload] chunk_size, from the server) at a time.
  * Single-threaded; one curl handle per run.
  */
@@ -43,8 +47,11 @@ struct up {
 struct ans {
 	long code;
 	GByteArray *body;
-	char offset[32], location[256], state[16];
+	char offset[32], location[256], state[16], refused[16];
 };
+
+/* a file the virus scan refused: not an exit code, the run goes on */
+#define UP_REFUSED (-2)
 
 static size_t
 ans_header(char *buf, size_t size, size_t n, void *arg)
@@ -55,6 +62,7 @@ ans_header(char *buf, size_t size, size_t n, void *arg)
 		{ "upload-offset:", a->offset, sizeof a->offset },
 		{ "location:", a->location, sizeof a->location },
 		{ "offload-state:", a->state, sizeof a->state },
+		{ "offload-refused:", a->refused, sizeof a->refused },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(h); i++) {
@@ -261,6 +269,37 @@ start(struct up *u, struct ufile *f, int n, const char *msg, char **id, uint64_t
 	return rc;
 }
 
+/* say_refused - the same words as the clerk's mail (pipeline/notify_reply.c) */
+static void
+say_refused(const char *path, bool malware)
+{
+	fprintf(stderr, "offloadctl upload: %s: %s\n", path, malware ? "refused (malware found)" :
+		"refused (could not be checked for malware)");
+}
+
+/* patch_fail - an unwanted answer to a PATCH: UP_REFUSED when the scan
+ * refused the file (422 infected or unscannable), else fail() */
+static int
+patch_fail(const char *path, const struct ans *a)
+{
+	char *err = a->code == 422 ? ans_member(a, "error") : NULL;
+	bool malware = err != NULL && strcmp(err, "infected") == 0;
+	int rc = UP_REFUSED;
+
+	if (malware || (err != NULL && strcmp(err, "unscannable") == 0)) {
+		char *msg = ans_member(a, "message");
+
+		say_refused(path, malware);
+		if (msg != NULL)
+			fprintf(stderr, "offloadctl upload: %s: %s\n", path, msg);
+		g_free(msg);
+	} else {
+		rc = fail(path, a);
+	}
+	g_free(err);
+	return rc;
+}
+
 /* locate - the file's offset: HEAD, or tus creation when it does not exist yet;
  * *done when the server has it all; 0 or exit code */
 static int
@@ -276,8 +315,8 @@ locate(struct up *u, const char *id, int i, const struct ufile *f, uint64_t *off
 		*off = g_ascii_strtoull(a.offset, NULL, 10);
 		*done = strcmp(a.state, "done") == 0;
 		if (strcmp(a.state, "refused") == 0) {
-			fprintf(stderr, "offloadctl upload: %s: refused by the virus scan\n", f->path);
-			rc = EX_DATAERR;
+			say_refused(f->path, strcmp(a.refused, "infected") == 0);
+			rc = UP_REFUSED;
 		}
 		goto out;
 	}
@@ -346,7 +385,7 @@ send_file(struct up *u, const char *id, int i, const struct ufile *f, uint64_t c
 		if (rc == 0 && (a.code == 204 || a.code == 409) && a.offset[0])
 			off = g_ascii_strtoull(a.offset, NULL, 10);
 		else if (rc == 0)
-			rc = fail(f->path, &a);
+			rc = patch_fail(f->path, &a);
 		ans_free(&a);
 	} while (rc == 0 && off < f->size);
 out:
@@ -361,7 +400,7 @@ out:
 static int
 commit(struct up *u, const char *id)
 {
-	char *path = g_strdup_printf("/u/%s/%s/commit", u->src, id), *files = NULL;
+	char *path = g_strdup_printf("/u/%s/%s/commit", u->src, id), *files = NULL, *refused = NULL;
 	struct ans a;
 	int rc = request(u, "POST", path, NULL, NULL, 0, &a);
 
@@ -369,10 +408,15 @@ commit(struct up *u, const char *id)
 		rc = fail("commit", &a);
 	if (rc == 0) {
 		files = ans_member(&a, "files");
-		printf("sent\t%s\t%s files\n", id, files ? files : "?");
+		refused = ans_member(&a, "refused");
+		printf("sent\t%s\t%s files", id, files ? files : "?");
+		if (refused != NULL && strcmp(refused, "0") != 0)
+			printf(", %s refused", refused);
+		printf("\n");
 	}
 	ans_free(&a);
 	g_free(files);
+	g_free(refused);
 	g_free(path);
 	return rc;
 }
@@ -412,7 +456,7 @@ run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool 
 {
 	char *text = NULL, *id = NULL, **parts = NULL;
 	uint64_t chunk = 0;
-	int rc = 0;
+	int rc = 0, refused = 0;
 
 	*stale = false;
 	if (g_file_get_contents(sp, &text, NULL, NULL)) {
@@ -436,12 +480,18 @@ run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool 
 	} else if (u->verbose) {
 		fprintf(stderr, "offloadctl upload: resuming reply %s\n", id);
 	}
-	for (int i = 0; rc == 0 && i < n; i++)
-		rc = send_file(u, id, i, &f[i], chunk);
+	for (int i = 0; (rc == 0 || rc == UP_REFUSED) && i < n; i++) {
+		int r = send_file(u, id, i, &f[i], chunk);
+
+		refused += r == UP_REFUSED;
+		rc = r == UP_REFUSED ? 0 : r;
+	}
 	if (rc == 0)
-		rc = commit(u, id);
-	if (rc == 0)
+		rc = commit(u, id); /* with the accepted files (422 when none was) */
+	if (rc == 0 || (rc == EX_DATAERR && refused == n))
 		unlink(sp);
+	if (rc == 0 && refused > 0)
+		rc = EX_DATAERR; /* sent, but not every file */
 	else if (rc == EX_NOINPUT && text != NULL)
 		*stale = true;
 	g_strfreev(parts);

@@ -157,6 +157,7 @@ notify_reply_text(const struct transfer *t, const char *link, const struct notif
 	g_string_append_printf(s, "Abrufen bis %s:\n%s\n\nDateien:\n", de, link);
 	append_files(s, t, TRUE);
 	append_names(s, ri->refused, "abgewiesen (Schadsoftware gefunden)");
+	append_names(s, ri->unchecked, "abgewiesen (konnte nicht auf Schadsoftware geprüft werden)");
 	if (ri->unscanned && ri->unscanned->len > 0) {
 		g_string_append(s, "\nNICHT auf Viren geprüft (der Virenscanner konnte sie nicht prüfen):\n");
 		append_names(s, ri->unscanned, "ungeprüft");
@@ -170,6 +171,7 @@ notify_reply_text(const struct transfer *t, const char *link, const struct notif
 	g_string_append_printf(s, "Download until %s:\n%s\n\nFiles:\n", en, link);
 	append_files(s, t, FALSE);
 	append_names(s, ri->refused, "refused (malware found)");
+	append_names(s, ri->unchecked, "refused (could not be checked for malware)");
 	if (ri->unscanned && ri->unscanned->len > 0) {
 		g_string_append(s, "\nNOT scanned for viruses (the virus scanner could not check them):\n");
 		append_names(s, ri->unscanned, "unscanned");

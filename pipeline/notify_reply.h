@@ -4,7 +4,8 @@
  * (names sanitised, sizes), the citizen's message as plain text with links
  * defanged, marked "sent by an unverified person through the reply link"
  * (or "through your upload link", with its note, for a standalone upload
- * link), and a line per file accepted without a virus scan.
+ * link), a line per refused file saying why (malware found, or it could not
+ * be checked for malware) and a line per file accepted without a virus scan.
  * Submitted like the other notices ([notify] sendmail, null envelope sender).
  * Thread-safe: everything is per call.
  */
@@ -26,7 +27,9 @@ char *notify_defang(const char *text);
 struct notify_reply_info {
 	const char *src_id;    /* the transfer replied to, or the standalone upload link's id */
 	const char *message;   /* the citizen's message ("" none) */
-	GPtrArray *refused;    /* names of files refused by the virus scan (NULL ok) */
+	GPtrArray *refused;    /* names of files refused: the virus scan found malware (NULL ok) */
+	GPtrArray *unchecked;  /* names refused because the scanner could not check them
+	                        * ([scan] on_unscannable = reject; NULL ok) */
 	GPtrArray *unscanned;  /* names accepted unscanned ([scan] on_* = accept-marked; NULL ok) */
 	const char *note;      /* a standalone upload link (FORMATS.md §6.11): its note ("" none);
 	                        * NULL: the reply link of a transfer */

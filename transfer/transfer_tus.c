@@ -405,6 +405,21 @@ transfer_tus_file_get(struct storage *st, const struct key32 *dk, const char *id
 	return rc;
 }
 
+gboolean
+transfer_tus_refused_malware(const char *detail)
+{
+	if (detail == NULL)
+		return FALSE;
+	if (g_str_has_prefix(detail, "infected"))
+		return TRUE;
+	if (g_str_has_prefix(detail, "unscannable") || g_str_has_prefix(detail, "unavailable"))
+		return FALSE;
+	/* written before the verdict prefix: a bare signature name (no space) is
+	 * malware, clamd's limit heuristics and its error texts are not */
+	return *detail != '\0' && strchr(detail, ' ') == NULL &&
+		!g_str_has_prefix(detail, "Heuristics.Limits.Exceeded");
+}
+
 void
 transfer_tus_file_clear(struct tus_file *f)
 {

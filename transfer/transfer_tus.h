@@ -75,7 +75,8 @@ struct tus_file {
 	char *name;
 	enum tus_file_state state;
 	char sha256[65];                                /* when done */
-	char *detail;                                   /* why refused (virus name) */
+	char *detail;                                   /* refused: "infected:<signature>" or
+	                                                 * "unscannable[:<why>]" (FORMATS.md §6.6) */
 	/* a multipart upload (above): segments [0, mpu_segs) are in its parts */
 	char *mpu;                                      /* upload id, NULL = part objects */
 	GPtrArray *etags;                               /* char *: ETag of part i + 1 */
@@ -105,6 +106,9 @@ int transfer_tus_file_put(struct storage *st, const struct key32 *dk, const char
 int transfer_tus_file_get(struct storage *st, const struct key32 *dk, const char *id,
 	uint32_t index, struct tus_file *f);
 void transfer_tus_file_clear(struct tus_file *f); /* wipes the key */
+/* transfer_tus_refused_malware - a refused file's detail says the scanner
+ * found malware in it (not: it could not check it); FORMATS.md §6.6 */
+gboolean transfer_tus_refused_malware(const char *detail);
 
 /* transfer_tus_mpu_begin - a new file f of id: its multipart upload where
  * the store has them and f is larger than a part (else nothing to do) */

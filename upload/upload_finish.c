@@ -47,13 +47,14 @@ refuse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const cha
 	snprintf(key, sizeof key, "%s/%u", rq->id, rq->file.index);
 	storage_delete(u->st, key);
 	rq->file.state = TUS_REFUSED;
-	g_free(rq->file.detail);
-	rq->file.detail = g_strdup(detail ? detail : code);
+	g_free(rq->file.detail); /* the verdict first: the clerk's mail tells malware from "not checked" */
+	rq->file.detail = g_strdup_printf("%s%s%s", code, detail ? ":" : "", detail ? detail : "");
 	transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file);
 	text = strcmp(code, "infected") == 0 ?
-		g_strdup_printf("The file was refused: the virus scanner found %s in it.", detail ? detail : "malware") :
-		g_strdup_printf("The file was refused: the virus scanner could not check it (%s).",
-			detail ? detail : "over its limits");
+		g_strdup_printf("The file was refused: malware found (the virus scanner found %s in it).",
+			detail ? detail : "malware") :
+		g_strdup_printf("The file was refused: it could not be checked for malware "
+			"(the virus scanner could not scan it: %s).", detail ? detail : "over its limits");
 	rc = upload_json_error(conn, 422, code, text);
 	g_free(text);
 	return rc;
@@ -127,11 +128,12 @@ out:
 
 /* ---- commit ----------------------------------------------------------------- */
 
-/* collect - the files of the reply into t (done), refused and g->sent (the
+/* collect - the files of the reply into t (done), the names refused (malware
+ * found, or not checked) and accepted unscanned into ri, g->sent (the
  * answer's record); 0 or the status */
 static unsigned
 collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *t,
-	GPtrArray *refused, GPtrArray *unscanned)
+	struct notify_reply_info *ri, bool renumber)
 {
 	for (uint32_t i = 0; i < g->count; i++) {
 		struct tus_file f;
@@ -146,20 +148,25 @@ collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *
 		}
 		g->sent[i] = (struct tus_sent){ f.length, f.state };
 		if (f.state == TUS_REFUSED) {
-			g_ptr_array_add(refused, g_strdup(f.name));
+			g_ptr_array_add(transfer_tus_refused_malware(f.detail) ? ri->refused : ri->unchecked,
+				g_strdup(f.name));
 			transfer_tus_file_clear(&f);
 			continue;
 		}
 		if (f.detail != NULL && g_str_has_prefix(f.detail, "unscanned"))
-			g_ptr_array_add(unscanned, g_strdup(f.name));
+			g_ptr_array_add(ri->unscanned, g_strdup(f.name));
 		tf = g_new0(struct transfer_file, 1);
-		tf->index = i;
+		tf->index = t->files->len; /* = i unless a file before was refused */
 		tf->name = g_strdup(f.name);
 		tf->type = g_strdup("application/octet-stream");
 		tf->size = f.length;
 		g_strlcpy(tf->sha256, f.sha256, sizeof tf->sha256);
 		memcpy(tf->key, f.key, sizeof tf->key);
 		g_ptr_array_add(t->files, tf);
+		if (renumber && tf->index != i && upload_renumber(u->st, id, &f, tf->index, tf->key) != 0) {
+			transfer_tus_file_clear(&f);
+			return 503; /* logged */
+		}
 		transfer_tus_file_clear(&f);
 	}
 	return t->files->len > 0 ? 0 : 422;
@@ -203,12 +210,22 @@ commit_answer(struct MHD_Connection *conn, const struct tus_group *g)
 static void
 commit_record(struct upload *u, const char *id, const struct tus_group *g)
 {
+	uint32_t done = 0;
+
 	if (transfer_tus_group_put(u->st, &u->dk, id, g) != STORAGE_OK) {
 		log_error("upload %s: sent, but the sent record was not stored; the state stays", id);
 		transfer_tus_cleanup(u->st, id, TUS_CLEAN_PARTS);
 		return;
 	}
 	transfer_tus_cleanup(u->st, id, TUS_CLEAN_FILES);
+	for (uint32_t i = 0; i < g->count; i++)
+		done += g->sent[i].state == TUS_DONE;
+	for (uint32_t i = done; i < g->count; i++) { /* the sources of renumbered files (upload_renumber.c) */
+		char key[64];
+
+		snprintf(key, sizeof key, "%s/%" PRIu32, id, i);
+		(void)storage_delete(u->st, key);
+	}
 }
 
 /* commit_transfer - t from the group, manifest last, then the mail; 0 or the status */
@@ -242,6 +259,22 @@ commit_transfer(struct upload *u, const struct tus_group *g, struct transfer *t,
 	return 0;
 }
 
+static void
+reply_info_init(struct notify_reply_info *ri)
+{
+	ri->refused = g_ptr_array_new_with_free_func(g_free);
+	ri->unchecked = g_ptr_array_new_with_free_func(g_free);
+	ri->unscanned = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void
+reply_info_clear(struct notify_reply_info *ri)
+{
+	g_ptr_array_free(ri->refused, TRUE);
+	g_ptr_array_free(ri->unchecked, TRUE);
+	g_ptr_array_free(ri->unscanned, TRUE);
+}
+
 /* commit_again - the manifest (written at mtime) is there but not the sent
  * record. Younger than the mail may take: a commit still running, whose mail
  * may yet fail and withdraw the transfer, so "ask again". Older: that commit
@@ -251,16 +284,14 @@ static enum MHD_Result
 commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, struct tus_group *g,
 	struct transfer *t, int64_t mtime)
 {
-	GPtrArray *refused, *unscanned;
+	struct notify_reply_info ri = { 0 };
 	unsigned status;
 
 	if (mtime > (int64_t)time(NULL) - (int64_t)u->c->notify_timeout - UPLOAD_COMMIT_MARGIN)
 		return upload_json_error(conn, 503, "busy", "The reply is being sent; ask again in a minute.");
-	refused = g_ptr_array_new_with_free_func(g_free);
-	unscanned = g_ptr_array_new_with_free_func(g_free);
-	status = collect(u, id, g, t, refused, unscanned);
-	g_ptr_array_free(refused, TRUE);
-	g_ptr_array_free(unscanned, TRUE);
+	reply_info_init(&ri);
+	status = collect(u, id, g, t, &ri, false);
+	reply_info_clear(&ri);
 	if (status != 0) {
 		log_warning("upload %s: committed, but its file states do not say how (%u)", id, status);
 		return upload_json_error(conn, 503, "unavailable", NULL);
@@ -272,9 +303,7 @@ commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, stru
 enum MHD_Result
 upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id)
 {
-	GPtrArray *refused = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *unscanned = g_ptr_array_new_with_free_func(g_free);
-	struct notify_reply_info ri = { .src_id = src, .refused = refused, .unscanned = unscanned };
+	struct notify_reply_info ri = { .src_id = src };
 	struct tus_group g = { 0 };
 	struct transfer *t = NULL;
 	enum MHD_Result rc = MHD_YES;
@@ -283,6 +312,7 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 	unsigned status;
 	uint64_t size;
 
+	reply_info_init(&ri);
 	if (upload_auth(u, conn, src, &expires, &rc) != 0 || !upload_group(u, conn, src, id, &g, &rc))
 		goto out;
 	if (g.sent != NULL) { /* sent before: the answer was lost */
@@ -299,7 +329,7 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 		goto out;
 	}
 	to = reply_address(u, conn, src, &note);
-	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, refused, unscanned);
+	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, &ri, true);
 	ri.message = g.message;
 	ri.note = note;
 	if (status == 0)
@@ -320,13 +350,12 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 		audit_write(u->audit, &ev);
 	}
 	log_info("upload %s: reply to %s committed (%u files, %u refused), mail to the sender submitted",
-		id, src, t->files->len, refused->len);
+		id, src, t->files->len, ri.refused->len + ri.unchecked->len);
 	rc = commit_answer(conn, &g);
 out:
 	transfer_free(t);
 	transfer_tus_group_clear(&g);
-	g_ptr_array_free(refused, TRUE);
-	g_ptr_array_free(unscanned, TRUE);
+	reply_info_clear(&ri);
 	g_free(note);
 	g_free(to);
 	return rc;

@@ -96,7 +96,8 @@ bool upload_group(struct upload *u, struct MHD_Connection *conn, const char *src
 	struct tus_group *g, enum MHD_Result *rc);
 
 /* upload_tus.c */
-/* upload_send_offsets - Upload-Offset, Upload-Length and Offload-State of f */
+/* upload_send_offsets - Upload-Offset, Upload-Length and Offload-State of f, and for a
+ * refused file (before the commit) Offload-Refused: infected or unscannable */
 enum MHD_Result upload_send_offsets(struct MHD_Connection *conn, unsigned status,
 	const struct tus_file *f);
 enum MHD_Result upload_handle_start(struct upload *u, struct MHD_Connection *conn,
@@ -118,6 +119,14 @@ enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *co
 	struct ureq *rq);
 enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *conn,
 	const char *src, const char *id);
+
+/* upload_renumber.c */
+/* upload_renumber - the accepted file f goes into the new transfer as file p
+ * (< f->index: a file before it was refused): "<id>/<p>" written from
+ * "<id>/<f->index>" under a key derived from f's (out), or kept when a
+ * repeated commit finds it complete; storage error code */
+int upload_renumber(struct storage *st, const char *id, const struct tus_file *f, uint32_t p,
+	unsigned char key_out[32]);
 
 /* upload_term.c */
 /* upload_sent_file - file n of a sent reply g as a done (or refused) file

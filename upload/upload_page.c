@@ -7,10 +7,13 @@
  * Offload-Reply-Token header. Resume: the script keeps the reply's id and
  * each file's URL in sessionStorage under the token and the file's name,
  * size and date, and asks HEAD for the offset before it sends on. Refusals
- * (virus found, too large, link used up or gone: 4xx but 409) are final and
- * shown in German and English without the "send again to resume" hint, which
- * only network losses, 409 and 5xx get; a file the scanner refused stays
- * refused on a resend (HEAD says Offload-State: refused).
+ * (too large, link used up or gone: 4xx but 409) are final and shown in
+ * German and English without the "send again to resume" hint, which only
+ * network losses, 409 and 5xx get. A file the scanner refuses (422 infected
+ * or unscannable; on a resend HEAD says Offload-State: refused and
+ * Offload-Refused) does not stop the reply: its line says why, in the words
+ * of the clerk's mail, the other files go on, and the reply is committed
+ * with the accepted ones (none accepted: nothing is committed).
  */
 #include <string.h>
 #include <glib.h>
@@ -49,8 +52,10 @@ static const char upload_js[] =
 	"if(!src||!tok){say('Dieser Link ist unvollst\\u00e4ndig. / This link is incomplete.','err');return;}\n"
 	"function req(method,url,headers,body){headers=headers||{};headers['Offload-Reply-Token']=tok;"
 	"headers['Tus-Resumable']='1.0.0';return fetch(url,{method:method,headers:headers,body:body});}\n"
-	"var DE={infected:'Die Datei wurde abgelehnt: der Virenscanner hat Schadcode gefunden.',"
-	"unscannable:'Die Datei wurde abgelehnt: der Virenscanner konnte sie nicht pr\\u00fcfen.',"
+	"var WHY={infected:'abgewiesen (Schadsoftware gefunden) / refused (malware found)',"
+	"unscannable:'abgewiesen (konnte nicht auf Schadsoftware gepr\\u00fcft werden) / refused (could not be checked for malware)'};\n"
+	"var DE={infected:'Die Datei wurde abgewiesen: Schadsoftware gefunden.',"
+	"unscannable:'Die Datei wurde abgewiesen: sie konnte nicht auf Schadsoftware gepr\\u00fcft werden.',"
 	"'too-large':'Die Dateien sind gr\\u00f6\\u00dfer, als eine Antwort sein darf.',"
 	"'too-many-files':'Zu viele Dateien f\\u00fcr eine Antwort.',uses:'Dieser Antwort-Link ist aufgebraucht.',"
 	"gone:'Die Sendung ist abgelaufen oder wurde zur\\u00fcckgezogen.',token:'Dieser Antwort-Link ist ung\\u00fcltig.'};\n"
@@ -62,13 +67,14 @@ static const char upload_js[] =
 	" var url=sessionStorage.getItem(fkey(f)+':url'),r,off=0;\n"
 	" if(url&&url.indexOf('/u/'+src+'/'+id+'/')===0){r=await req('HEAD',url);if(r.ok)off=+r.headers.get('Upload-Offset');else url=null;"
 	"  if(r.ok&&r.headers.get('Offload-State')==='done')return true;\n"
-	"  if(r.ok&&r.headers.get('Offload-State')==='refused')throw fail(f.name+': Die Datei wurde abgelehnt. / The file was refused.',true);}\n"
+	"  if(r.ok&&r.headers.get('Offload-State')==='refused')return r.headers.get('Offload-Refused')||'refused';}\n"
 	" if(!url){r=await req('POST','/u/'+src+'/'+id,{'Upload-Length':''+f.size,"
 	"'Upload-Metadata':'filename '+btoa(unescape(encodeURIComponent(f.name)))+',index '+btoa(''+i)});\n"
 	"  if(r.status!==201)throw await err(r,f.name+': ');url=r.headers.get('Location');sessionStorage.setItem(fkey(f)+':url',url);}\n"
 	" do{var end=Math.min(f.size,off+chunk);\n"
 	"  r=await req('PATCH',url,{'Upload-Offset':''+off,'Content-Type':'application/offset+octet-stream'},f.slice(off,end));\n"
 	"  if(r.status===409){off=+r.headers.get('Upload-Offset');continue;}\n"
+	"  if(r.status===422){var j=null;try{j=await r.clone().json();}catch(e){}if(j&&WHY[j.error])return j.error;}\n"
 	"  if(r.status!==204)throw await err(r,f.name+': ');\n"
 	"  off=+r.headers.get('Upload-Offset');li.textContent=f.name+': '+Math.round(100*off/Math.max(1,f.size))+' %';\n"
 	" }while(off<f.size);\n"
@@ -83,11 +89,17 @@ static const char upload_js[] =
 	"  if(!id){var r=await req('POST','/u/'+src,{'Content-Type':'application/json'},JSON.stringify({message:msg,count:files.length,total:total}));\n"
 	"   if(r.status!==201)throw await err(r);var j=await r.json();id=j.upload;chunk=j.chunk;"
 	"sessionStorage.setItem(gk,id);sessionStorage.setItem(gk+':chunk',''+chunk);}\n"
-	"  list.textContent='';\n"
+	"  list.textContent='';var refused=0;\n"
 	"  for(var i=0;i<files.length;i++){var li=document.createElement('li');li.textContent=files[i].name;list.appendChild(li);\n"
-	"   await sendFile(id,i,files[i],chunk,li);li.textContent=files[i].name+': \\u2713';}\n"
+	"   var res=await sendFile(id,i,files[i],chunk,li);\n"
+	"   if(res===true){li.textContent=files[i].name+': \\u2713';continue;}\n"
+	"   refused++;li.className='err';li.textContent=files[i].name+': '+(WHY[res]||'abgewiesen / refused');}\n"
+	"  if(refused===files.length){sessionStorage.removeItem(gk);"
+	"say('Keine Datei wurde angenommen, es wurde nichts gesendet. / No file was accepted, nothing was sent.','err');return;}\n"
 	"  var c=await req('POST','/u/'+src+'/'+id+'/commit');if(!c.ok)throw await err(c);\n"
-	"  sessionStorage.removeItem(gk);form.reset();say('Gesendet. / Sent.','ok');\n"
+	"  sessionStorage.removeItem(gk);form.reset();\n"
+	"  say(refused?'Gesendet, ohne die oben als abgewiesen markierten Dateien. / Sent, without the files marked refused above.':"
+	"'Gesendet. / Sent.','ok');\n"
 	" }catch(e){say(e.fin?e.message:e.message+' \\u2014 Erneut senden setzt fort. / Send again to resume.','err');}\n"
 	" finally{btn.disabled=false;}\n"
 	"});\n"

@@ -7,11 +7,14 @@
 # notice carries the reply link. The browser (browser/upload_test.js) opens the notice link,
 # unlocks, follows "send files back", types a message, chooses two files, loses the network
 # mid-file, reloads and resumes (HEAD, then PATCH from Upload-Offset), is reloaded again while a
-# chunk is on its way (upload slowed by DevTools), resumes again and gets "sent"; EICAR is
-# refused with a clear message; a reply over [upload] max_size is refused before any data.
-# Here: the clerk's mail was submitted (sendmail_capture.sh), `offloadctl open` of its link
-# gives both files byte-exact; the proxy's access log shows the HEAD resume and no PATCH for
-# the refused over-size reply. Screenshots at 360 and 1280 px go to $SRCDIR/build/artifacts/.
+# chunk is on its way (upload slowed by DevTools), resumes again and gets "sent"; a reply of
+# EICAR, a zip clamd cannot check (over its MaxFiles) and a clean file shows each refused file
+# with its reason and is sent with the clean file; EICAR alone is refused and nothing is
+# committed; a reply over [upload] max_size is refused
+# before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
+# open` of their links gives the files byte-exact, the second mail says "malware found" for
+# EICAR only and "could not be checked for malware" for the zip; the proxy's access log shows
+# the HEAD resume and no PATCH for the refused over-size reply. Screenshots at 360 and 1280 px go to $SRCDIR/build/artifacts/.
 # Ports 12970-12973. Chromium recipe: docs/DECISIONS.md §A.7.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
@@ -38,6 +41,7 @@ Foreground yes
 LogFile $CL/clamd.log
 StreamMaxLength 64M
 AlertExceedsMax yes
+MaxFiles 3
 EOF
 clamd -c "$CL/clamd.conf" >> "$CL/clamd.out" 2>&1 &
 _BG_PIDS+=($!)
@@ -103,13 +107,18 @@ mkdir -p "$T/files"
 random_file "$T/files/Lageplan.pdf" $((3 * 1024 * 1024 + 4321))
 printf 'Anlage zum Bauantrag, Flurst\xc3\xbcck 12/3.\n' > "$T/files/Notiz zum Antrag.txt"
 random_file "$T/files/Zu gross.bin" $((5 * 1024 * 1024))
+printf 'Anlage.\n' > "$T/files/Anlage.txt"
+# clamd cannot check a zip of more members than its MaxFiles 3 (Heuristics.Limits.Exceeded)
+$PY -c 'import sys,zipfile
+z = zipfile.ZipFile(sys.argv[1], "w")
+for i in range(6): z.writestr("f%d.txt" % i, "x" * 100)' "$T/files/many.zip"
 n0=$(find "$NOTIFY" -name '*.eml' 2>/dev/null | wc -l)   # what offloadctl process submitted
 MSG="Guten Tag, anbei die fehlenden Unterlagen. Siehe auch http://evil.example/x"
 rm -f "$ART"/upload-*.png
 mkdir -p "$ART"
 t0=$(now)
 LINK=$LINK RLINK=$RLINK ID=$ID MSG=$MSG SMALL="$T/files/Notiz zum Antrag.txt" BIG=$T/files/Lageplan.pdf \
-HUGE="$T/files/Zu gross.bin" EICAR=$T/eicar.com CHUNK=262144 STORE=$STORE ARTIFACTS=$ART UDD=$UDD \
+HUGE="$T/files/Zu gross.bin" EICAR=$T/eicar.com ZIP=$T/files/many.zip CLEAN=$T/files/Anlage.txt CHUNK=262144 STORE=$STORE ARTIFACTS=$ART UDD=$UDD \
 	timeout -k 5 90 node "$IT/browser/upload_test.js" > "$T/node.out" 2> "$T/node.err" &
 NODE_PID=$!
 wait "$NODE_PID"
@@ -125,8 +134,22 @@ checkx "no chromium process of this run is left" '[ -z "$(browser_pids)" ]'
 
 # ---- what the clerk gets ---------------------------------------------------------------------------
 mails=$(find "$NOTIFY" -name '*.eml' 2>/dev/null | wc -l)
-check "exactly one mail was submitted for replies (none for EICAR or the over-size reply): $((mails - n0))" [ "$mails" = $((n0 + 1)) ]
-M=$(ls -t "$NOTIFY"/*.eml 2>/dev/null | head -1)
+check "two mails were submitted for replies (none for EICAR alone or the over-size reply): $((mails - n0))" [ "$mails" = $((n0 + 2)) ]
+M= MX=
+for m in $(ls -t "$NOTIFY"/*.eml 2>/dev/null | head -2); do
+	$MAILTOOL notice "$m" > "$T/x.txt" 2>/dev/null
+	if grep -q "Lageplan.pdf" "$T/x.txt"; then M=$m; else MX=$m; cp "$T/x.txt" "$T/mixed.txt"; fi
+done
+rm -f "$T/x.txt"
+check "the mail of the reply with refused files: EICAR 'malware found', the zip 'could not be checked for malware' (de, en), Anlage.txt as a file" \
+	bash -c '[ -n "$2" ] && grep -q "eicar.com: abgewiesen (Schadsoftware gefunden)" "$1" &&
+		grep -q "eicar.com: refused (malware found)" "$1" &&
+		grep -q "many.zip: abgewiesen (konnte nicht auf Schadsoftware geprüft werden)" "$1" &&
+		grep -q "many.zip: refused (could not be checked for malware)" "$1" &&
+		! grep -q "many.zip: .*malware found" "$1" && grep -q "  - Anlage.txt (" "$1"' _ "$T/mixed.txt" "$MX"
+ctl_open "$(link_in "$MX" 2>/dev/null)" "$T/opened2" w > "$T/open2.out" 2>&1
+check "offloadctl open of its link: Anlage.txt byte-exact, nothing else" \
+	bash -c 'cmp -s "$1" "$2/Anlage.txt" && [ "$(ls "$2" | wc -l)" = 1 ]' _ "$T/files/Anlage.txt" "$T/opened2"
 check "it went to the sender alice@example.org" grep -qx 'alice@example.org' "${M%.eml}.args"
 NL=$(link_in "$M" 2>/dev/null)
 $MAILTOOL notice "$M" > "$T/reply.txt" 2>/dev/null

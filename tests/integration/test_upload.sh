@@ -13,7 +13,11 @@
 # repeated while it runs: 503 busy; after the daemon died behind the manifest: the same "sent"
 # answer, HEAD says complete, the rerun of offloadctl upload prints "sent" and no second mail
 # goes. tus termination: DELETE of a file and of a whole reply (curl), 409 for a sent one;
-# a file length that would wrap the reply's sum is refused.
+# a file length that would wrap the reply's sum is refused. A reply with EICAR, a zip clamd
+# cannot check (over its MaxFiles) and a clean file is committed with the clean file; stderr
+# and the clerk's mail say "malware found" for EICAR only, "could not be checked" for the zip.
+# EICAR then two files whose commit's mail fails: the rerun commits both, byte-exact (the
+# copies to their positions' objects, FORMATS.md §6.6, survive the withdrawn attempt).
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -32,6 +36,7 @@ Foreground yes
 LogFile $CL/clamd.log
 StreamMaxLength 64M
 AlertExceedsMax yes
+MaxFiles 3
 EOF
 clamd -c "$CL/clamd.conf" >> "$CL/clamd.out" 2>&1 &
 _BG_PIDS+=($!)
@@ -235,5 +240,49 @@ bad=$(link_at $PA | sed 's/#.*/#AAAAAAAAAAAAAAAAAAAAAA/')
 up "$bad" "$T/small.txt" > /dev/null 2> "$T/t.err"; rc=$?
 check "a wrong link secret is refused (exit 65, 403)" bash -c '[ $1 = 65 ] && grep -q "HTTP 403" "$2"' _ "$rc" "$T/t.err"
 check "no mail for the refused uploads" [ "$(mails)" = "$n0" ]
+
+# ---- a refused file does not block the reply: committed with the accepted files -----------------
+# clamd cannot check a zip of more members than its MaxFiles 3 (Heuristics.Limits.Exceeded)
+$PY -c 'import sys,zipfile
+z = zipfile.ZipFile(sys.argv[1], "w")
+for i in range(6): z.writestr("f%d.txt" % i, "x" * 100)' "$T/many.zip"
+up "$(link_at $PA)" "$T/eicar.com" "$T/many.zip" "$T/small.txt" > "$T/mix.out" 2> "$T/mix.err"; rc=$?
+check "EICAR + an unscannable zip + a clean file: exit 65, sent with 1 file, 2 refused ($(cat "$T/mix.out"))" \
+	bash -c '[ $1 = 65 ] && grep -q "	1 files, 2 refused$" "$2"' _ "$rc" "$T/mix.out"
+check "stderr says why each was refused ($(tr '\n' ' ' < "$T/mix.err"))" \
+	bash -c 'grep -q "eicar.com: refused (malware found)" "$1" &&
+		grep -q "many.zip: refused (could not be checked for malware)" "$1"' _ "$T/mix.err"
+check "one mail for that reply" [ "$(mails)" = $((n0 + 1)) ]
+$MAILTOOL notice "$(newest_mail)" > "$T/mix.txt"
+check "the mail: malware found only for EICAR, 'could not be checked' for the zip (de, en)" \
+	bash -c 'grep -q "eicar.com: abgewiesen (Schadsoftware gefunden)" "$1" &&
+		grep -q "eicar.com: refused (malware found)" "$1" &&
+		grep -q "many.zip: abgewiesen (konnte nicht auf Schadsoftware geprüft werden)" "$1" &&
+		grep -q "many.zip: refused (could not be checked for malware)" "$1" &&
+		! grep -q "many.zip: .*[Mm]alware found\|many.zip: .*Schadsoftware gefunden" "$1" &&
+		grep -q "small.txt" "$1"' _ "$T/mix.txt"
+MNL=$(mail_link "$(newest_mail)")
+check "the new transfer holds the accepted file, byte-exact" opened "$MNL" "$T/o3" "$T/small.txt" small.txt
+MID=$(sed 's|.*/t/||; s|#.*||' <<<"$MNL")
+check "the accepted file (sent as file 2) is the transfer's file 0; no object 1 or 2 is left" \
+	bash -c '[ -s "$1/0" -a ! -e "$1/1" -a ! -e "$1/2" ]' _ "$STORE/${MID:0:2}/$MID"
+check "the state file is gone (the reply was sent)" [ -z "$(ls -A "$SD" 2>/dev/null)" ]
+# EICAR, then A and B: A is copied to object 0, B to object 1 (over A's source). The mail
+# fails, so the transfer is withdrawn; the rerun's commit finds both copies and keeps them.
+random_file "$T/a.bin" 70000
+random_file "$T/b.bin" 3000
+n0=$(mails)
+touch "$NOTIFY/fail"
+up "$(link_at $PA)" "$T/eicar.com" "$T/a.bin" "$T/b.bin" > "$T/ab1.out" 2> "$T/ab1.err"; rc1=$?
+rm -f "$NOTIFY/fail"
+up "$(link_at $PA)" "$T/eicar.com" "$T/a.bin" "$T/b.bin" > "$T/ab2.out" 2> "$T/ab2.err"; rc2=$?
+check "mail failed: exit 75; the rerun commits: exit 65, 2 files, 1 refused, EICAR named again ($rc1 $rc2 $(cat "$T/ab2.out"))" \
+	bash -c '[ $1 = 75 -a $2 = 65 ] && grep -q "	2 files, 1 refused$" "$3" &&
+		grep -q "eicar.com: refused (malware found)" "$4"' _ "$rc1" "$rc2" "$T/ab2.out" "$T/ab2.err"
+ABL=$(mail_link "$(newest_mail)")
+opened "$ABL" "$T/o4" "$T/a.bin" a.bin; oka=$?
+check "one mail; its link opens a.bin and b.bin byte-exact (copies of the failed commit kept)" \
+	bash -c '[ "$1" = "$2" -a "$3" = 0 ] && cmp -s "$4" "$5/b.bin" && [ "$(ls "$5" | wc -l)" = 2 ]' _ \
+	"$(mails)" $((n0 + 1)) $oka "$T/b.bin" "$T/o4"
 rm -rf "$SD"
 finish

@@ -8,6 +8,7 @@
 //   RLINK   the notice's reply link (/u/<id>#<token>)
 //   MSG     the message to type;  SMALL, BIG  the two files (BIG a few MB: it is interrupted)
 //   HUGE    a file over [upload] max_size;  EICAR  the EICAR test file
+//   ZIP     a zip clamd cannot check (over its MaxFiles);  CLEAN  a small clean file
 //   CHUNK   [upload] chunk_size in bytes;  STORE  the file store (objects counted)
 //   ARTIFACTS  directory for screenshots;  UDD  fresh --user-data-dir
 'use strict';
@@ -203,7 +204,8 @@ async function reply(ctx, art) {
 	await p.screenshot({ path: path.join(art, 'upload-sent-1280.png'), fullPage: true });
 }
 
-// EICAR on a phone-sized page: refused with a clear message
+// EICAR, a zip clamd cannot check and a clean file on a phone-sized page: each refused file's
+// line says why (the words of the clerk's mail), the reply is sent with the clean file
 async function eicar(ctx, art) {
 	const p = await newPage(ctx, 'eicar', 360, 640);
 	phase = 'eicar';
@@ -211,15 +213,43 @@ async function eicar(ctx, art) {
 	const sw = await p.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
 	check(sw[0] <= sw[1], `360 px wide window: no horizontal scrolling (content ${sw[0]} px)`);
 	await p.screenshot({ path: path.join(art, 'upload-page-360.png'), fullPage: true });
+	await p.setInputFiles('#files', [env.EICAR, env.ZIP, env.CLEAN]);
+	expectedConsole = /status of 422/;
+	await p.click('#send');
+	const s = await status(p);
+	const li = await p.$$eval('#list li', (l) => l.map((x) => ({ t: x.textContent, c: x.className })));
+	const line = (k) => (li[k] ? `"${li[k].t}"` : 'none');
+	check(s.cls === 'ok' && /^Gesendet, ohne .* \/ Sent, without the files marked refused above\.$/.test(s.text),
+		`EICAR + unscannable zip + clean file: the reply is sent without the refused ones ("${s.text}")`);
+	check(li.length === 3 && li[0].c === 'err' &&
+		li[0].t === 'eicar.com: abgewiesen (Schadsoftware gefunden) / refused (malware found)',
+		`EICAR: its line says malware found, German and English (${line(0)})`);
+	check(li.length === 3 && li[1].c === 'err' && li[1].t === 'many.zip: abgewiesen (konnte nicht auf ' +
+		'Schadsoftware gepr\u00fcft werden) / refused (could not be checked for malware)',
+		`the zip clamd could not check: its line says so, not "malware" (${line(1)})`);
+	check(li.length === 3 && li[2].t === 'Anlage.txt: \u2713', `the clean file was accepted (${line(2)})`);
+	check(!/resume|setzt fort/.test(s.text), 'the page does not offer to "resume" a refused file');
+	const commits = tus.filter((t) => t.phase === 'eicar' && t.method === 'POST' && /\/commit$/.test(t.path));
+	check(commits.length === 1, `the page committed the reply once after the refusals (${commits.length})`);
+	expectedConsole = null;
+	await p.screenshot({ path: path.join(art, 'upload-eicar-360.png'), fullPage: true });
+}
+
+// EICAR alone: its line says why, nothing is committed
+async function eicarOnly(ctx) {
+	const p = await newPage(ctx, 'eicar-only', 360, 640);
+	phase = 'eicar-only';
+	await p.goto(env.RLINK, { waitUntil: 'load' });
 	await p.setInputFiles('#files', env.EICAR);
 	expectedConsole = /status of 422/;
 	await p.click('#send');
 	const s = await status(p);
-	check(s.cls === 'err' && /virus scanner found Offload-Test-EICAR/.test(s.text) && /Virenscanner/.test(s.text) && /eicar\.com/.test(s.text),
-		`EICAR: the page says (German and English) that the virus scanner found it ("${s.text}")`);
-	check(!/resume|setzt fort/.test(s.text), 'EICAR: the page does not offer to "resume" a refused file');
+	const li = await p.$$eval('#list li', (l) => l.map((x) => x.textContent));
+	const commits = tus.filter((t) => t.phase === 'eicar-only' && /\/commit$/.test(t.path));
+	check(s.cls === 'err' && /No file was accepted, nothing was sent/.test(s.text) && !/resume|setzt fort/.test(s.text) &&
+		li.length === 1 && /^eicar\.com: .*refused \(malware found\)$/.test(li[0]) && commits.length === 0,
+		`EICAR alone: "${s.text}", its line "${li[0]}", no commit (${commits.length})`);
 	expectedConsole = null;
-	await p.screenshot({ path: path.join(art, 'upload-eicar-360.png'), fullPage: true });
 }
 
 // a reply over [upload] max_size: refused before any of its data is sent
@@ -245,6 +275,7 @@ async function tooLarge(ctx, art) {
 async function run(ctx, art) {
 	await reply(ctx, art);
 	await eicar(ctx, art);
+	await eicarOnly(ctx);
 	await tooLarge(ctx, art);
 	const fav = /favicon\.ico|status of 404/;
 	const rest = problems.filter((p) => !fav.test(p));

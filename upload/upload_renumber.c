@@ -1,0 +1,115 @@
+/*
+ * upload_renumber.c - a reply committed with the accepted files only: the
+ * manifest's files are numbered 0, 1, ... (the reader checks index =
+ * position, and the portal, tickets and state counters go by position), but
+ * a file's object "<id>/<n>" carries its upload index n in its authenticated
+ * header. So an accepted file after a refused one is copied, at the commit,
+ * to the object of its position p: read through the §1.2 reader under its
+ * key, written by the §1.1 writer as file p under
+ * K_p = HKDF(key, "", "offload v1 reply file " || p). The key is derived,
+ * so a repeated commit (mail failed, daemon died) finds the copy of an
+ * earlier attempt, checks it (every tag, size and SHA-256) and keeps it,
+ * even when the object it came from has since been overwritten by the copy
+ * of a later file (files go in ascending order, so that object was copied
+ * before). The leftover objects go with the file states (upload_finish.c).
+ * See upload_int.h. Memory: one segment.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "log.h"
+#include "transfer_stream.h"
+#include "upload_int.h"
+
+/* copy_check - "<id>/<p>" holds f's plaintext under k (every tag, the
+ * length and the SHA-256) */
+static bool
+copy_check(struct storage *st, const char *id, uint32_t p, const unsigned char k[32],
+	const struct tus_file *f)
+{
+	struct transfer_stream *s = transfer_stream_new(st, id, p, k, f->length, 0, f->length);
+	struct crypto_sha256_ctx *c = crypto_sha256_new();
+	unsigned char *buf = g_malloc(ENVELOPE_SEGMENT_SIZE), d[CRYPTO_SHA256_LEN];
+	uint64_t got = 0;
+	long n = -1;
+	int serr;
+	char *hex;
+	bool ok;
+
+	while (s != NULL && (n = transfer_stream_read(s, buf, ENVELOPE_SEGMENT_SIZE, &serr)) > 0) {
+		crypto_sha256_update(c, buf, (size_t)n);
+		got += (uint64_t)n;
+	}
+	crypto_sha256_final(c, d);
+	hex = enc_hex(d, sizeof d);
+	ok = s != NULL && n == 0 && got == f->length && strcmp(hex, f->sha256) == 0;
+	g_free(hex);
+	transfer_stream_free(s);
+	g_free(buf);
+	return ok;
+}
+
+static int
+put_out(void *arg, const void *buf, size_t len)
+{
+	return storage_put_write(arg, buf, len) == STORAGE_OK ? 0 : -1;
+}
+
+/* copy_write - "<id>/<f->index>" (key f->key) to "<id>/<p>" (key k); storage error */
+static int
+copy_write(struct storage *st, const char *id, uint32_t p, const unsigned char k[32],
+	const struct tus_file *f)
+{
+	struct transfer_stream *s = transfer_stream_new(st, id, f->index, f->key, f->length, 0, f->length);
+	unsigned char *buf = g_malloc(ENVELOPE_SEGMENT_SIZE);
+	struct storage_put *put = NULL;
+	struct envelope_writer *w = NULL;
+	char key[64];
+	int rc = STORAGE_ETEMP, serr = STORAGE_ETEMP;
+	long n = -1;
+
+	snprintf(key, sizeof key, "%s/%" PRIu32, id, p);
+	if (s != NULL)
+		put = storage_put_begin(st, key, envelope_file_size(f->length), &rc);
+	if (put != NULL)
+		w = envelope_writer_new(k, id, p, put_out, put);
+	while (w != NULL && (n = transfer_stream_read(s, buf, ENVELOPE_SEGMENT_SIZE, &serr)) > 0)
+		if (envelope_writer_update(w, buf, (size_t)n) != ENVELOPE_OK)
+			break;
+	if (w != NULL && n == 0 && envelope_writer_finish(w) == ENVELOPE_OK) {
+		rc = storage_put_commit(put);
+		put = NULL;
+	} else if (n == TRANSFER_STREAM_ESTORAGE) {
+		rc = serr;
+	}
+	envelope_writer_free(w);
+	storage_put_abort(put);
+	transfer_stream_free(s);
+	crypto_wipe(buf, ENVELOPE_SEGMENT_SIZE);
+	g_free(buf);
+	return rc;
+}
+
+int
+upload_renumber(struct storage *st, const char *id, const struct tus_file *f, uint32_t p,
+	unsigned char key_out[32])
+{
+	char info[64];
+	int rc = STORAGE_OK;
+
+	snprintf(info, sizeof info, "offload v1 reply file %" PRIu32, p);
+	if (crypto_hkdf(f->key, sizeof f->key, NULL, 0, info, strlen(info), key_out, 32) != 0)
+		return STORAGE_ETEMP;
+	if (!copy_check(st, id, p, key_out, f)) {
+		rc = copy_write(st, id, p, key_out, f);
+		if (rc == STORAGE_OK && !copy_check(st, id, p, key_out, f))
+			rc = STORAGE_EPERM; /* the source did not verify (overwritten, damaged) */
+	}
+	if (rc != STORAGE_OK)
+		log_error("upload %s: file %" PRIu32 " not renumbered to %" PRIu32 ": %s", id, f->index, p,
+			storage_strerror(rc));
+	return rc;
+}
