@@ -75,17 +75,22 @@ cls_word_char(unsigned char c)
 	return c >= 0x80 || (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
 }
 
-/* index of all dictionary terms by first byte, built once (thread-safe) */
+/* index of all dictionary terms, built once (thread-safe): the terms in buckets by their first two
+ * bytes (5 bits each), in dictionary order within a bucket (the first term of a category that
+ * matches at a place is its hit), and a bit per first three bytes (5 bits each) of any term */
 struct cls_term_ref {
 	const char *text;   /* cls_art9_dict[cat].terms[term] */
 	unsigned char cat, term, len;
 	bool prefix;
 };
 
+#define CLS_KEY2(a, b) ((((unsigned)(a) & 31) << 5) | ((unsigned)(b) & 31))
+#define CLS_KEY3(a, b, c) ((CLS_KEY2(a, b) << 5) | ((unsigned)(c) & 31))
+
 static struct cls_term_ref cls_refs[512];
-static bool cls_word_byte[256];   /* cls_word_char as a table for the term scan */
-static unsigned short cls_ref_start[257];
-static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
+static unsigned short cls_ref_start[1025];   /* bucket k: cls_refs[cls_ref_start[k]..cls_ref_start[k + 1]) */
+static guint64 cls_ref_tri[(1u << 15) / 64];
+static bool cls_word_byte[256];   /* cls_word_char as a table */
 
 static void
 cls_terms_index(void)
@@ -93,78 +98,90 @@ cls_terms_index(void)
 	static gsize once = 0;
 
 	if (g_once_init_enter(&once)) {
-		unsigned b, n = 0, c, t;
+		unsigned k, n = 0, c, t, count[1024] = { 0 };
 
-		for (b = 0; b < 256; b++) {
-			cls_word_byte[b] = cls_word_char((unsigned char)b);
-			cls_ref_start[b] = (unsigned short)n;
-			for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
-				for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
-					const char *term = cls_art9_dict[c].terms[t];
-					size_t tl = strlen(term);
-
-					if ((unsigned char)term[0] != b || n >= G_N_ELEMENTS(cls_refs))
-						continue;
-					cls_refs[n].text = term;
-					cls_refs[n].cat = (unsigned char)c;
-					cls_refs[n].term = (unsigned char)t;
-					cls_refs[n].prefix = term[tl - 1] == '*';
-					cls_refs[n].len = (unsigned char)(cls_refs[n].prefix ? tl - 1 : tl);
-					if (cls_refs[n].len < 2)
-						memset(cls_ref_second[b], 0xff, sizeof cls_ref_second[b]);
-					else
-						cls_ref_second[b][(unsigned char)term[1] >> 5] |= 1u << ((unsigned char)term[1] & 31);
-					n++;
-				}
+		for (k = 0; k < 256; k++)
+			cls_word_byte[k] = cls_word_char((unsigned char)k);
+		for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
+			for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++)
+				count[CLS_KEY2(cls_art9_dict[c].terms[t][0], cls_art9_dict[c].terms[t][1])]++;
+		for (k = 0; k < 1024; k++) {
+			cls_ref_start[k] = (unsigned short)n;
+			n += count[k];
+			count[k] = cls_ref_start[k];   /* from here on: the next free place of bucket k */
 		}
-		cls_ref_start[256] = (unsigned short)n;
+		cls_ref_start[1024] = (unsigned short)n;
+		g_assert(n <= G_N_ELEMENTS(cls_refs));
+		for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)   /* dictionary order within a bucket */
+			for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
+				const char *term = cls_art9_dict[c].terms[t];
+				size_t tl = strlen(term);
+				bool prefix = term[tl - 1] == '*';
+				struct cls_term_ref *ref = &cls_refs[count[CLS_KEY2(term[0], term[1])]++];
+
+				/* the scan looks at word starts only, and at 3 bytes and more */
+				g_assert(tl - prefix >= 3 && tl - prefix < 256 && cls_word_char((unsigned char)term[0]));
+				ref->text = term;
+				ref->cat = (unsigned char)c;
+				ref->term = (unsigned char)t;
+				ref->prefix = prefix;
+				ref->len = (unsigned char)(tl - prefix);
+				k = CLS_KEY3(term[0], term[1], term[2]);
+				cls_ref_tri[k / 64] |= 1ULL << (k % 64);
+			}
 		g_once_init_leave(&once, 1);
 	}
 }
 
-/* lower-cased text: terms of all categories at word starts, one pass */
+/* the terms at the word start i of the lower-cased text into hits[*n..max); *n updated */
+static void
+cls_terms_at(const char *low, size_t len, size_t i, struct cls_term_hit *hits, size_t *n, size_t max)
+{
+	unsigned key, r;
+	unsigned char done = 0;   /* bit per category: one hit per word and category */
+
+	if (len - i < 3)
+		return;
+	key = CLS_KEY3(low[i], low[i + 1], low[i + 2]);
+	if (!(cls_ref_tri[key / 64] & (1ULL << (key % 64))))
+		return;
+	key >>= 5;
+	for (r = cls_ref_start[key]; r < cls_ref_start[key + 1] && *n < max; r++) {
+		const struct cls_term_ref *ref = &cls_refs[r];
+
+		if (done & (1u << ref->cat))
+			continue;
+		if (ref->len > len - i || memcmp(low + i, ref->text, ref->len) != 0)
+			continue;
+		if (!ref->prefix && i + ref->len < len && cls_word_byte[(unsigned char)low[i + ref->len]])
+			continue;
+		hits[*n].pos = i;
+		hits[*n].term = ref->term;
+		hits[*n].cat = ref->cat;
+		(*n)++;
+		done |= (unsigned char)(1u << ref->cat);
+	}
+}
+
+/* lower-cased text: terms of all categories at word starts, one pass; the word starts are found
+ * 8 bytes at a time (cls_word_starts8), the last bytes through a zero-padded copy (a NUL is no
+ * word byte, so the padding starts no word and ends none early) */
 static size_t
 cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
 {
-	size_t n = 0, i, next, k;
-	unsigned r;
+	size_t n = 0, i;
+	guint64 carry = 0;
 
 	cls_terms_index();
-	for (i = 0; i < len && n < max; i = next) {
-		unsigned char b = (unsigned char)low[i];
-		unsigned char done = 0;   /* bit per category: one hit per word and category */
+	for (i = 0; i < len && n < max; i += 8) {
+		char tail[8] = { 0 };
+		guint64 starts;
 
-		next = i + 1;
-		if (cls_word_byte[b])   /* no term starts inside a word: go on after it */
-			while (next < len && cls_word_byte[(unsigned char)low[next]])
-				next++;
-		if (cls_ref_start[b] == cls_ref_start[b + 1])
-			continue;
-		if (i > 0 && cls_word_byte[(unsigned char)low[i - 1]])
-			continue;
-		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
-				     (1u << ((unsigned char)low[i + 1] & 31))))
-			continue;
-		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
-			const struct cls_term_ref *ref = &cls_refs[r];
-			const char *term = ref->text;
-
-			if (done & (1u << ref->cat))
-				continue;
-			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]))
-				continue;
-			for (k = 2; k < ref->len && low[i + k] == term[k]; k++)   /* low[i] == term[0]: its bucket */
-				;
-			if (k < ref->len)
-				continue;
-			if (!ref->prefix && i + ref->len < len && cls_word_byte[(unsigned char)low[i + ref->len]])
-				continue;
-			hits[n].pos = i;
-			hits[n].term = ref->term;
-			hits[n].cat = ref->cat;
-			n++;
-			done |= (unsigned char)(1u << ref->cat);
-		}
+		if (len - i < 8)
+			memcpy(tail, low + i, len - i);
+		starts = cls_word_starts8(len - i < 8 ? tail : low + i, &carry);
+		for (; starts != 0 && n < max; starts &= starts - 1)
+			cls_terms_at(low, len, i + (size_t)(__builtin_ctzll(starts) >> 3), hits, &n, max);
 	}
 	return n;
 }

@@ -155,6 +155,7 @@ struct cls_group {
 	size_t s, e;
 	bool cell;   /* a table-cell boundary (tab) lies between this group and the one before */
 	bool word;   /* three or more letters, no digit: no identifier starts with it */
+	bool digit;  /* it holds a digit */
 };
 
 /* length of an allowed separator at p (0 = none): blank, tab, '.', '-', NBSP */
@@ -301,15 +302,30 @@ cls_iban_case(const char *text, const struct cls_group *g, size_t i, size_t j)
 	return g[j].e - g[j].s <= 4;
 }
 
+/* the current year (UTC); gmtime_r once a day per thread, not per date */
+static unsigned
+cls_this_year(void)
+{
+	static _Thread_local time_t day = -1;
+	static _Thread_local unsigned year;
+	time_t now = time(NULL);
+
+	if (now / 86400 != day) {
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		year = (unsigned)tm.tm_year + 1900;
+		day = now / 86400;
+	}
+	return year;
+}
+
 static bool
 cls_date_valid(unsigned d, unsigned m, unsigned y)
 {
 	static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	time_t now = time(NULL);
-	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || y < 1900 || y > (unsigned)tm.tm_year + 1900)
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || y < 1900 || y > cls_this_year())
 		return false;
 	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return false;
@@ -440,6 +456,23 @@ cls_phone(const char *where, const char *text, size_t len, const struct cls_grou
 	return 0;
 }
 
+/* an identifier starting at group i can hold a digit: groups i.. up to the first with a digit
+ * fit into cls_identifier's 34 characters (every finding holds a digit) */
+static bool
+cls_reaches_digit(const struct cls_group *g, size_t ng, size_t i)
+{
+	size_t n = 0;
+
+	for (; i < ng; i++) {
+		n += g[i].e - g[i].s;
+		if (n > 34)
+			return false;
+		if (g[i].digit)
+			return true;
+	}
+	return false;
+}
+
 /* detectors on one chain of groups g[0..ng): at each group a date of birth, an identifier or a
  * phone number, else the next group */
 static void
@@ -449,7 +482,8 @@ cls_chain(const char *where, const char *text, size_t len, const struct cls_grou
 	size_t i = 0, used;
 
 	while (i < ng) {
-		if (g[i].word) {
+		/* words start nothing; a date or phone number starts with a digit */
+		if (g[i].word || (!g[i].digit && !cls_reaches_digit(g, ng, i))) {
 			i++;
 			continue;
 		}
@@ -508,13 +542,32 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 	struct classify_result *res)
 {
 	size_t ng = 0, cap = 64, i = 0;   /* the chain of groups at hand: g[0..ng) */
+	size_t digit_at = 0;              /* the next digit, looked up at or before i (when looked) */
 	guint16 f, seen = 0;              /* g_ascii_table bits of a group's bytes */
 	struct cls_group *groups = g_new(struct cls_group, cap);
-	bool strong = false;
+	bool strong = false, looked = false, chain_digit = false;
 
 	while (i < len) {
 		struct cls_group g;
 
+		/* a chain without a digit finds nothing: skip to the last chain break before the
+		 * next digit (classify_prefilter.c); none at all: the rest is done */
+		if (!chain_digit && (!looked || i > digit_at)) {
+			size_t brk;
+
+			digit_at = cls_next_digit(text, i, len);
+			looked = true;
+			if (digit_at == len) {
+				ng = 0;
+				break;
+			}
+			brk = cls_last_break(text, i, digit_at);
+			if (brk != (size_t)-1) {
+				ng = 0;
+				i = brk + 1;
+				continue;
+			}
+		}
 		if (!g_ascii_isalnum(text[i])) {
 			i++;
 			continue;
@@ -526,14 +579,16 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 		}
 		g.e = i;
 		g.cell = false;
-		g.word = g.e - g.s >= 3 && !(seen & G_ASCII_DIGIT);   /* ASCII alnum without digit: letters */
+		g.digit = (seen & G_ASCII_DIGIT) != 0;
+		g.word = g.e - g.s >= 3 && !g.digit;   /* ASCII alnum without digit: letters */
 		seen = 0;
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
-			if (ng > 0)
+			if (chain_digit)
 				cls_chain(where, text, len, groups, ng, &strong, res);
 			ng = 0;
+			chain_digit = false;
 			continue;
 		}
 		if (ng > 0) {
@@ -553,8 +608,10 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			g.cell = tabs > 0;
 			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
 			if (p != g.s || (punct > 0 && seps > 1)) {
-				cls_chain(where, text, len, groups, ng, &strong, res);
+				if (chain_digit)
+					cls_chain(where, text, len, groups, ng, &strong, res);
 				ng = 0;
+				chain_digit = false;
 			}
 		}
 		if (ng == cap) {
@@ -562,8 +619,9 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			groups = g_renew(struct cls_group, groups, cap);
 		}
 		groups[ng++] = g;
+		chain_digit = chain_digit || g.digit;
 	}
-	if (ng > 0)
+	if (ng > 0 && chain_digit)
 		cls_chain(where, text, len, groups, ng, &strong, res);
 	g_free(groups);
 	cls_emails(where, text, len, res);

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <magic.h>
+#include <string.h>
 
 #include "classify.h"
 
@@ -111,6 +112,45 @@ cls_lc(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
+
+/* a byte no chain of number groups reaches across (classify_detect.c): ASCII, neither
+ * alphanumeric nor a separator (blank, tab, '.', '-'); bytes of NBSP and other non-ASCII
+ * characters are not breaks */
+static inline bool
+cls_chain_break(unsigned char c)
+{
+	return c < 0x80 && !(g_ascii_table[c] & G_ASCII_ALNUM) && c != ' ' && c != '\t' && c != '.' && c != '-';
+}
+
+/* cls_word_starts8 - the word starts among the 8 bytes at p, as bit 7 of each byte's place (byte k:
+ * bit 8k+7); a word byte is ASCII alphanumeric or >= 0x80 (the Art. 9 term scan's words). *carry:
+ * in, bit 7 set when the byte before p is a word byte; out, the same for p[7] */
+static inline guint64
+cls_word_starts8(const char *p, guint64 *carry)
+{
+	const guint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	guint64 w, v, u, digit, letter, word, starts;
+
+	memcpy(&w, p, 8);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+	w = GUINT64_SWAP_LE_BE(w);   /* byte k of p in bits 8k..8k+7 */
+#endif
+	v = w & ~highs;   /* every byte below 0x80: the sums below stay inside their byte */
+	u = v | (0x20 * ones);
+	digit = (v + (0x80 - 0x30) * ones) & ~(v + (0x7F - 0x39) * ones);
+	letter = (u + (0x80 - 0x61) * ones) & ~(u + (0x7F - 0x7A) * ones);
+	word = (w | digit | letter) & highs;
+	starts = word & ~((word << 8) | *carry);
+	*carry = (word >> 56) & 0x80;
+	return starts;
+}
+
+/* classify_prefilter.c */
+/* cls_next_digit - the index of the first ASCII digit in t[from..len), len if none */
+size_t cls_next_digit(const char *t, size_t from, size_t len);
+/* cls_last_break - the index of the last chain break in t[from..to): a cls_chain_break byte or
+ * the first of two separators (blank, tab, '.', '-') of which one is '.' or '-'; (size_t)-1 if none */
+size_t cls_last_break(const char *t, size_t from, size_t to);
 
 /* classify_check.c */
 bool cls_iban_valid(const char *s);       /* compact, upper-case */
