@@ -141,9 +141,14 @@ static void
 cls_hit(struct classify_result *res, enum cls_det det, const char *where, const char *text, size_t s,
 	size_t e)
 {
-	char *masked = cls_mask(text + s, e - s);
-	char *w = g_strdup_printf("%s offset %zu", where, s);
+	char *masked, *w;
 
+	if (res->findings != NULL && res->findings->len >= CLS_MAX_FINDINGS) {
+		cls_add(res, cls_det_names[det], 1, NULL, NULL);   /* counted only: no texts to make */
+		return;
+	}
+	masked = cls_mask(text + s, e - s);
+	w = g_strdup_printf("%s offset %zu", where, s);
 	cls_add(res, cls_det_names[det], 1, w, masked);
 	g_free(w);
 	g_free(masked);
@@ -393,6 +398,25 @@ cls_identify(const char *text, size_t len, const struct cls_group *g, size_t ng,
 	return CLS_DET_N;
 }
 
+/* can buf (bl characters, upper case) grow into an identifier? Past 19 characters only an IBAN
+ * (letter, letter, digit, digit ...) can; past 12 only an IBAN or a card number (digits) */
+static bool
+cls_may_grow(const char *buf, size_t bl)
+{
+	size_t k;
+
+	if (bl < 4 || (g_ascii_isupper(buf[0]) && g_ascii_isupper(buf[1]) && g_ascii_isdigit(buf[2]) &&
+		       g_ascii_isdigit(buf[3])))
+		return true;
+	if (bl > 19)
+		return false;
+	if (bl > 12)
+		for (k = 0; k < bl; k++)
+			if (!g_ascii_isdigit(buf[k]))
+				return false;
+	return true;
+}
+
 /* an identifier starting at group i, groups joined one by one up to 34 characters: the first
  * match is a finding (RVNR, Steuer-IdNr and KVNR are strong); returns the groups used (0 = none) */
 static size_t
@@ -416,8 +440,11 @@ cls_identifier(const char *where, const char *text, size_t len, const struct cls
 		bl += gl;
 		buf[bl] = '\0';
 		det = cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
-		if (det == CLS_DET_N)
+		if (det == CLS_DET_N) {
+			if (!cls_may_grow(buf, bl))
+				break;
 			continue;
+		}
 		cls_hit(res, det, where, text, g[i].s, g[j].e);
 		if (det == CLS_DET_RVNR || det == CLS_DET_STEUER_ID || det == CLS_DET_KVNR)
 			*strong = true;
@@ -537,34 +564,41 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	}
 }
 
+/* where to go on from i when the chain at hand has no digit: after the last chain break before
+ * the next digit, len when there is no digit; i when there is no break before it
+ * (classify_prefilter.c). *look_at: the byte after that digit (no need to look again before) */
+static size_t
+cls_skip_to(const char *text, size_t len, size_t i, size_t *look_at)
+{
+	size_t digit = cls_next_digit(text, i, len), brk;
+
+	*look_at = digit + 1;
+	if (digit == len)
+		return len;
+	brk = cls_last_break(text, i, digit);
+	return brk != (size_t)-1 ? brk + 1 : i;
+}
+
 static void
 cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool utf8,
 	struct classify_result *res)
 {
 	size_t ng = 0, cap = 64, i = 0;   /* the chain of groups at hand: g[0..ng) */
-	size_t digit_at = 0;              /* the next digit, looked up at or before i (when looked) */
-	guint16 f, seen = 0;              /* g_ascii_table bits of a group's bytes */
+	size_t look_at = 0;               /* once i is here, look for the next digit again */
 	struct cls_group *groups = g_new(struct cls_group, cap);
-	bool strong = false, looked = false, chain_digit = false;
+	bool strong = false, chain_digit = false;
 
 	while (i < len) {
 		struct cls_group g;
+		guint16 f, seen = 0;   /* g_ascii_table bits of the group's bytes */
 
-		/* a chain without a digit finds nothing: skip to the last chain break before the
-		 * next digit (classify_prefilter.c); none at all: the rest is done */
-		if (!chain_digit && (!looked || i > digit_at)) {
-			size_t brk;
+		/* a chain without a digit finds nothing: skip it (no digit at all: done) */
+		if (!chain_digit && i >= look_at) {
+			size_t to = cls_skip_to(text, len, i, &look_at);
 
-			digit_at = cls_next_digit(text, i, len);
-			looked = true;
-			if (digit_at == len) {
+			if (to != i) {
 				ng = 0;
-				break;
-			}
-			brk = cls_last_break(text, i, digit_at);
-			if (brk != (size_t)-1) {
-				ng = 0;
-				i = brk + 1;
+				i = to;
 				continue;
 			}
 		}
@@ -581,7 +615,6 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 		g.cell = false;
 		g.digit = (seen & G_ASCII_DIGIT) != 0;
 		g.word = g.e - g.s >= 3 && !g.digit;   /* ASCII alnum without digit: letters */
-		seen = 0;
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {

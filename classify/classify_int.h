@@ -162,9 +162,16 @@ bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
 bool cls_id_doc_shape(const char *s);     /* the 9 printed chars, no check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
 char *cls_mask(const char *s, size_t n);
-/* classify_art9.c */
+/* classify_lower.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
+/* cls_strdown_step - the next bytes of cls_strdown(text, len): text[*pos..len) lower-cased into
+ * out[0..cap), whole characters, while 16 bytes of room are left; *pos advanced; the bytes written.
+ * Not in the locales where cls_strdown_glib() */
+size_t cls_strdown_step(const char *text, size_t len, size_t *pos, char *out, size_t cap);
+/* cls_strdown_glib - the locale has context rules of its own (az, lt, tr): lower case by glib */
+bool cls_strdown_glib(void);
+/* classify_art9.c */
 /* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it;
  * utf8: the text is known to be valid UTF-8 without NUL (else it is checked here) */
 void cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,
