@@ -10,13 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool
+static inline bool
 cls_in_list(const char *const *list, const char *name, size_t n)
 {
 	for (; list != NULL && *list != NULL; list++) {
 		const char *l = *list;
 		size_t k = 0;
 
+		if (n > 0 && l[0] != name[0])
+			continue;
 		while (k < n && l[k] != '\0' && l[k] == name[k])
 			k++;
 		if (k == n && l[k] == '\0')
@@ -31,11 +33,17 @@ cls_chr(const char *p, char c, size_t n)
 {
 	size_t k;
 
-	for (k = 0; k < n && k < 32; k++)
+	for (k = 0; k < n && k < 8; k++)
 		if (p[k] == c)
 			return p + k;
-	return n > 32 ? memchr(p + 32, c, n - 32) : NULL;
+	return n > 8 ? memchr(p + 8, c, n - 8) : NULL;
 }
+
+/* the bytes that end an element name: white space (as g_ascii_isspace, which has no VT), "/", ">" */
+static const bool cls_name_end[256] = {
+	['\t'] = true, ['\n'] = true, ['\f'] = true, ['\r'] = true, [' '] = true, ['/'] = true,
+	['>'] = true,
+};
 
 /* append character data with entities decoded */
 void
@@ -106,7 +114,9 @@ struct cls_xml_st {
 static bool
 cls_xml_special(struct cls_xml_st *st, const char *x, size_t i, size_t n, size_t *next, bool *refused)
 {
-	if (n - i >= 4 && memcmp(x + i, "<!--", 4) == 0) {
+	if (n - i < 4 || x[i + 1] != '!')   /* all three begin with "<!" */
+		return false;
+	if (memcmp(x + i, "<!--", 4) == 0) {
 		const char *e = g_strstr_len(x + i, (gssize)(n - i), "-->");
 
 		*next = e != NULL ? (size_t)(e - x) + 3 : n;
@@ -191,7 +201,7 @@ cls_xml_tag(struct cls_xml_st *st, const char *x, size_t i, size_t n)
 
 	if (ns >= n || x[ns] == '?' || x[ns] == '!')   /* "<" or "</" as the last bytes: nothing more */
 		return end + 1;
-	while (ne < end && !g_ascii_isspace(x[ne]) && x[ne] != '/' && x[ne] != '>')
+	while (ne < end && !cls_name_end[(unsigned char)x[ne]])
 		ne++;
 	local = x + ns;
 	ln = ne - ns;
