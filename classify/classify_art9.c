@@ -135,19 +135,14 @@ cls_terms_index(void)
 }
 
 /* the terms at the word start i of the lower-cased text low[0..n) (n: its end, or at least the
- * longest term and one byte more after i), at offset base + i of the whole, appended to hits */
+ * longest term and one byte more after i; the first three bytes begin a term), at offset base + i
+ * of the whole, appended to hits */
 static void
 cls_terms_at(const char *low, size_t n, size_t base, size_t i, GArray *hits)
 {
-	unsigned key, r;
+	unsigned key = CLS_KEY2(low[i], low[i + 1]), r;
 	unsigned char done = 0;   /* bit per category: one hit per word and category */
 
-	if (n - i < 3)
-		return;
-	key = CLS_KEY3(low[i], low[i + 1], low[i + 2]);
-	if (!(cls_ref_tri[key / 64] & (1ULL << (key % 64))))
-		return;
-	key >>= 5;
 	for (r = cls_ref_start[key]; r < cls_ref_start[key + 1] && hits->len < CLS_ART9_MAXHITS; r++) {
 		const struct cls_term_ref *ref = &cls_refs[r];
 		struct cls_term_hit h;
@@ -166,30 +161,55 @@ cls_terms_at(const char *low, size_t n, size_t base, size_t i, GArray *hits)
 	}
 }
 
+/* the word starts among the 64 bytes at low + i (n - i of them there), one bit per byte */
+static guint64
+cls_starts64(const char *low, size_t n, size_t i, guint64 *carry)
+{
+	guint64 starts = 0;
+	size_t b;
+
+	for (b = 0; b < 64 && i + b < n; b += 8) {
+		char tail[8] = { 0 };
+		guint64 s8;
+
+		if (n - (i + b) < 8)
+			memcpy(tail, low + i + b, n - (i + b));
+		s8 = cls_word_starts8(n - (i + b) < 8 ? tail : low + i + b, carry);
+		starts |= ((s8 >> 7) * 0x0102040810204080ULL >> 56) << b;   /* bit 8k+7 -> bit k */
+	}
+	return starts;
+}
+
 /* the terms at the word starts in low[from..to) into *hits (grown up to CLS_ART9_MAXHITS): low
  * holds n bytes of the lower-cased text from its byte base on, and at least the longest term and
- * one byte more after to unless it ends the text. The word starts are found 8 bytes at a time
- * (cls_word_starts8), the last bytes through a zero-padded copy (a NUL is no word byte) */
+ * one byte more after to unless it ends the text. 64 bytes at a time: their word starts
+ * (cls_word_starts8), of those the ones where the first three bytes of a term begin, collected
+ * without a branch, then their terms */
 static void
 cls_terms_in(const char *low, size_t n, size_t base, size_t from, size_t to, GArray *hits)
 {
 	guint64 carry = from > 0 && cls_word_byte[(unsigned char)low[from - 1]] ? 0x80 : 0;
 	size_t i;
 
-	for (i = from; i < to && hits->len < CLS_ART9_MAXHITS; i += 8) {
-		char tail[8] = { 0 };
-		guint64 starts;
+	for (i = from; i < to && hits->len < CLS_ART9_MAXHITS; i += 64) {
+		guint64 starts = cls_starts64(low, n, i, &carry);
+		unsigned char cand[64];
+		unsigned nc = 0, k;
 
-		if (n - i < 8)
-			memcpy(tail, low + i, n - i);
-		starts = cls_word_starts8(n - i < 8 ? tail : low + i, &carry);
-		for (; starts != 0 && hits->len < CLS_ART9_MAXHITS; starts &= starts - 1) {
-			size_t at = i + (size_t)(__builtin_ctzll(starts) >> 3);
+		if (to - i < 64)
+			starts &= (1ULL << (to - i)) - 1;
+		for (; starts != 0; starts &= starts - 1) {
+			size_t at = i + (size_t)__builtin_ctzll(starts);
+			unsigned key;
 
-			if (at >= to)
+			if (n - at < 3)   /* no term is that short */
 				break;
-			cls_terms_at(low, n, base, at, hits);
+			key = CLS_KEY3(low[at], low[at + 1], low[at + 2]);
+			cand[nc] = (unsigned char)(at - i);
+			nc += (unsigned)(cls_ref_tri[key / 64] >> (key % 64)) & 1;
 		}
+		for (k = 0; k < nc && hits->len < CLS_ART9_MAXHITS; k++)
+			cls_terms_at(low, n, base, i + cand[k], hits);
 	}
 }
 

@@ -590,7 +590,6 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 
 	while (i < len) {
 		struct cls_group g;
-		guint16 f, seen = 0;   /* g_ascii_table bits of the group's bytes */
 
 		/* a chain without a digit finds nothing: skip it (no digit at all: done) */
 		if (!chain_digit && i >= look_at) {
@@ -607,13 +606,9 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			continue;
 		}
 		g.s = i;
-		while (i < len && ((f = g_ascii_table[(guchar)text[i]]) & G_ASCII_ALNUM) != 0) {
-			seen |= f;
-			i++;
-		}
+		i = cls_alnum_run(text, i, len, &g.digit);
 		g.e = i;
 		g.cell = false;
-		g.digit = (seen & G_ASCII_DIGIT) != 0;
 		g.word = g.e - g.s >= 3 && !g.digit;   /* ASCII alnum without digit: letters */
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||

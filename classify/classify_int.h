@@ -145,6 +145,51 @@ cls_word_starts8(const char *p, guint64 *carry)
 	return starts;
 }
 
+/* cls_alnum8 - the ASCII letters and digits among the 8 bytes at p (bit 7 of each byte's place, as
+ * cls_word_starts8); *digits: the digits among them */
+static inline guint64
+cls_alnum8(const char *p, guint64 *digits)
+{
+	const guint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	guint64 w, v, u, digit, letter;
+
+	memcpy(&w, p, 8);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+	w = GUINT64_SWAP_LE_BE(w);
+#endif
+	v = w & ~highs;
+	u = v | (0x20 * ones);
+	digit = (v + (0x80 - 0x30) * ones) & ~(v + (0x7F - 0x39) * ones) & ~w & highs;
+	letter = (u + (0x80 - 0x61) * ones) & ~(u + (0x7F - 0x7A) * ones) & ~w & highs;
+	*digits = digit;
+	return digit | letter;
+}
+
+/* cls_alnum_run - the end of the run of ASCII letters and digits at text[i..len); *digit: it holds a
+ * digit (8 bytes at a time while 8 are left) */
+static inline size_t
+cls_alnum_run(const char *text, size_t i, size_t len, bool *digit)
+{
+	guint64 d, a;
+
+	*digit = false;
+	while (i + 8 <= len) {
+		a = cls_alnum8(text + i, &d);
+		if (a == 0x8080808080808080ULL) {
+			*digit = *digit || d != 0;
+			i += 8;
+			continue;
+		}
+		a = ~a & 0x8080808080808080ULL;   /* the first byte that is none ends the run */
+		a &= -a;
+		*digit = *digit || (d & (a - 1)) != 0;
+		return i + (size_t)(__builtin_ctzll(a) >> 3);
+	}
+	for (; i < len && g_ascii_isalnum(text[i]); i++)
+		*digit = *digit || g_ascii_isdigit(text[i]);
+	return i;
+}
+
 /* classify_prefilter.c */
 /* cls_next_digit - the index of the first ASCII digit in t[from..len), len if none */
 size_t cls_next_digit(const char *t, size_t from, size_t len);

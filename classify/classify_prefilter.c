@@ -39,28 +39,39 @@ cls_next_digit(const char *t, size_t from, size_t len)
 	return len;
 }
 
-/* a separator byte: blank, tab, '.', '-' */
-static inline bool
-cls_sep_byte(unsigned char c)
+/* what a byte is to cls_last_break: 0 a letter, digit or non-ASCII byte; 1 a chain break; 2 a dot or
+ * dash; 3 a blank or tab (built once from cls_chain_break; thread-safe) */
+static unsigned char cls_brk_class[256];
+
+static void
+cls_brk_init(void)
 {
-	return c == ' ' || c == '\t' || c == '.' || c == '-';
+	static gsize once = 0;
+
+	if (g_once_init_enter(&once)) {
+		unsigned c;
+
+		for (c = 0; c < 256; c++)
+			cls_brk_class[c] = cls_chain_break((unsigned char)c) ? 1 : c == '.' || c == '-' ? 2 :
+				c == ' ' || c == '\t' ? 3 : 0;
+		g_once_init_leave(&once, 1);
+	}
 }
 
 size_t
 cls_last_break(const char *t, size_t from, size_t to)
 {
+	unsigned next = 0;   /* the class of the byte after the one at hand (none: 0) */
 	size_t i;
 
+	cls_brk_init();
 	for (i = to; i > from; i--) {
-		unsigned char c = (unsigned char)t[i - 1];
+		unsigned c = cls_brk_class[(unsigned char)t[i - 1]];
 
-		if (cls_chain_break(c))
+		/* a break, or two separators of which one is a dot or dash (". ", " -", "..") */
+		if (c == 1 || (c >= 2 && next >= 2 && (c == 2 || next == 2)))
 			return i - 1;
-		/* two separators, one a dot or dash: the gap ends the chain (". ", " -", "..") */
-		if ((c == '.' || c == '-') && i < to && cls_sep_byte((unsigned char)t[i]))
-			return i - 1;
-		if (cls_sep_byte(c) && i < to && ((unsigned char)t[i] == '.' || (unsigned char)t[i] == '-'))
-			return i - 1;
+		next = c;
 	}
 	return (size_t)-1;
 }
