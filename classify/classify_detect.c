@@ -161,6 +161,7 @@ struct cls_group {
 	bool cell;   /* a table-cell boundary (tab) lies between this group and the one before */
 	bool word;   /* three or more letters, no digit: no identifier starts with it */
 	bool digit;  /* it holds a digit */
+	bool digits; /* it is digits only */
 };
 
 /* length of an allowed separator at p (0 = none): blank, tab, '.', '-', NBSP */
@@ -227,17 +228,6 @@ cls_card_grouping(const struct cls_group *g, size_t i, size_t j)
 	return g[j].e - g[j].s >= 1 && g[j].e - g[j].s <= 4;
 }
 
-static bool
-cls_has_digit(const char *text, const struct cls_group *g)
-{
-	size_t k;
-
-	for (k = g->s; k < g->e; k++)
-		if (g_ascii_isdigit(text[k]))
-			return true;
-	return false;
-}
-
 /* phone formatting opens the digits at s: '+', '(' or ')' (also before a blank), "0151/" */
 static bool
 cls_phone_open(const char *text, size_t s)
@@ -277,11 +267,11 @@ static bool
 cls_whole_number(const char *text, const struct cls_group *g, size_t ng, size_t i, size_t j)
 {
 	if (i > 0 && !g[i].cell &&
-	    (cls_has_digit(text, &g[i - 1]) || (g[i - 1].e + 1 == g[i].s && text[g[i - 1].e] == '-')))
+	    (g[i - 1].digit || (g[i - 1].e + 1 == g[i].s && text[g[i - 1].e] == '-')))
 		return false;
 	if (cls_phone_open(text, g[i].s))
 		return false;
-	return j + 1 >= ng || g[j + 1].cell || !cls_has_digit(text, &g[j + 1]);
+	return j + 1 >= ng || g[j + 1].cell || !g[j + 1].digit;
 }
 
 /* an IBAN is written in one case: upper, or lower case in one group or groups of four
@@ -439,7 +429,8 @@ cls_identifier(const char *where, const char *text, size_t len, const struct cls
 			buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
 		bl += gl;
 		buf[bl] = '\0';
-		det = cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
+		/* no identifier is shorter than 9 characters */
+		det = bl < 9 ? CLS_DET_N : cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
 		if (det == CLS_DET_N) {
 			if (!cls_may_grow(buf, bl))
 				break;
@@ -459,18 +450,14 @@ static size_t
 cls_phone(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng, size_t i,
 	struct classify_result *res)
 {
-	size_t digits = 0, j, k;
+	size_t digits = 0, j;
 
 	if (!g_ascii_isdigit(text[g[i].s]))
 		return 0;
 	for (j = i; j < ng; j++) {
-		bool alldig = true;
-
 		if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
 			break;   /* next cell; dates and amounts are joined by dots */
-		for (k = g[j].s; k < g[j].e; k++)
-			alldig = alldig && g_ascii_isdigit(text[k]);
-		if (!alldig)
+		if (!g[j].digits)
 			break;
 		digits += g[j].e - g[j].s;
 	}
@@ -606,7 +593,7 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			continue;
 		}
 		g.s = i;
-		i = cls_alnum_run(text, i, len, &g.digit);
+		i = cls_alnum_run(text, i, len, &g.digit, &g.digits);
 		g.e = i;
 		g.cell = false;
 		g.word = g.e - g.s >= 3 && !g.digit;   /* ASCII alnum without digit: letters */

@@ -165,28 +165,34 @@ cls_alnum8(const char *p, guint64 *digits)
 	return digit | letter;
 }
 
-/* cls_alnum_run - the end of the run of ASCII letters and digits at text[i..len); *digit: it holds a
- * digit (8 bytes at a time while 8 are left) */
+/* cls_alnum_run - the end of the run of ASCII letters and digits at text[i..len) (8 bytes at a time
+ * while 8 are left); *digit: it holds a digit, *digits: it is digits only */
 static inline size_t
-cls_alnum_run(const char *text, size_t i, size_t len, bool *digit)
+cls_alnum_run(const char *text, size_t i, size_t len, bool *digit, bool *digits)
 {
-	guint64 d, a;
+	const guint64 highs = 0x8080808080808080ULL;
 
 	*digit = false;
+	*digits = true;
 	while (i + 8 <= len) {
-		a = cls_alnum8(text + i, &d);
-		if (a == 0x8080808080808080ULL) {
+		guint64 d, al = cls_alnum8(text + i, &d), before;
+
+		if (al == highs) {
 			*digit = *digit || d != 0;
+			*digits = *digits && d == al;
 			i += 8;
 			continue;
 		}
-		a = ~a & 0x8080808080808080ULL;   /* the first byte that is none ends the run */
-		a &= -a;
-		*digit = *digit || (d & (a - 1)) != 0;
-		return i + (size_t)(__builtin_ctzll(a) >> 3);
+		before = ~al & highs;
+		before = (before & -before) - 1;   /* the bits of the bytes before the first that is none */
+		*digit = *digit || (d & before) != 0;
+		*digits = *digits && (d & before) == (al & before);
+		return i + (size_t)(__builtin_ctzll(before + 1) >> 3);
 	}
-	for (; i < len && g_ascii_isalnum(text[i]); i++)
+	for (; i < len && g_ascii_isalnum(text[i]); i++) {
 		*digit = *digit || g_ascii_isdigit(text[i]);
+		*digits = *digits && g_ascii_isdigit(text[i]);
+	}
 	return i;
 }
 

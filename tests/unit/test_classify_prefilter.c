@@ -8,7 +8,8 @@
  * - the last chain break (an ASCII byte that is no letter, digit or
  *   separator; ". ", " -", "..") at every place, and none between groups
  *   that stay one chain;
- * - word starts 8 bytes at a time equal a byte-by-byte reference;
+ * - word starts and runs of letters and digits 8 bytes at a time equal a
+ *   byte-by-byte reference;
  * - an IBAN whose first digit falls on every place of a block, after prose
  *   that is skipped, and as the last bytes of the text; a skip creates no
  *   finding (digit look-alikes, numbers glued to a word);
@@ -133,6 +134,34 @@ test_word_starts(void)
 			bad++;
 	}
 	CHECK(bad == 0, "cls_word_starts8 equals a byte-by-byte reference on 20000 blocks (%u wrong)", bad);
+	g_rand_free(r);
+}
+
+static void
+test_alnum_run(void)
+{
+	static const char alpha[] = "aZ09m5 .-\xC3\xBC\xB0\xB9/:@[`{";
+	GRand *r = g_rand_new_with_seed(8);
+	unsigned bad = 0, k;
+
+	for (k = 0; k < 20000; k++) {
+		size_t len = (size_t)g_rand_int_range(r, 1, 40), i, end, want;
+		char *t = g_malloc(len);
+		bool digit, digits, wdigit = false, wdigits = true;
+
+		for (i = 0; i < len; i++)   /* mostly alphanumeric runs, now and then another byte */
+			t[i] = alpha[g_rand_int_range(r, 0, g_rand_boolean(r) ? 6 : (gint32)sizeof alpha - 1)];
+		for (want = 0; want < len && g_ascii_isalnum(t[want]); want++) {
+			wdigit = wdigit || g_ascii_isdigit(t[want]);
+			wdigits = wdigits && g_ascii_isdigit(t[want]);
+		}
+		end = cls_alnum_run(t, 0, len, &digit, &digits);
+		if (end != want || digit != wdigit || (want > 0 && digits != wdigits))
+			bad++;
+		g_free(t);
+	}
+	CHECK(bad == 0, "cls_alnum_run (8 bytes at a time) equals a byte-by-byte reference, to the last byte "
+		"(%u wrong)", bad);
 	g_rand_free(r);
 }
 
@@ -274,6 +303,7 @@ main(void)
 	test_next_digit();
 	test_last_break();
 	test_word_starts();
+	test_alnum_run();
 	test_iban_places();
 	test_no_false_hits();
 	test_art9_window();
