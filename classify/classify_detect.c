@@ -64,6 +64,7 @@ struct cls_kwset {
 	gsize once;
 	size_t n;
 	guint16 first[256];
+	guint64 pair[16];   /* bit per first two bytes (5 bits each, so either case) of a keyword */
 	struct { const char *w; size_t len; unsigned char c0; bool word, whole; } k[16];
 };
 
@@ -91,10 +92,15 @@ cls_kwset(struct cls_kwset *ks)
 		ks->k[n].whole = ks->k[n].word && !prefix;
 		if (kl > 0) {
 			unsigned char c0 = ks->k[n].c0;
+			unsigned key, b;
 
 			ks->first[c0] |= (guint16)(1u << n);
 			if (c0 >= 'a' && c0 <= 'z')
 				ks->first[c0 - 32] |= (guint16)(1u << n);
+			for (b = 0; b < 32; b++) {   /* one byte long: any byte after it */
+				key = ((c0 & 31u) << 5) | (kl > 1 ? ((unsigned char)w[1] & 31u) : b);
+				ks->pair[key / 64] |= 1ULL << (key % 64);
+			}
 		}
 	}
 	g_assert(ks->kw[n] == NULL);
@@ -113,8 +119,14 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
 
 	for (i = from; i < to; i++) {
-		unsigned m = ks->first[(unsigned char)text[i]];
+		unsigned m, key;
 
+		if (i + 1 < to) {   /* the first two bytes can begin no keyword: next */
+			key = (((unsigned char)text[i] & 31u) << 5) | ((unsigned char)text[i + 1] & 31u);
+			if (!((ks->pair[key / 64] >> (key % 64)) & 1))
+				continue;
+		}
+		m = ks->first[(unsigned char)text[i]];
 		for (; m != 0; m &= m - 1) {
 			const char *w;
 			size_t kl;
