@@ -16,11 +16,15 @@
  * - Art. 9 terms on both sides of the 64 KiB window boundary and as the last
  *   bytes, with the offsets of the whole lower-cased text (also after
  *   characters that grow lower-cased), and no term inside a word;
- * - the lower case in small pieces equals g_utf8_strdown of the whole.
+ * - the lower case in small pieces equals g_utf8_strdown of the whole;
+ * - classify_fd, which reads into the job's buffer, equals classify_buffer,
+ *   also over windows.
  */
 #include "classify_int.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -288,6 +292,52 @@ test_strdown_pieces(void)
 	g_rand_free(r);
 }
 
+/* classify_fd reads straight into the job's buffer: the same result as classify_buffer of the same
+ * bytes, also for a text scanned in windows (max_text 64 KiB, IBANs across window ends) */
+static void
+test_fd_windows(void)
+{
+	struct conf *c = conf_defaults();
+	struct classify_ctx *ctx;
+	GString *s = g_string_new("");
+	char *path = g_build_filename(unit_tmpdir(), "windows.txt", NULL);
+	struct classify_result a, b;
+	GError *err = NULL;
+	guint i;
+	bool same;
+	int fd;
+
+	c->classify_max_text = 65536;
+	ctx = classify_new(c, &err);
+	while (s->len < 300000)
+		g_string_append_printf(s, "Zahlung %zu an DE89 3704 0044 0532 0130 00, Tel. 030 %07u.\n", s->len,
+			(unsigned)s->len);
+	g_file_set_contents(path, s->str, (gssize)s->len, NULL);
+	classify_result_init(&a);
+	classify_result_init(&b);
+	fd = open(path, O_RDONLY);
+	classify_fd(ctx, "w", NULL, fd, &a);
+	close(fd);
+	classify_buffer(ctx, "w", NULL, s->str, s->len, &b);
+	same = a.findings != NULL && b.findings != NULL && a.findings->len == b.findings->len &&
+		strcmp(a.reasons, b.reasons) == 0 && a.decoded == b.decoded;
+	for (i = 0; same && i < a.findings->len; i++) {
+		const struct classify_finding *x = a.findings->pdata[i], *y = b.findings->pdata[i];
+
+		same = strcmp(x->reason, y->reason) == 0 && strcmp(x->where, y->where) == 0 &&
+			strcmp(x->masked, y->masked) == 0;
+	}
+	CHECK(same && strstr(a.reasons, "iban:") != NULL, "classify_fd (reads into the job) == classify_buffer "
+		"over 64 KiB windows: %s / %s", a.reasons, b.reasons);
+	classify_result_clear(&a);
+	classify_result_clear(&b);
+	classify_free(ctx);
+	conf_free(c);
+	unlink(path);
+	g_free(path);
+	g_string_free(s, TRUE);
+}
+
 int
 main(void)
 {
@@ -308,6 +358,7 @@ main(void)
 	test_no_false_hits();
 	test_art9_window();
 	test_strdown_pieces();
+	test_fd_windows();
 	classify_free(ctx_g);
 	conf_free(c);
 	return unit_done();
