@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -83,6 +84,24 @@ cls_job_is_text(struct classify_job *job)
 	return t != NULL && strncmp(t, "text/", 5) == 0 && strcmp(t, "text/html") != 0 && strcmp(t, "text/xml") != 0;
 }
 
+/* libmagic sees only the first CLS_MAGIC_BYTES: once they are in the buffer, a part that is
+ * neither text nor a container (media, executables, unknown binary) has its final result, so the
+ * rest need not be fed (nor held); true when the job is opaque now */
+static bool
+cls_job_typed(struct classify_job *job)
+{
+	if (!job->typed && job->buf->len >= CLS_MAGIC_BYTES) {
+		const char *t = cls_magic(job->ctx, job->buf->data, job->buf->len);
+		enum cls_kind k = cls_kind(t, job->name, job->declared_type, job->buf->data, job->buf->len);
+
+		job->typed = true;
+		job->type = t;
+		job->opaque = k == CLS_K_MEDIA || k == CLS_K_OPAQUE;
+		return job->opaque;
+	}
+	return false;
+}
+
 void
 classify_job_feed(struct classify_job *job, const void *data, size_t len)
 {
@@ -99,21 +118,8 @@ classify_job_feed(struct classify_job *job, const void *data, size_t len)
 			g_byte_array_append(job->buf, p, (guint)n);
 			p += n;
 			len -= n;
-			/* libmagic sees only the first CLS_MAGIC_BYTES: once they are
-			 * here, a part that is neither text nor a container (media,
-			 * executables, unknown binary) has its final result, so the
-			 * rest need not be fed (nor held) */
-			if (!job->typed && job->buf->len >= CLS_MAGIC_BYTES) {
-				const char *t = cls_magic(job->ctx, job->buf->data, job->buf->len);
-				enum cls_kind k = cls_kind(t, job->name, job->declared_type, job->buf->data,
-					job->buf->len);
-
-				job->typed = true;
-				job->type = t;
-				job->opaque = k == CLS_K_MEDIA || k == CLS_K_OPAQUE;
-				if (job->opaque)
-					return;
-			}
+			if (cls_job_typed(job))
+				return;
 			continue;
 		}
 		/* buffer full: text is scanned in windows, containers give up */
@@ -219,16 +225,46 @@ classify_stream(const struct classify_ctx *ctx, const char *name, const char *de
 	return rc;
 }
 
+/* one read of classify_fd: straight into the job's buffer while a whole read fits below max_text
+ * (as classify_job_feed would append it, no bounce copy), else through buf and classify_job_feed */
+static ssize_t
+cls_job_read(struct classify_job *job, int fd, char *buf, size_t size)
+{
+	size_t max = (size_t)job->ctx->max_text, at = job->buf->len;
+	ssize_t n;
+
+	if (job->too_large || job->opaque || at >= max || max - at < size) {
+		n = read(fd, buf, size);
+		if (n > 0)
+			classify_job_feed(job, buf, (size_t)n);
+		return n;
+	}
+	g_byte_array_set_size(job->buf, (guint)(at + size));
+	n = read(fd, job->buf->data + at, size);
+	g_byte_array_set_size(job->buf, (guint)(at + (n > 0 ? (size_t)n : 0)));   /* shrinks only */
+	if (n > 0) {
+		job->total += (uint64_t)n;
+		cls_job_typed(job);
+	}
+	return n;
+}
+
 int
 classify_fd(const struct classify_ctx *ctx, const char *name, const char *declared_type, int fd,
 	struct classify_result *res)
 {
 	struct classify_job *job = classify_job_new(ctx, name, declared_type);
 	char buf[65536];
+	struct stat st;
 	int rc = 0;
 
+	/* a file's buffer sized once (bounded by max_text): no regrowing copies */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		g_byte_array_set_size(job->buf, (guint)MIN((uint64_t)st.st_size + sizeof buf, ctx->max_text));
+		g_byte_array_set_size(job->buf, 0);
+	}
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = cls_job_read(job, fd, buf, sizeof buf);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -239,7 +275,6 @@ classify_fd(const struct classify_ctx *ctx, const char *name, const char *declar
 		}
 		if (n == 0)
 			break;
-		classify_job_feed(job, buf, (size_t)n);
 	}
 	classify_job_finish(job, res);
 	return rc;

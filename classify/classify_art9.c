@@ -3,12 +3,11 @@
  * English keyword dictionaries per category, found in one pass over the
  * lower-cased text at word starts; a category fires on 2 distinct terms
  * (the art9 threshold) within 300 characters, or on 1 term plus a strong
- * identifier in the same text. cls_strdown is the fast lower case.
+ * identifier in the same text (the lower case: classify_lower.c).
  * Memory: temporary only. Thread-safe (the term index is built once).
  */
 #include "classify_int.h"
 
-#include <locale.h>
 #include <string.h>
 
 /* ---- GDPR Art. 9 dictionaries (lower case; '*' = prefix) ---- */
@@ -75,17 +74,23 @@ cls_word_char(unsigned char c)
 	return c >= 0x80 || (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
 }
 
-/* index of all dictionary terms by first byte, built once (thread-safe) */
+/* index of all dictionary terms, built once (thread-safe): the terms in buckets by their first two
+ * bytes (5 bits each), in dictionary order within a bucket (the first term of a category that
+ * matches at a place is its hit), and a bit per first three bytes (5 bits each) of any term */
 struct cls_term_ref {
 	const char *text;   /* cls_art9_dict[cat].terms[term] */
 	unsigned char cat, term, len;
 	bool prefix;
 };
 
+#define CLS_KEY2(a, b) ((((unsigned)(a) & 31) << 5) | ((unsigned)(b) & 31))
+#define CLS_KEY3(a, b, c) ((CLS_KEY2(a, b) << 5) | ((unsigned)(c) & 31))
+
 static struct cls_term_ref cls_refs[512];
-static bool cls_word_byte[256];   /* cls_word_char as a table for the term scan */
-static unsigned short cls_ref_start[257];
-static guint32 cls_ref_second[256][8];   /* bit per second byte of the terms of a first byte */
+static unsigned short cls_ref_start[1025];   /* bucket k: cls_refs[cls_ref_start[k]..cls_ref_start[k + 1]) */
+static guint64 cls_ref_tri[(1u << 15) / 64];
+static bool cls_word_byte[256];   /* cls_word_char as a table */
+static size_t cls_term_max;       /* bytes of the longest term */
 
 static void
 cls_terms_index(void)
@@ -93,160 +98,157 @@ cls_terms_index(void)
 	static gsize once = 0;
 
 	if (g_once_init_enter(&once)) {
-		unsigned b, n = 0, c, t;
+		unsigned k, n = 0, c, t, count[1024] = { 0 };
 
-		for (b = 0; b < 256; b++) {
-			cls_word_byte[b] = cls_word_char((unsigned char)b);
-			cls_ref_start[b] = (unsigned short)n;
-			for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
-				for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
-					const char *term = cls_art9_dict[c].terms[t];
-					size_t tl = strlen(term);
-
-					if ((unsigned char)term[0] != b || n >= G_N_ELEMENTS(cls_refs))
-						continue;
-					cls_refs[n].text = term;
-					cls_refs[n].cat = (unsigned char)c;
-					cls_refs[n].term = (unsigned char)t;
-					cls_refs[n].prefix = term[tl - 1] == '*';
-					cls_refs[n].len = (unsigned char)(cls_refs[n].prefix ? tl - 1 : tl);
-					if (cls_refs[n].len < 2)
-						memset(cls_ref_second[b], 0xff, sizeof cls_ref_second[b]);
-					else
-						cls_ref_second[b][(unsigned char)term[1] >> 5] |= 1u << ((unsigned char)term[1] & 31);
-					n++;
-				}
+		for (k = 0; k < 256; k++)
+			cls_word_byte[k] = cls_word_char((unsigned char)k);
+		for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)
+			for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++)
+				count[CLS_KEY2(cls_art9_dict[c].terms[t][0], cls_art9_dict[c].terms[t][1])]++;
+		for (k = 0; k < 1024; k++) {
+			cls_ref_start[k] = (unsigned short)n;
+			n += count[k];
+			count[k] = cls_ref_start[k];   /* from here on: the next free place of bucket k */
 		}
-		cls_ref_start[256] = (unsigned short)n;
+		cls_ref_start[1024] = (unsigned short)n;
+		g_assert(n <= G_N_ELEMENTS(cls_refs));
+		for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++)   /* dictionary order within a bucket */
+			for (t = 0; cls_art9_dict[c].terms[t] != NULL; t++) {
+				const char *term = cls_art9_dict[c].terms[t];
+				size_t tl = strlen(term);
+				bool prefix = term[tl - 1] == '*';
+				struct cls_term_ref *ref = &cls_refs[count[CLS_KEY2(term[0], term[1])]++];
+
+				/* the scan looks at word starts only, and at 3 bytes and more */
+				g_assert(tl - prefix >= 3 && tl - prefix < 256 && cls_word_char((unsigned char)term[0]));
+				ref->text = term;
+				ref->cat = (unsigned char)c;
+				ref->term = (unsigned char)t;
+				ref->prefix = prefix;
+				ref->len = (unsigned char)(tl - prefix);
+				cls_term_max = MAX(cls_term_max, (size_t)ref->len);
+				k = CLS_KEY3(term[0], term[1], term[2]);
+				cls_ref_tri[k / 64] |= 1ULL << (k % 64);
+			}
 		g_once_init_leave(&once, 1);
 	}
 }
 
-/* lower-cased text: terms of all categories at word starts, one pass */
-static size_t
-cls_find_terms(const char *low, size_t len, struct cls_term_hit *hits, size_t max)
+/* the terms at the word start i of the lower-cased text low[0..n) (n: its end, or at least the
+ * longest term and one byte more after i; the first three bytes begin a term), at offset base + i
+ * of the whole, appended to hits */
+static void
+cls_terms_at(const char *low, size_t n, size_t base, size_t i, GArray *hits)
 {
-	size_t n = 0, i, next, k;
-	unsigned r;
+	unsigned key = CLS_KEY2(low[i], low[i + 1]), r;
+	unsigned char done = 0;   /* bit per category: one hit per word and category */
 
-	cls_terms_index();
-	for (i = 0; i < len && n < max; i = next) {
-		unsigned char b = (unsigned char)low[i];
-		unsigned char done = 0;   /* bit per category: one hit per word and category */
+	for (r = cls_ref_start[key]; r < cls_ref_start[key + 1] && hits->len < CLS_ART9_MAXHITS; r++) {
+		const struct cls_term_ref *ref = &cls_refs[r];
+		struct cls_term_hit h;
 
-		next = i + 1;
-		if (cls_word_byte[b])   /* no term starts inside a word: go on after it */
-			while (next < len && cls_word_byte[(unsigned char)low[next]])
-				next++;
-		if (cls_ref_start[b] == cls_ref_start[b + 1])
+		if (done & (1u << ref->cat))
 			continue;
-		if (i > 0 && cls_word_byte[(unsigned char)low[i - 1]])
+		if (ref->len > n - i || memcmp(low + i, ref->text, ref->len) != 0)
 			continue;
-		if (i + 1 < len && !(cls_ref_second[b][(unsigned char)low[i + 1] >> 5] &
-				     (1u << ((unsigned char)low[i + 1] & 31))))
+		if (!ref->prefix && i + ref->len < n && cls_word_byte[(unsigned char)low[i + ref->len]])
 			continue;
-		for (r = cls_ref_start[b]; r < cls_ref_start[b + 1] && n < max; r++) {
-			const struct cls_term_ref *ref = &cls_refs[r];
-			const char *term = ref->text;
-
-			if (done & (1u << ref->cat))
-				continue;
-			if (i + ref->len > len || (ref->len > 1 && low[i + 1] != term[1]))
-				continue;
-			for (k = 2; k < ref->len && low[i + k] == term[k]; k++)   /* low[i] == term[0]: its bucket */
-				;
-			if (k < ref->len)
-				continue;
-			if (!ref->prefix && i + ref->len < len && cls_word_byte[(unsigned char)low[i + ref->len]])
-				continue;
-			hits[n].pos = i;
-			hits[n].term = ref->term;
-			hits[n].cat = ref->cat;
-			n++;
-			done |= (unsigned char)(1u << ref->cat);
-		}
+		h.pos = base + i;
+		h.term = ref->term;
+		h.cat = ref->cat;
+		g_array_append_val(hits, h);
+		done |= (unsigned char)(1u << ref->cat);
 	}
-	return n;
 }
 
-/*
- * cls_strdown - the bytes of g_utf8_strdown(text, len) for valid UTF-8 without NUL, in one
- * pass without a call per character: ASCII and the Latin-1 letters inline, other characters
- * through glib only when they are upper or title case (per character: glib's only context rule
- * outside Turkic/Lithuanian locales is the Greek capital sigma, final unless a letter follows;
- * in those locales the whole text goes through glib). g_free.
- */
-char *
-cls_strdown(const char *text, size_t len, size_t *out_len)
+/* the word starts among the 64 bytes at low + i (n - i of them there), one bit per byte */
+static guint64
+cls_starts64(const char *low, size_t n, size_t i, guint64 *carry)
 {
-	const char *loc = setlocale(LC_CTYPE, NULL);
-	size_t cap = len + 64, o = 0, i = 0;   /* invariant: cap > o + (len - i) */
-	char *out;
+	guint64 starts = 0;
+	size_t b;
 
-	if (loc != NULL && ((loc[0] == 'a' && loc[1] == 'z') || (loc[0] == 'l' && loc[1] == 't') ||
-			    (loc[0] == 't' && loc[1] == 'r'))) {
-		out = g_utf8_strdown(text, (gssize)len);
-		*out_len = strlen(out);
-		return out;
+	for (b = 0; b < 64 && i + b < n; b += 8) {
+		char tail[8] = { 0 };
+		guint64 s8;
+
+		if (n - (i + b) < 8)
+			memcpy(tail, low + i + b, n - (i + b));
+		s8 = cls_word_starts8(n - (i + b) < 8 ? tail : low + i + b, carry);
+		starts |= ((s8 >> 7) * 0x0102040810204080ULL >> 56) << b;   /* bit 8k+7 -> bit k */
 	}
-	out = g_malloc(cap);
-	while (i < len) {
-		unsigned char c = (unsigned char)text[i];
+	return starts;
+}
 
-		if (c < 0x80 && i + 8 <= len) {   /* 8 ASCII bytes at a time: A..Z | 0x20 */
-			guint64 w, upper;
+/* the terms at the word starts in low[from..to) into *hits (grown up to CLS_ART9_MAXHITS): low
+ * holds n bytes of the lower-cased text from its byte base on, and at least the longest term and
+ * one byte more after to unless it ends the text. 64 bytes at a time: their word starts
+ * (cls_word_starts8), of those the ones where the first three bytes of a term begin, collected
+ * without a branch, then their terms */
+static void
+cls_terms_in(const char *low, size_t n, size_t base, size_t from, size_t to, GArray *hits)
+{
+	guint64 carry = from > 0 && cls_word_byte[(unsigned char)low[from - 1]] ? 0x80 : 0;
+	size_t i;
 
-			memcpy(&w, text + i, 8);
-			if (!(w & 0x8080808080808080ULL)) {
-				upper = (w + 0x3F3F3F3F3F3F3F3FULL) & ~(w + 0x2525252525252525ULL) & 0x8080808080808080ULL;
-				w |= upper >> 2;
-				memcpy(out + o, &w, 8);
-				o += 8;
-				i += 8;
-				continue;
-			}
+	for (i = from; i < to && hits->len < CLS_ART9_MAXHITS; i += 64) {
+		guint64 starts = cls_starts64(low, n, i, &carry);
+		unsigned char cand[64];
+		unsigned nc = 0, k;
+
+		if (to - i < 64)
+			starts &= (1ULL << (to - i)) - 1;
+		for (; starts != 0; starts &= starts - 1) {
+			size_t at = i + (size_t)__builtin_ctzll(starts);
+			unsigned key;
+
+			if (n - at < 3)   /* no term is that short */
+				break;
+			key = CLS_KEY3(low[at], low[at + 1], low[at + 2]);
+			cand[nc] = (unsigned char)(at - i);
+			nc += (unsigned)(cls_ref_tri[key / 64] >> (key % 64)) & 1;
 		}
-		if (c < 0x80) {
-			out[o++] = (char)cls_lc(c);
-			i++;
-		} else if (c == 0xC3 && i + 1 < len) {   /* U+00C0..U+00FF: À..Þ (not ×) +0x20 */
-			unsigned char d = (unsigned char)text[i + 1];
-
-			out[o++] = (char)c;
-			out[o++] = (char)(d >= 0x80 && d <= 0x9E && d != 0x97 ? d + 0x20 : d);
-			i += 2;
-		} else {
-			size_t cl = (size_t)g_utf8_skip[c];
-			gunichar u = g_utf8_get_char(text + i);
-			GUnicodeType t = g_unichar_type(u);
-
-			if (cl > len - i)
-				cl = len - i;
-			if (u == 0x3A3) {   /* Greek capital sigma: 2 bytes as its lower forms */
-				bool letter = i + cl < len && g_unichar_isalpha(g_utf8_get_char(text + i + cl));
-
-				o += (size_t)g_unichar_to_utf8(letter ? 0x3C3 : 0x3C2, out + o);
-			} else if (t == G_UNICODE_UPPERCASE_LETTER || t == G_UNICODE_TITLECASE_LETTER) {
-				char *l = g_utf8_strdown(text + i, (gssize)cl);
-				size_t ll = strlen(l);
-
-				if (o + ll + (len - i - cl) >= cap) {
-					cap = (o + ll + (len - i - cl)) * 5 / 4 + 64;
-					out = g_realloc(out, cap);
-				}
-				memcpy(out + o, l, ll);
-				o += ll;
-				g_free(l);
-			} else {
-				memcpy(out + o, text + i, cl);
-				o += cl;
-			}
-			i += cl;
-		}
+		for (k = 0; k < nc && hits->len < CLS_ART9_MAXHITS; k++)
+			cls_terms_at(low, n, base, i + cand[k], hits);
 	}
-	out[o] = '\0';
-	*out_len = o;
-	return out;
+}
+
+/* text (valid UTF-8 without NUL): terms of all categories at word starts of its lower case, one
+ * pass over a lower-cased window of CLS_LOW_WINDOW bytes that moves along (offsets are those of
+ * the whole lower-cased text) */
+#define CLS_LOW_WINDOW 65536
+
+static GArray *
+cls_find_terms(const char *text, size_t len)
+{
+	GArray *hits = g_array_sized_new(FALSE, FALSE, sizeof(struct cls_term_hit), MIN(len / 8 + 16, 1024));
+	size_t keep = cls_term_max + 1, n = 0, base = 0, from = 0, i = 0;
+	char *low;
+
+	cls_terms_index();
+	if (cls_strdown_glib()) {
+		low = g_utf8_strdown(text, (gssize)len);
+		cls_terms_in(low, strlen(low), 0, 0, strlen(low), hits);
+		g_free(low);
+		return hits;
+	}
+	low = g_malloc(MIN(len + 64, (size_t)CLS_LOW_WINDOW));
+	for (;;) {
+		size_t to;
+
+		n += cls_strdown_step(text, len, &i, low + n, MIN(len + 64, (size_t)CLS_LOW_WINDOW) - n);
+		to = i == len ? n : n - keep;   /* the window holds keep bytes after every start looked at */
+		cls_terms_in(low, n, base, from, to, hits);
+		if (i == len || hits->len >= CLS_ART9_MAXHITS)
+			break;
+		/* move on: the byte before the next start stays (is it a word byte?) */
+		memmove(low, low + to - 1, n - (to - 1));
+		base += to - 1;
+		n -= to - 1;
+		from = 1;
+	}
+	g_free(low);
+	return hits;
 }
 
 void
@@ -254,13 +256,10 @@ cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, si
 	bool utf8, struct classify_result *res)
 {
 	char *valid = utf8 || cls_utf8_valid(text, len) ? NULL : g_utf8_make_valid(text, (gssize)len);
-	size_t lowlen, c;
-	char *low = cls_strdown(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len, &lowlen);
-	/* at most one hit per byte and category: short text needs no full table */
-	size_t cap = MIN((size_t)CLS_ART9_MAXHITS, G_N_ELEMENTS(cls_art9_dict) * (lowlen + 1));
-	struct cls_term_hit *all = g_new(struct cls_term_hit, cap);
-	struct cls_term_hit *hits = g_new(struct cls_term_hit, cap);
-	size_t nall = cls_find_terms(low, lowlen, all, cap);
+	GArray *found = cls_find_terms(valid != NULL ? valid : text, valid != NULL ? strlen(valid) : len);
+	const struct cls_term_hit *all = (const struct cls_term_hit *)(void *)found->data;
+	size_t nall = found->len, c;
+	struct cls_term_hit *hits = g_new(struct cls_term_hit, nall + 1);
 	unsigned need = ctx->thresholds[CLS_DET_ART9] > 0 ? ctx->thresholds[CLS_DET_ART9] : 2;
 
 	for (c = 0; c < G_N_ELEMENTS(cls_art9_dict); c++) {
@@ -313,7 +312,6 @@ cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, si
 		}
 	}
 	g_free(hits);
-	g_free(all);
-	g_free(low);
+	g_array_unref(found);
 	g_free(valid);
 }

@@ -64,6 +64,7 @@ struct cls_kwset {
 	gsize once;
 	size_t n;
 	guint16 first[256];
+	guint64 pair[16];   /* bit per first two bytes (5 bits each, so either case) of a keyword */
 	struct { const char *w; size_t len; unsigned char c0; bool word, whole; } k[16];
 };
 
@@ -91,10 +92,15 @@ cls_kwset(struct cls_kwset *ks)
 		ks->k[n].whole = ks->k[n].word && !prefix;
 		if (kl > 0) {
 			unsigned char c0 = ks->k[n].c0;
+			unsigned key, b;
 
 			ks->first[c0] |= (guint16)(1u << n);
 			if (c0 >= 'a' && c0 <= 'z')
 				ks->first[c0 - 32] |= (guint16)(1u << n);
+			for (b = 0; b < 32; b++) {   /* one byte long: any byte after it */
+				key = ((c0 & 31u) << 5) | (kl > 1 ? ((unsigned char)w[1] & 31u) : b);
+				ks->pair[key / 64] |= 1ULL << (key % 64);
+			}
 		}
 	}
 	g_assert(ks->kw[n] == NULL);
@@ -113,8 +119,14 @@ cls_context(const char *text, size_t len, size_t s, size_t e, size_t before, siz
 	size_t from = s > before ? s - before : 0, to = e + after < len ? e + after : len, i, k, t;
 
 	for (i = from; i < to; i++) {
-		unsigned m = ks->first[(unsigned char)text[i]];
+		unsigned m, key;
 
+		if (i + 1 < to) {   /* the first two bytes can begin no keyword: next */
+			key = (((unsigned char)text[i] & 31u) << 5) | ((unsigned char)text[i + 1] & 31u);
+			if (!((ks->pair[key / 64] >> (key % 64)) & 1))
+				continue;
+		}
+		m = ks->first[(unsigned char)text[i]];
 		for (; m != 0; m &= m - 1) {
 			const char *w;
 			size_t kl;
@@ -141,9 +153,14 @@ static void
 cls_hit(struct classify_result *res, enum cls_det det, const char *where, const char *text, size_t s,
 	size_t e)
 {
-	char *masked = cls_mask(text + s, e - s);
-	char *w = g_strdup_printf("%s offset %zu", where, s);
+	char *masked, *w;
 
+	if (res->findings != NULL && res->findings->len >= CLS_MAX_FINDINGS) {
+		cls_add(res, cls_det_names[det], 1, NULL, NULL);   /* counted only: no texts to make */
+		return;
+	}
+	masked = cls_mask(text + s, e - s);
+	w = g_strdup_printf("%s offset %zu", where, s);
 	cls_add(res, cls_det_names[det], 1, w, masked);
 	g_free(w);
 	g_free(masked);
@@ -155,6 +172,8 @@ struct cls_group {
 	size_t s, e;
 	bool cell;   /* a table-cell boundary (tab) lies between this group and the one before */
 	bool word;   /* three or more letters, no digit: no identifier starts with it */
+	bool digit;  /* it holds a digit */
+	bool digits; /* it is digits only */
 };
 
 /* length of an allowed separator at p (0 = none): blank, tab, '.', '-', NBSP */
@@ -221,17 +240,6 @@ cls_card_grouping(const struct cls_group *g, size_t i, size_t j)
 	return g[j].e - g[j].s >= 1 && g[j].e - g[j].s <= 4;
 }
 
-static bool
-cls_has_digit(const char *text, const struct cls_group *g)
-{
-	size_t k;
-
-	for (k = g->s; k < g->e; k++)
-		if (g_ascii_isdigit(text[k]))
-			return true;
-	return false;
-}
-
 /* phone formatting opens the digits at s: '+', '(' or ')' (also before a blank), "0151/" */
 static bool
 cls_phone_open(const char *text, size_t s)
@@ -271,11 +279,11 @@ static bool
 cls_whole_number(const char *text, const struct cls_group *g, size_t ng, size_t i, size_t j)
 {
 	if (i > 0 && !g[i].cell &&
-	    (cls_has_digit(text, &g[i - 1]) || (g[i - 1].e + 1 == g[i].s && text[g[i - 1].e] == '-')))
+	    (g[i - 1].digit || (g[i - 1].e + 1 == g[i].s && text[g[i - 1].e] == '-')))
 		return false;
 	if (cls_phone_open(text, g[i].s))
 		return false;
-	return j + 1 >= ng || g[j + 1].cell || !cls_has_digit(text, &g[j + 1]);
+	return j + 1 >= ng || g[j + 1].cell || !g[j + 1].digit;
 }
 
 /* an IBAN is written in one case: upper, or lower case in one group or groups of four
@@ -301,15 +309,30 @@ cls_iban_case(const char *text, const struct cls_group *g, size_t i, size_t j)
 	return g[j].e - g[j].s <= 4;
 }
 
+/* the current year (UTC); gmtime_r once a day per thread, not per date */
+static unsigned
+cls_this_year(void)
+{
+	static _Thread_local time_t day = -1;
+	static _Thread_local unsigned year;
+	time_t now = time(NULL);
+
+	if (now / 86400 != day) {
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		year = (unsigned)tm.tm_year + 1900;
+		day = now / 86400;
+	}
+	return year;
+}
+
 static bool
 cls_date_valid(unsigned d, unsigned m, unsigned y)
 {
 	static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	time_t now = time(NULL);
-	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || y < 1900 || y > (unsigned)tm.tm_year + 1900)
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || y < 1900 || y > cls_this_year())
 		return false;
 	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return false;
@@ -377,6 +400,25 @@ cls_identify(const char *text, size_t len, const struct cls_group *g, size_t ng,
 	return CLS_DET_N;
 }
 
+/* can buf (bl characters, upper case) grow into an identifier? Past 19 characters only an IBAN
+ * (letter, letter, digit, digit ...) can; past 12 only an IBAN or a card number (digits) */
+static bool
+cls_may_grow(const char *buf, size_t bl)
+{
+	size_t k;
+
+	if (bl < 4 || (g_ascii_isupper(buf[0]) && g_ascii_isupper(buf[1]) && g_ascii_isdigit(buf[2]) &&
+		       g_ascii_isdigit(buf[3])))
+		return true;
+	if (bl > 19)
+		return false;
+	if (bl > 12)
+		for (k = 0; k < bl; k++)
+			if (!g_ascii_isdigit(buf[k]))
+				return false;
+	return true;
+}
+
 /* an identifier starting at group i, groups joined one by one up to 34 characters: the first
  * match is a finding (RVNR, Steuer-IdNr and KVNR are strong); returns the groups used (0 = none) */
 static size_t
@@ -399,9 +441,13 @@ cls_identifier(const char *where, const char *text, size_t len, const struct cls
 			buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
 		bl += gl;
 		buf[bl] = '\0';
-		det = cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
-		if (det == CLS_DET_N)
+		/* no identifier is shorter than 9 characters */
+		det = bl < 9 ? CLS_DET_N : cls_identify(text, len, g, ng, i, j, buf, bl, crossed);
+		if (det == CLS_DET_N) {
+			if (!cls_may_grow(buf, bl))
+				break;
 			continue;
+		}
 		cls_hit(res, det, where, text, g[i].s, g[j].e);
 		if (det == CLS_DET_RVNR || det == CLS_DET_STEUER_ID || det == CLS_DET_KVNR)
 			*strong = true;
@@ -416,18 +462,14 @@ static size_t
 cls_phone(const char *where, const char *text, size_t len, const struct cls_group *g, size_t ng, size_t i,
 	struct classify_result *res)
 {
-	size_t digits = 0, j, k;
+	size_t digits = 0, j;
 
 	if (!g_ascii_isdigit(text[g[i].s]))
 		return 0;
 	for (j = i; j < ng; j++) {
-		bool alldig = true;
-
 		if (j > i && (g[j].cell || text[g[j].s - 1] == '.'))
 			break;   /* next cell; dates and amounts are joined by dots */
-		for (k = g[j].s; k < g[j].e; k++)
-			alldig = alldig && g_ascii_isdigit(text[k]);
-		if (!alldig)
+		if (!g[j].digits)
 			break;
 		digits += g[j].e - g[j].s;
 	}
@@ -440,6 +482,23 @@ cls_phone(const char *where, const char *text, size_t len, const struct cls_grou
 	return 0;
 }
 
+/* an identifier starting at group i can hold a digit: groups i.. up to the first with a digit
+ * fit into cls_identifier's 34 characters (every finding holds a digit) */
+static bool
+cls_reaches_digit(const struct cls_group *g, size_t ng, size_t i)
+{
+	size_t n = 0;
+
+	for (; i < ng; i++) {
+		n += g[i].e - g[i].s;
+		if (n > 34)
+			return false;
+		if (g[i].digit)
+			return true;
+	}
+	return false;
+}
+
 /* detectors on one chain of groups g[0..ng): at each group a date of birth, an identifier or a
  * phone number, else the next group */
 static void
@@ -449,7 +508,8 @@ cls_chain(const char *where, const char *text, size_t len, const struct cls_grou
 	size_t i = 0, used;
 
 	while (i < ng) {
-		if (g[i].word) {
+		/* words start nothing; a date or phone number starts with a digit */
+		if (g[i].word || (!g[i].digit && !cls_reaches_digit(g, ng, i))) {
 			i++;
 			continue;
 		}
@@ -503,37 +563,59 @@ cls_emails(const char *where, const char *text, size_t len, struct classify_resu
 	}
 }
 
+/* where to go on from i when the chain at hand has no digit: after the last chain break before
+ * the next digit, len when there is no digit; i when there is no break before it
+ * (classify_prefilter.c). *look_at: the byte after that digit (no need to look again before) */
+static size_t
+cls_skip_to(const char *text, size_t len, size_t i, size_t *look_at)
+{
+	size_t digit = cls_next_digit(text, i, len), brk;
+
+	*look_at = digit + 1;
+	if (digit == len)
+		return len;
+	brk = cls_last_break(text, i, digit);
+	return brk != (size_t)-1 ? brk + 1 : i;
+}
+
 static void
 cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool utf8,
 	struct classify_result *res)
 {
 	size_t ng = 0, cap = 64, i = 0;   /* the chain of groups at hand: g[0..ng) */
-	guint16 f, seen = 0;              /* g_ascii_table bits of a group's bytes */
+	size_t look_at = 0;               /* once i is here, look for the next digit again */
 	struct cls_group *groups = g_new(struct cls_group, cap);
-	bool strong = false;
+	bool strong = false, chain_digit = false;
 
 	while (i < len) {
 		struct cls_group g;
 
+		/* a chain without a digit finds nothing: skip it (no digit at all: done) */
+		if (!chain_digit && i >= look_at) {
+			size_t to = cls_skip_to(text, len, i, &look_at);
+
+			if (to != i) {
+				ng = 0;
+				i = to;
+				continue;
+			}
+		}
 		if (!g_ascii_isalnum(text[i])) {
 			i++;
 			continue;
 		}
 		g.s = i;
-		while (i < len && ((f = g_ascii_table[(guchar)text[i]]) & G_ASCII_ALNUM) != 0) {
-			seen |= f;
-			i++;
-		}
+		i = cls_alnum_run(text, i, len, &g.digit, &g.digits);
 		g.e = i;
 		g.cell = false;
-		g.word = g.e - g.s >= 3 && !(seen & G_ASCII_DIGIT);   /* ASCII alnum without digit: letters */
-		seen = 0;
+		g.word = g.e - g.s >= 3 && !g.digit;   /* ASCII alnum without digit: letters */
 		/* a group glued to a non-ASCII letter (ü, ß ...) is part of a word */
 		if ((g.s > 0 && (unsigned char)text[g.s - 1] >= 0x80 && !cls_nbsp_before(text, g.s)) ||
 		    (g.e < len && (unsigned char)text[g.e] >= 0x80 && cls_sep_len(text, len, g.e) == 0)) {
-			if (ng > 0)
+			if (chain_digit)
 				cls_chain(where, text, len, groups, ng, &strong, res);
 			ng = 0;
+			chain_digit = false;
 			continue;
 		}
 		if (ng > 0) {
@@ -553,8 +635,10 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			g.cell = tabs > 0;
 			/* blanks and tabs, or one dot or dash alone ("nach. Payment" ends a number) */
 			if (p != g.s || (punct > 0 && seps > 1)) {
-				cls_chain(where, text, len, groups, ng, &strong, res);
+				if (chain_digit)
+					cls_chain(where, text, len, groups, ng, &strong, res);
 				ng = 0;
+				chain_digit = false;
 			}
 		}
 		if (ng == cap) {
@@ -562,8 +646,9 @@ cls_detect_text(const struct classify_ctx *ctx, const char *where, const char *t
 			groups = g_renew(struct cls_group, groups, cap);
 		}
 		groups[ng++] = g;
+		chain_digit = chain_digit || g.digit;
 	}
-	if (ng > 0)
+	if (ng > 0 && chain_digit)
 		cls_chain(where, text, len, groups, ng, &strong, res);
 	g_free(groups);
 	cls_emails(where, text, len, res);

@@ -30,9 +30,14 @@ cls_inflate(struct cls_scan *scan, struct classify_result *res, const char *wher
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)MIN(inlen, (size_t)UINT_MAX);
 	for (;;) {
-		size_t got;
+		size_t got, at = out->len;
+		/* a whole piece fits: inflated straight into out (no copy), else through buf; out only
+		 * shrinks after the inflate (a GByteArray may clear what it grows into) */
+		bool direct = at < max_out && max_out - at >= sizeof buf;
 
-		z.next_out = buf;
+		if (direct)
+			g_byte_array_set_size(out, (guint)(at + sizeof buf));
+		z.next_out = direct ? out->data + at : buf;
 		z.avail_out = sizeof buf;
 		zr = inflate(&z, Z_NO_FLUSH);
 		got = sizeof buf - z.avail_out;
@@ -40,14 +45,15 @@ cls_inflate(struct cls_scan *scan, struct classify_result *res, const char *wher
 		if (scan->inflated > ctx->max_inflated) {
 			cls_bomb(scan, res, where, "total inflated bytes over [classify] max_inflated");
 			rc = -2;
-			break;
-		}
-		if (z.total_out > CLS_GRACE && z.total_out > ctx->max_ratio * (z.total_in + 1)) {
+		} else if (z.total_out > CLS_GRACE && z.total_out > ctx->max_ratio * (z.total_in + 1)) {
 			cls_bomb(scan, res, where, "compression ratio over [classify] max_ratio");
 			rc = -2;
-			break;
 		}
-		if (got > 0 && out->len < max_out)
+		if (direct)   /* the piece is kept unless a limit was hit */
+			g_byte_array_set_size(out, (guint)(rc == -2 ? at : at + got));
+		if (rc == -2)
+			break;
+		if (!direct && got > 0 && out->len < max_out)
 			g_byte_array_append(out, buf, (guint)MIN(got, max_out - out->len));
 		if (zr == Z_STREAM_END)
 			break;

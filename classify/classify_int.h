@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <magic.h>
+#include <string.h>
 
 #include "classify.h"
 
@@ -112,6 +113,96 @@ cls_lc(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+/* a byte no chain of number groups reaches across (classify_detect.c): ASCII, neither
+ * alphanumeric nor a separator (blank, tab, '.', '-'); bytes of NBSP and other non-ASCII
+ * characters are not breaks */
+static inline bool
+cls_chain_break(unsigned char c)
+{
+	return c < 0x80 && !(g_ascii_table[c] & G_ASCII_ALNUM) && c != ' ' && c != '\t' && c != '.' && c != '-';
+}
+
+/* cls_word_starts8 - the word starts among the 8 bytes at p, as bit 7 of each byte's place (byte k:
+ * bit 8k+7); a word byte is ASCII alphanumeric or >= 0x80 (the Art. 9 term scan's words). *carry:
+ * in, bit 7 set when the byte before p is a word byte; out, the same for p[7] */
+static inline guint64
+cls_word_starts8(const char *p, guint64 *carry)
+{
+	const guint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	guint64 w, v, u, digit, letter, word, starts;
+
+	memcpy(&w, p, 8);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+	w = GUINT64_SWAP_LE_BE(w);   /* byte k of p in bits 8k..8k+7 */
+#endif
+	v = w & ~highs;   /* every byte below 0x80: the sums below stay inside their byte */
+	u = v | (0x20 * ones);
+	digit = (v + (0x80 - 0x30) * ones) & ~(v + (0x7F - 0x39) * ones);
+	letter = (u + (0x80 - 0x61) * ones) & ~(u + (0x7F - 0x7A) * ones);
+	word = (w | digit | letter) & highs;
+	starts = word & ~((word << 8) | *carry);
+	*carry = (word >> 56) & 0x80;
+	return starts;
+}
+
+/* cls_alnum8 - the ASCII letters and digits among the 8 bytes at p (bit 7 of each byte's place, as
+ * cls_word_starts8); *digits: the digits among them */
+static inline guint64
+cls_alnum8(const char *p, guint64 *digits)
+{
+	const guint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	guint64 w, v, u, digit, letter;
+
+	memcpy(&w, p, 8);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+	w = GUINT64_SWAP_LE_BE(w);
+#endif
+	v = w & ~highs;
+	u = v | (0x20 * ones);
+	digit = (v + (0x80 - 0x30) * ones) & ~(v + (0x7F - 0x39) * ones) & ~w & highs;
+	letter = (u + (0x80 - 0x61) * ones) & ~(u + (0x7F - 0x7A) * ones) & ~w & highs;
+	*digits = digit;
+	return digit | letter;
+}
+
+/* cls_alnum_run - the end of the run of ASCII letters and digits at text[i..len) (8 bytes at a time
+ * while 8 are left); *digit: it holds a digit, *digits: it is digits only */
+static inline size_t
+cls_alnum_run(const char *text, size_t i, size_t len, bool *digit, bool *digits)
+{
+	const guint64 highs = 0x8080808080808080ULL;
+
+	*digit = false;
+	*digits = true;
+	while (i + 8 <= len) {
+		guint64 d, al = cls_alnum8(text + i, &d), before;
+
+		if (al == highs) {
+			*digit = *digit || d != 0;
+			*digits = *digits && d == al;
+			i += 8;
+			continue;
+		}
+		before = ~al & highs;
+		before = (before & -before) - 1;   /* the bits of the bytes before the first that is none */
+		*digit = *digit || (d & before) != 0;
+		*digits = *digits && (d & before) == (al & before);
+		return i + (size_t)(__builtin_ctzll(before + 1) >> 3);
+	}
+	for (; i < len && g_ascii_isalnum(text[i]); i++) {
+		*digit = *digit || g_ascii_isdigit(text[i]);
+		*digits = *digits && g_ascii_isdigit(text[i]);
+	}
+	return i;
+}
+
+/* classify_prefilter.c */
+/* cls_next_digit - the index of the first ASCII digit in t[from..len), len if none */
+size_t cls_next_digit(const char *t, size_t from, size_t len);
+/* cls_last_break - the index of the last chain break in t[from..to): a cls_chain_break byte or
+ * the first of two separators (blank, tab, '.', '-') of which one is '.' or '-'; (size_t)-1 if none */
+size_t cls_last_break(const char *t, size_t from, size_t to);
+
 /* classify_check.c */
 bool cls_iban_valid(const char *s);       /* compact, upper-case */
 bool cls_steuer_id_valid(const char *s);  /* 11 digits */
@@ -122,9 +213,16 @@ bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
 bool cls_id_doc_shape(const char *s);     /* the 9 printed chars, no check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
 char *cls_mask(const char *s, size_t n);
-/* classify_art9.c */
+/* classify_lower.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
 char *cls_strdown(const char *text, size_t len, size_t *out_len);
+/* cls_strdown_step - the next bytes of cls_strdown(text, len): text[*pos..len) lower-cased into
+ * out[0..cap), whole characters, while 16 bytes of room are left; *pos advanced; the bytes written.
+ * Not in the locales where cls_strdown_glib() */
+size_t cls_strdown_step(const char *text, size_t len, size_t *pos, char *out, size_t cap);
+/* cls_strdown_glib - the locale has context rules of its own (az, lt, tr): lower case by glib */
+bool cls_strdown_glib(void);
+/* classify_art9.c */
 /* cls_art9 - Art. 9 categories of text into res; strong: a strong identifier was found in it;
  * utf8: the text is known to be valid UTF-8 without NUL (else it is checked here) */
 void cls_art9(const struct classify_ctx *ctx, const char *where, const char *text, size_t len, bool strong,

@@ -10,13 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool
+static inline bool
 cls_in_list(const char *const *list, const char *name, size_t n)
 {
 	for (; list != NULL && *list != NULL; list++) {
 		const char *l = *list;
 		size_t k = 0;
 
+		if (n > 0 && l[0] != name[0])
+			continue;
 		while (k < n && l[k] != '\0' && l[k] == name[k])
 			k++;
 		if (k == n && l[k] == '\0')
@@ -25,17 +27,39 @@ cls_in_list(const char *const *list, const char *name, size_t n)
 	return false;
 }
 
-/* memchr for the short distances of XML markup: a few bytes inline, then memchr */
+/* memchr for the short distances of XML markup: 32 bytes inline, 8 at a time (the first byte
+ * equal to c: the lowest zero byte of the word xor c, exact), then memchr */
 static inline const char *
 cls_chr(const char *p, char c, size_t n)
 {
-	size_t k;
+	const guint64 ones = 0x0101010101010101ULL;
+	size_t k = 0;
 
-	for (k = 0; k < n && k < 32; k++)
+	for (; k + 8 <= n && k < 32; k += 8) {
+		guint64 w;
+
+		memcpy(&w, p + k, 8);
+		w ^= ones * (unsigned char)c;
+		w = (w - ones) & ~w & (ones << 7);
+		if (w != 0) {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+			return p + k + (__builtin_ctzll(w) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	for (; k < n && k < 40; k++)
 		if (p[k] == c)
 			return p + k;
-	return n > 32 ? memchr(p + 32, c, n - 32) : NULL;
+	return n > k ? memchr(p + k, c, n - k) : NULL;
 }
+
+/* the bytes that end an element name: white space (as g_ascii_isspace, which has no VT), "/", ">" */
+static const bool cls_name_end[256] = {
+	['\t'] = true, ['\n'] = true, ['\f'] = true, ['\r'] = true, [' '] = true, ['/'] = true,
+	['>'] = true,
+};
 
 /* append character data with entities decoded */
 void
@@ -90,6 +114,9 @@ cls_xml_chars(GString *out, const char *p, size_t n)
 	}
 }
 
+/* what an element name is by the rules' lists */
+enum { CLS_XML_TEXT = 1, CLS_XML_NL = 2, CLS_XML_CELL = 4 };
+
 /* the state of one XML part's text */
 struct cls_xml_st {
 	const struct cls_xml_rules *r;
@@ -97,7 +124,45 @@ struct cls_xml_st {
 	int in_text;
 	size_t cell_at;   /* output length where the innermost open cell began */
 	bool skip_v, in_v;
+	struct { const char *s; size_t len; unsigned flag; } names[32];   /* the lists' names, once */
+	size_t nnames;
 };
+
+static void
+cls_xml_names(struct cls_xml_st *st)
+{
+	const char *const *lists[3] = { st->r->text, st->r->nl, st->r->cell };
+	static const unsigned flags[3] = { CLS_XML_TEXT, CLS_XML_NL, CLS_XML_CELL };
+	size_t l, k;
+
+	for (l = 0; l < 3; l++)
+		for (k = 0; lists[l] != NULL && lists[l][k] != NULL; k++) {
+			g_assert(st->nnames < G_N_ELEMENTS(st->names));
+			st->names[st->nnames].s = lists[l][k];
+			st->names[st->nnames].len = strlen(lists[l][k]);
+			st->names[st->nnames++].flag = flags[l];
+		}
+}
+
+/* the lists an element name is in (cls_in_list of each): CLS_XML_* */
+static unsigned
+cls_xml_flags(const struct cls_xml_st *st, const char *name, size_t n)
+{
+	unsigned f = 0;
+	size_t k;
+
+	for (k = 0; k < st->nnames; k++) {
+		size_t b = 0;
+
+		if (st->names[k].len != n)
+			continue;
+		while (b < n && st->names[k].s[b] == name[b])   /* short names: no call */
+			b++;
+		if (b == n)
+			f |= st->names[k].flag;
+	}
+	return f;
+}
 
 /*
  * cls_xml_special - a comment, CDATA section or DOCTYPE at x[i]: *next set, true;
@@ -106,7 +171,9 @@ struct cls_xml_st {
 static bool
 cls_xml_special(struct cls_xml_st *st, const char *x, size_t i, size_t n, size_t *next, bool *refused)
 {
-	if (n - i >= 4 && memcmp(x + i, "<!--", 4) == 0) {
+	if (n - i < 4 || x[i + 1] != '!')   /* all three begin with "<!" */
+		return false;
+	if (memcmp(x + i, "<!--", 4) == 0) {
 		const char *e = g_strstr_len(x + i, (gssize)(n - i), "-->");
 
 		*next = e != NULL ? (size_t)(e - x) + 3 : n;
@@ -138,10 +205,11 @@ cls_xml_open(struct cls_xml_st *st, const char *local, size_t ln, const char *at
 {
 	const struct cls_xml_rules *r = st->r;
 	GString *out = st->out;
+	unsigned f = cls_xml_flags(st, local, ln);
 
-	if (cls_in_list(r->text, local, ln) && !self)
+	if ((f & CLS_XML_TEXT) && !self)
 		st->in_text++;
-	if (cls_in_list(r->cell, local, ln) && !self)
+	if ((f & CLS_XML_CELL) && !self)
 		st->cell_at = out->len;
 	if (r->sheet && ln == 1 && local[0] == 'c')
 		st->skip_v = g_strstr_len(attrs, (gssize)al, "t=\"s\"") != NULL;
@@ -162,14 +230,15 @@ cls_xml_close(struct cls_xml_st *st, const char *local, size_t ln)
 {
 	const struct cls_xml_rules *r = st->r;
 	GString *out = st->out;
+	unsigned f = cls_xml_flags(st, local, ln);
 
-	if (cls_in_list(r->text, local, ln) && st->in_text > 0)
+	if ((f & CLS_XML_TEXT) && st->in_text > 0)
 		st->in_text--;
 	if (r->sheet && ln == 1 && local[0] == 'v')
 		st->in_v = false;
-	if (cls_in_list(r->nl, local, ln))
+	if (f & CLS_XML_NL)
 		g_string_append_c(out, '\n');
-	if (cls_in_list(r->cell, local, ln)) {
+	if (f & CLS_XML_CELL) {
 		/* the end of the cell's last paragraph becomes the cell boundary */
 		if (out->len > st->cell_at && out->str[out->len - 1] == '\n')
 			out->str[out->len - 1] = '\t';
@@ -191,7 +260,7 @@ cls_xml_tag(struct cls_xml_st *st, const char *x, size_t i, size_t n)
 
 	if (ns >= n || x[ns] == '?' || x[ns] == '!')   /* "<" or "</" as the last bytes: nothing more */
 		return end + 1;
-	while (ne < end && !g_ascii_isspace(x[ne]) && x[ne] != '/' && x[ne] != '>')
+	while (ne < end && !cls_name_end[(unsigned char)x[ne]])
 		ne++;
 	local = x + ns;
 	ln = ne - ns;
@@ -214,6 +283,7 @@ cls_xml_text(const char *x, size_t n, const struct cls_xml_rules *r, size_t max,
 	struct cls_xml_st st = { .r = r, .out = out };
 	size_t i = 0;
 
+	cls_xml_names(&st);
 	while (i < n && out->len < max) {
 		const char *lt = cls_chr(x + i, '<', n - i);
 		size_t tag = lt != NULL ? (size_t)(lt - x) : n;

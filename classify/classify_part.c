@@ -130,6 +130,10 @@ cls_utf8_valid(const char *data, size_t len)
 			i++;
 			continue;
 		}
+		if (c >= 0xC2 && c <= 0xDF && i + 1 < len && ((unsigned char)data[i + 1] & 0xC0) == 0x80) {
+			i += 2;   /* U+0080..U+07FF (ü, ß ...): always valid, no call */
+			continue;
+		}
 		/* one sequence: glib's rules (no overlong forms, surrogates or beyond U+10FFFF) */
 		cl = (size_t)g_utf8_skip[c];
 		if (cl > len - i || !g_utf8_validate(data + i, (gssize)cl, NULL))

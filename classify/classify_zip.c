@@ -169,7 +169,7 @@ cls_zip_use(struct cls_scan *scan, const char *where, const struct cls_zuse *u, 
 		scan->depth--;
 		return;
 	}
-	text = g_string_new("");
+	text = g_string_sized_new(buf->len + 1);   /* the text is at most the XML */
 	if (!cls_xml_text(data, buf->len, u->rules, (size_t)ctx->max_text, text))
 		cls_bomb(scan, res, where, "XML entity declarations");
 	else
@@ -207,7 +207,8 @@ cls_zip_member(struct cls_scan *scan, const char *name, enum cls_zkind kind, con
 	if (!cls_zip_data(e, d, len, &data))
 		return;
 	where = g_strdup_printf("%s: %s", name, e->name);
-	buf = g_byte_array_new();
+	/* sized once from the directory (bounded by max_text): no regrowing copies while inflating */
+	buf = g_byte_array_sized_new((guint)MIN((size_t)e->usize, (size_t)scan->ctx->max_text));
 	rc = cls_zip_read(scan, res, where, e, d + data, buf);
 	if (rc == 1)
 		cls_add(res, "not-inspectable", 1, where, "member truncated at [classify] max_text");
