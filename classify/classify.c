@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mime_read.h"
 
 static void
 cls_part_begin(struct classify_result *res, const char *name, const char *declared_type)
@@ -210,7 +211,7 @@ classify_stream(const struct classify_ctx *ctx, const char *name, const char *de
 	int rc = 0;
 
 	for (;;) {
-		ssize_t n = g_mime_stream_read(stream, buf, sizeof buf);
+		ssize_t n = mime_read(stream, buf, sizeof buf);
 
 		if (n < 0) {
 			log_error("classify: %s: read error", name != NULL ? name : "stream");

@@ -8,6 +8,7 @@
 #include "classify_extract.h"
 
 #include "b64dec.h"
+#include "mime_read.h"
 
 #include <string.h>
 
@@ -31,7 +32,7 @@ cls_gmime_b64(GMimeStream *raw, struct classify_job *job)
 			break;
 		m = b64dec_step(&dec, in, (size_t)n, out);
 		if (m == 0)
-			break;   /* as GMime's filter stream: a read that decodes to nothing ends it */
+			continue; /* characters base64 ignores: more may follow (mime_read.h) */
 		classify_job_feed(job, out, m);
 		if (classify_job_done(job))
 			break;
@@ -66,7 +67,7 @@ cls_gmime_stream(struct cls_scan *scan, GMimeDataWrapper *dw, const char *pname,
 		g_object_unref(dec);
 	}
 	for (;;) {
-		ssize_t n = g_mime_stream_read(in, buf, sizeof buf);
+		ssize_t n = mime_read(in, buf, sizeof buf);
 
 		if (n <= 0)
 			break;

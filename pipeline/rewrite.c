@@ -15,6 +15,7 @@
 #include "classify.h"
 #include "crypto.h"
 #include "log.h"
+#include "mime_read.h"
 #include "notice.h"
 #include "b64stream.h"
 #include "rewrite_b64cut.h"
@@ -336,7 +337,7 @@ decoded_size(struct rewrite *rw, struct rewrite_leaf *lf, const char *name, char
 	if (s == NULL)
 		return -1;
 	job = leaf_job(rw, lf);
-	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
+	while ((n = mime_read(s, buf, REWRITE_BUF)) > 0) {
 		total += n;
 		leaf_job_feed(job, buf, (size_t)n);
 	}
@@ -385,7 +386,7 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 	ssize_t n;
 	int serr, rc = 0;
 
-	while ((n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
+	while ((n = mime_read(s, buf, REWRITE_BUF)) > 0) {
 		if (rw->deadline && g_get_monotonic_time() > rw->deadline) {
 			*err = g_strdup("eom_timeout reached while storing attachments");
 			rc = -1;
@@ -516,7 +517,7 @@ rewrite_classify_pending(struct rewrite *rw)
 		/* like the classification of any other part: what can be read is
 		 * classified, a read error ends the part */
 		while (s != NULL && job != NULL && !classify_job_done(job) &&
-		       (n = g_mime_stream_read(s, buf, REWRITE_BUF)) > 0) {
+		       (n = mime_read(s, buf, REWRITE_BUF)) > 0) {
 			rw->decoded_bytes += (uint64_t)n;
 			classify_job_feed(job, buf, (size_t)n);
 		}

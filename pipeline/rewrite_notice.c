@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mime_read.h"
 #include "notice.h"
 
 /* ---- notice insertion ------------------------------------------------ */
@@ -75,7 +76,7 @@ html_body_offset(GMimeStream *tmp)
 	char *p;
 
 	g_mime_stream_reset(tmp);
-	n = g_mime_stream_read(tmp, buf, REWRITE_HTML_SCAN);
+	n = mime_read(tmp, buf, REWRITE_HTML_SCAN);
 	if (n > 0) {
 		buf[n] = '\0';
 		for (p = buf; (p = strchr(p, '<')) != NULL; p++) {
@@ -104,7 +105,7 @@ stream_is_utf8(GMimeStream *s)
 	const char *end;
 
 	g_mime_stream_reset(s);
-	while ((n = g_mime_stream_read(s, buf + keep, sizeof buf - keep)) > 0) {
+	while ((n = mime_read(s, buf + keep, sizeof buf - keep)) > 0) {
 		size_t len = keep + (size_t)n;
 
 		if (g_utf8_validate(buf, (gssize)len, &end))
