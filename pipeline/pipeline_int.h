@@ -56,6 +56,13 @@ GMimeMessage *run_parse(struct run *r);
 /* domain_is_internal - RCPT's domain is one of [policy] internal_domains */
 bool domain_is_internal(const char *rcpt, char *const *internal);
 
+/* pipeline_early.c: the transfer early offload stored the first leaf of
+ * this round into (rewrite_adopt marked it), else NULL; whatever it stored
+ * and is not adopted is deleted now (early.h) */
+struct transfer *run_early_adopt(struct run *r);
+/* run_early_end - delete whatever early offload stored and nobody adopted */
+void run_early_end(struct run *r);
+
 /* pipeline_decide.c */
 bool run_is_reject(const struct run *r);
 enum run_change run_decide(struct run *r);
