@@ -4,8 +4,9 @@
 # message. Milter "e" has it on, milter "n" (same settings otherwise) off. Ports 13190-13193.
 #  1. SMTP through Postfix: a 4 MiB attachment is offloaded by the early path (log: adopted), the
 #     download is byte-identical, and the store holds that one file.
-#  2. the same message and one with two attachments give the same rewritten message with early
-#     offload on and off (random values normalised), and the second attachment downloads too.
+#  2. the same message, one with two attachments and one whose base64 goes on after a pad '='
+#     (the part stays) give the same rewritten message with early offload on and off (random
+#     values normalised); the second attachment downloads too; the cut one is not stored.
 #  3. the early leaf is not the one offloaded (a 3 MiB base64 text body before a 2 MiB
 #     attachment): the early object is deleted, the attachment is stored the normal way.
 #  4. rejected (signed_mail = reject, a multipart/signed message): 5xx and nothing in the store.
@@ -62,7 +63,15 @@ part = (b"\r\n" + bnd + b"\r\nContent-Type: application/octet-stream; name=\"b.b
         b"Content-Disposition: attachment; filename=\"b.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b)
 open(sys.argv[2], "wb").write(d[:i] + part.rstrip(b"\r\n") + d[i:])
 PYEOF
-for m in big two; do
+# base64 that goes on after a pad '=' (issue 14 item 12): the part stays, nothing is stored
+$PY - "$T/big.eml" "$T/cut.eml" <<'PYEOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = d.rfind(b"\r\n--")
+j = d.rfind(b"\r\n", 0, d.rfind(b"\r\n", 0, i) - 200000)   # a line end ~200 kB before the end
+open(sys.argv[2], "wb").write(d[:j] + b"\r\nAA==" + d[j:])
+PYEOF
+for m in big two cut; do
 	mc e "$T/$m.eml" "$T/$m.e.out" > "$T/$m.e.res" 2>&1
 	mc n "$T/$m.eml" "$T/$m.n.out" > "$T/$m.n.res" 2>&1
 	check "$m: both milters accept (early: $(tail -1 "$T/$m.e.res"), not: $(tail -1 "$T/$m.n.res"))" \
@@ -70,6 +79,9 @@ for m in big two; do
 	check "$m: the rewritten message is the same with early offload on and off" \
 		cmp -s <($PY "$IT/golden_norm.py" "$T/$m.e.out") <($PY "$IT/golden_norm.py" "$T/$m.n.out")
 done
+check "cut: the part stays (no X-Offload-Transfer)" bash -c '! grep -qi "^X-Offload-Transfer:" "$1"' _ "$T/cut.e.out"
+check "cut: the early upload stored nothing (no log line for it)" \
+	[ "$(grep -c "bytes stored as" "$T/e/milter.log")" = "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" ]
 check_offloaded "early, two attachments" "$T/two.e.out" e "$T/plan.bin" "$T/b.bin"
 check "adopted twice more" [ "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" = 3 ]
 
