@@ -421,8 +421,11 @@ early_new(struct pipeline *p, struct msg *m)
 	g_mutex_init(&e->lock);
 	g_cond_init(&e->cond);
 	e->state = ES_OFF;
+	/* only where end of message can offload: outgoing (or rewrite_internal), not
+	 * offloaded before (X-Offload-Transfer), no clamd on the stream */
 	if (t != NULL && g_mime_content_type_is_type(t, "multipart", "*") && !p->conf->scan_outgoing &&
-	    msg_header_count(m, "Content-Type") == 1) {
+	    msg_header_count(m, "Content-Type") == 1 && msg_header_count(m, "X-Offload-Transfer") == 0 &&
+	    (p->conf->rewrite_internal || msg_outgoing(p, m))) {
 		e->state = ES_BODY;
 		bnd_push(e, g_mime_content_type_get_parameter(t, "boundary"));
 	}

@@ -53,6 +53,8 @@ enum run_change {
  * offloaded (false: the message passes or fails here); the parse */
 bool run_intake(struct run *r);
 GMimeMessage *run_parse(struct run *r);
+/* msg_outgoing - trusted sender and a recipient outside internal_domains (DECISIONS.md §4) */
+bool msg_outgoing(const struct pipeline *p, const struct msg *m);
 /* domain_is_internal - RCPT's domain is one of [policy] internal_domains */
 bool domain_is_internal(const char *rcpt, char *const *internal);
 
