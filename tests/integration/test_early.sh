@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_early.sh - early offload ([milter] early_offload = true; docs/ARCHITECTURE.md "Early
-# offload"): a large base64 attachment is stored while the body arrives and adopted at end of
-# message. Milter "e" has it on, milter "n" (same settings otherwise) off. Ports 13190-13193.
+# offload", on by default): a large base64 attachment is stored while the body arrives and
+# adopted at end of message. Milter "e" has it on, milter "n" (same settings otherwise) off. Ports 13190-13193.
 #  1. SMTP through Postfix: a 4 MiB attachment is offloaded by the early path (log: adopted), the
 #     download is byte-identical, and the store holds that one file.
 #  2. the same message, one with two attachments and one whose base64 goes on after a pad '='
@@ -19,7 +19,7 @@ SMTPD=13190 SINKP=13191 SINK=$T/sink
 
 t=$(now)
 conf_write e "milter.early_offload=true"
-conf_write n
+conf_write n "milter.early_offload=false"
 conf_write r "milter.early_offload=true" "policy.signed_mail=reject"
 pf_setup pf "$SMTPD" "$SINKP" || bail "postfix setup"
 sink_start "$SINKP" "$SINK" || bail "smtp-sink start"
