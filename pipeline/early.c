@@ -155,6 +155,9 @@ worker_run(gpointer arg)
 		u = transfer_upload_begin(t, "attachment", NULL, &serr);
 	if (u != NULL)
 		rc = worker_stream(e, u, raw, out);
+	else
+		log_warning("early offload: cannot store: %s", st == NULL ? "storage unavailable" :
+			t == NULL ? "cannot create transfer id" : storage_strerror(serr));
 	if (rc == 0 && transfer_upload_size(u) >= e->p->conf->offload_min_size) {
 		e->size = transfer_upload_size(u);
 		serr = transfer_upload_commit(u);
@@ -167,8 +170,8 @@ worker_run(gpointer arg)
 				(unsigned long long)e->size, t->id);
 	}
 	transfer_upload_abort(u);
-	if (!e->stored) {
-		transfer_abort(t); /* nothing committed; NULL ok */
+	if (!e->stored && t != NULL) {
+		transfer_abort(t); /* nothing committed */
 		transfer_free(t);
 		t = NULL;
 	}

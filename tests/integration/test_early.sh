@@ -12,7 +12,8 @@
 #  4. rejected (signed_mail = reject, a multipart/signed message): 5xx and nothing in the store.
 #  5. the MTA aborts: after the whole body once the early file is committed, and in the middle
 #     of the body: nothing stays in the store or the spool; the milter goes on working.
-#  6. an early upload error (OFFLOAD_EARLY_TEST_FAIL): the attachment is stored the normal way.
+#  6. an early upload error (OFFLOAD_EARLY_TEST_FAIL): the attachment is stored the normal way;
+#     with the store down the message is deferred and nothing is left in the store.
 . "$(dirname "$0")/lib.sh"
 need_bins "$MILTER_BIN" "$CTL"
 SMTPD=13190 SINKP=13191 SINK=$T/sink
@@ -138,8 +139,16 @@ check "after both aborts only the last message's file is in the store ($(store_f
 sp=$(find "$T/r/spool" -type f | wc -l)
 check "the spool is empty ($sp files)" [ "$sp" = 0 ]
 
-# ---- 6. early upload error: stored the normal way ------------------------------------------------
+# ---- 6. early upload error: stored the normal way; the store down: deferred, nothing left ----------
+nr=$(nfiles r)
+store_break r
+mc r "$T/big.eml" "$T/down.out" > "$T/down.res" 2>&1
+store_fix r
+check "store down: the message is deferred ($(tail -1 "$T/down.res"))" grep -q "^result=tempfail\|^result=replycode 4" "$T/down.res"
+check "store down: the early upload failed too (log)" grep -q "early offload: cannot store" "$T/r/milter.log"
+check "store down: nothing added to the store ($(store_files r | tr '\n' ' '))" [ "$(nfiles r)" = "$nr" ]
 milter_stop e
+s=$(conf_socket e); rm -f "${s#unix:}"   # else milter_start may find the old socket and not wait
 OFFLOAD_EARLY_TEST_FAIL=1 milter_start e || bail "milter e restart"
 mc e "$T/big.eml" "$T/fail.out" > "$T/fail.res" 2>&1
 check "early upload error: accepted ($(tail -1 "$T/fail.res"))" grep -q "^result=continue" "$T/fail.res"
