@@ -26,6 +26,7 @@ struct conf {
 	char *spool_dir;
 	uint64_t eom_timeout;      /* seconds */
 	uint64_t max_message_size; /* bytes spooled per message; over it: on_error policy */
+	bool early_offload;        /* store a big base64 leaf while the body arrives (early.h) */
 	char **trusted_networks;   /* CIDR list; NULL-terminated */
 	char **trusted_daemons;    /* Postfix {daemon_name} values that count as trusted */
 	/* [policy] */

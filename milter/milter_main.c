@@ -24,6 +24,7 @@
 #include <libmilter/mfapi.h>
 
 #include "conf.h"
+#include "early.h"
 #include "hdrops.h"
 #include "log.h"
 #include "msg.h"
@@ -194,7 +195,10 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 			cc->body_error = true;
 		return cc && (cc->noreply & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 	}
-	if (!cc->body_error && msg_write_body(cc->m, chunk, len) != 0)
+	/* early_offload: also follow the MIME structure and store a large
+	 * attachment while the body arrives (early.h) */
+	if (!cc->body_error && (milter_conf->early_offload ?
+	    early_body(&milter_pipe, cc->m, chunk, len) : msg_write_body(cc->m, chunk, len)) != 0)
 		cc->body_error = true;
 	return reply(cc, SMFIP_NR_BODY);
 }

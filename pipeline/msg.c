@@ -7,6 +7,7 @@
  * write, reopen and unlink (DECISIONS.md §12), large mail is on disk as before.
  */
 #include "msg.h"
+#include "early.h"
 #include "spool_tmp.h"
 
 #include <errno.h>
@@ -108,6 +109,7 @@ msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
+	early_free(m->early); /* before the spool goes: deletes what it stored */
 	if (m->spool_path)
 		spool_tmp_unlink(m->spool_path);
 	if (m->spool)

@@ -37,6 +37,8 @@ struct msg_env {
 /* a message up to this size is spooled in memory only (DECISIONS.md §12) */
 #define MSG_MEM_MAX (256 * 1024)
 
+struct early;
+
 struct msg {
 	struct msg_env env;
 	GPtrArray *headers;   /* struct msg_header * */
@@ -49,6 +51,7 @@ struct msg {
 	uint64_t max_size;    /* 0 = unlimited */
 	bool too_big;         /* max_size exceeded: body no longer spooled */
 	bool body_started;
+	struct early *early;  /* early offload (early.h), NULL = none; msg_free ends it */
 };
 
 /* msg_new - empty message; its spool file in spool_dir (0600) is created

@@ -236,6 +236,7 @@ run_rewrite(struct run *r)
 static void
 run_end(struct run *r, struct rewrite *rw)
 {
+	run_early_end(r); /* before the result goes back: nothing stored stays unadopted */
 	scan_audit(r->p->audit, rw->scan, r->qid, r->message_id, r->m->env.sender);
 	rewrite_clear(rw);
 	if (r->message)

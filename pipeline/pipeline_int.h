@@ -53,8 +53,17 @@ enum run_change {
  * offloaded (false: the message passes or fails here); the parse */
 bool run_intake(struct run *r);
 GMimeMessage *run_parse(struct run *r);
+/* msg_outgoing - trusted sender and a recipient outside internal_domains (DECISIONS.md §4) */
+bool msg_outgoing(const struct pipeline *p, const struct msg *m);
 /* domain_is_internal - RCPT's domain is one of [policy] internal_domains */
 bool domain_is_internal(const char *rcpt, char *const *internal);
+
+/* pipeline_early.c: the transfer early offload stored the first leaf of
+ * this round into (rewrite_adopt marked it), else NULL; whatever it stored
+ * and is not adopted is deleted now (early.h) */
+struct transfer *run_early_adopt(struct run *r);
+/* run_early_end - delete whatever early offload stored and nobody adopted */
+void run_early_end(struct run *r);
 
 /* pipeline_decide.c */
 bool run_is_reject(const struct run *r);

@@ -232,9 +232,15 @@ run_parse(struct run *r)
  * own notices and messages offloaded before: false when the message passes
  * (or fails) here */
 bool
+msg_outgoing(const struct pipeline *p, const struct msg *m)
+{
+	return msg_is_trusted(p, m) && msg_has_external_rcpt(p->conf, m);
+}
+
+bool
 run_intake(struct run *r)
 {
-	r->outgoing = msg_is_trusted(r->p, r->m) && msg_has_external_rcpt(r->p->conf, r->m);
+	r->outgoing = msg_outgoing(r->p, r->m);
 	classify_result_init(&r->cls);
 	classify_message(r->outgoing, &r->cls);
 	if (r->m->too_big) {

@@ -187,16 +187,21 @@ out:
 	return rc;
 }
 
-/* run_new_transfer - the transfer the round stores into, with the envelope */
+/* run_new_transfer - the transfer the round stores into, with the envelope:
+ * the one early offload stored a leaf into when this round adopts it */
 static bool
 run_new_transfer(struct run *r)
 {
 	const char *subj = g_mime_message_get_subject(r->message);
 	struct msg *m = r->m;
+	uint64_t retention = r->cls.retention ? r->cls.retention : r->p->conf->retention;
 	guint i;
 
-	r->t = transfer_new(r->p->st, (int64_t)time(NULL),
-		r->cls.retention ? r->cls.retention : r->p->conf->retention);
+	r->t = run_early_adopt(r);
+	if (r->t != NULL)
+		r->t->expires = r->t->created + (int64_t)retention;
+	else
+		r->t = transfer_new(r->p->st, (int64_t)time(NULL), retention);
 	if (r->t == NULL) {
 		run_fail(r, "cannot create transfer id");
 		return false;
@@ -243,6 +248,11 @@ run_store_round(struct run *r, unsigned round)
 		scan_result(r->res, rw->scan, r->qid, &r->err_text);
 		run_audit_message(r, r->res->action, r->err_text);
 		return ROUND_FAILED;
+	}
+	if (rc == 0 && rewrite_adopt_left(rw)) {
+		rc = -1; /* never expected: an adopted file the message would keep */
+		g_free(r->err_text);
+		r->err_text = g_strdup("the attachment stored early was not reached");
 	}
 	if (rc != 0 && rc != REWRITE_REDO) {
 		run_fail(r, r->err_text ? r->err_text : "storage error");

@@ -31,6 +31,7 @@ struct rewrite_leaf {
 	uint64_t enc_len;
 	bool offloaded;
 	bool body;              /* a text/plain or text/html body (not an attachment) */
+	bool adopted;           /* stored while the body arrived: file 0 of rw->t (rewrite_adopt) */
 	char *cls_path;         /* classification deferred to the offload stream: its
 	                         * part path in rw->cls; NULL once classified */
 };
@@ -417,6 +418,34 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 	return rc;
 }
 
+static void classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf);
+
+/* offload_adopted - the leaf stored while the body arrived (rewrite_adopt)
+ * is file 0 of rw->t: it gets the name and type offload_leaf would give it;
+ * a deferred classification decodes it once more (classify_job_done stops
+ * that early for most files) */
+static int
+offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
+{
+	struct transfer_file *f = g_ptr_array_index(rw->t->files, 0);
+	char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(lf->obj));
+	char *name = leaf_name(lf->obj, type, 0);
+	uint64_t before;
+
+	lf->adopted = false;
+	g_free(f->name);
+	f->name = g_strdup(*name ? name : "attachment");
+	g_free(f->type);
+	f->type = type;
+	g_free(name);
+	before = rw->decoded_bytes;
+	classify_leaf_now(rw, lf, &buf);
+	rw->decoded_bytes = before + f->size; /* counted as the stream would have */
+	rw->offloaded_bytes += f->size;
+	lf->offloaded = true;
+	return REWRITE_OK;
+}
+
 /* offload_leaf - store one leaf in rw->t unless it decodes below min */
 static int
 offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *buf, char **err)
@@ -429,6 +458,11 @@ offload_leaf(struct rewrite *rw, struct rewrite_leaf *lf, uint64_t min, char *bu
 	GMimeStream *s = NULL;
 	int rc = REWRITE_ERROR, serr = 0, small;
 
+	if (lf->adopted) {
+		g_free(type);
+		g_free(name);
+		return offload_adopted(rw, lf, buf);
+	}
 	/* a base64 part that does not decode whole stays: the decoder tells
 	 * at the end of its one pass (rewrite_b64_cut), also in leaf_too_small */
 	small = leaf_too_small(rw, lf, min, name, buf, err);
@@ -496,38 +530,95 @@ rewrite_defer(GMimeObject *part, const char *path, void *arg)
 	return true;
 }
 
+/* classify_leaf_now - a deferred leaf's classification by decoding it
+ * (*buf: REWRITE_BUF bytes, allocated when NULL); nothing when not deferred */
+static void
+classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
+{
+	struct classify_job *job;
+	GMimeStream *s;
+	ssize_t n;
+
+	if (lf->cls_path == NULL)
+		return;
+	job = leaf_job(rw, lf);
+	s = rw_decoded_stream(rw, lf->obj);
+	if (*buf == NULL)
+		*buf = g_malloc(REWRITE_BUF);
+	/* like the classification of any other part: what can be read is
+	 * classified, a read error ends the part */
+	while (s != NULL && job != NULL && !classify_job_done(job) &&
+	       (n = mime_read(s, *buf, REWRITE_BUF)) > 0) {
+		rw->decoded_bytes += (uint64_t)n;
+		classify_job_feed(job, *buf, (size_t)n);
+	}
+	if (job != NULL)
+		leaf_job_end(rw, lf, job, true);
+	g_clear_pointer(&lf->cls_path, g_free);
+	if (s != NULL)
+		g_object_unref(s);
+}
+
 void
 rewrite_classify_pending(struct rewrite *rw)
 {
 	char *buf = NULL;
 	guint i;
 
-	for (i = 0; rw->candidates && i < rw->candidates->len; i++) {
-		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
-		struct classify_job *job;
-		GMimeStream *s;
-		ssize_t n;
-
-		if (lf->cls_path == NULL)
-			continue;
-		job = leaf_job(rw, lf);
-		s = rw_decoded_stream(rw, lf->obj);
-		if (buf == NULL)
-			buf = g_malloc(REWRITE_BUF);
-		/* like the classification of any other part: what can be read is
-		 * classified, a read error ends the part */
-		while (s != NULL && job != NULL && !classify_job_done(job) &&
-		       (n = mime_read(s, buf, REWRITE_BUF)) > 0) {
-			rw->decoded_bytes += (uint64_t)n;
-			classify_job_feed(job, buf, (size_t)n);
-		}
-		if (job != NULL)
-			leaf_job_end(rw, lf, job, true);
-		g_clear_pointer(&lf->cls_path, g_free);
-		if (s != NULL)
-			g_object_unref(s);
-	}
+	for (i = 0; rw->candidates && i < rw->candidates->len; i++)
+		classify_leaf_now(rw, g_ptr_array_index(rw->candidates, i), &buf);
 	g_free(buf);
+}
+
+/* leaf_range_is - a base64 part whose content is spool bytes [start, end) */
+static bool
+leaf_range_is(const struct rewrite_leaf *lf, uint64_t start, uint64_t end)
+{
+	GMimeDataWrapper *w;
+	GMimeStream *s;
+
+	if (!GMIME_IS_PART(lf->obj) ||
+	    g_mime_part_get_content_encoding(GMIME_PART(lf->obj)) != GMIME_CONTENT_ENCODING_BASE64)
+		return false;
+	w = g_mime_part_get_content(GMIME_PART(lf->obj));
+	if (w == NULL || g_mime_data_wrapper_get_encoding(w) != GMIME_CONTENT_ENCODING_BASE64)
+		return false;
+	s = g_mime_data_wrapper_get_stream(w);
+	/* a substream of the parsed spool file (run_parse), not a converted part */
+	return s != NULL && GMIME_IS_STREAM_FS(s) && s->bound_start >= 0 && s->bound_end >= 0 &&
+	       (uint64_t)s->bound_start == start && (uint64_t)s->bound_end == end;
+}
+
+bool
+rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size)
+{
+	guint i;
+
+	if (rw->whole_message || rw->t != NULL || rw->conf->scan_outgoing || rw->candidates == NULL)
+		return false;
+	for (i = 0; i < rw->candidates->len; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		/* the first leaf pass 1 of rewrite_offload stores */
+		if (lf->body || lf->offloaded || !(rw->force_all || leaf_by_size(rw, lf)))
+			continue;
+		if (!leaf_range_is(lf, start, end) || size < (rw->force_all ? 0 : rw->conf->offload_min_size))
+			return false;
+		lf->adopted = true;
+		return true;
+	}
+	return false;
+}
+
+bool
+rewrite_adopt_left(const struct rewrite *rw)
+{
+	guint i;
+
+	for (i = 0; rw->candidates && i < rw->candidates->len; i++)
+		if (((struct rewrite_leaf *)g_ptr_array_index(rw->candidates, i))->adopted)
+			return true;
+	return false;
 }
 
 void
@@ -535,8 +626,12 @@ rewrite_reset(struct rewrite *rw)
 {
 	guint i;
 
-	for (i = 0; rw->candidates && i < rw->candidates->len; i++)
-		((struct rewrite_leaf *)g_ptr_array_index(rw->candidates, i))->offloaded = false;
+	for (i = 0; rw->candidates && i < rw->candidates->len; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		lf->offloaded = false;
+		lf->adopted = false;
+	}
 	rw->offloaded_bytes = 0;
 }
 

@@ -85,6 +85,16 @@ int rewrite_offload(struct rewrite *rw, uint64_t msg_size, char **err);
 /* rewrite_classify_pending - classify deferred leaves no offload stream
  * read (offload-message, store errors) by decoding them now */
 void rewrite_classify_pending(struct rewrite *rw);
+/* rewrite_adopt - early offload (early.h): the file stored while the body
+ * arrived, spool bytes [start, end) decoded to size bytes, is the leaf this
+ * round stores first (a base64 GMimePart with exactly that content range in
+ * the spool; not offload-message, no [scan] outgoing, rw->t not started).
+ * True: the leaf is marked; rewrite_offload then makes file 0 of rw->t (the
+ * adopted transfer's) that leaf instead of streaming it. */
+bool rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size);
+/* rewrite_adopt_left - a marked leaf rewrite_offload did not reach (its
+ * file would be listed without being removed from the message) */
+bool rewrite_adopt_left(const struct rewrite *rw);
 /* rewrite_reset - forget what was offloaded (the transfer was aborted and
  * is redone with another decision); classification results stay */
 void rewrite_reset(struct rewrite *rw);

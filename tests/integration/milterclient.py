@@ -19,7 +19,12 @@ The body is streamed from IN.eml (and, when not replaced, copied to OUT.eml) in 
 pieces, so multi-GB messages (make bench) cost no more client memory than small ones.
 --times adds "# seconds body=S eom=S total=S": the time from the first body chunk to the end
 of the body, from end-of-body to the filter's final reply, and of the whole session.
+--abort-after BYTES stops after the body chunks that reach BYTES (a number above the body size:
+the whole body), then, once the shell command of --abort-when (if given) succeeds (tried for up
+to 60 s), sends ABORT instead of end-of-body and closes the connection: the MTA's side of a
+client that went away; prints "result=aborted".
 """
+import subprocess
 import socket
 import struct
 import sys
@@ -114,6 +119,7 @@ def main(argv):
         return 64
     spec, inp, outp = argv[1], argv[2], argv[3]
     mfrom, rcpts, qid, times = "alice@example.org", [], "4F00DA7E5C2", False
+    abort_after, abort_when = None, None
     i = 4
     while i < len(argv):
         if argv[i] == "--from":
@@ -124,6 +130,10 @@ def main(argv):
             qid = argv[i + 1]; i += 2
         elif argv[i] == "--times":
             times = True; i += 1
+        elif argv[i] == "--abort-after":
+            abort_after = int(argv[i + 1]); i += 2
+        elif argv[i] == "--abort-when":
+            abort_when = argv[i + 1]; i += 2
         else:
             sys.stderr.write("unknown argument %s\n" % argv[i]); return 64
     rcpts = rcpts or ["bob@example.net"]
@@ -189,9 +199,22 @@ def main(argv):
         return 0
     t_body = time.monotonic()
     if not proto & NOBODY:
+        sent = 0
         for chunk in body_chunks(fin):
             if not step(b"B", chunk, 0, NR_BODY, "body"):
                 return 0
+            sent += len(chunk)
+            if abort_after is not None and sent >= abort_after:
+                break
+    if abort_after is not None:
+        for _ in range(600):
+            if abort_when is None or subprocess.call(["sh", "-c", abort_when]) == 0:
+                break
+            time.sleep(0.1)
+        m.send(b"A", b"")
+        m.s.close()
+        print("result=aborted")
+        return 0
     t_eob = time.monotonic()
     m.send(b"E", b"")
     code, data, acts = m.reply("eom")

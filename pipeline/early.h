@@ -1,0 +1,57 @@
+/*
+ * early.h - early offload ([milter] early_offload, issue 15 "overlap with
+ * the hand-over"; docs/ARCHITECTURE.md "Early offload"). While the body
+ * arrives, an incremental scanner follows the MIME structure of a multipart
+ * message (part headers, boundaries, Content-Transfer-Encoding) over the
+ * bytes as they are spooled. The first base64 leaf whose encoded size
+ * reaches offload_min_size is read from the growing spool by a worker
+ * thread: decoded, hashed, encrypted and stored as file 0 of a new transfer.
+ * At end of message the normal pipeline runs; when the first leaf it stores
+ * is that same leaf (the same byte range of the spool, base64 in GMime's
+ * parse too, decoding whole), it adopts the stored file and its transfer
+ * (early_take + rewrite_adopt). Anything not adopted is deleted before end
+ * of message returns (early_free; msg_free calls it on abort and close).
+ *
+ * Threads: the scanner runs in the thread that owns the msg (the milter's
+ * connection); the worker shares only the fields under its lock and its
+ * own dup of the spool descriptor (pread; the spool is flushed before a
+ * range is published).
+ */
+#ifndef OFFLOAD_EARLY_H
+#define OFFLOAD_EARLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "msg.h"
+
+struct pipeline;
+struct transfer;
+
+/* early_body - msg_write_body, then the scanner (starts the worker when a
+ * leaf qualifies); 0 or -1 like msg_write_body */
+int early_body(struct pipeline *p, struct msg *m, const void *buf, size_t len);
+
+/* what the worker stored */
+struct early_leaf {
+	uint64_t start, end;  /* the leaf's encoded bytes: spool offsets [start, end) */
+	uint64_t size;        /* decoded size (file 0 of t) */
+	struct transfer *t;   /* the transfer, file 0 committed; the caller's now */
+};
+
+/* early_take - end of input: wait for the worker (at most until deadline,
+ * monotonic microseconds; then it is cancelled) and hand over what it
+ * stored. False: nothing stored (no leaf, not decodable whole, store
+ * error, cancelled); what it stored then is already deleted. */
+bool early_take(struct msg *m, gint64 deadline, struct early_leaf *out);
+
+/* early_free - cancel and join the worker, delete everything it stored
+ * and not handed over; NULL ok */
+void early_free(struct early *e);
+
+/* early_stats - for tests and logs: did the worker start / store? */
+bool early_started(const struct early *e);
+
+#endif

@@ -1,0 +1,161 @@
+#!/bin/bash
+# test_early.sh - early offload ([milter] early_offload = true; docs/ARCHITECTURE.md "Early
+# offload", on by default): a large base64 attachment is stored while the body arrives and
+# adopted at end of message. Milter "e" has it on, milter "n" (same settings otherwise) off;
+# "r" rejects signed mail; "f" has the test hook OFFLOAD_EARLY_TEST_FAIL. Ports 13190-13191.
+#  1. SMTP through Postfix: a 2 MiB attachment is offloaded by the early path (log: adopted), the
+#     download is byte-identical, and the store holds that one file.
+#  2. the same message, one with two attachments and one whose base64 goes on after a pad '='
+#     (the part stays) give the same rewritten message with early offload on and off (random
+#     values normalised); the second attachment downloads too; the cut one is not stored.
+#  3. the early leaf is not the one offloaded (a 3 MiB base64 text body before a 2 MiB
+#     attachment): the early object is deleted, the attachment is stored the normal way.
+#  4. rejected (signed_mail = reject, a multipart/signed message): 5xx and nothing in the store.
+#  5. the MTA aborts: after the whole body once the early file is committed, and in the middle
+#     of the body: nothing stays in the store or the spool; the milter goes on working.
+#  6. an early upload error (OFFLOAD_EARLY_TEST_FAIL): the attachment is stored the normal way;
+#     with the store down the message is deferred and nothing is left in the store.
+. "$(dirname "$0")/lib.sh"
+need_bins "$MILTER_BIN" "$CTL"
+SMTPD=13190 SINKP=13191 SINK=$T/sink
+
+t=$(now)
+conf_write e "milter.early_offload=true"
+conf_write n "milter.early_offload=false"
+conf_write r "milter.early_offload=true" "policy.signed_mail=reject"
+conf_write f "milter.early_offload=true"
+pf_setup pf "$SMTPD" "$SINKP" || bail "postfix setup"
+sink_start "$SINKP" "$SINK" || bail "smtp-sink start"
+pf_start pf || bail "postfix start"
+milter_start e || bail "milter e start"
+milter_start n || bail "milter n start"
+milter_start r || bail "milter r start"
+OFFLOAD_EARLY_TEST_FAIL=1 milter_start f || bail "milter f start"
+pf_milter pf "$(postfix_milter_spec "$(conf_socket e)")" || bail "set smtpd_milters"
+ok "postfix + smtp-sink + four milters up ($(since "$t"))"
+
+# store_files NAME: the file objects ("<id>/<n>") in NAME's store, and any temporary file
+store_files() { find "$(store_path "$1")" -type f \( -regex '.*/[0-9]+' -o -name '.*' \) ! -name '.keyid*' | sort; }
+nfiles() { store_files "$1" | grep -c .; }
+mc() { timeout 120 $PY "$IT/milterclient.py" "$(conf_socket "$1")" "$2" "$3" "${@:4}"; }
+
+# ---- 1. through Postfix ----------------------------------------------------------------------
+random_file "$T/plan.bin" $((2 * 1024 * 1024))
+make_eml "$T/big.eml" "Plan" "Guten Tag, anbei der Plan." "$T/plan.bin" plan.bin || bail "build message"
+smtp_send "$SMTPD" "$T/big.eml" alice@example.org bob@example.net
+check "2 MiB message accepted with 250 ($SMTP_REPLY)" is250
+wait_removed pf "$SMTP_QID" 120
+f=$(sink_find "$SINK" alice@example.org)
+if [ -n "$f" ]; then
+	sink_eml "$f" "$T/big.out.eml"
+	check_offloaded "early 2 MiB" "$T/big.out.eml" e "$T/plan.bin"
+else
+	not_ok "no sink file for the 2 MiB message"
+fi
+check "the milter log says the early file was adopted" grep -q "stored while the body arrived adopted" "$T/e/milter.log"
+check "the store holds exactly one file object ($(store_files e | tr '\n' ' '))" [ "$(nfiles e)" = 1 ]
+
+# ---- 2. same rewritten message with early offload on and off ---------------------------------
+random_file "$T/b.bin" $((2 * 1024 * 1024))
+$PY - "$T/big.eml" "$T/two.eml" "$T/b.bin" <<'PYEOF'
+import base64, sys
+d = open(sys.argv[1], "rb").read()
+b = base64.encodebytes(open(sys.argv[3], "rb").read()).replace(b"\n", b"\r\n")
+i = d.rfind(b"\r\n--")          # the closing boundary line
+bnd = d[i + 2:].split(b"\r\n")[0][:-2]
+part = (b"\r\n" + bnd + b"\r\nContent-Type: application/octet-stream; name=\"b.bin\"\r\n"
+        b"Content-Disposition: attachment; filename=\"b.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b)
+open(sys.argv[2], "wb").write(d[:i] + part.rstrip(b"\r\n") + d[i:])
+PYEOF
+# base64 that goes on after a pad '=' (issue 14 item 12): the part stays, nothing is stored
+$PY - "$T/big.eml" "$T/cut.eml" <<'PYEOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = d.rfind(b"\r\n--")
+j = d.rfind(b"\r\n", 0, d.rfind(b"\r\n", 0, i) - 200000)   # a line end ~200 kB before the end
+open(sys.argv[2], "wb").write(d[:j] + b"\r\nAA==" + d[j:])
+PYEOF
+for m in big two cut; do
+	mc e "$T/$m.eml" "$T/$m.e.out" > "$T/$m.e.res" 2>&1
+	mc n "$T/$m.eml" "$T/$m.n.out" > "$T/$m.n.res" 2>&1
+	check "$m: both milters accept (early: $(tail -1 "$T/$m.e.res"), not: $(tail -1 "$T/$m.n.res"))" \
+		bash -c 'grep -q "^result=continue" "$1" && grep -q "^result=continue" "$2"' _ "$T/$m.e.res" "$T/$m.n.res"
+	check "$m: the rewritten message is the same with early offload on and off" \
+		cmp -s <($PY "$IT/golden_norm.py" "$T/$m.e.out") <($PY "$IT/golden_norm.py" "$T/$m.n.out")
+done
+check "cut: the part stays (no X-Offload-Transfer)" bash -c '! grep -qi "^X-Offload-Transfer:" "$1"' _ "$T/cut.e.out"
+check "cut: the early upload stored nothing (no log line for it)" \
+	[ "$(grep -c "bytes stored as" "$T/e/milter.log")" = "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" ]
+check_offloaded "early, two attachments" "$T/two.e.out" e "$T/plan.bin" "$T/b.bin"
+check "adopted twice more" [ "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" = 3 ]
+
+# ---- 3. the early leaf stays in the message ----------------------------------------------------
+random_file "$T/c.bin" $((2 * 1024 * 1024))
+$PY - "$T/body.eml" "$T/c.bin" <<'PYEOF'
+import base64, sys, random
+text = ("Ein langer Text. " * 200 + "\n") * 1000
+enc = lambda b: base64.encodebytes(b).replace(b"\n", b"\r\n")
+o = (b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: body\r\nMIME-Version: 1.0\r\n"
+     b"Content-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n"
+     b"Content-Transfer-Encoding: base64\r\n\r\n" + enc(text.encode()) +
+     b"--xx\r\nContent-Type: application/octet-stream; name=\"c.bin\"\r\nContent-Disposition: attachment; "
+     b"filename=\"c.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + enc(open(sys.argv[2], "rb").read()) +
+     b"--xx--\r\n")
+open(sys.argv[1], "wb").write(o)
+PYEOF
+before=$(nfiles e)
+mc e "$T/body.eml" "$T/body.out" > "$T/body.res" 2>&1
+check "text body first: accepted ($(tail -1 "$T/body.res"))" grep -q "^result=continue" "$T/body.res"
+check_offloaded "text body first" "$T/body.out" e "$T/c.bin"
+check "the early transfer of the text body was deleted (log)" grep -q "is not the one stored first" "$T/e/milter.log"
+check "one more file object in the store ($before -> $(nfiles e))" [ "$(nfiles e)" = $((before + 1)) ]
+
+# ---- 4. rejected after the early store ---------------------------------------------------------
+$PY - "$T/signed.eml" "$T/plan.bin" <<'PYEOF'
+import base64, sys
+b = base64.encodebytes(open(sys.argv[2], "rb").read()).replace(b"\n", b"\r\n")
+o = (b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: signed\r\nMIME-Version: 1.0\r\n"
+     b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"sig\"\r\n\r\n"
+     b"--sig\r\nContent-Type: multipart/mixed; boundary=\"mix\"\r\n\r\n--mix\r\nContent-Type: text/plain\r\n\r\nhallo\r\n"
+     b"--mix\r\nContent-Type: application/octet-stream; name=\"a.bin\"\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\n"
+     b"Content-Transfer-Encoding: base64\r\n\r\n" + b + b"--mix--\r\n--sig\r\nContent-Type: application/pkcs7-signature; "
+     b"name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--sig--\r\n")
+open(sys.argv[1], "wb").write(o)
+PYEOF
+mc r "$T/signed.eml" "$T/signed.out" > "$T/signed.res" 2>&1
+check "signed message rejected ($(tail -1 "$T/signed.res"))" grep -q "^result=replycode 5" "$T/signed.res"
+check "nothing in the store of the rejecting milter ($(store_files r | tr '\n' ' '))" [ "$(nfiles r)" = 0 ]
+
+# ---- 5. the MTA aborts ---------------------------------------------------------------------------
+n0=$(grep -c "bytes stored as" "$T/r/milter.log")
+mc r "$T/big.eml" "$T/ab.out" --abort-after 999999999 \
+	--abort-when "[ \$(grep -c 'bytes stored as' '$T/r/milter.log') -gt $n0 ]" > "$T/ab.res" 2>&1
+check "abort after the whole body: sent ($(tail -1 "$T/ab.res"))" grep -q "^result=aborted" "$T/ab.res"
+check "abort after the whole body: the early file had been committed" \
+	[ "$(grep -c "bytes stored as" "$T/r/milter.log")" -gt "$n0" ]
+mc r "$T/big.eml" "$T/ab2.out" --abort-after $((2 * 1024 * 1024)) > "$T/ab2.res" 2>&1
+check "abort in the middle of the body: sent ($(tail -1 "$T/ab2.res"))" grep -q "^result=aborted" "$T/ab2.res"
+mc r "$T/big.eml" "$T/after.out" > "$T/after.res" 2>&1
+check "the milter goes on: the next message is offloaded ($(tail -1 "$T/after.res"))" \
+	bash -c 'grep -q "^result=continue" "$1" && grep -q "^X-Offload-Transfer:" "$2"' _ "$T/after.res" "$T/after.out"
+check "after both aborts only the last message's file is in the store ($(store_files r | tr '\n' ' '))" [ "$(nfiles r)" = 1 ]
+sp=$(find "$T/r/spool" -type f | wc -l)
+check "the spool is empty ($sp files)" [ "$sp" = 0 ]
+
+# ---- 6. early upload error: stored the normal way; the store down: deferred, nothing left ----------
+nr=$(nfiles r)
+store_break r
+mc r "$T/big.eml" "$T/down.out" > "$T/down.res" 2>&1
+store_fix r
+check "store down: the message is deferred ($(tail -1 "$T/down.res"))" grep -q "^result=tempfail\|^result=replycode 4" "$T/down.res"
+check "store down: the early upload failed too (log)" grep -q "early offload: cannot store" "$T/r/milter.log"
+check "store down: nothing added to the store ($(store_files r | tr '\n' ' '))" [ "$(nfiles r)" = "$nr" ]
+mc f "$T/big.eml" "$T/fail.out" > "$T/fail.res" 2>&1
+check "early upload error: accepted ($(tail -1 "$T/fail.res"))" grep -q "^result=continue" "$T/fail.res"
+check "early upload error: logged" grep -q "OFFLOAD_EARLY_TEST_FAIL" "$T/f/milter.log"
+check_offloaded "early upload error" "$T/fail.out" f "$T/plan.bin"
+
+for m in e n r f; do
+	check "milter $m log has no sanitizer report" bash -c '! grep -qE "AddressSanitizer|runtime error:|LeakSanitizer|ThreadSanitizer" "$1"' _ "$T/$m/milter.log"
+done
+finish
