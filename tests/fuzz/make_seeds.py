@@ -249,6 +249,45 @@ def xml():
         put("davxml", k + "_pieces", bytes([6]) + v.encode())
 
 
+def early():
+    """fuzz_early: byte 0 the chunk pattern, byte 1 the flags (1 abort, 2 memory spool,
+    4 early_free before msg_free), then a message (see the target)"""
+    import base64
+    blob = bytes((i * 7 + 3) % 256 for i in range(2100))
+    b64 = base64.encodebytes(blob).decode()
+
+    def leaf(b, name="a.bin", extra=""):
+        return ("--%s\nContent-Type: application/octet-stream; name=%s\n"
+                "Content-Transfer-Encoding: base64\n%s\n%s" % (b, name, extra, b64))
+
+    top = "From: a@example.gov\nTo: b@example.net\nSubject: s\nMIME-Version: 1.0\n"
+    plain = "--%s\nContent-Type: text/plain\n\nhello\n"
+    msgs = {
+        "simple": top + 'Content-Type: multipart/mixed; boundary="b1"\n\npre\n' + plain % "b1"
+                  + leaf("b1") + "--b1--\n",
+        "nested": top + 'Content-Type: multipart/mixed; boundary="o"\n\n--o\n'
+                  'Content-Type: multipart/alternative; boundary="i"\n\n' + plain % "i"
+                  + "--i--\n" + leaf("o") + "--o--\nepilogue\n",
+        "no_close": top + "Content-Type: multipart/mixed; boundary=b2\n\n" + plain % "b2" + leaf("b2"),
+        "tricks": top + 'Content-Type: multipart/mixed;\n boundary="b3"\n\n--b3x\n--b3 \n'
+                  "Content-Type: text/plain\n\n--b3-- not\n--b3\nContent-Type: message/rfc822\n"
+                  "Content-Transfer-Encoding: base64\n\n" + b64[:154] + leaf("b3", extra="X-A: 1\n")
+                  + "--b3--  \n",
+        "folded_cte": top + "Content-Type: multipart/mixed; boundary=b4\n\n--b4\n"
+                      "Content-Transfer-Encoding:\n\tBASE64\n\n" + b64 + "--b4--\n",
+        "padded": top + "Content-Type: multipart/mixed; boundary=b5\n\n--b5\n"
+                  "Content-Transfer-Encoding: base64\n\n" + b64 + "=AAAA\n--b5--\n",
+    }
+    for name, m in msgs.items():
+        crlf = m.replace("\n", "\r\n").encode()
+        put("early", name, bytes([0 if name == "simple" else 2, 0]) + crlf)
+        put("early", name + "_lf", bytes([3, 4]) + m.encode())
+    put("early", "simple_bytes", bytes([1, 0]) + msgs["simple"].replace("\n", "\r\n").encode())
+    put("early", "simple_cr", bytes([5, 1]) + msgs["simple"].replace("\n", "\r\n").encode())
+    put("early", "nested_mem", bytes([4, 2]) + msgs["nested"].replace("\n", "\r\n").encode())
+    put("early", "nested_two", bytes([2, 6]) + msgs["nested"].replace("\n", "\r\n").encode())
+
+
 if __name__ == "__main__":
     archives()
     pdf_tnef()
@@ -260,3 +299,4 @@ if __name__ == "__main__":
     objects()
     request()
     xml()
+    early()

@@ -6,7 +6,8 @@
 # messages and tests/fuzz/corpus/letter, fuzz_envelope over real objects written by `offloadctl process`
 # plus truncated, bit-flipped and spliced variants and tests/fuzz/corpus/envelope; every other
 # target (the extractors, labels, config, manifest, tickets, side objects, Range/forms, S3 and
-# WebDAV XML: tests/fuzz/fuzz_*.c) over its seed corpus tests/fuzz/corpus/<target>/.
+# WebDAV XML, the early offload scanner and worker: tests/fuzz/fuzz_*.c) over its seed corpus
+# tests/fuzz/corpus/<target>/.
 # Under the ASan build any over-read or leak aborts the replay, which counts as a failure.
 . "$(dirname "$0")/lib.sh"
 RP=$BUILD/fuzz/replay_process RE=$BUILD/fuzz/replay_envelope RB=$BUILD/fuzz/replay_b64dec

@@ -1,0 +1,251 @@
+/*
+ * fuzz_early.c - the early offload scanner and its worker (pipeline/early.c)
+ * on hostile messages, fed to early_body in chunks as the milter's body
+ * callback feeds it, with offload_min_size 1 KiB and the memory store.
+ *
+ * Input: byte 0 picks the chunk pattern (whole, 1-byte, 2-byte, pseudo-random
+ * 1..64, a cycle of odd sizes, cuts after every CR and before every "--"),
+ * byte 1 the flags (bit 0: end like an abort, early_free alone, else like end
+ * of message, early_take then early_free; bit 1: leave the spool in memory as
+ * small messages do, else spill it to a file first so the worker can start),
+ * the rest is the message: "Name: value" header lines up to the first empty
+ * line, then the body (bytes as given: CRLF, LF-only or anything).
+ *
+ * Checked, beyond "no crash": a leaf early_take hands over lies in the body,
+ * right after an empty line ending a part header block that names base64,
+ * is at least offload_min_size decoded, decodes (GMime's decoder) to exactly
+ * the size stored, and is in the store; after either ending the store is empty.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "early.h"
+#include "fuzz.h"
+#include "log.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "transfer.h"
+
+static struct conf *conf;
+static struct pipeline pipe_;
+
+static int
+count(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	(void)size;
+	(void)mtime;
+	if (strchr(key, '/') != NULL) /* a transfer's, not a global object (keyid) */
+		(*(unsigned *)arg)++;
+	return 0;
+}
+
+/* stored - objects under a transfer id in the store */
+static unsigned
+stored(void)
+{
+	unsigned n = 0;
+
+	storage_list(pipe_.st, "", count, &n);
+	return n;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *dir = g_dir_make_tmp("offload-fuzz-XXXXXX", NULL);
+	GError *err = NULL;
+
+	(void)argc;
+	(void)argv;
+	log_init("fuzz", false, false);
+	g_mime_init();
+	conf = conf_defaults();
+	g_free(conf->spool_dir);
+	conf->spool_dir = g_strdup(dir);
+	g_free(conf->backend);
+	conf->backend = g_strdup("memory");
+	g_free(conf->deployment_key_file);
+	conf->deployment_key_file = g_build_filename(dir, "dk.key", NULL);
+	g_free(conf->audit_path);
+	conf->audit_path = g_strdup("");
+	conf->offload_min_size = 1024;
+	conf->rewrite_internal = true;
+	conf->scan_outgoing = false;
+	if (pipeline_init(&pipe_, conf, &err) != 0) {
+		fprintf(stderr, "fuzz: %s\n", err->message);
+		abort();
+	}
+	g_free(dir);
+	return 0;
+}
+
+/* headers - "Name: value" lines (folded lines continue the value) up to the
+ * first empty line; the offset of the body */
+static size_t
+headers(struct msg *m, const char *d, size_t n)
+{
+	size_t i = 0;
+	GString *name = NULL, *val = NULL;
+
+	while (i < n) {
+		const char *nl = memchr(d + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - d) : n, le = e;
+
+		if (le > i && d[le - 1] == '\r')
+			le--;
+		if (le == i) {
+			i = nl ? e + 1 : n;
+			break;
+		}
+		if ((d[i] == ' ' || d[i] == '\t') && val != NULL) {
+			g_string_append(val, "\r\n");
+			g_string_append_len(val, d + i, (gssize)(le - i));
+		} else {
+			const char *c = memchr(d + i, ':', le - i);
+
+			if (name != NULL)
+				msg_add_header(m, name->str, val->str);
+			if (name != NULL)
+				g_string_free(name, TRUE), g_string_free(val, TRUE);
+			name = val = NULL;
+			if (c != NULL && c > d + i && memchr(d + i, '\0', le - i) == NULL) {
+				name = g_string_new_len(d + i, c - (d + i));
+				val = g_string_new_len(c + 1, (gssize)(le - (size_t)(c + 1 - d)));
+			}
+		}
+		i = nl ? e + 1 : n;
+	}
+	if (name != NULL) {
+		msg_add_header(m, name->str, val->str);
+		g_string_free(name, TRUE);
+		g_string_free(val, TRUE);
+	}
+	return i;
+}
+
+/* chunk - the size of the next chunk of b[0..n) under pattern pat */
+static size_t
+chunk(unsigned pat, const char *b, size_t n, unsigned *st)
+{
+	static const size_t cyc[] = { 1, 7, 63, 509, 2, 4093, 3 };
+	size_t k;
+
+	switch (pat % 6) {
+	case 0: return n;
+	case 1: return 1;
+	case 2: return MIN(n, 2);
+	case 3:
+		*st = *st * 1103515245u + 12345u;
+		return MIN(n, 1 + (*st >> 16) % 64);
+	case 4: return MIN(n, cyc[(*st)++ % G_N_ELEMENTS(cyc)]);
+	default:
+		/* up to and with the next CR, or up to the next "--" */
+		for (k = 1; k < n; k++)
+			if (b[k - 1] == '\r' || (b[k] == '-' && k + 1 < n && b[k + 1] == '-'))
+				break;
+		return k;
+	}
+}
+
+/* spool - the spool's bytes [a, b) (the spool is flushed) */
+static char *
+spool(struct msg *m, uint64_t a, uint64_t b)
+{
+	char *buf = g_malloc(b - a + 1);
+
+	if (m->mem != NULL)
+		memcpy(buf, m->mem->data + a, b - a);
+	else if (pread(fileno(m->spool), buf, b - a, (off_t)a) != (ssize_t)(b - a))
+		abort();
+	return buf;
+}
+
+/* check - what early_take handed over (see the top) */
+static void
+check(struct msg *m, const struct early_leaf *el)
+{
+	char *all, *hs, *lower, *dec;
+	uint64_t hb, blank;
+	size_t n;
+	int state = 0;
+	guint32 save = 0;
+
+	if (!(m->body_offset + 2 <= el->start && el->start <= el->end && el->end <= m->size) ||
+	    el->size < conf->offload_min_size || el->t == NULL || stored() == 0)
+		abort();
+	all = spool(m, 0, m->size);
+	/* an empty line ends the part's header block right before the leaf */
+	if (all[el->start - 1] != '\n' || !(all[el->start - 2] == '\n' ||
+	    (all[el->start - 2] == '\r' && el->start >= 3 && all[el->start - 3] == '\n')))
+		abort();
+	/* the text since the empty line before it (the boundary line and the
+	 * part's header block, maybe the end of a body before) names base64 */
+	blank = all[el->start - 2] == '\n' ? el->start - 1 : el->start - 2;
+	for (hb = blank - 1; hb > m->body_offset && !(all[hb] == '\n' && (all[hb - 1] == '\n' ||
+	     (all[hb - 1] == '\r' && hb >= 2 && all[hb - 2] == '\n'))); hb--)
+		;
+	hs = g_strndup(all + hb, blank - hb);
+	lower = g_ascii_strdown(hs, -1);
+	if (strstr(lower, "base64") == NULL)
+		abort();
+	dec = g_malloc(el->end - el->start + 3);
+	n = g_mime_encoding_base64_decode_step((const unsigned char *)all + el->start,
+		el->end - el->start, (unsigned char *)dec, &state, &save);
+	if (n != el->size)
+		abort();
+	g_free(dec);
+	g_free(lower);
+	g_free(hs);
+	g_free(all);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *d = (const char *)data;
+	struct msg *m;
+	struct early_leaf el;
+	unsigned pat, flags, st = 0;
+	size_t i;
+
+	if (size < 2)
+		return 0;
+	pat = data[0];
+	flags = data[1];
+	d += 2;
+	size -= 2;
+	m = msg_new(conf->spool_dir, 0, NULL);
+	i = headers(m, d, size);
+	/* the headers go to the spool on the first body bytes; a big message's
+	 * spool is a file by the time a leaf qualifies */
+	if (msg_write_body(m, "", 0) != 0 || (!(flags & 2) && msg_spool_file(m) == NULL))
+		abort();
+	while (i < size) {
+		size_t k = chunk(pat, d + i, size - i, &st);
+
+		if (early_body(&pipe_, m, d + i, k) != 0)
+			abort();
+		i += k;
+	}
+	if (msg_finish(m) != 0)
+		abort();
+	if (!(flags & 1) && early_take(m, g_get_monotonic_time() + 60 * G_USEC_PER_SEC, &el)) {
+		check(m, &el);
+		/* not adopted: end of message deletes it (run_early_adopt) */
+		transfer_abort(el.t);
+		transfer_free(el.t);
+	}
+	/* end of message (run_early_end) or an abort (msg_free) */
+	if (flags & 4) {
+		early_free(m->early);
+		m->early = NULL;
+	}
+	msg_free(m);
+	if (stored() != 0)
+		abort();
+	return 0;
+}
