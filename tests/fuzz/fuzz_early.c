@@ -32,6 +32,25 @@
 
 static struct conf *conf;
 static struct pipeline pipe_;
+static char *tmp;
+
+/* cleanup - at exit: the temporary directory (the key file; spools are nameless) */
+static void
+cleanup(void)
+{
+	GDir *d = g_dir_open(tmp, 0, NULL);
+	const char *n;
+
+	while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+		char *f = g_build_filename(tmp, n, NULL);
+
+		unlink(f);
+		g_free(f);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	rmdir(tmp);
+}
 
 static int
 count(void *arg, const char *key, uint64_t size, int64_t mtime)
@@ -61,6 +80,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	if (dir == NULL)
+		abort();
+	tmp = g_strdup(dir);
+	atexit(cleanup);
 	log_init("fuzz", false, false);
 	g_mime_init();
 	conf = conf_defaults();
