@@ -163,8 +163,11 @@ chunk(unsigned pat, const char *b, size_t n, unsigned *st)
 	case 2: return MIN(n, 2);
 	case 3:
 		*st = *st * 1103515245u + 12345u;
-		return MIN(n, 1 + (*st >> 16) % 64);
-	case 4: return MIN(n, cyc[(*st)++ % G_N_ELEMENTS(cyc)]);
+		k = 1 + (*st >> 16) % 64;
+		return MIN(n, k);
+	case 4:
+		k = cyc[(*st)++ % G_N_ELEMENTS(cyc)]; /* not inside MIN: it evaluates twice */
+		return MIN(n, k);
 	default:
 		/* up to and with the next CR, or up to the next "--" */
 		for (k = 1; k < n; k++)
