@@ -248,11 +248,11 @@ cls_luhn(const char *s, size_t n)
 	return sum % 10 == 0;
 }
 
-static unsigned
-cls_prefix(const char *s, int n)
+unsigned
+cls_digits(const char *s, size_t n)
 {
 	unsigned v = 0;
-	int i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		v = v * 10 + (unsigned)(s[i] - '0');
@@ -271,11 +271,11 @@ cls_card_valid(const char *s)
 	for (i = 0; i < n; i++)
 		if (!g_ascii_isdigit(s[i]))
 			return false;
-	p1 = cls_prefix(s, 1);
-	p2 = cls_prefix(s, 2);
-	p3 = cls_prefix(s, 3);
-	p4 = cls_prefix(s, 4);
-	p6 = cls_prefix(s, 6);
+	p1 = cls_digits(s, 1);
+	p2 = cls_digits(s, 2);
+	p3 = cls_digits(s, 3);
+	p4 = cls_digits(s, 4);
+	p6 = cls_digits(s, 6);
 	if (p1 == 4 && (n == 16 || n == 18 || n == 19))
 		iin = true;                                        /* Visa */
 	else if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n == 16)

@@ -211,18 +211,6 @@ cls_all_digits(const char *s, size_t n)
 	return true;
 }
 
-/* the value of n decimal digits (at most 4) */
-static unsigned
-cls_digits(const char *s, size_t n)
-{
-	unsigned v = 0;
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		v = v * 10 + (unsigned)(s[k] - '0');
-	return v;
-}
-
 /* card grouping: one group, groups of 4 (last 1-4), or 4-6-5 / 4-6-4 */
 static bool
 cls_card_grouping(const struct cls_group *g, size_t i, size_t j)

@@ -212,6 +212,7 @@ int cls_icao_check(const char *s, size_t n);
 bool cls_id_doc_valid(const char *s);     /* 10 chars with check digit */
 bool cls_id_doc_shape(const char *s);     /* the 9 printed chars, no check digit */
 bool cls_card_valid(const char *s);       /* digits: IIN + length + Luhn */
+unsigned cls_digits(const char *s, size_t n); /* the value of n (<= 9) decimal digits */
 char *cls_mask(const char *s, size_t n);
 /* classify_lower.c */
 /* cls_strdown - g_utf8_strdown() of valid UTF-8 without NUL, fast; *out_len = strlen; g_free */
