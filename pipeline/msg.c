@@ -235,9 +235,13 @@ msg_finish(struct msg *m)
 		return -1;
 	if (m->mem != NULL)
 		return 0;
-	if (fflush(m->spool) != 0) {
+	/* ferror: an earlier flush (early offload publishes the spool as it
+	 * grows) may have failed on a full disk; stdio then drops what it held,
+	 * and this flush has nothing left to fail on */
+	errno = 0;
+	if (fflush(m->spool) != 0 || ferror(m->spool)) {
 		log_error("%s: spool flush %s: %s", m->env.queue_id ? m->env.queue_id : "-",
-			m->spool_path, g_strerror(errno));
+			m->spool_path, errno ? g_strerror(errno) : "an earlier write failed");
 		return -1;
 	}
 	return 0;
