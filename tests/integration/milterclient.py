@@ -23,6 +23,9 @@ of the body, from end-of-body to the filter's final reply, and of the whole sess
 the whole body), then, once the shell command of --abort-when (if given) succeeds (tried for up
 to 60 s), sends ABORT instead of end-of-body and closes the connection: the MTA's side of a
 client that went away; prints "result=aborted".
+--before-eob CMD runs the shell command CMD after the last body chunk, before end-of-body.
+--chunk BYTES sends the body in pieces of BYTES (default 65535), e.g. smaller than the filter's
+stdio buffer, so that each of its spool writes happens in a flush of its own.
 """
 import subprocess
 import socket
@@ -119,7 +122,7 @@ def main(argv):
         return 64
     spec, inp, outp = argv[1], argv[2], argv[3]
     mfrom, rcpts, qid, times = "alice@example.org", [], "4F00DA7E5C2", False
-    abort_after, abort_when = None, None
+    abort_after, abort_when, chunk, before_eob = None, None, 65535, None
     i = 4
     while i < len(argv):
         if argv[i] == "--from":
@@ -134,6 +137,10 @@ def main(argv):
             abort_after = int(argv[i + 1]); i += 2
         elif argv[i] == "--abort-when":
             abort_when = argv[i + 1]; i += 2
+        elif argv[i] == "--before-eob":
+            before_eob = argv[i + 1]; i += 2
+        elif argv[i] == "--chunk":
+            chunk = int(argv[i + 1]); i += 2
         else:
             sys.stderr.write("unknown argument %s\n" % argv[i]); return 64
     rcpts = rcpts or ["bob@example.net"]
@@ -200,10 +207,10 @@ def main(argv):
     t_body = time.monotonic()
     if not proto & NOBODY:
         sent = 0
-        for chunk in body_chunks(fin):
-            if not step(b"B", chunk, 0, NR_BODY, "body"):
+        for piece in body_chunks(fin, chunk):
+            if not step(b"B", piece, 0, NR_BODY, "body"):
                 return 0
-            sent += len(chunk)
+            sent += len(piece)
             if abort_after is not None and sent >= abort_after:
                 break
     if abort_after is not None:
@@ -215,6 +222,8 @@ def main(argv):
         m.s.close()
         print("result=aborted")
         return 0
+    if before_eob is not None:
+        subprocess.call(["sh", "-c", before_eob])
     t_eob = time.monotonic()
     m.send(b"E", b"")
     code, data, acts = m.reply("eom")
