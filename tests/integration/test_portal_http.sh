@@ -73,7 +73,7 @@ snapshot() { (cd "$STORE" && find . -type f -print0 | sort -z | xargs -0 sha256s
 ndl() { grep -c 'event=download' "$AUDIT" 2>/dev/null; }
 # wait_audit REGEX: the audit log gets a matching line within 5 s (the portal writes a download
 # event when libmicrohttpd releases the response, just after the client saw the connection end)
-wait_audit() { local i; for ((i = 0; i < 50; i++)); do grep -qE "$1" "$AUDIT" && return 0; sleep 0.1; done; return 1; }
+wait_audit() { wait_until 5 "grep -qE $(printf %q "$1") \"\$AUDIT\""; }
 # ndl_settled: the download count once it has not changed for 0.5 s (at most 5 s), so that the
 # events of downloads the client has already finished are in before we count
 ndl_settled() {
@@ -456,8 +456,9 @@ if offload tp "$T/tp.bin" tp.bin application/octet-stream &&
 			'[ "$r" = "held=4 other=200 same=429" ]'
 		checkx "behind nginx: the portal still serves everybody (page 200)" '[ "$(code "$BASE/t/$ID")" = 200 ]'
 		curl -sk --limit-rate 2M --max-time 1 -o /dev/null "$NB$TPPATH"
+		partials() { grep -c "event=download .*file=tp.bin .*action=partial" "$AUDIT"; }
 		checkx "download through nginx aborted by the client: audit says partial" \
-			'for i in $(seq 50); do [ "$(grep -c "event=download .*file=tp.bin .*action=partial" "$AUDIT")" -ge 2 ] && exit 0; sleep 0.1; done; exit 1'
+			'wait_until 5 "[ \$(partials) -ge 2 ]"'
 	fi
 	note "portal throughput: $MB MB in $el s = $(awk -v m=$MB -v s="$el" 'BEGIN { printf "%.0f", m / s }') MB/s (decrypt + serve over loopback)"
 	rm -f "$T/tp.bin" "$T/tp.got" "$T/tp.eml" "$T/tp.out"

@@ -106,7 +106,7 @@ unlock() {  # unlock LINK OUT
 	secrets_from_json "$2"
 }
 reseal() { local t; t=$("$MK" reseal "$CONF" "$@"); secret "$t"; echo "$t"; }
-wait_audit() { local i; for ((i = 0; i < 50; i++)); do grep -qE "$1" "$AUDIT" && return 0; sleep 0.1; done; return 1; }
+wait_audit() { wait_until 5 "grep -qE $(printf %q "$1") \"\$AUDIT\""; }
 
 # ---- the letter ------------------------------------------------------------------------------
 checkx "unlock: 200" '[ "$(unlock "$LINK" "$T/u.json")" = 200 ]'
