@@ -24,33 +24,11 @@
 #include <gmime/gmime.h>
 
 #include "early.h"
-#include "fuzz.h"
+#include "fuzz_pipe.h"
 #include "log.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "transfer.h"
-
-static struct conf *conf;
-static struct pipeline pipe_;
-static char *tmp;
-
-/* cleanup - at exit: the temporary directory (the key file; spools are nameless) */
-static void
-cleanup(void)
-{
-	GDir *d = g_dir_open(tmp, 0, NULL);
-	const char *n;
-
-	while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
-		char *f = g_build_filename(tmp, n, NULL);
-
-		unlink(f);
-		g_free(f);
-	}
-	if (d != NULL)
-		g_dir_close(d);
-	rmdir(tmp);
-}
 
 static int
 count(void *arg, const char *key, uint64_t size, int64_t mtime)
@@ -75,34 +53,13 @@ stored(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *dir = g_dir_make_tmp("offload-fuzz-XXXXXX", NULL);
-	GError *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	if (dir == NULL)
-		abort();
-	tmp = g_strdup(dir);
-	atexit(cleanup);
-	log_init("fuzz", false, false);
-	g_mime_init();
-	conf = conf_defaults();
-	g_free(conf->spool_dir);
-	conf->spool_dir = g_strdup(dir);
-	g_free(conf->backend);
-	conf->backend = g_strdup("memory");
-	g_free(conf->deployment_key_file);
-	conf->deployment_key_file = g_build_filename(dir, "dk.key", NULL);
-	g_free(conf->audit_path);
-	conf->audit_path = g_strdup("");
+	fz_pipe_conf();
 	conf->offload_min_size = 1024;
 	conf->rewrite_internal = true;
 	conf->scan_outgoing = false;
-	if (pipeline_init(&pipe_, conf, &err) != 0) {
-		fprintf(stderr, "fuzz: %s\n", err->message);
-		abort();
-	}
-	g_free(dir);
+	fz_pipe_start();
 	return 0;
 }
 

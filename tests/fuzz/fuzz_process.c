@@ -10,14 +10,11 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
-#include "fuzz.h"
+#include "fuzz_pipe.h"
 #include "hdrops.h"
 #include "log.h"
 #include "msg.h"
 #include "pipeline.h"
-
-static struct conf *conf;
-static struct pipeline pipe_;
 
 static int
 drop(void *arg, const char *key, uint64_t size, int64_t mtime)
@@ -31,28 +28,11 @@ drop(void *arg, const char *key, uint64_t size, int64_t mtime)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *dir = g_dir_make_tmp("offload-fuzz-XXXXXX", NULL);
-	GError *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	log_init("fuzz", false, false);
-	g_mime_init();
-	conf = conf_defaults();
-	g_free(conf->spool_dir);
-	conf->spool_dir = g_build_filename(dir, "spool", NULL);
-	g_free(conf->backend);
-	conf->backend = g_strdup("memory");
-	g_free(conf->deployment_key_file);
-	conf->deployment_key_file = g_build_filename(dir, "dk.key", NULL);
-	g_free(conf->audit_path);
-	conf->audit_path = g_strdup("");
+	fz_pipe_conf();
 	conf->offload_min_size = 64;
-	if (pipeline_init(&pipe_, conf, &err) != 0) {
-		fprintf(stderr, "fuzz: %s\n", err->message);
-		abort();
-	}
-	g_free(dir);
+	fz_pipe_start();
 	return 0;
 }
 

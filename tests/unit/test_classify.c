@@ -20,32 +20,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cls_check.h"
 #include "unit.h"
 
 static struct conf *conf_g;
 static struct classify_ctx *ctx_g;
-
-static bool
-has_reason(const struct classify_result *r, const char *name)
-{
-	guint i;
-
-	for (i = 0; r->reason_list != NULL && i < r->reason_list->len; i++)
-		if (strcmp(g_array_index(r->reason_list, struct classify_reason, i).name, name) == 0)
-			return true;
-	return false;
-}
-
-static unsigned
-reason_count(const struct classify_result *r, const char *name)
-{
-	guint i;
-
-	for (i = 0; r->reason_list != NULL && i < r->reason_list->len; i++)
-		if (strcmp(g_array_index(r->reason_list, struct classify_reason, i).name, name) == 0)
-			return g_array_index(r->reason_list, struct classify_reason, i).count;
-	return 0;
-}
 
 static void
 test_check_digits(void)
@@ -923,34 +902,6 @@ tnef_build(const char *const *titles, const char *const *longnames, const GByteA
 		g_free(w);
 	}
 	return b;
-}
-
-static bool
-has_where(const struct classify_result *r, const char *reason, const char *where)
-{
-	guint i;
-
-	for (i = 0; r->findings != NULL && i < r->findings->len; i++) {
-		const struct classify_finding *f = g_ptr_array_index(r->findings, i);
-
-		if (strcmp(f->reason, reason) == 0 && g_str_has_prefix(f->where, where))
-			return true;
-	}
-	return false;
-}
-
-static const char *
-finding_detail(const struct classify_result *r, const char *reason)
-{
-	guint i;
-
-	for (i = 0; r->findings != NULL && i < r->findings->len; i++) {
-		const struct classify_finding *f = g_ptr_array_index(r->findings, i);
-
-		if (strcmp(f->reason, reason) == 0)
-			return f->masked != NULL ? f->masked : "";
-	}
-	return "";
 }
 
 static void

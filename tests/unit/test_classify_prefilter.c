@@ -26,35 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cls_check.h"
 #include "unit.h"
 
 static struct classify_ctx *ctx_g;
-
-static unsigned
-reason_count(const struct classify_result *r, const char *name)
-{
-	guint i;
-
-	for (i = 0; r->reason_list != NULL && i < r->reason_list->len; i++)
-		if (strcmp(g_array_index(r->reason_list, struct classify_reason, i).name, name) == 0)
-			return g_array_index(r->reason_list, struct classify_reason, i).count;
-	return 0;
-}
-
-/* the where of the first finding of reason name, "" if none */
-static const char *
-finding_where(const struct classify_result *r, const char *name)
-{
-	guint i;
-
-	for (i = 0; r->findings != NULL && i < r->findings->len; i++) {
-		const struct classify_finding *f = r->findings->pdata[i];
-
-		if (strcmp(f->reason, name) == 0)
-			return f->where;
-	}
-	return "";
-}
 
 /* cls_detect of an exactly sized copy of s (n bytes) into r */
 static void

@@ -10,20 +10,10 @@
 
 #include <string.h>
 
+#include "cls_check.h"
 #include "unit.h"
 
 static struct classify_ctx *ctx_g;
-
-static bool
-has_reason(const struct classify_result *r, const char *name)
-{
-	guint i;
-
-	for (i = 0; r->reason_list != NULL && i < r->reason_list->len; i++)
-		if (strcmp(g_array_index(r->reason_list, struct classify_reason, i).name, name) == 0)
-			return true;
-	return false;
-}
 
 /* a body of 12 lines with line (0-based) at (a VS-free line otherwise) */
 static char *
