@@ -165,7 +165,7 @@ events {}
 http { access_log off; sendfile on; server { listen 127.0.0.1:%s; root %s/ngx/www; } }
 ' \
 			"$T" "$T" "$NPORT" "$T" > "$T/ngx/nginx.conf"
-		nginx -c "$T/ngx/nginx.conf" -p "$T/ngx" 2>/dev/null & _BG_PIDS+=($!)
+		nginx -c "$T/ngx/nginx.conf" -p "$T/ngx" 2>/dev/null & NGX_PID=$!; _BG_PIDS+=($NGX_PID)
 		waitport $PPORT 200; waitport $NPORT 200
 		id=${link##*/t/}; sec=${id#*#}; id=${id%%#*}
 		curl -s -X POST -H 'Content-Type: application/json' --data "{\"secret\":\"$sec\"}" \
@@ -179,6 +179,9 @@ http { access_log off; sendfile on; server { listen 127.0.0.1:%s; root %s/ngx/ww
 		for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null "http://127.0.0.1:$PPORT$url" & dl+=($!); done
 		wait "${dl[@]}"
 		echo "  portal peak RSS after 8 parallel downloads: $(awk '/VmHWM/ { printf "%d MB", $2 / 1024 }' /proc/$PPID_/status)"
+		# the portal writes a download's state and audit event when it releases the response,
+		# after curl has seen the end: stop it (and nginx) and wait before the store is removed
+		kill -TERM "$PPID_" "$NGX_PID" 2>/dev/null; wait "$PPID_" "$NGX_PID" 2>/dev/null
 	else
 		echo "portal bench skipped (no portal binary, link or nginx)"
 	fi
