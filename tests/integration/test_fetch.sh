@@ -28,7 +28,7 @@ mk_mail() {
 		IFS=: read -r f n ty <<<"$spec"
 		a+=(--attach-type "$ty" --attach-name "$n" --attach @"$f")
 	done
-	swaks --from alice@example.org --to bob@example.net --header "Subject: $subj" \
+	swaks --server 127.0.0.1 --from alice@example.org --to bob@example.net --header "Subject: $subj" \
 		--body "see the link" "${a[@]}" --dump-mail 2>/dev/null | sed '$ s/\r$//' > "$out"
 	[ -s "$out" ]
 }
