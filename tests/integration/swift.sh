@@ -15,7 +15,8 @@
 # Gotchas (recipe):
 # - Swift reads /etc/swift/swift.conf from that fixed path (hash prefix/suffix + storage
 #   policy); the Debian package ships one ("changeme" hashes: fine for a throwaway node).
-# - `swift-ring-builder ... rebalance` exits 1 with a warning for a one-device ring: ignore it.
+# - a one-device ring: `swift-ring-builder ... rebalance` exits 1 with a warning (ignore it); the
+#   RingBuilder API used here warns (silenced) and writes the same ring.
 # - mount_check = false, workers = 0 (one process each, no forking), one replica.
 # - the `slo` middleware is needed for multipart uploads; s3api must sit before tempauth.
 # - S3 keys contain ':' ("test:tester"): curl --user splits there; use a netrc file or
