@@ -13,6 +13,11 @@
 #                     same negotiated protocol steps, no work, message unchanged), unix socket
 #   BENCH_TRACE       print each measurement's start and end time (CLOCK_REALTIME) on stderr
 #                     (to cut a `perf record -a -k CLOCK_REALTIME` profile by configuration)
+#   BENCH_PFCPU=1     also the CPU time Postfix itself used per message in each configuration
+#                     (user+sys of the master's children: smtpd, cleanup, qmgr, smtp, ...; those
+#                     that exit are counted through the master's cutime/cstime): the part of a
+#                     milter's cost that is paid by Postfix, less load-dependent than msg/s; and
+#                     that of smtp-source and smtp-sink (the same work in every configuration)
 # Ports 13020-13029. Prints each rate, the medians, the ratio of the medians, the ratio within
 # each round (its legs ran back to back: steadier than the medians when the machine's load
 # drifts) with their median, and the CPU each milter used per message (user+sys, all rounds).
@@ -30,7 +35,7 @@ if [ -n "${BENCH_PF:-}" ]; then
 	IFS=';' read -r -a kv <<<"$BENCH_PF"
 	postconf -c "$(pf_cf bs)" -e "${kv[@]}" || bail "BENCH_PF"
 fi
-smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!)
+smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!); SINKPID=$!
 waitport "$SINKP"; pf_start bs || bail "postfix start"
 
 SPECS=(""); PIDS=(0)
@@ -53,12 +58,35 @@ if [ "${BENCH_FLOOR:-0}" = 1 ]; then
 	[ -S "$T/null/null.sock" ] || bail "null milter start: $(cat "$T/null/err")"
 fi
 cpu() { local st; read -r -a st < "/proc/$1/stat"; echo $((st[13] + st[14])); }
+# pfcpu: "pid name ticks" for the Postfix master (its own time plus its reaped children's as
+# "reaped") and each live child; pfcpu_delta BEFORE AFTER: ticks used in between by name
+PFMASTER=$(head -1 "$(postconf -c "$(pf_cf bs)" -h queue_directory)/pid/master.pid" | tr -d ' ')
+pfcpu() {
+	local st p c
+	read -r -a st < "/proc/$PFMASTER/stat" || return
+	echo "m master $((st[13] + st[14]))"
+	echo "r reaped $((st[15] + st[16]))"
+	for p in $(pgrep -P "$PFMASTER"); do
+		read -r c < "/proc/$p/comm" 2>/dev/null || continue
+		read -r -a st < "/proc/$p/stat" 2>/dev/null || continue
+		echo "$p $c $((st[13] + st[14]))"
+	done
+}
+pfcpu_delta() {  # children alive before but gone after: their final time is in "reaped"
+	awk 'NR == FNR { b[$1] = $3; n[$1] = $2; next }
+		{ d[$2] += $3 - ($1 in b ? b[$1] : 0); seen[$1] = 1 }
+		END { for (p in b) if (!(p in seen)) d["reaped"] -= b[p]
+			for (k in d) if (d[k] != 0) printf "%s %d\n", k, d[k] }' "$1" "$2"
+}
+declare -A PFC
+SRCTIME=""
+[ "${BENCH_PFCPU:-0}" = 1 ] && SRCTIME="/usr/bin/time -f %U+%S -o $T/src.time"
 
 rate() {  # rate: messages/s relayed for MSGS messages
 	local log before t0; log=$(pf_log bs)
 	before=$(grep -c 'status=sent' "$log")
 	t0=$(now)
-	smtp-source -s 10 -m "$MSGS" -l 10240 -f s@example.org -t r@example.net "127.0.0.1:$SMTPD" 2>/dev/null
+	$SRCTIME smtp-source -s 10 -m "$MSGS" -l 10240 -f s@example.org -t r@example.net "127.0.0.1:$SMTPD" 2>/dev/null
 	while [ $(($(grep -c 'status=sent' "$log") - before)) -lt "$MSGS" ]; do
 		sleep 0.1
 		[ $((($(now) - t0) / 1000000000)) -gt 300 ] && break
@@ -76,10 +104,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		i=$(( r % 2 ? k : n - 1 - k ))
 		pf_milter bs "${SPECS[$i]}"
 		[ "$i" -gt 0 ] && c0=$(cpu "${PIDS[$i]}")
+		if [ "${BENCH_PFCPU:-0}" = 1 ]; then pfcpu > "$T/pfcpu.0"; s0=$(cpu "$SINKPID"); fi
 		[ -n "${BENCH_TRACE:-}" ] && echo "# leg $i start $(date +%s.%N)" >&2
 		v=$(rate)
 		[ -n "${BENCH_TRACE:-}" ] && echo "# leg $i end $(date +%s.%N)" >&2
 		[ "$i" -gt 0 ] && CPU[$i]=$(( CPU[$i] + $(cpu "${PIDS[$i]}") - c0 ))
+		if [ "${BENCH_PFCPU:-0}" = 1 ]; then
+			pfcpu > "$T/pfcpu.1"
+			PFC[$i.smtp-sink]=$(( ${PFC[$i.smtp-sink]:-0} + $(cpu "$SINKPID") - s0 ))
+			PFC[$i.smtp-source]=$(( ${PFC[$i.smtp-source]:-0} + $(awk -v hz="$(getconf CLK_TCK)" -F+ '{ printf "%d", ($1 + $2) * hz }' "$T/src.time") ))
+			while read -r pk pv; do PFC[$i.$pk]=$(( ${PFC[$i.$pk]:-0} + pv )); done \
+				< <(pfcpu_delta "$T/pfcpu.0" "$T/pfcpu.1")
+		fi
 		R[$i]="${R[$i]} $v"
 		line="$line [$([ "$i" = 0 ] && echo none || echo "m$i")] $v"
 	done
@@ -97,3 +133,17 @@ for ((i = 1; i < n; i++)); do
 		'BEGIN { printf "  ratio of medians with/without = %.2f; milter CPU %.3f ms per message\n", b / a, c * 1000 / hz / n }'
 	echo "  per-round ratios with/without:${RR[$i]}; median $(median <<<"${RR[$i]}")"
 done
+if [ "${BENCH_PFCPU:-0}" = 1 ]; then
+	echo "CPU per message of Postfix's processes and of the load generators (user+sys, all rounds, ms;"
+	echo "the milter's own is above; total = Postfix's):"
+	for ((i = 0; i < n; i++)); do
+		line="  $([ "$i" = 0 ] && echo none || echo "m$i"):"
+		tot=0
+		for key in "${!PFC[@]}"; do
+			[ "${key%%.*}" = "$i" ] || continue
+			case $key in *.smtp-sink | *.smtp-source) ;; *) tot=$((tot + PFC[$key])) ;; esac
+			line="$line ${key#*.} $(awk -v c="${PFC[$key]}" -v hz="$(getconf CLK_TCK)" -v n="$((MSGS * ROUNDS))" 'BEGIN { printf "%.3f", c * 1000 / hz / n }')"
+		done
+		echo "$line; total $(awk -v c="$tot" -v hz="$(getconf CLK_TCK)" -v n="$((MSGS * ROUNDS))" 'BEGIN { printf "%.3f", c * 1000 / hz / n }')"
+	done
+fi

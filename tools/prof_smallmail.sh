@@ -10,16 +10,22 @@
 #    (user-space instructions; under callgrind at most PROF_CG_MSGS, default 100), with the
 #    PROF_TOP (15) functions that cost the most per message (self cost);
 #  - system calls per message by name: `strace -c -f` attached to the milter.
-# PROF_MILTER: another offload-milter binary (A/B), or any program taking "-f -c CONF" (e.g. a
-# wrapper starting tools/bench_nullmilter.c "small" on CONF's socket: the floor);
-# PROF_CONF: extra offload.conf settings; PROF_SYSCALLS_ONLY=1: no callgrind (perf stat's
-# task-clock per message and the system calls).
+# PROF_MILTER: another offload-milter binary (A/B), or any program taking "-f -c CONF";
+# PROF_FLOOR=1 (with PROF_SYSCALLS_ONLY=1): the floor, tools/bench_nullmilter.c "small" (built, a
+# wrapper starts it on CONF's socket); PROF_CONF: extra offload.conf settings; PROF_PF: extra main.cf
+# settings (name=value;...); PROF_SYSCALLS_ONLY=1: no callgrind (perf stat's task-clock per
+# message and the system calls).
 # Ports 13080-13081.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${1:-build}
 . tests/integration/lib.sh
 MILTER_BIN=${PROF_MILTER:-$MILTER_BIN}
+if [ "${PROF_FLOOR:-0}" = 1 ]; then
+	cc -O2 -o "$T/nullmilter" tools/bench_nullmilter.c -lmilter -lpthread || bail "null milter build"
+	printf '#!/bin/sh\nexec "%s" "$(sed -n "s/^socket = //p" "$3" | head -1)" small\n' "$T/nullmilter" > "$T/floor.sh"
+	chmod +x "$T/floor.sh"; MILTER_BIN=$T/floor.sh
+fi
 MBIN=$MILTER_BIN
 need_bins "$MILTER_BIN"
 command -v perf >/dev/null && command -v strace >/dev/null || bail "perf and strace needed"
@@ -28,6 +34,10 @@ N=${PROF_MSGS:-500} SMTPD=13080 SINKP=13081
 conf_write s ${PROF_CONF:-}
 pf_setup ps "$SMTPD" "$SINKP" >/dev/null || bail "postfix setup"
 postconf -c "$(pf_cf ps)" -e "smtpd_milters = $(conf_socket s)" || bail "postfix milter"
+if [ -n "${PROF_PF:-}" ]; then
+	IFS=';' read -r -a kv <<<"$PROF_PF"
+	postconf -c "$(pf_cf ps)" -e "${kv[@]}" || bail "PROF_PF"
+fi
 smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!)
 waitport "$SINKP"; pf_start ps || bail "postfix start"
 milter_start s || bail "milter start"
@@ -51,9 +61,9 @@ fi
 if [ "${PROF_CALLGRIND:-0}" = 0 ]; then
 	perf stat -x, -e instructions:u,instructions:k,task-clock,context-switches,page-faults -p "$MILTER_PID" -o "$T/perf.out" & P=$!
 	sleep 0.5; send "$N"; kill -INT $P; wait $P 2>/dev/null
-	awk -F, -v n="$N" '$3 ~ /instructions:u/ { u = $1 } $3 ~ /instructions:k/ { k = $1 } $3 ~ /task-clock/ { c = $1 }
+	awk -F, -v n="$N" -v who="$([ "${PROF_FLOOR:-0}" = 1 ] && echo "null milter (floor)" || echo offload-milter)" '$3 ~ /instructions:u/ { u = $1 } $3 ~ /instructions:k/ { k = $1 } $3 ~ /task-clock/ { c = $1 }
 		$3 ~ /context-switches/ { cs = $1 } $3 ~ /page-faults/ { pf = $1 }
-		END { printf "offload-milter per small message (%d messages): %.0f instructions user, %.0f kernel, %.3f ms task-clock, %.1f context switches, %.1f page faults\n", n, u / n, k / n, c / n, cs / n, pf / n }' "$T/perf.out"
+		END { printf "%s per small message (%d messages): %.0f instructions user, %.0f kernel, %.3f ms task-clock, %.1f context switches, %.1f page faults\n", who, n, u / n, k / n, c / n, cs / n, pf / n }' "$T/perf.out"
 else
 	CN=${PROF_CG_MSGS:-100}; [ "$CN" -gt "$N" ] && CN=$N
 	milter_stop s; mkdir -p "$T/cg"
