@@ -47,6 +47,7 @@ struct early {
 	bool hdr_bad;          /* a header line too long to judge */
 	bool in_leaf;          /* in a base64 leaf's body */
 	uint64_t leaf_start;
+	bool leaf_dash;        /* a line of the leaf starts with '-' (early_leaf_range) */
 	bool started;          /* the worker runs (one leaf per message) */
 	bool leaf_closed;
 	/* shared with the worker under lock */
@@ -379,6 +380,7 @@ scan(struct early *e, const char *buf, size_t len, uint64_t off)
 {
 	const char *p = buf, *end = buf + len;
 	size_t eol;
+	bool was_leaf;
 
 	while (p < end && e->state != ES_OFF) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -395,6 +397,7 @@ scan(struct early *e, const char *buf, size_t len, uint64_t off)
 			break;
 		}
 		eol = e->line_len >= 2 && (nl > buf ? nl[-1] : e->last_c) == '\r' ? 2 : 1;
+		was_leaf = e->in_leaf;
 		if (e->line_len <= keep) {
 			line_done(e, e->line, e->line_len - eol, eol);
 		} else {
@@ -402,6 +405,10 @@ scan(struct early *e, const char *buf, size_t len, uint64_t off)
 			e->hdr_bad = e->hdr_bad || e->state == ES_HEADERS;
 			e->prev_eol = (unsigned)eol;
 		}
+		/* a line of the leaf (not the boundary that ends it) GMime could
+		 * take for a boundary: the leaf's bytes are then needed in the parse */
+		if (was_leaf && e->in_leaf && e->line[0] == '-')
+			e->leaf_dash = true;
 		e->line_start = off + (uint64_t)(p - buf);
 		e->line_len = 0;
 	}
@@ -469,9 +476,18 @@ early_body(struct pipeline *p, struct msg *m, const void *buf, size_t len)
 }
 
 bool
-early_started(const struct early *e)
+early_leaf_range(struct early *e, uint64_t *start, uint64_t *end)
 {
-	return e != NULL && e->started;
+	bool ok;
+
+	if (e == NULL || !e->started || !e->leaf_closed || e->leaf_dash)
+		return false;
+	g_mutex_lock(&e->lock);
+	ok = e->end_known && e->end > e->leaf_start;
+	*start = e->leaf_start;
+	*end = e->end;
+	g_mutex_unlock(&e->lock);
+	return ok;
 }
 
 /* early_join - wait for the worker, cancelling it at deadline (0: now) */

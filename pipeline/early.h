@@ -51,7 +51,10 @@ bool early_take(struct msg *m, gint64 deadline, struct early_leaf *out);
  * and not handed over; NULL ok */
 void early_free(struct early *e);
 
-/* early_stats - for tests and logs: did the worker start / store? */
-bool early_started(const struct early *e);
+/* early_leaf_range - the spool byte range [start, end) of the leaf the
+ * worker reads, once the leaf has ended, when no line of it starts with '-'
+ * (so no line in it can be a boundary to GMime's parser either): end of
+ * message may parse the spool without these bytes (run_parse_excised) */
+bool early_leaf_range(struct early *e, uint64_t *start, uint64_t *end);
 
 #endif

@@ -58,7 +58,12 @@ bool msg_outgoing(const struct pipeline *p, const struct msg *m);
 /* domain_is_internal - RCPT's domain is one of [policy] internal_domains */
 bool domain_is_internal(const char *rcpt, char *const *internal);
 
-/* pipeline_early.c: the transfer early offload stored the first leaf of
+/* pipeline_early.c: run_parse_excised - the parse of the spool (fs on fd)
+ * without the bytes of the leaf early offload read (early_leaf_range), that
+ * leaf's content put back as the spool range: the same tree as a parse of
+ * the whole spool; NULL when there is no such leaf or its place is not found */
+GMimeMessage *run_parse_excised(struct run *r, GMimeStream *fs, int fd);
+/* the transfer early offload stored the first leaf of
  * this round into (rewrite_adopt marked it), else NULL; whatever it stored
  * and is not adopted is deleted now (early.h) */
 struct transfer *run_early_adopt(struct run *r);

@@ -218,6 +218,11 @@ run_parse(struct run *r)
 			return NULL;
 		}
 		fs = g_mime_stream_fs_new(fd);
+		/* early offload read the big leaf already: GMime need not */
+		if ((message = run_parse_excised(r, fs, fd)) != NULL) {
+			g_object_unref(fs);
+			return message;
+		}
 	}
 	parser = g_mime_parser_new_with_stream(fs);
 	g_mime_parser_set_persist_stream(parser, TRUE);

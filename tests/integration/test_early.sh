@@ -7,7 +7,10 @@
 #     download is byte-identical, and the store holds that one file.
 #  2. the same message, one with two attachments and one whose base64 goes on after a pad '='
 #     (the part stays) give the same rewritten message with early offload on and off (random
-#     values normalised); the second attachment downloads too; the cut one is not stored.
+#     values normalised); the second attachment downloads too; the cut one is not stored. So do
+#     two where end of message must not parse without the leaf's bytes as it does otherwise (a
+#     line in the leaf only GMime takes for a boundary) or where the scanner and GMime could
+#     read a part's header differently (two Content-Type fields).
 #  3. the early leaf is not the one offloaded (a 3 MiB base64 text body before a 2 MiB
 #     attachment): the early object is deleted, the attachment is stored the normal way.
 #  4. rejected (signed_mail = reject, a multipart/signed message): 5xx and nothing in the store.
@@ -80,7 +83,22 @@ i = d.rfind(b"\r\n--")
 j = d.rfind(b"\r\n", 0, d.rfind(b"\r\n", 0, i) - 200000)   # a line end ~200 kB before the end
 open(sys.argv[2], "wb").write(d[:j] + b"\r\nAA==" + d[j:])
 PYEOF
-for m in big two cut; do
+# end of message parses the spool without the early leaf's bytes (pipeline_early.c
+# run_parse_excised); two messages where that must not happen: a line in the leaf that GMime
+# takes for a boundary and the early scanner does not (longer than the 256 bytes it keeps of a
+# body line); and a part with a second Content-Type (multipart; GMime and the scanner both
+# take the first)
+$PY - "$T/big.eml" "$T/longbnd.eml" "$T/dupct.eml" <<'PYEOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = d.rfind(b"\r\n--")
+bnd = d[i + 2:].split(b"\r\n")[0][:-2]
+j = d.find(b"\r\n", 3 * len(d) // 4)
+open(sys.argv[2], "wb").write(d[:j] + b"\r\n" + bnd + b" " * 300 + d[j:])
+k = d.find(b"Content-Transfer-Encoding: base64\r\n", d.find(b"\r\n" + bnd + b"\r\nContent-Type: application"))
+open(sys.argv[3], "wb").write(d[:k] + b"Content-Type: multipart/mixed; boundary=\"zz\"\r\n" + d[k:])
+PYEOF
+for m in big two cut longbnd dupct; do
 	mc e "$T/$m.eml" "$T/$m.e.out" > "$T/$m.e.res" 2>&1
 	mc n "$T/$m.eml" "$T/$m.n.out" > "$T/$m.n.res" 2>&1
 	check "$m: both milters accept (early: $(tail -1 "$T/$m.e.res"), not: $(tail -1 "$T/$m.n.res"))" \
@@ -92,7 +110,7 @@ check "cut: the part stays (no X-Offload-Transfer)" bash -c '! grep -qi "^X-Offl
 check "cut: the early upload stored nothing (no log line for it)" \
 	[ "$(grep -c "bytes stored as" "$T/e/milter.log")" = "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" ]
 check_offloaded "early, two attachments" "$T/two.e.out" e "$T/plan.bin" "$T/b.bin"
-check "adopted twice more" [ "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" = 3 ]
+check "adopted three times more" [ "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" = 4 ]
 
 # ---- 3. the early leaf stays in the message ----------------------------------------------------
 random_file "$T/c.bin" $((2 * 1024 * 1024))
@@ -108,11 +126,12 @@ o = (b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: body\r\nMIME-V
      b"--xx--\r\n")
 open(sys.argv[1], "wb").write(o)
 PYEOF
-before=$(nfiles e)
+before=$(nfiles e) nla=$(grep -c "is not the one stored first" "$T/e/milter.log")
 mc e "$T/body.eml" "$T/body.out" > "$T/body.res" 2>&1
 check "text body first: accepted ($(tail -1 "$T/body.res"))" grep -q "^result=continue" "$T/body.res"
 check_offloaded "text body first" "$T/body.out" e "$T/c.bin"
-check "the early transfer of the text body was deleted (log)" grep -q "is not the one stored first" "$T/e/milter.log"
+check "the early transfer of the text body was deleted (log)" \
+	[ "$(grep -c "is not the one stored first" "$T/e/milter.log")" -gt "$nla" ]
 check "one more file object in the store ($before -> $(nfiles e))" [ "$(nfiles e)" = $((before + 1)) ]
 
 # ---- 4. rejected after the early store ---------------------------------------------------------
