@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "spool_stream.h"
 
 /* pipeline_nets - trusted_networks as bytes + prefix, parsed by GInetAddressMask
  * once (conf.c has validated them; an entry it cannot parse never matches) */
@@ -217,7 +218,7 @@ run_parse(struct run *r)
 			log_error("%s: cannot reopen spool %s: %s", r->qid, r->m->spool_path, g_strerror(errno));
 			return NULL;
 		}
-		fs = g_mime_stream_fs_new(fd);
+		fs = spool_stream_new(fd); /* reads 256 KiB at once, not the parser's 4 KiB */
 		/* early offload read the big leaf already: GMime need not */
 		if ((message = run_parse_excised(r, fs, fd)) != NULL) {
 			g_object_unref(fs);

@@ -7,8 +7,11 @@
  *
  * A curl worker thread per stream runs curl_easy_perform(); its read
  * callback takes the head, then the bytes the writer puts into a bounded
- * ring buffer (WEBDAV_RING bytes): the writer blocks while the ring is full,
- * the callback while it is empty. One thread per stream rather than curl
+ * ring buffer (WEBDAV_RING bytes): the writer blocks while the ring is full
+ * and is woken when half of it is free, the callback blocks until it can
+ * fill curl's upload buffer (or a quarter ring, or the body ended); each
+ * side signals the other only when that one waits (a wake per 256 KiB,
+ * not a futex call per copy). One thread per stream rather than curl
  * multi driven from the writer: the writer (decode, hash, encrypt) and the
  * sending then run on two cores, and the put API stays a blocking push
  * API; a put is one thread's anyway. The writer waits at start until the
@@ -41,7 +44,11 @@ struct webdav_stream {
 	const GByteArray *head;  /* the body's first bytes, sent first */
 	GThread *worker;
 	GMutex mu;
-	GCond cond;              /* any change below */
+	GCond cond;              /* reading or done (start) */
+	GCond rcond;             /* the callback waits: enough bytes, eof or kill */
+	GCond wcond;             /* the writer waits: room or done */
+	bool rwait, wwait;       /* a side waits on its condition */
+	size_t rwant;            /* the waiting callback wakes at this many bytes */
 	unsigned char *ring;
 	size_t rhead, rlen;      /* ring: start of the data, its length */
 	uint64_t hpos;           /* bytes of head sent */
@@ -74,8 +81,13 @@ webdav_stream_read(char *dst, size_t size, size_t n, void *arg)
 		s->hpos += k;
 		goto out;
 	}
-	while (s->rlen == 0 && !s->eof && !s->killed)
-		g_cond_wait(&s->cond, &s->mu);
+	/* wake when curl's buffer can be filled (or a quarter of the ring) */
+	s->rwant = MIN(want, WEBDAV_RING / 4);
+	while (s->rlen < s->rwant && !s->eof && !s->killed) {
+		s->rwait = true;
+		g_cond_wait(&s->rcond, &s->mu);
+		s->rwait = false;
+	}
 	if (s->killed) {
 		g_mutex_unlock(&s->mu);
 		return CURL_READFUNC_ABORT;
@@ -88,7 +100,8 @@ webdav_stream_read(char *dst, size_t size, size_t n, void *arg)
 		k += c;
 	}
 	s->ring_read = s->ring_read || k > 0;
-	g_cond_broadcast(&s->cond);
+	if (s->wwait && WEBDAV_RING - s->rlen >= WEBDAV_RING / 2)
+		g_cond_signal(&s->wcond); /* the writer waits for half the ring */
 out:
 	g_mutex_unlock(&s->mu);
 	return k;
@@ -142,6 +155,7 @@ webdav_stream_main(gpointer arg)
 	s->code = code;
 	s->done = true;
 	g_cond_broadcast(&s->cond);
+	g_cond_signal(&s->wcond);
 	g_mutex_unlock(&s->mu);
 	return NULL;
 }
@@ -156,6 +170,8 @@ webdav_stream_free(struct webdav_stream *s)
 	g_free(s->url);
 	g_mutex_clear(&s->mu);
 	g_cond_clear(&s->cond);
+	g_cond_clear(&s->rcond);
+	g_cond_clear(&s->wcond);
 	g_free(s);
 }
 
@@ -199,6 +215,8 @@ webdav_stream_start(const struct webdav_store *ws, CURL *h, const char *url, con
 	s->ring = g_malloc(WEBDAV_RING);
 	g_mutex_init(&s->mu);
 	g_cond_init(&s->cond);
+	g_cond_init(&s->rcond);
+	g_cond_init(&s->wcond);
 	s->hdrs = curl_slist_append(s->hdrs, "Content-Type: application/octet-stream");
 	s->hdrs = curl_slist_append(s->hdrs, "Expect: 100-continue");
 	webdav_stream_setup(s);
@@ -238,8 +256,11 @@ webdav_stream_write(struct webdav_stream *s, const void *buf, size_t len)
 
 	g_mutex_lock(&s->mu);
 	while (len > 0) {
-		while (s->rlen == WEBDAV_RING && !s->done)
-			g_cond_wait(&s->cond, &s->mu);
+		while (s->rlen == WEBDAV_RING && !s->done) {
+			s->wwait = true;
+			g_cond_wait(&s->wcond, &s->mu);
+			s->wwait = false;
+		}
 		if (s->done) {
 			g_mutex_unlock(&s->mu);
 			return STORAGE_ETEMP;
@@ -250,7 +271,8 @@ webdav_stream_write(struct webdav_stream *s, const void *buf, size_t len)
 		s->rlen += c;
 		b += c;
 		len -= c;
-		g_cond_broadcast(&s->cond);
+		if (s->rwait && s->rlen >= s->rwant)
+			g_cond_signal(&s->rcond);
 	}
 	g_mutex_unlock(&s->mu);
 	return STORAGE_OK;
@@ -265,7 +287,7 @@ webdav_stream_finish(struct webdav_stream *s, long *code, char *errbuf)
 
 	g_mutex_lock(&s->mu);
 	s->eof = true;
-	g_cond_broadcast(&s->cond);
+	g_cond_signal(&s->rcond);
 	g_mutex_unlock(&s->mu);
 	g_thread_join(s->worker);
 	s->worker = NULL;
@@ -284,7 +306,7 @@ webdav_stream_kill(struct webdav_stream *s)
 		return;
 	g_mutex_lock(&s->mu);
 	s->killed = true;
-	g_cond_broadcast(&s->cond);
+	g_cond_signal(&s->rcond);
 	g_mutex_unlock(&s->mu);
 	webdav_stream_free(s);
 }

@@ -6,7 +6,8 @@
 # ETEMP after retries, the server stopped mid-upload -> ETEMP and no visible object, memory
 # flat for a big put, `offloadctl process` + `offloadctl open` byte-exact through WebDAV,
 # upload throughput against `curl -T` to the same server, an aborted streamed put leaving
-# nothing, and the spool fallback against a server refusing chunked bodies (dav_nochunk.py),
+# nothing, the spool fallback against a server refusing chunked bodies (dav_nochunk.py), a
+# streamed put failing with 507 mid-body (dav_full.py: error, temp deleted, no hang),
 # citizen uploads through offload-upload on this server (upload_store.sh).
 # Ports 12860-12869, 12978-12979.
 . "$(dirname "$0")/lib.sh"
@@ -178,4 +179,16 @@ check "3 MiB put to a server refusing chunked bodies succeeds ($r)" [ "${r%% *}"
 check "... it tried a chunked PUT first, got 411, then PUT with a Content-Length, then MOVE" \
 	bash -c 'grep -E "^(PUT|MOVE) " "$1" | sed -E "s|/\.0\.[0-9a-f]+ | TEMP |" | tr "\n" ";" | grep -qx "PUT /dav/nc/nc TEMP chunked;PUT /dav/nc/nc TEMP length;MOVE /dav/nc/nc TEMP length;"' _ "$T/nochunk.log"
 check "... and logged the fallback" grep -q "HTTP 411 to a chunked body" "$T/nc.err"
+
+# ---- the server's store fills up mid-stream (507 after 3 MiB of an 8 MiB chunked PUT) --------
+FULLPORT=12867
+$PY "$IT/dav_full.py" $FULLPORT "$T/full.log" 3145728 & _BG_PIDS+=($!)
+waitport $FULLPORT || bail "dav_full.py listens on $FULLPORT"
+conf_write full storage.backend=webdav "storage.url=http://127.0.0.1:$FULLPORT/dav" "storage.credentials_file=$T/cred"
+r=$(timeout 60 "$HELPER" bigput "$(conf_path full)" fu/0 8 2>"$T/full.err" | tail -1)
+check "8 MiB streamed put to a server answering 507 after 3 MiB fails, the writer does not hang ($r)" \
+	bash -c '[[ "$1" == commit=E* ]]' _ "$r"
+check "... the 507 is logged and the temp DELETEd after the failed PUT" \
+	bash -c 'grep -q "HTTP 507" "$1" && grep -E "^(PUT|DELETE) " "$2" | sed -E "s|/\.0\.[0-9a-f]+ | TEMP |" | tr "\n" ";" | grep -qx "PUT /dav/fu/fu TEMP 507;DELETE /dav/fu/fu TEMP 404;"' \
+	_ "$T/full.err" "$T/full.log"
 finish
