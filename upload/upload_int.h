@@ -86,6 +86,8 @@ enum MHD_Result upload_json_error(struct MHD_Connection *conn, unsigned status, 
 	const char *text);
 /* upload_rl_take - count one event of key; FALSE when limit was reached */
 bool upload_rl_take(struct upload *u, const char *key, unsigned limit);
+/* upload_rl_return - give back the event taken for a start that failed */
+void upload_rl_return(struct upload *u, const char *key);
 /* upload_auth - the reply token of the request against src: tombstone, manifest
  * header MAC, expiry, verifier. 0, or the HTTP status to answer (answered:
  * *rc set); *expires = the source's expiry */

@@ -18,6 +18,8 @@
 # and the clerk's mail say "malware found" for EICAR only, "could not be checked" for the zip.
 # EICAR then two files whose commit's mail fails: the rerun commits both, byte-exact (the
 # copies to their positions' objects, FORMATS.md §6.6, survive the withdrawn attempt).
+# A start the store cannot take (its shard directories immutable) answers 503 and spends no
+# use of the link (no marker <src>/y<id>).
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -284,5 +286,23 @@ opened "$ABL" "$T/o4" "$T/a.bin" a.bin; oka=$?
 check "one mail; its link opens a.bin and b.bin byte-exact (copies of the failed commit kept)" \
 	bash -c '[ "$1" = "$2" -a "$3" = 0 ] && cmp -s "$4" "$5/b.bin" && [ "$(ls "$5" | wc -l)" = 2 ]' _ \
 	"$(mails)" $((n0 + 1)) $oka "$T/b.bin" "$T/o4"
+
+# ---- a start that fails spends no use of the link ------------------------------------------------
+# the store takes no new transfer (shard directories immutable) but still the use marker
+# <src>/y<id> beside the source: the start fails (503) and must leave no marker
+uses() { find "$STORE/${ID:0:2}/$ID" -name 'y*' | wc -l; }
+y0=$(uses)
+if chattr +i "$STORE" "$STORE"/*/ 2>/dev/null; then
+	s1=$(uc POST "/u/$ID" -H 'Content-Type: application/json' -d '{"count":1,"total":10}')
+	chattr -i "$STORE" "$STORE"/*/
+	check "a start the store cannot take: 503, and the link's use count stays $y0 ($s1, $(uses))" \
+		[ "$s1" = 503 -a "$(uses)" = "$y0" ]
+	X=$(uc POST "/u/$ID" -H 'Content-Type: application/json' -d '{"count":1,"total":10}' > /dev/null &&
+		$PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload"])' "$T/uc.body" 2>/dev/null)
+	check "then a start succeeds and counts one use ($X, $(uses))" [ -n "$X" -a "$(uses)" = $((y0 + 1)) ]
+	uc DELETE "/u/$ID/$X" > /dev/null
+else
+	note "chattr +i not permitted here: failed-start test skipped"
+fi
 rm -rf "$SD"
 finish
