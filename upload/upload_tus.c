@@ -284,8 +284,8 @@ upload_send_offsets(struct MHD_Connection *conn, unsigned status, const struct t
 	char off[32], len[32];
 	const char *h[] = { "Upload-Offset", off, "Upload-Length", len, "Offload-State",
 		f->state == TUS_DONE ? "done" : f->state == TUS_REFUSED ? "refused" : "open",
-		f->state == TUS_REFUSED && f->detail != NULL ? "Offload-Refused" : NULL,
-		transfer_tus_refused_malware(f->detail) ? "infected" : "unscannable", NULL };
+		f->state == TUS_REFUSED && f->detail != NULL && *f->detail != '\0' ? "Offload-Refused" : NULL,
+		transfer_tus_refused_why(f->detail), NULL };
 
 	snprintf(off, sizeof off, "%" PRIu64, f->offset);
 	snprintf(len, sizeof len, "%" PRIu64, f->length);
