@@ -393,6 +393,14 @@ if chattr +i "$STORE" "$STORE"/*/ 2>/dev/null; then
 	chattr -i "$STORE" "$STORE"/*/
 	check "a start the store cannot take: 503, and the link's use count stays $y0 ($s1, $(uses))" \
 		[ "$s1" = 503 -a "$(uses)" = "$y0" ]
+	# the other way round: the new transfer's state is written, the marker is not (the source's
+	# directory immutable): 503, and that state is deleted again
+	touch "$T/before-start"
+	chattr +i "$STORE/${ID:0:2}/$ID"
+	s2=$(uc POST "/u/$ID" -H 'Content-Type: application/json' -d '{"count":1,"total":10}')
+	chattr -i "$STORE/${ID:0:2}/$ID"
+	check "a start whose use marker the store cannot take: 503, no use, its group state deleted again ($s2, $(uses))" \
+		[ "$s2" = 503 -a "$(uses)" = "$y0" -a -z "$(find "$STORE" -name u -newer "$T/before-start")" ]
 	X=$(start_reply 10)
 	check "then a start succeeds and counts one use ($X, $(uses))" [ -n "$X" -a "$(uses)" = $((y0 + 1)) ]
 	uc DELETE "/u/$ID/$X" > /dev/null
