@@ -7,11 +7,12 @@
  * Resume: the reply's id is kept in DIR/<digest> (digest of the transfer id,
  * the files' paths, sizes and mtimes and the message), so running the same
  * command again asks HEAD for each file's offset and sends on from there.
- * A file the virus scan refuses (malware found, or it could not be checked)
- * is named on stderr and the others are still sent: the reply is committed
+ * A file the virus scan refuses (malware found, or it could not be checked),
+ * or that the commit names as damaged (its stored copy did not verify), is
+ * named on stderr and the others are still sent: the reply is committed
  * with the accepted files (docs/DECISIONS.md), then the exit code is 65.
  * Exit codes like fetch: 0 sent, 64 usage, 65 token refused or a file refused
- * by the virus scan (the reply sent with the others, if any), 66 no such
+ * (the reply sent with the others, if any), 66 no such
  * transfer or file, 69 transfer gone, 75 try again (network, 429, 5xx),
  * 76 protocol.
  * Memory: one chunk ([upload] chunk_size, from the server) at a time.
