@@ -13,8 +13,10 @@
  * of a later file (files go in ascending order, so that object was copied
  * before). The leftover objects go with the file states (upload_finish.c).
  * When no whole copy is there and the source is missing or does not verify,
- * the file is lost for good (UPLOAD_DAMAGED: the commit refuses it and goes
- * on); a store that fails while either is read is an error to try again.
+ * the copy an earlier attempt made at a later position is taken (a file
+ * before it, found damaged since, moved it up); without one, the file is
+ * lost for good (UPLOAD_DAMAGED: the commit refuses it and goes on). A store
+ * that fails while any of them is read is an error to try again.
  * See upload_int.h. Memory: one segment.
  */
 #include <inttypes.h>
@@ -67,13 +69,13 @@ put_out(void *arg, const void *buf, size_t len)
 	return storage_put_write(arg, buf, len) == STORAGE_OK ? 0 : -1;
 }
 
-/* copy_write - "<id>/<f->index>" (key f->key) to "<id>/<p>" (key k); storage
+/* copy_write - f from "<id>/<q>" (key kq) to "<id>/<p>" (key k); storage
  * error, or UPLOAD_DAMAGED when the source is missing or does not verify */
 static int
 copy_write(struct storage *st, const char *id, uint32_t p, const unsigned char k[32],
-	const struct tus_file *f)
+	const struct tus_file *f, uint32_t q, const unsigned char kq[32])
 {
-	struct transfer_stream *s = transfer_stream_new(st, id, f->index, f->key, f->length, 0, f->length);
+	struct transfer_stream *s = transfer_stream_new(st, id, q, kq, f->length, 0, f->length);
 	unsigned char *buf = g_malloc(ENVELOPE_SEGMENT_SIZE);
 	struct storage_put *put = NULL;
 	struct envelope_writer *w = NULL;
@@ -105,19 +107,46 @@ copy_write(struct storage *st, const char *id, uint32_t p, const unsigned char k
 	return rc;
 }
 
+/* position_key - K_p of file f at position p */
+static int
+position_key(const struct tus_file *f, uint32_t p, unsigned char k[32])
+{
+	char info[64];
+
+	snprintf(info, sizeof info, "offload v1 reply file %" PRIu32, p);
+	return crypto_hkdf(f->key, sizeof f->key, NULL, 0, info, strlen(info), k, 32);
+}
+
+/* copy_from_earlier - f to "<id>/<p>" from the copy an earlier attempt made
+ * at a position q in (p, f->index), where its source was then overwritten
+ * (a file before it found damaged since moves it up); as copy_write */
+static int
+copy_from_earlier(struct storage *st, const char *id, uint32_t p, const unsigned char k[32],
+	const struct tus_file *f)
+{
+	unsigned char kq[32];
+	int rc = UPLOAD_DAMAGED;
+
+	for (uint32_t q = p + 1; rc == UPLOAD_DAMAGED && q < f->index; q++) {
+		rc = position_key(f, q, kq) != 0 ? STORAGE_ETEMP : copy_write(st, id, p, k, f, q, kq);
+		crypto_wipe(kq, sizeof kq);
+	}
+	return rc;
+}
+
 int
 upload_renumber(struct storage *st, const char *id, const struct tus_file *f, uint32_t p,
 	unsigned char key_out[32])
 {
-	char info[64];
 	int rc;
 
-	snprintf(info, sizeof info, "offload v1 reply file %" PRIu32, p);
-	if (crypto_hkdf(f->key, sizeof f->key, NULL, 0, info, strlen(info), key_out, 32) != 0)
+	if (position_key(f, p, key_out) != 0)
 		return STORAGE_ETEMP;
 	rc = copy_check(st, id, p, key_out, f); /* a whole copy of an earlier attempt stays */
 	if (rc == UPLOAD_DAMAGED) {
-		rc = copy_write(st, id, p, key_out, f);
+		rc = copy_write(st, id, p, key_out, f, f->index, f->key);
+		if (rc == UPLOAD_DAMAGED)
+			rc = copy_from_earlier(st, id, p, key_out, f);
 		if (rc == STORAGE_OK && (rc = copy_check(st, id, p, key_out, f)) == UPLOAD_DAMAGED)
 			rc = STORAGE_ETEMP; /* the copy, read back, is not what was written */
 	}

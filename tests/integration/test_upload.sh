@@ -51,7 +51,7 @@ _BG_PIDS+=($!)
 for ((i = 0; i < 300; i++)); do [ -S "$CL/clamd.sock" ] && break; sleep 0.1; done
 [ -S "$CL/clamd.sock" ] || bail "clamd start"
 
-U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=3 upload.uses=20"
+U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=4 upload.uses=20"
 conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA \
 	archive.command=/bin/true "archive.spool_dir=$T/aspool"
 sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
@@ -294,33 +294,36 @@ check "one mail; its link opens a.bin and b.bin byte-exact (copies of the failed
 	"$(mails)" $((n0 + 1)) $oka "$T/b.bin" "$T/o4"
 
 # ---- a damaged stored file ends in a permanent refusal of that file; a store error stays 503 ---
-# As above, the mail fails, so the copies stay: object 0 is d1's copy, object 1 d2's copy (over
-# d1's source), object 2 d2's source. Then: d2's copy damaged and its source unreadable (a
-# symlink loop: a store error) -> 503, no mail; the source back, d1's copy damaged (its source
-# is gone: overwritten by d2's copy) -> sent with d2 alone, d1 named to the citizen and the clerk.
+# As above, the mail fails, so the copies stay: object 0 is d1's copy, 1 d2's copy (over d1's
+# source), 2 d3's copy (over d2's source), 3 d3's source. Then: d3's copy damaged and its source
+# unreadable (a symlink loop: a store error) -> 503, no mail. The source back, d1's copy damaged
+# (its source is gone) -> sent without d1, named to the citizen and the clerk; d2 moves up to
+# position 0 from its earlier copy at 1 (its own source is gone too), d3 to 1 from its source.
 flip() { $PY -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[100] ^= 1; open(sys.argv[1], "wb").write(b)' "$1"; }
 random_file "$T/d1.bin" 70000
 random_file "$T/d2.bin" 3000
+random_file "$T/d3.bin" 5000
+DF=("$T/eicar.com" "$T/d1.bin" "$T/d2.bin" "$T/d3.bin")
 n0=$(mails)
 touch "$NOTIFY/fail"
-up "$(link_at $PA)" "$T/eicar.com" "$T/d1.bin" "$T/d2.bin" > /dev/null 2>&1; rc1=$?
+up "$(link_at $PA)" "${DF[@]}" > /dev/null 2>&1; rc1=$?
 rm -f "$NOTIFY/fail"
 DID=$(cut -d' ' -f1 "$SD/$(ls -t "$SD" | head -1)")
 DD=$STORE/${DID:0:2}/$DID
-mv "$DD/2" "$T/d2.source"
-ln -s 2 "$DD/2"
-flip "$DD/1"
-up "$(link_at $PA)" "$T/eicar.com" "$T/d1.bin" "$T/d2.bin" > "$T/d2.out" 2> "$T/d2.err"; rc2=$?
-check "mail failed (exit $rc1); d2's copy damaged and its source unreadable (a store error): 503, exit 75, no mail ($rc2: $(tail -1 "$T/d2.err"))" \
+mv "$DD/3" "$T/d3.source"
+ln -s 3 "$DD/3"
+flip "$DD/2"
+up "$(link_at $PA)" "${DF[@]}" > "$T/d2.out" 2> "$T/d2.err"; rc2=$?
+check "mail failed (exit $rc1); d3's copy damaged and its source unreadable (a store error): 503, exit 75, no mail ($rc2: $(tail -1 "$T/d2.err"))" \
 	bash -c '[ $1 = 75 -a $2 = 75 -a "$3" = "$4" ] && grep -q "commit: HTTP 503 unavailable" "$5"' _ "$rc1" "$rc2" "$(mails)" "$n0" "$T/d2.err"
-rm "$DD/2"; mv "$T/d2.source" "$DD/2"
+rm "$DD/3"; mv "$T/d3.source" "$DD/3"
 flip "$DD/0"
-up "$(link_at $PA)" "$T/eicar.com" "$T/d1.bin" "$T/d2.bin" > "$T/d3.out" 2> "$T/d3.err"; rc3=$?
-check "d1's copy damaged, its source gone: committed without it, exit 65, '1 files, 2 refused' ($rc3 $(cat "$T/d3.out"))" \
-	bash -c '[ $1 = 65 ] && grep -q "	1 files, 2 refused$" "$2"' _ "$rc3" "$T/d3.out"
+up "$(link_at $PA)" "${DF[@]}" > "$T/d3.out" 2> "$T/d3.err"; rc3=$?
+check "d1's copy damaged, its source gone: committed without it, exit 65, '2 files, 2 refused' ($rc3 $(cat "$T/d3.out"))" \
+	bash -c '[ $1 = 65 ] && grep -q "	2 files, 2 refused$" "$2"' _ "$rc3" "$T/d3.out"
 check "stderr names d1.bin as damaged in storage, EICAR as malware ($(tr '\n' ' ' < "$T/d3.err"))" \
 	bash -c 'grep -q "d1.bin: could not be taken (the stored file is damaged; send it again in a new reply)" "$1" &&
-		grep -q "eicar.com: refused (malware found)" "$1" && ! grep -q "d2.bin" "$1"' _ "$T/d3.err"
+		grep -q "eicar.com: refused (malware found)" "$1" && ! grep -q "d[23].bin" "$1"' _ "$T/d3.err"
 check "one mail for that reply" [ "$(mails)" = $((n0 + 1)) ]
 $MAILTOOL notice "$(newest_mail)" > "$T/d.txt"
 check "the mail names d1.bin as damaged (de, en), EICAR as malware" \
@@ -328,11 +331,12 @@ check "the mail names d1.bin as damaged (de, en), EICAR as malware" \
 		grep -q "d1.bin: could not be taken (the stored file is damaged)" "$1" &&
 		grep -q "eicar.com: refused (malware found)" "$1" && ! grep -q "d1.bin: .*[Mm]alware" "$1"' _ "$T/d.txt"
 opened "$(mail_link "$(newest_mail)")" "$T/od" "$T/d2.bin" d2.bin; okd=$?
-check "its link opens d2.bin alone, byte-exact" [ $okd = 0 -a "$(ls "$T/od")" = d2.bin ]
+check "its link opens d2.bin (from its earlier copy) and d3.bin byte-exact, nothing else" \
+	[ $okd = 0 -a "$(ls "$T/od" | tr '\n' ' ')" = "d2.bin d3.bin " ] && cmp -s "$T/d3.bin" "$T/od/d3.bin"
 s1=$(uc POST "/u/$ID/$DID/commit"); b1=$(cat "$T/uc.body")
 s2=$(uc HEAD "/u/$ID/$DID/1" -I)
 check "the commit repeated: the same answer, naming file 1; HEAD of file 1: refused, damaged ($s1 $b1 $s2)" \
-	[ "$s1" = 200 -a "$b1" = '{"state":"sent","files":1,"refused":2,"damaged":[1]}' -a "$s2" = 200 \
+	[ "$s1" = 200 -a "$b1" = '{"state":"sent","files":2,"refused":2,"damaged":[1]}' -a "$s2" = 200 \
 	-a "$(hdr Offload-State)" = refused -a "$(hdr Offload-Refused)" = damaged ]
 check "one mail still" [ "$(mails)" = $((n0 + 1)) ]
 
