@@ -7,11 +7,12 @@
  * Resume: the reply's id is kept in DIR/<digest> (digest of the transfer id,
  * the files' paths, sizes and mtimes and the message), so running the same
  * command again asks HEAD for each file's offset and sends on from there.
- * A file the virus scan refuses (malware found, or it could not be checked)
- * is named on stderr and the others are still sent: the reply is committed
+ * A file the virus scan refuses (malware found, or it could not be checked),
+ * or that the commit names as damaged (its stored copy did not verify), is
+ * named on stderr and the others are still sent: the reply is committed
  * with the accepted files (docs/DECISIONS.md), then the exit code is 65.
  * Exit codes like fetch: 0 sent, 64 usage, 65 token refused or a file refused
- * by the virus scan (the reply sent with the others, if any), 66 no such
+ * (the reply sent with the others, if any), 66 no such
  * transfer or file, 69 transfer gone, 75 try again (network, 429, 5xx),
  * 76 protocol.
  * Memory: one chunk ([upload] chunk_size, from the server) at a time.
@@ -269,11 +270,16 @@ start(struct up *u, struct ufile *f, int n, const char *msg, char **id, uint64_t
 	return rc;
 }
 
-/* say_refused - the same words as the clerk's mail (pipeline/notify_reply.c) */
+/* say_refused - the same words as the clerk's mail (pipeline/notify_reply.c);
+ * why: the verdict of Offload-Refused or a 422 ("infected", "unscannable", or
+ * "damaged": the stored file was found damaged at the commit) */
 static void
-say_refused(const char *path, bool malware)
+say_refused(const char *path, const char *why)
 {
-	fprintf(stderr, "offloadctl upload: %s: %s\n", path, malware ? "refused (malware found)" :
+	fprintf(stderr, "offloadctl upload: %s: %s\n", path,
+		strcmp(why, "infected") == 0 ? "refused (malware found)" :
+		strcmp(why, "damaged") == 0 ?
+		"could not be taken (the stored file is damaged; send it again in a new reply)" :
 		"refused (could not be checked for malware)");
 }
 
@@ -289,7 +295,7 @@ patch_fail(const char *path, const struct ans *a)
 	if (malware || (err != NULL && strcmp(err, "unscannable") == 0)) {
 		char *msg = ans_member(a, "message");
 
-		say_refused(path, malware);
+		say_refused(path, err);
 		if (msg != NULL)
 			fprintf(stderr, "offloadctl upload: %s: %s\n", path, msg);
 		g_free(msg);
@@ -315,7 +321,7 @@ locate(struct up *u, const char *id, int i, const struct ufile *f, uint64_t *off
 		*off = g_ascii_strtoull(a.offset, NULL, 10);
 		*done = strcmp(a.state, "done") == 0;
 		if (strcmp(a.state, "refused") == 0) {
-			say_refused(f->path, strcmp(a.refused, "infected") == 0);
+			say_refused(f->path, a.refused);
 			rc = UP_REFUSED;
 		}
 		goto out;
@@ -396,14 +402,44 @@ out:
 	return rc;
 }
 
-/* commit - POST .../commit; 0 or exit code */
+/* say_damaged - the files the commit's answer names as damaged ("damaged":
+ * [n, ...]: accepted, but their stored copy did not verify); how many */
 static int
-commit(struct up *u, const char *id)
+say_damaged(const struct ans *a, const struct ufile *f, int n)
+{
+	JsonParser *jp = json_parser_new();
+	JsonNode *m = NULL;
+	JsonArray *arr = NULL;
+	int k = 0;
+
+	if (a->body->len > 0 &&
+	    json_parser_load_from_data(jp, (const char *)a->body->data, (gssize)a->body->len, NULL) &&
+	    json_parser_get_root(jp) != NULL && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp)))
+		m = json_object_get_member(json_node_get_object(json_parser_get_root(jp)), "damaged");
+	if (m != NULL && JSON_NODE_HOLDS_ARRAY(m))
+		arr = json_node_get_array(m);
+	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
+		gint64 x = json_array_get_int_element(arr, i);
+
+		if (x >= 0 && x < n) {
+			say_refused(f[x].path, "damaged");
+			k++;
+		}
+	}
+	g_object_unref(jp);
+	return k;
+}
+
+/* commit - POST .../commit; 0 or exit code; *damaged = files the answer
+ * names as damaged (sent without them, or 422 when no file is left) */
+static int
+commit(struct up *u, const char *id, const struct ufile *f, int n, int *damaged)
 {
 	char *path = g_strdup_printf("/u/%s/%s/commit", u->src, id), *files = NULL, *refused = NULL;
 	struct ans a;
 	int rc = request(u, "POST", path, NULL, NULL, 0, &a);
 
+	*damaged = rc == 0 && (a.code == 200 || a.code == 422) ? say_damaged(&a, f, n) : 0;
 	if (rc == 0 && a.code != 200)
 		rc = fail("commit", &a);
 	if (rc == 0) {
@@ -456,7 +492,7 @@ run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool 
 {
 	char *text = NULL, *id = NULL, **parts = NULL;
 	uint64_t chunk = 0;
-	int rc = 0, refused = 0;
+	int rc = 0, refused = 0, damaged = 0;
 
 	*stale = false;
 	if (g_file_get_contents(sp, &text, NULL, NULL)) {
@@ -487,7 +523,8 @@ run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool 
 		rc = r == UP_REFUSED ? 0 : r;
 	}
 	if (rc == 0)
-		rc = commit(u, id); /* with the accepted files (422 when none was) */
+		rc = commit(u, id, f, n, &damaged); /* with the accepted files (422 when none was) */
+	refused += damaged;
 	if (rc == 0 || (rc == EX_DATAERR && refused == n))
 		unlink(sp);
 	if (rc == 0 && refused > 0)

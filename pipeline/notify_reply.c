@@ -158,6 +158,7 @@ notify_reply_text(const struct transfer *t, const char *link, const struct notif
 	append_files(s, t, TRUE);
 	append_names(s, ri->refused, "abgewiesen (Schadsoftware gefunden)");
 	append_names(s, ri->unchecked, "abgewiesen (konnte nicht auf Schadsoftware geprüft werden)");
+	append_names(s, ri->damaged, "nicht übernommen (die gespeicherte Datei ist beschädigt)");
 	if (ri->unscanned && ri->unscanned->len > 0) {
 		g_string_append(s, "\nNICHT auf Viren geprüft (der Virenscanner konnte sie nicht prüfen):\n");
 		append_names(s, ri->unscanned, "ungeprüft");
@@ -172,6 +173,7 @@ notify_reply_text(const struct transfer *t, const char *link, const struct notif
 	append_files(s, t, FALSE);
 	append_names(s, ri->refused, "refused (malware found)");
 	append_names(s, ri->unchecked, "refused (could not be checked for malware)");
+	append_names(s, ri->damaged, "could not be taken (the stored file is damaged)");
 	if (ri->unscanned && ri->unscanned->len > 0) {
 		g_string_append(s, "\nNOT scanned for viruses (the virus scanner could not check them):\n");
 		append_names(s, ri->unscanned, "unscanned");

@@ -5,7 +5,8 @@
  * defanged, marked "sent by an unverified person through the reply link"
  * (or "through your upload link", with its note, for a standalone upload
  * link), a line per refused file saying why (malware found, or it could not
- * be checked for malware) and a line per file accepted without a virus scan.
+ * be checked for malware, or its stored copy was damaged and it could not be
+ * taken) and a line per file accepted without a virus scan.
  * Submitted like the other notices ([notify] sendmail, null envelope sender).
  * Thread-safe: everything is per call.
  */
@@ -31,6 +32,8 @@ struct notify_reply_info {
 	GPtrArray *unchecked;  /* names refused because the scanner could not check them
 	                        * ([scan] on_unscannable = reject; NULL ok) */
 	GPtrArray *unscanned;  /* names accepted unscanned ([scan] on_* = accept-marked; NULL ok) */
+	GPtrArray *damaged;    /* names accepted, but whose stored object was found damaged
+	                        * at the commit: not in the transfer (NULL ok) */
 	const char *note;      /* a standalone upload link (FORMATS.md §6.11): its note ("" none);
 	                        * NULL: the reply link of a transfer */
 };

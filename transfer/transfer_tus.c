@@ -184,6 +184,8 @@ add_sent(JsonBuilder *b, const struct tus_group *g)
 		json_builder_begin_object(b);
 		add_int(b, "length", (int64_t)g->sent[i].length);
 		add_str(b, "state", tus_state_names[g->sent[i].state]);
+		if (g->sent[i].state == TUS_REFUSED && g->sent[i].why[0] != '\0')
+			add_str(b, "detail", g->sent[i].why);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -213,6 +215,18 @@ transfer_tus_group_put(struct storage *st, const struct key32 *dk, const char *i
 	return state_put(st, dk, id, TUS_GROUP_INDEX, builder_done(b));
 }
 
+/* sent_why - the verdict of a sent form's refused file, "" when none or unknown */
+static const char *
+sent_why(const char *s)
+{
+	static const char *const known[] = { "infected", "unscannable", "damaged" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return "";
+}
+
 /* sent_parse - the "sent" array of a committed reply into g; -1 when it
  * does not hold count files that are done or refused */
 static int
@@ -233,6 +247,8 @@ sent_parse(JsonNode *n, struct tus_group *g)
 			return -1;
 		g->sent[i].length = (uint64_t)len;
 		g->sent[i].state = strcmp(state, "done") == 0 ? TUS_DONE : TUS_REFUSED;
+		if (g->sent[i].state == TUS_REFUSED) /* a verdict this reader does not know: "" */
+			g_strlcpy(g->sent[i].why, sent_why(obj_str(o, "detail")), sizeof g->sent[i].why);
 	}
 	return 0;
 }
@@ -412,12 +428,23 @@ transfer_tus_refused_malware(const char *detail)
 		return FALSE;
 	if (g_str_has_prefix(detail, "infected"))
 		return TRUE;
-	if (g_str_has_prefix(detail, "unscannable") || g_str_has_prefix(detail, "unavailable"))
+	if (g_str_has_prefix(detail, "unscannable") || g_str_has_prefix(detail, "unavailable") ||
+	    strcmp(detail, "damaged") == 0)
 		return FALSE;
 	/* written before the verdict prefix: a bare signature name (no space) is
 	 * malware, clamd's limit heuristics and its error texts are not */
 	return *detail != '\0' && strchr(detail, ' ') == NULL &&
 		!g_str_has_prefix(detail, "Heuristics.Limits.Exceeded");
+}
+
+const char *
+transfer_tus_refused_why(const char *detail)
+{
+	if (detail == NULL || *detail == '\0')
+		return "";
+	if (strcmp(detail, "damaged") == 0)
+		return "damaged";
+	return transfer_tus_refused_malware(detail) ? "infected" : "unscannable";
 }
 
 void

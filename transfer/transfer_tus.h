@@ -52,6 +52,9 @@ enum tus_file_state { TUS_OPEN = 0, TUS_DONE, TUS_REFUSED };
 struct tus_sent {
 	uint64_t length;
 	enum tus_file_state state;                      /* TUS_DONE or TUS_REFUSED */
+	char why[16];                                   /* refused: the verdict of its detail
+	                                                 * ("infected", "unscannable", "damaged"),
+	                                                 * "" not recorded */
 };
 
 struct tus_group {
@@ -107,8 +110,12 @@ int transfer_tus_file_get(struct storage *st, const struct key32 *dk, const char
 	uint32_t index, struct tus_file *f);
 void transfer_tus_file_clear(struct tus_file *f); /* wipes the key */
 /* transfer_tus_refused_malware - a refused file's detail says the scanner
- * found malware in it (not: it could not check it); FORMATS.md §6.6 */
+ * found malware in it (not: it could not check it, nor: its stored object
+ * was damaged at the commit); FORMATS.md §6.6 */
 gboolean transfer_tus_refused_malware(const char *detail);
+/* transfer_tus_refused_why - the verdict of a refused file's detail:
+ * "infected", "unscannable" or "damaged" (the words of §6.6) */
+const char *transfer_tus_refused_why(const char *detail);
 
 /* transfer_tus_mpu_begin - a new file f of id: its multipart upload where
  * the store has them and f is larger than a part (else nothing to do) */

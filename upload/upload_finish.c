@@ -128,8 +128,49 @@ out:
 
 /* ---- commit ----------------------------------------------------------------- */
 
+/* refused_into - a refused file f: its name into ri by its verdict (malware
+ * found, not checked, damaged), its verdict into its sent record s */
+static void
+refused_into(struct notify_reply_info *ri, struct tus_sent *s, const struct tus_file *f)
+{
+	const char *why = transfer_tus_refused_why(f->detail);
+
+	g_ptr_array_add(strcmp(why, "damaged") == 0 ? ri->damaged :
+		strcmp(why, "infected") == 0 ? ri->refused : ri->unchecked, g_strdup(f->name));
+	s->state = TUS_REFUSED;
+	g_strlcpy(s->why, why, sizeof s->why);
+}
+
+/* take_file - f (done) into t; with renumber copied to its position's object.
+ * 0, UPLOAD_DAMAGED (f is lost for good: out of t again, refused as
+ * "damaged" in its state, so a repeated commit knows), or 503 */
+static unsigned
+take_file(struct upload *u, const char *id, struct transfer *t, struct tus_file *f, bool renumber)
+{
+	struct transfer_file *tf = g_new0(struct transfer_file, 1);
+	int st;
+
+	tf->index = t->files->len; /* = f->index unless a file before was refused */
+	tf->name = g_strdup(f->name);
+	tf->type = g_strdup("application/octet-stream");
+	tf->size = f->length;
+	g_strlcpy(tf->sha256, f->sha256, sizeof tf->sha256);
+	memcpy(tf->key, f->key, sizeof tf->key);
+	g_ptr_array_add(t->files, tf);
+	if (!renumber || tf->index == f->index)
+		return 0;
+	st = upload_renumber(u->st, id, f, tf->index, tf->key);
+	if (st != UPLOAD_DAMAGED)
+		return st == STORAGE_OK ? 0 : 503; /* logged */
+	g_ptr_array_remove_index(t->files, t->files->len - 1);
+	f->state = TUS_REFUSED;
+	g_free(f->detail);
+	f->detail = g_strdup("damaged");
+	return transfer_tus_file_put(u->st, &u->dk, id, f) == STORAGE_OK ? UPLOAD_DAMAGED : 503;
+}
+
 /* collect - the files of the reply into t (done), the names refused (malware
- * found, or not checked) and accepted unscanned into ri, g->sent (the
+ * found, not checked, damaged) and accepted unscanned into ri, g->sent (the
  * answer's record); 0 or the status */
 static unsigned
 collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *t,
@@ -137,37 +178,23 @@ collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *
 {
 	for (uint32_t i = 0; i < g->count; i++) {
 		struct tus_file f;
-		struct transfer_file *tf;
 		int st = transfer_tus_file_get(u->st, &u->dk, id, i, &f);
+		unsigned status = 0;
 
 		if (st != STORAGE_OK)
 			return st == STORAGE_ENOENT ? 409 : 503;
-		if (f.state == TUS_OPEN) {
-			transfer_tus_file_clear(&f);
-			return 409;
-		}
-		g->sent[i] = (struct tus_sent){ f.length, f.state };
-		if (f.state == TUS_REFUSED) {
-			g_ptr_array_add(transfer_tus_refused_malware(f.detail) ? ri->refused : ri->unchecked,
-				g_strdup(f.name));
-			transfer_tus_file_clear(&f);
-			continue;
-		}
-		if (f.detail != NULL && g_str_has_prefix(f.detail, "unscanned"))
+		g->sent[i] = (struct tus_sent){ f.length, f.state, "" };
+		if (f.state == TUS_OPEN)
+			status = 409;
+		else if (f.state == TUS_DONE)
+			status = take_file(u, id, t, &f, renumber);
+		if (f.state == TUS_REFUSED)
+			refused_into(ri, &g->sent[i], &f);
+		else if (status == 0 && f.detail != NULL && g_str_has_prefix(f.detail, "unscanned"))
 			g_ptr_array_add(ri->unscanned, g_strdup(f.name));
-		tf = g_new0(struct transfer_file, 1);
-		tf->index = t->files->len; /* = i unless a file before was refused */
-		tf->name = g_strdup(f.name);
-		tf->type = g_strdup("application/octet-stream");
-		tf->size = f.length;
-		g_strlcpy(tf->sha256, f.sha256, sizeof tf->sha256);
-		memcpy(tf->key, f.key, sizeof tf->key);
-		g_ptr_array_add(t->files, tf);
-		if (renumber && tf->index != i && upload_renumber(u->st, id, &f, tf->index, tf->key) != 0) {
-			transfer_tus_file_clear(&f);
-			return 503; /* logged */
-		}
 		transfer_tus_file_clear(&f);
+		if (status != 0 && status != UPLOAD_DAMAGED)
+			return status;
 	}
 	return t->files->len > 0 ? 0 : 422;
 }
@@ -191,17 +218,39 @@ reply_address(struct upload *u, struct MHD_Connection *conn, const char *src, ch
 	return to;
 }
 
-/* commit_answer - {"state":"sent","files":F,"refused":R} from the sent record */
+/* damaged_list - ',"damaged":[n,...]' for the files of g refused as damaged, nothing if none */
+static void
+damaged_list(GString *s, const struct tus_group *g)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < g->count; i++) {
+		if (g->sent[i].state != TUS_REFUSED || strcmp(g->sent[i].why, "damaged") != 0)
+			continue;
+		g_string_append_printf(s, "%s%" PRIu32, any ? "," : ",\"damaged\":[", i);
+		any = true;
+	}
+	if (any)
+		g_string_append_c(s, ']');
+}
+
+/* commit_answer - {"state":"sent","files":F,"refused":R} from the sent record,
+ * and "damaged":[n,...] when files were refused as damaged at the commit */
 static enum MHD_Result
 commit_answer(struct MHD_Connection *conn, const struct tus_group *g)
 {
 	unsigned files = 0, refused = 0;
-	char s[96];
+	GString *s = g_string_new(NULL);
+	enum MHD_Result rc;
 
 	for (uint32_t i = 0; i < g->count; i++)
 		g->sent[i].state == TUS_DONE ? files++ : refused++;
-	snprintf(s, sizeof s, "{\"state\":\"sent\",\"files\":%u,\"refused\":%u}", files, refused);
-	return upload_send(conn, 200, "application/json", s, strlen(s), NULL);
+	g_string_printf(s, "{\"state\":\"sent\",\"files\":%u,\"refused\":%u", files, refused);
+	damaged_list(s, g);
+	g_string_append_c(s, '}');
+	rc = upload_send(conn, 200, "application/json", s->str, s->len, NULL);
+	g_string_free(s, TRUE);
+	return rc;
 }
 
 /* commit_record - the reply is sent: the group state becomes its sent form
@@ -265,6 +314,7 @@ reply_info_init(struct notify_reply_info *ri)
 	ri->refused = g_ptr_array_new_with_free_func(g_free);
 	ri->unchecked = g_ptr_array_new_with_free_func(g_free);
 	ri->unscanned = g_ptr_array_new_with_free_func(g_free);
+	ri->damaged = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void
@@ -273,6 +323,7 @@ reply_info_clear(struct notify_reply_info *ri)
 	g_ptr_array_free(ri->refused, TRUE);
 	g_ptr_array_free(ri->unchecked, TRUE);
 	g_ptr_array_free(ri->unscanned, TRUE);
+	g_ptr_array_free(ri->damaged, TRUE);
 }
 
 /* commit_again - the manifest (written at mtime) is there but not the sent
@@ -300,19 +351,97 @@ commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, stru
 	return commit_answer(conn, g);
 }
 
+/* commit_busy - another commit holds the reply: its answer once it is sent, else 503 busy */
+static enum MHD_Result
+commit_busy(struct upload *u, struct MHD_Connection *conn, const char *id)
+{
+	struct tus_group g = { 0 };
+	enum MHD_Result rc;
+
+	if (transfer_tus_group_get(u->st, &u->dk, id, &g) == STORAGE_OK && g.sent != NULL)
+		rc = commit_answer(conn, &g);
+	else
+		rc = upload_json_error(conn, 503, "busy", "The reply is being sent; ask again in a minute.");
+	transfer_tus_group_clear(&g);
+	return rc;
+}
+
+/* commit_error - the answer to a commit that failed with status; 422 (no
+ * file accepted) names the files refused as damaged, as a sent answer does */
+static enum MHD_Result
+commit_error(struct MHD_Connection *conn, unsigned status, const struct tus_group *g)
+{
+	GString *s;
+	enum MHD_Result rc;
+
+	if (status != 422)
+		return upload_json_error(conn, status, status == 409 ? "incomplete" :
+			status == 404 ? "no-reply" : "unavailable",
+			status == 409 ? "Not every file has arrived yet." :
+			status == 404 ? "This transfer does not take replies." : NULL);
+	s = g_string_new("{\"error\":\"nothing\",\"message\":\"No file was accepted.\"");
+	damaged_list(s, g);
+	g_string_append_c(s, '}');
+	rc = upload_send(conn, 422, "application/json", s->str, s->len, NULL);
+	g_string_free(s, TRUE);
+	return rc;
+}
+
+/* commit_first - the first commit of reply id (no manifest yet): claim it,
+ * the files into t, manifest, mail, then the sent record */
+static enum MHD_Result
+commit_first(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id,
+	struct tus_group *g, struct transfer *t)
+{
+	struct notify_reply_info ri = { .src_id = src };
+	char *note = NULL, *to = reply_address(u, conn, src, &note);
+	enum MHD_Result rc;
+	unsigned status, gen = 0;
+	int claim = to == NULL ? 0 : upload_commit_claim(u, id, g, &gen);
+
+	reply_info_init(&ri);
+	if (to != NULL && claim == 0) {
+		rc = commit_busy(u, conn, id);
+		goto out;
+	}
+	status = to == NULL ? 404 : claim < 0 ? 503 : collect(u, id, g, t, &ri, true);
+	ri.message = g->message;
+	ri.note = note;
+	if (status == 0)
+		status = commit_transfer(u, g, t, to, &ri);
+	if (status != 0) {
+		if (claim == 1)
+			upload_commit_release(u, id, gen);
+		rc = commit_error(conn, status, g);
+		goto out;
+	}
+	commit_record(u, id, g);
+	{
+		struct audit_event ev = { .event = "upload", .action = note ? "upload-link" : "reply", .transfer = id,
+			.reasons = src, .from = "reply-link", .size = -1 };
+
+		audit_write(u->audit, &ev);
+	}
+	log_info("upload %s: reply to %s committed (%u files, %u refused), mail to the sender submitted",
+		id, src, t->files->len, ri.refused->len + ri.unchecked->len + ri.damaged->len);
+	rc = commit_answer(conn, g);
+out:
+	reply_info_clear(&ri);
+	g_free(note);
+	g_free(to);
+	return rc;
+}
+
 enum MHD_Result
 upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *src, const char *id)
 {
-	struct notify_reply_info ri = { .src_id = src };
 	struct tus_group g = { 0 };
 	struct transfer *t = NULL;
 	enum MHD_Result rc = MHD_YES;
-	char *to = NULL, *note = NULL, key[64];
+	char key[64];
 	int64_t expires, mtime = 0;
-	unsigned status;
 	uint64_t size;
 
-	reply_info_init(&ri);
 	if (upload_auth(u, conn, src, &expires, &rc) != 0 || !upload_group(u, conn, src, id, &g, &rc))
 		goto out;
 	if (g.sent != NULL) { /* sent before: the answer was lost */
@@ -321,42 +450,18 @@ upload_handle_commit(struct upload *u, struct MHD_Connection *conn, const char *
 	}
 	g.sent = g_new0(struct tus_sent, g.count);
 	t = transfer_new(u->st, g.created, 0);
-	if (t != NULL)
-		g_strlcpy(t->id, id, sizeof t->id); /* the id the files were written under */
+	if (t == NULL) {
+		rc = commit_error(conn, 503, &g);
+		goto out;
+	}
+	g_strlcpy(t->id, id, sizeof t->id); /* the id the files were written under */
 	snprintf(key, sizeof key, "%s/m", id);
-	if (t != NULL && storage_stat(u->st, key, &size, &mtime) == STORAGE_OK) {
+	if (storage_stat(u->st, key, &size, &mtime) == STORAGE_OK)
 		rc = commit_again(u, conn, id, &g, t, mtime);
-		goto out;
-	}
-	to = reply_address(u, conn, src, &note);
-	status = to == NULL ? 404 : t == NULL ? 503 : collect(u, id, &g, t, &ri, true);
-	ri.message = g.message;
-	ri.note = note;
-	if (status == 0)
-		status = commit_transfer(u, &g, t, to, &ri);
-	if (status != 0) {
-		rc = upload_json_error(conn, status, status == 409 ? "incomplete" : status == 422 ? "nothing" :
-			status == 404 ? "no-reply" : "unavailable",
-			status == 409 ? "Not every file has arrived yet." :
-			status == 422 ? "No file was accepted." :
-			status == 404 ? "This transfer does not take replies." : NULL);
-		goto out;
-	}
-	commit_record(u, id, &g);
-	{
-		struct audit_event ev = { .event = "upload", .action = note ? "upload-link" : "reply", .transfer = id,
-			.reasons = src, .from = "reply-link", .size = -1 };
-
-		audit_write(u->audit, &ev);
-	}
-	log_info("upload %s: reply to %s committed (%u files, %u refused), mail to the sender submitted",
-		id, src, t->files->len, ri.refused->len + ri.unchecked->len);
-	rc = commit_answer(conn, &g);
+	else
+		rc = commit_first(u, conn, src, id, &g, t);
 out:
 	transfer_free(t);
 	transfer_tus_group_clear(&g);
-	reply_info_clear(&ri);
-	g_free(note);
-	g_free(to);
 	return rc;
 }

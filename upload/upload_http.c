@@ -101,6 +101,18 @@ upload_rl_take(struct upload *u, const char *key, unsigned limit)
 	return ok;
 }
 
+void
+upload_rl_return(struct upload *u, const char *key)
+{
+	struct upload_rl *e;
+
+	g_mutex_lock(&u->rl_lock);
+	e = g_hash_table_lookup(u->rl, key);
+	if (e != NULL && e->count > 0)
+		e->count--;
+	g_mutex_unlock(&u->rl_lock);
+}
+
 int
 upload_auth(struct upload *u, struct MHD_Connection *conn, const char *src, int64_t *expires,
 	enum MHD_Result *rc)

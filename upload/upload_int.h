@@ -14,7 +14,8 @@
  *   PATCH    /u/<src>/<id>/<n>           tus: Upload-Offset, body = whole 64 KiB segments
  *                                        (the last chunk ends at Upload-Length)
  *   POST     /u/<src>/<id>/commit        manifest, mail to the sender -> {"state":"sent"};
- *                                        repeated: the same answer (the group's sent form)
+ *                                        repeated: the same answer (the group's sent form);
+ *                                        one at a time (upload_claim.c), else 503 busy
  *   DELETE   /u/<src>/<id>/<n>           tus termination: file n of an unsent reply -> 204
  *   DELETE   /u/<src>/<id>               the whole unsent reply -> 204 (upload_term.c)
  *
@@ -86,6 +87,8 @@ enum MHD_Result upload_json_error(struct MHD_Connection *conn, unsigned status, 
 	const char *text);
 /* upload_rl_take - count one event of key; FALSE when limit was reached */
 bool upload_rl_take(struct upload *u, const char *key, unsigned limit);
+/* upload_rl_return - give back the event taken for a start that failed */
+void upload_rl_return(struct upload *u, const char *key);
 /* upload_auth - the reply token of the request against src: tombstone, manifest
  * header MAC, expiry, verifier. 0, or the HTTP status to answer (answered:
  * *rc set); *expires = the source's expiry */
@@ -97,7 +100,8 @@ bool upload_group(struct upload *u, struct MHD_Connection *conn, const char *src
 
 /* upload_tus.c */
 /* upload_send_offsets - Upload-Offset, Upload-Length and Offload-State of f, and for a
- * refused file (before the commit) Offload-Refused: infected or unscannable */
+ * refused file Offload-Refused: infected, unscannable or damaged (its stored
+ * object was found damaged at the commit) */
 enum MHD_Result upload_send_offsets(struct MHD_Connection *conn, unsigned status,
 	const struct tus_file *f);
 enum MHD_Result upload_handle_start(struct upload *u, struct MHD_Connection *conn,
@@ -120,17 +124,30 @@ enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *co
 enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *conn,
 	const char *src, const char *id);
 
+/* upload_claim.c */
+/* upload_commit_claim - make this the one commit of reply id that runs (the
+ * once marker "<id>/ocommit", or a later generation when that one outlived
+ * its lease): 1 claimed (*gen set), 0 another commit holds it, or a
+ * storage error code */
+int upload_commit_claim(struct upload *u, const char *id, const struct tus_group *g, unsigned *gen);
+/* upload_commit_release - the commit failed before its mail: delete its marker */
+void upload_commit_release(struct upload *u, const char *id, unsigned gen);
+
 /* upload_renumber.c */
 /* upload_renumber - the accepted file f goes into the new transfer as file p
  * (< f->index: a file before it was refused): "<id>/<p>" written from
  * "<id>/<f->index>" under a key derived from f's (out), or kept when a
- * repeated commit finds it complete; storage error code */
+ * repeated commit finds it complete; storage error code (the store failed:
+ * try again), or UPLOAD_DAMAGED: the source object is missing or does not
+ * verify, and no copy is whole (for ever: the file cannot be taken) */
+#define UPLOAD_DAMAGED 1
 int upload_renumber(struct storage *st, const char *id, const struct tus_file *f, uint32_t p,
 	unsigned char key_out[32]);
 
 /* upload_term.c */
-/* upload_sent_file - file n of a sent reply g as a done (or refused) file
- * state without key or name; FALSE when n is not one of its files */
+/* upload_sent_file - file n of a sent reply g as a done (or refused: detail =
+ * its verdict, if recorded) file state without key or name; FALSE when n is
+ * not one of its files */
 bool upload_sent_file(const struct tus_group *g, uint32_t n, struct tus_file *f);
 /* upload_handle_delete - tus termination of file n (all: the whole reply) */
 enum MHD_Result upload_handle_delete(struct upload *u, struct MHD_Connection *conn,

@@ -13,7 +13,9 @@
  * or unscannable; on a resend HEAD says Offload-State: refused and
  * Offload-Refused) does not stop the reply: its line says why, in the words
  * of the clerk's mail, the other files go on, and the reply is committed
- * with the accepted ones (none accepted: nothing is committed).
+ * with the accepted ones (none accepted: nothing is committed). A file the
+ * commit names as damaged ("damaged": [n]: its stored copy did not verify)
+ * gets its line marked the same way.
  */
 #include <string.h>
 #include <glib.h>
@@ -53,7 +55,9 @@ static const char upload_js[] =
 	"function req(method,url,headers,body){headers=headers||{};headers['Offload-Reply-Token']=tok;"
 	"headers['Tus-Resumable']='1.0.0';return fetch(url,{method:method,headers:headers,body:body});}\n"
 	"var WHY={infected:'abgewiesen (Schadsoftware gefunden) / refused (malware found)',"
-	"unscannable:'abgewiesen (konnte nicht auf Schadsoftware gepr\\u00fcft werden) / refused (could not be checked for malware)'};\n"
+	"unscannable:'abgewiesen (konnte nicht auf Schadsoftware gepr\\u00fcft werden) / refused (could not be checked for malware)',"
+	"damaged:'nicht \\u00fcbernommen (die gespeicherte Datei ist besch\\u00e4digt; bitte in einer neuen Antwort erneut senden) / "
+	"could not be taken (the stored file is damaged; send it again in a new reply)'};\n"
 	"var DE={infected:'Die Datei wurde abgewiesen: Schadsoftware gefunden.',"
 	"unscannable:'Die Datei wurde abgewiesen: sie konnte nicht auf Schadsoftware gepr\\u00fcft werden.',"
 	"'too-large':'Die Dateien sind gr\\u00f6\\u00dfer, als eine Antwort sein darf.',"
@@ -89,14 +93,16 @@ static const char upload_js[] =
 	"  if(!id){var r=await req('POST','/u/'+src,{'Content-Type':'application/json'},JSON.stringify({message:msg,count:files.length,total:total}));\n"
 	"   if(r.status!==201)throw await err(r);var j=await r.json();id=j.upload;chunk=j.chunk;"
 	"sessionStorage.setItem(gk,id);sessionStorage.setItem(gk+':chunk',''+chunk);}\n"
-	"  list.textContent='';var refused=0;\n"
-	"  for(var i=0;i<files.length;i++){var li=document.createElement('li');li.textContent=files[i].name;list.appendChild(li);\n"
+	"  list.textContent='';var refused=0,lis=[];\n"
+	"  for(var i=0;i<files.length;i++){var li=document.createElement('li');li.textContent=files[i].name;list.appendChild(li);lis.push(li);\n"
 	"   var res=await sendFile(id,i,files[i],chunk,li);\n"
 	"   if(res===true){li.textContent=files[i].name+': \\u2713';continue;}\n"
 	"   refused++;li.className='err';li.textContent=files[i].name+': '+(WHY[res]||'abgewiesen / refused');}\n"
 	"  if(refused===files.length){sessionStorage.removeItem(gk);"
 	"say('Keine Datei wurde angenommen, es wurde nichts gesendet. / No file was accepted, nothing was sent.','err');return;}\n"
-	"  var c=await req('POST','/u/'+src+'/'+id+'/commit');if(!c.ok)throw await err(c);\n"
+	"  var c=await req('POST','/u/'+src+'/'+id+'/commit'),cj=null;try{cj=await c.clone().json();}catch(e){}\n"
+	"  (cj&&cj.damaged||[]).forEach(function(k){if(lis[k]){refused++;lis[k].className='err';lis[k].textContent=files[k].name+': '+WHY.damaged;}});\n"
+	"  if(!c.ok)throw await err(c);\n"
 	"  sessionStorage.removeItem(gk);form.reset();\n"
 	"  say(refused?'Gesendet, ohne die oben als abgewiesen markierten Dateien. / Sent, without the files marked refused above.':"
 	"'Gesendet. / Sent.','ok');\n"

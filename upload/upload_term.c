@@ -21,6 +21,8 @@ upload_sent_file(const struct tus_group *g, uint32_t n, struct tus_file *f)
 	f->index = n;
 	f->length = f->offset = g->sent[n].length;
 	f->state = g->sent[n].state;
+	if (g->sent[n].why[0] != '\0') /* HEAD's Offload-Refused */
+		f->detail = g_strdup(g->sent[n].why);
 	return true;
 }
 

@@ -135,14 +135,18 @@ upload_handle_start(struct upload *u, struct MHD_Connection *conn, struct ureq *
 	g.created = (int64_t)time(NULL);
 	g.expires = expires;
 	if (envelope_new_ids(id, g.secret) != ENVELOPE_OK || envelope_new_secret(g.revoke_secret) != ENVELOPE_OK) {
+		upload_rl_return(u, client);
 		rc = upload_json_error(conn, 503, "unavailable", NULL);
 		goto out;
 	}
+	/* the group state first, then the use: only a start that succeeds spends one
+	 * (a crash between leaves a group state nobody knows, which purge removes) */
+	st = transfer_tus_group_put(u->st, &u->dk, id, &g);
 	snprintf(key, sizeof key, "%s/y%s", src, id);
-	st = put_empty(u->st, key);
-	if (st == STORAGE_OK)
-		st = transfer_tus_group_put(u->st, &u->dk, id, &g);
+	if (st == STORAGE_OK && (st = put_empty(u->st, key)) != STORAGE_OK)
+		(void)transfer_tus_cleanup(u->st, id, TUS_CLEAN_ALL);
 	if (st != STORAGE_OK) {
+		upload_rl_return(u, client);
 		rc = upload_json_error(conn, 503, "unavailable", NULL);
 		goto out;
 	}
@@ -280,8 +284,8 @@ upload_send_offsets(struct MHD_Connection *conn, unsigned status, const struct t
 	char off[32], len[32];
 	const char *h[] = { "Upload-Offset", off, "Upload-Length", len, "Offload-State",
 		f->state == TUS_DONE ? "done" : f->state == TUS_REFUSED ? "refused" : "open",
-		f->state == TUS_REFUSED && f->detail != NULL ? "Offload-Refused" : NULL,
-		transfer_tus_refused_malware(f->detail) ? "infected" : "unscannable", NULL };
+		f->state == TUS_REFUSED && f->detail != NULL && *f->detail != '\0' ? "Offload-Refused" : NULL,
+		transfer_tus_refused_why(f->detail), NULL };
 
 	snprintf(off, sizeof off, "%" PRIu64, f->offset);
 	snprintf(len, sizeof len, "%" PRIu64, f->length);

@@ -56,7 +56,7 @@ static const char file_hex[] =
 static const char sent_json[] =
 	"{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"created\":1700000000,\"expires\":1702592000,"
 	"\"count\":2,\"total\":65547,\"sent\":[{\"length\":65537,\"state\":\"done\"},"
-	"{\"length\":10,\"state\":\"refused\"}]}";
+	"{\"length\":10,\"state\":\"refused\",\"detail\":\"damaged\"}]}";
 static const char file3_sha[] = "2502a7979962a7e6f9ed54d5e7084053f70e5a6523f824650de7aba513cfa825";
 static const char p3s0_sha[] = "f18e6550fc6e6ba023f4aeef9e20727acf2d4c505ef621f55f827b8b4d4870eb";
 static const char p3s1_hex[] = "f0bf242e4efa7beadb5f8f5f037ca355fc";
@@ -298,8 +298,8 @@ test_sent_form(struct storage *st, const struct key32 *dk)
 	g.count = 2;
 	g.total = 65547;
 	g.sent = g_new0(struct tus_sent, 2);
-	g.sent[0] = (struct tus_sent){ 65537, TUS_DONE };
-	g.sent[1] = (struct tus_sent){ 10, TUS_REFUSED };
+	g.sent[0] = (struct tus_sent){ 65537, TUS_DONE, "" };
+	g.sent[1] = (struct tus_sent){ 10, TUS_REFUSED, "damaged" };
 	CHECK(transfer_tus_group_put(st, dk, uid, &g) == 0 && (a = get(st, "offloadreplyvectorid2345/u")) &&
 	      transfer_tus_open(dk->key, uid, TUS_GROUP_INDEX, a->data, a->len, &json) == 0 &&
 	      strcmp(json, sent_json) == 0, "sent form: the documented JSON, no secrets, no message");
@@ -309,8 +309,16 @@ test_sent_form(struct storage *st, const struct key32 *dk)
 	transfer_tus_group_clear(&g);
 	CHECK(transfer_tus_group_get(st, dk, uid, &r) == 0 && r.sent != NULL && r.count == 2 &&
 	      r.sent[0].length == 65537 && r.sent[0].state == TUS_DONE && r.sent[1].length == 10 &&
-	      r.sent[1].state == TUS_REFUSED && strcmp(r.src, "offloadtestvectorid23456") == 0 &&
+	      r.sent[1].state == TUS_REFUSED && strcmp(r.sent[1].why, "damaged") == 0 &&
+	      r.sent[0].why[0] == '\0' && strcmp(r.src, "offloadtestvectorid23456") == 0 &&
 	      r.secret[0] == '\0' && strcmp(r.message, "") == 0, "sent form read back");
+	transfer_tus_group_clear(&r);
+	seal_put(st, dk, "{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"count\":3,\"total\":3,\"sent\":["
+		"{\"length\":1,\"state\":\"refused\"},{\"length\":1,\"state\":\"refused\",\"detail\":\"infected\"},"
+		"{\"length\":1,\"state\":\"refused\",\"detail\":\"Win.Test.EICAR_HDB-1\"}]}");
+	CHECK(transfer_tus_group_get(st, dk, uid, &r) == 0 && r.count == 3 && r.sent[0].why[0] == '\0' &&
+	      strcmp(r.sent[1].why, "infected") == 0 && r.sent[2].why[0] == '\0',
+		"sent form: a refused file without detail, or with one not known, reads as no verdict");
 	transfer_tus_group_clear(&r);
 	seal_put(st, dk, "{\"v\":1,\"src\":\"offloadtestvectorid23456\",\"count\":3,\"total\":1,"
 		"\"sent\":[{\"length\":1,\"state\":\"done\"}]}");
