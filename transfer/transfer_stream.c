@@ -120,10 +120,11 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 	s->st = st;
 	s->obj_size = envelope_file_size(plain_size);
 	s->pos = envelope_segment_offset(first);
-	/* the last segment the range needs must be verified as "not last"
-	 * (one more byte follows) or as the object's last segment */
+	/* the last segment the range needs: the reader knows the object's size,
+	 * so it verifies a segment before the end as "not last" without a byte
+	 * after it (whole segments are decrypted where storage put them) */
 	s->stop = length == 0 ? s->pos + 1 :
-		envelope_segment_offset((offset + length - 1) / ENVELOPE_SEGMENT_SIZE + 1) + 1;
+		envelope_segment_offset((offset + length - 1) / ENVELOPE_SEGMENT_SIZE + 1);
 	if (s->stop > s->obj_size)
 		s->stop = s->obj_size;
 	s->skip = offset - first * ENVELOPE_SEGMENT_SIZE;
@@ -137,6 +138,7 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 		return NULL;
 	}
 	envelope_reader_set_target(s->r, stream_target);
+	envelope_reader_set_size(s->r, s->obj_size);
 	return s;
 }
 
