@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -352,45 +351,6 @@ file_missing(int e)
 	return e == ENOENT || e == ENOTDIR || e == EISDIR;
 }
 
-/* file_get_mapped - [pos, end) of fd to sink through read-only mappings of up
- * to STORAGE_MAP_CHUNK bytes: from the page cache straight to the sink, no
- * copy (issue 15: the portal decrypts segments where they lie). Each window's
- * pages are faulted in first (MADV_POPULATE_READ), so a file shorter than its
- * size or an I/O error is an error here, not a SIGBUS in the sink (committed
- * objects are replaced by rename, never truncated in place). 1 = cannot map
- * here (a kernel before 5.14, a file system without mmap): the caller reads. */
-static int
-file_get_mapped(int fd, const char *path, uint64_t pos, uint64_t end, storage_sink_fn sink,
-	void *arg)
-{
-	const uint64_t page_mask = (uint64_t)sysconf(_SC_PAGESIZE) - 1;
-	bool first = true;
-	int rc = STORAGE_OK;
-
-	for (; pos < end && rc == STORAGE_OK; first = false) {
-		uint64_t base = pos & ~page_mask, n = MIN(end - pos, (uint64_t)STORAGE_MAP_CHUNK);
-		size_t span = (size_t)(pos - base + n);
-		unsigned char *m = mmap(NULL, span, PROT_READ, MAP_SHARED, fd, (off_t)base);
-		int e;
-
-		if (m == MAP_FAILED)
-			return first ? 1 : file_fail("mmap", path, errno);
-		if (madvise(m, span, MADV_POPULATE_READ) != 0) {
-			e = errno;
-			munmap(m, span);
-			if (first && e == EINVAL)
-				return 1;
-			log_error("storage file: read %s: %s (shorter than its size?)", path, g_strerror(e));
-			return STORAGE_ETEMP;
-		}
-		if (sink(arg, m + (pos - base), (size_t)n) != 0)
-			rc = STORAGE_ESTOP;
-		munmap(m, span);
-		pos += n;
-	}
-	return rc;
-}
-
 static int
 file_get(void *be, const char *key, uint64_t offset, uint64_t length,
 	storage_sink_fn sink, void *arg)
@@ -420,15 +380,11 @@ file_get(void *be, const char *key, uint64_t offset, uint64_t length,
 	}
 	if (!storage_range((uint64_t)sb.st_size, offset, length, &end))
 		goto out;
-	if (end - offset >= STORAGE_MAP_MIN) {
-		rc = file_get_mapped(fd, path, offset, end, sink, arg);
-		if (rc != 1)
-			goto out;
-		rc = STORAGE_OK;
-	}
-	buf = g_malloc(STORAGE_CHUNK);
+	/* one read per STORAGE_FILE_CHUNK: a portal batch of whole segments in one
+	 * call, decrypted where it was read (issue 15) */
+	buf = g_malloc(MIN(end - offset, (uint64_t)STORAGE_FILE_CHUNK));
 	for (pos = offset; pos < end; pos += (uint64_t)n) {
-		want = end - pos < STORAGE_CHUNK ? (size_t)(end - pos) : STORAGE_CHUNK;
+		want = (size_t)MIN(end - pos, (uint64_t)STORAGE_FILE_CHUNK);
 		n = pread(fd, buf, want, (off_t)pos);
 		if (n < 0 && errno == EINTR) {
 			n = 0;

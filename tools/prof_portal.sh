@@ -74,11 +74,17 @@ measure() {
 	awk -F, -v w="$w" -v c="$(awk '{ print $1 + $2 }' "$T/curl.time")" '$3 ~ /task-clock/ { t = $1 / 1000 }
 		$3 ~ /context-switches/ { cs = $1 } END { printf "%.3f %d %s %s\n", t, cs, w, c }' "$T/perf.out" >> "$T/m-$1"
 }
-report() {  # report NAME LABEL: medians per GiB
-	sort -n -k3 "$T/m-$1" | awk -v mb="$MB" -v l="$2" '{ c[NR] = $1; s[NR] = $2; w[NR] = $3; u[NR] = $4 }
-		END { m = int((NR + 1) / 2); g = mb / 1024
-		printf "%-36s wall %.3f s/GiB (median of %d), server CPU %.3f s/GiB, %d context switches/GiB, curl CPU %.3f s/GiB\n",
-			l, w[m] / g, NR, c[m] / g, s[m] / g, u[m] / g }'
+med() { sort -n | awk '{ v[NR] = $1 } END { printf "%s %s", v[int((NR + 1) / 2)], v[1] }'; }  # median min
+report() {  # report NAME LABEL: medians (and minima) per GiB
+	local g c w u s
+	g=$(awk -v mb="$MB" 'BEGIN { print mb / 1024 }')
+	c=$(cut -d' ' -f1 "$T/m-$1" | med) s=$(cut -d' ' -f2 "$T/m-$1" | med)
+	w=$(cut -d' ' -f3 "$T/m-$1" | med) u=$(cut -d' ' -f4 "$T/m-$1" | med)
+	echo "$2 (median/min of $(wc -l < "$T/m-$1") per GiB):"
+	awk -v g="$g" -v c="$c" -v s="$s" -v w="$w" -v u="$u" 'BEGIN { split(c, C, " "); split(s, S, " ")
+		split(w, W, " "); split(u, U, " ")
+		printf "  wall %.3f/%.3f s, server CPU %.3f/%.3f s, %d/%d context switches, curl CPU %.3f/%.3f s\n",
+			W[1] / g, W[2] / g, C[1] / g, C[2] / g, S[1] / g, S[2] / g, U[1] / g, U[2] / g }'
 }
 curl -s -o /dev/null "http://127.0.0.1:$NPORT/p.bin"  # page cache warm
 for ((r = 0; r < RUNS; r++)); do

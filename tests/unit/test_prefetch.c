@@ -155,7 +155,7 @@ test_tampered(struct storage *st, struct transfer *t, const unsigned char *data)
 }
 
 /* test_store - all of the above on one backend: "memory" hands the reader
- * 64 KiB chunks (segments straddle them), "file" whole mapped batches */
+ * 64 KiB chunks (segments straddle them), "file" whole batches in one read */
 static void
 test_store(char *backend, const unsigned char *data)
 {
