@@ -100,6 +100,12 @@ struct envelope_reader *envelope_reader_new_at(const unsigned char key[32],
  * (or send) those bytes before out says so. */
 typedef unsigned char *(*envelope_target_fn)(void *arg, size_t ptlen);
 void envelope_reader_set_target(struct envelope_reader *r, envelope_target_fn fn);
+/* envelope_reader_seek - a range reader (new_at) goes on at segment: the
+ * caller feeds the object's bytes from envelope_segment_offset(segment) on
+ * (the nonce binds each segment to its number, so other bytes fail their
+ * tag). Only between segments: EINVAL while part of one is held, after
+ * finish or a failure. */
+int envelope_reader_seek(struct envelope_reader *r, uint64_t segment);
 /* envelope_reader_set_size - optional: the object's size as the caller
  * expects it (its plaintext size through envelope_file_size). A full segment
  * that ends before it is then verified as not last at once, instead of being

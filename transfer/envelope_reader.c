@@ -143,6 +143,16 @@ envelope_reader_set_target(struct envelope_reader *r, envelope_target_fn fn)
 		r->target = fn;
 }
 
+int
+envelope_reader_seek(struct envelope_reader *r, uint64_t segment)
+{
+	if (r == NULL || (r->state != ENV_ST_HEADER && r->state != ENV_ST_OPEN) || r->fill != 0 ||
+		segment >= ENV_MAX_SEGMENTS)
+		return ENVELOPE_EINVAL;
+	r->counter = segment;
+	return ENVELOPE_OK;
+}
+
 void
 envelope_reader_set_size(struct envelope_reader *r, uint64_t object_size)
 {
