@@ -68,8 +68,7 @@ zsrc_open(void *arg, uint32_t index, uint64_t size)
 	struct zsrc *z = g_new0(struct zsrc, 1);
 
 	z->d = d;
-	z->s = portal_prefetch_new(transfer_stream_new(d->p->st, d->t->id, index, f->key, size, 0,
-		size), size);
+	z->s = portal_prefetch_new(d->p->st, d->t->id, index, f->key, size, 0, size);
 	if (z->s == NULL) {
 		g_free(z);
 		return NULL;
@@ -116,8 +115,8 @@ dl_read(void *cls, uint64_t pos, char *buf, size_t max)
 		max = (size_t)(d->len - d->sent);
 	if (d->tkt.index != PORTAL_TICKET_ALL) {
 		if (d->fs == NULL)
-			d->fs = portal_prefetch_new(transfer_stream_new(d->p->st, d->tkt.id, d->tkt.index,
-				d->tkt.key, d->tkt.size, d->start, d->len), d->len);
+			d->fs = portal_prefetch_new(d->p->st, d->tkt.id, d->tkt.index, d->tkt.key,
+				d->tkt.size, d->start, d->len);
 		n = d->fs ? portal_prefetch_read(d->fs, buf, max, &serr) : -1;
 		if (n < 0 || (n == 0 && d->sent < d->len)) {
 			log_error("portal: transfer %s file %u: download aborted after %" PRIu64 " bytes: %s",

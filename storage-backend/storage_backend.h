@@ -22,8 +22,10 @@
 #include "storage.h"
 
 #define STORAGE_KEY_MAX 200
-/* get() hands the sink at most this many bytes at a time */
+/* get() hands the sink at most this many bytes at a time; the file backend
+ * up to STORAGE_FILE_CHUNK (one pread each) */
 #define STORAGE_CHUNK (64 * 1024)
+#define STORAGE_FILE_CHUNK (1024 * 1024)
 
 struct storage_ops {
 	const char *name;

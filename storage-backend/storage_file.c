@@ -406,9 +406,11 @@ file_get(void *be, const char *key, uint64_t offset, uint64_t length,
 	}
 	if (!storage_range((uint64_t)sb.st_size, offset, length, &end))
 		goto out;
-	buf = g_malloc(STORAGE_CHUNK);
+	/* one read per STORAGE_FILE_CHUNK: a portal batch of whole segments in one
+	 * call, decrypted where it was read (issue 15) */
+	buf = g_malloc(MIN(end - offset, (uint64_t)STORAGE_FILE_CHUNK));
 	for (pos = offset; pos < end; pos += (uint64_t)n) {
-		want = end - pos < STORAGE_CHUNK ? (size_t)(end - pos) : STORAGE_CHUNK;
+		want = (size_t)MIN(end - pos, (uint64_t)STORAGE_FILE_CHUNK);
 		n = pread(fd, buf, want, (off_t)pos);
 		if (n < 0 && errno == EINTR) {
 			n = 0;

@@ -100,6 +100,20 @@ struct envelope_reader *envelope_reader_new_at(const unsigned char key[32],
  * (or send) those bytes before out says so. */
 typedef unsigned char *(*envelope_target_fn)(void *arg, size_t ptlen);
 void envelope_reader_set_target(struct envelope_reader *r, envelope_target_fn fn);
+/* envelope_reader_seek - a range reader (new_at) goes on at segment: the
+ * caller feeds the object's bytes from envelope_segment_offset(segment) on
+ * (the nonce binds each segment to its number, so other bytes fail their
+ * tag). Only between segments: EINVAL while part of one is held, after
+ * finish or a failure. */
+int envelope_reader_seek(struct envelope_reader *r, uint64_t segment);
+/* envelope_reader_set_size - optional: the object's size as the caller
+ * expects it (its plaintext size through envelope_file_size). A full segment
+ * that ends before it is then verified as not last at once, instead of being
+ * held (copied aside) until a byte after it arrives, so a caller feeding whole
+ * segments never has them copied. A wrong size only fails closed: a last
+ * segment taken for not last fails its tag, and an object that ends early
+ * still lacks its last segment at finish. */
+void envelope_reader_set_size(struct envelope_reader *r, uint64_t object_size);
 /* envelope_segment_offset - object offset of segment n (header included) */
 uint64_t envelope_segment_offset(uint64_t segment);
 int envelope_reader_update(struct envelope_reader *r, const void *ct, size_t len);

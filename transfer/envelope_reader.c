@@ -21,6 +21,7 @@ struct envelope_reader {
 	enum env_state state;
 	int err;
 	uint64_t counter;
+	uint64_t size;         /* the object's expected size (0: unknown) */
 	size_t fill;           /* bytes in hdr (header state) or ct */
 	uint32_t index;
 	char id[ENVELOPE_ID_TEXT_LEN + 1];
@@ -142,10 +143,49 @@ envelope_reader_set_target(struct envelope_reader *r, envelope_target_fn fn)
 		r->target = fn;
 }
 
+int
+envelope_reader_seek(struct envelope_reader *r, uint64_t segment)
+{
+	if (r == NULL || (r->state != ENV_ST_HEADER && r->state != ENV_ST_OPEN) || r->fill != 0 ||
+		segment >= ENV_MAX_SEGMENTS)
+		return ENVELOPE_EINVAL;
+	r->counter = segment;
+	return ENVELOPE_OK;
+}
+
+void
+envelope_reader_set_size(struct envelope_reader *r, uint64_t object_size)
+{
+	if (r != NULL)
+		r->size = object_size;
+}
+
 uint64_t
 envelope_segment_offset(uint64_t segment)
 {
 	return FH_LEN + segment * (uint64_t)ENV_SEG_CT;
+}
+
+/* env_reader_more - whether the object as expected goes on after the next
+ * segment: a full one may then be verified as not last without waiting */
+static bool
+env_reader_more(const struct envelope_reader *r)
+{
+	return r->size > envelope_segment_offset(r->counter + 1);
+}
+
+/* env_reader_held - verify the full segment held in ct as not last */
+static int
+env_reader_held(struct envelope_reader *r)
+{
+	int rc = env_reader_segment(r, r->ct, ENV_SEG_CT, false, true);
+
+	if (rc == ENVELOPE_EAUTH)
+		return env_reader_fail(r, rc, "segment failed authentication");
+	if (rc != ENVELOPE_OK)
+		return env_reader_fail(r, rc, NULL);
+	r->fill = 0;
+	return ENVELOPE_OK;
 }
 
 int
@@ -177,15 +217,9 @@ envelope_reader_update(struct envelope_reader *r, const void *buf, size_t len)
 		size_t n;
 
 		/* a full held-back segment plus more bytes: it must not be last */
-		if (r->fill == ENV_SEG_CT) {
-			rc = env_reader_segment(r, r->ct, ENV_SEG_CT, false, true);
-			if (rc == ENVELOPE_EAUTH)
-				return env_reader_fail(r, rc, "segment failed authentication");
-			if (rc != ENVELOPE_OK)
-				return env_reader_fail(r, rc, NULL);
-			r->fill = 0;
-		}
-		if (r->fill == 0 && len > ENV_SEG_CT) {
+		if (r->fill == ENV_SEG_CT && (rc = env_reader_held(r)) != ENVELOPE_OK)
+			return rc;
+		if (r->fill == 0 && (len > ENV_SEG_CT || (len == ENV_SEG_CT && env_reader_more(r)))) {
 			rc = env_reader_segment(r, p, ENV_SEG_CT, false, true);
 			if (rc == ENVELOPE_EAUTH)
 				return env_reader_fail(r, rc, "segment failed authentication");
@@ -201,6 +235,9 @@ envelope_reader_update(struct envelope_reader *r, const void *buf, size_t len)
 		p += n;
 		len -= n;
 	}
+	/* held, but the expected size says more follows: not last */
+	if (r->fill == ENV_SEG_CT && env_reader_more(r))
+		return env_reader_held(r);
 	return ENVELOPE_OK;
 }
 

@@ -20,6 +20,7 @@ struct transfer_stream {
 	struct storage *st;
 	struct envelope_reader *r;
 	char key[64];
+	uint64_t plain_size;    /* the file's size */
 	uint64_t obj_size;      /* expected object size */
 	uint64_t stop;          /* fetch no further: one byte past the last needed segment */
 	uint64_t pos;           /* next object byte to fetch */
@@ -68,6 +69,8 @@ stream_out(void *arg, const void *data, size_t n)
 		if (n == 0)
 			return 0;
 	}
+	if (s->buf == NULL) /* only a reader's short buffer or a range start needs it */
+		s->buf = g_malloc(s->cap);
 	if (s->head > 0) {
 		memmove(s->buf, s->buf + s->head, s->len);
 		s->head = 0;
@@ -104,6 +107,28 @@ stream_cipher(void *arg, const void *buf, size_t len)
 	return s->env_rc != ENVELOPE_OK;
 }
 
+/* stream_range - aim s at plaintext [offset, offset + length) (checked by the
+ * caller); its first segment */
+static uint64_t
+stream_range(struct transfer_stream *s, uint64_t offset, uint64_t length)
+{
+	uint64_t first = offset / ENVELOPE_SEGMENT_SIZE;
+
+	if (offset == s->plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
+		first--; /* empty range at the very end */
+	s->pos = envelope_segment_offset(first);
+	/* the last segment the range needs: the reader knows the object's size,
+	 * so it verifies a segment before the end as "not last" without a byte
+	 * after it (whole segments are decrypted where storage put them) */
+	s->stop = length == 0 ? s->pos + 1 :
+		envelope_segment_offset((offset + length - 1) / ENVELOPE_SEGMENT_SIZE + 1);
+	if (s->stop > s->obj_size)
+		s->stop = s->obj_size;
+	s->skip = offset - first * ENVELOPE_SEGMENT_SIZE;
+	s->want = length;
+	return first;
+}
+
 struct transfer_stream *
 transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsigned char key[32],
 	uint64_t plain_size, uint64_t offset, uint64_t length)
@@ -114,22 +139,11 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 	if (offset > plain_size || length > plain_size - offset)
 		return NULL;
 	s = g_new0(struct transfer_stream, 1);
-	first = offset / ENVELOPE_SEGMENT_SIZE;
-	if (offset == plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
-		first--; /* empty range at the very end */
 	s->st = st;
+	s->plain_size = plain_size;
 	s->obj_size = envelope_file_size(plain_size);
-	s->pos = envelope_segment_offset(first);
-	/* the last segment the range needs must be verified as "not last"
-	 * (one more byte follows) or as the object's last segment */
-	s->stop = length == 0 ? s->pos + 1 :
-		envelope_segment_offset((offset + length - 1) / ENVELOPE_SEGMENT_SIZE + 1) + 1;
-	if (s->stop > s->obj_size)
-		s->stop = s->obj_size;
-	s->skip = offset - first * ENVELOPE_SEGMENT_SIZE;
-	s->want = length;
+	first = stream_range(s, offset, length);
 	s->cap = (STREAM_BATCH_SEGS + 2) * ENVELOPE_SEGMENT_SIZE;
-	s->buf = g_malloc(s->cap);
 	snprintf(s->key, sizeof s->key, "%s/%u", id, idx);
 	s->r = envelope_reader_new_at(key, id, idx, first, stream_out, s);
 	if (s->obj_size == 0 || s->r == NULL) {
@@ -137,7 +151,24 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 		return NULL;
 	}
 	envelope_reader_set_target(s->r, stream_target);
+	envelope_reader_set_size(s->r, s->obj_size);
 	return s;
+}
+
+int
+transfer_stream_seek(struct transfer_stream *s, uint64_t offset, uint64_t length)
+{
+	uint64_t first = offset / ENVELOPE_SEGMENT_SIZE;
+
+	if (offset > s->plain_size || length > s->plain_size - offset || s->env_rc != ENVELOPE_OK ||
+		s->len > 0 || s->finished || s->want > 0)
+		return -1;
+	if (offset == s->plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
+		first--;
+	if (envelope_reader_seek(s->r, first) != ENVELOPE_OK)
+		return -1;
+	stream_range(s, offset, length);
+	return 0;
 }
 
 /* stream_fetch - verify the next batch of segments (the header first) into s->dst and s->buf:

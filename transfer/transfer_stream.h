@@ -23,6 +23,10 @@ struct transfer_stream;
 struct transfer_stream *transfer_stream_new(struct storage *st, const char *id, uint32_t idx,
 	const unsigned char key[32], uint64_t plain_size, uint64_t offset, uint64_t length);
 long transfer_stream_read(struct transfer_stream *s, void *buf, size_t max, int *storage_err);
+/* transfer_stream_seek - go on with plaintext [offset, offset + length) of the
+ * same file, keeping the verified header and the cipher context: only once
+ * the previous range was read whole (and not to the file's end); -1 if not */
+int transfer_stream_seek(struct transfer_stream *s, uint64_t offset, uint64_t length);
 void transfer_stream_free(struct transfer_stream *s); /* wipes; NULL ok */
 /* transfer_read_range - push-style: plaintext bytes [offset, offset+length)
  * of file idx to out; 0 or negative with *err */

@@ -352,6 +352,72 @@ test_truncation(void)
 	sink_reset(&obj);
 }
 
+/* decrypt_sized - as decrypt_as, with envelope_reader_set_size(size); the
+ * bytes released after the first chunk in *first */
+static int
+decrypt_sized(const unsigned char key[32], const unsigned char *obj, size_t n, uint64_t size,
+	size_t chunk, struct sink *pt, size_t *first)
+{
+	struct envelope_reader *r = envelope_reader_new(key, vec_id, vec_index, sink_out, pt);
+	size_t off = 0;
+	int rc = 0;
+
+	if (r == NULL)
+		return -100;
+	envelope_reader_set_size(r, size);
+	while (rc == 0 && off < n) {
+		size_t k = MIN(chunk, n - off);
+
+		rc = envelope_reader_update(r, obj + off, k);
+		off += k;
+		if (off == k)
+			*first = pt->len;
+	}
+	if (rc == 0)
+		rc = envelope_reader_finish(r);
+	envelope_reader_free(r);
+	return rc;
+}
+
+/* test_known_size - a reader told the object's size releases a whole
+ * segment as soon as it has it, and still fails closed */
+static void
+test_known_size(void)
+{
+	unsigned char key[32];
+	struct sink obj, full, back = { 0 };
+	size_t hl = envelope_file_header_len(), first = 0;
+	int rc;
+
+	vec_key(key);
+	make_obj(key, 3 * SEG + 5, &obj); /* 3 full segments + 5 bytes */
+	rc = decrypt_sized(key, obj.p, obj.len, obj.len, hl + SEGCT, &back, &first);
+	CHECK(rc == ENVELOPE_OK && emitted_ok(&back, 3 * SEG + 5) && first == SEG,
+		"known size: segment 1 released with its last byte (%zu), the rest verified", first);
+	sink_reset(&back);
+	rc = decrypt_sized(key, obj.p, obj.len, obj.len, 1, &back, &first);
+	CHECK(rc == ENVELOPE_OK && emitted_ok(&back, 3 * SEG + 5), "known size, byte-wise feed: ok");
+	sink_reset(&back);
+	rc = decrypt(key, obj.p, hl + SEGCT, hl + SEGCT, &back);
+	CHECK(rc == ENVELOPE_ETRUNC && back.len == 0, "unknown size: segment 1 held back");
+	sink_reset(&back);
+	rc = decrypt_sized(key, obj.p, hl + 2 * SEGCT, obj.len, SEGCT, &back, &first);
+	CHECK(rc == ENVELOPE_ETRUNC && emitted_ok(&back, 2 * SEG),
+		"known size, truncated at a boundary: the verified segments, then ETRUNC (rc %d)", rc);
+	sink_reset(&back);
+	rc = decrypt_sized(key, obj.p, obj.len, hl + 2 * SEGCT, SEGCT, &back, &first);
+	CHECK(rc == ENVELOPE_OK && emitted_ok(&back, 3 * SEG + 5), "size claimed too small: still ok");
+	sink_reset(&back);
+	/* 2 full segments: a larger claim takes the last for not last */
+	make_obj(key, 2 * SEG, &full);
+	rc = decrypt_sized(key, full.p, full.len, full.len + SEGCT, SEGCT, &back, &first);
+	CHECK(rc == ENVELOPE_EAUTH && emitted_ok(&back, SEG),
+		"size claimed too large: the last segment fails its tag, not released (rc %d)", rc);
+	sink_reset(&back);
+	sink_reset(&full);
+	sink_reset(&obj);
+}
+
 static void
 test_tamper(void)
 {
@@ -1074,6 +1140,7 @@ main(void)
 	test_roundtrip();
 	test_file_vectors();
 	test_truncation();
+	test_known_size();
 	test_tamper();
 	test_api_edges();
 	test_garbage_file();
