@@ -7,6 +7,7 @@
  * Memory: temporary only. Thread-safe (the term index is built once).
  */
 #include "classify_int.h"
+#include "classify_simd.h"
 
 #include <string.h>
 
@@ -168,6 +169,17 @@ cls_starts64(const char *low, size_t n, size_t i, guint64 *carry)
 	guint64 starts = 0;
 	size_t b;
 
+#ifdef CLS_SIMD
+	if (n - i >= 64) {   /* a bit per byte from four movemasks */
+		guint64 word = (guint64)cls_m16_word(cls_v16(low + i)) | (guint64)cls_m16_word(cls_v16(low + i + 16)) << 16 |
+			(guint64)cls_m16_word(cls_v16(low + i + 32)) << 32 |
+			(guint64)cls_m16_word(cls_v16(low + i + 48)) << 48;
+
+		starts = word & ~((word << 1) | (*carry >> 7));
+		*carry = (word >> 63) << 7;
+		return starts;
+	}
+#endif
 	for (b = 0; b < 64 && i + b < n; b += 8) {
 		char tail[8] = { 0 };
 		guint64 s8;

@@ -10,6 +10,7 @@
  * Thread-safe (no state).
  */
 #include "classify_int.h"
+#include "classify_simd.h"
 
 #include <string.h>
 
@@ -21,6 +22,14 @@ cls_next_digit(const char *t, size_t from, size_t len)
 {
 	size_t i = from;
 
+#ifdef CLS_SIMD
+	for (; i + 16 <= len; i += 16) {
+		unsigned m = cls_m16_digit(cls_v16(t + i));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
 	while (i + 8 <= len) {
 		guint64 w, x;
 
