@@ -50,6 +50,15 @@ cls_m16_digit(__m128i x)
 	return (unsigned)_mm_movemask_epi8(cls_v16_range(x, '0', 10));
 }
 
+/* ASCII letters and digits */
+static inline unsigned
+cls_m16_alnum(__m128i x)
+{
+	__m128i letter = cls_v16_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 26);
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, cls_v16_range(x, '0', 10)));
+}
+
 /* word bytes of the Art. 9 scan (cls_word_char): ASCII letters and digits, bytes >= 0x80 */
 static inline unsigned
 cls_m16_word(__m128i x)

@@ -7,7 +7,7 @@
  *   byte; bytes that only look alike (0xB0..0xB9, '/', ':') are none;
  * - the last chain break (an ASCII byte that is no letter, digit or
  *   separator; ". ", " -", "..") at every place, and none between groups
- *   that stay one chain;
+ *   that stay one chain; against the rule byte by byte on random texts;
  * - word starts and runs of letters and digits 8 bytes at a time equal a
  *   byte-by-byte reference;
  * - an IBAN whose first digit falls on every place of a block, after prose
@@ -114,6 +114,49 @@ test_last_break(void)
 		g_free(shown);
 		g_free(t);
 	}
+}
+
+/* cls_last_break (16 bytes at a time from the end where SSE2 is) against the rule byte by byte,
+ * on random texts of letters, digits, separators, breaks and non-ASCII bytes, every from and to */
+static size_t
+last_break_ref(const char *t, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = to; i > from; i--) {
+		unsigned char c = (unsigned char)t[i - 1], d = i < to ? (unsigned char)t[i] : 'a';
+		bool sc = c == ' ' || c == '\t' || c == '.' || c == '-', sd = d == ' ' || d == '\t' || d == '.' || d == '-';
+
+		if (cls_chain_break(c) || (sc && sd && (c == '.' || c == '-' || d == '.' || d == '-')))
+			return i - 1;
+	}
+	return (size_t)-1;
+}
+
+static void
+test_last_break_blocks(void)
+{
+	static const char pick[] = "aZ09 \t.-,;\n\xC3\xA0\xE2\x80\xAF";
+	GRand *r = g_rand_new_with_seed(17);
+	unsigned bad = 0, k, n = 0;
+
+	for (k = 0; k < 3000; k++) {
+		size_t len = (size_t)g_rand_int_range(r, 1, 90), from, to, b;
+		char *t = g_malloc(len);
+		/* mostly letters and blanks (long stretches without a break), some of everything */
+		for (b = 0; b < len; b++)
+			t[b] = g_rand_int_range(r, 0, 8) != 0 ? "ab c"[g_rand_int_range(r, 0, 4)] :
+				pick[g_rand_int_range(r, 0, (gint32)sizeof pick - 1)];
+		for (from = 0; from < len; from += 1 + (size_t)g_rand_int_range(r, 0, 9))
+			for (to = from; to <= len; to += 1 + (size_t)g_rand_int_range(r, 0, 5)) {
+				bad += cls_last_break(t, from, to) != last_break_ref(t, from, to);
+				n++;
+			}
+		g_free(t);
+	}
+	CHECK(bad == 0, "cls_last_break equals the rule byte by byte on %u ranges of random texts (%u wrong)", n,
+		bad);
+	g_rand_free(r);
 }
 
 static void
@@ -434,6 +477,7 @@ main(void)
 		return unit_done();
 	test_next_digit();
 	test_last_break();
+	test_last_break_blocks();
 	test_word_starts();
 	test_alnum_run();
 	test_iban_places();
