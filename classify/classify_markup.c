@@ -134,8 +134,15 @@ struct cls_xml_st {
 	bool skip_v, in_v;
 	struct { const char *s; size_t len; unsigned flag; } names[32];   /* the lists' names, once */
 	size_t nnames;
-	guint32 first[256];   /* bit k: names[k] begins with the byte */
+	guint32 key[256];   /* bit k: names[k] has the key (cls_xml_key) */
 };
+
+/* a byte from the first and last byte and the length of a name (n > 0): equal names, equal keys */
+static inline unsigned
+cls_xml_key(const char *name, size_t n)
+{
+	return ((unsigned char)name[0] + 7u * (unsigned char)name[n - 1] + 13u * (unsigned)n) & 255u;
+}
 
 static void
 cls_xml_names(struct cls_xml_st *st)
@@ -150,7 +157,8 @@ cls_xml_names(struct cls_xml_st *st)
 			st->names[st->nnames].s = lists[l][k];
 			st->names[st->nnames].len = strlen(lists[l][k]);
 			st->names[st->nnames].flag = flags[l];
-			st->first[(unsigned char)lists[l][k][0]] |= 1u << st->nnames;
+			if (st->names[st->nnames].len > 0)
+				st->key[cls_xml_key(lists[l][k], st->names[st->nnames].len)] |= 1u << st->nnames;
 			st->nnames++;
 		}
 }
@@ -160,9 +168,9 @@ static unsigned
 cls_xml_flags(const struct cls_xml_st *st, const char *name, size_t n)
 {
 	unsigned f = 0;
-	guint32 m = n > 0 ? st->first[(unsigned char)name[0]] : (guint32)((1ULL << st->nnames) - 1);
+	guint32 m = n > 0 ? st->key[cls_xml_key(name, n)] : (guint32)((1ULL << st->nnames) - 1);
 
-	for (; m != 0; m &= m - 1) {   /* only the names that begin with its first byte */
+	for (; m != 0; m &= m - 1) {   /* only the names with its key */
 		size_t k = (size_t)__builtin_ctz(m), b = 0;
 
 		if (st->names[k].len != n)

@@ -5,7 +5,7 @@
 # adversarial texts made here: identifiers, dates, phone numbers, Art. 9 terms (also upper case,
 # Ö/Ü, Σ, İ, the Kelvin sign), NBSP, tabs, invalid UTF-8 and NUL bytes, each placed across the
 # 8-, 16- and 64-byte blocks of the scans and the 64 KiB lower-casing window (padding of every
-# length 0..80, texts around 65,536 bytes). The reference is REF_OFFLOADCTL (e.g. an offloadctl
+# length 0..80, texts around 65,536 bytes), and a small bench set (tools/bench_docs.py). The reference is REF_OFFLOADCTL (e.g. an offloadctl
 # built from the commit before a change), else BUILD-nosimd/offloadctl, built here from this
 # tree with -DCLS_NO_SIMD (the portable 8-byte paths: what other architectures run).
 # Exit 0 when every output is byte-identical. About a minute of CPU.
@@ -106,8 +106,10 @@ for around in (65536 - 300, 65536 - 40, 65536 - 17, 65536, 65536 + 9, 131072 - 3
 for _ in range(8):   # large mixed texts
     put(text(R.randint(100000, 400000)).encode())
 PYEOF
-# the inputs: test data (every regular file), the adversarial texts
-find tests/data/classify tests/data/classify-mail tests/data/corpus tests/data/golden "$T/adv" -type f \
+# a small set of `make bench` section 4 (CSV ledger, prose, a docx of runs, tables, images)
+python3 tools/bench_docs.py "$T/bench" 1 1 >/dev/null
+# the inputs: test data (every regular file), the adversarial texts, the bench set
+find tests/data/classify tests/data/classify-mail tests/data/corpus tests/data/golden "$T/adv" "$T/bench" -type f \
 	-size -20M | LC_ALL=C sort > "$T/list"
 n=$(wc -l < "$T/list")
 fails=0
