@@ -1,6 +1,6 @@
 /*
  * classify_prefilter.c - the fast look-ahead of the detectors (issue 15):
- * where the next ASCII digit is (8 bytes at a time), and where the chain of
+ * where the next ASCII digit is (16 bytes at a time with SSE2, else 8), and where the chain of
  * number groups at hand must end. Every identifier, date and phone number of
  * classify_detect.c holds a digit, and no chain of groups reaches across a
  * chain break: an ASCII byte that is neither alphanumeric nor a separator, or
