@@ -7,6 +7,7 @@
  * Memory: temporary only. Thread-safe (the term index is built once).
  */
 #include "classify_int.h"
+#include "classify_simd.h"
 
 #include <string.h>
 
@@ -76,7 +77,8 @@ cls_word_char(unsigned char c)
 
 /* index of all dictionary terms, built once (thread-safe): the terms in buckets by their first two
  * bytes (5 bits each), in dictionary order within a bucket (the first term of a category that
- * matches at a place is its hit), and a bit per first three bytes (5 bits each) of any term */
+ * matches at a place is its hit), and a bit per first three bytes (5 bits each) of any term, and to
+ * look closer: of a term of three bytes, and per hash of the first four bytes of a longer one */
 struct cls_term_ref {
 	const char *text;   /* cls_art9_dict[cat].terms[term] */
 	unsigned char cat, term, len;
@@ -85,10 +87,13 @@ struct cls_term_ref {
 
 #define CLS_KEY2(a, b) ((((unsigned)(a) & 31) << 5) | ((unsigned)(b) & 31))
 #define CLS_KEY3(a, b, c) ((CLS_KEY2(a, b) << 5) | ((unsigned)(c) & 31))
+#define CLS_QUAD(a, b, c, d) ((((CLS_KEY3(a, b, c) << 5) | ((unsigned)(d) & 31)) * 0x9E3779B1u) >> 16)
 
 static struct cls_term_ref cls_refs[512];
 static unsigned short cls_ref_start[1025];   /* bucket k: cls_refs[cls_ref_start[k]..cls_ref_start[k + 1]) */
 static guint64 cls_ref_tri[(1u << 15) / 64];
+static guint64 cls_ref_tri3[(1u << 15) / 64];   /* the same for the terms of three bytes only */
+static guint64 cls_ref_quad[(1u << 16) / 64];   /* a hash (CLS_QUAD) of the first four bytes of a longer term */
 static bool cls_word_byte[256];   /* cls_word_char as a table */
 static size_t cls_term_max;       /* bytes of the longest term */
 
@@ -129,6 +134,12 @@ cls_terms_index(void)
 				cls_term_max = MAX(cls_term_max, (size_t)ref->len);
 				k = CLS_KEY3(term[0], term[1], term[2]);
 				cls_ref_tri[k / 64] |= 1ULL << (k % 64);
+				if (ref->len == 3) {
+					cls_ref_tri3[k / 64] |= 1ULL << (k % 64);
+				} else {
+					k = CLS_QUAD(term[0], term[1], term[2], term[3]);
+					cls_ref_quad[k / 64] |= 1ULL << (k % 64);
+				}
 			}
 		g_once_init_leave(&once, 1);
 	}
@@ -142,6 +153,13 @@ cls_terms_at(const char *low, size_t n, size_t base, size_t i, GArray *hits)
 {
 	unsigned key = CLS_KEY2(low[i], low[i + 1]), r;
 	unsigned char done = 0;   /* bit per category: one hit per word and category */
+
+	if (n - i >= 4) {   /* a term of three bytes begins here, or the first four bytes of a longer one */
+		unsigned k3 = CLS_KEY3(low[i], low[i + 1], low[i + 2]), q = CLS_QUAD(low[i], low[i + 1], low[i + 2], low[i + 3]);
+
+		if (!(((cls_ref_tri3[k3 / 64] >> (k3 % 64)) | (cls_ref_quad[q / 64] >> (q % 64))) & 1))
+			return;
+	}
 
 	for (r = cls_ref_start[key]; r < cls_ref_start[key + 1] && hits->len < CLS_ART9_MAXHITS; r++) {
 		const struct cls_term_ref *ref = &cls_refs[r];
@@ -168,6 +186,17 @@ cls_starts64(const char *low, size_t n, size_t i, guint64 *carry)
 	guint64 starts = 0;
 	size_t b;
 
+#ifdef CLS_SIMD
+	if (n - i >= 64) {   /* a bit per byte from four movemasks */
+		guint64 word = (guint64)cls_m16_word(cls_v16(low + i)) | (guint64)cls_m16_word(cls_v16(low + i + 16)) << 16 |
+			(guint64)cls_m16_word(cls_v16(low + i + 32)) << 32 |
+			(guint64)cls_m16_word(cls_v16(low + i + 48)) << 48;
+
+		starts = word & ~((word << 1) | (*carry >> 7));
+		*carry = (word >> 63) << 7;
+		return starts;
+	}
+#endif
 	for (b = 0; b < 64 && i + b < n; b += 8) {
 		char tail[8] = { 0 };
 		guint64 s8;

@@ -425,8 +425,11 @@ cls_identifier(const char *where, const char *text, size_t len, const struct cls
 			break;
 		if (j > i && g[j].cell)
 			crossed = true;   /* only an IBAN continues into the next cell */
-		for (k = 0; k < gl; k++)
-			buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
+		if (g[j].digits)   /* nothing to upper-case */
+			memcpy(buf + bl, text + g[j].s, gl);
+		else
+			for (k = 0; k < gl; k++)
+				buf[bl + k] = (char)cls_uc((unsigned char)text[g[j].s + k]);
 		bl += gl;
 		buf[bl] = '\0';
 		/* no identifier is shorter than 9 characters */

@@ -264,7 +264,8 @@ bool cls_lzfu(const unsigned char *in, size_t n, size_t max, GByteArray *out);
 /* cls_rtf_text - visible text of an RTF document, at most max bytes appended */
 void cls_rtf_text(const char *s, size_t n, size_t max, GString *out);
 gunichar cls_cp1252(unsigned char b);   /* 0 = unassigned */
-/* cls_utf8_valid - g_utf8_validate(data, len, NULL): valid UTF-8 without NUL; ASCII 8 bytes at a time */
+/* cls_utf8_valid - g_utf8_validate(data, len, NULL): valid UTF-8 without NUL; ASCII 16 (SSE2) or 8 bytes
+ * at a time */
 bool cls_utf8_valid(const char *data, size_t len);
 /* cls_text_utf8 - data as UTF-8 (invalid UTF-8 read as windows-1252); g_free */
 char *cls_text_utf8(const char *data, size_t len, size_t *out_len);

@@ -1,7 +1,7 @@
 /*
  * classify_lower.c - the fast lower case of the Art. 9 term scan: the bytes
  * of g_utf8_strdown() for valid UTF-8 without NUL, in one pass without a call
- * per character: ASCII 8 bytes at a time, the Latin-1 letters, NBSP and the
+ * per character: ASCII 16 bytes at a time with SSE2 (else 8), the Latin-1 letters, NBSP and the
  * general punctuation (dashes, quotes) inline, other characters through glib
  * only when they are upper or title case (per character: glib's only context
  * rule outside Turkic/Lithuanian locales is the Greek capital sigma, final
@@ -11,6 +11,7 @@
  * Thread-safe (no state).
  */
 #include "classify_int.h"
+#include "classify_simd.h"
 
 #include <locale.h>
 #include <string.h>
@@ -71,6 +72,18 @@ cls_strdown_step(const char *text, size_t len, size_t *pos, char *out, size_t ca
 	while (i < len && cap - o >= 16) {
 		unsigned char c = (unsigned char)text[i];
 
+#ifdef CLS_SIMD
+		if (c < 0x80 && i + 16 <= len) {   /* 16 bytes lowered and stored; kept up to the first >= 0x80 */
+			__m128i x = cls_v16(text + i);
+			unsigned hi = cls_m16_high(x);
+			size_t k = hi != 0 ? (size_t)__builtin_ctz(hi) : 16;   /* >= 1: text[i] is ASCII */
+
+			cls_v16_store(out + o, cls_v16_lower(x));
+			o += k;
+			i += k;
+			continue;
+		}
+#endif
 		if (c < 0x80 && i + 8 <= len) {   /* 8 ASCII bytes at a time: A..Z | 0x20 */
 			guint64 w, upper;
 

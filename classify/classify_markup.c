@@ -6,6 +6,7 @@
  * cells as tabs). Output bounded by the caller's max. Thread-safe.
  */
 #include "classify_extract.h"
+#include "classify_simd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,14 @@ cls_chr(const char *p, char c, size_t n)
 	const guint64 ones = 0x0101010101010101ULL;
 	size_t k = 0;
 
+#ifdef CLS_SIMD
+	for (; k + 16 <= n && k < 48; k += 16) {
+		unsigned m = cls_m16_eq(cls_v16(p + k), c);
+
+		if (m != 0)
+			return p + k + __builtin_ctz(m);
+	}
+#endif
 	for (; k + 8 <= n && k < 32; k += 8) {
 		guint64 w;
 
@@ -49,7 +58,7 @@ cls_chr(const char *p, char c, size_t n)
 #endif
 		}
 	}
-	for (; k < n && k < 40; k++)
+	for (; k < n && k < 56; k++)
 		if (p[k] == c)
 			return p + k;
 	return n > k ? memchr(p + k, c, n - k) : NULL;
@@ -69,10 +78,9 @@ cls_xml_chars(GString *out, const char *p, size_t n)
 
 	while (i < n) {
 		if (p[i] != '&') {
-			size_t j = i;
+			const char *amp = cls_chr(p + i, '&', n - i);
+			size_t j = amp != NULL ? (size_t)(amp - p) : n;
 
-			while (j < n && p[j] != '&')
-				j++;
 			g_string_append_len(out, p + i, (gssize)(j - i));
 			i = j;
 			continue;
@@ -126,7 +134,15 @@ struct cls_xml_st {
 	bool skip_v, in_v;
 	struct { const char *s; size_t len; unsigned flag; } names[32];   /* the lists' names, once */
 	size_t nnames;
+	guint32 key[256];   /* bit k: names[k] has the key (cls_xml_key) */
 };
+
+/* a byte from the first and last byte and the length of a name (n > 0): equal names, equal keys */
+static inline unsigned
+cls_xml_key(const char *name, size_t n)
+{
+	return ((unsigned char)name[0] + 7u * (unsigned char)name[n - 1] + 13u * (unsigned)n) & 255u;
+}
 
 static void
 cls_xml_names(struct cls_xml_st *st)
@@ -140,7 +156,10 @@ cls_xml_names(struct cls_xml_st *st)
 			g_assert(st->nnames < G_N_ELEMENTS(st->names));
 			st->names[st->nnames].s = lists[l][k];
 			st->names[st->nnames].len = strlen(lists[l][k]);
-			st->names[st->nnames++].flag = flags[l];
+			st->names[st->nnames].flag = flags[l];
+			if (st->names[st->nnames].len > 0)
+				st->key[cls_xml_key(lists[l][k], st->names[st->nnames].len)] |= 1u << st->nnames;
+			st->nnames++;
 		}
 }
 
@@ -149,10 +168,10 @@ static unsigned
 cls_xml_flags(const struct cls_xml_st *st, const char *name, size_t n)
 {
 	unsigned f = 0;
-	size_t k;
+	guint32 m = n > 0 ? st->key[cls_xml_key(name, n)] : (guint32)((1ULL << st->nnames) - 1);
 
-	for (k = 0; k < st->nnames; k++) {
-		size_t b = 0;
+	for (; m != 0; m &= m - 1) {   /* only the names with its key */
+		size_t k = (size_t)__builtin_ctz(m), b = 0;
 
 		if (st->names[k].len != n)
 			continue;

@@ -7,6 +7,7 @@
  * ctx->magic_mu.
  */
 #include "classify_int.h"
+#include "classify_simd.h"
 
 #include <string.h>
 
@@ -115,6 +116,19 @@ cls_utf8_valid(const char *data, size_t len)
 		unsigned char c = (unsigned char)data[i];
 		size_t cl;
 
+#ifdef CLS_SIMD
+		if (i + 16 <= len) {   /* 16 ASCII bytes without NUL at a time, else on to the first other */
+			__m128i x = cls_v16(data + i);
+			unsigned m = cls_m16_high(x) | cls_m16_eq(x, '\0');
+
+			if (m == 0) {
+				i += 16;
+				continue;
+			}
+			i += (size_t)__builtin_ctz(m);
+			c = (unsigned char)data[i];
+		}
+#endif
 		if (i + 8 <= len) {   /* 8 ASCII bytes without NUL at a time */
 			guint64 w;
 

@@ -1,6 +1,6 @@
 /*
  * classify_prefilter.c - the fast look-ahead of the detectors (issue 15):
- * where the next ASCII digit is (8 bytes at a time), and where the chain of
+ * where the next ASCII digit is (16 bytes at a time with SSE2, else 8), and where the chain of
  * number groups at hand must end. Every identifier, date and phone number of
  * classify_detect.c holds a digit, and no chain of groups reaches across a
  * chain break: an ASCII byte that is neither alphanumeric nor a separator, or
@@ -10,6 +10,7 @@
  * Thread-safe (no state).
  */
 #include "classify_int.h"
+#include "classify_simd.h"
 
 #include <string.h>
 
@@ -21,6 +22,14 @@ cls_next_digit(const char *t, size_t from, size_t len)
 {
 	size_t i = from;
 
+#ifdef CLS_SIMD
+	for (; i + 16 <= len; i += 16) {
+		unsigned m = cls_m16_digit(cls_v16(t + i));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
 	while (i + 8 <= len) {
 		guint64 w, x;
 
@@ -62,10 +71,29 @@ size_t
 cls_last_break(const char *t, size_t from, size_t to)
 {
 	unsigned next = 0;   /* the class of the byte after the one at hand (none: 0) */
-	size_t i;
+	size_t i = to;
 
+#ifdef CLS_SIMD
+	/* 16 bytes at a time from the end: a break, or a separator followed by one, either a dot or
+	 * dash (the byte after the block: its bits of the block looked at before) */
+	unsigned nsep = 0, ndd = 0;
+
+	for (; i >= from + 16; i -= 16) {
+		__m128i x = cls_v16(t + i - 16);
+		unsigned dd = cls_m16_eq(x, '.') | cls_m16_eq(x, '-');
+		unsigned sep = dd | cls_m16_eq(x, ' ') | cls_m16_eq(x, '\t');
+		unsigned brk = ~(cls_m16_high(x) | cls_m16_alnum(x) | sep) & 0xFFFFu;
+
+		brk |= sep & ((sep >> 1) | (nsep << 15)) & (dd | (dd >> 1) | (ndd << 15));
+		if (brk != 0)
+			return i - 16 + (size_t)(31 - __builtin_clz(brk));
+		nsep = sep & 1;
+		ndd = dd & 1;
+	}
+	next = ndd ? 2 : nsep ? 3 : 0;
+#endif
 	cls_brk_init();
-	for (i = to; i > from; i--) {
+	for (; i > from; i--) {
 		unsigned c = cls_brk_class[(unsigned char)t[i - 1]];
 
 		/* a break, or two separators of which one is a dot or dash (". ", " -", "..") */

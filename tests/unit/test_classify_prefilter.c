@@ -7,7 +7,7 @@
  *   byte; bytes that only look alike (0xB0..0xB9, '/', ':') are none;
  * - the last chain break (an ASCII byte that is no letter, digit or
  *   separator; ". ", " -", "..") at every place, and none between groups
- *   that stay one chain;
+ *   that stay one chain; against the rule byte by byte on random texts;
  * - word starts and runs of letters and digits 8 bytes at a time equal a
  *   byte-by-byte reference;
  * - an IBAN whose first digit falls on every place of a block, after prose
@@ -17,6 +17,9 @@
  *   bytes, with the offsets of the whole lower-cased text (also after
  *   characters that grow lower-cased), and no term inside a word;
  * - the lower case in small pieces equals g_utf8_strdown of the whole;
+ * - the 16-byte paths (classify_simd.h): the lower case of mostly ASCII text,
+ *   the UTF-8 check with a bad byte at every place, Art. 9 terms at every
+ *   place of the 64-byte word-start blocks and none after a word byte;
  * - classify_fd, which reads into the job's buffer, equals classify_buffer,
  *   also over windows.
  */
@@ -48,7 +51,7 @@ test_next_digit(void)
 	static const unsigned char alike[] = { 'a', ' ', '/', ':', 0xB0, 0xB5, 0xB9, 0x10, 0x19, 0xC3, 0xBC, '.', '\t' };
 	unsigned bad = 0, len, at, from;
 
-	for (len = 1; len <= 40; len++)
+	for (len = 1; len <= 70; len++)
 		for (at = 0; at <= len; at++)
 			for (from = 0; from <= at && from < len; from += 3) {
 				char *t = g_malloc(len);
@@ -62,7 +65,7 @@ test_next_digit(void)
 					bad++;
 				g_free(t);
 			}
-	CHECK(bad == 0, "cls_next_digit finds a digit at every place of 8-byte blocks and at the end, no "
+	CHECK(bad == 0, "cls_next_digit finds a digit at every place of 8- and 16-byte blocks and at the end, no "
 		"look-alike (%u wrong)", bad);
 }
 
@@ -86,6 +89,49 @@ test_last_break(void)
 		g_free(shown);
 		g_free(t);
 	}
+}
+
+/* cls_last_break (16 bytes at a time from the end where SSE2 is) against the rule byte by byte,
+ * on random texts of letters, digits, separators, breaks and non-ASCII bytes, every from and to */
+static size_t
+last_break_ref(const char *t, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = to; i > from; i--) {
+		unsigned char c = (unsigned char)t[i - 1], d = i < to ? (unsigned char)t[i] : 'a';
+		bool sc = c == ' ' || c == '\t' || c == '.' || c == '-', sd = d == ' ' || d == '\t' || d == '.' || d == '-';
+
+		if (cls_chain_break(c) || (sc && sd && (c == '.' || c == '-' || d == '.' || d == '-')))
+			return i - 1;
+	}
+	return (size_t)-1;
+}
+
+static void
+test_last_break_blocks(void)
+{
+	static const char pick[] = "aZ09 \t.-,;\n\xC3\xA0\xE2\x80\xAF";
+	GRand *r = g_rand_new_with_seed(17);
+	unsigned bad = 0, k, n = 0;
+
+	for (k = 0; k < 3000; k++) {
+		size_t len = (size_t)g_rand_int_range(r, 1, 90), from, to, b;
+		char *t = g_malloc(len);
+		/* mostly letters and blanks (long stretches without a break), some of everything */
+		for (b = 0; b < len; b++)
+			t[b] = g_rand_int_range(r, 0, 8) != 0 ? "ab c"[g_rand_int_range(r, 0, 4)] :
+				pick[g_rand_int_range(r, 0, (gint32)sizeof pick - 1)];
+		for (from = 0; from < len; from += 1 + (size_t)g_rand_int_range(r, 0, 9))
+			for (to = from; to <= len; to += 1 + (size_t)g_rand_int_range(r, 0, 5)) {
+				bad += cls_last_break(t, from, to) != last_break_ref(t, from, to);
+				n++;
+			}
+		g_free(t);
+	}
+	CHECK(bad == 0, "cls_last_break equals the rule byte by byte on %u ranges of random texts (%u wrong)", n,
+		bad);
+	g_rand_free(r);
 }
 
 static void
@@ -267,6 +313,85 @@ test_strdown_pieces(void)
 	g_rand_free(r);
 }
 
+/* the 16-byte paths (classify_simd.h; the same answers without them, -DCLS_NO_SIMD): the lower case
+ * of mostly ASCII text (runs of 16 and more, a character >= 0x80 at every place of a block) in
+ * pieces; the UTF-8 check with one bad byte or NUL at every place; Art. 9 terms at every place of
+ * the 64-byte blocks of the word-start scan, and not where the byte before (the last of the block
+ * before) is a word byte */
+static void
+test_simd_blocks(void)
+{
+	static const char *const other[] = { "\xC3\x9C", "\xC3\xBC", "\xC4\xB0", "\xE2\x80\x93", "\xCE\xA3",
+		"\xE2\x84\xAA", "\xC2\xA0" };
+	static const char bad_bytes[] = { '\0', '\xFF', '\xC3', '\x80', '\xE2' };
+	GRand *r = g_rand_new_with_seed(16);
+	GString *s = g_string_new(""), *got = g_string_new("");
+	unsigned wrong_utf8 = 0, missed = 0, wrong = 0, inside = 0, len, at, b, pad;
+	size_t i = 0, cap;
+	char *want, out[64];
+	int k;
+
+	for (k = 0; k < 40000; k++) {
+		if (g_rand_int_range(r, 0, 40) == 0)
+			g_string_append(s, other[g_rand_int_range(r, 0, (gint32)G_N_ELEMENTS(other))]);
+		else
+			g_string_append_c(s, (char)g_rand_int_range(r, 0x20, 0x7F));
+	}
+	want = g_utf8_strdown(s->str, (gssize)s->len);
+	for (cap = 16; i < s->len; cap = cap == 64 ? 16 : cap + 1) {
+		size_t n = cls_strdown_step(s->str, s->len, &i, out, cap);
+
+		g_string_append_len(got, out, (gssize)n);
+	}
+	CHECK(strcmp(got->str, want) == 0, "cls_strdown_step of mostly ASCII text in pieces of 16..64 bytes == "
+		"g_utf8_strdown (%zu bytes)", s->len);
+	g_free(want);
+	for (len = 1; len <= 70; len++)
+		for (at = 0; at < len; at++)
+			for (b = 0; b < sizeof bad_bytes; b++) {
+				char *t = g_malloc(len);
+
+				memset(t, 'a' + (int)(len % 26), len);
+				t[at] = bad_bytes[b];
+				wrong_utf8 += cls_utf8_valid(t, len) != (bool)g_utf8_validate(t, (gssize)len, NULL);
+				g_free(t);
+			}
+	CHECK(wrong_utf8 == 0, "cls_utf8_valid == g_utf8_validate with a bad byte at every place of 16-byte "
+		"blocks (%u differ)", wrong_utf8);
+	for (pad = 1; pad <= 140; pad++)
+		for (b = 0; b < 3; b++) {
+			GString *t = g_string_new("");
+			struct classify_result res;
+			char w[48];
+
+			while (t->len < pad)
+				g_string_append(t, "ab, cd. ");
+			g_string_truncate(t, pad - 1);
+			/* the byte before the first term: a blank, or a word byte ('x', the last of "ü") */
+			g_string_append(t, b == 0 ? " " : b == 1 ? "x" : "\xC3\xBC");
+			g_string_append(t, "DIAGNOSE Befund ");
+			at = (unsigned)t->len - 16;
+			while (t->len < at + 80)   /* a whole 64-byte block after the first term */
+				g_string_append(t, "ab cd ");
+			detect(t->str, t->len, &res);
+			if (b == 0) {
+				g_snprintf(w, sizeof w, "t offset ~%u", at);
+				missed += reason_count(&res, "art9-health") != 2;
+				wrong += strcmp(finding_where(&res, "art9-health"), w) != 0;
+			} else {
+				inside += reason_count(&res, "art9-health") != 0;
+			}
+			classify_result_clear(&res);
+			g_string_free(t, TRUE);
+		}
+	CHECK(missed == 0 && wrong == 0 && inside == 0, "Art. 9 terms at every place of the 64-byte blocks of the "
+		"word-start scan (%u missed, %u wrong offsets), none after a word byte across a block (%u)", missed,
+		wrong, inside);
+	g_string_free(s, TRUE);
+	g_string_free(got, TRUE);
+	g_rand_free(r);
+}
+
 /* classify_fd reads straight into the job's buffer: the same result as classify_buffer of the same
  * bytes, also for a text scanned in windows (max_text 64 KiB, IBANs across window ends) */
 static void
@@ -327,12 +452,14 @@ main(void)
 		return unit_done();
 	test_next_digit();
 	test_last_break();
+	test_last_break_blocks();
 	test_word_starts();
 	test_alnum_run();
 	test_iban_places();
 	test_no_false_hits();
 	test_art9_window();
 	test_strdown_pieces();
+	test_simd_blocks();
 	test_fd_windows();
 	classify_free(ctx_g);
 	conf_free(c);
