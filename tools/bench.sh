@@ -72,23 +72,7 @@ need_bins "$CTL" "$MILTER_BIN"
 MB=${BENCH_MB:-200}; BIG=${BENCH_BIG_MB:-1024}; MSGS=${BENCH_MSGS:-1000}
 want() { [[ " ${BENCH_ONLY:-1 2 3 4 5 6 7} " == *" $1 "* ]]; }  # BENCH_ONLY="3 4": only those sections
 
-mkmsg() {  # mkmsg OUT PAYLOAD: a multipart message with PAYLOAD as base64 attachment (CRLF)
-	$PY - "$1" "$2" <<'PYEOF'
-import base64, sys
-out, payload = sys.argv[1], sys.argv[2]
-with open(payload, "rb") as f, open(out, "wb") as o:
-    o.write(b"From: a@example.gov\r\nTo: b@example.net\r\nSubject: bench\r\nMessage-ID: <bench@example.gov>\r\n"
-            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"bb\"\r\n\r\n--bb\r\n"
-            b"Content-Type: text/plain\r\n\r\nhello\r\n--bb\r\nContent-Type: application/octet-stream; name=\"p.bin\"\r\n"
-            b"Content-Disposition: attachment; filename=\"p.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-    while True:
-        c = f.read(57 * 20000)
-        if not c:
-            break
-        o.write(base64.encodebytes(c).replace(b"\n", b"\r\n"))
-    o.write(b"--bb--\r\n")
-PYEOF
-}
+mkmsg() { $PY tools/bench_mkmsg.py "$1" "$2"; }  # mkmsg OUT PAYLOAD: PAYLOAD as a base64 attachment (CRLF)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 mbps() { awk -v mb="$1" -v t="$2" -v u="${3:-s}" 'BEGIN { printf "%.0f MB/s", mb / (u == "ms" ? t / 1000 : t) }'; }  # MB TIME [s|ms]
 best_ms() {  # best_ms N CMD...: fastest wall time in milliseconds (one decimal) of N runs

@@ -31,21 +31,7 @@ conf_write p policy.offload_min_size=1M portal.listen=127.0.0.1:$PPORT portal.ur
 	"portal.ticket_key_file=$T/p/ticket.key"
 mkdir -p "$T/ngx/www" "$T/ngx/logs"
 head -c "${MB}M" /dev/urandom > "$T/ngx/www/p.bin"
-$PY - "$T/ngx/www/p.bin" <<'PYEOF' | "$CTL" -c "$(conf_path p)" process > "$T/out.eml" || bail "offload"
-import base64, sys
-o = sys.stdout.buffer
-o.write(b"From: a@example.gov\r\nTo: b@example.net\r\nSubject: prof\r\nMessage-ID: <prof@example.gov>\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"bb\"\r\n\r\n--bb\r\n"
-        b"Content-Type: text/plain\r\n\r\nhello\r\n--bb\r\nContent-Type: application/octet-stream; name=\"p.bin\"\r\n"
-        b"Content-Disposition: attachment; filename=\"p.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-with open(sys.argv[1], "rb") as f:
-    while True:
-        c = f.read(57 * 20000)
-        if not c:
-            break
-        o.write(base64.encodebytes(c).replace(b"\n", b"\r\n"))
-o.write(b"--bb--\r\n")
-PYEOF
+$PY tools/bench_mkmsg.py - "$T/ngx/www/p.bin" | "$CTL" -c "$(conf_path p)" process > "$T/out.eml" || bail "offload"
 link=$($PY -c '
 import email, email.policy, re, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
