@@ -72,7 +72,6 @@ run_parse_excised(struct run *r, GMimeStream *fs, int fd)
 	uint64_t start, end;
 	struct stat sb;
 	GMimeStream *cat, *leaf;
-	GMimeParser *parser;
 	GMimeMessage *message;
 	GMimeDataWrapper *w;
 	GMimeOpenPGPData pgp;
@@ -83,11 +82,7 @@ run_parse_excised(struct run *r, GMimeStream *fs, int fd)
 	for (size_t i = 0; i < MARK_LEN; i++)
 		mark[i] = b64[rnd[i] & 63];
 	cat = excised_stream(fs, start, end, (uint64_t)sb.st_size, mark);
-	parser = g_mime_parser_new_with_stream(cat);
-	g_mime_parser_set_persist_stream(parser, TRUE);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	message = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
+	message = run_parse_stream(cat);
 	g_object_unref(cat);
 	if (message != NULL)
 		g_mime_message_foreach(message, mark_check, &mf);

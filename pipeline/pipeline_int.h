@@ -53,6 +53,8 @@ enum run_change {
  * offloaded (false: the message passes or fails here); the parse */
 bool run_intake(struct run *r);
 GMimeMessage *run_parse(struct run *r);
+/* run_parse_stream - GMime's parse of a whole message in s (parts keep pointing into s) */
+GMimeMessage *run_parse_stream(GMimeStream *s);
 /* msg_outgoing - trusted sender and a recipient outside internal_domains (DECISIONS.md §4) */
 bool msg_outgoing(const struct pipeline *p, const struct msg *m);
 /* domain_is_internal - RCPT's domain is one of [policy] internal_domains */

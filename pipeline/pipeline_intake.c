@@ -203,7 +203,6 @@ GMimeMessage *
 run_parse(struct run *r)
 {
 	GMimeStream *fs;
-	GMimeParser *parser;
 	GMimeMessage *message;
 	const GByteArray *mem = msg_spool_mem(r->m);
 
@@ -225,12 +224,21 @@ run_parse(struct run *r)
 			return message;
 		}
 	}
-	parser = g_mime_parser_new_with_stream(fs);
-	g_mime_parser_set_persist_stream(parser, TRUE);
+	message = run_parse_stream(fs);
+	g_object_unref(fs);
+	return message;
+}
+
+GMimeMessage *
+run_parse_stream(GMimeStream *s)
+{
+	GMimeParser *parser = g_mime_parser_new_with_stream(s);
+	GMimeMessage *message;
+
+	g_mime_parser_set_persist_stream(parser, TRUE); /* parts point into s */
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	message = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
-	g_object_unref(fs);
 	return message;
 }
 
