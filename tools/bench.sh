@@ -57,7 +57,11 @@
 #     line, on a unix socket; reported: our added latency / its added latency (target <= 1.2),
 #     and / Postfix's own connect-to-250 time without a milter. The offload-milter runs with
 #     [milter] early_offload = true (the attachment is stored while the body arrives;
-#     BENCH_EARLY_OFFLOAD=false measures the end-of-message path alone).
+#     BENCH_EARLY_OFFLOAD=false measures the end-of-message path alone). Beside the wall times:
+#     the CPU seconds (user+sys, mean of the runs) of Postfix's processes (the master's children,
+#     exited ones through its cutime/cstime), curl, the milter (MIMEDefang: multiplexor, its
+#     workers and the milter) and smtp-sink from connect to the 250 and until relayed, how many
+#     of the cores they kept busy, and how busy the whole machine was (tools/bench_cpu.sh)
 #  7. throughput of two nodes against one for BENCH_SCALE_MB (default 20) MB attachments: two
 #     private Postfix + offload-milter nodes on one Swift s3api bucket, milters pinned to one
 #     core each (tools/bench_scaleout.sh, which runs alone too; ports 13070-13077)
