@@ -54,6 +54,7 @@ struct early {
 	GMutex lock;
 	GCond cond;
 	uint64_t avail;        /* leaf bytes readable up to here */
+	uint64_t want;         /* the worker sleeps until avail reaches this (0: it runs) */
 	uint64_t end;
 	bool end_known, cancel, done;
 	/* the worker's; read by others once done */
@@ -82,16 +83,21 @@ lost_count(bool *padded, uint64_t *lost, const unsigned char *p, size_t n)
 			(*lost)++;
 }
 
-/* worker_next - wait for bytes after pos; the end of what may be read now,
- * or 0 with *stop when cancelled; *last once the leaf's end is known */
+/* worker_next - wait for a whole read (EARLY_BUF) after pos, or the leaf's
+ * end: one wake-up per 256 KiB rather than per body chunk; the end of what
+ * may be read now, or 0 with *stop when cancelled; *last once the leaf's end
+ * is known */
 static uint64_t
 worker_next(struct early *e, uint64_t pos, bool *stop, bool *last)
 {
 	uint64_t lim;
 
 	g_mutex_lock(&e->lock);
-	while (!e->cancel && !e->end_known && e->avail <= pos)
+	while (!e->cancel && !e->end_known && e->avail < pos + EARLY_BUF) {
+		e->want = pos + EARLY_BUF;
 		g_cond_wait(&e->cond, &e->lock);
+	}
+	e->want = 0;
 	*stop = e->cancel;
 	*last = e->end_known;
 	lim = e->end_known ? e->end : e->avail;
@@ -208,7 +214,8 @@ publish(struct early *e, bool end, uint64_t at)
 	} else if (at > e->avail) {
 		e->avail = at;
 	}
-	g_cond_broadcast(&e->cond);
+	if (end || (e->want != 0 && e->avail >= e->want))
+		g_cond_broadcast(&e->cond); /* else the worker is busy or wants more */
 	g_mutex_unlock(&e->lock);
 }
 

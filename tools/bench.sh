@@ -57,7 +57,11 @@
 #     line, on a unix socket; reported: our added latency / its added latency (target <= 1.2),
 #     and / Postfix's own connect-to-250 time without a milter. The offload-milter runs with
 #     [milter] early_offload = true (the attachment is stored while the body arrives;
-#     BENCH_EARLY_OFFLOAD=false measures the end-of-message path alone).
+#     BENCH_EARLY_OFFLOAD=false measures the end-of-message path alone). Beside the wall times:
+#     the CPU seconds (user+sys, mean of the runs) of Postfix's processes (the master's children,
+#     exited ones through its cutime/cstime), curl, the milter (MIMEDefang: multiplexor, its
+#     workers and the milter) and smtp-sink from connect to the 250 and until relayed, how many
+#     of the cores they kept busy, and how busy the whole machine was (tools/bench_cpu.sh)
 #  7. throughput of two nodes against one for BENCH_SCALE_MB (default 20) MB attachments: two
 #     private Postfix + offload-milter nodes on one Swift s3api bucket, milters pinned to one
 #     core each (tools/bench_scaleout.sh, which runs alone too; ports 13070-13077)
@@ -397,12 +401,13 @@ if want 6; then
 		conf_write m6 milter.max_message_size=4G "milter.early_offload=${BENCH_EARLY_OFFLOAD:-true}"
 		pf_setup md6 "$SMTPD" "$SINKP" >/dev/null || bail "postfix setup"
 		postconf -c "$(pf_cf md6)" -e "message_size_limit = $((EMLB * 2))" || bail "postfix message_size_limit"
-		smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!)
+		smtp-sink -u nobody "127.0.0.1:$SINKP" 1000 2>/dev/null & _SINK_PIDS+=($!); SINK6=$!
 		waitport "$SINKP"; pf_start md6 || bail "postfix start"
+		PFM6=$(head -1 "$(postconf -c "$(pf_cf md6)" -h queue_directory)/pid/master.pid" | tr -d ' ')
 		milter_start m6 || bail "milter start"
 		modes="none offload mimedefang"
 		if cc -O2 -o "$T/nullmilter" tools/bench_nullmilter.c -lmilter -lpthread 2> "$T/nm-cc.err"; then
-			"$T/nullmilter" "unix:$T/null.sock" 2> "$T/nm.err" & _BG_PIDS+=($!)
+			"$T/nullmilter" "unix:$T/null.sock" 2> "$T/nm.err" & _BG_PIDS+=($!); NMPID=$!
 			for i in $(seq 50); do [ -S "$T/null.sock" ] && break; sleep 0.1; done
 			[ -S "$T/null.sock" ] && modes="none null offload mimedefang"
 		fi
@@ -413,15 +418,62 @@ if want 6; then
 			# send_big: the message by curl; sets S6_T (seconds from connect to the reply after DATA
 			# and QUIT) and S6_SIZE (the size Postfix queued and relayed), or S6_ERR
 			send_big() {
-				local t0 t1 rc
+				local t0 t1 rc c0 c1
 				S6_T='' S6_SIZE='' S6_ERR=''
-				sync; t0=$(now)
+				sync; s6_snap 0 "$1"; shell_child_ticks c0 "$T/times"; t0=$(now)
 				smtp_send "$SMTPD" "$T/md.eml" a@example.org b@example.net; rc=$?
-				t1=$(now)
+				t1=$(now); shell_child_ticks c1 "$T/times"; s6_snap 1 "$1"
 				if [ $rc != 0 ] || ! is250; then S6_ERR="curl $rc: $SMTP_REPLY"; return 1; fi
 				S6_T=$(secs "$t0" "$t1")
 				wait_removed md6 "$SMTP_QID" 300 || { S6_ERR="$SMTP_QID not relayed"; return 1; }
+				s6_snap 2 "$1"; s6_cpu_add "$1" "$((c1 - c0))" "$S6_T"
 				S6_SIZE=$(sed -n "s/.*$SMTP_QID: from=<[^>]*>, size=\([0-9]*\).*/\1/p" "$(pf_log md6)" | head -1)
+			}
+			. tools/bench_cpu.sh; : > "$T/cpu6.log"
+			s6_pids() {  # s6_pids MODE: the milter's processes
+				case $1 in
+				offload) echo "$MILTER_PID" ;;
+				null) echo "$NMPID" ;;
+				mimedefang) cat "$MD/run/mx.pid" "$MD/run/md.pid" 2>/dev/null ;;
+				esac
+			}
+			s6_snap() {  # s6_snap TAG MODE: CPU counters of Postfix, the milter, smtp-sink, the machine
+				local p
+				tree_cpu "$PFM6" > "$T/cpu.$1.pf"
+				for p in $(s6_pids "$2"); do tree_cpu "$p"; done > "$T/cpu.$1.ml"
+				cpu "$SINK6" > "$T/cpu.$1.sink"
+				machine_ticks > "$T/cpu.$1.mach"
+			}
+			s6_cpu_add() {  # s6_cpu_add MODE CLIENT_TICKS WALL: this run's CPU into $T/cpu6.log
+				local w
+				{
+					for w in 1 2; do
+						tree_delta "$T/cpu.0.pf" "$T/cpu.$w.pf" | sed "s/^/$1 $w pf /"
+						tree_delta "$T/cpu.0.ml" "$T/cpu.$w.ml" | sed "s/^/$1 $w ml /"
+						echo "$1 $w sink smtp-sink $(( $(cat "$T/cpu.$w.sink") - $(cat "$T/cpu.0.sink") ))"
+					done
+					echo "$1 1 cl curl $2"
+					paste "$T/cpu.0.mach" "$T/cpu.1.mach" | awk -v m="$1" '{ print m, 1, "mach", "busy", $3 - $1; print m, 1, "machtotal", "all", $4 - $2 }'
+					echo "$1 0 wall s $3"
+					echo "$1 0 runs n 1"
+				} >> "$T/cpu6.log"
+			}
+			s6_cpu_report() {  # s6_cpu_report MODES LOG: the mean CPU per mode (ticks in LOG)
+				awk -v modes="$1" -v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" '
+				{ g[$1, $2, $3] += $5; if ($2 == 1 && $3 == "pf") { pn[$1, $4] += $5; nm[$4] = 1 } }
+				function c(m, w, k) { return g[m, w, k] / hz / g[m, 0, "runs"] }
+				END {
+					print "  CPU time (user+sys, mean of the runs; less load-dependent than the times above), from connect to the 250:"
+					n = split(modes, M, " ")
+					for (i = 1; i <= n; i++) {
+						m = M[i]; if (!g[m, 0, "runs"]) continue
+						d = ""; for (k in nm) if (pn[m, k] / hz / g[m, 0, "runs"] >= 0.005) d = d sprintf(" %s %.2f", k, pn[m, k] / hz / g[m, 0, "runs"])
+						t = c(m, 1, "pf") + c(m, 1, "cl") + c(m, 1, "ml") + c(m, 1, "sink"); w = g[m, 0, "wall"] / g[m, 0, "runs"]
+						printf "    %s: Postfix %.2f s (%s), curl %.2f s, milter %.2f s, smtp-sink %.2f s = %.2f s in %.2f s = %.2f of %d cores (the whole machine: %.2f busy); until relayed: Postfix %.2f s, milter %.2f s, smtp-sink %.2f s\n", m, c(m, 1, "pf"), substr(d, 2), c(m, 1, "cl"), c(m, 1, "ml"), c(m, 1, "sink"), t, w, t / w, ncpu, ncpu * g[m, 1, "mach"] / g[m, 1, "machtotal"], c(m, 2, "pf"), c(m, 2, "ml"), c(m, 2, "sink")
+					}
+					if (g["offload", 0, "runs"] && g["null", 0, "runs"])
+						printf "  CPU offload-milter over the null milter, to the 250: milter %+.2f s, Postfix %+.2f s, curl %+.2f s\n", c("offload", 1, "ml") - c("null", 1, "ml"), c("offload", 1, "pf") - c("null", 1, "pf"), c("offload", 1, "cl") - c("null", 1, "cl")
+				}' "$2"
 			}
 			declare -A best size err
 			for run in 1 2; do
@@ -432,7 +484,7 @@ if want 6; then
 					offload) rm -rf "$(store_path m6)"/*; pf_milter md6 "$(postfix_milter_spec "$(conf_socket m6)")" ;;
 					mimedefang) rm -f "$MD/parts"/*; pf_milter md6 "inet:127.0.0.1:$MDP" ;;
 					esac
-					if send_big; then
+					if send_big "$mode"; then
 						size[$mode]=$S6_SIZE
 						if [ -z "${best[$mode]:-}" ] || awk -v a="$S6_T" -v b="${best[$mode]}" 'BEGIN { exit !(a < b) }'; then
 							best[$mode]=$S6_T
@@ -464,6 +516,7 @@ if want 6; then
 					if (z - n > 0) printf "  ratio ours/null milter = %.2f (target <= 1.20)\n", (o - n) / (z - n)
 					if (n > 0) printf "  ratio ours/Postfix without a milter (added / its connect-to-250 %.2f s) = %.2f\n", n, (o - n) / n }'
 			fi
+			s6_cpu_report "$modes" "$T/cpu6.log"
 		fi
 		milter_stop m6; $MDSH stop "$MD" >/dev/null 2>&1; pf_stop md6
 		[ -n "$devlog" ] && rm -f /dev/log

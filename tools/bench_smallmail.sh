@@ -57,27 +57,8 @@ if [ "${BENCH_FLOOR:-0}" = 1 ]; then
 	for i in $(seq 50); do [ -S "$T/null/null.sock" ] && break; sleep 0.1; done
 	[ -S "$T/null/null.sock" ] || bail "null milter start: $(cat "$T/null/err")"
 fi
-cpu() { local st; read -r -a st < "/proc/$1/stat"; echo $((st[13] + st[14])); }
-# pfcpu: "pid name ticks" for the Postfix master (its own time plus its reaped children's as
-# "reaped") and each live child; pfcpu_delta BEFORE AFTER: ticks used in between by name
+. tools/bench_cpu.sh   # cpu, tree_cpu, tree_delta
 PFMASTER=$(head -1 "$(postconf -c "$(pf_cf bs)" -h queue_directory)/pid/master.pid" | tr -d ' ')
-pfcpu() {
-	local st p c
-	read -r -a st < "/proc/$PFMASTER/stat" || return
-	echo "m master $((st[13] + st[14]))"
-	echo "r reaped $((st[15] + st[16]))"
-	for p in $(pgrep -P "$PFMASTER"); do
-		read -r c < "/proc/$p/comm" 2>/dev/null || continue
-		read -r -a st < "/proc/$p/stat" 2>/dev/null || continue
-		echo "$p $c $((st[13] + st[14]))"
-	done
-}
-pfcpu_delta() {  # children alive before but gone after: their final time is in "reaped"
-	awk 'NR == FNR { b[$1] = $3; n[$1] = $2; next }
-		{ d[$2] += $3 - ($1 in b ? b[$1] : 0); seen[$1] = 1 }
-		END { for (p in b) if (!(p in seen)) d["reaped"] -= b[p]
-			for (k in d) if (d[k] != 0) printf "%s %d\n", k, d[k] }' "$1" "$2"
-}
 declare -A PFC
 SRCTIME=""
 [ "${BENCH_PFCPU:-0}" = 1 ] && SRCTIME="/usr/bin/time -f %U+%S -o $T/src.time"
@@ -104,17 +85,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		i=$(( r % 2 ? k : n - 1 - k ))
 		pf_milter bs "${SPECS[$i]}"
 		[ "$i" -gt 0 ] && c0=$(cpu "${PIDS[$i]}")
-		if [ "${BENCH_PFCPU:-0}" = 1 ]; then pfcpu > "$T/pfcpu.0"; s0=$(cpu "$SINKPID"); fi
+		if [ "${BENCH_PFCPU:-0}" = 1 ]; then tree_cpu "$PFMASTER" > "$T/pfcpu.0"; s0=$(cpu "$SINKPID"); fi
 		[ -n "${BENCH_TRACE:-}" ] && echo "# leg $i start $(date +%s.%N)" >&2
 		v=$(rate)
 		[ -n "${BENCH_TRACE:-}" ] && echo "# leg $i end $(date +%s.%N)" >&2
 		[ "$i" -gt 0 ] && CPU[$i]=$(( CPU[$i] + $(cpu "${PIDS[$i]}") - c0 ))
 		if [ "${BENCH_PFCPU:-0}" = 1 ]; then
-			pfcpu > "$T/pfcpu.1"
+			tree_cpu "$PFMASTER" > "$T/pfcpu.1"
 			PFC[$i.smtp-sink]=$(( ${PFC[$i.smtp-sink]:-0} + $(cpu "$SINKPID") - s0 ))
 			PFC[$i.smtp-source]=$(( ${PFC[$i.smtp-source]:-0} + $(awk -v hz="$(getconf CLK_TCK)" -F+ '{ printf "%d", ($1 + $2) * hz }' "$T/src.time") ))
 			while read -r pk pv; do PFC[$i.$pk]=$(( ${PFC[$i.$pk]:-0} + pv )); done \
-				< <(pfcpu_delta "$T/pfcpu.0" "$T/pfcpu.1")
+				< <(tree_delta "$T/pfcpu.0" "$T/pfcpu.1")
 		fi
 		R[$i]="${R[$i]} $v"
 		line="$line [$([ "$i" = 0 ] && echo none || echo "m$i")] $v"

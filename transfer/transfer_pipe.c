@@ -7,7 +7,9 @@
  * owns slot head while it consumes it; it leaves the queue only after), and
  * the caller fills slot (head+count) % SLOTS, which exists whenever count <
  * SLOTS (the caller waits for that after queueing a slot). One mutex and one
- * condition (broadcast) serve both directions: there are two threads.
+ * condition (broadcast) serve both directions: there are two threads; each
+ * side broadcasts only when the other sleeps on it (cwait, pwait), not per
+ * slot (a futex wake-up each).
  */
 #include "transfer_pipe.h"
 
@@ -28,6 +30,7 @@ struct transfer_pipe {
 	unsigned cur;           /* the caller's slot */
 	size_t fill;            /* bytes in it */
 	bool done, stop;        /* under mu: no more input / drop the rest */
+	bool cwait, pwait;      /* under mu: the worker / the caller sleeps on cv */
 	bool sync;              /* no worker thread: the caller consumes */
 	int err;                /* the consumer's first error (under mu once threaded) */
 	GThread *th;
@@ -56,8 +59,11 @@ pipe_main(gpointer data)
 
 	g_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->count == 0 && !p->done && !p->stop)
+		while (p->count == 0 && !p->done && !p->stop) {
+			p->cwait = true;
 			g_cond_wait(&p->cv, &p->mu);
+		}
+		p->cwait = false;
 		if (p->stop || p->count == 0)
 			break;
 		i = p->head;
@@ -68,7 +74,8 @@ pipe_main(gpointer data)
 		p->count--;
 		if (rc != 0 && p->err == 0)
 			p->err = rc;
-		g_cond_broadcast(&p->cv);
+		if (p->pwait)
+			g_cond_broadcast(&p->cv);
 		if (p->err != 0)
 			break;
 	}
@@ -108,9 +115,13 @@ pipe_push(struct transfer_pipe *p)
 	g_mutex_lock(&p->mu);
 	p->len[p->cur] = p->fill;
 	p->count++;
-	g_cond_broadcast(&p->cv);
-	while (p->count == TRANSFER_PIPE_SLOTS && p->err == 0)
+	if (p->cwait)
+		g_cond_broadcast(&p->cv);
+	while (p->count == TRANSFER_PIPE_SLOTS && p->err == 0) {
+		p->pwait = true;
 		g_cond_wait(&p->cv, &p->mu);
+	}
+	p->pwait = false;
 	p->cur = (p->head + p->count) % TRANSFER_PIPE_SLOTS;
 	p->fill = 0;
 	rc = p->err;
