@@ -10,8 +10,11 @@
 #    daemon B; the reply's link opens byte-exact (`offloadctl open`);
 #  - S3: while it runs, the file is one multipart upload (ListMultipartUploads) with parts of
 #    >= 5 MiB (ListParts) and a tail of part objects; a purge then (--orphan-age 1s, the upload
-#    2 s old, its state just rewritten) leaves it; after the commit no part object, no file
-#    state and no multipart upload is left (the group state "u" stays as the sent record);
+#    2 s old, its state just rewritten) leaves it; then its part 1 is sent again with other
+#    bytes (its ETag no longer the state's): the resume's completion fails, the file goes back
+#    to offset 0 (a new multipart upload, the old one aborted) and offloadctl sends it again;
+#    after the commit no part object, no file state and no multipart upload is left (the
+#    group state "u" stays as the sent record);
 #  - WebDAV: after the commit no part object, no file state, no hidden temporary;
 #  - an abandoned upload (killed, never resumed) is removed by `offloadctl purge
 #    --orphan-age 1s`: its objects and (S3) its multipart upload;
@@ -120,10 +123,22 @@ upload_store_run() {
 		"$CTL" -c "$c" purge --orphan-age 1s > "$T/$n-purge0.out" 2>&1
 		check "$label: purge leaves the multipart upload of an upload whose state is younger than --orphan-age" \
 			[ "$(s3_uploads)" = "$mid_up" ]
+		# part 1 sent again by someone else (garbage of its size): its ETag no longer the
+		# state's, so the completion fails at the last chunk; the file starts again from 0
+		local k1 u1 s1
+		read -r k1 u1 <<<"$mid_up"
+		s1=$(s3_part_sizes "$k1" "$u1" | head -1)
+		head -c "$s1" /dev/urandom > "$T/garbage"
+		curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" \
+			-H "x-amz-content-sha256: $(sha256sum < "$T/garbage" | cut -c1-64)" -T "$T/garbage" \
+			"$EP/$BUCKET/$k1?partNumber=1&uploadId=$u1" > /dev/null
+		rm -f "$T/garbage"
 	fi
 	"$CTL" upload "$at_b" "$T/big.bin" --state-dir "$sd" -v > "$T/$n-r.out" 2> "$T/$n-r.err"; rc=$?
 	check "$label: resumed through daemon B, completed (exit $rc) in $(since "$t0")" \
 		bash -c '[ $1 = 0 ] && grep -q "resuming reply" "$2"' _ $rc "$T/$n-r.err"
+	[ "$kind" = s3 ] && check "$label: its part 1 replaced, the completion failed: the file went back to 0 (daemon B's log)" \
+		grep -q 'sent again from offset 0' "$T/$n-b.log"
 	local m nl
 	m=$(ls -t "$T/$n/notify"/*.eml 2>/dev/null | head -1)
 	nl=$(mail_link "$m")
@@ -169,7 +184,9 @@ upload_store_run() {
 			"$(since "$t0"); its peak RSS ${rss0} kB before, $(awk '/VmHWM/ {print $2}' /proc/$bpid/status) kB after"
 		rm -rf "$T/x.bin" "$T/$n-x"
 	fi
-	check "$label: the daemons logged no error" bash -c '! grep -i "error" "$1" "$2"' _ "$T/$n-a.log" "$T/$n-b.log"
+	# but the completion refused for the replaced part 1 (S3 only, above)
+	check "$label: the daemons logged no other error ($(grep -ih error "$T/$n-a.log" "$T/$n-b.log" | grep -v InvalidPart | head -1))" \
+		bash -c '! grep -ih "error" "$1" "$2" | grep -v InvalidPart' _ "$T/$n-a.log" "$T/$n-b.log"
 	kill $apid $bpid 2>/dev/null
 	wait $apid $bpid 2>/dev/null
 	rm -rf "$sd" "$T/$n-gone" "$T/$n-open" "$T/big.bin" "$T/gone.bin" "$T/u0"
