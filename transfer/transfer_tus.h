@@ -130,7 +130,9 @@ struct transfer_tus_chunk *transfer_tus_chunk_begin(struct storage *st, const ch
 /* transfer_tus_chunk_write - STORAGE_EPERM past the file's length */
 int transfer_tus_chunk_write(struct transfer_tus_chunk *c, const void *buf, size_t len);
 /* transfer_tus_chunk_commit - store the part; *end = the new offset. STORAGE_EPERM
- * (nothing stored) when the chunk ends inside a segment before the file's end.
+ * (nothing stored) when the chunk ends inside a segment before the file's end;
+ * STORAGE_ENOENT when the file's multipart upload or a tail part it builds on
+ * is gone or wrong (the file must be sent again: transfer_tus_rewind to 0).
  * Frees c. */
 int transfer_tus_chunk_commit(struct transfer_tus_chunk *c, uint64_t *end);
 void transfer_tus_chunk_abort(struct transfer_tus_chunk *c); /* NULL ok */

@@ -153,9 +153,13 @@ transfer_tus_chunk_commit(struct transfer_tus_chunk *c, uint64_t *end)
 	}
 	if (c->wrote && c->fd >= 0) {
 		rc = tus_mpu_chunk_commit(c->st, c->id, c->f, c->hdr, c->fd, c->spooled, c->pos);
+		if (rc == STORAGE_EPERM) /* its upload or a tail part is gone or wrong */
+			rc = STORAGE_ENOENT;
 	} else if (c->wrote) {
 		rc = storage_put_commit(c->p);
 		c->p = NULL;
+		if (rc == STORAGE_ENOENT) /* ENOENT means the above only */
+			rc = STORAGE_ETEMP;
 	}
 	transfer_tus_chunk_abort(c);
 	return rc;

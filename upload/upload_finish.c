@@ -60,12 +60,12 @@ refuse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const cha
 	return rc;
 }
 
-/* resend_from - a stored part of the file is missing or does not verify: the
+/* upload_resend_from - a stored part of the file is missing or does not verify: the
  * file goes back to the first part that may be bad (its parts from there on
  * deleted, its state's offset set there) and the client sends on from that
  * offset, as a tus client does after a 409 (its Upload-Offset, HEAD's too) */
-static enum MHD_Result
-resend_from(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, uint64_t from)
+enum MHD_Result
+upload_resend_from(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, uint64_t from)
 {
 	char off[32], *body;
 	const char *h[] = { "Upload-Offset", off, NULL };
@@ -98,7 +98,7 @@ upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq 
 	st = transfer_tus_join(u->st, rq->id, &rq->file, scan_out, s, &resend);
 	if (st != STORAGE_OK) {
 		scan_clamd_discard(s);
-		return st == STORAGE_EPERM ? resend_from(u, conn, rq, resend) :
+		return st == STORAGE_EPERM ? upload_resend_from(u, conn, rq, resend) :
 			upload_json_error(conn, 503, "unavailable", NULL);
 	}
 	v = scan_clamd_finish(s, &detail);

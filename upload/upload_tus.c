@@ -420,6 +420,8 @@ upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 			rq->err == STORAGE_EPERM ? "request" : "unavailable", NULL);
 	}
 	st = transfer_tus_chunk_commit(c, &end);
+	if (st == STORAGE_ENOENT) /* a multipart file's stored parts lost: from 0 */
+		return upload_resend_from(u, conn, rq, 0);
 	if (st == STORAGE_EPERM)
 		return upload_json_error(conn, 400, "segments",
 			"A chunk must be whole 64 KiB segments, unless it ends the file.");

@@ -19,7 +19,9 @@
 #  - an abandoned upload (killed, never resumed) is removed by `offloadctl purge
 #    --orphan-age 1s`: its objects and (S3) its multipart upload;
 #  - tus termination (curl): DELETE of a 6 MiB file just created (S3: its multipart upload is
-#    aborted) and of its reply leaves nothing of it.
+#    aborted) and of its reply leaves nothing of it;
+#  - S3: the tail part objects of a file deleted while its client is away: the next part cannot
+#    be built, the file goes back to offset 0 and the resumed offloadctl sends it again.
 # By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
 # daemon B, with [upload] chunk_size 8M there, and notes its time and daemon B's peak RSS.
 UPLOAD_BIN=$BUILD/offload-upload
@@ -174,6 +176,28 @@ upload_store_run() {
 		[ $rc = 0 -a "$before" -gt 1 -a -z "$after" ]
 	ups_terminate "$label" "$PA" "$id" "$($MAILTOOL notice "$T/$n-m.out" |
 		grep -o 'https://files.example.test/u/[^ ]*' | head -1)" "$kind"
+	if [ "$kind" = s3 ]; then
+		# the tail part objects lost while the client is away (killed after part 1 and a tail):
+		# the next part cannot be built; the file goes back to 0 (a new multipart upload) and
+		# offloadctl sends it again. 2 s for a chunk the daemon may still store after the kill.
+		random_file "$T/tail.bin" $((13 * 1024 * 1024))
+		WAITFOR='[ -n "$(s3_uploads)" ] && s3_uploads | { read -r k u && [ -n "$(s3_part_sizes "$k" "$u")" ]; } && s3_keys | grep -q "/p0s"'
+		killed "$at_a" "$T/tail.bin" --state-dir "$T/$n-tail"; rc=$?
+		sleep 2
+		local tk k2 r2 back0
+		tk=$(s3_keys | grep '/p0s')
+		for k2 in $tk; do ups_s3curl -X DELETE "$EP/$BUCKET/$k2"; done
+		back0=$(grep -c 'sent again from offset 0' "$T/$n-b.log")
+		n0=$(find "$T/$n/notify" -name '*.eml' 2>/dev/null | wc -l)
+		"$CTL" upload "$at_b" "$T/tail.bin" --state-dir "$T/$n-tail" > /dev/null 2> "$T/$n-t.err"; r2=$?
+		check "$label: killed ($rc), its $(wc -w <<<"$tk") tail part objects deleted: resumed, the file went back to 0, exit $r2 ($(head -c 200 "$T/$n-t.err"))" \
+			[ $rc = 0 -a -n "$tk" -a $r2 = 0 -a "$(grep -c 'sent again from offset 0' "$T/$n-b.log")" = $((back0 + 1)) ]
+		nl=$(mail_link "$(ls -t "$T/$n/notify"/*.eml 2>/dev/null | head -1)")
+		check "$label: one reply mail, its link opens tail.bin byte-exact" bash -c '[ "$(find "$1" -name "*.eml" | wc -l)" = $(($2 + 1)) ] &&
+			rm -rf "$3" && mkdir -p "$3" && "$4" -c "$5" open "$6" --output "$3" >/dev/null 2>&1 && cmp -s "$7" "$3/tail.bin"' \
+			_ "$T/$n/notify" "$n0" "$T/$n-open" "$CTL" "$c" "$nl" "$T/tail.bin"
+		rm -rf "$T/$n-tail" "$T/tail.bin"
+	fi
 	if [ -n "${UPLOAD_STORES_MEASURE_MB:-}" ]; then  # by hand: time and memory of a big upload
 		random_file "$T/x.bin" $((UPLOAD_STORES_MEASURE_MB * 1024 * 1024))
 		local rss0
