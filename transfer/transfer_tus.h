@@ -130,7 +130,9 @@ struct transfer_tus_chunk *transfer_tus_chunk_begin(struct storage *st, const ch
 /* transfer_tus_chunk_write - STORAGE_EPERM past the file's length */
 int transfer_tus_chunk_write(struct transfer_tus_chunk *c, const void *buf, size_t len);
 /* transfer_tus_chunk_commit - store the part; *end = the new offset. STORAGE_EPERM
- * (nothing stored) when the chunk ends inside a segment before the file's end.
+ * (nothing stored) when the chunk ends inside a segment before the file's end;
+ * STORAGE_ENOENT when the file's multipart upload or a tail part it builds on
+ * is gone or wrong (the file must be sent again: transfer_tus_rewind to 0).
  * Frees c. */
 int transfer_tus_chunk_commit(struct transfer_tus_chunk *c, uint64_t *end);
 void transfer_tus_chunk_abort(struct transfer_tus_chunk *c); /* NULL ok */
@@ -138,9 +140,10 @@ void transfer_tus_chunk_abort(struct transfer_tus_chunk *c); /* NULL ok */
 /* transfer_tus_join - write "<id>/<n>" from the parts of a complete file,
  * decrypting as it goes (every tag checked): plain (NULL ok) sees the
  * plaintext, f->sha256 is set. Storage error code; STORAGE_EPERM when a part
- * is missing or does not verify. */
+ * is missing or does not verify, and then *resend (NULL ok) = the offset of
+ * the first part that may be bad (the file must be sent again from there). */
 int transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
-	envelope_out_fn plain, void *arg);
+	envelope_out_fn plain, void *arg, uint64_t *resend);
 /* transfer_tus_cleanup - delete the parts of id; TUS_CLEAN_FILES also the
  * file states "u<n>", TUS_CLEAN_ALL also the group state "u" (last) */
 enum tus_clean { TUS_CLEAN_PARTS, TUS_CLEAN_FILES, TUS_CLEAN_ALL };
@@ -151,5 +154,12 @@ int transfer_tus_cleanup(struct storage *st, const char *id, enum tus_clean what
 int transfer_tus_file_remove(struct storage *st, const char *id, const struct tus_file *f);
 /* transfer_tus_parts_delete - delete the part objects of file index of id */
 int transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index);
+/* transfer_tus_parts_delete_from - only the parts from segment seg on */
+int transfer_tus_parts_delete_from(struct storage *st, const char *id, uint32_t index, uint64_t seg);
+/* transfer_tus_rewind - file f of id goes back to offset from (a segment
+ * boundary, where transfer_tus_join's *resend put it): its parts from there
+ * on are deleted and, for a multipart upload (whose object the join deleted),
+ * the upload is begun again at offset 0; the caller writes the state */
+int transfer_tus_rewind(struct storage *st, const char *id, struct tus_file *f, uint64_t from);
 
 #endif

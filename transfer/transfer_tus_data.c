@@ -153,9 +153,13 @@ transfer_tus_chunk_commit(struct transfer_tus_chunk *c, uint64_t *end)
 	}
 	if (c->wrote && c->fd >= 0) {
 		rc = tus_mpu_chunk_commit(c->st, c->id, c->f, c->hdr, c->fd, c->spooled, c->pos);
+		if (rc == STORAGE_EPERM) /* its upload or a tail part is gone or wrong */
+			rc = STORAGE_ENOENT;
 	} else if (c->wrote) {
 		rc = storage_put_commit(c->p);
 		c->p = NULL;
+		if (rc == STORAGE_ENOENT) /* ENOENT means the above only */
+			rc = STORAGE_ETEMP;
 	}
 	transfer_tus_chunk_abort(c);
 	return rc;
@@ -187,6 +191,7 @@ struct join {
 	envelope_out_fn plain;
 	void *arg;
 	int rc;
+	uint64_t part, prev;     /* first segment of the part being read, of the one before */
 };
 
 static int
@@ -242,8 +247,11 @@ join_parts(struct storage *st, const char *id, const struct tus_file *f, struct 
 		if (rc == STORAGE_ENOENT || (rc == STORAGE_OK && size == 0)) {
 			log_warning("upload %s: file %u: part at segment %" G_GUINT64_FORMAT " missing",
 				id, f->index, seg);
+			j->prev = j->part = seg; /* the parts before it verified */
 			return STORAGE_EPERM;
 		}
+		j->prev = j->part;
+		j->part = seg;
 		if (rc != STORAGE_OK)
 			return rc;
 		rc = storage_get(st, key, 0, STORAGE_TO_END, join_sink, j);
@@ -276,7 +284,7 @@ join_mpu(struct storage *st, const char *key, const char *id, struct tus_file *f
 
 int
 transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
-	envelope_out_fn plain, void *arg)
+	envelope_out_fn plain, void *arg, uint64_t *resend)
 {
 	struct join j = { .plain = plain, .arg = arg, .rc = STORAGE_OK };
 	unsigned char hdr[FH_LEN], digest[32];
@@ -300,6 +308,7 @@ transfer_tus_join(struct storage *st, const char *id, struct tus_file *f,
 	if (rc == STORAGE_OK && envelope_reader_finish(j.r) != ENVELOPE_OK) {
 		log_warning("upload %s: file %u does not verify when joined", id, f->index);
 		rc = STORAGE_EPERM;
+		j.prev = j.part; /* the held-back last segment: in the last part */
 	}
 	if (rc != STORAGE_OK)
 		goto out;
@@ -314,6 +323,11 @@ done:
 	g_strlcpy(f->sha256, hex, sizeof f->sha256);
 	g_free(hex);
 out:
+	/* a part that does not verify may be the one being read or, for the
+	 * segment the reader holds back until more comes, the one before it;
+	 * a multipart upload's object is gone (join_mpu): all of it again */
+	if (resend != NULL)
+		*resend = f->mpu != NULL ? 0 : j.prev * ENV_SEG;
 	storage_put_abort(j.p);
 	envelope_reader_free(j.r);
 	crypto_sha256_free(j.sha);
@@ -334,6 +348,12 @@ parts_collect(void *arg, const char *key, uint64_t size, int64_t mtime)
 int
 transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index)
 {
+	return transfer_tus_parts_delete_from(st, id, index, 0);
+}
+
+int
+transfer_tus_parts_delete_from(struct storage *st, const char *id, uint32_t index, uint64_t seg)
+{
 	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
 	char prefix[64];
 	int rc;
@@ -341,7 +361,12 @@ transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index)
 	snprintf(prefix, sizeof prefix, "%s/p%us", id, index);
 	rc = storage_list(st, prefix, parts_collect, keys);
 	for (guint i = 0; rc == STORAGE_OK && i < keys->len; i++) {
-		int d = storage_delete(st, g_ptr_array_index(keys, i));
+		const char *k = g_ptr_array_index(keys, i), *s = strrchr(k, 's');
+		int d;
+
+		if (s == NULL || g_ascii_strtoull(s + 1, NULL, 10) < seg)
+			continue;
+		d = storage_delete(st, k);
 
 		if (d != STORAGE_OK && d != STORAGE_ENOENT)
 			rc = d;
@@ -413,5 +438,32 @@ transfer_tus_file_remove(struct storage *st, const char *id, const struct tus_fi
 	snprintf(key, sizeof key, "%s/u%u", id, f->index);
 	if (rc == STORAGE_OK)
 		rc = del(st, key);
+	return rc;
+}
+
+int
+transfer_tus_rewind(struct storage *st, const char *id, struct tus_file *f, uint64_t from)
+{
+	char key[64];
+	int rc;
+
+	if (f->mpu != NULL) { /* its object is gone: a new upload, from 0 */
+		snprintf(key, sizeof key, "%s/%u", id, f->index);
+		(void)storage_mpu_abort(st, key, f->mpu); /* completed or not: nothing to keep */
+		g_free(f->mpu);
+		f->mpu = NULL;
+		if (f->etags != NULL)
+			g_ptr_array_free(f->etags, TRUE);
+		f->etags = NULL;
+		f->mpu_segs = 0;
+		from = 0;
+		rc = transfer_tus_mpu_begin(st, id, f);
+		if (rc != STORAGE_OK)
+			return rc;
+	}
+	from -= from % ENV_SEG;
+	rc = transfer_tus_parts_delete_from(st, id, f->index, from / ENV_SEG);
+	if (rc == STORAGE_OK)
+		f->offset = MIN(from, f->offset);
 	return rc;
 }

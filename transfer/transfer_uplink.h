@@ -57,7 +57,7 @@ int transfer_uplink_read(struct storage *st, const struct key32 *dk, const char 
 	const unsigned char *tok, struct transfer_uplink *l);
 void transfer_uplink_clear(struct transfer_uplink *l);
 /* transfer_uplink_delete - revoke: every object under "<id>/" ("l", the use
- * markers "y<id>"), then the id's containers; *n = objects deleted; storage code */
+ * use slots "y<n>"), then the id's containers; *n = objects deleted; storage code */
 int transfer_uplink_delete(struct storage *st, const char *id, unsigned *n);
 
 #endif

@@ -117,6 +117,11 @@ void upload_patch_data(struct ureq *rq, const char *data, size_t len);
 enum MHD_Result upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq);
 
 /* upload_finish.c */
+/* upload_resend_from - a stored part of the file is lost or damaged: the file
+ * goes back to offset from (transfer_tus_rewind, state written) and the answer
+ * is 409 "parts" with that Upload-Offset; 503 when the store fails */
+enum MHD_Result upload_resend_from(struct upload *u, struct MHD_Connection *conn,
+	struct ureq *rq, uint64_t from);
 /* upload_file_complete - join and scan a file whose last byte arrived; the
  * answer to its last PATCH */
 enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *conn,

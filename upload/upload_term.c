@@ -4,7 +4,7 @@
  * and creation answer once it is sent), and tus termination (DELETE) of one
  * file or of the whole reply while it is not sent. See upload_int.h.
  * A terminated reply still counts as a use of its link (its marker
- * "<src>/y<id>" stays).
+ * "<src>/y<n>" stays).
  */
 #include <stdio.h>
 #include <string.h>

@@ -46,7 +46,7 @@ client_addr(struct upload *u, struct MHD_Connection *conn)
 	return g_strdup(buf);
 }
 
-/* count_uses - replies already started through src's reply link ("<src>/y<id>") */
+/* count_uses - replies already started through src's reply link ("<src>/y<n>") */
 static int
 count_use(void *arg, const char *key, uint64_t size, int64_t mtime)
 {
@@ -57,13 +57,25 @@ count_use(void *arg, const char *key, uint64_t size, int64_t mtime)
 	return 0;
 }
 
+/* use_claim - spend one use of src's reply link for the reply id: the first
+ * free use slot "<src>/y<n>", n from the count listed (slots are never given
+ * back, so those below it are taken) to [upload] uses - 1, created with
+ * create-if-absent (storage_create), so of starts at once on any node each
+ * slot goes to one. STORAGE_OK, STORAGE_EEXIST when every slot is taken, or
+ * a storage code */
 static int
-put_empty(struct storage *st, const char *key)
+use_claim(struct upload *u, const char *src, const char *id, unsigned from)
 {
-	int rc = STORAGE_ETEMP;
-	struct storage_put *p = storage_put_begin(st, key, 0, &rc);
+	for (unsigned n = from; n < u->c->upload_uses; n++) {
+		char key[64];
+		int rc;
 
-	return p == NULL ? rc : storage_put_commit(p);
+		snprintf(key, sizeof key, "%s/y%u", src, n);
+		rc = storage_create(u->st, key, id, strlen(id));
+		if (rc != STORAGE_EEXIST)
+			return rc;
+	}
+	return STORAGE_EEXIST;
 }
 
 /* start_parse - message, count, total of the start request; FALSE when answered */
@@ -142,12 +154,13 @@ upload_handle_start(struct upload *u, struct MHD_Connection *conn, struct ureq *
 	/* the group state first, then the use: only a start that succeeds spends one
 	 * (a crash between leaves a group state nobody knows, which purge removes) */
 	st = transfer_tus_group_put(u->st, &u->dk, id, &g);
-	snprintf(key, sizeof key, "%s/y%s", src, id);
-	if (st == STORAGE_OK && (st = put_empty(u->st, key)) != STORAGE_OK)
+	if (st == STORAGE_OK && (st = use_claim(u, src, id, uses)) != STORAGE_OK)
 		(void)transfer_tus_cleanup(u->st, id, TUS_CLEAN_ALL);
 	if (st != STORAGE_OK) {
 		upload_rl_return(u, client);
-		rc = upload_json_error(conn, 503, "unavailable", NULL);
+		rc = st == STORAGE_EEXIST ? /* the last uses went to starts at once */
+			upload_json_error(conn, 429, "uses", "This reply link has been used up.") :
+			upload_json_error(conn, 503, "unavailable", NULL);
 		goto out;
 	}
 	log_info("upload %s: reply to %s started from %s (%u files, %" PRIu64 " bytes declared)",
@@ -407,6 +420,8 @@ upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 			rq->err == STORAGE_EPERM ? "request" : "unavailable", NULL);
 	}
 	st = transfer_tus_chunk_commit(c, &end);
+	if (st == STORAGE_ENOENT) /* a multipart file's stored parts lost: from 0 */
+		return upload_resend_from(u, conn, rq, 0);
 	if (st == STORAGE_EPERM)
 		return upload_json_error(conn, 400, "segments",
 			"A chunk must be whole 64 KiB segments, unless it ends the file.");

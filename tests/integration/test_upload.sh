@@ -25,7 +25,10 @@
 # manifest just before the first wrote it): one mail, the second answers 503 busy; a claim
 # <id>/ocommit younger than a commit may take: 503 busy; older (a commit that died): taken over.
 # A start the store cannot take (its shard directories immutable) answers 503 and spends no
-# use of the link (no marker <src>/y<id>).
+# use of the link (no use slot <src>/y<n>); starts at once through both daemons beyond the
+# link's [upload] uses: exactly the uses left succeed. A stored part damaged or missing when
+# the last chunk comes: the file goes back to that part (409, HEAD's Upload-Offset) and the
+# rerun of offloadctl upload sends it on from there and completes.
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -51,7 +54,7 @@ _BG_PIDS+=($!)
 for ((i = 0; i < 300; i++)); do [ -S "$CL/clamd.sock" ] && break; sleep 0.1; done
 [ -S "$CL/clamd.sock" ] || bail "clamd start"
 
-U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=4 upload.uses=20"
+U="upload.enabled=true upload.chunk_size=64K upload.max_size=12M upload.max_files=4 upload.uses=20 upload.per_client=200"
 conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock upload.listen=127.0.0.1:$PA \
 	archive.command=/bin/true "archive.spool_dir=$T/aspool"
 sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
@@ -152,6 +155,28 @@ check "killed on daemon A ($killed), resumed and completed through daemon B (exi
 	bash -c '[ $1 = 0 -a $2 = 0 ] && grep -q "resuming reply" "$3"' _ "$killed" "$rc" "$T/r.err"
 check "daemon B answered the resume (its log has no error)" bash -c '! grep -qi error "$1"' _ "$T/upload-b.log"
 check "the resumed file opens byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/or" "$T/r.bin" r.bin
+
+# ---- a stored part damaged before the last chunk: the file is sent again from the bad part -----
+# killed mid-file, then part s0 (1 segment each) flipped in the middle and part s2 deleted: the
+# rerun's last chunk finds the join does not verify; the answer (409) and HEAD put Upload-Offset
+# back to the first bad part's start (0), offloadctl sends on from there and completes
+random_file "$T/dm.bin" $((3 * 1024 * 1024 + 11))
+rm -f "$STORE"/*/*/p0s* 2>/dev/null
+n0=$(mails)
+"$CTL" upload "$(link_at $PA)" "$T/dm.bin" --state-dir "$SD" > /dev/null 2>&1 &
+KPID=$!
+for ((i = 0; i < 600; i++)); do [ "$(parts)" -ge 4 ] && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
+kill -9 $KPID 2>/dev/null; killed=$?
+wait $KPID 2>/dev/null
+P0=$(find "$STORE" -name p0s0 | head -1)
+printf 'X' | dd of="$P0" bs=1 seek=30000 conv=notrunc status=none
+rm -f "$(dirname "$P0")/p0s2"
+up "$(link_at $PB)" "$T/dm.bin" > "$T/dm.out" 2> "$T/dm.err"; rc=$?
+check "killed ($killed), a part damaged and one missing: the rerun sends the file again and completes (exit $rc: $(head -c 300 "$T/dm.err"))" \
+	[ $killed = 0 -a $rc = 0 -a "$(mails)" = $((n0 + 1)) ]
+check "the daemon logs the damaged part and the offset the file goes back to" \
+	grep -q 'sent again from offset 0' "$T/upload-b.log"
+check "the file opens byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/odm" "$T/dm.bin" dm.bin
 
 # ---- the commit's answer lost, the daemon killed after the manifest: the reply is sent once ----
 TOK=${RLINK#*#}
@@ -389,7 +414,7 @@ check "the claim of a commit that died (10 minutes old): taken over (ocommit1), 
 
 # ---- a start that fails spends no use of the link ------------------------------------------------
 # the store takes no new transfer (shard directories immutable) but still the use marker
-# <src>/y<id> beside the source: the start fails (503) and must leave no marker
+# <src>/y<n> beside the source: the start fails (503) and must leave no marker
 uses() { find "$STORE/${ID:0:2}/$ID" -name 'y*' | wc -l; }
 y0=$(uses)
 if chattr +i "$STORE" "$STORE"/*/ 2>/dev/null; then
@@ -411,5 +436,22 @@ if chattr +i "$STORE" "$STORE"/*/ 2>/dev/null; then
 else
 	note "chattr +i not permitted here: failed-start test skipped"
 fi
+# ---- [upload] uses is exact under parallel starts through both daemons -------------------------
+# the link's remaining uses plus 6 starts at once, alternating between daemon A and B: exactly
+# the remaining ones succeed (201), the others answer 429 "uses", and 20 markers exist
+y0=$(uses)
+left=$((20 - y0))
+pids=()
+for ((i = 0; i < left + 6; i++)); do
+	p=$PA; ((i % 2)) && p=$PB
+	curl -sS -o "$T/par.$i" -w '%{http_code}' -X POST -H "Offload-Reply-Token: $TOK" -H "Tus-Resumable: 1.0.0" \
+		-H 'Content-Type: application/json' -d '{"count":1,"total":10}' "http://127.0.0.1:$p/u/$ID" > "$T/par.$i.code" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+ok=$(cat "$T"/par.*.code | grep -o 201 | wc -l)
+used=$(grep -l '"uses"' "$T"/par.[0-9]* 2>/dev/null | wc -l)
+check "$((left + 6)) starts at once through A and B with $left uses left: $left started, 6 used up, 20 markers ($ok, $used, $(uses))" \
+	[ "$left" -gt 1 -a "$ok" = "$left" -a "$used" = 6 -a "$(uses)" = 20 ]
 rm -rf "$SD"
 finish

@@ -250,12 +250,22 @@ test_tus_parts(struct storage *st)
 	      memcmp(a->data, tail, sizeof tail) == 0, "part p3s1: §6.6 vector (the last segment)");
 	if (a)
 		g_byte_array_free(a, TRUE);
-	CHECK(transfer_tus_join(st, uid, &tf, NULL, NULL) == 0, "parts join");
+	CHECK(transfer_tus_join(st, uid, &tf, NULL, NULL, NULL) == 0, "parts join");
 	a = get(st, "offloadreplyvectorid2345/3");
 	CHECK(a && sha_is(a->data, a->len, file3_sha) && sha_is(pt, sizeof pt, tf.sha256),
 		"joined object = the §1.1 file object of the script; plaintext SHA-256 recorded");
 	if (a)
 		g_byte_array_free(a, TRUE);
+	{ /* a part gone: the join says to send the file again from it, the rewind goes there */
+		uint64_t resend = 1;
+
+		storage_delete(st, "offloadreplyvectorid2345/p3s1");
+		CHECK(transfer_tus_join(st, uid, &tf, NULL, NULL, &resend) == STORAGE_EPERM &&
+		      resend == 65536, "a missing part: EPERM, sent again from its offset 65536");
+		CHECK(transfer_tus_rewind(st, uid, &tf, resend) == 0 && tf.offset == 65536 &&
+		      storage_stat(st, "offloadreplyvectorid2345/p3s0", NULL, NULL) == 0,
+		      "rewind: offset 65536, the part before it kept");
+	}
 	transfer_tus_file_clear(&tf);
 }
 
