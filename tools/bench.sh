@@ -139,13 +139,7 @@ if want 2; then
 		echo "peak RSS: /usr/bin/time missing (apt-get install time)"
 	fi
 	# portal vs nginx on the same file size, same disk
-	link=$($PY -c '
-import email, email.policy, re, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-for p in m.walk():
-    if p.get_content_type() == "text/plain":
-        r = re.search(r"http://\S+/t/[a-z2-7]{24}#[A-Za-z0-9_-]{22}", p.get_content())
-        if r: print(r.group(0)); break' "$T/out.eml")
+	link=$($PY tools/bench_link.py "$T/out.eml")
 	if [ -x "$BUILD/offload-portal" ] && [ -n "$link" ] && command -v nginx >/dev/null; then
 		"$BUILD/offload-portal" -c "$(conf_path b)" -f >> "$T/portal.log" 2>&1 &
 		PPID_=$!; _BG_PIDS+=($PPID_)

@@ -32,13 +32,7 @@ conf_write p policy.offload_min_size=1M portal.listen=127.0.0.1:$PPORT portal.ur
 mkdir -p "$T/ngx/www" "$T/ngx/logs"
 head -c "${MB}M" /dev/urandom > "$T/ngx/www/p.bin"
 $PY tools/bench_mkmsg.py - "$T/ngx/www/p.bin" | "$CTL" -c "$(conf_path p)" process > "$T/out.eml" || bail "offload"
-link=$($PY -c '
-import email, email.policy, re, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-for p in m.walk():
-    if p.get_content_type() == "text/plain":
-        r = re.search(r"http://\S+/t/[a-z2-7]{24}#[A-Za-z0-9_-]{22}", p.get_content())
-        if r: print(r.group(0)); break' "$T/out.eml")
+link=$($PY tools/bench_link.py "$T/out.eml")
 [ -n "$link" ] || bail "no link in the offloaded message"
 printf 'daemon off; pid %s/ngx/nginx.pid; error_log %s/ngx/logs/error.log;
 events {}
