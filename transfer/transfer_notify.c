@@ -216,6 +216,12 @@ transfer_once_encode(const struct key32 *dk, const char *id, const char *event, 
 	return env_mac_put(dk->key, "offload v1 state", out, ONCE_BODY);
 }
 
+void
+transfer_once_key(char *key, size_t cap, const char *id, const char *event)
+{
+	snprintf(key, cap, "%s/o%s", id, event);
+}
+
 int
 transfer_once_claim(struct storage *st, const struct key32 *dk, const char *id,
 	const char *event, int64_t now)
@@ -226,7 +232,7 @@ transfer_once_claim(struct storage *st, const struct key32 *dk, const char *id,
 
 	if (transfer_once_encode(dk, id, event, now, b) != 0)
 		return STORAGE_EPERM;
-	snprintf(key, sizeof key, "%s/o%s", id, event);
+	transfer_once_key(key, sizeof key, id, event);
 	rc = storage_create(st, key, b, sizeof b);
 	if (rc == STORAGE_OK)
 		return 1;
@@ -239,7 +245,7 @@ transfer_once_release(struct storage *st, const char *id, const char *event)
 	char key[64];
 	int rc;
 
-	snprintf(key, sizeof key, "%s/o%s", id, event);
+	transfer_once_key(key, sizeof key, id, event);
 	rc = storage_delete(st, key);
 	if (rc != STORAGE_OK && rc != STORAGE_ENOENT)
 		log_warning("transfer %s: cannot delete %s (%s): that notice is not sent again", id, key,
@@ -252,7 +258,7 @@ transfer_once_exists(struct storage *st, const char *id, const char *event)
 	char key[64];
 	int rc;
 
-	snprintf(key, sizeof key, "%s/o%s", id, event);
+	transfer_once_key(key, sizeof key, id, event);
 	rc = storage_stat(st, key, NULL, NULL);
 	if (rc == STORAGE_OK)
 		return 1;

@@ -66,6 +66,8 @@ int transfer_notify_commit(struct transfer *t, const struct key32 *dk);
  * (i64 BE) | HMAC(K_x, all before); -1 for a bad id or event */
 int transfer_once_encode(const struct key32 *dk, const char *id, const char *event, int64_t now,
 	unsigned char out[TRANSFER_ONCE_LEN]);
+/* transfer_once_key - the marker's storage key "<id>/o<event>" (cap >= 64 for any id and event) */
+void transfer_once_key(char *key, size_t cap, const char *id, const char *event);
 /* transfer_once_claim - create "<id>/o<event>" if absent: 1 created (the
  * caller sends), 0 it existed (someone did already), a negative storage error */
 int transfer_once_claim(struct storage *st, const struct key32 *dk, const char *id,

@@ -60,7 +60,7 @@ upload_commit_claim(struct upload *u, const char *id, const struct tus_group *g,
 		}
 		if (rc < 0)
 			return rc;
-		snprintf(key, sizeof key, "%s/o%s", id, ev);
+		transfer_once_key(key, sizeof key, id, ev);
 		rc = storage_stat(u->st, key, NULL, &mtime);
 		if (rc == STORAGE_ENOENT)
 			return 0; /* released just now: the client asks again */
@@ -81,7 +81,7 @@ upload_commit_release(struct upload *u, const char *id, unsigned gen)
 	int rc;
 
 	claim_event(ev, sizeof ev, gen);
-	snprintf(key, sizeof key, "%s/o%s", id, ev);
+	transfer_once_key(key, sizeof key, id, ev);
 	rc = storage_delete(u->st, key);
 	if (rc != STORAGE_OK && rc != STORAGE_ENOENT)
 		log_warning("upload %s: cannot delete %s (%s): the reply can be committed again once "
