@@ -174,18 +174,28 @@ env_reader_more(const struct envelope_reader *r)
 	return r->size > envelope_segment_offset(r->counter + 1);
 }
 
-/* env_reader_held - verify the full segment held in ct as not last */
+/* env_reader_not_last - verify the full segment seg as not last */
 static int
-env_reader_held(struct envelope_reader *r)
+env_reader_not_last(struct envelope_reader *r, const unsigned char *seg)
 {
-	int rc = env_reader_segment(r, r->ct, ENV_SEG_CT, false, true);
+	int rc = env_reader_segment(r, seg, ENV_SEG_CT, false, true);
 
 	if (rc == ENVELOPE_EAUTH)
 		return env_reader_fail(r, rc, "segment failed authentication");
 	if (rc != ENVELOPE_OK)
 		return env_reader_fail(r, rc, NULL);
-	r->fill = 0;
 	return ENVELOPE_OK;
+}
+
+/* env_reader_held - verify the full segment held in ct as not last */
+static int
+env_reader_held(struct envelope_reader *r)
+{
+	int rc = env_reader_not_last(r, r->ct);
+
+	if (rc == ENVELOPE_OK)
+		r->fill = 0;
+	return rc;
 }
 
 int
@@ -220,11 +230,8 @@ envelope_reader_update(struct envelope_reader *r, const void *buf, size_t len)
 		if (r->fill == ENV_SEG_CT && (rc = env_reader_held(r)) != ENVELOPE_OK)
 			return rc;
 		if (r->fill == 0 && (len > ENV_SEG_CT || (len == ENV_SEG_CT && env_reader_more(r)))) {
-			rc = env_reader_segment(r, p, ENV_SEG_CT, false, true);
-			if (rc == ENVELOPE_EAUTH)
-				return env_reader_fail(r, rc, "segment failed authentication");
-			if (rc != ENVELOPE_OK)
-				return env_reader_fail(r, rc, NULL);
+			if ((rc = env_reader_not_last(r, p)) != ENVELOPE_OK)
+				return rc;
 			p += ENV_SEG_CT;
 			len -= ENV_SEG_CT;
 			continue;
