@@ -107,15 +107,24 @@ stream_cipher(void *arg, const void *buf, size_t len)
 	return s->env_rc != ENVELOPE_OK;
 }
 
+/* range_first - the segment a range from plaintext offset starts in */
+static uint64_t
+range_first(uint64_t plain_size, uint64_t offset)
+{
+	uint64_t first = offset / ENVELOPE_SEGMENT_SIZE;
+
+	if (offset == plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
+		first--; /* empty range at the very end */
+	return first;
+}
+
 /* stream_range - aim s at plaintext [offset, offset + length) (checked by the
  * caller); its first segment */
 static uint64_t
 stream_range(struct transfer_stream *s, uint64_t offset, uint64_t length)
 {
-	uint64_t first = offset / ENVELOPE_SEGMENT_SIZE;
+	uint64_t first = range_first(s->plain_size, offset);
 
-	if (offset == s->plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
-		first--; /* empty range at the very end */
 	s->pos = envelope_segment_offset(first);
 	/* the last segment the range needs: the reader knows the object's size,
 	 * so it verifies a segment before the end as "not last" without a byte
@@ -158,14 +167,10 @@ transfer_stream_new(struct storage *st, const char *id, uint32_t idx, const unsi
 int
 transfer_stream_seek(struct transfer_stream *s, uint64_t offset, uint64_t length)
 {
-	uint64_t first = offset / ENVELOPE_SEGMENT_SIZE;
-
 	if (offset > s->plain_size || length > s->plain_size - offset || s->env_rc != ENVELOPE_OK ||
 		s->len > 0 || s->finished || s->want > 0)
 		return -1;
-	if (offset == s->plain_size && first > 0 && offset % ENVELOPE_SEGMENT_SIZE == 0)
-		first--;
-	if (envelope_reader_seek(s->r, first) != ENVELOPE_OK)
+	if (envelope_reader_seek(s->r, range_first(s->plain_size, offset)) != ENVELOPE_OK)
 		return -1;
 	stream_range(s, offset, length);
 	return 0;
