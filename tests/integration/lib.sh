@@ -33,6 +33,9 @@ not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 check()  { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # checkx DESC 'SHELL EXPRESSION' : ok when the expression (eval'd here, lib functions usable) succeeds
 checkx() { if (set +o pipefail; eval "$2"); then ok "$1"; else not_ok "$1"; fi; }
+# jget FILE EXPR: print EXPR evaluated over the JSON in FILE (as d); dies quietly of SIGPIPE like
+# any Unix tool when a reader such as grep -q stops early
+jget() { $PY -c 'import json,signal,sys; signal.signal(signal.SIGPIPE, signal.SIG_DFL); d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 # finish: print the count line and exit (1 if anything failed)
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
 # bail DESC: a setup step failed; count it and stop the test
@@ -375,7 +378,7 @@ sink_find() { grep -l -m1 -F "X-Mail-Args: <$2>" "$1"/* 2>/dev/null | head -1; }
 qid_of() { sed -n "s/.*: \([0-9A-F]\{6,\}\): \(uid=[0-9]* \)\{0,1\}from=<$2>.*/\1/p" "$(pf_log "$1")" | tail -1; }
 # body_of EML: the body (after the first empty line), CRLF -> LF, trailing empty lines removed
 # (curl's end-of-data and smtp-sink's dump add one more line end at the very end)
-body_of() { $PY -c 'import sys; d=open(sys.argv[1],"rb").read().replace(b"\r\n",b"\n"); i=d.find(b"\n\n"); sys.stdout.buffer.write((d[i+2:] if i>=0 else b"").rstrip(b"\n"))' "$1"; }
+body_of() { $PY -c 'import signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); import sys; d=open(sys.argv[1],"rb").read().replace(b"\r\n",b"\n"); i=d.find(b"\n\n"); sys.stdout.buffer.write((d[i+2:] if i>=0 else b"").rstrip(b"\n"))' "$1"; }
 # transfer_re: the grammar of X-Offload-Transfer as given by the contract
 TRANSFER_RE='^([a-z2-7]{24}); files=([0-9]+); expires=([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})); mac=([^ ;]+)$'
 # check_offloaded DESC EML NAME FILE...: the full set of checks for a message whose FILEs

@@ -21,6 +21,7 @@ import email
 import email.policy
 import hashlib
 import re
+import signal
 import sys
 
 LINK_RE = re.compile(rb"https://files\.example\.test/t/[a-z2-7]{24}#[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])")
@@ -209,4 +210,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # a filter in a pipe: a reader that stops early (grep -q) ends it quietly, as it would cat
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main(sys.argv))

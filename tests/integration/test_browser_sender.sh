@@ -34,7 +34,6 @@ random_file "$T/f.pdf" 150000
 	bail "helper: agreed-secret transfer ($(head -1 "$T/mk.log"))"
 ALINK=$(head -1 "$T/a.out")
 LINK=$(head -1 "$T/t.out"); RLINK=$(cat "$T/r.link"); ID=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$LINK")
-jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 "$CTL" -c "$CONF" status "$ID" --json > "$T/st0.json" || bail "offloadctl status"
 H0=$(date -u -d "$(jget "$T/st0.json" 'd["expires"]')" +%s)
 

@@ -35,7 +35,6 @@ mk() {  # mk NAME: a transfer expiring in one hour; link in $T/NAME.link, revoke
 }
 id_of() { sed -E 's|.*/[tr]/([a-z2-7]{24})#.*|\1|' "$1"; }
 sec_of() { sed -E 's|.*#||' "$1"; }
-jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 st_json() { "$CTL" -c "$CONF" status "$1" --json > "$T/st.json" 2>"$T/st.err"; }
 epoch() { date -u -d "$1" +%s; }
 objs() { find "$STORE" -path "*$1*" -type f ! -name '.*' | sed 's|.*/||' | sort | tr '\n' ' '; }

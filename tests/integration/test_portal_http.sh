@@ -68,7 +68,6 @@ unlock() {  # unlock ID JSON [curl args] -> body in $T/u.json, status echoed
 	secrets_from_json "$T/u.json"
 }
 reseal() { local t; t=$("$MK" reseal "$@"); secret "$t"; echo "$t"; }
-jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 snapshot() { (cd "$STORE" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
 ndl() { grep -c 'event=download' "$AUDIT" 2>/dev/null; }
 # wait_audit REGEX: the audit log gets a matching line within 5 s (the portal writes a download

@@ -99,7 +99,6 @@ waitport $PORT || bail "portal listens on $PORT ($(tail -3 "$T/portal.log"))"
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 hcode() { curl -s -w '%{http_code}' "$@"; }  # with the caller's -o
-jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 unlock() {  # unlock LINK OUT
 	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/json' \
 		--data-binary "{\"secret\":\"$(sec_of "$1")\"}" "$BASE/t/$(id_of "$1")/unlock"

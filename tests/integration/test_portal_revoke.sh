@@ -61,7 +61,6 @@ revoke() {  # [ORIGIN=..] [CTYPE=..] revoke ID JSON [curl args] -> status; body 
 	curl -s -o "$T/r.json" -D "$T/r.hdr" -w '%{http_code}' -H "Content-Type: ${CTYPE:-application/json}" \
 		-H "Origin: ${ORIGIN:-$BASE}" --data-binary "$body" "$@" "$BASE/r/$id/revoke"
 }
-jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 snapshot() { (cd "$STORE" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
 objs() { find "$STORE" -path "*$1*" -type f | sed 's|.*/||' | sort | tr '\n' ' '; }
 tomb() { [ -n "$(find "$STORE" -path "*/$1/t" -type f)" ]; }

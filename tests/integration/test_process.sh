@@ -56,7 +56,7 @@ checkx "audit log: the link secret never appears" \
 	'! grep -qF "$(mail_link "$T/mixed-ascii.out" | sed "s/.*#//")" "$(audit_path p)"'
 
 # ---- the receipt sentence (issue 12): there with receipts on (default first), absent with none --
-html_of() { $PY -c 'import email,email.policy,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb"),policy=email.policy.default); print(m.get_body(("html",)).get_content())' "$1"; }
+html_of() { $PY -c 'import signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); import email,email.policy,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb"),policy=email.policy.default); print(m.get_body(("html",)).get_content())' "$1"; }
 RC_DE="Der Absender wird benachrichtigt, wenn die Dateien heruntergeladen werden."
 RC_EN="The sender is told when the files are downloaded."
 checkx "receipts = first: the text notice says so, German then English" \

@@ -117,7 +117,6 @@ waitport $PA && waitport $PB || bail "portals listen ($(tail -2 "$T"/portal-*.lo
 waitport $NGX || bail "nginx starts ($(tail -2 "$N/logs/error.log"))"
 
 A=http://127.0.0.1:$PA B=http://127.0.0.1:$PB
-jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 unlock() {  # unlock BASE ID SECRET [PASSWORD] [curl args]: HTTP status; body in $T/u.json
 	local base=$1 id=$2 sec=$3 pw=${4:-}; shift 4 2>/dev/null || shift $#
 	curl -sk -o "$T/u.json" -w '%{http_code}' "$@" -H 'Content-Type: application/json' \
