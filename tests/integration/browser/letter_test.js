@@ -39,7 +39,7 @@ async function tabToSelector(page, sel, max = 30) {
 }
 
 async function download(page, locator, label) {
-	const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), locator.click()]);
+	const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 90000 }), locator.click()]);
 	const file = path.join(env.DLDIR, `${label}-${dl.suggestedFilename().replace(/[\/\\]/g, '_')}`);
 	await dl.saveAs(file);
 	return { dl, file };
@@ -53,13 +53,13 @@ async function run(ctx) {
 	check(await tabToSelector(p, '#show'), 'keyboard: Tab reaches "Dateien anzeigen"');
 	await p.keyboard.press('Enter');
 	const read = p.locator('button.read').first();
-	await read.waitFor({ state: 'visible', timeout: 15000 });
+	await read.waitFor({ state: 'visible', timeout: 60000 });
 	check(await read.getAttribute('aria-expanded') === 'false' && (await read.getAttribute('aria-label')).startsWith('Brief lesen: '),
 		'the .eml file has a "Brief lesen" button named with the file, aria-expanded=false');
 	check(await tabToSelector(p, 'button.read'), 'keyboard: Tab reaches "Brief lesen" (after the file\'s download link)');
 	await p.keyboard.press('Enter');
 	const h3 = p.locator('section.letter h3');
-	await h3.waitFor({ state: 'visible', timeout: 15000 });
+	await h3.waitFor({ state: 'visible', timeout: 60000 });
 	check(await h3.textContent() === env.SUBJECT, `the letter's heading is its subject (${await h3.textContent()})`);
 	check(await p.evaluate(() => document.activeElement && document.activeElement.tagName === 'H3'),
 		'focus moves to the letter heading');
@@ -101,7 +101,7 @@ async function run(ctx) {
 	await d.goto(env.LINK, { waitUntil: 'load' });
 	await d.click('#show');
 	await d.locator('button.read').first().click();
-	await d.locator('section.letter h3').waitFor({ state: 'visible', timeout: 15000 });
+	await d.locator('section.letter h3').waitFor({ state: 'visible', timeout: 60000 });
 	check(await d.locator('section.letter h4').textContent() === 'Attachments of the letter', 'English labels');
 	await d.screenshot({ path: path.join(art, 'letter-desktop-en.png'), fullPage: true });
 	check(problems.length === 0, `no console errors, page errors or CSP violations (${problems.length})`);

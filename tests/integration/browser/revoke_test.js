@@ -105,7 +105,7 @@ async function run(ctx, art) {
 	expectedConsole = /status of 403/;
 	await bad.fill('#code', 'AAAAAAAAAAAAAAAAAAAAAA');
 	await bad.click('#confirm');
-	await bad.locator('#status.error').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+	await bad.locator('#status.error').waitFor({ state: 'visible', timeout: 60000 }).catch(() => {});
 	const badText = await bad.locator('#status').innerText();
 	check(/Widerrufslink ist unvollständig oder falsch/.test(badText), `a wrong code says so ("${badText}")`);
 	check(await bad.locator('#done').isHidden(), 'a wrong code does not show the done state');
@@ -123,7 +123,7 @@ async function run(ctx, art) {
 	check(!(await de.locator('#code').isVisible()), 'the switch carried the revoke secret along (no code field)');
 	check(await tabTo(de, 'confirm'), 'keyboard: Tab reaches #confirm');
 	await de.keyboard.press('Enter');
-	const done = await de.locator('#done').waitFor({ state: 'visible', timeout: 15000 }).then(() => true, () => false);
+	const done = await de.locator('#done').waitFor({ state: 'visible', timeout: 60000 }).then(() => true, () => false);
 	check(done, 'Enter on #confirm revokes: the done state is shown');
 	check(/The transfer is revoked/.test(await de.locator('#status').innerText()), 'status: "The transfer is revoked"');
 	check(await de.evaluate(() => document.activeElement && document.activeElement.tagName === 'H2'),

@@ -56,7 +56,7 @@ async function run(ctx, art) {
 
 	const resp = await page.goto(env.RLINK, { waitUntil: 'load' });
 	check(resp && resp.status() === 200, `GET /r/<id>: 200 (${resp && resp.status()})`);
-	const shown = await page.locator('#sender').waitFor({ state: 'visible', timeout: 10000 }).then(() => true, () => false);
+	const shown = await page.locator('#sender').waitFor({ state: 'visible', timeout: 60000 }).then(() => true, () => false);
 	check(shown, 'the sender view is shown (POST /r/<id>/view with the secret from the fragment)');
 	check(page.url() === env.RLINK.replace(/#.*/, ''), 'the revoke secret is gone from the address bar');
 	const cells = await page.locator('#s-files tbody tr').first().locator('td').allInnerTexts();
@@ -71,7 +71,7 @@ async function run(ctx, art) {
 	// extend by 3 days
 	await page.fill('#days', '3');
 	await page.click('#extend-btn');
-	await page.locator('#s-status').filter({ hasText: 'Verlängert bis' }).waitFor({ timeout: 10000 }).catch(() => {});
+	await page.locator('#s-status').filter({ hasText: 'Verlängert bis' }).waitFor({ timeout: 60000 }).catch(() => {});
 	const st = await page.locator('#s-status').innerText();
 	check(/Verlängert bis/.test(st), `extend by 3 days: "${st}"`);
 	const after = await page.locator('#s-expires').innerText();
@@ -81,7 +81,7 @@ async function run(ctx, art) {
 	expectedConsole = /status of 409/;
 	await page.fill('#days', '365');
 	await page.click('#extend-btn');
-	await page.locator('#s-status.error').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+	await page.locator('#s-status.error').waitFor({ state: 'visible', timeout: 60000 }).catch(() => {});
 	const lim = await page.locator('#s-status').innerText();
 	check(/Nicht möglich: die Übertragung kann höchstens bis .*\d.* verfügbar sein/.test(lim), `365 days refused: "${lim}"`);
 	check(await page.locator('#s-expires').innerText() === after, 'a refused extension changes nothing shown');
@@ -90,7 +90,7 @@ async function run(ctx, art) {
 
 	// revoke now
 	await page.click('#confirm');
-	const done = await page.locator('#done').waitFor({ state: 'visible', timeout: 15000 }).then(() => true, () => false);
+	const done = await page.locator('#done').waitFor({ state: 'visible', timeout: 60000 }).then(() => true, () => false);
 	check(done, '"revoke now" on the sender page revokes: the done state is shown');
 	check(posts.filter((u) => /\/view$/.test(u)).length >= 1 && posts.filter((u) => /\/extend$/.test(u)).length === 2 &&
 		posts.filter((u) => /\/revoke$/.test(u)).length === 1, `POSTs: view, 2 extend, 1 revoke (${posts.length})`);

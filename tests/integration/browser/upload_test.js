@@ -57,7 +57,7 @@ async function tabTo(page, id, max = 20) {
 }
 
 // status - waits until #status has class ok or err; its class and text
-async function status(page, timeout = 30000) {
+async function status(page, timeout = 90000) {
 	await page.waitForFunction(() => /\b(ok|err)\b/.test(document.getElementById('status').className),
 		null, { timeout }).catch(() => {});
 	return page.evaluate(() => {
@@ -108,7 +108,7 @@ async function reply(ctx, art) {
 	await p.goto(env.LINK, { waitUntil: 'load' });
 	await p.click('#show');
 	const reply = p.locator('#reply');
-	const shown = await reply.waitFor({ state: 'visible', timeout: 15000 }).then(() => true, () => false);
+	const shown = await reply.waitFor({ state: 'visible', timeout: 60000 }).then(() => true, () => false);
 	const href = shown ? await reply.getAttribute('href') : '';
 	check(shown && /alice@example\.org/.test(await reply.innerText()),
 		`after unlock the portal page offers "send files back to alice@example.org" (${shown ? await reply.innerText() : 'no #reply'})`);
@@ -117,7 +117,7 @@ async function reply(ctx, art) {
 
 	phase = 'page';
 	await reply.click();
-	await p.waitForURL(`${base}/u/${env.ID}*`, { timeout: 10000 }).catch(() => {});
+	await p.waitForURL(`${base}/u/${env.ID}*`, { timeout: 60000 }).catch(() => {});
 	await p.waitForFunction(() => location.hash === '', null, { timeout: 5000 }).catch(() => {});
 	check(p.url() === `${base}/u/${env.ID}`, `the upload page is open on the same origin, the token gone from the address bar (${p.url().replace(/#.+/, '#<token>')})`);
 	check(await p.locator('#files').evaluate((e) => e.labels.length > 0) && await p.locator('#msg').evaluate((e) => e.labels.length > 0),
@@ -159,7 +159,7 @@ async function reply(ctx, art) {
 	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
 		downloadThroughput: -1, uploadThroughput: 2 * +env.CHUNK });   // a chunk takes 0.5 s
 	const torn = p.waitForRequest((r) => r.method() === 'PATCH' && /\/1$/.test(r.url()) &&
-		+r.headers()['upload-offset'] > reached, { timeout: 30000 });
+		+r.headers()['upload-offset'] > reached, { timeout: 90000 });
 	await p.click('#send');
 	const tornReq = await torn.catch(() => null);
 	const tornAt = tornReq ? +tornReq.headers()['upload-offset'] : -1;
