@@ -170,13 +170,28 @@ pf_start() {
 }
 pf_stop() { postfix -c "$(pf_cf "$1")" stop >/dev/null 2>&1; }
 
-# pf_milter NAME SPEC: smtpd_milters + non_smtpd_milters = SPEC ("" = none), reload, wait
-# (reload is asynchronous: gotcha 8). SPEC in Postfix syntax, e.g. inet:127.0.0.1:12712
+# pf_reload NAME: postfix reload, and wait until the master has taken it. Reload is
+# asynchronous (gotcha 8): the master logs "reload -- version" when it handles the SIGHUP and
+# then closes its children's status pipes (idle children exit at once). A fixed sleep was too
+# short on a loaded machine and too long on a quiet one; the log line says it happened.
+pf_reload() {
+	local cf _rl_log _rl_seen; cf=$(pf_cf "$1"); _rl_log=$(pf_log "$1")
+	_rl_seen=$(grep -c ': reload -- ' "$_rl_log" 2>/dev/null); _rl_seen=${_rl_seen:-0}
+	postfix -c "$cf" reload >/dev/null 2>&1 || return 1
+	# (names unlike wait_until's own locals: its eval sees this function's variables)
+	if ! wait_until 60 '[ "$(grep -c ": reload -- " "$_rl_log" 2>/dev/null)" -gt "$_rl_seen" ]'; then
+		echo "# pf_reload $1: no reload line in $_rl_log after 60 s" >&2
+		return 1
+	fi
+	sleep 0.1	# the master closes the old generation's pipes right after logging the line
+}
+
+# pf_milter NAME SPEC: smtpd_milters + non_smtpd_milters = SPEC ("" = none), then pf_reload.
+# SPEC in Postfix syntax, e.g. inet:127.0.0.1:12712
 pf_milter() {
 	local cf; cf=$(pf_cf "$1")
 	postconf -c "$cf" -e "smtpd_milters = $2" "non_smtpd_milters = $2" || return 1
-	postfix -c "$cf" reload >/dev/null 2>&1
-	sleep 1.2
+	pf_reload "$1"
 }
 
 # wait_log NAME REGEX [SECONDS]: wait until the maillog of NAME matches REGEX (grep -E)

@@ -102,7 +102,7 @@ fi
 # the pipeline's transfer send the sender exactly one; its notice said the sender is told
 RID=$(sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' <<<"$LINK")
 receipts() { grep -l "^X-Offload-Notice: receipt; transfer=$RID;" "$T/b/notify"/*.eml 2>/dev/null | wc -l; }
-for ((i = 0; i < 100; i++)); do [ "$(receipts)" -ge 1 ] && break; sleep 0.05; done
+for ((i = 0; i < 600; i++)); do [ "$(receipts)" -ge 1 ] && break; sleep 0.05; done
 checkx "the browser's downloads sent the sender one receipt (receipts = first), as the notice says" \
 	'[ "$(receipts)" = 1 ] && $MAILTOOL notice "$T/out.eml" | grep -q "The sender is told when the files are downloaded"'
 checkx "the portal is still running" 'kill -0 "$PORTAL_PID" 2>/dev/null || { tail -5 "$T/portal.log" | sed "s/^/# /"; false; }'

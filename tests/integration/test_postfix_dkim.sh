@@ -39,8 +39,7 @@ checkx "smtpd_milters: offload then opendkim" \
 	'[ "$(postconf -c "$(pf_cf pf)" -h smtpd_milters)" = "inet:127.0.0.1:$MPORT, inet:127.0.0.1:$DPORT" ]'
 checkx "non_smtpd_milters: offload then opendkim" \
 	'[ "$(postconf -c "$(pf_cf pf)" -h non_smtpd_milters)" = "inet:127.0.0.1:$MPORT, inet:127.0.0.1:$DPORT" ]'
-postfix -c "$(pf_cf pf)" reload >/dev/null 2>&1
-sleep 1.2
+pf_reload pf || bail "postfix reload"
 
 random_file "$T/plan.pdf" $((2 * 1024 * 1024))
 make_eml "$T/big.eml" "Plan" "Guten Tag, anbei der Plan." "$T/plan.pdf" plan.pdf application/pdf || bail "message"

@@ -134,7 +134,7 @@ if [ -n "${sm_link:-}" ]; then
 	checkx "a download stopped half-way (Range 0-1048575: $half bytes): not counted, no receipt" \
 		'[ "$half" = 1048576 ] && [ "$(downloads "$sm_id")" = 0 ] && [ "$(receipts "$sm_id")" = 0 ]'
 	"$CTL" fetch "$plink" --output "$T/fetched" > /dev/null 2> "$T/fetch.err"; rc=$?
-	for _ in $(seq 1 100); do [ "$(receipts "$sm_id")" -ge 1 ] && break; sleep 0.05; done
+	for _ in $(seq 1 600); do [ "$(receipts "$sm_id")" -ge 1 ] && break; sleep 0.05; done
 	R=$(grep -l "^X-Offload-Notice: receipt; transfer=$sm_id;" "$N"/*.eml 2>/dev/null | head -1)
 	checkx "offloadctl fetch of the delivered link: byte-exact, one receipt, to the sender carol@example.org, naming scan.bin" \
 		'[ $rc = 0 ] && cmp -s "$T/fetched/scan.bin" "$T/scan.bin" && [ "$(receipts "$sm_id")" = 1 ] &&

@@ -37,7 +37,7 @@ id_of() { sed -E 's|.*/t/([a-z2-7]{24})#.*|\1|' "$1"; }
 sec_of() { sed -E 's|.*#||' "$1"; }
 body() { $PY -c 'import signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); import email,sys; print(email.message_from_binary_file(open(sys.argv[1],"rb")).get_payload(decode=True).decode())' "$1"; }
 mails() { grep -l "^X-Offload-Notice: $1; transfer=$2;" "$SINK"/*.eml 2>/dev/null | wc -l; }
-wait_mails() { local i; for i in $(seq 1 200); do [ "$(mails "$1" "$2")" -ge "$3" ] && return 0; sleep 0.05; done; return 1; }
+wait_mails() { local i; for i in $(seq 1 600); do [ "$(mails "$1" "$2")" -ge "$3" ] && return 0; sleep 0.05; done; return 1; }
 objs() { find "$STORE" -path "*$1*" -type f ! -name '.*' | sed 's|.*/||' | sort | tr '\n' ' '; }
 unlock() {  # unlock NAME -> the first file's download URL in $TURL
 	curl -s -o "$T/u.json" -H 'Content-Type: application/json' -H "Origin: $BASE" \

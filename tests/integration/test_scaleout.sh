@@ -126,7 +126,7 @@ unlock() {  # unlock BASE ID SECRET [PASSWORD] [curl args]: HTTP status; body in
 url0() { jget "$T/u.json" 'd["files"][0]["url"]'; }
 downloads() { "$CTL" -c "$(conf_path a)" status "$1" --json > "$T/st.json" 2>/dev/null && jget "$T/st.json" 'd["files"][0]["downloads"]'; }
 receipts() { grep -l "^X-Offload-Notice: $1; transfer=$2;" "$T"/a/notify/*.eml "$T"/b/notify/*.eml 2>/dev/null | wc -l; }
-wait_receipts() { local i; for i in $(seq 1 100); do [ "$(receipts "$1" "$2")" -ge "$3" ] && return 0; sleep 0.05; done; return 1; }
+wait_receipts() { local i; for i in $(seq 1 600); do [ "$(receipts "$1" "$2")" -ge "$3" ] && return 0; sleep 0.05; done; return 1; }
 ndl() { grep "event=download" "$(audit_path "$1")" 2>/dev/null | grep -c "$2"; }
 
 # ---- A's transfer through B; download counts and the receipt once --------------------------------
