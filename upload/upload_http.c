@@ -337,9 +337,14 @@ req_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Reques
 
 	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (rq == NULL)
 		return;
+	/* a chunk whose client went away: what was stored of it stays for the resume; the line
+	 * tells the operator (and a test) that the daemon is done with that request */
+	if (rq->kind == UR_PATCH && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+	    toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+		log_info("upload %s: file %u: the client went away during a chunk (at offset %" PRIu64 ")",
+			rq->id, rq->file.index, rq->file.offset);
 	if (rq->body != NULL) {
 		crypto_wipe(rq->body->data, rq->body->len);
 		g_byte_array_free(rq->body, TRUE);
