@@ -60,30 +60,6 @@ refuse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const cha
 	return rc;
 }
 
-/* upload_resend_from - a stored part of the file is missing or does not verify: the
- * file goes back to the first part that may be bad (its parts from there on
- * deleted, its state's offset set there) and the client sends on from that
- * offset, as a tus client does after a 409 (its Upload-Offset, HEAD's too) */
-enum MHD_Result
-upload_resend_from(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, uint64_t from)
-{
-	char off[32], *body;
-	const char *h[] = { "Upload-Offset", off, NULL };
-	enum MHD_Result rc;
-
-	if (transfer_tus_rewind(u->st, rq->id, &rq->file, from) != STORAGE_OK ||
-	    transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file) != STORAGE_OK)
-		return upload_json_error(conn, 503, "unavailable", NULL);
-	log_warning("upload %s: file %u: a stored part is missing or damaged; the file is sent "
-		"again from offset %" PRIu64, rq->id, rq->file.index, rq->file.offset);
-	snprintf(off, sizeof off, "%" PRIu64, rq->file.offset);
-	body = g_strdup_printf("{\"error\":\"parts\",\"message\":\"A stored part of the file was "
-		"damaged; send the file again from byte %" PRIu64 " (Upload-Offset).\"}", rq->file.offset);
-	rc = upload_send(conn, 409, "application/json", body, strlen(body), h);
-	g_free(body);
-	return rc;
-}
-
 enum MHD_Result
 upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 {
@@ -95,6 +71,7 @@ upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq 
 	uint64_t resend = 0;
 	int st;
 
+	upload_hold(u, "join%ur%u", rq->file.index, rq->file.resent);
 	st = transfer_tus_join(u->st, rq->id, &rq->file, scan_out, s, &resend);
 	if (st != STORAGE_OK) {
 		scan_clamd_discard(s);

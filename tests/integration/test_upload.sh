@@ -28,7 +28,10 @@
 # use of the link (no use slot <src>/y<n>); starts at once through both daemons beyond the
 # link's [upload] uses: exactly the uses left succeed. A stored part damaged or missing when
 # the last chunk comes: the file goes back to that part (409, HEAD's Upload-Offset) and the
-# rerun of offloadctl upload sends it on from there and completes.
+# rerun of offloadctl upload sends it on from there and completes. A part damaged before every
+# join (daemon A held there, OFFLOAD_UPLOAD_TEST_HOLD): the file goes back 3 times ([upload]
+# resends), then is refused for good as damaged (stderr, audit, mail, HEAD; nothing of it left)
+# and the reply goes with the other file.
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -60,6 +63,9 @@ conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock uplo
 sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
 STORE=$(store_path u)
 NOTIFY=$T/u/notify
+# daemon A waits at a named point while $HOLD/<point> exists (upload/upload_resend.c upload_hold)
+HOLD=$T/hold
+mkdir -p "$HOLD"
 
 random_file "$T/plan.bin" 40000
 make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || bail "build m.eml"
@@ -75,7 +81,7 @@ check "the notice says 'send files back to alice@example.org' with the reply lin
 # the link as the citizen's browser would use it, pointed at daemon A or B
 link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"${2:-$LINK}"; }
 
-"$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+OFFLOAD_UPLOAD_TEST_HOLD=$HOLD "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
 APID=$!
 _BG_PIDS+=($!)
 "$UPLOAD_BIN" -c "$T/u/b.conf" -f >> "$T/upload-b.log" 2>&1 &
@@ -202,7 +208,7 @@ check "the commit repeated while the first still sends its mail: 503 busy ($s1 $
 kill -9 $APID; wait $APID 2>/dev/null
 rm -f "$NOTIFY/hold"
 touch -d '10 minutes ago' "$STORE/${LID:0:2}/$LID/m"
-"$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+OFFLOAD_UPLOAD_TEST_HOLD=$HOLD "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
 APID=$!
 _BG_PIDS+=($!)
 waitport $PA 200 || bail "offload-upload A did not come back"
@@ -364,6 +370,47 @@ check "the commit repeated: the same answer, naming file 1; HEAD of file 1: refu
 	[ "$s1" = 200 -a "$b1" = '{"state":"sent","files":2,"refused":2,"damaged":[1]}' -a "$s2" = 200 \
 	-a "$(hdr Offload-State)" = refused -a "$(hdr Offload-Refused)" = damaged ]
 check "one mail still" [ "$(mails)" = $((n0 + 1)) ]
+
+# ---- a store that damages the parts again and again: after [upload] resends (3) the file is out --
+# daemon A holds before each join of file 0 (join0r<times sent back>) while the test flips a byte
+# of its first part: sent back three times (409), offloadctl sends it again each time; the fourth
+# time it is refused for good as damaged (422), its parts gone; the reply goes with the other file
+random_file "$T/rs.bin" $((2 * 65536 + 5))
+random_file "$T/rs2.bin" 3000
+touch "$HOLD"/join0r{0,1,2,3}
+n0=$(mails)
+up "$(link_at $PA)" "$T/rs.bin" "$T/rs2.bin" > "$T/rs.out" 2> "$T/rs.err" &
+KPID=$!
+held=""
+for r in 0 1 2 3; do
+	wait_until 30 '[ -e "$HOLD/join0r$r.held" ] || ! kill -0 $KPID 2>/dev/null' || break
+	[ -e "$HOLD/join0r$r.held" ] || break
+	RS=$(cut -d' ' -f1 "$SD/$(ls -t "$SD" | head -1)")
+	flip "$STORE/${RS:0:2}/$RS/p0s0" && held="$held$r"
+	rm -f "$HOLD/join0r$r"
+done
+wait $KPID; rc=$?
+rm -f "$HOLD"/join0r*
+check "held before each join (rounds $held), the first part damaged each time: exit 65, sent with 1 file, 1 refused ($rc $(cat "$T/rs.out"))" \
+	bash -c '[ "$1" = 0123 -a $2 = 65 ] && grep -q "	1 files, 1 refused$" "$3"' _ "$held" "$rc" "$T/rs.out"
+check "stderr names rs.bin once as damaged, with the server's reason ($(tr '\n' ' ' < "$T/rs.err"))" \
+	bash -c '[ "$(grep -c "rs.bin: could not be taken (the stored file is damaged; send it again in a new reply)" "$1")" = 1 ] &&
+		grep -q "rs.bin: The file could not be stored: its stored parts were damaged again after it was sent 3 more times" "$1" &&
+		! grep -q "rs2.bin" "$1"' _ "$T/rs.err"
+check "daemon A sent it back 3 times, then refused it" \
+	bash -c '[ "$(grep -c "upload $2: file 0: .*sent again from offset 0 (. of 3 times)" "$1")" = 3 ] &&
+		grep -q "upload $2: file 0: .*sent again 3 times; refused as damaged" "$1"' _ "$T/upload-a.log" "$RS"
+check "audit: event=upload action=reject for rs.bin, damaged" \
+	bash -c 'grep "event=upload" "$1" | grep "file=rs.bin" | grep "action=reject" | grep -q "damaged"' _ "$(audit_path u)"
+check "nothing of it is left in the store (no part, no file state, no object 1)" \
+	[ -z "$(find "$STORE/${RS:0:2}/$RS" -name 'p[0-9]*' -o -name 'u[0-9]*' -o -name 1)" ]
+$MAILTOOL notice "$(newest_mail)" > "$T/rs.txt"
+opened "$(mail_link "$(newest_mail)")" "$T/ors" "$T/rs2.bin" rs2.bin; okr=$?
+check "one mail; it names rs.bin as damaged; its link opens rs2.bin alone, byte-exact" \
+	bash -c '[ "$1" = "$2" -a "$3" = 0 ] && grep -q "rs.bin: could not be taken (the stored file is damaged)" "$4" &&
+		[ "$(ls "$5")" = rs2.bin ]' _ "$(mails)" $((n0 + 1)) $okr "$T/rs.txt" "$T/ors"
+s1=$(uc HEAD "/u/$ID/$RS/0" -I)
+check "HEAD of rs.bin: refused, damaged ($s1)" [ "$s1" = 200 -a "$(hdr Offload-State)" = refused -a "$(hdr Offload-Refused)" = damaged ]
 
 # ---- two commits of one reply at once: one mail --------------------------------------------------
 # The first commit is held in its mail; the second comes (through daemon B) as if it had looked
