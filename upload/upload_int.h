@@ -141,12 +141,20 @@ enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *co
 
 /* upload_claim.c */
 /* upload_commit_claim - make this the one commit of reply id that runs (the
- * once marker "<id>/ocommit", or a later generation when that one outlived
- * its lease): 1 claimed (*gen set), 0 another commit holds it, or a
- * storage error code */
+ * once marker "<id>/ocommit", or the next generation when the newest one
+ * outlived its lease without being renewed): 1 claimed (*gen set), 0
+ * another commit holds it, or a storage error code */
 int upload_commit_claim(struct upload *u, const char *id, const struct tus_group *g, unsigned *gen);
-/* upload_commit_release - the commit failed before its mail: delete its marker */
+/* upload_commit_renew - before the long step named (a copy, the manifest,
+ * the mail): the claim gen rewritten (its lease from now), then 1 it is
+ * still this commit's, 0 a newer generation took over (stop: no mail), or
+ * a storage error code */
+int upload_commit_renew(struct upload *u, const char *id, unsigned gen, const char *step);
+/* upload_commit_release - the commit failed before its mail, or lost its
+ * claim: delete its marker */
 void upload_commit_release(struct upload *u, const char *id, unsigned gen);
+/* the commit lost its claim to a newer one (upload_commit_renew 0) */
+#define UPLOAD_LOST 2
 
 /* upload_renumber.c */
 /* upload_renumber - the accepted file f goes into the new transfer as file p
