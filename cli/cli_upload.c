@@ -364,7 +364,8 @@ out:
 
 /* patch_answer - the offset a 204 or 409 answer to a PATCH at *off sends on
  * from into *off; UP_REFUSED when a 409 says the file is refused, EX_TEMPFAIL
- * when it was sent back more than UP_MAX_RESENDS times (*back counts) */
+ * when it was sent back (a 409 not ahead of *off) more than UP_MAX_RESENDS
+ * times (*back counts) */
 static int
 patch_answer(const struct ans *a, const struct ufile *f, uint64_t *off, unsigned *back)
 {
@@ -374,7 +375,7 @@ patch_answer(const struct ans *a, const struct ufile *f, uint64_t *off, unsigned
 		say_refused(f->path, a->refused);
 		return UP_REFUSED;
 	}
-	if (to < *off && ++*back > UP_MAX_RESENDS) {
+	if (a->code == 409 && to <= *off && ++*back > UP_MAX_RESENDS) {
 		fprintf(stderr, "offloadctl upload: %s: the server asked for the file again %u times "
 			"(its stored parts were lost or damaged each time); giving up, try again later\n",
 			f->path, *back - 1);

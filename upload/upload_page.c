@@ -82,7 +82,7 @@ static const char upload_js[] =
 	" do{var end=Math.min(f.size,off+chunk);\n"
 	"  r=await req('PATCH',url,{'Upload-Offset':''+off,'Content-Type':'application/offset+octet-stream'},f.slice(off,end));\n"
 	"  if(r.status===409){if(r.headers.get('Offload-State')==='refused')return r.headers.get('Offload-Refused')||'refused';\n"
-	"   var to=+r.headers.get('Upload-Offset');if(to<off&&++back>10)throw fail(f.name+': Der Server hat die Datei "
+	"   var to=+r.headers.get('Upload-Offset');if(to<=off&&++back>10)throw fail(f.name+': Der Server hat die Datei "
 	"\\u00f6fter als 10-mal erneut angefordert (gespeicherte Teile besch\\u00e4digt). / The server asked for the file "
 	"again more than 10 times (stored parts damaged).',false);off=to;continue;}\n"
 	"  if(r.status===422){var j=null;try{j=await r.clone().json();}catch(e){}if(j&&WHY[j.error])return j.error;}\n"

@@ -27,7 +27,9 @@
 # A commit held (daemon A, OFFLOAD_UPLOAD_TEST_HOLD) before its copy while its claim ages past the
 # lease renews it before the copy, so a commit through B meanwhile answers 503 busy (one mail); one
 # held before its manifest while its claim ages is taken over through B (ocommit1, the mail) and,
-# let go, stops before its mail and answers with the sent record (one mail).
+# let go, stops before its mail and answers with the sent record (one mail). Against a stand-in
+# server that answers every PATCH 409 with Upload-Offset 0, offloadctl upload gives up after 10
+# returns (exit 75).
 # A start the store cannot take (its shard directories immutable) answers 503 and spends no
 # use of the link (no use slot <src>/y<n>); starts at once through both daemons beyond the
 # link's [upload] uses: exactly the uses left succeed. A stored part damaged or missing when
@@ -470,6 +472,46 @@ check "the claim of a commit still running: 503 busy, no mail ($s1 $b1)" \
 	bash -c '[ "$1" = 503 ] && grep -q "\"busy\"" <<<"$2" && [ "$3" = "$4" ]' _ "$s1" "$b1" "$m1" "$n0"
 check "the claim of a commit that died (10 minutes old): taken over (ocommit1), 200, one mail ($s2 $b2)" \
 	[ "$s2" = 200 -a "$b2" = '{"state":"sent","files":1,"refused":0}' -a "$(mails)" = $((n0 + 1)) -a -s "$QD/ocommit1" ]
+
+# ---- offloadctl upload gives up by itself on a server that sends a file back for ever ------------
+# a stand-in server (port 12960) that answers every PATCH 409 with Upload-Offset 0
+cat > "$T/loop.py" <<'PYEOF'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def answer(self, code, hdrs, body=b""):
+        self.send_response(code)
+        for k, v in hdrs.items(): self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def take(self): self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def do_HEAD(self): self.answer(404, {})
+    def do_POST(self):
+        self.take()
+        if self.path.count("/") == 2:
+            self.answer(201, {"Content-Type": "application/json"}, b'{"upload":"aaaaaaaaaaaaaaaaaaaaaaaa","chunk":65536}')
+        else:
+            self.answer(201, {"Location": self.path + "/0"})
+    def do_PATCH(self):
+        self.take()
+        open(sys.argv[2], "a").write("PATCH\n")
+        self.answer(409, {"Upload-Offset": "0", "Content-Type": "application/json"}, b'{"error":"parts"}')
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PYEOF
+$PY "$T/loop.py" 12960 "$T/loop.patches" &
+LOOP_PID=$!
+_BG_PIDS+=($LOOP_PID)
+if waitport 12960 200; then
+	timeout -k 5 60 "$CTL" upload "$(link_at 12960 "$RLINK")" "$T/rs2.bin" --state-dir "$T/loop-state" > /dev/null 2> "$T/loop.err"; rc=$?
+	check "offloadctl upload against a server that sends the file back for ever: exit 75 after 11 PATCHes, saying why ($rc, $(wc -l < "$T/loop.patches"): $(cat "$T/loop.err"))" \
+		bash -c '[ $1 = 75 -a "$(wc -l < "$2")" = 11 ] && grep -q "rs2.bin: the server asked for the file again 10 times (its stored parts were lost or damaged each time); giving up, try again later" "$3"' \
+		_ "$rc" "$T/loop.patches" "$T/loop.err"
+else
+	not_ok "the stand-in server on 12960 did not listen"
+fi
+kill $LOOP_PID 2>/dev/null; wait $LOOP_PID 2>/dev/null
+rm -rf "$T/loop-state"
 
 # ---- a live commit renews its claim; a commit that lost its claim stops before its mail ----------
 # replies of EICAR (refused by the scan) and one file, so the commit copies that file to position
