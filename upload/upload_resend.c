@@ -7,7 +7,6 @@
  * not keep a client sending for ever. And the test hold (upload_hold).
  * See upload_int.h.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,13 +46,12 @@ static void
 drop_data(struct upload *u, const char *id, uint32_t index, char *mpu)
 {
 	char key[64];
-	int rc = STORAGE_OK;
+	int rc;
 
 	snprintf(key, sizeof key, "%s/%" PRIu32, id, index);
-	if (mpu != NULL)
-		rc = storage_mpu_abort(u->st, key, mpu);
-	if (rc == STORAGE_OK || rc == STORAGE_ENOENT)
-		rc = storage_delete(u->st, key);
+	if (mpu != NULL) /* completed (the join) or not: nothing to keep; purge takes one left */
+		(void)storage_mpu_abort(u->st, key, mpu);
+	rc = storage_delete(u->st, key);
 	if (rc == STORAGE_OK || rc == STORAGE_ENOENT)
 		rc = transfer_tus_parts_delete(u->st, id, index);
 	if (rc != STORAGE_OK && rc != STORAGE_ENOENT)
