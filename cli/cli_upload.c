@@ -8,7 +8,9 @@
  * the files' paths, sizes and mtimes and the message), so running the same
  * command again asks HEAD for each file's offset and sends on from there.
  * A file the virus scan refuses (malware found, or it could not be checked),
- * or that the commit names as damaged (its stored copy did not verify), is
+ * or that the server refuses as damaged (its stored copy did not verify at
+ * the commit, or its parts were damaged again after it was sent back
+ * [upload] resends times; a run gives up after UP_MAX_RESENDS returns), is
  * named on stderr and the others are still sent: the reply is committed
  * with the accepted files (docs/DECISIONS.md), then the exit code is 65.
  * Exit codes like fetch: 0 sent, 64 usage, 65 token refused or a file refused
@@ -53,6 +55,10 @@ struct ans {
 
 /* a file the virus scan refused: not an exit code, the run goes on */
 #define UP_REFUSED (-2)
+/* times one run sends a file again from an earlier offset (409 "parts": a
+ * stored part was lost or damaged) before it gives up; the server refuses
+ * the file as damaged after its [upload] resends (default 3) first */
+#define UP_MAX_RESENDS 10
 
 static size_t
 ans_header(char *buf, size_t size, size_t n, void *arg)
@@ -283,16 +289,17 @@ say_refused(const char *path, const char *why)
 		"refused (could not be checked for malware)");
 }
 
-/* patch_fail - an unwanted answer to a PATCH: UP_REFUSED when the scan
- * refused the file (422 infected or unscannable), else fail() */
+/* patch_fail - an unwanted answer to a PATCH: UP_REFUSED when the file was
+ * refused (422 infected or unscannable, or damaged: its stored parts were
+ * damaged again after it was sent again [upload] resends times), else fail() */
 static int
 patch_fail(const char *path, const struct ans *a)
 {
 	char *err = a->code == 422 ? ans_member(a, "error") : NULL;
-	bool malware = err != NULL && strcmp(err, "infected") == 0;
 	int rc = UP_REFUSED;
 
-	if (malware || (err != NULL && strcmp(err, "unscannable") == 0)) {
+	if (err != NULL && (strcmp(err, "infected") == 0 || strcmp(err, "unscannable") == 0 ||
+	    strcmp(err, "damaged") == 0)) {
 		char *msg = ans_member(a, "message");
 
 		say_refused(path, err);
@@ -355,12 +362,36 @@ out:
 	return rc;
 }
 
+/* patch_answer - the offset a 204 or 409 answer to a PATCH at *off sends on
+ * from into *off; UP_REFUSED when a 409 says the file is refused, EX_TEMPFAIL
+ * when it was sent back (a 409 not ahead of *off) more than UP_MAX_RESENDS
+ * times (*back counts) */
+static int
+patch_answer(const struct ans *a, const struct ufile *f, uint64_t *off, unsigned *back)
+{
+	uint64_t to = g_ascii_strtoull(a->offset, NULL, 10);
+
+	if (a->code == 409 && strcmp(a->state, "refused") == 0) {
+		say_refused(f->path, a->refused);
+		return UP_REFUSED;
+	}
+	if (a->code == 409 && to <= *off && ++*back > UP_MAX_RESENDS) {
+		fprintf(stderr, "offloadctl upload: %s: the server asked for the file again %u times "
+			"(its stored parts were lost or damaged each time); giving up, try again later\n",
+			f->path, *back - 1);
+		return EX_TEMPFAIL;
+	}
+	*off = to;
+	return 0;
+}
+
 /* send_file - PATCH chunks from the offset to the end; 0 or exit code */
 static int
 send_file(struct up *u, const char *id, int i, const struct ufile *f, uint64_t chunk)
 {
 	char *path = g_strdup_printf("/u/%s/%s/%d", u->src, id, i), *buf = g_malloc(chunk);
 	uint64_t off = 0;
+	unsigned back = 0;
 	bool done = false;
 	int fd = -1, rc = locate(u, id, i, f, &off, &done);
 
@@ -389,7 +420,7 @@ send_file(struct up *u, const char *id, int i, const struct ufile *f, uint64_t c
 		h = curl_slist_append(h, "Content-Type: application/offset+octet-stream");
 		rc = request(u, "PATCH", path, h, buf, want, &a);
 		if (rc == 0 && (a.code == 204 || a.code == 409) && a.offset[0])
-			off = g_ascii_strtoull(a.offset, NULL, 10);
+			rc = patch_answer(&a, f, &off, &back);
 		else if (rc == 0)
 			rc = patch_fail(f->path, &a);
 		ans_free(&a);
@@ -403,9 +434,10 @@ out:
 }
 
 /* say_damaged - the files the commit's answer names as damaged ("damaged":
- * [n, ...]: accepted, but their stored copy did not verify); how many */
+ * [n, ...]: their stored copy did not verify, or their parts, sent again,
+ * were damaged again) and not named yet (said[n]); how many */
 static int
-say_damaged(const struct ans *a, const struct ufile *f, int n)
+say_damaged(const struct ans *a, const struct ufile *f, int n, bool *said)
 {
 	JsonParser *jp = json_parser_new();
 	JsonNode *m = NULL;
@@ -421,8 +453,9 @@ say_damaged(const struct ans *a, const struct ufile *f, int n)
 	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
 		gint64 x = json_array_get_int_element(arr, i);
 
-		if (x >= 0 && x < n) {
+		if (x >= 0 && x < n && !said[x]) {
 			say_refused(f[x].path, "damaged");
+			said[x] = true;
 			k++;
 		}
 	}
@@ -433,13 +466,13 @@ say_damaged(const struct ans *a, const struct ufile *f, int n)
 /* commit - POST .../commit; 0 or exit code; *damaged = files the answer
  * names as damaged (sent without them, or 422 when no file is left) */
 static int
-commit(struct up *u, const char *id, const struct ufile *f, int n, int *damaged)
+commit(struct up *u, const char *id, const struct ufile *f, int n, bool *said, int *damaged)
 {
 	char *path = g_strdup_printf("/u/%s/%s/commit", u->src, id), *files = NULL, *refused = NULL;
 	struct ans a;
 	int rc = request(u, "POST", path, NULL, NULL, 0, &a);
 
-	*damaged = rc == 0 && (a.code == 200 || a.code == 422) ? say_damaged(&a, f, n) : 0;
+	*damaged = rc == 0 && (a.code == 200 || a.code == 422) ? say_damaged(&a, f, n, said) : 0;
 	if (rc == 0 && a.code != 200)
 		rc = fail("commit", &a);
 	if (rc == 0) {
@@ -491,6 +524,7 @@ static int
 run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool *stale)
 {
 	char *text = NULL, *id = NULL, **parts = NULL;
+	bool *said = g_new0(bool, (size_t)n); /* refused and named on stderr */
 	uint64_t chunk = 0;
 	int rc = 0, refused = 0, damaged = 0;
 
@@ -520,10 +554,11 @@ run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool 
 		int r = send_file(u, id, i, &f[i], chunk);
 
 		refused += r == UP_REFUSED;
+		said[i] = r == UP_REFUSED;
 		rc = r == UP_REFUSED ? 0 : r;
 	}
 	if (rc == 0)
-		rc = commit(u, id, f, n, &damaged); /* with the accepted files (422 when none was) */
+		rc = commit(u, id, f, n, said, &damaged); /* with the accepted files (422 when none was) */
 	refused += damaged;
 	if (rc == 0 || (rc == EX_DATAERR && refused == n))
 		unlink(sp);
@@ -534,6 +569,7 @@ run(struct up *u, struct ufile *f, int n, const char *msg, const char *sp, bool 
 	g_strfreev(parts);
 	g_free(text);
 	g_free(id);
+	g_free(said);
 	return rc;
 }
 

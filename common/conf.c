@@ -321,6 +321,9 @@ static const struct conf_key conf_keys[] = {
 	  NULL, 65536, 1ULL << 30, 0 },
 	{ "upload", "per_client", CONF_T_UINT, "20",
 	  "replies a client address may start per hour (per upload node)", OFF(upload_per_client), NULL, 1, 0, 0 },
+	{ "upload", "resends", CONF_T_UINT, "3",
+	  "times a file is sent back to the client because a stored part of it was missing or damaged; "
+	  "the next time it is refused as damaged", OFF(upload_resends), NULL, 0, 100, 0 },
 	{ "upload", "request_marker", CONF_T_STRING, "[DATEIANFORDERUNG]",
 	  "subject marker that turns an outgoing mail's notice into an upload request for the sender; empty = off",
 	  OFF(upload_request_marker), NULL, 0, 0, 0 },

@@ -96,7 +96,8 @@ struct conf {
 	/* [upload] (upload/, transfer/transfer_tus.c, transfer/transfer_reply.c) */
 	bool upload_enabled;
 	char *upload_listen;
-	uint64_t upload_max_size, upload_max_files, upload_uses, upload_chunk_size, upload_per_client;
+	uint64_t upload_max_size, upload_max_files, upload_uses, upload_chunk_size, upload_per_client,
+		upload_resends;
 	char *upload_request_marker; /* "" = off (pipeline/pipeline_request.c) */
 };
 

@@ -330,6 +330,8 @@ transfer_tus_file_put(struct storage *st, const struct key32 *dk, const char *id
 	add_str(b, "state", tus_state_names[f->state]);
 	add_str(b, "sha256", f->sha256);
 	add_str(b, "detail", f->detail);
+	if (f->resent > 0) /* absent while 0: the states of before it read the same */
+		add_int(b, "resent", f->resent);
 	if (f->mpu != NULL) {
 		add_str(b, "mpu", f->mpu);
 		add_int(b, "mpu_segments", (int64_t)f->mpu_segs);
@@ -382,10 +384,13 @@ file_parse(JsonObject *o, struct tus_file *f)
 	int64_t len = json_object_get_int_member_with_default(o, "length", -1);
 	int64_t off = json_object_get_int_member_with_default(o, "offset", -1);
 	int64_t seg = json_object_get_int_member_with_default(o, "segment", -1);
+	int64_t resent = json_object_get_int_member_with_default(o, "resent", 0);
 	guint i;
 
-	if (len < 0 || off < 0 || off > len || seg != off / (int64_t)ENVELOPE_SEGMENT_SIZE)
+	if (len < 0 || off < 0 || off > len || seg != off / (int64_t)ENVELOPE_SEGMENT_SIZE ||
+	    resent < 0 || resent > 1000)
 		return -1;
+	f->resent = (uint32_t)resent;
 	f->length = (uint64_t)len;
 	f->offset = (uint64_t)off;
 	if (enc_b64url_decode(obj_str(o, "key"), f->key, sizeof f->key) != (long)sizeof f->key ||

@@ -80,6 +80,9 @@ struct tus_file {
 	char sha256[65];                                /* when done */
 	char *detail;                                   /* refused: "infected:<signature>" or
 	                                                 * "unscannable[:<why>]" (FORMATS.md §6.6) */
+	uint32_t resent;                                /* times the file went back to the
+	                                                 * client for a lost or damaged part
+	                                                 * (upload/upload_resend.c), "resent" */
 	/* a multipart upload (above): segments [0, mpu_segs) are in its parts */
 	char *mpu;                                      /* upload id, NULL = part objects */
 	GPtrArray *etags;                               /* char *: ETag of part i + 1 */

@@ -60,30 +60,6 @@ refuse(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, const cha
 	return rc;
 }
 
-/* upload_resend_from - a stored part of the file is missing or does not verify: the
- * file goes back to the first part that may be bad (its parts from there on
- * deleted, its state's offset set there) and the client sends on from that
- * offset, as a tus client does after a 409 (its Upload-Offset, HEAD's too) */
-enum MHD_Result
-upload_resend_from(struct upload *u, struct MHD_Connection *conn, struct ureq *rq, uint64_t from)
-{
-	char off[32], *body;
-	const char *h[] = { "Upload-Offset", off, NULL };
-	enum MHD_Result rc;
-
-	if (transfer_tus_rewind(u->st, rq->id, &rq->file, from) != STORAGE_OK ||
-	    transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file) != STORAGE_OK)
-		return upload_json_error(conn, 503, "unavailable", NULL);
-	log_warning("upload %s: file %u: a stored part is missing or damaged; the file is sent "
-		"again from offset %" PRIu64, rq->id, rq->file.index, rq->file.offset);
-	snprintf(off, sizeof off, "%" PRIu64, rq->file.offset);
-	body = g_strdup_printf("{\"error\":\"parts\",\"message\":\"A stored part of the file was "
-		"damaged; send the file again from byte %" PRIu64 " (Upload-Offset).\"}", rq->file.offset);
-	rc = upload_send(conn, 409, "application/json", body, strlen(body), h);
-	g_free(body);
-	return rc;
-}
-
 enum MHD_Result
 upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 {
@@ -95,6 +71,7 @@ upload_file_complete(struct upload *u, struct MHD_Connection *conn, struct ureq 
 	uint64_t resend = 0;
 	int st;
 
+	upload_hold(u, "join%ur%u", rq->file.index, rq->file.resent);
 	st = transfer_tus_join(u->st, rq->id, &rq->file, scan_out, s, &resend);
 	if (st != STORAGE_OK) {
 		scan_clamd_discard(s);
@@ -166,13 +143,15 @@ refused_into(struct notify_reply_info *ri, struct tus_sent *s, const struct tus_
 	g_strlcpy(s->why, why, sizeof s->why);
 }
 
-/* take_file - f (done) into t; with renumber copied to its position's object.
- * 0, UPLOAD_DAMAGED (f is lost for good: out of t again, refused as
- * "damaged" in its state, so a repeated commit knows), or 503 */
+/* take_file - f (done) into t; with a claim (gen >= 0) copied to its
+ * position's object, the claim renewed first. 0, UPLOAD_DAMAGED (f is lost
+ * for good: out of t again, refused as "damaged" in its state, so a
+ * repeated commit knows), UPLOAD_LOST (the claim was taken over), or 503 */
 static unsigned
-take_file(struct upload *u, const char *id, struct transfer *t, struct tus_file *f, bool renumber)
+take_file(struct upload *u, const char *id, struct transfer *t, struct tus_file *f, int gen)
 {
 	struct transfer_file *tf = g_new0(struct transfer_file, 1);
+	char step[24];
 	int st;
 
 	tf->index = t->files->len; /* = f->index unless a file before was refused */
@@ -182,8 +161,12 @@ take_file(struct upload *u, const char *id, struct transfer *t, struct tus_file 
 	g_strlcpy(tf->sha256, f->sha256, sizeof tf->sha256);
 	memcpy(tf->key, f->key, sizeof tf->key);
 	g_ptr_array_add(t->files, tf);
-	if (!renumber || tf->index == f->index)
+	if (gen < 0 || tf->index == f->index)
 		return 0;
+	snprintf(step, sizeof step, "copy%u", tf->index);
+	st = upload_commit_renew(u, id, (unsigned)gen, step);
+	if (st != 1)
+		return st == 0 ? UPLOAD_LOST : 503;
 	st = upload_renumber(u->st, id, f, tf->index, tf->key);
 	if (st != UPLOAD_DAMAGED)
 		return st == STORAGE_OK ? 0 : 503; /* logged */
@@ -196,10 +179,11 @@ take_file(struct upload *u, const char *id, struct transfer *t, struct tus_file 
 
 /* collect - the files of the reply into t (done), the names refused (malware
  * found, not checked, damaged) and accepted unscanned into ri, g->sent (the
- * answer's record); 0 or the status */
+ * answer's record); with the commit's claim gen (>= 0) the files after a
+ * refused one copied to their positions' objects; 0 or the status */
 static unsigned
 collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *t,
-	struct notify_reply_info *ri, bool renumber)
+	struct notify_reply_info *ri, int gen)
 {
 	for (uint32_t i = 0; i < g->count; i++) {
 		struct tus_file f;
@@ -212,7 +196,7 @@ collect(struct upload *u, const char *id, struct tus_group *g, struct transfer *
 		if (f.state == TUS_OPEN)
 			status = 409;
 		else if (f.state == TUS_DONE)
-			status = take_file(u, id, t, &f, renumber);
+			status = take_file(u, id, t, &f, gen);
 		if (f.state == TUS_REFUSED)
 			refused_into(ri, &g->sent[i], &f);
 		else if (status == 0 && f.detail != NULL && g_str_has_prefix(f.detail, "unscanned"))
@@ -302,10 +286,11 @@ commit_record(struct upload *u, const char *id, const struct tus_group *g)
 	}
 }
 
-/* commit_transfer - t from the group, manifest last, then the mail; 0 or the status */
+/* commit_transfer - t from the group, manifest last, then the mail, the claim
+ * gen renewed before each; 0 or the status (UPLOAD_LOST: taken over, no mail) */
 static unsigned
 commit_transfer(struct upload *u, const struct tus_group *g, struct transfer *t, const char *to,
-	const struct notify_reply_info *ri)
+	const struct notify_reply_info *ri, unsigned gen)
 {
 	const char *src = ri->src_id;
 	char *err = NULL;
@@ -319,9 +304,21 @@ commit_transfer(struct upload *u, const struct tus_group *g, struct transfer *t,
 	t->sender = g_strdup("");
 	g_ptr_array_add(t->rcpts, g_strdup(to));
 	t->escrow = &u->escrow;
+	st = upload_commit_renew(u, t->id, gen, "manifest");
+	if (st != 1)
+		return st == 0 ? UPLOAD_LOST : 503;
 	st = transfer_commit(t, &u->dk);
 	if (st != STORAGE_OK)
 		return 503;
+	/* taken over meanwhile (the manifest outlasted the lease): the new commit sends
+	 * the mail, and writes the same manifest; this one keeps it (no abort) */
+	st = upload_commit_renew(u, t->id, gen, "mail");
+	if (st == 0)
+		return UPLOAD_LOST;
+	if (st != 1) {
+		transfer_abort(t);
+		return 503;
+	}
 	if (notify_reply_send(u->c, &u->dk, t, to, ri, &err) != 0) {
 		log_error("upload %s: mail to %s not sent (%s); transfer withdrawn", t->id, to, err);
 		g_free(err);
@@ -366,7 +363,7 @@ commit_again(struct upload *u, struct MHD_Connection *conn, const char *id, stru
 	if (mtime > (int64_t)time(NULL) - (int64_t)u->c->notify_timeout - UPLOAD_COMMIT_MARGIN)
 		return upload_json_error(conn, 503, "busy", "The reply is being sent; ask again in a minute.");
 	reply_info_init(&ri);
-	status = collect(u, id, g, t, &ri, false);
+	status = collect(u, id, g, t, &ri, -1);
 	reply_info_clear(&ri);
 	if (status != 0) {
 		log_warning("upload %s: committed, but its file states do not say how (%u)", id, status);
@@ -429,15 +426,15 @@ commit_first(struct upload *u, struct MHD_Connection *conn, const char *src, con
 		rc = commit_busy(u, conn, id);
 		goto out;
 	}
-	status = to == NULL ? 404 : claim < 0 ? 503 : collect(u, id, g, t, &ri, true);
+	status = to == NULL ? 404 : claim < 0 ? 503 : collect(u, id, g, t, &ri, (int)gen);
 	ri.message = g->message;
 	ri.note = note;
 	if (status == 0)
-		status = commit_transfer(u, g, t, to, &ri);
+		status = commit_transfer(u, g, t, to, &ri, gen);
 	if (status != 0) {
 		if (claim == 1)
 			upload_commit_release(u, id, gen);
-		rc = commit_error(conn, status, g);
+		rc = status == UPLOAD_LOST ? commit_busy(u, conn, id) : commit_error(conn, status, g);
 		goto out;
 	}
 	commit_record(u, id, g);

@@ -58,6 +58,7 @@ struct upload {
 	struct MHD_Daemon *d;
 	GMutex rl_lock;
 	GHashTable *rl;          /* char * -> struct upload_rl * */
+	char *test_hold;         /* OFFLOAD_UPLOAD_TEST_HOLD: a directory (upload_hold) */
 };
 
 struct upload_rl {
@@ -116,12 +117,21 @@ enum MHD_Result upload_patch_begin(struct upload *u, struct MHD_Connection *conn
 void upload_patch_data(struct ureq *rq, const char *data, size_t len);
 enum MHD_Result upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq);
 
-/* upload_finish.c */
+/* upload_resend.c */
 /* upload_resend_from - a stored part of the file is lost or damaged: the file
- * goes back to offset from (transfer_tus_rewind, state written) and the answer
- * is 409 "parts" with that Upload-Offset; 503 when the store fails */
+ * goes back to offset from (transfer_tus_rewind, state written, its "resent"
+ * count up one) and the answer is 409 "parts" with that Upload-Offset; after
+ * [upload] resends times it is refused for good instead (422 "damaged", its
+ * state refused with detail "damaged", its parts and object deleted, an
+ * audit line); 503 when the store fails */
 enum MHD_Result upload_resend_from(struct upload *u, struct MHD_Connection *conn,
 	struct ureq *rq, uint64_t from);
+/* upload_hold - tests only: with OFFLOAD_UPLOAD_TEST_HOLD=DIR set when the
+ * daemon started, wait at the point named (printf format) while DIR/<name>
+ * exists (at most a minute), DIR/<name>.held meanwhile; else nothing */
+void upload_hold(struct upload *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* upload_finish.c */
 /* upload_file_complete - join and scan a file whose last byte arrived; the
  * answer to its last PATCH */
 enum MHD_Result upload_file_complete(struct upload *u, struct MHD_Connection *conn,
@@ -131,12 +141,20 @@ enum MHD_Result upload_handle_commit(struct upload *u, struct MHD_Connection *co
 
 /* upload_claim.c */
 /* upload_commit_claim - make this the one commit of reply id that runs (the
- * once marker "<id>/ocommit", or a later generation when that one outlived
- * its lease): 1 claimed (*gen set), 0 another commit holds it, or a
- * storage error code */
+ * once marker "<id>/ocommit", or the next generation when the newest one
+ * outlived its lease without being renewed): 1 claimed (*gen set), 0
+ * another commit holds it, or a storage error code */
 int upload_commit_claim(struct upload *u, const char *id, const struct tus_group *g, unsigned *gen);
-/* upload_commit_release - the commit failed before its mail: delete its marker */
+/* upload_commit_renew - before the long step named (a copy, the manifest,
+ * the mail): the claim gen rewritten (its lease from now), then 1 it is
+ * still this commit's, 0 a newer generation took over (stop: no mail), or
+ * a storage error code */
+int upload_commit_renew(struct upload *u, const char *id, unsigned gen, const char *step);
+/* upload_commit_release - the commit failed before its mail, or lost its
+ * claim: delete its marker */
 void upload_commit_release(struct upload *u, const char *id, unsigned gen);
+/* the commit lost its claim to a newer one (upload_commit_renew 0) */
+#define UPLOAD_LOST 2
 
 /* upload_renumber.c */
 /* upload_renumber - the accepted file f goes into the new transfer as file p

@@ -28,6 +28,8 @@ upload_new(struct conf *c, GError **err)
 	u->c = c;
 	g_mutex_init(&u->rl_lock);
 	u->rl = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (g_getenv("OFFLOAD_UPLOAD_TEST_HOLD") != NULL && *g_getenv("OFFLOAD_UPLOAD_TEST_HOLD") != '\0')
+		u->test_hold = g_strdup(g_getenv("OFFLOAD_UPLOAD_TEST_HOLD"));
 	if (c->upload_chunk_size % ENVELOPE_SEGMENT_SIZE != 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			"[upload] chunk_size must be a multiple of 64K");
@@ -61,6 +63,7 @@ upload_free(struct upload *u)
 	keys_wipe(&u->dk);
 	g_hash_table_destroy(u->rl);
 	g_mutex_clear(&u->rl_lock);
+	g_free(u->test_hold);
 	conf_free(u->c);
 	g_free(u);
 }

@@ -15,7 +15,11 @@
  * of the clerk's mail, the other files go on, and the reply is committed
  * with the accepted ones (none accepted: nothing is committed). A file the
  * commit names as damaged ("damaged": [n]: its stored copy did not verify)
- * gets its line marked the same way.
+ * gets its line marked the same way, as does one refused as damaged while
+ * it was sent (422 damaged, or 409 with Offload-State: refused: its parts
+ * were damaged again after [upload] resends returns). A file the server
+ * sends back (409, Upload-Offset lower) more than 10 times in one send ends
+ * it with a message.
  */
 #include <string.h>
 #include <glib.h>
@@ -68,7 +72,7 @@ static const char upload_js[] =
 	" return fail((pre||'')+m,r.status<500&&r.status!==409);}\n"
 	"function fkey(f){return 'up:'+src+':'+f.name+':'+f.size+':'+f.lastModified;}\n"
 	"async function sendFile(id,i,f,chunk,li){\n"
-	" var url=sessionStorage.getItem(fkey(f)+':url'),r,off=0;\n"
+	" var url=sessionStorage.getItem(fkey(f)+':url'),r,off=0,back=0;\n"
 	" if(url&&url.indexOf('/u/'+src+'/'+id+'/')===0){r=await req('HEAD',url);if(r.ok)off=+r.headers.get('Upload-Offset');else url=null;"
 	"  if(r.ok&&r.headers.get('Offload-State')==='done')return true;\n"
 	"  if(r.ok&&r.headers.get('Offload-State')==='refused')return r.headers.get('Offload-Refused')||'refused';}\n"
@@ -77,7 +81,10 @@ static const char upload_js[] =
 	"  if(r.status!==201)throw await err(r,f.name+': ');url=r.headers.get('Location');sessionStorage.setItem(fkey(f)+':url',url);}\n"
 	" do{var end=Math.min(f.size,off+chunk);\n"
 	"  r=await req('PATCH',url,{'Upload-Offset':''+off,'Content-Type':'application/offset+octet-stream'},f.slice(off,end));\n"
-	"  if(r.status===409){off=+r.headers.get('Upload-Offset');continue;}\n"
+	"  if(r.status===409){if(r.headers.get('Offload-State')==='refused')return r.headers.get('Offload-Refused')||'refused';\n"
+	"   var to=+r.headers.get('Upload-Offset');if(to<=off&&++back>10)throw fail(f.name+': Der Server hat die Datei "
+	"\\u00f6fter als 10-mal erneut angefordert (gespeicherte Teile besch\\u00e4digt). / The server asked for the file "
+	"again more than 10 times (stored parts damaged).',false);off=to;continue;}\n"
 	"  if(r.status===422){var j=null;try{j=await r.clone().json();}catch(e){}if(j&&WHY[j.error])return j.error;}\n"
 	"  if(r.status!==204)throw await err(r,f.name+': ');\n"
 	"  off=+r.headers.get('Upload-Offset');li.textContent=f.name+': '+Math.round(100*off/Math.max(1,f.size))+' %';\n"
@@ -101,7 +108,7 @@ static const char upload_js[] =
 	"  if(refused===files.length){sessionStorage.removeItem(gk);"
 	"say('Keine Datei wurde angenommen, es wurde nichts gesendet. / No file was accepted, nothing was sent.','err');return;}\n"
 	"  var c=await req('POST','/u/'+src+'/'+id+'/commit'),cj=null;try{cj=await c.clone().json();}catch(e){}\n"
-	"  (cj&&cj.damaged||[]).forEach(function(k){if(lis[k]){refused++;lis[k].className='err';lis[k].textContent=files[k].name+': '+WHY.damaged;}});\n"
+	"  (cj&&cj.damaged||[]).forEach(function(k){if(lis[k]&&lis[k].className!=='err'){refused++;lis[k].className='err';lis[k].textContent=files[k].name+': '+WHY.damaged;}});\n"
 	"  if(!c.ok)throw await err(c);\n"
 	"  sessionStorage.removeItem(gk);form.reset();\n"
 	"  say(refused?'Gesendet, ohne die oben als abgewiesen markierten Dateien. / Sent, without the files marked refused above.':"

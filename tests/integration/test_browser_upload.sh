@@ -10,8 +10,9 @@
 # chunk is on its way (upload slowed by DevTools), resumes again and gets "sent"; a reply of
 # EICAR, a zip clamd cannot check (over its MaxFiles) and a clean file shows each refused file
 # with its reason and is sent with the clean file; EICAR alone is refused and nothing is
-# committed; a reply over [upload] max_size is refused
-# before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
+# committed; a file whose first part the script damages before every join (offload-upload held
+# there: OFFLOAD_UPLOAD_TEST_HOLD) is sent again from 0 three times, then refused as damaged, and
+# its line says so; a reply over [upload] max_size is refused before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
 # open` of their links gives the files byte-exact, the second mail says "malware found" for
 # EICAR only and "could not be checked for malware" for the zip; the proxy's access log shows
 # the HEAD resume and no PATCH for the refused over-size reply. Screenshots at 360 and 1280 px go to $SRCDIR/build/artifacts/.
@@ -94,7 +95,8 @@ nginx -p "$N" -c "$N/nginx.conf" -g 'daemon off;' 2>> "$N/logs/error.log" &
 _BG_PIDS+=($!)
 "$PORTAL_BIN" -c "$CONF" -f >> "$T/portal.log" 2>&1 &
 _BG_PIDS+=($!)
-"$UPLOAD_BIN" -c "$CONF" -f >> "$T/upload.log" 2>&1 &
+mkdir -p "$T/hold"
+OFFLOAD_UPLOAD_TEST_HOLD=$T/hold "$UPLOAD_BIN" -c "$CONF" -f >> "$T/upload.log" 2>&1 &
 UPLOAD_PID=$!
 _BG_PIDS+=($UPLOAD_PID)
 waitport $PPORT 200 && waitport $UPORT 200 && waitport $NTLS 200 ||
@@ -108,6 +110,7 @@ random_file "$T/files/Lageplan.pdf" $((3 * 1024 * 1024 + 4321))
 printf 'Anlage zum Bauantrag, Flurst\xc3\xbcck 12/3.\n' > "$T/files/Notiz zum Antrag.txt"
 random_file "$T/files/Zu gross.bin" $((5 * 1024 * 1024))
 printf 'Anlage.\n' > "$T/files/Anlage.txt"
+random_file "$T/files/Teil.bin" $((2 * 262144 + 5))
 # clamd cannot check a zip of more members than its MaxFiles 3 (Heuristics.Limits.Exceeded)
 $PY -c 'import sys,zipfile
 z = zipfile.ZipFile(sys.argv[1], "w")
@@ -118,7 +121,7 @@ rm -f "$ART"/upload-*.png
 mkdir -p "$ART"
 t0=$(now)
 LINK=$LINK RLINK=$RLINK ID=$ID MSG=$MSG SMALL="$T/files/Notiz zum Antrag.txt" BIG=$T/files/Lageplan.pdf \
-HUGE="$T/files/Zu gross.bin" EICAR=$T/eicar.com ZIP=$T/files/many.zip CLEAN=$T/files/Anlage.txt CHUNK=262144 STORE=$STORE ARTIFACTS=$ART UDD=$UDD \
+HUGE="$T/files/Zu gross.bin" EICAR=$T/eicar.com ZIP=$T/files/many.zip CLEAN=$T/files/Anlage.txt DAMAGED=$T/files/Teil.bin HOLD=$T/hold CHUNK=262144 STORE=$STORE ARTIFACTS=$ART UDD=$UDD \
 	timeout -k 5 90 node "$IT/browser/upload_test.js" > "$T/node.out" 2> "$T/node.err" &
 NODE_PID=$!
 wait "$NODE_PID"
@@ -134,12 +137,19 @@ checkx "no chromium process of this run is left" '[ -z "$(browser_pids)" ]'
 
 # ---- what the clerk gets ---------------------------------------------------------------------------
 mails=$(find "$NOTIFY" -name '*.eml' 2>/dev/null | wc -l)
-check "two mails were submitted for replies (none for EICAR alone or the over-size reply): $((mails - n0))" [ "$mails" = $((n0 + 2)) ]
-M= MX=
-for m in $(ls -t "$NOTIFY"/*.eml 2>/dev/null | head -2); do
+check "three mails were submitted for replies (none for EICAR alone or the over-size reply): $((mails - n0))" [ "$mails" = $((n0 + 3)) ]
+M= MX= MD=
+for m in $(ls -t "$NOTIFY"/*.eml 2>/dev/null | head -3); do
 	$MAILTOOL notice "$m" > "$T/x.txt" 2>/dev/null
-	if grep -q "Lageplan.pdf" "$T/x.txt"; then M=$m; else MX=$m; cp "$T/x.txt" "$T/mixed.txt"; fi
+	if grep -q "Lageplan.pdf" "$T/x.txt"; then M=$m; elif grep -q "Teil.bin" "$T/x.txt"; then MD=$m; cp "$T/x.txt" "$T/damaged.txt"
+	else MX=$m; cp "$T/x.txt" "$T/mixed.txt"; fi
 done
+check "the mail of the reply with the damaged file names it: could not be taken, the stored file is damaged (de, en)" \
+	bash -c '[ -n "$2" ] && grep -q "Teil.bin: nicht übernommen (die gespeicherte Datei ist beschädigt)" "$1" &&
+		grep -q "Teil.bin: could not be taken (the stored file is damaged)" "$1" && grep -q "  - Anlage.txt (" "$1"' _ "$T/damaged.txt" "$MD"
+checkx "the daemon sent Teil.bin back 3 times, then refused it; audit: event=upload action=reject" \
+	'[ "$(grep -c "sent again from offset 0 (. of 3 times)" "$T/upload.log")" = 3 ] &&
+		grep "event=upload" "$(audit_path w)" | grep "file=Teil.bin" | grep -q "action=reject"' 
 rm -f "$T/x.txt"
 check "the mail of the reply with refused files: EICAR 'malware found', the zip 'could not be checked for malware' (de, en), Anlage.txt as a file" \
 	bash -c '[ -n "$2" ] && grep -q "eicar.com: abgewiesen (Schadsoftware gefunden)" "$1" &&

@@ -24,11 +24,20 @@
 # error): 503, no mail. Two commits of one reply at once (the second as if it looked for the
 # manifest just before the first wrote it): one mail, the second answers 503 busy; a claim
 # <id>/ocommit younger than a commit may take: 503 busy; older (a commit that died): taken over.
+# A commit held (daemon A, OFFLOAD_UPLOAD_TEST_HOLD) before its copy while its claim ages past the
+# lease renews it before the copy, so a commit through B meanwhile answers 503 busy (one mail); one
+# held before its manifest while its claim ages is taken over through B (ocommit1, the mail) and,
+# let go, stops before its mail and answers with the sent record (one mail). Against a stand-in
+# server that answers every PATCH 409 with Upload-Offset 0, offloadctl upload gives up after 10
+# returns (exit 75).
 # A start the store cannot take (its shard directories immutable) answers 503 and spends no
 # use of the link (no use slot <src>/y<n>); starts at once through both daemons beyond the
 # link's [upload] uses: exactly the uses left succeed. A stored part damaged or missing when
 # the last chunk comes: the file goes back to that part (409, HEAD's Upload-Offset) and the
-# rerun of offloadctl upload sends it on from there and completes.
+# rerun of offloadctl upload sends it on from there and completes. A part damaged before every
+# join (daemon A held there, OFFLOAD_UPLOAD_TEST_HOLD): the file goes back 3 times ([upload]
+# resends), then is refused for good as damaged (stderr, audit, mail, HEAD; nothing of it left)
+# and the reply goes with the other file.
 # Ports 12960-12962.
 . "$(dirname "$0")/lib.sh"
 UPLOAD_BIN=$BUILD/offload-upload
@@ -60,6 +69,9 @@ conf_write u policy.offload_min_size=10 $U scan.clamd_socket=$CL/clamd.sock uplo
 sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$(conf_path u)" > "$T/u/b.conf"
 STORE=$(store_path u)
 NOTIFY=$T/u/notify
+# daemon A waits at a named point while $HOLD/<point> exists (upload/upload_resend.c upload_hold)
+HOLD=$T/hold
+mkdir -p "$HOLD"
 
 random_file "$T/plan.bin" 40000
 make_eml "$T/m.eml" "Bauantrag" "Bitte ergaenzen." "$T/plan.bin" plan.bin || bail "build m.eml"
@@ -75,7 +87,7 @@ check "the notice says 'send files back to alice@example.org' with the reply lin
 # the link as the citizen's browser would use it, pointed at daemon A or B
 link_at() { sed "s|^https://files.example.test|http://127.0.0.1:$1|" <<<"${2:-$LINK}"; }
 
-"$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+OFFLOAD_UPLOAD_TEST_HOLD=$HOLD "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
 APID=$!
 _BG_PIDS+=($!)
 "$UPLOAD_BIN" -c "$T/u/b.conf" -f >> "$T/upload-b.log" 2>&1 &
@@ -182,7 +194,7 @@ check "the file opens byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/odm
 TOK=${RLINK#*#}
 # uc METHOD PATH [curl args]: one request to daemon A with the reply token; prints the status
 uc() { curl -sS -o "$T/uc.body" -D "$T/uc.hdr" -w '%{http_code}' -X "$1" -H "Offload-Reply-Token: $TOK" \
-	-H "Tus-Resumable: 1.0.0" "${@:3}" "http://127.0.0.1:$PA$2"; }
+	-H "Tus-Resumable: 1.0.0" "${@:3}" "http://127.0.0.1:${UCP:-$PA}$2"; }
 hdr() { tr -d '\r' < "$T/uc.hdr" | sed -n "s/^$1: //Ip"; }
 random_file "$T/l.bin" 3000
 n0=$(mails)
@@ -202,7 +214,7 @@ check "the commit repeated while the first still sends its mail: 503 busy ($s1 $
 kill -9 $APID; wait $APID 2>/dev/null
 rm -f "$NOTIFY/hold"
 touch -d '10 minutes ago' "$STORE/${LID:0:2}/$LID/m"
-"$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
+OFFLOAD_UPLOAD_TEST_HOLD=$HOLD "$UPLOAD_BIN" -c "$(conf_path u)" -f >> "$T/upload-a.log" 2>&1 &
 APID=$!
 _BG_PIDS+=($!)
 waitport $PA 200 || bail "offload-upload A did not come back"
@@ -365,6 +377,55 @@ check "the commit repeated: the same answer, naming file 1; HEAD of file 1: refu
 	-a "$(hdr Offload-State)" = refused -a "$(hdr Offload-Refused)" = damaged ]
 check "one mail still" [ "$(mails)" = $((n0 + 1)) ]
 
+# ---- a store that damages the parts again and again: after [upload] resends (3) the file is out --
+# daemon A holds before each join of file 0 (join0r<times sent back>) while the test flips a byte
+# of its first part: sent back three times (409), offloadctl sends it again each time; the fourth
+# time it is refused for good as damaged (422), its parts gone; the reply goes with the other file
+# (its commit held before it copies rs2.bin to position 0, to look at what is left of rs.bin)
+random_file "$T/rs.bin" $((2 * 65536 + 5))
+random_file "$T/rs2.bin" 3000
+touch "$HOLD"/join0r{0,1,2,3} "$HOLD/commit-copy0"
+n0=$(mails)
+up "$(link_at $PA)" "$T/rs.bin" "$T/rs2.bin" > "$T/rs.out" 2> "$T/rs.err" &
+KPID=$!
+held=""
+for r in 0 1 2 3; do
+	wait_until 30 '[ -e "$HOLD/join0r$r.held" ] || ! kill -0 $KPID 2>/dev/null' || break
+	[ -e "$HOLD/join0r$r.held" ] || break
+	RS=$(cut -d' ' -f1 "$SD/$(ls -t "$SD" | head -1)")
+	flip "$STORE/${RS:0:2}/$RS/p0s0" && held="$held$r"
+	rm -f "$HOLD/join0r$r"
+done
+wait_until 30 '[ -e "$HOLD/commit-copy0.held" ] || ! kill -0 $KPID 2>/dev/null'
+RSD=$STORE/${RS:0:2}/$RS
+left=$(ls "$RSD" | grep -E '^(0|p0s[0-9]+)$' | tr '\n' ' ')
+[ -e "$HOLD/commit-copy0.held" ] && s1=$(uc HEAD "/u/$ID/$RS/0" -I) && s1="$s1 $(hdr Upload-Offset) $(hdr Offload-State) $(hdr Offload-Refused)"
+rm -f "$HOLD/commit-copy0"
+wait $KPID; rc=$?
+rm -f "$HOLD"/join0r*
+check "refused, before the commit: no object 0, no part of it left ($left); HEAD: 200 $((2 * 65536 + 5)) refused damaged ($s1)" \
+	[ -z "$left" -a "$s1" = "200 $((2 * 65536 + 5)) refused damaged" ]
+check "held before each join (rounds $held), the first part damaged each time: exit 65, sent with 1 file, 1 refused ($rc $(cat "$T/rs.out"))" \
+	bash -c '[ "$1" = 0123 -a $2 = 65 ] && grep -q "	1 files, 1 refused$" "$3"' _ "$held" "$rc" "$T/rs.out"
+check "stderr names rs.bin once as damaged, with the server's reason ($(tr '\n' ' ' < "$T/rs.err"))" \
+	bash -c '[ "$(grep -c "rs.bin: could not be taken (the stored file is damaged; send it again in a new reply)" "$1")" = 1 ] &&
+		grep -q "rs.bin: The file could not be stored: its stored parts were damaged again after it was sent 3 more times" "$1" &&
+		! grep -q "rs2.bin" "$1"' _ "$T/rs.err"
+check "daemon A sent it back 3 times, then refused it" \
+	bash -c '[ "$(grep -c "upload $2: file 0: .*sent again from offset 0 (. of 3 times)" "$1")" = 3 ] &&
+		grep -q "upload $2: file 0: .*sent again 3 times; refused as damaged" "$1"' _ "$T/upload-a.log" "$RS"
+check "audit: event=upload action=reject for rs.bin, damaged" \
+	bash -c 'grep "event=upload" "$1" | grep "file=rs.bin" | grep "action=reject" | grep -q "damaged"' _ "$(audit_path u)"
+check "after the commit: no part, no file state, no object 1 (rs2.bin's source)" \
+	[ -z "$(find "$RSD" -name 'p[0-9]*' -o -name 'u[0-9]*' -o -name 1)" ]
+$MAILTOOL notice "$(newest_mail)" > "$T/rs.txt"
+opened "$(mail_link "$(newest_mail)")" "$T/ors" "$T/rs2.bin" rs2.bin; okr=$?
+check "one mail; it names rs.bin as damaged; its link opens rs2.bin alone, byte-exact" \
+	bash -c '[ "$1" = "$2" -a "$3" = 0 ] && grep -q "rs.bin: could not be taken (the stored file is damaged)" "$4" &&
+		[ "$(ls "$5")" = rs2.bin ]' _ "$(mails)" $((n0 + 1)) $okr "$T/rs.txt" "$T/ors"
+s1=$(uc HEAD "/u/$ID/$RS/0" -I)
+check "HEAD of rs.bin: refused, damaged ($s1)" [ "$s1" = 200 -a "$(hdr Offload-State)" = refused -a "$(hdr Offload-Refused)" = damaged ]
+
 # ---- two commits of one reply at once: one mail --------------------------------------------------
 # The first commit is held in its mail; the second comes (through daemon B) as if it had looked
 # for the manifest just before the first wrote it (the manifest moved away meanwhile).
@@ -411,6 +472,107 @@ check "the claim of a commit still running: 503 busy, no mail ($s1 $b1)" \
 	bash -c '[ "$1" = 503 ] && grep -q "\"busy\"" <<<"$2" && [ "$3" = "$4" ]' _ "$s1" "$b1" "$m1" "$n0"
 check "the claim of a commit that died (10 minutes old): taken over (ocommit1), 200, one mail ($s2 $b2)" \
 	[ "$s2" = 200 -a "$b2" = '{"state":"sent","files":1,"refused":0}' -a "$(mails)" = $((n0 + 1)) -a -s "$QD/ocommit1" ]
+
+# ---- offloadctl upload gives up by itself on a server that sends a file back for ever ------------
+# a stand-in server (port 12960) that answers every PATCH 409 with Upload-Offset 0
+cat > "$T/loop.py" <<'PYEOF'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def answer(self, code, hdrs, body=b""):
+        self.send_response(code)
+        for k, v in hdrs.items(): self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def take(self): self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def do_HEAD(self): self.answer(404, {})
+    def do_POST(self):
+        self.take()
+        if self.path.count("/") == 2:
+            self.answer(201, {"Content-Type": "application/json"}, b'{"upload":"aaaaaaaaaaaaaaaaaaaaaaaa","chunk":65536}')
+        else:
+            self.answer(201, {"Location": self.path + "/0"})
+    def do_PATCH(self):
+        self.take()
+        open(sys.argv[2], "a").write("PATCH\n")
+        self.answer(409, {"Upload-Offset": "0", "Content-Type": "application/json"}, b'{"error":"parts"}')
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PYEOF
+$PY "$T/loop.py" 12960 "$T/loop.patches" &
+LOOP_PID=$!
+_BG_PIDS+=($LOOP_PID)
+if waitport 12960 200; then
+	timeout -k 5 60 "$CTL" upload "$(link_at 12960 "$RLINK")" "$T/rs2.bin" --state-dir "$T/loop-state" > /dev/null 2> "$T/loop.err"; rc=$?
+	check "offloadctl upload against a server that sends the file back for ever: exit 75 after 11 PATCHes, saying why ($rc, $(wc -l < "$T/loop.patches"): $(cat "$T/loop.err"))" \
+		bash -c '[ $1 = 75 -a "$(wc -l < "$2")" = 11 ] && grep -q "rs2.bin: the server asked for the file again 10 times (its stored parts were lost or damaged each time); giving up, try again later" "$3"' \
+		_ "$rc" "$T/loop.patches" "$T/loop.err"
+else
+	not_ok "the stand-in server on 12960 did not listen"
+fi
+kill $LOOP_PID 2>/dev/null; wait $LOOP_PID 2>/dev/null
+rm -rf "$T/loop-state"
+
+# ---- a live commit renews its claim; a commit that lost its claim stops before its mail ----------
+# replies of EICAR (refused by the scan) and one file, so the commit copies that file to position
+# 0 (a long step); daemon A holds its commit before a step (commit-copy0, commit-manifest) while
+# the test makes its claim look older than its lease, as if the commit had run that long
+# two_files NAME FILE: a reply of eicar.com and FILE, both uploaded; prints its id
+two_files() {
+	local x n=$(stat -c %s "$2")
+	uc POST "/u/$ID" -H 'Content-Type: application/json' -d "{\"count\":2,\"total\":$((68 + n))}" > /dev/null
+	x=$(jget "$T/uc.body" 'd["upload"]')
+	uc POST "/u/$ID/$x" -H 'Upload-Length: 68' -H "Upload-Metadata: $(meta eicar.com 0)" > /dev/null
+	uc PATCH "/u/$ID/$x/0" -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' --data-binary @"$T/eicar.com" > /dev/null
+	uc POST "/u/$ID/$x" -H "Upload-Length: $n" -H "Upload-Metadata: $(meta "$1" 1)" > /dev/null
+	uc PATCH "/u/$ID/$x/1" -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' --data-binary @"$2" > /dev/null
+	echo "$x"
+}
+# commit_a ID: the commit through daemon A in the background ($CA), answer in $T/ca.code, ca.body
+commit_a() { curl -sS -o "$T/ca.body" -w '%{http_code}' -X POST -H "Offload-Reply-Token: $TOK" "http://127.0.0.1:$PA/u/$ID/$1/commit" > "$T/ca.code" & CA=$!; }
+SENT1='{"state":"sent","files":1,"refused":1}'
+random_file "$T/v.bin" 5000
+V=$(two_files v.bin "$T/v.bin")
+VD=$STORE/${V:0:2}/$V
+touch "$HOLD/commit-copy0" "$HOLD/commit-manifest"
+n0=$(mails)
+commit_a "$V"
+wait_until 30 '[ -e "$HOLD/commit-copy0.held" ]'; h1=$?
+touch -d '10 minutes ago' "$VD/ocommit"
+rm -f "$HOLD/commit-copy0"
+wait_until 30 '[ -e "$HOLD/commit-manifest.held" ]'; h2=$?
+renewed=$(find "$VD" -name ocommit -mmin -5)
+s1=$(UCP=$PB uc POST "/u/$ID/$V/commit"); b1=$(cat "$T/uc.body")
+rm -f "$HOLD/commit-manifest"
+wait $CA
+check "reply $V: a commit held before its copy ($h1) while its claim aged 10 minutes renews the claim before the copy ($renewed)" \
+	[ $h1 = 0 -a $h2 = 0 -a -n "$renewed" ]
+check "a commit through daemon B meanwhile: 503 busy, no take-over, no mail ($s1 $b1)" \
+	bash -c '[ "$1" = 503 ] && grep -q "\"busy\"" <<<"$2" && [ ! -e "$3/ocommit1" ]' _ "$s1" "$b1" "$VD"
+check "the held commit goes on: 200, one mail, its link opens v.bin byte-exact ($(cat "$T/ca.code") $(cat "$T/ca.body"))" \
+	bash -c '[ "$1" = 200 -a "$2" = "$3" -a "$4" = "$5" ]' _ "$(cat "$T/ca.code")" "$(cat "$T/ca.body")" "$SENT1" "$(mails)" $((n0 + 1)) &&
+	opened "$(mail_link "$(newest_mail)")" "$T/ov" "$T/v.bin" v.bin
+# held before its manifest while its claim aged 10 minutes (one step longer than the lease): a
+# commit through daemon B takes over (ocommit1) and sends the mail; the held one, let go, finds
+# the newer claim and stops before its manifest and mail, answering with the sent record
+random_file "$T/w.bin" 6000
+W=$(two_files w.bin "$T/w.bin")
+WD=$STORE/${W:0:2}/$W
+touch "$HOLD/commit-manifest"
+n0=$(mails)
+commit_a "$W"
+wait_until 30 '[ -e "$HOLD/commit-manifest.held" ]'; h1=$?
+touch -d '10 minutes ago' "$WD/ocommit"
+s1=$(UCP=$PB uc POST "/u/$ID/$W/commit"); b1=$(cat "$T/uc.body"); m1=$(mails)
+rm -f "$HOLD/commit-manifest"
+wait $CA
+check "reply $W: commit A held before its manifest ($h1), its claim aged: B takes over (ocommit1), 200, one mail ($s1 $b1)" \
+	[ $h1 = 0 -a "$s1" = 200 -a "$b1" = "$SENT1" -a "$m1" = $((n0 + 1)) -a -s "$WD/ocommit1" ]
+check "commit A, let go, stops before its mail: the sent answer, still one mail ($(cat "$T/ca.code") $(cat "$T/ca.body"))" \
+	[ "$(cat "$T/ca.code")" = 200 -a "$(cat "$T/ca.body")" = "$SENT1" -a "$(mails)" = $((n0 + 1)) ]
+check "daemon A logs that its claim was taken over before the manifest" \
+	grep -q "upload $W: the commit of claim 0 was taken over (claim 1) before the manifest" "$T/upload-a.log"
+check "the one mail's link opens w.bin byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/ow" "$T/w.bin" w.bin
 
 # ---- a start that fails spends no use of the link ------------------------------------------------
 # the store takes no new transfer (shard directories immutable) but still the use marker

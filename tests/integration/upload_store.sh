@@ -21,7 +21,9 @@
 #  - tus termination (curl): DELETE of a 6 MiB file just created (S3: its multipart upload is
 #    aborted) and of its reply leaves nothing of it;
 #  - S3: the tail part objects of a file deleted while its client is away: the next part cannot
-#    be built, the file goes back to offset 0 and the resumed offloadctl sends it again.
+#    be built, the file goes back to offset 0 and the resumed offloadctl sends it again;
+#  - WebDAV: a part damaged on the server before the join (daemon A held there by
+#    OFFLOAD_UPLOAD_TEST_HOLD): the file goes back to 0 and offloadctl sends it again.
 # By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
 # daemon B, with [upload] chunk_size 8M there, and notes its time and daemon B's peak RSS.
 UPLOAD_BIN=$BUILD/offload-upload
@@ -86,7 +88,8 @@ upload_store_run() {
 	id=$(sed 's|.*/t/||; s|#.*||' <<<"$link")
 	sed "s/^listen = 127.0.0.1:$PA/listen = 127.0.0.1:$PB/" "$c" > "$T/$n/b.conf"
 	[ -n "${UPLOAD_STORES_MEASURE_MB:-}" ] && sed -i 's/^chunk_size = 1M/chunk_size = 8M/' "$T/$n/b.conf"
-	"$UPLOAD_BIN" -c "$c" -f >> "$T/$n-a.log" 2>&1 &
+	mkdir -p "$T/$n-hold"
+	OFFLOAD_UPLOAD_TEST_HOLD=$T/$n-hold "$UPLOAD_BIN" -c "$c" -f >> "$T/$n-a.log" 2>&1 &
 	local apid=$!
 	_BG_PIDS+=($apid)
 	"$UPLOAD_BIN" -c "$T/$n/b.conf" -f >> "$T/$n-b.log" 2>&1 &
@@ -176,6 +179,28 @@ upload_store_run() {
 		[ $rc = 0 -a "$before" -gt 1 -a -z "$after" ]
 	ups_terminate "$label" "$PA" "$id" "$($MAILTOOL notice "$T/$n-m.out" |
 		grep -o 'https://files.example.test/u/[^ ]*' | head -1)" "$kind"
+	if [ "$kind" = dav ]; then
+		# a part damaged on the server before the join (daemon A held there: join0r0): the file
+		# goes back to 0 (409), offloadctl sends it again and completes
+		random_file "$T/dmg.bin" $((2 * 1024 * 1024 + 5))
+		touch "$T/$n-hold/join0r0"
+		n0=$(find "$T/$n/notify" -name '*.eml' 2>/dev/null | wc -l)
+		"$CTL" upload "$at_a" "$T/dmg.bin" --state-dir "$T/$n-dmg" > /dev/null 2> "$T/$n-dmg.err" &
+		local dpid=$! did="" dheld=$T/$n-hold/join0r0.held  # (wait_until has an n of its own)
+		wait_until 60 '[ -e "$dheld" ] || ! kill -0 $dpid 2>/dev/null'
+		[ -e "$T/$n-hold/join0r0.held" ] && did=$(cut -d' ' -f1 "$T/$n-dmg"/*) &&
+			$PY -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[100] ^= 1; open(sys.argv[1], "wb").write(b)' \
+				"$UPS_DAVROOT/${did:0:2}/$did/p0s0"
+		rm -f "$T/$n-hold/join0r0"
+		wait $dpid; rc=$?
+		check "$label: a stored part damaged before the join: the file went back to 0, offloadctl sent it again, exit $rc ($(head -c 200 "$T/$n-dmg.err"))" \
+			bash -c '[ -n "$1" -a $2 = 0 ] && grep -q "upload $1: file 0: .*sent again from offset 0 (1 of 3 times)" "$3"' _ "$did" "$rc" "$T/$n-a.log"
+		nl=$(mail_link "$(ls -t "$T/$n/notify"/*.eml 2>/dev/null | head -1)")
+		check "$label: one reply mail, its link opens dmg.bin byte-exact" bash -c '[ "$(find "$1" -name "*.eml" | wc -l)" = $(($2 + 1)) ] &&
+			rm -rf "$3" && mkdir -p "$3" && "$4" -c "$5" open "$6" --output "$3" >/dev/null 2>&1 && cmp -s "$7" "$3/dmg.bin"' \
+			_ "$T/$n/notify" "$n0" "$T/$n-open" "$CTL" "$c" "$nl" "$T/dmg.bin"
+		rm -rf "$T/$n-dmg" "$T/dmg.bin"
+	fi
 	if [ "$kind" = s3 ]; then
 		# the tail part objects lost while the client is away (killed after part 1 and a tail):
 		# the next part cannot be built; the file goes back to 0 (a new multipart upload) and

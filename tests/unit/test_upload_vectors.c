@@ -209,7 +209,16 @@ test_tus_state(struct storage *st, const struct key32 *dk)
 	transfer_tus_group_clear(&grp);
 	CHECK(transfer_tus_file_get(st, dk, uid, 3, &tf) == 0 && tf.offset == 65536 &&
 	      tf.length == 65537 && tf.key[31] == 0x1f && tf.prefix[6] == 0xa6 && tf.state == TUS_OPEN &&
-	      strcmp(tf.name, "report.pdf") == 0, "file vector read from the store");
+	      strcmp(tf.name, "report.pdf") == 0 && tf.resent == 0, "file vector read from the store");
+	tf.resent = 2; /* sent back twice (upload_resend.c): "resent" kept, absent while 0 */
+	CHECK(transfer_tus_file_put(st, dk, uid, &tf) == 0 && (a = get(st, "offloadreplyvectorid2345/u3")) &&
+	      transfer_tus_open(dk->key, uid, 3, a->data, a->len, &json) == 0 &&
+	      strstr(json, "\"resent\":2") != NULL, "file state with resent 2 written");
+	g_free(json);
+	if (a)
+		g_byte_array_free(a, TRUE);
+	transfer_tus_file_clear(&tf);
+	CHECK(transfer_tus_file_get(st, dk, uid, 3, &tf) == 0 && tf.resent == 2, "resent 2 read back");
 	transfer_tus_file_clear(&tf);
 }
 

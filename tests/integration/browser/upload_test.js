@@ -10,6 +10,8 @@
 //   HUGE    a file over [upload] max_size;  EICAR  the EICAR test file
 //   ZIP     a zip clamd cannot check (over its MaxFiles);  CLEAN  a small clean file
 //   CHUNK   [upload] chunk_size in bytes;  STORE  the file store (objects counted)
+//   DAMAGED a file of a few chunks whose parts the script damages before every join, while
+//           offload-upload waits there (HOLD: its OFFLOAD_UPLOAD_TEST_HOLD; join0r0..3 made here)
 //   ARTIFACTS  directory for screenshots;  UDD  fresh --user-data-dir
 'use strict';
 const { chromium } = require('playwright-core');
@@ -235,6 +237,50 @@ async function eicar(ctx, art) {
 	await p.screenshot({ path: path.join(art, 'upload-eicar-360.png'), fullPage: true });
 }
 
+// a file whose first stored part is damaged before every join (the daemon held there): the
+// page sends it again from 0 three times, then the server refuses it as damaged; its line says
+// so and the reply is sent with the other file
+async function damaged(ctx) {
+	const p = await newPage(ctx, 'damaged', 1280, 800);
+	phase = 'damaged';
+	await p.goto(env.RLINK, { waitUntil: 'load' });
+	for (let r = 0; r < 4; r++)
+		fs.writeFileSync(path.join(env.HOLD, `join0r${r}`), '');
+	await p.setInputFiles('#files', [env.DAMAGED, env.CLEAN]);
+	expectedConsole = /status of 4(09|22)/;
+	await p.click('#send');
+	let held = '';
+	for (let r = 0; r < 4; r++) {
+		const h = path.join(env.HOLD, `join0r${r}`);
+		for (let i = 0; i < 300 && !fs.existsSync(`${h}.held`); i++)
+			await new Promise((res) => setTimeout(res, 100));
+		if (!fs.existsSync(`${h}.held`)) {
+			for (let k = r; k < 4; k++)
+				fs.rmSync(path.join(env.HOLD, `join0r${k}`), { force: true });
+			break;
+		}
+		const patch = tus.filter((t) => t.phase === 'damaged' && t.method === 'PATCH').pop();
+		const id = patch.path.split('/')[3];
+		const part = path.join(env.STORE, id.slice(0, 2), id, 'p0s0');
+		const b = fs.readFileSync(part);
+		b[100] ^= 1;
+		fs.writeFileSync(part, b);
+		held += r;
+		fs.unlinkSync(h);
+	}
+	const s = await status(p);
+	const li = await p.$$eval('#list li', (l) => l.map((x) => ({ t: x.textContent, c: x.className })));
+	const from0 = tus.filter((t) => t.phase === 'damaged' && t.method === 'PATCH' && /\/0$/.test(t.path) &&
+		t.offset === '0').length;
+	check(held === '0123' && from0 === 4, `held before each join (${held}): the page sent the file from 0 four times (${from0})`);
+	check(s.cls === 'ok' && /Sent, without the files marked refused above/.test(s.text) && li.length === 2 &&
+		li[0].c === 'err' && li[0].t === `${path.basename(env.DAMAGED)}: nicht \u00fcbernommen (die gespeicherte ` +
+		'Datei ist besch\u00e4digt; bitte in einer neuen Antwort erneut senden) / could not be taken (the stored ' +
+		'file is damaged; send it again in a new reply)' && li[1].t === `${path.basename(env.CLEAN)}: \u2713`,
+		`refused as damaged the fourth time: its line says so, the other file sent ("${s.text}"; ${li.map((x) => `"${x.t}"`).join(', ')})`);
+	expectedConsole = null;
+}
+
 // EICAR alone: its line says why, nothing is committed
 async function eicarOnly(ctx) {
 	const p = await newPage(ctx, 'eicar-only', 360, 640);
@@ -275,6 +321,7 @@ async function tooLarge(ctx, art) {
 async function run(ctx, art) {
 	await reply(ctx, art);
 	await eicar(ctx, art);
+	await damaged(ctx);
 	await eicarOnly(ctx);
 	await tooLarge(ctx, art);
 	const fav = /favicon\.ico|status of 404/;
