@@ -18,17 +18,15 @@
 #include <stddef.h>
 
 /* b64_skip - after a block whose first non-alphabet byte is byte k of it: move past the whole
- * quanta before that byte; when it starts a quantum and is white space (b64dec.c's WS: HT, LF,
- * CR, SP), past the white space too and say so (the run goes on) */
+ * quanta before that byte; when that byte is white space (b64dec.c's WS: HT, LF, CR, SP; it
+ * then starts a quantum, else the move stops at an alphabet character), past the white space
+ * too and say so (the run goes on) */
 static inline bool
 b64_skip(const unsigned char **pp, const unsigned char *end, unsigned char **op, unsigned k)
 {
 	const unsigned char *p = *pp + k / 4 * 4, *q = p;
 
 	*op += k / 4 * 3;
-	*pp = p;
-	if (k % 4 != 0)
-		return false;
 	/* MIME's CRLF or LF first, then any white space */
 	if (end - q >= 2 && q[0] == '\r' && q[1] == '\n')
 		q += 2;
