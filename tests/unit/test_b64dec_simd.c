@@ -158,7 +158,8 @@ test_pads(GRand *r)
 	done("'=' and '==' at every position");
 }
 
-/* line ends and blanks at every position of blocks, one or two of them */
+/* line ends and blanks at every position of blocks, one or two of them; 1-11 of them ending
+ * the input after 0-89 characters */
 static void
 test_breaks(GRand *r)
 {
@@ -179,7 +180,14 @@ test_breaks(GRand *r)
 			}
 		}
 	}
-	done("CR, LF, CRLF and blanks at every position of a block");
+	for (j = 0; j < 90; j++) { /* white space to the end of the input */
+		for (k = 1; k < 12; k++) {
+			clean(buf, j, r);
+			memcpy(buf + j, "\r\n\r\n \t\n\n\r\n  ", k);
+			same_all(buf, j + k, NULL, 0, "white space at the end");
+		}
+	}
+	done("CR, LF, CRLF and blanks at every position of a block, and to the end");
 }
 
 /* encode - clean characters in lines of ll (0: one line), CRLF or LF */
