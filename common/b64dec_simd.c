@@ -110,49 +110,87 @@ b64_run_ssse3(const unsigned char **pp, const unsigned char *end, unsigned char 
 	b64_run16(pp, end, op, olim);
 }
 
-/* b64_block32 - 32 characters decoded (24 bytes, then 8 of junk); *bad: the non-alphabet ones
- * (0 without a look when there are none) */
+/* b64_dec32 - 32 characters decoded (24 bytes, then 8 of junk); *cls: 0 exactly in the lanes
+ * of alphabet characters */
 __attribute__((target("avx2"))) static inline __m256i
-b64_block32(__m256i s, unsigned *bad)
+b64_dec32(const unsigned char *p, __m256i *cls)
 {
 	const __m256i m2f = _mm256_set1_epi8(0x2F);
+	__m256i s = _mm256_loadu_si256((const __m256i *)(const void *)p);
 	__m256i hi = _mm256_and_si256(_mm256_srli_epi32(s, 4), m2f), lo = _mm256_and_si256(s, m2f);
-	__m256i clo = _mm256_shuffle_epi8(_mm256_setr_epi8(B64_LUT_LO, B64_LUT_LO), lo);
-	__m256i chi = _mm256_shuffle_epi8(_mm256_setr_epi8(B64_LUT_HI, B64_LUT_HI), hi);
 	__m256i roll = _mm256_shuffle_epi8(_mm256_setr_epi8(B64_LUT_ROLL, B64_LUT_ROLL),
 		_mm256_add_epi8(_mm256_cmpeq_epi8(s, m2f), hi));
 
-	*bad = _mm256_testz_si256(clo, chi) ? 0 :
-		~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(clo, chi),
-			_mm256_setzero_si256()));
+	*cls = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_setr_epi8(B64_LUT_LO, B64_LUT_LO), lo),
+		_mm256_shuffle_epi8(_mm256_setr_epi8(B64_LUT_HI, B64_LUT_HI), hi));
 	s = _mm256_maddubs_epi16(_mm256_add_epi8(s, roll), _mm256_set1_epi32(0x01400140));
 	s = _mm256_madd_epi16(s, _mm256_set1_epi32(0x00011000));
 	s = _mm256_shuffle_epi8(s, _mm256_setr_epi8(B64_PACK, B64_PACK));
 	return _mm256_permutevar8x32_epi32(s, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
 }
 
-/* b64_run_avx2 - 32 characters to 24 bytes a block (a 32-byte store), then the SSSE3 run for
- * a last 16 */
+/* b64_lines32 - whole lines of len alphabet characters (32 or more, a multiple of 4) and the
+ * line end eol ("\r\n" or "\n", n bytes) for as long as they come: the blocks at 0, 32, ...
+ * and one ending at len (overlapping the one before), stored where they belong, checked
+ * together. No load waits for a decode: where the next line starts is known. Stops at the
+ * first line that is anything else (its stores are redone after) */
+__attribute__((target("avx2"))) static void
+b64_lines32(const unsigned char **pp, const unsigned char *end, unsigned char **op,
+	const unsigned char *olim, size_t len, size_t n)
+{
+	const unsigned char *p = *pp;
+	unsigned char *o = *op;
+	size_t tail = len - 32, i;
+
+	while ((size_t)(end - p) >= len + n && (size_t)(olim - o) >= tail / 4 * 3 + 32) {
+		__m256i cls, acc = _mm256_setzero_si256();
+
+		if (p[len + n - 1] != '\n' || (n == 2 && p[len] != '\r'))
+			break;
+		for (i = 0; i < tail; i += 32) {
+			_mm256_storeu_si256((__m256i *)(void *)(o + i / 4 * 3), b64_dec32(p + i, &cls));
+			acc = _mm256_or_si256(acc, cls);
+		}
+		_mm256_storeu_si256((__m256i *)(void *)(o + tail / 4 * 3), b64_dec32(p + tail, &cls));
+		if (!_mm256_testz_si256(_mm256_or_si256(acc, cls), _mm256_or_si256(acc, cls)))
+			break;
+		p += len + n;
+		o += len / 4 * 3;
+	}
+	*pp = p;
+	*op = o;
+}
+
+/* b64_run_avx2 - 32 characters to 24 bytes a block (a 32-byte store); after two line ends
+ * (CRLF or LF) the length of the line between them is taken as the length of the lines to come
+ * (b64_lines32); then the SSSE3 run for a last 16 */
 __attribute__((target("avx2"))) static void
 b64_run_avx2(const unsigned char **pp, const unsigned char *end, unsigned char **op,
 	const unsigned char *olim)
 {
-	const unsigned char *p = *pp, *last = b64_last(p, end, *op, olim, 32);
+	const unsigned char *p = *pp, *last = b64_last(p, end, *op, olim, 32), *ls = NULL, *at;
 	unsigned char *o = *op;
 
 	while (last != NULL && p <= last) {
+		__m256i cls, v = b64_dec32(p, &cls);
 		unsigned bad;
-		__m256i v = b64_block32(_mm256_loadu_si256((const __m256i *)(const void *)p), &bad);
 
 		_mm256_storeu_si256((__m256i *)(void *)o, v);
-		if (bad == 0) {
+		if (_mm256_testz_si256(cls, cls)) {
 			p += 32;
 			o += 24;
-		} else if (!b64_skip(&p, end, &o, (unsigned)__builtin_ctz(bad))) {
+			continue;
+		}
+		bad = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, _mm256_setzero_si256()));
+		at = p + __builtin_ctz(bad) / 4 * 4;
+		if (!b64_skip(&p, end, &o, (unsigned)__builtin_ctz(bad))) {
 			*pp = p;
 			*op = o;
 			return;
 		}
+		if (ls != NULL && at - ls >= 32 && p - at <= 2)
+			b64_lines32(&p, end, &o, olim, (size_t)(at - ls), (size_t)(p - at));
+		ls = p;
 	}
 	*pp = p;
 	*op = o;

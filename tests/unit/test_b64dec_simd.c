@@ -4,8 +4,9 @@
  * flags, garbage and after counts and end state, and no step writes past its B64DEC_OUTLEN
  * room (canary bytes after it). Inputs: every byte value at every position of 16- and 32-byte
  * blocks, at every alignment; '=' and '==' everywhere; CR, LF, CRLF, blanks inside blocks;
- * lines of every length 1-100 with CRLF or LF; every cut into two steps and random cuts into
- * many; random damage. Each step reads its own allocation (under SAN=1 a read past the
+ * lines of every length 1-100 with CRLF or LF; a byte changed anywhere in a run of lines of
+ * one length (the AVX2 line mode); every cut into two steps and random cuts into many; random
+ * damage. Each step reads its own allocation (under SAN=1 a read past the
  * input fails). (test_b64dec.c holds the scalar path to GMime's decoder.)
  */
 #include "b64dec.h"
@@ -241,6 +242,34 @@ test_lines_cuts(GRand *r)
 	done("every cut of line-broken input into two and three steps");
 }
 
+/* the AVX2 run's line mode (b64_lines32, from the third line on): 8 lines of one length, a
+ * byte changed at every position; the same cut in two at every offset */
+static void
+test_line_mode(GRand *r)
+{
+	static const unsigned lls[] = { 32, 36, 60, 64, 68, 76, 100 };
+	static const char bytes[] = "=-\r\n \t\xff.";
+	unsigned k, b;
+	size_t j;
+
+	for (k = 0; k < G_N_ELEMENTS(lls) * 2; k++) {
+		GString *s = lines(lls[k / 2] * 8, lls[k / 2], k % 2 == 0, r);
+
+		for (j = 0; j < s->len; j++) {
+			for (b = 0; b < sizeof bytes - 1; b++) {
+				char was = s->str[j];
+
+				s->str[j] = bytes[b];
+				same_all((unsigned char *)s->str, s->len, NULL, 0, "line mode, a byte changed");
+				s->str[j] = was;
+			}
+			same_all((unsigned char *)s->str, s->len, &j, 1, "line mode, cut in two");
+		}
+		g_string_free(s, TRUE);
+	}
+	done("lines of 32-100 characters with a byte changed anywhere, and cut anywhere");
+}
+
 /* random damage, cut into random steps */
 static void
 test_random(GRand *r)
@@ -290,6 +319,7 @@ main(void)
 	test_pads(r);
 	test_breaks(r);
 	test_lines_cuts(r);
+	test_line_mode(r);
 	test_random(r);
 	b64dec_simd_use(best);
 	g_rand_free(r);
