@@ -12,10 +12,11 @@
  */
 #include "b64dec_simd.h"
 
+#include <stddef.h>
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(B64DEC_NO_SIMD)
 #include <immintrin.h>
 #include <stdbool.h>
-#include <stddef.h>
 
 /* b64_skip - after a block whose first non-alphabet byte is byte k of it: move past the whole
  * quanta before that byte; when that byte is white space (b64dec.c's WS: HT, LF, CR, SP; it
