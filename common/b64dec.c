@@ -37,7 +37,6 @@ static uint32_t b64_quad[4][256];
 static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
 /* the SIMD run of the best path the CPU has (b64dec_simd.h), NULL: none (chosen once) */
 static b64dec_run_fn *b64_run;
-static unsigned b64_level;
 
 static void
 b64_quad_build(void)
@@ -47,8 +46,7 @@ b64_quad_build(void)
 	for (i = 0; i < 4; i++)
 		for (c = 0; c < 256; c++)
 			b64_quad[i][c] = b64_rank[c] < 64 ? (uint32_t)b64_rank[c] << (18 - 6 * i) : 0x80000000u;
-	b64_level = b64dec_simd_best();
-	b64_run = b64dec_simd_run(b64_level);
+	b64_run = b64dec_simd_run(b64dec_simd_best());
 }
 
 unsigned
@@ -57,9 +55,8 @@ b64dec_simd_use(unsigned level)
 	pthread_once(&b64_once, b64_quad_build);
 	if (level > b64dec_simd_best())
 		level = b64dec_simd_best();
-	b64_level = level;
 	b64_run = b64dec_simd_run(level);
-	return b64_level;
+	return level;
 }
 
 void

@@ -3,12 +3,16 @@
  *
  * One block (Muła and Lemire, "Faster Base64 Encoding and Decoding Using AVX2 Instructions",
  * 2018, as in aklomp/base64): two pshufb lookups by the high and low nibble of each byte give
- * bit sets whose AND is 0 exactly for the 64 alphabet characters (the non-zero lanes are the
- * block's first non-alphabet byte and what follows: the mask of "bad" bytes); a third lookup by
+ * bit sets whose AND is 0 exactly for the 64 alphabet characters (the non-zero lanes: the
+ * block's "bad" bytes, the first of which stops the block); a third lookup by
  * the high nibble (and '/') gives what to add to reach the sixtet; pmaddubsw and pmaddwd join
  * four sixtets into 24 bits per 32-bit lane; pshufb (and for AVX2 a vpermd) packs 16 -> 12 or
  * 32 -> 24 bytes. Lanes are independent: the quanta before the first bad byte decode right
- * whatever follows them, so a run keeps those and goes on after white space there.
+ * whatever follows them, so a run keeps those and goes on after white space there. MIME's
+ * lines of one length then cost a partial block and a wait per line (where the next line starts
+ * depends on the decode), so the AVX2 run switches to whole lines of the length it has seen
+ * (b64_lines32): 200 MB of 76-character CRLF lines took 0.033 s of CPU without that, 0.016 s
+ * with it (one line without breaks: 0.012 s; the scalar decoder 0.087 s; tools/bench_b64dec.c).
  */
 #include "b64dec_simd.h"
 

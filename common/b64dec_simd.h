@@ -8,6 +8,8 @@
  * break inside a quantum) and before the last block of input or output, which the scalar
  * decoder takes. It is called only between quanta (struct b64dec n == 0) and changes no
  * decoder state, so the bytes written, the flags and the counts are the scalar decoder's.
+ * After two line ends (CRLF or LF) the AVX2 run takes the length of the line between them for
+ * the lines that follow and decodes whole lines while they match (each checked whole).
  * Runs store whole vectors: they write only below olim (the end of the B64DEC_OUTLEN room).
  * x86-64 with GCC or clang only; -DB64DEC_NO_SIMD (or another architecture) leaves the scalar
  * decoder alone.
