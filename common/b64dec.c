@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 
+#include "b64dec_simd.h"
+
 #define XX 0xFF /* not base64 */
 #define WS 0xFE /* white space: line breaks, blanks */
 #define PD 0xFD /* the pad '=' */
@@ -33,6 +35,8 @@ static const unsigned char b64_rank[256] = {
  * bit 31 set for anything outside the alphabet (built once, then read-only) */
 static uint32_t b64_quad[4][256];
 static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+/* the SIMD run of the best path the CPU has (b64dec_simd.h), NULL: none (chosen once) */
+static b64dec_run_fn *b64_run;
 
 static void
 b64_quad_build(void)
@@ -42,6 +46,17 @@ b64_quad_build(void)
 	for (i = 0; i < 4; i++)
 		for (c = 0; c < 256; c++)
 			b64_quad[i][c] = b64_rank[c] < 64 ? (uint32_t)b64_rank[c] << (18 - 6 * i) : 0x80000000u;
+	b64_run = b64dec_simd_run(b64dec_simd_best());
+}
+
+unsigned
+b64dec_simd_use(unsigned level)
+{
+	pthread_once(&b64_once, b64_quad_build);
+	if (level > b64dec_simd_best())
+		level = b64dec_simd_best();
+	b64_run = b64dec_simd_run(level);
+	return level;
 }
 
 void
@@ -87,13 +102,22 @@ size_t
 b64dec_step(struct b64dec *d, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;
-	unsigned char *o = out;
+	unsigned char *o = out, *olim = o + B64DEC_OUTLEN(len);
 
 	while (p < end && !d->ended) {
 		unsigned char r;
 
 		if (d->n == 0) {
-			/* the fast path: whole quanta without anything between */
+			/* the fast paths: runs of 16 or 32 characters (and line breaks), then
+			 * whole quanta without anything between */
+			if (b64_run != NULL && end - p >= 16) {
+				const unsigned char *q = p; /* p and o stay in registers */
+				unsigned char *w = o;
+
+				b64_run(&q, end, &w, olim);
+				p = q;
+				o = w;
+			}
 			while (end - p >= 4) {
 				uint32_t v = b64_quad[0][p[0]] | b64_quad[1][p[1]] | b64_quad[2][p[2]] |
 					b64_quad[3][p[3]];

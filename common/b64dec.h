@@ -1,6 +1,9 @@
 /*
  * b64dec.h - a streaming base64 decoder for MIME bodies (RFC 2045 §6.8),
- * table-driven, four characters at a time where the input allows. Its
+ * table-driven, four characters at a time where the input allows; on x86-64
+ * runs of clean characters go 32 (AVX2) or 16 (SSSE3) at a time, line breaks
+ * between quanta skipped inside the run (b64dec_simd.h; the path is picked
+ * once, by the CPU; the rest, and other CPUs, the scalar code). Its
  * output is byte for byte GMime's (g_mime_encoding_base64_decode_step, the
  * decoder the rest of the pipeline uses): characters outside the alphabet
  * are skipped, the first '=' ends the data (one or two bytes of a padded
@@ -9,8 +12,9 @@
  * it skipped or dropped, so a caller can refuse to treat a silently
  * shortened result as the file (b64dec_lost).
  *
- * Memory: struct b64dec is the caller's (no allocation). Threads: one
- * decoder per thread; the tables are constant.
+ * Memory: struct b64dec is the caller's (no allocation); b64dec_step may
+ * write anywhere in its B64DEC_OUTLEN room (whole vectors), not only the bytes
+ * it returns. Threads: one decoder per thread; the tables are constant.
  */
 #ifndef OFFLOAD_B64DEC_H
 #define OFFLOAD_B64DEC_H
@@ -40,8 +44,8 @@ struct b64dec {
 #define B64DEC_OUTLEN(len) ((len) / 4 * 3 + 3)
 
 void b64dec_init(struct b64dec *d);
-/* b64dec_step - decode len bytes of in into out (room for B64DEC_OUTLEN(len));
- * returns the bytes written */
+/* b64dec_step - decode len bytes of in into out (room for B64DEC_OUTLEN(len),
+ * all of which it may overwrite); returns the bytes decoded */
 size_t b64dec_step(struct b64dec *d, const void *in, size_t len, void *out);
 /* b64dec_finish - the end of the input: the B64DEC_* flags (0: clean) */
 unsigned b64dec_finish(struct b64dec *d);
