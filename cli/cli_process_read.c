@@ -11,6 +11,7 @@
 #include "cli_process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "spool_tmp.h"
 
 #define TEE_BLOCK (64 * 1024)
+#define COPY_BUF (1024 * 1024) /* the kept input's stdio buffer; stdin's pipe size */
 
 static volatile sig_atomic_t read_signal; /* the signal that ended the read */
 static const int read_signals[] = { SIGINT, SIGTERM, SIGHUP };
@@ -58,9 +60,30 @@ process_read_signal(void)
 
 struct tee {
 	int fd;       /* stdin */
-	FILE *copy;   /* the kept input; NULL when stdin is a regular file */
+	int copy;     /* the kept input's descriptor; -1 when stdin is a regular file */
+	char *buf;    /* what is not yet written to copy (COPY_BUF) */
+	size_t len;
 	int copy_err; /* errno of a failed copy write */
+	char in[TEE_BLOCK]; /* the FILE's buffer (glibc's setvbuf ignores a size without one) */
 };
+
+/* tee_flush - the copy's buffer to its file; false (t->copy_err) on error */
+static bool
+tee_flush(struct tee *t)
+{
+	size_t done = 0;
+
+	while (t->copy_err == 0 && done < t->len) {
+		ssize_t n = write(t->copy, t->buf + done, t->len - done);
+
+		if (n > 0)
+			done += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			t->copy_err = n == 0 ? EIO : errno;
+	}
+	t->len = 0;
+	return t->copy_err == 0;
+}
 
 static ssize_t
 tee_read(void *cookie, char *buf, size_t size)
@@ -75,15 +98,19 @@ tee_read(void *cookie, char *buf, size_t size)
 		}
 		n = read(t->fd, buf, size);
 	} while (n < 0 && errno == EINTR);
-	if (n > 0 && t->copy != NULL && fwrite(buf, 1, (size_t)n, t->copy) != (size_t)n) {
-		t->copy_err = errno ? errno : EIO;
-		errno = t->copy_err;
-		return -1;
+	if (n > 0 && t->copy >= 0) {
+		/* one write per MiB, not one per pipe read */
+		if (t->len + (size_t)n > COPY_BUF && !tee_flush(t)) {
+			errno = t->copy_err;
+			return -1;
+		}
+		memcpy(t->buf + t->len, buf, (size_t)n);
+		t->len += (size_t)n;
 	}
 	return n;
 }
 
-/* tee_open - stdin as a FILE whose reads are also written to copy */
+/* tee_open - stdin as a FILE whose reads also go to the copy */
 static FILE *
 tee_open(struct tee *t)
 {
@@ -91,21 +118,21 @@ tee_open(struct tee *t)
 	FILE *f = fopencookie(t, "r", io);
 
 	if (f != NULL)
-		setvbuf(f, NULL, _IOFBF, TEE_BLOCK);
+		setvbuf(f, t->in, _IOFBF, sizeof t->in);
 	return f;
 }
 
 /* raw_open - where the exact input is kept: a regular file on stdin is
- * already that (no copy, *copy NULL); else a nameless private file
- * (spool_tmp.h: kill -9 leaves no plaintext) */
+ * already that (no copy, t->copy -1); else a nameless private file
+ * (spool_tmp.h: kill -9 leaves no plaintext) that t->copy writes */
 static FILE *
-raw_open(const char *dir, char **path, FILE **copy)
+raw_open(const char *dir, char **path, struct tee *t)
 {
 	struct stat sb;
 	int fd;
 	FILE *f;
 
-	*copy = NULL;
+	t->copy = -1;
 	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    lseek(STDIN_FILENO, 0, SEEK_CUR) == 0) {
 		*path = NULL;
@@ -116,8 +143,15 @@ raw_open(const char *dir, char **path, FILE **copy)
 		fprintf(stderr, "offloadctl: cannot create a file in %s: %s\n", dir, g_strerror(errno));
 		return NULL;
 	}
-	f = fdopen(fd, "w+");
-	*copy = f;
+	f = fdopen(fd, "w+"); /* read after the copy is written (no stdio I/O before) */
+	if (f != NULL) {
+		t->copy = fd;
+		t->buf = g_malloc(COPY_BUF);
+	}
+	/* a pipe on stdin: fewer, larger reads when the writer gets ahead; no
+	 * matter if refused */
+	if (S_ISFIFO(sb.st_mode))
+		(void)fcntl(STDIN_FILENO, F_SETPIPE_SZ, COPY_BUF);
 	return f;
 }
 
@@ -263,26 +297,30 @@ int
 process_read(struct pipeline *p, const struct process_args *a, FILE **raw, char **raw_path,
 	struct msg **m, bool *had_crlf)
 {
-	struct tee t = { .fd = STDIN_FILENO };
+	struct tee *t = g_new0(struct tee, 1);
 	int rc;
 
-	*raw = raw_open(p->conf->spool_dir, raw_path, &t.copy);
+	t->fd = STDIN_FILENO;
+	*raw = raw_open(p->conf->spool_dir, raw_path, t);
 	if (*raw == NULL) {
 		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(errno));
+		g_free(t);
 		return EX_TEMPFAIL;
 	}
 	*m = msg_new(p->conf->spool_dir, 0, NULL); /* cannot fail (msg.h) */
 	signals_catch(true);
-	rc = read_into(p, a, &t, *m, had_crlf);
+	rc = read_into(p, a, t, *m, had_crlf);
 	signals_catch(false);
 	if (read_signal)
 		rc = EX_TEMPFAIL; /* after the last read: ends by it all the same */
-	if (rc == 0 && t.copy != NULL && (fflush(t.copy) != 0 || ferror(t.copy))) {
-		fprintf(stderr, "offloadctl: cannot spool the input: %s\n", g_strerror(errno));
-		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(errno));
+	if (rc == 0 && t->copy >= 0 && !tee_flush(t)) {
+		fprintf(stderr, "offloadctl: cannot spool the input: %s\n", g_strerror(t->copy_err));
+		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(t->copy_err));
 		rc = EX_TEMPFAIL;
 	}
 	if (rc == 0)
 		rewind(*raw);
+	g_free(t->buf);
+	g_free(t);
 	return rc;
 }
