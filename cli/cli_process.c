@@ -1,60 +1,25 @@
 /*
  * cli_process.c - `offloadctl process`: the milter's end-of-message
- * pipeline on one message from stdin, without an MTA. The header
+ * pipeline on one message from stdin, without an MTA (the intake, with
+ * early offload while stdin is read, is cli_process_read.c). The header
  * operations are applied to the original header list exactly as the MTA
  * would (hdrops_apply); an unchanged message is copied out byte for byte.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <gmime/gmime.h>
 
 #include "cli.h"
+#include "cli_process.h"
 #include "hdrops.h"
 #include "spool_tmp.h"
 #include "log.h"
 #include "msg.h"
 #include "pipeline.h"
-
-/* add_addresses - envelope addresses from an address header (To/Cc/Bcc/From) */
-static void
-add_addresses(GPtrArray *out, const char *raw, bool first_only)
-{
-	InternetAddressList *list;
-	int i, j;
-
-	if (raw == NULL)
-		return;
-	list = internet_address_list_parse(NULL, raw);
-	if (list == NULL)
-		return;
-	for (i = 0; i < internet_address_list_length(list); i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-
-		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			g_ptr_array_add(out, g_strdup(internet_address_mailbox_get_addr(
-				INTERNET_ADDRESS_MAILBOX(ia))));
-		} else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			InternetAddressList *members = internet_address_group_get_members(
-				INTERNET_ADDRESS_GROUP(ia));
-
-			for (j = 0; members && j < internet_address_list_length(members); j++) {
-				InternetAddress *m = internet_address_list_get_address(members, j);
-
-				if (INTERNET_ADDRESS_IS_MAILBOX(m))
-					g_ptr_array_add(out, g_strdup(internet_address_mailbox_get_addr(
-						INTERNET_ADDRESS_MAILBOX(m))));
-			}
-		}
-		if (first_only && out->len)
-			break;
-	}
-	g_object_unref(list);
-}
 
 /* copy_fd - the rest of in to out, optionally turning CRLF into LF */
 static int
@@ -126,46 +91,6 @@ write_result(struct msg *m, const struct pipeline_result *res, bool to_lf)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
-/* spool_stdin - keep the exact input so an unchanged message goes out as it came */
-static FILE *
-spool_stdin(const char *dir, char **path)
-{
-	char buf[65536];
-	size_t n;
-	int fd;
-	FILE *f;
-	struct stat sb;
-
-	/* a regular file on stdin is already the exact input: no copy */
-	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    lseek(STDIN_FILENO, 0, SEEK_CUR) == 0) {
-		*path = NULL;
-		return fdopen(dup(STDIN_FILENO), "r");
-	}
-	/* nameless where possible: kill -9 leaves no plaintext (spool_tmp.h) */
-	fd = spool_tmp_open(dir, "in", path);
-	if (fd < 0) {
-		fprintf(stderr, "offloadctl: cannot create a file in %s: %s\n", dir, g_strerror(errno));
-		return NULL;
-	}
-	f = fdopen(fd, "w+");
-	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-		if (fwrite(buf, 1, n, f) != n)
-			break;
-	if (ferror(stdin) || ferror(f) || fflush(f) != 0) {
-		fprintf(stderr, "offloadctl: cannot spool the input: %s\n", g_strerror(errno));
-		fclose(f);
-		return NULL;
-	}
-	rewind(f);
-	return f;
-}
-
-struct process_args {
-	const char *conf_path, *sender, *qid;
-	GPtrArray *rcpts; /* char *: --rcpt, in order */
-};
-
 /* process_parse_args - -1 (message printed) on an unknown argument */
 static int
 process_parse_args(struct process_args *a, int argc, char **argv)
@@ -187,62 +112,6 @@ process_parse_args(struct process_args *a, int argc, char **argv)
 		}
 	}
 	return 0;
-}
-
-/* process_read - spool stdin (*raw, *raw_path) and parse it into *m; 0 or an exit status */
-static int
-process_read(const struct conf *c, FILE **raw, char **raw_path, struct msg **m, bool *had_crlf)
-{
-	GError *err = NULL;
-	int rc = 0;
-
-	*raw = spool_stdin(c->spool_dir, raw_path);
-	if (*raw == NULL) {
-		fprintf(stderr, "offloadctl: cannot read the input: %s\n", g_strerror(errno));
-		return EX_TEMPFAIL;
-	}
-	*m = msg_new(c->spool_dir, 0, &err);
-	if (*m == NULL) {
-		fprintf(stderr, "offloadctl: %s\n", err->message);
-		rc = EX_TEMPFAIL;
-	} else if (msg_read_stream(*m, *raw, had_crlf, &err) != 0) {
-		fprintf(stderr, "offloadctl: %s\n", err->message);
-		/* only a malformed message is the input's fault; a spool that
-		 * cannot be written (disk full) or a read error defers */
-		rc = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ? EX_DATAERR : EX_TEMPFAIL;
-	}
-	g_clear_error(&err);
-	return rc;
-}
-
-/* process_envelope - queue id, sender and recipients as the MTA would give
- * them: from the arguments, else from From and To/Cc/Bcc */
-static void
-process_envelope(struct msg *m, const struct process_args *a)
-{
-	static const char *const hdrs[] = { "To", "Cc", "Bcc" };
-	size_t k;
-	guint i;
-	int n;
-
-	m->env.queue_id = g_strdup(a->qid ? a->qid : "offloadctl");
-	m->env.local_submission = true; /* DECISIONS.md §13: counts as trusted */
-	if (a->sender) {
-		m->env.sender = g_strdup(a->sender);
-	} else {
-		GPtrArray *from = g_ptr_array_new_with_free_func(g_free);
-
-		add_addresses(from, msg_header_get(m, "From", 0), true);
-		m->env.sender = g_strdup(from->len ? g_ptr_array_index(from, 0) : "");
-		g_ptr_array_free(from, TRUE);
-	}
-	if (a->rcpts->len == 0) {
-		for (k = 0; k < G_N_ELEMENTS(hdrs); k++)
-			for (n = 0; msg_header_get(m, hdrs[k], n); n++)
-				add_addresses(a->rcpts, msg_header_get(m, hdrs[k], n), false);
-	}
-	for (i = 0; i < a->rcpts->len; i++)
-		msg_add_rcpt(m, g_ptr_array_index(a->rcpts, i));
 }
 
 /* process_run - the pipeline on m, then the message (accept) or the SMTP
@@ -315,10 +184,9 @@ cli_process(const char *conf_path, int argc, char **argv)
 		goto out;
 	}
 	have_pipeline = true;
-	rc = process_read(c, &raw, &raw_path, &m, &had_crlf);
+	rc = process_read(&p, &a, &raw, &raw_path, &m, &had_crlf);
 	if (rc != 0)
 		goto out;
-	process_envelope(m, &a);
 	rc = process_run(&p, m, raw, had_crlf);
 out:
 	msg_free(m);
@@ -333,5 +201,7 @@ out:
 	conf_free(c);
 	g_ptr_array_free(a.rcpts, TRUE);
 	g_clear_error(&err);
+	if (process_read_signal() != 0) /* everything stored is deleted: end by it */
+		raise(process_read_signal());
 	return rc;
 }

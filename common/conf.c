@@ -77,7 +77,7 @@ static const struct conf_key conf_keys[] = {
 	  "largest message spooled; a larger message gets the on_error action", OFF(max_message_size),
 	  NULL, 1, 0, 0 },
 	{ "milter", "early_offload", CONF_T_BOOL, "true",
-	  "store a large base64 attachment while the body arrives (ARCHITECTURE.md, early offload)",
+	  "store a large base64 attachment while the body arrives, also in offloadctl process (ARCHITECTURE.md, early offload)",
 	  OFF(early_offload), NULL, 0, 0, 0 },
 	{ "milter", "trusted_networks", CONF_T_LIST, "127.0.0.0/8, ::1",
 	  "client networks (CIDR) whose mail counts as originating", OFF(trusted_networks),

@@ -9,6 +9,8 @@
 #include "early.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +51,7 @@ struct early {
 	uint64_t leaf_start;
 	bool leaf_dash;        /* a line of the leaf starts with '-' (early_leaf_range) */
 	bool started;          /* the worker runs (one leaf per message) */
+	bool single;           /* the leaf is the top-level part: it ends with the body */
 	bool leaf_closed;
 	/* shared with the worker under lock */
 	GMutex lock;
@@ -222,6 +225,8 @@ publish(struct early *e, bool end, uint64_t at)
 static void
 worker_start(struct early *e)
 {
+	sigset_t all, old;
+
 	e->fd = dup(fileno(e->m->spool));
 	if (e->fd < 0) {
 		log_warning("early offload: %s", g_strerror(errno));
@@ -230,7 +235,11 @@ worker_start(struct early *e)
 	}
 	e->avail = e->leaf_start;
 	e->started = true;
+	/* signals go to the msg's thread (offloadctl's read ends on one), never here */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	e->th = g_thread_try_new("early", worker_run, e, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e->th == NULL) {
 		log_warning("early offload: no thread");
 		e->started = false;
@@ -421,13 +430,34 @@ scan(struct early *e, const char *buf, size_t len, uint64_t off)
 	}
 }
 
-/* early_new - the scanner for m when its top level is multipart */
+/* single_leaf - a single-part top level that is a leaf as part_begin
+ * takes one: base64 (one Content-Transfer-Encoding field), not message,
+ * at most one Content-Type field */
+static bool
+single_leaf(const struct msg *m, GMimeContentType *t)
+{
+	char *cte;
+	bool b64;
+
+	if (msg_header_count(m, "Content-Type") > 1 || msg_header_count(m, "Content-Transfer-Encoding") != 1 ||
+	    (t != NULL && (g_mime_content_type_is_type(t, "message", "*") ||
+			   g_mime_content_type_is_type(t, "multipart", "*"))))
+		return false;
+	cte = msg_strip_value(msg_header_get(m, "Content-Transfer-Encoding", 0));
+	b64 = g_mime_content_encoding_from_string(cte) == GMIME_CONTENT_ENCODING_BASE64;
+	g_free(cte);
+	return b64;
+}
+
+/* early_new - the scanner for m when its top level is multipart, or the
+ * leaf itself when the top level is a single base64 part */
 static struct early *
 early_new(struct pipeline *p, struct msg *m)
 {
 	const char *v = msg_header_get(m, "Content-Type", 0);
 	GMimeContentType *t = v ? g_mime_content_type_parse(NULL, v) : NULL;
 	struct early *e = g_new0(struct early, 1);
+	bool can;
 
 	e->p = p;
 	e->m = m;
@@ -440,11 +470,18 @@ early_new(struct pipeline *p, struct msg *m)
 	e->state = ES_OFF;
 	/* only where end of message can offload: outgoing (or rewrite_internal), not
 	 * offloaded before (X-Offload-Transfer), no clamd on the stream */
-	if (t != NULL && g_mime_content_type_is_type(t, "multipart", "*") && !p->conf->scan_outgoing &&
-	    msg_header_count(m, "Content-Type") == 1 && msg_header_count(m, "X-Offload-Transfer") == 0 &&
-	    (p->conf->rewrite_internal || msg_outgoing(p, m))) {
+	can = !p->conf->scan_outgoing && msg_header_count(m, "X-Offload-Transfer") == 0 &&
+	      (p->conf->rewrite_internal || msg_outgoing(p, m));
+	if (can && t != NULL && g_mime_content_type_is_type(t, "multipart", "*") &&
+	    msg_header_count(m, "Content-Type") == 1) {
 		e->state = ES_BODY;
 		bnd_push(e, g_mime_content_type_get_parameter(t, "boundary"));
+	} else if (can && single_leaf(m, t)) {
+		/* GMime's content of a top-level part runs to the end of the
+		 * spool: no boundary, nothing to scan (early_end closes it) */
+		e->single = e->in_leaf = true;
+		e->leaf_start = m->body_offset;
+		e->state = ES_OFF;
 	}
 	if (t != NULL)
 		g_object_unref(t);
@@ -462,7 +499,7 @@ early_body(struct pipeline *p, struct msg *m, const void *buf, size_t len)
 	if (m->early == NULL)
 		m->early = early_new(p, m);
 	e = m->early;
-	if (e->state == ES_OFF && !e->started)
+	if (e->state == ES_OFF && !e->started && !e->single)
 		return 0;
 	if (m->too_big) {
 		e->state = ES_OFF;
@@ -470,6 +507,15 @@ early_body(struct pipeline *p, struct msg *m, const void *buf, size_t len)
 		e->cancel = true;
 		g_cond_broadcast(&e->cond);
 		g_mutex_unlock(&e->lock);
+		return 0;
+	}
+	if (e->single) {
+		if (!e->started && m->spool != NULL && m->size - e->leaf_start >= p->conf->offload_min_size) {
+			worker_start(e);
+			e->single = e->started; /* no thread: nothing more to do */
+		}
+		if (e->started)
+			publish(e, false, m->size);
 		return 0;
 	}
 	off = m->size - len;
@@ -480,6 +526,16 @@ early_body(struct pipeline *p, struct msg *m, const void *buf, size_t len)
 	if (e->in_leaf && e->started && e->line_start >= e->leaf_start + 2)
 		publish(e, false, e->line_start - 2);
 	return 0;
+}
+
+void
+early_end(struct early *e)
+{
+	if (e == NULL || !e->single || !e->in_leaf)
+		return;
+	e->in_leaf = false;
+	e->leaf_closed = e->started;
+	publish(e, true, e->m->size);
 }
 
 bool

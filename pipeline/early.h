@@ -3,7 +3,8 @@
  * the hand-over"; docs/ARCHITECTURE.md "Early offload"). While the body
  * arrives, an incremental scanner follows the MIME structure of a multipart
  * message (part headers, boundaries, Content-Transfer-Encoding) over the
- * bytes as they are spooled. The first base64 leaf whose encoded size
+ * bytes as they are spooled; a single-part base64 top level is itself the
+ * leaf (it ends with the body). The first base64 leaf whose encoded size
  * reaches offload_min_size is read from the growing spool by a worker
  * thread: decoded, hashed, encrypted and stored as file 0 of a new transfer.
  * At end of message the normal pipeline runs; when the first leaf it stores
@@ -12,8 +13,11 @@
  * (early_take + rewrite_adopt). Anything not adopted is deleted before end
  * of message returns (early_free; msg_free calls it on abort and close).
  *
+ * Callers: the milter's mlfi_body, and `offloadctl process` through
+ * msg_read_stream_with, both when [milter] early_offload is on.
+ *
  * Threads: the scanner runs in the thread that owns the msg (the milter's
- * connection); the worker shares only the fields under its lock and its
+ * connection, offloadctl's main thread); the worker shares only the fields under its lock and its
  * own dup of the spool descriptor (pread; the spool is flushed before a
  * range is published).
  */
@@ -33,6 +37,10 @@ struct transfer;
 /* early_body - msg_write_body, then the scanner (starts the worker when a
  * leaf qualifies); 0 or -1 like msg_write_body */
 int early_body(struct pipeline *p, struct msg *m, const void *buf, size_t len);
+
+/* early_end - the body is complete (msg_finish calls it): a single-part
+ * top-level leaf ends with the spool; NULL ok */
+void early_end(struct early *e);
 
 /* what the worker stored */
 struct early_leaf {

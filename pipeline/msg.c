@@ -228,13 +228,10 @@ msg_write_body(struct msg *m, const void *buf, size_t len)
 	return msg_spool_write(m, buf, len);
 }
 
-int
-msg_finish(struct msg *m)
+/* msg_flush - the spool file's buffered bytes to the file */
+static int
+msg_flush(struct msg *m)
 {
-	if (!m->body_started && msg_write_headers(m) < 0)
-		return -1;
-	if (m->mem != NULL)
-		return 0;
 	/* ferror: an earlier flush (early offload publishes the spool as it
 	 * grows) may have failed on a full disk; stdio then drops what it held,
 	 * and this flush has nothing left to fail on */
@@ -244,6 +241,19 @@ msg_finish(struct msg *m)
 			m->spool_path, errno ? g_strerror(errno) : "an earlier write failed");
 		return -1;
 	}
+	return 0;
+}
+
+int
+msg_finish(struct msg *m)
+{
+	if (!m->body_started && msg_write_headers(m) < 0)
+		return -1;
+	if (m->mem != NULL)
+		return 0;
+	if (msg_flush(m) < 0)
+		return -1;
+	early_end(m->early); /* the spool is whole: a top-level leaf ends here */
 	return 0;
 }
 
@@ -316,43 +326,75 @@ msg_is_header_start(const char *line, size_t n)
 	return false;
 }
 
+/* body_out - body bytes to the intake's writer (msg_write_body by default) */
+static int
+body_out(struct msg *m, const struct msg_intake *mi, const void *buf, size_t len)
+{
+	return mi != NULL && mi->body != NULL ? mi->body(m, buf, len, mi->arg) : msg_write_body(m, buf, len);
+}
+
 /* msg_read_body - the rest of in (the body) in blocks, not lines (issue 15:
  * a line at a time cost a tenth of `offloadctl process`): a bare LF line
  * end becomes CRLF, every other byte stays, exactly as msg_read_stream's
- * line loop writes them. 0, or -1 on a spool write error. */
+ * line loop writes them; one write per block read (a block with a bare LF
+ * is converted into out first). 0, or -1 on a spool write error. */
 static int
-msg_read_body(struct msg *m, FILE *in, bool *crlf_seen, bool *lf_seen)
+msg_read_body(struct msg *m, FILE *in, const struct msg_intake *mi, bool *crlf_seen, bool *lf_seen)
 {
-	char *buf = g_malloc(MSG_READ_BLOCK);
+	char *buf = g_malloc(MSG_READ_BLOCK), *out = g_malloc(2 * MSG_READ_BLOCK);
 	bool prev_cr = false; /* the byte before buf[0] was '\r' */
 	size_t n;
 	int rc = 0;
 
 	while (rc == 0 && (n = fread(buf, 1, MSG_READ_BLOCK, in)) > 0) {
 		const char *end = buf + n, *start = buf, *p = buf, *nl;
+		size_t o = 0;
 
-		while (rc == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 			if (nl > buf ? nl[-1] == '\r' : prev_cr) {
 				*crlf_seen = true;
 			} else {
 				*lf_seen = true;
-				if (msg_write_body(m, start, (size_t)(nl - start)) < 0 ||
-				    msg_write_body(m, "\r\n", 2) < 0)
-					rc = -1;
+				memcpy(out + o, start, (size_t)(nl - start));
+				o += (size_t)(nl - start);
+				out[o++] = '\r';
+				out[o++] = '\n';
 				start = nl + 1;
 			}
 			p = nl + 1;
 		}
-		if (rc == 0 && msg_write_body(m, start, (size_t)(end - start)) < 0)
-			rc = -1;
+		if (start == buf) {
+			rc = body_out(m, mi, buf, n);
+		} else {
+			memcpy(out + o, start, (size_t)(end - start));
+			rc = body_out(m, mi, out, o + (size_t)(end - start));
+		}
 		prev_cr = buf[n - 1] == '\r';
 	}
 	g_free(buf);
+	g_free(out);
 	return rc;
+}
+
+/* headers_done - the header block is read: parse it and tell the intake */
+static int
+headers_done(struct msg *m, const struct msg_intake *mi, const GString *hdr, GError **err)
+{
+	if (msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+		return -1;
+	if (mi != NULL && mi->headers != NULL)
+		mi->headers(m, mi->arg);
+	return 0;
 }
 
 int
 msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
+{
+	return msg_read_stream_with(m, in, NULL, had_crlf, err);
+}
+
+int
+msg_read_stream_with(struct msg *m, FILE *in, const struct msg_intake *mi, bool *had_crlf, GError **err)
 {
 	GString *hdr = g_string_new(NULL);
 	char *line = NULL;
@@ -381,9 +423,9 @@ msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
 		if (in_headers) {
 			if (n == 0) {
 				in_headers = false;
-				if (msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+				if (headers_done(m, mi, hdr, err) < 0)
 					goto out;
-				if (msg_write_body(m, "", 0) < 0)
+				if (body_out(m, mi, "", 0) < 0)
 					goto io_error;
 				break; /* the body: msg_read_body */
 			}
@@ -401,21 +443,22 @@ msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err)
 			/* a line that is neither a header nor a continuation ends the
 			 * header block and starts the body, as Postfix's cleanup does */
 			in_headers = false;
-			if (msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+			if (headers_done(m, mi, hdr, err) < 0)
 				goto out;
 		}
-		if (msg_write_body(m, line, n) < 0 ||
-		    (has_nl && msg_write_body(m, "\r\n", 2) < 0))
+		if (has_nl)
+			memcpy(line + n, "\r\n", 2); /* getline's buffer held the line end */
+		if (body_out(m, mi, line, (size_t)n + (has_nl ? 2 : 0)) < 0)
 			goto io_error;
 		break; /* the first body line: the rest in msg_read_body */
 	}
-	if (!in_headers && msg_read_body(m, in, &crlf_seen, &lf_seen) < 0)
+	if (!in_headers && msg_read_body(m, in, mi, &crlf_seen, &lf_seen) < 0)
 		goto io_error;
 	if (ferror(in)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "read error: %s", g_strerror(errno));
 		goto out;
 	}
-	if (in_headers && msg_parse_header_block(m, hdr->str, hdr->len, err) < 0)
+	if (in_headers && headers_done(m, mi, hdr, err) < 0)
 		goto out;
 	if (msg_finish(m) < 0)
 		goto io_error;

@@ -77,6 +77,17 @@ int msg_finish(struct msg *m);
  * drop a leading mbox "From " line, LF -> CRLF; *had_crlf tells whether the
  * input already used CRLF (so the output can follow the input) */
 int msg_read_stream(struct msg *m, FILE *in, bool *had_crlf, GError **err);
+/* msg_intake - where msg_read_stream_with hands on what it reads */
+struct msg_intake {
+	/* the header block is in m->headers: called once, before any body byte */
+	void (*headers)(struct msg *m, void *arg);
+	/* body bytes (CRLF), in blocks: msg_write_body when NULL (or early_body) */
+	int (*body)(struct msg *m, const void *buf, size_t len, void *arg);
+	void *arg;
+};
+/* msg_read_stream_with - msg_read_stream through mi (NULL: as msg_read_stream) */
+int msg_read_stream_with(struct msg *m, FILE *in, const struct msg_intake *mi, bool *had_crlf,
+	GError **err);
 /* msg_header_get - value of the n-th (0-based) header called name, or NULL */
 const char *msg_header_get(const struct msg *m, const char *name, int n);
 /* msg_header_count - how many headers are called name (case-insensitive) */

@@ -7,12 +7,15 @@
  * 1..64, a cycle of odd sizes, cuts after every CR and before every "--"),
  * byte 1 the flags (bit 0: end like an abort, early_free alone, else like end
  * of message, early_take then early_free; bit 1: leave the spool in memory as
- * small messages do, else spill it to a file first so the worker can start),
- * the rest is the message: "Name: value" header lines up to the first empty
- * line, then the body (bytes as given: CRLF, LF-only or anything).
+ * small messages do, else spill it to a file first so the worker can start;
+ * bit 2: early_free before msg_free; bit 3: read the message as `offloadctl
+ * process` does, msg_read_stream_with into early_body, instead of the chunk
+ * pattern), the rest is the message: "Name: value" header lines up to the
+ * first empty line, then the body (bytes as given: CRLF, LF-only or anything).
  *
  * Checked, beyond "no crash": a leaf early_take hands over lies in the body,
- * right after an empty line ending a part header block that names base64,
+ * right after an empty line ending a part header block that names base64
+ * (or is the whole body of a single part whose header names base64),
  * is at least offload_min_size decoded, decodes (GMime's decoder) to exactly
  * the size stored, and is in the store; after either ending the store is empty.
  */
@@ -157,10 +160,20 @@ check(struct msg *m, const struct early_leaf *el)
 	int state = 0;
 	guint32 save = 0;
 
-	if (!(m->body_offset + 2 <= el->start && el->start <= el->end && el->end <= m->size) ||
+	if (!(m->body_offset <= el->start && el->start <= el->end && el->end <= m->size) ||
 	    el->size < conf->offload_min_size || el->t == NULL || stored() == 0)
 		abort();
 	all = spool(m, 0, m->size);
+	if (el->start == m->body_offset) {
+		/* a single-part top level: the whole body, the message's header names base64 */
+		const char *cte = msg_header_get(m, "Content-Transfer-Encoding", 0);
+
+		if (el->end != m->size || cte == NULL || strstr(cte, "ase64") == NULL ||
+		    msg_header_get(m, "Content-Transfer-Encoding", 1) != NULL)
+			abort();
+		blank = hb = 0;
+		goto decode;
+	}
 	/* an empty line ends the part's header block right before the leaf */
 	if (all[el->start - 1] != '\n' || !(all[el->start - 2] == '\n' ||
 	    (all[el->start - 2] == '\r' && el->start >= 3 && all[el->start - 3] == '\n')))
@@ -176,6 +189,7 @@ check(struct msg *m, const struct early_leaf *el)
 		;
 	if (i + 6 > blank)
 		abort();
+decode:
 	dec = g_malloc(el->end - el->start + 3);
 	n = g_mime_encoding_base64_decode_step((const unsigned char *)all + el->start,
 		el->end - el->start, (unsigned char *)dec, &state, &save);
@@ -185,23 +199,44 @@ check(struct msg *m, const struct early_leaf *el)
 	g_free(all);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* as offloadctl process: a spool in a file (unless flags say memory) before the body */
+static void
+on_headers(struct msg *m, void *arg)
 {
-	const char *d = (const char *)data;
-	struct msg *m;
-	struct early_leaf el;
-	unsigned pat, flags, st = 0;
-	size_t i;
+	if (!(*(unsigned *)arg & 2) && (msg_write_body(m, "", 0) != 0 || msg_spool_file(m) == NULL))
+		abort();
+}
 
-	if (size < 2)
-		return 0;
-	pat = data[0];
-	flags = data[1];
-	d += 2;
-	size -= 2;
-	m = msg_new(conf->spool_dir, 0, NULL);
-	i = headers(m, d, size);
+static int
+on_body(struct msg *m, const void *buf, size_t len, void *arg)
+{
+	(void)arg;
+	return early_body(&pipe_, m, buf, len);
+}
+
+/* read_as_process - the message through msg_read_stream_with (cli_process_read.c);
+ * false when it is refused (a malformed header block) */
+static bool
+read_as_process(struct msg *m, const char *d, size_t size, unsigned flags)
+{
+	struct msg_intake mi = { on_headers, on_body, &flags };
+	FILE *f = size ? fmemopen((void *)d, size, "r") : NULL;
+	bool crlf, ok;
+
+	if (f == NULL)
+		return false;
+	ok = msg_read_stream_with(m, f, &mi, &crlf, NULL) == 0;
+	fclose(f);
+	return ok;
+}
+
+/* read_chunks - the message's header lines, then its body in chunks as the milter's body callback gets them */
+static void
+read_chunks(struct msg *m, const char *d, size_t size, unsigned pat, unsigned flags)
+{
+	unsigned st = 0;
+	size_t i = headers(m, d, size);
+
 	/* the headers go to the spool on the first body bytes; a big message's
 	 * spool is a file by the time a leaf qualifies */
 	if (msg_write_body(m, "", 0) != 0 || (!(flags & 2) && msg_spool_file(m) == NULL))
@@ -215,7 +250,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (msg_finish(m) != 0)
 		abort();
-	if (!(flags & 1) && early_take(m, g_get_monotonic_time() + 60 * G_USEC_PER_SEC, &el)) {
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *d = (const char *)data;
+	struct msg *m;
+	struct early_leaf el;
+	unsigned pat, flags;
+	bool read;
+
+	if (size < 2)
+		return 0;
+	pat = data[0];
+	flags = data[1];
+	d += 2;
+	size -= 2;
+	m = msg_new(conf->spool_dir, 0, NULL);
+	if (flags & 8) {
+		read = read_as_process(m, d, size, flags);
+	} else {
+		read_chunks(m, d, size, pat, flags);
+		read = true;
+	}
+	if (read && !(flags & 1) && early_take(m, g_get_monotonic_time() + 60 * G_USEC_PER_SEC, &el)) {
 		check(m, &el);
 		/* not adopted: end of message deletes it (run_early_adopt) */
 		transfer_abort(el.t);

@@ -286,6 +286,25 @@ def early():
     put("early", "simple_cr", bytes([5, 1]) + msgs["simple"].replace("\n", "\r\n").encode())
     put("early", "nested_mem", bytes([4, 2]) + msgs["nested"].replace("\n", "\r\n").encode())
     put("early", "nested_two", bytes([2, 6]) + msgs["nested"].replace("\n", "\r\n").encode())
+    # a single-part top level that is the base64 leaf (it ends with the body)
+    single = (top + "Content-Type: application/pdf; name=s.pdf\nContent-Transfer-Encoding: base64\n\n" + b64)
+    put("early", "single", bytes([0, 0]) + single.replace("\n", "\r\n").encode())
+    put("early", "single_lf", bytes([3, 4]) + single.encode())
+    put("early", "single_abort", bytes([4, 1]) + single.replace("\n", "\r\n").encode())
+    put("early", "single_text", bytes([0, 0]) + (top + "Content-Transfer-Encoding: base64\n\n" + b64)
+        .replace("\n", "\r\n").encode())
+    # flag 8: read as `offloadctl process` does (msg_read_stream_with, LF made CRLF, mbox line dropped)
+    put("early", "process_simple_lf", bytes([0, 8]) + ("From a@example.gov Mon Dec  7 10:00:00 2026\n"
+        + msgs["simple"]).encode())
+    put("early", "process_nested", bytes([0, 8]) + msgs["nested"].replace("\n", "\r\n").encode())
+    put("early", "process_single_lf", bytes([0, 12]) + single.encode())
+    put("early", "process_abort", bytes([0, 9]) + msgs["nested"].encode())
+    # a leaf over two of process's 64 KiB reads: the worker starts before the leaf ends
+    big = base64.encodebytes(bytes((i * 13 + 5) % 251 for i in range(75000))).decode()
+    bigm = (top + 'Content-Type: multipart/mixed; boundary="b6"\n\n' + plain % "b6" + "--b6\n"
+            "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n" + big + "--b6--\n")
+    put("early", "process_big_lf", bytes([0, 8]) + bigm.encode())
+    put("early", "process_big_abort", bytes([0, 9]) + bigm.replace("\n", "\r\n").encode())
 
 
 if __name__ == "__main__":

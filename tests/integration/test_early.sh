@@ -10,7 +10,8 @@
 #     values normalised); the second attachment downloads too; the cut one is not stored. So do
 #     two where end of message must not parse without the leaf's bytes as it does otherwise (a
 #     line in the leaf only GMime takes for a boundary) or where the scanner and GMime could
-#     read a part's header differently (two Content-Type fields).
+#     read a part's header differently (two Content-Type fields). And
+#     a single-part message whose top level is the base64 attachment (adopted too).
 #  3. the early leaf is not the one offloaded (a 3 MiB base64 text body before a 2 MiB
 #     attachment): the early object is deleted, the attachment is stored the normal way.
 #  4. rejected (signed_mail = reject, a multipart/signed message): 5xx and nothing in the store.
@@ -98,7 +99,15 @@ open(sys.argv[2], "wb").write(d[:j] + b"\r\n" + bnd + b" " * 300 + d[j:])
 k = d.find(b"Content-Transfer-Encoding: base64\r\n", d.find(b"\r\n" + bnd + b"\r\nContent-Type: application"))
 open(sys.argv[3], "wb").write(d[:k] + b"Content-Type: multipart/mixed; boundary=\"zz\"\r\n" + d[k:])
 PYEOF
-for m in big two cut longbnd dupct; do
+# a single-part message that is itself the base64 attachment (the early leaf ends with the body)
+$PY - "$T/single.eml" "$T/plan.bin" <<'PYEOF'
+import base64, sys
+b = base64.encodebytes(open(sys.argv[2], "rb").read()).replace(b"\n", b"\r\n")
+open(sys.argv[1], "wb").write(b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: single\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: application/octet-stream; name=\"plan.bin\"\r\nContent-Disposition: attachment; "
+    b"filename=\"plan.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b)
+PYEOF
+for m in big two cut longbnd dupct single; do
 	mc e "$T/$m.eml" "$T/$m.e.out" > "$T/$m.e.res" 2>&1
 	mc n "$T/$m.eml" "$T/$m.n.out" > "$T/$m.n.res" 2>&1
 	check "$m: both milters accept (early: $(tail -1 "$T/$m.e.res"), not: $(tail -1 "$T/$m.n.res"))" \
@@ -110,7 +119,8 @@ check "cut: the part stays (no X-Offload-Transfer)" bash -c '! grep -qi "^X-Offl
 check "cut: the early upload stored nothing (no log line for it)" \
 	[ "$(grep -c "bytes stored as" "$T/e/milter.log")" = "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" ]
 check_offloaded "early, two attachments" "$T/two.e.out" e "$T/plan.bin" "$T/b.bin"
-check "adopted three times more" [ "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" = 4 ]
+check_offloaded "early, single part" "$T/single.e.out" e "$T/plan.bin"
+check "adopted four times more (single part too)" [ "$(grep -c "stored while the body arrived adopted" "$T/e/milter.log")" = 5 ]
 
 # ---- 3. the early leaf stays in the message ----------------------------------------------------
 random_file "$T/c.bin" $((2 * 1024 * 1024))
