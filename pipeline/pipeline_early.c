@@ -118,7 +118,7 @@ run_early_adopt(struct run *r)
 		return NULL;
 	}
 	run_early_end(r);
-	if (!rewrite_adopt(r->rw, el.start, el.end, el.size)) {
+	if (!rewrite_adopt(r->rw, el.start, el.end, el.size, el.job)) {
 		log_info("%s: the attachment stored while the body arrived is not the one stored "
 			"first; transfer %s deleted", r->qid, el.t->id);
 		transfer_abort(el.t);

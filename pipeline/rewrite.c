@@ -420,10 +420,32 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 
 static void classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf);
 
+/* classify_adopted - a deferred classification of the adopted leaf: the job
+ * the early worker fed the same decoded bytes when it was made for this
+ * part (same name and declared type, so the same result), else decoding the
+ * leaf once more (classify_job_done stops that early for most files) */
+static void
+classify_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
+{
+	struct classify_job *job = rw->adopted_job;
+
+	rw->adopted_job = NULL;
+	if (job != NULL && lf->cls_path != NULL && rw->cls != NULL &&
+	    classify_pending_match(rw->cls, lf->cls_path, job)) {
+		leaf_job_end(rw, lf, job, true);
+		log_info("%s: attachment classified while the body arrived", rw->qid);
+		return;
+	}
+	if (job != NULL && lf->cls_path != NULL)
+		log_info("%s: attachment classified again at end of message (named or typed "
+			"differently while the body arrived)", rw->qid);
+	classify_job_discard(job);
+	classify_leaf_now(rw, lf, buf);
+}
+
 /* offload_adopted - the leaf stored while the body arrived (rewrite_adopt)
- * is file 0 of rw->t: it gets the name and type offload_leaf would give it;
- * a deferred classification decodes it once more (classify_job_done stops
- * that early for most files) */
+ * is file 0 of rw->t: it gets the name and type offload_leaf would give it
+ * and its deferred classification (classify_adopted) */
 static int
 offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 {
@@ -439,7 +461,7 @@ offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 	f->type = type;
 	g_free(name);
 	before = rw->decoded_bytes;
-	classify_leaf_now(rw, lf, &buf);
+	classify_adopted(rw, lf, &buf);
 	rw->decoded_bytes = before + f->size; /* counted as the stream would have */
 	rw->offloaded_bytes += f->size;
 	lf->offloaded = true;
@@ -590,23 +612,26 @@ leaf_range_is(const struct rewrite_leaf *lf, uint64_t start, uint64_t end)
 }
 
 bool
-rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size)
+rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size, struct classify_job *job)
 {
 	guint i;
 
-	if (rw->whole_message || rw->t != NULL || rw->conf->scan_outgoing || rw->candidates == NULL)
-		return false;
-	for (i = 0; i < rw->candidates->len; i++) {
+	for (i = 0; rw->candidates != NULL && i < rw->candidates->len; i++) {
 		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
+		if (rw->whole_message || rw->t != NULL || rw->conf->scan_outgoing)
+			break;
 		/* the first leaf pass 1 of rewrite_offload stores */
 		if (lf->body || lf->offloaded || !(rw->force_all || leaf_by_size(rw, lf)))
 			continue;
 		if (!leaf_range_is(lf, start, end) || size < (rw->force_all ? 0 : rw->conf->offload_min_size))
-			return false;
+			break;
 		lf->adopted = true;
+		classify_job_discard(rw->adopted_job);
+		rw->adopted_job = job;
 		return true;
 	}
+	classify_job_discard(job);
 	return false;
 }
 
@@ -632,6 +657,7 @@ rewrite_reset(struct rewrite *rw)
 		lf->offloaded = false;
 		lf->adopted = false;
 	}
+	g_clear_pointer(&rw->adopted_job, classify_job_discard);
 	rw->offloaded_bytes = 0;
 }
 
@@ -897,5 +923,6 @@ rewrite_clear(struct rewrite *rw)
 	scan_report_free(rw->scan);
 	crypto_free_string(rw->request_link);
 	g_free(rw->request_for);
+	classify_job_discard(rw->adopted_job);
 	memset(rw, 0, sizeof *rw);
 }

@@ -61,6 +61,10 @@ struct rewrite {
 	 * multipart/signed (offload, reject); signed_opened = one was opened */
 	bool open_signed;
 	bool signed_opened;
+	/* early offload: the adopted leaf's classify job, fed while the body
+	 * arrived (rewrite_adopt); used when its name and type are the ones
+	 * classification gives the part, else the leaf is classified again */
+	struct classify_job *adopted_job;
 };
 
 /* rewrite_request - nothing to offload, but the subject marker asks for an
@@ -90,8 +94,11 @@ void rewrite_classify_pending(struct rewrite *rw);
  * round stores first (a base64 GMimePart with exactly that content range in
  * the spool; not offload-message, no [scan] outgoing, rw->t not started).
  * True: the leaf is marked; rewrite_offload then makes file 0 of rw->t (the
- * adopted transfer's) that leaf instead of streaming it. */
-bool rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size);
+ * adopted transfer's) that leaf instead of streaming it, and job (the
+ * leaf's classification fed while the body arrived, NULL: none) stands in
+ * for decoding it again. job is taken either way. */
+bool rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size,
+	struct classify_job *job);
 /* rewrite_adopt_left - a marked leaf rewrite_offload did not reach (its
  * file would be listed without being removed from the message) */
 bool rewrite_adopt_left(const struct rewrite *rw);
