@@ -5,7 +5,8 @@
  * message (part headers, boundaries, Content-Transfer-Encoding) over the
  * bytes as they are spooled. The first base64 leaf whose encoded size
  * reaches offload_min_size is read from the growing spool by a worker
- * thread: decoded, hashed, encrypted and stored as file 0 of a new transfer.
+ * thread: decoded, hashed, encrypted and stored as file 0 of a new transfer,
+ * and its decoded bytes fed to the leaf's classify job (early_cls_job).
  * At end of message the normal pipeline runs; when the first leaf it stores
  * is that same leaf (the same byte range of the spool, base64 in GMime's
  * parse too, decoding whole), it adopts the stored file and its transfer

@@ -23,6 +23,11 @@
 #     removed before end-of-body; body chunks of 2 KiB, smaller than stdio's buffer, so every
 #     spool write after the early worker started happens in a publish's fflush, the last one
 #     too): the message is deferred (451), nothing is stored; the milter goes on.
+#  8. classified attachments (a ledger with IBANs that raises the class while storing, a text
+#     named by RFC 2231, a PDF named by RFC 2047, a docx named by Content-Type only, a PDF
+#     without a name), milters "c"/"o" on/off with max_text 64K besides "e"/"n": the answer,
+#     the rewritten message, the audit lines and the action log lines are the same with early
+#     offload on and off; the four with a file name were classified in the worker's stream.
 . "$(dirname "$0")/lib.sh"
 need_bins "$MILTER_BIN" "$CTL"
 SMTPD=13190 SINKP=13191 SINK=$T/sink
