@@ -34,6 +34,8 @@ struct rewrite_leaf {
 	bool adopted;           /* stored while the body arrived: file 0 of rw->t (rewrite_adopt) */
 	char *cls_path;         /* classification deferred to the offload stream: its
 	                         * part path in rw->cls; NULL once classified */
+	struct classify_job *early_job; /* the early worker's job for it (rewrite_adopt, rewrite_early_job) */
+	uint64_t early_size;    /* the bytes it decoded (all of the leaf) */
 };
 
 static void
@@ -42,6 +44,7 @@ leaf_free(gpointer p)
 	struct rewrite_leaf *lf = p;
 
 	g_free(lf->cls_path);
+	classify_job_discard(lf->early_job);
 	g_free(lf);
 }
 
@@ -420,32 +423,10 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 
 static void classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf);
 
-/* classify_adopted - a deferred classification of the adopted leaf: the job
- * the early worker fed the same decoded bytes when it was made for this
- * part (same name and declared type, so the same result), else decoding the
- * leaf once more (classify_job_done stops that early for most files) */
-static void
-classify_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
-{
-	struct classify_job *job = rw->adopted_job;
-
-	rw->adopted_job = NULL;
-	if (job != NULL && lf->cls_path != NULL && rw->cls != NULL &&
-	    classify_pending_match(rw->cls, lf->cls_path, job)) {
-		leaf_job_end(rw, lf, job, true);
-		log_info("%s: attachment classified while the body arrived", rw->qid);
-		return;
-	}
-	if (job != NULL && lf->cls_path != NULL)
-		log_info("%s: attachment classified again at end of message (named or typed "
-			"differently while the body arrived)", rw->qid);
-	classify_job_discard(job);
-	classify_leaf_now(rw, lf, buf);
-}
-
 /* offload_adopted - the leaf stored while the body arrived (rewrite_adopt)
  * is file 0 of rw->t: it gets the name and type offload_leaf would give it
- * and its deferred classification (classify_adopted) */
+ * and its deferred classification (classify_leaf_now: the early worker's
+ * job, else decoding it once more) */
 static int
 offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 {
@@ -461,7 +442,7 @@ offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 	f->type = type;
 	g_free(name);
 	before = rw->decoded_bytes;
-	classify_adopted(rw, lf, &buf);
+	classify_leaf_now(rw, lf, &buf);
 	rw->decoded_bytes = before + f->size; /* counted as the stream would have */
 	rw->offloaded_bytes += f->size;
 	lf->offloaded = true;
@@ -552,8 +533,31 @@ rewrite_defer(GMimeObject *part, const char *path, void *arg)
 	return true;
 }
 
-/* classify_leaf_now - a deferred leaf's classification by decoding it
- * (*buf: REWRITE_BUF bytes, allocated when NULL); nothing when not deferred */
+/* early_job_end - the job the early worker fed this leaf's decoded bytes
+ * finishes its deferred classification when it was made for this part (the
+ * same name and declared type: the same bytes give the same result) */
+static bool
+early_job_end(struct rewrite *rw, struct rewrite_leaf *lf)
+{
+	struct classify_job *job = lf->early_job;
+
+	lf->early_job = NULL;
+	if (job != NULL && rw->cls != NULL && classify_pending_match(rw->cls, lf->cls_path, job)) {
+		leaf_job_end(rw, lf, job, true);
+		rw->decoded_bytes += lf->early_size; /* counted as decoding it here would have */
+		log_info("%s: attachment classified while the body arrived", rw->qid);
+		return true;
+	}
+	if (job != NULL)
+		log_info("%s: attachment classified again at end of message (named or typed "
+			"differently while the body arrived)", rw->qid);
+	classify_job_discard(job);
+	return false;
+}
+
+/* classify_leaf_now - a deferred leaf's classification: the early worker's
+ * job (early_job_end), else by decoding it (*buf: REWRITE_BUF bytes,
+ * allocated when NULL); nothing when not deferred */
 static void
 classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
 {
@@ -561,7 +565,7 @@ classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
 	GMimeStream *s;
 	ssize_t n;
 
-	if (lf->cls_path == NULL)
+	if (lf->cls_path == NULL || early_job_end(rw, lf))
 		return;
 	job = leaf_job(rw, lf);
 	s = rw_decoded_stream(rw, lf->obj);
@@ -627,12 +631,33 @@ rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size, s
 		if (!leaf_range_is(lf, start, end) || size < (rw->force_all ? 0 : rw->conf->offload_min_size))
 			break;
 		lf->adopted = true;
-		classify_job_discard(rw->adopted_job);
-		rw->adopted_job = job;
+		classify_job_discard(lf->early_job);
+		lf->early_job = job;
+		lf->early_size = size;
 		return true;
 	}
 	classify_job_discard(job);
 	return false;
+}
+
+void
+rewrite_early_job(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size, struct classify_job *job)
+{
+	/* a job done early (opaque type, container over max_text) would count
+	 * fewer decoded bytes than decoding here, which stops at its own read:
+	 * that costs little, so it decodes here */
+	for (guint i = 0; job != NULL && !classify_job_done(job) && rw->candidates != NULL &&
+	     i < rw->candidates->len; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		if (lf->cls_path != NULL && leaf_range_is(lf, start, end)) {
+			classify_job_discard(lf->early_job);
+			lf->early_job = job;
+			lf->early_size = size;
+			return;
+		}
+	}
+	classify_job_discard(job);
 }
 
 bool
@@ -657,7 +682,6 @@ rewrite_reset(struct rewrite *rw)
 		lf->offloaded = false;
 		lf->adopted = false;
 	}
-	g_clear_pointer(&rw->adopted_job, classify_job_discard);
 	rw->offloaded_bytes = 0;
 }
 
@@ -923,6 +947,5 @@ rewrite_clear(struct rewrite *rw)
 	scan_report_free(rw->scan);
 	crypto_free_string(rw->request_link);
 	g_free(rw->request_for);
-	classify_job_discard(rw->adopted_job);
 	memset(rw, 0, sizeof *rw);
 }

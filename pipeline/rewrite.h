@@ -61,10 +61,6 @@ struct rewrite {
 	 * multipart/signed (offload, reject); signed_opened = one was opened */
 	bool open_signed;
 	bool signed_opened;
-	/* early offload: the adopted leaf's classify job, fed while the body
-	 * arrived (rewrite_adopt); used when its name and type are the ones
-	 * classification gives the part, else the leaf is classified again */
-	struct classify_job *adopted_job;
 };
 
 /* rewrite_request - nothing to offload, but the subject marker asks for an
@@ -98,6 +94,14 @@ void rewrite_classify_pending(struct rewrite *rw);
  * leaf's classification fed while the body arrived, NULL: none) stands in
  * for decoding it again. job is taken either way. */
 bool rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size,
+	struct classify_job *job);
+/* rewrite_early_job - the classify job the early worker fed the decoded
+ * bytes of spool range [start, end) (early_take; size bytes), for a round
+ * that does not adopt its file (offload-message): the deferred leaf with
+ * exactly that content range classifies through it (as an adopted one
+ * does) instead of decoding again, unless the job stopped early
+ * (classify_job_done: then decoding again is short). job is taken. */
+void rewrite_early_job(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size,
 	struct classify_job *job);
 /* rewrite_adopt_left - a marked leaf rewrite_offload did not reach (its
  * file would be listed without being removed from the message) */

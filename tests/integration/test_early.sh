@@ -25,9 +25,11 @@
 #     too): the message is deferred (451), nothing is stored; the milter goes on.
 #  8. classified attachments (a ledger with IBANs that raises the class while storing, a text
 #     named by RFC 2231, a PDF named by RFC 2047, a docx named by Content-Type only, a PDF
-#     without a name), milters "c"/"o" on/off with max_text 64K besides "e"/"n": the answer,
-#     the rewritten message, the audit lines and the action log lines are the same with early
-#     offload on and off; the four with a file name were classified in the worker's stream.
+#     without a name; the text again in a message labelled Company-Confidential, offloaded
+#     whole, so classified before anything is stored), milters "c"/"o" on/off with max_text
+#     64K besides "e"/"n": the answer, the rewritten message, the audit lines and the action
+#     log lines are the same with early offload on and off; the five with a file name were
+#     classified in the worker's stream.
 . "$(dirname "$0")/lib.sh"
 need_bins "$MILTER_BIN" "$CTL"
 SMTPD=13190 SINKP=13191 SINK=$T/sink
@@ -288,9 +290,11 @@ msgs = {
     "cls_docx": (DOCX + '; name="Bericht 2026.docx"', None, docx()),
     "cls_noname": ("application/pdf", "attachment", pdf()),
 }
+msgs["cls_label"] = msgs["cls_text"]   # with a label: offload-message decided before storing
 for m, (ct, cd, data) in msgs.items():
     b = base64.encodebytes(data).replace(b"\n", b"\r\n")
-    o = (b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: " + m.encode() + b"\r\nMIME-Version: 1.0\r\n"
+    lab = b"Sensitivity: Company-Confidential\r\n" if m == "cls_label" else b""
+    o = (b"From: alice@example.org\r\nTo: bob@example.net\r\n" + lab + b"Subject: " + m.encode() + b"\r\nMIME-Version: 1.0\r\n"
          b"Content-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nanbei\r\n"
          b"--xx\r\nContent-Type: " + ct.encode() + b"\r\n" + (b"Content-Disposition: " + cd.encode() + b"\r\n" if cd else b"")
          + b"Content-Transfer-Encoding: base64\r\n\r\n" + b + b"--xx--\r\n")
@@ -305,7 +309,7 @@ for pair in "e n" "c o"; do
 	read -r on off <<< "$pair"
 	ae=$(wc -l < "$(audit_path "$on")") an=$(wc -l < "$(audit_path "$off")")
 	le=$(actions "$on" | wc -l) ln=$(actions "$off" | wc -l)
-	for m in cls_ledger cls_text cls_pdf cls_docx cls_noname; do
+	for m in cls_ledger cls_text cls_pdf cls_docx cls_noname cls_label; do
 		mc "$on" "$T/$m.eml" "$T/$m.$on.out" > "$T/$m.$on.res" 2>&1
 		mc "$off" "$T/$m.eml" "$T/$m.$off.out" > "$T/$m.$off.res" 2>&1
 		cl=$(grep -o 'class=[A-Z]*' "$T/$m.$on.res" | head -1)
@@ -322,8 +326,10 @@ done
 check "classes raised: the ledger VERTRAULICH (default max_text and 64K), the PDF and the docx too (default)" \
 	bash -c 'for f in cls_ledger.e cls_ledger.c cls_pdf.e cls_docx.e; do grep -q "class=VERTRAULICH" "$1/$f.res" || exit 1; done' _ "$T"
 nfast() { grep -c "classified while the body arrived" "$T/$1/milter.log"; }
-check "the attachments with a file name were classified while the body arrived (log: $(($(nfast e) - fast0)) + $(nfast c) of 4 + 4)" \
-	[ "$(($(nfast e) - fast0)):$(nfast c)" = 4:4 ]
+check "the attachments with a file name were classified while the body arrived (log: $(($(nfast e) - fast0)) + $(nfast c) of 5 + 5)" \
+	[ "$(($(nfast e) - fast0)):$(nfast c)" = 5:5 ]
+check "the labelled message was offloaded whole (offload-message decided before storing)" \
+	grep -q "^addheader X-Offload-Transfer" "$T/cls_label.e.res"
 
 for m in e n r f s c o; do
 	[ -f "$T/$m/milter.log" ] || continue
