@@ -435,14 +435,14 @@ offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 	char *name = leaf_name(lf->obj, type, 0);
 	uint64_t before;
 
-	lf->adopted = false;
 	g_free(f->name);
 	f->name = g_strdup(*name ? name : "attachment");
 	g_free(f->type);
 	f->type = type;
 	g_free(name);
 	before = rw->decoded_bytes;
-	classify_leaf_now(rw, lf, &buf);
+	classify_leaf_now(rw, lf, &buf); /* lf->adopted still set: any early job counts */
+	lf->adopted = false;
 	rw->decoded_bytes = before + f->size; /* counted as the stream would have */
 	rw->offloaded_bytes += f->size;
 	lf->offloaded = true;
@@ -535,14 +535,17 @@ rewrite_defer(GMimeObject *part, const char *path, void *arg)
 
 /* early_job_end - the job the early worker fed this leaf's decoded bytes
  * finishes its deferred classification when it was made for this part (the
- * same name and declared type: the same bytes give the same result) */
+ * same name and declared type: the same bytes give the same result); for a
+ * leaf not adopted (its decoded bytes counted here) only a job fed the whole
+ * leaf (rewrite_early_job) */
 static bool
 early_job_end(struct rewrite *rw, struct rewrite_leaf *lf)
 {
 	struct classify_job *job = lf->early_job;
 
 	lf->early_job = NULL;
-	if (job != NULL && rw->cls != NULL && classify_pending_match(rw->cls, lf->cls_path, job)) {
+	if (job != NULL && rw->cls != NULL && (lf->adopted || !classify_job_done(job)) &&
+	    classify_pending_match(rw->cls, lf->cls_path, job)) {
 		leaf_job_end(rw, lf, job, true);
 		rw->decoded_bytes += lf->early_size; /* counted as decoding it here would have */
 		log_info("%s: attachment classified while the body arrived", rw->qid);
