@@ -308,11 +308,7 @@ leaf_job_end(struct rewrite *rw, struct rewrite_leaf *lf, struct classify_job *j
 		classify_pending_finish(rw->cls_ctx, rw->cls, lf->cls_path, job);
 		g_clear_pointer(&lf->cls_path, g_free);
 	} else {
-		struct classify_result scratch;
-
-		classify_result_init(&scratch);
-		classify_job_finish(job, &scratch);
-		classify_result_clear(&scratch);
+		classify_job_discard(job); /* no result wanted: not parsed */
 	}
 }
 
