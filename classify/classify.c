@@ -183,6 +183,14 @@ classify_job_finish(struct classify_job *job, struct classify_result *res)
 		classify_combine(job->ctx, res, &job->win);
 	res->decoded += job->total;
 	cls_policy(job->ctx, res, res->level_index);
+	classify_job_discard(job);
+}
+
+void
+classify_job_discard(struct classify_job *job)
+{
+	if (job == NULL)
+		return;
 	classify_result_clear(&job->win);
 	g_byte_array_unref(job->buf);
 	g_free(job->name);
@@ -340,6 +348,15 @@ classify_pending_job(const struct classify_ctx *ctx, const struct classify_resul
 		return NULL;
 	}
 	return classify_job_new(ctx, p->name, p->declared_type);
+}
+
+bool
+classify_pending_match(const struct classify_result *res, const char *path, const struct classify_job *job)
+{
+	const struct classify_result *p = cls_pending_find(res, path);
+
+	return p != NULL && job != NULL && job->depth == 0 && g_strcmp0(p->name, job->name) == 0 &&
+	       g_strcmp0(p->declared_type, job->declared_type) == 0;
 }
 
 void

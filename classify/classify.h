@@ -140,6 +140,8 @@ void classify_job_feed(struct classify_job *job, const void *data, size_t len);
 bool classify_job_done(const struct classify_job *job);
 /* classify_job_finish - result into res (initialised by the caller); frees job */
 void classify_job_finish(struct classify_job *job, struct classify_result *res);
+/* classify_job_discard - frees job without a result; NULL ok */
+void classify_job_discard(struct classify_job *job);
 
 /* classify_text - detectors only, on UTF-8 text (message bodies) */
 void classify_text(const struct classify_ctx *ctx, const char *where, const char *text, size_t len,
@@ -167,6 +169,11 @@ void classify_message_gmime_defer(const struct classify_ctx *ctx, GMimeMessage *
 /* classify_pending_job - a job for the pending part at path, named like the part */
 struct classify_job *classify_pending_job(const struct classify_ctx *ctx,
 	const struct classify_result *res, const char *path);
+/* classify_pending_match - job was made with the name and declared type
+ * classify_pending_job gives the pending part at path (a job the caller
+ * started before the part was known, e.g. while the body arrived) */
+bool classify_pending_match(const struct classify_result *res, const char *path,
+	const struct classify_job *job);
 /* classify_pending_finish - the job's result becomes the pending part at path
  * and is combined into res (frees job); call classify_finish() afterwards */
 void classify_pending_finish(const struct classify_ctx *ctx, struct classify_result *res,

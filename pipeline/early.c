@@ -18,6 +18,7 @@
 #include <gmime/gmime.h>
 
 #include "b64dec.h"
+#include "classify.h"
 #include "log.h"
 #include "pipeline_int.h"
 
@@ -66,6 +67,7 @@ struct early {
 	struct transfer *t;
 	uint64_t size;
 	bool stored;
+	struct classify_job *job; /* the leaf's classification (early_cls_job), fed here */
 };
 
 /* ---- the worker ------------------------------------------------------- */
@@ -142,6 +144,9 @@ worker_stream(struct early *e, struct transfer_upload *u, unsigned char *raw, un
 		pos += (uint64_t)n;
 		lost_count(&padded, &lost, raw, (size_t)n);
 		k = b64dec_step(&dec, raw, (size_t)n, out);
+		/* the classification of the leaf in this stream (the single pass) */
+		if (k > 0 && e->job != NULL && !classify_job_done(e->job))
+			classify_job_feed(e->job, out, k);
 		if (k > 0 && (serr = transfer_upload_write(u, out, k)) != STORAGE_OK) {
 			log_warning("early offload: cannot store: %s", storage_strerror(serr));
 			return -1;
@@ -185,6 +190,8 @@ worker_run(gpointer arg)
 		transfer_free(t);
 		t = NULL;
 	}
+	if (!e->stored)
+		g_clear_pointer(&e->job, classify_job_discard);
 	g_free(raw);
 	g_free(out);
 	g_mutex_lock(&e->lock);
@@ -234,6 +241,7 @@ worker_start(struct early *e)
 		return;
 	}
 	e->avail = e->leaf_start;
+	e->job = early_cls_job(e->p->cls, e->hdr->str); /* e->hdr: the leaf's header block */
 	e->started = true;
 	/* signals go to the msg's thread (offloadctl's read ends on one), never here */
 	sigfillset(&all);
@@ -242,6 +250,7 @@ worker_start(struct early *e)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e->th == NULL) {
 		log_warning("early offload: no thread");
+		g_clear_pointer(&e->job, classify_job_discard);
 		e->started = false;
 		e->state = ES_OFF;
 	}
@@ -591,7 +600,9 @@ early_take(struct msg *m, gint64 deadline, struct early_leaf *out)
 	out->end = e->end;
 	out->size = e->size;
 	out->t = e->t;
+	out->job = e->job;
 	e->t = NULL;
+	e->job = NULL;
 	return true;
 }
 
@@ -605,6 +616,7 @@ early_free(struct early *e)
 		transfer_abort(e->t); /* deletes the stored leaf */
 		transfer_free(e->t);
 	}
+	classify_job_discard(e->job);
 	if (e->fd >= 0)
 		close(e->fd);
 	while (e->depth > 0)

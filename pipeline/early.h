@@ -6,7 +6,8 @@
  * bytes as they are spooled; a single-part base64 top level is itself the
  * leaf (it ends with the body). The first base64 leaf whose encoded size
  * reaches offload_min_size is read from the growing spool by a worker
- * thread: decoded, hashed, encrypted and stored as file 0 of a new transfer.
+ * thread: decoded, hashed, encrypted and stored as file 0 of a new transfer,
+ * and its decoded bytes fed to the leaf's classify job (early_cls_job).
  * At end of message the normal pipeline runs; when the first leaf it stores
  * is that same leaf (the same byte range of the spool, base64 in GMime's
  * parse too, decoding whole), it adopts the stored file and its transfer
@@ -31,6 +32,8 @@
 
 #include "msg.h"
 
+struct classify_ctx;
+struct classify_job;
 struct pipeline;
 struct transfer;
 
@@ -47,6 +50,8 @@ struct early_leaf {
 	uint64_t start, end;  /* the leaf's encoded bytes: spool offsets [start, end) */
 	uint64_t size;        /* decoded size (file 0 of t) */
 	struct transfer *t;   /* the transfer, file 0 committed; the caller's now */
+	struct classify_job *job; /* the leaf's classification, fed the decoded bytes
+	                       * (not finished; NULL: none, see early_cls_job); the caller's now */
 };
 
 /* early_take - end of input: wait for the worker (at most until deadline,
@@ -58,6 +63,15 @@ bool early_take(struct msg *m, gint64 deadline, struct early_leaf *out);
 /* early_free - cancel and join the worker, delete everything it stored
  * and not handed over; NULL ok */
 void early_free(struct early *e);
+
+/* early_cls_job - a classify job for the leaf with the header block hdr
+ * (its lines without line ends, each followed by '\n'), named and typed as
+ * classify_message_gmime_defer names the part when it defers it: its file
+ * name by GMime's parse of the block, its MIME type; NULL when it has no
+ * file name (the name is then its MIME path, not known here) or no job is
+ * wanted. End of message uses it only when the names agree
+ * (classify_pending_match). early_cls.c */
+struct classify_job *early_cls_job(const struct classify_ctx *ctx, const char *hdr);
 
 /* early_leaf_range - the spool byte range [start, end) of the leaf the
  * worker reads, once the leaf has ended, when no line of it starts with '-'

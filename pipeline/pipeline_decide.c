@@ -123,6 +123,7 @@ run_classify_whole(struct run *r)
 {
 	if (!r->rw->whole_message || classify_pending_count(&r->cls) == 0)
 		return true;
+	run_early_job(r); /* the attachment read while the body arrived: classified there */
 	run_classify_rest(r);
 	if (run_is_reject(r)) {
 		run_reject(r);

@@ -118,7 +118,7 @@ run_early_adopt(struct run *r)
 		return NULL;
 	}
 	run_early_end(r);
-	if (!rewrite_adopt(r->rw, el.start, el.end, el.size)) {
+	if (!rewrite_adopt(r->rw, el.start, el.end, el.size, el.job)) {
 		log_info("%s: the attachment stored while the body arrived is not the one stored "
 			"first; transfer %s deleted", r->qid, el.t->id);
 		transfer_abort(el.t);
@@ -128,6 +128,23 @@ run_early_adopt(struct run *r)
 	log_info("%s: attachment stored while the body arrived adopted (%llu bytes, transfer %s)",
 		r->qid, (unsigned long long)el.size, el.t->id);
 	return el.t;
+}
+
+void
+run_early_job(struct run *r)
+{
+	struct early_leaf el;
+
+	if (r->m->early == NULL)
+		return;
+	if (early_take(r->m, r->rw->deadline, &el)) {
+		rewrite_early_job(r->rw, el.start, el.end, el.size, el.job);
+		log_info("%s: the attachment stored while the body arrived is not the one stored "
+			"first; transfer %s deleted", r->qid, el.t->id);
+		transfer_abort(el.t);
+		transfer_free(el.t);
+	}
+	run_early_end(r);
 }
 
 void

@@ -69,6 +69,10 @@ GMimeMessage *run_parse_excised(struct run *r, GMimeStream *fs, int fd);
  * this round into (rewrite_adopt marked it), else NULL; whatever it stored
  * and is not adopted is deleted now (early.h) */
 struct transfer *run_early_adopt(struct run *r);
+/* run_early_job - offload-message: the round adopts no early file, but the
+ * deferred attachment the early worker read classifies through its job
+ * (rewrite_early_job); what it stored is deleted now */
+void run_early_job(struct run *r);
 /* run_early_end - delete whatever early offload stored and nobody adopted */
 void run_early_end(struct run *r);
 

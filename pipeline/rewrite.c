@@ -34,6 +34,8 @@ struct rewrite_leaf {
 	bool adopted;           /* stored while the body arrived: file 0 of rw->t (rewrite_adopt) */
 	char *cls_path;         /* classification deferred to the offload stream: its
 	                         * part path in rw->cls; NULL once classified */
+	struct classify_job *early_job; /* the early worker's job for it (rewrite_adopt, rewrite_early_job) */
+	uint64_t early_size;    /* the bytes it decoded (all of the leaf) */
 };
 
 static void
@@ -42,6 +44,7 @@ leaf_free(gpointer p)
 	struct rewrite_leaf *lf = p;
 
 	g_free(lf->cls_path);
+	classify_job_discard(lf->early_job);
 	g_free(lf);
 }
 
@@ -305,11 +308,7 @@ leaf_job_end(struct rewrite *rw, struct rewrite_leaf *lf, struct classify_job *j
 		classify_pending_finish(rw->cls_ctx, rw->cls, lf->cls_path, job);
 		g_clear_pointer(&lf->cls_path, g_free);
 	} else {
-		struct classify_result scratch;
-
-		classify_result_init(&scratch);
-		classify_job_finish(job, &scratch);
-		classify_result_clear(&scratch);
+		classify_job_discard(job); /* no result wanted: not parsed */
 	}
 }
 
@@ -421,9 +420,9 @@ leaf_stream(struct rewrite *rw, struct rewrite_leaf *lf, GMimeStream *s, struct 
 static void classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf);
 
 /* offload_adopted - the leaf stored while the body arrived (rewrite_adopt)
- * is file 0 of rw->t: it gets the name and type offload_leaf would give it;
- * a deferred classification decodes it once more (classify_job_done stops
- * that early for most files) */
+ * is file 0 of rw->t: it gets the name and type offload_leaf would give it
+ * and its deferred classification (classify_leaf_now: the early worker's
+ * job, else decoding it once more) */
 static int
 offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 {
@@ -432,14 +431,14 @@ offload_adopted(struct rewrite *rw, struct rewrite_leaf *lf, char *buf)
 	char *name = leaf_name(lf->obj, type, 0);
 	uint64_t before;
 
-	lf->adopted = false;
 	g_free(f->name);
 	f->name = g_strdup(*name ? name : "attachment");
 	g_free(f->type);
 	f->type = type;
 	g_free(name);
 	before = rw->decoded_bytes;
-	classify_leaf_now(rw, lf, &buf);
+	classify_leaf_now(rw, lf, &buf); /* lf->adopted still set: any early job counts */
+	lf->adopted = false;
 	rw->decoded_bytes = before + f->size; /* counted as the stream would have */
 	rw->offloaded_bytes += f->size;
 	lf->offloaded = true;
@@ -530,8 +529,34 @@ rewrite_defer(GMimeObject *part, const char *path, void *arg)
 	return true;
 }
 
-/* classify_leaf_now - a deferred leaf's classification by decoding it
- * (*buf: REWRITE_BUF bytes, allocated when NULL); nothing when not deferred */
+/* early_job_end - the job the early worker fed this leaf's decoded bytes
+ * finishes its deferred classification when it was made for this part (the
+ * same name and declared type: the same bytes give the same result); for a
+ * leaf not adopted (its decoded bytes counted here) only a job fed the whole
+ * leaf (rewrite_early_job) */
+static bool
+early_job_end(struct rewrite *rw, struct rewrite_leaf *lf)
+{
+	struct classify_job *job = lf->early_job;
+
+	lf->early_job = NULL;
+	if (job != NULL && rw->cls != NULL && (lf->adopted || !classify_job_done(job)) &&
+	    classify_pending_match(rw->cls, lf->cls_path, job)) {
+		leaf_job_end(rw, lf, job, true);
+		rw->decoded_bytes += lf->early_size; /* counted as decoding it here would have */
+		log_info("%s: attachment classified while the body arrived", rw->qid);
+		return true;
+	}
+	if (job != NULL)
+		log_info("%s: attachment classified again at end of message (named or typed "
+			"differently while the body arrived)", rw->qid);
+	classify_job_discard(job);
+	return false;
+}
+
+/* classify_leaf_now - a deferred leaf's classification: the early worker's
+ * job (early_job_end), else by decoding it (*buf: REWRITE_BUF bytes,
+ * allocated when NULL); nothing when not deferred */
 static void
 classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
 {
@@ -539,7 +564,7 @@ classify_leaf_now(struct rewrite *rw, struct rewrite_leaf *lf, char **buf)
 	GMimeStream *s;
 	ssize_t n;
 
-	if (lf->cls_path == NULL)
+	if (lf->cls_path == NULL || early_job_end(rw, lf))
 		return;
 	job = leaf_job(rw, lf);
 	s = rw_decoded_stream(rw, lf->obj);
@@ -590,24 +615,48 @@ leaf_range_is(const struct rewrite_leaf *lf, uint64_t start, uint64_t end)
 }
 
 bool
-rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size)
+rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size, struct classify_job *job)
 {
 	guint i;
 
-	if (rw->whole_message || rw->t != NULL || rw->conf->scan_outgoing || rw->candidates == NULL)
-		return false;
-	for (i = 0; i < rw->candidates->len; i++) {
+	for (i = 0; rw->candidates != NULL && i < rw->candidates->len; i++) {
 		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
 
+		if (rw->whole_message || rw->t != NULL || rw->conf->scan_outgoing)
+			break;
 		/* the first leaf pass 1 of rewrite_offload stores */
 		if (lf->body || lf->offloaded || !(rw->force_all || leaf_by_size(rw, lf)))
 			continue;
 		if (!leaf_range_is(lf, start, end) || size < (rw->force_all ? 0 : rw->conf->offload_min_size))
-			return false;
+			break;
 		lf->adopted = true;
+		classify_job_discard(lf->early_job);
+		lf->early_job = job;
+		lf->early_size = size;
 		return true;
 	}
+	classify_job_discard(job);
 	return false;
+}
+
+void
+rewrite_early_job(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size, struct classify_job *job)
+{
+	/* a job done early (opaque type, container over max_text) would count
+	 * fewer decoded bytes than decoding here, which stops at its own read:
+	 * that costs little, so it decodes here */
+	for (guint i = 0; job != NULL && !classify_job_done(job) && rw->candidates != NULL &&
+	     i < rw->candidates->len; i++) {
+		struct rewrite_leaf *lf = g_ptr_array_index(rw->candidates, i);
+
+		if (lf->cls_path != NULL && leaf_range_is(lf, start, end)) {
+			classify_job_discard(lf->early_job);
+			lf->early_job = job;
+			lf->early_size = size;
+			return;
+		}
+	}
+	classify_job_discard(job);
 }
 
 bool

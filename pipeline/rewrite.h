@@ -90,8 +90,19 @@ void rewrite_classify_pending(struct rewrite *rw);
  * round stores first (a base64 GMimePart with exactly that content range in
  * the spool; not offload-message, no [scan] outgoing, rw->t not started).
  * True: the leaf is marked; rewrite_offload then makes file 0 of rw->t (the
- * adopted transfer's) that leaf instead of streaming it. */
-bool rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size);
+ * adopted transfer's) that leaf instead of streaming it, and job (the
+ * leaf's classification fed while the body arrived, NULL: none) stands in
+ * for decoding it again. job is taken either way. */
+bool rewrite_adopt(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size,
+	struct classify_job *job);
+/* rewrite_early_job - the classify job the early worker fed the decoded
+ * bytes of spool range [start, end) (early_take; size bytes), for a round
+ * that does not adopt its file (offload-message): the deferred leaf with
+ * exactly that content range classifies through it (as an adopted one
+ * does) instead of decoding again, unless the job stopped early
+ * (classify_job_done: then decoding again is short). job is taken. */
+void rewrite_early_job(struct rewrite *rw, uint64_t start, uint64_t end, uint64_t size,
+	struct classify_job *job);
 /* rewrite_adopt_left - a marked leaf rewrite_offload did not reach (its
  * file would be listed without being removed from the message) */
 bool rewrite_adopt_left(const struct rewrite *rw);
