@@ -159,6 +159,10 @@ int transfer_tus_file_remove(struct storage *st, const char *id, const struct tu
 int transfer_tus_parts_delete(struct storage *st, const char *id, uint32_t index);
 /* transfer_tus_parts_delete_from - only the parts from segment seg on */
 int transfer_tus_parts_delete_from(struct storage *st, const char *id, uint32_t index, uint64_t seg);
+/* transfer_tus_mpu_detach - f forgets its multipart upload (its etags and
+ * segment count too); returns the upload id, the caller's to abort and free
+ * (NULL: there was none) */
+char *transfer_tus_mpu_detach(struct tus_file *f);
 /* transfer_tus_rewind - file f of id goes back to offset from (a segment
  * boundary, where transfer_tus_join's *resend put it): its parts from there
  * on are deleted and, for a multipart upload (whose object the join deleted),

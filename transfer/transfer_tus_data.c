@@ -441,6 +441,19 @@ transfer_tus_file_remove(struct storage *st, const char *id, const struct tus_fi
 	return rc;
 }
 
+char *
+transfer_tus_mpu_detach(struct tus_file *f)
+{
+	char *mpu = f->mpu;
+
+	f->mpu = NULL;
+	if (f->etags != NULL)
+		g_ptr_array_free(f->etags, TRUE);
+	f->etags = NULL;
+	f->mpu_segs = 0;
+	return mpu;
+}
+
 int
 transfer_tus_rewind(struct storage *st, const char *id, struct tus_file *f, uint64_t from)
 {
@@ -448,14 +461,11 @@ transfer_tus_rewind(struct storage *st, const char *id, struct tus_file *f, uint
 	int rc;
 
 	if (f->mpu != NULL) { /* its object is gone: a new upload, from 0 */
+		char *mpu = transfer_tus_mpu_detach(f);
+
 		snprintf(key, sizeof key, "%s/%u", id, f->index);
-		(void)storage_mpu_abort(st, key, f->mpu); /* completed or not: nothing to keep */
-		g_free(f->mpu);
-		f->mpu = NULL;
-		if (f->etags != NULL)
-			g_ptr_array_free(f->etags, TRUE);
-		f->etags = NULL;
-		f->mpu_segs = 0;
+		(void)storage_mpu_abort(st, key, mpu); /* completed or not: nothing to keep */
+		g_free(mpu);
 		from = 0;
 		rc = transfer_tus_mpu_begin(st, id, f);
 		if (rc != STORAGE_OK)

@@ -65,17 +65,13 @@ static enum MHD_Result
 refuse_damaged(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 {
 	struct tus_file *f = &rq->file;
-	char *mpu = f->mpu, *reasons, *body;
+	char *mpu, *reasons, *body;
 	const char *h[] = { "Offload-State", "refused", "Offload-Refused", "damaged", NULL };
 	struct audit_event ev = { .event = "upload", .file = f->name, .size = (int64_t)f->length,
 		.action = "reject", .transfer = rq->id, .from = "reply-link" };
 	enum MHD_Result rc;
 
-	f->mpu = NULL; /* aborted below, after the state no longer names it */
-	if (f->etags != NULL)
-		g_ptr_array_free(f->etags, TRUE);
-	f->etags = NULL;
-	f->mpu_segs = 0;
+	mpu = transfer_tus_mpu_detach(f); /* aborted below, after the state no longer names it */
 	f->state = TUS_REFUSED;
 	f->offset = f->length;
 	g_free(f->detail);
