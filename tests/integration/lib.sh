@@ -15,6 +15,9 @@ BUILD=${BUILD:-$SRCDIR/build}
 case "$BUILD" in /*) ;; *) BUILD=$SRCDIR/$BUILD ;; esac
 export SRCDIR BUILD
 IT=$SRCDIR/tests/integration
+# test artefacts (screenshots, MUA screens) per build directory: make check and make asan run
+# side by side in CI, and each browser test deletes its old screenshots when it starts
+ART=$BUILD/artifacts
 MILTER_BIN=$BUILD/offload-milter
 CTL=$BUILD/offloadctl
 PY=${PYTHON:-/usr/bin/python3}

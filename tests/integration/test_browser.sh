@@ -6,7 +6,7 @@
 # a password transfer; no console errors and no CSP violations; the HTML notice of a rewritten mail
 # at 360 and 1280 px (button, raw link, no horizontal scrolling); the downloads send the sender one
 # receipt (issue 12). Screenshots go to
-# $SRCDIR/build/artifacts/ (test artefacts). Chromium recipe: docs/DECISIONS.md §A.7.
+# $BUILD/artifacts/ (test artefacts). Chromium recipe: docs/DECISIONS.md §A.7.
 # Ports 12830-12839. Chromium is stopped by the EXIT trap also when node dies half-way.
 . "$(dirname "$0")/lib.sh"
 . "$IT/browser/password_transfer.sh"
@@ -14,7 +14,6 @@ PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 PORT=12830
 BASE=http://127.0.0.1:$PORT
-ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile    # fresh --user-data-dir; also how the trap finds this run's chromium
 . "$IT/browser/chromium.sh"
 

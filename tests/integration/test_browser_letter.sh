@@ -4,13 +4,12 @@
 # "<Subject>.eml" by the real pipeline (offloadctl process, body_action offload-message), is
 # unlocked at 360 px width; the letter is opened with the keyboard, its text read in the page, its
 # attachment downloaded byte-exact (browser/letter_test.js). Screenshots letter-phone-de.png and
-# letter-desktop-en.png go to $SRCDIR/build/artifacts/. Ports 12855-12859.
+# letter-desktop-en.png go to $BUILD/artifacts/. Ports 12855-12859.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 PORT=12855
 BASE=http://127.0.0.1:$PORT
-ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile
 . "$IT/browser/chromium.sh"
 

@@ -5,14 +5,13 @@
 # #confirm revokes, the done state shows; then the revoke link, the recipients' link and a ticket
 # issued before all answer 410; no request carries the secret; no console errors or CSP
 # violations. Afterwards the store holds only the tombstone and the audit log the revoke event.
-# Screenshots go to $SRCDIR/build/artifacts/revoke-*.png. Ports 12990-12999.
+# Screenshots go to $BUILD/artifacts/revoke-*.png. Ports 12990-12999.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 [ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a"
 PORT=12990
 BASE=http://127.0.0.1:$PORT
-ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile    # fresh --user-data-dir; also how the trap finds this run's chromium
 . "$IT/browser/chromium.sh"
 

@@ -6,14 +6,13 @@
 # with the latest possible date; "revoke now" revokes. The page of an agreed-secret transfer
 # before unlock says the password is the one agreed with [notify] organisation (German and
 # English). No console errors or CSP violations.
-# Screenshots go to $SRCDIR/build/artifacts/sender-*.png. Port 12950.
+# Screenshots go to $BUILD/artifacts/sender-*.png. Port 12950.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
 need_bins "$CTL" "$PORTAL_BIN"
 [ -f "$BUILD/liboffload.a" ] || bail "missing $BUILD/liboffload.a"
 PORT=12950
 BASE=http://127.0.0.1:$PORT
-ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile
 . "$IT/browser/chromium.sh"
 

@@ -15,7 +15,7 @@
 # its line says so; a reply over [upload] max_size is refused before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
 # open` of their links gives the files byte-exact, the second mail says "malware found" for
 # EICAR only and "could not be checked for malware" for the zip; the proxy's access log shows
-# the HEAD resume and no PATCH for the refused over-size reply. Screenshots at 360 and 1280 px go to $SRCDIR/build/artifacts/.
+# the HEAD resume and no PATCH for the refused over-size reply. Screenshots at 360 and 1280 px go to $BUILD/artifacts/.
 # Ports 12970-12973. Chromium recipe: docs/DECISIONS.md §A.7.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
@@ -25,7 +25,6 @@ command -v clamd >/dev/null || bail "clamd missing (tools/deps/scan.apt: clamav-
 command -v nginx >/dev/null && command -v openssl >/dev/null || bail "nginx or openssl missing (tools/deps/browser.apt)"
 NHTTP=12970 NTLS=12971 PPORT=12972 UPORT=12973
 BASE=https://127.0.0.1:$NTLS
-ART=$SRCDIR/build/artifacts
 UDD=$T/chromium-profile
 . "$IT/browser/chromium.sh"
 

@@ -8,11 +8,10 @@
 # replaces the top-level part: UTF-8 quoted-printable) and a multipart one with a Latin-1 body
 # (the notice goes into it, in Latin-1). A control mail with the old bug (Latin-1 bytes labelled
 # UTF-8) must fail the same screen check, so the check can fail. The screens are saved as test
-# artefacts: $SRCDIR/build/artifacts/mua-*.txt. Skipped (with a note) only when neomutt or tmux
+# artefacts: $BUILD/artifacts/mua-*.txt. Skipped (with a note) only when neomutt or tmux
 # cannot start (tools/deps/mua.apt). No ports.
 . "$(dirname "$0")/lib.sh"
 need_bins "$CTL"
-ART=$SRCDIR/build/artifacts
 HOST=files.example.test   # what mail_link finds
 if ! command -v tmux > /dev/null || ! neomutt -v > /dev/null 2>&1; then
 	note "skip: neomutt or tmux cannot start (install tools/deps/mua.apt)"
@@ -145,6 +144,6 @@ checkx "neomutt, multipart mail: the sender's own Latin-1 text below the notice,
 	'grep -qx "Sehr geehrte Frau Höß," "$T/multi.screen" && grep -qx "Grüße aus Gießen" "$T/multi.screen"'
 checkx "control: the notice as before issue 11 (Latin-1 bytes declared UTF-8) fails the same screen check" \
 	'[ -s "$T/control.screen" ] && ! screen_check "$T/control.screen" "$LINK1" "Bescheid März.pdf" > /dev/null'
-checkx "the screens are saved as test artefacts (build/artifacts/mua-single.txt, mua-multi.txt)" \
+checkx "the screens are saved as test artefacts ($BUILD/artifacts/mua-single.txt, mua-multi.txt)" \
 	'[ -s "$ART/mua-single.txt" ] && [ -s "$ART/mua-multi.txt" ]'
 finish
