@@ -231,7 +231,7 @@ check "rerun (daemon B) exits 0 with 'sent $LID 1 files', no second mail ($(cat 
 	[ $rc = 0 -a "$(cut -f1,2 "$T/l2.out")" = "$(printf 'sent\t%s' "$LID")" -a "$(mails)" = $((n0 + 1)) ]
 check "the reply's link opens l.bin byte-exact" opened "$(mail_link "$(newest_mail)")" "$T/ol" "$T/l.bin" l.bin
 check "after the commit: the sent record $LID/u, no file state or part" \
-	[ -s "$STORE/${LID:0:2}/$LID/u" -a -z "$(find "$STORE/${LID:0:2}/$LID" -name 'u[0-9]*' -o -name 'p[0-9]*')" ]
+	[ -s "$STORE/${LID:0:2}/$LID/u" -a -z "$(find "$STORE/${LID:0:2}/$LID" -mindepth 1 -name 'u[0-9]*' -o -name 'p[0-9]*')" ]
 s4=$(uc DELETE "/u/$ID/$LID")
 check "DELETE of the sent reply: 409 sent ($s4)" bash -c '[ "$1" = 409 ] && grep -q "\"sent\"" "$2"' _ "$s4" "$T/uc.body"
 
@@ -417,7 +417,7 @@ check "daemon A sent it back 3 times, then refused it" \
 check "audit: event=upload action=reject for rs.bin, damaged" \
 	bash -c 'grep "event=upload" "$1" | grep "file=rs.bin" | grep "action=reject" | grep -q "damaged"' _ "$(audit_path u)"
 check "after the commit: no part, no file state, no object 1 (rs2.bin's source)" \
-	[ -z "$(find "$RSD" -name 'p[0-9]*' -o -name 'u[0-9]*' -o -name 1)" ]
+	[ -z "$(find "$RSD" -mindepth 1 -name 'p[0-9]*' -o -name 'u[0-9]*' -o -name 1)" ]
 $MAILTOOL notice "$(newest_mail)" > "$T/rs.txt"
 opened "$(mail_link "$(newest_mail)")" "$T/ors" "$T/rs2.bin" rs2.bin; okr=$?
 check "one mail; it names rs.bin as damaged; its link opens rs2.bin alone, byte-exact" \
@@ -577,7 +577,8 @@ check "the one mail's link opens w.bin byte-exact" opened "$(mail_link "$(newest
 # ---- a start that fails spends no use of the link ------------------------------------------------
 # the store takes no new transfer (shard directories immutable) but still the use marker
 # <src>/y<n> beside the source: the start fails (503) and must leave no marker
-uses() { find "$STORE/${ID:0:2}/$ID" -name 'y*' | wc -l; }
+# -mindepth 1: an id may itself begin with y (find names its starting point too)
+uses() { find "$STORE/${ID:0:2}/$ID" -mindepth 1 -name 'y*' | wc -l; }
 y0=$(uses)
 if chattr +i "$STORE" "$STORE"/*/ 2>/dev/null; then
 	s1=$(uc POST "/u/$ID" -H 'Content-Type: application/json' -d '{"count":1,"total":10}')
