@@ -29,7 +29,8 @@
 UPLOAD_BIN=$BUILD/offload-upload
 UPS_EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 ups_s3curl() { curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --netrc-file "$T/netrc" -H "x-amz-content-sha256: $UPS_EMPTY" "$@"; }
-s3xml() { $PY -c 'import sys, xml.etree.ElementTree as E
+s3xml() { $PY -c 'import signal, sys, xml.etree.ElementTree as E
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a reader that stops early (read -r) is no error
 ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 r = E.fromstring(sys.stdin.read())
 for u in r.iter(ns + sys.argv[1]):
@@ -38,6 +39,15 @@ s3_keys() { ups_s3curl "$EP/$BUCKET?list-type=2&prefix=upload%2F" | s3xml Conten
 s3_uploads() { ups_s3curl "$EP/$BUCKET?prefix=upload%2F&uploads=" | s3xml Upload Key UploadId; }
 # s3_part_sizes KEY UPLOADID: the sizes of the parts sent so far
 s3_part_sizes() { ups_s3curl "$EP/$BUCKET/$1?uploadId=$2" | s3xml Part Size; }
+# s3_live_tail: the tail part objects a resumed upload still needs: p0s<k> from the segments the
+# multipart upload's parts hold on (those of segments already sent as a part stay until the
+# file is done, and deleting them loses nothing: the part header is shorter than a segment)
+s3_live_tail() {
+	local k u s sum=0
+	read -r k u < <(s3_uploads) || return 0
+	for s in $(s3_part_sizes "$k" "$u"); do sum=$((sum + s)); done
+	s3_keys | awk -F/p0s -v n=$((sum / (65536 + 16))) 'NF == 2 && $2 + 0 >= n'
+}
 dav_keys() { (cd "$UPS_DAVROOT" 2>/dev/null && find . -type f | sed 's,^\./[a-z0-9]*/,,; s,^\./,,'); }
 
 # killed ARGS...: run offloadctl upload ARGS in the background, kill -9 it once the
@@ -211,14 +221,15 @@ upload_store_run() {
 		random_file "$T/tail.bin" $((13 * 1024 * 1024))
 		WAITFOR='[ -n "$(s3_uploads)" ] && s3_uploads | { read -r k u && [ -n "$(s3_part_sizes "$k" "$u")" ]; } && s3_keys | grep -q "/p0s"'
 		# A kill that lands while the chunk holding the tail is still open aborts that chunk,
-		# and the daemon drops its tail parts: kill the resumed client again until a tail
-		# stays once daemon A is done (at most 3 times)
+		# and the daemon drops its tail parts; one that lands just after a part went up leaves
+		# only tail objects that part already holds: kill the resumed client again until a tail
+		# the next part needs stays once daemon A is done (at most 3 times)
 		local tk k2 r2 back0 try
 		for try in 1 2 3; do
 			killed "$at_a" "$T/tail.bin" --state-dir "$T/$n-tail"; rc=$?
 			wait_until 60 '[ -z "$(ss -Htan "( sport = :$PA )" | grep -v LISTEN)" ]' ||
 				note "$label: daemon A still holds a connection 60 s after the client was killed"
-			tk=$(s3_keys | grep '/p0s')
+			tk=$(s3_live_tail)
 			[ -n "$tk" ] && break
 		done
 		for k2 in $tk; do ups_s3curl -X DELETE "$EP/$BUCKET/$k2"; done
