@@ -12,11 +12,13 @@
 # with its reason and is sent with the clean file; EICAR alone is refused and nothing is
 # committed; a file whose first part the script damages before every join (offload-upload held
 # there: OFFLOAD_UPLOAD_TEST_HOLD) is sent again from 0 three times, then refused as damaged, and
-# its line says so; a reply over [upload] max_size is refused before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
+# its line says so; against a second offload-upload that sends it back up to 12 times ([upload]
+# resends = 12) the page stops by itself after 10 returns and says so (no commit); a reply over
+# [upload] max_size is refused before any data. Here: the clerk's mails were submitted (sendmail_capture.sh), `offloadctl
 # open` of their links gives the files byte-exact, the second mail says "malware found" for
 # EICAR only and "could not be checked for malware" for the zip; the proxy's access log shows
 # the HEAD resume and no PATCH for the refused over-size reply. Screenshots at 360 and 1280 px go to $BUILD/artifacts/.
-# Ports 12970-12973. Chromium recipe: docs/DECISIONS.md §A.7.
+# Ports 12970-12974. Chromium recipe: docs/DECISIONS.md §A.7.
 . "$(dirname "$0")/lib.sh"
 PORTAL_BIN=$BUILD/offload-portal
 UPLOAD_BIN=$BUILD/offload-upload
@@ -98,7 +100,14 @@ mkdir -p "$T/hold"
 OFFLOAD_UPLOAD_TEST_HOLD=$T/hold "$UPLOAD_BIN" -c "$CONF" -f >> "$T/upload.log" 2>&1 &
 UPLOAD_PID=$!
 _BG_PIDS+=($UPLOAD_PID)
-waitport $PPORT 200 && waitport $UPORT 200 && waitport $NTLS 200 ||
+# a second daemon on the same store that sends a damaged file back up to 12 times (more than
+# the page's own limit of 10), reached straight on its port
+UPORT2=12974
+sed "s|^listen = 127.0.0.1:$UPORT\$|listen = 127.0.0.1:$UPORT2\nresends = 12|" "$CONF" > "$T/w/upload2.conf"
+mkdir -p "$T/hold2"
+OFFLOAD_UPLOAD_TEST_HOLD=$T/hold2 "$UPLOAD_BIN" -c "$T/w/upload2.conf" -f >> "$T/upload2.log" 2>&1 &
+_BG_PIDS+=($!)
+waitport $PPORT 200 && waitport $UPORT 200 && waitport $UPORT2 200 && waitport $NTLS 200 ||
 	bail "portal, upload daemon or nginx did not listen ($(tail -1 "$T/portal.log") $(tail -1 "$T/upload.log") $(tail -1 "$N/logs/error.log"))"
 for ((i = 0; i < 300; i++)); do [ -S "$CL/clamd.sock" ] && break; sleep 0.1; done
 [ -S "$CL/clamd.sock" ] || bail "clamd start"
@@ -120,7 +129,8 @@ rm -f "$ART"/upload-*.png
 mkdir -p "$ART"
 t0=$(now)
 LINK=$LINK RLINK=$RLINK ID=$ID MSG=$MSG SMALL="$T/files/Notiz zum Antrag.txt" BIG=$T/files/Lageplan.pdf \
-HUGE="$T/files/Zu gross.bin" EICAR=$T/eicar.com ZIP=$T/files/many.zip CLEAN=$T/files/Anlage.txt DAMAGED=$T/files/Teil.bin HOLD=$T/hold CHUNK=262144 STORE=$STORE ARTIFACTS=$ART UDD=$UDD \
+HUGE="$T/files/Zu gross.bin" EICAR=$T/eicar.com ZIP=$T/files/many.zip CLEAN=$T/files/Anlage.txt DAMAGED=$T/files/Teil.bin HOLD=$T/hold \
+RLINK2="http://127.0.0.1:$UPORT2/u/${RLINK#*/u/}" HOLD2=$T/hold2 CHUNK=262144 STORE=$STORE ARTIFACTS=$ART UDD=$UDD \
 	timeout -k 5 90 node "$IT/browser/upload_test.js" > "$T/node.out" 2> "$T/node.err" &
 NODE_PID=$!
 wait "$NODE_PID"
@@ -146,6 +156,9 @@ done
 check "the mail of the reply with the damaged file names it: could not be taken, the stored file is damaged (de, en)" \
 	bash -c '[ -n "$2" ] && grep -q "Teil.bin: nicht übernommen (die gespeicherte Datei ist beschädigt)" "$1" &&
 		grep -q "Teil.bin: could not be taken (the stored file is damaged)" "$1" && grep -q "  - Anlage.txt (" "$1"' _ "$T/damaged.txt" "$MD"
+checkx "the second daemon sent Teil.bin back 11 times, then the page stopped: no refusal, no commit, no mail" \
+	'[ "$(grep -c "sent again from offset 0 (.* of 12 times)" "$T/upload2.log")" = 11 ] &&
+		! grep -q "refused as damaged\|commit" "$T/upload2.log"'
 checkx "the daemon sent Teil.bin back 3 times, then refused it; audit: event=upload action=reject" \
 	'[ "$(grep -c "sent again from offset 0 (. of 3 times)" "$T/upload.log")" = 3 ] &&
 		grep "event=upload" "$(audit_path w)" | grep "file=Teil.bin" | grep -q "action=reject"' 

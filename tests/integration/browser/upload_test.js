@@ -12,6 +12,8 @@
 //   CHUNK   [upload] chunk_size in bytes;  STORE  the file store (objects counted)
 //   DAMAGED a file of a few chunks whose parts the script damages before every join, while
 //           offload-upload waits there (HOLD: its OFFLOAD_UPLOAD_TEST_HOLD; join0r0..3 made here)
+//   RLINK2  the reply link straight on a second offload-upload ([upload] resends = 12; HOLD2 its
+//           OFFLOAD_UPLOAD_TEST_HOLD): DAMAGED is sent back until the page gives up
 //   ARTIFACTS  directory for screenshots;  UDD  fresh --user-data-dir
 'use strict';
 const { chromium } = require('playwright-core');
@@ -281,6 +283,48 @@ async function damaged(ctx) {
 	expectedConsole = null;
 }
 
+// a server that keeps sending the file back (a second offload-upload with [upload] resends = 12,
+// straight on its port, held before every join while the script damages the stored part): the
+// page stops by itself after 10 returns, says why and that sending again resumes; no commit
+async function sentBackForever(ctx) {
+	const p = await newPage(ctx, 'sent-back', 1280, 800);
+	phase = 'sent-back';
+	await p.goto(env.RLINK2, { waitUntil: 'load' });
+	for (let r = 0; r < 12; r++)
+		fs.writeFileSync(path.join(env.HOLD2, `join0r${r}`), '');
+	await p.setInputFiles('#files', env.DAMAGED);
+	expectedConsole = /status of 409/;
+	await p.click('#send');
+	const ended = () => p.evaluate(() => /\b(ok|err)\b/.test(document.getElementById('status').className));
+	let held = 0;
+	for (let r = 0; r < 12; r++) {
+		const h = path.join(env.HOLD2, `join0r${r}`);
+		for (let i = 0; i < 600 && !fs.existsSync(`${h}.held`) && !(await ended()); i++)
+			await new Promise((res) => setTimeout(res, 50));
+		if (!fs.existsSync(`${h}.held`))
+			break;
+		const patch = tus.filter((t) => t.phase === 'sent-back' && t.method === 'PATCH').pop();
+		const id = patch.path.split('/')[3];
+		const part = path.join(env.STORE, id.slice(0, 2), id, 'p0s0');
+		const b = fs.readFileSync(part);
+		b[100] ^= 1;
+		fs.writeFileSync(part, b);
+		held++;
+		fs.unlinkSync(h);
+	}
+	for (let r = 0; r < 12; r++)
+		fs.rmSync(path.join(env.HOLD2, `join0r${r}`), { force: true });
+	const s = await status(p);
+	const from0 = tus.filter((t) => t.phase === 'sent-back' && t.method === 'PATCH' && t.offset === '0').length;
+	const commits = tus.filter((t) => t.phase === 'sent-back' && /\/commit$/.test(t.path)).length;
+	check(held === 11 && from0 === 11 && commits === 0,
+		`sent back for ever: the page sent the file from 0 eleven times (${from0}; held ${held}), then stopped, no commit (${commits})`);
+	check(s.cls === 'err' && /asked for the file again more than 10 times/.test(s.text) &&
+		/\u00f6fter als 10-mal/.test(s.text) && /Send again to resume/.test(s.text),
+		`sent back for ever: the page says why it stopped and that sending again resumes ("${s.text}")`);
+	expectedConsole = null;
+}
+
 // EICAR alone: its line says why, nothing is committed
 async function eicarOnly(ctx) {
 	const p = await newPage(ctx, 'eicar-only', 360, 640);
@@ -322,6 +366,7 @@ async function run(ctx, art) {
 	await reply(ctx, art);
 	await eicar(ctx, art);
 	await damaged(ctx);
+	await sentBackForever(ctx);
 	await eicarOnly(ctx);
 	await tooLarge(ctx, art);
 	const fav = /favicon\.ico|status of 404/;
