@@ -42,10 +42,29 @@ static const char upload_html[] =
 	"<ul id=\"list\"></ul><p id=\"status\" role=\"status\" aria-live=\"polite\"></p>"
 	"</main><script src=\"/u/static/upload.js\"></script></body></html>\n";
 
+/* the portal's look (portal_pages.c), so the page the portal's "send files back" opens is
+ * recognisably the same service */
 static const char upload_css[] =
-	"body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
-	"label{display:block;margin-top:1rem;font-weight:bold}textarea,input{width:100%}"
-	"button{margin-top:1rem;padding:.5rem 1rem}.err{color:#a00;font-weight:bold}.ok{color:#060}\n";
+	"*{box-sizing:border-box}\n"
+	"html{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;font-size:100%;"
+	"line-height:1.5;color:#1a1a1a;background:#fff}\n"
+	"body{margin:0;padding:1rem}\n"
+	"main{max-width:48rem;margin:0 auto}\n"
+	"h1{font-size:1.6rem;margin:.5rem 0 1rem}\n"
+	"label{display:block;font-weight:600;margin-top:1rem}\n"
+	"textarea,input{font:inherit;padding:.5rem;width:100%;max-width:36rem;border:2px solid #555;"
+	"border-radius:4px}\n"
+	"a:focus,button:focus,input:focus,textarea:focus{outline:3px solid #c25400;outline-offset:2px}\n"
+	"button{display:inline-block;font-size:1rem;padding:.6rem 1.2rem;margin-top:1rem;"
+	"background:#0b4f9c;color:#fff;border:0;border-radius:4px;cursor:pointer}\n"
+	"button:hover{background:#083a73}\n"
+	"button:disabled{background:#767676;cursor:default}\n"
+	"#list{list-style:none;padding:0}\n"
+	"#list li{border:1px solid #767676;border-radius:4px;padding:.5rem .75rem;margin:.5rem 0;"
+	"word-break:break-word}\n"
+	"#status{margin-top:1rem;font-weight:600}\n"
+	".err{color:#a4000f;font-weight:600}\n"
+	".ok{color:#056b1f}\n";
 
 static const char upload_js[] =
 	"'use strict';\n"
