@@ -128,7 +128,10 @@ enum MHD_Result upload_resend_from(struct upload *u, struct MHD_Connection *conn
 	struct ureq *rq, uint64_t from);
 /* upload_hold - tests only: with OFFLOAD_UPLOAD_TEST_HOLD=DIR set when the
  * daemon started, wait at the point named (printf format) while DIR/<name>
- * exists (at most a minute), DIR/<name>.held meanwhile; else nothing */
+ * exists (at most a minute), DIR/<name>.held meanwhile; else nothing.
+ * Points: join<n>r<resent> (before file n's join), commit-<step> (before a
+ * commit's step), tail<n>p<parts> (a PATCH of multipart file n that leaves
+ * tail part objects after <parts> parts, its state stored, before its answer) */
 void upload_hold(struct upload *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* upload_finish.c */

@@ -432,5 +432,8 @@ upload_patch_end(struct upload *u, struct MHD_Connection *conn, struct ureq *rq)
 		return upload_file_complete(u, conn, rq);
 	if (transfer_tus_file_put(u->st, &u->dk, rq->id, &rq->file) != STORAGE_OK)
 		return upload_json_error(conn, 503, "unavailable", NULL);
+	if (rq->file.etags != NULL && end > rq->file.mpu_segs * (uint64_t)ENVELOPE_SEGMENT_SIZE)
+		/* a multipart file with tail part objects, its state stored */
+		upload_hold(u, "tail%up%u", rq->file.index, rq->file.etags->len);
 	return upload_send_offsets(conn, 204, &rq->file);
 }

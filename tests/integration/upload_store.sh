@@ -20,8 +20,9 @@
 #    --orphan-age 1s`: its objects and (S3) its multipart upload;
 #  - tus termination (curl): DELETE of a 6 MiB file just created (S3: its multipart upload is
 #    aborted) and of its reply leaves nothing of it;
-#  - S3: the tail part objects of a file deleted while its client is away: the next part cannot
-#    be built, the file goes back to offset 0 and the resumed offloadctl sends it again;
+#  - S3: the tail part objects of a file deleted while its client is away (killed while daemon
+#    A holds after the first PATCH that left a tail after part 1, hold point tail0p1): the next
+#    part cannot be built, the file goes back to offset 0 and the resumed offloadctl sends it again;
 #  - WebDAV: a part damaged on the server before the join (daemon A held there by
 #    OFFLOAD_UPLOAD_TEST_HOLD): the file goes back to 0 and offloadctl sends it again.
 # By hand: UPLOAD_STORES_MEASURE_MB=200 adds a timed upload of that size per store through
@@ -214,24 +215,22 @@ upload_store_run() {
 	if [ "$kind" = s3 ]; then
 		# the tail part objects lost while the client is away (killed after part 1 and a tail):
 		# the next part cannot be built; the file goes back to 0 (a new multipart upload) and
-		# offloadctl sends it again. The daemon may still be storing a chunk when the client
-		# dies (seconds to Swift on a loaded machine): wait until daemon A has closed the
-		# killed client's connection (it does so only after the request's last store), or it
-		# writes a tail part again after the tail was deleted.
+		# offloadctl sends it again. Daemon A holds once the first PATCH after part 1 has left
+		# tail part objects and stored the file's state (hold point tail0p1), the client is
+		# killed there, and A let go: no timing (a kill polled for lost that race on a loaded
+		# machine, the upload ending first or the kill landing where no tail was needed)
 		random_file "$T/tail.bin" $((13 * 1024 * 1024))
-		WAITFOR='[ -n "$(s3_uploads)" ] && s3_uploads | { read -r k u && [ -n "$(s3_part_sizes "$k" "$u")" ]; } && s3_keys | grep -q "/p0s"'
-		# A kill that lands while the chunk holding the tail is still open aborts that chunk,
-		# and the daemon drops its tail parts; one that lands just after a part went up leaves
-		# only tail objects that part already holds: kill the resumed client again until a tail
-		# the next part needs stays once daemon A is done (at most 3 times)
-		local tk k2 r2 back0 try
-		for try in 1 2 3; do
-			killed "$at_a" "$T/tail.bin" --state-dir "$T/$n-tail"; rc=$?
-			wait_until 60 '[ -z "$(ss -Htan "( sport = :$PA )" | grep -v LISTEN)" ]' ||
-				note "$label: daemon A still holds a connection 60 s after the client was killed"
-			tk=$(s3_live_tail)
-			[ -n "$tk" ] && break
-		done
+		local tk k2 r2 back0 tpid theld=$T/$n-hold/tail0p1.held
+		touch "$T/$n-hold/tail0p1"
+		"$CTL" upload "$at_a" "$T/tail.bin" --state-dir "$T/$n-tail" > /dev/null 2>&1 &
+		tpid=$!
+		wait_until 60 '[ -e "$theld" ] || ! kill -0 $tpid 2>/dev/null'
+		[ -e "$theld" ] && kill -9 $tpid 2>/dev/null; rc=$?
+		wait $tpid 2>/dev/null
+		rm -f "$T/$n-hold/tail0p1"
+		wait_until 60 '[ -z "$(ss -Htan "( sport = :$PA )" | grep -v LISTEN)" ]' ||
+			note "$label: daemon A still holds a connection 60 s after the client was killed"
+		tk=$(s3_live_tail)
 		for k2 in $tk; do ups_s3curl -X DELETE "$EP/$BUCKET/$k2"; done
 		back0=$(grep -c 'sent again from offset 0' "$T/$n-b.log")
 		n0=$(find "$T/$n/notify" -name '*.eml' 2>/dev/null | wc -l)
