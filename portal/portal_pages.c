@@ -9,13 +9,10 @@
 #include <string.h>
 #include <glib.h>
 
+#include "page_style.h"
+
 const char portal_css[] =
-	"*{box-sizing:border-box}\n"
-	"html{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;font-size:100%;"
-	"line-height:1.5;color:#1a1a1a;background:#fff}\n"
-	"body{margin:0;padding:1rem}\n"
-	"main{max-width:48rem;margin:0 auto}\n"
-	"h1{font-size:1.6rem;margin:.5rem 0 1rem}\n"
+	PAGE_STYLE_FRAME
 	"h2{font-size:1.2rem}\n"
 	"a{color:#0b4f9c}\n"
 	"a:focus,button:focus,input:focus{outline:3px solid #c25400;outline-offset:2px}\n"

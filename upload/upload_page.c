@@ -24,6 +24,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "page_style.h"
 #include "transfer.h"
 #include "upload_int.h"
 
@@ -42,15 +43,10 @@ static const char upload_html[] =
 	"<ul id=\"list\"></ul><p id=\"status\" role=\"status\" aria-live=\"polite\"></p>"
 	"</main><script src=\"/u/static/upload.js\"></script></body></html>\n";
 
-/* the portal's look (portal_pages.c), so the page the portal's "send files back" opens is
- * recognisably the same service */
+/* the portal's frame and its fields and buttons (portal_pages.c), so the page the portal's
+ * "send files back" opens is recognisably the same service */
 static const char upload_css[] =
-	"*{box-sizing:border-box}\n"
-	"html{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;font-size:100%;"
-	"line-height:1.5;color:#1a1a1a;background:#fff}\n"
-	"body{margin:0;padding:1rem}\n"
-	"main{max-width:48rem;margin:0 auto}\n"
-	"h1{font-size:1.6rem;margin:.5rem 0 1rem}\n"
+	PAGE_STYLE_FRAME
 	"label{display:block;font-weight:600;margin-top:1rem}\n"
 	"textarea,input{display:block;font:inherit;padding:.5rem;width:100%;max-width:36rem;"
 	"border:2px solid #555;border-radius:4px}\n"
