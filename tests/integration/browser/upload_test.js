@@ -239,6 +239,17 @@ async function eicar(ctx, art) {
 	await p.screenshot({ path: path.join(art, 'upload-eicar-360.png'), fullPage: true });
 }
 
+// damageFirstPart - flip a bit of the first stored part of the file the last PATCH of phase
+// ph went to (the daemon holds before its join meanwhile)
+function damageFirstPart(ph) {
+	const patch = tus.filter((t) => t.phase === ph && t.method === 'PATCH').pop();
+	const id = patch.path.split('/')[3];
+	const part = path.join(env.STORE, id.slice(0, 2), id, 'p0s0');
+	const b = fs.readFileSync(part);
+	b[100] ^= 1;
+	fs.writeFileSync(part, b);
+}
+
 // a file whose first stored part is damaged before every join (the daemon held there): the
 // page sends it again from 0 three times, then the server refuses it as damaged; its line says
 // so and the reply is sent with the other file
@@ -261,12 +272,7 @@ async function damaged(ctx) {
 				fs.rmSync(path.join(env.HOLD, `join0r${k}`), { force: true });
 			break;
 		}
-		const patch = tus.filter((t) => t.phase === 'damaged' && t.method === 'PATCH').pop();
-		const id = patch.path.split('/')[3];
-		const part = path.join(env.STORE, id.slice(0, 2), id, 'p0s0');
-		const b = fs.readFileSync(part);
-		b[100] ^= 1;
-		fs.writeFileSync(part, b);
+		damageFirstPart('damaged');
 		held += r;
 		fs.unlinkSync(h);
 	}
@@ -303,12 +309,7 @@ async function sentBackForever(ctx) {
 			await new Promise((res) => setTimeout(res, 50));
 		if (!fs.existsSync(`${h}.held`))
 			break;
-		const patch = tus.filter((t) => t.phase === 'sent-back' && t.method === 'PATCH').pop();
-		const id = patch.path.split('/')[3];
-		const part = path.join(env.STORE, id.slice(0, 2), id, 'p0s0');
-		const b = fs.readFileSync(part);
-		b[100] ^= 1;
-		fs.writeFileSync(part, b);
+		damageFirstPart('sent-back');
 		held++;
 		fs.unlinkSync(h);
 	}
